@@ -1,0 +1,136 @@
+//! Events: one compact record per log row, the common language of every later stage.
+
+use std::fmt;
+
+/// ISO 3166-1 alpha-2 code, stored inline so an event owns no heap memory.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Country([u8; 2]);
+
+impl Country {
+    /// Accepts two ASCII letters in any case.
+    pub fn parse(s: &str) -> Option<Country> {
+        let b = s.as_bytes();
+        if b.len() == 2 && b.iter().all(u8::is_ascii_alphabetic) {
+            Some(Country([b[0].to_ascii_uppercase(), b[1].to_ascii_uppercase()]))
+        } else {
+            None
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII letters are ever stored.
+        std::str::from_utf8(&self.0).unwrap_or("??")
+    }
+}
+
+impl fmt::Display for Country {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for Country {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+impl Direction {
+    pub fn parse(s: &str) -> Option<Direction> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "in" | "inbound" | "mo" | "user" | "customer" => Some(Direction::Inbound),
+            "out" | "outbound" | "mt" | "business" => Some(Direction::Outbound),
+            _ => None,
+        }
+    }
+}
+
+/// A template category in WhatsApp's words; Viber's types map onto it
+/// (`promotional` = marketing, `transactional` = utility; authentication is billed as transactional).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Category {
+    Marketing,
+    Utility,
+    Authentication,
+}
+
+impl Category {
+    pub fn parse(s: &str) -> Option<Category> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "marketing" | "promotional" => Some(Category::Marketing),
+            "utility" | "transactional" => Some(Category::Utility),
+            "authentication" => Some(Category::Authentication),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Category::Marketing => "marketing",
+            Category::Utility => "utility",
+            Category::Authentication => "authentication",
+        }
+    }
+}
+
+/// What the business sent. Inbound rows always carry `FreeForm`: the column is outbound only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// empty, `session`, `text`, `reply`, `service`
+    FreeForm,
+    Welcome,
+    /// `template` (no category), or a category / Viber type
+    Template(Option<Category>),
+}
+
+impl Kind {
+    pub fn parse(s: &str) -> Option<Kind> {
+        let t = s.trim().to_ascii_lowercase();
+        match t.as_str() {
+            "" | "session" | "text" | "reply" | "service" => Some(Kind::FreeForm),
+            "welcome" => Some(Kind::Welcome),
+            "template" => Some(Kind::Template(None)),
+            other => Category::parse(other).map(|c| Kind::Template(Some(c))),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::FreeForm => "free-form",
+            Kind::Welcome => "welcome",
+            Kind::Template(None) => "template",
+            Kind::Template(Some(c)) => c.name(),
+        }
+    }
+}
+
+/// One message of the log, resolved: the instant in UTC microseconds, the calendar month in
+/// `--tz`, and interned account and contact ids.
+#[derive(Clone, Copy, Debug)]
+pub struct Event {
+    pub at: i64,
+    /// Months since year 0 in `--tz` (year * 12 + month - 1).
+    pub month: i32,
+    /// Date in `--tz` as days since 1970-01-01, used to pick dated rate rows.
+    pub day: i32,
+    /// Line of the row in the input file.
+    pub line: u64,
+    pub account: u32,
+    pub contact: u32,
+    pub country: Country,
+    pub direction: Direction,
+    pub kind: Kind,
+}
+
+pub const MICROS_PER_HOUR: i64 = 3_600_000_000;
+
+/// A month index (year * 12 + month - 1) as `YYYY-MM`.
+pub fn month_label(month: i32) -> String {
+    format!("{:04}-{:02}", month.div_euclid(12), month.rem_euclid(12) + 1)
+}

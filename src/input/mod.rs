@@ -1,0 +1,7 @@
+//! Reading a conversation log (RULES.md 1): CSV rows -> events.
+
+pub mod phone;
+mod reader;
+pub mod timestamp;
+
+pub use reader::{read_log, Log, ReadOptions, Reject};

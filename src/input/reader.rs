@@ -1,0 +1,427 @@
+use super::phone::{self, CallingCodes};
+use super::timestamp;
+use crate::error::{Error, Result};
+use crate::event::{Country, Direction, Event, Kind};
+use chrono_tz::Tz;
+use std::collections::HashMap;
+use std::io::Read;
+
+/// The fields simcost reads, in the order of `FIELDS`.
+const FIELDS: [&str; 6] = ["timestamp", "contact", "direction", "country", "kind", "account"];
+const REQUIRED: [bool; 6] = [true, true, true, false, false, false];
+const TS: usize = 0;
+const CONTACT: usize = 1;
+const DIRECTION: usize = 2;
+const COUNTRY: usize = 3;
+const KIND: usize = 4;
+const ACCOUNT: usize = 5;
+
+pub struct ReadOptions {
+    pub tz: Tz,
+    /// `--map field=column`: the column to read a field from.
+    pub map: Vec<(String, String)>,
+    pub skip_invalid: bool,
+}
+
+/// A row skipped under `--skip-invalid`, kept with its reason for `--rejects`.
+#[derive(Debug)]
+pub struct Reject {
+    pub line: u64,
+    pub reason: String,
+    pub fields: Vec<String>,
+}
+
+/// The log, read and resolved: events in input order plus the interned names.
+#[derive(Debug)]
+pub struct Log {
+    pub file: String,
+    pub header: Vec<String>,
+    pub events: Vec<Event>,
+    pub accounts: Vec<String>,
+    pub contacts: Vec<String>,
+    pub rows: u64,
+    pub rejects: Vec<Reject>,
+    /// Contacts whose country came from the phone number rather than a `country` column.
+    pub countries_derived: u64,
+}
+
+impl Log {
+    pub fn account_name(&self, id: u32) -> &str {
+        &self.accounts[id as usize]
+    }
+    pub fn contact_name(&self, id: u32) -> &str {
+        &self.contacts[id as usize]
+    }
+    /// The contact id of a number or id as the user typed it (`explain --contact`).
+    pub fn find_contact(&self, raw: &str) -> Option<u32> {
+        let key = phone::normalize(raw)
+            .map(|d| format!("+{d}"))
+            .unwrap_or_else(|| raw.trim().to_string());
+        self.contacts
+            .iter()
+            .position(|c| *c == key)
+            .map(|i| i as u32)
+    }
+}
+
+/// Reads a log from `path` (`None` or `-`: standard input).
+pub fn read_log(path: Option<&str>, opts: &ReadOptions) -> Result<Log> {
+    let (name, reader): (String, Box<dyn Read>) = match path {
+        None | Some("-") => ("<stdin>".into(), Box::new(std::io::stdin().lock())),
+        Some(p) => {
+            let f = std::fs::File::open(p).map_err(|e| Error::Input {
+                file: p.to_string(),
+                line: 0,
+                msg: format!("cannot open ({e})"),
+            })?;
+            (p.to_string(), Box::new(std::io::BufReader::with_capacity(1 << 20, f)))
+        }
+    };
+    read_from(name, reader, opts)
+}
+
+pub fn read_from(file: String, input: impl Read, opts: &ReadOptions) -> Result<Log> {
+    let err = |line: u64, msg: String| Error::Input {
+        file: file.clone(),
+        line,
+        msg,
+    };
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(input);
+
+    let mut rec = csv::ByteRecord::new();
+    let header_read = rdr
+        .read_byte_record(&mut rec)
+        .map_err(|e| err(csv_line(&e), format!("cannot read CSV ({e})")))?;
+    if !header_read {
+        return Err(err(0, "empty file: a header row is required".into()));
+    }
+    let header: Vec<String> = rec
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let h = String::from_utf8_lossy(h);
+            let h = if i == 0 { h.trim_start_matches('\u{feff}') } else { &h };
+            h.trim().to_string()
+        })
+        .collect();
+    let columns = locate_columns(&header, &opts.map).map_err(|m| err(1, m))?;
+
+    let codes = CallingCodes::load();
+    let mut st = State {
+        codes,
+        contact_ids: HashMap::new(),
+        contact_country: Vec::new(),
+        account_ids: HashMap::new(),
+        log: Log {
+            file: file.clone(),
+            header: header.clone(),
+            events: Vec::new(),
+            accounts: Vec::new(),
+            contacts: Vec::new(),
+            rows: 0,
+            rejects: Vec::new(),
+            countries_derived: 0,
+        },
+    };
+    // The default account, used when the column is absent or empty.
+    st.account_id("");
+
+    loop {
+        match rdr.read_byte_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(err(csv_line(&e), format!("cannot read CSV ({e})"))),
+        }
+        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        st.log.rows += 1;
+        let result = if rec.len() != header.len() {
+            Err(format!(
+                "row has {} fields, the header has {} (ragged row)",
+                rec.len(),
+                header.len()
+            ))
+        } else {
+            st.event(&rec, &columns, line, opts.tz)
+        };
+        match result {
+            Ok(ev) => st.log.events.push(ev),
+            Err(msg) if opts.skip_invalid => st.log.rejects.push(Reject {
+                line,
+                reason: msg,
+                fields: rec
+                    .iter()
+                    .map(|f| String::from_utf8_lossy(f).into_owned())
+                    .collect(),
+            }),
+            Err(msg) => return Err(err(line, msg)),
+        }
+    }
+    if st.log.rows == 0 {
+        return Err(err(0, "no rows after the header".into()));
+    }
+    Ok(st.log)
+}
+
+fn csv_line(e: &csv::Error) -> u64 {
+    e.position().map(|p| p.line()).unwrap_or(0)
+}
+
+/// The column index of each field, or why the header will not do.
+fn locate_columns(
+    header: &[String],
+    map: &[(String, String)],
+) -> std::result::Result<[Option<usize>; 6], String> {
+    let mut wanted: [String; 6] = FIELDS.map(str::to_string);
+    for (field, column) in map {
+        let i = FIELDS
+            .iter()
+            .position(|f| f.eq_ignore_ascii_case(field.trim()))
+            .ok_or_else(|| {
+                format!(
+                    "--map names an unknown field ({field}); fields are {}",
+                    FIELDS.join(", ")
+                )
+            })?;
+        wanted[i] = column.trim().to_string();
+    }
+    let mut cols = [None; 6];
+    for (i, name) in wanted.iter().enumerate() {
+        let hits: Vec<usize> = header
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.eq_ignore_ascii_case(name))
+            .map(|(j, _)| j)
+            .collect();
+        match hits.len() {
+            0 if REQUIRED[i] => {
+                return Err(format!(
+                    "missing required column ({name}); the header is: {}",
+                    header.join(",")
+                ))
+            }
+            0 => {}
+            1 => cols[i] = Some(hits[0]),
+            _ => return Err(format!("duplicated column ({name})")),
+        }
+    }
+    Ok(cols)
+}
+
+struct State {
+    codes: CallingCodes,
+    contact_ids: HashMap<Box<str>, u32>,
+    /// The country derived from each contact's number, when it is a number.
+    contact_country: Vec<Option<Country>>,
+    account_ids: HashMap<Box<str>, u32>,
+    log: Log,
+}
+
+impl State {
+    fn account_id(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.account_ids.get(name) {
+            return id;
+        }
+        let id = self.log.accounts.len() as u32;
+        self.log.accounts.push(name.to_string());
+        self.account_ids.insert(name.into(), id);
+        id
+    }
+
+    /// The contact id for a raw cell; a new contact is normalized and resolved once.
+    fn contact_id(&mut self, raw: &str) -> u32 {
+        if let Some(&id) = self.contact_ids.get(raw) {
+            return id;
+        }
+        let (key, country) = match phone::normalize(raw) {
+            Some(d) => {
+                let c = self.codes.country_of(&d);
+                (format!("+{d}"), c)
+            }
+            None => (raw.trim().to_string(), None),
+        };
+        // Another spelling of a number already seen is the same contact.
+        let id = match self.contact_ids.get(key.as_str()) {
+            Some(&id) => id,
+            None => {
+                let id = self.log.contacts.len() as u32;
+                self.log.contacts.push(key.clone());
+                self.contact_country.push(country);
+                self.contact_ids.insert(key.into(), id);
+                id
+            }
+        };
+        self.contact_ids.insert(raw.into(), id);
+        id
+    }
+
+    fn event(
+        &mut self,
+        rec: &csv::ByteRecord,
+        cols: &[Option<usize>; 6],
+        line: u64,
+        tz: Tz,
+    ) -> std::result::Result<Event, String> {
+        let field = |i: usize| -> std::result::Result<&str, String> {
+            match cols[i] {
+                None => Ok(""),
+                Some(c) => std::str::from_utf8(&rec[c])
+                    .map(str::trim)
+                    .map_err(|_| format!("{} is not valid UTF-8", FIELDS[i])),
+            }
+        };
+        let ts_raw = field(TS)?;
+        let at = timestamp::parse(ts_raw, tz).map_err(|m| format!("{m} ({ts_raw})"))?;
+        let dir_raw = field(DIRECTION)?;
+        let direction = Direction::parse(dir_raw).ok_or_else(|| {
+            format!("unknown direction ({dir_raw}); use in/inbound/mo/user/customer or out/outbound/mt/business")
+        })?;
+        let kind = match direction {
+            Direction::Inbound => Kind::FreeForm,
+            Direction::Outbound => {
+                let k = field(KIND)?;
+                Kind::parse(k).ok_or_else(|| format!("unknown kind ({k})"))?
+            }
+        };
+        let contact_raw = field(CONTACT)?;
+        if contact_raw.is_empty() {
+            return Err("empty contact".into());
+        }
+        if contact_raw.len() > 256 {
+            return Err(format!(
+                "contact is {} bytes long (at most 256)",
+                contact_raw.len()
+            ));
+        }
+        let country_raw = field(COUNTRY)?;
+        let contact = self.contact_id(contact_raw);
+        let country = if country_raw.is_empty() {
+            self.log.countries_derived += 1;
+            self.contact_country[contact as usize].ok_or_else(|| {
+                format!("no country column value and no country can be derived from the contact ({contact_raw})")
+            })?
+        } else {
+            Country::parse(country_raw)
+                .filter(|c| self.codes.is_known(*c))
+                .ok_or_else(|| format!("unknown country code ({country_raw})"))?
+        };
+        let account_raw = field(ACCOUNT)?;
+        let account = self.account_id(account_raw);
+        let (month, day) = timestamp::local_month_day(at, tz);
+        Ok(Event {
+            at,
+            month,
+            day,
+            line,
+            account,
+            contact,
+            country,
+            direction,
+            kind,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Result<Log> {
+        read_with(text, &[])
+    }
+
+    fn read_with(text: &str, map: &[(&str, &str)]) -> Result<Log> {
+        let opts = ReadOptions {
+            tz: chrono_tz::UTC,
+            map: map
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+            skip_invalid: false,
+        };
+        read_from("t.csv".into(), text.as_bytes(), &opts)
+    }
+
+    #[test]
+    fn header_is_case_insensitive_and_trimmed_and_extra_columns_ignored() {
+        let log = read(" Timestamp ,CONTACT,direction,notes\n2026-03-01T09:00:00Z,+380501234567,in,hello\n").unwrap();
+        assert_eq!(log.events.len(), 1);
+        assert_eq!(log.events[0].country.as_str(), "UA");
+        assert_eq!(log.events[0].direction, Direction::Inbound);
+    }
+
+    #[test]
+    fn map_renames_a_field() {
+        let log = read_with(
+            "sent_at,contact,direction\n2026-03-01T09:00:00Z,+49151123456,out\n",
+            &[("timestamp", "sent_at")],
+        )
+        .unwrap();
+        assert_eq!(log.events[0].country.as_str(), "DE");
+    }
+
+    #[test]
+    fn one_contact_in_many_spellings() {
+        let log = read("timestamp,contact,direction\n1772356500,+380 50 123 4567,in\n1772356501,00380501234567,out\n1772356502,380-50-123-45-67,out\n").unwrap();
+        assert_eq!(log.contacts.len(), 1);
+        assert!(log.events.iter().all(|e| e.contact == 0));
+        assert_eq!(log.find_contact("+380 (50) 1234567"), Some(0));
+    }
+
+    #[test]
+    fn opaque_id_needs_a_country() {
+        let ok = read("timestamp,contact,direction,country\n1772356500,user-7,in,pl\n").unwrap();
+        assert_eq!(ok.events[0].country.as_str(), "PL");
+        let e = read("timestamp,contact,direction\n1772356500,user-7,in\n").unwrap_err();
+        assert_eq!(e.to_string(), "t.csv:2: no country column value and no country can be derived from the contact (user-7)");
+    }
+
+    #[test]
+    fn bad_rows_name_file_line_and_value() {
+        let e = read("timestamp,contact,direction\n1772356500,+380501234567,in\n1772356500,+380501234567,sideways\n").unwrap_err();
+        assert_eq!(e.to_string(), "t.csv:3: unknown direction (sideways); use in/inbound/mo/user/customer or out/outbound/mt/business");
+        let e = read("timestamp,contact,direction\nnoon,+380501234567,in\n").unwrap_err();
+        assert!(e.to_string().starts_with("t.csv:2: not a timestamp"), "{e}");
+        assert!(e.to_string().ends_with("(noon)"), "{e}");
+        let e = read("timestamp,contact,direction,kind\n1772356500,+380501234567,out,fax\n")
+            .unwrap_err();
+        assert_eq!(e.to_string(), "t.csv:2: unknown kind (fax)");
+        let e = read("timestamp,contact\n1772356500,+380501234567\n").unwrap_err();
+        assert!(e
+            .to_string()
+            .starts_with("t.csv:1: missing required column (direction)"));
+        let e = read("timestamp,contact,direction,country\n1772356500,x,in,ZZ\n").unwrap_err();
+        assert_eq!(e.to_string(), "t.csv:2: unknown country code (ZZ)");
+        assert_eq!(e.exit_code(), crate::error::exit::INPUT);
+    }
+
+    #[test]
+    fn kind_is_ignored_on_inbound_rows() {
+        let log = read("timestamp,contact,direction,kind\n1772356500,+380501234567,in,whatever\n")
+            .unwrap();
+        assert_eq!(log.events[0].kind, Kind::FreeForm);
+    }
+
+    #[test]
+    fn skip_invalid_keeps_the_reason() {
+        let opts = ReadOptions {
+            tz: chrono_tz::UTC,
+            map: vec![],
+            skip_invalid: true,
+        };
+        let log = read_from(
+            "t.csv".into(),
+            "timestamp,contact,direction\n1772356500,+380501234567,in\nbad,+380501234567,in\n"
+                .as_bytes(),
+            &opts,
+        )
+        .unwrap();
+        assert_eq!(log.rows, 2);
+        assert_eq!(log.events.len(), 1);
+        assert_eq!(log.rejects.len(), 1);
+        assert_eq!(log.rejects[0].line, 3);
+        assert!(log.rejects[0].reason.contains("(bad)"));
+    }
+}

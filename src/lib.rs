@@ -1,0 +1,10 @@
+//! simcost: replays business-messaging conversation logs through each channel's session rules
+//! and each commercial model, and reports exact costs.
+//!
+//! Data flows one way: `input` (log -> events) -> `engine` (session rules per channel ->
+//! outcomes) -> `billing` (rates, allowances, fees -> ledger and aggregates) -> `report`.
+
+pub mod error;
+pub mod event;
+pub mod input;
+pub mod rates;

@@ -1,0 +1,225 @@
+use crate::error::{Error, Result};
+use crate::event::Country;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use std::collections::HashMap;
+
+/// One row of a prices CSV: the prices of one country (or `*`) from a date on.
+#[derive(Clone, Debug)]
+pub struct PriceRow {
+    /// `None` for the `*` row.
+    pub country: Option<Country>,
+    /// `None`: undated, in force from the beginning.
+    pub effective_from: Option<NaiveDate>,
+    /// Days since 1970-01-01 of `effective_from` (i32::MIN when undated).
+    from_day: i32,
+    /// One price per priced column, `None` where the cell is empty (unknown, not zero).
+    pub prices: Vec<Option<Decimal>>,
+    pub line: u64,
+}
+
+/// A price found on the card, with the row that gave it.
+#[derive(Clone, Copy, Debug)]
+pub struct Priced<'a> {
+    pub amount: Decimal,
+    pub row: &'a PriceRow,
+}
+
+/// A dated price card: for each country, its rows sorted by `effective_from`.
+pub struct PriceCard {
+    pub file: String,
+    pub columns: Vec<&'static str>,
+    by_country: HashMap<Country, Vec<PriceRow>>,
+    star: Vec<PriceRow>,
+}
+
+impl PriceCard {
+    /// Parses a prices CSV that must have `country`, `effective_from` and each of `columns`.
+    pub fn parse(file: &str, text: &str, columns: &[&'static str]) -> Result<PriceCard> {
+        let err = |line: u64, msg: String| Error::Rates {
+            file: file.to_string(),
+            line,
+            msg,
+        };
+        let mut rdr = csv::ReaderBuilder::new()
+            .flexible(false)
+            .from_reader(text.as_bytes());
+        let header = rdr
+            .headers()
+            .map_err(|e| err(1, format!("cannot read CSV ({e})")))?
+            .clone();
+        let col = |name: &str| -> Result<usize> {
+            header
+                .iter()
+                .position(|h| h.trim().trim_start_matches('\u{feff}').eq_ignore_ascii_case(name))
+                .ok_or_else(|| err(1, format!("missing column ({name})")))
+        };
+        let country_col = col("country")?;
+        let from_col = col("effective_from")?;
+        let price_cols: Vec<usize> = columns.iter().map(|c| col(c)).collect::<Result<_>>()?;
+
+        let mut by_country: HashMap<Country, Vec<PriceRow>> = HashMap::new();
+        let mut star = Vec::new();
+        for rec in rdr.records() {
+            let rec = rec.map_err(|e| {
+                err(
+                    e.position().map(|p| p.line()).unwrap_or(0),
+                    format!("cannot read CSV ({e})"),
+                )
+            })?;
+            let line = rec.position().map(|p| p.line()).unwrap_or(0);
+            let c = rec.get(country_col).unwrap_or("").trim();
+            let country = if c == "*" {
+                None
+            } else {
+                Some(Country::parse(c).ok_or_else(|| {
+                    err(line, format!("country is not an ISO code or * ({c})"))
+                })?)
+            };
+            let f = rec.get(from_col).unwrap_or("").trim();
+            let effective_from = if f.is_empty() {
+                None
+            } else {
+                Some(NaiveDate::parse_from_str(f, "%Y-%m-%d").map_err(|_| {
+                    err(line, format!("effective_from is not a YYYY-MM-DD date ({f})"))
+                })?)
+            };
+            let mut prices = Vec::with_capacity(price_cols.len());
+            for (&i, name) in price_cols.iter().zip(columns) {
+                let v = rec.get(i).unwrap_or("").trim();
+                if v.is_empty() {
+                    prices.push(None);
+                    continue;
+                }
+                let d: Decimal = v
+                    .parse()
+                    .map_err(|_| err(line, format!("{name} is not a decimal number ({v})")))?;
+                if d.is_sign_negative() && !d.is_zero() {
+                    return Err(err(line, format!("{name} is negative ({v})")));
+                }
+                prices.push(Some(d));
+            }
+            let row = PriceRow {
+                country,
+                effective_from,
+                from_day: effective_from
+                    .map(crate::input::timestamp::days_since_epoch)
+                    .unwrap_or(i32::MIN),
+                prices,
+                line,
+            };
+            let rows = match country {
+                Some(c) => by_country.entry(c).or_default(),
+                None => &mut star,
+            };
+            if rows.iter().any(|r| r.from_day == row.from_day) {
+                return Err(err(
+                    line,
+                    format!("a second row for {c} from the same date ({f})"),
+                ));
+            }
+            rows.push(row);
+        }
+        for rows in by_country.values_mut() {
+            rows.sort_by_key(|r| r.from_day);
+        }
+        star.sort_by_key(|r| r.from_day);
+        Ok(PriceCard {
+            file: file.to_string(),
+            columns: columns.to_vec(),
+            by_country,
+            star,
+        })
+    }
+
+    /// The row in force for `country` on `day`: the country's latest row from on or before
+    /// that day, else the `*` row's.
+    pub fn row(&self, country: Country, day: i32) -> Option<&PriceRow> {
+        let pick = |rows: &'_ [PriceRow]| -> Option<usize> {
+            let n = rows.partition_point(|r| r.from_day <= day);
+            n.checked_sub(1)
+        };
+        if let Some(rows) = self.by_country.get(&country) {
+            if let Some(i) = pick(rows) {
+                return Some(&rows[i]);
+            }
+        }
+        pick(&self.star).map(|i| &self.star[i])
+    }
+
+    /// The price in `column` (an index into `columns`) for `country` on `day`; `None` when the
+    /// card has no row or the cell is empty: the message is unpriced.
+    pub fn price(&self, country: Country, day: i32, column: usize) -> Option<Priced<'_>> {
+        let row = self.row(country, day)?;
+        row.prices[column].map(|amount| Priced { amount, row })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::timestamp::days_since_epoch;
+
+    fn day(s: &str) -> i32 {
+        days_since_epoch(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap())
+    }
+
+    const CARD: &str = "country,effective_from,session,transactional,promotional,source\n\
+        UA,2025-01-01,0.0276,0.0564,0.0564,a\n\
+        UA,2026-01-01,0.0300,0.0600,,b\n\
+        *,2025-01-01,0.0100,0.0200,0.0300,c\n";
+
+    #[test]
+    fn latest_row_on_or_before_the_date_then_star() {
+        let card = PriceCard::parse(
+            "p.csv",
+            CARD,
+            &["session", "transactional", "promotional"],
+        )
+        .unwrap();
+        let ua = Country::parse("UA").unwrap();
+        let de = Country::parse("DE").unwrap();
+        assert_eq!(
+            card.price(ua, day("2025-12-31"), 0).unwrap().amount.to_string(),
+            "0.0276"
+        );
+        assert_eq!(
+            card.price(ua, day("2026-01-01"), 0).unwrap().amount.to_string(),
+            "0.0300"
+        );
+        // an empty cell is unknown: unpriced, not zero
+        assert!(card.price(ua, day("2026-02-01"), 2).is_none());
+        // a country with no row takes the * row
+        assert_eq!(
+            card.price(de, day("2026-02-01"), 1).unwrap().amount.to_string(),
+            "0.0200"
+        );
+        // before any row: nothing
+        assert!(card.price(de, day("2024-12-31"), 1).is_none());
+    }
+
+    #[test]
+    fn bad_cards_are_named() {
+        let cols = &["session", "transactional", "promotional"];
+        let e = PriceCard::parse("p.csv", "country,effective_from,session\n", cols)
+            .err()
+            .unwrap();
+        assert_eq!(e.to_string(), "p.csv:1: missing column (transactional)");
+        let e = PriceCard::parse(
+            "p.csv",
+            "country,effective_from,session,transactional,promotional\nUA,,-0.01,1,1\n",
+            cols,
+        )
+        .err()
+        .unwrap();
+        assert_eq!(e.to_string(), "p.csv:2: session is negative (-0.01)");
+        let e = PriceCard::parse(
+            "p.csv",
+            "country,effective_from,session,transactional,promotional\nUA,,abc,1,1\n",
+            cols,
+        )
+        .err()
+        .unwrap();
+        assert_eq!(e.to_string(), "p.csv:2: session is not a decimal number (abc)");
+    }
+}

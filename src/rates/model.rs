@@ -1,0 +1,294 @@
+use super::card::PriceCard;
+use super::RateSource;
+use crate::error::{Error, Result};
+use crate::event::{Category, Country};
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+use toml::{Table, Value};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Channel {
+    Viber,
+    WhatsApp,
+}
+
+impl Channel {
+    pub fn name(self) -> &'static str {
+        match self {
+            Channel::Viber => "viber",
+            Channel::WhatsApp => "whatsapp",
+        }
+    }
+}
+
+/// Which session engine replays the log for this model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rules {
+    Viber,
+    WhatsAppSession,
+}
+
+impl Rules {
+    /// The prices CSV columns this engine needs, in the order the engine indexes them.
+    pub fn price_columns(self) -> &'static [&'static str] {
+        match self {
+            Rules::Viber => &["session", "transactional", "promotional"],
+            Rules::WhatsAppSession => &["user_initiated", "business_initiated"],
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AfterCap {
+    /// The session is over; the next one needs a customer message.
+    End,
+    /// A new session starts at the message over the cap.
+    NewSession,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnLimit {
+    /// Bill the message Viber rejects as a business-initiated message.
+    BusinessInitiated,
+    /// Count it and bill nothing.
+    Drop,
+}
+
+#[derive(Clone, Debug)]
+pub struct SessionParams {
+    pub hours: i64,
+    pub max_messages: u32,
+    pub after_cap: AfterCap,
+    pub max_consecutive: u32,
+    pub on_consecutive_limit: OnLimit,
+    /// Whether a session costs the country's session rate (at its first business message).
+    pub charged: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FeeKind {
+    /// Added every active month.
+    Flat,
+    /// The account pays max(spend, fee).
+    Minimum,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Monthly {
+    pub fee: Option<Decimal>,
+    pub fee_kind: Option<FeeKind>,
+    pub fee_by_country: BTreeMap<Country, Decimal>,
+    pub free_business_initiated: u64,
+}
+
+impl Monthly {
+    /// The fee an account pays when its country is `c` (`None`: the default tier).
+    pub fn fee_for(&self, c: Option<Country>) -> Option<Decimal> {
+        c.and_then(|c| self.fee_by_country.get(&c).copied())
+            .or(self.fee)
+    }
+}
+
+/// One commercial model: its rules, parameters and price card.
+pub struct Model {
+    pub name: String,
+    pub file: String,
+    pub channel: Channel,
+    pub rules: Rules,
+    pub currency: String,
+    pub default_category: Category,
+    pub session: SessionParams,
+    /// The WhatsApp customer service window, in hours.
+    pub window_hours: i64,
+    pub monthly: Monthly,
+    pub card: PriceCard,
+}
+
+struct Keys<'a> {
+    file: &'a str,
+}
+
+impl Keys<'_> {
+    fn err(&self, key: &str, msg: impl Into<String>) -> Error {
+        Error::Rates {
+            file: self.file.to_string(),
+            line: 0,
+            msg: format!("{key}: {}", msg.into()),
+        }
+    }
+
+    fn string(&self, t: &Table, key: &str, path: &str) -> Result<Option<String>> {
+        match t.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(v) => Err(self.err(path, format!("expected a string, found {}", v.type_str()))),
+        }
+    }
+
+    fn required(&self, t: &Table, key: &str) -> Result<String> {
+        self.string(t, key, key)?
+            .ok_or_else(|| self.err(key, "missing (required)"))
+    }
+
+    fn integer(&self, t: &Table, key: &str, path: &str, min: i64) -> Result<Option<i64>> {
+        match t.get(key) {
+            None => Ok(None),
+            Some(Value::Integer(i)) if *i >= min => Ok(Some(*i)),
+            Some(Value::Integer(i)) => Err(self.err(path, format!("must be at least {min} ({i})"))),
+            Some(v) => Err(self.err(path, format!("expected an integer, found {}", v.type_str()))),
+        }
+    }
+
+    fn boolean(&self, t: &Table, key: &str, path: &str) -> Result<Option<bool>> {
+        match t.get(key) {
+            None => Ok(None),
+            Some(Value::Boolean(b)) => Ok(Some(*b)),
+            Some(v) => Err(self.err(path, format!("expected true or false, found {}", v.type_str()))),
+        }
+    }
+
+    /// Money: a decimal string or an integer, never a float (floats cannot hold 0.0276 exactly).
+    fn money(&self, v: &Value, path: &str) -> Result<Decimal> {
+        let d = match v {
+            Value::String(s) => s
+                .trim()
+                .parse::<Decimal>()
+                .map_err(|_| self.err(path, format!("not a decimal number ({s})")))?,
+            Value::Integer(i) => Decimal::from(*i),
+            Value::Float(f) => {
+                return Err(self.err(path, format!("write money as a decimal string, e.g. \"{f}\"")))
+            }
+            v => return Err(self.err(path, format!("expected a decimal string, found {}", v.type_str()))),
+        };
+        if d.is_sign_negative() && !d.is_zero() {
+            return Err(self.err(path, format!("is negative ({d})")));
+        }
+        Ok(d)
+    }
+
+    fn table<'t>(&self, t: &'t Table, key: &str) -> Result<Option<&'t Table>> {
+        match t.get(key) {
+            None => Ok(None),
+            Some(Value::Table(s)) => Ok(Some(s)),
+            Some(v) => Err(self.err(key, format!("expected a table, found {}", v.type_str()))),
+        }
+    }
+}
+
+impl Model {
+    pub fn load(source: &RateSource, file_name: &str) -> Result<Model> {
+        let file = source.display(file_name);
+        let text = source.read(file_name)?;
+        let k = Keys { file: &file };
+        let t: Table = text.parse().map_err(|e: toml::de::Error| Error::Rates {
+            file: file.clone(),
+            line: 0,
+            msg: format!("not valid TOML: {}", e.message()),
+        })?;
+
+        let name = k.required(&t, "name")?;
+        let channel = match k.required(&t, "channel")?.as_str() {
+            "viber" => Channel::Viber,
+            "whatsapp" => Channel::WhatsApp,
+            other => return Err(k.err("channel", format!("unknown channel ({other}); use viber or whatsapp"))),
+        };
+        let rules = match k.required(&t, "rules")?.as_str() {
+            "viber" => Rules::Viber,
+            "whatsapp-session" => Rules::WhatsAppSession,
+            other => {
+                return Err(k.err("rules", format!("unknown rules ({other}); use viber or whatsapp-session")))
+            }
+        };
+        let expected_channel = match rules {
+            Rules::Viber => Channel::Viber,
+            Rules::WhatsAppSession => Channel::WhatsApp,
+        };
+        if channel != expected_channel {
+            return Err(k.err("rules", format!("rules {:?} do not belong to channel {}", rules, channel.name())));
+        }
+        let currency = k.required(&t, "currency")?;
+        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(k.err("currency", format!("not an ISO 4217 code ({currency})")));
+        }
+        let prices = k.required(&t, "prices")?;
+        let default_category = match k.string(&t, "default_category", "default_category")? {
+            None => Category::Marketing,
+            Some(s) => Category::parse(&s)
+                .ok_or_else(|| k.err("default_category", format!("unknown category ({s})")))?,
+        };
+
+        let s = k.table(&t, "session")?.cloned().unwrap_or_default();
+        let session = SessionParams {
+            hours: k.integer(&s, "hours", "session.hours", 1)?.unwrap_or(24),
+            max_messages: k
+                .integer(&s, "max_messages", "session.max_messages", 1)?
+                .unwrap_or(60) as u32,
+            after_cap: match k.string(&s, "after_cap", "session.after_cap")?.as_deref() {
+                None | Some("end") => AfterCap::End,
+                Some("new-session") => AfterCap::NewSession,
+                Some(o) => return Err(k.err("session.after_cap", format!("use end or new-session ({o})"))),
+            },
+            max_consecutive: k
+                .integer(&s, "max_consecutive", "session.max_consecutive", 1)?
+                .unwrap_or(5) as u32,
+            on_consecutive_limit: match k
+                .string(&s, "on_consecutive_limit", "session.on_consecutive_limit")?
+                .as_deref()
+            {
+                None | Some("business-initiated") => OnLimit::BusinessInitiated,
+                Some("drop") => OnLimit::Drop,
+                Some(o) => {
+                    return Err(k.err(
+                        "session.on_consecutive_limit",
+                        format!("use business-initiated or drop ({o})"),
+                    ))
+                }
+            },
+            charged: k.boolean(&s, "charged", "session.charged")?.unwrap_or(true),
+        };
+        let w = k.table(&t, "window")?.cloned().unwrap_or_default();
+        let window_hours = k.integer(&w, "hours", "window.hours", 1)?.unwrap_or(24);
+
+        let m = k.table(&t, "monthly")?.cloned().unwrap_or_default();
+        let mut monthly = Monthly {
+            fee: m.get("fee").map(|v| k.money(v, "monthly.fee")).transpose()?,
+            fee_kind: match k.string(&m, "fee_kind", "monthly.fee_kind")?.as_deref() {
+                None => None,
+                Some("flat") => Some(FeeKind::Flat),
+                Some("minimum") => Some(FeeKind::Minimum),
+                Some(o) => return Err(k.err("monthly.fee_kind", format!("use flat or minimum ({o})"))),
+            },
+            fee_by_country: BTreeMap::new(),
+            free_business_initiated: k
+                .integer(&m, "free_business_initiated", "monthly.free_business_initiated", 0)?
+                .unwrap_or(0) as u64,
+        };
+        if let Some(by) = k.table(&m, "fee_by_country")? {
+            for (cc, v) in by {
+                let path = format!("monthly.fee_by_country.{cc}");
+                let c = Country::parse(cc).ok_or_else(|| k.err(&path, "not an ISO country code"))?;
+                monthly.fee_by_country.insert(c, k.money(v, &path)?);
+            }
+        }
+        if (monthly.fee.is_some() || !monthly.fee_by_country.is_empty()) && monthly.fee_kind.is_none() {
+            monthly.fee_kind = Some(FeeKind::Flat);
+        }
+
+        let card_file = source.display(&prices);
+        let card_text = source.read(&prices)?;
+        let card = PriceCard::parse(&card_file, &card_text, rules.price_columns())?;
+
+        Ok(Model {
+            name,
+            file,
+            channel,
+            rules,
+            currency,
+            default_category,
+            session,
+            window_hours,
+            monthly,
+            card,
+        })
+    }
+}
