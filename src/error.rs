@@ -23,10 +23,18 @@ pub enum Error {
     Usage(String),
     /// A bad row or file of the input log. `line` is 0 for a whole-file problem.
     #[error("{}", located(file, *line, msg))]
-    Input { file: String, line: u64, msg: String },
+    Input {
+        file: String,
+        line: u64,
+        msg: String,
+    },
     /// A bad rate directory: `FILE:LINE` for a CSV row, `FILE: key` for TOML.
     #[error("{}", located(file, *line, msg))]
-    Rates { file: String, line: u64, msg: String },
+    Rates {
+        file: String,
+        line: u64,
+        msg: String,
+    },
     #[error("{0}")]
     Unpriced(String),
     #[error("{context}: {source}")]

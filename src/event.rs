@@ -11,7 +11,10 @@ impl Country {
     pub fn parse(s: &str) -> Option<Country> {
         let b = s.as_bytes();
         if b.len() == 2 && b.iter().all(u8::is_ascii_alphabetic) {
-            Some(Country([b[0].to_ascii_uppercase(), b[1].to_ascii_uppercase()]))
+            Some(Country([
+                b[0].to_ascii_uppercase(),
+                b[1].to_ascii_uppercase(),
+            ]))
         } else {
             None
         }
@@ -132,5 +135,9 @@ pub const MICROS_PER_HOUR: i64 = 3_600_000_000;
 
 /// A month index (year * 12 + month - 1) as `YYYY-MM`.
 pub fn month_label(month: i32) -> String {
-    format!("{:04}-{:02}", month.div_euclid(12), month.rem_euclid(12) + 1)
+    format!(
+        "{:04}-{:02}",
+        month.div_euclid(12),
+        month.rem_euclid(12) + 1
+    )
 }

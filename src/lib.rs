@@ -4,7 +4,12 @@
 //! Data flows one way: `input` (log -> events) -> `engine` (session rules per channel ->
 //! outcomes) -> `billing` (rates, allowances, fees -> ledger and aggregates) -> `report`.
 
+pub mod billing;
+pub mod cli;
+pub mod engine;
 pub mod error;
 pub mod event;
+pub mod explain;
 pub mod input;
 pub mod rates;
+pub mod report;

@@ -31,7 +31,10 @@ impl CallingCodes {
                 }
             }
         }
-        for c in SHARED_CODE_COUNTRIES.iter().filter_map(|c| Country::parse(c)) {
+        for c in SHARED_CODE_COUNTRIES
+            .iter()
+            .filter_map(|c| Country::parse(c))
+        {
             known.insert(c);
         }
         CallingCodes { by_prefix, known }
@@ -65,7 +68,10 @@ pub fn normalize(raw: &str) -> Option<String> {
             _ => return None,
         }
     }
-    let digits = digits.strip_prefix("00").map(str::to_string).unwrap_or(digits);
+    let digits = digits
+        .strip_prefix("00")
+        .map(str::to_string)
+        .unwrap_or(digits);
     // E.164: at most 15 digits; no country code starts with 0.
     if (7..=15).contains(&digits.len()) && !digits.starts_with('0') {
         Some(digits)

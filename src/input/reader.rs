@@ -7,7 +7,14 @@ use std::collections::HashMap;
 use std::io::Read;
 
 /// The fields simcost reads, in the order of `FIELDS`.
-const FIELDS: [&str; 6] = ["timestamp", "contact", "direction", "country", "kind", "account"];
+const FIELDS: [&str; 6] = [
+    "timestamp",
+    "contact",
+    "direction",
+    "country",
+    "kind",
+    "account",
+];
 const REQUIRED: [bool; 6] = [true, true, true, false, false, false];
 const TS: usize = 0;
 const CONTACT: usize = 1;
@@ -74,7 +81,10 @@ pub fn read_log(path: Option<&str>, opts: &ReadOptions) -> Result<Log> {
                 line: 0,
                 msg: format!("cannot open ({e})"),
             })?;
-            (p.to_string(), Box::new(std::io::BufReader::with_capacity(1 << 20, f)))
+            (
+                p.to_string(),
+                Box::new(std::io::BufReader::with_capacity(1 << 20, f)),
+            )
         }
     };
     read_from(name, reader, opts)
@@ -103,7 +113,11 @@ pub fn read_from(file: String, input: impl Read, opts: &ReadOptions) -> Result<L
         .enumerate()
         .map(|(i, h)| {
             let h = String::from_utf8_lossy(h);
-            let h = if i == 0 { h.trim_start_matches('\u{feff}') } else { &h };
+            let h = if i == 0 {
+                h.trim_start_matches('\u{feff}')
+            } else {
+                &h
+            };
             h.trim().to_string()
         })
         .collect();
@@ -346,7 +360,10 @@ mod tests {
 
     #[test]
     fn header_is_case_insensitive_and_trimmed_and_extra_columns_ignored() {
-        let log = read(" Timestamp ,CONTACT,direction,notes\n2026-03-01T09:00:00Z,+380501234567,in,hello\n").unwrap();
+        let log = read(
+            " Timestamp ,CONTACT,direction,notes\n2026-03-01T09:00:00Z,+380501234567,in,hello\n",
+        )
+        .unwrap();
         assert_eq!(log.events.len(), 1);
         assert_eq!(log.events[0].country.as_str(), "UA");
         assert_eq!(log.events[0].direction, Direction::Inbound);

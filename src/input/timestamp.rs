@@ -34,7 +34,9 @@ pub fn parse(raw: &str, tz: Tz) -> Result<i64, String> {
             // A repeated hour when clocks go back: the first of the two instants.
             LocalResult::Ambiguous(first, _) => first.with_timezone(&Utc),
             LocalResult::None => {
-                return Err(format!("local time does not exist in {tz} (clocks went forward)"))
+                return Err(format!(
+                    "local time does not exist in {tz} (clocks went forward)"
+                ))
             }
         }
     };
@@ -113,7 +115,10 @@ mod tests {
         assert_eq!(parse("1772356500", utc), Ok(want));
         assert_eq!(parse("2026-03-01 09:15:00.250", utc), Ok(want + 250_000));
         // naive times are read in --tz: Kyiv is UTC+2 in March
-        assert_eq!(parse("2026-03-01 11:15:00", chrono_tz::Europe::Kyiv), Ok(want));
+        assert_eq!(
+            parse("2026-03-01 11:15:00", chrono_tz::Europe::Kyiv),
+            Ok(want)
+        );
     }
 
     #[test]
@@ -134,7 +139,10 @@ mod tests {
         // 2026-01-31T23:30Z is already February in Kyiv (UTC+2)
         let at = parse("2026-01-31T23:30:00Z", chrono_tz::UTC).unwrap();
         assert_eq!(local_month_day(at, chrono_tz::UTC).0, 2026 * 12);
-        assert_eq!(local_month_day(at, chrono_tz::Europe::Kyiv).0, 2026 * 12 + 1);
+        assert_eq!(
+            local_month_day(at, chrono_tz::Europe::Kyiv).0,
+            2026 * 12 + 1
+        );
         assert_eq!(month_start(2026 * 12 + 1, chrono_tz::UTC), Some(at + H / 2));
     }
 }

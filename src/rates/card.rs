@@ -51,7 +51,11 @@ impl PriceCard {
         let col = |name: &str| -> Result<usize> {
             header
                 .iter()
-                .position(|h| h.trim().trim_start_matches('\u{feff}').eq_ignore_ascii_case(name))
+                .position(|h| {
+                    h.trim()
+                        .trim_start_matches('\u{feff}')
+                        .eq_ignore_ascii_case(name)
+                })
                 .ok_or_else(|| err(1, format!("missing column ({name})")))
         };
         let country_col = col("country")?;
@@ -69,19 +73,23 @@ impl PriceCard {
             })?;
             let line = rec.position().map(|p| p.line()).unwrap_or(0);
             let c = rec.get(country_col).unwrap_or("").trim();
-            let country = if c == "*" {
-                None
-            } else {
-                Some(Country::parse(c).ok_or_else(|| {
-                    err(line, format!("country is not an ISO code or * ({c})"))
-                })?)
-            };
+            let country =
+                if c == "*" {
+                    None
+                } else {
+                    Some(Country::parse(c).ok_or_else(|| {
+                        err(line, format!("country is not an ISO code or * ({c})"))
+                    })?)
+                };
             let f = rec.get(from_col).unwrap_or("").trim();
             let effective_from = if f.is_empty() {
                 None
             } else {
                 Some(NaiveDate::parse_from_str(f, "%Y-%m-%d").map_err(|_| {
-                    err(line, format!("effective_from is not a YYYY-MM-DD date ({f})"))
+                    err(
+                        line,
+                        format!("effective_from is not a YYYY-MM-DD date ({f})"),
+                    )
                 })?)
             };
             let mut prices = Vec::with_capacity(price_cols.len());
@@ -171,27 +179,32 @@ mod tests {
 
     #[test]
     fn latest_row_on_or_before_the_date_then_star() {
-        let card = PriceCard::parse(
-            "p.csv",
-            CARD,
-            &["session", "transactional", "promotional"],
-        )
-        .unwrap();
+        let card =
+            PriceCard::parse("p.csv", CARD, &["session", "transactional", "promotional"]).unwrap();
         let ua = Country::parse("UA").unwrap();
         let de = Country::parse("DE").unwrap();
         assert_eq!(
-            card.price(ua, day("2025-12-31"), 0).unwrap().amount.to_string(),
+            card.price(ua, day("2025-12-31"), 0)
+                .unwrap()
+                .amount
+                .to_string(),
             "0.0276"
         );
         assert_eq!(
-            card.price(ua, day("2026-01-01"), 0).unwrap().amount.to_string(),
+            card.price(ua, day("2026-01-01"), 0)
+                .unwrap()
+                .amount
+                .to_string(),
             "0.0300"
         );
         // an empty cell is unknown: unpriced, not zero
         assert!(card.price(ua, day("2026-02-01"), 2).is_none());
         // a country with no row takes the * row
         assert_eq!(
-            card.price(de, day("2026-02-01"), 1).unwrap().amount.to_string(),
+            card.price(de, day("2026-02-01"), 1)
+                .unwrap()
+                .amount
+                .to_string(),
             "0.0200"
         );
         // before any row: nothing
@@ -220,6 +233,9 @@ mod tests {
         )
         .err()
         .unwrap();
-        assert_eq!(e.to_string(), "p.csv:2: session is not a decimal number (abc)");
+        assert_eq!(
+            e.to_string(),
+            "p.csv:2: session is not a decimal number (abc)"
+        );
     }
 }

@@ -12,13 +12,34 @@ use std::path::{Path, PathBuf};
 
 /// The shipped rate directory, embedded so simcost works from any directory.
 const EMBEDDED: &[(&str, &str)] = &[
-    ("viber-2024.toml", include_str!("../../rates/viber-2024.toml")),
-    ("viber-business.toml", include_str!("../../rates/viber-business.toml")),
-    ("viber-legacy.toml", include_str!("../../rates/viber-legacy.toml")),
-    ("whatsapp-session.toml", include_str!("../../rates/whatsapp-session.toml")),
-    ("viber-prices.csv", include_str!("../../rates/viber-prices.csv")),
-    ("viber-chatbot-prices.csv", include_str!("../../rates/viber-chatbot-prices.csv")),
-    ("whatsapp-session-prices.csv", include_str!("../../rates/whatsapp-session-prices.csv")),
+    (
+        "viber-2024.toml",
+        include_str!("../../rates/viber-2024.toml"),
+    ),
+    (
+        "viber-business.toml",
+        include_str!("../../rates/viber-business.toml"),
+    ),
+    (
+        "viber-legacy.toml",
+        include_str!("../../rates/viber-legacy.toml"),
+    ),
+    (
+        "whatsapp-session.toml",
+        include_str!("../../rates/whatsapp-session.toml"),
+    ),
+    (
+        "viber-prices.csv",
+        include_str!("../../rates/viber-prices.csv"),
+    ),
+    (
+        "viber-chatbot-prices.csv",
+        include_str!("../../rates/viber-chatbot-prices.csv"),
+    ),
+    (
+        "whatsapp-session-prices.csv",
+        include_str!("../../rates/whatsapp-session-prices.csv"),
+    ),
     ("fx.csv", include_str!("../../rates/fx.csv")),
 ];
 
@@ -111,11 +132,17 @@ impl RateSet {
         let mut models: Vec<Option<Model>> = self.models.into_iter().map(Some).collect();
         let mut out = Vec::new();
         for name in names {
-            let i = available.iter().position(|a| a == name).ok_or_else(|| Error::Rates {
-                file: "--model".into(),
-                line: 0,
-                msg: format!("unknown model ({name}); available: {}", available.join(", ")),
-            })?;
+            let i = available
+                .iter()
+                .position(|a| a == name)
+                .ok_or_else(|| Error::Rates {
+                    file: "--model".into(),
+                    line: 0,
+                    msg: format!(
+                        "unknown model ({name}); available: {}",
+                        available.join(", ")
+                    ),
+                })?;
             if let Some(m) = models[i].take() {
                 out.push(m);
             }
@@ -134,7 +161,12 @@ mod tests {
         let names: Vec<&str> = set.models.iter().map(|m| m.name.as_str()).collect();
         assert_eq!(
             names,
-            ["viber-2024", "viber-business", "viber-legacy", "whatsapp-session"]
+            [
+                "viber-2024",
+                "viber-business",
+                "viber-legacy",
+                "whatsapp-session"
+            ]
         );
     }
 

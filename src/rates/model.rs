@@ -143,7 +143,10 @@ impl Keys<'_> {
         match t.get(key) {
             None => Ok(None),
             Some(Value::Boolean(b)) => Ok(Some(*b)),
-            Some(v) => Err(self.err(path, format!("expected true or false, found {}", v.type_str()))),
+            Some(v) => Err(self.err(
+                path,
+                format!("expected true or false, found {}", v.type_str()),
+            )),
         }
     }
 
@@ -156,9 +159,17 @@ impl Keys<'_> {
                 .map_err(|_| self.err(path, format!("not a decimal number ({s})")))?,
             Value::Integer(i) => Decimal::from(*i),
             Value::Float(f) => {
-                return Err(self.err(path, format!("write money as a decimal string, e.g. \"{f}\"")))
+                return Err(self.err(
+                    path,
+                    format!("write money as a decimal string, e.g. \"{f}\""),
+                ))
             }
-            v => return Err(self.err(path, format!("expected a decimal string, found {}", v.type_str()))),
+            v => {
+                return Err(self.err(
+                    path,
+                    format!("expected a decimal string, found {}", v.type_str()),
+                ))
+            }
         };
         if d.is_sign_negative() && !d.is_zero() {
             return Err(self.err(path, format!("is negative ({d})")));
@@ -190,13 +201,21 @@ impl Model {
         let channel = match k.required(&t, "channel")?.as_str() {
             "viber" => Channel::Viber,
             "whatsapp" => Channel::WhatsApp,
-            other => return Err(k.err("channel", format!("unknown channel ({other}); use viber or whatsapp"))),
+            other => {
+                return Err(k.err(
+                    "channel",
+                    format!("unknown channel ({other}); use viber or whatsapp"),
+                ))
+            }
         };
         let rules = match k.required(&t, "rules")?.as_str() {
             "viber" => Rules::Viber,
             "whatsapp-session" => Rules::WhatsAppSession,
             other => {
-                return Err(k.err("rules", format!("unknown rules ({other}); use viber or whatsapp-session")))
+                return Err(k.err(
+                    "rules",
+                    format!("unknown rules ({other}); use viber or whatsapp-session"),
+                ))
             }
         };
         let expected_channel = match rules {
@@ -204,7 +223,14 @@ impl Model {
             Rules::WhatsAppSession => Channel::WhatsApp,
         };
         if channel != expected_channel {
-            return Err(k.err("rules", format!("rules {:?} do not belong to channel {}", rules, channel.name())));
+            return Err(k.err(
+                "rules",
+                format!(
+                    "rules {:?} do not belong to channel {}",
+                    rules,
+                    channel.name()
+                ),
+            ));
         }
         let currency = k.required(&t, "currency")?;
         if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
@@ -226,7 +252,9 @@ impl Model {
             after_cap: match k.string(&s, "after_cap", "session.after_cap")?.as_deref() {
                 None | Some("end") => AfterCap::End,
                 Some("new-session") => AfterCap::NewSession,
-                Some(o) => return Err(k.err("session.after_cap", format!("use end or new-session ({o})"))),
+                Some(o) => {
+                    return Err(k.err("session.after_cap", format!("use end or new-session ({o})")))
+                }
             },
             max_consecutive: k
                 .integer(&s, "max_consecutive", "session.max_consecutive", 1)?
@@ -251,26 +279,39 @@ impl Model {
 
         let m = k.table(&t, "monthly")?.cloned().unwrap_or_default();
         let mut monthly = Monthly {
-            fee: m.get("fee").map(|v| k.money(v, "monthly.fee")).transpose()?,
+            fee: m
+                .get("fee")
+                .map(|v| k.money(v, "monthly.fee"))
+                .transpose()?,
             fee_kind: match k.string(&m, "fee_kind", "monthly.fee_kind")?.as_deref() {
                 None => None,
                 Some("flat") => Some(FeeKind::Flat),
                 Some("minimum") => Some(FeeKind::Minimum),
-                Some(o) => return Err(k.err("monthly.fee_kind", format!("use flat or minimum ({o})"))),
+                Some(o) => {
+                    return Err(k.err("monthly.fee_kind", format!("use flat or minimum ({o})")))
+                }
             },
             fee_by_country: BTreeMap::new(),
             free_business_initiated: k
-                .integer(&m, "free_business_initiated", "monthly.free_business_initiated", 0)?
+                .integer(
+                    &m,
+                    "free_business_initiated",
+                    "monthly.free_business_initiated",
+                    0,
+                )?
                 .unwrap_or(0) as u64,
         };
         if let Some(by) = k.table(&m, "fee_by_country")? {
             for (cc, v) in by {
                 let path = format!("monthly.fee_by_country.{cc}");
-                let c = Country::parse(cc).ok_or_else(|| k.err(&path, "not an ISO country code"))?;
+                let c =
+                    Country::parse(cc).ok_or_else(|| k.err(&path, "not an ISO country code"))?;
                 monthly.fee_by_country.insert(c, k.money(v, &path)?);
             }
         }
-        if (monthly.fee.is_some() || !monthly.fee_by_country.is_empty()) && monthly.fee_kind.is_none() {
+        if (monthly.fee.is_some() || !monthly.fee_by_country.is_empty())
+            && monthly.fee_kind.is_none()
+        {
             monthly.fee_kind = Some(FeeKind::Flat);
         }
 

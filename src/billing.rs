@@ -1,0 +1,337 @@
+//! The commercial model: engine outcomes -> prices, free allowances and monthly fees -> ledger
+//! lines and aggregates (RULES.md 3, 5).
+
+use crate::engine::{self, Billed, Charge, Outcome};
+use crate::event::{Category, Country, Direction, Event};
+use crate::input::Log;
+use crate::rates::{FeeKind, Model, Rules};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Counts and cost of a slice of traffic.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Stats {
+    pub messages_in: u64,
+    pub messages_out: u64,
+    pub sessions_opened: u64,
+    pub sessions_charged: u64,
+    pub business_initiated_charged: u64,
+    pub business_initiated_free: u64,
+    pub rejected_in_session: u64,
+    pub dropped: u64,
+    pub outside_window: u64,
+    pub assumed_category: u64,
+    pub unpriced: u64,
+    pub cost: Decimal,
+}
+
+impl Stats {
+    pub fn add(&mut self, o: &Stats) {
+        self.messages_in += o.messages_in;
+        self.messages_out += o.messages_out;
+        self.sessions_opened += o.sessions_opened;
+        self.sessions_charged += o.sessions_charged;
+        self.business_initiated_charged += o.business_initiated_charged;
+        self.business_initiated_free += o.business_initiated_free;
+        self.rejected_in_session += o.rejected_in_session;
+        self.dropped += o.dropped;
+        self.outside_window += o.outside_window;
+        self.assumed_category += o.assumed_category;
+        self.unpriced += o.unpriced;
+        self.cost += o.cost;
+    }
+}
+
+/// The price of one outbound message.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Price {
+    /// Nothing to charge (free by the rules).
+    Free,
+    /// A session the model does not charge for (viber-2024).
+    FreeSession,
+    /// Covered by the month's free allowance.
+    Allowance,
+    Priced {
+        amount: Decimal,
+        rate_country: Option<Country>,
+        rate_from: Option<NaiveDate>,
+    },
+    /// The card has no price for it: counted, left out of the totals.
+    Unpriced,
+}
+
+impl Price {
+    pub fn amount(&self) -> Decimal {
+        match self {
+            Price::Priced { amount, .. } => *amount,
+            _ => Decimal::ZERO,
+        }
+    }
+}
+
+/// One event as the model billed it (kept for `--ledger` and `explain`).
+#[derive(Clone, Copy, Debug)]
+pub struct Line {
+    /// Index into `Log::events`.
+    pub event: u32,
+    pub outcome: Outcome,
+    pub price: Price,
+    /// The category whose rate applied, for per-message charges.
+    pub category: Option<Category>,
+}
+
+/// Where the country deciding an account's fee tier came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TierFrom {
+    /// `--account-country`
+    Given,
+    /// The highest tier among the countries of the month's traffic.
+    HighestTier,
+}
+
+/// A monthly fee or minimum-commitment top-up of one account.
+#[derive(Clone, Debug)]
+pub struct FeeItem {
+    pub account: u32,
+    pub month: i32,
+    /// The country whose tier applied; `None` for the default tier.
+    pub country: Option<Country>,
+    pub from: TierFrom,
+    pub kind: FeeKind,
+    /// The tier's amount (the fee, or the minimum commitment).
+    pub tier: Decimal,
+    /// The account's priced spend that month.
+    pub spend: Decimal,
+    /// What is charged: the fee, or max(0, minimum - spend).
+    pub amount: Decimal,
+}
+
+pub struct ModelResult {
+    pub name: String,
+    pub channel: &'static str,
+    pub currency: String,
+    /// Stats per (account, country, month).
+    pub cells: BTreeMap<(u32, Country, i32), Stats>,
+    pub fees: Vec<FeeItem>,
+    /// Every event, billed, in replay order (empty unless asked for).
+    pub lines: Vec<Line>,
+}
+
+impl ModelResult {
+    pub fn totals(&self) -> Stats {
+        let mut t = Stats::default();
+        for s in self.cells.values() {
+            t.add(s);
+        }
+        t
+    }
+
+    pub fn fee_total(&self) -> Decimal {
+        self.fees.iter().map(|f| f.amount).sum()
+    }
+
+    /// Messages plus fees.
+    pub fn total(&self) -> Decimal {
+        self.totals().cost + self.fee_total()
+    }
+
+    /// Unpriced messages per country.
+    pub fn unpriced_by_country(&self) -> BTreeMap<Country, u64> {
+        let mut m = BTreeMap::new();
+        for ((_, c, _), s) in &self.cells {
+            if s.unpriced > 0 {
+                *m.entry(*c).or_insert(0) += s.unpriced;
+            }
+        }
+        m
+    }
+}
+
+pub struct BillingOptions {
+    /// `--account-country`: the fee tier country of every account.
+    pub account_country: Option<Country>,
+    /// Keep one `Line` per event.
+    pub keep_lines: bool,
+}
+
+/// The log's events in replay order: by instant, ties in input order.
+pub fn replay_order(log: &Log) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..log.events.len() as u32).collect();
+    order.sort_by_key(|&i| log.events[i as usize].at);
+    order
+}
+
+/// Replays the whole log through one model.
+pub fn bill(log: &Log, order: &[u32], model: &Model, opts: &BillingOptions) -> ModelResult {
+    let mut engine = engine::for_model(model);
+    let mut cells: BTreeMap<(u32, Country, i32), Stats> = BTreeMap::new();
+    let mut lines = Vec::new();
+    let mut allowance_used: HashMap<(u32, i32), u64> = HashMap::new();
+    // Countries and priced spend of each active (account, month).
+    let mut active: BTreeMap<(u32, i32), (BTreeSet<Country>, Decimal)> = BTreeMap::new();
+    let free = model.monthly.free_business_initiated;
+
+    for &i in order {
+        let ev: &Event = &log.events[i as usize];
+        let outcome = engine.replay(ev);
+        let cell = cells.entry((ev.account, ev.country, ev.month)).or_default();
+        let act = active.entry((ev.account, ev.month)).or_default();
+        act.0.insert(ev.country);
+
+        if outcome.opened {
+            cell.sessions_opened += 1;
+        }
+        match ev.direction {
+            Direction::Inbound => cell.messages_in += 1,
+            Direction::Outbound => cell.messages_out += 1,
+        }
+        match outcome.billed {
+            Billed::RejectedInSession => cell.rejected_in_session += 1,
+            Billed::OutsideWindow => cell.outside_window += 1,
+            _ => {}
+        }
+        if outcome.dropped {
+            cell.dropped += 1;
+        }
+        if outcome.assumed_category {
+            cell.assumed_category += 1;
+        }
+
+        let (price, category) = match outcome.charge {
+            Charge::None => (Price::Free, None),
+            Charge::Session if model.rules == Rules::Viber && !model.session.charged => {
+                (Price::FreeSession, None)
+            }
+            Charge::Session => {
+                let p = look_up(model, ev, session_column(model.rules));
+                if !matches!(p, Price::Unpriced) {
+                    cell.sessions_charged += 1;
+                }
+                (p, None)
+            }
+            Charge::Message(cat) => {
+                let used = allowance_used.entry((ev.account, ev.month)).or_insert(0);
+                if *used < free {
+                    *used += 1;
+                    cell.business_initiated_free += 1;
+                    (Price::Allowance, Some(cat))
+                } else {
+                    let p = look_up(model, ev, message_column(model.rules, cat));
+                    if !matches!(p, Price::Unpriced) {
+                        cell.business_initiated_charged += 1;
+                    }
+                    (p, Some(cat))
+                }
+            }
+        };
+        if price == Price::Unpriced {
+            cell.unpriced += 1;
+        }
+        let amount = price.amount();
+        cell.cost += amount;
+        act.1 += amount;
+        if opts.keep_lines {
+            lines.push(Line {
+                event: i,
+                outcome,
+                price,
+                category,
+            });
+        }
+    }
+
+    let fees = monthly_fees(model, &active, opts.account_country);
+    ModelResult {
+        name: model.name.clone(),
+        channel: model.channel.name(),
+        currency: model.currency.clone(),
+        cells,
+        fees,
+        lines,
+    }
+}
+
+/// The column of the once-per-session price.
+fn session_column(rules: Rules) -> usize {
+    match rules {
+        Rules::Viber => 0,           // session
+        Rules::WhatsAppSession => 0, // user_initiated
+    }
+}
+
+/// The column of a per-message price of `cat`.
+fn message_column(rules: Rules, cat: Category) -> usize {
+    match rules {
+        Rules::Viber => match cat {
+            Category::Utility | Category::Authentication => 1, // transactional
+            Category::Marketing => 2,                          // promotional
+        },
+        Rules::WhatsAppSession => 1, // business_initiated
+    }
+}
+
+fn look_up(model: &Model, ev: &Event, column: usize) -> Price {
+    match model.card.price(ev.country, ev.day, column) {
+        Some(p) => Price::Priced {
+            amount: p.amount,
+            rate_country: p.row.country,
+            rate_from: p.row.effective_from,
+        },
+        None => Price::Unpriced,
+    }
+}
+
+/// The fee of every (account, month) with traffic, by the account's country tier.
+fn monthly_fees(
+    model: &Model,
+    active: &BTreeMap<(u32, i32), (BTreeSet<Country>, Decimal)>,
+    given: Option<Country>,
+) -> Vec<FeeItem> {
+    let m = &model.monthly;
+    let Some(kind) = m.fee_kind else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (&(account, month), (countries, spend)) in active {
+        let (country, from) = match given {
+            Some(c) => (Some(c), TierFrom::Given),
+            None => (highest_tier(m, countries), TierFrom::HighestTier),
+        };
+        let Some(tier) = m.fee_for(country) else {
+            continue;
+        };
+        let amount = match kind {
+            FeeKind::Flat => tier,
+            FeeKind::Minimum => (tier - *spend).max(Decimal::ZERO),
+        };
+        out.push(FeeItem {
+            account,
+            month,
+            country,
+            from,
+            kind,
+            tier,
+            spend: *spend,
+            amount,
+        });
+    }
+    out
+}
+
+/// The country with the highest fee among `countries` (first alphabetically on a tie), or
+/// `None` when none of them is above the default tier.
+fn highest_tier(m: &crate::rates::Monthly, countries: &BTreeSet<Country>) -> Option<Country> {
+    let mut best: Option<(Decimal, Country)> = None;
+    for &c in countries {
+        if let Some(&fee) = m.fee_by_country.get(&c) {
+            if best.is_none_or(|(b, _)| fee > b) {
+                best = Some((fee, c));
+            }
+        }
+    }
+    match (best, m.fee) {
+        (Some((fee, _)), Some(default)) if fee <= default => None,
+        (b, _) => b.map(|(_, c)| c),
+    }
+}

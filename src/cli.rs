@@ -1,0 +1,289 @@
+//! The command line: parses arguments, drives the library, maps errors to exit codes.
+
+use crate::billing::{self, BillingOptions, ModelResult};
+use crate::error::{exit, Error, Result};
+use crate::event::Country;
+use crate::input::{self, Log, ReadOptions};
+use crate::rates::{Model, RateSet, RateSource};
+use crate::report::{self, CsvExporter, Exporter, GroupBy, JsonExporter, Report, TableExporter};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "simcost",
+    version,
+    about = "Cost simulator for business messaging: replays Viber and WhatsApp conversation logs through each channel's session rules and commercial models"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Replay a log through every model (or those named) and report costs.
+    Replay(ReplayArgs),
+    /// One contact's replay, message by message, with why each message cost what it did.
+    Explain(ExplainArgs),
+}
+
+/// Options shared by every command that reads a log.
+#[derive(Args)]
+struct LogArgs {
+    /// The conversation log (CSV); `-` or nothing reads standard input.
+    log: Option<String>,
+    /// Replay only this model (repeatable); default: every model of the rate directory.
+    #[arg(long = "model", value_name = "NAME")]
+    models: Vec<String>,
+    /// Load rate cards from this directory instead of the built-in ones.
+    #[arg(long, value_name = "DIR")]
+    rates: Option<PathBuf>,
+    /// Time zone of naive timestamps and of calendar months (IANA name).
+    #[arg(long, default_value = "UTC", value_name = "TZ")]
+    tz: String,
+    /// Read a field from a differently named column, e.g. `--map timestamp=sent_at`.
+    #[arg(long = "map", value_name = "FIELD=COLUMN")]
+    map: Vec<String>,
+    /// The account's country for fee tiers; default: the highest tier among the month's countries.
+    #[arg(long, value_name = "CC")]
+    account_country: Option<String>,
+    /// Skip bad rows (counted in the report) instead of stopping.
+    #[arg(long)]
+    skip_invalid: bool,
+    /// With --skip-invalid: write the skipped rows and their reasons to FILE.
+    #[arg(long, value_name = "FILE", requires = "skip_invalid")]
+    rejects: Option<PathBuf>,
+    /// A message the rate card cannot price is an error instead of a warning.
+    #[arg(long)]
+    strict: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Args)]
+struct ReplayArgs {
+    #[command(flatten)]
+    common: LogArgs,
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+    /// Rows of the report.
+    #[arg(long, value_enum, default_value = "country")]
+    by: GroupBy,
+    /// Write one row per outbound message and per fee to FILE (CSV).
+    #[arg(long, value_name = "FILE")]
+    ledger: Option<PathBuf>,
+    /// Print amounts in the table at full precision instead of rounded to cents.
+    #[arg(long)]
+    full_precision: bool,
+}
+
+#[derive(Args)]
+struct ExplainArgs {
+    #[command(flatten)]
+    common: LogArgs,
+    /// The contact to explain (a phone number in any accepted format, or the id).
+    #[arg(long, value_name = "NUMBER")]
+    contact: String,
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
+        }
+    };
+    match run(cli) {
+        Ok(()) => exit::OK,
+        Err(e) if e.is_broken_pipe() => exit::OK,
+        Err(e) => {
+            eprintln!("simcost: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Replay(a) => replay(a),
+        Command::Explain(a) => explain(a),
+    }
+}
+
+/// What every command needs first: the log, the selected models and the billing options.
+struct Loaded {
+    log: Log,
+    models: Vec<Model>,
+    tz: chrono_tz::Tz,
+    account_country: Option<Country>,
+}
+
+fn load(a: &LogArgs) -> Result<Loaded> {
+    let tz: chrono_tz::Tz =
+        a.tz.parse()
+            .map_err(|_| Error::Usage(format!("--tz: unknown time zone ({})", a.tz)))?;
+    let map = a
+        .map
+        .iter()
+        .map(|m| {
+            m.split_once('=')
+                .map(|(f, c)| (f.to_string(), c.to_string()))
+                .ok_or_else(|| Error::Usage(format!("--map takes FIELD=COLUMN ({m})")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let account_country = a
+        .account_country
+        .as_deref()
+        .map(|c| {
+            Country::parse(c).ok_or_else(|| {
+                Error::Usage(format!("--account-country: not an ISO country code ({c})"))
+            })
+        })
+        .transpose()?;
+    let source = match &a.rates {
+        Some(d) => RateSource::Dir(d.clone()),
+        None => RateSource::Embedded,
+    };
+    let models = RateSet::load(&source)?.select(&a.models)?;
+    let log = input::read_log(
+        a.log.as_deref(),
+        &ReadOptions {
+            tz,
+            map,
+            skip_invalid: a.skip_invalid,
+        },
+    )?;
+    if let Some(path) = &a.rejects {
+        write_rejects(&log, path)?;
+    }
+    if !log.rejects.is_empty() {
+        eprintln!(
+            "simcost: warning: {} of {} rows skipped as invalid{}",
+            log.rejects.len(),
+            log.rows,
+            a.rejects
+                .as_ref()
+                .map(|p| format!(" (written to {})", p.display()))
+                .unwrap_or_default()
+        );
+    }
+    Ok(Loaded {
+        log,
+        models,
+        tz,
+        account_country,
+    })
+}
+
+/// The skipped rows as a log simcost can read again: the input's columns plus the reason.
+fn write_rejects(log: &Log, path: &PathBuf) -> Result<()> {
+    let io = |e: csv::Error| {
+        Error::io(
+            format!("writing {}", path.display()),
+            std::io::Error::other(e),
+        )
+    };
+    let mut w = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .map_err(io)?;
+    let mut header = log.header.clone();
+    header.extend(["reject_line".to_string(), "reject_reason".to_string()]);
+    w.write_record(&header).map_err(io)?;
+    for r in &log.rejects {
+        let mut rec = r.fields.clone();
+        rec.resize(log.header.len(), String::new());
+        rec.push(r.line.to_string());
+        rec.push(r.reason.clone());
+        w.write_record(&rec).map_err(io)?;
+    }
+    w.flush()
+        .map_err(|e| Error::io(format!("writing {}", path.display()), e))
+}
+
+fn bill_all(l: &Loaded, keep_lines: bool, strict: bool) -> Result<Vec<ModelResult>> {
+    let order = billing::replay_order(&l.log);
+    let opts = BillingOptions {
+        account_country: l.account_country,
+        keep_lines,
+    };
+    let results: Vec<ModelResult> = l
+        .models
+        .iter()
+        .map(|m| billing::bill(&l.log, &order, m, &opts))
+        .collect();
+    for r in &results {
+        let unpriced = r.unpriced_by_country();
+        if unpriced.is_empty() {
+            continue;
+        }
+        let list: Vec<String> = unpriced.iter().map(|(c, n)| format!("{c}: {n}")).collect();
+        let msg = format!(
+            "{}: {} messages have no price on the card ({})",
+            r.name,
+            unpriced.values().sum::<u64>(),
+            list.join(", ")
+        );
+        if strict {
+            return Err(Error::Unpriced(format!(
+                "{msg}; --strict makes this an error"
+            )));
+        }
+        eprintln!("simcost: warning: {msg}; totals are incomplete");
+    }
+    Ok(results)
+}
+
+fn replay(a: ReplayArgs) -> Result<()> {
+    let l = load(&a.common)?;
+    let results = bill_all(&l, a.ledger.is_some(), a.common.strict)?;
+    if let Some(path) = &a.ledger {
+        let f = std::fs::File::create(path)
+            .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
+        report::ledger::write(&l.log, &results, l.tz, std::io::BufWriter::new(f))?;
+    }
+    let report = Report {
+        log: &l.log,
+        models: &results,
+        by: a.by,
+        full_precision: a.full_precision,
+        tz: l.tz,
+    };
+    let exporter: &dyn Exporter = match a.format {
+        Format::Table => &TableExporter,
+        Format::Csv => &CsvExporter,
+        Format::Json => &JsonExporter,
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    report::export(exporter, &report, &mut out)
+}
+
+fn explain(a: ExplainArgs) -> Result<()> {
+    let l = load(&a.common)?;
+    let contact = l.log.find_contact(&a.contact).ok_or_else(|| {
+        Error::Usage(format!(
+            "--contact: no such contact in {} ({})",
+            l.log.file, a.contact
+        ))
+    })?;
+    let results = bill_all(&l, true, a.common.strict)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    crate::explain::write(&l.log, &results, contact, l.tz, &mut out)
+        .and_then(|_| out.flush())
+        .map_err(|e| Error::io("writing the explanation", e))
+}

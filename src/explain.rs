@@ -1,0 +1,109 @@
+//! `explain`: one contact's replay, message by message.
+
+use crate::billing::{ModelResult, Price};
+use crate::event::Direction;
+use crate::input::timestamp::format_instant;
+use crate::input::Log;
+use crate::report::display_amount;
+use comfy_table::{presets::ASCII_MARKDOWN, Table};
+use std::io::Write;
+
+pub fn write(
+    log: &Log,
+    models: &[ModelResult],
+    contact: u32,
+    tz: chrono_tz::Tz,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    writeln!(out, "contact {}", log.contact_name(contact))?;
+    for m in models {
+        writeln!(out, "\n{} ({}, {})", m.name, m.channel, m.currency)?;
+        let mut t = Table::new();
+        t.load_preset(ASCII_MARKDOWN);
+        t.set_header([
+            "time",
+            "line",
+            "dir",
+            "kind",
+            "session",
+            "open until",
+            "billed as",
+            "cost",
+            "why",
+        ]);
+        let mut sum = rust_decimal::Decimal::ZERO;
+        for line in m
+            .lines
+            .iter()
+            .filter(|l| log.events[l.event as usize].contact == contact)
+        {
+            let ev = &log.events[line.event as usize];
+            let o = &line.outcome;
+            let (dir, kind) = match ev.direction {
+                Direction::Inbound => ("in", "".to_string()),
+                Direction::Outbound => ("out", ev.kind.name().to_string()),
+            };
+            let cost = match line.price {
+                Price::Priced {
+                    amount,
+                    rate_country,
+                    rate_from,
+                } => {
+                    sum += amount;
+                    format!(
+                        "{} (rate {} {})",
+                        amount,
+                        rate_country
+                            .map(|c| c.to_string())
+                            .unwrap_or_else(|| "*".into()),
+                        rate_from
+                            .map(|d| d.to_string())
+                            .unwrap_or_else(|| "undated".into())
+                    )
+                }
+                Price::Allowance => "0 (free allowance)".into(),
+                Price::FreeSession => "0 (sessions free in this model)".into(),
+                Price::Unpriced => format!("unpriced (no {} rate on the card)", ev.country),
+                Price::Free => if ev.direction == Direction::Inbound {
+                    ""
+                } else {
+                    "0"
+                }
+                .into(),
+            };
+            let mut why = o.why.text();
+            if o.assumed_category {
+                if let Some(c) = line.category {
+                    why.push_str(&format!(" [no category given: priced as {}]", c.name()));
+                }
+            }
+            t.add_row([
+                format_instant(ev.at, tz),
+                ev.line.to_string(),
+                dir.to_string(),
+                kind,
+                o.session.map(|s| s.to_string()).unwrap_or_default(),
+                if o.until > 0 {
+                    format_instant(o.until, tz)
+                } else {
+                    String::new()
+                },
+                if ev.direction == Direction::Inbound {
+                    String::new()
+                } else {
+                    o.billed.name().to_string()
+                },
+                cost,
+                why,
+            ]);
+        }
+        writeln!(out, "{t}")?;
+        writeln!(
+            out,
+            "messages of this contact: {} {} (monthly fees are per account, see replay)",
+            display_amount(sum, true),
+            m.currency
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,143 @@
+//! The ledger: one row per outbound message and per fee, for every model.
+
+use super::account_label;
+use crate::billing::{ModelResult, Price};
+use crate::engine::{Billed, Charge};
+use crate::error::{Error, Result};
+use crate::event::{month_label, Direction};
+use crate::input::timestamp::{format_instant, month_start};
+use crate::input::Log;
+use crate::rates::FeeKind;
+use std::io::Write;
+
+pub const HEADER: [&str; 16] = [
+    "timestamp",
+    "month",
+    "account",
+    "contact",
+    "country",
+    "model",
+    "session",
+    "billed_as",
+    "category",
+    "charge",
+    "amount",
+    "currency",
+    "rate_country",
+    "rate_effective_from",
+    "line",
+    "note",
+];
+
+pub fn write(log: &Log, models: &[ModelResult], tz: chrono_tz::Tz, out: impl Write) -> Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    let io = |e: csv::Error| Error::io("writing the ledger", std::io::Error::other(e));
+    w.write_record(HEADER).map_err(io)?;
+    for m in models {
+        for line in &m.lines {
+            let ev = &log.events[line.event as usize];
+            if ev.direction == Direction::Inbound {
+                continue;
+            }
+            let o = &line.outcome;
+            let (amount, rate_country, rate_from, note) = match line.price {
+                Price::Free if o.dropped => {
+                    ("0".to_string(), String::new(), String::new(), "dropped")
+                }
+                Price::Free => ("0".to_string(), String::new(), String::new(), ""),
+                Price::FreeSession => (
+                    "0".to_string(),
+                    String::new(),
+                    String::new(),
+                    "session free in this model",
+                ),
+                Price::Allowance => (
+                    "0".to_string(),
+                    String::new(),
+                    String::new(),
+                    "free allowance",
+                ),
+                Price::Unpriced => (String::new(), String::new(), String::new(), "unpriced"),
+                Price::Priced {
+                    amount,
+                    rate_country,
+                    rate_from,
+                } => (
+                    amount.to_string(),
+                    rate_country
+                        .map(|c| c.to_string())
+                        .unwrap_or_else(|| "*".into()),
+                    rate_from.map(|d| d.to_string()).unwrap_or_default(),
+                    "",
+                ),
+            };
+            let note = if o.assumed_category && note.is_empty() {
+                "category assumed"
+            } else {
+                note
+            };
+            let charge = match o.charge {
+                Charge::None => "",
+                Charge::Session => "session",
+                Charge::Message(_) => "message",
+            };
+            w.write_record([
+                format_instant(ev.at, tz),
+                month_label(ev.month),
+                account_label(log, ev.account),
+                log.contact_name(ev.contact).to_string(),
+                ev.country.to_string(),
+                m.name.clone(),
+                o.session.map(|s| s.to_string()).unwrap_or_default(),
+                if o.billed == Billed::Inbound {
+                    ""
+                } else {
+                    o.billed.name()
+                }
+                .to_string(),
+                line.category
+                    .map(|c| c.name())
+                    .unwrap_or_default()
+                    .to_string(),
+                charge.to_string(),
+                amount,
+                m.currency.clone(),
+                rate_country,
+                rate_from,
+                ev.line.to_string(),
+                note.to_string(),
+            ])
+            .map_err(io)?;
+        }
+        for f in &m.fees {
+            let kind = match f.kind {
+                FeeKind::Flat => "monthly_fee",
+                FeeKind::Minimum => "minimum_commitment",
+            };
+            w.write_record([
+                month_start(f.month, tz)
+                    .map(|t| format_instant(t, tz))
+                    .unwrap_or_default(),
+                month_label(f.month),
+                account_label(log, f.account),
+                String::new(),
+                f.country
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| "*".into()),
+                m.name.clone(),
+                String::new(),
+                kind.to_string(),
+                String::new(),
+                "fee".to_string(),
+                f.amount.to_string(),
+                m.currency.clone(),
+                String::new(),
+                String::new(),
+                String::new(),
+                format!("tier {}; spend {}", f.tier, f.spend),
+            ])
+            .map_err(io)?;
+        }
+    }
+    w.flush().map_err(|e| Error::io("writing the ledger", e))
+}

@@ -1,0 +1,120 @@
+//! Reports: aggregates of the billed models, exported as a table, CSV or JSON.
+
+mod csv;
+mod json;
+pub mod ledger;
+mod table;
+
+pub use self::csv::CsvExporter;
+pub use json::JsonExporter;
+pub use table::TableExporter;
+
+use crate::billing::{ModelResult, Stats};
+use crate::error::{Error, Result};
+use crate::event::month_label;
+use crate::input::Log;
+use rust_decimal::{Decimal, RoundingStrategy};
+use std::collections::BTreeMap;
+use std::io::Write;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum GroupBy {
+    Country,
+    Month,
+    Account,
+}
+
+impl GroupBy {
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupBy::Country => "country",
+            GroupBy::Month => "month",
+            GroupBy::Account => "account",
+        }
+    }
+}
+
+/// One row of a report: a country, month or account.
+pub struct Group {
+    pub key: String,
+    pub stats: Stats,
+    /// Fees charged to this group; `None` when fees do not split this way (by country).
+    pub fees: Option<Decimal>,
+}
+
+impl Group {
+    pub fn total(&self) -> Decimal {
+        self.stats.cost + self.fees.unwrap_or_default()
+    }
+}
+
+pub fn account_label(log: &Log, id: u32) -> String {
+    match log.account_name(id) {
+        "" => "default".to_string(),
+        n => n.to_string(),
+    }
+}
+
+/// The rows of a model's report, grouped by `by`, in key order.
+pub fn groups(result: &ModelResult, by: GroupBy, log: &Log) -> Vec<Group> {
+    let mut rows: BTreeMap<String, Group> = BTreeMap::new();
+    let key_of = |account: u32, country: &crate::event::Country, month: i32| match by {
+        GroupBy::Country => country.to_string(),
+        GroupBy::Month => month_label(month),
+        GroupBy::Account => account_label(log, account),
+    };
+    let splits_fees = by != GroupBy::Country;
+    for ((account, country, month), s) in &result.cells {
+        let key = key_of(*account, country, *month);
+        let g = rows.entry(key.clone()).or_insert_with(|| Group {
+            key,
+            stats: Stats::default(),
+            fees: splits_fees.then_some(Decimal::ZERO),
+        });
+        g.stats.add(s);
+    }
+    if splits_fees {
+        for f in &result.fees {
+            let key = match by {
+                GroupBy::Month => month_label(f.month),
+                _ => account_label(log, f.account),
+            };
+            if let Some(g) = rows.get_mut(&key) {
+                *g.fees.get_or_insert(Decimal::ZERO) += f.amount;
+            }
+        }
+    }
+    rows.into_values().collect()
+}
+
+/// Everything an exporter needs.
+pub struct Report<'a> {
+    pub log: &'a Log,
+    pub models: &'a [ModelResult],
+    pub by: GroupBy,
+    /// Print amounts at full precision in the table (CSV and JSON always are).
+    pub full_precision: bool,
+    pub tz: chrono_tz::Tz,
+}
+
+/// One output format.
+pub trait Exporter {
+    fn write(&self, report: &Report, out: &mut dyn Write) -> std::io::Result<()>;
+}
+
+pub fn export(exporter: &dyn Exporter, report: &Report, out: &mut dyn Write) -> Result<()> {
+    exporter
+        .write(report, out)
+        .and_then(|_| out.flush())
+        .map_err(|e| Error::io("writing the report", e))
+}
+
+/// An amount rounded half-even to the minor unit (2 places) for display.
+pub fn display_amount(d: Decimal, full: bool) -> String {
+    if full {
+        return d.to_string();
+    }
+    let mut r = d.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven);
+    r.rescale(2);
+    r.to_string()
+}
