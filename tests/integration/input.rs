@@ -1,0 +1,168 @@
+//! RULES.md 1-2: reading the log.
+
+use super::*;
+
+const LOG: &str = "sent_at,Contact,DIRECTION,kind\n\
+    2026-03-02T08:00:00Z,+380 50 111 0001,customer,\n\
+    2026-03-02 10:01:00,380501110001,business,\n";
+
+#[test]
+fn stdin_map_and_mixed_case_headers() {
+    let r = test_rates();
+    // no LOG argument reads standard input
+    let v = sim(&[
+        "replay",
+        "--rates",
+        &r,
+        "--model",
+        "plain",
+        "--format",
+        "json",
+        "--map",
+        "timestamp=sent_at",
+    ])
+    .stdin(LOG)
+    .json();
+    assert_eq!(total(&v, "plain"), d("0.0300"));
+    assert_eq!(v["input"]["rows"], 2);
+}
+
+#[test]
+fn naive_times_are_read_in_tz() {
+    // 2026-03-03 09:30 naive: in Kyiv (UTC+2) that is 07:30Z, inside the session opened at
+    // 2026-03-02T08:00Z (open until 03-03 08:00Z): 0.0300. Read as UTC it is 09:30Z, after the
+    // session: business-initiated, 0.0700.
+    let log = "timestamp,contact,direction\n2026-03-02T08:00:00Z,+380501110001,in\n2026-03-03 09:30:00,+380501110001,out\n";
+    let r = test_rates();
+    let run = |tz: &str| {
+        sim(&[
+            "replay", "-", "--rates", &r, "--model", "plain", "--format", "json", "--tz", tz,
+        ])
+        .stdin(log)
+        .json()
+    };
+    assert_eq!(total(&run("Europe/Kyiv"), "plain"), d("0.0300"));
+    assert_eq!(total(&run("UTC"), "plain"), d("0.0700"));
+}
+
+#[test]
+fn months_and_allowances_are_cut_in_tz() {
+    // 2026-03-31T23:30Z is April in Kyiv: the flat fee falls in another month
+    let log =
+        "timestamp,contact,direction,kind\n2026-03-31T23:30:00Z,+4915112345678,out,promotional\n";
+    let r = test_rates();
+    let run = |tz: &str| {
+        sim(&[
+            "replay", "-", "--rates", &r, "--model", "flat", "--format", "json", "--tz", tz,
+        ])
+        .stdin(log)
+        .json()
+    };
+    let utc = run("UTC");
+    assert_eq!(model(&utc, "flat")["months"][0]["month"], "2026-03");
+    let kyiv = run("Europe/Kyiv");
+    assert_eq!(model(&kyiv, "flat")["months"][0]["month"], "2026-04");
+    assert_eq!(total(&kyiv, "flat"), d("100.0400"));
+}
+
+#[test]
+fn unix_seconds_and_ties_in_input_order() {
+    // same instant: the inbound row comes first in the file, so the outbound is a session message
+    let log =
+        "timestamp,contact,direction\n1772438400,+380501110001,in\n1772438400,+380501110001,out\n";
+    let r = test_rates();
+    let v = sim(&[
+        "replay", "-", "--rates", &r, "--model", "plain", "--format", "json",
+    ])
+    .stdin(log)
+    .json();
+    assert_eq!(total(&v, "plain"), d("0.0300"));
+    // reversed: the outbound comes first, with no session open: business-initiated
+    let log =
+        "timestamp,contact,direction\n1772438400,+380501110001,out\n1772438400,+380501110001,in\n";
+    let v = sim(&[
+        "replay", "-", "--rates", &r, "--model", "plain", "--format", "json",
+    ])
+    .stdin(log)
+    .json();
+    assert_eq!(total(&v, "plain"), d("0.0700"));
+}
+
+#[test]
+fn accounts_are_separate_streams() {
+    // the same contact writes to account a; account b's free-form reply has no session
+    let log = "timestamp,contact,direction,account\n2026-03-02T08:00:00Z,+380501110001,in,a\n2026-03-02T08:01:00Z,+380501110001,out,b\n";
+    let r = test_rates();
+    let v = sim(&[
+        "replay", "-", "--rates", &r, "--model", "plain", "--format", "json",
+    ])
+    .stdin(log)
+    .json();
+    assert_eq!(total(&v, "plain"), d("0.0700"));
+}
+
+#[test]
+fn a_bad_row_stops_the_run_with_file_line_and_value() {
+    let f = fixture("bad_direction.csv");
+    sim(&["replay", &f]).fails(3, &format!("{f}:3: unknown direction (sideways)"));
+}
+
+#[test]
+fn skip_invalid_counts_and_writes_rejects_that_simcost_reads_back() {
+    let f = fixture("bad_direction.csv");
+    let dir = tempfile::tempdir().unwrap();
+    let rejects = dir.path().join("rejects.csv");
+    let rej = rejects.display().to_string();
+    let r = test_rates();
+    let out = sim(&[
+        "replay",
+        &f,
+        "--rates",
+        &r,
+        "--model",
+        "plain",
+        "--format",
+        "json",
+        "--skip-invalid",
+        "--rejects",
+        &rej,
+    ])
+    .run();
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v["input"]["rows"].as_u64().unwrap();
+    let replayed = v["input"]["replayed"].as_u64().unwrap();
+    let skipped = v["input"]["skipped"].as_u64().unwrap();
+    assert_eq!((rows, replayed, skipped), (4, 2, 2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2 of 4 rows skipped"));
+    let text = std::fs::read_to_string(&rejects).unwrap();
+    assert!(
+        text.starts_with("timestamp,contact,direction,kind,reject_line,reject_reason\n"),
+        "{text}"
+    );
+    assert!(text.contains(",3,unknown direction (sideways)"), "{text}");
+    assert!(text.contains(",5,\"not a timestamp"), "{text}");
+    // the rejects file is a log: reading it back names the same problem
+    sim(&["replay", &rej, "--rates", &r])
+        .fails(3, &format!("{rej}:2: unknown direction (sideways)"));
+}
+
+#[test]
+fn header_problems() {
+    sim(&["replay", "-"])
+        .stdin("")
+        .fails(3, "<stdin>: empty file");
+    sim(&["replay", "-"])
+        .stdin("timestamp,contact,direction\n")
+        .fails(3, "no rows after the header");
+    sim(&["replay", "-"])
+        .stdin("timestamp,contact\n1772438400,+380501110001\n")
+        .fails(3, "<stdin>:1: missing required column (direction)");
+    sim(&["replay", "-"])
+        .stdin("timestamp,contact,direction,Contact\n1772438400,+380501110001,in,x\n")
+        .fails(3, "<stdin>:1: duplicated column (contact)");
+    sim(&["replay", "-"])
+        .stdin("timestamp,contact,direction\n1772438400,+380501110001\n")
+        .fails(3, "<stdin>:2: row has 2 fields, the header has 3");
+    sim(&["replay", "/no/such/file.csv"]).fails(3, "/no/such/file.csv: cannot open");
+}

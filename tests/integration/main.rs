@@ -1,0 +1,134 @@
+//! One integration-test binary: runs `simcost` on fixtures and checks stdout, stderr, exit code.
+//! Expected figures are worked out by hand in tests/fixtures/README.md.
+
+mod input;
+mod ledger;
+mod outputs;
+mod viber;
+mod whatsapp;
+
+use rust_decimal::Decimal;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Output;
+
+pub fn fixture(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+pub fn test_rates() -> String {
+    fixture("rates")
+}
+
+/// A run of the binary under test.
+pub struct Sim {
+    args: Vec<String>,
+    stdin: Option<Vec<u8>>,
+}
+
+pub fn sim(args: &[&str]) -> Sim {
+    Sim {
+        args: args.iter().map(|s| s.to_string()).collect(),
+        stdin: None,
+    }
+}
+
+/// `replay FIXTURE --rates tests/fixtures/rates --model M... --format json`
+pub fn replay_json(fixture_name: &str, models: &[&str], extra: &[&str]) -> Value {
+    let f = fixture(fixture_name);
+    let r = test_rates();
+    let mut args = vec!["replay", &f, "--rates", &r, "--format", "json"];
+    for m in models {
+        args.extend(["--model", m]);
+    }
+    args.extend(extra);
+    sim(&args).json()
+}
+
+impl Sim {
+    pub fn arg(mut self, a: &str) -> Sim {
+        self.args.push(a.to_string());
+        self
+    }
+
+    pub fn stdin(mut self, data: impl Into<Vec<u8>>) -> Sim {
+        self.stdin = Some(data.into());
+        self
+    }
+
+    pub fn run(self) -> Output {
+        let mut cmd = assert_cmd::Command::cargo_bin("simcost").unwrap();
+        cmd.args(&self.args);
+        if let Some(d) = self.stdin {
+            cmd.write_stdin(d);
+        }
+        cmd.output().unwrap()
+    }
+
+    /// Runs, expects success, and parses stdout as JSON.
+    pub fn json(self) -> Value {
+        let args = self.args.join(" ");
+        let out = self.run();
+        assert!(
+            out.status.success(),
+            "simcost {args} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("stdout is JSON")
+    }
+
+    /// Runs and expects failure with `code` and a stderr containing `message`.
+    pub fn fails(self, code: i32, message: &str) -> Output {
+        let out = self.run();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "stderr: {stderr}");
+        assert!(
+            stderr.contains(message),
+            "stderr {stderr:?} lacks {message:?}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        out
+    }
+}
+
+pub fn model<'a>(v: &'a Value, name: &str) -> &'a Value {
+    v["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["model"] == name)
+        .unwrap_or_else(|| panic!("no model {name}"))
+}
+
+pub fn dec(v: &Value) -> Decimal {
+    v.as_str()
+        .unwrap_or_else(|| panic!("amount is not a string: {v}"))
+        .parse()
+        .unwrap()
+}
+
+pub fn d(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
+pub fn total(v: &Value, name: &str) -> Decimal {
+    dec(&model(v, name)["total"])
+}
+
+pub fn count(v: &Value, name: &str, field: &str) -> u64 {
+    model(v, name)["totals"][field].as_u64().unwrap()
+}
+
+/// The row of `key` (a country, month or account) in a model's `countries`/`months`/`accounts`.
+pub fn row<'a>(v: &'a Value, name: &str, list: &str, key_field: &str, key: &str) -> &'a Value {
+    model(v, name)[list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r[key_field] == key)
+        .unwrap_or_else(|| panic!("no {key} in {list} of {name}"))
+}

@@ -1,0 +1,183 @@
+//! RULES.md 3: Viber sessions and commercial models.
+
+use super::*;
+
+#[test]
+fn session_charged_once_lasts_24h_from_start_and_unanswered_costs_nothing() {
+    let v = replay_json(
+        "viber_session.csv",
+        &["plain", "legacy", "flat", "minimum"],
+        &[],
+    );
+    assert_eq!(total(&v, "plain"), d("0.1300"));
+    assert_eq!(count(&v, "plain", "sessions_opened"), 3);
+    assert_eq!(count(&v, "plain", "sessions_charged"), 2);
+    assert_eq!(count(&v, "plain", "business_initiated_charged"), 1);
+    assert_eq!(count(&v, "plain", "assumed_category"), 1);
+    // legacy: the one business-initiated message is inside the free allowance
+    assert_eq!(total(&v, "legacy"), d("0.0600"));
+    assert_eq!(count(&v, "legacy", "business_initiated_free"), 1);
+    // flat: sessions free, the UA tier's fee
+    assert_eq!(total(&v, "flat"), d("150.0700"));
+    assert_eq!(count(&v, "flat", "sessions_charged"), 0);
+    // minimum commitment binds
+    assert_eq!(total(&v, "minimum"), d("150"));
+    assert_eq!(dec(&model(&v, "minimum")["fees"]), d("149.8700"));
+}
+
+#[test]
+fn welcome_free_templates_per_message_and_outside_the_60() {
+    let v = replay_json("viber_kinds.csv", &["plain"], &[]);
+    assert_eq!(total(&v, "plain"), d("0.3900"));
+    assert_eq!(count(&v, "plain", "business_initiated_charged"), 6);
+    assert_eq!(count(&v, "plain", "sessions_charged"), 1);
+    assert_eq!(count(&v, "plain", "assumed_category"), 1);
+    assert_eq!(count(&v, "plain", "messages_out"), 8);
+}
+
+#[test]
+fn sixty_message_cap_ends_the_session() {
+    let v = replay_json("viber_cap.csv", &["plain"], &[]);
+    assert_eq!(total(&v, "plain"), d("0.2500"));
+    assert_eq!(count(&v, "plain", "sessions_opened"), 2);
+    assert_eq!(count(&v, "plain", "sessions_charged"), 2);
+    assert_eq!(count(&v, "plain", "business_initiated_charged"), 3);
+    assert_eq!(count(&v, "plain", "rejected_in_session"), 0);
+}
+
+#[test]
+fn sixty_message_cap_with_new_session_variant() {
+    let v = replay_json("viber_cap.csv", &["newsession"], &[]);
+    assert_eq!(total(&v, "newsession"), d("0.1100"));
+    assert_eq!(count(&v, "newsession", "sessions_opened"), 2);
+    assert_eq!(count(&v, "newsession", "sessions_charged"), 2);
+    assert_eq!(count(&v, "newsession", "business_initiated_charged"), 1);
+}
+
+#[test]
+fn sixth_message_in_a_row_is_rejected_and_billed_or_dropped() {
+    let v = replay_json("viber_in_a_row.csv", &["plain", "drop"], &[]);
+    assert_eq!(total(&v, "plain"), d("0.1700"));
+    assert_eq!(count(&v, "plain", "rejected_in_session"), 2);
+    assert_eq!(count(&v, "plain", "business_initiated_charged"), 2);
+    assert_eq!(total(&v, "drop"), d("0.0300"));
+    assert_eq!(count(&v, "drop", "rejected_in_session"), 2);
+    assert_eq!(count(&v, "drop", "dropped"), 2);
+    assert_eq!(count(&v, "drop", "business_initiated_charged"), 0);
+}
+
+#[test]
+fn allowance_goes_to_the_months_first_messages_in_time_order() {
+    let v = replay_json("viber_allowance.csv", &["legacy"], &[]);
+    assert_eq!(total(&v, "legacy"), d("0.0950"));
+    assert_eq!(
+        dec(&row(&v, "legacy", "countries", "country", "UA")["total"]),
+        d("0.0700")
+    );
+    assert_eq!(
+        dec(&row(&v, "legacy", "countries", "country", "DE")["total"]),
+        d("0.0250")
+    );
+    assert_eq!(count(&v, "legacy", "business_initiated_free"), 3);
+    assert_eq!(count(&v, "legacy", "business_initiated_charged"), 2);
+}
+
+#[test]
+fn the_10001st_business_initiated_message_of_a_month_is_charged() {
+    // shipped viber-legacy: 10,000 free a month; DE promotional 0.0247 (rates/viber-prices.csv)
+    let mut log = String::from("timestamp,contact,direction,kind\n");
+    for i in 0..10_001 {
+        log.push_str(&format!(
+            "{},+4915112345678,out,promotional\n",
+            1_772_323_200 + i * 60
+        ));
+    }
+    // and the first of April is free again
+    log.push_str("2026-04-01T00:00:00Z,+4915112345678,out,promotional\n");
+    let v = sim(&["replay", "-", "--model", "viber-legacy", "--format", "json"])
+        .stdin(log)
+        .json();
+    assert_eq!(total(&v, "viber-legacy"), d("0.0247"));
+    assert_eq!(count(&v, "viber-legacy", "business_initiated_free"), 10_001);
+    assert_eq!(count(&v, "viber-legacy", "business_initiated_charged"), 1);
+}
+
+#[test]
+fn flat_fee_per_active_month_at_the_accounts_highest_tier() {
+    let v = replay_json("viber_fees.csv", &["flat"], &[]);
+    assert_eq!(total(&v, "flat"), d("350.1200"));
+    assert_eq!(dec(&model(&v, "flat")["fees"]), d("350"));
+    assert_eq!(
+        dec(&row(&v, "flat", "months", "month", "2026-03")["total"]),
+        d("200.0800")
+    );
+    assert_eq!(
+        dec(&row(&v, "flat", "months", "month", "2026-04")["total"]),
+        d("150.0400")
+    );
+    assert_eq!(
+        dec(&row(&v, "flat", "accounts", "account", "shopA")["total"]),
+        d("250.0800")
+    );
+    assert_eq!(
+        dec(&row(&v, "flat", "accounts", "account", "shopB")["total"]),
+        d("100.0400")
+    );
+    let items = model(&v, "flat")["fee_items"].as_array().unwrap();
+    let april = items.iter().find(|f| f["month"] == "2026-04").unwrap();
+    assert_eq!(april["account_country"], "UA");
+    assert_eq!(april["amount"], "150");
+}
+
+#[test]
+fn account_country_option_overrides_the_tier() {
+    let v = replay_json("viber_fees.csv", &["flat"], &["--account-country", "DE"]);
+    assert_eq!(total(&v, "flat"), d("300.1200"));
+    let v = replay_json("viber_fees.csv", &["flat"], &["--account-country", "ua"]);
+    assert_eq!(total(&v, "flat"), d("450.1200"));
+}
+
+#[test]
+fn minimum_commitment_binds_for_small_and_not_for_big_spend() {
+    let v = replay_json("viber_minimum.csv", &["minimum"], &[]);
+    assert_eq!(total(&v, "minimum"), d("250.0000"));
+    assert_eq!(dec(&model(&v, "minimum")["fees"]), d("99.9200"));
+    assert_eq!(
+        dec(&row(&v, "minimum", "accounts", "account", "small")["total"]),
+        d("100.0000")
+    );
+    assert_eq!(
+        dec(&row(&v, "minimum", "accounts", "account", "big")["total"]),
+        d("150.0000")
+    );
+}
+
+#[test]
+fn eur_150_tier_with_the_shipped_models() {
+    let f = fixture("tiers.csv");
+    let v = sim(&[
+        "replay",
+        &f,
+        "--model",
+        "viber-2024",
+        "--model",
+        "viber-business",
+        "--format",
+        "json",
+    ])
+    .json();
+    assert_eq!(total(&v, "viber-2024"), d("550.0494"));
+    assert_eq!(count(&v, "viber-2024", "unpriced"), 1);
+    assert_eq!(model(&v, "viber-2024")["complete"], false);
+    assert_eq!(model(&v, "viber-2024")["unpriced_by_country"]["AE"], 1);
+    assert_eq!(total(&v, "viber-business"), d("550.0000"));
+    assert_eq!(dec(&model(&v, "viber-business")["fees"]), d("549.9506"));
+    let items = model(&v, "viber-2024")["fee_items"].as_array().unwrap();
+    let tier = |acct: &str| {
+        items.iter().find(|f| f["account"] == acct).unwrap()["account_country"].clone()
+    };
+    assert_eq!(tier("de-only"), Value::Null);
+    assert_eq!(tier("uae"), "AE");
+    assert_eq!(tier("mixed"), "BG");
+    assert_eq!(tier("opaque"), "GR");
+}
