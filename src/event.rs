@@ -141,3 +141,41 @@ pub fn month_label(month: i32) -> String {
         month.rem_euclid(12) + 1
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_direction_word() {
+        for w in ["in", "inbound", "MO", "user", "Customer"] {
+            assert_eq!(Direction::parse(w), Some(Direction::Inbound), "{w}");
+        }
+        for w in ["out", "Outbound", "mt", "business"] {
+            assert_eq!(Direction::parse(w), Some(Direction::Outbound), "{w}");
+        }
+        assert_eq!(Direction::parse("both"), None);
+    }
+
+    #[test]
+    fn every_kind_word_and_the_category_mapping() {
+        for w in ["", "session", "text", "reply", "service"] {
+            assert_eq!(Kind::parse(w), Some(Kind::FreeForm), "{w}");
+        }
+        assert_eq!(Kind::parse("welcome"), Some(Kind::Welcome));
+        assert_eq!(Kind::parse("template"), Some(Kind::Template(None)));
+        let t = |c| Some(Kind::Template(Some(c)));
+        assert_eq!(Kind::parse("promotional"), t(Category::Marketing));
+        assert_eq!(Kind::parse("marketing"), t(Category::Marketing));
+        assert_eq!(Kind::parse("transactional"), t(Category::Utility));
+        assert_eq!(Kind::parse("Utility"), t(Category::Utility));
+        assert_eq!(Kind::parse("authentication"), t(Category::Authentication));
+        assert_eq!(Kind::parse("fax"), None);
+    }
+
+    #[test]
+    fn month_labels() {
+        assert_eq!(month_label(2026 * 12), "2026-01");
+        assert_eq!(month_label(2026 * 12 + 11), "2026-12");
+    }
+}

@@ -118,3 +118,18 @@ pub fn display_amount(d: Decimal, full: bool) -> String {
     r.rescale(2);
     r.to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_rounds_half_even_to_cents() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!(display_amount(d("0.125"), false), "0.12");
+        assert_eq!(display_amount(d("0.135"), false), "0.14");
+        assert_eq!(display_amount(d("0.0247"), false), "0.02");
+        assert_eq!(display_amount(d("100"), false), "100.00");
+        assert_eq!(display_amount(d("0.0247"), true), "0.0247");
+    }
+}

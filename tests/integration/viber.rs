@@ -181,3 +181,11 @@ fn eur_150_tier_with_the_shipped_models() {
     assert_eq!(tier("mixed"), "BG");
     assert_eq!(tier("opaque"), "GR");
 }
+
+#[test]
+fn session_length_and_default_category_are_model_parameters() {
+    let v = replay_json("viber_session.csv", &["short"], &[]);
+    assert_eq!(total(&v, "short"), d("0.1400"));
+    assert_eq!(count(&v, "short", "sessions_opened"), 4);
+    assert_eq!(count(&v, "short", "sessions_charged"), 3);
+}
