@@ -33,14 +33,7 @@ fn naive_times_are_read_in_tz() {
     // 2026-03-02T08:00Z (open until 03-03 08:00Z): 0.0300. Read as UTC it is 09:30Z, after the
     // session: business-initiated, 0.0700.
     let log = "timestamp,contact,direction\n2026-03-02T08:00:00Z,+380501110001,in\n2026-03-03 09:30:00,+380501110001,out\n";
-    let r = test_rates();
-    let run = |tz: &str| {
-        sim(&[
-            "replay", "-", "--rates", &r, "--model", "plain", "--format", "json", "--tz", tz,
-        ])
-        .stdin(log)
-        .json()
-    };
+    let run = |tz: &str| replay_stdin_json(log, &["plain"], &["--tz", tz]);
     assert_eq!(total(&run("Europe/Kyiv"), "plain"), d("0.0300"));
     assert_eq!(total(&run("UTC"), "plain"), d("0.0700"));
 }
@@ -50,14 +43,7 @@ fn months_and_allowances_are_cut_in_tz() {
     // 2026-03-31T23:30Z is April in Kyiv: the flat fee falls in another month
     let log =
         "timestamp,contact,direction,kind\n2026-03-31T23:30:00Z,+4915112345678,out,promotional\n";
-    let r = test_rates();
-    let run = |tz: &str| {
-        sim(&[
-            "replay", "-", "--rates", &r, "--model", "flat", "--format", "json", "--tz", tz,
-        ])
-        .stdin(log)
-        .json()
-    };
+    let run = |tz: &str| replay_stdin_json(log, &["flat"], &["--tz", tz]);
     let utc = run("UTC");
     assert_eq!(model(&utc, "flat")["months"][0]["month"], "2026-03");
     let kyiv = run("Europe/Kyiv");
@@ -70,21 +56,12 @@ fn unix_seconds_and_ties_in_input_order() {
     // same instant: the inbound row comes first in the file, so the outbound is a session message
     let log =
         "timestamp,contact,direction\n1772438400,+380501110001,in\n1772438400,+380501110001,out\n";
-    let r = test_rates();
-    let v = sim(&[
-        "replay", "-", "--rates", &r, "--model", "plain", "--format", "json",
-    ])
-    .stdin(log)
-    .json();
+    let v = replay_stdin_json(log, &["plain"], &[]);
     assert_eq!(total(&v, "plain"), d("0.0300"));
     // reversed: the outbound comes first, with no session open: business-initiated
     let log =
         "timestamp,contact,direction\n1772438400,+380501110001,out\n1772438400,+380501110001,in\n";
-    let v = sim(&[
-        "replay", "-", "--rates", &r, "--model", "plain", "--format", "json",
-    ])
-    .stdin(log)
-    .json();
+    let v = replay_stdin_json(log, &["plain"], &[]);
     assert_eq!(total(&v, "plain"), d("0.0700"));
 }
 
@@ -92,12 +69,7 @@ fn unix_seconds_and_ties_in_input_order() {
 fn accounts_are_separate_streams() {
     // the same contact writes to account a; account b's free-form reply has no session
     let log = "timestamp,contact,direction,account\n2026-03-02T08:00:00Z,+380501110001,in,a\n2026-03-02T08:01:00Z,+380501110001,out,b\n";
-    let r = test_rates();
-    let v = sim(&[
-        "replay", "-", "--rates", &r, "--model", "plain", "--format", "json",
-    ])
-    .stdin(log)
-    .json();
+    let v = replay_stdin_json(log, &["plain"], &[]);
     assert_eq!(total(&v, "plain"), d("0.0700"));
 }
 

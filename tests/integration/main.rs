@@ -49,6 +49,17 @@ pub fn replay_json(fixture_name: &str, models: &[&str], extra: &[&str]) -> Value
     sim(&args).json()
 }
 
+/// `replay - --rates tests/fixtures/rates --model M... --format json EXTRA...` on `log`.
+pub fn replay_stdin_json(log: &str, models: &[&str], extra: &[&str]) -> Value {
+    let r = test_rates();
+    let mut args = vec!["replay", "-", "--rates", &r, "--format", "json"];
+    for m in models {
+        args.extend(["--model", m]);
+    }
+    args.extend(extra);
+    sim(&args).stdin(log.to_string()).json()
+}
+
 impl Sim {
     pub fn arg(mut self, a: &str) -> Sim {
         self.args.push(a.to_string());

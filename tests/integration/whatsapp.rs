@@ -33,12 +33,7 @@ fn each_customer_message_renews_the_window_unlike_a_viber_session() {
 fn welcome_is_an_ordinary_free_form_message_on_whatsapp() {
     // outside any window: billed as a template of the default category
     let log = "timestamp,contact,direction,kind\n2026-03-02T08:00:00Z,+380501110001,out,welcome\n";
-    let r = test_rates();
-    let v = sim(&[
-        "replay", "-", "--rates", &r, "--model", "wa", "--format", "json",
-    ])
-    .stdin(log)
-    .json();
+    let v = replay_stdin_json(log, &["wa"], &[]);
     assert_eq!(total(&v, "wa"), d("0.0600"));
     assert_eq!(count(&v, "wa", "outside_window"), 1);
 }
