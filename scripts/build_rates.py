@@ -71,3 +71,7 @@ def whatsapp_session():
 viber()
 whatsapp_session()
 (out / "fx.csv").write_text((ref / "fx.csv").read_text())
+# whatsapp-meta reads Meta's market map and dated market cards as published (all currencies;
+# the model's currency selects the rows)
+(out / "whatsapp-markets.csv").write_text((ref / "whatsapp/markets.csv").read_text())
+(out / "whatsapp-meta-prices.csv").write_text((ref / "whatsapp/rates.csv").read_text())

@@ -1,10 +1,11 @@
 //! The commercial model: engine outcomes -> prices, free allowances and monthly fees -> ledger
 //! lines and aggregates (RULES.md 3, 5).
 
-use crate::engine::{self, Billed, Charge, Outcome};
+use crate::engine::{self, Billed, Charge, MetaCharge, Outcome};
 use crate::event::{Category, Country, Direction, Event};
 use crate::input::Log;
-use crate::rates::{FeeKind, Model, Rules};
+use crate::rates::meta::{FreeTierCounts, MarketId};
+use crate::rates::{Card, FeeKind, Model, Rules};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -23,6 +24,10 @@ pub struct Stats {
     pub outside_window: u64,
     pub assumed_category: u64,
     pub unpriced: u64,
+    /// whatsapp-meta: conversations or messages inside a monthly free tier.
+    pub free_tier: u64,
+    /// whatsapp-meta: priced from a market's earlier card because the card in force lacks it.
+    pub carried_forward: u64,
     pub cost: Decimal,
 }
 
@@ -39,6 +44,8 @@ impl Stats {
         self.outside_window += o.outside_window;
         self.assumed_category += o.assumed_category;
         self.unpriced += o.unpriced;
+        self.free_tier += o.free_tier;
+        self.carried_forward += o.carried_forward;
         self.cost += o.cost;
     }
 }
@@ -56,6 +63,9 @@ pub enum Price {
         amount: Decimal,
         rate_country: Option<Country>,
         rate_from: Option<NaiveDate>,
+        /// whatsapp-meta: the market (index into `ModelResult::markets`).
+        market: Option<MarketId>,
+        carried_forward: bool,
     },
     /// The card has no price for it: counted, left out of the totals.
     Unpriced,
@@ -116,6 +126,8 @@ pub struct ModelResult {
     pub fees: Vec<FeeItem>,
     /// Every event, billed, in replay order (empty unless asked for).
     pub lines: Vec<Line>,
+    /// Market names (whatsapp-meta), for `Price::Priced::market`.
+    pub markets: Vec<String>,
 }
 
 impl ModelResult {
@@ -153,6 +165,8 @@ pub struct BillingOptions {
     pub account_country: Option<Country>,
     /// Keep one `Line` per event.
     pub keep_lines: bool,
+    /// `--as-of`: the rules and rates of this day (days since 1970-01-01) for all traffic.
+    pub as_of: Option<i32>,
 }
 
 /// The log's events in replay order: by instant, ties in input order.
@@ -164,7 +178,8 @@ pub fn replay_order(log: &Log) -> Vec<u32> {
 
 /// Replays the whole log through one model.
 pub fn bill(log: &Log, order: &[u32], model: &Model, opts: &BillingOptions) -> ModelResult {
-    let mut engine = engine::for_model(model);
+    let mut engine = engine::for_model(model, opts.as_of);
+    let mut free_tier_used: HashMap<(u32, i32, FreeTierCounts), u32> = HashMap::new();
     let mut cells: BTreeMap<(u32, Country, i32), Stats> = BTreeMap::new();
     let mut lines = Vec::new();
     let mut allowance_used: HashMap<(u32, i32), u64> = HashMap::new();
@@ -224,6 +239,36 @@ pub fn bill(log: &Log, order: &[u32], model: &Model, opts: &BillingOptions) -> M
                     (p, Some(cat))
                 }
             }
+            Charge::Meta(mc) => {
+                let in_tier = mc.free_tier.is_some_and(|(counts, size)| {
+                    let used = free_tier_used
+                        .entry((ev.account, ev.month, counts))
+                        .or_insert(0);
+                    *used < size && {
+                        *used += 1;
+                        true
+                    }
+                });
+                let p = if in_tier {
+                    cell.free_tier += 1;
+                    Price::Allowance
+                } else {
+                    let p = look_up_meta(model, ev, &mc);
+                    if let Price::Priced {
+                        carried_forward, ..
+                    } = p
+                    {
+                        cell.carried_forward += carried_forward as u64;
+                        if mc.conversation {
+                            cell.sessions_charged += 1;
+                        } else {
+                            cell.business_initiated_charged += 1;
+                        }
+                    }
+                    p
+                };
+                (p, None)
+            }
         };
         if price == Price::Unpriced {
             cell.unpriced += 1;
@@ -249,14 +294,18 @@ pub fn bill(log: &Log, order: &[u32], model: &Model, opts: &BillingOptions) -> M
         cells,
         fees,
         lines,
+        markets: match &model.card {
+            Card::Meta(spec) => spec.markets.names.clone(),
+            Card::Country(_) => Vec::new(),
+        },
     }
 }
 
 /// The column of the once-per-session price.
 fn session_column(rules: Rules) -> usize {
     match rules {
-        Rules::Viber => 0,           // session
-        Rules::WhatsAppSession => 0, // user_initiated
+        Rules::Viber => 0,                                 // session
+        Rules::WhatsAppSession | Rules::WhatsAppMeta => 0, // user_initiated
     }
 }
 
@@ -267,16 +316,42 @@ fn message_column(rules: Rules, cat: Category) -> usize {
             Category::Utility | Category::Authentication => 1, // transactional
             Category::Marketing => 2,                          // promotional
         },
-        Rules::WhatsAppSession => 1, // business_initiated
+        Rules::WhatsAppSession | Rules::WhatsAppMeta => 1, // business_initiated
     }
 }
 
 fn look_up(model: &Model, ev: &Event, column: usize) -> Price {
-    match model.card.price(ev.country, ev.day, column) {
+    let Card::Country(card) = &model.card else {
+        return Price::Unpriced;
+    };
+    match card.price(ev.country, ev.day, column) {
         Some(p) => Price::Priced {
             amount: p.amount,
             rate_country: p.row.country,
             rate_from: p.row.effective_from,
+            market: None,
+            carried_forward: false,
+        },
+        None => Price::Unpriced,
+    }
+}
+
+/// A whatsapp-meta price: the recipient's market on the pricing day, then the market card.
+fn look_up_meta(model: &Model, ev: &Event, mc: &MetaCharge) -> Price {
+    let Card::Meta(spec) = &model.card else {
+        return Price::Unpriced;
+    };
+    let market = spec.markets.market_of(ev.country, mc.price_day);
+    match spec
+        .card
+        .price(spec.markets.name(market), mc.price_day, mc.column)
+    {
+        Some(p) => Price::Priced {
+            amount: p.amount,
+            rate_country: None,
+            rate_from: Some(p.card_date),
+            market: Some(market),
+            carried_forward: p.carried_forward,
         },
         None => Price::Unpriced,
     }

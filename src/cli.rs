@@ -58,6 +58,9 @@ struct LogArgs {
     /// A message the rate card cannot price is an error instead of a warning.
     #[arg(long)]
     strict: bool,
+    /// whatsapp-meta: apply the rules and rates in force on DATE (YYYY-MM-DD) to all traffic.
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -129,6 +132,7 @@ struct Loaded {
     models: Vec<Model>,
     tz: chrono_tz::Tz,
     account_country: Option<Country>,
+    as_of: Option<i32>,
 }
 
 fn load(a: &LogArgs) -> Result<Loaded> {
@@ -151,6 +155,15 @@ fn load(a: &LogArgs) -> Result<Loaded> {
             Country::parse(c).ok_or_else(|| {
                 Error::Usage(format!("--account-country: not an ISO country code ({c})"))
             })
+        })
+        .transpose()?;
+    let as_of = a
+        .as_of
+        .as_deref()
+        .map(|d| {
+            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map(input::timestamp::days_since_epoch)
+                .map_err(|_| Error::Usage(format!("--as-of: not a YYYY-MM-DD date ({d})")))
         })
         .transpose()?;
     let source = match &a.rates {
@@ -185,6 +198,7 @@ fn load(a: &LogArgs) -> Result<Loaded> {
         models,
         tz,
         account_country,
+        as_of,
     })
 }
 
@@ -219,6 +233,7 @@ fn bill_all(l: &Loaded, keep_lines: bool, strict: bool) -> Result<Vec<ModelResul
     let opts = BillingOptions {
         account_country: l.account_country,
         keep_lines,
+        as_of: l.as_of,
     };
     let results: Vec<ModelResult> = l
         .models

@@ -48,17 +48,28 @@ pub fn write(
                     amount,
                     rate_country,
                     rate_from,
+                    market,
+                    carried_forward,
                 } => {
                     sum += amount;
-                    format!(
-                        "{} (rate {} {})",
-                        amount,
-                        rate_country
+                    let row = match market {
+                        Some(mk) => m.markets[mk as usize].clone(),
+                        None => rate_country
                             .map(|c| c.to_string())
                             .unwrap_or_else(|| "*".into()),
+                    };
+                    format!(
+                        "{} (rate {} {}{})",
+                        amount,
+                        row,
                         rate_from
                             .map(|d| d.to_string())
-                            .unwrap_or_else(|| "undated".into())
+                            .unwrap_or_else(|| "undated".into()),
+                        if carried_forward {
+                            ", carried forward"
+                        } else {
+                            ""
+                        }
                     )
                 }
                 Price::Allowance => "0 (free allowance)".into(),

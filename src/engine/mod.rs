@@ -3,13 +3,16 @@
 //! charge it carries. Prices, allowances and fees are the billing stage's business.
 
 mod viber;
+mod whatsapp_meta;
 mod whatsapp_session;
 
 pub use viber::ViberEngine;
+pub use whatsapp_meta::WhatsAppMetaEngine;
 pub use whatsapp_session::WhatsAppSessionEngine;
 
 use crate::event::{Category, Event};
-use crate::rates::{Model, Rules};
+use crate::rates::meta::{FreeTierCounts, MetaColumn};
+use crate::rates::{Card, Model, Rules};
 
 /// The charge an outbound message carries, before any price is looked up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,6 +22,20 @@ pub enum Charge {
     Session,
     /// A per-message business-initiated price of this category.
     Message(Category),
+    /// A price from a Meta market card (whatsapp-meta).
+    Meta(MetaCharge),
+}
+
+/// A whatsapp-meta charge: which card column prices it, on which day, and which monthly free
+/// tier it draws on first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MetaCharge {
+    pub column: MetaColumn,
+    pub free_tier: Option<(FreeTierCounts, u32)>,
+    /// The day whose market and card apply (the message's date, or `--as-of`).
+    pub price_day: i32,
+    /// A conversation charge (conversation eras) rather than a per-message one.
+    pub conversation: bool,
 }
 
 /// What a message was billed as: the ledger's `billed_as` column.
@@ -38,6 +55,12 @@ pub enum Billed {
     Template,
     /// WhatsApp: a free-form message outside the window, billed as a template.
     OutsideWindow,
+    /// whatsapp-meta: the message opened a conversation.
+    Conversation,
+    /// whatsapp-meta: covered by an open conversation.
+    InConversation,
+    /// whatsapp-meta (from 2026-10-01): a free-form message charged at the utility rate.
+    ServiceMessage,
 }
 
 impl Billed {
@@ -51,6 +74,9 @@ impl Billed {
             Billed::InWindow => "in_window",
             Billed::Template => "template",
             Billed::OutsideWindow => "outside_window",
+            Billed::Conversation => "conversation",
+            Billed::InConversation => "in_conversation",
+            Billed::ServiceMessage => "service_message",
         }
     }
 }
@@ -74,6 +100,16 @@ pub enum Why {
     InsideWindow,
     TemplateOutsideWindow,
     FreeFormOutsideWindow,
+    WindowOpenedForReplies,
+    BeforeFirstEra,
+    InOpenConversation,
+    ConversationOpened { user_initiated: bool },
+    CategoryConversationOpened { category: Category },
+    ServiceConversationOpened { free: bool },
+    PerMessageTemplate,
+    UtilityInWindowFree,
+    FreeFormFree,
+    ServiceMessageCharged,
 }
 
 impl Why {
@@ -97,6 +133,18 @@ impl Why {
             Why::InsideWindow => "inside the open customer service window: free".into(),
             Why::TemplateOutsideWindow => "template outside the window: charged at the business-initiated rate".into(),
             Why::FreeFormOutsideWindow => "free-form message outside the window cannot be sent: billed as a template".into(),
+            Why::WindowOpenedForReplies => "customer message: opens the customer service window for 24 h".into(),
+            Why::BeforeFirstEra => "before the first pricing era of the model: no rules or prices".into(),
+            Why::InOpenConversation => "covered by the open conversation".into(),
+            Why::ConversationOpened { user_initiated: true } => "no open conversation, window open: opens a user-initiated conversation (24 h)".into(),
+            Why::ConversationOpened { user_initiated: false } => "no open conversation, window closed: opens a business-initiated conversation (24 h)".into(),
+            Why::CategoryConversationOpened { category } => format!("no open {} conversation: opens one (24 h)", category.name()),
+            Why::ServiceConversationOpened { free: false } => "free-form reply with no open conversation: opens a service conversation (24 h)".into(),
+            Why::ServiceConversationOpened { free: true } => "free-form reply with no open conversation: opens a service conversation, free since 2024-11-01".into(),
+            Why::PerMessageTemplate => "template: charged per message by its category".into(),
+            Why::UtilityInWindowFree => "utility template inside the open window: free".into(),
+            Why::FreeFormFree => "free-form message inside the window: free".into(),
+            Why::ServiceMessageCharged => "free-form (service) message: the market's utility rate after the month's free tier".into(),
         }
     }
 }
@@ -139,14 +187,21 @@ pub trait Engine {
     fn replay(&mut self, ev: &Event) -> Outcome;
 }
 
-/// The engine a model's rules call for.
-pub fn for_model(model: &Model) -> Box<dyn Engine> {
-    match model.rules {
-        Rules::Viber => Box::new(ViberEngine::new(
+/// The engine a model's rules call for. `as_of` applies one date's rules to all traffic.
+pub fn for_model(model: &Model, as_of: Option<i32>) -> Box<dyn Engine + '_> {
+    match (&model.card, model.rules) {
+        (Card::Meta(spec), _) => Box::new(WhatsAppMetaEngine::new(
+            spec,
+            model.window_hours,
+            model.default_category,
+            as_of,
+        )),
+        (_, Rules::Viber) => Box::new(ViberEngine::new(
             model.session.clone(),
             model.default_category,
         )),
-        Rules::WhatsAppSession => Box::new(WhatsAppSessionEngine::new(
+        // whatsapp-session (a whatsapp-meta model always carries a Meta card)
+        _ => Box::new(WhatsAppSessionEngine::new(
             model.window_hours,
             model.default_category,
         )),

@@ -2,46 +2,36 @@
 //! The shipped set in `rates/` is embedded in the binary; `--rates DIR` loads another.
 
 mod card;
+pub mod meta;
 mod model;
 
 pub use card::{PriceCard, PriceRow, Priced};
-pub use model::{AfterCap, Channel, FeeKind, Model, Monthly, OnLimit, Rules, SessionParams};
+pub use model::{AfterCap, Card, Channel, FeeKind, Model, Monthly, OnLimit, Rules, SessionParams};
 
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
+/// Embeds files of `rates/` by name.
+macro_rules! embed {
+    ($($file:literal),* $(,)?) => {
+        &[$(($file, include_str!(concat!("../../rates/", $file)))),*]
+    };
+}
+
 /// The shipped rate directory, embedded so simcost works from any directory.
-const EMBEDDED: &[(&str, &str)] = &[
-    (
-        "viber-2024.toml",
-        include_str!("../../rates/viber-2024.toml"),
-    ),
-    (
-        "viber-business.toml",
-        include_str!("../../rates/viber-business.toml"),
-    ),
-    (
-        "viber-legacy.toml",
-        include_str!("../../rates/viber-legacy.toml"),
-    ),
-    (
-        "whatsapp-session.toml",
-        include_str!("../../rates/whatsapp-session.toml"),
-    ),
-    (
-        "viber-prices.csv",
-        include_str!("../../rates/viber-prices.csv"),
-    ),
-    (
-        "viber-chatbot-prices.csv",
-        include_str!("../../rates/viber-chatbot-prices.csv"),
-    ),
-    (
-        "whatsapp-session-prices.csv",
-        include_str!("../../rates/whatsapp-session-prices.csv"),
-    ),
-    ("fx.csv", include_str!("../../rates/fx.csv")),
-];
+const EMBEDDED: &[(&str, &str)] = embed!(
+    "viber-2024.toml",
+    "viber-business.toml",
+    "viber-legacy.toml",
+    "whatsapp-meta.toml",
+    "whatsapp-session.toml",
+    "viber-prices.csv",
+    "viber-chatbot-prices.csv",
+    "whatsapp-session-prices.csv",
+    "whatsapp-markets.csv",
+    "whatsapp-meta-prices.csv",
+    "fx.csv",
+);
 
 /// Where rate files are read from.
 pub enum RateSource {
@@ -165,6 +155,7 @@ mod tests {
                 "viber-2024",
                 "viber-business",
                 "viber-legacy",
+                "whatsapp-meta",
                 "whatsapp-session"
             ]
         );

@@ -1,7 +1,9 @@
 use super::card::PriceCard;
+use super::meta::{Era, FreeTierCounts, Markets, MetaCard, MetaSpec, Pricing};
 use super::RateSource;
 use crate::error::{Error, Result};
 use crate::event::{Category, Country};
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use toml::{Table, Value};
@@ -26,6 +28,7 @@ impl Channel {
 pub enum Rules {
     Viber,
     WhatsAppSession,
+    WhatsAppMeta,
 }
 
 impl Rules {
@@ -34,6 +37,8 @@ impl Rules {
         match self {
             Rules::Viber => &["session", "transactional", "promotional"],
             Rules::WhatsAppSession => &["user_initiated", "business_initiated"],
+            // Meta cards have their own format (see meta.rs)
+            Rules::WhatsAppMeta => &[],
         }
     }
 }
@@ -89,6 +94,12 @@ impl Monthly {
     }
 }
 
+/// A model's prices: by country (Viber, whatsapp-session) or by Meta market and era.
+pub enum Card {
+    Country(PriceCard),
+    Meta(MetaSpec),
+}
+
 /// One commercial model: its rules, parameters and price card.
 pub struct Model {
     pub name: String,
@@ -101,7 +112,7 @@ pub struct Model {
     /// The WhatsApp customer service window, in hours.
     pub window_hours: i64,
     pub monthly: Monthly,
-    pub card: PriceCard,
+    pub card: Card,
 }
 
 struct Keys<'a> {
@@ -211,16 +222,19 @@ impl Model {
         let rules = match k.required(&t, "rules")?.as_str() {
             "viber" => Rules::Viber,
             "whatsapp-session" => Rules::WhatsAppSession,
+            "whatsapp-meta" => Rules::WhatsAppMeta,
             other => {
                 return Err(k.err(
                     "rules",
-                    format!("unknown rules ({other}); use viber or whatsapp-session"),
+                    format!(
+                        "unknown rules ({other}); use viber, whatsapp-session or whatsapp-meta"
+                    ),
                 ))
             }
         };
         let expected_channel = match rules {
             Rules::Viber => Channel::Viber,
-            Rules::WhatsAppSession => Channel::WhatsApp,
+            Rules::WhatsAppSession | Rules::WhatsAppMeta => Channel::WhatsApp,
         };
         if channel != expected_channel {
             return Err(k.err(
@@ -317,7 +331,16 @@ impl Model {
 
         let card_file = source.display(&prices);
         let card_text = source.read(&prices)?;
-        let card = PriceCard::parse(&card_file, &card_text, rules.price_columns())?;
+        let card = match rules {
+            Rules::WhatsAppMeta => Card::Meta(meta_spec(
+                &k, &t, source, &card_file, &card_text, &currency,
+            )?),
+            _ => Card::Country(PriceCard::parse(
+                &card_file,
+                &card_text,
+                rules.price_columns(),
+            )?),
+        };
 
         Ok(Model {
             name,
@@ -332,4 +355,103 @@ impl Model {
             card,
         })
     }
+}
+
+/// The `markets` file, `[conversation]` and the `[[era]]` list of a whatsapp-meta model.
+fn meta_spec(
+    k: &Keys,
+    t: &Table,
+    source: &RateSource,
+    card_file: &str,
+    card_text: &str,
+    currency: &str,
+) -> Result<MetaSpec> {
+    let markets_name = k.required(t, "markets")?;
+    let markets = Markets::parse(&source.display(&markets_name), &source.read(&markets_name)?)?;
+    let card = MetaCard::parse(card_file, card_text, currency)?;
+    let c = k.table(t, "conversation")?.cloned().unwrap_or_default();
+    let conversation_hours = k
+        .integer(&c, "hours", "conversation.hours", 1)?
+        .unwrap_or(24);
+    let list = match t.get("era") {
+        Some(Value::Array(a)) if !a.is_empty() => a,
+        Some(v) if !v.is_array() => {
+            return Err(k.err(
+                "era",
+                format!("expected [[era]] tables, found {}", v.type_str()),
+            ))
+        }
+        _ => {
+            return Err(k.err(
+                "era",
+                "missing: a whatsapp-meta model needs at least one [[era]]",
+            ))
+        }
+    };
+    let mut eras = Vec::new();
+    for (i, v) in list.iter().enumerate() {
+        let path = |key: &str| format!("era[{i}].{key}");
+        let Value::Table(e) = v else {
+            return Err(k.err(&format!("era[{i}]"), "expected a table"));
+        };
+        let from_s = k
+            .string(e, "from", &path("from"))?
+            .ok_or_else(|| k.err(&path("from"), "missing (required)"))?;
+        let from = NaiveDate::parse_from_str(&from_s, "%Y-%m-%d")
+            .map_err(|_| k.err(&path("from"), format!("not a YYYY-MM-DD date ({from_s})")))?;
+        let pricing = match k.string(e, "pricing", &path("pricing"))?.as_deref() {
+            Some("conversation") => Pricing::Conversation,
+            Some("category") => Pricing::Category,
+            Some("per-message") => Pricing::PerMessage,
+            other => {
+                return Err(k.err(
+                    &path("pricing"),
+                    format!(
+                        "use conversation, category or per-message ({})",
+                        other.unwrap_or("missing")
+                    ),
+                ))
+            }
+        };
+        let free_tier_counts = match k
+            .string(e, "free_tier_counts", &path("free_tier_counts"))?
+            .as_deref()
+        {
+            None => None,
+            Some("conversations") => Some(FreeTierCounts::Conversations),
+            Some("service-conversations") => Some(FreeTierCounts::ServiceConversations),
+            Some("service-messages") => Some(FreeTierCounts::ServiceMessages),
+            Some(o) => {
+                return Err(k.err(
+                    &path("free_tier_counts"),
+                    format!("use conversations, service-conversations or service-messages ({o})"),
+                ))
+            }
+        };
+        eras.push(Era {
+            from,
+            from_day: crate::input::timestamp::days_since_epoch(from),
+            pricing,
+            free_tier: k
+                .integer(e, "free_tier", &path("free_tier"), 0)?
+                .unwrap_or(0) as u32,
+            free_tier_counts,
+            service_free: k
+                .boolean(e, "service_free", &path("service_free"))?
+                .unwrap_or(false),
+            utility_in_window_free: k
+                .boolean(e, "utility_in_window_free", &path("utility_in_window_free"))?
+                .unwrap_or(false),
+            service_charged: k
+                .boolean(e, "service_charged", &path("service_charged"))?
+                .unwrap_or(false),
+        });
+    }
+    eras.sort_by_key(|e| e.from_day);
+    Ok(MetaSpec {
+        markets,
+        card,
+        eras,
+        conversation_hours,
+    })
 }

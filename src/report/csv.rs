@@ -4,7 +4,7 @@ use std::io::Write;
 /// One row per model and group, then a `TOTAL` row per model; amounts at full precision.
 pub struct CsvExporter;
 
-pub const COLUMNS: [&str; 15] = [
+pub const COLUMNS: [&str; 17] = [
     "messages_in",
     "messages_out",
     "sessions_opened",
@@ -20,6 +20,8 @@ pub const COLUMNS: [&str; 15] = [
     "fees",
     "total",
     "complete",
+    "free_tier",
+    "carried_forward",
 ];
 
 impl Exporter for CsvExporter {
@@ -67,6 +69,8 @@ impl Exporter for CsvExporter {
                 rec.push(g.fees.map(|f| f.to_string()).unwrap_or_default());
                 rec.push(g.total().to_string());
                 rec.push(complete.to_string());
+                rec.push(s.free_tier.to_string());
+                rec.push(s.carried_forward.to_string());
                 w.write_record(&rec)?;
             }
         }

@@ -27,6 +27,8 @@ fn stats(s: &Stats) -> Map<String, Value> {
     m.insert("outside_window".into(), json!(s.outside_window));
     m.insert("assumed_category".into(), json!(s.assumed_category));
     m.insert("unpriced".into(), json!(s.unpriced));
+    m.insert("free_tier".into(), json!(s.free_tier));
+    m.insert("carried_forward".into(), json!(s.carried_forward));
     m.insert("cost".into(), json!(s.cost.to_string()));
     m
 }

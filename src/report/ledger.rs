@@ -10,7 +10,7 @@ use crate::input::Log;
 use crate::rates::FeeKind;
 use std::io::Write;
 
-pub const HEADER: [&str; 16] = [
+pub const HEADER: [&str; 17] = [
     "timestamp",
     "month",
     "account",
@@ -25,6 +25,7 @@ pub const HEADER: [&str; 16] = [
     "currency",
     "rate_country",
     "rate_effective_from",
+    "market",
     "line",
     "note",
 ];
@@ -40,6 +41,12 @@ pub fn write(log: &Log, models: &[ModelResult], tz: chrono_tz::Tz, out: impl Wri
                 continue;
             }
             let o = &line.outcome;
+            let market = match line.price {
+                Price::Priced {
+                    market: Some(mk), ..
+                } => m.markets[mk as usize].clone(),
+                _ => String::new(),
+            };
             let (amount, rate_country, rate_from, note) = match line.price {
                 Price::Free if o.dropped => {
                     ("0".to_string(), String::new(), String::new(), "dropped")
@@ -62,13 +69,21 @@ pub fn write(log: &Log, models: &[ModelResult], tz: chrono_tz::Tz, out: impl Wri
                     amount,
                     rate_country,
                     rate_from,
+                    market,
+                    carried_forward,
                 } => (
                     amount.to_string(),
-                    rate_country
-                        .map(|c| c.to_string())
-                        .unwrap_or_else(|| "*".into()),
+                    match (rate_country, market) {
+                        (Some(c), _) => c.to_string(),
+                        (None, Some(_)) => String::new(),
+                        (None, None) => "*".into(),
+                    },
                     rate_from.map(|d| d.to_string()).unwrap_or_default(),
-                    "",
+                    if carried_forward {
+                        "carried forward"
+                    } else {
+                        ""
+                    },
                 ),
             };
             let note = if o.assumed_category && note.is_empty() {
@@ -80,6 +95,12 @@ pub fn write(log: &Log, models: &[ModelResult], tz: chrono_tz::Tz, out: impl Wri
                 Charge::None => "",
                 Charge::Session => "session",
                 Charge::Message(_) => "message",
+                Charge::Meta(mc) if mc.conversation => "conversation",
+                Charge::Meta(_) => "message",
+            };
+            let category = match o.charge {
+                Charge::Meta(mc) => mc.column.name(),
+                _ => line.category.map(|c| c.name()).unwrap_or_default(),
             };
             w.write_record([
                 format_instant(ev.at, tz),
@@ -95,15 +116,13 @@ pub fn write(log: &Log, models: &[ModelResult], tz: chrono_tz::Tz, out: impl Wri
                     o.billed.name()
                 }
                 .to_string(),
-                line.category
-                    .map(|c| c.name())
-                    .unwrap_or_default()
-                    .to_string(),
+                category.to_string(),
                 charge.to_string(),
                 amount,
                 m.currency.clone(),
                 rate_country,
                 rate_from,
+                market,
                 ev.line.to_string(),
                 note.to_string(),
             ])
@@ -131,6 +150,7 @@ pub fn write(log: &Log, models: &[ModelResult], tz: chrono_tz::Tz, out: impl Wri
                 "fee".to_string(),
                 f.amount.to_string(),
                 m.currency.clone(),
+                String::new(),
                 String::new(),
                 String::new(),
                 String::new(),

@@ -136,6 +136,20 @@ fn notes(report: &Report, m: &ModelResult, out: &mut dyn Write) -> std::io::Resu
             totals.assumed_category
         )?;
     }
+    if totals.free_tier > 0 {
+        writeln!(
+            out,
+            "  free tier: {} conversations or messages fell in a monthly free tier",
+            totals.free_tier
+        )?;
+    }
+    if totals.carried_forward > 0 {
+        writeln!(
+            out,
+            "  carried forward: {} charges priced from a market's earlier card (the card in force lacks the market)",
+            totals.carried_forward
+        )?;
+    }
     if totals.dropped > 0 {
         writeln!(
             out,

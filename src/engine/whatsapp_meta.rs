@@ -1,0 +1,270 @@
+//! WhatsApp as Meta bills it, era by era (RULES.md 4, `whatsapp-meta`): conversations
+//! (2022-02-01), category conversations (2023-06-01), free service (2024-11-01), per-message
+//! pricing (2025-07-01), charged service messages (2026-10-01). The era, market and card are those
+//! of the message's date, or of `--as-of`.
+
+use super::{stream_key, Billed, Charge, Engine, MetaCharge, Outcome, Why};
+use crate::event::{Category, Direction, Event, Kind, MICROS_PER_HOUR};
+use crate::rates::meta::{FreeTierCounts, MetaColumn, MetaSpec, Pricing};
+use std::collections::HashMap;
+
+#[derive(Clone, Copy)]
+struct Conversation {
+    id: u32,
+    until: i64,
+}
+
+/// Conversation slots: marketing, utility, authentication, service, and one for a
+/// conversation-era conversation, which covers every category.
+const SERVICE: usize = 3;
+const ANY: usize = 4;
+
+#[derive(Default)]
+struct Stream {
+    window_until: i64,
+    open: [Option<Conversation>; 5],
+}
+
+pub struct WhatsAppMetaEngine<'m> {
+    spec: &'m MetaSpec,
+    window: i64,
+    conversation: i64,
+    default_category: Category,
+    as_of: Option<i32>,
+    streams: HashMap<u64, Stream>,
+    next_id: u32,
+}
+
+fn slot(c: Category) -> usize {
+    match c {
+        Category::Marketing => 0,
+        Category::Utility => 1,
+        Category::Authentication => 2,
+    }
+}
+
+fn column(c: Category) -> MetaColumn {
+    match c {
+        Category::Marketing => MetaColumn::Marketing,
+        Category::Utility => MetaColumn::Utility,
+        Category::Authentication => MetaColumn::Authentication,
+    }
+}
+
+impl<'m> WhatsAppMetaEngine<'m> {
+    pub fn new(
+        spec: &'m MetaSpec,
+        window_hours: i64,
+        default_category: Category,
+        as_of: Option<i32>,
+    ) -> Self {
+        WhatsAppMetaEngine {
+            spec,
+            window: window_hours * MICROS_PER_HOUR,
+            conversation: spec.conversation_hours * MICROS_PER_HOUR,
+            default_category,
+            as_of,
+            streams: HashMap::new(),
+            next_id: 1,
+        }
+    }
+}
+
+impl Engine for WhatsAppMetaEngine<'_> {
+    fn replay(&mut self, ev: &Event) -> Outcome {
+        let now = ev.at;
+        let day = self.as_of.unwrap_or(ev.day);
+        let st = self.streams.entry(stream_key(ev)).or_default();
+        let window = now < st.window_until;
+
+        if ev.direction == Direction::Inbound {
+            st.window_until = now + self.window;
+            let mut o = Outcome::new(
+                Billed::Inbound,
+                Charge::None,
+                if window {
+                    Why::WindowRenewed
+                } else {
+                    Why::WindowOpenedForReplies
+                },
+            );
+            o.until = st.window_until;
+            return o;
+        }
+
+        // What was sent: a template of a category, or a free-form message. A free-form message
+        // outside the window cannot be sent: it is billed as a template of the default category.
+        let (category, assumed, template) = match ev.kind {
+            Kind::Template(c) => (c.unwrap_or(self.default_category), c.is_none(), true),
+            Kind::FreeForm | Kind::Welcome if window => (self.default_category, false, false),
+            Kind::FreeForm | Kind::Welcome => (self.default_category, true, true),
+        };
+        let outside = !window && !matches!(ev.kind, Kind::Template(_));
+        let charge = |column, free_tier: Option<(FreeTierCounts, u32)>, conversation| {
+            Charge::Meta(MetaCharge {
+                column,
+                free_tier: free_tier.filter(|(_, n)| *n > 0),
+                price_day: day,
+                conversation,
+            })
+        };
+        let finish = |mut o: Outcome| {
+            o.assumed_category = assumed && o.charge != Charge::None;
+            if outside {
+                o.billed = Billed::OutsideWindow;
+            }
+            o
+        };
+
+        let Some(era) = self.spec.era(day) else {
+            // before the first era: nothing on the card prices it
+            let o = Outcome::new(
+                Billed::Template,
+                charge(column(category), None, false),
+                Why::BeforeFirstEra,
+            );
+            return finish(o);
+        };
+        let tier = |counts| {
+            era.free_tier_counts
+                .filter(|c| *c == counts)
+                .map(|c| (c, era.free_tier))
+        };
+
+        let open = |slots: &[usize], st: &Stream| {
+            slots
+                .iter()
+                .filter_map(|&s| st.open[s])
+                .find(|c| now < c.until)
+        };
+        let mut new_conversation = |st: &mut Stream, slot: usize| {
+            let c = Conversation {
+                id: self.next_id,
+                until: now + self.conversation,
+            };
+            self.next_id += 1;
+            st.open[slot] = Some(c);
+            c
+        };
+
+        let o = match era.pricing {
+            Pricing::PerMessage => {
+                if template {
+                    if category == Category::Utility && window && era.utility_in_window_free {
+                        Outcome::new(Billed::InWindow, Charge::None, Why::UtilityInWindowFree)
+                    } else {
+                        let mut o = Outcome::new(
+                            Billed::Template,
+                            charge(column(category), None, false),
+                            Why::PerMessageTemplate,
+                        );
+                        if outside {
+                            o.why = Why::FreeFormOutsideWindow;
+                        }
+                        o
+                    }
+                } else if era.service_charged {
+                    Outcome::new(
+                        Billed::ServiceMessage,
+                        charge(
+                            MetaColumn::Utility,
+                            tier(FreeTierCounts::ServiceMessages),
+                            false,
+                        ),
+                        Why::ServiceMessageCharged,
+                    )
+                } else {
+                    Outcome::new(Billed::InWindow, Charge::None, Why::FreeFormFree)
+                }
+            }
+            Pricing::Conversation => match open(&[0, 1, 2, SERVICE, ANY], st) {
+                Some(c) => {
+                    let mut o = Outcome::new(
+                        Billed::InConversation,
+                        Charge::None,
+                        Why::InOpenConversation,
+                    );
+                    o.session = Some(c.id);
+                    o.until = c.until;
+                    o
+                }
+                None => {
+                    let c = new_conversation(st, ANY);
+                    let col = if window {
+                        MetaColumn::UserInitiated
+                    } else {
+                        MetaColumn::BusinessInitiated
+                    };
+                    let mut o = Outcome::new(
+                        Billed::Conversation,
+                        charge(col, tier(FreeTierCounts::Conversations), true),
+                        Why::ConversationOpened {
+                            user_initiated: window,
+                        },
+                    );
+                    o.session = Some(c.id);
+                    o.opened = true;
+                    o.until = c.until;
+                    o
+                }
+            },
+            Pricing::Category => {
+                // a template is covered by an open conversation of its category; a free-form
+                // message by any open conversation. A conversation-era conversation covers all.
+                let covering: &[usize] = if template {
+                    &[slot(category), ANY]
+                } else {
+                    &[0, 1, 2, SERVICE, ANY]
+                };
+                match open(covering, st) {
+                    Some(c) => {
+                        let mut o = Outcome::new(
+                            Billed::InConversation,
+                            Charge::None,
+                            Why::InOpenConversation,
+                        );
+                        o.session = Some(c.id);
+                        o.until = c.until;
+                        o
+                    }
+                    None if template => {
+                        let c = new_conversation(st, slot(category));
+                        let mut o = Outcome::new(
+                            Billed::Conversation,
+                            charge(column(category), None, true),
+                            Why::CategoryConversationOpened { category },
+                        );
+                        o.session = Some(c.id);
+                        o.opened = true;
+                        o.until = c.until;
+                        o
+                    }
+                    None => {
+                        let c = new_conversation(st, SERVICE);
+                        let ch = if era.service_free {
+                            Charge::None
+                        } else {
+                            charge(
+                                MetaColumn::Service,
+                                tier(FreeTierCounts::ServiceConversations),
+                                true,
+                            )
+                        };
+                        let mut o = Outcome::new(
+                            Billed::Conversation,
+                            ch,
+                            Why::ServiceConversationOpened {
+                                free: era.service_free,
+                            },
+                        );
+                        o.session = Some(c.id);
+                        o.opened = true;
+                        o.until = c.until;
+                        o
+                    }
+                }
+            }
+        };
+        finish(o)
+    }
+}

@@ -1,0 +1,346 @@
+//! Meta's WhatsApp pricing data: markets by calling country and date, dated market rate cards with
+//! carry-forward of partial cards, and the pricing eras (RULES.md 4, `whatsapp-meta`).
+
+use crate::error::{Error, Result};
+use crate::event::Country;
+use crate::input::timestamp::days_since_epoch;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use std::collections::HashMap;
+
+/// Index into `Markets::names`.
+pub type MarketId = u16;
+
+/// The market of a country on a date. A country that no row lists is `Other` (Meta's rule).
+pub struct Markets {
+    pub names: Vec<String>,
+    /// Per country: (from day, to day inclusive, market).
+    by_country: HashMap<Country, Vec<(i32, i32, MarketId)>>,
+    pub other: MarketId,
+}
+
+impl Markets {
+    pub fn parse(file: &str, text: &str) -> Result<Markets> {
+        let err = |line: u64, msg: String| Error::Rates {
+            file: file.to_string(),
+            line,
+            msg,
+        };
+        let mut rdr = csv::Reader::from_reader(text.as_bytes());
+        let header = rdr
+            .headers()
+            .map_err(|e| err(1, format!("cannot read CSV ({e})")))?
+            .clone();
+        let col = |n: &str| {
+            header
+                .iter()
+                .position(|h| h.trim() == n)
+                .ok_or_else(|| err(1, format!("missing column ({n})")))
+        };
+        let (cc, mk, from, to) = (col("country")?, col("market")?, col("from")?, col("to")?);
+        let mut m = Markets {
+            names: vec!["Other".to_string()],
+            by_country: HashMap::new(),
+            other: 0,
+        };
+        for rec in rdr.records() {
+            let rec = rec.map_err(|e| {
+                err(
+                    e.position().map(|p| p.line()).unwrap_or(0),
+                    format!("cannot read CSV ({e})"),
+                )
+            })?;
+            let line = rec.position().map(|p| p.line()).unwrap_or(0);
+            let c = rec.get(cc).unwrap_or("");
+            let country = Country::parse(c)
+                .ok_or_else(|| err(line, format!("not an ISO country code ({c})")))?;
+            let day = |i: usize, open: i32| -> Result<i32> {
+                let s = rec.get(i).unwrap_or("").trim();
+                if s.is_empty() {
+                    return Ok(open);
+                }
+                NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                    .map(days_since_epoch)
+                    .map_err(|_| err(line, format!("not a YYYY-MM-DD date ({s})")))
+            };
+            let market = m.id(rec.get(mk).unwrap_or("").trim());
+            let span = (day(from, i32::MIN)?, day(to, i32::MAX)?, market);
+            m.by_country.entry(country).or_default().push(span);
+        }
+        Ok(m)
+    }
+
+    fn id(&mut self, name: &str) -> MarketId {
+        match self.names.iter().position(|n| n == name) {
+            Some(i) => i as MarketId,
+            None => {
+                self.names.push(name.to_string());
+                (self.names.len() - 1) as MarketId
+            }
+        }
+    }
+
+    pub fn market_of(&self, country: Country, day: i32) -> MarketId {
+        self.by_country
+            .get(&country)
+            .and_then(|spans| spans.iter().find(|(f, t, _)| *f <= day && day <= *t))
+            .map(|s| s.2)
+            .unwrap_or(self.other)
+    }
+
+    pub fn name(&self, id: MarketId) -> &str {
+        &self.names[id as usize]
+    }
+}
+
+/// The price columns of a Meta card.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetaColumn {
+    BusinessInitiated = 0,
+    UserInitiated = 1,
+    Marketing = 2,
+    Utility = 3,
+    Authentication = 4,
+    Service = 5,
+}
+
+impl MetaColumn {
+    /// The column name, also the category the ledger shows for a Meta charge.
+    pub fn name(self) -> &'static str {
+        COLUMNS[self as usize]
+    }
+}
+
+const COLUMNS: [&str; 6] = [
+    "business_initiated",
+    "user_initiated",
+    "marketing",
+    "utility",
+    "authentication",
+    "service",
+];
+
+struct MetaRow {
+    from_day: i32,
+    from: NaiveDate,
+    prices: [Option<Decimal>; 6],
+}
+
+/// A price from a Meta card, with the card date it came from.
+#[derive(Clone, Copy, Debug)]
+pub struct MetaPrice {
+    pub amount: Decimal,
+    pub card_date: NaiveDate,
+    /// The card in force on the date has no price for this market and column: the market's
+    /// previous price was carried forward.
+    pub carried_forward: bool,
+}
+
+/// Meta's dated market cards in one currency.
+pub struct MetaCard {
+    by_market: HashMap<String, Vec<MetaRow>>,
+    /// Every card date in this currency, sorted.
+    card_days: Vec<i32>,
+}
+
+impl MetaCard {
+    pub fn parse(file: &str, text: &str, currency: &str) -> Result<MetaCard> {
+        let err = |line: u64, msg: String| Error::Rates {
+            file: file.to_string(),
+            line,
+            msg,
+        };
+        let mut rdr = csv::Reader::from_reader(text.as_bytes());
+        let header = rdr
+            .headers()
+            .map_err(|e| err(1, format!("cannot read CSV ({e})")))?
+            .clone();
+        let col = |n: &str| {
+            header
+                .iter()
+                .position(|h| h.trim() == n)
+                .ok_or_else(|| err(1, format!("missing column ({n})")))
+        };
+        let (fc, mc, cc) = (col("effective_from")?, col("market")?, col("currency")?);
+        let pc: Vec<usize> = COLUMNS.iter().map(|c| col(c)).collect::<Result<_>>()?;
+        let mut card = MetaCard {
+            by_market: HashMap::new(),
+            card_days: Vec::new(),
+        };
+        for rec in rdr.records() {
+            let rec = rec.map_err(|e| {
+                err(
+                    e.position().map(|p| p.line()).unwrap_or(0),
+                    format!("cannot read CSV ({e})"),
+                )
+            })?;
+            let line = rec.position().map(|p| p.line()).unwrap_or(0);
+            if rec.get(cc).unwrap_or("").trim() != currency {
+                continue;
+            }
+            let f = rec.get(fc).unwrap_or("").trim();
+            let from = NaiveDate::parse_from_str(f, "%Y-%m-%d").map_err(|_| {
+                err(
+                    line,
+                    format!("effective_from is not a YYYY-MM-DD date ({f})"),
+                )
+            })?;
+            let mut prices = [None; 6];
+            for (k, &i) in pc.iter().enumerate() {
+                let v = rec.get(i).unwrap_or("").trim();
+                if v.is_empty() {
+                    continue;
+                }
+                let d: Decimal = v.parse().map_err(|_| {
+                    err(
+                        line,
+                        format!("{} is not a decimal number ({v})", COLUMNS[k]),
+                    )
+                })?;
+                if d.is_sign_negative() && !d.is_zero() {
+                    return Err(err(line, format!("{} is negative ({v})", COLUMNS[k])));
+                }
+                prices[k] = Some(d);
+            }
+            let from_day = days_since_epoch(from);
+            card.card_days.push(from_day);
+            card.by_market
+                .entry(rec.get(mc).unwrap_or("").trim().to_string())
+                .or_default()
+                .push(MetaRow {
+                    from_day,
+                    from,
+                    prices,
+                });
+        }
+        for rows in card.by_market.values_mut() {
+            rows.sort_by_key(|r| r.from_day);
+        }
+        card.card_days.sort_unstable();
+        card.card_days.dedup();
+        Ok(card)
+    }
+
+    /// The price of `column` for `market` on `day`: the market's latest row on or before the day
+    /// with that price; carried forward when a later card in force lacks it.
+    pub fn price(&self, market: &str, day: i32, column: MetaColumn) -> Option<MetaPrice> {
+        let rows = self.by_market.get(market)?;
+        let n = rows.partition_point(|r| r.from_day <= day);
+        let row = rows[..n]
+            .iter()
+            .rev()
+            .find(|r| r.prices[column as usize].is_some())?;
+        let latest_card = self.card_days[..self.card_days.partition_point(|&d| d <= day)]
+            .last()
+            .copied()
+            .unwrap_or(i32::MIN);
+        Some(MetaPrice {
+            amount: row.prices[column as usize]?,
+            card_date: row.from,
+            carried_forward: row.from_day < latest_card,
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pricing {
+    Conversation,
+    Category,
+    PerMessage,
+}
+
+/// What a monthly free tier counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FreeTierCounts {
+    Conversations,
+    ServiceConversations,
+    ServiceMessages,
+}
+
+/// The rules in force from `from_day` until the next era.
+#[derive(Clone, Debug)]
+pub struct Era {
+    pub from: NaiveDate,
+    pub from_day: i32,
+    pub pricing: Pricing,
+    pub free_tier: u32,
+    pub free_tier_counts: Option<FreeTierCounts>,
+    pub service_free: bool,
+    pub utility_in_window_free: bool,
+    pub service_charged: bool,
+}
+
+pub struct MetaSpec {
+    pub markets: Markets,
+    pub card: MetaCard,
+    /// Sorted by `from_day`.
+    pub eras: Vec<Era>,
+    pub conversation_hours: i64,
+}
+
+impl MetaSpec {
+    /// The era in force on `day`; `None` before the first.
+    pub fn era(&self, day: i32) -> Option<&Era> {
+        let n = self.eras.partition_point(|e| e.from_day <= day);
+        n.checked_sub(1).map(|i| &self.eras[i])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> i32 {
+        days_since_epoch(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap())
+    }
+
+    fn shipped_markets() -> Markets {
+        Markets::parse("m.csv", include_str!("../../rates/whatsapp-markets.csv")).unwrap()
+    }
+
+    #[test]
+    fn markets_by_date_and_other() {
+        let m = shipped_markets();
+        let c = |s| Country::parse(s).unwrap();
+        let at = |cc, d| m.name(m.market_of(c(cc), day(d))).to_string();
+        assert_eq!(at("PL", "2026-06-30"), "Rest of Central & Eastern Europe");
+        assert_eq!(at("PL", "2026-07-01"), "Poland");
+        assert_eq!(at("DO", "2023-01-01"), "Rest of Latin America");
+        assert_eq!(at("ZW", "2025-09-30"), "Other");
+        assert_eq!(at("ZW", "2025-10-01"), "Rest of Africa");
+        assert_eq!(at("KZ", "2026-10-01"), "Kazakhstan");
+        assert_eq!(at("IS", "2026-10-01"), "Other");
+        assert_eq!(at("NA", "2026-10-01"), "Rest of Africa");
+    }
+
+    #[test]
+    fn partial_cards_carry_the_previous_price_forward() {
+        let card = MetaCard::parse(
+            "r.csv",
+            include_str!("../../rates/whatsapp-meta-prices.csv"),
+            "USD",
+        )
+        .unwrap();
+        // Germany has a row on the 2026-07-01 card: not carried
+        let p = card
+            .price("Germany", day("2026-08-01"), MetaColumn::Marketing)
+            .unwrap();
+        assert_eq!(p.amount.to_string(), "0.1365");
+        assert!(!p.carried_forward);
+        // France is not on the partial 2026-07-01 card: the 2026-01-01 price is carried forward
+        let p = card
+            .price("France", day("2026-08-01"), MetaColumn::Marketing)
+            .unwrap();
+        assert_eq!(p.amount.to_string(), "0.0859");
+        assert_eq!(p.card_date.to_string(), "2026-01-01");
+        assert!(p.carried_forward);
+        // Poland has no USD price before its 2026-10-01 card
+        assert!(card
+            .price("Poland", day("2026-08-01"), MetaColumn::Marketing)
+            .is_none());
+        // USD 2022 card has no Other prices
+        assert!(card
+            .price("Other", day("2022-03-01"), MetaColumn::BusinessInitiated)
+            .is_none());
+    }
+}
