@@ -3,7 +3,7 @@
 use super::*;
 use std::collections::HashMap;
 
-const FIXTURES: [&str; 9] = [
+const FIXTURES: [&str; 13] = [
     "viber_session.csv",
     "viber_kinds.csv",
     "viber_cap.csv",
@@ -13,6 +13,10 @@ const FIXTURES: [&str; 9] = [
     "viber_minimum.csv",
     "whatsapp_session.csv",
     "tiers.csv",
+    "meta_window.csv",
+    "meta_category.csv",
+    "meta_era_boundary.csv",
+    "meta_markets.csv",
 ];
 
 fn ledger(fixture_name: &str, rates: Option<&str>) -> (Value, Vec<HashMap<String, String>>) {

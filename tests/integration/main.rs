@@ -3,6 +3,7 @@
 
 mod input;
 mod ledger;
+mod meta;
 mod outputs;
 mod viber;
 mod whatsapp;
