@@ -100,6 +100,7 @@ impl Engine for WhatsAppMetaEngine<'_> {
             Kind::FreeForm | Kind::Welcome => (self.default_category, true, true),
         };
         let outside = !window && !matches!(ev.kind, Kind::Template(_));
+        let window_until = st.window_until;
         let charge = |column, free_tier: Option<(FreeTierCounts, u32)>, conversation| {
             Charge::Meta(MetaCharge {
                 column,
@@ -110,6 +111,10 @@ impl Engine for WhatsAppMetaEngine<'_> {
         };
         let finish = |mut o: Outcome| {
             o.assumed_category = assumed && o.charge != Charge::None;
+            // explain shows the open window where no conversation applies
+            if o.until == 0 && window {
+                o.until = window_until;
+            }
             if outside {
                 o.billed = Billed::OutsideWindow;
             }

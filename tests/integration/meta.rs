@@ -120,3 +120,11 @@ fn prices_from_a_carried_forward_row_are_counted() {
         1
     );
 }
+
+#[test]
+fn explain_shows_window_and_conversation_state() {
+    let f = fixture("meta_window.csv");
+    let o = sim(&["explain", &f, "--model", M, "--contact", "+43 660 1234567"]).run();
+    assert!(o.status.success());
+    insta::assert_snapshot!("explain_meta_window", String::from_utf8_lossy(&o.stdout));
+}
