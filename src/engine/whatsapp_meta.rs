@@ -35,6 +35,21 @@ pub struct WhatsAppMetaEngine<'m> {
     next_id: u32,
 }
 
+/// An outcome that belongs to conversation `c` (opened by this message or covering it).
+fn with_conversation(
+    billed: Billed,
+    charge: Charge,
+    why: Why,
+    c: Conversation,
+    opened: bool,
+) -> Outcome {
+    let mut o = Outcome::new(billed, charge, why);
+    o.session = Some(c.id);
+    o.until = c.until;
+    o.opened = opened;
+    o
+}
+
 fn slot(c: Category) -> usize {
     match c {
         Category::Marketing => 0,
@@ -183,16 +198,13 @@ impl Engine for WhatsAppMetaEngine<'_> {
                 }
             }
             Pricing::Conversation => match open(&[0, 1, 2, SERVICE, ANY], st) {
-                Some(c) => {
-                    let mut o = Outcome::new(
-                        Billed::InConversation,
-                        Charge::None,
-                        Why::InOpenConversation,
-                    );
-                    o.session = Some(c.id);
-                    o.until = c.until;
-                    o
-                }
+                Some(c) => with_conversation(
+                    Billed::InConversation,
+                    Charge::None,
+                    Why::InOpenConversation,
+                    c,
+                    false,
+                ),
                 None => {
                     let c = new_conversation(st, ANY);
                     let col = if window {
@@ -200,17 +212,15 @@ impl Engine for WhatsAppMetaEngine<'_> {
                     } else {
                         MetaColumn::BusinessInitiated
                     };
-                    let mut o = Outcome::new(
+                    with_conversation(
                         Billed::Conversation,
                         charge(col, tier(FreeTierCounts::Conversations), true),
                         Why::ConversationOpened {
                             user_initiated: window,
                         },
-                    );
-                    o.session = Some(c.id);
-                    o.opened = true;
-                    o.until = c.until;
-                    o
+                        c,
+                        true,
+                    )
                 }
             },
             Pricing::Category => {
@@ -222,16 +232,13 @@ impl Engine for WhatsAppMetaEngine<'_> {
                     &[0, 1, 2, SERVICE, ANY]
                 };
                 match open(covering, st) {
-                    Some(c) => {
-                        let mut o = Outcome::new(
-                            Billed::InConversation,
-                            Charge::None,
-                            Why::InOpenConversation,
-                        );
-                        o.session = Some(c.id);
-                        o.until = c.until;
-                        o
-                    }
+                    Some(c) => with_conversation(
+                        Billed::InConversation,
+                        Charge::None,
+                        Why::InOpenConversation,
+                        c,
+                        false,
+                    ),
                     None if template => {
                         let c = new_conversation(st, slot(category));
                         let mut o = Outcome::new(
@@ -255,17 +262,15 @@ impl Engine for WhatsAppMetaEngine<'_> {
                                 true,
                             )
                         };
-                        let mut o = Outcome::new(
+                        with_conversation(
                             Billed::Conversation,
                             ch,
                             Why::ServiceConversationOpened {
                                 free: era.service_free,
                             },
-                        );
-                        o.session = Some(c.id);
-                        o.opened = true;
-                        o.until = c.until;
-                        o
+                            c,
+                            true,
+                        )
                     }
                 }
             }

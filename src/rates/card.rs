@@ -1,4 +1,5 @@
-use crate::error::{Error, Result};
+use super::table::{cell, RateCsv};
+use crate::error::Result;
 use crate::event::Country;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -36,43 +37,17 @@ pub struct PriceCard {
 impl PriceCard {
     /// Parses a prices CSV that must have `country`, `effective_from` and each of `columns`.
     pub fn parse(file: &str, text: &str, columns: &[&'static str]) -> Result<PriceCard> {
-        let err = |line: u64, msg: String| Error::Rates {
-            file: file.to_string(),
-            line,
-            msg,
-        };
-        let mut rdr = csv::ReaderBuilder::new()
-            .flexible(false)
-            .from_reader(text.as_bytes());
-        let header = rdr
-            .headers()
-            .map_err(|e| err(1, format!("cannot read CSV ({e})")))?
-            .clone();
-        let col = |name: &str| -> Result<usize> {
-            header
-                .iter()
-                .position(|h| {
-                    h.trim()
-                        .trim_start_matches('\u{feff}')
-                        .eq_ignore_ascii_case(name)
-                })
-                .ok_or_else(|| err(1, format!("missing column ({name})")))
-        };
-        let country_col = col("country")?;
-        let from_col = col("effective_from")?;
-        let price_cols: Vec<usize> = columns.iter().map(|c| col(c)).collect::<Result<_>>()?;
+        let t = RateCsv::parse(file, text)?;
+        let err = |line: u64, msg: String| t.err(line, msg);
+        let country_col = t.column("country")?;
+        let from_col = t.column("effective_from")?;
+        let price_cols: Vec<usize> = columns.iter().map(|c| t.column(c)).collect::<Result<_>>()?;
 
         let mut by_country: HashMap<Country, Vec<PriceRow>> = HashMap::new();
         let mut star = Vec::new();
-        for rec in rdr.records() {
-            let rec = rec.map_err(|e| {
-                err(
-                    e.position().map(|p| p.line()).unwrap_or(0),
-                    format!("cannot read CSV ({e})"),
-                )
-            })?;
-            let line = rec.position().map(|p| p.line()).unwrap_or(0);
-            let c = rec.get(country_col).unwrap_or("").trim();
+        for (line, rec) in &t.rows {
+            let line = *line;
+            let c = cell(rec, country_col);
             let country =
                 if c == "*" {
                     None
@@ -81,7 +56,7 @@ impl PriceCard {
                         err(line, format!("country is not an ISO code or * ({c})"))
                     })?)
                 };
-            let f = rec.get(from_col).unwrap_or("").trim();
+            let f = cell(rec, from_col);
             let effective_from = if f.is_empty() {
                 None
             } else {
@@ -94,7 +69,7 @@ impl PriceCard {
             };
             let mut prices = Vec::with_capacity(price_cols.len());
             for (&i, name) in price_cols.iter().zip(columns) {
-                let v = rec.get(i).unwrap_or("").trim();
+                let v = cell(rec, i);
                 if v.is_empty() {
                     prices.push(None);
                     continue;

@@ -1,7 +1,8 @@
 //! Meta's WhatsApp pricing data: markets by calling country and date, dated market rate cards with
 //! carry-forward of partial cards, and the pricing eras (RULES.md 4, `whatsapp-meta`).
 
-use crate::error::{Error, Result};
+use super::table::{cell, RateCsv};
+use crate::error::Result;
 use crate::event::Country;
 use crate::input::timestamp::days_since_epoch;
 use chrono::NaiveDate;
@@ -21,41 +22,26 @@ pub struct Markets {
 
 impl Markets {
     pub fn parse(file: &str, text: &str) -> Result<Markets> {
-        let err = |line: u64, msg: String| Error::Rates {
-            file: file.to_string(),
-            line,
-            msg,
-        };
-        let mut rdr = csv::Reader::from_reader(text.as_bytes());
-        let header = rdr
-            .headers()
-            .map_err(|e| err(1, format!("cannot read CSV ({e})")))?
-            .clone();
-        let col = |n: &str| {
-            header
-                .iter()
-                .position(|h| h.trim() == n)
-                .ok_or_else(|| err(1, format!("missing column ({n})")))
-        };
-        let (cc, mk, from, to) = (col("country")?, col("market")?, col("from")?, col("to")?);
+        let t = RateCsv::parse(file, text)?;
+        let err = |line: u64, msg: String| t.err(line, msg);
+        let (cc, mk, from, to) = (
+            t.column("country")?,
+            t.column("market")?,
+            t.column("from")?,
+            t.column("to")?,
+        );
         let mut m = Markets {
             names: vec!["Other".to_string()],
             by_country: HashMap::new(),
             other: 0,
         };
-        for rec in rdr.records() {
-            let rec = rec.map_err(|e| {
-                err(
-                    e.position().map(|p| p.line()).unwrap_or(0),
-                    format!("cannot read CSV ({e})"),
-                )
-            })?;
-            let line = rec.position().map(|p| p.line()).unwrap_or(0);
-            let c = rec.get(cc).unwrap_or("");
+        for (line, rec) in &t.rows {
+            let line = *line;
+            let c = cell(rec, cc);
             let country = Country::parse(c)
                 .ok_or_else(|| err(line, format!("not an ISO country code ({c})")))?;
             let day = |i: usize, open: i32| -> Result<i32> {
-                let s = rec.get(i).unwrap_or("").trim();
+                let s = cell(rec, i);
                 if s.is_empty() {
                     return Ok(open);
                 }
@@ -63,7 +49,7 @@ impl Markets {
                     .map(days_since_epoch)
                     .map_err(|_| err(line, format!("not a YYYY-MM-DD date ({s})")))
             };
-            let market = m.id(rec.get(mk).unwrap_or("").trim());
+            let market = m.id(cell(rec, mk));
             let span = (day(from, i32::MIN)?, day(to, i32::MAX)?, market);
             m.by_country.entry(country).or_default().push(span);
         }
@@ -145,40 +131,24 @@ pub struct MetaCard {
 
 impl MetaCard {
     pub fn parse(file: &str, text: &str, currency: &str) -> Result<MetaCard> {
-        let err = |line: u64, msg: String| Error::Rates {
-            file: file.to_string(),
-            line,
-            msg,
-        };
-        let mut rdr = csv::Reader::from_reader(text.as_bytes());
-        let header = rdr
-            .headers()
-            .map_err(|e| err(1, format!("cannot read CSV ({e})")))?
-            .clone();
-        let col = |n: &str| {
-            header
-                .iter()
-                .position(|h| h.trim() == n)
-                .ok_or_else(|| err(1, format!("missing column ({n})")))
-        };
-        let (fc, mc, cc) = (col("effective_from")?, col("market")?, col("currency")?);
-        let pc: Vec<usize> = COLUMNS.iter().map(|c| col(c)).collect::<Result<_>>()?;
+        let t = RateCsv::parse(file, text)?;
+        let err = |line: u64, msg: String| t.err(line, msg);
+        let (fc, mc, cc) = (
+            t.column("effective_from")?,
+            t.column("market")?,
+            t.column("currency")?,
+        );
+        let pc: Vec<usize> = COLUMNS.iter().map(|c| t.column(c)).collect::<Result<_>>()?;
         let mut card = MetaCard {
             by_market: HashMap::new(),
             card_days: Vec::new(),
         };
-        for rec in rdr.records() {
-            let rec = rec.map_err(|e| {
-                err(
-                    e.position().map(|p| p.line()).unwrap_or(0),
-                    format!("cannot read CSV ({e})"),
-                )
-            })?;
-            let line = rec.position().map(|p| p.line()).unwrap_or(0);
-            if rec.get(cc).unwrap_or("").trim() != currency {
+        for (line, rec) in &t.rows {
+            let line = *line;
+            if cell(rec, cc) != currency {
                 continue;
             }
-            let f = rec.get(fc).unwrap_or("").trim();
+            let f = cell(rec, fc);
             let from = NaiveDate::parse_from_str(f, "%Y-%m-%d").map_err(|_| {
                 err(
                     line,
@@ -187,7 +157,7 @@ impl MetaCard {
             })?;
             let mut prices = [None; 6];
             for (k, &i) in pc.iter().enumerate() {
-                let v = rec.get(i).unwrap_or("").trim();
+                let v = cell(rec, i);
                 if v.is_empty() {
                     continue;
                 }
@@ -205,7 +175,7 @@ impl MetaCard {
             let from_day = days_since_epoch(from);
             card.card_days.push(from_day);
             card.by_market
-                .entry(rec.get(mc).unwrap_or("").trim().to_string())
+                .entry(cell(rec, mc).to_string())
                 .or_default()
                 .push(MetaRow {
                     from_day,

@@ -4,6 +4,7 @@
 mod card;
 pub mod meta;
 mod model;
+mod table;
 
 pub use card::{PriceCard, PriceRow, Priced};
 pub use model::{AfterCap, Card, Channel, FeeKind, Model, Monthly, OnLimit, Rules, SessionParams};
