@@ -130,7 +130,45 @@ pub struct ModelResult {
     pub markets: Vec<String>,
 }
 
+/// The rate row behind a priced charge, as the ledger and explain name it.
+pub struct RateRef {
+    pub amount: Decimal,
+    /// The card row's country, `*`, or empty for a Meta market card.
+    pub country: String,
+    /// The Meta market, or empty.
+    pub market: String,
+    pub from: Option<NaiveDate>,
+    pub carried_forward: bool,
+}
+
 impl ModelResult {
+    /// The rate row that priced `price`; `None` unless it was priced.
+    pub fn rate_ref(&self, price: &Price) -> Option<RateRef> {
+        let Price::Priced {
+            amount,
+            rate_country,
+            rate_from,
+            market,
+            carried_forward,
+        } = *price
+        else {
+            return None;
+        };
+        Some(RateRef {
+            amount,
+            country: match (rate_country, market) {
+                (Some(c), _) => c.to_string(),
+                (None, Some(_)) => String::new(),
+                (None, None) => "*".into(),
+            },
+            market: market
+                .map(|m| self.markets[m as usize].clone())
+                .unwrap_or_default(),
+            from: rate_from,
+            carried_forward,
+        })
+    }
+
     pub fn totals(&self) -> Stats {
         let mut t = Stats::default();
         for s in self.cells.values() {

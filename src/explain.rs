@@ -43,44 +43,32 @@ pub fn write(
                 Direction::Inbound => ("in", "".to_string()),
                 Direction::Outbound => ("out", ev.kind.name().to_string()),
             };
-            let cost = match line.price {
-                Price::Priced {
-                    amount,
-                    rate_country,
-                    rate_from,
-                    market,
-                    carried_forward,
-                } => {
-                    sum += amount;
-                    let row = match market {
-                        Some(mk) => m.markets[mk as usize].clone(),
-                        None => rate_country
-                            .map(|c| c.to_string())
-                            .unwrap_or_else(|| "*".into()),
-                    };
+            let cost = match (m.rate_ref(&line.price), line.price) {
+                (Some(r), _) => {
+                    sum += r.amount;
                     format!(
                         "{} (rate {} {}{})",
-                        amount,
-                        row,
-                        rate_from
+                        r.amount,
+                        if r.market.is_empty() {
+                            &r.country
+                        } else {
+                            &r.market
+                        },
+                        r.from
                             .map(|d| d.to_string())
                             .unwrap_or_else(|| "undated".into()),
-                        if carried_forward {
+                        if r.carried_forward {
                             ", carried forward"
                         } else {
                             ""
                         }
                     )
                 }
-                Price::Allowance => "0 (free allowance)".into(),
-                Price::FreeSession => "0 (sessions free in this model)".into(),
-                Price::Unpriced => format!("unpriced (no {} rate on the card)", ev.country),
-                Price::Free => if ev.direction == Direction::Inbound {
-                    ""
-                } else {
-                    "0"
-                }
-                .into(),
+                (None, Price::Allowance) => "0 (free allowance)".into(),
+                (None, Price::FreeSession) => "0 (sessions free in this model)".into(),
+                (None, Price::Unpriced) => format!("unpriced (no {} rate on the card)", ev.country),
+                (None, _) if ev.direction == Direction::Inbound => String::new(),
+                (None, _) => "0".into(),
             };
             let mut why = o.why.text();
             if o.assumed_category {

@@ -41,12 +41,6 @@ pub fn write(log: &Log, models: &[ModelResult], tz: chrono_tz::Tz, out: impl Wri
                 continue;
             }
             let o = &line.outcome;
-            let market = match line.price {
-                Price::Priced {
-                    market: Some(mk), ..
-                } => m.markets[mk as usize].clone(),
-                _ => String::new(),
-            };
             let (amount, rate_country, rate_from, note) = match line.price {
                 Price::Free if o.dropped => {
                     ("0".to_string(), String::new(), String::new(), "dropped")
@@ -65,26 +59,19 @@ pub fn write(log: &Log, models: &[ModelResult], tz: chrono_tz::Tz, out: impl Wri
                     "free allowance",
                 ),
                 Price::Unpriced => (String::new(), String::new(), String::new(), "unpriced"),
-                Price::Priced {
-                    amount,
-                    rate_country,
-                    rate_from,
-                    market,
-                    carried_forward,
-                } => (
-                    amount.to_string(),
-                    match (rate_country, market) {
-                        (Some(c), _) => c.to_string(),
-                        (None, Some(_)) => String::new(),
-                        (None, None) => "*".into(),
-                    },
-                    rate_from.map(|d| d.to_string()).unwrap_or_default(),
-                    if carried_forward {
-                        "carried forward"
-                    } else {
-                        ""
-                    },
-                ),
+                Price::Priced { .. } => match m.rate_ref(&line.price) {
+                    Some(r) => (
+                        r.amount.to_string(),
+                        r.country,
+                        r.from.map(|d| d.to_string()).unwrap_or_default(),
+                        if r.carried_forward {
+                            "carried forward"
+                        } else {
+                            ""
+                        },
+                    ),
+                    None => (String::new(), String::new(), String::new(), "unpriced"),
+                },
             };
             let note = if o.assumed_category && note.is_empty() {
                 "category assumed"
@@ -122,7 +109,9 @@ pub fn write(log: &Log, models: &[ModelResult], tz: chrono_tz::Tz, out: impl Wri
                 m.currency.clone(),
                 rate_country,
                 rate_from,
-                market,
+                m.rate_ref(&line.price)
+                    .map(|r| r.market)
+                    .unwrap_or_default(),
                 ev.line.to_string(),
                 note.to_string(),
             ])
