@@ -117,6 +117,38 @@ pub struct FeeItem {
     pub amount: Decimal,
 }
 
+/// What a free allowance or free tier counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PoolKind {
+    /// Viber: the month's free business-initiated messages.
+    Allowance,
+    /// whatsapp-meta: a monthly free tier.
+    FreeTier(FreeTierCounts),
+}
+
+/// The items of one account-month that drew on a free allowance or tier.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Pool {
+    /// How many items the allowance covers.
+    pub size: u64,
+    /// Items that drew on it, free or not.
+    pub items: u64,
+    /// What those items cost at the card's prices, as if none were free.
+    pub value: Decimal,
+}
+
+/// One account-month's traffic as break-even scales it: the charges that grow with volume,
+/// and the allowances that stay fixed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Volume {
+    pub messages: u64,
+    /// Sessions or conversations opened, as the model counts them.
+    pub sessions: u64,
+    /// Priced charges that no allowance or free tier touches.
+    pub linear: Decimal,
+    pub pools: BTreeMap<PoolKind, Pool>,
+}
+
 pub struct ModelResult {
     pub name: String,
     pub channel: &'static str,
@@ -128,6 +160,8 @@ pub struct ModelResult {
     pub lines: Vec<Line>,
     /// Market names (whatsapp-meta), for `Price::Priced::market`.
     pub markets: Vec<String>,
+    /// Per (account, month): the traffic as break-even scales it.
+    pub volumes: BTreeMap<(u32, i32), Volume>,
 }
 
 /// The rate row behind a priced charge, as the ledger and explain name it.
@@ -205,6 +239,8 @@ pub struct BillingOptions {
     pub keep_lines: bool,
     /// `--as-of`: the rules and rates of this day (days since 1970-01-01) for all traffic.
     pub as_of: Option<i32>,
+    /// Card prices only: no free allowance, free tier or monthly fee (comparing rate cards).
+    pub list_prices: bool,
 }
 
 /// The log's events in replay order: by instant, ties in input order.
@@ -223,7 +259,12 @@ pub fn bill(log: &Log, order: &[u32], model: &Model, opts: &BillingOptions) -> M
     let mut allowance_used: HashMap<(u32, i32), u64> = HashMap::new();
     // Countries and priced spend of each active (account, month).
     let mut active: BTreeMap<(u32, i32), (BTreeSet<Country>, Decimal)> = BTreeMap::new();
-    let free = model.monthly.free_business_initiated;
+    let mut volumes: BTreeMap<(u32, i32), Volume> = BTreeMap::new();
+    let free = if opts.list_prices {
+        0
+    } else {
+        model.monthly.free_business_initiated
+    };
 
     for &i in order {
         let ev: &Event = &log.events[i as usize];
@@ -231,9 +272,12 @@ pub fn bill(log: &Log, order: &[u32], model: &Model, opts: &BillingOptions) -> M
         let cell = cells.entry((ev.account, ev.country, ev.month)).or_default();
         let act = active.entry((ev.account, ev.month)).or_default();
         act.0.insert(ev.country);
+        let vol = volumes.entry((ev.account, ev.month)).or_default();
+        vol.messages += 1;
 
         if outcome.opened {
             cell.sessions_opened += 1;
+            vol.sessions += 1;
         }
         match ev.direction {
             Direction::Inbound => cell.messages_in += 1,
@@ -261,16 +305,25 @@ pub fn bill(log: &Log, order: &[u32], model: &Model, opts: &BillingOptions) -> M
                 if !matches!(p, Price::Unpriced) {
                     cell.sessions_charged += 1;
                 }
+                vol.linear += p.amount();
                 (p, None)
             }
             Charge::Message(cat) => {
+                let p = look_up(model, ev, message_column(model.rules, cat));
+                if free == 0 {
+                    vol.linear += p.amount();
+                } else {
+                    let pool = vol.pools.entry(PoolKind::Allowance).or_default();
+                    pool.size = free;
+                    pool.items += 1;
+                    pool.value += p.amount();
+                }
                 let used = allowance_used.entry((ev.account, ev.month)).or_insert(0);
                 if *used < free {
                     *used += 1;
                     cell.business_initiated_free += 1;
                     (Price::Allowance, Some(cat))
                 } else {
-                    let p = look_up(model, ev, message_column(model.rules, cat));
                     if !matches!(p, Price::Unpriced) {
                         cell.business_initiated_charged += 1;
                     }
@@ -278,7 +331,18 @@ pub fn bill(log: &Log, order: &[u32], model: &Model, opts: &BillingOptions) -> M
                 }
             }
             Charge::Meta(mc) => {
-                let in_tier = mc.free_tier.is_some_and(|(counts, size)| {
+                let free_tier = mc.free_tier.filter(|_| !opts.list_prices);
+                let list = look_up_meta(model, ev, &mc);
+                match free_tier {
+                    Some((counts, size)) => {
+                        let pool = vol.pools.entry(PoolKind::FreeTier(counts)).or_default();
+                        pool.size = size as u64;
+                        pool.items += 1;
+                        pool.value += list.amount();
+                    }
+                    None => vol.linear += list.amount(),
+                }
+                let in_tier = free_tier.is_some_and(|(counts, size)| {
                     let used = free_tier_used
                         .entry((ev.account, ev.month, counts))
                         .or_insert(0);
@@ -291,10 +355,9 @@ pub fn bill(log: &Log, order: &[u32], model: &Model, opts: &BillingOptions) -> M
                     cell.free_tier += 1;
                     Price::Allowance
                 } else {
-                    let p = look_up_meta(model, ev, &mc);
                     if let Price::Priced {
                         carried_forward, ..
-                    } = p
+                    } = list
                     {
                         cell.carried_forward += carried_forward as u64;
                         if mc.conversation {
@@ -303,7 +366,7 @@ pub fn bill(log: &Log, order: &[u32], model: &Model, opts: &BillingOptions) -> M
                             cell.business_initiated_charged += 1;
                         }
                     }
-                    p
+                    list
                 };
                 (p, None)
             }
@@ -324,7 +387,11 @@ pub fn bill(log: &Log, order: &[u32], model: &Model, opts: &BillingOptions) -> M
         }
     }
 
-    let fees = monthly_fees(model, &active, opts.account_country);
+    let fees = if opts.list_prices {
+        Vec::new()
+    } else {
+        monthly_fees(model, &active, opts.account_country)
+    };
     ModelResult {
         name: model.name.clone(),
         channel: model.channel.name(),
@@ -336,6 +403,7 @@ pub fn bill(log: &Log, order: &[u32], model: &Model, opts: &BillingOptions) -> M
             Card::Meta(spec) => spec.markets.names.clone(),
             Card::Country(_) => Vec::new(),
         },
+        volumes,
     }
 }
 

@@ -234,6 +234,7 @@ fn bill_all(l: &Loaded, keep_lines: bool, strict: bool) -> Result<Vec<ModelResul
         account_country: l.account_country,
         keep_lines,
         as_of: l.as_of,
+        list_prices: false,
     };
     let results: Vec<ModelResult> = l
         .models

@@ -220,7 +220,7 @@ pub enum Pricing {
 }
 
 /// What a monthly free tier counts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum FreeTierCounts {
     Conversations,
     ServiceConversations,

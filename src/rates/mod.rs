@@ -2,6 +2,7 @@
 //! The shipped set in `rates/` is embedded in the binary; `--rates DIR` loads another.
 
 mod card;
+pub mod fx;
 pub mod meta;
 mod model;
 mod table;
@@ -73,6 +74,14 @@ impl RateSource {
         }
     }
 
+    /// Whether the directory holds `name`.
+    pub fn has(&self, name: &str) -> bool {
+        match self {
+            RateSource::Embedded => EMBEDDED.iter().any(|(n, _)| *n == name),
+            RateSource::Dir(d) => d.join(name).is_file(),
+        }
+    }
+
     pub fn read(&self, name: &str) -> Result<String> {
         match self {
             RateSource::Embedded => EMBEDDED
@@ -93,9 +102,14 @@ impl RateSource {
     }
 }
 
+/// The currency reference rates of a rate directory.
+pub const FX_FILE: &str = "fx.csv";
+
 /// Every model of a rate directory, in file-name order.
 pub struct RateSet {
     pub models: Vec<Model>,
+    /// `fx.csv`, when the directory has one.
+    pub fx: Option<fx::FxTable>,
 }
 
 impl RateSet {
@@ -111,13 +125,27 @@ impl RateSet {
                 msg: "no model files (*.toml) in the rate directory".into(),
             });
         }
-        Ok(RateSet { models })
+        let fx = if source.has(FX_FILE) {
+            Some(fx::FxTable::parse(
+                &source.display(FX_FILE),
+                &source.read(FX_FILE)?,
+            )?)
+        } else {
+            None
+        };
+        Ok(RateSet { models, fx })
     }
 
     /// The models named by `--model` (all when none), in the order given.
     pub fn select(self, names: &[String]) -> Result<Vec<Model>> {
+        Ok(self.select_with_fx(names)?.0)
+    }
+
+    /// The models named by `--model` (all when none), in the order given, and the FX table.
+    pub fn select_with_fx(self, names: &[String]) -> Result<(Vec<Model>, Option<fx::FxTable>)> {
+        let fx = self.fx;
         if names.is_empty() {
-            return Ok(self.models);
+            return Ok((self.models, fx));
         }
         let available: Vec<String> = self.models.iter().map(|m| m.name.clone()).collect();
         let mut models: Vec<Option<Model>> = self.models.into_iter().map(Some).collect();
@@ -138,7 +166,7 @@ impl RateSet {
                 out.push(m);
             }
         }
-        Ok(out)
+        Ok((out, fx))
     }
 }
 

@@ -1,0 +1,268 @@
+//! Monthly cost as a piecewise-linear function of traffic volume (RULES.md 6): the log's mix
+//! scaled by a factor k, fees and free allowances fixed. Crossings are solved exactly on each
+//! linear piece, never sampled.
+
+use crate::rates::FeeKind;
+use rust_decimal::Decimal;
+
+/// A free allowance as the volume grows: free up to `kink`, then `slope` per unit of k.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Allowance {
+    pub kink: Decimal,
+    pub slope: Decimal,
+}
+
+/// One account's monthly cost at k times its traffic.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Part {
+    pub fee: Option<(FeeKind, Decimal)>,
+    /// Cost per unit of k that no allowance touches.
+    pub linear: Decimal,
+    pub allowances: Vec<Allowance>,
+}
+
+impl Part {
+    /// The charges for traffic, before any fee or minimum.
+    pub fn variable(&self, k: Decimal) -> Decimal {
+        let mut v = self.linear * k;
+        for a in &self.allowances {
+            if k > a.kink {
+                v += a.slope * (k - a.kink);
+            }
+        }
+        v
+    }
+
+    pub fn eval(&self, k: Decimal) -> Decimal {
+        let v = self.variable(k);
+        match self.fee {
+            None => v,
+            Some((FeeKind::Flat, f)) => f + v,
+            Some((FeeKind::Minimum, f)) => v.max(f),
+        }
+    }
+
+    /// Where the slope changes: the end of each allowance and where spend reaches a minimum.
+    fn breakpoints(&self, out: &mut Vec<Decimal>) {
+        out.extend(self.allowances.iter().map(|a| a.kink));
+        if let Some((FeeKind::Minimum, f)) = self.fee {
+            out.extend(self.reaches(f));
+        }
+    }
+
+    /// The least k at which the variable charges reach `target` (they never fall).
+    fn reaches(&self, target: Decimal) -> Option<Decimal> {
+        if target <= Decimal::ZERO {
+            return None;
+        }
+        let mut kinks: Vec<Decimal> = self.allowances.iter().map(|a| a.kink).collect();
+        kinks.sort();
+        let mut lo = Decimal::ZERO;
+        for hi in kinks.into_iter().map(Some).chain([None]) {
+            if hi.is_some_and(|h| h <= lo) {
+                continue;
+            }
+            let slope = self.linear
+                + self
+                    .allowances
+                    .iter()
+                    .filter(|a| a.kink <= lo)
+                    .map(|a| a.slope)
+                    .sum::<Decimal>();
+            let at = self.variable(lo);
+            if slope > Decimal::ZERO {
+                let k = lo + (target - at) / slope;
+                if hi.is_none_or(|h| k <= h) {
+                    return Some(k);
+                }
+            }
+            match hi {
+                Some(h) => lo = h,
+                None => return None,
+            }
+        }
+        None
+    }
+}
+
+/// A model's monthly cost as a function of k: the sum of its parts (one per account).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Curve {
+    pub parts: Vec<Part>,
+}
+
+impl Curve {
+    pub fn eval(&self, k: Decimal) -> Decimal {
+        self.parts.iter().map(|p| p.eval(k)).sum()
+    }
+
+    /// Every k > 0 where the slope may change, ascending.
+    pub fn breakpoints(&self) -> Vec<Decimal> {
+        let mut out = Vec::new();
+        for p in &self.parts {
+            p.breakpoints(&mut out);
+        }
+        out.retain(|k| *k > Decimal::ZERO);
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cheaper {
+    A,
+    B,
+    Equal,
+}
+
+/// A range of k over which one of two models is cheaper (or they cost the same).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Region {
+    pub from: Decimal,
+    /// `None`: at every larger volume.
+    pub to: Option<Decimal>,
+    pub cheaper: Cheaper,
+}
+
+fn sign(d: Decimal) -> Cheaper {
+    if d < Decimal::ZERO {
+        Cheaper::A
+    } else if d > Decimal::ZERO {
+        Cheaper::B
+    } else {
+        Cheaper::Equal
+    }
+}
+
+/// The volumes (k > 0) over which `a` or `b` is cheaper; the boundaries between regions are
+/// the break-evens. One region means one model is cheaper (or both equal) at every volume.
+pub fn regions(a: &Curve, b: &Curve) -> Vec<Region> {
+    let d = |k: Decimal| a.eval(k) - b.eval(k);
+    let mut points = a.breakpoints();
+    points.extend(b.breakpoints());
+    points.sort();
+    points.dedup();
+
+    // Candidate boundaries: each root of d on each linear piece.
+    let mut roots = Vec::new();
+    let mut lo = Decimal::ZERO;
+    for &hi in &points {
+        let (dl, dh) = (d(lo), d(hi));
+        if dh.is_zero() {
+            roots.push(hi);
+        } else if !dl.is_zero() && dl.is_sign_negative() != dh.is_sign_negative() {
+            roots.push(lo + dl * (hi - lo) / (dl - dh));
+        }
+        lo = hi;
+    }
+    // Beyond the last breakpoint d is linear.
+    let dl = d(lo);
+    let slope = d(lo + Decimal::ONE) - dl;
+    if !dl.is_zero() && !slope.is_zero() && dl.is_sign_negative() != slope.is_sign_negative() {
+        roots.push(lo - dl / slope);
+    }
+    roots.retain(|r| *r > Decimal::ZERO);
+    roots.sort();
+    roots.dedup();
+
+    let mut out: Vec<Region> = Vec::new();
+    let mut from = Decimal::ZERO;
+    for to in roots.into_iter().map(Some).chain([None]) {
+        let probe = match to {
+            Some(t) => (from + t) / Decimal::TWO,
+            None => from + Decimal::ONE,
+        };
+        let cheaper = sign(d(probe));
+        match out.last_mut() {
+            // A touch without a change of sign is not a crossing.
+            Some(last) if last.cheaper == cheaper => last.to = to,
+            _ => out.push(Region { from, to, cheaper }),
+        }
+        if let Some(t) = to {
+            from = t;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    fn part(fee: Option<(FeeKind, &str)>, linear: &str, allowances: &[(&str, &str)]) -> Curve {
+        Curve {
+            parts: vec![Part {
+                fee: fee.map(|(k, f)| (k, d(f))),
+                linear: d(linear),
+                allowances: allowances
+                    .iter()
+                    .map(|(k, s)| Allowance {
+                        kink: d(k),
+                        slope: d(s),
+                    })
+                    .collect(),
+            }],
+        }
+    }
+
+    #[test]
+    fn an_allowance_moves_the_crossing() {
+        // 0.5k + 0.4 max(0, k - 500) against 100 + 0.4k: equal at k = 600, not 1000.
+        let legacy = part(None, "0.5", &[("500", "0.4")]);
+        let flat = part(Some((FeeKind::Flat, "100")), "0.4", &[]);
+        let r = regions(&legacy, &flat);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].to, Some(d("600")));
+        assert_eq!(r[0].cheaper, Cheaper::A);
+        assert_eq!(r[1].cheaper, Cheaper::B);
+        assert_eq!(legacy.eval(d("600")), d("340"));
+    }
+
+    #[test]
+    fn a_minimum_commitment_is_flat_then_rises() {
+        let min = part(Some((FeeKind::Minimum, "100")), "0.9", &[]);
+        assert_eq!(min.breakpoints()[0].round_dp(6), d("111.111111"));
+        assert_eq!(min.eval(d("50")), d("100"));
+        // 2k crosses the flat part at k = 50 and never again.
+        let per_message = part(None, "2", &[]);
+        let r = regions(&per_message, &min);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].to, Some(d("50")));
+        assert_eq!((r[0].cheaper, r[1].cheaper), (Cheaper::A, Cheaper::B));
+    }
+
+    #[test]
+    fn no_crossing_and_equal_curves() {
+        let a = part(None, "0.5", &[]);
+        let b = part(Some((FeeKind::Minimum, "100")), "0.9", &[]);
+        assert_eq!(
+            regions(&a, &b),
+            [Region {
+                from: Decimal::ZERO,
+                to: None,
+                cheaper: Cheaper::A
+            }]
+        );
+        assert_eq!(regions(&a, &a)[0].cheaper, Cheaper::Equal);
+        assert_eq!(regions(&a, &a).len(), 1);
+    }
+
+    #[test]
+    fn two_crossings() {
+        // a = 0.5k; b = max(10, 0.2k + 2 max(0, k - 100)): a cheaper below 20 (b's minimum),
+        // b cheaper until 2.2k - 200 = 0.5k at k = 200/1.7, then a again.
+        let a = part(None, "0.5", &[]);
+        let b = part(Some((FeeKind::Minimum, "10")), "0.2", &[("100", "2")]);
+        let r = regions(&a, &b);
+        let cheaper: Vec<Cheaper> = r.iter().map(|r| r.cheaper).collect();
+        assert_eq!(cheaper, [Cheaper::A, Cheaper::B, Cheaper::A]);
+        assert_eq!(r[0].to, Some(d("20")));
+        assert_eq!(r[1].to, Some(d("200") / d("1.7")));
+        assert_eq!(r[2].to, None);
+    }
+}
