@@ -1,11 +1,16 @@
 //! The command line: parses arguments, drives the library, maps errors to exit codes.
 
+use crate::analysis::{breakeven, cards, compare};
 use crate::billing::{self, BillingOptions, ModelResult};
 use crate::error::{exit, Error, Result};
 use crate::event::Country;
 use crate::input::{self, Log, ReadOptions};
-use crate::rates::{Model, RateSet, RateSource};
-use crate::report::{self, CsvExporter, Exporter, GroupBy, JsonExporter, Report, TableExporter};
+use crate::rates::fx::FxTable;
+use crate::rates::{Channel, Model, RateSet, RateSource};
+use crate::report::{
+    self, BreakevenReport, CardsReport, CompareReport, CsvExporter, Decision, Exporter, GroupBy,
+    JsonExporter, Report, TableExporter,
+};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::Write;
 use std::path::PathBuf;
@@ -27,6 +32,54 @@ enum Command {
     Replay(ReplayArgs),
     /// One contact's replay, message by message, with why each message cost what it did.
     Explain(ExplainArgs),
+    /// Models side by side in one currency: per country and in total, the cheapest marked.
+    /// Without a LOG, compares the rate cards themselves.
+    Compare(DecideArgs),
+    /// Break-even volumes between models, session against per-message pricing, and the
+    /// cheapest channel per country.
+    Breakeven(BreakevenArgs),
+}
+
+/// Options of the commands that compare models (`compare`, `breakeven`).
+#[derive(Args)]
+struct DecideArgs {
+    #[command(flatten)]
+    common: LogArgs,
+    /// Every Viber model (with --whatsapp or --model: those too).
+    #[arg(long)]
+    viber: bool,
+    /// Every WhatsApp model.
+    #[arg(long)]
+    whatsapp: bool,
+    /// The currency of the report; other currencies convert with the rate directory's fx.csv.
+    #[arg(long, default_value = "EUR", value_name = "CODE")]
+    currency: String,
+    /// Convert with the latest rates of fx.csv dated on or before DATE (default: the latest).
+    #[arg(long, value_name = "DATE")]
+    fx_date: Option<String>,
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+    /// Print amounts in the table at full precision instead of rounded to cents.
+    #[arg(long)]
+    full_precision: bool,
+    /// Without a LOG: business messages in the typical support conversation.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    messages_per_session: u32,
+    /// The card prices of DATE (default: today; with a LOG, its last day).
+    #[arg(long, value_name = "DATE")]
+    date: Option<String>,
+    /// Without a LOG: only these countries (comma-separated ISO codes).
+    #[arg(long, value_delimiter = ',', value_name = "CC,...")]
+    countries: Vec<String>,
+}
+
+#[derive(Args)]
+struct BreakevenArgs {
+    #[command(flatten)]
+    decide: DecideArgs,
+    /// Draw cost against monthly volume to FILE (SVG): one line per model, crossings marked.
+    #[arg(long, value_name = "FILE.svg")]
+    plot: Option<PathBuf>,
 }
 
 /// Options shared by every command that reads a log.
@@ -123,6 +176,8 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Replay(a) => replay(a),
         Command::Explain(a) => explain(a),
+        Command::Compare(a) => decide(&a, None),
+        Command::Breakeven(a) => decide(&a.decide, Some(a.plot.as_deref())),
     }
 }
 
@@ -166,11 +221,7 @@ fn load(a: &LogArgs) -> Result<Loaded> {
                 .map_err(|_| Error::Usage(format!("--as-of: not a YYYY-MM-DD date ({d})")))
         })
         .transpose()?;
-    let source = match &a.rates {
-        Some(d) => RateSource::Dir(d.clone()),
-        None => RateSource::Embedded,
-    };
-    let models = RateSet::load(&source)?.select(&a.models)?;
+    let models = load_rates(a, &a.models)?.0;
     let log = input::read_log(
         a.log.as_deref(),
         &ReadOptions {
@@ -200,6 +251,164 @@ fn load(a: &LogArgs) -> Result<Loaded> {
         account_country,
         as_of,
     })
+}
+
+/// The rate directory's models named in `names` (all when empty) and its FX table.
+fn load_rates(a: &LogArgs, names: &[String]) -> Result<(Vec<Model>, Option<FxTable>)> {
+    let source = match &a.rates {
+        Some(d) => RateSource::Dir(d.clone()),
+        None => RateSource::Embedded,
+    };
+    RateSet::load(&source)?.select_with_fx(names)
+}
+
+fn parse_date(flag: &str, d: &str) -> Result<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+        .map_err(|_| Error::Usage(format!("--{flag}: not a YYYY-MM-DD date ({d})")))
+}
+
+/// `compare` and `breakeven`: `plot` is `Some` for breakeven.
+fn decide(a: &DecideArgs, plot: Option<Option<&std::path::Path>>) -> Result<()> {
+    // --viber / --whatsapp select every model of the channel, --model adds named ones.
+    let all = load_rates(&a.common, &[])?.0;
+    let mut names: Vec<String> = all
+        .iter()
+        .filter(|m| {
+            (a.viber && m.channel == Channel::Viber)
+                || (a.whatsapp && m.channel == Channel::WhatsApp)
+        })
+        .map(|m| m.name.clone())
+        .collect();
+    names.extend(a.common.models.iter().cloned());
+    let (models, fx) = load_rates(&a.common, &names)?;
+    let fx_date = a
+        .fx_date
+        .as_deref()
+        .map(|d| parse_date("fx-date", d))
+        .transpose()?;
+    let currency = a.currency.to_ascii_uppercase();
+    let own: Vec<(String, String)> = models
+        .iter()
+        .map(|m| (m.name.clone(), m.currency.clone()))
+        .collect();
+    let conv = compare::conversions(&own, &currency, fx.as_ref(), fx_date)?;
+    let mut rates_used = Vec::new();
+    for c in &conv {
+        for r in &c.rates {
+            if !rates_used.contains(r) {
+                rates_used.push(r.clone());
+            }
+        }
+    }
+    let columns: Vec<(String, &'static str, String)> = models
+        .iter()
+        .map(|m| (m.name.clone(), m.channel.name(), m.currency.clone()))
+        .collect();
+    let decision = |log| Decision {
+        log,
+        currency: &currency,
+        models: columns.clone(),
+        rates_used: rates_used.clone(),
+        full_precision: a.full_precision,
+    };
+    let exporter: &dyn Exporter = match a.format {
+        Format::Table => &TableExporter,
+        Format::Csv => &CsvExporter,
+        Format::Json => &JsonExporter,
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let given_date = a
+        .date
+        .as_deref()
+        .map(|d| parse_date("date", d))
+        .transpose()?;
+
+    let Some(_) = &a.common.log else {
+        // No log: the rate cards themselves.
+        if plot.is_some_and(|p| p.is_some()) {
+            return Err(Error::Usage("--plot needs a LOG to scale".into()));
+        }
+        let refs: Vec<&Model> = models.iter().collect();
+        let date = given_date.unwrap_or_else(|| chrono::Utc::now().date_naive());
+        let day = input::timestamp::days_since_epoch(date);
+        let countries = if a.countries.is_empty() {
+            cards::default_countries(&refs)
+        } else {
+            a.countries
+                .iter()
+                .map(|c| {
+                    Country::parse(c.trim()).ok_or_else(|| {
+                        Error::Usage(format!("--countries: not an ISO country code ({c})"))
+                    })
+                })
+                .collect::<Result<_>>()?
+        };
+        let sessions = cards::session_vs_message(&refs, day, Some(&countries));
+        if plot.is_some() {
+            let r = BreakevenReport {
+                d: decision(None),
+                scopes: &[],
+                sessions: &sessions,
+                channels: None,
+            };
+            return report::finish(exporter.breakeven(&r, &mut out), &mut out);
+        }
+        let rows = cards::compare_cards(&refs, &conv, &countries, day, a.messages_per_session);
+        let r = CardsReport {
+            d: decision(None),
+            date,
+            messages_per_session: a.messages_per_session,
+            rows: &rows,
+            sessions: &sessions,
+        };
+        return report::finish(exporter.cards(&r, &mut out), &mut out);
+    };
+
+    let mut l = load(&a.common)?;
+    l.models = models;
+    let results = bill_all(&l, false, a.common.strict)?;
+    let comparison = compare::compare(&results, &conv, &currency);
+    let scopes = breakeven::breakeven(&results, &conv);
+    let d = Decision {
+        log: Some(&l.log),
+        ..decision(None)
+    };
+    match plot {
+        None => {
+            let r = CompareReport {
+                d,
+                comparison: &comparison,
+                scopes: &scopes,
+            };
+            report::finish(exporter.compare(&r, &mut out), &mut out)
+        }
+        Some(svg) => {
+            let day = match given_date {
+                Some(g) => input::timestamp::days_since_epoch(g),
+                None => l.log.events.iter().map(|e| e.day).max().unwrap_or(0),
+            };
+            let countries: Vec<Country> = comparison.countries.iter().map(|c| c.country).collect();
+            let refs: Vec<&Model> = l.models.iter().collect();
+            let sessions = cards::session_vs_message(&refs, day, Some(&countries));
+            if let (Some(path), Some(scope)) = (svg, scopes.last()) {
+                let names: Vec<String> = l.models.iter().map(|m| m.name.clone()).collect();
+                let title = format!(
+                    "{}: monthly cost against volume ({})",
+                    l.log.file,
+                    report::scope_label(Some(&l.log), scope.account)
+                );
+                report::plot::write_svg(path, scope, &names, &currency, &title)?;
+            }
+            let r = BreakevenReport {
+                d,
+                scopes: &scopes,
+                sessions: &sessions,
+                channels: Some(&comparison),
+            };
+            report::finish(exporter.breakeven(&r, &mut out), &mut out)
+        }
+    }
 }
 
 /// The skipped rows as a log simcost can read again: the input's columns plus the reason.

@@ -130,6 +130,13 @@ impl PriceCard {
         pick(&self.star).map(|i| &self.star[i])
     }
 
+    /// The countries with rows of their own, sorted.
+    pub fn countries(&self) -> Vec<Country> {
+        let mut c: Vec<Country> = self.by_country.keys().copied().collect();
+        c.sort();
+        c
+    }
+
     /// The price in `column` (an index into `columns`) for `country` on `day`; `None` when the
     /// card has no row or the cell is empty: the message is unpriced.
     pub fn price(&self, country: Country, day: i32, column: usize) -> Option<Priced<'_>> {

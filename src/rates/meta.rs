@@ -66,6 +66,13 @@ impl Markets {
         }
     }
 
+    /// The countries the market table lists, sorted.
+    pub fn countries(&self) -> Vec<Country> {
+        let mut c: Vec<Country> = self.by_country.keys().copied().collect();
+        c.sort();
+        c
+    }
+
     pub fn market_of(&self, country: Country, day: i32) -> MarketId {
         self.by_country
             .get(&country)

@@ -1,4 +1,5 @@
-use super::{groups, Exporter, Report};
+use super::{groups, scope_label, BreakevenReport, CardsReport, CompareReport, Exporter, Report};
+use crate::analysis::curve::Cheaper;
 use std::io::Write;
 
 /// One row per model and group, then a `TOTAL` row per model; amounts at full precision.
@@ -76,4 +77,225 @@ impl Exporter for CsvExporter {
         }
         w.flush()
     }
+
+    fn compare(&self, r: &CompareReport, out: &mut dyn Write) -> std::io::Result<()> {
+        let mut w = ::csv::Writer::from_writer(out);
+        w.write_record([
+            "row",
+            "model",
+            "channel",
+            "model_currency",
+            "currency",
+            "fx_factor",
+            "messages",
+            "fees",
+            "total",
+            "unpriced",
+            "complete",
+            "cheapest",
+            "difference_from_cheapest",
+        ])?;
+        let c = r.comparison;
+        for row in &c.countries {
+            for (i, col) in c.columns.iter().enumerate() {
+                w.write_record([
+                    row.country.to_string(),
+                    col.model.clone(),
+                    col.channel.to_string(),
+                    col.conversion.from.clone(),
+                    c.currency.clone(),
+                    col.conversion.factor.to_string(),
+                    row.costs[i].to_string(),
+                    String::new(),
+                    row.costs[i].to_string(),
+                    row.unpriced[i].to_string(),
+                    (row.unpriced[i] == 0).to_string(),
+                    (row.cheapest == Some(i)).to_string(),
+                    row.cheapest
+                        .map(|b| (row.costs[i] - row.costs[b]).to_string())
+                        .unwrap_or_default(),
+                ])?;
+            }
+        }
+        for (i, col) in c.columns.iter().enumerate() {
+            w.write_record([
+                "TOTAL".to_string(),
+                col.model.clone(),
+                col.channel.to_string(),
+                col.conversion.from.clone(),
+                c.currency.clone(),
+                col.conversion.factor.to_string(),
+                col.messages.to_string(),
+                col.fees.to_string(),
+                col.total.to_string(),
+                col.unpriced.to_string(),
+                col.complete().to_string(),
+                (c.cheapest == Some(i)).to_string(),
+                c.cheapest
+                    .map(|_| col.difference.to_string())
+                    .unwrap_or_default(),
+            ])?;
+        }
+        w.flush()
+    }
+
+    fn cards(&self, r: &CardsReport, out: &mut dyn Write) -> std::io::Result<()> {
+        let mut w = ::csv::Writer::from_writer(out);
+        w.write_record([
+            "country",
+            "model",
+            "channel",
+            "currency",
+            "date",
+            "messages_per_session",
+            "support_conversation",
+            "business_initiated",
+        ])?;
+        for row in r.rows {
+            for (i, (name, channel, _)) in r.d.models.iter().enumerate() {
+                let v =
+                    |x: Option<rust_decimal::Decimal>| x.map(|d| d.to_string()).unwrap_or_default();
+                w.write_record([
+                    row.country.to_string(),
+                    name.clone(),
+                    channel.to_string(),
+                    r.d.currency.to_string(),
+                    r.date.to_string(),
+                    r.messages_per_session.to_string(),
+                    v(row.support[i]),
+                    v(row.initiated[i]),
+                ])?;
+            }
+        }
+        w.flush()
+    }
+
+    fn breakeven(&self, r: &BreakevenReport, out: &mut dyn Write) -> std::io::Result<()> {
+        let mut w = ::csv::Writer::from_writer(out);
+        w.write_record(BREAKEVEN_COLUMNS)?;
+        let names: Vec<String> = r.d.models.iter().map(|m| m.0.clone()).collect();
+        let mut rec = |section: &str, fill: &[(&str, String)]| {
+            let mut row = vec![String::new(); BREAKEVEN_COLUMNS.len()];
+            row[0] = section.to_string();
+            for (k, v) in fill {
+                if let Some(i) = BREAKEVEN_COLUMNS.iter().position(|c| c == k) {
+                    row[i] = v.clone();
+                }
+            }
+            w.write_record(&row)
+        };
+        let cur = r.d.currency.to_string();
+        for scope in r.scopes {
+            let account = scope_label(r.d.log, scope.account);
+            for pair in &scope.pairs {
+                let name = |c: Cheaper| match c {
+                    Cheaper::A => names[pair.a].clone(),
+                    Cheaper::B => names[pair.b].clone(),
+                    Cheaper::Equal => "equal".into(),
+                };
+                let base = [
+                    ("account", account.clone()),
+                    ("model_a", names[pair.a].clone()),
+                    ("model_b", names[pair.b].clone()),
+                    ("currency", cur.clone()),
+                ];
+                if pair.regions.len() == 1 {
+                    let mut f = base.to_vec();
+                    f.push(("cheaper_below", name(pair.regions[0].cheaper)));
+                    f.push(("cheaper_above", name(pair.regions[0].cheaper)));
+                    rec("models", &f)?;
+                }
+                for win in pair.regions.windows(2) {
+                    let Some(k) = win[0].to else { continue };
+                    let (m, s) = scope.volume_at(k);
+                    let mut f = base.to_vec();
+                    f.extend([
+                        ("k", k.to_string()),
+                        ("messages_per_month", m.to_string()),
+                        ("sessions_a", s[pair.a].to_string()),
+                        ("sessions_b", s[pair.b].to_string()),
+                        ("cheaper_below", name(win[0].cheaper)),
+                        ("cheaper_above", name(win[1].cheaper)),
+                    ]);
+                    rec("models", &f)?;
+                }
+            }
+        }
+        for s in r.sessions {
+            let mut f = vec![
+                ("models", s.models.join(" ")),
+                ("country", s.country.to_string()),
+                ("currency", s.currency.clone()),
+                ("session", s.session.to_string()),
+                ("per_message", s.message.to_string()),
+                (
+                    "session_cheaper_from",
+                    s.from.map(|n| n.to_string()).unwrap_or_default(),
+                ),
+            ];
+            for (col, (_, saving)) in ["saving_5", "saving_10", "saving_15"]
+                .iter()
+                .zip(&s.savings)
+            {
+                f.push((col, saving.to_string()));
+            }
+            rec("session_vs_message", &f)?;
+        }
+        if let Some(c) = r.channels {
+            for row in &c.countries {
+                let mut f = vec![
+                    ("country", row.country.to_string()),
+                    ("currency", cur.clone()),
+                ];
+                if let Some(b) = row.cheapest {
+                    f.extend([
+                        ("cheapest", names[b].clone()),
+                        ("cheapest_channel", c.columns[b].channel.to_string()),
+                        ("cheapest_cost", row.costs[b].to_string()),
+                        (
+                            "next_by",
+                            row.margin.map(|m| m.to_string()).unwrap_or_default(),
+                        ),
+                    ]);
+                }
+                if let Some((o, more)) = row.other_channel {
+                    f.extend([
+                        ("other_channel_best", names[o].clone()),
+                        ("other_channel_more", more.to_string()),
+                    ]);
+                }
+                rec("channels", &f)?;
+            }
+        }
+        drop(rec);
+        w.flush()
+    }
 }
+
+pub const BREAKEVEN_COLUMNS: [&str; 25] = [
+    "section",
+    "currency",
+    "account",
+    "model_a",
+    "model_b",
+    "k",
+    "messages_per_month",
+    "sessions_a",
+    "sessions_b",
+    "cheaper_below",
+    "cheaper_above",
+    "models",
+    "country",
+    "session",
+    "per_message",
+    "session_cheaper_from",
+    "saving_5",
+    "saving_10",
+    "saving_15",
+    "cheapest",
+    "cheapest_channel",
+    "cheapest_cost",
+    "next_by",
+    "other_channel_best",
+    "other_channel_more",
+];

@@ -1,4 +1,11 @@
-use super::{account_label, groups, Exporter, GroupBy, Report};
+use super::{
+    account_label, groups, scope_label, BreakevenReport, CardsReport, CompareReport, Decision,
+    Exporter, GroupBy, Report,
+};
+use crate::analysis::breakeven::Scope;
+use crate::analysis::cards::SessionVsMessage;
+use crate::analysis::compare::Comparison;
+use crate::analysis::curve::Cheaper;
 use crate::billing::{FeeItem, ModelResult, Stats, TierFrom};
 use crate::event::month_label;
 use crate::rates::FeeKind;
@@ -110,7 +117,181 @@ impl Exporter for JsonExporter {
             },
             "models": report.models.iter().map(|m| model(report, m)).collect::<Vec<_>>(),
         });
-        serde_json::to_writer_pretty(&mut *out, &doc)?;
-        writeln!(out)
+        put(out, &doc)
     }
+
+    fn compare(&self, r: &CompareReport, out: &mut dyn Write) -> std::io::Result<()> {
+        let mut doc = header(&r.d);
+        doc.insert("comparison".into(), comparison(&r.d, r.comparison));
+        doc.insert("breakeven".into(), scopes(&r.d, r.scopes));
+        put(out, &Value::Object(doc))
+    }
+
+    fn cards(&self, r: &CardsReport, out: &mut dyn Write) -> std::io::Result<()> {
+        let mut doc = header(&r.d);
+        doc.insert("date".into(), json!(r.date.to_string()));
+        doc.insert("messages_per_session".into(), json!(r.messages_per_session));
+        let amount = |x: Option<rust_decimal::Decimal>| x.map(|d| d.to_string());
+        doc.insert(
+            "countries".into(),
+            r.rows
+                .iter()
+                .map(|row| {
+                    let models: Map<String, Value> =
+                        r.d.models
+                            .iter()
+                            .enumerate()
+                            .map(|(i, m)| {
+                                (
+                                    m.0.clone(),
+                                    json!({
+                                        "support_conversation": amount(row.support[i]),
+                                        "business_initiated": amount(row.initiated[i]),
+                                    }),
+                                )
+                            })
+                            .collect();
+                    json!({"country": row.country.to_string(), "models": models})
+                })
+                .collect(),
+        );
+        doc.insert("session_vs_message".into(), sessions(r.sessions));
+        put(out, &Value::Object(doc))
+    }
+
+    fn breakeven(&self, r: &BreakevenReport, out: &mut dyn Write) -> std::io::Result<()> {
+        let mut doc = header(&r.d);
+        doc.insert("models_breakeven".into(), scopes(&r.d, r.scopes));
+        doc.insert("session_vs_message".into(), sessions(r.sessions));
+        if let Some(c) = r.channels {
+            doc.insert("channels".into(), comparison(&r.d, c)["countries"].clone());
+        }
+        put(out, &Value::Object(doc))
+    }
+}
+
+fn put(out: &mut dyn Write, doc: &Value) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, doc)?;
+    writeln!(out)
+}
+
+fn header(d: &Decision) -> Map<String, Value> {
+    let mut m = Map::new();
+    if let Some(log) = d.log {
+        m.insert(
+            "input".into(),
+            json!({
+                "file": log.file,
+                "rows": log.rows,
+                "replayed": log.events.len(),
+                "skipped": log.rejects.len(),
+            }),
+        );
+    }
+    m.insert("currency".into(), json!(d.currency));
+    m.insert(
+        "fx".into(),
+        d.rates_used
+            .iter()
+            .map(|r| {
+                json!({"date": r.date.to_string(), "base": r.base, "quote": r.quote,
+                       "rate": r.rate.to_string(), "source": r.source})
+            })
+            .collect(),
+    );
+    m.insert(
+        "models".into(),
+        d.models
+            .iter()
+            .map(|(n, c, cur)| json!({"model": n, "channel": c, "currency": cur}))
+            .collect(),
+    );
+    m
+}
+
+fn comparison(d: &Decision, c: &Comparison) -> Value {
+    let names: Vec<&str> = d.models.iter().map(|m| m.0.as_str()).collect();
+    json!({
+        "cheapest": c.cheapest.map(|i| names[i]),
+        "models": c.columns.iter().map(|col| json!({
+            "model": col.model,
+            "currency": col.conversion.from,
+            "fx_factor": col.conversion.factor.to_string(),
+            "messages": col.messages.to_string(),
+            "fees": col.fees.to_string(),
+            "total": col.total.to_string(),
+            "unpriced": col.unpriced,
+            "complete": col.complete(),
+            "difference_from_cheapest": c.cheapest.map(|_| col.difference.to_string()),
+        })).collect::<Vec<_>>(),
+        "countries": c.countries.iter().map(|row| json!({
+            "country": row.country.to_string(),
+            "costs": names.iter().enumerate().map(|(i, n)| (n.to_string(), json!({
+                "cost": row.costs[i].to_string(),
+                "unpriced": row.unpriced[i],
+            }))).collect::<Map<String, Value>>(),
+            "cheapest": row.cheapest.map(|i| names[i]),
+            "cheapest_channel": row.cheapest.map(|i| c.columns[i].channel),
+            "next_by": row.margin.map(|m| m.to_string()),
+            "other_channel_best": row.other_channel.map(|(o, _)| names[o]),
+            "other_channel_more": row.other_channel.map(|(_, m)| m.to_string()),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn scopes(d: &Decision, scopes: &[Scope]) -> Value {
+    let names: Vec<&str> = d.models.iter().map(|m| m.0.as_str()).collect();
+    scopes
+        .iter()
+        .map(|s| {
+            json!({
+                "account": scope_label(d.log, s.account),
+                "months": s.months,
+                "messages_per_month": s.messages.to_string(),
+                "sessions_per_month": names.iter().zip(&s.sessions)
+                    .map(|(n, v)| (n.to_string(), json!(v.to_string()))).collect::<Map<String, Value>>(),
+                "pairs": s.pairs.iter().map(|p| {
+                    let name = |c: Cheaper| match c {
+                        Cheaper::A => names[p.a],
+                        Cheaper::B => names[p.b],
+                        Cheaper::Equal => "equal",
+                    };
+                    json!({
+                        "model_a": names[p.a],
+                        "model_b": names[p.b],
+                        "crossings": p.regions.iter().filter_map(|r| r.to).map(|k| {
+                            let (m, ss) = s.volume_at(k);
+                            json!({"k": k.to_string(), "messages_per_month": m.to_string(),
+                                   "sessions_a": ss[p.a].to_string(), "sessions_b": ss[p.b].to_string()})
+                        }).collect::<Vec<_>>(),
+                        "regions": p.regions.iter().map(|r| json!({
+                            "from_k": r.from.to_string(),
+                            "to_k": r.to.map(|t| t.to_string()),
+                            "cheaper": name(r.cheaper),
+                        })).collect::<Vec<_>>(),
+                    })
+                }).collect::<Vec<_>>(),
+            })
+        })
+        .collect()
+}
+
+fn sessions(rows: &[SessionVsMessage]) -> Value {
+    rows.iter()
+        .map(|r| {
+            json!({
+                "models": r.models,
+                "country": r.country.to_string(),
+                "currency": r.currency,
+                "session": r.session.to_string(),
+                "per_message": r.message.to_string(),
+                "session_cheaper_from": r.from,
+                "savings": r.savings.iter().map(|(n, s)| json!({
+                    "messages": n,
+                    "saving": s.to_string(),
+                    "percent": r.percent(*n, *s).map(|p| p.round_dp(2).to_string()),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect()
 }

@@ -3,16 +3,23 @@
 mod csv;
 mod json;
 pub mod ledger;
+pub mod plot;
 mod table;
 
 pub use self::csv::CsvExporter;
 pub use json::JsonExporter;
 pub use table::TableExporter;
 
+use crate::analysis::breakeven::{Pair, Scope};
+use crate::analysis::cards::{CardRow, SessionVsMessage};
+use crate::analysis::compare::Comparison;
+use crate::analysis::curve::Cheaper;
 use crate::billing::{ModelResult, Stats};
 use crate::error::{Error, Result};
 use crate::event::month_label;
 use crate::input::Log;
+use crate::rates::fx::FxRate;
+use chrono::NaiveDate;
 use rust_decimal::{Decimal, RoundingStrategy};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -97,16 +104,113 @@ pub struct Report<'a> {
     pub tz: chrono_tz::Tz,
 }
 
+/// The models a decision report covers, in the report currency.
+pub struct Decision<'a> {
+    /// The log, or `None` when comparing the rate cards themselves.
+    pub log: Option<&'a Log>,
+    pub currency: &'a str,
+    /// (name, channel, own currency) per model, in column order.
+    pub models: Vec<(String, &'static str, String)>,
+    pub rates_used: Vec<FxRate>,
+    pub full_precision: bool,
+}
+
+/// `compare` on a log: per country and in total, with the break-even summary.
+pub struct CompareReport<'a> {
+    pub d: Decision<'a>,
+    pub comparison: &'a Comparison,
+    pub scopes: &'a [Scope],
+}
+
+/// `compare` without a log: the cards side by side.
+pub struct CardsReport<'a> {
+    pub d: Decision<'a>,
+    pub date: NaiveDate,
+    pub messages_per_session: u32,
+    pub rows: &'a [CardRow],
+    pub sessions: &'a [SessionVsMessage],
+}
+
+/// `breakeven`: (a) commercial models, (b) session against per message, (c) channels.
+pub struct BreakevenReport<'a> {
+    pub d: Decision<'a>,
+    pub scopes: &'a [Scope],
+    pub sessions: &'a [SessionVsMessage],
+    pub channels: Option<&'a Comparison>,
+}
+
 /// One output format.
 pub trait Exporter {
     fn write(&self, report: &Report, out: &mut dyn Write) -> std::io::Result<()>;
+    fn compare(&self, report: &CompareReport, out: &mut dyn Write) -> std::io::Result<()>;
+    fn cards(&self, report: &CardsReport, out: &mut dyn Write) -> std::io::Result<()>;
+    fn breakeven(&self, report: &BreakevenReport, out: &mut dyn Write) -> std::io::Result<()>;
 }
 
 pub fn export(exporter: &dyn Exporter, report: &Report, out: &mut dyn Write) -> Result<()> {
-    exporter
-        .write(report, out)
-        .and_then(|_| out.flush())
+    finish(exporter.write(report, out), out)
+}
+
+/// Flushes and names a failed write.
+pub fn finish(r: std::io::Result<()>, out: &mut dyn Write) -> Result<()> {
+    r.and_then(|_| out.flush())
         .map_err(|e| Error::io("writing the report", e))
+}
+
+/// The account a break-even scope covers.
+pub fn scope_label(log: Option<&Log>, account: Option<u32>) -> String {
+    match (log, account) {
+        (Some(l), Some(a)) => account_label(l, a),
+        _ => "all accounts".to_string(),
+    }
+}
+
+/// A volume for display: two decimals.
+pub fn display_volume(d: Decimal) -> String {
+    display_amount(d, false)
+}
+
+/// A card price for display: four decimals, as published.
+pub fn display_price(d: Decimal) -> String {
+    let mut r = d.round_dp_with_strategy(4, RoundingStrategy::MidpointNearestEven);
+    r.rescale(4);
+    r.to_string()
+}
+
+/// `1 EUR = 1.1761 USD (source, date)` for each rate used.
+pub fn rates_note(rates: &[FxRate]) -> Vec<String> {
+    rates
+        .iter()
+        .map(|r| {
+            format!(
+                "1 {} = {} {} ({}, {})",
+                r.base, r.rate, r.quote, r.source, r.date
+            )
+        })
+        .collect()
+}
+
+/// Which model is cheaper over each range of volume, as `A < 24000.00 < B` (messages/month).
+pub fn regions_text(scope: &Scope, pair: &Pair, names: &[String]) -> String {
+    let name = |c: Cheaper| match c {
+        Cheaper::A => names[pair.a].clone(),
+        Cheaper::B => names[pair.b].clone(),
+        Cheaper::Equal => "equal".to_string(),
+    };
+    if pair.regions.len() == 1 {
+        return match pair.regions[0].cheaper {
+            Cheaper::Equal => "equal at every volume".to_string(),
+            c => format!("{} at every volume", name(c)),
+        };
+    }
+    let mut s = String::new();
+    for r in &pair.regions {
+        s.push_str(&name(r.cheaper));
+        if let Some(to) = r.to {
+            s.push_str(&format!(" < {} < ", display_volume(scope.volume_at(to).0)));
+        }
+    }
+    s
 }
 
 /// An amount rounded half-even to the minor unit (2 places) for display.

@@ -1,8 +1,15 @@
-use super::{account_label, display_amount, groups, Exporter, Group, Report};
+use super::{
+    account_label, display_amount, display_price, display_volume, groups, rates_note, regions_text,
+    scope_label, BreakevenReport, CardsReport, CompareReport, Decision, Exporter, Group, Report,
+};
+use crate::analysis::breakeven::Scope;
+use crate::analysis::cards::{SessionVsMessage, SAVING_AT};
+use crate::analysis::compare::Comparison;
 use crate::billing::{ModelResult, TierFrom};
 use crate::event::month_label;
 use crate::rates::FeeKind;
 use comfy_table::{presets::ASCII_MARKDOWN, CellAlignment, Table};
+use rust_decimal::Decimal;
 use std::io::Write;
 
 /// Human tables: one per model, a row per group, totals with fees, and notes.
@@ -26,6 +33,342 @@ impl Exporter for TableExporter {
         }
         Ok(())
     }
+
+    fn compare(&self, r: &CompareReport, out: &mut dyn Write) -> std::io::Result<()> {
+        heading(&r.d, out)?;
+        comparison_table(&r.d, r.comparison, out)?;
+        let names = names(&r.d);
+        writeln!(
+            out,
+            "\nBreak-even (monthly volume; `simcost breakeven` shows every pair):"
+        )?;
+        let mut quiet = 0;
+        for scope in r.scopes {
+            for pair in &scope.pairs {
+                if pair.regions.len() == 1 {
+                    quiet += 1;
+                    continue;
+                }
+                writeln!(
+                    out,
+                    "  {}: {} vs {}: {}",
+                    scope_label(r.d.log, scope.account),
+                    names[pair.a],
+                    names[pair.b],
+                    regions_text(scope, pair, &names)
+                )?;
+            }
+        }
+        if quiet > 0 {
+            writeln!(
+                out,
+                "  {quiet} other pairs: one model is cheaper at every volume"
+            )?;
+        }
+        Ok(())
+    }
+
+    fn cards(&self, r: &CardsReport, out: &mut dyn Write) -> std::io::Result<()> {
+        heading(&r.d, out)?;
+        writeln!(
+            out,
+            "Card prices on {} (no allowance, free tier or monthly fee): a support conversation of {} business messages opened by the customer, and one business-initiated message (the model's default category).",
+            r.date, r.messages_per_session
+        )?;
+        let names = names(&r.d);
+        let mut t = new_table();
+        let mut header = vec!["country".to_string()];
+        header.extend(names.iter().map(|n| format!("{n}\nsupport")));
+        header.extend(names.iter().map(|n| format!("{n}\ninitiated")));
+        t.set_header(header);
+        for row in r.rows {
+            let mut cells = vec![row.country.to_string()];
+            let mark = |v: &[Option<Decimal>]| -> Vec<String> {
+                let best = v.iter().flatten().min().copied();
+                v.iter()
+                    .map(|x| match x {
+                        None => "unpriced".to_string(),
+                        Some(d) if Some(*d) == best => format!("{} *", display_price(*d)),
+                        Some(d) => display_price(*d),
+                    })
+                    .collect()
+            };
+            cells.extend(mark(&row.support));
+            cells.extend(mark(&row.initiated));
+            t.add_row(cells);
+        }
+        right_align(&mut t);
+        writeln!(out, "{t}")?;
+        writeln!(out, "* cheapest in its column; amounts in {}", r.d.currency)?;
+        if !r.sessions.is_empty() {
+            writeln!(out)?;
+            session_table(r.sessions, out)?;
+        }
+        Ok(())
+    }
+
+    fn breakeven(&self, r: &BreakevenReport, out: &mut dyn Write) -> std::io::Result<()> {
+        heading(&r.d, out)?;
+        let names = names(&r.d);
+        if r.d.log.is_some() {
+            writeln!(
+                out,
+                "(a) Commercial models: each account's average month scaled; fees, allowances, free tiers and minimum commitments fixed."
+            )?;
+            for scope in r.scopes {
+                scope_table(&r.d, scope, &names, out)?;
+            }
+        }
+        if !r.sessions.is_empty() {
+            writeln!(out)?;
+            session_table(r.sessions, out)?;
+        }
+        if let Some(c) = r.channels {
+            writeln!(out, "\n(c) Channels: the cheapest model per country for the log's traffic (message and session charges; fees are per account)")?;
+            channel_table(&r.d, c, out)?;
+        }
+        Ok(())
+    }
+}
+
+fn new_table() -> Table {
+    let mut t = Table::new();
+    t.load_preset(ASCII_MARKDOWN);
+    t
+}
+
+fn right_align(t: &mut Table) {
+    for i in 1..t.column_count() {
+        if let Some(c) = t.column_mut(i) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+}
+
+fn names(d: &Decision) -> Vec<String> {
+    d.models.iter().map(|m| m.0.clone()).collect()
+}
+
+fn heading(d: &Decision, out: &mut dyn Write) -> std::io::Result<()> {
+    if let Some(log) = d.log {
+        writeln!(
+            out,
+            "{}: {} rows, {} replayed, {} skipped",
+            log.file,
+            log.rows,
+            log.events.len(),
+            log.rejects.len()
+        )?;
+    }
+    write!(out, "Amounts in {}", d.currency)?;
+    let notes = rates_note(&d.rates_used);
+    if notes.is_empty() {
+        writeln!(out, ".")?;
+    } else {
+        writeln!(out, "; converted at {}.", notes.join("; "))?;
+    }
+    Ok(())
+}
+
+fn comparison_table(d: &Decision, c: &Comparison, out: &mut dyn Write) -> std::io::Result<()> {
+    let amount = |x| display_amount(x, d.full_precision);
+    let names = names(d);
+    let mut t = new_table();
+    let mut header = vec!["country".to_string()];
+    header.extend(names.iter().cloned());
+    header.extend(["cheapest".into(), "by".into()]);
+    t.set_header(header);
+    for row in &c.countries {
+        let mut cells = vec![row.country.to_string()];
+        for (i, cost) in row.costs.iter().enumerate() {
+            let mut s = amount(*cost);
+            if row.unpriced[i] > 0 {
+                s = format!("{s} ({} unpriced)", row.unpriced[i]);
+            } else if row.cheapest == Some(i) {
+                s.push_str(" *");
+            }
+            cells.push(s);
+        }
+        cells.push(row.cheapest.map(|i| names[i].clone()).unwrap_or_default());
+        cells.push(row.margin.map(amount).unwrap_or_default());
+        t.add_row(cells);
+    }
+    let line = |label: &str, f: &dyn Fn(&crate::analysis::compare::Column) -> String| {
+        let mut cells = vec![label.to_string()];
+        cells.extend(c.columns.iter().map(f));
+        cells.extend([String::new(), String::new()]);
+        cells
+    };
+    t.add_row(line("messages", &|col| amount(col.messages)));
+    t.add_row(line("fees", &|col| amount(col.fees)));
+    t.add_row(line("TOTAL", &|col| {
+        let mut s = amount(col.total);
+        if !col.complete() {
+            s.push_str(" (incomplete)");
+        }
+        s
+    }));
+    t.add_row(line("vs cheapest", &|col| {
+        if c.cheapest.is_none() {
+            return String::new();
+        }
+        match col.difference {
+            d if d.is_zero() => "cheapest".into(),
+            d => format!("+{}", amount(d)),
+        }
+    }));
+    right_align(&mut t);
+    writeln!(out, "{t}")?;
+    writeln!(
+        out,
+        "* cheapest model for the country (priced models only); countries carry message and session charges, fees are per account."
+    )?;
+    match c.cheapest {
+        Some(i) => writeln!(
+            out,
+            "Cheapest in total: {} ({} {})",
+            names[i],
+            amount(c.columns[i].total),
+            d.currency
+        ),
+        None => writeln!(
+            out,
+            "No model prices every message: no cheapest total is named."
+        ),
+    }
+}
+
+fn scope_table(
+    d: &Decision,
+    scope: &Scope,
+    names: &[String],
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "\n{}: {} month(s); average month {} messages, sessions {}",
+        scope_label(d.log, scope.account),
+        scope.months,
+        display_volume(scope.messages),
+        names
+            .iter()
+            .zip(&scope.sessions)
+            .map(|(n, s)| format!("{n} {}", display_volume(*s)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )?;
+    let mut t = new_table();
+    t.set_header([
+        "models",
+        "break-even messages/month",
+        "sessions/month",
+        "k",
+        "cheaper",
+    ]);
+    for pair in &scope.pairs {
+        let crossings: Vec<_> = pair.regions.iter().filter_map(|r| r.to).collect();
+        let (msgs, sess, ks) = if crossings.is_empty() {
+            ("none".to_string(), String::new(), String::new())
+        } else {
+            let mut m = Vec::new();
+            let mut s = Vec::new();
+            let mut k = Vec::new();
+            for x in crossings {
+                let (msg, ss) = scope.volume_at(x);
+                m.push(display_volume(msg));
+                s.push(format!(
+                    "{} / {}",
+                    display_volume(ss[pair.a]),
+                    display_volume(ss[pair.b])
+                ));
+                k.push(x.round_dp(4).normalize().to_string());
+            }
+            (m.join("\n"), s.join("\n"), k.join("\n"))
+        };
+        t.add_row([
+            format!("{} vs {}", names[pair.a], names[pair.b]),
+            msgs,
+            sess,
+            ks,
+            regions_text(scope, pair, names),
+        ]);
+    }
+    right_align(&mut t);
+    writeln!(out, "{t}")?;
+    Ok(())
+}
+
+fn session_table(rows: &[SessionVsMessage], out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "(b) Session against per-message pricing: one session price against the transactional price for each business message of a conversation"
+    )?;
+    let mut t = new_table();
+    let mut header = vec![
+        "models".to_string(),
+        "country".into(),
+        "session".into(),
+        "per message".into(),
+        "session cheaper from".into(),
+    ];
+    header.extend(SAVING_AT.iter().map(|n| format!("saving at {n}")));
+    t.set_header(header);
+    for r in rows {
+        let mut cells = vec![
+            r.models.join(", "),
+            r.country.to_string(),
+            format!("{} {}", display_price(r.session), r.currency),
+            display_price(r.message),
+            r.from
+                .map(|n| format!("{n} messages"))
+                .unwrap_or_else(|| "never".into()),
+        ];
+        for &(n, saving) in &r.savings {
+            cells.push(match r.percent(n, saving) {
+                Some(p) => format!("{} ({}%)", display_price(saving), p.round_dp(1)),
+                None => display_price(saving),
+            });
+        }
+        t.add_row(cells);
+    }
+    right_align(&mut t);
+    writeln!(out, "{t}")
+}
+
+fn channel_table(d: &Decision, c: &Comparison, out: &mut dyn Write) -> std::io::Result<()> {
+    let amount = |x| display_amount(x, d.full_precision);
+    let names = names(d);
+    let mut t = new_table();
+    t.set_header([
+        "country",
+        "cheapest",
+        "channel",
+        "cost",
+        "next model by",
+        "best other channel",
+        "costs more by",
+    ]);
+    for row in &c.countries {
+        let Some(best) = row.cheapest else {
+            t.add_row([row.country.to_string(), "no model prices it all".into()]);
+            continue;
+        };
+        let (other, more) = match row.other_channel {
+            Some((o, m)) => (names[o].clone(), amount(m)),
+            None => ("none priced".into(), String::new()),
+        };
+        t.add_row([
+            row.country.to_string(),
+            names[best].clone(),
+            c.columns[best].channel.to_string(),
+            amount(row.costs[best]),
+            row.margin.map(amount).unwrap_or_default(),
+            other,
+            more,
+        ]);
+    }
+    right_align(&mut t);
+    writeln!(out, "{t}")
 }
 
 fn model_table(report: &Report, m: &ModelResult, out: &mut dyn Write) -> std::io::Result<()> {

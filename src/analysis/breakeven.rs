@@ -1,0 +1,163 @@
+//! Break-even volumes between commercial models (RULES.md 6): each account's average month,
+//! scaled by k, priced by every model; the crossings of every pair.
+
+use super::curve::{regions, Allowance, Curve, Part, Region};
+use crate::billing::ModelResult;
+use crate::rates::fx::Conversion;
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+
+/// A pair of models and the volumes over which each is cheaper.
+#[derive(Clone, Debug)]
+pub struct Pair {
+    pub a: usize,
+    pub b: usize,
+    pub regions: Vec<Region>,
+}
+
+/// One account's (or every account's) traffic and its break-evens.
+#[derive(Clone, Debug)]
+pub struct Scope {
+    /// `None`: every account together.
+    pub account: Option<u32>,
+    /// Months of the log with traffic (the mix is their average).
+    pub months: u32,
+    /// At k = 1: the average month's messages (both directions).
+    pub messages: Decimal,
+    /// At k = 1: sessions or conversations opened per month, per model.
+    pub sessions: Vec<Decimal>,
+    /// Per model, in the report currency.
+    pub curves: Vec<Curve>,
+    pub pairs: Vec<Pair>,
+}
+
+impl Scope {
+    /// The volume at a scale factor: (messages, sessions per model).
+    pub fn volume_at(&self, k: Decimal) -> (Decimal, Vec<Decimal>) {
+        (
+            self.messages * k,
+            self.sessions.iter().map(|s| s * k).collect(),
+        )
+    }
+}
+
+/// One model's cost curve for one account: its average month, fees and allowances fixed.
+fn part(r: &ModelResult, conv: &Conversion, account: u32) -> (Part, u32, Decimal, Decimal) {
+    let months: Vec<_> = r
+        .volumes
+        .range((account, i32::MIN)..=(account, i32::MAX))
+        .collect();
+    let j = Decimal::from(months.len().max(1) as u64);
+    let mut linear = Decimal::ZERO;
+    let (mut messages, mut sessions) = (0u64, 0u64);
+    // Per pool kind: (size, items, value) summed over months.
+    let mut pools: BTreeMap<_, (u64, u64, Decimal)> = BTreeMap::new();
+    for (_, v) in &months {
+        linear += v.linear;
+        messages += v.messages;
+        sessions += v.sessions;
+        for (kind, p) in &v.pools {
+            let e = pools.entry(*kind).or_insert((0, 0, Decimal::ZERO));
+            e.0 = e.0.max(p.size);
+            e.1 += p.items;
+            e.2 += p.value;
+        }
+    }
+    let allowances = pools
+        .into_values()
+        .filter(|(_, items, _)| *items > 0)
+        .map(|(size, items, value)| {
+            // Free until k * items/month reaches the allowance, then every item at its
+            // average price: slope = the month's value.
+            let per_month = Decimal::from(items) / j;
+            Allowance {
+                kink: Decimal::from(size) / per_month,
+                slope: conv.apply(value / j),
+            }
+        })
+        .collect();
+    // The fee tier: the highest the account paid in any month of the log.
+    let fee = r
+        .fees
+        .iter()
+        .filter(|f| f.account == account)
+        .max_by_key(|f| f.tier)
+        .map(|f| (f.kind, conv.apply(f.tier)));
+    (
+        Part {
+            fee,
+            linear: conv.apply(linear / j),
+            allowances,
+        },
+        months.len() as u32,
+        Decimal::from(messages) / j,
+        Decimal::from(sessions) / j,
+    )
+}
+
+fn pairs(curves: &[Curve]) -> Vec<Pair> {
+    let mut out = Vec::new();
+    for a in 0..curves.len() {
+        for b in a + 1..curves.len() {
+            out.push(Pair {
+                a,
+                b,
+                regions: regions(&curves[a], &curves[b]),
+            });
+        }
+    }
+    out
+}
+
+/// Break-evens per account, then for every account together when there are several.
+pub fn breakeven(results: &[ModelResult], conv: &[Conversion]) -> Vec<Scope> {
+    let mut accounts: Vec<u32> = results
+        .iter()
+        .flat_map(|r| r.volumes.keys().map(|(a, _)| *a))
+        .collect();
+    accounts.sort();
+    accounts.dedup();
+    let mut scopes = Vec::new();
+    for &account in &accounts {
+        let mut curves = Vec::new();
+        let mut sessions = Vec::new();
+        let (mut months, mut messages) = (0, Decimal::ZERO);
+        for (r, c) in results.iter().zip(conv) {
+            let (p, m, msgs, sess) = part(r, c, account);
+            curves.push(Curve { parts: vec![p] });
+            sessions.push(sess);
+            (months, messages) = (m, msgs);
+        }
+        scopes.push(Scope {
+            account: Some(account),
+            months,
+            messages,
+            sessions,
+            pairs: pairs(&curves),
+            curves,
+        });
+    }
+    if scopes.len() > 1 {
+        let n = results.len();
+        let mut all = Scope {
+            account: None,
+            months: scopes.iter().map(|s| s.months).max().unwrap_or(0),
+            messages: scopes.iter().map(|s| s.messages).sum(),
+            sessions: (0..n)
+                .map(|i| scopes.iter().map(|s| s.sessions[i]).sum())
+                .collect(),
+            curves: (0..n)
+                .map(|i| Curve {
+                    parts: scopes
+                        .iter()
+                        .flat_map(|s| s.curves[i].parts.clone())
+                        .collect(),
+                })
+                .collect(),
+            pairs: Vec::new(),
+        };
+        all.pairs = pairs(&all.curves);
+        scopes.push(all);
+    }
+    scopes
+}

@@ -1,0 +1,178 @@
+//! Models side by side in one currency: per country and in total, the cheapest marked.
+
+use crate::billing::ModelResult;
+use crate::error::{Error, Result};
+use crate::event::Country;
+use crate::rates::fx::{Conversion, FxTable};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+
+/// One model's column, converted into the report currency.
+#[derive(Clone, Debug)]
+pub struct Column {
+    pub model: String,
+    pub channel: &'static str,
+    /// The model's own currency and the conversion applied.
+    pub conversion: Conversion,
+    /// Message and session charges.
+    pub messages: Decimal,
+    pub fees: Decimal,
+    pub total: Decimal,
+    pub unpriced: u64,
+    /// `total` minus the cheapest complete model's total.
+    pub difference: Decimal,
+}
+
+impl Column {
+    pub fn complete(&self) -> bool {
+        self.unpriced == 0
+    }
+}
+
+/// One country's charges per model (fees are per account, so they are not split by country).
+#[derive(Clone, Debug)]
+pub struct CountryRow {
+    pub country: Country,
+    pub costs: Vec<Decimal>,
+    pub unpriced: Vec<u64>,
+    /// The cheapest model with every message priced, and by how much it beats the next one.
+    pub cheapest: Option<usize>,
+    pub margin: Option<Decimal>,
+    /// The cheapest model of the other channel, and how much more it costs than `cheapest`.
+    pub other_channel: Option<(usize, Decimal)>,
+}
+
+pub struct Comparison {
+    pub currency: String,
+    pub columns: Vec<Column>,
+    pub countries: Vec<CountryRow>,
+    /// The complete model with the lowest total.
+    pub cheapest: Option<usize>,
+}
+
+impl Comparison {
+    /// The published rates used, each once.
+    pub fn rates_used(&self) -> Vec<crate::rates::fx::FxRate> {
+        let mut out: Vec<crate::rates::fx::FxRate> = Vec::new();
+        for c in &self.columns {
+            for r in &c.conversion.rates {
+                if !out.contains(r) {
+                    out.push(r.clone());
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The conversion of every model's currency into `currency` (an error names what is missing).
+pub fn conversions(
+    models: &[(String, String)],
+    currency: &str,
+    fx: Option<&FxTable>,
+    on: Option<NaiveDate>,
+) -> Result<Vec<Conversion>> {
+    models
+        .iter()
+        .map(|(name, from)| {
+            let same = Conversion {
+                from: from.clone(),
+                to: currency.to_string(),
+                factor: Decimal::ONE,
+                rates: Vec::new(),
+            };
+            if from == currency {
+                return Ok(same);
+            }
+            fx.and_then(|t| t.conversion(from, currency, on))
+                .ok_or_else(|| {
+                    Error::Usage(format!(
+                        "--currency: no exchange rate from {from} to {currency} for model {name} ({})",
+                        fx.map(|t| t.file.as_str()).unwrap_or("no fx.csv in the rate directory")
+                    ))
+                })
+        })
+        .collect()
+}
+
+/// The index of the smallest value among those allowed, with the gap to the next one.
+fn cheapest_of(values: &[(usize, Decimal)]) -> Option<(usize, Option<Decimal>)> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+    let first = *sorted.first()?;
+    Some((first.0, sorted.get(1).map(|s| s.1 - first.1)))
+}
+
+pub fn compare(results: &[ModelResult], conv: &[Conversion], currency: &str) -> Comparison {
+    let mut columns = Vec::new();
+    let mut by_country: BTreeMap<Country, (Vec<Decimal>, Vec<u64>)> = BTreeMap::new();
+    let n = results.len();
+    for (i, (r, c)) in results.iter().zip(conv).enumerate() {
+        let totals = r.totals();
+        let messages = c.apply(totals.cost);
+        let fees = c.apply(r.fee_total());
+        columns.push(Column {
+            model: r.name.clone(),
+            channel: r.channel,
+            conversion: c.clone(),
+            messages,
+            fees,
+            total: messages + fees,
+            unpriced: totals.unpriced,
+            difference: Decimal::ZERO,
+        });
+        for ((_, country, _), s) in &r.cells {
+            let row = by_country
+                .entry(*country)
+                .or_insert_with(|| (vec![Decimal::ZERO; n], vec![0; n]));
+            row.0[i] += c.apply(s.cost);
+            row.1[i] += s.unpriced;
+        }
+    }
+    let complete: Vec<(usize, Decimal)> = columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.complete())
+        .map(|(i, c)| (i, c.total))
+        .collect();
+    let cheapest = cheapest_of(&complete).map(|c| c.0);
+    if let Some(best) = cheapest {
+        let t = columns[best].total;
+        for c in &mut columns {
+            c.difference = c.total - t;
+        }
+    }
+    let countries = by_country
+        .into_iter()
+        .map(|(country, (costs, unpriced))| {
+            let priced: Vec<(usize, Decimal)> = (0..n)
+                .filter(|&i| unpriced[i] == 0)
+                .map(|i| (i, costs[i]))
+                .collect();
+            let best = cheapest_of(&priced);
+            let other_channel = best.and_then(|(b, _)| {
+                let other: Vec<(usize, Decimal)> = priced
+                    .iter()
+                    .copied()
+                    .filter(|(i, _)| columns[*i].channel != columns[b].channel)
+                    .collect();
+                cheapest_of(&other).map(|(o, _)| (o, costs[o] - costs[b]))
+            });
+            CountryRow {
+                country,
+                costs,
+                unpriced,
+                cheapest: best.map(|b| b.0),
+                margin: best.and_then(|b| b.1),
+                other_channel,
+            }
+        })
+        .collect();
+    Comparison {
+        currency: currency.to_string(),
+        columns,
+        countries,
+        cheapest,
+    }
+}
