@@ -69,11 +69,11 @@ fn part(r: &ModelResult, conv: &Conversion, account: u32) -> (Part, u32, Decimal
         .map(|(size, items, value)| {
             // Free until k * items/month reaches the allowance, then every item at its
             // average price: slope = the month's value.
-            let per_month = Decimal::from(items) / j;
-            Allowance {
-                kink: Decimal::from(size) / per_month,
-                slope: conv.apply(value / j),
-            }
+            Allowance::new(
+                Decimal::from(size) * j,
+                Decimal::from(items),
+                conv.apply(value) / j,
+            )
         })
         .collect();
     // The fee tier: the highest the account paid in any month of the log.

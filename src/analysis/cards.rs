@@ -130,7 +130,9 @@ pub fn compare_cards(
 ) -> Vec<CardRow> {
     let support = support_script(n);
     let initiated = [(Direction::Outbound, Kind::Template(None))];
-    let per_model: Vec<(Vec<Option<Decimal>>, Vec<Option<Decimal>>)> = models
+    // Per model: (support, initiated) per country.
+    type Costs = Vec<Option<Decimal>>;
+    let per_model: Vec<(Costs, Costs)> = models
         .iter()
         .zip(conv)
         .map(|(m, c)| {

@@ -30,7 +30,7 @@ impl Column {
     }
 }
 
-/// One country's charges per model (fees are per account, so they are not split by country).
+/// One country's cost per model: its charges plus its share of the monthly fees.
 #[derive(Clone, Debug)]
 pub struct CountryRow {
     pub country: Country,
@@ -79,7 +79,8 @@ pub fn conversions(
             let same = Conversion {
                 from: from.clone(),
                 to: currency.to_string(),
-                factor: Decimal::ONE,
+                mul: Decimal::ONE,
+                div: Decimal::ONE,
                 rates: Vec::new(),
             };
             if from == currency {
@@ -102,6 +103,35 @@ fn cheapest_of(values: &[(usize, Decimal)]) -> Option<(usize, Option<Decimal>)> 
     sorted.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
     let first = *sorted.first()?;
     Some((first.0, sorted.get(1).map(|s| s.1 - first.1)))
+}
+
+/// Each account-month's fee shared among its countries by message count (the last country
+/// takes the remainder, so the shares add up to the fee exactly).
+fn fee_shares(r: &ModelResult) -> Vec<(Country, Decimal)> {
+    let mut out = Vec::new();
+    for f in &r.fees {
+        let counts: Vec<(Country, u64)> = r
+            .cells
+            .iter()
+            .filter(|((a, _, m), _)| *a == f.account && *m == f.month)
+            .map(|((_, c, _), s)| (*c, s.messages_in + s.messages_out))
+            .collect();
+        let total: u64 = counts.iter().map(|c| c.1).sum();
+        if total == 0 {
+            continue;
+        }
+        let mut left = f.amount;
+        for (j, (c, n)) in counts.iter().enumerate() {
+            let share = if j + 1 == counts.len() {
+                left
+            } else {
+                f.amount * Decimal::from(*n) / Decimal::from(total)
+            };
+            left -= share;
+            out.push((*c, share));
+        }
+    }
+    out
 }
 
 pub fn compare(results: &[ModelResult], conv: &[Conversion], currency: &str) -> Comparison {
@@ -128,6 +158,11 @@ pub fn compare(results: &[ModelResult], conv: &[Conversion], currency: &str) -> 
                 .or_insert_with(|| (vec![Decimal::ZERO; n], vec![0; n]));
             row.0[i] += c.apply(s.cost);
             row.1[i] += s.unpriced;
+        }
+        for (country, share) in fee_shares(r) {
+            if let Some(row) = by_country.get_mut(&country) {
+                row.0[i] += c.apply(share);
+            }
         }
     }
     let complete: Vec<(usize, Decimal)> = columns

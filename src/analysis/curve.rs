@@ -6,10 +6,37 @@ use crate::rates::FeeKind;
 use rust_decimal::Decimal;
 
 /// A free allowance as the volume grows: free up to `kink`, then `slope` per unit of k.
+/// `offset` is `slope * kink`, computed by the caller with a single division so that
+/// crossings stay exact where the inputs allow.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Allowance {
     pub kink: Decimal,
     pub slope: Decimal,
+    pub offset: Decimal,
+}
+
+impl Allowance {
+    /// An allowance of `size` items against `items` per unit of k worth `value` per unit of k.
+    pub fn new(size: Decimal, items: Decimal, value: Decimal) -> Allowance {
+        Allowance {
+            kink: size / items,
+            slope: value,
+            offset: value * size / items,
+        }
+    }
+}
+
+/// A linear piece: `a + b k`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Line {
+    pub a: Decimal,
+    pub b: Decimal,
+}
+
+impl Line {
+    fn at(&self, k: Decimal) -> Decimal {
+        self.a + self.b * k
+    }
 }
 
 /// One account's monthly cost at k times its traffic.
@@ -22,13 +49,24 @@ pub struct Part {
 }
 
 impl Part {
+    /// The charges for traffic as a line, on the piece just right of `k`.
+    fn variable_line(&self, k: Decimal) -> Line {
+        let mut l = Line {
+            a: Decimal::ZERO,
+            b: self.linear,
+        };
+        for al in self.allowances.iter().filter(|al| al.kink <= k) {
+            l.a -= al.offset;
+            l.b += al.slope;
+        }
+        l
+    }
+
     /// The charges for traffic, before any fee or minimum.
     pub fn variable(&self, k: Decimal) -> Decimal {
         let mut v = self.linear * k;
-        for a in &self.allowances {
-            if k > a.kink {
-                v += a.slope * (k - a.kink);
-            }
+        for a in self.allowances.iter().filter(|a| k > a.kink) {
+            v += a.slope * k - a.offset;
         }
         v
     }
@@ -39,6 +77,25 @@ impl Part {
             None => v,
             Some((FeeKind::Flat, f)) => f + v,
             Some((FeeKind::Minimum, f)) => v.max(f),
+        }
+    }
+
+    /// The cost as a line on the piece just right of `k`.
+    fn line(&self, k: Decimal) -> Line {
+        let v = self.variable_line(k);
+        match self.fee {
+            None => v,
+            Some((FeeKind::Flat, f)) => Line { a: v.a + f, b: v.b },
+            Some((FeeKind::Minimum, f)) => {
+                if self.reaches(f).is_some_and(|at| at <= k) {
+                    v
+                } else {
+                    Line {
+                        a: f,
+                        b: Decimal::ZERO,
+                    }
+                }
+            }
         }
     }
 
@@ -57,22 +114,18 @@ impl Part {
         }
         let mut kinks: Vec<Decimal> = self.allowances.iter().map(|a| a.kink).collect();
         kinks.sort();
+        kinks.dedup();
         let mut lo = Decimal::ZERO;
-        for hi in kinks.into_iter().map(Some).chain([None]) {
-            if hi.is_some_and(|h| h <= lo) {
-                continue;
-            }
-            let slope = self.linear
-                + self
-                    .allowances
-                    .iter()
-                    .filter(|a| a.kink <= lo)
-                    .map(|a| a.slope)
-                    .sum::<Decimal>();
-            let at = self.variable(lo);
-            if slope > Decimal::ZERO {
-                let k = lo + (target - at) / slope;
-                if hi.is_none_or(|h| k <= h) {
+        for hi in kinks
+            .into_iter()
+            .filter(|k| *k > Decimal::ZERO)
+            .map(Some)
+            .chain([None])
+        {
+            let l = self.variable_line(lo);
+            if l.b > Decimal::ZERO {
+                let k = (target - l.a) / l.b;
+                if k >= lo && hi.is_none_or(|h| k <= h) {
                     return Some(k);
                 }
             }
@@ -94,6 +147,23 @@ pub struct Curve {
 impl Curve {
     pub fn eval(&self, k: Decimal) -> Decimal {
         self.parts.iter().map(|p| p.eval(k)).sum()
+    }
+
+    /// The cost as a line on the piece just right of `k`.
+    fn line(&self, k: Decimal) -> Line {
+        self.parts.iter().fold(
+            Line {
+                a: Decimal::ZERO,
+                b: Decimal::ZERO,
+            },
+            |acc, p| {
+                let l = p.line(k);
+                Line {
+                    a: acc.a + l.a,
+                    b: acc.b + l.b,
+                }
+            },
+        )
     }
 
     /// Every k > 0 where the slope may change, ascending.
@@ -144,23 +214,32 @@ pub fn regions(a: &Curve, b: &Curve) -> Vec<Region> {
     points.sort();
     points.dedup();
 
-    // Candidate boundaries: each root of d on each linear piece.
+    // Candidate boundaries: on each linear piece d = a + b k; its root, or both ends of a
+    // piece where the two models cost the same throughout.
     let mut roots = Vec::new();
     let mut lo = Decimal::ZERO;
-    for &hi in &points {
-        let (dl, dh) = (d(lo), d(hi));
-        if dh.is_zero() {
-            roots.push(hi);
-        } else if !dl.is_zero() && dl.is_sign_negative() != dh.is_sign_negative() {
-            roots.push(lo + dl * (hi - lo) / (dl - dh));
+    for hi in points.into_iter().map(Some).chain([None]) {
+        let (la, lb) = (a.line(lo), b.line(lo));
+        let line = Line {
+            a: la.a - lb.a,
+            b: la.b - lb.b,
+        };
+        if line.b.is_zero() {
+            if line.a.is_zero() {
+                roots.push(lo);
+                roots.extend(hi);
+            }
+        } else {
+            let r = -line.a / line.b;
+            if r > lo && hi.is_none_or(|h| r <= h) {
+                roots.push(r);
+            }
         }
-        lo = hi;
-    }
-    // Beyond the last breakpoint d is linear.
-    let dl = d(lo);
-    let slope = d(lo + Decimal::ONE) - dl;
-    if !dl.is_zero() && !slope.is_zero() && dl.is_sign_negative() != slope.is_sign_negative() {
-        roots.push(lo - dl / slope);
+        debug_assert!(hi.is_none_or(|h| (line.at(h) - d(h)).abs() < Decimal::new(1, 12)));
+        match hi {
+            Some(h) => lo = h,
+            None => break,
+        }
     }
     roots.retain(|r| *r > Decimal::ZERO);
     roots.sort();
@@ -204,6 +283,7 @@ mod tests {
                     .map(|(k, s)| Allowance {
                         kink: d(k),
                         slope: d(s),
+                        offset: d(k) * d(s),
                     })
                     .collect(),
             }],

@@ -27,15 +27,26 @@ pub struct FxTable {
 pub struct Conversion {
     pub from: String,
     pub to: String,
-    /// Multiply an amount in `from` by this to get `to`.
-    pub factor: Decimal,
+    /// An amount in `from` times `mul` divided by `div` is the amount in `to` (kept apart so
+    /// that dividing by a published rate stays a single division).
+    pub mul: Decimal,
+    pub div: Decimal,
     /// The published rates behind `factor`.
     pub rates: Vec<FxRate>,
 }
 
 impl Conversion {
     pub fn apply(&self, amount: Decimal) -> Decimal {
-        amount * self.factor
+        if self.div == Decimal::ONE {
+            amount * self.mul
+        } else {
+            amount * self.mul / self.div
+        }
+    }
+
+    /// One unit of `from` in `to`.
+    pub fn factor(&self) -> Decimal {
+        self.mul / self.div
     }
 }
 
@@ -93,22 +104,23 @@ impl FxTable {
     /// The conversion `from -> to` with the latest rates dated on or before `on`, directly,
     /// inverted, or through a common base.
     pub fn conversion(&self, from: &str, to: &str, on: Option<NaiveDate>) -> Option<Conversion> {
-        let conv = |factor, rates| {
+        let conv = |mul, div, rates| {
             Some(Conversion {
                 from: from.to_string(),
                 to: to.to_string(),
-                factor,
+                mul,
+                div,
                 rates,
             })
         };
         if from == to {
-            return conv(Decimal::ONE, Vec::new());
+            return conv(Decimal::ONE, Decimal::ONE, Vec::new());
         }
         if let Some(r) = self.latest(from, to, on) {
-            return conv(r.rate, vec![r.clone()]);
+            return conv(r.rate, Decimal::ONE, vec![r.clone()]);
         }
         if let Some(r) = self.latest(to, from, on) {
-            return conv(Decimal::ONE / r.rate, vec![r.clone()]);
+            return conv(Decimal::ONE, r.rate, vec![r.clone()]);
         }
         // Through a base both are quoted against: from -> base -> to.
         let mut bases: Vec<&str> = self.rates.iter().map(|r| r.base.as_str()).collect();
@@ -116,7 +128,7 @@ impl FxTable {
         bases.dedup();
         for base in bases {
             if let (Some(a), Some(b)) = (self.latest(base, from, on), self.latest(base, to, on)) {
-                return conv(b.rate / a.rate, vec![a.clone(), b.clone()]);
+                return conv(b.rate, a.rate, vec![a.clone(), b.clone()]);
             }
         }
         None
@@ -140,22 +152,22 @@ mod tests {
     fn direct_inverse_and_cross_rates() {
         let t = FxTable::parse("fx.csv", TEXT).unwrap();
         let c = t.conversion("EUR", "USD", None).unwrap();
-        assert_eq!(c.factor, d("1.1761"));
+        assert_eq!(c.factor(), d("1.1761"));
         assert_eq!(c.rates[0].date.to_string(), "2026-05-08");
         // The rate in force on a date: the latest published on or before it.
         let on = NaiveDate::from_ymd_opt(2026, 3, 1);
-        assert_eq!(t.conversion("EUR", "USD", on).unwrap().factor, d("1.25"));
+        assert_eq!(t.conversion("EUR", "USD", on).unwrap().factor(), d("1.25"));
         assert_eq!(
             t.conversion("USD", "EUR", on).unwrap().apply(d("2.5")),
             d("2")
         );
         // USD -> BRL through the euro: 5.7794 / 1.1761.
         let x = t.conversion("USD", "BRL", None).unwrap();
-        assert_eq!(x.factor, d("5.7794") / d("1.1761"));
+        assert_eq!(x.factor(), d("5.7794") / d("1.1761"));
         assert_eq!(x.rates.len(), 2);
         assert!(t.conversion("EUR", "JPY", None).is_none());
         assert_eq!(
-            t.conversion("EUR", "EUR", None).unwrap().factor,
+            t.conversion("EUR", "EUR", None).unwrap().factor(),
             Decimal::ONE
         );
     }

@@ -104,7 +104,7 @@ impl Exporter for CsvExporter {
                     col.channel.to_string(),
                     col.conversion.from.clone(),
                     c.currency.clone(),
-                    col.conversion.factor.to_string(),
+                    col.conversion.factor().to_string(),
                     row.costs[i].to_string(),
                     String::new(),
                     row.costs[i].to_string(),
@@ -124,7 +124,7 @@ impl Exporter for CsvExporter {
                 col.channel.to_string(),
                 col.conversion.from.clone(),
                 c.currency.clone(),
-                col.conversion.factor.to_string(),
+                col.conversion.factor().to_string(),
                 col.messages.to_string(),
                 col.fees.to_string(),
                 col.total.to_string(),
@@ -267,7 +267,6 @@ impl Exporter for CsvExporter {
                 rec("channels", &f)?;
             }
         }
-        drop(rec);
         w.flush()
     }
 }

@@ -216,7 +216,7 @@ fn comparison(d: &Decision, c: &Comparison) -> Value {
         "models": c.columns.iter().map(|col| json!({
             "model": col.model,
             "currency": col.conversion.from,
-            "fx_factor": col.conversion.factor.to_string(),
+            "fx_factor": col.conversion.factor().to_string(),
             "messages": col.messages.to_string(),
             "fees": col.fees.to_string(),
             "total": col.total.to_string(),

@@ -115,6 +115,23 @@ impl Exporter for TableExporter {
                 out,
                 "(a) Commercial models: each account's average month scaled; fees, allowances, free tiers and minimum commitments fixed."
             )?;
+            let incomplete: Vec<&str> = r
+                .channels
+                .map(|c| {
+                    c.columns
+                        .iter()
+                        .filter(|c| !c.complete())
+                        .map(|c| c.model.as_str())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !incomplete.is_empty() {
+                writeln!(
+                    out,
+                    "Incomplete: {} (unpriced messages are left out of their curves).",
+                    incomplete.join(", ")
+                )?;
+            }
             for scope in r.scopes {
                 scope_table(&r.d, scope, &names, out)?;
             }
@@ -124,7 +141,7 @@ impl Exporter for TableExporter {
             session_table(r.sessions, out)?;
         }
         if let Some(c) = r.channels {
-            writeln!(out, "\n(c) Channels: the cheapest model per country for the log's traffic (message and session charges; fees are per account)")?;
+            writeln!(out, "\n(c) Channels: the cheapest model per country for the log's traffic (charges plus a share of monthly fees by message count)")?;
             channel_table(&r.d, c, out)?;
         }
         Ok(())
@@ -221,7 +238,7 @@ fn comparison_table(d: &Decision, c: &Comparison, out: &mut dyn Write) -> std::i
     writeln!(out, "{t}")?;
     writeln!(
         out,
-        "* cheapest model for the country (priced models only); countries carry message and session charges, fees are per account."
+        "* cheapest model for the country (priced models only). A country's cost includes its share of each account's monthly fees, by message count; `messages` and `fees` split the total."
     )?;
     match c.cheapest {
         Some(i) => writeln!(
@@ -309,7 +326,7 @@ fn session_table(rows: &[SessionVsMessage], out: &mut dyn Write) -> std::io::Res
         "country".into(),
         "session".into(),
         "per message".into(),
-        "session cheaper from".into(),
+        "session cheaper from (messages)".into(),
     ];
     header.extend(SAVING_AT.iter().map(|n| format!("saving at {n}")));
     t.set_header(header);
@@ -320,7 +337,7 @@ fn session_table(rows: &[SessionVsMessage], out: &mut dyn Write) -> std::io::Res
             format!("{} {}", display_price(r.session), r.currency),
             display_price(r.message),
             r.from
-                .map(|n| format!("{n} messages"))
+                .map(|n| n.to_string())
                 .unwrap_or_else(|| "never".into()),
         ];
         for &(n, saving) in &r.savings {

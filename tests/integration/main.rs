@@ -1,6 +1,7 @@
 //! One integration-test binary: runs `simcost` on fixtures and checks stdout, stderr, exit code.
 //! Expected figures are worked out by hand in tests/fixtures/README.md.
 
+mod decide;
 mod input;
 mod ledger;
 mod meta;
@@ -91,6 +92,18 @@ impl Sim {
             String::from_utf8_lossy(&out.stderr)
         );
         serde_json::from_slice(&out.stdout).expect("stdout is JSON")
+    }
+
+    /// Runs, expects success, and returns stdout.
+    pub fn succeeds(self) -> String {
+        let args = self.args.join(" ");
+        let out = self.run();
+        assert!(
+            out.status.success(),
+            "simcost {args} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("stdout is UTF-8")
     }
 
     /// Runs and expects failure with `code` and a stderr containing `message`.
