@@ -38,6 +38,28 @@ enum Command {
     /// Break-even volumes between models, session against per-message pricing, and the
     /// cheapest channel per country.
     Breakeven(BreakevenArgs),
+    /// Write a realistic conversation log to standard output (identical for the same seed).
+    Generate(GenerateArgs),
+}
+
+#[derive(Args)]
+struct GenerateArgs {
+    /// Messages to write.
+    #[arg(long, default_value_t = 1000)]
+    messages: u64,
+    /// Distinct contacts.
+    #[arg(long, default_value_t = 100)]
+    contacts: u32,
+    /// Days the traffic spans.
+    #[arg(long, default_value_t = 30)]
+    days: u32,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[arg(long, value_enum, default_value = "mixed")]
+    profile: crate::generate::Profile,
+    /// The first day (YYYY-MM-DD).
+    #[arg(long, default_value = "2026-03-01", value_name = "DATE")]
+    start: String,
 }
 
 /// Options of the commands that compare models (`compare`, `breakeven`).
@@ -178,6 +200,19 @@ fn run(cli: Cli) -> Result<()> {
         Command::Explain(a) => explain(a),
         Command::Compare(a) => decide(&a, None),
         Command::Breakeven(a) => decide(&a.decide, Some(a.plot.as_deref())),
+        Command::Generate(a) => {
+            let spec = crate::generate::Spec {
+                messages: a.messages,
+                contacts: a.contacts,
+                days: a.days,
+                seed: a.seed,
+                profile: a.profile,
+                start: parse_date("start", &a.start)?,
+            };
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+            crate::generate::generate(&spec, &mut out)
+        }
     }
 }
 

@@ -126,6 +126,12 @@ pub struct Event {
     pub line: u64,
     pub account: u32,
     pub contact: u32,
+    /// The interned (account, contact) pair: engines keep their per-stream state by it.
+    pub stream: u32,
+    /// The interned (account, country, month): the report cell the event counts in.
+    pub cell: u32,
+    /// The interned (account, month): allowances, free tiers and fees apply per it.
+    pub account_month: u32,
     pub country: Country,
     pub direction: Direction,
     pub kind: Kind,

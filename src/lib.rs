@@ -11,6 +11,7 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod explain;
+pub mod generate;
 pub mod input;
 pub mod rates;
 pub mod report;

@@ -4,7 +4,7 @@
 use crate::billing::{self, BillingOptions};
 use crate::event::{Country, Direction, Event, Kind, MICROS_PER_HOUR};
 use crate::input::timestamp::{date_from_days, month_index};
-use crate::input::Log;
+use crate::input::{Interner, Log};
 use crate::rates::fx::Conversion;
 use crate::rates::{Card, Model, Rules};
 use rust_decimal::Decimal;
@@ -55,22 +55,34 @@ fn synthetic(countries: &[Country], day: i32, script: &[(Direction, Kind)]) -> L
                 line: events.len() as u64 + 2,
                 account: 0,
                 contact: c as u32,
+                stream: 0,
+                cell: 0,
+                account_month: 0,
                 country,
                 direction,
                 kind,
             });
         }
     }
-    Log {
+    let mut log = Log {
         file: "(rate cards)".into(),
         header: Vec::new(),
         rows: events.len() as u64,
-        events,
+        events: Vec::new(),
         accounts: vec![String::new()],
         contacts: countries.iter().map(|c| c.to_string()).collect(),
         rejects: Vec::new(),
         countries_derived: 0,
+        streams: 0,
+        cells: Vec::new(),
+        account_months: Vec::new(),
+    };
+    let mut ids = Interner::default();
+    for mut ev in events {
+        ids.assign(&mut log, &mut ev);
+        log.events.push(ev);
     }
+    log
 }
 
 /// Each country's cost of `script` under `model` at card prices (no allowance, tier or fee).

@@ -208,7 +208,22 @@ pub fn for_model(model: &Model, as_of: Option<i32>) -> Box<dyn Engine + '_> {
     }
 }
 
-/// The key of an (account, contact) stream.
-fn stream_key(ev: &Event) -> u64 {
-    ((ev.account as u64) << 32) | ev.contact as u64
+/// Per-stream state, indexed by the event's interned (account, contact) stream id: no hashing
+/// in the replay loop.
+pub struct Streams<S> {
+    states: Vec<S>,
+}
+
+impl<S: Default + Clone> Streams<S> {
+    pub fn new() -> Self {
+        Streams { states: Vec::new() }
+    }
+
+    pub fn get(&mut self, ev: &Event) -> &mut S {
+        let i = ev.stream as usize;
+        if i >= self.states.len() {
+            self.states.resize(i + 1, S::default());
+        }
+        &mut self.states[i]
+    }
 }

@@ -1,11 +1,10 @@
 //! Viber's session rules (RULES.md 3).
 
-use super::{stream_key, Billed, Charge, Engine, Outcome, Why};
+use super::{Billed, Charge, Engine, Outcome, Streams, Why};
 use crate::event::{Category, Direction, Event, Kind, MICROS_PER_HOUR};
 use crate::rates::{AfterCap, OnLimit, SessionParams};
-use std::collections::HashMap;
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct Session {
     id: u32,
     ends: i64,
@@ -18,7 +17,8 @@ struct Session {
 pub struct ViberEngine {
     params: SessionParams,
     default_category: Category,
-    open: HashMap<u64, Session>,
+    /// The open session of each stream, if any.
+    open: Streams<Option<Session>>,
     next_id: u32,
 }
 
@@ -27,7 +27,7 @@ impl ViberEngine {
         ViberEngine {
             params,
             default_category,
-            open: HashMap::new(),
+            open: Streams::new(),
             next_id: 1,
         }
     }
@@ -53,9 +53,8 @@ impl ViberEngine {
 
 impl Engine for ViberEngine {
     fn replay(&mut self, ev: &Event) -> Outcome {
-        let key = stream_key(ev);
         let now = ev.at;
-        let current = self.open.get(&key).copied().filter(|s| now < s.ends);
+        let current = self.open.get(ev).filter(|s| now < s.ends);
 
         if ev.direction == Direction::Inbound {
             let (s, opened) = match current {
@@ -65,7 +64,7 @@ impl Engine for ViberEngine {
                 }
                 None => (self.start(now), true),
             };
-            self.open.insert(key, s);
+            *self.open.get(ev) = Some(s);
             let mut o = Outcome::new(
                 Billed::Inbound,
                 Charge::None,
@@ -94,7 +93,7 @@ impl Engine for ViberEngine {
             }
             Kind::FreeForm => {
                 let Some(mut s) = current else {
-                    self.open.remove(&key);
+                    *self.open.get(ev) = None;
                     return self.assumed(Billed::BusinessInitiated, Why::NoOpenSession);
                 };
                 let mut opened = false;
@@ -103,7 +102,7 @@ impl Engine for ViberEngine {
                     let cap = self.params.max_messages;
                     match self.params.after_cap {
                         AfterCap::End => {
-                            self.open.remove(&key);
+                            *self.open.get(ev) = None;
                             return self
                                 .assumed(Billed::BusinessInitiated, Why::CapReachedEnded { cap });
                         }
@@ -131,7 +130,7 @@ impl Engine for ViberEngine {
                 }
                 s.sent += 1;
                 s.in_a_row += 1;
-                self.open.insert(key, s);
+                *self.open.get(ev) = Some(s);
                 let first = s.sent == 1;
                 let why = why.unwrap_or(if first {
                     Why::FirstBusinessMessage

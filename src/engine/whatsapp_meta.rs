@@ -3,10 +3,9 @@
 //! pricing (2025-07-01), charged service messages (2026-10-01). The era, market and card are those
 //! of the message's date, or of `--as-of`.
 
-use super::{stream_key, Billed, Charge, Engine, MetaCharge, Outcome, Why};
+use super::{Billed, Charge, Engine, MetaCharge, Outcome, Streams, Why};
 use crate::event::{Category, Direction, Event, Kind, MICROS_PER_HOUR};
 use crate::rates::meta::{FreeTierCounts, MetaColumn, MetaSpec, Pricing};
-use std::collections::HashMap;
 
 #[derive(Clone, Copy)]
 struct Conversation {
@@ -19,7 +18,7 @@ struct Conversation {
 const SERVICE: usize = 3;
 const ANY: usize = 4;
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Stream {
     window_until: i64,
     open: [Option<Conversation>; 5],
@@ -31,7 +30,7 @@ pub struct WhatsAppMetaEngine<'m> {
     conversation: i64,
     default_category: Category,
     as_of: Option<i32>,
-    streams: HashMap<u64, Stream>,
+    streams: Streams<Stream>,
     next_id: u32,
 }
 
@@ -79,7 +78,7 @@ impl<'m> WhatsAppMetaEngine<'m> {
             conversation: spec.conversation_hours * MICROS_PER_HOUR,
             default_category,
             as_of,
-            streams: HashMap::new(),
+            streams: Streams::new(),
             next_id: 1,
         }
     }
@@ -89,7 +88,7 @@ impl Engine for WhatsAppMetaEngine<'_> {
     fn replay(&mut self, ev: &Event) -> Outcome {
         let now = ev.at;
         let day = self.as_of.unwrap_or(ev.day);
-        let st = self.streams.entry(stream_key(ev)).or_default();
+        let st = self.streams.get(ev);
         let window = now < st.window_until;
 
         if ev.direction == Direction::Inbound {

@@ -1,9 +1,8 @@
 //! WhatsApp's customer service window and the seeds' session model (RULES.md 4,
 //! `whatsapp-session`).
 
-use super::{stream_key, Billed, Charge, Engine, Outcome, Why};
+use super::{Billed, Charge, Engine, Outcome, Streams, Why};
 use crate::event::{Category, Direction, Event, Kind, MICROS_PER_HOUR};
-use std::collections::HashMap;
 
 #[derive(Clone, Copy, Default)]
 struct Stream {
@@ -19,7 +18,7 @@ struct Stream {
 pub struct WhatsAppSessionEngine {
     window: i64,
     default_category: Category,
-    streams: HashMap<u64, Stream>,
+    streams: Streams<Stream>,
     next_id: u32,
 }
 
@@ -28,7 +27,7 @@ impl WhatsAppSessionEngine {
         WhatsAppSessionEngine {
             window: window_hours * MICROS_PER_HOUR,
             default_category,
-            streams: HashMap::new(),
+            streams: Streams::new(),
             next_id: 1,
         }
     }
@@ -39,7 +38,7 @@ impl Engine for WhatsAppSessionEngine {
         let now = ev.at;
         let default_category = self.default_category;
         let next_id = &mut self.next_id;
-        let st = self.streams.entry(stream_key(ev)).or_default();
+        let st = self.streams.get(ev);
         let open = now < st.window_until;
 
         if ev.direction == Direction::Inbound {

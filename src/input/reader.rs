@@ -3,6 +3,7 @@ use super::timestamp;
 use crate::error::{Error, Result};
 use crate::event::{Country, Direction, Event, Kind};
 use chrono_tz::Tz;
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 use std::io::Read;
 
@@ -50,6 +51,12 @@ pub struct Log {
     pub rejects: Vec<Reject>,
     /// Contacts whose country came from the phone number rather than a `country` column.
     pub countries_derived: u64,
+    /// Number of distinct (account, contact) streams.
+    pub streams: u32,
+    /// `Event::cell` -> (account, country, month).
+    pub cells: Vec<(u32, Country, i32)>,
+    /// `Event::account_month` -> (account, month).
+    pub account_months: Vec<(u32, i32)>,
 }
 
 impl Log {
@@ -126,9 +133,9 @@ pub fn read_from(file: String, input: impl Read, opts: &ReadOptions) -> Result<L
     let codes = CallingCodes::load();
     let mut st = State {
         codes,
-        contact_ids: HashMap::new(),
+        contact_ids: FxHashMap::default(),
         contact_country: Vec::new(),
-        account_ids: HashMap::new(),
+        account_ids: FxHashMap::default(),
         log: Log {
             file: file.clone(),
             header: header.clone(),
@@ -138,7 +145,11 @@ pub fn read_from(file: String, input: impl Read, opts: &ReadOptions) -> Result<L
             rows: 0,
             rejects: Vec::new(),
             countries_derived: 0,
+            streams: 0,
+            cells: Vec::new(),
+            account_months: Vec::new(),
         },
+        ids: Interner::default(),
     };
     // The default account, used when the column is absent or empty.
     st.account_id("");
@@ -161,7 +172,10 @@ pub fn read_from(file: String, input: impl Read, opts: &ReadOptions) -> Result<L
             st.event(&rec, &columns, line, opts.tz)
         };
         match result {
-            Ok(ev) => st.log.events.push(ev),
+            Ok(mut ev) => {
+                st.ids.assign(&mut st.log, &mut ev);
+                st.log.events.push(ev)
+            }
             Err(msg) if opts.skip_invalid => st.log.rejects.push(Reject {
                 line,
                 reason: msg,
@@ -226,11 +240,40 @@ fn locate_columns(
 
 struct State {
     codes: CallingCodes,
-    contact_ids: HashMap<Box<str>, u32>,
+    contact_ids: FxHashMap<Box<str>, u32>,
     /// The country derived from each contact's number, when it is a number.
     contact_country: Vec<Option<Country>>,
-    account_ids: HashMap<Box<str>, u32>,
+    account_ids: FxHashMap<Box<str>, u32>,
     log: Log,
+    ids: Interner,
+}
+
+/// Dense ids for streams, report cells and account-months, given in order of first appearance.
+#[derive(Default)]
+pub struct Interner {
+    streams: FxHashMap<u64, u32>,
+    cells: FxHashMap<(u32, Country, i32), u32>,
+    account_months: FxHashMap<(u32, i32), u32>,
+}
+
+impl Interner {
+    /// Fills `ev.stream`, `ev.cell` and `ev.account_month`, extending `log`'s tables.
+    pub fn assign(&mut self, log: &mut Log, ev: &mut Event) {
+        let key = ((ev.account as u64) << 32) | ev.contact as u64;
+        let n = self.streams.len() as u32;
+        ev.stream = *self.streams.entry(key).or_insert(n);
+        log.streams = self.streams.len() as u32;
+        let cell = (ev.account, ev.country, ev.month);
+        ev.cell = *self.cells.entry(cell).or_insert_with(|| {
+            log.cells.push(cell);
+            log.cells.len() as u32 - 1
+        });
+        let am = (ev.account, ev.month);
+        ev.account_month = *self.account_months.entry(am).or_insert_with(|| {
+            log.account_months.push(am);
+            log.account_months.len() as u32 - 1
+        });
+    }
 }
 
 impl State {
@@ -331,6 +374,9 @@ impl State {
             line,
             account,
             contact,
+            stream: 0,
+            cell: 0,
+            account_month: 0,
             country,
             direction,
             kind,
