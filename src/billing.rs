@@ -8,7 +8,7 @@ use crate::rates::meta::{FreeTierCounts, MarketId};
 use crate::rates::{Card, FeeKind, Model, Rules};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Counts and cost of a slice of traffic.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -246,38 +246,91 @@ pub struct BillingOptions {
 /// The log's events in replay order: by instant, ties in input order.
 pub fn replay_order(log: &Log) -> Vec<u32> {
     let mut order: Vec<u32> = (0..log.events.len() as u32).collect();
-    order.sort_by_key(|&i| log.events[i as usize].at);
+    // Exported logs are usually in time order already: then there is nothing to sort.
+    if !log.events.windows(2).all(|w| w[0].at <= w[1].at) {
+        order.sort_by_key(|&i| log.events[i as usize].at);
+    }
     order
 }
 
-/// Replays the whole log through one model.
-pub fn bill(log: &Log, order: &[u32], model: &Model, opts: &BillingOptions) -> ModelResult {
-    let mut engine = engine::for_model(model, opts.as_of);
-    let mut free_tier_used: HashMap<(u32, i32, FreeTierCounts), u32> = HashMap::new();
-    let mut cells: BTreeMap<(u32, Country, i32), Stats> = BTreeMap::new();
-    let mut lines = Vec::new();
-    let mut allowance_used: HashMap<(u32, i32), u64> = HashMap::new();
-    // Countries and priced spend of each active (account, month).
-    let mut active: BTreeMap<(u32, i32), (BTreeSet<Country>, Decimal)> = BTreeMap::new();
-    let mut volumes: BTreeMap<(u32, i32), Volume> = BTreeMap::new();
-    let free = if opts.list_prices {
-        0
-    } else {
-        model.monthly.free_business_initiated
-    };
+/// Where a pool sits in `MonthState::pools`.
+fn pool_index(kind: PoolKind) -> usize {
+    match kind {
+        PoolKind::Allowance => 0,
+        PoolKind::FreeTier(FreeTierCounts::Conversations) => 1,
+        PoolKind::FreeTier(FreeTierCounts::ServiceConversations) => 2,
+        PoolKind::FreeTier(FreeTierCounts::ServiceMessages) => 3,
+    }
+}
 
-    for &i in order {
-        let ev: &Event = &log.events[i as usize];
-        let outcome = engine.replay(ev);
-        let cell = cells.entry((ev.account, ev.country, ev.month)).or_default();
-        let act = active.entry((ev.account, ev.month)).or_default();
-        act.0.insert(ev.country);
-        let vol = volumes.entry((ev.account, ev.month)).or_default();
-        vol.messages += 1;
+const POOL_KINDS: [PoolKind; 4] = [
+    PoolKind::Allowance,
+    PoolKind::FreeTier(FreeTierCounts::Conversations),
+    PoolKind::FreeTier(FreeTierCounts::ServiceConversations),
+    PoolKind::FreeTier(FreeTierCounts::ServiceMessages),
+];
+
+/// One account-month of one model while replaying.
+#[derive(Clone, Default)]
+struct MonthState {
+    allowance_used: u64,
+    /// Per pool kind: items counted against the free allowance or tier so far.
+    used: [u64; 4],
+    spend: Decimal,
+    messages: u64,
+    sessions: u64,
+    linear: Decimal,
+    pools: [Pool; 4],
+}
+
+/// One model replaying the log event by event; state is kept in vectors indexed by the
+/// event's interned ids, so the hot path neither hashes nor allocates.
+pub struct Biller<'m> {
+    model: &'m Model,
+    engine: Box<dyn engine::Engine + 'm>,
+    keep_lines: bool,
+    list_prices: bool,
+    account_country: Option<Country>,
+    free: u64,
+    cells: Vec<Stats>,
+    months: Vec<MonthState>,
+    lines: Vec<Line>,
+}
+
+impl<'m> Biller<'m> {
+    pub fn new(log: &Log, model: &'m Model, opts: &BillingOptions) -> Biller<'m> {
+        Biller {
+            model,
+            engine: engine::for_model(model, opts.as_of),
+            keep_lines: opts.keep_lines,
+            list_prices: opts.list_prices,
+            account_country: opts.account_country,
+            free: if opts.list_prices {
+                0
+            } else {
+                model.monthly.free_business_initiated
+            },
+            cells: vec![Stats::default(); log.cells.len()],
+            months: vec![MonthState::default(); log.account_months.len()],
+            lines: if opts.keep_lines {
+                Vec::with_capacity(log.events.len())
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    /// Replays event `i`.
+    pub fn step(&mut self, i: u32, ev: &Event) {
+        let model = self.model;
+        let outcome = self.engine.replay(ev);
+        let cell = &mut self.cells[ev.cell as usize];
+        let month = &mut self.months[ev.account_month as usize];
+        month.messages += 1;
 
         if outcome.opened {
             cell.sessions_opened += 1;
-            vol.sessions += 1;
+            month.sessions += 1;
         }
         match ev.direction {
             Direction::Inbound => cell.messages_in += 1,
@@ -288,12 +341,8 @@ pub fn bill(log: &Log, order: &[u32], model: &Model, opts: &BillingOptions) -> M
             Billed::OutsideWindow => cell.outside_window += 1,
             _ => {}
         }
-        if outcome.dropped {
-            cell.dropped += 1;
-        }
-        if outcome.assumed_category {
-            cell.assumed_category += 1;
-        }
+        cell.dropped += outcome.dropped as u64;
+        cell.assumed_category += outcome.assumed_category as u64;
 
         let (price, category) = match outcome.charge {
             Charge::None => (Price::Free, None),
@@ -305,52 +354,54 @@ pub fn bill(log: &Log, order: &[u32], model: &Model, opts: &BillingOptions) -> M
                 if !matches!(p, Price::Unpriced) {
                     cell.sessions_charged += 1;
                 }
-                vol.linear += p.amount();
+                month.linear += p.amount();
                 (p, None)
             }
             Charge::Message(cat) => {
                 let p = look_up(model, ev, message_column(model.rules, cat));
-                if free == 0 {
-                    vol.linear += p.amount();
-                } else {
-                    let pool = vol.pools.entry(PoolKind::Allowance).or_default();
-                    pool.size = free;
-                    pool.items += 1;
-                    pool.value += p.amount();
-                }
-                let used = allowance_used.entry((ev.account, ev.month)).or_insert(0);
-                if *used < free {
-                    *used += 1;
-                    cell.business_initiated_free += 1;
-                    (Price::Allowance, Some(cat))
-                } else {
+                if self.free == 0 {
+                    month.linear += p.amount();
                     if !matches!(p, Price::Unpriced) {
                         cell.business_initiated_charged += 1;
                     }
                     (p, Some(cat))
+                } else {
+                    let pool = &mut month.pools[0];
+                    pool.size = self.free;
+                    pool.items += 1;
+                    pool.value += p.amount();
+                    if month.allowance_used < self.free {
+                        month.allowance_used += 1;
+                        cell.business_initiated_free += 1;
+                        (Price::Allowance, Some(cat))
+                    } else {
+                        if !matches!(p, Price::Unpriced) {
+                            cell.business_initiated_charged += 1;
+                        }
+                        (p, Some(cat))
+                    }
                 }
             }
             Charge::Meta(mc) => {
-                let free_tier = mc.free_tier.filter(|_| !opts.list_prices);
+                let free_tier = mc.free_tier.filter(|_| !self.list_prices);
                 let list = look_up_meta(model, ev, &mc);
-                match free_tier {
+                let in_tier = match free_tier {
                     Some((counts, size)) => {
-                        let pool = vol.pools.entry(PoolKind::FreeTier(counts)).or_default();
+                        let k = pool_index(PoolKind::FreeTier(counts));
+                        let pool = &mut month.pools[k];
                         pool.size = size as u64;
                         pool.items += 1;
                         pool.value += list.amount();
+                        month.used[k] < size as u64 && {
+                            month.used[k] += 1;
+                            true
+                        }
                     }
-                    None => vol.linear += list.amount(),
-                }
-                let in_tier = free_tier.is_some_and(|(counts, size)| {
-                    let used = free_tier_used
-                        .entry((ev.account, ev.month, counts))
-                        .or_insert(0);
-                    *used < size && {
-                        *used += 1;
-                        true
+                    None => {
+                        month.linear += list.amount();
+                        false
                     }
-                });
+                };
                 let p = if in_tier {
                     cell.free_tier += 1;
                     Price::Allowance
@@ -374,11 +425,12 @@ pub fn bill(log: &Log, order: &[u32], model: &Model, opts: &BillingOptions) -> M
         if price == Price::Unpriced {
             cell.unpriced += 1;
         }
-        let amount = price.amount();
-        cell.cost += amount;
-        act.1 += amount;
-        if opts.keep_lines {
-            lines.push(Line {
+        if let Price::Priced { amount, .. } = price {
+            cell.cost += amount;
+            month.spend += amount;
+        }
+        if self.keep_lines {
+            self.lines.push(Line {
                 event: i,
                 outcome,
                 price,
@@ -387,24 +439,102 @@ pub fn bill(log: &Log, order: &[u32], model: &Model, opts: &BillingOptions) -> M
         }
     }
 
-    let fees = if opts.list_prices {
-        Vec::new()
-    } else {
-        monthly_fees(model, &active, opts.account_country)
-    };
-    ModelResult {
-        name: model.name.clone(),
-        channel: model.channel.name(),
-        currency: model.currency.clone(),
-        cells,
-        fees,
-        lines,
-        markets: match &model.card {
-            Card::Meta(spec) => spec.markets.names.clone(),
-            Card::Country(_) => Vec::new(),
-        },
-        volumes,
+    pub fn finish(self, log: &Log) -> ModelResult {
+        let model = self.model;
+        let mut cells = BTreeMap::new();
+        // Countries and priced spend of each active (account, month), for the fee tiers.
+        let mut active: BTreeMap<(u32, i32), (BTreeSet<Country>, Decimal)> = BTreeMap::new();
+        for (id, s) in self.cells.into_iter().enumerate() {
+            let (account, country, month) = log.cells[id];
+            if s.messages_in + s.messages_out == 0 {
+                continue;
+            }
+            active.entry((account, month)).or_default().0.insert(country);
+            cells.insert((account, country, month), s);
+        }
+        let mut volumes = BTreeMap::new();
+        for (id, m) in self.months.into_iter().enumerate() {
+            let key = log.account_months[id];
+            if m.messages == 0 {
+                continue;
+            }
+            if let Some(a) = active.get_mut(&key) {
+                a.1 = m.spend;
+            }
+            let pools = POOL_KINDS
+                .iter()
+                .zip(m.pools)
+                .filter(|(_, p)| p.items > 0)
+                .map(|(k, p)| (*k, p))
+                .collect();
+            volumes.insert(
+                key,
+                Volume {
+                    messages: m.messages,
+                    sessions: m.sessions,
+                    linear: m.linear,
+                    pools,
+                },
+            );
+        }
+        let fees = if self.list_prices {
+            Vec::new()
+        } else {
+            monthly_fees(model, &active, self.account_country)
+        };
+        ModelResult {
+            name: model.name.clone(),
+            channel: model.channel.name(),
+            currency: model.currency.clone(),
+            cells,
+            fees,
+            lines: self.lines,
+            markets: match &model.card {
+                Card::Meta(spec) => spec.markets.names.clone(),
+                Card::Country(_) => Vec::new(),
+            },
+            volumes,
+        }
     }
+}
+
+/// Replays the whole log through one model.
+pub fn bill(log: &Log, order: &[u32], model: &Model, opts: &BillingOptions) -> ModelResult {
+    bill_all(log, order, std::slice::from_ref(model), opts, 1).remove(0)
+}
+
+/// Replays the log through every model in one pass over the events, the models shared among
+/// `threads` threads. Each model is replayed on its own, so the result does not depend on
+/// the number of threads.
+pub fn bill_all(
+    log: &Log,
+    order: &[u32],
+    models: &[Model],
+    opts: &BillingOptions,
+    threads: usize,
+) -> Vec<ModelResult> {
+    let run = |group: &[Model]| -> Vec<ModelResult> {
+        let mut billers: Vec<Biller> = group.iter().map(|m| Biller::new(log, m, opts)).collect();
+        for &i in order {
+            let ev = &log.events[i as usize];
+            for b in &mut billers {
+                b.step(i, ev);
+            }
+        }
+        billers.into_iter().map(|b| b.finish(log)).collect()
+    };
+    let threads = threads.clamp(1, models.len().max(1));
+    if threads == 1 {
+        return run(models);
+    }
+    let per = models.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = models.chunks(per).map(|g| s.spawn(move || run(g))).collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
 }
 
 /// The column of the once-per-session price.

@@ -136,6 +136,9 @@ struct LogArgs {
     /// whatsapp-meta: apply the rules and rates in force on DATE (YYYY-MM-DD) to all traffic.
     #[arg(long, value_name = "DATE")]
     as_of: Option<String>,
+    /// Threads for replaying the models (default: one per core); the result is the same.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -223,6 +226,7 @@ struct Loaded {
     tz: chrono_tz::Tz,
     account_country: Option<Country>,
     as_of: Option<i32>,
+    threads: usize,
 }
 
 fn load(a: &LogArgs) -> Result<Loaded> {
@@ -285,6 +289,11 @@ fn load(a: &LogArgs) -> Result<Loaded> {
         tz,
         account_country,
         as_of,
+        threads: a.threads.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        }),
     })
 }
 
@@ -480,11 +489,7 @@ fn bill_all(l: &Loaded, keep_lines: bool, strict: bool) -> Result<Vec<ModelResul
         as_of: l.as_of,
         list_prices: false,
     };
-    let results: Vec<ModelResult> = l
-        .models
-        .iter()
-        .map(|m| billing::bill(&l.log, &order, m, &opts))
-        .collect();
+    let results = billing::bill_all(&l.log, &order, &l.models, &opts, l.threads);
     for r in &results {
         let unpriced = r.unpriced_by_country();
         if unpriced.is_empty() {

@@ -4,7 +4,6 @@ use crate::error::{Error, Result};
 use crate::event::{Country, Direction, Event, Kind};
 use chrono_tz::Tz;
 use rustc_hash::FxHashMap;
-use std::collections::HashMap;
 use std::io::Read;
 
 /// The fields simcost reads, in the order of `FIELDS`.
