@@ -79,8 +79,8 @@ impl Log {
 
 /// Reads a log from `path` (`None` or `-`: standard input).
 pub fn read_log(path: Option<&str>, opts: &ReadOptions) -> Result<Log> {
-    let (name, reader): (String, Box<dyn Read>) = match path {
-        None | Some("-") => ("<stdin>".into(), Box::new(std::io::stdin().lock())),
+    let (name, reader): (String, Box<dyn Read + Send>) = match path {
+        None | Some("-") => ("<stdin>".into(), Box::new(std::io::stdin())),
         Some(p) => {
             let f = std::fs::File::open(p).map_err(|e| Error::Input {
                 file: p.to_string(),
@@ -96,7 +96,7 @@ pub fn read_log(path: Option<&str>, opts: &ReadOptions) -> Result<Log> {
     read_from(name, reader, opts)
 }
 
-pub fn read_from(file: String, input: impl Read, opts: &ReadOptions) -> Result<Log> {
+pub fn read_from(file: String, input: impl Read + Send, opts: &ReadOptions) -> Result<Log> {
     let err = |line: u64, msg: String| Error::Input {
         file: file.clone(),
         line,
@@ -153,12 +153,9 @@ pub fn read_from(file: String, input: impl Read, opts: &ReadOptions) -> Result<L
     // The default account, used when the column is absent or empty.
     st.account_id("");
 
-    loop {
-        match rdr.read_byte_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => return Err(err(csv_line(&e), format!("cannot read CSV ({e})"))),
-        }
+    // Two stages on two cores: a thread splits the CSV into records (batches recycled, so no
+    // allocation per row) while this one turns them into events, in input order.
+    let row = |st: &mut State, rec: &csv::ByteRecord| -> Result<()> {
         let line = rec.position().map(|p| p.line()).unwrap_or(0);
         st.log.rows += 1;
         let result = if rec.len() != header.len() {
@@ -168,24 +165,71 @@ pub fn read_from(file: String, input: impl Read, opts: &ReadOptions) -> Result<L
                 header.len()
             ))
         } else {
-            st.event(&rec, &columns, line, opts.tz)
+            st.event(rec, &columns, line, opts.tz)
         };
         match result {
             Ok(mut ev) => {
                 st.ids.assign(&mut st.log, &mut ev);
-                st.log.events.push(ev)
+                st.log.events.push(ev);
+                Ok(())
             }
-            Err(msg) if opts.skip_invalid => st.log.rejects.push(Reject {
-                line,
-                reason: msg,
-                fields: rec
-                    .iter()
-                    .map(|f| String::from_utf8_lossy(f).into_owned())
-                    .collect(),
-            }),
-            Err(msg) => return Err(err(line, msg)),
+            Err(msg) if opts.skip_invalid => {
+                st.log.rejects.push(Reject {
+                    line,
+                    reason: msg,
+                    fields: rec
+                        .iter()
+                        .map(|f| String::from_utf8_lossy(f).into_owned())
+                        .collect(),
+                });
+                Ok(())
+            }
+            Err(msg) => Err(err(line, msg)),
         }
-    }
+    };
+    const BATCH: usize = 4096;
+    type Batch = (Vec<csv::ByteRecord>, usize);
+    std::thread::scope(|scope| -> Result<()> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<std::result::Result<Batch, csv::Error>>(8);
+        let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<csv::ByteRecord>>();
+        scope.spawn(move || loop {
+            let mut batch = back_rx
+                .try_recv()
+                .unwrap_or_else(|_| vec![csv::ByteRecord::new(); BATCH]);
+            let mut n = 0;
+            let mut failed = None;
+            while n < BATCH {
+                match rdr.read_byte_record(&mut batch[n]) {
+                    Ok(true) => n += 1,
+                    Ok(false) => break,
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
+            let done = n < BATCH;
+            // A closed channel means the consumer stopped at a bad row: stop reading.
+            if tx.send(Ok((batch, n))).is_err() {
+                return;
+            }
+            if let Some(e) = failed {
+                let _ = tx.send(Err(e));
+                return;
+            }
+            if done {
+                return;
+            }
+        });
+        for msg in rx {
+            let (batch, n) = msg.map_err(|e| err(csv_line(&e), format!("cannot read CSV ({e})")))?;
+            for rec in &batch[..n] {
+                row(&mut st, rec)?;
+            }
+            let _ = back_tx.send(batch);
+        }
+        Ok(())
+    })?;
     if st.log.rows == 0 {
         return Err(err(0, "no rows after the header".into()));
     }
@@ -250,6 +294,9 @@ struct State {
 /// Dense ids for streams, report cells and account-months, given in order of first appearance.
 #[derive(Default)]
 pub struct Interner {
+    /// Each contact's stream in the first account it was seen in (most contacts have one):
+    /// a vector index instead of a hash lookup per event.
+    first_stream: Vec<(u32, u32)>,
     streams: FxHashMap<u64, u32>,
     cells: FxHashMap<(u32, Country, i32), u32>,
     account_months: FxHashMap<(u32, i32), u32>,
@@ -258,10 +305,24 @@ pub struct Interner {
 impl Interner {
     /// Fills `ev.stream`, `ev.cell` and `ev.account_month`, extending `log`'s tables.
     pub fn assign(&mut self, log: &mut Log, ev: &mut Event) {
-        let key = ((ev.account as u64) << 32) | ev.contact as u64;
-        let n = self.streams.len() as u32;
-        ev.stream = *self.streams.entry(key).or_insert(n);
-        log.streams = self.streams.len() as u32;
+        let c = ev.contact as usize;
+        if c >= self.first_stream.len() {
+            self.first_stream.resize(c + 1, (u32::MAX, 0));
+        }
+        let (account, stream) = self.first_stream[c];
+        if account == ev.account {
+            ev.stream = stream;
+        } else {
+            let key = ((ev.account as u64) << 32) | ev.contact as u64;
+            let n = log.streams;
+            ev.stream = *self.streams.entry(key).or_insert(n);
+            if ev.stream == n {
+                log.streams += 1;
+            }
+            if account == u32::MAX {
+                self.first_stream[c] = (ev.account, ev.stream);
+            }
+        }
         let cell = (ev.account, ev.country, ev.month);
         ev.cell = *self.cells.entry(cell).or_insert_with(|| {
             log.cells.push(cell);
