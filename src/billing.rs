@@ -449,7 +449,11 @@ impl<'m> Biller<'m> {
             if s.messages_in + s.messages_out == 0 {
                 continue;
             }
-            active.entry((account, month)).or_default().0.insert(country);
+            active
+                .entry((account, month))
+                .or_default()
+                .0
+                .insert(country);
             cells.insert((account, country, month), s);
         }
         let mut volumes = BTreeMap::new();
@@ -529,7 +533,10 @@ pub fn bill_all(
     }
     let per = models.len().div_ceil(threads);
     std::thread::scope(|s| {
-        let handles: Vec<_> = models.chunks(per).map(|g| s.spawn(move || run(g))).collect();
+        let handles: Vec<_> = models
+            .chunks(per)
+            .map(|g| s.spawn(move || run(g)))
+            .collect();
         handles
             .into_iter()
             .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))

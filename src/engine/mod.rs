@@ -214,9 +214,15 @@ pub struct Streams<S> {
     states: Vec<S>,
 }
 
+impl<S> Default for Streams<S> {
+    fn default() -> Self {
+        Streams { states: Vec::new() }
+    }
+}
+
 impl<S: Default + Clone> Streams<S> {
     pub fn new() -> Self {
-        Streams { states: Vec::new() }
+        Self::default()
     }
 
     pub fn get(&mut self, ev: &Event) -> &mut S {

@@ -79,6 +79,7 @@ impl Log {
 
 /// Reads a log from `path` (`None` or `-`: standard input).
 pub fn read_log(path: Option<&str>, opts: &ReadOptions) -> Result<Log> {
+    let mut progress = None;
     let (name, reader): (String, Box<dyn Read + Send>) = match path {
         None | Some("-") => ("<stdin>".into(), Box::new(std::io::stdin())),
         Some(p) => {
@@ -87,13 +88,38 @@ pub fn read_log(path: Option<&str>, opts: &ReadOptions) -> Result<Log> {
                 line: 0,
                 msg: format!("cannot open ({e})"),
             })?;
-            (
-                p.to_string(),
-                Box::new(std::io::BufReader::with_capacity(1 << 20, f)),
-            )
+            let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+            let reader = std::io::BufReader::with_capacity(1 << 20, f);
+            if size >= PROGRESS_FROM_BYTES {
+                let bar = progress_bar(size);
+                progress = Some(bar.clone());
+                (p.to_string(), Box::new(bar.wrap_read(reader)))
+            } else {
+                (p.to_string(), Box::new(reader))
+            }
         }
     };
-    read_from(name, reader, opts)
+    let log = read_from(name, reader, opts);
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    log
+}
+
+/// Inputs from this size on show a progress bar (on stderr, only when it is a terminal).
+const PROGRESS_FROM_BYTES: u64 = 32 << 20;
+
+fn progress_bar(size: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(size),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "reading {bar:40} {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)",
+    ) {
+        bar.set_style(style);
+    }
+    bar
 }
 
 pub fn read_from(file: String, input: impl Read + Send, opts: &ReadOptions) -> Result<Log> {
@@ -222,7 +248,8 @@ pub fn read_from(file: String, input: impl Read + Send, opts: &ReadOptions) -> R
             }
         });
         for msg in rx {
-            let (batch, n) = msg.map_err(|e| err(csv_line(&e), format!("cannot read CSV ({e})")))?;
+            let (batch, n) =
+                msg.map_err(|e| err(csv_line(&e), format!("cannot read CSV ({e})")))?;
             for rec in &batch[..n] {
                 row(&mut st, rec)?;
             }

@@ -6,6 +6,7 @@ mod input;
 mod ledger;
 mod meta;
 mod outputs;
+mod scale;
 mod viber;
 mod whatsapp;
 
