@@ -490,14 +490,18 @@ fn bill_all(l: &Loaded, keep_lines: bool, strict: bool) -> Result<Vec<ModelResul
         list_prices: false,
     };
     let results = billing::bill_all(&l.log, &order, &l.models, &opts, l.threads);
-    for r in &results {
+    for (r, m) in results.iter().zip(&l.models) {
         let unpriced = r.unpriced_by_country();
         if unpriced.is_empty() {
             continue;
         }
         let list: Vec<String> = unpriced.iter().map(|(c, n)| format!("{c}: {n}")).collect();
+        let card = match &m.card {
+            crate::rates::Card::Country(c) => c.file.clone(),
+            crate::rates::Card::Meta(_) => m.file.clone(),
+        };
         let msg = format!(
-            "{}: {} messages have no price on the card ({})",
+            "{}: {} messages have no price on the card {card} and no * row ({})",
             r.name,
             unpriced.values().sum::<u64>(),
             list.join(", ")

@@ -263,6 +263,25 @@ pub fn read_from(file: String, input: impl Read + Send, opts: &ReadOptions) -> R
     Ok(st.log)
 }
 
+/// A cell as an error message shows it: control characters (a NUL, a stray CR) escaped, so
+/// that what is wrong is visible.
+fn shown(v: &str) -> std::borrow::Cow<'_, str> {
+    if v.chars().any(char::is_control) {
+        v.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect::<String>()
+            .into()
+    } else {
+        v.into()
+    }
+}
+
 fn csv_line(e: &csv::Error) -> u64 {
     e.position().map(|p| p.line()).unwrap_or(0)
 }
@@ -417,16 +436,16 @@ impl State {
             }
         };
         let ts_raw = field(TS)?;
-        let at = timestamp::parse(ts_raw, tz).map_err(|m| format!("{m} ({ts_raw})"))?;
+        let at = timestamp::parse(ts_raw, tz).map_err(|m| format!("{m} ({})", shown(ts_raw)))?;
         let dir_raw = field(DIRECTION)?;
         let direction = Direction::parse(dir_raw).ok_or_else(|| {
-            format!("unknown direction ({dir_raw}); use in/inbound/mo/user/customer or out/outbound/mt/business")
+            format!("unknown direction ({}); use in/inbound/mo/user/customer or out/outbound/mt/business", shown(dir_raw))
         })?;
         let kind = match direction {
             Direction::Inbound => Kind::FreeForm,
             Direction::Outbound => {
                 let k = field(KIND)?;
-                Kind::parse(k).ok_or_else(|| format!("unknown kind ({k})"))?
+                Kind::parse(k).ok_or_else(|| format!("unknown kind ({})", shown(k)))?
             }
         };
         let contact_raw = field(CONTACT)?;
@@ -449,7 +468,7 @@ impl State {
         } else {
             Country::parse(country_raw)
                 .filter(|c| self.codes.is_known(*c))
-                .ok_or_else(|| format!("unknown country code ({country_raw})"))?
+                .ok_or_else(|| format!("unknown country code ({})", shown(country_raw)))?
         };
         let account_raw = field(ACCOUNT)?;
         let account = self.account_id(account_raw);
@@ -531,7 +550,7 @@ mod tests {
     #[test]
     fn bad_rows_name_file_line_and_value() {
         let e = read("timestamp,contact,direction\n1772356500,+380501234567,in\n1772356500,+380501234567,sideways\n").unwrap_err();
-        assert_eq!(e.to_string(), "t.csv:3: unknown direction (sideways); use in/inbound/mo/user/customer or out/outbound/mt/business");
+        assert_eq!(e.to_string(), "t.csv:3: unknown direction (sideways); use in/inbound/mo/user/customer or out/outbound/mt/business", shown(dir_raw));
         let e = read("timestamp,contact,direction\nnoon,+380501234567,in\n").unwrap_err();
         assert!(e.to_string().starts_with("t.csv:2: not a timestamp"), "{e}");
         assert!(e.to_string().ends_with("(noon)"), "{e}");

@@ -204,8 +204,12 @@ impl Model {
         let k = Keys { file: &file };
         let t: Table = text.parse().map_err(|e: toml::de::Error| Error::Rates {
             file: file.clone(),
-            line: 0,
-            msg: format!("not valid TOML: {}", e.message()),
+            // The line of the error's first byte.
+            line: e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() as u64 + 1)
+                .unwrap_or(0),
+            msg: format!("not valid TOML: {}", e.message().trim()),
         })?;
 
         let name = k.required(&t, "name")?;
