@@ -89,7 +89,7 @@ fn unpriced_messages_are_warned_counted_and_strict_fails() {
     assert!(o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("viber-2024: 1 messages have no price on the card (AE: 1)"),
+        err.contains("viber-2024: 1 messages have no price on the card rates/viber-prices.csv and no * row (AE: 1)"),
         "{err}"
     );
     let text = stdout(&o);
