@@ -243,12 +243,42 @@ pub struct BillingOptions {
     pub list_prices: bool,
 }
 
-/// The log's events in replay order: by instant, ties in input order.
+/// The log's events in replay order: by instant; at the same instant by account and contact
+/// (by name, so the order of the rows does not matter), and one contact's messages of the same
+/// instant in input order.
 pub fn replay_order(log: &Log) -> Vec<u32> {
-    let mut order: Vec<u32> = (0..log.events.len() as u32).collect();
+    let ev = &log.events;
+    let mut order: Vec<u32> = (0..ev.len() as u32).collect();
     // Exported logs are usually in time order already: then there is nothing to sort.
-    if !log.events.windows(2).all(|w| w[0].at <= w[1].at) {
-        order.sort_by_key(|&i| log.events[i as usize].at);
+    if !ev.windows(2).all(|w| w[0].at <= w[1].at) {
+        order.sort_by_key(|&i| ev[i as usize].at);
+    }
+    // Ties: only runs of one instant need the contact rank.
+    let mut rank: Option<Vec<u32>> = None;
+    let mut start = 0;
+    while start < order.len() {
+        let at = ev[order[start] as usize].at;
+        let mut end = start + 1;
+        while end < order.len() && ev[order[end] as usize].at == at {
+            end += 1;
+        }
+        if end - start > 1 {
+            let rank = rank.get_or_insert_with(|| {
+                let mut by_name: Vec<u32> = (0..log.contacts.len() as u32).collect();
+                by_name.sort_by(|a, b| log.contacts[*a as usize].cmp(&log.contacts[*b as usize]));
+                let mut r = vec![0u32; by_name.len()];
+                for (k, c) in by_name.iter().enumerate() {
+                    r[*c as usize] = k as u32;
+                }
+                r
+            });
+            // Stable: one contact's messages keep their input order.
+            order[start..end].sort_by_key(|&i| {
+                let e = &ev[i as usize];
+                (e.account, rank[e.contact as usize])
+            });
+        }
+        start = end;
     }
     order
 }

@@ -4,4 +4,4 @@ pub mod phone;
 mod reader;
 pub mod timestamp;
 
-pub use reader::{read_log, Interner, Log, ReadOptions, Reject};
+pub use reader::{read_from, read_log, Interner, Log, ReadOptions, Reject};

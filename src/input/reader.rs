@@ -260,7 +260,36 @@ pub fn read_from(file: String, input: impl Read + Send, opts: &ReadOptions) -> R
     if st.log.rows == 0 {
         return Err(err(0, "no rows after the header".into()));
     }
-    Ok(st.log)
+    let mut log = st.log;
+    number_accounts_by_name(&mut log);
+    Ok(log)
+}
+
+/// Account ids in name order rather than order of appearance, so that reports and fee lists
+/// do not depend on the order of the rows.
+fn number_accounts_by_name(log: &mut Log) {
+    let mut by_name: Vec<u32> = (0..log.accounts.len() as u32).collect();
+    by_name.sort_by(|a, b| log.accounts[*a as usize].cmp(&log.accounts[*b as usize]));
+    if by_name.iter().enumerate().all(|(i, a)| i as u32 == *a) {
+        return;
+    }
+    let mut new_id = vec![0u32; by_name.len()];
+    for (new, old) in by_name.iter().enumerate() {
+        new_id[*old as usize] = new as u32;
+    }
+    log.accounts = by_name
+        .iter()
+        .map(|old| std::mem::take(&mut log.accounts[*old as usize]))
+        .collect();
+    for ev in &mut log.events {
+        ev.account = new_id[ev.account as usize];
+    }
+    for c in &mut log.cells {
+        c.0 = new_id[c.0 as usize];
+    }
+    for am in &mut log.account_months {
+        am.0 = new_id[am.0 as usize];
+    }
 }
 
 /// A cell as an error message shows it: control characters (a NUL, a stray CR) escaped, so

@@ -39,6 +39,8 @@ const EMBEDDED: &[(&str, &str)] = embed!(
 pub enum RateSource {
     Embedded,
     Dir(PathBuf),
+    /// Files given as (name, text), for tests and fuzzing.
+    Memory(Vec<(String, String)>),
 }
 
 impl RateSource {
@@ -61,6 +63,11 @@ impl RateSource {
                     .filter(|n| n.ends_with(".toml"))
                     .collect()
             }
+            RateSource::Memory(files) => files
+                .iter()
+                .map(|(n, _)| n.clone())
+                .filter(|n| n.ends_with(".toml"))
+                .collect(),
         };
         names.sort();
         Ok(names)
@@ -70,6 +77,7 @@ impl RateSource {
     pub fn display(&self, name: &str) -> String {
         match self {
             RateSource::Embedded => format!("rates/{name}"),
+            RateSource::Memory(_) => name.to_string(),
             RateSource::Dir(d) => Path::new(d).join(name).display().to_string(),
         }
     }
@@ -79,6 +87,7 @@ impl RateSource {
         match self {
             RateSource::Embedded => EMBEDDED.iter().any(|(n, _)| *n == name),
             RateSource::Dir(d) => d.join(name).is_file(),
+            RateSource::Memory(files) => files.iter().any(|(n, _)| n == name),
         }
     }
 
@@ -98,6 +107,15 @@ impl RateSource {
                 line: 0,
                 msg: format!("cannot read ({e})"),
             }),
+            RateSource::Memory(files) => files
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, t)| t.clone())
+                .ok_or_else(|| Error::Rates {
+                    file: self.display(name),
+                    line: 0,
+                    msg: "no such file".into(),
+                }),
         }
     }
 }
