@@ -7,6 +7,7 @@ mod input;
 mod ledger;
 mod meta;
 mod outputs;
+mod props;
 mod scale;
 mod viber;
 mod whatsapp;
