@@ -148,6 +148,16 @@ enum Format {
     Json,
 }
 
+impl Format {
+    fn exporter(self) -> &'static dyn Exporter {
+        match self {
+            Format::Table => &TableExporter,
+            Format::Csv => &CsvExporter,
+            Format::Json => &JsonExporter,
+        }
+    }
+}
+
 #[derive(Args)]
 struct ReplayArgs {
     #[command(flatten)]
@@ -355,11 +365,7 @@ fn decide(a: &DecideArgs, plot: Option<Option<&std::path::Path>>) -> Result<()> 
         rates_used: rates_used.clone(),
         full_precision: a.full_precision,
     };
-    let exporter: &dyn Exporter = match a.format {
-        Format::Table => &TableExporter,
-        Format::Csv => &CsvExporter,
-        Format::Json => &JsonExporter,
-    };
+    let exporter = a.format.exporter();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let given_date = a
@@ -531,11 +537,7 @@ fn replay(a: ReplayArgs) -> Result<()> {
         full_precision: a.full_precision,
         tz: l.tz,
     };
-    let exporter: &dyn Exporter = match a.format {
-        Format::Table => &TableExporter,
-        Format::Csv => &CsvExporter,
-        Format::Json => &JsonExporter,
-    };
+    let exporter = a.format.exporter();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     report::export(exporter, &report, &mut out)
