@@ -22,6 +22,32 @@ fn breakeven(extra: &[&str]) -> Value {
     sim(&args).json()
 }
 
+/// `compare --rates breakeven --date 2026-03-01 --format json`: the cards without a log.
+fn cards_json() -> Value {
+    let r = rates();
+    sim(&[
+        "compare",
+        "--rates",
+        &r,
+        "--date",
+        "2026-03-01",
+        "--format",
+        "json",
+    ])
+    .json()
+}
+
+/// A model's entry in `compare --format json`'s comparison.
+fn compared(v: &Value, name: &str) -> Value {
+    v["comparison"]["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["model"] == name)
+        .unwrap_or_else(|| panic!("no model {name}"))
+        .clone()
+}
+
 fn pair<'a>(v: &'a Value, a: &str, b: &str) -> &'a Value {
     v["models_breakeven"][0]["pairs"]
         .as_array()
@@ -121,12 +147,7 @@ fn compare_converts_usd_at_the_latest_rate_and_names_it() {
     assert_eq!(v["fx"][0]["date"], "2026-01-02");
     let c = &v["comparison"];
     let total = |name: &str| {
-        let m = c["models"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["model"] == name)
-            .unwrap();
+        let m = compared(&v, name);
         (dec(&m["total"]), dec(&m["difference_from_cheapest"]))
     };
     // 10 x 0.125 + 20 x 0.0625 = 2.50 USD = 2.00 EUR.
@@ -153,14 +174,7 @@ fn compare_converts_usd_at_the_latest_rate_and_names_it() {
     ])
     .json();
     assert_eq!(v["fx"][0]["rate"], "1.1000");
-    let wa = v["comparison"]["models"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["model"] == "wa")
-        .unwrap()
-        .clone();
-    assert_eq!(dec(&wa["total"]), d("2.5") / d("1.1"));
+    assert_eq!(dec(&compared(&v, "wa")["total"]), d("2.5") / d("1.1"));
 }
 
 #[test]
@@ -177,14 +191,7 @@ fn compare_in_usd_and_missing_rates() {
         "usd",
     ])
     .json();
-    let legacy = v["comparison"]["models"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["model"] == "legacy")
-        .unwrap()
-        .clone();
-    assert_eq!(dec(&legacy["total"]), d("0.625"));
+    assert_eq!(dec(&compared(&v, "legacy")["total"]), d("0.625"));
     sim(&["compare", &m, "--rates", &r, "--currency", "JPY"])
         .fails(2, "no exchange rate from EUR to JPY");
     sim(&["breakeven", "--rates", &r, "--plot", "x.svg"]).fails(2, "--plot needs a LOG");
@@ -232,17 +239,7 @@ fn channel_flags_select_models() {
 fn session_against_per_message_on_a_two_country_card() {
     // DE: session 0.05, message 0.01: equal at 5, cheaper from 6; savings 0, 0.05, 0.10.
     // FR: session 0.03, message 0.02: cheaper from 2; savings 0.07, 0.17, 0.27.
-    let r = rates();
-    let v = sim(&[
-        "compare",
-        "--rates",
-        &r,
-        "--date",
-        "2026-03-01",
-        "--format",
-        "json",
-    ])
-    .json();
+    let v = cards_json();
     let rows = v["session_vs_message"].as_array().unwrap();
     assert_eq!(rows.len(), 2, "legacy and minimum share one card");
     assert_eq!(rows[0]["models"], serde_json::json!(["legacy", "minimum"]));
@@ -267,17 +264,7 @@ fn session_against_per_message_on_a_two_country_card() {
 fn cards_compared_without_a_log() {
     // 8 replies in one customer-opened session: legacy pays one session (0.05), v2024 nothing,
     // wa one user-initiated conversation 0.125 USD = 0.10 EUR. One template: 0.02 / 0.0625 USD.
-    let r = rates();
-    let v = sim(&[
-        "compare",
-        "--rates",
-        &r,
-        "--date",
-        "2026-03-01",
-        "--format",
-        "json",
-    ])
-    .json();
+    let v = cards_json();
     let de = &v["countries"][0]["models"];
     assert_eq!(dec(&de["legacy"]["support_conversation"]), d("0.05"));
     assert_eq!(dec(&de["v2024"]["support_conversation"]), d("0"));
