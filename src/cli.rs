@@ -136,7 +136,8 @@ struct LogArgs {
     /// whatsapp-meta: apply the rules and rates in force on DATE (YYYY-MM-DD) to all traffic.
     #[arg(long, value_name = "DATE")]
     as_of: Option<String>,
-    /// Threads for replaying the models (default: one per core); the result is the same.
+    /// Threads for reading the log and replaying the models (default: one per core); the
+    /// result is the same for any number.
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
 }
@@ -271,12 +272,18 @@ fn load(a: &LogArgs) -> Result<Loaded> {
         })
         .transpose()?;
     let models = load_rates(a, &a.models)?.0;
+    let threads = a.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
     let log = input::read_log(
         a.log.as_deref(),
         &ReadOptions {
             tz,
             map,
             skip_invalid: a.skip_invalid,
+            threads,
         },
     )?;
     if let Some(path) = &a.rejects {
@@ -299,11 +306,7 @@ fn load(a: &LogArgs) -> Result<Loaded> {
         tz,
         account_country,
         as_of,
-        threads: a.threads.unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        }),
+        threads,
     })
 }
 

@@ -38,6 +38,15 @@ impl fmt::Debug for Country {
     }
 }
 
+/// The value of a word in any case, without allocating (the reader calls this per row).
+fn word<T: Copy>(s: &str, words: &[(&str, T)]) -> Option<T> {
+    let s = s.trim();
+    words
+        .iter()
+        .find(|(w, _)| w.eq_ignore_ascii_case(s))
+        .map(|(_, v)| *v)
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Direction {
     Inbound,
@@ -46,11 +55,18 @@ pub enum Direction {
 
 impl Direction {
     pub fn parse(s: &str) -> Option<Direction> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "in" | "inbound" | "mo" | "user" | "customer" => Some(Direction::Inbound),
-            "out" | "outbound" | "mt" | "business" => Some(Direction::Outbound),
-            _ => None,
-        }
+        const WORDS: [(&str, Direction); 9] = [
+            ("in", Direction::Inbound),
+            ("out", Direction::Outbound),
+            ("inbound", Direction::Inbound),
+            ("outbound", Direction::Outbound),
+            ("mo", Direction::Inbound),
+            ("mt", Direction::Outbound),
+            ("user", Direction::Inbound),
+            ("customer", Direction::Inbound),
+            ("business", Direction::Outbound),
+        ];
+        word(s, &WORDS)
     }
 }
 
@@ -65,12 +81,14 @@ pub enum Category {
 
 impl Category {
     pub fn parse(s: &str) -> Option<Category> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "marketing" | "promotional" => Some(Category::Marketing),
-            "utility" | "transactional" => Some(Category::Utility),
-            "authentication" => Some(Category::Authentication),
-            _ => None,
-        }
+        const WORDS: [(&str, Category); 5] = [
+            ("marketing", Category::Marketing),
+            ("promotional", Category::Marketing),
+            ("utility", Category::Utility),
+            ("transactional", Category::Utility),
+            ("authentication", Category::Authentication),
+        ];
+        word(s, &WORDS)
     }
 
     pub fn name(self) -> &'static str {
@@ -94,13 +112,16 @@ pub enum Kind {
 
 impl Kind {
     pub fn parse(s: &str) -> Option<Kind> {
-        let t = s.trim().to_ascii_lowercase();
-        match t.as_str() {
-            "" | "session" | "text" | "reply" | "service" => Some(Kind::FreeForm),
-            "welcome" => Some(Kind::Welcome),
-            "template" => Some(Kind::Template(None)),
-            other => Category::parse(other).map(|c| Kind::Template(Some(c))),
-        }
+        const WORDS: [(&str, Kind); 7] = [
+            ("", Kind::FreeForm),
+            ("session", Kind::FreeForm),
+            ("text", Kind::FreeForm),
+            ("reply", Kind::FreeForm),
+            ("service", Kind::FreeForm),
+            ("welcome", Kind::Welcome),
+            ("template", Kind::Template(None)),
+        ];
+        word(s, &WORDS).or_else(|| Category::parse(s).map(|c| Kind::Template(Some(c))))
     }
 
     pub fn name(self) -> &'static str {

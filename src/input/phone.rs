@@ -3,7 +3,6 @@
 //! phone-number parse happens per row.
 
 use crate::event::Country;
-use std::collections::HashMap;
 
 const TABLE: &str = include_str!("../../data/calling_codes.csv");
 
@@ -13,21 +12,38 @@ const SHARED_CODE_COUNTRIES: &[&str] = &[
     "SJ", "TF", "UM", "VA", "YT",
 ];
 
+/// Calling codes (1 to 4 digits, NANP area codes included as `1` + 3 digits) as flat tables,
+/// so that deriving a country is a few array reads.
 pub struct CallingCodes {
-    by_prefix: HashMap<u32, Country>,
-    known: std::collections::HashSet<Country>,
+    /// `by_length[n - 1][p]`: the country of the `n`-digit prefix `p`.
+    by_length: [Vec<Option<Country>>; 4],
+    /// Every accepted ISO code, indexed by `country_slot`.
+    known: Vec<bool>,
+}
+
+fn country_slot(c: Country) -> usize {
+    let b = c.as_str().as_bytes();
+    (b[0] - b'A') as usize * 26 + (b[1] - b'A') as usize
 }
 
 impl CallingCodes {
     pub fn load() -> CallingCodes {
-        let mut by_prefix = HashMap::new();
-        let mut known = std::collections::HashSet::new();
+        let mut by_length = [
+            vec![None; 10],
+            vec![None; 100],
+            vec![None; 1000],
+            vec![None; 10000],
+        ];
+        let mut known = vec![false; 26 * 26];
         let mut rdr = csv::Reader::from_reader(TABLE.as_bytes());
         for rec in rdr.records().flatten() {
             if let (Some(p), Some(c)) = (rec.get(0), rec.get(1).and_then(Country::parse)) {
-                if let Ok(p) = p.parse::<u32>() {
-                    by_prefix.insert(p, c);
-                    known.insert(c);
+                if let Ok(n) = p.parse::<usize>() {
+                    let digits = n.to_string().len();
+                    if (1..=4).contains(&digits) {
+                        by_length[digits - 1][n] = Some(c);
+                        known[country_slot(c)] = true;
+                    }
                 }
             }
         }
@@ -35,49 +51,76 @@ impl CallingCodes {
             .iter()
             .filter_map(|c| Country::parse(c))
         {
-            known.insert(c);
+            known[country_slot(c)] = true;
         }
-        CallingCodes { by_prefix, known }
+        CallingCodes { by_length, known }
     }
 
+    /// Whether an ISO code names a country simcost knows (one with a calling code, or one that
+    /// shares another's).
     pub fn is_known(&self, c: Country) -> bool {
-        self.known.contains(&c)
+        self.known[country_slot(c)]
     }
 
-    /// Longest-prefix match on the E.164 digits (up to 4 digits: NANP area codes, +7 6/7).
+    /// The country of normalized digits: the longest matching prefix of up to 4 digits.
     pub fn country_of(&self, digits: &str) -> Option<Country> {
-        (1..=4.min(digits.len())).rev().find_map(|n| {
-            digits[..n]
-                .parse::<u32>()
-                .ok()
-                .and_then(|p| self.by_prefix.get(&p).copied())
+        normalized_number(digits).and_then(|n| self.country_of_number(n))
+    }
+
+    /// The country of a number as `number_key` gives it.
+    pub fn country_of_number(&self, number: u64) -> Option<Country> {
+        let digits = number.checked_ilog10().map_or(1, |l| l as usize + 1);
+        (1..=4.min(digits)).rev().find_map(|n| {
+            let prefix = number / 10u64.pow((digits - n) as u32);
+            self.by_length[n - 1][prefix as usize]
         })
     }
 }
 
-/// E.164 digits of a phone number written with or without `+`/`00`, with spaces, dashes, dots,
-/// slashes or parentheses; `None` when it is not a phone number.
+/// The digits of a phone number in any of the usual spellings (`+380 50 123-45-67`,
+/// `00380501234567`, `380.50.123.45.67`), or `None` if the contact is not a number (an opaque id).
 pub fn normalize(raw: &str) -> Option<String> {
+    number_key(raw).map(|n| n.to_string())
+}
+
+/// `normalize` as a number, without allocating: the reader's key for a contact. Numbers have
+/// 7 to 15 digits and no leading zero, so the value identifies the digits.
+pub fn number_key(raw: &str) -> Option<u64> {
     let s = raw.trim();
     let s = s.strip_prefix('+').unwrap_or(s);
-    let mut digits = String::with_capacity(s.len());
+    // "00" + 15 digits at most.
+    let mut digits = [0u8; 17];
+    let mut n = 0;
     for ch in s.chars() {
         match ch {
-            '0'..='9' => digits.push(ch),
+            '0'..='9' => {
+                if n == digits.len() {
+                    return None;
+                }
+                digits[n] = ch as u8 - b'0';
+                n += 1;
+            }
             ' ' | '-' | '(' | ')' | '.' | '/' | '\u{a0}' => {}
             _ => return None,
         }
     }
-    let digits = digits
-        .strip_prefix("00")
-        .map(str::to_string)
-        .unwrap_or(digits);
-    // E.164: at most 15 digits; no country code starts with 0.
-    if (7..=15).contains(&digits.len()) && !digits.starts_with('0') {
-        Some(digits)
+    let mut d = &digits[..n];
+    if d.starts_with(&[0, 0]) {
+        d = &d[2..];
+    }
+    if (7..=15).contains(&d.len()) && d[0] != 0 {
+        Some(d.iter().fold(0u64, |v, &x| v * 10 + x as u64))
     } else {
         None
     }
+}
+
+/// Digits already normalized, as a number.
+fn normalized_number(digits: &str) -> Option<u64> {
+    if digits.is_empty() || digits.len() > 19 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
 }
 
 #[cfg(test)]
@@ -102,6 +145,17 @@ mod tests {
         assert_eq!(normalize("user-42"), None);
         assert_eq!(normalize("+12"), None);
         assert_eq!(normalize("0501234567"), None);
+        assert_eq!(
+            normalize("\u{a0}+48\u{a0}500 806 336 "),
+            Some("48500806336".into())
+        );
+        assert_eq!(normalize("000380501234567"), None);
+        assert_eq!(
+            normalize("00123456789012345"),
+            Some("123456789012345".into())
+        );
+        assert_eq!(normalize("001234567890123456"), None);
+        assert_eq!(number_key("+1 (212) 555-1234"), Some(12125551234));
     }
 
     #[test]

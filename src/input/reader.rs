@@ -1,33 +1,24 @@
+//! The log read into events: blocks of records are converted on every core (`rows`), then
+//! given ids here in input order, so the result is the same for any number of threads.
+
+use super::blocks::{Block, Blocks};
 use super::phone::{self, CallingCodes};
-use super::timestamp;
+use super::rows::{Columns, Contact, Parser, Rows, FIELDS, REQUIRED};
 use crate::error::{Error, Result};
-use crate::event::{Country, Direction, Event, Kind};
+use crate::event::{Country, Event};
 use chrono_tz::Tz;
 use rustc_hash::FxHashMap;
 use std::io::Read;
-
-/// The fields simcost reads, in the order of `FIELDS`.
-const FIELDS: [&str; 6] = [
-    "timestamp",
-    "contact",
-    "direction",
-    "country",
-    "kind",
-    "account",
-];
-const REQUIRED: [bool; 6] = [true, true, true, false, false, false];
-const TS: usize = 0;
-const CONTACT: usize = 1;
-const DIRECTION: usize = 2;
-const COUNTRY: usize = 3;
-const KIND: usize = 4;
-const ACCOUNT: usize = 5;
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::Mutex;
 
 pub struct ReadOptions {
     pub tz: Tz,
     /// `--map field=column`: the column to read a field from.
     pub map: Vec<(String, String)>,
     pub skip_invalid: bool,
+    /// Threads converting rows (0: one per core).
+    pub threads: usize,
 }
 
 /// A row skipped under `--skip-invalid`, kept with its reason for `--rejects`.
@@ -80,6 +71,7 @@ impl Log {
 /// Reads a log from `path` (`None` or `-`: standard input).
 pub fn read_log(path: Option<&str>, opts: &ReadOptions) -> Result<Log> {
     let mut progress = None;
+    let mut size = 0;
     let (name, reader): (String, Box<dyn Read + Send>) = match path {
         None | Some("-") => ("<stdin>".into(), Box::new(std::io::stdin())),
         Some(p) => {
@@ -88,7 +80,7 @@ pub fn read_log(path: Option<&str>, opts: &ReadOptions) -> Result<Log> {
                 line: 0,
                 msg: format!("cannot open ({e})"),
             })?;
-            let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+            size = f.metadata().map(|m| m.len()).unwrap_or(0);
             let reader = std::io::BufReader::with_capacity(1 << 20, f);
             if size >= PROGRESS_FROM_BYTES {
                 let bar = progress_bar(size);
@@ -99,7 +91,7 @@ pub fn read_log(path: Option<&str>, opts: &ReadOptions) -> Result<Log> {
             }
         }
     };
-    let log = read_from(name, reader, opts);
+    let log = read_input(name, reader, size, opts);
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
@@ -123,24 +115,42 @@ fn progress_bar(size: u64) -> indicatif::ProgressBar {
 }
 
 pub fn read_from(file: String, input: impl Read + Send, opts: &ReadOptions) -> Result<Log> {
+    read_input(file, input, 0, opts)
+}
+
+/// `size`: the input's length if known (0 if not), to size the event list once.
+fn read_input(file: String, input: impl Read + Send, size: u64, opts: &ReadOptions) -> Result<Log> {
     let err = |line: u64, msg: String| Error::Input {
         file: file.clone(),
         line,
         msg,
     };
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(input);
-
-    let mut rec = csv::ByteRecord::new();
-    let header_read = rdr
-        .read_byte_record(&mut rec)
-        .map_err(|e| err(csv_line(&e), format!("cannot read CSV ({e})")))?;
-    if !header_read {
-        return Err(err(0, "empty file: a header row is required".into()));
-    }
-    let header: Vec<String> = rec
+    let read_err = |line: u64, e: std::io::Error| err(line, format!("cannot read CSV ({e})"));
+    let mut blocks = Blocks::new(input);
+    // The header is the first record; blank lines before it are skipped, as the csv crate does.
+    let (header, first) = loop {
+        let Some(block) = blocks.next_block().map_err(|e| read_err(0, e))? else {
+            return Err(err(0, "empty file: a header row is required".into()));
+        };
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(&block.bytes[..]);
+        let mut rec = csv::ByteRecord::new();
+        if rdr
+            .read_byte_record(&mut rec)
+            .map_err(|e| err(block.first_line, format!("cannot read CSV ({e})")))?
+        {
+            let end = rdr.position().byte() as usize;
+            let rest = Block {
+                first_line: block.first_line
+                    + memchr::memchr_iter(b'\n', &block.bytes[..end]).count() as u64,
+                bytes: block.bytes[end..].to_vec(),
+            };
+            break (rec, rest);
+        }
+    };
+    let header: Vec<String> = header
         .iter()
         .enumerate()
         .map(|(i, h)| {
@@ -153,116 +163,212 @@ pub fn read_from(file: String, input: impl Read + Send, opts: &ReadOptions) -> R
             h.trim().to_string()
         })
         .collect();
-    let columns = locate_columns(&header, &opts.map).map_err(|m| err(1, m))?;
-
+    let columns = Columns {
+        index: locate_columns(&header, &opts.map).map_err(|m| err(1, m))?,
+        count: header.len(),
+    };
     let codes = CallingCodes::load();
-    let mut st = State {
-        codes,
-        contact_ids: FxHashMap::default(),
-        contact_country: Vec::new(),
-        account_ids: FxHashMap::default(),
-        log: Log {
-            file: file.clone(),
-            header: header.clone(),
-            events: Vec::new(),
-            accounts: Vec::new(),
-            contacts: Vec::new(),
-            rows: 0,
-            rejects: Vec::new(),
-            countries_derived: 0,
-            streams: 0,
-            cells: Vec::new(),
-            account_months: Vec::new(),
-        },
-        ids: Interner::default(),
+    let parser = Parser {
+        columns: &columns,
+        tz: opts.tz,
+        codes: &codes,
+        skip_invalid: opts.skip_invalid,
     };
+    let mut ids = Ids::new(Log {
+        file: file.clone(),
+        header: header.clone(),
+        events: Vec::new(),
+        accounts: Vec::new(),
+        contacts: Vec::new(),
+        rows: 0,
+        rejects: Vec::new(),
+        countries_derived: 0,
+        streams: 0,
+        cells: Vec::new(),
+        account_months: Vec::new(),
+    });
     // The default account, used when the column is absent or empty.
-    st.account_id("");
+    ids.account_id("");
+    let first_bytes = first.bytes.len().max(1) as u64;
 
-    // Two stages on two cores: a thread splits the CSV into records (batches recycled, so no
-    // allocation per row) while this one turns them into events, in input order.
-    let row = |st: &mut State, rec: &csv::ByteRecord| -> Result<()> {
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
-        st.log.rows += 1;
-        let result = if rec.len() != header.len() {
-            Err(format!(
-                "row has {} fields, the header has {} (ragged row)",
-                rec.len(),
-                header.len()
-            ))
-        } else {
-            st.event(rec, &columns, line, opts.tz)
-        };
-        match result {
-            Ok(mut ev) => {
-                st.ids.assign(&mut st.log, &mut ev);
-                st.log.events.push(ev);
-                Ok(())
-            }
-            Err(msg) if opts.skip_invalid => {
-                st.log.rejects.push(Reject {
-                    line,
-                    reason: msg,
-                    fields: rec
-                        .iter()
-                        .map(|f| String::from_utf8_lossy(f).into_owned())
-                        .collect(),
-                });
-                Ok(())
-            }
-            Err(msg) => Err(err(line, msg)),
-        }
+    // A thread cuts the input into blocks, `workers` threads convert them (in any order), and
+    // this one gives out ids block by block in input order.
+    let workers = match opts.threads {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
     };
-    const BATCH: usize = 4096;
-    type Batch = (Vec<csv::ByteRecord>, usize);
+    type Cut = (u64, std::io::Result<Block>);
+    let (block_tx, block_rx) = sync_channel::<Cut>(workers * 2);
+    let block_rx: Mutex<Option<Receiver<Cut>>> = Mutex::new(Some(block_rx));
     std::thread::scope(|scope| -> Result<()> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<std::result::Result<Batch, csv::Error>>(8);
-        let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<csv::ByteRecord>>();
-        scope.spawn(move || loop {
-            let mut batch = back_rx
-                .try_recv()
-                .unwrap_or_else(|_| vec![csv::ByteRecord::new(); BATCH]);
-            let mut n = 0;
-            let mut failed = None;
-            while n < BATCH {
-                match rdr.read_byte_record(&mut batch[n]) {
-                    Ok(true) => n += 1,
-                    Ok(false) => break,
-                    Err(e) => {
-                        failed = Some(e);
-                        break;
-                    }
+        let (rows_tx, rows_rx) = sync_channel::<(u64, Rows)>(workers * 2);
+        scope.spawn(move || {
+            if block_tx.send((0, Ok(first))).is_err() {
+                return;
+            }
+            for seq in 1.. {
+                let (cut, last) = match blocks.next_block() {
+                    Ok(Some(b)) => (Ok(b), false),
+                    Ok(None) => return,
+                    Err(e) => (Err(e), true),
+                };
+                // A closed channel means the reader stopped at a bad row: stop cutting.
+                if block_tx.send((seq, cut)).is_err() || last {
+                    return;
                 }
             }
-            let done = n < BATCH;
-            // A closed channel means the consumer stopped at a bad row: stop reading.
-            if tx.send(Ok((batch, n))).is_err() {
-                return;
-            }
-            if let Some(e) = failed {
-                let _ = tx.send(Err(e));
-                return;
-            }
-            if done {
-                return;
-            }
         });
-        for msg in rx {
-            let (batch, n) =
-                msg.map_err(|e| err(csv_line(&e), format!("cannot read CSV ({e})")))?;
-            for rec in &batch[..n] {
-                row(&mut st, rec)?;
-            }
-            let _ = back_tx.send(batch);
+        for _ in 0..workers {
+            let (rows_tx, block_rx, parser) = (rows_tx.clone(), &block_rx, &parser);
+            scope.spawn(move || loop {
+                let next = match &*block_rx.lock().unwrap_or_else(|e| e.into_inner()) {
+                    Some(rx) => rx.recv(),
+                    None => return,
+                };
+                let Ok((seq, cut)) = next else { return };
+                let rows = match cut {
+                    Ok(block) => parser.parse(&block),
+                    Err(e) => Rows {
+                        failed: Some((0, format!("cannot read CSV ({e})"))),
+                        ..Rows::default()
+                    },
+                };
+                if rows_tx.send((seq, rows)).is_err() {
+                    return;
+                }
+            });
         }
-        Ok(())
+        drop(rows_tx);
+        let mut pending = std::collections::BTreeMap::new();
+        let mut next = 0u64;
+        let mut result = Ok(());
+        'merge: for (seq, rows) in rows_rx {
+            pending.insert(seq, rows);
+            while let Some(rows) = pending.remove(&next) {
+                if next == 0 && size > 0 {
+                    // Rows per byte of the first block, for the whole input.
+                    let estimate = size * (rows.rows.len() as u64 + 1) / first_bytes;
+                    ids.log.events.reserve((estimate + estimate / 16) as usize);
+                }
+                next += 1;
+                if let Err((line, msg)) = ids.add(rows) {
+                    result = Err(err(line, msg));
+                    break 'merge;
+                }
+            }
+        }
+        // Unblock the cutter and the workers if this stopped early.
+        *block_rx.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        result
     })?;
-    if st.log.rows == 0 {
+    let mut log = ids.log;
+    if log.rows == 0 {
         return Err(err(0, "no rows after the header".into()));
     }
-    let mut log = st.log;
     number_accounts_by_name(&mut log);
     Ok(log)
+}
+
+/// Ids for contacts and accounts in order of first appearance, and the interned streams,
+/// cells and account-months.
+struct Ids {
+    numbers: FxHashMap<u64, u32>,
+    opaque: FxHashMap<Box<str>, u32>,
+    accounts: FxHashMap<Box<str>, u32>,
+    interner: Interner,
+    log: Log,
+}
+
+impl Ids {
+    fn new(log: Log) -> Ids {
+        Ids {
+            numbers: FxHashMap::default(),
+            opaque: FxHashMap::default(),
+            accounts: FxHashMap::default(),
+            interner: Interner::default(),
+            log,
+        }
+    }
+
+    /// Adds a block's rows as events; the first bad row's line and reason if it has one.
+    fn add(&mut self, rows: Rows) -> std::result::Result<(), (u64, String)> {
+        self.log.rows += rows.records;
+        self.log.countries_derived += rows.countries_derived;
+        self.log.rejects.extend(rows.rejects);
+        // Block-local indexes -> ids, given when first used so that ids follow the rows.
+        let mut accounts: Vec<Option<u32>> = vec![None; rows.accounts.len()];
+        let mut opaque: Vec<Option<u32>> = vec![None; rows.ids.len()];
+        for r in &rows.rows {
+            let contact = match r.contact {
+                Contact::Number(n) => self.number_id(n),
+                Contact::Id(i) => match opaque[i as usize] {
+                    Some(id) => id,
+                    None => {
+                        let id = self.opaque_id(&rows.ids[i as usize]);
+                        opaque[i as usize] = Some(id);
+                        id
+                    }
+                },
+            };
+            let account = match accounts[r.account as usize] {
+                Some(id) => id,
+                None => {
+                    let id = self.account_id(&rows.accounts[r.account as usize]);
+                    accounts[r.account as usize] = Some(id);
+                    id
+                }
+            };
+            let mut ev = Event {
+                at: r.at,
+                month: r.month,
+                day: r.day,
+                line: r.line,
+                account,
+                contact,
+                stream: 0,
+                cell: 0,
+                account_month: 0,
+                country: r.country,
+                direction: r.direction,
+                kind: r.kind,
+            };
+            self.interner.assign(&mut self.log, &mut ev);
+            self.log.events.push(ev);
+        }
+        match rows.failed {
+            Some(f) => Err(f),
+            None => Ok(()),
+        }
+    }
+
+    fn account_id(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.accounts.get(name) {
+            return id;
+        }
+        let id = self.log.accounts.len() as u32;
+        self.log.accounts.push(name.to_string());
+        self.accounts.insert(name.into(), id);
+        id
+    }
+
+    fn number_id(&mut self, number: u64) -> u32 {
+        let next = self.log.contacts.len() as u32;
+        let id = *self.numbers.entry(number).or_insert(next);
+        if id == next {
+            self.log.contacts.push(format!("+{number}"));
+        }
+        id
+    }
+
+    fn opaque_id(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.opaque.get(name) {
+            return id;
+        }
+        let id = self.log.contacts.len() as u32;
+        self.log.contacts.push(name.to_string());
+        self.opaque.insert(name.into(), id);
+        id
+    }
 }
 
 /// Account ids in name order rather than order of appearance, so that reports and fee lists
@@ -290,29 +396,6 @@ fn number_accounts_by_name(log: &mut Log) {
     for am in &mut log.account_months {
         am.0 = new_id[am.0 as usize];
     }
-}
-
-/// A cell as an error message shows it: control characters (a NUL, a stray CR) escaped, so
-/// that what is wrong is visible.
-fn shown(v: &str) -> std::borrow::Cow<'_, str> {
-    if v.chars().any(char::is_control) {
-        v.chars()
-            .map(|c| {
-                if c.is_control() {
-                    c.escape_default().to_string()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect::<String>()
-            .into()
-    } else {
-        v.into()
-    }
-}
-
-fn csv_line(e: &csv::Error) -> u64 {
-    e.position().map(|p| p.line()).unwrap_or(0)
 }
 
 /// The column index of each field, or why the header will not do.
@@ -354,16 +437,6 @@ fn locate_columns(
         }
     }
     Ok(cols)
-}
-
-struct State {
-    codes: CallingCodes,
-    contact_ids: FxHashMap<Box<str>, u32>,
-    /// The country derived from each contact's number, when it is a number.
-    contact_country: Vec<Option<Country>>,
-    account_ids: FxHashMap<Box<str>, u32>,
-    log: Log,
-    ids: Interner,
 }
 
 /// Dense ids for streams, report cells and account-months, given in order of first appearance.
@@ -411,117 +484,10 @@ impl Interner {
     }
 }
 
-impl State {
-    fn account_id(&mut self, name: &str) -> u32 {
-        if let Some(&id) = self.account_ids.get(name) {
-            return id;
-        }
-        let id = self.log.accounts.len() as u32;
-        self.log.accounts.push(name.to_string());
-        self.account_ids.insert(name.into(), id);
-        id
-    }
-
-    /// The contact id for a raw cell; a new contact is normalized and resolved once.
-    fn contact_id(&mut self, raw: &str) -> u32 {
-        if let Some(&id) = self.contact_ids.get(raw) {
-            return id;
-        }
-        let (key, country) = match phone::normalize(raw) {
-            Some(d) => {
-                let c = self.codes.country_of(&d);
-                (format!("+{d}"), c)
-            }
-            None => (raw.trim().to_string(), None),
-        };
-        // Another spelling of a number already seen is the same contact.
-        let id = match self.contact_ids.get(key.as_str()) {
-            Some(&id) => id,
-            None => {
-                let id = self.log.contacts.len() as u32;
-                self.log.contacts.push(key.clone());
-                self.contact_country.push(country);
-                self.contact_ids.insert(key.into(), id);
-                id
-            }
-        };
-        self.contact_ids.insert(raw.into(), id);
-        id
-    }
-
-    fn event(
-        &mut self,
-        rec: &csv::ByteRecord,
-        cols: &[Option<usize>; 6],
-        line: u64,
-        tz: Tz,
-    ) -> std::result::Result<Event, String> {
-        let field = |i: usize| -> std::result::Result<&str, String> {
-            match cols[i] {
-                None => Ok(""),
-                Some(c) => std::str::from_utf8(&rec[c])
-                    .map(str::trim)
-                    .map_err(|_| format!("{} is not valid UTF-8", FIELDS[i])),
-            }
-        };
-        let ts_raw = field(TS)?;
-        let at = timestamp::parse(ts_raw, tz).map_err(|m| format!("{m} ({})", shown(ts_raw)))?;
-        let dir_raw = field(DIRECTION)?;
-        let direction = Direction::parse(dir_raw).ok_or_else(|| {
-            format!("unknown direction ({}); use in/inbound/mo/user/customer or out/outbound/mt/business", shown(dir_raw))
-        })?;
-        let kind = match direction {
-            Direction::Inbound => Kind::FreeForm,
-            Direction::Outbound => {
-                let k = field(KIND)?;
-                Kind::parse(k).ok_or_else(|| format!("unknown kind ({})", shown(k)))?
-            }
-        };
-        let contact_raw = field(CONTACT)?;
-        if contact_raw.is_empty() {
-            return Err("empty contact".into());
-        }
-        if contact_raw.len() > 256 {
-            return Err(format!(
-                "contact is {} bytes long (at most 256)",
-                contact_raw.len()
-            ));
-        }
-        let country_raw = field(COUNTRY)?;
-        let contact = self.contact_id(contact_raw);
-        let country = if country_raw.is_empty() {
-            self.log.countries_derived += 1;
-            self.contact_country[contact as usize].ok_or_else(|| {
-                format!("no country column value and no country can be derived from the contact ({contact_raw})")
-            })?
-        } else {
-            Country::parse(country_raw)
-                .filter(|c| self.codes.is_known(*c))
-                .ok_or_else(|| format!("unknown country code ({})", shown(country_raw)))?
-        };
-        let account_raw = field(ACCOUNT)?;
-        let account = self.account_id(account_raw);
-        let (month, day) = timestamp::local_month_day(at, tz);
-        Ok(Event {
-            at,
-            month,
-            day,
-            line,
-            account,
-            contact,
-            stream: 0,
-            cell: 0,
-            account_month: 0,
-            country,
-            direction,
-            kind,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::{Direction, Kind};
 
     fn read(text: &str) -> Result<Log> {
         read_with(text, &[])
@@ -535,6 +501,7 @@ mod tests {
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect(),
             skip_invalid: false,
+            threads: 2,
         };
         read_from("t.csv".into(), text.as_bytes(), &opts)
     }
@@ -608,6 +575,7 @@ mod tests {
             tz: chrono_tz::UTC,
             map: vec![],
             skip_invalid: true,
+            threads: 2,
         };
         let log = read_from(
             "t.csv".into(),

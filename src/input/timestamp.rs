@@ -13,6 +13,9 @@ pub fn parse(raw: &str, tz: Tz) -> Result<i64, String> {
     if s.is_empty() {
         return Err("empty timestamp".into());
     }
+    if let Some(at) = parse_plain_utc(s.as_bytes(), tz) {
+        return Ok(at);
+    }
     let utc: DateTime<Utc> = if s.bytes().all(|b| b.is_ascii_digit()) {
         let secs: i64 = s
             .parse()
@@ -47,6 +50,106 @@ pub fn parse(raw: &str, tz: Tz) -> Result<i64, String> {
 }
 
 /// True when the text ends in `Z` or a `+HH:MM`/`-HH:MM` offset after the time.
+/// The form exports mostly use, `YYYY-MM-DDTHH:MM:SSZ` (or naive `YYYY-MM-DD HH:MM:SS` /
+/// `...THH:MM:SS` when `tz` is UTC), read without chrono; `None` sends anything else, and any
+/// value to be rejected, down chrono's path, so both give the same instants and messages.
+fn parse_plain_utc(b: &[u8], tz: Tz) -> Option<i64> {
+    let plain = match b.len() {
+        20 => b[19] == b'Z' && b[10] == b'T',
+        19 => tz == chrono_tz::UTC && (b[10] == b'T' || b[10] == b' '),
+        _ => false,
+    };
+    if !plain {
+        return None;
+    }
+    if b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        b[r].iter().try_fold(0i64, |v, &c| {
+            c.is_ascii_digit().then(|| v * 10 + (c - b'0') as i64)
+        })
+    };
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(MIN_YEAR as i64..=MAX_YEAR as i64).contains(&y)
+        || !(1..=12).contains(&m)
+        || d < 1
+        || d > days_in_month(y, m)
+        || h > 23
+        || mi > 59
+        || sec > 59
+    {
+        return None;
+    }
+    let days = days_from_civil(y, m, d);
+    Some((days * 86_400 + h * 3_600 + mi * 60 + sec) * 1_000_000)
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `local_month_day` for a run of instants: the month and day are kept for the quarter hour
+/// (the grain of every UTC offset since 1972) when the offset is the same across it, so a
+/// time-ordered log converts a zone once per quarter hour instead of once per row.
+pub struct MonthDays {
+    tz: Tz,
+    slot: i64,
+    value: (i32, i32),
+}
+
+const QUARTER_HOUR: i64 = 900 * 1_000_000;
+
+impl MonthDays {
+    pub fn new(tz: Tz) -> MonthDays {
+        MonthDays {
+            tz,
+            slot: i64::MIN,
+            value: (0, 0),
+        }
+    }
+
+    pub fn get(&mut self, at: i64) -> (i32, i32) {
+        let slot = at.div_euclid(QUARTER_HOUR);
+        if slot == self.slot {
+            return self.value;
+        }
+        let value = local_month_day(at, self.tz);
+        let start = slot * QUARTER_HOUR;
+        let (a, b) = (self.offset(start), self.offset(start + QUARTER_HOUR - 1));
+        if a == b && a % 900 == 0 {
+            self.slot = slot;
+            self.value = value;
+        }
+        value
+    }
+
+    fn offset(&self, at: i64) -> i32 {
+        use chrono::Offset;
+        let utc = DateTime::from_timestamp_micros(at).unwrap_or_default();
+        self.tz
+            .offset_from_utc_datetime(&utc.naive_utc())
+            .fix()
+            .local_minus_utc()
+    }
+}
+
 fn has_offset(s: &str) -> bool {
     if s.ends_with('Z') || s.ends_with('z') {
         return true;
@@ -132,6 +235,73 @@ mod tests {
         // 02:30 does not exist in Berlin on 2026-03-29
         let e = parse("2026-03-29 02:30:00", chrono_tz::Europe::Berlin).unwrap_err();
         assert!(e.contains("does not exist"), "{e}");
+    }
+
+    #[test]
+    fn the_plain_form_matches_chrono() {
+        let tz = chrono_tz::UTC;
+        for s in [
+            "1970-01-01T00:00:00Z",
+            "2024-02-29T23:59:59Z",
+            "2026-03-01 09:15:00",
+            "2026-12-31T12:00:00",
+            "2100-03-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+        ] {
+            let chrono = if s.ends_with('Z') {
+                DateTime::parse_from_rfc3339(s).unwrap().timestamp_micros()
+            } else {
+                NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
+                    .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S"))
+                    .unwrap()
+                    .and_utc()
+                    .timestamp_micros()
+            };
+            assert_eq!(parse_plain_utc(s.as_bytes(), tz), Some(chrono), "{s}");
+        }
+        for s in [
+            "2023-02-29T00:00:00Z",
+            "2026-03-01T24:00:00Z",
+            "1969-12-31T23:59:59Z",
+        ] {
+            assert_eq!(parse_plain_utc(s.as_bytes(), tz), None, "{s}");
+            assert!(parse(s, tz).is_err(), "{s}");
+        }
+        // naive times in another zone are not UTC
+        assert_eq!(
+            parse_plain_utc(b"2026-03-01 09:15:00", chrono_tz::Europe::Kyiv),
+            None
+        );
+    }
+
+    #[test]
+    fn month_days_cache_follows_the_zone() {
+        let kyiv = chrono_tz::Europe::Kyiv;
+        let mut cache = MonthDays::new(kyiv);
+        // every minute around a month end, a DST change and across a year, as local_month_day
+        for start in [
+            "2026-01-31T21:00:00Z",
+            "2026-03-29T00:00:00Z",
+            "2026-10-24T20:00:00Z",
+        ] {
+            let t0 = parse(start, chrono_tz::UTC).unwrap();
+            for m in 0..600 {
+                let at = t0 + m * 60_000_000 + 7;
+                assert_eq!(
+                    cache.get(at),
+                    local_month_day(at, kyiv),
+                    "{start} + {m} min"
+                );
+            }
+        }
+        // Monrovia's offset was -0:44:30 until 1972: not cached across its odd quarter hours
+        let monrovia = chrono_tz::Africa::Monrovia;
+        let mut cache = MonthDays::new(monrovia);
+        let t0 = parse("1971-05-31T23:00:00Z", chrono_tz::UTC).unwrap();
+        for m in 0..180 {
+            let at = t0 + m * 60_000_000;
+            assert_eq!(cache.get(at), local_month_day(at, monrovia), "+{m} min");
+        }
     }
 
     #[test]

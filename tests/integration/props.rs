@@ -76,6 +76,7 @@ fn read(text: &str) -> Log {
         tz: chrono_tz::UTC,
         map: Vec::new(),
         skip_invalid: false,
+        threads: 2,
     };
     read_from("p.csv".into(), text.as_bytes(), &opts).unwrap()
 }

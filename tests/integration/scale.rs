@@ -43,6 +43,56 @@ fn every_profile_replays_without_rejects() {
     }
 }
 
+/// A log of several read blocks (about 1 MB each) with bad rows at known lines in different
+/// blocks: the first stops the run with its line, and `--skip-invalid` keeps every other row.
+#[test]
+fn bad_rows_in_later_blocks_keep_their_lines() {
+    let log = generated(&["--messages", "80000", "--contacts", "5000", "--seed", "5"]);
+    let mut lines: Vec<&str> = log.lines().collect();
+    assert!(
+        log.len() > 3 << 20,
+        "needs several blocks: {} bytes",
+        log.len()
+    );
+    let bad = [30_001usize, 55_555, 79_999];
+    for &line in &bad {
+        lines[line - 1] = "2026-03-01T00:00:00Z,+380501234567,sideways,,support";
+    }
+    let text = lines.join("\n") + "\n";
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.csv");
+    std::fs::write(&path, &text).unwrap();
+    let path = path.to_str().unwrap();
+    sim(&["replay", path]).fails(3, &format!("{path}:30001: unknown direction (sideways)"));
+    let rejects = dir.path().join("rejects.csv");
+    let v = sim(&[
+        "replay",
+        path,
+        "--skip-invalid",
+        "--rejects",
+        rejects.to_str().unwrap(),
+        "--format",
+        "json",
+        "--threads",
+        "3",
+    ])
+    .json();
+    assert_eq!(v["input"]["rows"], 80_000);
+    assert_eq!(v["input"]["skipped"], 3);
+    assert_eq!(v["input"]["replayed"], 79_997);
+    let mut rdr = csv::Reader::from_path(rejects).unwrap();
+    let at = rdr
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "reject_line");
+    let rejected: Vec<String> = rdr
+        .records()
+        .map(|r| r.unwrap()[at.unwrap()].to_string())
+        .collect();
+    assert_eq!(rejected, ["30001", "55555", "79999"]);
+}
+
 #[test]
 fn results_do_not_depend_on_the_thread_count() {
     let dir = tempfile::tempdir().unwrap();
@@ -51,9 +101,9 @@ fn results_do_not_depend_on_the_thread_count() {
         &log,
         generated(&[
             "--messages",
-            "20000",
+            "60000",
             "--contacts",
-            "1500",
+            "4000",
             "--seed",
             "3",
             "--days",

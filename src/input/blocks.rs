@@ -1,0 +1,192 @@
+//! The input cut into blocks that start and end on a record boundary, so that each block can
+//! be parsed on its own (in parallel) and give the same records as one pass over the file.
+
+use std::io::Read;
+
+/// About this many bytes per block: big enough to amortise a thread hand-over, small enough to
+/// keep both cores busy and the blocks in flight small.
+pub const BLOCK_BYTES: usize = 1 << 20;
+
+/// A piece of the input holding whole records.
+pub struct Block {
+    /// The line of the block's first byte in the input (1-based).
+    pub first_line: u64,
+    pub bytes: Vec<u8>,
+}
+
+pub struct Blocks<R> {
+    input: R,
+    /// Read but not yet handed out: the start of a record that goes on in the next read.
+    carry: Vec<u8>,
+    eof: bool,
+    /// Set once a quote is seen: from then on a newline may sit inside a quoted field, and
+    /// the cut is found by a CSV parser instead of the last newline.
+    quoted: bool,
+    next_line: u64,
+}
+
+impl<R: Read> Blocks<R> {
+    pub fn new(input: R) -> Blocks<R> {
+        Blocks {
+            input,
+            carry: Vec::new(),
+            eof: false,
+            quoted: false,
+            next_line: 1,
+        }
+    }
+
+    /// The next block, or `None` at the end of the input.
+    pub fn next_block(&mut self) -> std::io::Result<Option<Block>> {
+        let mut want = BLOCK_BYTES;
+        loop {
+            while !self.eof && self.carry.len() < want {
+                self.fill(want)?;
+            }
+            if self.carry.is_empty() {
+                return Ok(None);
+            }
+            let cut = if self.eof {
+                self.carry.len()
+            } else {
+                self.cut()
+            };
+            if cut == 0 {
+                // One record longer than a block: read on until it ends.
+                want = self.carry.len() * 2;
+                continue;
+            }
+            let rest = self.carry[cut..].to_vec();
+            let mut bytes = std::mem::replace(&mut self.carry, rest);
+            bytes.truncate(cut);
+            let first_line = self.next_line;
+            self.next_line += memchr::memchr_iter(b'\n', &bytes).count() as u64;
+            return Ok(Some(Block { first_line, bytes }));
+        }
+    }
+
+    fn fill(&mut self, want: usize) -> std::io::Result<()> {
+        let len = self.carry.len();
+        self.carry.resize(want.max(len + 1), 0);
+        let got = loop {
+            match self.input.read(&mut self.carry[len..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.carry.truncate(len);
+                    return Err(e);
+                }
+            }
+        };
+        self.carry.truncate(len + got);
+        if got == 0 {
+            self.eof = true;
+        }
+        Ok(())
+    }
+
+    /// Where the last complete record of `carry` ends (0: none does).
+    fn cut(&mut self) -> usize {
+        if !self.quoted && memchr::memchr(b'"', &self.carry).is_some() {
+            self.quoted = true;
+        }
+        if self.quoted {
+            last_record_end(&self.carry)
+        } else {
+            memchr::memrchr(b'\n', &self.carry).map_or(0, |i| i + 1)
+        }
+    }
+}
+
+/// The end of the last record that is complete in `buf` (which starts at a record boundary),
+/// by the rules of the `csv` crate's default reader: quotes, doubled quotes, CR/LF/CRLF.
+fn last_record_end(buf: &[u8]) -> usize {
+    let mut rdr = csv_core::Reader::new();
+    let mut out = [0u8; 4096];
+    let mut ends = [0usize; 64];
+    let (mut pos, mut last) = (0, 0);
+    loop {
+        let (res, nin, _, _) = rdr.read_record(&buf[pos..], &mut out, &mut ends);
+        pos += nin;
+        match res {
+            csv_core::ReadRecordResult::Record => last = pos,
+            // Only where a record ends matters, not its fields.
+            csv_core::ReadRecordResult::OutputFull | csv_core::ReadRecordResult::OutputEndsFull => {
+            }
+            csv_core::ReadRecordResult::InputEmpty | csv_core::ReadRecordResult::End => {
+                return last
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads with tiny reads and returns the blocks, each checked to hold whole records.
+    fn blocks(text: &[u8]) -> Vec<Block> {
+        let mut b = Blocks::new(text);
+        let mut out = vec![];
+        while let Some(block) = b.next_block().unwrap() {
+            out.push(block);
+        }
+        out
+    }
+
+    #[test]
+    fn blocks_end_on_record_boundaries_and_count_lines() {
+        let row = b"2026-03-01T00:00:03Z,+77013441170,in,,support\n";
+        let text: Vec<u8> = row.repeat(50_000);
+        let got = blocks(&text);
+        assert!(got.len() > 1);
+        let mut line = 1;
+        for b in &got {
+            assert_eq!(b.first_line, line);
+            assert_eq!(b.bytes.len() % row.len(), 0);
+            line += (b.bytes.len() / row.len()) as u64;
+        }
+        assert_eq!(got.iter().map(|b| b.bytes.len()).sum::<usize>(), text.len());
+    }
+
+    /// Records with their lines, as one csv reader over `bytes` gives them.
+    fn records(bytes: &[u8], first_line: u64) -> Vec<(u64, csv::ByteRecord)> {
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(bytes);
+        rdr.byte_records()
+            .map(|r| {
+                let r = r.unwrap();
+                (first_line + r.position().unwrap().line() - 1, r)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_quoted_newline_is_not_a_cut() {
+        let row = b"1,\"a\nb\"\"\n\",x\r\n2,\"\",y\n";
+        let text: Vec<u8> = row.repeat(100_000);
+        let got = blocks(&text);
+        assert!(got.len() > 1);
+        let whole = records(&text, 1);
+        let pieces: Vec<_> = got
+            .iter()
+            .flat_map(|b| records(&b.bytes, b.first_line))
+            .collect();
+        assert_eq!(whole.len(), 200_000);
+        assert_eq!(pieces, whole);
+    }
+
+    #[test]
+    fn a_record_longer_than_a_block_stays_whole() {
+        let mut text = b"a,b\n".to_vec();
+        text.extend(std::iter::repeat_n(b'x', 3 * BLOCK_BYTES));
+        text.extend(b",y\nc,d\n");
+        let got = blocks(&text);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].bytes, b"a,b\n");
+        assert_eq!(got[1].bytes.len(), text.len() - 4);
+        assert_eq!(got[1].first_line, 2);
+    }
+}

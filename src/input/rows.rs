@@ -1,0 +1,261 @@
+//! One block of CSV records -> rows: all the work on a row that needs no other row (fields,
+//! timestamp, month, direction, kind, the contact's number and country), done on whichever
+//! core is free. Contacts come out as keys and accounts as indexes into the block's own list;
+//! the reader then gives them ids in input order.
+
+use super::blocks::Block;
+use super::phone::{self, CallingCodes};
+use super::timestamp::{self, MonthDays};
+use super::Reject;
+use crate::event::{Country, Direction, Kind};
+use chrono_tz::Tz;
+use rustc_hash::FxHashMap;
+
+/// The fields simcost reads, in the order of `Columns::index`.
+pub const FIELDS: [&str; 6] = [
+    "timestamp",
+    "contact",
+    "direction",
+    "country",
+    "kind",
+    "account",
+];
+pub const REQUIRED: [bool; 6] = [true, true, true, false, false, false];
+const TS: usize = 0;
+const CONTACT: usize = 1;
+const DIRECTION: usize = 2;
+const COUNTRY: usize = 3;
+const KIND: usize = 4;
+const ACCOUNT: usize = 5;
+
+/// Where each field is in a record.
+pub struct Columns {
+    /// The column of each field of `FIELDS`, if the header has it.
+    pub index: [Option<usize>; 6],
+    /// How many columns the header has: a row with another count is ragged.
+    pub count: usize,
+}
+
+/// A contact as read: a phone number by its digits, or an opaque id by its index in
+/// `Rows::ids`.
+#[derive(Clone, Copy, Debug)]
+pub enum Contact {
+    Number(u64),
+    Id(u32),
+}
+
+/// A row converted, waiting for its ids.
+#[derive(Debug)]
+pub struct Row {
+    pub at: i64,
+    pub month: i32,
+    pub day: i32,
+    pub line: u64,
+    pub contact: Contact,
+    /// Index into `Rows::accounts`.
+    pub account: u32,
+    pub country: Country,
+    pub direction: Direction,
+    pub kind: Kind,
+}
+
+/// A block's rows, in input order.
+#[derive(Default)]
+pub struct Rows {
+    pub rows: Vec<Row>,
+    /// Contacts that are not phone numbers, trimmed, each once.
+    pub ids: Vec<Box<str>>,
+    /// Account names, each once.
+    pub accounts: Vec<Box<str>>,
+    /// Records read, converted or not.
+    pub records: u64,
+    pub countries_derived: u64,
+    pub rejects: Vec<Reject>,
+    /// The first bad row when not skipping invalid rows: the block stops there.
+    pub failed: Option<(u64, String)>,
+}
+
+pub struct Parser<'a> {
+    pub columns: &'a Columns,
+    pub tz: Tz,
+    pub codes: &'a CallingCodes,
+    pub skip_invalid: bool,
+}
+
+/// What a block remembers between its rows.
+struct BlockState {
+    month_days: MonthDays,
+    accounts: FxHashMap<Box<str>, u32>,
+    last_account: Option<u32>,
+    ids: FxHashMap<Box<str>, u32>,
+}
+
+impl Parser<'_> {
+    pub fn parse(&self, block: &Block) -> Rows {
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(&block.bytes[..]);
+        let mut rec = csv::ByteRecord::new();
+        let mut out = Rows {
+            rows: Vec::with_capacity(block.bytes.len() / 40),
+            ..Rows::default()
+        };
+        let mut st = BlockState {
+            month_days: MonthDays::new(self.tz),
+            accounts: FxHashMap::default(),
+            last_account: None,
+            ids: FxHashMap::default(),
+        };
+        loop {
+            match rdr.read_byte_record(&mut rec) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    let line = e.position().map_or(0, |p| p.line());
+                    out.failed = Some((
+                        block.first_line + line.max(1) - 1,
+                        format!("cannot read CSV ({e})"),
+                    ));
+                    break;
+                }
+            }
+            let line = block.first_line + rec.position().map_or(1, |p| p.line()) - 1;
+            out.records += 1;
+            let result = if rec.len() != self.columns.count {
+                Err(format!(
+                    "row has {} fields, the header has {} (ragged row)",
+                    rec.len(),
+                    self.columns.count
+                ))
+            } else {
+                self.row(&mut st, &mut out, &rec, line)
+            };
+            match result {
+                Ok(row) => out.rows.push(row),
+                Err(reason) if self.skip_invalid => out.rejects.push(Reject {
+                    line,
+                    reason,
+                    fields: rec
+                        .iter()
+                        .map(|f| String::from_utf8_lossy(f).into_owned())
+                        .collect(),
+                }),
+                Err(reason) => {
+                    out.failed = Some((line, reason));
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    fn row(
+        &self,
+        st: &mut BlockState,
+        out: &mut Rows,
+        rec: &csv::ByteRecord,
+        line: u64,
+    ) -> std::result::Result<Row, String> {
+        let field = |i: usize| -> std::result::Result<&str, String> {
+            match self.columns.index[i] {
+                None => Ok(""),
+                Some(c) => std::str::from_utf8(&rec[c])
+                    .map(str::trim)
+                    .map_err(|_| format!("{} is not valid UTF-8", FIELDS[i])),
+            }
+        };
+        let ts_raw = field(TS)?;
+        let at =
+            timestamp::parse(ts_raw, self.tz).map_err(|m| format!("{m} ({})", shown(ts_raw)))?;
+        let dir_raw = field(DIRECTION)?;
+        let direction = Direction::parse(dir_raw).ok_or_else(|| {
+            format!("unknown direction ({}); use in/inbound/mo/user/customer or out/outbound/mt/business", shown(dir_raw))
+        })?;
+        let kind = match direction {
+            Direction::Inbound => Kind::FreeForm,
+            Direction::Outbound => {
+                let k = field(KIND)?;
+                Kind::parse(k).ok_or_else(|| format!("unknown kind ({})", shown(k)))?
+            }
+        };
+        let contact_raw = field(CONTACT)?;
+        if contact_raw.is_empty() {
+            return Err("empty contact".into());
+        }
+        if contact_raw.len() > 256 {
+            return Err(format!(
+                "contact is {} bytes long (at most 256)",
+                contact_raw.len()
+            ));
+        }
+        let number = phone::number_key(contact_raw);
+        let country_raw = field(COUNTRY)?;
+        let country = if country_raw.is_empty() {
+            let c = number
+                .and_then(|n| self.codes.country_of_number(n))
+                .ok_or_else(|| {
+                    format!("no country column value and no country can be derived from the contact ({contact_raw})")
+                })?;
+            out.countries_derived += 1;
+            c
+        } else {
+            Country::parse(country_raw)
+                .filter(|c| self.codes.is_known(*c))
+                .ok_or_else(|| format!("unknown country code ({})", shown(country_raw)))?
+        };
+        let contact = match number {
+            Some(n) => Contact::Number(n),
+            None => Contact::Id(intern(&mut st.ids, &mut out.ids, contact_raw.trim())),
+        };
+        let account_raw = field(ACCOUNT)?;
+        // Logs have few accounts, often one per run of rows.
+        let account = match st.last_account {
+            Some(a) if *out.accounts[a as usize] == *account_raw => a,
+            _ => intern(&mut st.accounts, &mut out.accounts, account_raw),
+        };
+        st.last_account = Some(account);
+        let (month, day) = st.month_days.get(at);
+        Ok(Row {
+            at,
+            month,
+            day,
+            line,
+            contact,
+            account,
+            country,
+            direction,
+            kind,
+        })
+    }
+}
+
+/// The index of `name` in `names`, added if new.
+fn intern(map: &mut FxHashMap<Box<str>, u32>, names: &mut Vec<Box<str>>, name: &str) -> u32 {
+    if let Some(&i) = map.get(name) {
+        return i;
+    }
+    let i = names.len() as u32;
+    names.push(name.into());
+    map.insert(name.into(), i);
+    i
+}
+
+/// A cell as an error message shows it: control characters (a NUL, a stray CR) escaped, so
+/// that what is wrong is visible.
+fn shown(v: &str) -> std::borrow::Cow<'_, str> {
+    if v.chars().any(char::is_control) {
+        v.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect::<String>()
+            .into()
+    } else {
+        v.into()
+    }
+}
