@@ -263,15 +263,7 @@ pub fn replay_order(log: &Log) -> Vec<u32> {
             end += 1;
         }
         if end - start > 1 {
-            let rank = rank.get_or_insert_with(|| {
-                let mut by_name: Vec<u32> = (0..log.contacts.len() as u32).collect();
-                by_name.sort_by(|a, b| log.contacts[*a as usize].cmp(&log.contacts[*b as usize]));
-                let mut r = vec![0u32; by_name.len()];
-                for (k, c) in by_name.iter().enumerate() {
-                    r[*c as usize] = k as u32;
-                }
-                r
-            });
+            let rank = rank.get_or_insert_with(|| name_ranks(&log.contacts));
             // Stable: one contact's messages keep their input order.
             order[start..end].sort_by_key(|&i| {
                 let e = &ev[i as usize];
@@ -281,6 +273,36 @@ pub fn replay_order(log: &Log) -> Vec<u32> {
         start = end;
     }
     order
+}
+
+/// Each name's place in byte order. Sorted by their first 16 bytes as a number (one compare,
+/// no pointer to follow), then names sharing those 16 bytes by the whole name.
+fn name_ranks(names: &[String]) -> Vec<u32> {
+    let prefix = |n: &str| {
+        let mut b = [0u8; 16];
+        let k = n.len().min(16);
+        b[..k].copy_from_slice(&n.as_bytes()[..k]);
+        u128::from_be_bytes(b)
+    };
+    let mut by_name: Vec<(u128, u32)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (prefix(n), i as u32))
+        .collect();
+    by_name.sort_unstable();
+    let mut start = 0;
+    while start < by_name.len() {
+        let end = start + by_name[start..].partition_point(|p| p.0 == by_name[start].0);
+        if end - start > 1 {
+            by_name[start..end].sort_by(|a, b| names[a.1 as usize].cmp(&names[b.1 as usize]));
+        }
+        start = end;
+    }
+    let mut rank = vec![0u32; names.len()];
+    for (k, (_, i)) in by_name.iter().enumerate() {
+        rank[*i as usize] = k as u32;
+    }
+    rank
 }
 
 /// Where a pool sits in `MonthState::pools`.
@@ -317,7 +339,6 @@ struct MonthState {
 /// event's interned ids, so the hot path neither hashes nor allocates.
 pub struct Biller<'m> {
     model: &'m Model,
-    engine: Box<dyn engine::Engine + 'm>,
     keep_lines: bool,
     list_prices: bool,
     account_country: Option<Country>,
@@ -331,7 +352,6 @@ impl<'m> Biller<'m> {
     pub fn new(log: &Log, model: &'m Model, opts: &BillingOptions) -> Biller<'m> {
         Biller {
             model,
-            engine: engine::for_model(model, opts.as_of),
             keep_lines: opts.keep_lines,
             list_prices: opts.list_prices,
             account_country: opts.account_country,
@@ -350,10 +370,9 @@ impl<'m> Biller<'m> {
         }
     }
 
-    /// Replays event `i`.
-    pub fn step(&mut self, i: u32, ev: &Event) {
+    /// Bills event `i`, which the model's engine has replayed as `outcome`.
+    pub fn step(&mut self, i: u32, ev: &Event, outcome: Outcome) {
         let model = self.model;
-        let outcome = self.engine.replay(ev);
         let cell = &mut self.cells[ev.cell as usize];
         let month = &mut self.months[ev.account_month as usize];
         month.messages += 1;
@@ -538,8 +557,9 @@ pub fn bill(log: &Log, order: &[u32], model: &Model, opts: &BillingOptions) -> M
 }
 
 /// Replays the log through every model in one pass over the events, the models shared among
-/// `threads` threads. Each model is replayed on its own, so the result does not depend on
-/// the number of threads.
+/// `threads` threads. Models whose engines agree on every event (the Viber models differ only
+/// in prices and fees) share one engine. Each model is billed on its own, so the result does
+/// not depend on the number of threads.
 pub fn bill_all(
     log: &Log,
     order: &[u32],
@@ -547,31 +567,65 @@ pub fn bill_all(
     opts: &BillingOptions,
     threads: usize,
 ) -> Vec<ModelResult> {
-    let run = |group: &[Model]| -> Vec<ModelResult> {
-        let mut billers: Vec<Biller> = group.iter().map(|m| Biller::new(log, m, opts)).collect();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (i, m) in models.iter().enumerate() {
+        match groups
+            .iter_mut()
+            .find(|g| engine::same_engine(&models[g[0]], m))
+        {
+            Some(g) => g.push(i),
+            None => groups.push(vec![i]),
+        }
+    }
+    let run = |groups: &[Vec<usize>]| -> Vec<(usize, ModelResult)> {
+        let mut work: Vec<(Box<dyn engine::Engine>, Vec<(usize, Biller)>)> = groups
+            .iter()
+            .map(|g| {
+                let engine = engine::for_model(&models[g[0]], opts.as_of);
+                let billers = g
+                    .iter()
+                    .map(|&m| (m, Biller::new(log, &models[m], opts)))
+                    .collect();
+                (engine, billers)
+            })
+            .collect();
         for &i in order {
             let ev = &log.events[i as usize];
-            for b in &mut billers {
-                b.step(i, ev);
+            for (engine, billers) in &mut work {
+                let outcome = engine.replay(ev);
+                for (_, b) in billers.iter_mut() {
+                    b.step(i, ev, outcome);
+                }
             }
         }
-        billers.into_iter().map(|b| b.finish(log)).collect()
-    };
-    let threads = threads.clamp(1, models.len().max(1));
-    if threads == 1 {
-        return run(models);
-    }
-    let per = models.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = models
-            .chunks(per)
-            .map(|g| s.spawn(move || run(g)))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+        work.into_iter()
+            .flat_map(|(_, billers)| billers)
+            .map(|(m, b)| (m, b.finish(log)))
             .collect()
-    })
+    };
+    // Groups to threads, largest first to the least loaded thread.
+    let threads = threads.clamp(1, groups.len().max(1));
+    groups.sort_by_key(|g| std::cmp::Reverse(g.len()));
+    let mut shares: Vec<Vec<Vec<usize>>> = vec![Vec::new(); threads];
+    for g in groups {
+        let least = (0..threads)
+            .min_by_key(|&t| shares[t].iter().map(|g| g.len() + 1).sum::<usize>())
+            .unwrap_or(0);
+        shares[least].push(g);
+    }
+    let mut results: Vec<(usize, ModelResult)> = if threads == 1 {
+        run(&shares[0])
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = shares.iter().map(|g| s.spawn(move || run(g))).collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
+    };
+    results.sort_by_key(|(m, _)| *m);
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
 /// The column of the once-per-session price.
@@ -681,5 +735,33 @@ fn highest_tier(m: &crate::rates::Monthly, countries: &BTreeSet<Country>) -> Opt
     match (best, m.fee) {
         (Some((fee, _)), Some(default)) if fee <= default => None,
         (b, _) => b.map(|(_, c)| c),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_ranks_are_byte_order() {
+        let names: Vec<String> = [
+            "+380501234567",
+            "+12125551234",
+            "user-0000000000000000002",
+            "user-0000000000000000001",
+            "user-000000000000000",
+            "user-000000000000000\u{0}",
+            "+3",
+            "",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        let rank = name_ranks(&names);
+        for (i, n) in names.iter().enumerate() {
+            assert_eq!(sorted[rank[i] as usize], *n, "{n:?}");
+        }
     }
 }

@@ -208,6 +208,32 @@ pub fn for_model(model: &Model, as_of: Option<i32>) -> Box<dyn Engine + '_> {
     }
 }
 
+/// Whether two models' engines say the same of every event, so that one replay serves both:
+/// the same rules and parameters, whatever the prices, fees and whether sessions are charged.
+pub fn same_engine(a: &Model, b: &Model) -> bool {
+    let (sa, sb) = (&a.session, &b.session);
+    match (&a.card, &b.card) {
+        // A Meta engine carries its markets and eras.
+        (Card::Meta(_), _) | (_, Card::Meta(_)) => false,
+        _ => {
+            a.rules == b.rules
+                && a.default_category == b.default_category
+                && match a.rules {
+                    Rules::Viber => {
+                        sa.hours == sb.hours
+                            && sa.max_messages == sb.max_messages
+                            && sa.after_cap == sb.after_cap
+                            && sa.max_consecutive == sb.max_consecutive
+                            && sa.on_consecutive_limit == sb.on_consecutive_limit
+                    }
+                    Rules::WhatsAppSession | Rules::WhatsAppMeta => {
+                        a.window_hours == b.window_hours
+                    }
+                }
+        }
+    }
+}
+
 /// Per-stream state, indexed by the event's interned (account, contact) stream id: no hashing
 /// in the replay loop.
 pub struct Streams<S> {
