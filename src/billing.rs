@@ -556,6 +556,9 @@ pub fn bill(log: &Log, order: &[u32], model: &Model, opts: &BillingOptions) -> M
     bill_all(log, order, std::slice::from_ref(model), opts, 1).remove(0)
 }
 
+/// One engine and the billers of the models it serves (with their index in the model list).
+type EngineGroup<'m> = (Box<dyn engine::Engine + 'm>, Vec<(usize, Biller<'m>)>);
+
 /// Replays the log through every model in one pass over the events, the models shared among
 /// `threads` threads. Models whose engines agree on every event (the Viber models differ only
 /// in prices and fees) share one engine. Each model is billed on its own, so the result does
@@ -578,7 +581,7 @@ pub fn bill_all(
         }
     }
     let run = |groups: &[Vec<usize>]| -> Vec<(usize, ModelResult)> {
-        let mut work: Vec<(Box<dyn engine::Engine>, Vec<(usize, Biller)>)> = groups
+        let mut work: Vec<EngineGroup> = groups
             .iter()
             .map(|g| {
                 let engine = engine::for_model(&models[g[0]], opts.as_of);
