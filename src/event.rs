@@ -9,7 +9,10 @@ pub struct Country([u8; 2]);
 impl Country {
     /// Accepts two ASCII letters in any case.
     pub fn parse(s: &str) -> Option<Country> {
-        let b = s.as_bytes();
+        Country::from_bytes(s.as_bytes())
+    }
+
+    pub fn from_bytes(b: &[u8]) -> Option<Country> {
         if b.len() == 2 && b.iter().all(u8::is_ascii_alphabetic) {
             Some(Country([
                 b[0].to_ascii_uppercase(),
@@ -39,11 +42,10 @@ impl fmt::Debug for Country {
 }
 
 /// The value of a word in any case, without allocating (the reader calls this per row).
-fn word<T: Copy>(s: &str, words: &[(&str, T)]) -> Option<T> {
-    let s = s.trim();
+fn word<T: Copy>(s: &[u8], words: &[(&str, T)]) -> Option<T> {
     words
         .iter()
-        .find(|(w, _)| w.eq_ignore_ascii_case(s))
+        .find(|(w, _)| w.as_bytes().eq_ignore_ascii_case(s))
         .map(|(_, v)| *v)
 }
 
@@ -55,6 +57,11 @@ pub enum Direction {
 
 impl Direction {
     pub fn parse(s: &str) -> Option<Direction> {
+        Direction::from_word(s.trim().as_bytes())
+    }
+
+    /// A direction word exactly as given (no spaces around it).
+    pub fn from_word(s: &[u8]) -> Option<Direction> {
         const WORDS: [(&str, Direction); 9] = [
             ("in", Direction::Inbound),
             ("out", Direction::Outbound),
@@ -81,6 +88,10 @@ pub enum Category {
 
 impl Category {
     pub fn parse(s: &str) -> Option<Category> {
+        Category::from_word(s.trim().as_bytes())
+    }
+
+    fn from_word(s: &[u8]) -> Option<Category> {
         const WORDS: [(&str, Category); 5] = [
             ("marketing", Category::Marketing),
             ("promotional", Category::Marketing),
@@ -112,6 +123,11 @@ pub enum Kind {
 
 impl Kind {
     pub fn parse(s: &str) -> Option<Kind> {
+        Kind::from_word(s.trim().as_bytes())
+    }
+
+    /// A kind word exactly as given (no spaces around it).
+    pub fn from_word(s: &[u8]) -> Option<Kind> {
         const WORDS: [(&str, Kind); 7] = [
             ("", Kind::FreeForm),
             ("session", Kind::FreeForm),
@@ -121,7 +137,7 @@ impl Kind {
             ("welcome", Kind::Welcome),
             ("template", Kind::Template(None)),
         ];
-        word(s, &WORDS).or_else(|| Category::parse(s).map(|c| Kind::Template(Some(c))))
+        word(s, &WORDS).or_else(|| Category::from_word(s).map(|c| Kind::Template(Some(c))))
     }
 
     pub fn name(self) -> &'static str {

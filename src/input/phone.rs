@@ -70,12 +70,32 @@ impl CallingCodes {
     /// The country of a number as `number_key` gives it.
     pub fn country_of_number(&self, number: u64) -> Option<Country> {
         let digits = number.checked_ilog10().map_or(1, |l| l as usize + 1);
-        (1..=4.min(digits)).rev().find_map(|n| {
-            let prefix = number / 10u64.pow((digits - n) as u32);
-            self.by_length[n - 1][prefix as usize]
-        })
+        // The first four digits (fewer for a shorter number), then shorter prefixes of them.
+        let (mut prefix, mut n) = if digits >= 4 {
+            (number / POW10[digits - 4], 4)
+        } else {
+            (number, digits)
+        };
+        while n > 0 {
+            if let Some(c) = self.by_length[n - 1][prefix as usize] {
+                return Some(c);
+            }
+            prefix /= 10;
+            n -= 1;
+        }
+        None
     }
 }
+
+const POW10: [u64; 20] = {
+    let mut p = [1u64; 20];
+    let mut i = 1;
+    while i < 20 {
+        p[i] = p[i - 1] * 10;
+        i += 1;
+    }
+    p
+};
 
 /// The digits of a phone number in any of the usual spellings (`+380 50 123-45-67`,
 /// `00380501234567`, `380.50.123.45.67`), or `None` if the contact is not a number (an opaque id).
@@ -86,23 +106,26 @@ pub fn normalize(raw: &str) -> Option<String> {
 /// `normalize` as a number, without allocating: the reader's key for a contact. Numbers have
 /// 7 to 15 digits and no leading zero, so the value identifies the digits.
 pub fn number_key(raw: &str) -> Option<u64> {
-    let s = raw.trim();
-    let s = s.strip_prefix('+').unwrap_or(s);
+    let s = super::trim(raw);
+    let s = s.strip_prefix('+').unwrap_or(s).as_bytes();
     // "00" + 15 digits at most.
     let mut digits = [0u8; 17];
-    let mut n = 0;
-    for ch in s.chars() {
-        match ch {
-            '0'..='9' => {
+    let (mut n, mut i) = (0, 0);
+    while i < s.len() {
+        match s[i] {
+            d @ b'0'..=b'9' => {
                 if n == digits.len() {
                     return None;
                 }
-                digits[n] = ch as u8 - b'0';
+                digits[n] = d - b'0';
                 n += 1;
             }
-            ' ' | '-' | '(' | ')' | '.' | '/' | '\u{a0}' => {}
+            b' ' | b'-' | b'(' | b')' | b'.' | b'/' => {}
+            // U+00A0, a no-break space
+            0xC2 if s.get(i + 1) == Some(&0xA0) => i += 1,
             _ => return None,
         }
+        i += 1;
     }
     let mut d = &digits[..n];
     if d.starts_with(&[0, 0]) {

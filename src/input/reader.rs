@@ -272,11 +272,20 @@ fn read_input(file: String, input: impl Read + Send, size: u64, opts: &ReadOptio
 /// Ids for contacts and accounts in order of first appearance, and the interned streams,
 /// cells and account-months.
 struct Ids {
-    numbers: FxHashMap<u64, u32>,
+    /// A number's contact id and its first (account, stream): one lookup per row gives both.
+    numbers: FxHashMap<u64, Known>,
     opaque: FxHashMap<Box<str>, u32>,
+    /// The first (account, stream) of each opaque contact, by contact id.
+    opaque_first: FxHashMap<u32, (u32, u32)>,
     accounts: FxHashMap<Box<str>, u32>,
     interner: Interner,
     log: Log,
+}
+
+#[derive(Clone, Copy)]
+struct Known {
+    contact: u32,
+    first: (u32, u32),
 }
 
 impl Ids {
@@ -284,6 +293,7 @@ impl Ids {
         Ids {
             numbers: FxHashMap::default(),
             opaque: FxHashMap::default(),
+            opaque_first: FxHashMap::default(),
             accounts: FxHashMap::default(),
             interner: Interner::default(),
             log,
@@ -297,43 +307,72 @@ impl Ids {
         self.log.rejects.extend(rows.rejects);
         // Block-local indexes -> ids, given when first used so that ids follow the rows.
         let mut accounts: Vec<Option<u32>> = vec![None; rows.accounts.len()];
-        let mut opaque: Vec<Option<u32>> = vec![None; rows.ids.len()];
+        let mut cells: Vec<Option<u32>> = vec![None; rows.cells.len()];
+        let mut months: Vec<Option<u32>> = vec![None; rows.account_months.len()];
         for r in &rows.rows {
-            let contact = match r.contact {
-                Contact::Number(n) => self.number_id(n),
-                Contact::Id(i) => match opaque[i as usize] {
-                    Some(id) => id,
-                    None => {
-                        let id = self.opaque_id(&rows.ids[i as usize]);
-                        opaque[i as usize] = Some(id);
-                        id
+            let account = *accounts[r.account as usize].get_or_insert_with(|| {
+                Self::account_id_in(
+                    &mut self.accounts,
+                    &mut self.log,
+                    &rows.accounts[r.account as usize],
+                )
+            });
+            let (contact, stream) = match r.contact {
+                Contact::Number(n) => {
+                    let next = self.log.contacts.len() as u32;
+                    let known = self.numbers.entry(n).or_insert(Known {
+                        contact: next,
+                        first: NO_STREAM,
+                    });
+                    if known.contact == next {
+                        self.log.contacts.push(format!("+{n}"));
                     }
-                },
-            };
-            let account = match accounts[r.account as usize] {
-                Some(id) => id,
-                None => {
-                    let id = self.account_id(&rows.accounts[r.account as usize]);
-                    accounts[r.account as usize] = Some(id);
-                    id
+                    let stream = self.interner.stream(
+                        &mut self.log,
+                        &mut known.first,
+                        account,
+                        known.contact,
+                    );
+                    (known.contact, stream)
+                }
+                Contact::Id(i) => {
+                    let name = &rows.ids[i as usize];
+                    let contact = match self.opaque.get(name) {
+                        Some(&id) => id,
+                        None => {
+                            let id = self.log.contacts.len() as u32;
+                            self.log.contacts.push(name.to_string());
+                            self.opaque.insert(name.clone(), id);
+                            id
+                        }
+                    };
+                    let first = self.opaque_first.entry(contact).or_insert(NO_STREAM);
+                    let stream = self.interner.stream(&mut self.log, first, account, contact);
+                    (contact, stream)
                 }
             };
-            let mut ev = Event {
+            let cell = *cells[r.cell as usize].get_or_insert_with(|| {
+                let (_, country, month) = rows.cells[r.cell as usize];
+                self.interner.cell(&mut self.log, (account, country, month))
+            });
+            let account_month = *months[r.account_month as usize].get_or_insert_with(|| {
+                self.interner
+                    .account_month(&mut self.log, (account, r.month))
+            });
+            self.log.events.push(Event {
                 at: r.at,
                 month: r.month,
                 day: r.day,
                 line: r.line,
                 account,
                 contact,
-                stream: 0,
-                cell: 0,
-                account_month: 0,
+                stream,
+                cell,
+                account_month,
                 country: r.country,
                 direction: r.direction,
                 kind: r.kind,
-            };
-            self.interner.assign(&mut self.log, &mut ev);
-            self.log.events.push(ev);
+            });
         }
         match rows.failed {
             Some(f) => Err(f),
@@ -342,31 +381,16 @@ impl Ids {
     }
 
     fn account_id(&mut self, name: &str) -> u32 {
-        if let Some(&id) = self.accounts.get(name) {
-            return id;
-        }
-        let id = self.log.accounts.len() as u32;
-        self.log.accounts.push(name.to_string());
-        self.accounts.insert(name.into(), id);
-        id
+        Self::account_id_in(&mut self.accounts, &mut self.log, name)
     }
 
-    fn number_id(&mut self, number: u64) -> u32 {
-        let next = self.log.contacts.len() as u32;
-        let id = *self.numbers.entry(number).or_insert(next);
-        if id == next {
-            self.log.contacts.push(format!("+{number}"));
-        }
-        id
-    }
-
-    fn opaque_id(&mut self, name: &str) -> u32 {
-        if let Some(&id) = self.opaque.get(name) {
+    fn account_id_in(ids: &mut FxHashMap<Box<str>, u32>, log: &mut Log, name: &str) -> u32 {
+        if let Some(&id) = ids.get(name) {
             return id;
         }
-        let id = self.log.contacts.len() as u32;
-        self.log.contacts.push(name.to_string());
-        self.opaque.insert(name.into(), id);
+        let id = log.accounts.len() as u32;
+        log.accounts.push(name.to_string());
+        ids.insert(name.into(), id);
         id
     }
 }
@@ -455,34 +479,50 @@ impl Interner {
     pub fn assign(&mut self, log: &mut Log, ev: &mut Event) {
         let c = ev.contact as usize;
         if c >= self.first_stream.len() {
-            self.first_stream.resize(c + 1, (u32::MAX, 0));
+            self.first_stream.resize(c + 1, NO_STREAM);
         }
-        let (account, stream) = self.first_stream[c];
-        if account == ev.account {
-            ev.stream = stream;
-        } else {
-            let key = ((ev.account as u64) << 32) | ev.contact as u64;
-            let n = log.streams;
-            ev.stream = *self.streams.entry(key).or_insert(n);
-            if ev.stream == n {
-                log.streams += 1;
-            }
-            if account == u32::MAX {
-                self.first_stream[c] = (ev.account, ev.stream);
-            }
+        let mut first = self.first_stream[c];
+        ev.stream = self.stream(log, &mut first, ev.account, ev.contact);
+        self.first_stream[c] = first;
+        ev.cell = self.cell(log, (ev.account, ev.country, ev.month));
+        ev.account_month = self.account_month(log, (ev.account, ev.month));
+    }
+
+    /// The stream of (account, contact), where `first` is the contact's first (account,
+    /// stream) (`NO_STREAM` before its first event).
+    fn stream(&mut self, log: &mut Log, first: &mut (u32, u32), account: u32, contact: u32) -> u32 {
+        if first.0 == account {
+            return first.1;
         }
-        let cell = (ev.account, ev.country, ev.month);
-        ev.cell = *self.cells.entry(cell).or_insert_with(|| {
+        let key = ((account as u64) << 32) | contact as u64;
+        let n = log.streams;
+        let stream = *self.streams.entry(key).or_insert(n);
+        if stream == n {
+            log.streams += 1;
+        }
+        if *first == NO_STREAM {
+            *first = (account, stream);
+        }
+        stream
+    }
+
+    fn cell(&mut self, log: &mut Log, cell: (u32, Country, i32)) -> u32 {
+        *self.cells.entry(cell).or_insert_with(|| {
             log.cells.push(cell);
             log.cells.len() as u32 - 1
-        });
-        let am = (ev.account, ev.month);
-        ev.account_month = *self.account_months.entry(am).or_insert_with(|| {
+        })
+    }
+
+    fn account_month(&mut self, log: &mut Log, am: (u32, i32)) -> u32 {
+        *self.account_months.entry(am).or_insert_with(|| {
             log.account_months.push(am);
             log.account_months.len() as u32 - 1
-        });
+        })
     }
 }
+
+/// A contact with no stream yet.
+const NO_STREAM: (u32, u32) = (u32::MAX, 0);
 
 #[cfg(test)]
 mod tests {

@@ -54,6 +54,10 @@ pub struct Row {
     pub contact: Contact,
     /// Index into `Rows::accounts`.
     pub account: u32,
+    /// Index into `Rows::cells`.
+    pub cell: u32,
+    /// Index into `Rows::account_months`.
+    pub account_month: u32,
     pub country: Country,
     pub direction: Direction,
     pub kind: Kind,
@@ -67,6 +71,10 @@ pub struct Rows {
     pub ids: Vec<Box<str>>,
     /// Account names, each once.
     pub accounts: Vec<Box<str>>,
+    /// (account, country, month) report cells, each once (accounts as in `accounts`).
+    pub cells: Vec<(u32, Country, i32)>,
+    /// (account, month) pairs, each once.
+    pub account_months: Vec<(u32, i32)>,
     /// Records read, converted or not.
     pub records: u64,
     pub countries_derived: u64,
@@ -88,6 +96,9 @@ struct BlockState {
     accounts: FxHashMap<Box<str>, u32>,
     last_account: Option<u32>,
     ids: FxHashMap<Box<str>, u32>,
+    cells: FxHashMap<(u32, Country, i32), u32>,
+    account_months: FxHashMap<(u32, i32), u32>,
+    last_account_month: Option<((u32, i32), u32)>,
 }
 
 impl Parser<'_> {
@@ -106,6 +117,9 @@ impl Parser<'_> {
             accounts: FxHashMap::default(),
             last_account: None,
             ids: FxHashMap::default(),
+            cells: FxHashMap::default(),
+            account_months: FxHashMap::default(),
+            last_account_month: None,
         };
         loop {
             match rdr.read_byte_record(&mut rec) {
@@ -161,23 +175,39 @@ impl Parser<'_> {
             match self.columns.index[i] {
                 None => Ok(""),
                 Some(c) => std::str::from_utf8(&rec[c])
-                    .map(str::trim)
+                    .map(super::trim)
                     .map_err(|_| format!("{} is not valid UTF-8", FIELDS[i])),
             }
         };
-        let ts_raw = field(TS)?;
-        let at =
-            timestamp::parse(ts_raw, self.tz).map_err(|m| format!("{m} ({})", shown(ts_raw)))?;
-        let dir_raw = field(DIRECTION)?;
-        let direction = Direction::parse(dir_raw).ok_or_else(|| {
-            format!("unknown direction ({}); use in/inbound/mo/user/customer or out/outbound/mt/business", shown(dir_raw))
-        })?;
+        // A field as typed, undecoded. The fast ways below take it only when it is a valid
+        // value as it stands; anything else goes the text way, which trims, decodes and names
+        // what is wrong, in the same order of fields.
+        let bytes = |i: usize| -> &[u8] { self.columns.index[i].map_or(&b""[..], |c| &rec[c]) };
+        let at = match timestamp::parse_plain_utc(bytes(TS), self.tz) {
+            Some(at) => at,
+            None => {
+                let ts_raw = field(TS)?;
+                timestamp::parse(ts_raw, self.tz).map_err(|m| format!("{m} ({})", shown(ts_raw)))?
+            }
+        };
+        let direction = match Direction::from_word(bytes(DIRECTION)) {
+            Some(d) => d,
+            None => {
+                let dir_raw = field(DIRECTION)?;
+                Direction::parse(dir_raw).ok_or_else(|| {
+                    format!("unknown direction ({}); use in/inbound/mo/user/customer or out/outbound/mt/business", shown(dir_raw))
+                })?
+            }
+        };
         let kind = match direction {
             Direction::Inbound => Kind::FreeForm,
-            Direction::Outbound => {
-                let k = field(KIND)?;
-                Kind::parse(k).ok_or_else(|| format!("unknown kind ({})", shown(k)))?
-            }
+            Direction::Outbound => match Kind::from_word(bytes(KIND)) {
+                Some(k) => k,
+                None => {
+                    let k = field(KIND)?;
+                    Kind::parse(k).ok_or_else(|| format!("unknown kind ({})", shown(k)))?
+                }
+            },
         };
         let contact_raw = field(CONTACT)?;
         if contact_raw.is_empty() {
@@ -190,8 +220,11 @@ impl Parser<'_> {
             ));
         }
         let number = phone::number_key(contact_raw);
-        let country_raw = field(COUNTRY)?;
-        let country = if country_raw.is_empty() {
+        let typed = Country::from_bytes(bytes(COUNTRY)).filter(|c| self.codes.is_known(*c));
+        let country_raw = if typed.is_some() { "" } else { field(COUNTRY)? };
+        let country = if let Some(c) = typed {
+            c
+        } else if country_raw.is_empty() {
             let c = number
                 .and_then(|n| self.codes.country_of_number(n))
                 .ok_or_else(|| {
@@ -206,16 +239,26 @@ impl Parser<'_> {
         };
         let contact = match number {
             Some(n) => Contact::Number(n),
-            None => Contact::Id(intern(&mut st.ids, &mut out.ids, contact_raw.trim())),
+            None => Contact::Id(intern(&mut st.ids, &mut out.ids, contact_raw)),
         };
-        let account_raw = field(ACCOUNT)?;
-        // Logs have few accounts, often one per run of rows.
+        // Logs have few accounts, often one per run of rows. A stored name is trimmed, so a
+        // field equal to it needs no trimming.
         let account = match st.last_account {
-            Some(a) if *out.accounts[a as usize] == *account_raw => a,
-            _ => intern(&mut st.accounts, &mut out.accounts, account_raw),
+            Some(a) if out.accounts[a as usize].as_bytes() == bytes(ACCOUNT) => a,
+            _ => intern(&mut st.accounts, &mut out.accounts, field(ACCOUNT)?),
         };
         st.last_account = Some(account);
         let (month, day) = st.month_days.get(at);
+        let cell = index(&mut st.cells, &mut out.cells, (account, country, month));
+        let account_month = match st.last_account_month {
+            Some((key, i)) if key == (account, month) => i,
+            _ => index(
+                &mut st.account_months,
+                &mut out.account_months,
+                (account, month),
+            ),
+        };
+        st.last_account_month = Some(((account, month), account_month));
         Ok(Row {
             at,
             month,
@@ -223,6 +266,8 @@ impl Parser<'_> {
             line,
             contact,
             account,
+            cell,
+            account_month,
             country,
             direction,
             kind,
@@ -239,6 +284,18 @@ fn intern(map: &mut FxHashMap<Box<str>, u32>, names: &mut Vec<Box<str>>, name: &
     names.push(name.into());
     map.insert(name.into(), i);
     i
+}
+
+/// The index of `key` in `keys`, added if new.
+fn index<K: Copy + Eq + std::hash::Hash>(
+    map: &mut FxHashMap<K, u32>,
+    keys: &mut Vec<K>,
+    key: K,
+) -> u32 {
+    *map.entry(key).or_insert_with(|| {
+        keys.push(key);
+        keys.len() as u32 - 1
+    })
 }
 
 /// A cell as an error message shows it: control characters (a NUL, a stray CR) escaped, so

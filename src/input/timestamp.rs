@@ -53,7 +53,7 @@ pub fn parse(raw: &str, tz: Tz) -> Result<i64, String> {
 /// The form exports mostly use, `YYYY-MM-DDTHH:MM:SSZ` (or naive `YYYY-MM-DD HH:MM:SS` /
 /// `...THH:MM:SS` when `tz` is UTC), read without chrono; `None` sends anything else, and any
 /// value to be rejected, down chrono's path, so both give the same instants and messages.
-fn parse_plain_utc(b: &[u8], tz: Tz) -> Option<i64> {
+pub fn parse_plain_utc(b: &[u8], tz: Tz) -> Option<i64> {
     let plain = match b.len() {
         20 => b[19] == b'Z' && b[10] == b'T',
         19 => tz == chrono_tz::UTC && (b[10] == b'T' || b[10] == b' '),
