@@ -247,14 +247,51 @@ pub struct BillingOptions {
 /// (by name, so the order of the rows does not matter), and one contact's messages of the same
 /// instant in input order.
 pub fn replay_order(log: &Log) -> Vec<u32> {
+    replay_order_on(log, 1)
+}
+
+/// `replay_order` with the work shared among `threads` threads (the order is the same).
+pub fn replay_order_on(log: &Log, threads: usize) -> Vec<u32> {
     let ev = &log.events;
-    let mut order: Vec<u32> = (0..ev.len() as u32).collect();
-    // Exported logs are usually in time order already: then there is nothing to sort.
-    if !ev.windows(2).all(|w| w[0].at <= w[1].at) {
-        order.sort_by_key(|&i| ev[i as usize].at);
+    let (order, rank) = std::thread::scope(|s| {
+        let rank = s.spawn(|| name_ranks(&log.contacts));
+        let mut order: Vec<u32> = (0..ev.len() as u32).collect();
+        // Exported logs are usually in time order already: then there is nothing to sort.
+        if !ev.windows(2).all(|w| w[0].at <= w[1].at) {
+            order.sort_by_key(|&i| ev[i as usize].at);
+        }
+        let rank = rank.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        (order, rank)
+    });
+    // Ties sorted in pieces of the order cut between instants, a piece per thread.
+    let mut order = order;
+    let threads = threads.max(1);
+    let mut pieces: Vec<&mut [u32]> = Vec::new();
+    let mut rest: &mut [u32] = &mut order;
+    for t in (1..threads).rev() {
+        let mut cut = rest.len() - rest.len() / (t + 1);
+        while cut > 0
+            && cut < rest.len()
+            && ev[rest[cut] as usize].at == ev[rest[cut - 1] as usize].at
+        {
+            cut += 1;
+        }
+        let (piece, tail) = rest.split_at_mut(cut);
+        pieces.push(piece);
+        rest = tail;
     }
-    // Ties: only runs of one instant need the contact rank.
-    let mut rank: Option<Vec<u32>> = None;
+    pieces.push(rest);
+    std::thread::scope(|s| {
+        for piece in pieces {
+            let rank = &rank;
+            s.spawn(move || sort_ties(piece, ev, rank));
+        }
+    });
+    order
+}
+
+/// Sorts each run of one instant in `order` by account and contact rank, stably.
+fn sort_ties(order: &mut [u32], ev: &[Event], rank: &[u32]) {
     let mut start = 0;
     while start < order.len() {
         let at = ev[order[start] as usize].at;
@@ -263,7 +300,6 @@ pub fn replay_order(log: &Log) -> Vec<u32> {
             end += 1;
         }
         if end - start > 1 {
-            let rank = rank.get_or_insert_with(|| name_ranks(&log.contacts));
             // Stable: one contact's messages keep their input order.
             order[start..end].sort_by_key(|&i| {
                 let e = &ev[i as usize];
@@ -272,7 +308,6 @@ pub fn replay_order(log: &Log) -> Vec<u32> {
         }
         start = end;
     }
-    order
 }
 
 /// Each name's place in byte order. Sorted by their first 16 bytes as a number (one compare,

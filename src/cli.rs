@@ -491,7 +491,7 @@ fn write_rejects(log: &Log, path: &PathBuf) -> Result<()> {
 }
 
 fn bill_all(l: &Loaded, keep_lines: bool, strict: bool) -> Result<Vec<ModelResult>> {
-    let order = billing::replay_order(&l.log);
+    let order = billing::replay_order_on(&l.log, l.threads);
     let opts = BillingOptions {
         account_country: l.account_country,
         keep_lines,
