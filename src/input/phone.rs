@@ -108,16 +108,20 @@ pub fn normalize(raw: &str) -> Option<String> {
 pub fn number_key(raw: &str) -> Option<u64> {
     let s = super::trim(raw);
     let s = s.strip_prefix('+').unwrap_or(s).as_bytes();
-    // "00" + 15 digits at most.
-    let mut digits = [0u8; 17];
-    let (mut n, mut i) = (0, 0);
+    // The value of all digits (leading zeros add nothing), their count and the first three.
+    let (mut value, mut n, mut first) = (0u64, 0usize, [0u8; 3]);
+    let mut i = 0;
     while i < s.len() {
         match s[i] {
             d @ b'0'..=b'9' => {
-                if n == digits.len() {
+                // "00" + 15 digits at most.
+                if n == 17 {
                     return None;
                 }
-                digits[n] = d - b'0';
+                if n < 3 {
+                    first[n] = d;
+                }
+                value = value * 10 + (d - b'0') as u64;
                 n += 1;
             }
             b' ' | b'-' | b'(' | b')' | b'.' | b'/' => {}
@@ -127,15 +131,12 @@ pub fn number_key(raw: &str) -> Option<u64> {
         }
         i += 1;
     }
-    let mut d = &digits[..n];
-    if d.starts_with(&[0, 0]) {
-        d = &d[2..];
-    }
-    if (7..=15).contains(&d.len()) && d[0] != 0 {
-        Some(d.iter().fold(0u64, |v, &x| v * 10 + x as u64))
+    let (len, lead) = if n >= 2 && first[..2] == *b"00" {
+        (n - 2, first[2])
     } else {
-        None
-    }
+        (n, first[0])
+    };
+    ((7..=15).contains(&len) && lead != b'0').then_some(value)
 }
 
 /// Digits already normalized, as a number.
