@@ -54,6 +54,17 @@ fn sixty_message_cap_with_new_session_variant() {
     assert_eq!(count(&v, "newsession", "business_initiated_charged"), 1);
 }
 
+/// In one run, models whose session rules differ each replay with their own engine (models
+/// that agree share one): the figures of the two tests above, side by side.
+#[test]
+fn both_cap_variants_in_one_run_keep_their_own_figures() {
+    let v = replay_json("viber_cap.csv", &["plain", "newsession", "short"], &[]);
+    assert_eq!(total(&v, "plain"), d("0.2500"));
+    assert_eq!(total(&v, "newsession"), d("0.1100"));
+    assert_eq!(count(&v, "plain", "business_initiated_charged"), 3);
+    assert_eq!(count(&v, "newsession", "business_initiated_charged"), 1);
+}
+
 #[test]
 fn sixth_message_in_a_row_is_rejected_and_billed_or_dropped() {
     let v = replay_json("viber_in_a_row.csv", &["plain", "drop"], &[]);
