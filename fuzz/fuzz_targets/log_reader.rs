@@ -17,6 +17,7 @@ fuzz_target!(|data: &[u8]| {
             tz: chrono_tz::Europe::Kyiv,
             map: Vec::new(),
             skip_invalid,
+            threads: 2,
         };
         let Ok(log) = read_from("fuzz.csv".into(), data, &opts) else {
             continue;
