@@ -87,14 +87,7 @@ impl Sim {
 
     /// Runs, expects success, and parses stdout as JSON.
     pub fn json(self) -> Value {
-        let args = self.args.join(" ");
-        let out = self.run();
-        assert!(
-            out.status.success(),
-            "simcost {args} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).expect("stdout is JSON")
+        serde_json::from_str(&self.succeeds()).expect("stdout is JSON")
     }
 
     /// Runs, expects success, and returns stdout.
