@@ -3,7 +3,7 @@
 //! core is free. Contacts come out as keys and accounts as indexes into the block's own list;
 //! the reader then gives them ids in input order.
 
-use super::blocks::Block;
+use super::blocks::{is_plain, record_line, Block, PlainRecords, Split};
 use super::phone::{self, CallingCodes};
 use super::timestamp::{self, MonthDays};
 use super::Reject;
@@ -101,13 +101,32 @@ struct BlockState {
     last_account_month: Option<((u32, i32), u32)>,
 }
 
+/// A record's fields, from the csv crate or from a plain block's own split.
+trait Record {
+    fn count(&self) -> usize;
+    fn field(&self, i: usize) -> &[u8];
+}
+
+impl Record for csv::ByteRecord {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn field(&self, i: usize) -> &[u8] {
+        &self[i]
+    }
+}
+
+impl Record for Split<'_> {
+    fn count(&self) -> usize {
+        Split::count(self)
+    }
+    fn field(&self, i: usize) -> &[u8] {
+        self.get(i)
+    }
+}
+
 impl Parser<'_> {
     pub fn parse(&self, block: &Block) -> Rows {
-        let mut rdr = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(&block.bytes[..]);
-        let mut rec = csv::ByteRecord::new();
         let mut out = Rows {
             rows: Vec::with_capacity(block.bytes.len() / 40),
             ..Rows::default()
@@ -121,6 +140,20 @@ impl Parser<'_> {
             account_months: FxHashMap::default(),
             last_account_month: None,
         };
+        if is_plain(&block.bytes) {
+            let mut records = PlainRecords::new(block);
+            while let Some((line, rec)) = records.next_record() {
+                if !self.record(&mut st, &mut out, &rec, line) {
+                    break;
+                }
+            }
+            return out;
+        }
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(&block.bytes[..]);
+        let mut rec = csv::ByteRecord::new();
         loop {
             match rdr.read_byte_record(&mut rec) {
                 Ok(true) => {}
@@ -134,47 +167,57 @@ impl Parser<'_> {
                     break;
                 }
             }
-            let line = block.first_line + rec.position().map_or(1, |p| p.line()) - 1;
-            out.records += 1;
-            let result = if rec.len() != self.columns.count {
-                Err(format!(
-                    "row has {} fields, the header has {} (ragged row)",
-                    rec.len(),
-                    self.columns.count
-                ))
-            } else {
-                self.row(&mut st, &mut out, &rec, line)
-            };
-            match result {
-                Ok(row) => out.rows.push(row),
-                Err(reason) if self.skip_invalid => out.rejects.push(Reject {
-                    line,
-                    reason,
-                    fields: rec
-                        .iter()
-                        .map(|f| String::from_utf8_lossy(f).into_owned())
-                        .collect(),
-                }),
-                Err(reason) => {
-                    out.failed = Some((line, reason));
-                    break;
-                }
+            let line = rec.position().map_or(block.first_line, |p| {
+                record_line(&block.bytes, block.first_line, p)
+            });
+            if !self.record(&mut st, &mut out, &rec, line) {
+                break;
             }
         }
         out
+    }
+
+    /// Converts one record into `out`; false when the block stops there (a bad row, not
+    /// skipping invalid rows).
+    fn record(&self, st: &mut BlockState, out: &mut Rows, rec: &impl Record, line: u64) -> bool {
+        out.records += 1;
+        let result = if rec.count() != self.columns.count {
+            Err(format!(
+                "row has {} fields, the header has {} (ragged row)",
+                rec.count(),
+                self.columns.count
+            ))
+        } else {
+            self.row(st, out, rec, line)
+        };
+        match result {
+            Ok(row) => out.rows.push(row),
+            Err(reason) if self.skip_invalid => out.rejects.push(Reject {
+                line,
+                reason,
+                fields: (0..rec.count())
+                    .map(|i| String::from_utf8_lossy(rec.field(i)).into_owned())
+                    .collect(),
+            }),
+            Err(reason) => {
+                out.failed = Some((line, reason));
+                return false;
+            }
+        }
+        true
     }
 
     fn row(
         &self,
         st: &mut BlockState,
         out: &mut Rows,
-        rec: &csv::ByteRecord,
+        rec: &impl Record,
         line: u64,
     ) -> std::result::Result<Row, String> {
         let field = |i: usize| -> std::result::Result<&str, String> {
             match self.columns.index[i] {
                 None => Ok(""),
-                Some(c) => std::str::from_utf8(&rec[c])
+                Some(c) => std::str::from_utf8(rec.field(c))
                     .map(super::trim)
                     .map_err(|_| format!("{} is not valid UTF-8", FIELDS[i])),
             }
@@ -182,7 +225,8 @@ impl Parser<'_> {
         // A field as typed, undecoded. The fast ways below take it only when it is a valid
         // value as it stands; anything else goes the text way, which trims, decodes and names
         // what is wrong, in the same order of fields.
-        let bytes = |i: usize| -> &[u8] { self.columns.index[i].map_or(&b""[..], |c| &rec[c]) };
+        let bytes =
+            |i: usize| -> &[u8] { self.columns.index[i].map_or(&b""[..], |c| rec.field(c)) };
         let at = match timestamp::parse_plain_utc(bytes(TS), self.tz) {
             Some(at) => at,
             None => {
