@@ -17,6 +17,9 @@ const SHARED_CODE_COUNTRIES: &[&str] = &[
 pub struct CallingCodes {
     /// `by_length[n - 1][p]`: the country of the `n`-digit prefix `p`.
     by_length: [Vec<Option<Country>>; 4],
+    /// The country of every 4-digit prefix, longest match among `by_length` (numbers have
+    /// at least 7 digits, so this answers them in one read).
+    by_prefix4: Vec<Option<Country>>,
     /// Every accepted ISO code, indexed by `country_slot`.
     known: Vec<bool>,
 }
@@ -53,7 +56,15 @@ impl CallingCodes {
         {
             known[country_slot(c)] = true;
         }
-        CallingCodes { by_length, known }
+        // Indexes below 1000 are never read (a 4-digit prefix has no leading zero).
+        let by_prefix4 = (0..10_000)
+            .map(|p| longest_match(&by_length, p, 4))
+            .collect();
+        CallingCodes {
+            by_length,
+            by_prefix4,
+            known,
+        }
     }
 
     /// Whether an ISO code names a country simcost knows (one with a calling code, or one that
@@ -70,21 +81,23 @@ impl CallingCodes {
     /// The country of a number as `number_key` gives it.
     pub fn country_of_number(&self, number: u64) -> Option<Country> {
         let digits = number.checked_ilog10().map_or(1, |l| l as usize + 1);
-        // The first four digits (fewer for a shorter number), then shorter prefixes of them.
-        let (mut prefix, mut n) = if digits >= 4 {
-            (number / POW10[digits - 4], 4)
+        if digits >= 4 {
+            self.by_prefix4[(number / POW10[digits - 4]) as usize]
         } else {
-            (number, digits)
-        };
-        while n > 0 {
-            if let Some(c) = self.by_length[n - 1][prefix as usize] {
-                return Some(c);
-            }
-            prefix /= 10;
-            n -= 1;
+            longest_match(&self.by_length, number as usize, digits)
         }
-        None
     }
+}
+
+/// The country of the longest calling code that begins the `n`-digit `prefix`.
+fn longest_match(
+    by_length: &[Vec<Option<Country>>; 4],
+    prefix: usize,
+    n: usize,
+) -> Option<Country> {
+    (1..=n)
+        .rev()
+        .find_map(|k| by_length[k - 1][prefix / POW10[n - k] as usize])
 }
 
 const POW10: [u64; 20] = {
@@ -106,8 +119,15 @@ pub fn normalize(raw: &str) -> Option<String> {
 /// `normalize` as a number, without allocating: the reader's key for a contact. Numbers have
 /// 7 to 15 digits and no leading zero, so the value identifies the digits.
 pub fn number_key(raw: &str) -> Option<u64> {
-    let s = super::trim(raw);
-    let s = s.strip_prefix('+').unwrap_or(s).as_bytes();
+    number_key_bytes(super::trim(raw).as_bytes())
+}
+
+/// `number_key` of a field as typed, before trimming or decoding: spaces around the number
+/// are separators here, so a field this accepts gives the same key trimmed; anything else
+/// (a tab, other white space, bytes that are not ASCII) gives `None`, and the caller falls
+/// back to the text.
+pub fn number_key_bytes(s: &[u8]) -> Option<u64> {
+    let s = s.strip_prefix(b"+").unwrap_or(s);
     // The value of all digits (leading zeros add nothing), their count and the first three.
     let (mut value, mut n, mut first) = (0u64, 0usize, [0u8; 3]);
     let mut i = 0;

@@ -90,6 +90,9 @@ pub struct Parser<'a> {
     pub skip_invalid: bool,
 }
 
+/// Contacts longer than this are refused (a field this long is not a contact).
+const MAX_CONTACT_BYTES: usize = 256;
+
 /// What a block remembers between its rows.
 struct BlockState {
     month_days: MonthDays,
@@ -253,17 +256,26 @@ impl Parser<'_> {
                 }
             },
         };
-        let contact_raw = field(CONTACT)?;
-        if contact_raw.is_empty() {
-            return Err("empty contact".into());
-        }
-        if contact_raw.len() > 256 {
-            return Err(format!(
-                "contact is {} bytes long (at most 256)",
-                contact_raw.len()
-            ));
-        }
-        let number = phone::number_key(contact_raw);
+        // A number as typed needs no decoding; anything else is read as text.
+        let typed_number = Some(bytes(CONTACT))
+            .filter(|b| b.len() <= MAX_CONTACT_BYTES)
+            .and_then(phone::number_key_bytes);
+        let contact_raw = if typed_number.is_some() {
+            ""
+        } else {
+            let raw = field(CONTACT)?;
+            if raw.is_empty() {
+                return Err("empty contact".into());
+            }
+            if raw.len() > MAX_CONTACT_BYTES {
+                return Err(format!(
+                    "contact is {} bytes long (at most {MAX_CONTACT_BYTES})",
+                    raw.len()
+                ));
+            }
+            raw
+        };
+        let number = typed_number.or_else(|| phone::number_key(contact_raw));
         let typed = Country::from_bytes(bytes(COUNTRY)).filter(|c| self.codes.is_known(*c));
         let country_raw = if typed.is_some() { "" } else { field(COUNTRY)? };
         let country = if let Some(c) = typed {
@@ -272,7 +284,10 @@ impl Parser<'_> {
             let c = number
                 .and_then(|n| self.codes.country_of_number(n))
                 .ok_or_else(|| {
-                    format!("no country column value and no country can be derived from the contact ({contact_raw})")
+                    // A typed number is ASCII (or a no-break space): nothing is lost here.
+                    let typed = String::from_utf8_lossy(bytes(CONTACT));
+                    let raw = if contact_raw.is_empty() { super::trim(&typed) } else { contact_raw };
+                    format!("no country column value and no country can be derived from the contact ({raw})")
                 })?;
             out.countries_derived += 1;
             c
