@@ -5,7 +5,7 @@
 
 use super::blocks::{is_plain, record_line, Block, PlainRecords, Split};
 use super::phone::{self, CallingCodes};
-use super::timestamp::{self, MonthDays};
+use super::timestamp::{self, MonthDays, PlainTimes};
 use super::Reject;
 use crate::event::{Country, Direction, Kind};
 use chrono_tz::Tz;
@@ -95,6 +95,7 @@ const MAX_CONTACT_BYTES: usize = 256;
 
 /// What a block remembers between its rows.
 struct BlockState {
+    times: PlainTimes,
     month_days: MonthDays,
     accounts: FxHashMap<Box<str>, u32>,
     last_account: Option<u32>,
@@ -135,6 +136,7 @@ impl Parser<'_> {
             ..Rows::default()
         };
         let mut st = BlockState {
+            times: PlainTimes::default(),
             month_days: MonthDays::new(self.tz),
             accounts: FxHashMap::default(),
             last_account: None,
@@ -230,7 +232,7 @@ impl Parser<'_> {
         // what is wrong, in the same order of fields.
         let bytes =
             |i: usize| -> &[u8] { self.columns.index[i].map_or(&b""[..], |c| rec.field(c)) };
-        let at = match timestamp::parse_plain_utc(bytes(TS), self.tz) {
+        let at = match st.times.parse(bytes(TS), self.tz) {
             Some(at) => at,
             None => {
                 let ts_raw = field(TS)?;

@@ -54,36 +54,54 @@ pub fn parse(raw: &str, tz: Tz) -> Result<i64, String> {
 /// `...THH:MM:SS` when `tz` is UTC), read without chrono; `None` sends anything else, and any
 /// value to be rejected, down chrono's path, so both give the same instants and messages.
 pub fn parse_plain_utc(b: &[u8], tz: Tz) -> Option<i64> {
-    let plain = match b.len() {
-        20 => b[19] == b'Z' && b[10] == b'T',
-        19 => tz == chrono_tz::UTC && (b[10] == b'T' || b[10] == b' '),
-        _ => false,
-    };
-    if !plain {
-        return None;
+    PlainTimes::default().parse(b, tz)
+}
+
+/// `parse_plain_utc` over a run of rows: the last date read is kept with its day number, so
+/// the rows of one day (most of a time-ordered log) read only their time of day.
+#[derive(Default)]
+pub struct PlainTimes {
+    /// `YYYY-MM-DD` as typed (all zero: none yet, never a valid date).
+    date: [u8; 10],
+    days: i64,
+}
+
+impl PlainTimes {
+    pub fn parse(&mut self, b: &[u8], tz: Tz) -> Option<i64> {
+        let plain = match b.len() {
+            20 => b[19] == b'Z' && b[10] == b'T',
+            19 => tz == chrono_tz::UTC && (b[10] == b'T' || b[10] == b' '),
+            _ => false,
+        };
+        if !plain || b[13] != b':' || b[16] != b':' {
+            return None;
+        }
+        let num = |r: std::ops::Range<usize>| -> Option<i64> {
+            b[r].iter().try_fold(0i64, |v, &c| {
+                c.is_ascii_digit().then(|| v * 10 + (c - b'0') as i64)
+            })
+        };
+        if b[..10] != self.date {
+            if b[4] != b'-' || b[7] != b'-' {
+                return None;
+            }
+            let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+            if !(MIN_YEAR as i64..=MAX_YEAR as i64).contains(&y)
+                || !(1..=12).contains(&m)
+                || d < 1
+                || d > days_in_month(y, m)
+            {
+                return None;
+            }
+            self.date.copy_from_slice(&b[..10]);
+            self.days = days_from_civil(y, m, d);
+        }
+        let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+        if h > 23 || mi > 59 || sec > 59 {
+            return None;
+        }
+        Some((self.days * 86_400 + h * 3_600 + mi * 60 + sec) * 1_000_000)
     }
-    if b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        b[r].iter().try_fold(0i64, |v, &c| {
-            c.is_ascii_digit().then(|| v * 10 + (c - b'0') as i64)
-        })
-    };
-    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(MIN_YEAR as i64..=MAX_YEAR as i64).contains(&y)
-        || !(1..=12).contains(&m)
-        || d < 1
-        || d > days_in_month(y, m)
-        || h > 23
-        || mi > 59
-        || sec > 59
-    {
-        return None;
-    }
-    let days = days_from_civil(y, m, d);
-    Some((days * 86_400 + h * 3_600 + mi * 60 + sec) * 1_000_000)
 }
 
 fn days_in_month(y: i64, m: i64) -> i64 {
@@ -266,6 +284,22 @@ mod tests {
         ] {
             assert_eq!(parse_plain_utc(s.as_bytes(), tz), None, "{s}");
             assert!(parse(s, tz).is_err(), "{s}");
+        }
+        // One cache over a run of rows: a kept date never lets a bad time through, and a new
+        // date is checked again.
+        let mut times = PlainTimes::default();
+        for (s, ok) in [
+            ("2024-02-29T23:59:59Z", true),
+            ("2024-02-29T24:00:00Z", false),
+            ("2024-02-29T00:60:00Z", false),
+            ("2024-02-29 00:00:00", true),
+            ("2024-02-30T00:00:00Z", false),
+            ("2023-02-29T00:00:00Z", false),
+            ("2024-02-29T12:34:56Z", true),
+        ] {
+            let want = ok.then(|| parse_plain_utc(s.as_bytes(), tz)).flatten();
+            assert_eq!(want.is_some(), ok, "{s}");
+            assert_eq!(times.parse(s.as_bytes(), tz), want, "{s}");
         }
         // naive times in another zone are not UTC
         assert_eq!(
