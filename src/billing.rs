@@ -3,7 +3,7 @@
 
 use crate::engine::{self, Billed, Charge, MetaCharge, Outcome};
 use crate::event::{Category, Country, Direction, Event};
-use crate::input::Log;
+use crate::input::{Contacts, Log};
 use crate::rates::meta::{FreeTierCounts, MarketId};
 use crate::rates::{Card, FeeKind, Model, Rules};
 use chrono::NaiveDate;
@@ -312,28 +312,23 @@ fn sort_ties(order: &mut [u32], ev: &[Event], rank: &[u32]) {
 
 /// Each name's place in byte order. Sorted by their first 16 bytes as a number (one compare,
 /// no pointer to follow), then names sharing those 16 bytes by the whole name.
-fn name_ranks(names: &[String]) -> Vec<u32> {
-    let prefix = |n: &str| {
-        let mut b = [0u8; 16];
-        let k = n.len().min(16);
-        b[..k].copy_from_slice(&n.as_bytes()[..k]);
-        u128::from_be_bytes(b)
-    };
-    let mut by_name: Vec<(u128, u32)> = names
-        .iter()
+fn name_ranks(contacts: &Contacts) -> Vec<u32> {
+    let mut by_name: Vec<(u128, u32)> = contacts
+        .name_prefixes()
+        .into_iter()
         .enumerate()
-        .map(|(i, n)| (prefix(n), i as u32))
+        .map(|(i, p)| (p, i as u32))
         .collect();
     by_name.sort_unstable();
     let mut start = 0;
     while start < by_name.len() {
         let end = start + by_name[start..].partition_point(|p| p.0 == by_name[start].0);
         if end - start > 1 {
-            by_name[start..end].sort_by(|a, b| names[a.1 as usize].cmp(&names[b.1 as usize]));
+            by_name[start..end].sort_by(|a, b| contacts.name(a.1).cmp(&contacts.name(b.1)));
         }
         start = end;
     }
-    let mut rank = vec![0u32; names.len()];
+    let mut rank = vec![0u32; contacts.len()];
     for (k, (_, i)) in by_name.iter().enumerate() {
         rank[*i as usize] = k as u32;
     }
@@ -791,13 +786,23 @@ mod tests {
             "user-000000000000000\u{0}",
             "+3",
             "",
+            "+3801",
+            "+1234567890123",
         ]
         .iter()
         .map(|s| s.to_string())
         .collect();
         let mut sorted = names.clone();
         sorted.sort();
-        let rank = name_ranks(&names);
+        // Numbers of 7 to 15 digits are kept as numbers, the rest as names.
+        let mut contacts = Contacts::default();
+        for n in &names {
+            match n.strip_prefix('+').filter(|d| d.len() >= 7) {
+                Some(d) => contacts.push_number(d.parse().unwrap()),
+                None => contacts.push_id(n),
+            };
+        }
+        let rank = name_ranks(&contacts);
         for (i, n) in names.iter().enumerate() {
             assert_eq!(sorted[rank[i] as usize], *n, "{n:?}");
         }

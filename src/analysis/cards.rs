@@ -4,7 +4,7 @@
 use crate::billing::{self, BillingOptions};
 use crate::event::{Country, Direction, Event, Kind, MICROS_PER_HOUR};
 use crate::input::timestamp::{date_from_days, month_index};
-use crate::input::{Interner, Log};
+use crate::input::{Contacts, Interner, Log};
 use crate::rates::fx::Conversion;
 use crate::rates::{Card, Model, Rules};
 use rust_decimal::Decimal;
@@ -70,13 +70,16 @@ fn synthetic(countries: &[Country], day: i32, script: &[(Direction, Kind)]) -> L
         rows: events.len() as u64,
         events: Vec::new(),
         accounts: vec![String::new()],
-        contacts: countries.iter().map(|c| c.to_string()).collect(),
+        contacts: Contacts::default(),
         rejects: Vec::new(),
         countries_derived: 0,
         streams: 0,
         cells: Vec::new(),
         account_months: Vec::new(),
     };
+    for c in countries {
+        log.contacts.push_id(c.as_str());
+    }
     let mut ids = Interner::default();
     for mut ev in events {
         ids.assign(&mut log, &mut ev);

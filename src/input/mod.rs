@@ -1,11 +1,13 @@
 //! Reading a conversation log (RULES.md 1): CSV rows -> events.
 
 mod blocks;
+mod contacts;
 pub mod phone;
 mod reader;
 mod rows;
 pub mod timestamp;
 
+pub use contacts::Contacts;
 pub use reader::{read_from, read_log, Interner, Log, ReadOptions, Reject};
 
 /// `str::trim`, with a quick way out for the usual field that has nothing to trim.

@@ -2,6 +2,7 @@
 //! given ids here in input order, so the result is the same for any number of threads.
 
 use super::blocks::{Block, Blocks};
+use super::contacts::Contacts;
 use super::phone::{self, CallingCodes};
 use super::rows::{Columns, Contact, Parser, Rows, FIELDS, REQUIRED};
 use crate::error::{Error, Result};
@@ -36,7 +37,7 @@ pub struct Log {
     pub header: Vec<String>,
     pub events: Vec<Event>,
     pub accounts: Vec<String>,
-    pub contacts: Vec<String>,
+    pub contacts: Contacts,
     pub rows: u64,
     pub rejects: Vec<Reject>,
     /// Contacts whose country came from the phone number rather than a `country` column.
@@ -53,18 +54,15 @@ impl Log {
     pub fn account_name(&self, id: u32) -> &str {
         &self.accounts[id as usize]
     }
-    pub fn contact_name(&self, id: u32) -> &str {
-        &self.contacts[id as usize]
+    pub fn contact_name(&self, id: u32) -> std::borrow::Cow<'_, str> {
+        self.contacts.name(id)
     }
     /// The contact id of a number or id as the user typed it (`explain --contact`).
     pub fn find_contact(&self, raw: &str) -> Option<u32> {
         let key = phone::normalize(raw)
             .map(|d| format!("+{d}"))
             .unwrap_or_else(|| raw.trim().to_string());
-        self.contacts
-            .iter()
-            .position(|c| *c == key)
-            .map(|i| i as u32)
+        self.contacts.find(&key)
     }
 }
 
@@ -179,7 +177,7 @@ fn read_input(file: String, input: impl Read + Send, size: u64, opts: &ReadOptio
         header: header.clone(),
         events: Vec::new(),
         accounts: Vec::new(),
-        contacts: Vec::new(),
+        contacts: Contacts::default(),
         rows: 0,
         rejects: Vec::new(),
         countries_derived: 0,
@@ -325,7 +323,7 @@ impl Ids {
                         first: NO_STREAM,
                     });
                     if known.contact == next {
-                        self.log.contacts.push(format!("+{n}"));
+                        self.log.contacts.push_number(n);
                     }
                     let stream = self.interner.stream(
                         &mut self.log,
@@ -340,8 +338,7 @@ impl Ids {
                     let contact = match self.opaque.get(name) {
                         Some(&id) => id,
                         None => {
-                            let id = self.log.contacts.len() as u32;
-                            self.log.contacts.push(name.to_string());
+                            let id = self.log.contacts.push_id(name);
                             self.opaque.insert(name.clone(), id);
                             id
                         }
