@@ -3,7 +3,7 @@
 
 use crate::engine::{self, Billed, Charge, MetaCharge, Outcome};
 use crate::event::{Category, Country, Direction, Event};
-use crate::input::{Contacts, Log};
+use crate::input::Log;
 use crate::rates::meta::{FreeTierCounts, MarketId};
 use crate::rates::{Card, FeeKind, Model, Rules};
 use chrono::NaiveDate;
@@ -254,10 +254,10 @@ pub fn replay_order(log: &Log) -> Vec<u32> {
 pub fn replay_order_on(log: &Log, threads: usize) -> Vec<u32> {
     let ev = &log.events;
     let (order, rank) = std::thread::scope(|s| {
-        let rank = s.spawn(|| name_ranks(&log.contacts));
+        let rank = s.spawn(|| log.contacts.ranks());
         let mut order: Vec<u32> = (0..ev.len() as u32).collect();
         // Exported logs are usually in time order already: then there is nothing to sort.
-        if !ev.windows(2).all(|w| w[0].at <= w[1].at) {
+        if !log.in_time_order && !ev.windows(2).all(|w| w[0].at <= w[1].at) {
             order.sort_by_key(|&i| ev[i as usize].at);
         }
         let rank = rank.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
@@ -292,6 +292,10 @@ pub fn replay_order_on(log: &Log, threads: usize) -> Vec<u32> {
 
 /// Sorts each run of one instant in `order` by account and contact rank, stably.
 fn sort_ties(order: &mut [u32], ev: &[Event], rank: &[u32]) {
+    // Each event's key read once, not at every comparison. Within a run the indexes rise
+    // (the order is the input order, stably sorted by instant), so sorting (key, index)
+    // keeps one contact's messages in input order.
+    let mut keyed: Vec<(u64, u32)> = Vec::new();
     let mut start = 0;
     while start < order.len() {
         let at = ev[order[start] as usize].at;
@@ -300,39 +304,21 @@ fn sort_ties(order: &mut [u32], ev: &[Event], rank: &[u32]) {
             end += 1;
         }
         if end - start > 1 {
-            // Stable: one contact's messages keep their input order.
-            order[start..end].sort_by_key(|&i| {
+            keyed.clear();
+            keyed.extend(order[start..end].iter().map(|&i| {
                 let e = &ev[i as usize];
-                (e.account, rank[e.contact as usize])
-            });
+                (
+                    ((e.account as u64) << 32) | rank[e.contact as usize] as u64,
+                    i,
+                )
+            }));
+            keyed.sort_unstable();
+            for (slot, (_, i)) in order[start..end].iter_mut().zip(&keyed) {
+                *slot = *i;
+            }
         }
         start = end;
     }
-}
-
-/// Each name's place in byte order. Sorted by their first 16 bytes as a number (one compare,
-/// no pointer to follow), then names sharing those 16 bytes by the whole name.
-fn name_ranks(contacts: &Contacts) -> Vec<u32> {
-    let mut by_name: Vec<(u128, u32)> = contacts
-        .name_prefixes()
-        .into_iter()
-        .enumerate()
-        .map(|(i, p)| (p, i as u32))
-        .collect();
-    by_name.sort_unstable();
-    let mut start = 0;
-    while start < by_name.len() {
-        let end = start + by_name[start..].partition_point(|p| p.0 == by_name[start].0);
-        if end - start > 1 {
-            by_name[start..end].sort_by(|a, b| contacts.name(a.1).cmp(&contacts.name(b.1)));
-        }
-        start = end;
-    }
-    let mut rank = vec![0u32; contacts.len()];
-    for (k, (_, i)) in by_name.iter().enumerate() {
-        rank[*i as usize] = k as u32;
-    }
-    rank
 }
 
 /// Where a pool sits in `MonthState::pools`.
@@ -768,43 +754,5 @@ fn highest_tier(m: &crate::rates::Monthly, countries: &BTreeSet<Country>) -> Opt
     match (best, m.fee) {
         (Some((fee, _)), Some(default)) if fee <= default => None,
         (b, _) => b.map(|(_, c)| c),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn name_ranks_are_byte_order() {
-        let names: Vec<String> = [
-            "+380501234567",
-            "+12125551234",
-            "user-0000000000000000002",
-            "user-0000000000000000001",
-            "user-000000000000000",
-            "user-000000000000000\u{0}",
-            "+3",
-            "",
-            "+3801",
-            "+1234567890123",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let mut sorted = names.clone();
-        sorted.sort();
-        // Numbers of 7 to 15 digits are kept as numbers, the rest as names.
-        let mut contacts = Contacts::default();
-        for n in &names {
-            match n.strip_prefix('+').filter(|d| d.len() >= 7) {
-                Some(d) => contacts.push_number(d.parse().unwrap()),
-                None => contacts.push_id(n),
-            };
-        }
-        let rank = name_ranks(&contacts);
-        for (i, n) in names.iter().enumerate() {
-            assert_eq!(sorted[rank[i] as usize], *n, "{n:?}");
-        }
     }
 }

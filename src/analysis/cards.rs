@@ -76,6 +76,7 @@ fn synthetic(countries: &[Country], day: i32, script: &[(Direction, Kind)]) -> L
         streams: 0,
         cells: Vec::new(),
         account_months: Vec::new(),
+        in_time_order: false,
     };
     for c in countries {
         log.contacts.push_id(c.as_str());

@@ -38,7 +38,10 @@ impl Contacts {
     pub fn name(&self, id: u32) -> Cow<'_, str> {
         match self.numbers[id as usize] {
             0 => Cow::Borrowed(self.id_name(id)),
-            n => Cow::Owned(format!("+{n}")),
+            n => {
+                let (name, len) = number_name(n);
+                Cow::Owned(String::from_utf8_lossy(&name[..len]).into_owned())
+            }
         }
     }
 
@@ -48,30 +51,54 @@ impl Contacts {
             .map_or("", |k| &self.ids[k].1)
     }
 
-    /// The first 16 bytes of each name, zero-padded, as a big-endian number (so that numbers
-    /// compare as the names do), by id. A number's name (`+` and at most 15 digits) is whole.
-    pub fn name_prefixes(&self) -> Vec<u128> {
-        let mut ids = self.ids.iter();
-        self.numbers
-            .iter()
-            .map(|&n| {
+    /// Each contact's place in the byte order of the names (ids of equal names cannot occur).
+    pub fn ranks(&self) -> Vec<u32> {
+        // Numbers by a key that orders as their names do: no string to build or follow.
+        let mut numbers: Vec<(u64, u32)> = (self.numbers.iter().enumerate())
+            .filter(|(_, &n)| n != 0)
+            .map(|(id, &n)| (name_order_key(n), id as u32))
+            .collect();
+        numbers.sort_unstable();
+        // Other names by their first 16 bytes as a number, then by the whole name.
+        let mut others: Vec<(u128, u32)> = (self.ids.iter())
+            .map(|(id, name)| {
                 let mut b = [0u8; 16];
-                if n == 0 {
-                    let name = ids.next().map_or("", |(_, name)| name).as_bytes();
-                    let k = name.len().min(16);
-                    b[..k].copy_from_slice(&name[..k]);
-                } else {
-                    let digits = n.ilog10() as usize + 1;
-                    b[0] = b'+';
-                    let mut v = n;
-                    for i in (1..=digits).rev() {
-                        b[i] = b'0' + (v % 10) as u8;
-                        v /= 10;
-                    }
-                }
-                u128::from_be_bytes(b)
+                let k = name.len().min(16);
+                b[..k].copy_from_slice(&name.as_bytes()[..k]);
+                (u128::from_be_bytes(b), *id)
             })
-            .collect()
+            .collect();
+        others.sort_unstable();
+        let mut start = 0;
+        while start < others.len() {
+            let end = start + others[start..].partition_point(|p| p.0 == others[start].0);
+            if end - start > 1 {
+                others[start..end].sort_by(|a, b| self.id_name(a.1).cmp(self.id_name(b.1)));
+            }
+            start = end;
+        }
+        // The two lists merged by name.
+        let mut rank = vec![0u32; self.len()];
+        let (mut a, mut b) = (0, 0);
+        for k in 0..self.len() as u32 {
+            let number_first = match (numbers.get(a), others.get(b)) {
+                (Some(&(_, x)), Some(&(_, y))) => {
+                    let (digits, len) = number_name(self.numbers[x as usize]);
+                    digits[..len] <= *self.id_name(y).as_bytes()
+                }
+                (Some(_), None) => true,
+                _ => false,
+            };
+            let id = if number_first {
+                a += 1;
+                numbers[a - 1].1
+            } else {
+                b += 1;
+                others[b - 1].1
+            };
+            rank[id as usize] = k;
+        }
+        rank
     }
 
     /// The id of the contact of this name, if any.
@@ -80,9 +107,78 @@ impl Contacts {
     }
 }
 
+/// A number's name, `+` and its digits (at most 15 digits: 16 bytes), and its length.
+fn number_name(n: u64) -> ([u8; 16], usize) {
+    let mut b = [0u8; 16];
+    let len = (n.checked_ilog10().unwrap_or(0) as usize + 2).min(16);
+    b[0] = b'+';
+    let mut v = n;
+    for i in (1..len).rev() {
+        b[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    (b, len)
+}
+
+/// A number (of at most 15 digits) as a key that sorts as its digits do as text: each digit
+/// is a base-11 place from the left, 1 to 10, and 0 where a shorter number has ended, so
+/// that a number comes before the longer ones it begins.
+fn name_order_key(n: u64) -> u64 {
+    let (name, len) = number_name(n);
+    (1..16).fold(0, |key, i| {
+        let place = if i < len {
+            (name[i] - b'0' + 1) as u64
+        } else {
+            0
+        };
+        key * 11 + place
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Ranks are the byte order of the names, numbers and other names mixed, names sharing
+    /// their first 16 bytes, numbers that begin others.
+    #[test]
+    fn ranks_are_byte_order() {
+        let names = [
+            "+380501234567",
+            "+12125551234",
+            "user-0000000000000000002",
+            "user-0000000000000000001",
+            "user-000000000000000",
+            "user-000000000000000\u{0}",
+            "+3",
+            "",
+            "+3801",
+            "+1234567890123",
+            "+123456789012",
+            "+123456789012345",
+            "+999999999999999",
+            "+2",
+            "+38050123456",
+            "+380501234567 x",
+        ];
+        let mut sorted = names.to_vec();
+        sorted.sort();
+        // Numbers of 7 to 15 digits are kept as numbers, the rest as names.
+        let mut c = Contacts::default();
+        for n in names {
+            match n.strip_prefix('+').filter(|d| d.len() >= 7) {
+                Some(d) if d.bytes().all(|b| b.is_ascii_digit()) => {
+                    c.push_number(d.parse().unwrap())
+                }
+                _ => c.push_id(n),
+            };
+        }
+        let rank = c.ranks();
+        for (i, n) in names.iter().enumerate() {
+            assert_eq!(sorted[rank[i] as usize], *n, "{n:?}");
+            assert_eq!(c.name(i as u32), *n);
+        }
+    }
 
     #[test]
     fn numbers_and_ids_keep_their_names_and_order() {
@@ -101,16 +197,6 @@ mod tests {
                 "a name longer than sixteen bytes"
             ]
         );
-        let want: Vec<u128> = names
-            .iter()
-            .map(|n| {
-                let mut b = [0u8; 16];
-                let k = n.len().min(16);
-                b[..k].copy_from_slice(&n.as_bytes()[..k]);
-                u128::from_be_bytes(b)
-            })
-            .collect();
-        assert_eq!(c.name_prefixes(), want);
         assert_eq!(c.find("user-7"), Some(1));
         assert_eq!(c.find("+123456789012345"), Some(2));
         assert_eq!(c.find("+1"), None);

@@ -48,6 +48,9 @@ pub struct Log {
     pub cells: Vec<(u32, Country, i32)>,
     /// `Event::account_month` -> (account, month).
     pub account_months: Vec<(u32, i32)>,
+    /// The events are known to be in time order (the reader checks as it goes); false when
+    /// not, or not known.
+    pub in_time_order: bool,
 }
 
 impl Log {
@@ -184,6 +187,7 @@ fn read_input(file: String, input: impl Read + Send, size: u64, opts: &ReadOptio
         streams: 0,
         cells: Vec::new(),
         account_months: Vec::new(),
+        in_time_order: true,
     });
     // The default account, used when the column is absent or empty.
     ids.account_id("");
@@ -308,6 +312,7 @@ impl Ids {
         let mut cells: Vec<Option<u32>> = vec![None; rows.cells.len()];
         let mut months: Vec<Option<u32>> = vec![None; rows.account_months.len()];
         for r in &rows.rows {
+            self.log.in_time_order &= self.log.events.last().is_none_or(|e| e.at <= r.at);
             let account = *accounts[r.account as usize].get_or_insert_with(|| {
                 Self::account_id_in(
                     &mut self.accounts,
@@ -562,6 +567,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(log.events[0].country.as_str(), "DE");
+    }
+
+    #[test]
+    fn time_order_is_noted_while_reading() {
+        let sorted = "timestamp,contact,direction\n1772356500,+380501234567,in\n1772356500,+380501234568,in\n1772356501,+380501234567,out\n";
+        assert!(read(sorted).unwrap().in_time_order);
+        let unsorted = "timestamp,contact,direction\n1772356501,+380501234567,in\n1772356500,+380501234567,out\n";
+        assert!(!read(unsorted).unwrap().in_time_order);
     }
 
     #[test]
