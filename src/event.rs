@@ -23,6 +23,11 @@ impl Country {
         }
     }
 
+    /// A dense index, 0 to 675, for tables by country.
+    pub fn index(self) -> usize {
+        (self.0[0] - b'A') as usize * 26 + (self.0[1] - b'A') as usize
+    }
+
     pub fn as_str(&self) -> &str {
         // Only ASCII letters are ever stored.
         std::str::from_utf8(&self.0).unwrap_or("??")

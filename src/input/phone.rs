@@ -20,13 +20,8 @@ pub struct CallingCodes {
     /// The country of every 4-digit prefix, longest match among `by_length` (numbers have
     /// at least 7 digits, so this answers them in one read).
     by_prefix4: Vec<Option<Country>>,
-    /// Every accepted ISO code, indexed by `country_slot`.
+    /// Every accepted ISO code, indexed by `Country::index`.
     known: Vec<bool>,
-}
-
-fn country_slot(c: Country) -> usize {
-    let b = c.as_str().as_bytes();
-    (b[0] - b'A') as usize * 26 + (b[1] - b'A') as usize
 }
 
 impl CallingCodes {
@@ -45,7 +40,7 @@ impl CallingCodes {
                     let digits = n.to_string().len();
                     if (1..=4).contains(&digits) {
                         by_length[digits - 1][n] = Some(c);
-                        known[country_slot(c)] = true;
+                        known[c.index()] = true;
                     }
                 }
             }
@@ -54,7 +49,7 @@ impl CallingCodes {
             .iter()
             .filter_map(|c| Country::parse(c))
         {
-            known[country_slot(c)] = true;
+            known[c.index()] = true;
         }
         // Indexes below 1000 are never read (a 4-digit prefix has no leading zero).
         let by_prefix4 = (0..10_000)
@@ -70,7 +65,7 @@ impl CallingCodes {
     /// Whether an ISO code names a country simcost knows (one with a calling code, or one that
     /// shares another's).
     pub fn is_known(&self, c: Country) -> bool {
-        self.known[country_slot(c)]
+        self.known[c.index()]
     }
 
     /// The country of normalized digits: the longest matching prefix of up to 4 digits.

@@ -93,6 +93,10 @@ pub struct Parser<'a> {
 /// Contacts longer than this are refused (a field this long is not a contact).
 const MAX_CONTACT_BYTES: usize = 256;
 
+/// Two-letter codes: the size of a table by `Country::index`.
+const COUNTRIES: usize = 26 * 26;
+const NO_CELL: u32 = u32::MAX;
+
 /// What a block remembers between its rows.
 struct BlockState {
     times: PlainTimes,
@@ -100,7 +104,8 @@ struct BlockState {
     accounts: FxHashMap<Box<str>, u32>,
     last_account: Option<u32>,
     ids: FxHashMap<Box<str>, u32>,
-    cells: FxHashMap<(u32, Country, i32), u32>,
+    /// Cells by account-month (block index) and country: a table read, not a hash, per row.
+    cells: Vec<[u32; COUNTRIES]>,
     account_months: FxHashMap<(u32, i32), u32>,
     last_account_month: Option<((u32, i32), u32)>,
 }
@@ -141,7 +146,7 @@ impl Parser<'_> {
             accounts: FxHashMap::default(),
             last_account: None,
             ids: FxHashMap::default(),
-            cells: FxHashMap::default(),
+            cells: Vec::new(),
             account_months: FxHashMap::default(),
             last_account_month: None,
         };
@@ -310,7 +315,6 @@ impl Parser<'_> {
         };
         st.last_account = Some(account);
         let (month, day) = st.month_days.get(at);
-        let cell = index(&mut st.cells, &mut out.cells, (account, country, month));
         let account_month = match st.last_account_month {
             Some((key, i)) if key == (account, month) => i,
             _ => index(
@@ -320,6 +324,15 @@ impl Parser<'_> {
             ),
         };
         st.last_account_month = Some(((account, month), account_month));
+        if st.cells.len() <= account_month as usize {
+            st.cells.push([NO_CELL; COUNTRIES]);
+        }
+        let cell = &mut st.cells[account_month as usize][country.index()];
+        if *cell == NO_CELL {
+            *cell = out.cells.len() as u32;
+            out.cells.push((account, country, month));
+        }
+        let cell = *cell;
         Ok(Row {
             at,
             month,
