@@ -284,14 +284,15 @@ pub fn replay_order_on(log: &Log, threads: usize) -> Vec<u32> {
     std::thread::scope(|s| {
         for piece in pieces {
             let rank = &rank;
-            s.spawn(move || sort_ties(piece, ev, rank));
+            s.spawn(move || sort_ties(piece, log, rank));
         }
     });
     order
 }
 
 /// Sorts each run of one instant in `order` by account and contact rank, stably.
-fn sort_ties(order: &mut [u32], ev: &[Event], rank: &[u32]) {
+fn sort_ties(order: &mut [u32], log: &Log, rank: &[u32]) {
+    let ev = &log.events;
     // Each event's key read once, not at every comparison. Within a run the indexes rise
     // (the order is the input order, stably sorted by instant), so sorting (key, index)
     // keeps one contact's messages in input order.
@@ -308,7 +309,7 @@ fn sort_ties(order: &mut [u32], ev: &[Event], rank: &[u32]) {
             keyed.extend(order[start..end].iter().map(|&i| {
                 let e = &ev[i as usize];
                 (
-                    ((e.account as u64) << 32) | rank[e.contact as usize] as u64,
+                    ((log.account_of(e) as u64) << 32) | rank[e.contact as usize] as u64,
                     i,
                 )
             }));
@@ -361,6 +362,8 @@ pub struct Biller<'m> {
     free: u64,
     cells: Vec<Stats>,
     months: Vec<MonthState>,
+    /// `Log::cell_account_months`: the month state of each cell.
+    month_of_cell: Vec<u32>,
     lines: Vec<Line>,
 }
 
@@ -378,6 +381,7 @@ impl<'m> Biller<'m> {
             },
             cells: vec![Stats::default(); log.cells.len()],
             months: vec![MonthState::default(); log.account_months.len()],
+            month_of_cell: log.cell_account_months.clone(),
             lines: if opts.keep_lines {
                 Vec::with_capacity(log.events.len())
             } else {
@@ -390,7 +394,7 @@ impl<'m> Biller<'m> {
     pub fn step(&mut self, i: u32, ev: &Event, outcome: Outcome) {
         let model = self.model;
         let cell = &mut self.cells[ev.cell as usize];
-        let month = &mut self.months[ev.account_month as usize];
+        let month = &mut self.months[self.month_of_cell[ev.cell as usize] as usize];
         month.messages += 1;
 
         if outcome.opened {

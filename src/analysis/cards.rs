@@ -50,14 +50,11 @@ fn synthetic(countries: &[Country], day: i32, script: &[(Direction, Kind)]) -> L
         for (j, &(direction, kind)) in script.iter().enumerate() {
             events.push(Event {
                 at: noon + j as i64 * 60_000_000,
-                month: month_index(date),
                 day,
-                line: events.len() as u64 + 2,
-                account: 0,
+                line: events.len() as u32 + 2,
                 contact: c as u32,
                 stream: 0,
                 cell: 0,
-                account_month: 0,
                 country,
                 direction,
                 kind,
@@ -75,6 +72,7 @@ fn synthetic(countries: &[Country], day: i32, script: &[(Direction, Kind)]) -> L
         countries_derived: 0,
         streams: 0,
         cells: Vec::new(),
+        cell_account_months: Vec::new(),
         account_months: Vec::new(),
         in_time_order: false,
     };
@@ -83,7 +81,7 @@ fn synthetic(countries: &[Country], day: i32, script: &[(Direction, Kind)]) -> L
     }
     let mut ids = Interner::default();
     for mut ev in events {
-        ids.assign(&mut log, &mut ev);
+        ids.assign(&mut log, &mut ev, 0, month_index(date));
         log.events.push(ev);
     }
     log

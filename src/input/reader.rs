@@ -46,6 +46,8 @@ pub struct Log {
     pub streams: u32,
     /// `Event::cell` -> (account, country, month).
     pub cells: Vec<(u32, Country, i32)>,
+    /// `Event::cell` -> its account-month (an index into `account_months`).
+    pub cell_account_months: Vec<u32>,
     /// `Event::account_month` -> (account, month).
     pub account_months: Vec<(u32, i32)>,
     /// The events are known to be in time order (the reader checks as it goes); false when
@@ -54,6 +56,14 @@ pub struct Log {
 }
 
 impl Log {
+    /// The account of an event (its cell's).
+    pub fn account_of(&self, ev: &Event) -> u32 {
+        self.cells[ev.cell as usize].0
+    }
+    /// The calendar month of an event in `--tz`, months since year 0 (its cell's).
+    pub fn month_of(&self, ev: &Event) -> i32 {
+        self.cells[ev.cell as usize].2
+    }
     pub fn account_name(&self, id: u32) -> &str {
         &self.accounts[id as usize]
     }
@@ -186,6 +196,7 @@ fn read_input(file: String, input: impl Read + Send, size: u64, opts: &ReadOptio
         countries_derived: 0,
         streams: 0,
         cells: Vec::new(),
+        cell_account_months: Vec::new(),
         account_months: Vec::new(),
         in_time_order: true,
     });
@@ -353,24 +364,25 @@ impl Ids {
                     (contact, stream)
                 }
             };
-            let cell = *cells[r.cell as usize].get_or_insert_with(|| {
-                let (_, country, month) = rows.cells[r.cell as usize];
-                self.interner.cell(&mut self.log, (account, country, month))
-            });
             let account_month = *months[r.account_month as usize].get_or_insert_with(|| {
                 self.interner
                     .account_month(&mut self.log, (account, r.month))
             });
+            let cell = *cells[r.cell as usize].get_or_insert_with(|| {
+                let (_, country, month) = rows.cells[r.cell as usize];
+                self.interner
+                    .cell(&mut self.log, (account, country, month), account_month)
+            });
+            let Ok(line) = u32::try_from(r.line) else {
+                return Err((r.line, format!("more than {} lines", u32::MAX)));
+            };
             self.log.events.push(Event {
                 at: r.at,
-                month: r.month,
                 day: r.day,
-                line: r.line,
-                account,
+                line,
                 contact,
                 stream,
                 cell,
-                account_month,
                 country: r.country,
                 direction: r.direction,
                 kind: r.kind,
@@ -413,9 +425,6 @@ fn number_accounts_by_name(log: &mut Log) {
         .iter()
         .map(|old| std::mem::take(&mut log.accounts[*old as usize]))
         .collect();
-    for ev in &mut log.events {
-        ev.account = new_id[ev.account as usize];
-    }
     for c in &mut log.cells {
         c.0 = new_id[c.0 as usize];
     }
@@ -477,17 +486,18 @@ pub struct Interner {
 }
 
 impl Interner {
-    /// Fills `ev.stream`, `ev.cell` and `ev.account_month`, extending `log`'s tables.
-    pub fn assign(&mut self, log: &mut Log, ev: &mut Event) {
+    /// Fills `ev.stream` and `ev.cell` for an event of `account` in `month`, extending `log`'s
+    /// tables.
+    pub fn assign(&mut self, log: &mut Log, ev: &mut Event, account: u32, month: i32) {
         let c = ev.contact as usize;
         if c >= self.first_stream.len() {
             self.first_stream.resize(c + 1, NO_STREAM);
         }
         let mut first = self.first_stream[c];
-        ev.stream = self.stream(log, &mut first, ev.account, ev.contact);
+        ev.stream = self.stream(log, &mut first, account, ev.contact);
         self.first_stream[c] = first;
-        ev.cell = self.cell(log, (ev.account, ev.country, ev.month));
-        ev.account_month = self.account_month(log, (ev.account, ev.month));
+        let account_month = self.account_month(log, (account, month));
+        ev.cell = self.cell(log, (account, ev.country, month), account_month);
     }
 
     /// The stream of (account, contact), where `first` is the contact's first (account,
@@ -508,9 +518,10 @@ impl Interner {
         stream
     }
 
-    fn cell(&mut self, log: &mut Log, cell: (u32, Country, i32)) -> u32 {
+    fn cell(&mut self, log: &mut Log, cell: (u32, Country, i32), account_month: u32) -> u32 {
         *self.cells.entry(cell).or_insert_with(|| {
             log.cells.push(cell);
+            log.cell_account_months.push(account_month);
             log.cells.len() as u32 - 1
         })
     }

@@ -91,8 +91,8 @@ pub fn write(log: &Log, models: &[ModelResult], tz: chrono_tz::Tz, out: impl Wri
             };
             w.write_record([
                 format_instant(ev.at, tz),
-                month_label(ev.month),
-                account_label(log, ev.account),
+                month_label(log.month_of(ev)),
+                account_label(log, log.account_of(ev)),
                 log.contact_name(ev.contact).to_string(),
                 ev.country.to_string(),
                 m.name.clone(),
