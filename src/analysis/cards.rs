@@ -4,7 +4,7 @@
 use crate::billing::{self, BillingOptions};
 use crate::event::{Country, Direction, Event, Kind, MICROS_PER_HOUR};
 use crate::input::timestamp::{date_from_days, month_index};
-use crate::input::{Contacts, Interner, Log};
+use crate::input::{Interner, Log};
 use crate::rates::fx::Conversion;
 use crate::rates::{Card, Model, Rules};
 use rust_decimal::Decimal;
@@ -61,21 +61,11 @@ fn synthetic(countries: &[Country], day: i32, script: &[(Direction, Kind)]) -> L
             });
         }
     }
-    let mut log = Log {
-        file: "(rate cards)".into(),
-        header: Vec::new(),
-        rows: events.len() as u64,
-        events: Vec::new(),
-        accounts: vec![String::new()],
-        contacts: Contacts::default(),
-        rejects: Vec::new(),
-        countries_derived: 0,
-        streams: 0,
-        cells: Vec::new(),
-        cell_account_months: Vec::new(),
-        account_months: Vec::new(),
-        in_time_order: false,
-    };
+    let mut log = Log::new("(rate cards)".into(), Vec::new());
+    log.rows = events.len() as u64;
+    log.accounts.push(String::new());
+    // Events go in as built, not checked for time order.
+    log.in_time_order = false;
     for c in countries {
         log.contacts.push_id(c.as_str());
     }

@@ -56,6 +56,25 @@ pub struct Log {
 }
 
 impl Log {
+    /// A log with no rows yet (an empty log is in time order).
+    pub fn new(file: String, header: Vec<String>) -> Log {
+        Log {
+            file,
+            header,
+            events: Vec::new(),
+            accounts: Vec::new(),
+            contacts: Contacts::default(),
+            rows: 0,
+            rejects: Vec::new(),
+            countries_derived: 0,
+            streams: 0,
+            cells: Vec::new(),
+            cell_account_months: Vec::new(),
+            account_months: Vec::new(),
+            in_time_order: true,
+        }
+    }
+
     /// The account of an event (its cell's).
     pub fn account_of(&self, ev: &Event) -> u32 {
         self.cells[ev.cell as usize].0
@@ -185,21 +204,7 @@ fn read_input(file: String, input: impl Read + Send, size: u64, opts: &ReadOptio
         codes: &codes,
         skip_invalid: opts.skip_invalid,
     };
-    let mut ids = Ids::new(Log {
-        file: file.clone(),
-        header: header.clone(),
-        events: Vec::new(),
-        accounts: Vec::new(),
-        contacts: Contacts::default(),
-        rows: 0,
-        rejects: Vec::new(),
-        countries_derived: 0,
-        streams: 0,
-        cells: Vec::new(),
-        cell_account_months: Vec::new(),
-        account_months: Vec::new(),
-        in_time_order: true,
-    });
+    let mut ids = Ids::new(Log::new(file.clone(), header.clone()));
     // The default account, used when the column is absent or empty.
     ids.account_id("");
     let first_bytes = first.bytes.len().max(1) as u64;

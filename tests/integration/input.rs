@@ -124,13 +124,12 @@ fn skip_invalid_counts_and_writes_rejects_that_simcost_reads_back() {
 #[test]
 fn a_row_after_blank_lines_is_named_by_its_own_line() {
     let plain = "timestamp,contact,direction\n\n2026-03-01T00:00:03Z,+77013441170,in\n\n\n2026-03-01T00:00:04Z,+77013441170,sideways\n";
-    sim(&["replay", "-"])
-        .stdin(plain)
-        .fails(3, "<stdin>:6: unknown direction (sideways)");
     let quoted = "timestamp,contact,direction\r\n\r\n\"2026-03-01T00:00:03Z\",+77013441170,in\r\n\r\n\n2026-03-01T00:00:04Z,+77013441170,sideways\r\n";
-    sim(&["replay", "-"])
-        .stdin(quoted)
-        .fails(3, "<stdin>:6: unknown direction (sideways)");
+    for log in [plain, quoted] {
+        sim(&["replay", "-"])
+            .stdin(log)
+            .fails(3, "<stdin>:6: unknown direction (sideways)");
+    }
 }
 
 #[test]
