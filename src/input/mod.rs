@@ -2,6 +2,7 @@
 
 mod blocks;
 mod contacts;
+mod numbers;
 pub mod phone;
 mod reader;
 mod rows;

@@ -3,8 +3,9 @@
 
 use super::blocks::{Block, Blocks};
 use super::contacts::Contacts;
+use super::numbers::{AccountStreams, Known, NumberTable};
 use super::phone::{self, CallingCodes};
-use super::rows::{Columns, Contact, Parser, Rows, FIELDS, REQUIRED};
+use super::rows::{Columns, Contact, Parser, Row, Rows, FIELDS, REQUIRED};
 use crate::error::{Error, Result};
 use crate::event::{Country, Event};
 use chrono_tz::Tz;
@@ -290,28 +291,22 @@ fn read_input(file: String, input: impl Read + Send, size: u64, opts: &ReadOptio
 /// Ids for contacts and accounts in order of first appearance, and the interned streams,
 /// cells and account-months.
 struct Ids {
-    /// A number's contact id and its first (account, stream): one lookup per row gives both.
-    numbers: FxHashMap<u64, Known>,
+    /// A number's contact id and its streams: one lookup per row gives both.
+    numbers: NumberTable,
     opaque: FxHashMap<Box<str>, u32>,
-    /// The first (account, stream) of each opaque contact, by contact id.
-    opaque_first: FxHashMap<u32, (u32, u32)>,
+    /// The streams of each opaque contact, by contact id.
+    opaque_streams: FxHashMap<u32, AccountStreams>,
     accounts: FxHashMap<Box<str>, u32>,
     interner: Interner,
     log: Log,
 }
 
-#[derive(Clone, Copy)]
-struct Known {
-    contact: u32,
-    first: (u32, u32),
-}
-
 impl Ids {
     fn new(log: Log) -> Ids {
         Ids {
-            numbers: FxHashMap::default(),
+            numbers: NumberTable::default(),
             opaque: FxHashMap::default(),
-            opaque_first: FxHashMap::default(),
+            opaque_streams: FxHashMap::default(),
             accounts: FxHashMap::default(),
             interner: Interner::default(),
             log,
@@ -327,7 +322,14 @@ impl Ids {
         let mut accounts: Vec<Option<u32>> = vec![None; rows.accounts.len()];
         let mut cells: Vec<Option<u32>> = vec![None; rows.cells.len()];
         let mut months: Vec<Option<u32>> = vec![None; rows.account_months.len()];
-        for r in &rows.rows {
+        for (k, r) in rows.rows.iter().enumerate() {
+            if let Some(Row {
+                contact: Contact::Number(ahead),
+                ..
+            }) = rows.rows.get(k + PREFETCH_ROWS)
+            {
+                self.numbers.prefetch(*ahead);
+            }
             self.log.in_time_order &= self.log.events.last().is_none_or(|e| e.at <= r.at);
             let account = *accounts[r.account as usize].get_or_insert_with(|| {
                 Self::account_id_in(
@@ -339,16 +341,19 @@ impl Ids {
             let (contact, stream) = match r.contact {
                 Contact::Number(n) => {
                     let next = self.log.contacts.len() as u32;
-                    let known = self.numbers.entry(n).or_insert(Known {
-                        contact: next,
-                        first: NO_STREAM,
-                    });
-                    if known.contact == next {
+                    let (known, made) = self.numbers.entry(
+                        n,
+                        Known {
+                            contact: next,
+                            streams: AccountStreams::NONE,
+                        },
+                    );
+                    if made {
                         self.log.contacts.push_number(n);
                     }
                     let stream = self.interner.stream(
                         &mut self.log,
-                        &mut known.first,
+                        &mut known.streams,
                         account,
                         known.contact,
                     );
@@ -364,8 +369,12 @@ impl Ids {
                             id
                         }
                     };
-                    let first = self.opaque_first.entry(contact).or_insert(NO_STREAM);
-                    let stream = self.interner.stream(&mut self.log, first, account, contact);
+                    let streams = (self.opaque_streams)
+                        .entry(contact)
+                        .or_insert(AccountStreams::NONE);
+                    let stream = self
+                        .interner
+                        .stream(&mut self.log, streams, account, contact);
                     (contact, stream)
                 }
             };
@@ -482,9 +491,10 @@ fn locate_columns(
 /// Dense ids for streams, report cells and account-months, given in order of first appearance.
 #[derive(Default)]
 pub struct Interner {
-    /// Each contact's stream in the first account it was seen in (most contacts have one):
-    /// a vector index instead of a hash lookup per event.
-    first_stream: Vec<(u32, u32)>,
+    /// Each contact's streams in the first accounts: a vector index instead of a hash lookup
+    /// per event.
+    contact_streams: Vec<AccountStreams>,
+    /// Streams of the other accounts, by (account, contact).
     streams: FxHashMap<u64, u32>,
     cells: FxHashMap<(u32, Country, i32), u32>,
     account_months: FxHashMap<(u32, i32), u32>,
@@ -495,30 +505,34 @@ impl Interner {
     /// tables.
     pub fn assign(&mut self, log: &mut Log, ev: &mut Event, account: u32, month: i32) {
         let c = ev.contact as usize;
-        if c >= self.first_stream.len() {
-            self.first_stream.resize(c + 1, NO_STREAM);
+        if c >= self.contact_streams.len() {
+            self.contact_streams.resize(c + 1, AccountStreams::NONE);
         }
-        let mut first = self.first_stream[c];
-        ev.stream = self.stream(log, &mut first, account, ev.contact);
-        self.first_stream[c] = first;
+        let mut streams = self.contact_streams[c];
+        ev.stream = self.stream(log, &mut streams, account, ev.contact);
+        self.contact_streams[c] = streams;
         let account_month = self.account_month(log, (account, month));
         ev.cell = self.cell(log, (account, ev.country, month), account_month);
     }
 
-    /// The stream of (account, contact), where `first` is the contact's first (account,
-    /// stream) (`NO_STREAM` before its first event).
-    fn stream(&mut self, log: &mut Log, first: &mut (u32, u32), account: u32, contact: u32) -> u32 {
-        if first.0 == account {
-            return first.1;
-        }
-        let key = ((account as u64) << 32) | contact as u64;
+    /// The stream of (account, contact), given the contact's `streams` (made if new).
+    fn stream(
+        &mut self,
+        log: &mut Log,
+        streams: &mut AccountStreams,
+        account: u32,
+        contact: u32,
+    ) -> u32 {
         let n = log.streams;
-        let stream = *self.streams.entry(key).or_insert(n);
+        let stream = match streams.get_or_make(account, n) {
+            Some(s) => s,
+            None => {
+                let key = ((account as u64) << 32) | contact as u64;
+                *self.streams.entry(key).or_insert(n)
+            }
+        };
         if stream == n {
             log.streams += 1;
-        }
-        if *first == NO_STREAM {
-            *first = (account, stream);
         }
         stream
     }
@@ -539,8 +553,9 @@ impl Interner {
     }
 }
 
-/// A contact with no stream yet.
-const NO_STREAM: (u32, u32) = (u32::MAX, 0);
+/// How far ahead of the row being added its number's slot is asked for: enough rows for the
+/// misses to overlap, few enough that the slots are still cached when their rows come.
+const PREFETCH_ROWS: usize = 16;
 
 #[cfg(test)]
 mod tests {
@@ -591,6 +606,25 @@ mod tests {
         assert!(read(sorted).unwrap().in_time_order);
         let unsorted = "timestamp,contact,direction\n1772356501,+380501234567,in\n1772356500,+380501234567,out\n";
         assert!(!read(unsorted).unwrap().in_time_order);
+    }
+
+    #[test]
+    fn a_contact_has_one_stream_per_account() {
+        // Six accounts: the first four are kept beside the contact, the others in a hash map;
+        // an opaque contact goes the same way. Streams are numbered in order of first use.
+        let mut text = String::from("timestamp,contact,direction,account,country\n");
+        for round in 0..2 {
+            for a in ["a", "b", "c", "d", "e", "f"] {
+                text += &format!("17723565{round}0,+380501234567,in,{a},\n");
+                text += &format!("17723565{round}1,user-7,in,{a},PL\n");
+            }
+        }
+        let log = read(&text).unwrap();
+        let streams: Vec<u32> = log.events.iter().map(|e| e.stream).collect();
+        let first: Vec<u32> = (0..12).collect();
+        assert_eq!(streams[..12], first);
+        assert_eq!(streams[12..], first);
+        assert_eq!(log.streams, 12);
     }
 
     #[test]
