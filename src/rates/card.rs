@@ -3,7 +3,7 @@ use crate::error::Result;
 use crate::event::Country;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// One row of a prices CSV: the prices of one country (or `*`) from a date on.
 #[derive(Clone, Debug)]
@@ -30,7 +30,7 @@ pub struct Priced<'a> {
 pub struct PriceCard {
     pub file: String,
     pub columns: Vec<&'static str>,
-    by_country: HashMap<Country, Vec<PriceRow>>,
+    by_country: FxHashMap<Country, Vec<PriceRow>>,
     star: Vec<PriceRow>,
 }
 
@@ -43,7 +43,7 @@ impl PriceCard {
         let from_col = t.column("effective_from")?;
         let price_cols: Vec<usize> = columns.iter().map(|c| t.column(c)).collect::<Result<_>>()?;
 
-        let mut by_country: HashMap<Country, Vec<PriceRow>> = HashMap::new();
+        let mut by_country: FxHashMap<Country, Vec<PriceRow>> = FxHashMap::default();
         let mut star = Vec::new();
         for (line, rec) in &t.rows {
             let line = *line;

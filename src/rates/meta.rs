@@ -7,7 +7,7 @@ use crate::event::Country;
 use crate::input::timestamp::days_since_epoch;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// Index into `Markets::names`.
 pub type MarketId = u16;
@@ -16,7 +16,7 @@ pub type MarketId = u16;
 pub struct Markets {
     pub names: Vec<String>,
     /// Per country: (from day, to day inclusive, market).
-    by_country: HashMap<Country, Vec<(i32, i32, MarketId)>>,
+    by_country: FxHashMap<Country, Vec<(i32, i32, MarketId)>>,
     pub other: MarketId,
 }
 
@@ -32,7 +32,7 @@ impl Markets {
         );
         let mut m = Markets {
             names: vec!["Other".to_string()],
-            by_country: HashMap::new(),
+            by_country: FxHashMap::default(),
             other: 0,
         };
         for (line, rec) in &t.rows {
@@ -131,7 +131,7 @@ pub struct MetaPrice {
 
 /// Meta's dated market cards in one currency.
 pub struct MetaCard {
-    by_market: HashMap<String, Vec<MetaRow>>,
+    by_market: FxHashMap<String, Vec<MetaRow>>,
     /// Every card date in this currency, sorted.
     card_days: Vec<i32>,
 }
@@ -147,7 +147,7 @@ impl MetaCard {
         );
         let pc: Vec<usize> = COLUMNS.iter().map(|c| t.column(c)).collect::<Result<_>>()?;
         let mut card = MetaCard {
-            by_market: HashMap::new(),
+            by_market: FxHashMap::default(),
             card_days: Vec::new(),
         };
         for (line, rec) in &t.rows {
