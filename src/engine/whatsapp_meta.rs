@@ -18,10 +18,22 @@ struct Conversation {
 const SERVICE: usize = 3;
 const ANY: usize = 4;
 
-#[derive(Clone, Default)]
-struct Stream {
-    window_until: i64,
-    open: [Option<Conversation>; 5],
+/// A stream's conversations by slot: when each ends and its id; a slot that never held one
+/// ends at `i64::MIN`. Only conversation eras read these, so a log in the per-message era
+/// never makes them.
+#[derive(Clone)]
+struct Slots {
+    until: [i64; 5],
+    id: [u32; 5],
+}
+
+impl Default for Slots {
+    fn default() -> Self {
+        Slots {
+            until: [i64::MIN; 5],
+            id: [0; 5],
+        }
+    }
 }
 
 pub struct WhatsAppMetaEngine<'m> {
@@ -30,7 +42,9 @@ pub struct WhatsAppMetaEngine<'m> {
     conversation: i64,
     default_category: Category,
     as_of: Option<i32>,
-    streams: Streams<Stream>,
+    /// When each stream's customer service window ends (the state every message reads).
+    windows: Streams<i64>,
+    conversations: Streams<Slots>,
     next_id: u32,
 }
 
@@ -78,7 +92,8 @@ impl<'m> WhatsAppMetaEngine<'m> {
             conversation: spec.conversation_hours * MICROS_PER_HOUR,
             default_category,
             as_of,
-            streams: Streams::new(),
+            windows: Streams::new(),
+            conversations: Streams::new(),
             next_id: 1,
         }
     }
@@ -88,11 +103,11 @@ impl Engine for WhatsAppMetaEngine<'_> {
     fn replay(&mut self, ev: &Event) -> Outcome {
         let now = ev.at;
         let day = self.as_of.unwrap_or(ev.day);
-        let st = self.streams.get(ev);
-        let window = now < st.window_until;
+        let window_until = self.windows.get(ev);
+        let window = now < *window_until;
 
         if ev.direction == Direction::Inbound {
-            st.window_until = now + self.window;
+            *window_until = now + self.window;
             let mut o = Outcome::new(
                 Billed::Inbound,
                 Charge::None,
@@ -102,7 +117,7 @@ impl Engine for WhatsAppMetaEngine<'_> {
                     Why::WindowOpenedForReplies
                 },
             );
-            o.until = st.window_until;
+            o.until = *window_until;
             return o;
         }
 
@@ -114,7 +129,7 @@ impl Engine for WhatsAppMetaEngine<'_> {
             Kind::FreeForm | Kind::Welcome => (self.default_category, true, true),
         };
         let outside = !window && !matches!(ev.kind, Kind::Template(_));
-        let window_until = st.window_until;
+        let window_until = *window_until;
         let charge = |column, free_tier: Option<(FreeTierCounts, u32)>, conversation| {
             Charge::Meta(MetaCharge {
                 column,
@@ -150,19 +165,23 @@ impl Engine for WhatsAppMetaEngine<'_> {
                 .map(|c| (c, era.free_tier))
         };
 
-        let open = |slots: &[usize], st: &Stream| {
+        let open = |slots: &[usize], st: &Slots| {
             slots
                 .iter()
-                .filter_map(|&s| st.open[s])
-                .find(|c| now < c.until)
+                .find(|&&s| now < st.until[s])
+                .map(|&s| Conversation {
+                    id: st.id[s],
+                    until: st.until[s],
+                })
         };
-        let mut new_conversation = |st: &mut Stream, slot: usize| {
+        let mut new_conversation = |st: &mut Slots, slot: usize| {
             let c = Conversation {
                 id: self.next_id,
                 until: now + self.conversation,
             };
             self.next_id += 1;
-            st.open[slot] = Some(c);
+            st.until[slot] = c.until;
+            st.id[slot] = c.id;
             c
         };
 
@@ -196,33 +215,37 @@ impl Engine for WhatsAppMetaEngine<'_> {
                     Outcome::new(Billed::InWindow, Charge::None, Why::FreeFormFree)
                 }
             }
-            Pricing::Conversation => match open(&[0, 1, 2, SERVICE, ANY], st) {
-                Some(c) => with_conversation(
-                    Billed::InConversation,
-                    Charge::None,
-                    Why::InOpenConversation,
-                    c,
-                    false,
-                ),
-                None => {
-                    let c = new_conversation(st, ANY);
-                    let col = if window {
-                        MetaColumn::UserInitiated
-                    } else {
-                        MetaColumn::BusinessInitiated
-                    };
-                    with_conversation(
-                        Billed::Conversation,
-                        charge(col, tier(FreeTierCounts::Conversations), true),
-                        Why::ConversationOpened {
-                            user_initiated: window,
-                        },
+            Pricing::Conversation => {
+                let st = self.conversations.get(ev);
+                match open(&[0, 1, 2, SERVICE, ANY], st) {
+                    Some(c) => with_conversation(
+                        Billed::InConversation,
+                        Charge::None,
+                        Why::InOpenConversation,
                         c,
-                        true,
-                    )
+                        false,
+                    ),
+                    None => {
+                        let c = new_conversation(st, ANY);
+                        let col = if window {
+                            MetaColumn::UserInitiated
+                        } else {
+                            MetaColumn::BusinessInitiated
+                        };
+                        with_conversation(
+                            Billed::Conversation,
+                            charge(col, tier(FreeTierCounts::Conversations), true),
+                            Why::ConversationOpened {
+                                user_initiated: window,
+                            },
+                            c,
+                            true,
+                        )
+                    }
                 }
-            },
+            }
             Pricing::Category => {
+                let st = self.conversations.get(ev);
                 // a template is covered by an open conversation of its category; a free-form
                 // message by any open conversation. A conversation-era conversation covers all.
                 let covering: &[usize] = if template {

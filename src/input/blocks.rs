@@ -65,20 +65,15 @@ impl<R: Read> Blocks<R> {
         }
     }
 
+    /// Reads up to `want` bytes in all into `carry`, straight into its spare room (no zeroing
+    /// first, no buffer between the input and the block).
     fn fill(&mut self, want: usize) -> std::io::Result<()> {
         let len = self.carry.len();
-        self.carry.resize(want.max(len + 1), 0);
-        let got = loop {
-            match self.input.read(&mut self.carry[len..]) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.carry.truncate(len);
-                    return Err(e);
-                }
-            }
-        };
-        self.carry.truncate(len + got);
+        let room = want.max(len + 1) - len;
+        self.carry.reserve_exact(room);
+        let got = (&mut self.input)
+            .take(room as u64)
+            .read_to_end(&mut self.carry)?;
         if got == 0 {
             self.eof = true;
         }
@@ -182,6 +177,7 @@ impl<'a> PlainRecords<'a> {
     }
 
     /// The next record and its line (a lending iterator: the record borrows the field list).
+    #[inline]
     pub fn next_record(&mut self) -> Option<(u64, Split<'_>)> {
         loop {
             if self.pos >= self.bytes.len() {

@@ -112,7 +112,8 @@ pub fn read_log(path: Option<&str>, opts: &ReadOptions) -> Result<Log> {
                 msg: format!("cannot open ({e})"),
             })?;
             size = f.metadata().map(|m| m.len()).unwrap_or(0);
-            let reader = std::io::BufReader::with_capacity(1 << 20, f);
+            // No BufReader: blocks are read a megabyte at a time, straight into place.
+            let reader = f;
             if size >= PROGRESS_FROM_BYTES {
                 let bar = progress_bar(size);
                 progress = Some(bar.clone());
