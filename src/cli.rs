@@ -277,7 +277,6 @@ fn load(a: &LogArgs) -> Result<Loaded> {
             .map(|n| n.get())
             .unwrap_or(1)
     });
-    let t0 = std::time::Instant::now();
     let log = input::read_log(
         a.log.as_deref(),
         &ReadOptions {
@@ -287,9 +286,6 @@ fn load(a: &LogArgs) -> Result<Loaded> {
             threads,
         },
     )?;
-    if std::env::var_os("SIMCOST_T").is_some() {
-        eprintln!("read {:?}", t0.elapsed());
-    }
     if let Some(path) = &a.rejects {
         write_rejects(&log, path)?;
     }
@@ -495,11 +491,7 @@ fn write_rejects(log: &Log, path: &PathBuf) -> Result<()> {
 }
 
 fn bill_all(l: &Loaded, keep_lines: bool, strict: bool) -> Result<Vec<ModelResult>> {
-    let t0 = std::time::Instant::now();
     let order = billing::replay_order_on(&l.log, l.threads);
-    if std::env::var_os("SIMCOST_T").is_some() {
-        eprintln!("order {:?}", t0.elapsed());
-    }
     let opts = BillingOptions {
         account_country: l.account_country,
         keep_lines,
@@ -507,9 +499,6 @@ fn bill_all(l: &Loaded, keep_lines: bool, strict: bool) -> Result<Vec<ModelResul
         list_prices: false,
     };
     let results = billing::bill_all(&l.log, &order, &l.models, &opts, l.threads);
-    if std::env::var_os("SIMCOST_T").is_some() {
-        eprintln!("bill {:?}", t0.elapsed());
-    }
     for (r, m) in results.iter().zip(&l.models) {
         let unpriced = r.unpriced_by_country();
         if unpriced.is_empty() {
