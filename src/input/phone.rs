@@ -138,6 +138,9 @@ pub fn number_key(raw: &str) -> Option<u64> {
 /// back to the text.
 pub fn number_key_bytes(s: &[u8]) -> Option<u64> {
     let s = s.strip_prefix(b"+").unwrap_or(s);
+    if let Some(value) = plain_digits(s) {
+        return checked_key(value, s.len());
+    }
     // One pass with no branch per byte: logs mix spellings, so separators come at places a
     // branch would mispredict. Only a no-break space needs the byte-by-byte way.
     let (mut value, mut n, mut other) = (0u64, 0usize, false);
@@ -157,6 +160,11 @@ pub fn number_key_bytes(s: &[u8]) -> Option<u64> {
             None
         };
     }
+    checked_key(value, n)
+}
+
+/// The key of a number whose `n` typed digits have this value, if it is one.
+fn checked_key(value: u64, n: usize) -> Option<u64> {
     if n > 17 {
         return None;
     }
@@ -168,6 +176,44 @@ pub fn number_key_bytes(s: &[u8]) -> Option<u64> {
     };
     // 7 to 15 digits after any "00", the first not a zero.
     ((7..=15).contains(&len) && value >= POW10[len - 1]).then_some(value)
+}
+
+/// The value of 8 to 16 digits and nothing else, read eight at a time: most logs spell their
+/// numbers this way, and a multiply per digit is a long chain.
+fn plain_digits(s: &[u8]) -> Option<u64> {
+    let n = s.len();
+    if !(8..=16).contains(&n) {
+        return None;
+    }
+    let word = |i: usize| u64::from_le_bytes(s[i..i + 8].try_into().unwrap_or_default());
+    // The first and the last eight bytes: together, all of them.
+    let (first, last) = (word(0), word(n - 8));
+    if !all_digits(first) || !all_digits(last) {
+        return None;
+    }
+    // The digits before the last eight, moved to the high end: the low bytes are then leading
+    // zeros. The first byte is the lowest (little-endian).
+    let high = match n {
+        8 => 0,
+        _ => eight_digits((first - ZEROS) << ((16 - n) * 8)),
+    };
+    Some(high * 100_000_000 + eight_digits(last - ZEROS))
+}
+
+const ZEROS: u64 = u64::from_ne_bytes([b'0'; 8]);
+
+/// Whether all eight bytes are ASCII digits: a high nibble of 3, and still 3 after adding 6.
+fn all_digits(v: u64) -> bool {
+    const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    (v & HIGH) | ((v.wrapping_add(0x0606_0606_0606_0606) & HIGH) >> 4) == 0x3333_3333_3333_3333
+}
+
+/// The value of eight digit values (0-9) in the bytes of `v`, the most significant in the
+/// lowest byte: pairs, then fours, then the eight, with three multiplies in all.
+fn eight_digits(v: u64) -> u64 {
+    let pairs = (v * 10 + (v >> 8)) & 0x00FF_00FF_00FF_00FF;
+    let fours = ((pairs * (1 + (100 << 16))) >> 16) & 0x0000_FFFF_0000_FFFF;
+    (fours * (1 + (10_000 << 32))) >> 32
 }
 
 /// The bytes that may separate the digits of a number (a no-break space aside).
@@ -282,6 +328,38 @@ mod tests {
             numbers > 20_000 && with_nbsp > 1_000 && with_00 > 100,
             "{numbers} {with_nbsp} {with_00}"
         );
+    }
+
+    #[test]
+    fn plain_digits_read_eight_at_a_time() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let mut read = 0;
+        for _ in 0..100_000 {
+            let n = rng.gen_range(1..=20);
+            let mut s: Vec<u8> = (0..n).map(|_| rng.gen_range(b'0'..=b'9')).collect();
+            // Sometimes one byte that is not a digit, anywhere, including the bytes next to
+            // '0' and '9'.
+            if rng.gen_bool(0.3) {
+                let i = rng.gen_range(0..n);
+                s[i] = *[b'/', b':', b' ', b'a', 0xC2, 0xFF, 0x00, b'+']
+                    .get(rng.gen_range(0..8))
+                    .unwrap();
+            }
+            let want = std::str::from_utf8(&s)
+                .ok()
+                .filter(|t| (8..=16).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit()))
+                .map(|t| t.parse::<u64>().unwrap());
+            assert_eq!(plain_digits(&s), want, "{:?}", String::from_utf8_lossy(&s));
+            read += want.is_some() as u32;
+        }
+        assert!(read > 20_000, "{read}");
+        assert_eq!(
+            plain_digits(b"9999999999999999"),
+            Some(9_999_999_999_999_999)
+        );
+        assert_eq!(plain_digits(b"0000000000000001"), Some(1));
+        assert_eq!(plain_digits(b"12345678"), Some(12_345_678));
     }
 
     #[test]
