@@ -350,6 +350,28 @@ struct MonthState {
     sessions: u64,
     linear: Decimal,
     pools: [Pool; 4],
+    /// Some allowance or tier of the month has run low (`LOW_ROOM`) but not out: the events
+    /// of one instant may then need their replay order (`Biller::may_run_out`).
+    low: bool,
+}
+
+/// Room left in a free allowance or tier below which it counts as running low.
+const LOW_ROOM: u64 = 256;
+
+impl MonthState {
+    /// Notes whether a pool drawn on this month is now low (after a free draw: the only
+    /// time the room changes).
+    fn recount_low(&mut self) {
+        self.low = (0..4).any(|k| {
+            let used = if k == 0 {
+                self.allowance_used
+            } else {
+                self.used[k]
+            };
+            let room = self.pools[k].size.saturating_sub(used);
+            room > 0 && room < LOW_ROOM
+        });
+    }
 }
 
 /// One model replaying the log event by event; state is kept in vectors indexed by the
@@ -365,6 +387,8 @@ pub struct Biller<'m> {
     /// `Log::cell_account_months`: the month state of each cell.
     month_of_cell: Vec<u32>,
     lines: Vec<Line>,
+    /// The smallest free allowance or tier the model has (`u64::MAX`: none).
+    smallest_pool: u64,
 }
 
 impl<'m> Biller<'m> {
@@ -387,11 +411,14 @@ impl<'m> Biller<'m> {
             } else {
                 Vec::new()
             },
+            smallest_pool: smallest_pool(model, opts.list_prices),
         }
     }
 
     /// Bills event `i`, which the model's engine has replayed as `outcome`.
-    pub fn step(&mut self, i: u32, ev: &Event, outcome: Outcome) {
+    /// (The outcome is taken by reference: a copy of the engine's freshly written outcome
+    /// waits for its stores to land, a stall on every event.)
+    pub fn step(&mut self, i: u32, ev: &Event, outcome: &Outcome) {
         let model = self.model;
         let cell = &mut self.cells[ev.cell as usize];
         let month = &mut self.months[self.month_of_cell[ev.cell as usize] as usize];
@@ -441,6 +468,7 @@ impl<'m> Biller<'m> {
                     pool.value += p.amount();
                     if month.allowance_used < self.free {
                         month.allowance_used += 1;
+                        month.recount_low();
                         cell.business_initiated_free += 1;
                         (Price::Allowance, Some(cat))
                     } else {
@@ -463,6 +491,7 @@ impl<'m> Biller<'m> {
                         pool.value += list.amount();
                         month.used[k] < size as u64 && {
                             month.used[k] += 1;
+                            month.recount_low();
                             true
                         }
                     }
@@ -501,10 +530,34 @@ impl<'m> Biller<'m> {
         if self.keep_lines {
             self.lines.push(Line {
                 event: i,
-                outcome,
+                outcome: *outcome,
                 price,
                 category,
             });
+        }
+    }
+
+    /// Whether a free allowance or tier may run out among these events of one instant: then
+    /// which of them are free depends on their order. Never false when it may (`LOW_ROOM`
+    /// tracks the pools already drawn on, `smallest_pool` bounds the others); rarely true.
+    fn may_run_out(&self, run: &[Event]) -> bool {
+        let n = run.len() as u64;
+        self.smallest_pool != u64::MAX
+            && (n > self.smallest_pool.min(LOW_ROOM)
+                || run
+                    .iter()
+                    .any(|ev| self.months[self.month_of_cell[ev.cell as usize] as usize].low))
+    }
+
+    /// Bills events of one instant, given in input order from event `first` on, in the
+    /// replay order: by account and contact name, one contact's events in input order (a
+    /// stable sort), as `replay_order` gives.
+    fn step_in_replay_order(&mut self, log: &Log, first: u32, run: &[Event], outcomes: &[Outcome]) {
+        let key = |ev: &Event| (log.account_of(ev), log.contact_name(ev.contact));
+        let mut by_name: Vec<usize> = (0..run.len()).collect();
+        by_name.sort_by(|&a, &b| key(&run[a]).cmp(&key(&run[b])));
+        for k in by_name {
+            self.step(first + k as u32, &run[k], &outcomes[k]);
         }
     }
 
@@ -573,7 +626,7 @@ impl<'m> Biller<'m> {
 
 /// Replays the whole log through one model.
 pub fn bill(log: &Log, order: &[u32], model: &Model, opts: &BillingOptions) -> ModelResult {
-    bill_all(log, order, std::slice::from_ref(model), opts, 1).remove(0)
+    bill_all(log, Some(order), std::slice::from_ref(model), opts, 1).remove(0)
 }
 
 /// One engine and the billers of the models it serves (with their index in the model list).
@@ -583,13 +636,28 @@ type EngineGroup<'m> = (Box<dyn engine::Engine + 'm>, Vec<(usize, Biller<'m>)>);
 /// `threads` threads. Models whose engines agree on every event (the Viber models differ only
 /// in prices and fees) share one engine. Each model is billed on its own, so the result does
 /// not depend on the number of threads.
+///
+/// `order`: the replay order (`replay_order`), or `None` to have it worked out here. A log in
+/// time order billed without ledger lines is then not sorted at all: it is billed in input
+/// order, and an instant's events are put in the replay order only for a model whose free
+/// allowance or tier runs out among them (`Biller::step_run`). Nothing else depends on the
+/// order of one instant's events: each stream keeps its input order either way.
 pub fn bill_all(
     log: &Log,
-    order: &[u32],
+    order: Option<&[u32]>,
     models: &[Model],
     opts: &BillingOptions,
     threads: usize,
 ) -> Vec<ModelResult> {
+    let sorted;
+    let order = match order {
+        Some(o) => Some(o),
+        None if log.in_time_order && !opts.keep_lines => None,
+        None => {
+            sorted = replay_order_on(log, threads);
+            Some(&sorted[..])
+        }
+    };
     let mut groups: Vec<Vec<usize>> = Vec::new();
     for (i, m) in models.iter().enumerate() {
         match groups
@@ -612,12 +680,47 @@ pub fn bill_all(
                 (engine, billers)
             })
             .collect();
-        for &i in order {
-            let ev = &log.events[i as usize];
-            for (engine, billers) in &mut work {
-                let outcome = engine.replay(ev);
-                for (_, b) in billers.iter_mut() {
-                    b.step(i, ev, outcome);
+        match order {
+            Some(order) => {
+                for &i in order {
+                    let ev = &log.events[i as usize];
+                    for (engine, billers) in &mut work {
+                        let outcome = engine.replay(ev);
+                        for (_, b) in billers.iter_mut() {
+                            b.step(i, ev, &outcome);
+                        }
+                    }
+                }
+            }
+            None => {
+                let events = &log.events;
+                let mut outcomes = Vec::new();
+                let mut start = 0;
+                while start < events.len() {
+                    let at = events[start].at;
+                    let n = 1
+                        + (events[start + 1..].iter())
+                            .take_while(|e| e.at == at)
+                            .count();
+                    let run = &events[start..start + n];
+                    let first = start as u32;
+                    for (engine, billers) in &mut work {
+                        if n > 1 && billers.iter().any(|(_, b)| b.may_run_out(run)) {
+                            outcomes.clear();
+                            outcomes.extend(run.iter().map(|ev| engine.replay(ev)));
+                            for (_, b) in billers.iter_mut() {
+                                b.step_in_replay_order(log, first, run, &outcomes);
+                            }
+                            continue;
+                        }
+                        for (k, ev) in run.iter().enumerate() {
+                            let outcome = engine.replay(ev);
+                            for (_, b) in billers.iter_mut() {
+                                b.step(first + k as u32, ev, &outcome);
+                            }
+                        }
+                    }
+                    start += n;
                 }
             }
         }
@@ -649,6 +752,22 @@ pub fn bill_all(
     };
     results.sort_by_key(|(m, _)| *m);
     results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// The smallest free allowance or tier of `model` (`u64::MAX` if it has none).
+fn smallest_pool(model: &Model, list_prices: bool) -> u64 {
+    if list_prices {
+        return u64::MAX;
+    }
+    let allowance = Some(model.monthly.free_business_initiated).filter(|&n| n > 0);
+    let tiers = match &model.card {
+        Card::Meta(spec) => (spec.eras.iter())
+            .filter(|e| e.free_tier_counts.is_some() && e.free_tier > 0)
+            .map(|e| e.free_tier as u64)
+            .min(),
+        Card::Country(_) => None,
+    };
+    allowance.into_iter().chain(tiers).min().unwrap_or(u64::MAX)
 }
 
 /// The column of the once-per-session price.

@@ -491,14 +491,13 @@ fn write_rejects(log: &Log, path: &PathBuf) -> Result<()> {
 }
 
 fn bill_all(l: &Loaded, keep_lines: bool, strict: bool) -> Result<Vec<ModelResult>> {
-    let order = billing::replay_order_on(&l.log, l.threads);
     let opts = BillingOptions {
         account_country: l.account_country,
         keep_lines,
         as_of: l.as_of,
         list_prices: false,
     };
-    let results = billing::bill_all(&l.log, &order, &l.models, &opts, l.threads);
+    let results = billing::bill_all(&l.log, None, &l.models, &opts, l.threads);
     for (r, m) in results.iter().zip(&l.models) {
         let unpriced = r.unpriced_by_country();
         if unpriced.is_empty() {

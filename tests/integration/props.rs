@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use rust_decimal::Decimal;
 use simcost::billing::{bill_all, replay_order, BillingOptions, ModelResult};
 use simcost::input::{read_from, Log, ReadOptions};
-use simcost::rates::{Model, RateSet, RateSource};
+use simcost::rates::{Card, Model, RateSet, RateSource};
 use simcost::report::{export, GroupBy, JsonExporter, Report};
 use std::sync::OnceLock;
 
@@ -88,7 +88,7 @@ fn bill(log: &Log, models: &[Model], keep_lines: bool) -> Vec<ModelResult> {
         as_of: None,
         list_prices: false,
     };
-    bill_all(log, &replay_order(log), models, &opts, 1)
+    bill_all(log, Some(&replay_order(log)), models, &opts, 1)
 }
 
 fn json(log: &Log, results: &[ModelResult]) -> String {
@@ -182,4 +182,92 @@ proptest! {
             }
         }
     }
+}
+
+/// The shipped models with allowances and free tiers of 2, and the test model `legacy` (2 free
+/// a month): pools that run out among a few messages.
+fn small_pool_models() -> &'static Vec<Model> {
+    static M: OnceLock<Vec<Model>> = OnceLock::new();
+    M.get_or_init(|| {
+        let mut models = RateSet::load(&RateSource::Embedded).unwrap().models;
+        for m in &mut models {
+            if m.monthly.free_business_initiated > 0 {
+                m.monthly.free_business_initiated = 2;
+            }
+            if let Card::Meta(spec) = &mut m.card {
+                for era in &mut spec.eras {
+                    if era.free_tier > 0 {
+                        era.free_tier = 2;
+                    }
+                }
+            }
+        }
+        models.extend(
+            RateSet::load(&RateSource::Dir(crate::test_rates().into()))
+                .unwrap()
+                .select(&["legacy".into()])
+                .unwrap(),
+        );
+        models
+    })
+}
+
+#[test]
+fn a_time_ordered_log_billed_in_row_order_gives_the_replay_orders_answer() {
+    // Billing without an order (what `replay` does) takes a time-ordered log in row order and
+    // sorts an instant's messages only where a pool runs out among them. Random logs with many
+    // messages per instant, around a month end, in a conversation era, a service-conversation
+    // era and the per-message era with a free tier of service messages.
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let models = small_pool_models();
+    let opts = BillingOptions {
+        account_country: None,
+        keep_lines: false,
+        as_of: None,
+        list_prices: false,
+    };
+    let mut order_mattered = 0;
+    for case in 0..150 {
+        let start = ["2023-03-30", "2023-10-30", "2026-10-30"][case % 3];
+        let base = chrono::NaiveDate::parse_from_str(start, "%Y-%m-%d")
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+            .and_utc()
+            .timestamp();
+        let mut rows: Vec<(i64, usize, bool, usize, usize)> = (0..rng.gen_range(5..80))
+            .map(|_| {
+                (
+                    base + rng.gen_range(0..12) * 6 * 3600,
+                    rng.gen_range(0..CONTACTS.len()),
+                    rng.gen_bool(0.3),
+                    rng.gen_range(0..KINDS.len() + 2),
+                    rng.gen_range(0..ACCOUNTS.len()),
+                )
+            })
+            .collect();
+        rows.sort_by_key(|r| r.0);
+        let mut text = String::from("timestamp,contact,direction,kind,account\n");
+        for &(at, c, inbound, k, a) in &rows {
+            // Kinds past the list are free-form replies ("service" in the Meta eras).
+            let kind = KINDS.get(k).copied().unwrap_or("service");
+            let kind = if inbound { "" } else { kind };
+            let dir = if inbound { "in" } else { "out" };
+            text += &format!("{at},{},{dir},{kind},{}\n", CONTACTS[c], ACCOUNTS[a]);
+        }
+        let log = read(&text);
+        assert!(log.in_time_order);
+        let want = json(
+            &log,
+            &bill_all(&log, Some(&replay_order(&log)), models, &opts, 1),
+        );
+        let got = json(&log, &bill_all(&log, None, models, &opts, 1));
+        assert_eq!(got, want, "case {case}:\n{text}");
+        // Not a vacuous pass: in some cases plain row order would have given another answer.
+        let rows_order: Vec<u32> = (0..log.events.len() as u32).collect();
+        order_mattered +=
+            (json(&log, &bill_all(&log, Some(&rows_order), models, &opts, 1)) != want) as u32;
+    }
+    assert!(order_mattered >= 10, "{order_mattered}");
 }

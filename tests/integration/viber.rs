@@ -94,6 +94,38 @@ fn allowance_goes_to_the_months_first_messages_in_time_order() {
 }
 
 #[test]
+fn an_allowance_running_out_within_an_instant_goes_by_contact_name() {
+    // fixtures/README.md: the time-ordered log is billed in row order except where the order
+    // of one instant's messages decides which are free; --ledger takes the sorted way.
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger.csv").display().to_string();
+    for extra in [&[][..], &["--ledger", &ledger][..]] {
+        let v = replay_json("viber_allowance_ties.csv", &["legacy"], extra);
+        let country = |c: &str| dec(&row(&v, "legacy", "countries", "country", c)["total"]);
+        assert_eq!(country("UA"), d("0"), "{extra:?}");
+        assert_eq!(country("GB"), d("0"), "{extra:?}");
+        assert_eq!(country("DE"), d("0.0800"), "{extra:?}");
+        assert_eq!(total(&v, "legacy"), d("0.0800"));
+        assert_eq!(count(&v, "legacy", "business_initiated_free"), 4);
+        assert_eq!(count(&v, "legacy", "business_initiated_charged"), 2);
+    }
+    // The ledger lists the three messages of 03-01 09:00 by contact name: UA (line 4), GB
+    // (line 3), DE (line 2).
+    let text = std::fs::read_to_string(&ledger).unwrap();
+    let column = text
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .position(|c| c == "line")
+        .unwrap();
+    let lines: Vec<&str> = (text.lines().skip(1).take(3))
+        .map(|l| l.split(',').nth(column).unwrap())
+        .collect();
+    assert_eq!(lines, ["4", "3", "2"], "{text}");
+}
+
+#[test]
 fn the_10001st_business_initiated_message_of_a_month_is_charged() {
     // shipped viber-legacy: 10,000 free a month; DE promotional 0.0247 (rates/viber-prices.csv)
     let mut log = String::from("timestamp,contact,direction,kind\n");
