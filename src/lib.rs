@@ -13,5 +13,6 @@ pub mod event;
 pub mod explain;
 pub mod generate;
 pub mod input;
+mod prefetch;
 pub mod rates;
 pub mod report;

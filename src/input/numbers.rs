@@ -86,17 +86,7 @@ impl NumberTable {
     /// Asks the CPU to start loading `number`'s slot (a hint only: it changes no result).
     #[inline]
     pub fn prefetch(&self, number: u64) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            let slot: *const Slot = &self.slots[self.home(number)];
-            // SAFETY: a prefetch reads nothing the program can see and cannot fault; the
-            // pointer is to a live slot anyway.
-            unsafe {
-                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(slot.cast())
-            };
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = number;
+        crate::prefetch::prefetch(&self.slots[self.home(number)]);
     }
 
     /// The entry of `number`, made with `new` if the number is not in the table yet; true
