@@ -66,7 +66,14 @@ impl Direction {
     }
 
     /// A direction word exactly as given (no spaces around it).
+    #[inline]
     pub fn from_word(s: &[u8]) -> Option<Direction> {
+        // The usual spellings first, compared whole; then any word in any case.
+        match s {
+            b"in" => return Some(Direction::Inbound),
+            b"out" => return Some(Direction::Outbound),
+            _ => {}
+        }
         const WORDS: [(&str, Direction); 9] = [
             ("in", Direction::Inbound),
             ("out", Direction::Outbound),
@@ -132,7 +139,18 @@ impl Kind {
     }
 
     /// A kind word exactly as given (no spaces around it).
+    #[inline]
     pub fn from_word(s: &[u8]) -> Option<Kind> {
+        // The usual spellings first, compared whole; then any word in any case.
+        match s {
+            b"" => return Some(Kind::FreeForm),
+            b"template" => return Some(Kind::Template(None)),
+            b"marketing" | b"promotional" => {
+                return Some(Kind::Template(Some(Category::Marketing)))
+            }
+            b"utility" | b"transactional" => return Some(Kind::Template(Some(Category::Utility))),
+            _ => {}
+        }
         const WORDS: [(&str, Kind); 7] = [
             ("", Kind::FreeForm),
             ("session", Kind::FreeForm),
@@ -219,6 +237,8 @@ mod tests {
         assert_eq!(Kind::parse("marketing"), t(Category::Marketing));
         assert_eq!(Kind::parse("transactional"), t(Category::Utility));
         assert_eq!(Kind::parse("Utility"), t(Category::Utility));
+        assert_eq!(Kind::parse("utility"), t(Category::Utility));
+        assert_eq!(Kind::parse("TEMPLATE"), Some(Kind::Template(None)));
         assert_eq!(Kind::parse("authentication"), t(Category::Authentication));
         assert_eq!(Kind::parse("fax"), None);
     }
