@@ -112,18 +112,15 @@ pub fn read_log(path: Option<&str>, opts: &ReadOptions) -> Result<Log> {
                 msg: format!("cannot open ({e})"),
             })?;
             size = f.metadata().map(|m| m.len()).unwrap_or(0);
-            // No BufReader: blocks are read a megabyte at a time, straight into place.
-            let reader = f;
             if size >= PROGRESS_FROM_BYTES {
-                let bar = progress_bar(size);
-                progress = Some(bar.clone());
-                (p.to_string(), Box::new(bar.wrap_read(reader)))
-            } else {
-                (p.to_string(), Box::new(reader))
+                progress = Some(progress_bar(size));
             }
+            // No BufReader: blocks are read a megabyte at a time, straight into place. (Nor
+            // the bar's reader, which would zero each block before reading into it.)
+            (p.to_string(), Box::new(f))
         }
     };
-    let log = read_input(name, reader, size, opts);
+    let log = read_input(name, reader, size, progress.as_ref(), opts);
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
@@ -147,11 +144,18 @@ fn progress_bar(size: u64) -> indicatif::ProgressBar {
 }
 
 pub fn read_from(file: String, input: impl Read + Send, opts: &ReadOptions) -> Result<Log> {
-    read_input(file, input, 0, opts)
+    read_input(file, input, 0, None, opts)
 }
 
-/// `size`: the input's length if known (0 if not), to size the event list once.
-fn read_input(file: String, input: impl Read + Send, size: u64, opts: &ReadOptions) -> Result<Log> {
+/// `size`: the input's length if known (0 if not), to size the event list once. `progress`
+/// is moved on block by block.
+fn read_input(
+    file: String,
+    input: impl Read + Send,
+    size: u64,
+    progress: Option<&indicatif::ProgressBar>,
+    opts: &ReadOptions,
+) -> Result<Log> {
     let err = |line: u64, msg: String| Error::Input {
         file: file.clone(),
         line,
@@ -164,6 +168,9 @@ fn read_input(file: String, input: impl Read + Send, size: u64, opts: &ReadOptio
         let Some(block) = blocks.next_block().map_err(|e| read_err(0, e))? else {
             return Err(err(0, "empty file: a header row is required".into()));
         };
+        if let Some(bar) = progress {
+            bar.inc(block.bytes.len() as u64);
+        }
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -228,7 +235,12 @@ fn read_input(file: String, input: impl Read + Send, size: u64, opts: &ReadOptio
             }
             for seq in 1.. {
                 let (cut, last) = match blocks.next_block() {
-                    Ok(Some(b)) => (Ok(b), false),
+                    Ok(Some(b)) => {
+                        if let Some(bar) = progress {
+                            bar.inc(b.bytes.len() as u64);
+                        }
+                        (Ok(b), false)
+                    }
                     Ok(None) => return,
                     Err(e) => (Err(e), true),
                 };
