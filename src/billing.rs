@@ -360,8 +360,9 @@ const LOW_ROOM: u64 = 256;
 
 impl MonthState {
     /// Notes whether a pool drawn on this month is now low (after a free draw: the only
-    /// time the room changes).
-    fn recount_low(&mut self) {
+    /// time the room changes); gives the change in the count of low months (-1, 0 or 1).
+    fn recount_low(&mut self) -> i64 {
+        let was = self.low;
         self.low = (0..4).any(|k| {
             let used = if k == 0 {
                 self.allowance_used
@@ -371,6 +372,7 @@ impl MonthState {
             let room = self.pools[k].size.saturating_sub(used);
             room > 0 && room < LOW_ROOM
         });
+        self.low as i64 - was as i64
     }
 }
 
@@ -389,6 +391,8 @@ pub struct Biller<'m> {
     lines: Vec<Line>,
     /// The smallest free allowance or tier the model has (`u64::MAX`: none).
     smallest_pool: u64,
+    /// Months with a pool running low (`MonthState::low`): none, most of the time.
+    low_months: i64,
 }
 
 impl<'m> Biller<'m> {
@@ -412,6 +416,7 @@ impl<'m> Biller<'m> {
                 Vec::new()
             },
             smallest_pool: smallest_pool(model, opts.list_prices),
+            low_months: 0,
         }
     }
 
@@ -468,7 +473,7 @@ impl<'m> Biller<'m> {
                     pool.value += p.amount();
                     if month.allowance_used < self.free {
                         month.allowance_used += 1;
-                        month.recount_low();
+                        self.low_months += month.recount_low();
                         cell.business_initiated_free += 1;
                         (Price::Allowance, Some(cat))
                     } else {
@@ -491,7 +496,7 @@ impl<'m> Biller<'m> {
                         pool.value += list.amount();
                         month.used[k] < size as u64 && {
                             month.used[k] += 1;
-                            month.recount_low();
+                            self.low_months += month.recount_low();
                             true
                         }
                     }
@@ -544,9 +549,9 @@ impl<'m> Biller<'m> {
         let n = run.len() as u64;
         self.smallest_pool != u64::MAX
             && (n > self.smallest_pool.min(LOW_ROOM)
-                || run
-                    .iter()
-                    .any(|ev| self.months[self.month_of_cell[ev.cell as usize] as usize].low))
+                || self.low_months > 0
+                    && (run.iter())
+                        .any(|ev| self.months[self.month_of_cell[ev.cell as usize] as usize].low))
     }
 
     /// Bills events of one instant, given in input order from event `first` on, in the
