@@ -557,12 +557,32 @@ impl<'m> Biller<'m> {
     /// Bills events of one instant, given in input order from event `first` on, in the
     /// replay order: by account and contact name, one contact's events in input order (a
     /// stable sort), as `replay_order` gives.
-    fn step_in_replay_order(&mut self, log: &Log, first: u32, run: &[Event], outcomes: &[Outcome]) {
-        let key = |ev: &Event| (log.account_of(ev), log.contact_name(ev.contact));
+    fn step_in_replay_order(
+        &mut self,
+        names: &dyn Names,
+        first: u32,
+        run: &[Event],
+        outcomes: &[Outcome],
+    ) {
+        let key = |ev: &Event| (names.account(ev), names.contact(ev));
         let mut by_name: Vec<usize> = (0..run.len()).collect();
         by_name.sort_by(|&a, &b| key(&run[a]).cmp(&key(&run[b])));
         for k in by_name {
             self.step(first + k as u32, &run[k], &outcomes[k]);
+        }
+    }
+
+    /// Makes room for the cells and account-months of a log still being read.
+    fn fit(&mut self, cell_account_months: &[u32], account_months: usize) {
+        let have = self.month_of_cell.len();
+        if cell_account_months.len() > have {
+            self.month_of_cell
+                .extend_from_slice(&cell_account_months[have..]);
+            self.cells
+                .resize(cell_account_months.len(), Stats::default());
+        }
+        if account_months > self.months.len() {
+            self.months.resize(account_months, MonthState::default());
         }
     }
 
@@ -637,16 +657,154 @@ pub fn bill(log: &Log, order: &[u32], model: &Model, opts: &BillingOptions) -> M
 /// One engine and the billers of the models it serves (with their index in the model list).
 type EngineGroup<'m> = (Box<dyn engine::Engine + 'm>, Vec<(usize, Biller<'m>)>);
 
+/// What putting one instant's events in the replay order needs: names, not ids (which are
+/// given in order of appearance while a log is being read).
+pub trait Names {
+    fn account(&self, ev: &Event) -> &str;
+    fn contact(&self, ev: &Event) -> std::borrow::Cow<'_, str>;
+}
+
+impl Names for Log {
+    fn account(&self, ev: &Event) -> &str {
+        self.account_name(self.account_of(ev))
+    }
+    fn contact(&self, ev: &Event) -> std::borrow::Cow<'_, str> {
+        self.contact_name(ev.contact)
+    }
+}
+
+/// The models in groups that share an engine: models whose engines agree on every event (the
+/// Viber models differ only in prices and fees) share one.
+pub(crate) fn engine_groups(models: &[Model]) -> Vec<Vec<usize>> {
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (i, m) in models.iter().enumerate() {
+        match groups
+            .iter_mut()
+            .find(|g| engine::same_engine(&models[g[0]], m))
+        {
+            Some(g) => g.push(i),
+            None => groups.push(vec![i]),
+        }
+    }
+    groups
+}
+
+/// Engine groups to `threads` threads, largest first to the least loaded thread.
+pub(crate) fn shares(mut groups: Vec<Vec<usize>>, threads: usize) -> Vec<Vec<Vec<usize>>> {
+    let threads = threads.clamp(1, groups.len().max(1));
+    groups.sort_by_key(|g| std::cmp::Reverse(g.len()));
+    let mut shares: Vec<Vec<Vec<usize>>> = vec![Vec::new(); threads];
+    for g in groups {
+        let least = (0..threads)
+            .min_by_key(|&t| shares[t].iter().map(|g| g.len() + 1).sum::<usize>())
+            .unwrap_or(0);
+        shares[least].push(g);
+    }
+    shares
+}
+
+/// Some engine groups and their billers, replaying events.
+pub(crate) struct Replayer<'m> {
+    groups: Vec<EngineGroup<'m>>,
+    outcomes: Vec<Outcome>,
+}
+
+impl<'m> Replayer<'m> {
+    /// The engines and billers of `groups` (model indexes), for a log with `log`'s tables.
+    pub(crate) fn new(
+        models: &'m [Model],
+        groups: &[Vec<usize>],
+        log: &Log,
+        opts: &BillingOptions,
+    ) -> Replayer<'m> {
+        let groups = groups
+            .iter()
+            .map(|g| {
+                let engine = engine::for_model(&models[g[0]], opts.as_of);
+                let billers = g
+                    .iter()
+                    .map(|&m| (m, Biller::new(log, &models[m], opts)))
+                    .collect();
+                (engine, billers)
+            })
+            .collect();
+        Replayer {
+            groups,
+            outcomes: Vec::new(),
+        }
+    }
+
+    /// Bills `log`'s events in `order`.
+    fn bill_in_order(&mut self, log: &Log, order: &[u32]) {
+        for &i in order {
+            let ev = &log.events[i as usize];
+            for (engine, billers) in &mut self.groups {
+                let outcome = engine.replay(ev);
+                for (_, b) in billers.iter_mut() {
+                    b.step(i, ev, &outcome);
+                }
+            }
+        }
+    }
+
+    /// Bills time-ordered `events` (event `first` on), which start and end with whole runs
+    /// of one instant, in input order; an instant's events are put in the replay order only
+    /// for a biller whose allowance or tier may run out among them (`Biller::may_run_out`).
+    pub(crate) fn bill_runs(&mut self, first: u32, events: &[Event], names: &dyn Names) {
+        let mut start = 0;
+        while start < events.len() {
+            let at = events[start].at;
+            let n = 1
+                + (events[start + 1..].iter())
+                    .take_while(|e| e.at == at)
+                    .count();
+            self.bill_run(first + start as u32, &events[start..start + n], names);
+            start += n;
+        }
+    }
+
+    fn bill_run(&mut self, first: u32, run: &[Event], names: &dyn Names) {
+        for (engine, billers) in &mut self.groups {
+            if run.len() > 1 && billers.iter().any(|(_, b)| b.may_run_out(run)) {
+                self.outcomes.clear();
+                self.outcomes.extend(run.iter().map(|ev| engine.replay(ev)));
+                for (_, b) in billers.iter_mut() {
+                    b.step_in_replay_order(names, first, run, &self.outcomes);
+                }
+                continue;
+            }
+            for (k, ev) in run.iter().enumerate() {
+                let outcome = engine.replay(ev);
+                for (_, b) in billers.iter_mut() {
+                    b.step(first + k as u32, ev, &outcome);
+                }
+            }
+        }
+    }
+
+    /// Makes room in the billers for the cells and account-months a growing log has now.
+    pub(crate) fn fit(&mut self, cell_account_months: &[u32], account_months: usize) {
+        for (_, billers) in &mut self.groups {
+            for (_, b) in billers {
+                b.fit(cell_account_months, account_months);
+            }
+        }
+    }
+
+    pub(crate) fn into_billers(self) -> impl Iterator<Item = (usize, Biller<'m>)> {
+        self.groups.into_iter().flat_map(|(_, billers)| billers)
+    }
+}
+
 /// Replays the log through every model in one pass over the events, the models shared among
-/// `threads` threads. Models whose engines agree on every event (the Viber models differ only
-/// in prices and fees) share one engine. Each model is billed on its own, so the result does
-/// not depend on the number of threads.
+/// `threads` threads. Models whose engines agree on every event share one engine. Each model
+/// is billed on its own, so the result does not depend on the number of threads.
 ///
 /// `order`: the replay order (`replay_order`), or `None` to have it worked out here. A log in
 /// time order billed without ledger lines is then not sorted at all: it is billed in input
 /// order, and an instant's events are put in the replay order only for a model whose free
-/// allowance or tier runs out among them (`Biller::step_run`). Nothing else depends on the
-/// order of one instant's events: each stream keeps its input order either way.
+/// allowance or tier may run out among them (`Replayer::bill_runs`). Nothing else depends on
+/// the order of one instant's events: each stream keeps its input order either way.
 pub fn bill_all(
     log: &Log,
     order: Option<&[u32]>,
@@ -663,88 +821,19 @@ pub fn bill_all(
             Some(&sorted[..])
         }
     };
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    for (i, m) in models.iter().enumerate() {
-        match groups
-            .iter_mut()
-            .find(|g| engine::same_engine(&models[g[0]], m))
-        {
-            Some(g) => g.push(i),
-            None => groups.push(vec![i]),
-        }
-    }
     let run = |groups: &[Vec<usize>]| -> Vec<(usize, ModelResult)> {
-        let mut work: Vec<EngineGroup> = groups
-            .iter()
-            .map(|g| {
-                let engine = engine::for_model(&models[g[0]], opts.as_of);
-                let billers = g
-                    .iter()
-                    .map(|&m| (m, Biller::new(log, &models[m], opts)))
-                    .collect();
-                (engine, billers)
-            })
-            .collect();
+        let mut replayer = Replayer::new(models, groups, log, opts);
         match order {
-            Some(order) => {
-                for &i in order {
-                    let ev = &log.events[i as usize];
-                    for (engine, billers) in &mut work {
-                        let outcome = engine.replay(ev);
-                        for (_, b) in billers.iter_mut() {
-                            b.step(i, ev, &outcome);
-                        }
-                    }
-                }
-            }
-            None => {
-                let events = &log.events;
-                let mut outcomes = Vec::new();
-                let mut start = 0;
-                while start < events.len() {
-                    let at = events[start].at;
-                    let n = 1
-                        + (events[start + 1..].iter())
-                            .take_while(|e| e.at == at)
-                            .count();
-                    let run = &events[start..start + n];
-                    let first = start as u32;
-                    for (engine, billers) in &mut work {
-                        if n > 1 && billers.iter().any(|(_, b)| b.may_run_out(run)) {
-                            outcomes.clear();
-                            outcomes.extend(run.iter().map(|ev| engine.replay(ev)));
-                            for (_, b) in billers.iter_mut() {
-                                b.step_in_replay_order(log, first, run, &outcomes);
-                            }
-                            continue;
-                        }
-                        for (k, ev) in run.iter().enumerate() {
-                            let outcome = engine.replay(ev);
-                            for (_, b) in billers.iter_mut() {
-                                b.step(first + k as u32, ev, &outcome);
-                            }
-                        }
-                    }
-                    start += n;
-                }
-            }
+            Some(order) => replayer.bill_in_order(log, order),
+            None => replayer.bill_runs(0, &log.events, log),
         }
-        work.into_iter()
-            .flat_map(|(_, billers)| billers)
+        replayer
+            .into_billers()
             .map(|(m, b)| (m, b.finish(log)))
             .collect()
     };
-    // Groups to threads, largest first to the least loaded thread.
-    let threads = threads.clamp(1, groups.len().max(1));
-    groups.sort_by_key(|g| std::cmp::Reverse(g.len()));
-    let mut shares: Vec<Vec<Vec<usize>>> = vec![Vec::new(); threads];
-    for g in groups {
-        let least = (0..threads)
-            .min_by_key(|&t| shares[t].iter().map(|g| g.len() + 1).sum::<usize>())
-            .unwrap_or(0);
-        shares[least].push(g);
-    }
-    let mut results: Vec<(usize, ModelResult)> = if threads == 1 {
+    let shares = shares(engine_groups(models), threads);
+    let mut results: Vec<(usize, ModelResult)> = if shares.len() == 1 {
         run(&shares[0])
     } else {
         std::thread::scope(|s| {

@@ -241,6 +241,22 @@ struct Loaded {
 }
 
 fn load(a: &LogArgs) -> Result<Loaded> {
+    let s = settings(a)?;
+    let log = input::read_log(a.log.as_deref(), &s.read)?;
+    loaded(a, s, log)
+}
+
+/// What a command takes from its options before reading the log.
+struct Settings {
+    read: ReadOptions,
+    models: Vec<Model>,
+    tz: chrono_tz::Tz,
+    account_country: Option<Country>,
+    as_of: Option<i32>,
+    threads: usize,
+}
+
+fn settings(a: &LogArgs) -> Result<Settings> {
     let tz: chrono_tz::Tz =
         a.tz.parse()
             .map_err(|_| Error::Usage(format!("--tz: unknown time zone ({})", a.tz)))?;
@@ -277,15 +293,23 @@ fn load(a: &LogArgs) -> Result<Loaded> {
             .map(|n| n.get())
             .unwrap_or(1)
     });
-    let log = input::read_log(
-        a.log.as_deref(),
-        &ReadOptions {
+    Ok(Settings {
+        read: ReadOptions {
             tz,
             map,
             skip_invalid: a.skip_invalid,
             threads,
         },
-    )?;
+        models,
+        tz,
+        account_country,
+        as_of,
+        threads,
+    })
+}
+
+/// The log read with `s`, its rejected rows written out and counted on stderr.
+fn loaded(a: &LogArgs, s: Settings, log: Log) -> Result<Loaded> {
     if let Some(path) = &a.rejects {
         write_rejects(&log, path)?;
     }
@@ -302,11 +326,11 @@ fn load(a: &LogArgs) -> Result<Loaded> {
     }
     Ok(Loaded {
         log,
-        models,
-        tz,
-        account_country,
-        as_of,
-        threads,
+        models: s.models,
+        tz: s.tz,
+        account_country: s.account_country,
+        as_of: s.as_of,
+        threads: s.threads,
     })
 }
 
@@ -490,14 +514,27 @@ fn write_rejects(log: &Log, path: &PathBuf) -> Result<()> {
         .map_err(|e| Error::io(format!("writing {}", path.display()), e))
 }
 
-fn bill_all(l: &Loaded, keep_lines: bool, strict: bool) -> Result<Vec<ModelResult>> {
-    let opts = BillingOptions {
-        account_country: l.account_country,
+fn billing_options(
+    account_country: Option<Country>,
+    as_of: Option<i32>,
+    keep_lines: bool,
+) -> BillingOptions {
+    BillingOptions {
+        account_country,
         keep_lines,
-        as_of: l.as_of,
+        as_of,
         list_prices: false,
-    };
+    }
+}
+
+fn bill_all(l: &Loaded, keep_lines: bool, strict: bool) -> Result<Vec<ModelResult>> {
+    let opts = billing_options(l.account_country, l.as_of, keep_lines);
     let results = billing::bill_all(&l.log, None, &l.models, &opts, l.threads);
+    warn_unpriced(l, results, strict)
+}
+
+/// Says which models left messages unpriced (an error with `--strict`).
+fn warn_unpriced(l: &Loaded, results: Vec<ModelResult>, strict: bool) -> Result<Vec<ModelResult>> {
     for (r, m) in results.iter().zip(&l.models) {
         let unpriced = r.unpriced_by_country();
         if unpriced.is_empty() {
@@ -525,8 +562,14 @@ fn bill_all(l: &Loaded, keep_lines: bool, strict: bool) -> Result<Vec<ModelResul
 }
 
 fn replay(a: ReplayArgs) -> Result<()> {
-    let l = load(&a.common)?;
-    let results = bill_all(&l, a.ledger.is_some(), a.common.strict)?;
+    let (l, results) = match replay_while_reading(&a)? {
+        Some(done) => done,
+        None => {
+            let l = load(&a.common)?;
+            let results = bill_all(&l, a.ledger.is_some(), a.common.strict)?;
+            (l, results)
+        }
+    };
     if let Some(path) = &a.ledger {
         let f = std::fs::File::create(path)
             .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
@@ -543,6 +586,26 @@ fn replay(a: ReplayArgs) -> Result<()> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     report::export(exporter, &report, &mut out)
+}
+
+/// A log file billed while it is read (`pipeline`); `None` when that does not apply: a
+/// ledger (which needs every event kept), standard input (which cannot be read a second time
+/// should the log not be in time order), or a log that is not in time order.
+fn replay_while_reading(a: &ReplayArgs) -> Result<Option<(Loaded, Vec<ModelResult>)>> {
+    let path = match a.common.log.as_deref() {
+        Some(p) if p != "-" && a.ledger.is_none() => p,
+        _ => return Ok(None),
+    };
+    let s = settings(&a.common)?;
+    let opts = billing_options(s.account_country, s.as_of, false);
+    let Some((log, results)) =
+        crate::pipeline::read_and_bill(path, &s.read, &s.models, &opts, s.threads)?
+    else {
+        return Ok(None);
+    };
+    let l = loaded(&a.common, s, log)?;
+    let results = warn_unpriced(&l, results, a.common.strict)?;
+    Ok(Some((l, results)))
 }
 
 fn explain(a: ExplainArgs) -> Result<()> {

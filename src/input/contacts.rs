@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Contacts {
     /// A number's digits by contact id; 0 (never a number: they have 7 to 15 digits and no
     /// leading zero) for a contact that is not a number.
@@ -99,6 +99,21 @@ impl Contacts {
             rank[id as usize] = k;
         }
         rank
+    }
+
+    /// The contacts from id `from` on, with their ids (to `append` to a copy of the others).
+    pub fn tail(&self, from: u32) -> Contacts {
+        let k = self.ids.partition_point(|(id, _)| *id < from);
+        Contacts {
+            numbers: self.numbers[from as usize..].to_vec(),
+            ids: self.ids[k..].to_vec(),
+        }
+    }
+
+    /// Adds the contacts of `tail`, which follow on from these.
+    pub fn append(&mut self, tail: Contacts) {
+        self.numbers.extend(tail.numbers);
+        self.ids.extend(tail.ids);
     }
 
     /// The id of the contact of this name, if any.

@@ -9,7 +9,9 @@ mod rows;
 pub mod timestamp;
 
 pub use contacts::Contacts;
-pub use reader::{read_from, read_log, Interner, Log, ReadOptions, Reject};
+pub use reader::{
+    read_from, read_log, read_log_in_batches, Batch, Interner, Log, ReadOptions, Reject,
+};
 
 /// `str::trim`, with a quick way out for the usual field that has nothing to trim.
 fn trim(s: &str) -> &str {

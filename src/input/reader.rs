@@ -54,6 +54,9 @@ pub struct Log {
     /// The events are known to be in time order (the reader checks as it goes); false when
     /// not, or not known.
     pub in_time_order: bool,
+    /// Events handed out in batches as they were read (`read_log_in_batches`) rather than
+    /// kept in `events`.
+    pub batched: usize,
 }
 
 impl Log {
@@ -73,7 +76,13 @@ impl Log {
             cell_account_months: Vec::new(),
             account_months: Vec::new(),
             in_time_order: true,
+            batched: 0,
         }
+    }
+
+    /// The number of events read, kept or handed out in batches.
+    pub fn replayed(&self) -> usize {
+        self.events.len() + self.batched
     }
 
     /// The account of an event (its cell's).
@@ -99,8 +108,44 @@ impl Log {
     }
 }
 
+/// Events of a log being read, a block at a time, with what they refer to that is new since
+/// the batch before: enough to bill them before the rest is read.
+pub struct Batch {
+    /// The index of the first event among all the log's events.
+    pub first: u32,
+    pub events: Vec<Event>,
+    /// New cells: each one's account and account-month.
+    pub cells: Vec<(u32, u32)>,
+    /// How many account-months there are now.
+    pub account_months: usize,
+    /// New account names (ids in order of appearance until the log is read).
+    pub accounts: Vec<String>,
+    /// New contacts.
+    pub contacts: Contacts,
+}
+
+/// Reads a log file and hands its events to `batch` a block at a time, in input order, while
+/// the log is in time order. The log comes back without its events (`Log::batched` counts
+/// them). If a row turns out to be out of time order, reading stops there: the log comes back
+/// with `in_time_order` false, and what was handed out is of no use.
+pub fn read_log_in_batches(
+    path: &str,
+    opts: &ReadOptions,
+    batch: &mut dyn FnMut(Batch),
+) -> Result<Log> {
+    read_log_with(Some(path), opts, Some(batch))
+}
+
 /// Reads a log from `path` (`None` or `-`: standard input).
 pub fn read_log(path: Option<&str>, opts: &ReadOptions) -> Result<Log> {
+    read_log_with(path, opts, None)
+}
+
+fn read_log_with(
+    path: Option<&str>,
+    opts: &ReadOptions,
+    batch: Option<&mut dyn FnMut(Batch)>,
+) -> Result<Log> {
     let mut progress = None;
     let mut size = 0;
     let (name, reader): (String, Box<dyn Read + Send>) = match path {
@@ -120,7 +165,7 @@ pub fn read_log(path: Option<&str>, opts: &ReadOptions) -> Result<Log> {
             (p.to_string(), Box::new(f))
         }
     };
-    let log = read_input(name, reader, size, progress.as_ref(), opts);
+    let log = read_input(name, reader, size, progress.as_ref(), opts, batch);
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
@@ -144,17 +189,18 @@ fn progress_bar(size: u64) -> indicatif::ProgressBar {
 }
 
 pub fn read_from(file: String, input: impl Read + Send, opts: &ReadOptions) -> Result<Log> {
-    read_input(file, input, 0, None, opts)
+    read_input(file, input, 0, None, opts, None)
 }
 
 /// `size`: the input's length if known (0 if not), to size the event list once. `progress`
-/// is moved on block by block.
+/// is moved on block by block. `batch`: see `read_log_in_batches`.
 fn read_input(
     file: String,
     input: impl Read + Send,
     size: u64,
     progress: Option<&indicatif::ProgressBar>,
     opts: &ReadOptions,
+    mut batch: Option<&mut dyn FnMut(Batch)>,
 ) -> Result<Log> {
     let err = |line: u64, msg: String| Error::Input {
         file: file.clone(),
@@ -277,7 +323,7 @@ fn read_input(
         'merge: for (seq, rows) in rows_rx {
             pending.insert(seq, rows);
             while let Some(rows) = pending.remove(&next) {
-                if next == 0 && size > 0 {
+                if next == 0 && size > 0 && batch.is_none() {
                     // Rows per byte of the first block, for the whole input.
                     let estimate = size * (rows.rows.len() as u64 + 1) / first_bytes;
                     ids.log.events.reserve((estimate + estimate / 16) as usize);
@@ -286,6 +332,12 @@ fn read_input(
                 if let Err((line, msg)) = ids.add(rows) {
                     result = Err(err(line, msg));
                     break 'merge;
+                }
+                if let Some(hand_out) = batch.as_mut() {
+                    if !ids.log.in_time_order {
+                        break 'merge;
+                    }
+                    hand_out(ids.take_batch());
                 }
             }
         }
@@ -312,6 +364,10 @@ struct Ids {
     accounts: FxHashMap<Box<str>, u32>,
     interner: Interner,
     log: Log,
+    /// The instant of the last event, to check the time order.
+    last_at: i64,
+    /// How much of the tables the batches handed out so far cover: cells, accounts, contacts.
+    sent: (usize, usize, usize),
 }
 
 impl Ids {
@@ -323,6 +379,29 @@ impl Ids {
             accounts: FxHashMap::default(),
             interner: Interner::default(),
             log,
+            last_at: i64::MIN,
+            sent: (0, 0, 0),
+        }
+    }
+
+    /// The events added since the last batch, and what is new in the tables.
+    fn take_batch(&mut self) -> Batch {
+        let log = &mut self.log;
+        let capacity = log.events.len() + log.events.len() / 8;
+        let events = std::mem::replace(&mut log.events, Vec::with_capacity(capacity));
+        let first = log.batched as u32;
+        log.batched += events.len();
+        let (cells, accounts, contacts) = self.sent;
+        self.sent = (log.cells.len(), log.accounts.len(), log.contacts.len());
+        Batch {
+            first,
+            events,
+            cells: (cells..log.cells.len())
+                .map(|c| (log.cells[c].0, log.cell_account_months[c]))
+                .collect(),
+            account_months: log.account_months.len(),
+            accounts: log.accounts[accounts..].to_vec(),
+            contacts: log.contacts.tail(contacts as u32),
         }
     }
 
@@ -343,7 +422,8 @@ impl Ids {
             {
                 self.numbers.prefetch(*ahead);
             }
-            self.log.in_time_order &= self.log.events.last().is_none_or(|e| e.at <= r.at);
+            self.log.in_time_order &= self.last_at <= r.at;
+            self.last_at = r.at;
             let account = *accounts[r.account as usize].get_or_insert_with(|| {
                 Self::account_id_in(
                     &mut self.accounts,

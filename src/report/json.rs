@@ -110,7 +110,7 @@ impl Exporter for JsonExporter {
             "input": {
                 "file": log.file,
                 "rows": log.rows,
-                "replayed": log.events.len(),
+                "replayed": log.replayed(),
                 "skipped": log.rejects.len(),
                 "countries_derived_from_contact": log.countries_derived,
                 "tz": report.tz.name(),
@@ -183,7 +183,7 @@ fn header(d: &Decision) -> Map<String, Value> {
             json!({
                 "file": log.file,
                 "rows": log.rows,
-                "replayed": log.events.len(),
+                "replayed": log.replayed(),
                 "skipped": log.rejects.len(),
             }),
         );

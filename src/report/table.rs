@@ -23,7 +23,7 @@ impl Exporter for TableExporter {
             "{}: {} rows, {} replayed, {} skipped; months cut in {}",
             log.file,
             log.rows,
-            log.events.len(),
+            log.replayed(),
             log.rejects.len(),
             report.tz.name()
         )?;
@@ -173,7 +173,7 @@ fn heading(d: &Decision, out: &mut dyn Write) -> std::io::Result<()> {
             "{}: {} rows, {} replayed, {} skipped",
             log.file,
             log.rows,
-            log.events.len(),
+            log.replayed(),
             log.rejects.len()
         )?;
     }

@@ -137,3 +137,130 @@ fn results_do_not_depend_on_the_thread_count() {
         }
     }
 }
+
+/// A day of generated traffic at 3.5 messages a second (about fifteen blocks, instants with
+/// several messages that straddle blocks) in the era with a monthly free tier of service
+/// messages; viber-legacy's allowance and the free tier both run out during the day.
+fn busy_day(dir: &std::path::Path) -> String {
+    let log = dir.join("day.csv");
+    let text = generated(&[
+        "--messages",
+        "300000",
+        "--contacts",
+        "20000",
+        "--days",
+        "1",
+        "--seed",
+        "4",
+        "--start",
+        "2026-11-01",
+    ]);
+    std::fs::write(&log, text).unwrap();
+    log.to_str().unwrap().to_string()
+}
+
+#[test]
+fn billing_while_reading_gives_the_answer_of_reading_first() {
+    use simcost::billing::{bill_all, BillingOptions};
+    use simcost::input::{read_log, ReadOptions};
+    use simcost::rates::{RateSet, RateSource};
+    use simcost::report::{export, GroupBy, JsonExporter, Report};
+    let dir = tempfile::tempdir().unwrap();
+    let path = busy_day(dir.path());
+    let models = RateSet::load(&RateSource::Embedded).unwrap().models;
+    let opts = BillingOptions {
+        account_country: None,
+        keep_lines: false,
+        as_of: None,
+        list_prices: false,
+    };
+    let json = |log: &simcost::input::Log, results: &[simcost::billing::ModelResult]| {
+        let report = Report {
+            log,
+            models: results,
+            by: GroupBy::Account,
+            full_precision: true,
+            tz: chrono_tz::UTC,
+        };
+        let mut out = Vec::new();
+        export(&JsonExporter, &report, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    for threads in [1, 2, 3] {
+        let read = ReadOptions {
+            tz: chrono_tz::UTC,
+            map: Vec::new(),
+            skip_invalid: false,
+            threads,
+        };
+        let whole = read_log(Some(&path), &read).unwrap();
+        let want = json(&whole, &bill_all(&whole, None, &models, &opts, threads));
+        let (log, results) =
+            simcost::pipeline::read_and_bill(&path, &read, &models, &opts, threads)
+                .unwrap()
+                .expect("a generated log is in time order");
+        assert!(log.events.is_empty() && log.batched == 300_000);
+        assert!(json(&log, &results) == want, "{threads} threads");
+    }
+    // The command takes this way too, and says the same as with a ledger (which reads first).
+    let ledger = dir.path().join("ledger.csv");
+    let with_ledger = sim(&[
+        "replay",
+        &path,
+        "--format",
+        "json",
+        "--ledger",
+        ledger.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        sim(&["replay", &path, "--format", "json"]).succeeds(),
+        with_ledger.succeeds()
+    );
+}
+
+#[test]
+fn a_row_out_of_time_order_late_in_the_file_sends_it_the_sorting_way() {
+    use simcost::input::ReadOptions;
+    let dir = tempfile::tempdir().unwrap();
+    let path = busy_day(dir.path());
+    // The first row moved to the end: the log is in time order until its last block.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let first = lines.remove(1);
+    lines.push(first);
+    let moved = dir.path().join("moved.csv");
+    std::fs::write(&moved, lines.join("\n") + "\n").unwrap();
+    let moved = moved.to_str().unwrap();
+    let read = ReadOptions {
+        tz: chrono_tz::UTC,
+        map: Vec::new(),
+        skip_invalid: false,
+        threads: 2,
+    };
+    let models = simcost::rates::RateSet::load(&simcost::rates::RateSource::Embedded)
+        .unwrap()
+        .models;
+    let opts = simcost::billing::BillingOptions {
+        account_country: None,
+        keep_lines: false,
+        as_of: None,
+        list_prices: false,
+    };
+    assert!(
+        simcost::pipeline::read_and_bill(moved, &read, &models, &opts, 2)
+            .unwrap()
+            .is_none()
+    );
+    let ledger = dir.path().join("ledger.csv");
+    let with_ledger = sim(&[
+        "replay",
+        moved,
+        "--format",
+        "json",
+        "--ledger",
+        ledger.to_str().unwrap(),
+    ]);
+    let plain = sim(&["replay", moved, "--format", "json"]).succeeds();
+    assert_eq!(plain, with_ledger.succeeds());
+    assert!(plain.contains("\"replayed\": 300000"));
+}

@@ -1,0 +1,193 @@
+//! `replay` of a log file in time order, billed while it is still being read: the reader hands
+//! out its events a block at a time and billing threads take them as they come, so billing
+//! shares the cores with reading instead of waiting for it, and the log's events are never
+//! all held at once. A log that turns out not to be in time order is read again the usual way
+//! (`None`), since its events must be sorted first.
+
+use crate::billing::{self, Biller, BillingOptions, ModelResult, Names, Replayer};
+use crate::error::Result;
+use crate::event::Event;
+use crate::input::{self, Batch, Contacts, Log, ReadOptions};
+use crate::rates::Model;
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::Arc;
+
+/// Batches waiting for a billing thread: enough to ride out a slow block, few enough that
+/// events do not pile up when billing falls behind.
+const BATCHES_AHEAD: usize = 8;
+
+/// Reads the log file at `path` and bills it with every model; `None` if it is not in time
+/// order.
+pub fn read_and_bill(
+    path: &str,
+    read: &ReadOptions,
+    models: &[Model],
+    opts: &BillingOptions,
+    threads: usize,
+) -> Result<Option<(Log, Vec<ModelResult>)>> {
+    debug_assert!(!opts.keep_lines, "ledger lines need the events kept");
+    let shares = billing::shares(billing::engine_groups(models), threads);
+    let (log, billers) = std::thread::scope(|s| {
+        let mut senders = Vec::new();
+        let mut handles = Vec::new();
+        for share in &shares {
+            let (tx, rx) = sync_channel::<Arc<Batch>>(BATCHES_AHEAD);
+            senders.push(tx);
+            handles.push(s.spawn(move || bill_batches(models, share, opts, rx)));
+        }
+        let log = input::read_log_in_batches(path, read, &mut |batch| {
+            let batch = Arc::new(batch);
+            for tx in &senders {
+                // A billing thread only stops early by panicking, which the join re-raises.
+                let _ = tx.send(batch.clone());
+            }
+        });
+        drop(senders);
+        let billers: Vec<(usize, Biller)> = handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect();
+        (log, billers)
+    });
+    let log = log?;
+    if !log.in_time_order {
+        return Ok(None);
+    }
+    let mut results: Vec<(usize, ModelResult)> = (billers.into_iter())
+        .map(|(m, b)| (m, b.finish(&log)))
+        .collect();
+    results.sort_by_key(|(m, _)| *m);
+    Ok(Some((log, results.into_iter().map(|(_, r)| r).collect())))
+}
+
+/// What a billing thread knows of the log so far: the names of its accounts and contacts
+/// and each cell's account and account-month, as the batches bring them.
+#[derive(Default)]
+struct Known {
+    accounts: Vec<String>,
+    contacts: Contacts,
+    cell_accounts: Vec<u32>,
+    cell_account_months: Vec<u32>,
+    account_months: usize,
+}
+
+impl Known {
+    fn add(&mut self, batch: &Batch) {
+        self.accounts.extend_from_slice(&batch.accounts);
+        self.contacts.append(batch.contacts.clone());
+        for &(account, account_month) in &batch.cells {
+            self.cell_accounts.push(account);
+            self.cell_account_months.push(account_month);
+        }
+        self.account_months = batch.account_months;
+    }
+}
+
+impl Names for Known {
+    fn account(&self, ev: &Event) -> &str {
+        &self.accounts[self.cell_accounts[ev.cell as usize] as usize]
+    }
+    fn contact(&self, ev: &Event) -> std::borrow::Cow<'_, str> {
+        self.contacts.name(ev.contact)
+    }
+}
+
+/// One billing thread: the engine groups of `share`, fed batches in input order. The last
+/// instant of a batch may go on in the next one, so its events wait for it.
+fn bill_batches<'m>(
+    models: &'m [Model],
+    share: &[Vec<usize>],
+    opts: &BillingOptions,
+    batches: Receiver<Arc<Batch>>,
+) -> Vec<(usize, Biller<'m>)> {
+    let mut replayer = Replayer::new(models, share, &Log::new(String::new(), Vec::new()), opts);
+    let mut known = Known::default();
+    let mut waiting: Vec<Event> = Vec::new();
+    let mut waiting_first = 0;
+    for batch in batches {
+        known.add(&batch);
+        replayer.fit(&known.cell_account_months, known.account_months);
+        let (mut events, mut first) = (&batch.events[..], batch.first);
+        if let Some(at) = waiting.first().map(|e| e.at) {
+            let same = events.iter().take_while(|e| e.at == at).count();
+            waiting.extend_from_slice(&events[..same]);
+            (events, first) = (&events[same..], first + same as u32);
+            if events.is_empty() {
+                continue;
+            }
+            replayer.bill_runs(waiting_first, &waiting, &known);
+            waiting.clear();
+        }
+        let Some(last) = events.last().map(|e| e.at) else {
+            continue;
+        };
+        let whole = events.len() - events.iter().rev().take_while(|e| e.at == last).count();
+        replayer.bill_runs(first, &events[..whole], &known);
+        waiting.extend_from_slice(&events[whole..]);
+        waiting_first = first + whole as u32;
+    }
+    replayer.bill_runs(waiting_first, &waiting, &known);
+    replayer.into_billers().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rates::{RateSet, RateSource};
+
+    #[test]
+    fn an_instant_cut_between_batches_is_billed_whole() {
+        // tests/fixtures/viber_allowance_ties.csv: the allowance (2 a month) runs out among
+        // the messages of one instant. Handed out in two batches cut at every place, even
+        // inside an instant, the log must be billed as it is in one piece.
+        let text = std::fs::read_to_string("tests/fixtures/viber_allowance_ties.csv").unwrap();
+        let read = ReadOptions {
+            tz: chrono_tz::UTC,
+            map: Vec::new(),
+            skip_invalid: false,
+            threads: 1,
+        };
+        let log = input::read_from("t.csv".into(), text.as_bytes(), &read).unwrap();
+        let models = RateSet::load(&RateSource::Dir("tests/fixtures/rates".into()))
+            .unwrap()
+            .select(&["legacy".into()])
+            .unwrap();
+        let opts = BillingOptions {
+            account_country: None,
+            keep_lines: false,
+            as_of: None,
+            list_prices: false,
+        };
+        let whole = billing::bill_all(&log, None, &models, &opts, 1);
+        assert_eq!(whole[0].total().to_string(), "0.0800");
+        let share = [vec![0]];
+        for cut in 0..=log.events.len() {
+            let (tx, rx) = sync_channel(4);
+            let tables = Batch {
+                first: 0,
+                events: log.events[..cut].to_vec(),
+                cells: (log.cells.iter().zip(&log.cell_account_months))
+                    .map(|(c, am)| (c.0, *am))
+                    .collect(),
+                account_months: log.account_months.len(),
+                accounts: log.accounts.clone(),
+                contacts: log.contacts.clone(),
+            };
+            let rest = Batch {
+                first: cut as u32,
+                events: log.events[cut..].to_vec(),
+                cells: Vec::new(),
+                account_months: log.account_months.len(),
+                accounts: Vec::new(),
+                contacts: Contacts::default(),
+            };
+            tx.send(Arc::new(tables)).unwrap();
+            tx.send(Arc::new(rest)).unwrap();
+            drop(tx);
+            let billers = bill_batches(&models, &share, &opts, rx);
+            let got: Vec<ModelResult> = billers.into_iter().map(|(_, b)| b.finish(&log)).collect();
+            assert_eq!(got[0].cells, whole[0].cells, "cut at {cut}");
+            assert_eq!(got[0].total(), whole[0].total(), "cut at {cut}");
+        }
+    }
+}
