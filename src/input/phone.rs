@@ -219,9 +219,10 @@ fn all_digits(v: u64) -> bool {
 /// The value of eight digit values (0-9) in the bytes of `v`, the most significant in the
 /// lowest byte: pairs, then fours, then the eight, with three multiplies in all.
 fn eight_digits(v: u64) -> u64 {
-    let pairs = (v * 10 + (v >> 8)) & 0x00FF_00FF_00FF_00FF;
-    let fours = ((pairs * (1 + (100 << 16))) >> 16) & 0x0000_FFFF_0000_FFFF;
-    (fours * (1 + (10_000 << 32))) >> 32
+    // The products run past the top byte on purpose: only the bytes kept matter.
+    let pairs = (v.wrapping_mul(10).wrapping_add(v >> 8)) & 0x00FF_00FF_00FF_00FF;
+    let fours = (pairs.wrapping_mul(1 + (100 << 16)) >> 16) & 0x0000_FFFF_0000_FFFF;
+    fours.wrapping_mul(1 + (10_000 << 32)) >> 32
 }
 
 /// The bytes that may separate the digits of a number (a no-break space aside).
