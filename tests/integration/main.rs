@@ -29,6 +29,41 @@ pub fn test_rates() -> String {
     fixture("rates")
 }
 
+/// The JSON report of `results` by account at full precision, made through the library.
+pub fn report_json(log: &simcost::input::Log, results: &[simcost::billing::ModelResult]) -> String {
+    use simcost::report::{export, GroupBy, JsonExporter, Report};
+    let report = Report {
+        log,
+        models: results,
+        by: GroupBy::Account,
+        full_precision: true,
+        tz: chrono_tz::UTC,
+    };
+    let mut out = Vec::new();
+    export(&JsonExporter, &report, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+/// Reading in UTC with no column map, stopping at the first bad row.
+pub fn read_options(threads: usize) -> simcost::input::ReadOptions {
+    simcost::input::ReadOptions {
+        tz: chrono_tz::UTC,
+        map: Vec::new(),
+        skip_invalid: false,
+        threads,
+    }
+}
+
+/// Billing at the models' own terms, with no ledger lines unless asked.
+pub fn billing_options(keep_lines: bool) -> simcost::billing::BillingOptions {
+    simcost::billing::BillingOptions {
+        account_country: None,
+        keep_lines,
+        as_of: None,
+        list_prices: false,
+    }
+}
+
 /// A run of the binary under test.
 pub struct Sim {
     args: Vec<String>,

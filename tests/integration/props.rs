@@ -3,10 +3,9 @@
 
 use proptest::prelude::*;
 use rust_decimal::Decimal;
-use simcost::billing::{bill_all, replay_order, BillingOptions, ModelResult};
-use simcost::input::{read_from, Log, ReadOptions};
+use simcost::billing::{bill_all, replay_order, ModelResult};
+use simcost::input::{read_from, Log};
 use simcost::rates::{Card, Model, RateSet, RateSource};
-use simcost::report::{export, GroupBy, JsonExporter, Report};
 use std::sync::OnceLock;
 
 /// One row: minutes from 2026-03-30 00:00Z (the window crosses a month end), contact,
@@ -72,36 +71,16 @@ fn models() -> &'static (Vec<Model>, Vec<Model>) {
 }
 
 fn read(text: &str) -> Log {
-    let opts = ReadOptions {
-        tz: chrono_tz::UTC,
-        map: Vec::new(),
-        skip_invalid: false,
-        threads: 2,
-    };
-    read_from("p.csv".into(), text.as_bytes(), &opts).unwrap()
+    read_from("p.csv".into(), text.as_bytes(), &crate::read_options(2)).unwrap()
 }
 
 fn bill(log: &Log, models: &[Model], keep_lines: bool) -> Vec<ModelResult> {
-    let opts = BillingOptions {
-        account_country: None,
-        keep_lines,
-        as_of: None,
-        list_prices: false,
-    };
+    let opts = crate::billing_options(keep_lines);
     bill_all(log, Some(&replay_order(log)), models, &opts, 1)
 }
 
 fn json(log: &Log, results: &[ModelResult]) -> String {
-    let report = Report {
-        log,
-        models: results,
-        by: GroupBy::Account,
-        full_precision: true,
-        tz: chrono_tz::UTC,
-    };
-    let mut out = Vec::new();
-    export(&JsonExporter, &report, &mut out).unwrap();
-    String::from_utf8(out).unwrap()
+    crate::report_json(log, results)
 }
 
 proptest! {
@@ -221,12 +200,7 @@ fn a_time_ordered_log_billed_in_row_order_gives_the_replay_orders_answer() {
     use rand::{Rng, SeedableRng};
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
     let models = small_pool_models();
-    let opts = BillingOptions {
-        account_country: None,
-        keep_lines: false,
-        as_of: None,
-        list_prices: false,
-    };
+    let opts = crate::billing_options(false);
     let mut order_mattered = 0;
     for case in 0..150 {
         let start = ["2023-03-30", "2023-10-30", "2026-10-30"][case % 3];

@@ -161,38 +161,16 @@ fn busy_day(dir: &std::path::Path) -> String {
 
 #[test]
 fn billing_while_reading_gives_the_answer_of_reading_first() {
-    use simcost::billing::{bill_all, BillingOptions};
-    use simcost::input::{read_log, ReadOptions};
+    use crate::{billing_options, read_options, report_json as json};
+    use simcost::billing::bill_all;
+    use simcost::input::read_log;
     use simcost::rates::{RateSet, RateSource};
-    use simcost::report::{export, GroupBy, JsonExporter, Report};
     let dir = tempfile::tempdir().unwrap();
     let path = busy_day(dir.path());
     let models = RateSet::load(&RateSource::Embedded).unwrap().models;
-    let opts = BillingOptions {
-        account_country: None,
-        keep_lines: false,
-        as_of: None,
-        list_prices: false,
-    };
-    let json = |log: &simcost::input::Log, results: &[simcost::billing::ModelResult]| {
-        let report = Report {
-            log,
-            models: results,
-            by: GroupBy::Account,
-            full_precision: true,
-            tz: chrono_tz::UTC,
-        };
-        let mut out = Vec::new();
-        export(&JsonExporter, &report, &mut out).unwrap();
-        String::from_utf8(out).unwrap()
-    };
+    let opts = billing_options(false);
     for threads in [1, 2, 3] {
-        let read = ReadOptions {
-            tz: chrono_tz::UTC,
-            map: Vec::new(),
-            skip_invalid: false,
-            threads,
-        };
+        let read = read_options(threads);
         let whole = read_log(Some(&path), &read).unwrap();
         let want = json(&whole, &bill_all(&whole, None, &models, &opts, threads));
         let (log, results) =
@@ -220,7 +198,6 @@ fn billing_while_reading_gives_the_answer_of_reading_first() {
 
 #[test]
 fn a_row_out_of_time_order_late_in_the_file_sends_it_the_sorting_way() {
-    use simcost::input::ReadOptions;
     let dir = tempfile::tempdir().unwrap();
     let path = busy_day(dir.path());
     // The first row moved to the end: the log is in time order until its last block.
@@ -231,21 +208,11 @@ fn a_row_out_of_time_order_late_in_the_file_sends_it_the_sorting_way() {
     let moved = dir.path().join("moved.csv");
     std::fs::write(&moved, lines.join("\n") + "\n").unwrap();
     let moved = moved.to_str().unwrap();
-    let read = ReadOptions {
-        tz: chrono_tz::UTC,
-        map: Vec::new(),
-        skip_invalid: false,
-        threads: 2,
-    };
+    let read = crate::read_options(2);
     let models = simcost::rates::RateSet::load(&simcost::rates::RateSource::Embedded)
         .unwrap()
         .models;
-    let opts = simcost::billing::BillingOptions {
-        account_country: None,
-        keep_lines: false,
-        as_of: None,
-        list_prices: false,
-    };
+    let opts = crate::billing_options(false);
     assert!(
         simcost::pipeline::read_and_bill(moved, &read, &models, &opts, 2)
             .unwrap()
