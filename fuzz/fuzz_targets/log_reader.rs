@@ -30,10 +30,20 @@ fuzz_target!(|data: &[u8]| {
             as_of: None,
             list_prices: false,
         };
-        for r in bill_all(&log, &order, &rates.models, &billing, 1) {
+        let sorted = bill_all(&log, Some(&order), &rates.models, &billing, 1);
+        for r in &sorted {
             // The ledger adds up to the totals.
             let lines: rust_decimal::Decimal = r.lines.iter().map(|l| l.price.amount()).sum();
             assert_eq!(lines, r.totals().cost);
+        }
+        // Billed without a ledger (in row order when the log is in time order): the same.
+        let plain = BillingOptions {
+            keep_lines: false,
+            ..billing
+        };
+        for (a, b) in sorted.iter().zip(bill_all(&log, None, &rates.models, &plain, 2)) {
+            assert_eq!(a.cells, b.cells);
+            assert_eq!(a.total(), b.total());
         }
     }
 });
