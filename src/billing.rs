@@ -751,33 +751,69 @@ impl<'m> Replayer<'m> {
     /// of one instant, in input order; an instant's events are put in the replay order only
     /// for a biller whose allowance or tier may run out among them (`Biller::may_run_out`).
     pub(crate) fn bill_runs(&mut self, first: u32, events: &[Event], names: &dyn Names) {
-        let mut start = 0;
-        while start < events.len() {
-            let at = events[start].at;
-            let n = 1
-                + (events[start + 1..].iter())
-                    .take_while(|e| e.at == at)
-                    .count();
-            self.bill_run(first + start as u32, &events[start..start + n], names);
-            start += n;
+        for (engine, billers) in &mut self.groups {
+            // A run no longer than `short` cannot empty a pool while no month is low.
+            let short = (billers.iter())
+                .map(|(_, b)| b.smallest_pool.min(LOW_ROOM))
+                .min()
+                .unwrap_or(u64::MAX)
+                .min(events.len() as u64) as usize;
+            let mut i = 0;
+            while i < events.len() {
+                let ev = &events[i];
+                // Whether the run of `ev`'s instant from here on is long: the log is in time
+                // order, so it is when the event `short` places on is of the same instant. A
+                // long run is caught at its first event. A short one, while no month is low,
+                // cannot empty a pool, so its order does not matter even if a month turns low
+                // in its midst. No branch per change of instant, which would mispredict.
+                let long = events.get(i + short).is_some_and(|e| e.at == ev.at);
+                let low = billers.iter().any(|(_, b)| b.low_months > 0);
+                if long | low {
+                    let n = 1
+                        + (events[i + 1..].iter())
+                            .take_while(|e| e.at == ev.at)
+                            .count();
+                    Self::bill_run(
+                        engine.as_mut(),
+                        billers,
+                        &mut self.outcomes,
+                        first + i as u32,
+                        &events[i..i + n],
+                        names,
+                    );
+                    i += n;
+                    continue;
+                }
+                let outcome = engine.replay(ev);
+                for (_, b) in billers.iter_mut() {
+                    b.step(first + i as u32, ev, &outcome);
+                }
+                i += 1;
+            }
         }
     }
 
-    fn bill_run(&mut self, first: u32, run: &[Event], names: &dyn Names) {
-        for (engine, billers) in &mut self.groups {
-            if run.len() > 1 && billers.iter().any(|(_, b)| b.may_run_out(run)) {
-                self.outcomes.clear();
-                self.outcomes.extend(run.iter().map(|ev| engine.replay(ev)));
-                for (_, b) in billers.iter_mut() {
-                    b.step_in_replay_order(names, first, run, &self.outcomes);
-                }
-                continue;
+    /// Bills one instant's events, in the replay order for a biller that needs it.
+    fn bill_run(
+        engine: &mut (dyn engine::Engine + 'm),
+        billers: &mut [(usize, Biller<'m>)],
+        outcomes: &mut Vec<Outcome>,
+        first: u32,
+        run: &[Event],
+        names: &dyn Names,
+    ) {
+        if run.len() > 1 && billers.iter().any(|(_, b)| b.may_run_out(run)) {
+            outcomes.clear();
+            outcomes.extend(run.iter().map(|ev| engine.replay(ev)));
+            for (_, b) in billers.iter_mut() {
+                b.step_in_replay_order(names, first, run, outcomes);
             }
-            for (k, ev) in run.iter().enumerate() {
-                let outcome = engine.replay(ev);
-                for (_, b) in billers.iter_mut() {
-                    b.step(first + k as u32, ev, &outcome);
-                }
+            return;
+        }
+        for (k, ev) in run.iter().enumerate() {
+            let outcome = engine.replay(ev);
+            for (_, b) in billers.iter_mut() {
+                b.step(first + k as u32, ev, &outcome);
             }
         }
     }
