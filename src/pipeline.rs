@@ -7,7 +7,7 @@
 use crate::billing::{self, Biller, BillingOptions, ModelResult, Names, Replayer};
 use crate::error::Result;
 use crate::event::Event;
-use crate::input::{self, Batch, Contacts, Log, ReadOptions};
+use crate::input::{self, Batch, Contacts, Log, ReadOptions, Recycle};
 use crate::rates::Model;
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
@@ -27,15 +27,17 @@ pub fn read_and_bill(
 ) -> Result<Option<(Log, Vec<ModelResult>)>> {
     debug_assert!(!opts.keep_lines, "ledger lines need the events kept");
     let shares = billing::shares(billing::engine_groups(models), threads);
+    // The last billing thread done with a batch hands its event list back to the reader.
+    let spare = &Recycle::default();
     let (log, billers) = std::thread::scope(|s| {
         let mut senders = Vec::new();
         let mut handles = Vec::new();
         for share in &shares {
             let (tx, rx) = sync_channel::<Arc<Batch>>(BATCHES_AHEAD);
             senders.push(tx);
-            handles.push(s.spawn(move || bill_batches(models, share, opts, rx)));
+            handles.push(s.spawn(move || bill_batches(models, share, opts, rx, spare)));
         }
-        let log = input::read_log_in_batches(path, read, &mut |batch| {
+        let log = input::read_log_in_batches(path, read, spare, &mut |batch| {
             let batch = Arc::new(batch);
             for tx in &senders {
                 // A billing thread only stops early by panicking, which the join re-raises.
@@ -99,6 +101,7 @@ fn bill_batches<'m>(
     share: &[Vec<usize>],
     opts: &BillingOptions,
     batches: Receiver<Arc<Batch>>,
+    spare: &Recycle<Event>,
 ) -> Vec<(usize, Biller<'m>)> {
     let mut replayer = Replayer::new(models, share, &Log::new(String::new(), Vec::new()), opts);
     let mut known = Known::default();
@@ -125,6 +128,9 @@ fn bill_batches<'m>(
         replayer.bill_runs(first, &events[..whole], &known);
         waiting.extend_from_slice(&events[whole..]);
         waiting_first = first + whole as u32;
+        if let Some(done) = Arc::into_inner(batch) {
+            spare.give(done.events);
+        }
     }
     replayer.bill_runs(waiting_first, &waiting, &known);
     replayer.into_billers().collect()
@@ -184,7 +190,7 @@ mod tests {
             tx.send(Arc::new(tables)).unwrap();
             tx.send(Arc::new(rest)).unwrap();
             drop(tx);
-            let billers = bill_batches(&models, &share, &opts, rx);
+            let billers = bill_batches(&models, &share, &opts, rx, &Recycle::default());
             let got: Vec<ModelResult> = billers.into_iter().map(|(_, b)| b.finish(&log)).collect();
             assert_eq!(got[0].cells, whole[0].cells, "cut at {cut}");
             assert_eq!(got[0].total(), whole[0].total(), "cut at {cut}");

@@ -38,6 +38,11 @@ impl<R: Read> Blocks<R> {
 
     /// The next block, or `None` at the end of the input.
     pub fn next_block(&mut self) -> std::io::Result<Option<Block>> {
+        self.next_block_in(Vec::new())
+    }
+
+    /// `next_block`, reading on in `spare` (emptied here), whose room saves a fresh buffer.
+    pub fn next_block_in(&mut self, mut spare: Vec<u8>) -> std::io::Result<Option<Block>> {
         let mut want = BLOCK_BYTES;
         loop {
             while !self.eof && self.carry.len() < want {
@@ -56,8 +61,9 @@ impl<R: Read> Blocks<R> {
                 want = self.carry.len() * 2;
                 continue;
             }
-            let rest = self.carry[cut..].to_vec();
-            let mut bytes = std::mem::replace(&mut self.carry, rest);
+            spare.clear();
+            spare.extend_from_slice(&self.carry[cut..]);
+            let mut bytes = std::mem::replace(&mut self.carry, spare);
             bytes.truncate(cut);
             let first_line = self.next_line;
             self.next_line += memchr::memchr_iter(b'\n', &bytes).count() as u64;

@@ -5,6 +5,7 @@ mod contacts;
 mod numbers;
 pub mod phone;
 mod reader;
+pub mod recycle;
 mod rows;
 pub mod timestamp;
 
@@ -12,6 +13,7 @@ pub use contacts::Contacts;
 pub use reader::{
     read_from, read_log, read_log_in_batches, Batch, Interner, Log, ReadOptions, Reject,
 };
+pub use recycle::Recycle;
 
 /// `str::trim`, with a quick way out for the usual field that has nothing to trim.
 fn trim(s: &str) -> &str {

@@ -5,6 +5,7 @@ use super::blocks::{Block, Blocks};
 use super::contacts::Contacts;
 use super::numbers::{AccountStreams, Known, NumberTable};
 use super::phone::{self, CallingCodes};
+use super::recycle::Recycle;
 use super::rows::{Columns, Contact, Parser, Row, Rows, FIELDS, REQUIRED};
 use crate::error::{Error, Result};
 use crate::event::{Country, Event};
@@ -131,9 +132,10 @@ pub struct Batch {
 pub fn read_log_in_batches(
     path: &str,
     opts: &ReadOptions,
+    spare_events: &Recycle<Event>,
     batch: &mut dyn FnMut(Batch),
 ) -> Result<Log> {
-    read_log_with(Some(path), opts, Some(batch))
+    read_log_with(Some(path), opts, Some((batch, spare_events)))
 }
 
 /// Reads a log from `path` (`None` or `-`: standard input).
@@ -141,11 +143,7 @@ pub fn read_log(path: Option<&str>, opts: &ReadOptions) -> Result<Log> {
     read_log_with(path, opts, None)
 }
 
-fn read_log_with(
-    path: Option<&str>,
-    opts: &ReadOptions,
-    batch: Option<&mut dyn FnMut(Batch)>,
-) -> Result<Log> {
+fn read_log_with(path: Option<&str>, opts: &ReadOptions, batch: Option<Batches>) -> Result<Log> {
     let mut progress = None;
     let mut size = 0;
     let (name, reader): (String, Box<dyn Read + Send>) = match path {
@@ -192,6 +190,9 @@ pub fn read_from(file: String, input: impl Read + Send, opts: &ReadOptions) -> R
     read_input(file, input, 0, None, opts, None)
 }
 
+/// Where batches go, and where their event lists come back for reuse.
+type Batches<'a> = (&'a mut dyn FnMut(Batch), &'a Recycle<Event>);
+
 /// `size`: the input's length if known (0 if not), to size the event list once. `progress`
 /// is moved on block by block. `batch`: see `read_log_in_batches`.
 fn read_input(
@@ -200,7 +201,7 @@ fn read_input(
     size: u64,
     progress: Option<&indicatif::ProgressBar>,
     opts: &ReadOptions,
-    mut batch: Option<&mut dyn FnMut(Batch)>,
+    mut batch: Option<Batches>,
 ) -> Result<Log> {
     let err = |line: u64, msg: String| Error::Input {
         file: file.clone(),
@@ -273,6 +274,8 @@ fn read_input(
     type Cut = (u64, std::io::Result<Block>);
     let (block_tx, block_rx) = sync_channel::<Cut>(workers * 2);
     let block_rx: Mutex<Option<Receiver<Cut>>> = Mutex::new(Some(block_rx));
+    // Block bytes go back to the cutter, row lists back to the workers.
+    let (spare_bytes, spare_rows) = (&Recycle::default(), &Recycle::default());
     std::thread::scope(|scope| -> Result<()> {
         let (rows_tx, rows_rx) = sync_channel::<(u64, Rows)>(workers * 2);
         scope.spawn(move || {
@@ -280,7 +283,7 @@ fn read_input(
                 return;
             }
             for seq in 1.. {
-                let (cut, last) = match blocks.next_block() {
+                let (cut, last) = match blocks.next_block_in(spare_bytes.take(0)) {
                     Ok(Some(b)) => {
                         if let Some(bar) = progress {
                             bar.inc(b.bytes.len() as u64);
@@ -305,7 +308,11 @@ fn read_input(
                 };
                 let Ok((seq, cut)) = next else { return };
                 let rows = match cut {
-                    Ok(block) => parser.parse(&block),
+                    Ok(block) => {
+                        let rows = parser.parse(&block, spare_rows.take(0));
+                        spare_bytes.give(block.bytes);
+                        rows
+                    }
                     Err(e) => Rows {
                         failed: Some((0, format!("cannot read CSV ({e})"))),
                         ..Rows::default()
@@ -322,22 +329,24 @@ fn read_input(
         let mut result = Ok(());
         'merge: for (seq, rows) in rows_rx {
             pending.insert(seq, rows);
-            while let Some(rows) = pending.remove(&next) {
+            while let Some(mut rows) = pending.remove(&next) {
                 if next == 0 && size > 0 && batch.is_none() {
                     // Rows per byte of the first block, for the whole input.
                     let estimate = size * (rows.rows.len() as u64 + 1) / first_bytes;
                     ids.log.events.reserve((estimate + estimate / 16) as usize);
                 }
                 next += 1;
-                if let Err((line, msg)) = ids.add(rows) {
+                let added = ids.add(&mut rows);
+                spare_rows.give(rows.rows);
+                if let Err((line, msg)) = added {
                     result = Err(err(line, msg));
                     break 'merge;
                 }
-                if let Some(hand_out) = batch.as_mut() {
+                if let Some((hand_out, spare)) = batch.as_mut() {
                     if !ids.log.in_time_order {
                         break 'merge;
                     }
-                    hand_out(ids.take_batch());
+                    hand_out(ids.take_batch(spare));
                 }
             }
         }
@@ -385,10 +394,10 @@ impl Ids {
     }
 
     /// The events added since the last batch, and what is new in the tables.
-    fn take_batch(&mut self) -> Batch {
+    fn take_batch(&mut self, spare: &Recycle<Event>) -> Batch {
         let log = &mut self.log;
         let capacity = log.events.len() + log.events.len() / 8;
-        let events = std::mem::replace(&mut log.events, Vec::with_capacity(capacity));
+        let events = std::mem::replace(&mut log.events, spare.take(capacity));
         let first = log.batched as u32;
         log.batched += events.len();
         let (cells, accounts, contacts) = self.sent;
@@ -406,10 +415,10 @@ impl Ids {
     }
 
     /// Adds a block's rows as events; the first bad row's line and reason if it has one.
-    fn add(&mut self, rows: Rows) -> std::result::Result<(), (u64, String)> {
+    fn add(&mut self, rows: &mut Rows) -> std::result::Result<(), (u64, String)> {
         self.log.rows += rows.records;
         self.log.countries_derived += rows.countries_derived;
-        self.log.rejects.extend(rows.rejects);
+        self.log.rejects.append(&mut rows.rejects);
         // Block-local indexes -> ids, given when first used so that ids follow the rows.
         let mut accounts: Vec<Option<u32>> = vec![None; rows.accounts.len()];
         let mut cells: Vec<Option<u32>> = vec![None; rows.cells.len()];
@@ -495,7 +504,7 @@ impl Ids {
                 kind: r.kind,
             });
         }
-        match rows.failed {
+        match rows.failed.take() {
             Some(f) => Err(f),
             None => Ok(()),
         }

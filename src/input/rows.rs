@@ -135,9 +135,12 @@ impl Record for Split<'_> {
 }
 
 impl Parser<'_> {
-    pub fn parse(&self, block: &Block) -> Rows {
+    /// The rows of `block`, written into `rows` (emptied first; a buffer to reuse).
+    pub fn parse(&self, block: &Block, mut rows: Vec<Row>) -> Rows {
+        rows.clear();
+        rows.reserve(block.bytes.len() / 40);
         let mut out = Rows {
-            rows: Vec::with_capacity(block.bytes.len() / 40),
+            rows,
             ..Rows::default()
         };
         let mut st = BlockState {
