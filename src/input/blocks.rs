@@ -12,6 +12,19 @@ pub struct Block {
     /// The line of the block's first byte in the input (1-based).
     pub first_line: u64,
     pub bytes: Vec<u8>,
+    /// `is_plain(&bytes)`, found by the cutter in the pass it makes anyway.
+    pub plain: bool,
+}
+
+impl Block {
+    pub fn new(first_line: u64, bytes: Vec<u8>) -> Block {
+        let plain = is_plain(&bytes);
+        Block {
+            first_line,
+            bytes,
+            plain,
+        }
+    }
 }
 
 pub struct Blocks<R> {
@@ -51,10 +64,12 @@ impl<R: Read> Blocks<R> {
             if self.carry.is_empty() {
                 return Ok(None);
             }
+            // The first quote or CR: the block before it is plain (`is_plain`).
+            let special = memchr::memchr2(b'"', b'\r', &self.carry).unwrap_or(usize::MAX);
             let cut = if self.eof {
                 self.carry.len()
             } else {
-                self.cut()
+                self.cut(special)
             };
             if cut == 0 {
                 // One record longer than a block: read on until it ends.
@@ -67,7 +82,11 @@ impl<R: Read> Blocks<R> {
             bytes.truncate(cut);
             let first_line = self.next_line;
             self.next_line += memchr::memchr_iter(b'\n', &bytes).count() as u64;
-            return Ok(Some(Block { first_line, bytes }));
+            return Ok(Some(Block {
+                first_line,
+                bytes,
+                plain: special >= cut,
+            }));
         }
     }
 
@@ -86,10 +105,11 @@ impl<R: Read> Blocks<R> {
         Ok(())
     }
 
-    /// Where the last complete record of `carry` ends (0: none does).
-    fn cut(&mut self) -> usize {
-        if !self.quoted && memchr::memchr(b'"', &self.carry).is_some() {
-            self.quoted = true;
+    /// Where the last complete record of `carry` ends (0: none does); `special`: where its
+    /// first quote or CR is, if it has one.
+    fn cut(&mut self, special: usize) -> usize {
+        if !self.quoted && special < self.carry.len() {
+            self.quoted = memchr::memchr(b'"', &self.carry[special..]).is_some();
         }
         if self.quoted {
             last_record_end(&self.carry)
@@ -325,9 +345,35 @@ mod tests {
         let mut b = Blocks::new(text);
         let mut out = vec![];
         while let Some(block) = b.next_block().unwrap() {
+            assert_eq!(
+                block.plain,
+                is_plain(&block.bytes),
+                "line {}",
+                block.first_line
+            );
             out.push(block);
         }
         out
+    }
+
+    #[test]
+    fn the_cutter_finds_which_blocks_are_plain() {
+        // Plain rows; a CR in the second stretch; a quote in the third. The blocks around each
+        // stay plain, also after the quote has made the cutter parse for its cuts.
+        let row = b"2026-03-01T00:00:03Z,+77013441170,in,,support\n".repeat(40_000);
+        let mut text = row.clone();
+        text.extend(b"2026-03-01T00:00:04Z,+77013441170,in,,support\r\n");
+        text.extend(&row);
+        text.extend(b"2026-03-01T00:00:05Z,\"+7 701 344 1170\",in,,support\n");
+        text.extend(&row);
+        let got = blocks(&text);
+        let plain = got.iter().filter(|b| b.plain).count();
+        assert_eq!(
+            plain,
+            got.len() - 2,
+            "all but the blocks with the CR and the quote"
+        );
+        assert!(got.last().is_some_and(|b| b.plain));
     }
 
     #[test]
@@ -398,10 +444,7 @@ mod tests {
                 text.extend_from_slice(alphabet[rng.gen_range(0..alphabet.len())]);
             }
             assert!(is_plain(&text));
-            let block = Block {
-                first_line: 1 + case,
-                bytes: text.clone(),
-            };
+            let block = Block::new(1 + case, text.clone());
             let mut got = vec![];
             let mut plain = PlainRecords::new(&block);
             while let Some((line, rec)) = plain.next_record() {

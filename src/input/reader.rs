@@ -228,11 +228,10 @@ fn read_input(
             .map_err(|e| err(block.first_line, format!("cannot read CSV ({e})")))?
         {
             let end = rdr.position().byte() as usize;
-            let rest = Block {
-                first_line: block.first_line
-                    + memchr::memchr_iter(b'\n', &block.bytes[..end]).count() as u64,
-                bytes: block.bytes[end..].to_vec(),
-            };
+            let rest = Block::new(
+                block.first_line + memchr::memchr_iter(b'\n', &block.bytes[..end]).count() as u64,
+                block.bytes[end..].to_vec(),
+            );
             break (rec, rest);
         }
     };

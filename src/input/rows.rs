@@ -3,7 +3,7 @@
 //! core is free. Contacts come out as keys and accounts as indexes into the block's own list;
 //! the reader then gives them ids in input order.
 
-use super::blocks::{is_plain, record_line, Block, PlainRecords, Split};
+use super::blocks::{record_line, Block, PlainRecords, Split};
 use super::phone::{self, CallingCodes};
 use super::timestamp::{self, MonthDays, PlainTimes};
 use super::Reject;
@@ -153,7 +153,7 @@ impl Parser<'_> {
             account_months: FxHashMap::default(),
             last_account_month: None,
         };
-        if is_plain(&block.bytes) {
+        if block.plain {
             let mut records = PlainRecords::new(block);
             while let Some((line, rec)) = records.next_record() {
                 if !self.record(&mut st, &mut out, &rec, line) {
