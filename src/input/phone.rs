@@ -73,6 +73,11 @@ impl CallingCodes {
         normalized_number(digits).and_then(|n| self.country_of_number(n))
     }
 
+    /// The country of a number by its first four digits (`number_key_and_prefix`).
+    pub fn country_of_prefix(&self, first_four: u16) -> Option<Country> {
+        self.by_prefix4[first_four as usize]
+    }
+
     /// The country of a number as `number_key` gives it.
     pub fn country_of_number(&self, number: u64) -> Option<Country> {
         let digits = number.checked_ilog10().map_or(1, |l| l as usize + 1);
@@ -85,26 +90,36 @@ impl CallingCodes {
 }
 
 /// The first four of a number's `digits` (4 to 20), with no division instruction and no
-/// branch on the digit count (numbers of different lengths alternate from row to row). Up to
-/// 15 digits the number is exact as an f64, and so is the integer part of the quotient: when
-/// it is not a whole number it lies at least 10^-11 below the next one, far more than the
-/// rounding error of a quotient under 10^4.
+/// branch on the digit count (numbers of different lengths alternate from row to row): up to
+/// 15 digits, a multiply by the divisor's reciprocal (`RECIPROCALS`).
 fn first_four(number: u64, digits: usize) -> u64 {
     if digits <= 15 {
-        (number as f64 / POW10_F64[digits - 4]) as u64
+        let (m, s) = RECIPROCALS[digits - 4];
+        ((number as u128 * m as u128) >> s) as u64
     } else {
         number / POW10[digits - 4]
     }
 }
 
-const POW10_F64: [f64; 12] = {
-    let mut p = [1f64; 12];
-    let mut i = 1;
-    while i < 12 {
-        p[i] = p[i - 1] * 10.0;
-        i += 1;
+/// For each `d = 10^k`, k from 0 to 11: `(m, s)` with `x / d == (x * m) >> s` for every `x`
+/// below 2^50, which 15 digits are. With `l = ceil(log2 d)`, `s = 50 + l` and
+/// `m = ceil(2^s / d)` (below 2^51): then `x * m / 2^s = x / d + x * e / (d * 2^s)` with
+/// `e = m * d - 2^s < d`, and the added part is below `2^50 / 2^s = 2^-l <= 1 / d`, too little to
+/// reach the next whole number (`x / d` is at most `1 - 1/d` past one).
+const RECIPROCALS: [(u64, u32); 12] = {
+    let mut r = [(0u64, 0u32); 12];
+    let mut k = 0;
+    while k < 12 {
+        let d = POW10[k] as u128;
+        let mut l = 0;
+        while (1u128 << l) < d {
+            l += 1;
+        }
+        let s = 50 + l;
+        r[k] = ((1u128 << s).div_ceil(d) as u64, s);
+        k += 1;
     }
-    p
+    r
 };
 
 /// The country of the longest calling code that begins the `n`-digit `prefix`.
@@ -145,9 +160,21 @@ pub fn number_key(raw: &str) -> Option<u64> {
 /// (a tab, other white space, bytes that are not ASCII) gives `None`, and the caller falls
 /// back to the text.
 pub fn number_key_bytes(s: &[u8]) -> Option<u64> {
+    number_key_and_prefix(s).map(|(key, _)| key)
+}
+
+/// `number_key_bytes` and the number's first four digits, which give its country
+/// (`CallingCodes::country_of_prefix`): read from the typed digits when they are plain, with
+/// no need to find how many digits the number has.
+pub fn number_key_and_prefix(s: &[u8]) -> Option<(u64, u16)> {
     let s = s.strip_prefix(b"+").unwrap_or(s);
     if let Some(value) = plain_digits(s) {
-        return checked_key(value, s.len());
+        let len = checked_len(value, s.len())?;
+        // The value's first digit is typed after any "00"; the key has at least 7 digits.
+        let first = &s[s.len() - len..];
+        let digit = |i: usize| (first[i] - b'0') as u16;
+        let prefix = digit(0) * 1000 + digit(1) * 100 + digit(2) * 10 + digit(3);
+        return Some((value, prefix));
     }
     // One pass with no branch per byte: logs mix spellings, so separators come at places a
     // branch would mispredict. Only a no-break space needs the byte-by-byte way.
@@ -161,18 +188,20 @@ pub fn number_key_bytes(s: &[u8]) -> Option<u64> {
         n += digit as usize;
         other |= digit == 0 && !SEPARATOR[b as usize];
     }
-    if other {
-        return if s.contains(&0xC2) {
-            number_key_spelled(s)
-        } else {
-            None
-        };
-    }
-    checked_key(value, n)
+    let (value, len) = if other {
+        if !s.contains(&0xC2) {
+            return None;
+        }
+        let value = number_key_spelled(s)?;
+        (value, value.ilog10() as usize + 1)
+    } else {
+        (value, checked_len(value, n)?)
+    };
+    Some((value, first_four(value, len) as u16))
 }
 
-/// The key of a number whose `n` typed digits have this value, if it is one.
-fn checked_key(value: u64, n: usize) -> Option<u64> {
+/// The number of digits of the key whose `n` typed digits have this value, if it is a key.
+fn checked_len(value: u64, n: usize) -> Option<usize> {
     if n > 17 {
         return None;
     }
@@ -183,7 +212,7 @@ fn checked_key(value: u64, n: usize) -> Option<u64> {
         n
     };
     // 7 to 15 digits after any "00", the first not a zero.
-    ((7..=15).contains(&len) && value >= POW10[len - 1]).then_some(value)
+    ((7..=15).contains(&len) && value >= POW10[len - 1]).then_some(len)
 }
 
 /// The value of 8 to 16 digits and nothing else, read eight at a time: most logs spell their
@@ -306,7 +335,7 @@ mod tests {
             b"\t",
         ];
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-        let (mut numbers, mut with_nbsp, mut with_00) = (0, 0, 0);
+        let (mut numbers, mut with_nbsp, mut with_00, mut plain) = (0, 0, 0, 0);
         for _ in 0..200_000 {
             let mut s = Vec::new();
             for _ in 0..rng.gen_range(1..24) {
@@ -326,16 +355,20 @@ mod tests {
                 "{:?}",
                 String::from_utf8_lossy(&s)
             );
+            // With the key, its first four digits, worked out here by plain division.
+            let prefix = want.map(|k| (k, (k / 10u64.pow(k.ilog10() - 3)) as u16));
+            assert_eq!(number_key_and_prefix(&s), prefix);
             if want.is_some() {
                 numbers += 1;
                 with_nbsp += s.contains(&0xC2) as u32;
                 with_00 += (body.starts_with(b"00")) as u32;
+                plain += (plain_digits(body).is_some()) as u32;
             }
         }
         // The spellings the reader meets are among them.
         assert!(
-            numbers > 20_000 && with_nbsp > 1_000 && with_00 > 100,
-            "{numbers} {with_nbsp} {with_00}"
+            numbers > 20_000 && with_nbsp > 1_000 && with_00 > 100 && plain > 1_000,
+            "{numbers} {with_nbsp} {with_00} {plain}"
         );
     }
 

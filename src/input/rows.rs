@@ -269,7 +269,7 @@ impl Parser<'_> {
         // A number as typed needs no decoding; anything else is read as text.
         let typed_number = Some(bytes(CONTACT))
             .filter(|b| b.len() <= MAX_CONTACT_BYTES)
-            .and_then(phone::number_key_bytes);
+            .and_then(phone::number_key_and_prefix);
         let contact_raw = if typed_number.is_some() {
             ""
         } else {
@@ -285,15 +285,19 @@ impl Parser<'_> {
             }
             raw
         };
-        let number = typed_number.or_else(|| phone::number_key(contact_raw));
+        let number = typed_number
+            .map(|(key, _)| key)
+            .or_else(|| phone::number_key(contact_raw));
         let typed = Country::from_bytes(bytes(COUNTRY)).filter(|c| self.codes.is_known(*c));
         let country_raw = if typed.is_some() { "" } else { field(COUNTRY)? };
         let country = if let Some(c) = typed {
             c
         } else if country_raw.is_empty() {
-            let c = number
-                .and_then(|n| self.codes.country_of_number(n))
-                .ok_or_else(|| {
+            let c = match typed_number {
+                Some((_, prefix)) => self.codes.country_of_prefix(prefix),
+                None => number.and_then(|n| self.codes.country_of_number(n)),
+            }
+            .ok_or_else(|| {
                     // A typed number is ASCII (or a no-break space): nothing is lost here.
                     let typed = String::from_utf8_lossy(bytes(CONTACT));
                     let raw = if contact_raw.is_empty() { super::trim(&typed) } else { contact_raw };
