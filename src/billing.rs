@@ -703,6 +703,9 @@ pub(crate) fn shares(mut groups: Vec<Vec<usize>>, threads: usize) -> Vec<Vec<Vec
     shares
 }
 
+/// How many events ahead an engine is asked for the state of the event it will replay.
+const STATE_AHEAD: usize = 16;
+
 /// Some engine groups and their billers, replaying events.
 pub(crate) struct Replayer<'m> {
     groups: Vec<EngineGroup<'m>>,
@@ -783,6 +786,9 @@ impl<'m> Replayer<'m> {
                     );
                     i += n;
                     continue;
+                }
+                if let Some(ahead) = events.get(i + STATE_AHEAD) {
+                    engine.prefetch(ahead);
                 }
                 let outcome = engine.replay(ev);
                 for (_, b) in billers.iter_mut() {

@@ -185,6 +185,9 @@ impl Outcome {
 /// A channel's session rules, replayed event by event in time order.
 pub trait Engine {
     fn replay(&mut self, ev: &Event) -> Outcome;
+
+    /// Asks for the state `ev` will read, some events before it is replayed (a hint only).
+    fn prefetch(&self, _ev: &Event) {}
 }
 
 /// The engine a model's rules call for. `as_of` applies one date's rules to all traffic.
@@ -249,6 +252,14 @@ impl<S> Default for Streams<S> {
 impl<S: Default + Clone> Streams<S> {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Asks for the cache line of `ev`'s state, if the stream has one yet.
+    #[inline]
+    pub fn prefetch(&self, ev: &Event) {
+        if let Some(s) = self.states.get(ev.stream as usize) {
+            crate::prefetch::prefetch(s);
+        }
     }
 
     pub fn get(&mut self, ev: &Event) -> &mut S {

@@ -61,6 +61,10 @@ impl ViberEngine {
 }
 
 impl Engine for ViberEngine {
+    fn prefetch(&self, ev: &Event) {
+        self.open.prefetch(ev);
+    }
+
     fn replay(&mut self, ev: &Event) -> Outcome {
         let now = ev.at;
         let last = *self.open.get(ev);

@@ -100,6 +100,10 @@ impl<'m> WhatsAppMetaEngine<'m> {
 }
 
 impl Engine for WhatsAppMetaEngine<'_> {
+    fn prefetch(&self, ev: &Event) {
+        self.windows.prefetch(ev);
+    }
+
     fn replay(&mut self, ev: &Event) -> Outcome {
         let now = ev.at;
         let day = self.as_of.unwrap_or(ev.day);

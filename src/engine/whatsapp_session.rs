@@ -34,6 +34,10 @@ impl WhatsAppSessionEngine {
 }
 
 impl Engine for WhatsAppSessionEngine {
+    fn prefetch(&self, ev: &Event) {
+        self.streams.prefetch(ev);
+    }
+
     fn replay(&mut self, ev: &Event) -> Outcome {
         let now = ev.at;
         let default_category = self.default_category;
