@@ -787,10 +787,7 @@ impl<'m> Replayer<'m> {
                     i += n;
                     continue;
                 }
-                if let Some(ahead) = events.get(i + STATE_AHEAD) {
-                    engine.prefetch(ahead);
-                }
-                let outcome = engine.replay(ev);
+                let outcome = engine.replay_ahead(ev, events.get(i + STATE_AHEAD));
                 for (_, b) in billers.iter_mut() {
                     b.step(first + i as u32, ev, &outcome);
                 }

@@ -188,6 +188,15 @@ pub trait Engine {
 
     /// Asks for the state `ev` will read, some events before it is replayed (a hint only).
     fn prefetch(&self, _ev: &Event) {}
+
+    /// `replay(ev)`, asking first for the state of `ahead`: one call through the trait
+    /// object for both.
+    fn replay_ahead(&mut self, ev: &Event, ahead: Option<&Event>) -> Outcome {
+        if let Some(a) = ahead {
+            self.prefetch(a);
+        }
+        self.replay(ev)
+    }
 }
 
 /// The engine a model's rules call for. `as_of` applies one date's rules to all traffic.
