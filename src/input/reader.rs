@@ -426,23 +426,21 @@ impl Ids {
             if let Some(row) = rows.rows.get(k + 3 * PREFETCH_ROWS) {
                 crate::prefetch::prefetch(row);
             }
-            if let Some(Row {
-                contact: Contact::Number(ahead),
-                ..
-            }) = rows.rows.get(k + PREFETCH_ROWS)
+            if let Some(Contact::Number(ahead)) = rows.rows.get(k + PREFETCH_ROWS).map(Row::contact)
             {
-                self.numbers.prefetch(*ahead);
+                self.numbers.prefetch(ahead);
             }
             self.log.in_time_order &= self.last_at <= r.at;
             self.last_at = r.at;
-            let account = *accounts[r.account as usize].get_or_insert_with(|| {
+            let (local_account, month) = rows.account_months[r.account_month as usize];
+            let account = *accounts[local_account as usize].get_or_insert_with(|| {
                 Self::account_id_in(
                     &mut self.accounts,
                     &mut self.log,
-                    &rows.accounts[r.account as usize],
+                    &rows.accounts[local_account as usize],
                 )
             });
-            let (contact, stream) = match r.contact {
+            let (contact, stream) = match r.contact() {
                 Contact::Number(n) => {
                     let next = self.log.contacts.len() as u32;
                     let (known, made) = self.numbers.entry(
@@ -483,21 +481,17 @@ impl Ids {
                 }
             };
             let account_month = *months[r.account_month as usize].get_or_insert_with(|| {
-                self.interner
-                    .account_month(&mut self.log, (account, r.month))
+                self.interner.account_month(&mut self.log, (account, month))
             });
             let cell = *cells[r.cell as usize].get_or_insert_with(|| {
                 let (_, country, month) = rows.cells[r.cell as usize];
                 self.interner
                     .cell(&mut self.log, (account, country, month), account_month)
             });
-            let Ok(line) = u32::try_from(r.line) else {
-                return Err((r.line, format!("more than {} lines", u32::MAX)));
-            };
             self.log.events.push(Event {
                 at: r.at,
                 day: r.day,
-                line,
+                line: r.line,
                 contact,
                 stream,
                 cell,
