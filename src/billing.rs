@@ -393,6 +393,10 @@ pub struct Biller<'m> {
     smallest_pool: u64,
     /// Months with a pool running low (`MonthState::low`): none, most of the time.
     low_months: i64,
+    /// Whether this biller counts what the engine alone decides (messages, sessions, rejects):
+    /// the same for every model sharing an engine, so only the first of them counts it and
+    /// the others copy it at the end (`Biller::copy_counts`).
+    counts: bool,
 }
 
 impl<'m> Biller<'m> {
@@ -417,6 +421,7 @@ impl<'m> Biller<'m> {
             },
             smallest_pool: smallest_pool(model, opts.list_prices),
             low_months: 0,
+            counts: true,
         }
     }
 
@@ -427,23 +432,24 @@ impl<'m> Biller<'m> {
         let model = self.model;
         let cell = &mut self.cells[ev.cell as usize];
         let month = &mut self.months[self.month_of_cell[ev.cell as usize] as usize];
-        month.messages += 1;
-
-        if outcome.opened {
-            cell.sessions_opened += 1;
-            month.sessions += 1;
+        if self.counts {
+            month.messages += 1;
+            if outcome.opened {
+                cell.sessions_opened += 1;
+                month.sessions += 1;
+            }
+            match ev.direction {
+                Direction::Inbound => cell.messages_in += 1,
+                Direction::Outbound => cell.messages_out += 1,
+            }
+            match outcome.billed {
+                Billed::RejectedInSession => cell.rejected_in_session += 1,
+                Billed::OutsideWindow => cell.outside_window += 1,
+                _ => {}
+            }
+            cell.dropped += outcome.dropped as u64;
+            cell.assumed_category += outcome.assumed_category as u64;
         }
-        match ev.direction {
-            Direction::Inbound => cell.messages_in += 1,
-            Direction::Outbound => cell.messages_out += 1,
-        }
-        match outcome.billed {
-            Billed::RejectedInSession => cell.rejected_in_session += 1,
-            Billed::OutsideWindow => cell.outside_window += 1,
-            _ => {}
-        }
-        cell.dropped += outcome.dropped as u64;
-        cell.assumed_category += outcome.assumed_category as u64;
 
         let (price, category) = match outcome.charge {
             Charge::None => (Price::Free, None),
@@ -570,6 +576,25 @@ impl<'m> Biller<'m> {
         for k in by_name {
             self.step(first + k as u32, &run[k], &outcomes[k]);
         }
+    }
+
+    /// Takes the counts the engine alone decides from `first`, which shares the engine and
+    /// counted them.
+    fn copy_counts(&mut self, first: &Biller) {
+        for (cell, from) in self.cells.iter_mut().zip(&first.cells) {
+            cell.messages_in = from.messages_in;
+            cell.messages_out = from.messages_out;
+            cell.sessions_opened = from.sessions_opened;
+            cell.rejected_in_session = from.rejected_in_session;
+            cell.dropped = from.dropped;
+            cell.outside_window = from.outside_window;
+            cell.assumed_category = from.assumed_category;
+        }
+        for (month, from) in self.months.iter_mut().zip(&first.months) {
+            month.messages = from.messages;
+            month.sessions = from.sessions;
+        }
+        self.counts = true;
     }
 
     /// Makes room for the cells and account-months of a log still being read.
@@ -724,9 +749,12 @@ impl<'m> Replayer<'m> {
             .iter()
             .map(|g| {
                 let engine = engine::for_model(&models[g[0]], opts.as_of);
-                let billers = g
-                    .iter()
-                    .map(|&m| (m, Biller::new(log, &models[m], opts)))
+                let billers = (g.iter().enumerate())
+                    .map(|(k, &m)| {
+                        let mut b = Biller::new(log, &models[m], opts);
+                        b.counts = k == 0;
+                        (m, b)
+                    })
                     .collect();
                 (engine, billers)
             })
@@ -831,7 +859,14 @@ impl<'m> Replayer<'m> {
     }
 
     pub(crate) fn into_billers(self) -> impl Iterator<Item = (usize, Biller<'m>)> {
-        self.groups.into_iter().flat_map(|(_, billers)| billers)
+        self.groups.into_iter().flat_map(|(_, mut billers)| {
+            if let Some(((_, first), rest)) = billers.split_first_mut() {
+                for (_, b) in rest {
+                    b.copy_counts(first);
+                }
+            }
+            billers
+        })
     }
 }
 

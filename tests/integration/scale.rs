@@ -231,3 +231,41 @@ fn a_row_out_of_time_order_late_in_the_file_sends_it_the_sorting_way() {
     assert_eq!(plain, with_ledger.succeeds());
     assert!(plain.contains("\"replayed\": 300000"));
 }
+
+#[test]
+fn models_sharing_an_engine_count_as_each_would_alone() {
+    // The Viber models share one engine: the first of them counts messages, sessions and
+    // rejects, and the others take its counts at the end. Each must read as if billed alone,
+    // in the sorting way and while reading.
+    use crate::{billing_options, read_options, report_json as json};
+    use simcost::billing::bill_all;
+    use simcost::rates::{RateSet, RateSource};
+    let dir = tempfile::tempdir().unwrap();
+    let path = busy_day(dir.path());
+    let models = RateSet::load(&RateSource::Embedded).unwrap().models;
+    assert!(
+        models
+            .iter()
+            .filter(|m| m.name.starts_with("viber"))
+            .count()
+            >= 3
+    );
+    let (read, opts) = (read_options(2), billing_options(false));
+    let whole = simcost::input::read_log(Some(&path), &read).unwrap();
+    let together = bill_all(&whole, None, &models, &opts, 2);
+    let (log, while_reading) = simcost::pipeline::read_and_bill(&path, &read, &models, &opts, 2)
+        .unwrap()
+        .expect("a generated log is in time order");
+    for (k, m) in models.iter().enumerate() {
+        let alone = json(
+            &whole,
+            &bill_all(&whole, None, std::slice::from_ref(m), &opts, 1),
+        );
+        assert!(json(&whole, &together[k..=k]) == alone, "{}", m.name);
+        assert!(
+            json(&log, &while_reading[k..=k]) == alone,
+            "{} while reading",
+            m.name
+        );
+    }
+}
