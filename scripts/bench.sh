@@ -21,10 +21,14 @@ SIMCOST=target/release/simcost
 TIME=/usr/bin/time
 [ -x "$TIME" ] || { echo "needs GNU time at /usr/bin/time" >&2; exit 1; }
 
-# Prints "seconds kilobytes" of one run.
+# Prints "seconds kilobytes" of one run: wall time to the millisecond (GNU time's %e has only
+# hundredths, too coarse at 1M), peak memory from GNU time.
 measure() {
-    "$TIME" -f "%e %M" -o "$DIR/time.txt" "$@" > /dev/null 2> "$DIR/stderr.txt"
-    cat "$DIR/time.txt"
+    local start end
+    start=$(date +%s%N)
+    "$TIME" -f "%M" -o "$DIR/time.txt" "$@" > /dev/null 2> "$DIR/stderr.txt"
+    end=$(date +%s%N)
+    echo "$(( (end - start) / 1000000 )) $(cat "$DIR/time.txt")" | awk '{printf "%.3f %d\n", $1 / 1000, $2}'
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
@@ -45,6 +49,6 @@ for n in "${SIZES[@]}"; do
     fm=$(cut -d' ' -f2 "$DIR/floor.txt" | sort -n | tail -1)
     sm=$(cut -d' ' -f2 "$DIR/sim.txt" | sort -n | tail -1)
     awk -v n="$n" -v f="$f" -v s="$s" -v fm="$fm" -v sm="$sm" \
-        'BEGIN {printf "%12d %10.2f %10.2f %8.2f %12.0f %12.0f\n", n, f, s, s / f, fm / 1024, sm / 1024}'
+        'BEGIN {printf "%12d %10.3f %10.3f %8.2f %12.0f %12.0f\n", n, f, s, s / f, fm / 1024, sm / 1024}'
     [ -n "${KEEP:-}" ] || rm -f "$log"
 done
