@@ -105,6 +105,9 @@ pub struct Parser<'a> {
 /// Contacts longer than this are refused (a field this long is not a contact).
 const MAX_CONTACT_BYTES: usize = 256;
 
+/// Accounts of a block compared byte by byte before their names are hashed.
+const FEW_ACCOUNTS: usize = 8;
+
 /// Two-letter codes: the size of a table by `Country::index`.
 const COUNTRIES: usize = 26 * 26;
 const NO_CELL: u32 = u32::MAX;
@@ -332,9 +335,15 @@ impl Parser<'_> {
         };
         // Logs have few accounts, often one per run of rows. A stored name is trimmed, so a
         // field equal to it needs no trimming.
+        let typed = bytes(ACCOUNT);
         let account = match st.last_account {
-            Some(a) if out.accounts[a as usize].as_bytes() == bytes(ACCOUNT) => a,
-            _ => intern(&mut st.accounts, &mut out.accounts, field(ACCOUNT)?),
+            Some(a) if out.accounts[a as usize].as_bytes() == typed => a,
+            // A few accounts are compared as they are; more are hashed.
+            _ => match (out.accounts.iter().take(FEW_ACCOUNTS)).position(|n| n.as_bytes() == typed)
+            {
+                Some(a) => a as u32,
+                None => intern(&mut st.accounts, &mut out.accounts, field(ACCOUNT)?),
+            },
         };
         st.last_account = Some(account);
         let (month, day) = st.month_days.get(at);
