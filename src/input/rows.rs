@@ -426,6 +426,44 @@ mod tests {
     use super::*;
 
     #[test]
+    fn many_accounts_in_a_block_keep_their_names() {
+        // Twelve accounts, more than are compared as typed, and one typed with spaces.
+        let codes = CallingCodes::load();
+        let columns = Columns {
+            index: [Some(0), Some(1), Some(2), None, None, Some(3)],
+            count: 4,
+        };
+        let parser = Parser {
+            columns: &columns,
+            tz: chrono_tz::UTC,
+            codes: &codes,
+            skip_invalid: false,
+        };
+        let name = |i: usize| format!("acct{}", (i * 7) % 12);
+        let mut text = String::new();
+        for i in 0..100 {
+            text += &format!(
+                "2026-03-01T00:00:{:02}Z,+380501234567,in,{}\n",
+                i % 60,
+                name(i)
+            );
+        }
+        text += "2026-03-01T00:01:00Z,+380501234567,in, acct3 \n";
+        let rows = parser.parse(&Block::new(1, text.into_bytes()), Vec::new());
+        assert_eq!(rows.rows.len(), 101);
+        assert_eq!(rows.accounts.len(), 12);
+        for (i, r) in rows.rows.iter().enumerate() {
+            let (a, _) = rows.account_months[r.account_month as usize];
+            let want = if i == 100 {
+                "acct3".to_string()
+            } else {
+                name(i)
+            };
+            assert_eq!(&*rows.accounts[a as usize], want, "row {i}");
+        }
+    }
+
+    #[test]
     fn a_row_packs_its_contact_in_eight_bytes() {
         let row = |contact| Row {
             at: 0,
