@@ -423,6 +423,7 @@ impl Ids {
         let mut cells: Vec<Option<u32>> = vec![None; rows.cells.len()];
         let mut months: Vec<Option<u32>> = vec![None; rows.account_months.len()];
         for (k, r) in rows.rows.iter().enumerate() {
+            // The rows come from a worker's core: asked for before their numbers are read.
             if let Some(row) = rows.rows.get(k + 3 * PREFETCH_ROWS) {
                 crate::prefetch::prefetch(row);
             }
