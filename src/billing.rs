@@ -613,29 +613,38 @@ impl<'m> Biller<'m> {
 
     pub fn finish(self, log: &Log) -> ModelResult {
         let model = self.model;
-        let mut cells = BTreeMap::new();
-        // Countries and priced spend of each active (account, month), for the fee tiers.
-        let mut active: BTreeMap<(u32, i32), (BTreeSet<Country>, Decimal)> = BTreeMap::new();
+        // Collected, sorted, then built in bulk: inserting a log of many accounts' cells one by
+        // one into the maps cost more than billing them.
+        let mut cells: Vec<((u32, Country, i32), Stats)> = Vec::new();
+        let mut countries: Vec<((u32, i32), Country)> = Vec::new();
         for (id, s) in self.cells.into_iter().enumerate() {
             let (account, country, month) = log.cells[id];
             if s.messages_in + s.messages_out == 0 {
                 continue;
             }
-            active
-                .entry((account, month))
-                .or_default()
-                .0
-                .insert(country);
-            cells.insert((account, country, month), s);
+            countries.push(((account, month), country));
+            cells.push(((account, country, month), s));
         }
-        let mut volumes = BTreeMap::new();
+        cells.sort_unstable_by_key(|c| c.0);
+        countries.sort_unstable();
+        // Countries and priced spend of each active (account, month), for the fee tiers.
+        let mut active: Vec<((u32, i32), (BTreeSet<Country>, Decimal))> = Vec::new();
+        for (key, country) in countries {
+            match active.last_mut() {
+                Some((k, (set, _))) if *k == key => {
+                    set.insert(country);
+                }
+                _ => active.push((key, (BTreeSet::from([country]), Decimal::ZERO))),
+            }
+        }
+        let mut volumes = Vec::new();
         for (id, m) in self.months.into_iter().enumerate() {
             let key = log.account_months[id];
             if m.messages == 0 {
                 continue;
             }
-            if let Some(a) = active.get_mut(&key) {
-                a.1 = m.spend;
+            if let Ok(i) = active.binary_search_by_key(&key, |a| a.0) {
+                active[i].1 .1 = m.spend;
             }
             let pools = POOL_KINDS
                 .iter()
@@ -643,7 +652,7 @@ impl<'m> Biller<'m> {
                 .filter(|(_, p)| p.items > 0)
                 .map(|(k, p)| (*k, p))
                 .collect();
-            volumes.insert(
+            volumes.push((
                 key,
                 Volume {
                     messages: m.messages,
@@ -651,8 +660,12 @@ impl<'m> Biller<'m> {
                     linear: m.linear,
                     pools,
                 },
-            );
+            ));
         }
+        volumes.sort_unstable_by_key(|v| v.0);
+        let (cells, volumes): (BTreeMap<_, _>, BTreeMap<_, _>) =
+            (cells.into_iter().collect(), volumes.into_iter().collect());
+        let active: BTreeMap<_, _> = active.into_iter().collect();
         let fees = if self.list_prices {
             Vec::new()
         } else {
