@@ -1,23 +1,30 @@
 #!/usr/bin/env bash
 # Speed and memory of `simcost replay` (every shipped model, one run) against the floor: a bare
-# csv ByteRecord count of the same file (benches/floor.rs). Generates the logs with
-# `simcost generate`, runs floor and simcost alternately RUNS times, and prints the median wall
-# times, their ratio and the peak memory (GNU time's maximum resident set size).
+# csv ByteRecord count of the same file (benches/floor.rs), on several log shapes made from one
+# `simcost generate` log. Runs floor and simcost alternately RUNS times per shape and prints the
+# median wall times, their ratio and the peak memory (GNU time's maximum resident set size).
 #
 #   scripts/bench.sh [MESSAGES...]        default: 1000000 3000000 10000000
-#   RUNS=5 KEEP=1 scripts/bench.sh 10000000
+#   RUNS=5 KEEP=1 SHAPES="generated no_account" scripts/bench.sh 10000000
+#
+# Shapes (scripts/bench_shapes.awk makes them from the generated log):
+#   generated    as `simcost generate --profile mixed` writes it (three accounts)
+#   one_account  the same rows, every account `main`
+#   no_account   the same rows without the account column
+#   accounts_50k the same rows, 50,000 accounts: each contact belongs to one of them
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
 SIZES=("$@")
 [ ${#SIZES[@]} -eq 0 ] && SIZES=(1000000 3000000 10000000)
+read -r -a SHAPE_LIST <<< "${SHAPES:-generated one_account no_account accounts_50k}"
 DIR=${BENCH_DIR:-${TMPDIR:-/tmp}/simcost-bench}
 mkdir -p "$DIR"
 
 cargo build --release --quiet
 cargo bench --bench floor --no-run --quiet 2>/dev/null
 FLOOR=$(ls -t target/release/deps/floor-* | grep -v '\.d$' | head -1)
-SIMCOST=target/release/simcost
+SIMCOST=${SIMCOST:-target/release/simcost}
 TIME=/usr/bin/time
 [ -x "$TIME" ] || { echo "needs GNU time at /usr/bin/time" >&2; exit 1; }
 
@@ -33,22 +40,31 @@ measure() {
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-printf "%12s %10s %10s %8s %12s %12s\n" messages floor_s simcost_s ratio floor_MB simcost_MB
+printf "%-13s %10s %10s %10s %8s %10s %11s\n" shape messages floor_s simcost_s ratio floor_MB simcost_MB
 for n in "${SIZES[@]}"; do
-    log="$DIR/log-$n.csv"
-    if [ ! -f "$log" ]; then
-        "$SIMCOST" generate --messages "$n" --contacts $((n / 10)) --days 30 --seed 1 --profile mixed > "$log"
+    base="$DIR/log-$n.csv"
+    if [ ! -f "$base" ]; then
+        "$SIMCOST" generate --messages "$n" --contacts $((n / 10)) --days 30 --seed 1 --profile mixed > "$base"
     fi
-    : > "$DIR/floor.txt"; : > "$DIR/sim.txt"
-    for _ in $(seq "$RUNS"); do
-        measure "$FLOOR" "$log" >> "$DIR/floor.txt"
-        measure "$SIMCOST" replay "$log" >> "$DIR/sim.txt"
+    for shape in "${SHAPE_LIST[@]}"; do
+        log="$DIR/log-$n-$shape.csv"
+        if [ "$shape" = generated ]; then
+            log=$base
+        elif [ ! -f "$log" ]; then
+            awk -F, -v OFS=, -v shape="$shape" -f scripts/bench_shapes.awk "$base" > "$log"
+        fi
+        : > "$DIR/floor.txt"; : > "$DIR/sim.txt"
+        for _ in $(seq "$RUNS"); do
+            measure "$FLOOR" "$log" >> "$DIR/floor.txt"
+            measure "$SIMCOST" replay "$log" >> "$DIR/sim.txt"
+        done
+        f=$(cut -d' ' -f1 "$DIR/floor.txt" | median)
+        s=$(cut -d' ' -f1 "$DIR/sim.txt" | median)
+        fm=$(cut -d' ' -f2 "$DIR/floor.txt" | sort -n | tail -1)
+        sm=$(cut -d' ' -f2 "$DIR/sim.txt" | sort -n | tail -1)
+        awk -v shape="$shape" -v n="$n" -v f="$f" -v s="$s" -v fm="$fm" -v sm="$sm" \
+            'BEGIN {printf "%-13s %10d %10.3f %10.3f %8.2f %10.0f %11.0f\n", shape, n, f, s, s / f, fm / 1024, sm / 1024}'
+        [ -n "${KEEP:-}" ] || [ "$log" = "$base" ] || rm -f "$log"
     done
-    f=$(cut -d' ' -f1 "$DIR/floor.txt" | median)
-    s=$(cut -d' ' -f1 "$DIR/sim.txt" | median)
-    fm=$(cut -d' ' -f2 "$DIR/floor.txt" | sort -n | tail -1)
-    sm=$(cut -d' ' -f2 "$DIR/sim.txt" | sort -n | tail -1)
-    awk -v n="$n" -v f="$f" -v s="$s" -v fm="$fm" -v sm="$sm" \
-        'BEGIN {printf "%12d %10.3f %10.3f %8.2f %12.0f %12.0f\n", n, f, s, s / f, fm / 1024, sm / 1024}'
-    [ -n "${KEEP:-}" ] || rm -f "$log"
+    [ -n "${KEEP:-}" ] || rm -f "$base"
 done
