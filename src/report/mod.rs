@@ -21,7 +21,7 @@ use crate::input::Log;
 use crate::rates::fx::FxRate;
 use chrono::NaiveDate;
 use rust_decimal::{Decimal, RoundingStrategy};
-use std::collections::BTreeMap;
+use rustc_hash::FxHashMap;
 use std::io::Write;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -64,34 +64,43 @@ pub fn account_label(log: &Log, id: u32) -> String {
 
 /// The rows of a model's report, grouped by `by`, in key order.
 pub fn groups(result: &ModelResult, by: GroupBy, log: &Log) -> Vec<Group> {
-    let mut rows: BTreeMap<String, Group> = BTreeMap::new();
-    let key_of = |account: u32, country: &crate::event::Country, month: i32| match by {
-        GroupBy::Country => country.to_string(),
-        GroupBy::Month => month_label(month),
-        GroupBy::Account => account_label(log, account),
+    // Grouped by id first and named once per group: a log of many accounts has a cell per
+    // account, country and month, and a name made and looked up per cell cost more than billing.
+    let id_of = |account: u32, country: &crate::event::Country, month: i32| match by {
+        GroupBy::Country => country.index() as i64,
+        GroupBy::Month => month as i64,
+        GroupBy::Account => account as i64,
     };
     let splits_fees = by != GroupBy::Country;
+    let mut rows: FxHashMap<i64, Group> = FxHashMap::default();
     for ((account, country, month), s) in &result.cells {
-        let key = key_of(*account, country, *month);
-        let g = rows.entry(key.clone()).or_insert_with(|| Group {
-            key,
-            stats: Stats::default(),
-            fees: splits_fees.then_some(Decimal::ZERO),
-        });
+        let g = rows
+            .entry(id_of(*account, country, *month))
+            .or_insert_with(|| Group {
+                key: match by {
+                    GroupBy::Country => country.to_string(),
+                    GroupBy::Month => month_label(*month),
+                    GroupBy::Account => account_label(log, *account),
+                },
+                stats: Stats::default(),
+                fees: splits_fees.then_some(Decimal::ZERO),
+            });
         g.stats.add(s);
     }
     if splits_fees {
         for f in &result.fees {
-            let key = match by {
-                GroupBy::Month => month_label(f.month),
-                _ => account_label(log, f.account),
+            let id = match by {
+                GroupBy::Month => f.month as i64,
+                _ => f.account as i64,
             };
-            if let Some(g) = rows.get_mut(&key) {
+            if let Some(g) = rows.get_mut(&id) {
                 *g.fees.get_or_insert(Decimal::ZERO) += f.amount;
             }
         }
     }
-    rows.into_values().collect()
+    let mut rows: Vec<Group> = rows.into_values().collect();
+    rows.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+    rows
 }
 
 /// Everything an exporter needs.
