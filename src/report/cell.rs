@@ -10,11 +10,13 @@
 use std::borrow::Cow;
 
 /// The text of a CSV cell, made inert for a spreadsheet: a cell that starts with `=`, `+`, `-`,
-/// `@`, TAB, CR or LF gets a `'` in front, which spreadsheets take as "this is text" (Excel hides
-/// it; LibreOffice shows it). A plus sign followed by digits only (a phone number as simcost
-/// writes it, `+4915112345678`) is left as it is: a signed number has nothing to evaluate, and
-/// the ledger's contacts keep their bytes. Anything else is returned as it came, without a copy
-/// (`&str`, `String` or `Cow`, so a writer pays nothing for ordinary cells).
+/// `@`, TAB, CR or LF gets a `'` in front, which spreadsheets take as "this is text" (OWASP's
+/// advice; LibreOffice shows the `'`). A cell that already starts with `'` gets one too, so a
+/// program gets any cell back by dropping one leading `'`. A plus sign followed by digits only (a
+/// phone number as simcost writes it, `+4915112345678`) is left as it is: a signed number has
+/// nothing to evaluate, and the ledger's contacts keep their bytes. Anything else is returned as
+/// it came, without a copy (`&str`, `String` or `Cow`, so a writer pays nothing for ordinary
+/// cells).
 pub fn text<'a>(cell: impl Into<Cow<'a, str>>) -> Cow<'a, str> {
     let cell = cell.into();
     if is_formula_like(&cell) {
@@ -24,11 +26,11 @@ pub fn text<'a>(cell: impl Into<Cow<'a, str>>) -> Cow<'a, str> {
     }
 }
 
-/// Whether a spreadsheet could read `cell` as a formula (see [`text`]). One byte is looked at
-/// unless the cell starts with `+`.
+/// Whether [`text`] puts a `'` in front of `cell`: a spreadsheet could read it as a formula, or
+/// it starts with `'`. One byte is looked at unless the cell starts with `+`.
 pub fn is_formula_like(cell: &str) -> bool {
     match cell.as_bytes() {
-        [b'=' | b'-' | b'@' | b'\t' | b'\r' | b'\n', ..] => true,
+        [b'=' | b'-' | b'@' | b'\t' | b'\r' | b'\n' | b'\'', ..] => true,
         [b'+', digits @ ..] => digits.is_empty() || !digits.iter().all(u8::is_ascii_digit),
         _ => false,
     }
@@ -56,6 +58,8 @@ mod tests {
             ("\r=1+1", "'\r=1+1"),
             ("\n=1+1", "'\n=1+1"),
             ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"),
+            ("'=1+1", "''=1+1"),
+            ("'shop", "''shop"),
         ] {
             assert_eq!(text(cell), written, "{cell:?}");
             assert_eq!(text(cell.to_string()), written, "{cell:?}");
@@ -82,7 +86,7 @@ mod tests {
             "a=b",
             "shop-1",
             " =1+1",
-            "'=1+1",
+            "shop's",
             "Zürich",
         ] {
             assert!(

@@ -8,8 +8,10 @@ use super::*;
 use std::path::Path;
 use std::process::Command;
 
-/// The report's account column, in key order: each formula with a `'` in front.
-const REPORT_ACCOUNTS: [&str; 7] = [
+/// The report's account column, in key order: each formula, and the name that starts with `'`,
+/// with a `'` in front.
+const REPORT_ACCOUNTS: [&str; 8] = [
+    "''shop",
     "'+1+1",
     "'-2+3",
     "'=1+1",
@@ -20,7 +22,7 @@ const REPORT_ACCOUNTS: [&str; 7] = [
 ];
 
 /// (account, contact) of each ledger row, in the log's order.
-const LEDGER_CELLS: [(&str, &str); 6] = [
+const LEDGER_CELLS: [(&str, &str); 7] = [
     (
         "'=HYPERLINK(\"http://x.example/?leak\",\"pay\")",
         "'=HYPERLINK(\"http://x.example/?c\",\"c\")",
@@ -30,6 +32,7 @@ const LEDGER_CELLS: [(&str, &str); 6] = [
     ("'+1+1", "'+1+1"),
     ("'=1+1", "+4915112345678"),
     ("shopA", "'=cmd|' /C calc'!A0"),
+    ("''shop", "''=2+2"),
 ];
 
 /// One cell of a sheet as LibreOffice saved it.
@@ -134,8 +137,8 @@ fn no_formula_survives_a_spreadsheet_and_amounts_stay_numbers() {
         assert!(formulas.is_empty(), "{name}: formulas {formulas:?}");
     }
     assert_eq!(texts(&report, "account"), REPORT_ACCOUNTS);
-    // Amounts are numbers: 0.0400 EUR a promotional DE message, 6 of them in all.
-    for (col, each, all) in [("cost", "0.04", "0.24"), ("total", "0.04", "0.24")] {
+    // Amounts are numbers: 0.0400 EUR a promotional DE message, 7 of them in all.
+    for (col, each, all) in [("cost", "0.04", "0.28"), ("total", "0.04", "0.28")] {
         let cells = column(&report, col);
         for (i, c) in cells.iter().enumerate() {
             assert_eq!(c.kind, "float", "{col} {c:?}");
@@ -300,4 +303,72 @@ fn cell_text(cell: roxmltree::Node) -> String {
         lines.push(s);
     }
     lines.join("\n")
+}
+
+/// A rate directory with the test card's `plain` model and a copy of it named `=1+1`.
+fn rates_with_a_formula_model(dir: &Path) -> String {
+    let from = Path::new(&test_rates()).to_path_buf();
+    std::fs::copy(from.join("viber.csv"), dir.join("viber.csv")).unwrap();
+    let plain = std::fs::read_to_string(from.join("plain.toml")).unwrap();
+    std::fs::write(dir.join("plain.toml"), &plain).unwrap();
+    let hostile = plain.replace("name = \"plain\"", "name = \"=1+1\"");
+    assert_ne!(hostile, plain);
+    std::fs::write(dir.join("hostile.toml"), hostile).unwrap();
+    dir.display().to_string()
+}
+
+/// Every cell of `csv`, row by row.
+fn cells(csv: &str) -> Vec<String> {
+    let mut r = ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(csv.as_bytes());
+    let rows = r.records().map(|x| x.unwrap());
+    rows.flat_map(|x| x.iter().map(String::from).collect::<Vec<_>>())
+        .collect()
+}
+
+/// Every cell of `csv` that starts like a formula: none may, but numbers and phone numbers.
+fn formula_like_cells(csv: &str) -> Vec<String> {
+    let number =
+        |c: &str| c.parse::<Decimal>().is_ok() || c[1..].bytes().all(|b| b.is_ascii_digit());
+    (cells(csv).into_iter())
+        .filter(|c| c.starts_with(['=', '+', '-', '@', '\t', '\r', '\n']) && !number(c))
+        .collect()
+}
+
+#[test]
+fn every_csv_writer_quotes_model_names_and_accounts() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = rates_with_a_formula_model(dir.path());
+    let ledger = dir.path().join("ledger.csv");
+    let f = fixture("hostile_cells.csv");
+    let l = ledger.to_str().unwrap();
+    let outputs = [
+        sim(&[
+            "replay", &f, "--rates", &r, "--format", "csv", "--ledger", l,
+        ])
+        .succeeds(),
+        sim(&[
+            "replay", &f, "--rates", &r, "--format", "csv", "--by", "account",
+        ])
+        .succeeds(),
+        sim(&["compare", &f, "--rates", &r, "--format", "csv"]).succeeds(),
+        sim(&["compare", "--rates", &r, "--format", "csv"]).succeeds(),
+        sim(&["breakeven", &f, "--rates", &r, "--format", "csv"]).succeeds(),
+    ];
+    let ledger = std::fs::read_to_string(&ledger).unwrap();
+    for out in outputs.iter().chain([&ledger]) {
+        assert_eq!(formula_like_cells(out), Vec::<String>::new(), "{out}");
+        assert!(
+            cells(out).contains(&"'=1+1".into()),
+            "the model's name, quoted: {out}"
+        );
+    }
+    // The ledger's phone number and the breakeven's accounts, as written.
+    assert!(ledger.contains(",+4915112345678,DE,"), "{ledger}");
+    assert!(
+        outputs[4].contains("models,EUR,'@SUM(1+1),"),
+        "{}",
+        outputs[4]
+    );
 }
