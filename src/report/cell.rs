@@ -19,7 +19,7 @@ use std::borrow::Cow;
 /// cells).
 pub fn text<'a>(cell: impl Into<Cow<'a, str>>) -> Cow<'a, str> {
     let cell = cell.into();
-    if is_formula_like(&cell) {
+    if needs_quote(&cell) {
         Cow::Owned(format!("'{cell}"))
     } else {
         cell
@@ -28,7 +28,7 @@ pub fn text<'a>(cell: impl Into<Cow<'a, str>>) -> Cow<'a, str> {
 
 /// Whether [`text`] puts a `'` in front of `cell`: a spreadsheet could read it as a formula, or
 /// it starts with `'`. One byte is looked at unless the cell starts with `+`.
-pub fn is_formula_like(cell: &str) -> bool {
+pub fn needs_quote(cell: &str) -> bool {
     match cell.as_bytes() {
         [b'=' | b'-' | b'@' | b'\t' | b'\r' | b'\n' | b'\'', ..] => true,
         [b'+', digits @ ..] => digits.is_empty() || !digits.iter().all(u8::is_ascii_digit),
