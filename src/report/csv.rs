@@ -1,8 +1,11 @@
+use super::cell::text;
 use super::{groups, scope_label, BreakevenReport, CardsReport, CompareReport, Exporter, Report};
 use crate::analysis::curve::Cheaper;
 use std::io::Write;
 
 /// One row per model and group, then a `TOTAL` row per model; amounts at full precision.
+/// Text from the user's files goes through [`text`] (no cell a spreadsheet would evaluate);
+/// amounts and counts are written as they are, so they stay numbers.
 pub struct CsvExporter;
 
 pub const COLUMNS: [&str; 17] = [
@@ -46,10 +49,10 @@ impl Exporter for CsvExporter {
             for g in rows.iter().chain(std::iter::once(&total_row)) {
                 let s = &g.stats;
                 let mut rec = vec![
-                    m.name.clone(),
+                    text(m.name.as_str()).into_owned(),
                     m.channel.to_string(),
-                    m.currency.clone(),
-                    g.key.clone(),
+                    text(m.currency.as_str()).into_owned(),
+                    text(g.key.as_str()).into_owned(),
                 ];
                 for n in [
                     s.messages_in,
@@ -99,11 +102,11 @@ impl Exporter for CsvExporter {
         for row in &c.countries {
             for (i, col) in c.columns.iter().enumerate() {
                 w.write_record([
-                    row.country.to_string(),
-                    col.model.clone(),
+                    text(row.country.to_string()).into_owned(),
+                    text(col.model.as_str()).into_owned(),
                     col.channel.to_string(),
-                    col.conversion.from.clone(),
-                    c.currency.clone(),
+                    text(col.conversion.from.as_str()).into_owned(),
+                    text(c.currency.as_str()).into_owned(),
                     col.conversion.factor().to_string(),
                     row.costs[i].to_string(),
                     String::new(),
@@ -120,10 +123,10 @@ impl Exporter for CsvExporter {
         for (i, col) in c.columns.iter().enumerate() {
             w.write_record([
                 "TOTAL".to_string(),
-                col.model.clone(),
+                text(col.model.as_str()).into_owned(),
                 col.channel.to_string(),
-                col.conversion.from.clone(),
-                c.currency.clone(),
+                text(col.conversion.from.as_str()).into_owned(),
+                text(c.currency.as_str()).into_owned(),
                 col.conversion.factor().to_string(),
                 col.messages.to_string(),
                 col.fees.to_string(),
@@ -156,10 +159,10 @@ impl Exporter for CsvExporter {
                 let v =
                     |x: Option<rust_decimal::Decimal>| x.map(|d| d.to_string()).unwrap_or_default();
                 w.write_record([
-                    row.country.to_string(),
-                    name.clone(),
+                    text(row.country.to_string()).into_owned(),
+                    text(name.as_str()).into_owned(),
                     channel.to_string(),
-                    r.d.currency.to_string(),
+                    text(r.d.currency).into_owned(),
                     r.date.to_string(),
                     r.messages_per_session.to_string(),
                     v(row.support[i]),
@@ -173,7 +176,10 @@ impl Exporter for CsvExporter {
     fn breakeven(&self, r: &BreakevenReport, out: &mut dyn Write) -> std::io::Result<()> {
         let mut w = ::csv::Writer::from_writer(out);
         w.write_record(BREAKEVEN_COLUMNS)?;
-        let names: Vec<String> = r.d.models.iter().map(|m| m.0.clone()).collect();
+        // Every text value below is a model name, currency, account or country, made inert once.
+        let names: Vec<String> = (r.d.models.iter())
+            .map(|m| text(m.0.as_str()).into_owned())
+            .collect();
         let mut rec = |section: &str, fill: &[(&str, String)]| {
             let mut row = vec![String::new(); BREAKEVEN_COLUMNS.len()];
             row[0] = section.to_string();
@@ -184,9 +190,9 @@ impl Exporter for CsvExporter {
             }
             w.write_record(&row)
         };
-        let cur = r.d.currency.to_string();
+        let cur = text(r.d.currency).into_owned();
         for scope in r.scopes {
-            let account = scope_label(r.d.log, scope.account);
+            let account = text(scope_label(r.d.log, scope.account)).into_owned();
             for pair in &scope.pairs {
                 let name = |c: Cheaper| match c {
                     Cheaper::A => names[pair.a].clone(),
@@ -223,9 +229,9 @@ impl Exporter for CsvExporter {
         }
         for s in r.sessions {
             let mut f = vec![
-                ("models", s.models.join(" ")),
-                ("country", s.country.to_string()),
-                ("currency", s.currency.clone()),
+                ("models", text(s.models.join(" ")).into_owned()),
+                ("country", text(s.country.to_string()).into_owned()),
+                ("currency", text(s.currency.as_str()).into_owned()),
                 ("session", s.session.to_string()),
                 ("per_message", s.message.to_string()),
                 (
@@ -244,7 +250,7 @@ impl Exporter for CsvExporter {
         if let Some(c) = r.channels {
             for row in &c.countries {
                 let mut f = vec![
-                    ("country", row.country.to_string()),
+                    ("country", text(row.country.to_string()).into_owned()),
                     ("currency", cur.clone()),
                 ];
                 if let Some(b) = row.cheapest {

@@ -1,6 +1,7 @@
 //! The ledger: one row per outbound message and per fee, for every model.
 
 use super::account_label;
+use super::cell::text;
 use crate::billing::{ModelResult, Price};
 use crate::engine::{Billed, Charge};
 use crate::error::{Error, Result};
@@ -30,11 +31,14 @@ pub const HEADER: [&str; 17] = [
     "note",
 ];
 
+/// Text from the user's files (accounts, contacts, model names, currencies, card countries and
+/// markets) goes through [`text`], so no cell is a formula; amounts stay numbers.
 pub fn write(log: &Log, models: &[ModelResult], tz: chrono_tz::Tz, out: impl Write) -> Result<()> {
     let mut w = csv::Writer::from_writer(out);
     let io = |e: csv::Error| Error::io("writing the ledger", std::io::Error::other(e));
     w.write_record(HEADER).map_err(io)?;
     for m in models {
+        let (model, currency) = (text(m.name.as_str()), text(m.currency.as_str()));
         for line in &m.lines {
             let ev = &log.events[line.event as usize];
             if ev.direction == Direction::Inbound {
@@ -62,7 +66,7 @@ pub fn write(log: &Log, models: &[ModelResult], tz: chrono_tz::Tz, out: impl Wri
                 Price::Priced { .. } => match m.rate_ref(&line.price) {
                     Some(r) => (
                         r.amount.to_string(),
-                        r.country,
+                        text(r.country).into_owned(),
                         r.from.map(|d| d.to_string()).unwrap_or_default(),
                         if r.carried_forward {
                             "carried forward"
@@ -92,10 +96,10 @@ pub fn write(log: &Log, models: &[ModelResult], tz: chrono_tz::Tz, out: impl Wri
             w.write_record([
                 format_instant(ev.at, tz),
                 month_label(log.month_of(ev)),
-                account_label(log, log.account_of(ev)),
-                log.contact_name(ev.contact).to_string(),
-                ev.country.to_string(),
-                m.name.clone(),
+                text(account_label(log, log.account_of(ev))).into_owned(),
+                text(log.contact_name(ev.contact)).into_owned(),
+                text(ev.country.to_string()).into_owned(),
+                model.to_string(),
                 o.session.map(|s| s.to_string()).unwrap_or_default(),
                 if o.billed == Billed::Inbound {
                     ""
@@ -106,11 +110,11 @@ pub fn write(log: &Log, models: &[ModelResult], tz: chrono_tz::Tz, out: impl Wri
                 category.to_string(),
                 charge.to_string(),
                 amount,
-                m.currency.clone(),
+                currency.to_string(),
                 rate_country,
                 rate_from,
                 m.rate_ref(&line.price)
-                    .map(|r| r.market)
+                    .map(|r| text(r.market).into_owned())
                     .unwrap_or_default(),
                 ev.line.to_string(),
                 note.to_string(),
@@ -127,18 +131,18 @@ pub fn write(log: &Log, models: &[ModelResult], tz: chrono_tz::Tz, out: impl Wri
                     .map(|t| format_instant(t, tz))
                     .unwrap_or_default(),
                 month_label(f.month),
-                account_label(log, f.account),
+                text(account_label(log, f.account)).into_owned(),
                 String::new(),
                 f.country
-                    .map(|c| c.to_string())
+                    .map(|c| text(c.to_string()).into_owned())
                     .unwrap_or_else(|| "*".into()),
-                m.name.clone(),
+                model.to_string(),
                 String::new(),
                 kind.to_string(),
                 String::new(),
                 "fee".to_string(),
                 f.amount.to_string(),
-                m.currency.clone(),
+                currency.to_string(),
                 String::new(),
                 String::new(),
                 String::new(),

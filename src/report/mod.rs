@@ -1,5 +1,6 @@
 //! Reports: aggregates of the billed models, exported as a table, CSV or JSON.
 
+pub mod cell;
 mod csv;
 mod json;
 pub mod ledger;
