@@ -9,6 +9,7 @@ mod meta;
 mod outputs;
 mod props;
 mod scale;
+mod time_phone;
 mod viber;
 mod whatsapp;
 
