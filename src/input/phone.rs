@@ -1,10 +1,23 @@
 //! Country from a phone number by calling code (and NANP area code), from the table in
 //! `data/calling_codes.csv`. A contact is resolved once and cached by the reader; no full
-//! phone-number parse happens per row.
+//! phone-number parse happens per row. A derived country's number is checked against the
+//! possible lengths of its calling code's numbering plan (`data/phone_lengths.csv`, written by
+//! `scripts/gen_phone_lengths.py` from libphonenumber's metadata): a table read and a digit
+//! count per row.
 
 use crate::event::Country;
 
 const TABLE: &str = include_str!("../../data/calling_codes.csv");
+const LENGTHS: &str = include_str!("../../data/phone_lengths.csv");
+
+/// A country's numbering plan: what the length check needs.
+#[derive(Clone, Copy, Debug, Default)]
+struct Plan {
+    code: u16,
+    /// Bit `n` set when a number of `n` digits in all (calling code included) is possible;
+    /// 0 for a country the metadata does not have (its numbers are not checked).
+    digits: u32,
+}
 
 /// ISO codes with no calling code of their own (they share one); accepted in the `country` column.
 const SHARED_CODE_COUNTRIES: &[&str] = &[
@@ -22,6 +35,13 @@ pub struct CallingCodes {
     by_prefix4: Vec<Option<Country>>,
     /// Every accepted ISO code, indexed by `Country::index`.
     known: Vec<bool>,
+    /// Each country's plan, indexed by `Country::index`: the lengths of its own region, not the
+    /// union over a shared calling code, so that `+1 555 1234` is not a US number because a
+    /// Canadian 7-digit service code exists. Where regions share a code, the smaller ones'
+    /// lengths are among the main one's (JE, GG, IM in GB; KZ = RU; VA in IT ...: checked in
+    /// a test), so a number found under the main region by prefix is not refused wrongly. The
+    /// one exception, Canada's 7-digit 310-xxxx codes, is dialled within Canada only.
+    plans: Vec<Plan>,
 }
 
 impl CallingCodes {
@@ -59,6 +79,7 @@ impl CallingCodes {
             by_length,
             by_prefix4,
             known,
+            plans: plans(),
         }
     }
 
@@ -87,6 +108,57 @@ impl CallingCodes {
             longest_match(&self.by_length, number as usize, digits)
         }
     }
+
+    /// Whether `number` (its digits, calling code first, as `number_key` gives them) can be a
+    /// number of `country`'s plan by its length; the reason when not, e.g. `not a possible
+    /// number for +7 (RU): 9 digits after the calling code, RU numbers have 10 or 14`.
+    #[inline]
+    pub fn check_length(&self, country: Country, number: u64) -> Result<(), String> {
+        let plan = self.plans[country.index()];
+        let digits = number.checked_ilog10().map_or(1, |l| l + 1);
+        if plan.digits == 0 || (plan.digits >> digits) & 1 == 1 {
+            return Ok(());
+        }
+        Err(impossible(country, plan, digits))
+    }
+}
+
+#[cold]
+fn impossible(country: Country, plan: Plan, digits: u32) -> String {
+    let code_digits = plan.code.ilog10() + 1;
+    let national: Vec<String> = (0..32)
+        .filter(|n| (plan.digits >> n) & 1 == 1)
+        .map(|n| (n - code_digits).to_string())
+        .collect();
+    format!(
+        "not a possible number for +{} ({country}): {} digits after the calling code, {country} numbers have {}",
+        plan.code,
+        digits.saturating_sub(code_digits),
+        national.join(" or ")
+    )
+}
+
+/// `data/phone_lengths.csv` (`region,calling_code,national_lengths`) as each country's plan.
+fn plans() -> Vec<Plan> {
+    let mut by_region = vec![Plan::default(); 26 * 26];
+    let rows = LENGTHS.lines().skip(1).filter_map(|line| {
+        let mut f = line.split(',');
+        let (region, code, lengths) = (f.next()?, f.next()?.parse::<u16>().ok()?, f.next()?);
+        let national = lengths
+            .split(' ')
+            .filter_map(|n| n.parse::<u32>().ok())
+            .fold(0u32, |m, n| m | 1u32.checked_shl(n).unwrap_or(0));
+        Some((Country::parse(region), code, national))
+    });
+    // Region `001` (non-geographic codes) is no country: simcost derives none of them.
+    for (region, code, national) in rows {
+        if let (Some(r), 1..=999) = (region, code) {
+            // Lengths in all digits: the national ones moved up by the calling code's length.
+            let digits = national << (code.ilog10() + 1);
+            by_region[r.index()] = Plan { code, digits };
+        }
+    }
+    by_region
 }
 
 /// The first four of a number's `digits` (4 to 20), with no division instruction and no
@@ -461,6 +533,155 @@ mod tests {
         );
         assert_eq!(normalize("001234567890123456"), None);
         assert_eq!(number_key("+1 (212) 555-1234"), Some(12125551234));
+    }
+
+    /// A region's national lengths as the `phonenumber` crate reads libphonenumber's metadata:
+    /// the union over its number types but `NoInternational`.
+    fn crate_lengths_of(m: &phonenumber::Metadata) -> Vec<u16> {
+        use phonenumber::Type::*;
+        let types = [
+            Unknown,
+            FixedLine,
+            Mobile,
+            TollFree,
+            PremiumRate,
+            SharedCost,
+            PersonalNumber,
+            Voip,
+            Pager,
+            Uan,
+            Emergency,
+            Voicemail,
+            ShortCode,
+            StandardRate,
+            Carrier,
+        ];
+        let mut all: Vec<u16> = (types.iter())
+            .filter_map(|t| m.descriptors().get(*t))
+            .flat_map(|d| d.possible_length().iter().copied())
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    }
+
+    /// Every region of every calling code the crate knows (by code: the crate keeps the
+    /// non-geographic codes, region `001`, under one id).
+    fn crate_lengths() -> Vec<(String, u16, Vec<u16>)> {
+        let db = &phonenumber::metadata::DATABASE;
+        let mut out: Vec<(String, u16, Vec<u16>)> = (1..1000u16)
+            .filter_map(|code| db.by_code(&code))
+            .flatten()
+            .map(|m| (m.id().to_string(), m.country_code(), crate_lengths_of(m)))
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn the_length_table_is_libphonenumbers_for_every_region() {
+        let mut table: Vec<(String, u16, Vec<u16>)> = LENGTHS
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                let lengths = f[2].split(' ').map(|n| n.parse().unwrap()).collect();
+                (f[0].to_string(), f[1].parse().unwrap(), lengths)
+            })
+            .collect();
+        table.sort();
+        let want = crate_lengths();
+        assert!(want.len() > 240, "{} regions", want.len());
+        assert_eq!(table, want);
+        // Every country simcost derives has a plan, under a calling code its prefixes begin with.
+        let codes = CallingCodes::load();
+        for line in TABLE.lines().skip(1) {
+            let (prefix, iso) = line.split_once(',').unwrap();
+            let iso = &iso[..2];
+            let plan = codes.plans[c(iso).unwrap().index()];
+            assert!(plan.digits != 0, "{iso}");
+            assert!(prefix.starts_with(&plan.code.to_string()), "{iso} {prefix}");
+        }
+    }
+
+    #[test]
+    fn every_example_number_has_a_possible_length_and_one_digit_more_or_less_may_not() {
+        // For each example number of each region (libphonenumber's), found under whichever
+        // country simcost's prefixes give: the region's lengths are all that country's too
+        // (a shared code's smaller regions fit the main one), so no real number is refused.
+        let codes = CallingCodes::load();
+        let db = &phonenumber::metadata::DATABASE;
+        let mut checked = 0;
+        for m in db.iter() {
+            let d = m.descriptors();
+            let examples = [d.fixed_line(), d.mobile(), d.toll_free(), d.voip()];
+            for example in examples.iter().flatten().filter_map(|d| d.example()) {
+                let digits = format!("{}{example}", m.country_code());
+                let Some(country) = codes.country_of(&digits) else {
+                    continue;
+                };
+                let number: u64 = digits.parse().unwrap();
+                assert_eq!(codes.check_length(country, number), Ok(()), "{digits}");
+                let found = crate_lengths_of(db.by_id(country.as_str()).unwrap());
+                for len in crate_lengths_of(m) {
+                    // Canada's 7-digit 310-xxxx codes are dialled within Canada only; as
+                    // +1 310 xxxx they read as a US area code, and are refused.
+                    if (m.id(), country.as_str(), len) == ("CA", "US", 7) {
+                        continue;
+                    }
+                    assert!(found.contains(&len), "{} {len} not in {country}", m.id());
+                }
+                // One digit more or less: possible exactly when that country has that length.
+                let national = example.len() as u16;
+                for (n, len) in [(number * 10 + 7, national + 1), (number / 10, national - 1)] {
+                    let ok = codes.check_length(country, n).is_ok();
+                    assert_eq!(ok, found.contains(&len), "{n} ({len} digits in {country})");
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 500, "{checked}");
+    }
+
+    #[test]
+    fn impossible_lengths_are_named() {
+        let t = CallingCodes::load();
+        let check = |n: u64| t.check_length(t.country_of_number(n).unwrap(), n);
+        // +7 numbers have 10 national digits (14 for some Russian and Kazakh services).
+        assert_eq!(
+            check(7911123456).unwrap_err(),
+            "not a possible number for +7 (RU): 9 digits after the calling code, RU numbers have 10 or 14"
+        );
+        assert_eq!(check(79111234567), Ok(()));
+        assert!(check(791112345678).is_err());
+        assert_eq!(check(77011234567), Ok(()));
+        assert!(check(7701123456).unwrap_err().contains("+7 (KZ): 9 digits"));
+        // +1: ten digits, whichever NANP country the area code names.
+        assert_eq!(check(12125551234), Ok(()));
+        assert_eq!(check(18095551234), Ok(()));
+        assert!(check(1212555123).unwrap_err().contains("+1 (US): 9 digits"));
+        assert!(check(121255512345)
+            .unwrap_err()
+            .contains("+1 (US): 11 digits"));
+        assert!(check(1809555123).unwrap_err().contains("+1 (DO)"));
+        // A US number written without its area code: Canada's 7-digit service codes (310-xxxx)
+        // do not make it a possible US number.
+        assert!(check(15551234)
+            .unwrap_err()
+            .ends_with("+1 (US): 7 digits after the calling code, US numbers have 10"));
+        assert_eq!(check(14163101234), Ok(()));
+        // Ukraine: 9 (10 for some services); Germany 4 to 15.
+        assert_eq!(check(380501234567), Ok(()));
+        assert!(check(38050123456)
+            .unwrap_err()
+            .contains("+380 (UA): 8 digits"));
+        assert_eq!(check(4930123), Ok(()));
+        assert_eq!(check(4915112345678), Ok(()));
+        // +44: Jersey's and Guernsey's lengths are among Britain's.
+        assert_eq!(check(447911123456), Ok(()));
+        assert!(check(4479111234)
+            .unwrap_err()
+            .contains("+44 (GB): 8 digits"));
     }
 
     #[test]

@@ -44,6 +44,8 @@ pub struct Log {
     pub rejects: Vec<Reject>,
     /// Contacts whose country came from the phone number rather than a `country` column.
     pub countries_derived: u64,
+    /// Local times a clock change made ambiguous (read as the earlier instant).
+    pub ambiguous_times: u64,
     /// Number of distinct (account, contact) streams.
     pub streams: u32,
     /// `Event::cell` -> (account, country, month).
@@ -72,6 +74,7 @@ impl Log {
             rows: 0,
             rejects: Vec::new(),
             countries_derived: 0,
+            ambiguous_times: 0,
             streams: 0,
             cells: Vec::new(),
             cell_account_months: Vec::new(),
@@ -417,6 +420,7 @@ impl Ids {
     fn add(&mut self, rows: &mut Rows) -> std::result::Result<(), (u64, String)> {
         self.log.rows += rows.records;
         self.log.countries_derived += rows.countries_derived;
+        self.log.ambiguous_times += rows.ambiguous_times;
         self.log.rejects.append(&mut rows.rejects);
         // Block-local indexes -> ids, given when first used so that ids follow the rows.
         let mut accounts: Vec<Option<u32>> = vec![None; rows.accounts.len()];

@@ -90,6 +90,8 @@ pub struct Rows {
     /// Records read, converted or not.
     pub records: u64,
     pub countries_derived: u64,
+    /// Local times a clock change made ambiguous, read as the earlier instant.
+    pub ambiguous_times: u64,
     pub rejects: Vec<Reject>,
     /// The first bad row when not skipping invalid rows: the block stops there.
     pub failed: Option<(u64, String)>,
@@ -259,11 +261,12 @@ impl Parser<'_> {
         // what is wrong, in the same order of fields.
         let bytes =
             |i: usize| -> &[u8] { self.columns.index[i].map_or(&b""[..], |c| rec.field(c)) };
-        let at = match st.times.parse(bytes(TS), self.tz) {
-            Some(at) => at,
+        let (at, ambiguous) = match st.times.parse(bytes(TS), self.tz) {
+            Some(at) => (at, false),
             None => {
                 let ts_raw = field(TS)?;
-                timestamp::parse(ts_raw, self.tz).map_err(|m| format!("{m} ({})", shown(ts_raw)))?
+                timestamp::parse_local(ts_raw, self.tz)
+                    .map_err(|m| format!("{m} ({})", shown(ts_raw)))?
             }
         };
         let direction = match Direction::from_word(bytes(DIRECTION)) {
@@ -322,6 +325,10 @@ impl Parser<'_> {
                     let raw = if contact_raw.is_empty() { super::trim(&typed) } else { contact_raw };
                     format!("no country column value and no country can be derived from the contact ({raw})")
                 })?;
+            if let Err(m) = number.map_or(Ok(()), |n| self.codes.check_length(c, n)) {
+                let typed = String::from_utf8_lossy(bytes(CONTACT));
+                return Err(format!("contact is {m} ({})", shown(super::trim(&typed))));
+            }
             out.countries_derived += 1;
             c
         } else {
@@ -365,6 +372,7 @@ impl Parser<'_> {
             out.cells.push((account, country, month));
         }
         let cell = *cell;
+        out.ambiguous_times += ambiguous as u64;
         Ok(Row {
             at,
             contact,

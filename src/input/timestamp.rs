@@ -7,20 +7,34 @@ use chrono_tz::Tz;
 const MIN_YEAR: i32 = 1970;
 const MAX_YEAR: i32 = 9999;
 
+/// Integer timestamps are read only from 2000-01-01 (inclusive) to 2100-01-01 (exclusive), in
+/// Unix seconds, milliseconds or microseconds told apart by size (the three ranges do not
+/// overlap): a date typed as digits (`20260301`) or an Excel serial day (`46082`) is not a time
+/// in 1970 but a mistake.
+const UNIX_FROM: i64 = 946_684_800;
+const UNIX_UNTIL: i64 = 4_102_444_800;
+
+const FORMATS: &str = "accepted: RFC 3339 (2026-03-01T09:15:00Z), YYYY-MM-DD HH:MM:SS[.fff], \
+     YYYY-MM-DDTHH:MM:SS, or integer Unix seconds, milliseconds or microseconds from 2000 to 2100";
+
 /// Parses one timestamp cell into UTC microseconds. The error is the human reason.
 pub fn parse(raw: &str, tz: Tz) -> Result<i64, String> {
+    parse_local(raw, tz).map(|(at, _)| at)
+}
+
+/// `parse`, and whether the text was a local time that a clock change made ambiguous (read as
+/// the earlier of its two instants; the report counts them).
+pub fn parse_local(raw: &str, tz: Tz) -> Result<(i64, bool), String> {
     let s = raw.trim();
     if s.is_empty() {
         return Err("empty timestamp".into());
     }
     if let Some(at) = parse_plain_utc(s.as_bytes(), tz) {
-        return Ok(at);
+        return Ok((at, false));
     }
+    let mut ambiguous = false;
     let utc: DateTime<Utc> = if s.bytes().all(|b| b.is_ascii_digit()) {
-        let secs: i64 = s
-            .parse()
-            .map_err(|_| "Unix seconds out of range".to_string())?;
-        DateTime::from_timestamp(secs, 0).ok_or_else(|| "Unix seconds out of range".to_string())?
+        return parse_integer(s).map(|at| (at, false));
     } else if has_offset(s) {
         DateTime::parse_from_rfc3339(s)
             .map_err(|e| format!("not an RFC 3339 timestamp: {e}"))?
@@ -28,14 +42,14 @@ pub fn parse(raw: &str, tz: Tz) -> Result<i64, String> {
     } else {
         let naive = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f")
             .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f"))
-            .map_err(|_| {
-                "not a timestamp (RFC 3339, YYYY-MM-DD HH:MM:SS[.fff], YYYY-MM-DDTHH:MM:SS or Unix seconds)"
-                    .to_string()
-            })?;
+            .map_err(|_| not_a_timestamp(s))?;
         match tz.from_local_datetime(&naive) {
             LocalResult::Single(t) => t.with_timezone(&Utc),
             // A repeated hour when clocks go back: the first of the two instants.
-            LocalResult::Ambiguous(first, _) => first.with_timezone(&Utc),
+            LocalResult::Ambiguous(first, _) => {
+                ambiguous = true;
+                first.with_timezone(&Utc)
+            }
             LocalResult::None => {
                 return Err(format!(
                     "local time does not exist in {tz} (clocks went forward)"
@@ -46,7 +60,47 @@ pub fn parse(raw: &str, tz: Tz) -> Result<i64, String> {
     if utc.year() < MIN_YEAR || utc.year() > MAX_YEAR {
         return Err(format!("timestamp out of range ({MIN_YEAR}..={MAX_YEAR})"));
     }
-    Ok(utc.timestamp_micros())
+    // chrono reads a leap second `:60` as second 59 with a nanosecond count past 10^9, which
+    // would put 23:59:60 in the next minute (and day, and month): it is the last microsecond
+    // of its own minute instead.
+    let micros = (utc.timestamp_subsec_nanos() / 1_000).min(999_999) as i64;
+    Ok((utc.timestamp() * 1_000_000 + micros, ambiguous))
+}
+
+/// An integer timestamp (digits only) in UTC microseconds, by its size.
+fn parse_integer(s: &str) -> Result<i64, String> {
+    let value: Option<i64> = s.parse().ok();
+    for per_second in [1, 1_000, 1_000_000] {
+        match value {
+            Some(v) if (UNIX_FROM * per_second..UNIX_UNTIL * per_second).contains(&v) => {
+                return Ok(v * (1_000_000 / per_second))
+            }
+            _ => {}
+        }
+    }
+    let hint = match value {
+        Some(v) if (19_000_101..=21_001_231).contains(&v) => {
+            " (it looks like a date YYYYMMDD: write it YYYY-MM-DD HH:MM:SS)"
+        }
+        Some(v) if (1..=100_000).contains(&v) => {
+            " (an Excel serial day? export the column as text YYYY-MM-DD HH:MM:SS)"
+        }
+        _ => "",
+    };
+    Err(format!(
+        "integer timestamp is not Unix seconds, milliseconds or microseconds between \
+         2000-01-01 and 2100-01-01{hint}; {FORMATS}"
+    ))
+}
+
+#[cold]
+fn not_a_timestamp(s: &str) -> String {
+    // A number that is not whole (`46082.5`, `1e9`): a spreadsheet's serial day or a
+    // number format, never a time simcost can trust.
+    if s.parse::<f64>().is_ok() {
+        return format!("a number that is not an integer timestamp; {FORMATS}");
+    }
+    format!("not a timestamp; {FORMATS}")
 }
 
 /// True when the text ends in `Z` or a `+HH:MM`/`-HH:MM` offset after the time.
@@ -253,6 +307,106 @@ mod tests {
         // 02:30 does not exist in Berlin on 2026-03-29
         let e = parse("2026-03-29 02:30:00", chrono_tz::Europe::Berlin).unwrap_err();
         assert!(e.contains("does not exist"), "{e}");
+    }
+
+    #[test]
+    fn integers_are_unix_seconds_milliseconds_or_microseconds_from_2000_to_2100() {
+        let utc = chrono_tz::UTC;
+        // 2026-03-01T09:15:00Z is 1,772,356,500 s; .250 s past it in ms and us.
+        let want = 1_772_356_500 * 1_000_000;
+        assert_eq!(parse("1772356500", utc), Ok(want));
+        assert_eq!(parse("1772356500250", utc), Ok(want + 250_000));
+        assert_eq!(parse("1772356500250001", utc), Ok(want + 250_001));
+        // The ends: 2000-01-01T00:00:00Z is 946,684,800 s, 2100-01-01 is 4,102,444,800 s.
+        assert_eq!(parse("946684800", utc), Ok(946_684_800_000_000));
+        assert_eq!(parse("946684800000", utc), Ok(946_684_800_000_000));
+        assert_eq!(parse("946684800000000", utc), Ok(946_684_800_000_000));
+        assert_eq!(parse("4102444799", utc), Ok(4_102_444_799_000_000));
+        for s in [
+            "946684799",        // 1999-12-31T23:59:59Z
+            "4102444800",       // 2100-01-01T00:00:00Z
+            "946684799999",     // a millisecond before 2000
+            "4102444800000000", // 2100 in microseconds
+            "20260301",         // a date typed as digits
+            "46082",            // an Excel serial day (2026-03-01)
+            "0",
+            "99999999999999999999",
+            "100000000000", // 1973 in ms, 5138 in s: neither
+        ] {
+            let e = parse(s, utc).unwrap_err();
+            assert!(e.contains("between 2000-01-01 and 2100-01-01"), "{s}: {e}");
+            assert!(e.contains("accepted: RFC 3339"), "{s}: {e}");
+        }
+        assert!(parse("20260301", utc)
+            .unwrap_err()
+            .contains("looks like a date YYYYMMDD"));
+        assert!(parse("46082", utc)
+            .unwrap_err()
+            .contains("Excel serial day"));
+        // Numbers that are not whole: a spreadsheet's serial time or scientific notation.
+        for s in ["1e9", "46082.5", "1772356500.5", "-1772356500"] {
+            let e = parse(s, utc).unwrap_err();
+            assert!(e.contains("accepted: RFC 3339"), "{s}: {e}");
+        }
+        assert!(parse("1e9", utc)
+            .unwrap_err()
+            .starts_with("a number that is not"));
+    }
+
+    #[test]
+    fn a_leap_second_is_the_last_instant_of_its_minute() {
+        // 2026-06-30T23:59:59Z is 1,782,863,999 s: 23:59:60 is 999,999 us past it, still June.
+        let last = 1_782_863_999 * 1_000_000 + 999_999;
+        let utc = chrono_tz::UTC;
+        assert_eq!(parse("2026-06-30T23:59:60Z", utc), Ok(last));
+        assert_eq!(parse("2026-06-30T23:59:60.5Z", utc), Ok(last));
+        assert_eq!(parse("2026-07-01T02:59:60+03:00", utc), Ok(last));
+        assert_eq!(parse("2026-06-30 23:59:60", utc), Ok(last));
+        assert_eq!(parse("2026-06-30T23:59:60", utc), Ok(last));
+        assert_eq!(local_month_day(last, utc).0, 2026 * 12 + 5);
+        // Naive in --tz: 23:59:60 in Kyiv (UTC+3 in summer) is 20:59:59.999999Z, June 30th.
+        let kyiv = chrono_tz::Europe::Kyiv;
+        let at = parse("2026-06-30 23:59:60", kyiv).unwrap();
+        assert_eq!(at, last - 3 * H);
+        assert_eq!(local_month_day(at, kyiv).0, 2026 * 12 + 5);
+        // The second before is one whole second earlier (less a microsecond).
+        assert_eq!(parse("2026-06-30T23:59:59Z", utc), Ok(last - 999_999));
+    }
+
+    #[test]
+    fn an_ambiguous_local_time_is_the_earlier_instant_and_said_so() {
+        // Berlin goes back from 03:00 CEST to 02:00 CET on 2026-10-25: 02:30 happens twice,
+        // first at 00:30Z (UTC+2), then at 01:30Z. 2026-10-25T00:30:00Z is 1,792,888,200 s.
+        let berlin = chrono_tz::Europe::Berlin;
+        let first = 1_792_888_200 * 1_000_000;
+        assert_eq!(
+            parse_local("2026-10-25 02:30:00", berlin),
+            Ok((first, true))
+        );
+        assert_eq!(
+            parse_local("2026-10-25T02:30:00", berlin),
+            Ok((first, true))
+        );
+        // An hour before and after are single instants.
+        assert_eq!(
+            parse_local("2026-10-25 01:30:00", berlin),
+            Ok((first - H, false))
+        );
+        assert_eq!(
+            parse_local("2026-10-25 03:30:00", berlin),
+            Ok((first + 2 * H, false))
+        );
+        // Kyiv goes back an hour later in UTC terms (04:00 EEST -> 03:00 EET at 01:00Z).
+        let kyiv = chrono_tz::Europe::Kyiv;
+        assert_eq!(parse_local("2026-10-25 03:30:00", kyiv), Ok((first, true)));
+        // An offset says which instant: never ambiguous.
+        assert_eq!(
+            parse_local("2026-10-25T02:30:00+01:00", berlin),
+            Ok((first + H, false))
+        );
+        // The spring gap: 02:30 does not exist in Berlin on 2026-03-29.
+        let e = parse_local("2026-03-29 02:30:00", berlin).unwrap_err();
+        assert!(e.contains("does not exist in Europe/Berlin"), "{e}");
     }
 
     #[test]

@@ -113,6 +113,7 @@ impl Exporter for JsonExporter {
                 "replayed": log.replayed(),
                 "skipped": log.rejects.len(),
                 "countries_derived_from_contact": log.countries_derived,
+                "ambiguous_local_times": log.ambiguous_times,
                 "tz": report.tz.name(),
             },
             "models": report.models.iter().map(|m| model(report, m)).collect::<Vec<_>>(),
@@ -185,6 +186,7 @@ fn header(d: &Decision) -> Map<String, Value> {
                 "rows": log.rows,
                 "replayed": log.replayed(),
                 "skipped": log.rejects.len(),
+                "ambiguous_local_times": log.ambiguous_times,
             }),
         );
     }

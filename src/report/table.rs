@@ -20,11 +20,12 @@ impl Exporter for TableExporter {
         let log = report.log;
         writeln!(
             out,
-            "{}: {} rows, {} replayed, {} skipped; months cut in {}",
+            "{}: {} rows, {} replayed, {} skipped{}; months cut in {}",
             log.file,
             log.rows,
             log.replayed(),
             log.rejects.len(),
+            ambiguous_note(log),
             report.tz.name()
         )?;
         for m in report.models {
@@ -162,6 +163,14 @@ fn right_align(t: &mut Table) {
     }
 }
 
+/// Local times a clock change made ambiguous, when there are any (RULES.md §2).
+fn ambiguous_note(log: &crate::input::Log) -> String {
+    match log.ambiguous_times {
+        0 => String::new(),
+        n => format!(", {n} ambiguous local times read as the earlier instant"),
+    }
+}
+
 fn names(d: &Decision) -> Vec<String> {
     d.models.iter().map(|m| m.0.clone()).collect()
 }
@@ -170,11 +179,12 @@ fn heading(d: &Decision, out: &mut dyn Write) -> std::io::Result<()> {
     if let Some(log) = d.log {
         writeln!(
             out,
-            "{}: {} rows, {} replayed, {} skipped",
+            "{}: {} rows, {} replayed, {} skipped{}",
             log.file,
             log.rows,
             log.replayed(),
-            log.rejects.len()
+            log.rejects.len(),
+            ambiguous_note(log)
         )?;
     }
     write!(out, "Amounts in {}", d.currency)?;

@@ -10,6 +10,7 @@ mod outputs;
 mod props;
 mod scale;
 mod spreadsheet;
+mod time_phone;
 mod viber;
 mod whatsapp;
 
