@@ -3,6 +3,7 @@
 
 use super::curve::{regions, Allowance, Curve, Part, Region};
 use crate::billing::ModelResult;
+use crate::error::Result;
 use crate::rates::fx::Conversion;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -42,7 +43,7 @@ impl Scope {
 }
 
 /// One model's cost curve for one account: its average month, fees and allowances fixed.
-fn part(r: &ModelResult, conv: &Conversion, account: u32) -> (Part, u32, Decimal, Decimal) {
+fn part(r: &ModelResult, conv: &Conversion, account: u32) -> Result<(Part, u32, Decimal, Decimal)> {
     let months: Vec<_> = r
         .volumes
         .range((account, i32::MIN)..=(account, i32::MAX))
@@ -69,30 +70,31 @@ fn part(r: &ModelResult, conv: &Conversion, account: u32) -> (Part, u32, Decimal
         .map(|(size, items, value)| {
             // Free until k * items/month reaches the allowance, then every item at its
             // average price: slope = the month's value.
-            Allowance::new(
+            Ok(Allowance::new(
                 Decimal::from(size) * j,
                 Decimal::from(items),
-                conv.apply(value) / j,
-            )
+                conv.apply(value)? / j,
+            ))
         })
-        .collect();
+        .collect::<Result<_>>()?;
     // The fee tier: the highest the account paid in any month of the log.
     let fee = r
         .fees
         .iter()
         .filter(|f| f.account == account)
         .max_by_key(|f| f.tier)
-        .map(|f| (f.kind, conv.apply(f.tier)));
-    (
+        .map(|f| Ok((f.kind, conv.apply(f.tier)?)))
+        .transpose()?;
+    Ok((
         Part {
             fee,
-            linear: conv.apply(linear / j),
+            linear: conv.apply(linear / j)?,
             allowances,
         },
         months.len() as u32,
         Decimal::from(messages) / j,
         Decimal::from(sessions) / j,
-    )
+    ))
 }
 
 fn pairs(curves: &[Curve]) -> Vec<Pair> {
@@ -110,7 +112,7 @@ fn pairs(curves: &[Curve]) -> Vec<Pair> {
 }
 
 /// Break-evens per account, then for every account together when there are several.
-pub fn breakeven(results: &[ModelResult], conv: &[Conversion]) -> Vec<Scope> {
+pub fn breakeven(results: &[ModelResult], conv: &[Conversion]) -> Result<Vec<Scope>> {
     let mut accounts: Vec<u32> = results
         .iter()
         .flat_map(|r| r.volumes.keys().map(|(a, _)| *a))
@@ -123,7 +125,7 @@ pub fn breakeven(results: &[ModelResult], conv: &[Conversion]) -> Vec<Scope> {
         let mut sessions = Vec::new();
         let (mut months, mut messages) = (0, Decimal::ZERO);
         for (r, c) in results.iter().zip(conv) {
-            let (p, m, msgs, sess) = part(r, c, account);
+            let (p, m, msgs, sess) = part(r, c, account)?;
             curves.push(Curve { parts: vec![p] });
             sessions.push(sess);
             (months, messages) = (m, msgs);
@@ -159,5 +161,5 @@ pub fn breakeven(results: &[ModelResult], conv: &[Conversion]) -> Vec<Scope> {
         all.pairs = pairs(&all.curves);
         scopes.push(all);
     }
-    scopes
+    Ok(scopes)
 }

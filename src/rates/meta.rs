@@ -1,7 +1,7 @@
 //! Meta's WhatsApp pricing data: markets by calling country and date, dated market rate cards with
 //! carry-forward of partial cards, and the pricing eras (RULES.md 4, `whatsapp-meta`).
 
-use super::table::{cell, RateCsv};
+use super::table::{cell, check_money, RateCsv, MAX_PRICE};
 use crate::error::Result;
 use crate::event::Country;
 use crate::input::timestamp::days_since_epoch;
@@ -174,9 +174,8 @@ impl MetaCard {
                         format!("{} is not a decimal number ({v})", COLUMNS[k]),
                     )
                 })?;
-                if d.is_sign_negative() && !d.is_zero() {
-                    return Err(err(line, format!("{} is negative ({v})", COLUMNS[k])));
-                }
+                check_money(d, MAX_PRICE, "a price")
+                    .map_err(|m| err(line, format!("{} {m} ({v})", COLUMNS[k])))?;
                 prices[k] = Some(d);
             }
             let from_day = days_since_epoch(from);

@@ -1,5 +1,6 @@
 use super::card::PriceCard;
 use super::meta::{Era, FreeTierCounts, Markets, MetaCard, MetaSpec, Pricing};
+use super::table::{check_money, MAX_FEE};
 use super::RateSource;
 use crate::error::{Error, Result};
 use crate::event::{Category, Country};
@@ -161,8 +162,9 @@ impl Keys<'_> {
         }
     }
 
-    /// Money: a decimal string or an integer, never a float (floats cannot hold 0.0276 exactly).
-    fn money(&self, v: &Value, path: &str) -> Result<Decimal> {
+    /// A monthly fee: a decimal string or an integer, never a float (floats cannot hold 0.0276
+    /// exactly), within the documented range (rates/README.md).
+    fn fee(&self, v: &Value, path: &str) -> Result<Decimal> {
         let d = match v {
             Value::String(s) => s
                 .trim()
@@ -182,9 +184,8 @@ impl Keys<'_> {
                 ))
             }
         };
-        if d.is_sign_negative() && !d.is_zero() {
-            return Err(self.err(path, format!("is negative ({d})")));
-        }
+        check_money(d, MAX_FEE, "a monthly fee")
+            .map_err(|m| self.err(path, format!("{m} ({d})")))?;
         Ok(d)
     }
 
@@ -211,6 +212,7 @@ impl Model {
                 .unwrap_or(0),
             msg: format!("not valid TOML: {}", e.message().trim()),
         })?;
+        super::schema::check_keys(&file, &t)?;
 
         let name = k.required(&t, "name")?;
         let channel = match k.required(&t, "channel")?.as_str() {
@@ -297,10 +299,7 @@ impl Model {
 
         let m = k.table(&t, "monthly")?.cloned().unwrap_or_default();
         let mut monthly = Monthly {
-            fee: m
-                .get("fee")
-                .map(|v| k.money(v, "monthly.fee"))
-                .transpose()?,
+            fee: m.get("fee").map(|v| k.fee(v, "monthly.fee")).transpose()?,
             fee_kind: match k.string(&m, "fee_kind", "monthly.fee_kind")?.as_deref() {
                 None => None,
                 Some("flat") => Some(FeeKind::Flat),
@@ -324,7 +323,7 @@ impl Model {
                 let path = format!("monthly.fee_by_country.{cc}");
                 let c =
                     Country::parse(cc).ok_or_else(|| k.err(&path, "not an ISO country code"))?;
-                monthly.fee_by_country.insert(c, k.money(v, &path)?);
+                monthly.fee_by_country.insert(c, k.fee(v, &path)?);
             }
         }
         if (monthly.fee.is_some() || !monthly.fee_by_country.is_empty())
