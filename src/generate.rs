@@ -181,7 +181,7 @@ pub fn generate(spec: &Spec, out: &mut dyn Write) -> Result<()> {
             Error::Usage(format!(
                 "generate: not enough memory for --messages {} ({} MB); ask for fewer",
                 spec.messages,
-                spec.messages as u128 * std::mem::size_of::<Row>() as u128 >> 20
+                (spec.messages as u128 * std::mem::size_of::<Row>() as u128) >> 20
             ))
         })?;
     while (rows.len() as u64) < spec.messages {
