@@ -353,6 +353,31 @@ mod tests {
     }
 
     #[test]
+    fn durations_and_counts_outside_their_range_are_errors() {
+        // Hours times microseconds per hour overflowed an i64 (a panic, or a wrapped time).
+        assert_eq!(
+            rates_error(model_with("[session]\nhours = 9223372036854775807\n")),
+            "m.toml: session.hours: must be at most 8784 (9223372036854775807)"
+        );
+        assert_eq!(
+            model_with("[session]\nhours = 8784\n")
+                .unwrap()
+                .session
+                .hours,
+            8784
+        );
+        // 2^32 + 1 narrowed to u32 was a cap of 1 message.
+        assert_eq!(
+            rates_error(model_with("[session]\nmax_messages = 4294967297\n")),
+            "m.toml: session.max_messages: must be at most 1000000 (4294967297)"
+        );
+        assert_eq!(
+            rates_error(model_with("[monthly]\nfree_business_initiated = -1\n")),
+            "m.toml: monthly.free_business_initiated: must be at least 0 (-1)"
+        );
+    }
+
+    #[test]
     fn unknown_model_is_named() {
         let set = RateSet::load(&RateSource::Embedded).unwrap();
         let e = set.select(&["viber-2030".into()]).err().unwrap();

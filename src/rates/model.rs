@@ -116,6 +116,13 @@ pub struct Model {
     pub card: Card,
 }
 
+/// Hours of a session, window or conversation: up to a leap year.
+const HOURS: (i64, i64) = (1, 366 * 24);
+/// Session message caps.
+const COUNT: (i64, i64) = (1, 1_000_000);
+/// Free messages or conversations a month.
+const FREE: (i64, i64) = (0, 1_000_000_000);
+
 struct Keys<'a> {
     file: &'a str,
 }
@@ -142,11 +149,24 @@ impl Keys<'_> {
             .ok_or_else(|| self.err(key, "missing (required)"))
     }
 
-    fn integer(&self, t: &Table, key: &str, path: &str, min: i64) -> Result<Option<i64>> {
+    /// An integer from `min` to `max` (the documented ranges of rates/README.md: a larger
+    /// value would overflow a time or wrap when narrowed).
+    fn integer(
+        &self,
+        t: &Table,
+        key: &str,
+        path: &str,
+        (min, max): (i64, i64),
+    ) -> Result<Option<i64>> {
         match t.get(key) {
             None => Ok(None),
-            Some(Value::Integer(i)) if *i >= min => Ok(Some(*i)),
-            Some(Value::Integer(i)) => Err(self.err(path, format!("must be at least {min} ({i})"))),
+            Some(Value::Integer(i)) if *i < min => {
+                Err(self.err(path, format!("must be at least {min} ({i})")))
+            }
+            Some(Value::Integer(i)) if *i > max => {
+                Err(self.err(path, format!("must be at most {max} ({i})")))
+            }
+            Some(Value::Integer(i)) => Ok(Some(*i)),
             Some(v) => Err(self.err(path, format!("expected an integer, found {}", v.type_str()))),
         }
     }
@@ -265,9 +285,11 @@ impl Model {
 
         let s = k.table(&t, "session")?.cloned().unwrap_or_default();
         let session = SessionParams {
-            hours: k.integer(&s, "hours", "session.hours", 1)?.unwrap_or(24),
+            hours: k
+                .integer(&s, "hours", "session.hours", HOURS)?
+                .unwrap_or(24),
             max_messages: k
-                .integer(&s, "max_messages", "session.max_messages", 1)?
+                .integer(&s, "max_messages", "session.max_messages", COUNT)?
                 .unwrap_or(60) as u32,
             after_cap: match k.string(&s, "after_cap", "session.after_cap")?.as_deref() {
                 None | Some("end") => AfterCap::End,
@@ -277,7 +299,7 @@ impl Model {
                 }
             },
             max_consecutive: k
-                .integer(&s, "max_consecutive", "session.max_consecutive", 1)?
+                .integer(&s, "max_consecutive", "session.max_consecutive", COUNT)?
                 .unwrap_or(5) as u32,
             on_consecutive_limit: match k
                 .string(&s, "on_consecutive_limit", "session.on_consecutive_limit")?
@@ -295,7 +317,7 @@ impl Model {
             charged: k.boolean(&s, "charged", "session.charged")?.unwrap_or(true),
         };
         let w = k.table(&t, "window")?.cloned().unwrap_or_default();
-        let window_hours = k.integer(&w, "hours", "window.hours", 1)?.unwrap_or(24);
+        let window_hours = k.integer(&w, "hours", "window.hours", HOURS)?.unwrap_or(24);
 
         let m = k.table(&t, "monthly")?.cloned().unwrap_or_default();
         let mut monthly = Monthly {
@@ -314,7 +336,7 @@ impl Model {
                     &m,
                     "free_business_initiated",
                     "monthly.free_business_initiated",
-                    0,
+                    FREE,
                 )?
                 .unwrap_or(0) as u64,
         };
@@ -374,7 +396,7 @@ fn meta_spec(
     let card = MetaCard::parse(card_file, card_text, currency)?;
     let c = k.table(t, "conversation")?.cloned().unwrap_or_default();
     let conversation_hours = k
-        .integer(&c, "hours", "conversation.hours", 1)?
+        .integer(&c, "hours", "conversation.hours", HOURS)?
         .unwrap_or(24);
     let list = match t.get("era") {
         Some(Value::Array(a)) if !a.is_empty() => a,
@@ -436,7 +458,7 @@ fn meta_spec(
             from_day: crate::input::timestamp::days_since_epoch(from),
             pricing,
             free_tier: k
-                .integer(e, "free_tier", &path("free_tier"), 0)?
+                .integer(e, "free_tier", &path("free_tier"), FREE)?
                 .unwrap_or(0) as u32,
             free_tier_counts,
             service_free: k
