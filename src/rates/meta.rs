@@ -117,6 +117,7 @@ struct MetaRow {
     from_day: i32,
     from: NaiveDate,
     prices: [Option<Decimal>; 6],
+    line: u64,
 }
 
 /// A price from a Meta card, with the card date it came from.
@@ -180,14 +181,24 @@ impl MetaCard {
             }
             let from_day = days_since_epoch(from);
             card.card_days.push(from_day);
-            card.by_market
-                .entry(cell(rec, mc).to_string())
-                .or_default()
-                .push(MetaRow {
-                    from_day,
-                    from,
-                    prices,
-                });
+            let market = cell(rec, mc);
+            let rows = card.by_market.entry(market.to_string()).or_default();
+            // Two rows for one market and date: which one prices would depend on the sort.
+            if let Some(first) = rows.iter().find(|r| r.from_day == from_day) {
+                return Err(err(
+                    line,
+                    format!(
+                        "a second {currency} row for {market} from {from}; line {} has one",
+                        first.line
+                    ),
+                ));
+            }
+            rows.push(MetaRow {
+                from_day,
+                from,
+                prices,
+                line,
+            });
         }
         for rows in card.by_market.values_mut() {
             rows.sort_by_key(|r| r.from_day);
@@ -318,5 +329,30 @@ mod tests {
         assert!(card
             .price("Other", day("2022-03-01"), MetaColumn::BusinessInitiated)
             .is_none());
+    }
+
+    #[test]
+    fn a_market_card_has_one_row_per_market_date_and_currency() {
+        let head = "effective_from,market,currency,business_initiated,user_initiated,marketing,\
+                    utility,authentication,authentication_international,service\n";
+        let row = |c: &str, p: &str| format!("2026-01-01,Germany,{c},,,{p},,,,\n");
+        let two = format!("{head}{}{}", row("USD", "0.1"), row("USD", "0.2"));
+        let e = MetaCard::parse("r.csv", &two, "USD").err().unwrap();
+        assert_eq!(
+            e.to_string(),
+            "r.csv:3: a second USD row for Germany from 2026-01-01; line 2 has one"
+        );
+        // The same market and date in another currency is another card.
+        let other = format!("{head}{}{}", row("USD", "0.1"), row("EUR", "0.2"));
+        let card = MetaCard::parse("r.csv", &other, "USD").unwrap();
+        let p = card.price("Germany", day("2026-01-02"), MetaColumn::Marketing);
+        assert_eq!(p.unwrap().amount.to_string(), "0.1");
+        // A price above the documented range.
+        let big = format!("{head}{}", row("USD", "1000.01"));
+        let e = MetaCard::parse("r.csv", &big, "USD").err().unwrap();
+        assert_eq!(
+            e.to_string(),
+            "r.csv:2: marketing is above 1000, the most a price may be (1000.01)"
+        );
     }
 }
