@@ -183,7 +183,8 @@ pub struct SessionVsMessage {
 }
 
 impl SessionVsMessage {
-    /// A saving as a share of the per-message cost, in percent.
+    /// A saving as a share of the per-message cost, in percent. (No overflow: prices are at
+    /// most 1,000 and `n` a u32, so a cost is at most 4.3e12.)
     pub fn percent(&self, n: u32, saving: Decimal) -> Option<Decimal> {
         let cost = self.message * Decimal::from(n);
         (!cost.is_zero()).then(|| saving * Decimal::ONE_HUNDRED / cost)

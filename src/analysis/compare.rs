@@ -218,9 +218,12 @@ pub fn compare(results: &[ModelResult], conv: &[Conversion], currency: &str) -> 
 /// A sum of converted amounts (each non-negative, so only a sum can overflow; a difference
 /// of two cannot).
 fn add(a: Decimal, b: Decimal, c: &Conversion) -> Result<Decimal> {
+    let rate = c.rates.first();
     a.checked_add(b).ok_or_else(|| Error::Rates {
-        file: "fx.csv".into(),
-        line: c.rates.first().map(|r| r.line).unwrap_or(0),
+        file: rate
+            .map(|r| r.file.clone())
+            .unwrap_or_else(|| "fx.csv".into()),
+        line: rate.map(|r| r.line).unwrap_or(0),
         msg: format!(
             "amounts converted from {} to {} add up beyond the largest amount simcost can hold",
             c.from, c.to

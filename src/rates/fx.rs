@@ -5,7 +5,7 @@ use super::table::{cell, RateCsv, FX_MAX, FX_MAX_PLACES, FX_MIN};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 
-/// The FX file's name in an overflow error (the conversion does not know its directory).
+/// The FX file's name in an overflow error of a conversion without rates.
 const FX_NAME: &str = "fx.csv";
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -18,6 +18,8 @@ pub struct FxRate {
     pub quote: String,
     pub rate: Decimal,
     pub source: String,
+    /// The file and line the rate was read from.
+    pub file: String,
     pub line: u64,
 }
 
@@ -54,9 +56,13 @@ impl Conversion {
                 .or_else(|| amount.checked_div(self.div)?.checked_mul(self.mul))
         };
         converted.ok_or_else(|| {
-            let line = self.rates.first().map(|r| r.line).unwrap_or(0);
+            let (file, line) = self
+                .rates
+                .first()
+                .map(|r| (r.file.clone(), r.line))
+                .unwrap_or((FX_NAME.into(), 0));
             Error::Rates {
-                file: FX_NAME.into(),
+                file,
                 line,
                 msg: format!(
                     "{amount} {} converted to {} (x {} / {}) is beyond the largest amount \
@@ -136,6 +142,7 @@ impl FxTable {
                 quote,
                 rate,
                 source: cell(rec, cols[4]).to_string(),
+                file: file.to_string(),
                 line,
             });
         }
@@ -284,9 +291,10 @@ mod tests {
         assert_eq!(c.apply(d("2")).unwrap(), d("2000000000000"));
         let e = c.apply(d("100000000000000000")).err().unwrap();
         assert_eq!(e.exit_code(), crate::error::exit::RATES);
-        assert!(
-            e.to_string().contains("is beyond the largest amount"),
-            "{e}"
+        assert_eq!(
+            e.to_string(),
+            "fx.csv:3: 100000000000000000 BRL converted to USD (x 1000000 / 0.000001) is beyond \
+             the largest amount simcost can hold"
         );
         // The product overflows but the quotient does not: divide first.
         let inv = t.conversion("USD", "BRL", None).unwrap();
