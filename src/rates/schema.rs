@@ -95,6 +95,50 @@ pub fn check_keys(file: &str, t: &Table) -> Result<()> {
             }
         }
     }
+    check_used(file, t)
+}
+
+/// Keys that only some rules read, and which rules those are: under other rules the key
+/// would be ignored, which is a silent change of money too.
+const ONLY_FOR: [(&str, &[&str]); 6] = [
+    ("session", &["viber"]),
+    ("window", &["whatsapp-session", "whatsapp-meta"]),
+    ("conversation", &["whatsapp-meta"]),
+    ("era", &["whatsapp-meta"]),
+    ("markets", &["whatsapp-meta"]),
+    (
+        "monthly.free_business_initiated",
+        &["viber", "whatsapp-session"],
+    ),
+];
+
+/// Every key present is read by the model's rules (an unknown `rules` is left to model.rs).
+fn check_used(file: &str, t: &Table) -> Result<()> {
+    let Some(Value::String(rules)) = t.get("rules") else {
+        return Ok(());
+    };
+    if !ONLY_FOR.iter().any(|(_, r)| r.contains(&rules.as_str())) {
+        return Ok(());
+    }
+    for (path, readers) in ONLY_FOR {
+        let present = match path.split_once('.') {
+            Some((section, key)) => t
+                .get(section)
+                .and_then(Value::as_table)
+                .is_some_and(|s| s.contains_key(key)),
+            None => t.contains_key(path),
+        };
+        if present && !readers.contains(&rules.as_str()) {
+            return Err(Error::Rates {
+                file: file.to_string(),
+                line: 0,
+                msg: format!(
+                    "{path}: not read by rules {rules}, only by {} (remove it, or change rules)",
+                    readers.join(", ")
+                ),
+            });
+        }
+    }
     Ok(())
 }
 
@@ -239,6 +283,30 @@ mod tests {
             err("nmae = \"m\"\n"),
             "m.toml: nmae: unknown key; did you mean `name`?"
         );
+    }
+
+    #[test]
+    fn keys_the_rules_do_not_read_are_errors() {
+        assert_eq!(
+            err("rules = \"whatsapp-session\"\n[session]\nhours = 12\n"),
+            "m.toml: session: not read by rules whatsapp-session, only by viber (remove it, or \
+             change rules)"
+        );
+        assert_eq!(
+            err("rules = \"viber\"\n[window]\nhours = 12\n"),
+            "m.toml: window: not read by rules viber, only by whatsapp-session, whatsapp-meta \
+             (remove it, or change rules)"
+        );
+        assert_eq!(
+            err("rules = \"whatsapp-meta\"\n[monthly]\nfree_business_initiated = 5\n"),
+            "m.toml: monthly.free_business_initiated: not read by rules whatsapp-meta, only by \
+             viber, whatsapp-session (remove it, or change rules)"
+        );
+        let t: Table = "rules = \"whatsapp-meta\"\nmarkets = \"m.csv\"\n[window]\nhours = 1\n\
+                        [monthly]\nfee = \"1\"\n"
+            .parse()
+            .unwrap();
+        assert!(check_keys("m.toml", &t).is_ok());
     }
 
     #[test]
