@@ -35,6 +35,7 @@ impl Markets {
             by_country: FxHashMap::default(),
             other: 0,
         };
+        let mut lines: FxHashMap<Country, Vec<((i32, i32, MarketId), u64)>> = FxHashMap::default();
         for (line, rec) in &t.rows {
             let line = *line;
             let c = cell(rec, cc);
@@ -51,6 +52,18 @@ impl Markets {
             };
             let market = m.id(cell(rec, mk));
             let span = (day(from, i32::MIN)?, day(to, i32::MAX)?, market);
+            if span.0 > span.1 {
+                return Err(err(line, format!("from is after to ({c})")));
+            }
+            // Overlapping spans for one country: the first would win silently.
+            let seen = lines.entry(country).or_default();
+            if let Some((_, first)) = seen.iter().find(|(s, _)| s.0 <= span.1 && span.0 <= s.1) {
+                return Err(err(
+                    line,
+                    format!("a second market for {c} on the same dates; line {first} has one"),
+                ));
+            }
+            seen.push((span, line));
             m.by_country.entry(country).or_default().push(span);
         }
         Ok(m)
@@ -353,6 +366,34 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "r.csv:2: marketing is above 1000, the most a price may be (1000.01)"
+        );
+    }
+
+    #[test]
+    fn a_country_has_one_market_at_a_time() {
+        let head = "country,market,from,to\n";
+        let e = Markets::parse(
+            "m.csv",
+            &format!("{head}PL,Poland,2026-07-01,\nPL,Rest,,2026-07-01\n"),
+        )
+        .err()
+        .unwrap();
+        assert_eq!(
+            e.to_string(),
+            "m.csv:3: a second market for PL on the same dates; line 2 has one"
+        );
+        let e = Markets::parse("m.csv", &format!("{head}PL,Poland,2026-07-01,2026-06-30\n"))
+            .err()
+            .unwrap();
+        assert_eq!(e.to_string(), "m.csv:2: from is after to (PL)");
+        let m = Markets::parse(
+            "m.csv",
+            &format!("{head}PL,Poland,2026-07-01,\nPL,Rest,,2026-06-30\n"),
+        )
+        .unwrap();
+        assert_eq!(
+            m.name(m.market_of(Country::parse("PL").unwrap(), day("2026-06-30"))),
+            "Rest"
         );
     }
 }
