@@ -35,7 +35,9 @@ impl Markets {
             by_country: FxHashMap::default(),
             other: 0,
         };
-        let mut lines: FxHashMap<Country, Vec<((i32, i32, MarketId), u64)>> = FxHashMap::default();
+        // Per country: its spans (from, to, market) so far, with their lines.
+        type Seen = FxHashMap<Country, Vec<((i32, i32, MarketId), u64)>>;
+        let mut lines: Seen = FxHashMap::default();
         for (line, rec) in &t.rows {
             let line = *line;
             let c = cell(rec, cc);
