@@ -44,13 +44,13 @@ enum Command {
 
 #[derive(Args)]
 struct GenerateArgs {
-    /// Messages to write.
+    /// Messages to write (at most 1,000,000,000: the log is sorted in memory).
     #[arg(long, default_value_t = 1000)]
     messages: u64,
-    /// Distinct contacts.
+    /// Distinct contacts (at most 100,000,000).
     #[arg(long, default_value_t = 100)]
     contacts: u32,
-    /// Days the traffic spans.
+    /// Days the traffic spans (at most 36,600).
     #[arg(long, default_value_t = 30)]
     days: u32,
     #[arg(long, default_value_t = 1)]
