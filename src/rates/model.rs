@@ -235,43 +235,7 @@ impl Model {
         super::schema::check_keys(&file, &t)?;
 
         let name = k.required(&t, "name")?;
-        let channel = match k.required(&t, "channel")?.as_str() {
-            "viber" => Channel::Viber,
-            "whatsapp" => Channel::WhatsApp,
-            other => {
-                return Err(k.err(
-                    "channel",
-                    format!("unknown channel ({other}); use viber or whatsapp"),
-                ))
-            }
-        };
-        let rules = match k.required(&t, "rules")?.as_str() {
-            "viber" => Rules::Viber,
-            "whatsapp-session" => Rules::WhatsAppSession,
-            "whatsapp-meta" => Rules::WhatsAppMeta,
-            other => {
-                return Err(k.err(
-                    "rules",
-                    format!(
-                        "unknown rules ({other}); use viber, whatsapp-session or whatsapp-meta"
-                    ),
-                ))
-            }
-        };
-        let expected_channel = match rules {
-            Rules::Viber => Channel::Viber,
-            Rules::WhatsAppSession | Rules::WhatsAppMeta => Channel::WhatsApp,
-        };
-        if channel != expected_channel {
-            return Err(k.err(
-                "rules",
-                format!(
-                    "rules {:?} do not belong to channel {}",
-                    rules,
-                    channel.name()
-                ),
-            ));
-        }
+        let (channel, rules) = channel_and_rules(&k, &t)?;
         let currency = k.required(&t, "currency")?;
         if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(k.err("currency", format!("not an ISO 4217 code ({currency})")));
@@ -283,76 +247,11 @@ impl Model {
                 .ok_or_else(|| k.err("default_category", format!("unknown category ({s})")))?,
         };
 
-        let s = k.table(&t, "session")?.cloned().unwrap_or_default();
-        let session = SessionParams {
-            hours: k
-                .integer(&s, "hours", "session.hours", HOURS)?
-                .unwrap_or(24),
-            max_messages: k
-                .integer(&s, "max_messages", "session.max_messages", COUNT)?
-                .unwrap_or(60) as u32,
-            after_cap: match k.string(&s, "after_cap", "session.after_cap")?.as_deref() {
-                None | Some("end") => AfterCap::End,
-                Some("new-session") => AfterCap::NewSession,
-                Some(o) => {
-                    return Err(k.err("session.after_cap", format!("use end or new-session ({o})")))
-                }
-            },
-            max_consecutive: k
-                .integer(&s, "max_consecutive", "session.max_consecutive", COUNT)?
-                .unwrap_or(5) as u32,
-            on_consecutive_limit: match k
-                .string(&s, "on_consecutive_limit", "session.on_consecutive_limit")?
-                .as_deref()
-            {
-                None | Some("business-initiated") => OnLimit::BusinessInitiated,
-                Some("drop") => OnLimit::Drop,
-                Some(o) => {
-                    return Err(k.err(
-                        "session.on_consecutive_limit",
-                        format!("use business-initiated or drop ({o})"),
-                    ))
-                }
-            },
-            charged: k.boolean(&s, "charged", "session.charged")?.unwrap_or(true),
-        };
+        let session = session_params(&k, &t)?;
         let w = k.table(&t, "window")?.cloned().unwrap_or_default();
         let window_hours = k.integer(&w, "hours", "window.hours", HOURS)?.unwrap_or(24);
 
-        let m = k.table(&t, "monthly")?.cloned().unwrap_or_default();
-        let mut monthly = Monthly {
-            fee: m.get("fee").map(|v| k.fee(v, "monthly.fee")).transpose()?,
-            fee_kind: match k.string(&m, "fee_kind", "monthly.fee_kind")?.as_deref() {
-                None => None,
-                Some("flat") => Some(FeeKind::Flat),
-                Some("minimum") => Some(FeeKind::Minimum),
-                Some(o) => {
-                    return Err(k.err("monthly.fee_kind", format!("use flat or minimum ({o})")))
-                }
-            },
-            fee_by_country: BTreeMap::new(),
-            free_business_initiated: k
-                .integer(
-                    &m,
-                    "free_business_initiated",
-                    "monthly.free_business_initiated",
-                    FREE,
-                )?
-                .unwrap_or(0) as u64,
-        };
-        if let Some(by) = k.table(&m, "fee_by_country")? {
-            for (cc, v) in by {
-                let path = format!("monthly.fee_by_country.{cc}");
-                let c =
-                    Country::parse(cc).ok_or_else(|| k.err(&path, "not an ISO country code"))?;
-                monthly.fee_by_country.insert(c, k.fee(v, &path)?);
-            }
-        }
-        if (monthly.fee.is_some() || !monthly.fee_by_country.is_empty())
-            && monthly.fee_kind.is_none()
-        {
-            monthly.fee_kind = Some(FeeKind::Flat);
-        }
+        let monthly = monthly(&k, &t)?;
 
         let card_file = source.display(&prices);
         let card_text = source.read(&prices)?;
@@ -380,6 +279,118 @@ impl Model {
             card,
         })
     }
+}
+
+/// `channel` and `rules`, and that the rules belong to the channel.
+fn channel_and_rules(k: &Keys, t: &Table) -> Result<(Channel, Rules)> {
+    let channel = match k.required(t, "channel")?.as_str() {
+        "viber" => Channel::Viber,
+        "whatsapp" => Channel::WhatsApp,
+        other => {
+            return Err(k.err(
+                "channel",
+                format!("unknown channel ({other}); use viber or whatsapp"),
+            ))
+        }
+    };
+    let rules = match k.required(t, "rules")?.as_str() {
+        "viber" => Rules::Viber,
+        "whatsapp-session" => Rules::WhatsAppSession,
+        "whatsapp-meta" => Rules::WhatsAppMeta,
+        other => {
+            return Err(k.err(
+                "rules",
+                format!("unknown rules ({other}); use viber, whatsapp-session or whatsapp-meta"),
+            ))
+        }
+    };
+    let expected_channel = match rules {
+        Rules::Viber => Channel::Viber,
+        Rules::WhatsAppSession | Rules::WhatsAppMeta => Channel::WhatsApp,
+    };
+    if channel != expected_channel {
+        return Err(k.err(
+            "rules",
+            format!(
+                "rules {:?} do not belong to channel {}",
+                rules,
+                channel.name()
+            ),
+        ));
+    }
+    Ok((channel, rules))
+}
+
+/// The `[session]` parameters (Viber), defaults where absent.
+fn session_params(k: &Keys, t: &Table) -> Result<SessionParams> {
+    let s = k.table(t, "session")?.cloned().unwrap_or_default();
+    Ok(SessionParams {
+        hours: k
+            .integer(&s, "hours", "session.hours", HOURS)?
+            .unwrap_or(24),
+        max_messages: k
+            .integer(&s, "max_messages", "session.max_messages", COUNT)?
+            .unwrap_or(60) as u32,
+        after_cap: match k.string(&s, "after_cap", "session.after_cap")?.as_deref() {
+            None | Some("end") => AfterCap::End,
+            Some("new-session") => AfterCap::NewSession,
+            Some(o) => {
+                return Err(k.err("session.after_cap", format!("use end or new-session ({o})")))
+            }
+        },
+        max_consecutive: k
+            .integer(&s, "max_consecutive", "session.max_consecutive", COUNT)?
+            .unwrap_or(5) as u32,
+        on_consecutive_limit: match k
+            .string(&s, "on_consecutive_limit", "session.on_consecutive_limit")?
+            .as_deref()
+        {
+            None | Some("business-initiated") => OnLimit::BusinessInitiated,
+            Some("drop") => OnLimit::Drop,
+            Some(o) => {
+                return Err(k.err(
+                    "session.on_consecutive_limit",
+                    format!("use business-initiated or drop ({o})"),
+                ))
+            }
+        },
+        charged: k.boolean(&s, "charged", "session.charged")?.unwrap_or(true),
+    })
+}
+
+/// `[monthly]`: fee, fee kind (flat when a fee is given without one), fee per country and
+/// the free allowance.
+fn monthly(k: &Keys, t: &Table) -> Result<Monthly> {
+    let m = k.table(t, "monthly")?.cloned().unwrap_or_default();
+    let mut monthly = Monthly {
+        fee: m.get("fee").map(|v| k.fee(v, "monthly.fee")).transpose()?,
+        fee_kind: match k.string(&m, "fee_kind", "monthly.fee_kind")?.as_deref() {
+            None => None,
+            Some("flat") => Some(FeeKind::Flat),
+            Some("minimum") => Some(FeeKind::Minimum),
+            Some(o) => return Err(k.err("monthly.fee_kind", format!("use flat or minimum ({o})"))),
+        },
+        fee_by_country: BTreeMap::new(),
+        free_business_initiated: k
+            .integer(
+                &m,
+                "free_business_initiated",
+                "monthly.free_business_initiated",
+                FREE,
+            )?
+            .unwrap_or(0) as u64,
+    };
+    if let Some(by) = k.table(&m, "fee_by_country")? {
+        for (cc, v) in by {
+            let path = format!("monthly.fee_by_country.{cc}");
+            let c = Country::parse(cc).ok_or_else(|| k.err(&path, "not an ISO country code"))?;
+            monthly.fee_by_country.insert(c, k.fee(v, &path)?);
+        }
+    }
+    if (monthly.fee.is_some() || !monthly.fee_by_country.is_empty()) && monthly.fee_kind.is_none() {
+        monthly.fee_kind = Some(FeeKind::Flat);
+    }
+    Ok(monthly)
 }
 
 /// The `markets` file, `[conversation]` and the `[[era]]` list of a whatsapp-meta model.
@@ -415,62 +426,7 @@ fn meta_spec(
     };
     let mut eras = Vec::new();
     for (i, v) in list.iter().enumerate() {
-        let path = |key: &str| format!("era[{i}].{key}");
-        let Value::Table(e) = v else {
-            return Err(k.err(&format!("era[{i}]"), "expected a table"));
-        };
-        let from_s = k
-            .string(e, "from", &path("from"))?
-            .ok_or_else(|| k.err(&path("from"), "missing (required)"))?;
-        let from = NaiveDate::parse_from_str(&from_s, "%Y-%m-%d")
-            .map_err(|_| k.err(&path("from"), format!("not a YYYY-MM-DD date ({from_s})")))?;
-        let pricing = match k.string(e, "pricing", &path("pricing"))?.as_deref() {
-            Some("conversation") => Pricing::Conversation,
-            Some("category") => Pricing::Category,
-            Some("per-message") => Pricing::PerMessage,
-            other => {
-                return Err(k.err(
-                    &path("pricing"),
-                    format!(
-                        "use conversation, category or per-message ({})",
-                        other.unwrap_or("missing")
-                    ),
-                ))
-            }
-        };
-        let free_tier_counts = match k
-            .string(e, "free_tier_counts", &path("free_tier_counts"))?
-            .as_deref()
-        {
-            None => None,
-            Some("conversations") => Some(FreeTierCounts::Conversations),
-            Some("service-conversations") => Some(FreeTierCounts::ServiceConversations),
-            Some("service-messages") => Some(FreeTierCounts::ServiceMessages),
-            Some(o) => {
-                return Err(k.err(
-                    &path("free_tier_counts"),
-                    format!("use conversations, service-conversations or service-messages ({o})"),
-                ))
-            }
-        };
-        eras.push(Era {
-            from,
-            from_day: crate::input::timestamp::days_since_epoch(from),
-            pricing,
-            free_tier: k
-                .integer(e, "free_tier", &path("free_tier"), FREE)?
-                .unwrap_or(0) as u32,
-            free_tier_counts,
-            service_free: k
-                .boolean(e, "service_free", &path("service_free"))?
-                .unwrap_or(false),
-            utility_in_window_free: k
-                .boolean(e, "utility_in_window_free", &path("utility_in_window_free"))?
-                .unwrap_or(false),
-            service_charged: k
-                .boolean(e, "service_charged", &path("service_charged"))?
-                .unwrap_or(false),
-        });
+        eras.push(era(k, i, v)?);
     }
     eras.sort_by_key(|e| e.from_day);
     Ok(MetaSpec {
@@ -478,5 +434,65 @@ fn meta_spec(
         card,
         eras,
         conversation_hours,
+    })
+}
+
+/// The `i`-th `[[era]]` of a whatsapp-meta model.
+fn era(k: &Keys, i: usize, v: &Value) -> Result<Era> {
+    let path = |key: &str| format!("era[{i}].{key}");
+    let Value::Table(e) = v else {
+        return Err(k.err(&format!("era[{i}]"), "expected a table"));
+    };
+    let from_s = k
+        .string(e, "from", &path("from"))?
+        .ok_or_else(|| k.err(&path("from"), "missing (required)"))?;
+    let from = NaiveDate::parse_from_str(&from_s, "%Y-%m-%d")
+        .map_err(|_| k.err(&path("from"), format!("not a YYYY-MM-DD date ({from_s})")))?;
+    let pricing = match k.string(e, "pricing", &path("pricing"))?.as_deref() {
+        Some("conversation") => Pricing::Conversation,
+        Some("category") => Pricing::Category,
+        Some("per-message") => Pricing::PerMessage,
+        other => {
+            return Err(k.err(
+                &path("pricing"),
+                format!(
+                    "use conversation, category or per-message ({})",
+                    other.unwrap_or("missing")
+                ),
+            ))
+        }
+    };
+    let free_tier_counts = match k
+        .string(e, "free_tier_counts", &path("free_tier_counts"))?
+        .as_deref()
+    {
+        None => None,
+        Some("conversations") => Some(FreeTierCounts::Conversations),
+        Some("service-conversations") => Some(FreeTierCounts::ServiceConversations),
+        Some("service-messages") => Some(FreeTierCounts::ServiceMessages),
+        Some(o) => {
+            return Err(k.err(
+                &path("free_tier_counts"),
+                format!("use conversations, service-conversations or service-messages ({o})"),
+            ))
+        }
+    };
+    Ok(Era {
+        from,
+        from_day: crate::input::timestamp::days_since_epoch(from),
+        pricing,
+        free_tier: k
+            .integer(e, "free_tier", &path("free_tier"), FREE)?
+            .unwrap_or(0) as u32,
+        free_tier_counts,
+        service_free: k
+            .boolean(e, "service_free", &path("service_free"))?
+            .unwrap_or(false),
+        utility_in_window_free: k
+            .boolean(e, "utility_in_window_free", &path("utility_in_window_free"))?
+            .unwrap_or(false),
+        service_charged: k
+            .boolean(e, "service_charged", &path("service_charged"))?
+            .unwrap_or(false),
     })
 }
