@@ -211,6 +211,9 @@ impl ModelResult {
         t
     }
 
+    /// At most 1.9e25: a fee is at most 1e6 (rates/README.md "Ranges") and is charged only
+    /// for an account-month with a message, so there are fewer than 2^64 of them; with the
+    /// messages' 1.9e22 (`Biller::step`) the total stays below Decimal::MAX = 7.9e28.
     pub fn fee_total(&self) -> Decimal {
         self.fees.iter().map(|f| f.amount).sum()
     }
@@ -534,6 +537,11 @@ impl<'m> Biller<'m> {
         if price == Price::Unpriced {
             cell.unpriced += 1;
         }
+        // No sum of money here can overflow (Decimal's `+` checks and would panic): prices are
+        // at most 1,000 (rates/README.md "Ranges"), so fewer than 2^64 messages add up to at
+        // most 1.9e19 x 1e3 = 1.9e22 in `cost`, `spend`, `linear` or a pool's `value`, far
+        // below Decimal::MAX = 7.9e28. With at most 8 decimal places the sums stay exact up
+        // to 7.9e20 (7.9e17 messages at the largest price).
         if let Price::Priced { amount, .. } = price {
             cell.cost += amount;
             month.spend += amount;

@@ -44,13 +44,13 @@ enum Command {
 
 #[derive(Args)]
 struct GenerateArgs {
-    /// Messages to write.
+    /// Messages to write (at most 1,000,000,000: the log is sorted in memory).
     #[arg(long, default_value_t = 1000)]
     messages: u64,
-    /// Distinct contacts.
+    /// Distinct contacts (at most 100,000,000).
     #[arg(long, default_value_t = 100)]
     contacts: u32,
-    /// Days the traffic spans.
+    /// Days the traffic spans (at most 36,600).
     #[arg(long, default_value_t = 30)]
     days: u32,
     #[arg(long, default_value_t = 1)]
@@ -431,7 +431,7 @@ fn decide(a: &DecideArgs, plot: Option<Option<&std::path::Path>>) -> Result<()> 
             };
             return report::finish(exporter.breakeven(&r, &mut out), &mut out);
         }
-        let rows = cards::compare_cards(&refs, &conv, &countries, day, a.messages_per_session);
+        let rows = cards::compare_cards(&refs, &conv, &countries, day, a.messages_per_session)?;
         let r = CardsReport {
             d: decision(None),
             date,
@@ -445,8 +445,8 @@ fn decide(a: &DecideArgs, plot: Option<Option<&std::path::Path>>) -> Result<()> 
     let mut l = load(&a.common)?;
     l.models = models;
     let results = bill_all(&l, false, a.common.strict)?;
-    let comparison = compare::compare(&results, &conv, &currency);
-    let scopes = breakeven::breakeven(&results, &conv);
+    let comparison = compare::compare(&results, &conv, &currency)?;
+    let scopes = breakeven::breakeven(&results, &conv)?;
     let d = Decision {
         log: Some(&l.log),
         ..decision(None)

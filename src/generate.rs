@@ -2,7 +2,7 @@
 //! and the benchmark come from it.
 
 use crate::error::{Error, Result};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::io::Write;
@@ -105,13 +105,55 @@ fn pick_country(rng: &mut ChaCha8Rng) -> usize {
     0
 }
 
-/// Writes the log as CSV: `timestamp,contact,direction,kind,account`.
-pub fn generate(spec: &Spec, out: &mut dyn Write) -> Result<()> {
+/// The most messages `generate` writes: the rows are held and sorted in memory (16 bytes each,
+/// 16 GB at the bound). `--messages 18446744073709551615` asked for a vector of 2^64 rows and
+/// panicked ("capacity overflow").
+pub const MAX_MESSAGES: u64 = 1_000_000_000;
+/// The most contacts: each number is held as a string.
+pub const MAX_CONTACTS: u32 = 100_000_000;
+/// The most days: a century, so that every timestamp stays a four-digit year.
+pub const MAX_DAYS: u32 = 36_600;
+/// The most rows one conversation adds: a welcome, then 15 turns of a customer message and
+/// up to 3 replies (`support_conversation`); a notification adds at most 4.
+const MAX_CONVERSATION: usize = 1 + 15 * 4;
+
+/// The spec's sizes are within the bounds above, and its last message before the year 10000.
+fn check(spec: &Spec) -> Result<()> {
+    let usage = |m: String| Err(Error::Usage(format!("generate: {m}")));
     if spec.contacts == 0 || spec.days == 0 {
-        return Err(Error::Usage(
-            "generate: --contacts and --days must be at least 1".into(),
+        return usage("--contacts and --days must be at least 1".into());
+    }
+    if spec.messages > MAX_MESSAGES {
+        return usage(format!(
+            "--messages is at most {MAX_MESSAGES} (the log is sorted in memory) ({})",
+            spec.messages
         ));
     }
+    if spec.contacts > MAX_CONTACTS {
+        return usage(format!(
+            "--contacts is at most {MAX_CONTACTS} ({})",
+            spec.contacts
+        ));
+    }
+    if spec.days > MAX_DAYS {
+        return usage(format!("--days is at most {MAX_DAYS} ({})", spec.days));
+    }
+    // A support conversation may continue on up to 14 later days past the span.
+    let last = spec
+        .start
+        .checked_add_days(chrono::Days::new(spec.days as u64 + 16));
+    if last.is_none_or(|d| d.year() > 9999) {
+        return usage(format!(
+            "--start {} and --days {} run past the year 9999",
+            spec.start, spec.days
+        ));
+    }
+    Ok(())
+}
+
+/// Writes the log as CSV: `timestamp,contact,direction,kind,account`.
+pub fn generate(spec: &Spec, out: &mut dyn Write) -> Result<()> {
+    check(spec)?;
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
     let start = spec
         .start
@@ -131,7 +173,17 @@ pub fn generate(spec: &Spec, out: &mut dyn Write) -> Result<()> {
         .map(|_| start + rng.gen_range(0..spec.days as i64) * 86_400 + rng.gen_range(8..19) * 3600)
         .collect();
 
-    let mut rows: Vec<Row> = Vec::with_capacity(spec.messages as usize);
+    // The log is sorted in memory, so all its rows are allocated here, once: the last
+    // conversation may run past `messages` by at most `MAX_CONVERSATION` rows.
+    let mut rows: Vec<Row> = Vec::new();
+    rows.try_reserve_exact(spec.messages as usize + MAX_CONVERSATION)
+        .map_err(|_| {
+            Error::Usage(format!(
+                "generate: not enough memory for --messages {} ({} MB); ask for fewer",
+                spec.messages,
+                (spec.messages as u128 * std::mem::size_of::<Row>() as u128) >> 20
+            ))
+        })?;
     while (rows.len() as u64) < spec.messages {
         let contact = rng.gen_range(0..spec.contacts);
         let support = match spec.profile {

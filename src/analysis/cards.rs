@@ -2,6 +2,7 @@
 //! business-initiated message per country, and session against per-message pricing (seed 000).
 
 use crate::billing::{self, BillingOptions};
+use crate::error::Result;
 use crate::event::{Country, Direction, Event, Kind, MICROS_PER_HOUR};
 use crate::input::timestamp::{date_from_days, month_index};
 use crate::input::{Interner, Log};
@@ -131,7 +132,7 @@ pub fn compare_cards(
     countries: &[Country],
     day: i32,
     n: u32,
-) -> Vec<CardRow> {
+) -> Result<Vec<CardRow>> {
     let support = support_script(n);
     let initiated = [(Direction::Outbound, Kind::Template(None))];
     // Per model: (support, initiated) per country.
@@ -140,15 +141,18 @@ pub fn compare_cards(
         .iter()
         .zip(conv)
         .map(|(m, c)| {
-            let convert =
-                |v: Vec<Option<Decimal>>| v.into_iter().map(|x| x.map(|d| c.apply(d))).collect();
-            (
-                convert(price_script(m, countries, day, &support)),
-                convert(price_script(m, countries, day, &initiated)),
-            )
+            let convert = |v: Vec<Option<Decimal>>| -> Result<Costs> {
+                v.into_iter()
+                    .map(|x| x.map(|d| c.apply(d)).transpose())
+                    .collect()
+            };
+            Ok((
+                convert(price_script(m, countries, day, &support))?,
+                convert(price_script(m, countries, day, &initiated))?,
+            ))
         })
-        .collect();
-    countries
+        .collect::<Result<_>>()?;
+    Ok(countries
         .iter()
         .enumerate()
         .map(|(i, &country)| CardRow {
@@ -156,7 +160,7 @@ pub fn compare_cards(
             support: per_model.iter().map(|p| p.0[i]).collect(),
             initiated: per_model.iter().map(|p| p.1[i]).collect(),
         })
-        .collect()
+        .collect())
 }
 
 /// Seed 000's question per country: from how many business messages in one conversation does
@@ -179,7 +183,8 @@ pub struct SessionVsMessage {
 }
 
 impl SessionVsMessage {
-    /// A saving as a share of the per-message cost, in percent.
+    /// A saving as a share of the per-message cost, in percent. (No overflow: prices are at
+    /// most 1,000 and `n` a u32, so a cost is at most 4.3e12.)
     pub fn percent(&self, n: u32, saving: Decimal) -> Option<Decimal> {
         let cost = self.message * Decimal::from(n);
         (!cost.is_zero()).then(|| saving * Decimal::ONE_HUNDRED / cost)

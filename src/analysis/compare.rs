@@ -134,21 +134,24 @@ fn fee_shares(r: &ModelResult) -> Vec<(Country, Decimal)> {
     out
 }
 
-pub fn compare(results: &[ModelResult], conv: &[Conversion], currency: &str) -> Comparison {
+/// The models side by side in `currency`. Converting can overflow (fx.rs `apply`), so every
+/// converted sum is checked; a fee share cannot overflow: a fee (at most 1e6) times a message
+/// count (under 2^64) is at most 1.9e25.
+pub fn compare(results: &[ModelResult], conv: &[Conversion], currency: &str) -> Result<Comparison> {
     let mut columns = Vec::new();
     let mut by_country: BTreeMap<Country, (Vec<Decimal>, Vec<u64>)> = BTreeMap::new();
     let n = results.len();
     for (i, (r, c)) in results.iter().zip(conv).enumerate() {
         let totals = r.totals();
-        let messages = c.apply(totals.cost);
-        let fees = c.apply(r.fee_total());
+        let messages = c.apply(totals.cost)?;
+        let fees = c.apply(r.fee_total())?;
         columns.push(Column {
             model: r.name.clone(),
             channel: r.channel,
             conversion: c.clone(),
             messages,
             fees,
-            total: messages + fees,
+            total: add(messages, fees, c)?,
             unpriced: totals.unpriced,
             difference: Decimal::ZERO,
         });
@@ -156,12 +159,12 @@ pub fn compare(results: &[ModelResult], conv: &[Conversion], currency: &str) -> 
             let row = by_country
                 .entry(*country)
                 .or_insert_with(|| (vec![Decimal::ZERO; n], vec![0; n]));
-            row.0[i] += c.apply(s.cost);
+            row.0[i] = add(row.0[i], c.apply(s.cost)?, c)?;
             row.1[i] += s.unpriced;
         }
         for (country, share) in fee_shares(r) {
             if let Some(row) = by_country.get_mut(&country) {
-                row.0[i] += c.apply(share);
+                row.0[i] = add(row.0[i], c.apply(share)?, c)?;
             }
         }
     }
@@ -204,10 +207,26 @@ pub fn compare(results: &[ModelResult], conv: &[Conversion], currency: &str) -> 
             }
         })
         .collect();
-    Comparison {
+    Ok(Comparison {
         currency: currency.to_string(),
         columns,
         countries,
         cheapest,
-    }
+    })
+}
+
+/// A sum of converted amounts (each non-negative, so only a sum can overflow; a difference
+/// of two cannot).
+fn add(a: Decimal, b: Decimal, c: &Conversion) -> Result<Decimal> {
+    let rate = c.rates.first();
+    a.checked_add(b).ok_or_else(|| Error::Rates {
+        file: rate
+            .map(|r| r.file.clone())
+            .unwrap_or_else(|| "fx.csv".into()),
+        line: rate.map(|r| r.line).unwrap_or(0),
+        msg: format!(
+            "amounts converted from {} to {} add up beyond the largest amount simcost can hold",
+            c.from, c.to
+        ),
+    })
 }

@@ -5,6 +5,12 @@
 use crate::rates::FeeKind;
 use rust_decimal::Decimal;
 
+/// Break-evens are searched for volumes up to 10^15 times the log's traffic. A crossing
+/// further out is not reported (the region before it runs on "at every larger volume"), and
+/// `breakeven.rs` refuses curves whose cost there could overflow, so that evaluating any
+/// curve at any k up to twice this limit cannot overflow (see `breakeven::check_scale`).
+pub const K_LIMIT: Decimal = Decimal::from_parts(0xA4C6_8000, 0x3_8D7E, 0, false, 0);
+
 /// A free allowance as the volume grows: free up to `kink`, then `slope` per unit of k.
 /// `offset` is `slope * kink`, computed by the caller with a single division so that
 /// crossings stay exact where the inputs allow.
@@ -16,13 +22,19 @@ pub struct Allowance {
 }
 
 impl Allowance {
-    /// An allowance of `size` items against `items` per unit of k worth `value` per unit of k.
-    pub fn new(size: Decimal, items: Decimal, value: Decimal) -> Allowance {
-        Allowance {
-            kink: size / items,
+    /// An allowance of `size` items against `items` per unit of k worth `value` per unit of k;
+    /// `None` when its cost at the kink is beyond the largest Decimal.
+    pub fn new(size: Decimal, items: Decimal, value: Decimal) -> Option<Allowance> {
+        let kink = size.checked_div(items)?;
+        Some(Allowance {
+            kink,
             slope: value,
-            offset: value * size / items,
-        }
+            // One division where the product fits (exact where the inputs allow).
+            offset: value
+                .checked_mul(size)
+                .and_then(|x| x.checked_div(items))
+                .or_else(|| value.checked_mul(kink))?,
+        })
     }
 }
 
@@ -124,9 +136,11 @@ impl Part {
         {
             let l = self.variable_line(lo);
             if l.b > Decimal::ZERO {
-                let k = (target - l.a) / l.b;
-                if k >= lo && hi.is_none_or(|h| k <= h) {
-                    return Some(k);
+                // A quotient beyond the largest Decimal is beyond `K_LIMIT`: not reached.
+                if let Some(k) = (target - l.a).checked_div(l.b) {
+                    if k >= lo && hi.is_none_or(|h| k <= h) {
+                        return Some(k);
+                    }
                 }
             }
             match hi {
@@ -229,19 +243,21 @@ pub fn regions(a: &Curve, b: &Curve) -> Vec<Region> {
                 roots.push(lo);
                 roots.extend(hi);
             }
-        } else {
-            let r = -line.a / line.b;
+        } else if let Some(r) = (-line.a).checked_div(line.b) {
+            // (No quotient: beyond the largest Decimal, so beyond `K_LIMIT`.)
             if r > lo && hi.is_none_or(|h| r <= h) {
                 roots.push(r);
             }
         }
-        debug_assert!(hi.is_none_or(|h| (line.at(h) - d(h)).abs() < Decimal::new(1, 12)));
+        debug_assert!(hi
+            .filter(|h| *h <= K_LIMIT)
+            .is_none_or(|h| (line.at(h) - d(h)).abs() < Decimal::new(1, 12)));
         match hi {
             Some(h) => lo = h,
             None => break,
         }
     }
-    roots.retain(|r| *r > Decimal::ZERO);
+    roots.retain(|r| *r > Decimal::ZERO && *r <= K_LIMIT);
     roots.sort();
     roots.dedup();
 
@@ -330,6 +346,48 @@ mod tests {
         );
         assert_eq!(regions(&a, &a)[0].cheaper, Cheaper::Equal);
         assert_eq!(regions(&a, &a).len(), 1);
+    }
+
+    #[test]
+    fn the_search_limit_is_ten_to_the_fifteenth() {
+        assert_eq!(K_LIMIT, Decimal::from(10u64.pow(15)));
+    }
+
+    #[test]
+    fn a_crossing_beyond_the_limit_or_beyond_decimal_is_not_reported() {
+        // 1e-28 k against a fee of 100: equal at k = 1e30, beyond Decimal's largest value
+        // (the division overflowed: a panic).
+        let tiny = part(None, "0.0000000000000000000000000001", &[]);
+        let fee = part(Some((FeeKind::Flat, "100")), "0", &[]);
+        let r = regions(&tiny, &fee);
+        assert_eq!(r.len(), 1);
+        assert_eq!((r[0].to, r[0].cheaper), (None, Cheaper::A));
+        // 1e-14 k against 100: equal at 1e16, past the limit of 1e15.
+        let small = part(None, "0.00000000000001", &[]);
+        assert_eq!(regions(&small, &fee).len(), 1);
+        // 1e-13 k: equal at 1e15, the limit itself, is reported.
+        let at_limit = part(None, "0.0000000000001", &[]);
+        assert_eq!(regions(&at_limit, &fee)[0].to, Some(K_LIMIT));
+        // A minimum the variable charges would reach only past Decimal's range.
+        let min = part(
+            Some((FeeKind::Minimum, "1000000")),
+            "0.0000000000000000000000000001",
+            &[],
+        );
+        assert_eq!(min.breakpoints(), Vec::<Decimal>::new());
+    }
+
+    #[test]
+    fn an_allowance_too_large_to_price_is_none() {
+        let big = d("79228162514264337593543950335");
+        assert!(Allowance::new(d("10"), d("1"), big).is_none());
+        // The product overflows, the quotient first does not.
+        let a = Allowance::new(big, d("1000"), d("2")).unwrap();
+        assert_eq!(a.offset, big / d("1000") * d("2"));
+        assert_eq!(
+            Allowance::new(d("10000"), d("3"), d("0.3")).unwrap().offset,
+            d("1000")
+        );
     }
 
     #[test]

@@ -1,4 +1,4 @@
-use super::table::{cell, RateCsv};
+use super::table::{cell, check_money, RateCsv, MAX_PRICE};
 use crate::error::Result;
 use crate::event::Country;
 use chrono::NaiveDate;
@@ -77,9 +77,8 @@ impl PriceCard {
                 let d: Decimal = v
                     .parse()
                     .map_err(|_| err(line, format!("{name} is not a decimal number ({v})")))?;
-                if d.is_sign_negative() && !d.is_zero() {
-                    return Err(err(line, format!("{name} is negative ({v})")));
-                }
+                check_money(d, MAX_PRICE, "a price")
+                    .map_err(|m| err(line, format!("{name} {m} ({v})")))?;
                 prices.push(Some(d));
             }
             let row = PriceRow {

@@ -1,8 +1,12 @@
 //! Currency conversion with the dated reference rates of `fx.csv` (RULES.md 5): every rate
 //! is quoted against a base (the ECB's euro), so any pair converts through the base.
 
-use super::table::{cell, RateCsv};
-use crate::error::Result;
+use super::table::{cell, RateCsv, FX_MAX, FX_MAX_PLACES, FX_MIN};
+use crate::error::{Error, Result};
+use std::collections::HashMap;
+
+/// The FX file's name in an overflow error of a conversion without rates.
+const FX_NAME: &str = "fx.csv";
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
@@ -14,6 +18,8 @@ pub struct FxRate {
     pub quote: String,
     pub rate: Decimal,
     pub source: String,
+    /// The file and line the rate was read from.
+    pub file: String,
     pub line: u64,
 }
 
@@ -36,12 +42,35 @@ pub struct Conversion {
 }
 
 impl Conversion {
-    pub fn apply(&self, amount: Decimal) -> Decimal {
-        if self.div == Decimal::ONE {
-            amount * self.mul
+    /// `amount` in `to`; an error when it is beyond the largest Decimal. Within the documented
+    /// ranges a replay's total is at most 1.9e25 (table.rs, `MAX_FEE`) and a factor at most
+    /// 1e12 (1e6 / 1e-6 through a base), so a conversion can overflow: it is checked.
+    pub fn apply(&self, amount: Decimal) -> Result<Decimal> {
+        let converted = if self.div == Decimal::ONE {
+            amount.checked_mul(self.mul)
         } else {
-            amount * self.mul / self.div
-        }
+            amount
+                .checked_mul(self.mul)
+                .and_then(|x| x.checked_div(self.div))
+                // The product alone may overflow where the quotient would not.
+                .or_else(|| amount.checked_div(self.div)?.checked_mul(self.mul))
+        };
+        converted.ok_or_else(|| {
+            let (file, line) = self
+                .rates
+                .first()
+                .map(|r| (r.file.clone(), r.line))
+                .unwrap_or((FX_NAME.into(), 0));
+            Error::Rates {
+                file,
+                line,
+                msg: format!(
+                    "{amount} {} converted to {} (x {} / {}) is beyond the largest amount \
+                     simcost can hold",
+                    self.from, self.to, self.mul, self.div
+                ),
+            }
+        })
     }
 
     /// One unit of `from` in `to`.
@@ -58,6 +87,7 @@ impl FxTable {
             .into_iter()
             .collect::<Result<Vec<_>>>()?;
         let mut rates = Vec::new();
+        let mut seen: HashMap<((String, String), NaiveDate), u64> = HashMap::new();
         for (line, rec) in &t.rows {
             let line = *line;
             let date = cell(rec, cols[0]);
@@ -78,12 +108,41 @@ impl FxTable {
                 .ok()
                 .filter(|d: &Decimal| *d > Decimal::ZERO)
                 .ok_or_else(|| t.err(line, format!("rate is not a positive number ({r})")))?;
+            if rate < FX_MIN || rate > FX_MAX {
+                return Err(t.err(
+                    line,
+                    format!("rate is outside {FX_MIN} ..= {FX_MAX}, the documented range ({r})"),
+                ));
+            }
+            if rate.normalize().scale() > FX_MAX_PLACES {
+                return Err(t.err(
+                    line,
+                    format!("rate has more than {FX_MAX_PLACES} decimal places ({r})"),
+                ));
+            }
+            // One rate per pair and date, whichever way the pair is written: two would be
+            // resolved silently by the order of the file.
+            let pair = if base < quote {
+                (base.clone(), quote.clone())
+            } else {
+                (quote.clone(), base.clone())
+            };
+            if let Some(first) = seen.insert((pair, date), line) {
+                return Err(t.err(
+                    line,
+                    format!(
+                        "a second rate for {base}/{quote} on {date}; line {first} has one \
+                         (keep one)"
+                    ),
+                ));
+            }
             rates.push(FxRate {
                 date,
                 base,
                 quote,
                 rate,
                 source: cell(rec, cols[4]).to_string(),
+                file: file.to_string(),
                 line,
             });
         }
@@ -158,7 +217,10 @@ mod tests {
         let on = NaiveDate::from_ymd_opt(2026, 3, 1);
         assert_eq!(t.conversion("EUR", "USD", on).unwrap().factor(), d("1.25"));
         assert_eq!(
-            t.conversion("USD", "EUR", on).unwrap().apply(d("2.5")),
+            t.conversion("USD", "EUR", on)
+                .unwrap()
+                .apply(d("2.5"))
+                .unwrap(),
             d("2")
         );
         // USD -> BRL through the euro: 5.7794 / 1.1761.
@@ -169,6 +231,76 @@ mod tests {
         assert_eq!(
             t.conversion("EUR", "EUR", None).unwrap().factor(),
             Decimal::ONE
+        );
+    }
+
+    fn parse_err(rows: &str) -> String {
+        let text = format!("date,base,quote,rate,source\n{rows}");
+        let e = FxTable::parse("fx.csv", &text).err().unwrap();
+        assert_eq!(e.exit_code(), crate::error::exit::RATES);
+        e.to_string()
+    }
+
+    #[test]
+    fn two_rates_for_one_pair_and_date_name_the_earlier_line() {
+        assert_eq!(
+            parse_err(
+                "2026-01-02,EUR,USD,1.25,a\n2026-01-02,EUR,BRL,5.1,a\n2026-01-02,EUR,USD,1.3,b\n"
+            ),
+            "fx.csv:4: a second rate for EUR/USD on 2026-01-02; line 2 has one (keep one)"
+        );
+        // The inverse pair on the same date is the same pair.
+        assert_eq!(
+            parse_err("2026-01-02,EUR,USD,1.25,a\n2026-01-02,USD,EUR,0.8,b\n"),
+            "fx.csv:3: a second rate for USD/EUR on 2026-01-02; line 2 has one (keep one)"
+        );
+        // Another date is another rate.
+        assert!(FxTable::parse("fx.csv", TEXT).is_ok());
+    }
+
+    #[test]
+    fn rates_outside_the_documented_range_are_errors() {
+        // 1e-28 made compare divide by it and overflow (a panic).
+        assert_eq!(
+            parse_err("2026-01-02,EUR,USD,0.0000000000000000000000000001,a\n"),
+            "fx.csv:2: rate is outside 0.000001 ..= 1000000, the documented range \
+             (0.0000000000000000000000000001)"
+        );
+        assert_eq!(
+            parse_err("2026-01-02,EUR,USD,1000000.5,a\n"),
+            "fx.csv:2: rate is outside 0.000001 ..= 1000000, the documented range (1000000.5)"
+        );
+        assert_eq!(
+            parse_err("2026-01-02,EUR,USD,1.0000000000001,a\n"),
+            "fx.csv:2: rate has more than 12 decimal places (1.0000000000001)"
+        );
+        let ok = "date,base,quote,rate,source\n2026-01-02,EUR,USD,0.000001,a\n\
+                  2026-01-02,EUR,BRL,1000000,a\n";
+        assert!(FxTable::parse("fx.csv", ok).is_ok());
+    }
+
+    #[test]
+    fn a_conversion_beyond_the_largest_amount_is_an_error() {
+        let t = FxTable::parse(
+            "fx.csv",
+            "date,base,quote,rate,source\n2026-01-02,EUR,USD,1000000,a\n2026-01-02,EUR,BRL,0.000001,a\n",
+        )
+        .unwrap();
+        // BRL -> USD through the euro: x 1e6 / 1e-6 = x 1e12.
+        let c = t.conversion("BRL", "USD", None).unwrap();
+        assert_eq!(c.apply(d("2")).unwrap(), d("2000000000000"));
+        let e = c.apply(d("100000000000000000")).err().unwrap();
+        assert_eq!(e.exit_code(), crate::error::exit::RATES);
+        assert_eq!(
+            e.to_string(),
+            "fx.csv:3: 100000000000000000 BRL converted to USD (x 1000000 / 0.000001) is beyond \
+             the largest amount simcost can hold"
+        );
+        // The product overflows but the quotient does not: divide first.
+        let inv = t.conversion("USD", "BRL", None).unwrap();
+        assert_eq!(
+            inv.apply(d("79228162514264337593543950")).unwrap(),
+            d("79228162514264337593543950") * d("0.000001") / d("1000000")
         );
     }
 

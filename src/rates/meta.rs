@@ -1,7 +1,7 @@
 //! Meta's WhatsApp pricing data: markets by calling country and date, dated market rate cards with
 //! carry-forward of partial cards, and the pricing eras (RULES.md 4, `whatsapp-meta`).
 
-use super::table::{cell, RateCsv};
+use super::table::{cell, check_money, RateCsv, MAX_PRICE};
 use crate::error::Result;
 use crate::event::Country;
 use crate::input::timestamp::days_since_epoch;
@@ -35,6 +35,9 @@ impl Markets {
             by_country: FxHashMap::default(),
             other: 0,
         };
+        // Per country: its spans (from, to, market) so far, with their lines.
+        type Seen = FxHashMap<Country, Vec<((i32, i32, MarketId), u64)>>;
+        let mut lines: Seen = FxHashMap::default();
         for (line, rec) in &t.rows {
             let line = *line;
             let c = cell(rec, cc);
@@ -51,6 +54,18 @@ impl Markets {
             };
             let market = m.id(cell(rec, mk));
             let span = (day(from, i32::MIN)?, day(to, i32::MAX)?, market);
+            if span.0 > span.1 {
+                return Err(err(line, format!("from is after to ({c})")));
+            }
+            // Overlapping spans for one country: the first would win silently.
+            let seen = lines.entry(country).or_default();
+            if let Some((_, first)) = seen.iter().find(|(s, _)| s.0 <= span.1 && span.0 <= s.1) {
+                return Err(err(
+                    line,
+                    format!("a second market for {c} on the same dates; line {first} has one"),
+                ));
+            }
+            seen.push((span, line));
             m.by_country.entry(country).or_default().push(span);
         }
         Ok(m)
@@ -117,6 +132,7 @@ struct MetaRow {
     from_day: i32,
     from: NaiveDate,
     prices: [Option<Decimal>; 6],
+    line: u64,
 }
 
 /// A price from a Meta card, with the card date it came from.
@@ -174,21 +190,30 @@ impl MetaCard {
                         format!("{} is not a decimal number ({v})", COLUMNS[k]),
                     )
                 })?;
-                if d.is_sign_negative() && !d.is_zero() {
-                    return Err(err(line, format!("{} is negative ({v})", COLUMNS[k])));
-                }
+                check_money(d, MAX_PRICE, "a price")
+                    .map_err(|m| err(line, format!("{} {m} ({v})", COLUMNS[k])))?;
                 prices[k] = Some(d);
             }
             let from_day = days_since_epoch(from);
             card.card_days.push(from_day);
-            card.by_market
-                .entry(cell(rec, mc).to_string())
-                .or_default()
-                .push(MetaRow {
-                    from_day,
-                    from,
-                    prices,
-                });
+            let market = cell(rec, mc);
+            let rows = card.by_market.entry(market.to_string()).or_default();
+            // Two rows for one market and date: which one prices would depend on the sort.
+            if let Some(first) = rows.iter().find(|r| r.from_day == from_day) {
+                return Err(err(
+                    line,
+                    format!(
+                        "a second {currency} row for {market} from {from}; line {} has one",
+                        first.line
+                    ),
+                ));
+            }
+            rows.push(MetaRow {
+                from_day,
+                from,
+                prices,
+                line,
+            });
         }
         for rows in card.by_market.values_mut() {
             rows.sort_by_key(|r| r.from_day);
@@ -319,5 +344,58 @@ mod tests {
         assert!(card
             .price("Other", day("2022-03-01"), MetaColumn::BusinessInitiated)
             .is_none());
+    }
+
+    #[test]
+    fn a_market_card_has_one_row_per_market_date_and_currency() {
+        let head = "effective_from,market,currency,business_initiated,user_initiated,marketing,\
+                    utility,authentication,authentication_international,service\n";
+        let row = |c: &str, p: &str| format!("2026-01-01,Germany,{c},,,{p},,,,\n");
+        let two = format!("{head}{}{}", row("USD", "0.1"), row("USD", "0.2"));
+        let e = MetaCard::parse("r.csv", &two, "USD").err().unwrap();
+        assert_eq!(
+            e.to_string(),
+            "r.csv:3: a second USD row for Germany from 2026-01-01; line 2 has one"
+        );
+        // The same market and date in another currency is another card.
+        let other = format!("{head}{}{}", row("USD", "0.1"), row("EUR", "0.2"));
+        let card = MetaCard::parse("r.csv", &other, "USD").unwrap();
+        let p = card.price("Germany", day("2026-01-02"), MetaColumn::Marketing);
+        assert_eq!(p.unwrap().amount.to_string(), "0.1");
+        // A price above the documented range.
+        let big = format!("{head}{}", row("USD", "1000.01"));
+        let e = MetaCard::parse("r.csv", &big, "USD").err().unwrap();
+        assert_eq!(
+            e.to_string(),
+            "r.csv:2: marketing is above 1000, the most a price may be (1000.01)"
+        );
+    }
+
+    #[test]
+    fn a_country_has_one_market_at_a_time() {
+        let head = "country,market,from,to\n";
+        let e = Markets::parse(
+            "m.csv",
+            &format!("{head}PL,Poland,2026-07-01,\nPL,Rest,,2026-07-01\n"),
+        )
+        .err()
+        .unwrap();
+        assert_eq!(
+            e.to_string(),
+            "m.csv:3: a second market for PL on the same dates; line 2 has one"
+        );
+        let e = Markets::parse("m.csv", &format!("{head}PL,Poland,2026-07-01,2026-06-30\n"))
+            .err()
+            .unwrap();
+        assert_eq!(e.to_string(), "m.csv:2: from is after to (PL)");
+        let m = Markets::parse(
+            "m.csv",
+            &format!("{head}PL,Poland,2026-07-01,\nPL,Rest,,2026-06-30\n"),
+        )
+        .unwrap();
+        assert_eq!(
+            m.name(m.market_of(Country::parse("PL").unwrap(), day("2026-06-30"))),
+            "Rest"
+        );
     }
 }

@@ -5,6 +5,7 @@ mod card;
 pub mod fx;
 pub mod meta;
 mod model;
+mod schema;
 mod table;
 
 pub use card::{PriceCard, PriceRow, Priced};
@@ -134,7 +135,20 @@ impl RateSet {
     pub fn load(source: &RateSource) -> Result<RateSet> {
         let mut models = Vec::new();
         for file in source.list_models()? {
-            models.push(Model::load(source, &file)?);
+            let m = Model::load(source, &file)?;
+            // `--model NAME` would pick one of the two silently.
+            if let Some(first) = models.iter().find(|o: &&Model| o.name == m.name) {
+                return Err(Error::Rates {
+                    file: m.file.clone(),
+                    line: 0,
+                    msg: format!(
+                        "name: a second model named {} (the first is in {}); give each model \
+                         its own name",
+                        m.name, first.file
+                    ),
+                });
+            }
+            models.push(m);
         }
         if models.is_empty() {
             return Err(Error::Rates {
@@ -191,6 +205,7 @@ impl RateSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rust_decimal::Decimal;
 
     #[test]
     fn the_shipped_rates_load() {
@@ -215,6 +230,151 @@ mod tests {
             let on_disk = std::fs::read_to_string(dir.join(name)).unwrap();
             assert_eq!(&on_disk, text, "{name}");
         }
+    }
+
+    const PRICES: &str = "country,effective_from,session,transactional,promotional\n\
+                          UA,,0.0300,0.0500,0.0700\n";
+    const MODEL: &str = "name = \"m\"\nchannel = \"viber\"\nrules = \"viber\"\n\
+                         currency = \"EUR\"\nprices = \"p.csv\"\n";
+
+    fn load(files: &[(&str, &str)]) -> Result<RateSet> {
+        RateSet::load(&RateSource::Memory(
+            files
+                .iter()
+                .map(|(n, t)| (n.to_string(), t.to_string()))
+                .collect(),
+        ))
+    }
+
+    fn model_with(extra: &str) -> Result<Model> {
+        let text = format!("{MODEL}{extra}");
+        Ok(load(&[("m.toml", &text), ("p.csv", PRICES)])?
+            .models
+            .remove(0))
+    }
+
+    fn rates_error(r: Result<impl Sized>) -> String {
+        let e = r.err().expect("a rates error");
+        assert_eq!(e.exit_code(), crate::error::exit::RATES, "{e}");
+        e.to_string()
+    }
+
+    /// Each typo of the issue: spelled right, the model charges money (a fee of 100, a
+    /// minimum instead of a flat fee, 10,000 free messages); misspelled it was silently the
+    /// default (no fee, a flat fee, none free) and is now an error naming the closest key.
+    #[test]
+    fn typos_in_a_model_file_are_errors_not_other_money() {
+        let right = model_with("[monthly]\nfee = \"100\"\n").unwrap();
+        assert_eq!(right.monthly.fee_for(None), Some(Decimal::from(100)));
+        assert_eq!(
+            rates_error(model_with("[monthy]\nfee = \"100\"\n")),
+            "m.toml: monthy: unknown section; did you mean `monthly`?"
+        );
+
+        let right = model_with("[monthly]\nfee = \"100\"\nfee_kind = \"minimum\"\n").unwrap();
+        assert_eq!(right.monthly.fee_kind, Some(FeeKind::Minimum));
+        assert_eq!(
+            rates_error(model_with(
+                "[monthly]\nfee = \"100\"\nfee_knd = \"minimum\"\n"
+            )),
+            "m.toml: monthly.fee_knd: unknown key; did you mean `fee_kind`?"
+        );
+
+        let right = model_with("[monthly]\nfree_business_initiated = 10000\n").unwrap();
+        assert_eq!(right.monthly.free_business_initiated, 10_000);
+        assert_eq!(
+            rates_error(model_with("[monthly]\nfree_buisness_initiated = 10000\n")),
+            "m.toml: monthly.free_buisness_initiated: unknown key; \
+             did you mean `free_business_initiated`?"
+        );
+    }
+
+    #[test]
+    fn the_shipped_model_files_hold_only_known_keys() {
+        // Loading checks the keys: every shipped file passes, with its comments and sections.
+        assert_eq!(
+            RateSet::load(&RateSource::Embedded).unwrap().models.len(),
+            5
+        );
+    }
+
+    #[test]
+    fn two_models_with_one_name_name_both_files() {
+        let e = rates_error(load(&[
+            ("a.toml", MODEL),
+            ("b.toml", MODEL),
+            ("p.csv", PRICES),
+        ]));
+        assert_eq!(
+            e,
+            "b.toml: name: a second model named m (the first is in a.toml); give each model its \
+             own name"
+        );
+    }
+
+    #[test]
+    fn prices_and_fees_outside_the_documented_range_are_errors() {
+        let with_price = |p: &str| {
+            let prices = PRICES.replace("0.0500", p);
+            load(&[("m.toml", MODEL), ("p.csv", &prices)])
+        };
+        // Decimal's largest value: summing two of them overflowed (exit 101).
+        assert_eq!(
+            rates_error(with_price("79228162514264337593543950335")),
+            "p.csv:2: transactional is above 1000, the most a price may be \
+             (79228162514264337593543950335)"
+        );
+        assert_eq!(
+            rates_error(with_price("1000.0001")),
+            "p.csv:2: transactional is above 1000, the most a price may be (1000.0001)"
+        );
+        assert_eq!(
+            rates_error(with_price("0.000000001")),
+            "p.csv:2: transactional has more than 8 decimal places (0.000000001)"
+        );
+        assert_eq!(
+            rates_error(with_price("-0.05")),
+            "p.csv:2: transactional is negative (-0.05)"
+        );
+        // The bounds themselves are allowed; trailing zeros are not decimal places.
+        assert!(with_price("1000").is_ok());
+        assert!(with_price("0.00000001").is_ok());
+        assert!(with_price("0.050000000000").is_ok());
+        assert_eq!(
+            rates_error(model_with("[monthly]\nfee = \"1000000.01\"\n")),
+            "m.toml: monthly.fee: is above 1000000, the most a monthly fee may be (1000000.01)"
+        );
+        assert_eq!(
+            rates_error(model_with("[monthly.fee_by_country]\nUA = \"2000000\"\n")),
+            "m.toml: monthly.fee_by_country.UA: is above 1000000, the most a monthly fee may be \
+             (2000000)"
+        );
+        assert!(model_with("[monthly]\nfee = \"1000000\"\n").is_ok());
+    }
+
+    #[test]
+    fn durations_and_counts_outside_their_range_are_errors() {
+        // Hours times microseconds per hour overflowed an i64 (a panic, or a wrapped time).
+        assert_eq!(
+            rates_error(model_with("[session]\nhours = 9223372036854775807\n")),
+            "m.toml: session.hours: must be at most 8784 (9223372036854775807)"
+        );
+        assert_eq!(
+            model_with("[session]\nhours = 8784\n")
+                .unwrap()
+                .session
+                .hours,
+            8784
+        );
+        // 2^32 + 1 narrowed to u32 was a cap of 1 message.
+        assert_eq!(
+            rates_error(model_with("[session]\nmax_messages = 4294967297\n")),
+            "m.toml: session.max_messages: must be at most 1000000 (4294967297)"
+        );
+        assert_eq!(
+            rates_error(model_with("[monthly]\nfree_business_initiated = -1\n")),
+            "m.toml: monthly.free_business_initiated: must be at least 0 (-1)"
+        );
     }
 
     #[test]

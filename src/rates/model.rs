@@ -1,5 +1,6 @@
 use super::card::PriceCard;
 use super::meta::{Era, FreeTierCounts, Markets, MetaCard, MetaSpec, Pricing};
+use super::table::{check_money, MAX_FEE};
 use super::RateSource;
 use crate::error::{Error, Result};
 use crate::event::{Category, Country};
@@ -115,6 +116,13 @@ pub struct Model {
     pub card: Card,
 }
 
+/// Hours of a session, window or conversation: up to a leap year.
+const HOURS: (i64, i64) = (1, 366 * 24);
+/// Session message caps.
+const COUNT: (i64, i64) = (1, 1_000_000);
+/// Free messages or conversations a month.
+const FREE: (i64, i64) = (0, 1_000_000_000);
+
 struct Keys<'a> {
     file: &'a str,
 }
@@ -141,11 +149,24 @@ impl Keys<'_> {
             .ok_or_else(|| self.err(key, "missing (required)"))
     }
 
-    fn integer(&self, t: &Table, key: &str, path: &str, min: i64) -> Result<Option<i64>> {
+    /// An integer from `min` to `max` (the documented ranges of rates/README.md: a larger
+    /// value would overflow a time or wrap when narrowed).
+    fn integer(
+        &self,
+        t: &Table,
+        key: &str,
+        path: &str,
+        (min, max): (i64, i64),
+    ) -> Result<Option<i64>> {
         match t.get(key) {
             None => Ok(None),
-            Some(Value::Integer(i)) if *i >= min => Ok(Some(*i)),
-            Some(Value::Integer(i)) => Err(self.err(path, format!("must be at least {min} ({i})"))),
+            Some(Value::Integer(i)) if *i < min => {
+                Err(self.err(path, format!("must be at least {min} ({i})")))
+            }
+            Some(Value::Integer(i)) if *i > max => {
+                Err(self.err(path, format!("must be at most {max} ({i})")))
+            }
+            Some(Value::Integer(i)) => Ok(Some(*i)),
             Some(v) => Err(self.err(path, format!("expected an integer, found {}", v.type_str()))),
         }
     }
@@ -161,8 +182,9 @@ impl Keys<'_> {
         }
     }
 
-    /// Money: a decimal string or an integer, never a float (floats cannot hold 0.0276 exactly).
-    fn money(&self, v: &Value, path: &str) -> Result<Decimal> {
+    /// A monthly fee: a decimal string or an integer, never a float (floats cannot hold 0.0276
+    /// exactly), within the documented range (rates/README.md).
+    fn fee(&self, v: &Value, path: &str) -> Result<Decimal> {
         let d = match v {
             Value::String(s) => s
                 .trim()
@@ -182,9 +204,8 @@ impl Keys<'_> {
                 ))
             }
         };
-        if d.is_sign_negative() && !d.is_zero() {
-            return Err(self.err(path, format!("is negative ({d})")));
-        }
+        check_money(d, MAX_FEE, "a monthly fee")
+            .map_err(|m| self.err(path, format!("{m} ({d})")))?;
         Ok(d)
     }
 
@@ -211,45 +232,10 @@ impl Model {
                 .unwrap_or(0),
             msg: format!("not valid TOML: {}", e.message().trim()),
         })?;
+        super::schema::check_keys(&file, &t)?;
 
         let name = k.required(&t, "name")?;
-        let channel = match k.required(&t, "channel")?.as_str() {
-            "viber" => Channel::Viber,
-            "whatsapp" => Channel::WhatsApp,
-            other => {
-                return Err(k.err(
-                    "channel",
-                    format!("unknown channel ({other}); use viber or whatsapp"),
-                ))
-            }
-        };
-        let rules = match k.required(&t, "rules")?.as_str() {
-            "viber" => Rules::Viber,
-            "whatsapp-session" => Rules::WhatsAppSession,
-            "whatsapp-meta" => Rules::WhatsAppMeta,
-            other => {
-                return Err(k.err(
-                    "rules",
-                    format!(
-                        "unknown rules ({other}); use viber, whatsapp-session or whatsapp-meta"
-                    ),
-                ))
-            }
-        };
-        let expected_channel = match rules {
-            Rules::Viber => Channel::Viber,
-            Rules::WhatsAppSession | Rules::WhatsAppMeta => Channel::WhatsApp,
-        };
-        if channel != expected_channel {
-            return Err(k.err(
-                "rules",
-                format!(
-                    "rules {:?} do not belong to channel {}",
-                    rules,
-                    channel.name()
-                ),
-            ));
-        }
+        let (channel, rules) = channel_and_rules(&k, &t)?;
         let currency = k.required(&t, "currency")?;
         if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(k.err("currency", format!("not an ISO 4217 code ({currency})")));
@@ -261,77 +247,11 @@ impl Model {
                 .ok_or_else(|| k.err("default_category", format!("unknown category ({s})")))?,
         };
 
-        let s = k.table(&t, "session")?.cloned().unwrap_or_default();
-        let session = SessionParams {
-            hours: k.integer(&s, "hours", "session.hours", 1)?.unwrap_or(24),
-            max_messages: k
-                .integer(&s, "max_messages", "session.max_messages", 1)?
-                .unwrap_or(60) as u32,
-            after_cap: match k.string(&s, "after_cap", "session.after_cap")?.as_deref() {
-                None | Some("end") => AfterCap::End,
-                Some("new-session") => AfterCap::NewSession,
-                Some(o) => {
-                    return Err(k.err("session.after_cap", format!("use end or new-session ({o})")))
-                }
-            },
-            max_consecutive: k
-                .integer(&s, "max_consecutive", "session.max_consecutive", 1)?
-                .unwrap_or(5) as u32,
-            on_consecutive_limit: match k
-                .string(&s, "on_consecutive_limit", "session.on_consecutive_limit")?
-                .as_deref()
-            {
-                None | Some("business-initiated") => OnLimit::BusinessInitiated,
-                Some("drop") => OnLimit::Drop,
-                Some(o) => {
-                    return Err(k.err(
-                        "session.on_consecutive_limit",
-                        format!("use business-initiated or drop ({o})"),
-                    ))
-                }
-            },
-            charged: k.boolean(&s, "charged", "session.charged")?.unwrap_or(true),
-        };
+        let session = session_params(&k, &t)?;
         let w = k.table(&t, "window")?.cloned().unwrap_or_default();
-        let window_hours = k.integer(&w, "hours", "window.hours", 1)?.unwrap_or(24);
+        let window_hours = k.integer(&w, "hours", "window.hours", HOURS)?.unwrap_or(24);
 
-        let m = k.table(&t, "monthly")?.cloned().unwrap_or_default();
-        let mut monthly = Monthly {
-            fee: m
-                .get("fee")
-                .map(|v| k.money(v, "monthly.fee"))
-                .transpose()?,
-            fee_kind: match k.string(&m, "fee_kind", "monthly.fee_kind")?.as_deref() {
-                None => None,
-                Some("flat") => Some(FeeKind::Flat),
-                Some("minimum") => Some(FeeKind::Minimum),
-                Some(o) => {
-                    return Err(k.err("monthly.fee_kind", format!("use flat or minimum ({o})")))
-                }
-            },
-            fee_by_country: BTreeMap::new(),
-            free_business_initiated: k
-                .integer(
-                    &m,
-                    "free_business_initiated",
-                    "monthly.free_business_initiated",
-                    0,
-                )?
-                .unwrap_or(0) as u64,
-        };
-        if let Some(by) = k.table(&m, "fee_by_country")? {
-            for (cc, v) in by {
-                let path = format!("monthly.fee_by_country.{cc}");
-                let c =
-                    Country::parse(cc).ok_or_else(|| k.err(&path, "not an ISO country code"))?;
-                monthly.fee_by_country.insert(c, k.money(v, &path)?);
-            }
-        }
-        if (monthly.fee.is_some() || !monthly.fee_by_country.is_empty())
-            && monthly.fee_kind.is_none()
-        {
-            monthly.fee_kind = Some(FeeKind::Flat);
-        }
+        let monthly = monthly(&k, &t)?;
 
         let card_file = source.display(&prices);
         let card_text = source.read(&prices)?;
@@ -361,6 +281,118 @@ impl Model {
     }
 }
 
+/// `channel` and `rules`, and that the rules belong to the channel.
+fn channel_and_rules(k: &Keys, t: &Table) -> Result<(Channel, Rules)> {
+    let channel = match k.required(t, "channel")?.as_str() {
+        "viber" => Channel::Viber,
+        "whatsapp" => Channel::WhatsApp,
+        other => {
+            return Err(k.err(
+                "channel",
+                format!("unknown channel ({other}); use viber or whatsapp"),
+            ))
+        }
+    };
+    let rules = match k.required(t, "rules")?.as_str() {
+        "viber" => Rules::Viber,
+        "whatsapp-session" => Rules::WhatsAppSession,
+        "whatsapp-meta" => Rules::WhatsAppMeta,
+        other => {
+            return Err(k.err(
+                "rules",
+                format!("unknown rules ({other}); use viber, whatsapp-session or whatsapp-meta"),
+            ))
+        }
+    };
+    let expected_channel = match rules {
+        Rules::Viber => Channel::Viber,
+        Rules::WhatsAppSession | Rules::WhatsAppMeta => Channel::WhatsApp,
+    };
+    if channel != expected_channel {
+        return Err(k.err(
+            "rules",
+            format!(
+                "rules {:?} do not belong to channel {}",
+                rules,
+                channel.name()
+            ),
+        ));
+    }
+    Ok((channel, rules))
+}
+
+/// The `[session]` parameters (Viber), defaults where absent.
+fn session_params(k: &Keys, t: &Table) -> Result<SessionParams> {
+    let s = k.table(t, "session")?.cloned().unwrap_or_default();
+    Ok(SessionParams {
+        hours: k
+            .integer(&s, "hours", "session.hours", HOURS)?
+            .unwrap_or(24),
+        max_messages: k
+            .integer(&s, "max_messages", "session.max_messages", COUNT)?
+            .unwrap_or(60) as u32,
+        after_cap: match k.string(&s, "after_cap", "session.after_cap")?.as_deref() {
+            None | Some("end") => AfterCap::End,
+            Some("new-session") => AfterCap::NewSession,
+            Some(o) => {
+                return Err(k.err("session.after_cap", format!("use end or new-session ({o})")))
+            }
+        },
+        max_consecutive: k
+            .integer(&s, "max_consecutive", "session.max_consecutive", COUNT)?
+            .unwrap_or(5) as u32,
+        on_consecutive_limit: match k
+            .string(&s, "on_consecutive_limit", "session.on_consecutive_limit")?
+            .as_deref()
+        {
+            None | Some("business-initiated") => OnLimit::BusinessInitiated,
+            Some("drop") => OnLimit::Drop,
+            Some(o) => {
+                return Err(k.err(
+                    "session.on_consecutive_limit",
+                    format!("use business-initiated or drop ({o})"),
+                ))
+            }
+        },
+        charged: k.boolean(&s, "charged", "session.charged")?.unwrap_or(true),
+    })
+}
+
+/// `[monthly]`: fee, fee kind (flat when a fee is given without one), fee per country and
+/// the free allowance.
+fn monthly(k: &Keys, t: &Table) -> Result<Monthly> {
+    let m = k.table(t, "monthly")?.cloned().unwrap_or_default();
+    let mut monthly = Monthly {
+        fee: m.get("fee").map(|v| k.fee(v, "monthly.fee")).transpose()?,
+        fee_kind: match k.string(&m, "fee_kind", "monthly.fee_kind")?.as_deref() {
+            None => None,
+            Some("flat") => Some(FeeKind::Flat),
+            Some("minimum") => Some(FeeKind::Minimum),
+            Some(o) => return Err(k.err("monthly.fee_kind", format!("use flat or minimum ({o})"))),
+        },
+        fee_by_country: BTreeMap::new(),
+        free_business_initiated: k
+            .integer(
+                &m,
+                "free_business_initiated",
+                "monthly.free_business_initiated",
+                FREE,
+            )?
+            .unwrap_or(0) as u64,
+    };
+    if let Some(by) = k.table(&m, "fee_by_country")? {
+        for (cc, v) in by {
+            let path = format!("monthly.fee_by_country.{cc}");
+            let c = Country::parse(cc).ok_or_else(|| k.err(&path, "not an ISO country code"))?;
+            monthly.fee_by_country.insert(c, k.fee(v, &path)?);
+        }
+    }
+    if (monthly.fee.is_some() || !monthly.fee_by_country.is_empty()) && monthly.fee_kind.is_none() {
+        monthly.fee_kind = Some(FeeKind::Flat);
+    }
+    Ok(monthly)
+}
+
 /// The `markets` file, `[conversation]` and the `[[era]]` list of a whatsapp-meta model.
 fn meta_spec(
     k: &Keys,
@@ -375,7 +407,7 @@ fn meta_spec(
     let card = MetaCard::parse(card_file, card_text, currency)?;
     let c = k.table(t, "conversation")?.cloned().unwrap_or_default();
     let conversation_hours = k
-        .integer(&c, "hours", "conversation.hours", 1)?
+        .integer(&c, "hours", "conversation.hours", HOURS)?
         .unwrap_or(24);
     let list = match t.get("era") {
         Some(Value::Array(a)) if !a.is_empty() => a,
@@ -394,62 +426,7 @@ fn meta_spec(
     };
     let mut eras = Vec::new();
     for (i, v) in list.iter().enumerate() {
-        let path = |key: &str| format!("era[{i}].{key}");
-        let Value::Table(e) = v else {
-            return Err(k.err(&format!("era[{i}]"), "expected a table"));
-        };
-        let from_s = k
-            .string(e, "from", &path("from"))?
-            .ok_or_else(|| k.err(&path("from"), "missing (required)"))?;
-        let from = NaiveDate::parse_from_str(&from_s, "%Y-%m-%d")
-            .map_err(|_| k.err(&path("from"), format!("not a YYYY-MM-DD date ({from_s})")))?;
-        let pricing = match k.string(e, "pricing", &path("pricing"))?.as_deref() {
-            Some("conversation") => Pricing::Conversation,
-            Some("category") => Pricing::Category,
-            Some("per-message") => Pricing::PerMessage,
-            other => {
-                return Err(k.err(
-                    &path("pricing"),
-                    format!(
-                        "use conversation, category or per-message ({})",
-                        other.unwrap_or("missing")
-                    ),
-                ))
-            }
-        };
-        let free_tier_counts = match k
-            .string(e, "free_tier_counts", &path("free_tier_counts"))?
-            .as_deref()
-        {
-            None => None,
-            Some("conversations") => Some(FreeTierCounts::Conversations),
-            Some("service-conversations") => Some(FreeTierCounts::ServiceConversations),
-            Some("service-messages") => Some(FreeTierCounts::ServiceMessages),
-            Some(o) => {
-                return Err(k.err(
-                    &path("free_tier_counts"),
-                    format!("use conversations, service-conversations or service-messages ({o})"),
-                ))
-            }
-        };
-        eras.push(Era {
-            from,
-            from_day: crate::input::timestamp::days_since_epoch(from),
-            pricing,
-            free_tier: k
-                .integer(e, "free_tier", &path("free_tier"), 0)?
-                .unwrap_or(0) as u32,
-            free_tier_counts,
-            service_free: k
-                .boolean(e, "service_free", &path("service_free"))?
-                .unwrap_or(false),
-            utility_in_window_free: k
-                .boolean(e, "utility_in_window_free", &path("utility_in_window_free"))?
-                .unwrap_or(false),
-            service_charged: k
-                .boolean(e, "service_charged", &path("service_charged"))?
-                .unwrap_or(false),
-        });
+        eras.push(era(k, i, v)?);
     }
     eras.sort_by_key(|e| e.from_day);
     Ok(MetaSpec {
@@ -457,5 +434,65 @@ fn meta_spec(
         card,
         eras,
         conversation_hours,
+    })
+}
+
+/// The `i`-th `[[era]]` of a whatsapp-meta model.
+fn era(k: &Keys, i: usize, v: &Value) -> Result<Era> {
+    let path = |key: &str| format!("era[{i}].{key}");
+    let Value::Table(e) = v else {
+        return Err(k.err(&format!("era[{i}]"), "expected a table"));
+    };
+    let from_s = k
+        .string(e, "from", &path("from"))?
+        .ok_or_else(|| k.err(&path("from"), "missing (required)"))?;
+    let from = NaiveDate::parse_from_str(&from_s, "%Y-%m-%d")
+        .map_err(|_| k.err(&path("from"), format!("not a YYYY-MM-DD date ({from_s})")))?;
+    let pricing = match k.string(e, "pricing", &path("pricing"))?.as_deref() {
+        Some("conversation") => Pricing::Conversation,
+        Some("category") => Pricing::Category,
+        Some("per-message") => Pricing::PerMessage,
+        other => {
+            return Err(k.err(
+                &path("pricing"),
+                format!(
+                    "use conversation, category or per-message ({})",
+                    other.unwrap_or("missing")
+                ),
+            ))
+        }
+    };
+    let free_tier_counts = match k
+        .string(e, "free_tier_counts", &path("free_tier_counts"))?
+        .as_deref()
+    {
+        None => None,
+        Some("conversations") => Some(FreeTierCounts::Conversations),
+        Some("service-conversations") => Some(FreeTierCounts::ServiceConversations),
+        Some("service-messages") => Some(FreeTierCounts::ServiceMessages),
+        Some(o) => {
+            return Err(k.err(
+                &path("free_tier_counts"),
+                format!("use conversations, service-conversations or service-messages ({o})"),
+            ))
+        }
+    };
+    Ok(Era {
+        from,
+        from_day: crate::input::timestamp::days_since_epoch(from),
+        pricing,
+        free_tier: k
+            .integer(e, "free_tier", &path("free_tier"), FREE)?
+            .unwrap_or(0) as u32,
+        free_tier_counts,
+        service_free: k
+            .boolean(e, "service_free", &path("service_free"))?
+            .unwrap_or(false),
+        utility_in_window_free: k
+            .boolean(e, "utility_in_window_free", &path("utility_in_window_free"))?
+            .unwrap_or(false),
+        service_charged: k
+            .boolean(e, "service_charged", &path("service_charged"))?
+            .unwrap_or(false),
     })
 }

@@ -2,6 +2,7 @@
 //! Expected figures are worked out by hand in tests/fixtures/README.md.
 
 mod bad;
+mod config;
 mod decide;
 mod input;
 mod ledger;
