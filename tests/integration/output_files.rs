@@ -329,6 +329,22 @@ fn a_closed_or_failing_stdout_is_exit_1_and_writes_no_output_file() {
         .unwrap();
     expect_exit(&out, 1, "writing the report: No space left on device");
     assert_eq!(fs::read_to_string(&ledger).unwrap(), "precious\n");
+    // The chart is drawn before the report: still not put in place.
+    let plot = p(d, "plot.svg");
+    fs::write(&plot, "precious\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["breakeven", &log, "--rates", &r, "--plot", &plot])
+        .stdout(
+            fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/full")
+                .unwrap(),
+        )
+        .output()
+        .unwrap();
+    expect_exit(&out, 1, "writing the report: No space left on device");
+    assert_eq!(fs::read_to_string(&plot).unwrap(), "precious\n");
+    fs::remove_file(&plot).unwrap();
     assert_eq!(names(d), ["ledger.csv", "log.csv"]);
     // /dev/null chosen by the user is not a closed stdout.
     let out = shell(r#""$0" "$@" > /dev/null"#, &args);
@@ -509,4 +525,45 @@ fn an_unsorted_log_from_a_pipe_is_read_once() {
     );
     let v: Value = serde_json::from_slice(&piped.stdout).unwrap();
     assert_eq!(v["input"]["rows"], 7);
+}
+
+#[test]
+fn a_run_interrupted_while_writing_the_ledger_leaves_the_old_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let log = p(d, "big.csv");
+    let text = sim(&["generate", "--messages", "60000", "--contacts", "1000"]).succeeds();
+    fs::write(&log, text).unwrap();
+    let ledger = p(d, "ledger.csv");
+    fs::write(&ledger, "precious\n").unwrap();
+    let mut child = Command::new(BIN)
+        .args(["replay", &log, "--ledger", &ledger])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Ctrl-C once the ledger has begun to be written (30 MB: about a second in a debug build).
+    let writing = || {
+        fs::read_dir(d).unwrap().any(|e| {
+            let e = e.unwrap();
+            e.file_name().to_string_lossy().ends_with(".simcost-tmp")
+                && e.metadata().is_ok_and(|m| m.len() > 0)
+        })
+    };
+    while !writing() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before the ledger was seen being written"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    assert_eq!(fs::read_to_string(&ledger).unwrap(), "precious\n");
 }
