@@ -101,6 +101,7 @@ struct BreakevenArgs {
     #[command(flatten)]
     decide: DecideArgs,
     /// Draw cost against monthly volume to FILE (SVG): one line per model, crossings marked.
+    /// Put in place only when the run succeeds.
     #[arg(long, value_name = "FILE.svg")]
     plot: Option<PathBuf>,
 }
@@ -133,7 +134,8 @@ struct LogArgs {
     /// skipped; the rejects file is still written. `100%` accepts a run with every row skipped.
     #[arg(long, value_name = "N|P%", requires = "skip_invalid", value_parser = SkipLimit::parse)]
     max_skipped: Option<SkipLimit>,
-    /// With --skip-invalid: write the skipped rows and their reasons to FILE.
+    /// With --skip-invalid: write the skipped rows and their reasons to FILE (put in place
+    /// once the log is read, also when --max-skipped then fails the run).
     #[arg(long, value_name = "FILE", requires = "skip_invalid")]
     rejects: Option<PathBuf>,
     /// A message the rate card cannot price is an error instead of a warning.
@@ -174,7 +176,8 @@ struct ReplayArgs {
     /// Rows of the report.
     #[arg(long, value_enum, default_value = "country")]
     by: GroupBy,
-    /// Write one row per outbound message and per fee to FILE (CSV).
+    /// Write one row per outbound message and per fee to FILE (CSV). Put in place (a temporary
+    /// file renamed) only when the run succeeds; never the log or another output.
     #[arg(long, value_name = "FILE")]
     ledger: Option<PathBuf>,
     /// Print amounts in the table at full precision instead of rounded to cents.

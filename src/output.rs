@@ -30,10 +30,16 @@ pub fn check_distinct(inputs: &[(&str, Input)], outputs: &[(&str, &Path)]) -> Re
             )),
         })
         .collect();
+    let stdout = Identity::of_stdout_file();
     let mut written: Vec<(&str, &Path, Identity)> = Vec::new();
     for &(label, path) in outputs {
-        let target = resolve_output(label, path)?;
-        let id = Identity::of_target(&target);
+        let id = Identity::of_output(label, path)?;
+        if stdout.as_ref() == Some(&id) {
+            return Err(Error::Usage(format!(
+                "{label} {} is standard output, where the report goes: choose another file",
+                path.display(),
+            )));
+        }
         if let Some((in_label, shown, named, _)) = read.iter().find(|r| r.3 == id) {
             return Err(Error::Usage(format!(
                 "{label} {} is the same file as {in_label} {shown}{}: an output is never \
@@ -79,18 +85,36 @@ impl Identity {
         #[cfg(unix)]
         {
             use std::os::fd::AsFd;
-            let fd = std::io::stdin().as_fd().try_clone_to_owned().ok()?;
-            let meta = File::from(fd).metadata().ok()?;
-            Some(Identity::existing(Path::new("/dev/stdin"), &meta))
+            Identity::of_descriptor(std::io::stdin().as_fd(), false)
         }
         #[cfg(not(unix))]
         None
     }
 
-    fn of_target(target: &Path) -> Identity {
-        match std::fs::metadata(target) {
-            Ok(meta) => Identity::existing(target, &meta),
-            Err(_) => Identity::Path(target.to_path_buf()),
+    /// Standard output when it is a regular file (`> report.txt`): an output renamed over it
+    /// would unlink the report. (A pipe, like `--ledger /dev/stdout | ...`, is the user's mix.)
+    fn of_stdout_file() -> Option<Identity> {
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsFd;
+            Identity::of_descriptor(std::io::stdout().as_fd(), true)
+        }
+        #[cfg(not(unix))]
+        None
+    }
+
+    #[cfg(unix)]
+    fn of_descriptor(fd: std::os::fd::BorrowedFd, only_a_file: bool) -> Option<Identity> {
+        let meta = File::from(fd.try_clone_to_owned().ok()?).metadata().ok()?;
+        (meta.is_file() || !only_a_file).then(|| Identity::existing(Path::new(""), &meta))
+    }
+
+    /// An output that exists (a file, or a device or pipe such as `/dev/stdout`), or the
+    /// resolved path of one to be created.
+    fn of_output(label: &str, path: &Path) -> Result<Identity> {
+        match std::fs::metadata(path) {
+            Ok(meta) if !meta.is_dir() => Ok(Identity::existing(path, &meta)),
+            _ => Ok(Identity::Path(resolve_output(label, path)?)),
         }
     }
 
@@ -165,27 +189,27 @@ fn directory_of(p: &Path) -> &Path {
 /// killed process may leave the temporary file, never a part-written target. A device or
 /// pipe (`/dev/stdout`) is written directly: there is nothing there to lose or rename.
 pub struct OutputFile {
-    target: PathBuf,
     /// The path as the user gave it, for messages.
     shown: String,
     sink: BufWriter<Sink>,
 }
 
 enum Sink {
-    Temp(tempfile::NamedTempFile),
+    /// The temporary file and the target it is renamed to.
+    Temp(tempfile::NamedTempFile, PathBuf),
     Direct(File),
 }
 
 impl OutputFile {
     /// Starts writing the output named `path` by the option `label`.
     pub fn create(label: &str, path: &Path) -> Result<OutputFile> {
-        let target = resolve_output(label, path)?;
         let shown = path.display().to_string();
         let io = |e| Error::io(format!("creating {shown}"), e);
-        let existing = std::fs::metadata(&target).ok();
-        let sink = match &existing {
-            Some(m) if !m.is_file() => Sink::Direct(File::create(&target).map_err(io)?),
+        let sink = match std::fs::metadata(path) {
+            Ok(m) if !m.is_file() && !m.is_dir() => Sink::Direct(File::create(path).map_err(io)?),
             _ => {
+                let target = resolve_output(label, path)?;
+                let existing = std::fs::metadata(&target).ok();
                 let name = target.file_name().unwrap_or_default().to_string_lossy();
                 let prefix = format!(".{name}.");
                 let mut b = tempfile::Builder::new();
@@ -203,11 +227,10 @@ impl OutputFile {
                         .set_permissions(m.permissions())
                         .map_err(io)?;
                 }
-                Sink::Temp(temp)
+                Sink::Temp(temp, target)
             }
         };
         Ok(OutputFile {
-            target,
             shown,
             sink: BufWriter::with_capacity(1 << 16, sink),
         })
@@ -219,12 +242,10 @@ impl OutputFile {
         let io = |e| Error::io(format!("writing {shown}"), e);
         match self.sink.into_inner().map_err(|e| io(e.into_error()))? {
             Sink::Direct(mut f) => f.flush().map_err(io),
-            Sink::Temp(temp) => {
+            Sink::Temp(temp, target) => {
                 // On disk before the rename, so a crash cannot leave an empty target.
                 temp.as_file().sync_all().map_err(io)?;
-                temp.persist(&self.target)
-                    .map(drop)
-                    .map_err(|e| io(e.error))
+                temp.persist(target).map(drop).map_err(|e| io(e.error))
             }
         }
     }
@@ -245,13 +266,13 @@ impl Write for OutputFile {
 impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match self {
-            Sink::Temp(t) => t.write(buf),
+            Sink::Temp(t, _) => t.write(buf),
             Sink::Direct(f) => f.write(buf),
         }
     }
     fn flush(&mut self) -> std::io::Result<()> {
         match self {
-            Sink::Temp(t) => t.flush(),
+            Sink::Temp(t, _) => t.flush(),
             Sink::Direct(f) => f.flush(),
         }
     }

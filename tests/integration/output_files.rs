@@ -158,6 +158,17 @@ fn two_outputs_in_one_file_are_a_usage_error_and_neither_is_written() {
         assert_eq!(fs::read_to_string(&x).unwrap(), "precious\n");
     }
     assert_eq!(names(d), ["log.csv", "sub", "x.csv"]);
+    // Standard output sent to the file: the rename would unlink the report.
+    let out = Command::new(BIN)
+        .args(["replay", &log, "--rates", &r, "--ledger", &x])
+        .stdout(fs::File::create(&x).unwrap())
+        .output()
+        .unwrap();
+    expect_exit(
+        &out,
+        2,
+        &format!("--ledger {x} is standard output, where the report goes"),
+    );
 }
 
 /// viber_fees.csv with a bad 9th line after its 7 good rows.
