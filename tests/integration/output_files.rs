@@ -299,6 +299,9 @@ fn a_ledger_is_written_whole_as_before_and_replaces_the_old_one_keeping_its_mode
         names(d),
         ["link.csv", "log.csv", "new.csv", "old.csv", "target.csv"]
     );
+    // A pipe is written directly: nothing there to rename over.
+    let out = sim(&["replay", &log, "--rates", &r, "--ledger", "/dev/stdout"]).succeeds();
+    assert!(out.as_bytes().starts_with(&expected), "{out}");
 }
 
 /// `simcost ARGS` run by `sh -c SCRIPT`, where the script runs it as `"$0" "$@"`.
