@@ -481,19 +481,10 @@ fn decide(a: &DecideArgs, plot: Option<Option<&std::path::Path>>) -> Result<()> 
             let countries: Vec<Country> = comparison.countries.iter().map(|c| c.country).collect();
             let refs: Vec<&Model> = l.models.iter().collect();
             let sessions = cards::session_vs_message(&refs, day, Some(&countries));
-            let mut chart = None;
-            if let (Some(path), Some(scope)) = (svg, scopes.last()) {
-                let names: Vec<String> = l.models.iter().map(|m| m.name.clone()).collect();
-                let title = format!(
-                    "{}: monthly cost against volume ({})",
-                    l.log.file,
-                    report::scope_label(Some(&l.log), scope.account)
-                );
-                let mut f = OutputFile::create("--plot", path)?;
-                let shown = path.display().to_string();
-                report::plot::write_svg(&mut f, &shown, scope, &names, &currency, &title)?;
-                chart = Some(f);
-            }
+            let chart = match (svg, scopes.last()) {
+                (Some(path), Some(scope)) => Some(draw(path, &l, scope, &currency)?),
+                _ => None,
+            };
             let r = BreakevenReport {
                 d,
                 scopes: &scopes,
@@ -504,6 +495,20 @@ fn decide(a: &DecideArgs, plot: Option<Option<&std::path::Path>>) -> Result<()> 
             chart.map_or(Ok(()), OutputFile::commit)
         }
     }
+}
+
+/// `--plot`: the chart of `scope`, drawn but not yet put in place.
+fn draw(path: &Path, l: &Loaded, scope: &breakeven::Scope, currency: &str) -> Result<OutputFile> {
+    let names: Vec<String> = l.models.iter().map(|m| m.name.clone()).collect();
+    let title = format!(
+        "{}: monthly cost against volume ({})",
+        l.log.file,
+        report::scope_label(Some(&l.log), scope.account)
+    );
+    let mut f = OutputFile::create("--plot", path)?;
+    let shown = path.display().to_string();
+    report::plot::write_svg(&mut f, &shown, scope, &names, currency, &title)?;
+    Ok(f)
 }
 
 /// The skipped rows as a log simcost can read again: the input's columns plus the reason.
