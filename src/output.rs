@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What the run reads, as the user named it.
 #[derive(Clone, Copy)]
@@ -278,42 +279,30 @@ impl Write for Sink {
     }
 }
 
-/// Fails when standard output was closed (`simcost replay log >&-`): the report would be
-/// lost with exit 0, since Rust's runtime reopens a closed descriptor 1 on /dev/null and
-/// every write "succeeds". That reopened /dev/null is read-write; a shell's `> /dev/null` is
-/// write-only, so a user who sends the report there on purpose is not stopped.
+/// Set before `main` by `probe_stdout` when descriptor 1 was closed at start-up.
+pub static STDOUT_CLOSED_AT_START: AtomicBool = AtomicBool::new(false);
+
+/// Run by the binary before Rust's runtime starts (src/main.rs): the runtime reopens a closed
+/// descriptor 1 on /dev/null, after which every write "succeeds" and the report is lost with
+/// exit 0. Only this early can a closed stdout be told from a /dev/null chosen by the user.
+#[cfg(unix)]
+pub extern "C" fn probe_stdout() {
+    // SAFETY: fcntl(F_GETFD) only asks whether descriptor 1 is open.
+    if unsafe { libc::fcntl(1, libc::F_GETFD) } == -1 {
+        STDOUT_CLOSED_AT_START.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Fails when standard output was closed (`simcost replay log >&-`): nothing would see the
+/// report. Checked before anything is read or written.
 pub fn check_stdout() -> Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::fd::{AsFd, AsRawFd};
-        use std::os::unix::fs::{FileTypeExt, MetadataExt};
-        let closed = || {
-            Error::io(
-                "standard output",
-                std::io::Error::other(
-                    "it is closed, so the report would be lost (send it to a file or to /dev/null)",
-                ),
-            )
-        };
-        let stdout = std::io::stdout();
-        // SAFETY: fcntl(F_GETFL) only reads the flags of a descriptor this process owns.
-        let flags = unsafe { libc::fcntl(stdout.as_raw_fd(), libc::F_GETFL) };
-        if flags == -1 {
-            return Err(closed());
-        }
-        if flags & libc::O_ACCMODE != libc::O_RDWR {
-            return Ok(());
-        }
-        let Ok(fd) = stdout.as_fd().try_clone_to_owned() else {
-            return Err(closed());
-        };
-        let (Ok(out), Ok(null)) = (File::from(fd).metadata(), std::fs::metadata("/dev/null"))
-        else {
-            return Ok(());
-        };
-        if out.file_type().is_char_device() && out.rdev() == null.rdev() {
-            return Err(closed());
-        }
+    if STDOUT_CLOSED_AT_START.load(Ordering::Relaxed) {
+        return Err(Error::io(
+            "standard output",
+            std::io::Error::other(
+                "it is closed, so the report would be lost (send it to a file or to /dev/null)",
+            ),
+        ));
     }
     Ok(())
 }
