@@ -5,6 +5,7 @@ use crate::billing::{self, BillingOptions, ModelResult};
 use crate::error::{exit, Error, Result};
 use crate::event::Country;
 use crate::input::{self, Log, ReadOptions};
+use crate::output::{self, OutputFile};
 use crate::rates::fx::FxTable;
 use crate::rates::{Channel, Model, RateSet, RateSource};
 use crate::report::{
@@ -13,7 +14,7 @@ use crate::report::{
 };
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
 #[command(
@@ -100,6 +101,7 @@ struct BreakevenArgs {
     #[command(flatten)]
     decide: DecideArgs,
     /// Draw cost against monthly volume to FILE (SVG): one line per model, crossings marked.
+    /// Put in place only when the run succeeds.
     #[arg(long, value_name = "FILE.svg")]
     plot: Option<PathBuf>,
 }
@@ -124,10 +126,16 @@ struct LogArgs {
     /// The account's country for fee tiers; default: the highest tier among the month's countries.
     #[arg(long, value_name = "CC")]
     account_country: Option<String>,
-    /// Skip bad rows (counted in the report) instead of stopping.
+    /// Skip bad rows (counted in the report) instead of stopping. Without --max-skipped any
+    /// number may be skipped, but not every row: a run with nothing replayed fails (exit 3).
     #[arg(long)]
     skip_invalid: bool,
-    /// With --skip-invalid: write the skipped rows and their reasons to FILE.
+    /// With --skip-invalid: fail (exit 3) when more rows than N, or than P% of the rows, are
+    /// skipped; the rejects file is still written. `100%` accepts a run with every row skipped.
+    #[arg(long, value_name = "N|P%", requires = "skip_invalid", value_parser = SkipLimit::parse)]
+    max_skipped: Option<SkipLimit>,
+    /// With --skip-invalid: write the skipped rows and their reasons to FILE (put in place
+    /// once the log is read, also when --max-skipped then fails the run).
     #[arg(long, value_name = "FILE", requires = "skip_invalid")]
     rejects: Option<PathBuf>,
     /// A message the rate card cannot price is an error instead of a warning.
@@ -168,7 +176,8 @@ struct ReplayArgs {
     /// Rows of the report.
     #[arg(long, value_enum, default_value = "country")]
     by: GroupBy,
-    /// Write one row per outbound message and per fee to FILE (CSV).
+    /// Write one row per outbound message and per fee to FILE (CSV). Put in place (a temporary
+    /// file renamed) only when the run succeeds; never the log or another output.
     #[arg(long, value_name = "FILE")]
     ledger: Option<PathBuf>,
     /// Print amounts in the table at full precision instead of rounded to cents.
@@ -198,7 +207,7 @@ pub fn main() -> i32 {
             };
         }
     };
-    match run(cli) {
+    match output::check_stdout().and_then(|_| run(cli)) {
         Ok(()) => exit::OK,
         Err(e) if e.is_broken_pipe() => exit::OK,
         Err(e) => {
@@ -324,6 +333,9 @@ fn loaded(a: &LogArgs, s: Settings, log: Log) -> Result<Loaded> {
                 .unwrap_or_default()
         );
     }
+    if a.skip_invalid {
+        SkipLimit::check(a.max_skipped, &log, a.rejects.as_deref())?;
+    }
     Ok(Loaded {
         log,
         models: s.models,
@@ -350,6 +362,7 @@ fn parse_date(flag: &str, d: &str) -> Result<chrono::NaiveDate> {
 
 /// `compare` and `breakeven`: `plot` is `Some` for breakeven.
 fn decide(a: &DecideArgs, plot: Option<Option<&std::path::Path>>) -> Result<()> {
+    check_outputs(&a.common, false, &[("--plot", plot.flatten())])?;
     // --viber / --whatsapp select every model of the channel, --model adds named ones.
     let all = load_rates(&a.common, &[])?.0;
     let mut names: Vec<String> = all
@@ -468,38 +481,48 @@ fn decide(a: &DecideArgs, plot: Option<Option<&std::path::Path>>) -> Result<()> 
             let countries: Vec<Country> = comparison.countries.iter().map(|c| c.country).collect();
             let refs: Vec<&Model> = l.models.iter().collect();
             let sessions = cards::session_vs_message(&refs, day, Some(&countries));
-            if let (Some(path), Some(scope)) = (svg, scopes.last()) {
-                let names: Vec<String> = l.models.iter().map(|m| m.name.clone()).collect();
-                let title = format!(
-                    "{}: monthly cost against volume ({})",
-                    l.log.file,
-                    report::scope_label(Some(&l.log), scope.account)
-                );
-                report::plot::write_svg(path, scope, &names, &currency, &title)?;
-            }
+            let chart = match (svg, scopes.last()) {
+                (Some(path), Some(scope)) => Some(draw(path, &l, scope, &currency)?),
+                _ => None,
+            };
             let r = BreakevenReport {
                 d,
                 scopes: &scopes,
                 sessions: &sessions,
                 channels: Some(&comparison),
             };
-            report::finish(exporter.breakeven(&r, &mut out), &mut out)
+            reported(report::finish(exporter.breakeven(&r, &mut out), &mut out))?;
+            chart.map_or(Ok(()), OutputFile::commit)
         }
     }
 }
 
+/// `--plot`: the chart of `scope`, drawn but not yet put in place.
+fn draw(path: &Path, l: &Loaded, scope: &breakeven::Scope, currency: &str) -> Result<OutputFile> {
+    let names: Vec<String> = l.models.iter().map(|m| m.name.clone()).collect();
+    let title = format!(
+        "{}: monthly cost against volume ({})",
+        l.log.file,
+        report::scope_label(Some(&l.log), scope.account)
+    );
+    let mut f = OutputFile::create("--plot", path)?;
+    let shown = path.display().to_string();
+    report::plot::write_svg(&mut f, &shown, scope, &names, currency, &title)?;
+    Ok(f)
+}
+
 /// The skipped rows as a log simcost can read again: the input's columns plus the reason.
-fn write_rejects(log: &Log, path: &PathBuf) -> Result<()> {
+fn write_rejects(log: &Log, path: &Path) -> Result<()> {
     let io = |e: csv::Error| {
         Error::io(
             format!("writing {}", path.display()),
             std::io::Error::other(e),
         )
     };
+    let mut file = OutputFile::create("--rejects", path)?;
     let mut w = csv::WriterBuilder::new()
         .flexible(true)
-        .from_path(path)
-        .map_err(io)?;
+        .from_writer(&mut file);
     let mut header = log.header.clone();
     header.extend(["reject_line".to_string(), "reject_reason".to_string()]);
     w.write_record(&header).map_err(io)?;
@@ -511,7 +534,9 @@ fn write_rejects(log: &Log, path: &PathBuf) -> Result<()> {
         w.write_record(&rec).map_err(io)?;
     }
     w.flush()
-        .map_err(|e| Error::io(format!("writing {}", path.display()), e))
+        .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+    drop(w);
+    file.commit()
 }
 
 fn billing_options(
@@ -562,6 +587,7 @@ fn warn_unpriced(l: &Loaded, results: Vec<ModelResult>, strict: bool) -> Result<
 }
 
 fn replay(a: ReplayArgs) -> Result<()> {
+    check_outputs(&a.common, true, &[("--ledger", a.ledger.as_deref())])?;
     let (l, results) = match replay_while_reading(&a)? {
         Some(done) => done,
         None => {
@@ -570,11 +596,14 @@ fn replay(a: ReplayArgs) -> Result<()> {
             (l, results)
         }
     };
-    if let Some(path) = &a.ledger {
-        let f = std::fs::File::create(path)
-            .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
-        report::ledger::write(&l.log, &results, l.tz, std::io::BufWriter::new(f))?;
-    }
+    let ledger = match &a.ledger {
+        Some(path) => {
+            let mut f = OutputFile::create("--ledger", path)?;
+            report::ledger::write(&l.log, &results, l.tz, &mut f)?;
+            Some(f)
+        }
+        None => None,
+    };
     let report = Report {
         log: &l.log,
         models: &results,
@@ -585,17 +614,24 @@ fn replay(a: ReplayArgs) -> Result<()> {
     let exporter = a.format.exporter();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    report::export(exporter, &report, &mut out)
+    reported(report::export(exporter, &report, &mut out))?;
+    // Put in place only once the whole run has succeeded.
+    ledger.map_or(Ok(()), OutputFile::commit)
 }
 
 /// A log file billed while it is read (`pipeline`); `None` when that does not apply: a
-/// ledger (which needs every event kept), standard input (which cannot be read a second time
-/// should the log not be in time order), or a log that is not in time order.
+/// ledger (which needs every event kept), standard input or anything but a regular file
+/// (which cannot be read a second time should the log not be in time order), or a log that is
+/// not in time order.
 fn replay_while_reading(a: &ReplayArgs) -> Result<Option<(Loaded, Vec<ModelResult>)>> {
     let path = match a.common.log.as_deref() {
         Some(p) if p != "-" && a.ledger.is_none() => p,
         _ => return Ok(None),
     };
+    // A pipe or device (`/dev/stdin`) cannot be read a second time.
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return Ok(None);
+    }
     let s = settings(&a.common)?;
     let opts = billing_options(s.account_country, s.as_of, false);
     let Some((log, results)) =
@@ -609,6 +645,7 @@ fn replay_while_reading(a: &ReplayArgs) -> Result<Option<(Loaded, Vec<ModelResul
 }
 
 fn explain(a: ExplainArgs) -> Result<()> {
+    check_outputs(&a.common, true, &[])?;
     let l = load(&a.common)?;
     let contact = l.log.find_contact(&a.contact).ok_or_else(|| {
         Error::Usage(format!(
@@ -622,4 +659,92 @@ fn explain(a: ExplainArgs) -> Result<()> {
     crate::explain::write(&l.log, &results, contact, l.tz, &mut out)
         .and_then(|_| out.flush())
         .map_err(|e| Error::io("writing the explanation", e))
+}
+
+/// Checks, before anything is read or written, that no output of the command is its log or
+/// another of its outputs. `absent_is_stdin`: no LOG reads standard input (not so for
+/// `compare`/`breakeven`, where no LOG compares the cards).
+fn check_outputs(a: &LogArgs, absent_is_stdin: bool, more: &[(&str, Option<&Path>)]) -> Result<()> {
+    let log = match a.log.as_deref() {
+        Some("-") => Some(output::Input::Stdin),
+        Some(p) => Some(output::Input::File(Path::new(p))),
+        None if absent_is_stdin => Some(output::Input::Stdin),
+        None => None,
+    };
+    let inputs: Vec<(&str, output::Input)> = log.map(|l| ("LOG", l)).into_iter().collect();
+    let outputs: Vec<(&str, &Path)> = std::iter::once(("--rejects", a.rejects.as_deref()))
+        .chain(more.iter().copied())
+        .filter_map(|(label, p)| Some((label, p?)))
+        .collect();
+    output::check_distinct(&inputs, &outputs)
+}
+
+/// The report written, or its reader gone (`simcost ... | head`): the reader chose to stop,
+/// so this is not a failure, and the run's files are still put in place.
+fn reported(r: Result<()>) -> Result<()> {
+    match r {
+        Err(e) if e.is_broken_pipe() => Ok(()),
+        r => r,
+    }
+}
+
+/// `--max-skipped`: how many rows `--skip-invalid` may skip before the run fails.
+#[derive(Clone, Copy, Debug)]
+enum SkipLimit {
+    Rows(u64),
+    Percent(rust_decimal::Decimal),
+}
+
+impl SkipLimit {
+    fn parse(s: &str) -> std::result::Result<SkipLimit, String> {
+        let bad =
+            || format!("expected a number of rows N or a percentage P% (0% to 100%), not {s:?}");
+        match s.trim().strip_suffix('%') {
+            Some(p) => {
+                let p: rust_decimal::Decimal = p.trim().parse().map_err(|_| bad())?;
+                if p.is_sign_negative() || p > rust_decimal::Decimal::ONE_HUNDRED {
+                    return Err(bad());
+                }
+                Ok(SkipLimit::Percent(p))
+            }
+            None => s.trim().parse().map(SkipLimit::Rows).map_err(|_| bad()),
+        }
+    }
+
+    /// Fails (an input error) when more rows were skipped than `limit` allows; without a
+    /// limit, when every row was (nothing replayed is not a success).
+    fn check(limit: Option<SkipLimit>, log: &Log, rejects: Option<&Path>) -> Result<()> {
+        let (skipped, rows) = (log.rejects.len() as u64, log.rows);
+        let allowed = match limit {
+            None => skipped < rows,
+            Some(SkipLimit::Rows(n)) => skipped <= n,
+            // skipped / rows <= p / 100, exactly.
+            Some(SkipLimit::Percent(p)) => {
+                rust_decimal::Decimal::from(skipped) * rust_decimal::Decimal::ONE_HUNDRED
+                    <= p * rust_decimal::Decimal::from(rows)
+            }
+        };
+        if allowed {
+            return Ok(());
+        }
+        let why = match limit {
+            None => format!(
+                "every row was skipped as invalid ({skipped} of {rows}): nothing was replayed"
+            ),
+            Some(SkipLimit::Rows(n)) => format!(
+                "{skipped} of {rows} rows skipped as invalid, more than --max-skipped {n} allows"
+            ),
+            Some(SkipLimit::Percent(p)) => format!(
+                "{skipped} of {rows} rows skipped as invalid, more than --max-skipped {p}% allows"
+            ),
+        };
+        let see = rejects
+            .map(|p| format!(" (the rows and why are in {})", p.display()))
+            .unwrap_or_default();
+        Err(Error::Input {
+            file: log.file.clone(),
+            line: 0,
+            msg: format!("{why}{see}"),
+        })
+    }
 }

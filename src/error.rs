@@ -3,13 +3,20 @@
 use thiserror::Error;
 
 /// Exit codes of the `simcost` binary.
+///
+/// A closed standard output (`>&-`) or one that fails (`> /dev/full`) is `IO`: the report is
+/// lost. A broken pipe (`simcost ... | head`) is not: the reader chose to stop reading, so the
+/// run ends quietly with `OK` and its output files are still put in place.
 pub mod exit {
     pub const OK: i32 = 0;
-    /// Output could not be written, or another I/O failure.
+    /// Output could not be written (a file, or standard output closed or failing), or
+    /// another I/O failure.
     pub const IO: i32 = 1;
-    /// Bad command line (clap uses 2 as well).
+    /// Bad command line (clap uses 2 as well), including an output that is the log or
+    /// another output.
     pub const USAGE: i32 = 2;
-    /// Bad input log: `FILE:LINE: what is wrong (the value)`.
+    /// Bad input log: `FILE:LINE: what is wrong (the value)`; also `--skip-invalid` skipping
+    /// every row, or more than `--max-skipped` allows.
     pub const INPUT: i32 = 3;
     /// Bad rate directory or model file.
     pub const RATES: i32 = 4;

@@ -13,6 +13,7 @@ pub mod event;
 pub mod explain;
 pub mod generate;
 pub mod input;
+pub mod output;
 pub mod pipeline;
 mod prefetch;
 pub mod rates;

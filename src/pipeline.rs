@@ -2,7 +2,8 @@
 //! out its events a block at a time and billing threads take them as they come, so billing
 //! shares the cores with reading instead of waiting for it, and the log's events are never
 //! all held at once. A log that turns out not to be in time order is read again the usual way
-//! (`None`), since its events must be sorted first.
+//! (`None`), since its events must be sorted first; so only a regular file comes this way (a
+//! pipe such as `/dev/stdin` cannot be read twice).
 
 use crate::billing::{self, Biller, BillingOptions, ModelResult, Names, Replayer};
 use crate::error::Result;

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use plotters::prelude::*;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
-use std::path::Path;
+use std::io::Write;
 
 /// Line colours, one per model (cycled).
 const COLOURS: [RGBColor; 6] = [
@@ -23,21 +23,19 @@ fn f(d: Decimal) -> f64 {
     d.to_f64().unwrap_or(0.0)
 }
 
-/// Draws `scope`'s cost curves to an SVG file.
+/// Draws `scope`'s cost curves as SVG to `out`, the output file named `shown` in messages.
 pub fn write_svg(
-    path: &Path,
+    out: &mut dyn Write,
+    shown: &str,
     scope: &Scope,
     names: &[String],
     currency: &str,
     title: &str,
 ) -> Result<()> {
-    let svg = render(scope, names, currency, title).map_err(|e| {
-        Error::io(
-            format!("drawing {}", path.display()),
-            std::io::Error::other(e),
-        )
-    })?;
-    std::fs::write(path, svg).map_err(|e| Error::io(format!("writing {}", path.display()), e))
+    let svg = render(scope, names, currency, title)
+        .map_err(|e| Error::io(format!("drawing {shown}"), std::io::Error::other(e)))?;
+    out.write_all(svg.as_bytes())
+        .map_err(|e| Error::io(format!("writing {shown}"), e))
 }
 
 /// The SVG text of the chart.

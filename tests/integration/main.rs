@@ -7,6 +7,7 @@ mod decide;
 mod input;
 mod ledger;
 mod meta;
+mod output_files;
 mod outputs;
 mod props;
 mod scale;
