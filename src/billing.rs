@@ -636,7 +636,7 @@ impl<'m> Biller<'m> {
         cells.sort_unstable_by_key(|c| c.0);
         countries.sort_unstable();
         // Countries and priced spend of each active (account, month), for the fee tiers.
-        let mut active: Vec<((u32, i32), (BTreeSet<Country>, Decimal))> = Vec::new();
+        let mut active: Vec<(AccountMonth, ActiveMonth)> = Vec::new();
         for (key, country) in countries {
             match active.last_mut() {
                 Some((k, (set, _))) if *k == key => {
@@ -694,6 +694,11 @@ impl<'m> Biller<'m> {
         }
     }
 }
+
+/// An (account, month).
+type AccountMonth = (u32, i32);
+/// The countries an account-month sent to or heard from, and its priced spend.
+type ActiveMonth = (BTreeSet<Country>, Decimal);
 
 /// Replays the whole log through one model.
 pub fn bill(log: &Log, order: &[u32], model: &Model, opts: &BillingOptions) -> ModelResult {
