@@ -130,6 +130,10 @@ struct LogArgs {
     /// With --skip-invalid: write the skipped rows and their reasons to FILE.
     #[arg(long, value_name = "FILE", requires = "skip_invalid")]
     rejects: Option<PathBuf>,
+    /// A longer record (a row, quoted line ends included) stops the reading: a bound on memory
+    /// for a file with no line end or an unclosed quote.
+    #[arg(long, value_name = "BYTES", default_value_t = input::DEFAULT_MAX_RECORD_BYTES)]
+    max_record_bytes: usize,
     /// A message the rate card cannot price is an error instead of a warning.
     #[arg(long)]
     strict: bool,
@@ -299,6 +303,7 @@ fn settings(a: &LogArgs) -> Result<Settings> {
             map,
             skip_invalid: a.skip_invalid,
             threads,
+            max_record_bytes: a.max_record_bytes,
         },
         models,
         tz,
@@ -488,30 +493,14 @@ fn decide(a: &DecideArgs, plot: Option<Option<&std::path::Path>>) -> Result<()> 
     }
 }
 
-/// The skipped rows as a log simcost can read again: the input's columns plus the reason.
+/// The skipped rows, written to `path` (`report::rejects`).
 fn write_rejects(log: &Log, path: &PathBuf) -> Result<()> {
-    let io = |e: csv::Error| {
-        Error::io(
-            format!("writing {}", path.display()),
-            std::io::Error::other(e),
-        )
-    };
-    let mut w = csv::WriterBuilder::new()
-        .flexible(true)
-        .from_path(path)
-        .map_err(io)?;
-    let mut header = log.header.clone();
-    header.extend(["reject_line".to_string(), "reject_reason".to_string()]);
-    w.write_record(&header).map_err(io)?;
-    for r in &log.rejects {
-        let mut rec = r.fields.clone();
-        rec.resize(log.header.len(), String::new());
-        rec.push(r.line.to_string());
-        rec.push(r.reason.clone());
-        w.write_record(&rec).map_err(io)?;
-    }
-    w.flush()
-        .map_err(|e| Error::io(format!("writing {}", path.display()), e))
+    let file = std::fs::File::create(path)
+        .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+    report::rejects::write(log, std::io::BufWriter::new(file)).map_err(|e| match e {
+        Error::Io { source, .. } => Error::io(format!("writing {}", path.display()), source),
+        e => e,
+    })
 }
 
 fn billing_options(

@@ -7,6 +7,13 @@ use std::io::Read;
 /// keep both cores busy and the blocks in flight small.
 pub const BLOCK_BYTES: usize = 1 << 20;
 
+/// The longest record read by default (`--max-record-bytes` raises it): a bound on the memory a
+/// file with no line end (`/dev/zero`, an unclosed quote) can take.
+pub const MAX_RECORD_BYTES: usize = 1 << 20;
+
+/// What stops the reading at the end of a block: the line and the reason.
+pub type Fault = (u64, String);
+
 /// A piece of the input holding whole records.
 pub struct Block {
     /// The line of the block's first byte in the input (1-based).
@@ -14,6 +21,9 @@ pub struct Block {
     pub bytes: Vec<u8>,
     /// `is_plain(&bytes)`, found by the cutter in the pass it makes anyway.
     pub plain: bool,
+    /// A fault in the input right after the block's records (an unclosed quote, a record over
+    /// the bound): the reading stops there, also when skipping invalid rows.
+    pub fault: Option<Fault>,
 }
 
 impl Block {
@@ -23,6 +33,7 @@ impl Block {
             first_line,
             bytes,
             plain,
+            fault: None,
         }
     }
 }
@@ -36,6 +47,9 @@ pub struct Blocks<R> {
     /// the cut is found by a CSV parser instead of the last newline.
     quoted: bool,
     next_line: u64,
+    max_record: usize,
+    /// A fault was handed out: nothing more is read.
+    done: bool,
 }
 
 impl<R: Read> Blocks<R> {
@@ -46,7 +60,15 @@ impl<R: Read> Blocks<R> {
             eof: false,
             quoted: false,
             next_line: 1,
+            max_record: MAX_RECORD_BYTES,
+            done: false,
         }
+    }
+
+    /// Records longer than `bytes` are a fault (`MAX_RECORD_BYTES` by default).
+    pub fn max_record_bytes(mut self, bytes: usize) -> Blocks<R> {
+        self.max_record = bytes.max(1);
+        self
     }
 
     /// The next block, or `None` at the end of the input.
@@ -58,6 +80,9 @@ impl<R: Read> Blocks<R> {
     pub fn next_block_in(&mut self, mut spare: Vec<u8>) -> std::io::Result<Option<Block>> {
         let mut want = BLOCK_BYTES;
         loop {
+            if self.done {
+                return Ok(None);
+            }
             while !self.eof && self.carry.len() < want {
                 self.fill(want)?;
             }
@@ -66,14 +91,17 @@ impl<R: Read> Blocks<R> {
             }
             // The first quote or CR: the block before it is plain (`is_plain`).
             let special = memchr::memchr2(b'"', b'\r', &self.carry).unwrap_or(usize::MAX);
-            let cut = if self.eof {
-                self.carry.len()
+            let (cut, fault) = if self.eof {
+                self.last_cut(special)
             } else {
-                self.cut(special)
+                (self.cut(special), None)
             };
-            if cut == 0 {
-                // One record longer than a block: read on until it ends.
-                want = self.carry.len() * 2;
+            if cut == 0 && fault.is_none() {
+                if self.carry.len() > self.max_record {
+                    return Ok(Some(self.fault_block(self.too_long())));
+                }
+                // One record longer than a block: read on until it ends (or the bound).
+                want = (self.carry.len() * 2).min(self.max_record + 1);
                 continue;
             }
             spare.clear();
@@ -81,13 +109,82 @@ impl<R: Read> Blocks<R> {
             let mut bytes = std::mem::replace(&mut self.carry, spare);
             bytes.truncate(cut);
             let first_line = self.next_line;
-            self.next_line += memchr::memchr_iter(b'\n', &bytes).count() as u64;
+            self.next_line += line_ends(&bytes, 0, bytes.len());
+            self.done = fault.is_some();
             return Ok(Some(Block {
                 first_line,
                 bytes,
                 plain: special >= cut,
+                fault,
             }));
         }
+    }
+
+    /// The cut at the end of the input: all of it, unless its last record opens a quote that
+    /// is never closed (the csv crate would read the rest of the file as one field).
+    fn last_cut(&mut self, special: usize) -> (usize, Option<Fault>) {
+        let len = self.carry.len();
+        if !self.quoted
+            && (special >= len || memchr::memchr(b'"', &self.carry[special..]).is_none())
+        {
+            return (len, None);
+        }
+        let last = last_record_end(&self.carry, true);
+        match open_quote(&self.carry[last..]) {
+            Some(open) => (last, Some(self.unclosed(last + open))),
+            None => (len, None),
+        }
+    }
+
+    /// A block with no records and `fault`; nothing is read after it.
+    fn fault_block(&mut self, fault: Fault) -> Block {
+        self.done = true;
+        self.carry = Vec::new();
+        Block {
+            first_line: self.next_line,
+            bytes: Vec::new(),
+            plain: true,
+            fault: Some(fault),
+        }
+    }
+
+    /// The fault of a `carry` (from a record boundary) that holds no record end within the
+    /// bound: an unclosed quote if a quoted field is open, else a record too long.
+    fn too_long(&self) -> Fault {
+        let bound = self.max_record;
+        if self.quoted {
+            if let Some(open) = open_quote(&self.carry) {
+                let (line, msg) = self.unclosed(open);
+                return (line, format!("{msg}; the field runs on past {bound} bytes"));
+            }
+        }
+        let blank = self
+            .carry
+            .iter()
+            .take_while(|&&b| b == b'\n' || b == b'\r')
+            .count();
+        let line = self.next_line + line_ends(&self.carry, 0, blank);
+        let start = &self.carry[blank..self.carry.len().min(blank + 200)];
+        (
+            line,
+            format!(
+                "record longer than {bound} bytes (--max-record-bytes raises the bound) ({})",
+                super::shown_bytes(start)
+            ),
+        )
+    }
+
+    /// The fault of a quote at `open` in `carry` that is never closed.
+    fn unclosed(&self, open: usize) -> Fault {
+        let line = self.next_line + line_ends(&self.carry, 0, open);
+        let end = self.carry.len().min(open + 200);
+        (
+            line,
+            format!(
+                "unclosed quote: a field opens with a quote that is never closed ({})",
+                super::shown_bytes(&self.carry[open..end])
+            ),
+        )
     }
 
     /// Reads up to `want` bytes in all into `carry`, straight into its spare room (no zeroing
@@ -112,16 +209,75 @@ impl<R: Read> Blocks<R> {
             self.quoted = memchr::memchr(b'"', &self.carry[special..]).is_some();
         }
         if self.quoted {
-            last_record_end(&self.carry)
+            last_record_end(&self.carry, false)
+        } else if special < self.carry.len() {
+            last_line_end(&self.carry)
         } else {
             memchr::memrchr(b'\n', &self.carry).map_or(0, |i| i + 1)
         }
     }
 }
 
+/// The end of the last line of `buf` (LF, CRLF or a CR alone, as old Mac files end lines), not
+/// after a CR that ends `buf`: its LF may come with the next read.
+fn last_line_end(buf: &[u8]) -> usize {
+    let mut end = buf.len();
+    while let Some(i) = memchr::memrchr2(b'\n', b'\r', &buf[..end]) {
+        if buf[i] == b'\r' && i + 1 == buf.len() {
+            end = i;
+            continue;
+        }
+        return i + 1;
+    }
+    0
+}
+
+/// The line ends in `bytes[from..to]`: each LF, and each CR not followed by an LF (old Mac
+/// files), as the csv crate ends its records. `bytes` past `to` tells a CRLF from a CR.
+pub fn line_ends(bytes: &[u8], from: usize, to: usize) -> u64 {
+    let part = &bytes[from..to];
+    let lf = memchr::memchr_iter(b'\n', part).count() as u64;
+    if memchr::memchr(b'\r', part).is_none() {
+        return lf;
+    }
+    let lone_cr = memchr::memchr_iter(b'\r', part)
+        .filter(|&i| bytes.get(from + i + 1) != Some(&b'\n'))
+        .count() as u64;
+    lf + lone_cr
+}
+
+/// Where the quoted field that `record` (from a record boundary, holding no complete record)
+/// leaves open starts, if one is open at its end: the `csv` crate's rules (a quote opens a
+/// field only at its start; a doubled quote inside is a quote).
+fn open_quote(record: &[u8]) -> Option<usize> {
+    let (mut open, mut field_start, mut i) = (None, true, 0);
+    while i < record.len() {
+        let b = record[i];
+        if open.is_some() {
+            if b == b'"' {
+                if record.get(i + 1) == Some(&b'"') {
+                    i += 1;
+                } else {
+                    open = None;
+                    field_start = false;
+                }
+            }
+        } else if b == b',' || b == b'\n' || b == b'\r' {
+            field_start = true;
+        } else if b == b'"' && field_start {
+            open = Some(i);
+        } else {
+            field_start = false;
+        }
+        i += 1;
+    }
+    open
+}
+
 /// The end of the last record that is complete in `buf` (which starts at a record boundary),
-/// by the rules of the `csv` crate's default reader: quotes, doubled quotes, CR/LF/CRLF.
-fn last_record_end(buf: &[u8]) -> usize {
+/// by the rules of the `csv` crate's default reader: quotes, doubled quotes, CR/LF/CRLF. Unless
+/// `eof`, a record ending in a CR that ends `buf` does not count: its LF may be in the next read.
+fn last_record_end(buf: &[u8], eof: bool) -> usize {
     let mut rdr = csv_core::Reader::new();
     let mut out = [0u8; 4096];
     let mut ends = [0usize; 64];
@@ -130,7 +286,13 @@ fn last_record_end(buf: &[u8]) -> usize {
         let (res, nin, _, _) = rdr.read_record(&buf[pos..], &mut out, &mut ends);
         pos += nin;
         match res {
-            csv_core::ReadRecordResult::Record => last = pos,
+            csv_core::ReadRecordResult::Record
+                if eof || pos < buf.len() || buf[pos - 1] != b'\r' =>
+            {
+                // A CRLF stays whole in one block, so that its lines are counted once.
+                last = pos + (buf[pos - 1] == b'\r' && buf.get(pos) == Some(&b'\n')) as usize;
+            }
+            csv_core::ReadRecordResult::Record => {}
             // Only where a record ends matters, not its fields.
             csv_core::ReadRecordResult::OutputFull | csv_core::ReadRecordResult::OutputEndsFull => {
             }
@@ -141,17 +303,37 @@ fn last_record_end(buf: &[u8]) -> usize {
     }
 }
 
-/// The line a record read by the `csv` crate from `bytes` starts on. The crate gives the line
-/// where the previous record ended, which is not the record's own when blank lines come between;
-/// those are skipped here, so that an error names the line the user sees.
-pub fn record_line(bytes: &[u8], first_line: u64, pos: &csv::Position) -> u64 {
-    let from = (pos.byte() as usize).min(bytes.len());
-    let blank = bytes[from..]
-        .iter()
-        .take_while(|&&b| b == b'\n' || b == b'\r')
-        .filter(|&&b| b == b'\n')
-        .count() as u64;
-    first_line + pos.line() - 1 + blank
+/// The lines of the records the `csv` crate reads from a block, in order: counted here from
+/// the bytes (the crate counts LFs only, and a CR alone ends a line too). The crate gives where
+/// a record starts as where the previous one ended, before any blank lines between; those
+/// are skipped here, so that an error names the line the user sees.
+pub struct RecordLines {
+    first_line: u64,
+    /// Line ends counted up to `byte`.
+    byte: usize,
+    ends: u64,
+}
+
+impl RecordLines {
+    pub fn new(first_line: u64) -> RecordLines {
+        RecordLines {
+            first_line,
+            byte: 0,
+            ends: 0,
+        }
+    }
+
+    /// The line of the record at `pos` in `bytes`; records come in order.
+    pub fn line(&mut self, bytes: &[u8], pos: &csv::Position) -> u64 {
+        let from = (pos.byte() as usize).clamp(self.byte, bytes.len());
+        self.ends += line_ends(bytes, self.byte, from);
+        self.byte = from;
+        let blank = bytes[from..]
+            .iter()
+            .take_while(|&&b| b == b'\n' || b == b'\r')
+            .count();
+        self.first_line + self.ends + line_ends(bytes, from, from + blank)
+    }
 }
 
 /// Whether a block can be split without a CSV parser: with no quote and no carriage return,
@@ -178,6 +360,10 @@ pub struct Split<'a> {
 }
 
 impl Split<'_> {
+    /// The record's length in bytes, its line end left out.
+    pub fn byte_len(&self) -> usize {
+        self.rec.len()
+    }
     pub fn count(&self) -> usize {
         self.ends.len()
     }
@@ -397,10 +583,11 @@ mod tests {
             .has_headers(false)
             .flexible(true)
             .from_reader(bytes);
+        let mut lines = RecordLines::new(first_line);
         rdr.byte_records()
             .map(|r| {
                 let r = r.unwrap();
-                (record_line(bytes, first_line, r.position().unwrap()), r)
+                (lines.line(bytes, r.position().unwrap()), r)
             })
             .collect()
     }
@@ -488,7 +675,11 @@ mod tests {
         let mut text = b"a,b\n".to_vec();
         text.extend(std::iter::repeat_n(b'x', 3 * BLOCK_BYTES));
         text.extend(b",y\nc,d\n");
-        let got = blocks(&text);
+        let mut b = Blocks::new(&text[..]).max_record_bytes(4 * BLOCK_BYTES);
+        let mut got = vec![];
+        while let Some(block) = b.next_block().unwrap() {
+            got.push(block);
+        }
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].bytes, b"a,b\n");
         assert_eq!(got[1].bytes.len(), text.len() - 4);
