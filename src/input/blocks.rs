@@ -685,4 +685,93 @@ mod tests {
         assert_eq!(got[1].bytes.len(), text.len() - 4);
         assert_eq!(got[1].first_line, 2);
     }
+
+    /// Each block's first line is the line its first record starts on, counting LF, CRLF and a
+    /// CR alone, also when a CRLF straddles the place where a read ends, plain or quoted.
+    #[test]
+    fn lines_are_counted_for_every_kind_of_line_end() {
+        let line_of = |text: &[u8], at: usize| 1 + line_ends(text, 0, at);
+        let mut texts: Vec<Vec<u8>> = vec![b"a,b\r".repeat(400_000), b"a,\"b\"\r".repeat(300_000)];
+        for first in [&b"x"[..], b"\"x"] {
+            // The first line's CR is the last byte of the first read, its LF the first of the next.
+            let mut t = first.to_vec();
+            t.resize(BLOCK_BYTES - 1, b'x');
+            if first.len() > 1 {
+                t[BLOCK_BYTES - 2] = b'"';
+            }
+            t.extend(b"\r\n");
+            t.extend(b"c,d\r\ne,f\n".repeat(10));
+            texts.push(t);
+        }
+        for text in texts {
+            let mut at = 0;
+            let got = blocks(&text);
+            assert!(got.len() > 1);
+            for b in &got {
+                assert_eq!(b.first_line, line_of(&text, at), "block at byte {at}");
+                assert!(b.fault.is_none());
+                at += b.bytes.len();
+            }
+            assert_eq!(at, text.len());
+        }
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_a_fault_at_its_line() {
+        // At the end of the input: the block keeps the records before it.
+        let got = blocks(b"a,b\n1,2\n3,\"x\n4,5\n");
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].bytes, b"a,b\n1,2\n");
+        let (line, msg) = got[0].fault.clone().unwrap();
+        assert_eq!(line, 3);
+        assert_eq!(
+            msg,
+            "unclosed quote: a field opens with a quote that is never closed (\"x\\n4,5\\n)"
+        );
+        // Past the bound, before the end of the input: named at the quote too.
+        let mut text = b"a,b\n1,2\r\n3,\"x\n".to_vec();
+        text.extend(b"4,5\n".repeat(BLOCK_BYTES / 2));
+        let mut b = Blocks::new(&text[..]).max_record_bytes(100);
+        let block = b.next_block().unwrap().unwrap();
+        assert_eq!(
+            (block.bytes.as_slice(), block.fault),
+            (&b"a,b\n1,2\r\n"[..], None)
+        );
+        let block = b.next_block().unwrap().unwrap();
+        assert!(block.bytes.is_empty());
+        let (line, msg) = block.fault.unwrap();
+        assert_eq!(line, 3);
+        assert!(msg.ends_with("; the field runs on past 100 bytes"), "{msg}");
+        assert!(b.next_block().unwrap().is_none());
+        // A quote inside a field, or closed, opens nothing.
+        assert_eq!(open_quote(b"1,a\"b,c"), None);
+        assert_eq!(open_quote(b"1,\"a\"\"b\",c"), None);
+        assert_eq!(open_quote(b"1,\"a\"\"b,c"), Some(2));
+        assert_eq!(open_quote(b"1,\"a\"x,\"c\n"), Some(7));
+    }
+
+    #[test]
+    fn a_record_over_the_bound_is_a_fault_in_bounded_memory() {
+        // No line end at all (as /dev/zero): the bound is read, no more.
+        let mut input = std::io::Read::take(std::io::repeat(0), 1 << 40);
+        let mut b = Blocks::new(&mut input).max_record_bytes(5000);
+        let block = b.next_block().unwrap().unwrap();
+        assert!(block.bytes.is_empty());
+        let (line, msg) = block.fault.unwrap();
+        assert_eq!(line, 1);
+        assert!(msg.starts_with("record longer than 5000 bytes"), "{msg}");
+        assert!(b.next_block().unwrap().is_none());
+        assert!(input.limit() > (1 << 40) - 2 * BLOCK_BYTES as u64);
+        // After whole records, on its own line.
+        let mut text = b"a,b\n\n".to_vec();
+        text.resize(3 * BLOCK_BYTES, b'y');
+        let mut b = Blocks::new(&text[..]).max_record_bytes(BLOCK_BYTES + 10);
+        let first = b.next_block().unwrap().unwrap();
+        assert_eq!(
+            (first.bytes.as_slice(), first.fault.is_none()),
+            (&b"a,b\n\n"[..], true)
+        );
+        let (line, _) = b.next_block().unwrap().unwrap().fault.unwrap();
+        assert_eq!(line, 3);
+    }
 }

@@ -284,7 +284,10 @@ impl Parser<'_> {
                 None => Ok(""),
                 Some(c) => std::str::from_utf8(rec.field(c))
                     .map(super::trim)
-                    .map_err(|_| format!("{} is not valid UTF-8", FIELDS[i])),
+                    .map_err(|_| {
+                        let shown = super::shown_bytes(rec.field(c));
+                        format!("{} is not valid UTF-8 ({shown})", FIELDS[i])
+                    }),
             }
         };
         // A field as typed, undecoded. The fast ways below take it only when it is a valid
