@@ -109,7 +109,12 @@ impl<R: Read> Blocks<R> {
             let mut bytes = std::mem::replace(&mut self.carry, spare);
             bytes.truncate(cut);
             let first_line = self.next_line;
-            self.next_line += line_ends(&bytes, 0, bytes.len());
+            // A block before the first quote or CR has only LF line ends.
+            self.next_line += if special >= cut {
+                memchr::memchr_iter(b'\n', &bytes).count() as u64
+            } else {
+                line_ends(&bytes, 0, bytes.len())
+            };
             self.done = fault.is_some();
             return Ok(Some(Block {
                 first_line,
@@ -364,9 +369,11 @@ impl Split<'_> {
     pub fn byte_len(&self) -> usize {
         self.rec.len()
     }
+    #[inline]
     pub fn count(&self) -> usize {
         self.ends.len()
     }
+    #[inline]
     pub fn get(&self, i: usize) -> &[u8] {
         let start = if i == 0 { 0 } else { self.ends[i - 1] + 1 };
         &self.rec[start..self.ends[i]]
