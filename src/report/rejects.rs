@@ -52,10 +52,10 @@ mod tests {
         let mut out = Vec::new();
         super::write(&read, &mut out).unwrap();
         let mut want = b"reject_line,reject_reason,timestamp,contact,direction,kind\n".to_vec();
-        want.extend(b"3,contact is not valid UTF-8,2026-03-02T08:00:00Z,+38050\xff\xfe0001,in,\n");
+        want.extend(b"3,contact is not valid UTF-8 (+38050\\xFF\\xFE0001),2026-03-02T08:00:00Z,+38050\xff\xfe0001,in,\n");
         want.extend(b"4,\"row has 6 fields, the header has 4 (ragged row)\",2026-03-02T08:01:00Z,+380501110001,out,,extra,=1+2\n");
         want.extend(b"5,\"row has 2 fields, the header has 4 (ragged row)\",2026-03-02T08:02:00Z,+380501110001\n");
-        want.extend(b"6,direction is not valid UTF-8,2026-03-02T08:03:00Z,+380501110001,side\xe9,\"a,\nb\"\n");
+        want.extend(b"6,direction is not valid UTF-8 (side\\xE9),2026-03-02T08:03:00Z,+380501110001,side\xe9,\"a,\nb\"\n");
         assert_eq!(
             String::from_utf8_lossy(&out),
             String::from_utf8_lossy(&want)
