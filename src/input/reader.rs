@@ -221,48 +221,7 @@ fn read_input(
         Sniffed::NotCsv(what) => err(0, what.into()),
     })?;
     let mut blocks = Blocks::new(input).max_record_bytes(opts.max_record_bytes);
-    // The header is the first record; blank lines before it are skipped, as the csv crate does.
-    let (header, first) = loop {
-        let Some(block) = blocks.next_block().map_err(|e| read_err(0, e))? else {
-            return Err(err(0, "empty file: a header row is required".into()));
-        };
-        if let Some(bar) = progress {
-            bar.inc(block.bytes.len() as u64);
-        }
-        let mut rdr = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(&block.bytes[..]);
-        let mut rec = csv::ByteRecord::new();
-        if rdr
-            .read_byte_record(&mut rec)
-            .map_err(|e| err(block.first_line, format!("cannot read CSV ({e})")))?
-        {
-            let end = rdr.position().byte() as usize;
-            let mut rest = Block::new(
-                block.first_line + line_ends(&block.bytes, 0, end),
-                block.bytes[end..].to_vec(),
-            );
-            rest.fault = block.fault;
-            break (rec, rest);
-        }
-        if let Some((line, msg)) = block.fault {
-            return Err(err(line, msg));
-        }
-    };
-    let header: Vec<String> = header
-        .iter()
-        .enumerate()
-        .map(|(i, h)| {
-            let h = String::from_utf8_lossy(h);
-            let h = if i == 0 {
-                h.trim_start_matches('\u{feff}')
-            } else {
-                &h
-            };
-            h.trim().to_string()
-        })
-        .collect();
+    let (header, first) = read_header(&mut blocks, progress, &err)?;
     let columns = Columns {
         index: locate_columns(&header, &opts.map, |m| err(1, m))?,
         count: header.len(),
@@ -375,6 +334,60 @@ fn read_input(
     }
     number_accounts_by_name(&mut log);
     Ok(log)
+}
+
+/// The header (names trimmed, a BOM dropped) and the rest of the block it ends in. Blank lines
+/// before it are skipped, as the csv crate does.
+fn read_header<R: Read>(
+    blocks: &mut Blocks<R>,
+    progress: Option<&indicatif::ProgressBar>,
+    err: &dyn Fn(u64, String) -> Error,
+) -> Result<(Vec<String>, Block)> {
+    let (header, first) = loop {
+        let Some(block) = blocks
+            .next_block()
+            .map_err(|e| err(0, format!("cannot read CSV ({e})")))?
+        else {
+            return Err(err(0, "empty file: a header row is required".into()));
+        };
+        if let Some(bar) = progress {
+            bar.inc(block.bytes.len() as u64);
+        }
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(&block.bytes[..]);
+        let mut rec = csv::ByteRecord::new();
+        if rdr
+            .read_byte_record(&mut rec)
+            .map_err(|e| err(block.first_line, format!("cannot read CSV ({e})")))?
+        {
+            let end = rdr.position().byte() as usize;
+            let mut rest = Block::new(
+                block.first_line + line_ends(&block.bytes, 0, end),
+                block.bytes[end..].to_vec(),
+            );
+            rest.fault = block.fault;
+            break (rec, rest);
+        }
+        if let Some((line, msg)) = block.fault {
+            return Err(err(line, msg));
+        }
+    };
+    let header: Vec<String> = header
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let h = String::from_utf8_lossy(h);
+            let h = if i == 0 {
+                h.trim_start_matches('\u{feff}')
+            } else {
+                &h
+            };
+            h.trim().to_string()
+        })
+        .collect();
+    Ok((header, first))
 }
 
 /// Ids for contacts and accounts in order of first appearance, and the interned streams,
