@@ -118,7 +118,8 @@ struct LogArgs {
     /// Time zone of naive timestamps and of calendar months (IANA name).
     #[arg(long, default_value = "UTC", value_name = "TZ")]
     tz: String,
-    /// Read a field from a differently named column, e.g. `--map timestamp=sent_at`.
+    /// Read a field from a differently named column, e.g. `--map timestamp=sent_at`; a column
+    /// the log lacks is an error; `--map account=` leaves an optional field unread.
     #[arg(long = "map", value_name = "FIELD=COLUMN")]
     map: Vec<String>,
     /// The account's country for fee tiers; default: the highest tier among the month's countries.
@@ -127,7 +128,8 @@ struct LogArgs {
     /// Skip bad rows (counted in the report) instead of stopping.
     #[arg(long)]
     skip_invalid: bool,
-    /// With --skip-invalid: write the skipped rows and their reasons to FILE.
+    /// With --skip-invalid: write the skipped rows to FILE, each as its line, its reason and
+    /// every field it had, byte for byte.
     #[arg(long, value_name = "FILE", requires = "skip_invalid")]
     rejects: Option<PathBuf>,
     /// A longer record (a row, quoted line ends included) stops the reading: a bound on memory
