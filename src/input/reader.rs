@@ -910,4 +910,24 @@ mod tests {
         assert_eq!(log.rejects[0].line, 3);
         assert!(log.rejects[0].reason.contains("(bad)"));
     }
+
+    #[test]
+    fn an_unclosed_quote_in_the_header_and_a_long_quoted_record_are_named() {
+        let e = read("\"timestamp,contact,direction\n1772356500,+380501234567,in\n").unwrap_err();
+        assert!(e.to_string().starts_with("t.csv:1: unclosed quote"), "{e}");
+        // A record over the bound inside a block that has quotes (read by the csv crate).
+        let opts = ReadOptions {
+            tz: chrono_tz::UTC,
+            map: vec![],
+            skip_invalid: true,
+            threads: 2,
+            max_record_bytes: 60,
+        };
+        let text = "timestamp,contact,direction,note\n1772356500,+380501234567,in,\"a\"\n1772356501,+380501234567,in,\"a\nlong note on two lines, over sixty bytes\"\n";
+        let e = read_from("t.csv".into(), text.as_bytes(), &opts).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "t.csv:3: record longer than 60 bytes (--max-record-bytes raises the bound)"
+        );
+    }
 }
