@@ -694,7 +694,10 @@ fn not_csv(head: &[u8]) -> Option<&'static str> {
         ),
     ];
     if let Some((_, what)) = MAGIC.iter().find(|(m, _)| head.starts_with(m)) {
-        return Some(what);
+        // "BZh" could begin a header: bzip2 has a block size digit after it.
+        if !what.contains("bzip2") || matches!(head.get(3), Some(b'1'..=b'9')) {
+            return Some(what);
+        }
     }
     // UTF-16 without a BOM: ASCII text with a NUL beside every character.
     let pairs = head.len() / 2;
@@ -929,5 +932,16 @@ mod tests {
             e.to_string(),
             "t.csv:3: record longer than 60 bytes (--max-record-bytes raises the bound)"
         );
+    }
+
+    #[test]
+    fn files_that_are_not_csv_text_are_named() {
+        assert_eq!(not_csv(b"timestamp,contact"), None);
+        assert_eq!(not_csv(b"BZhistory,contact"), None);
+        assert!(not_csv(b"BZh91AY&SY").is_some_and(|w| w.contains("bzip2")));
+        assert!(not_csv(b"\x1f\x8b\x08\x00").is_some_and(|w| w.contains("gzip")));
+        assert!(not_csv(b"t\0i\0m\0e\0").is_some_and(|w| w.contains("UTF-16")));
+        assert!(not_csv(b"\0t\0i\0m\0e").is_some_and(|w| w.contains("UTF-16")));
+        assert_eq!(not_csv(b"\0\0\0\0"), None);
     }
 }
