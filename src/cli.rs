@@ -120,7 +120,8 @@ struct LogArgs {
     /// Time zone of naive timestamps and of calendar months (IANA name).
     #[arg(long, default_value = "UTC", value_name = "TZ")]
     tz: String,
-    /// Read a field from a differently named column, e.g. `--map timestamp=sent_at`.
+    /// Read a field from a differently named column, e.g. `--map timestamp=sent_at`; a column
+    /// the log lacks is an error; `--map account=` leaves an optional field unread.
     #[arg(long = "map", value_name = "FIELD=COLUMN")]
     map: Vec<String>,
     /// The account's country for fee tiers; default: the highest tier among the month's countries.
@@ -134,10 +135,15 @@ struct LogArgs {
     /// skipped; the rejects file is still written. `100%` accepts a run with every row skipped.
     #[arg(long, value_name = "N|P%", requires = "skip_invalid", value_parser = SkipLimit::parse)]
     max_skipped: Option<SkipLimit>,
-    /// With --skip-invalid: write the skipped rows and their reasons to FILE (put in place
-    /// once the log is read, also when --max-skipped then fails the run).
+    /// With --skip-invalid: write the skipped rows to FILE, each as its line, its reason and
+    /// every field it had, byte for byte (put in place once the log is read, also when
+    /// --max-skipped then fails the run).
     #[arg(long, value_name = "FILE", requires = "skip_invalid")]
     rejects: Option<PathBuf>,
+    /// A longer record (a row, quoted line ends included) stops the reading: a bound on memory
+    /// for a file with no line end or an unclosed quote.
+    #[arg(long, value_name = "BYTES", default_value_t = input::DEFAULT_MAX_RECORD_BYTES)]
+    max_record_bytes: usize,
     /// A message the rate card cannot price is an error instead of a warning.
     #[arg(long)]
     strict: bool,
@@ -308,6 +314,7 @@ fn settings(a: &LogArgs) -> Result<Settings> {
             map,
             skip_invalid: a.skip_invalid,
             threads,
+            max_record_bytes: a.max_record_bytes,
         },
         models,
         tz,
@@ -511,31 +518,13 @@ fn draw(path: &Path, l: &Loaded, scope: &breakeven::Scope, currency: &str) -> Re
     Ok(f)
 }
 
-/// The skipped rows as a log simcost can read again: the input's columns plus the reason.
+/// The skipped rows, written to `path` (`report::rejects`).
 fn write_rejects(log: &Log, path: &Path) -> Result<()> {
-    let io = |e: csv::Error| {
-        Error::io(
-            format!("writing {}", path.display()),
-            std::io::Error::other(e),
-        )
-    };
     let mut file = OutputFile::create("--rejects", path)?;
-    let mut w = csv::WriterBuilder::new()
-        .flexible(true)
-        .from_writer(&mut file);
-    let mut header = log.header.clone();
-    header.extend(["reject_line".to_string(), "reject_reason".to_string()]);
-    w.write_record(&header).map_err(io)?;
-    for r in &log.rejects {
-        let mut rec = r.fields.clone();
-        rec.resize(log.header.len(), String::new());
-        rec.push(r.line.to_string());
-        rec.push(r.reason.clone());
-        w.write_record(&rec).map_err(io)?;
-    }
-    w.flush()
-        .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
-    drop(w);
+    report::rejects::write(log, &mut file).map_err(|e| match e {
+        Error::Io { source, .. } => Error::io(format!("writing {}", path.display()), source),
+        e => e,
+    })?;
     file.commit()
 }
 

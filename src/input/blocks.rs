@@ -7,6 +7,13 @@ use std::io::Read;
 /// keep both cores busy and the blocks in flight small.
 pub const BLOCK_BYTES: usize = 1 << 20;
 
+/// The longest record read by default (`--max-record-bytes` raises it): a bound on the memory a
+/// file with no line end (`/dev/zero`, an unclosed quote) can take.
+pub const MAX_RECORD_BYTES: usize = 1 << 20;
+
+/// What stops the reading at the end of a block: the line and the reason.
+pub type Fault = (u64, String);
+
 /// A piece of the input holding whole records.
 pub struct Block {
     /// The line of the block's first byte in the input (1-based).
@@ -14,6 +21,9 @@ pub struct Block {
     pub bytes: Vec<u8>,
     /// `is_plain(&bytes)`, found by the cutter in the pass it makes anyway.
     pub plain: bool,
+    /// A fault in the input right after the block's records (an unclosed quote, a record over
+    /// the bound): the reading stops there, also when skipping invalid rows.
+    pub fault: Option<Fault>,
 }
 
 impl Block {
@@ -23,6 +33,7 @@ impl Block {
             first_line,
             bytes,
             plain,
+            fault: None,
         }
     }
 }
@@ -36,6 +47,9 @@ pub struct Blocks<R> {
     /// the cut is found by a CSV parser instead of the last newline.
     quoted: bool,
     next_line: u64,
+    max_record: usize,
+    /// A fault was handed out: nothing more is read.
+    done: bool,
 }
 
 impl<R: Read> Blocks<R> {
@@ -46,7 +60,15 @@ impl<R: Read> Blocks<R> {
             eof: false,
             quoted: false,
             next_line: 1,
+            max_record: MAX_RECORD_BYTES,
+            done: false,
         }
+    }
+
+    /// Records longer than `bytes` are a fault (`MAX_RECORD_BYTES` by default).
+    pub fn max_record_bytes(mut self, bytes: usize) -> Blocks<R> {
+        self.max_record = bytes.max(1);
+        self
     }
 
     /// The next block, or `None` at the end of the input.
@@ -58,6 +80,9 @@ impl<R: Read> Blocks<R> {
     pub fn next_block_in(&mut self, mut spare: Vec<u8>) -> std::io::Result<Option<Block>> {
         let mut want = BLOCK_BYTES;
         loop {
+            if self.done {
+                return Ok(None);
+            }
             while !self.eof && self.carry.len() < want {
                 self.fill(want)?;
             }
@@ -66,14 +91,17 @@ impl<R: Read> Blocks<R> {
             }
             // The first quote or CR: the block before it is plain (`is_plain`).
             let special = memchr::memchr2(b'"', b'\r', &self.carry).unwrap_or(usize::MAX);
-            let cut = if self.eof {
-                self.carry.len()
+            let (cut, fault) = if self.eof {
+                self.last_cut(special)
             } else {
-                self.cut(special)
+                (self.cut(special), None)
             };
-            if cut == 0 {
-                // One record longer than a block: read on until it ends.
-                want = self.carry.len() * 2;
+            if cut == 0 && fault.is_none() {
+                if self.carry.len() > self.max_record {
+                    return Ok(Some(self.fault_block(self.too_long())));
+                }
+                // One record longer than a block: read on until it ends (or the bound).
+                want = (self.carry.len() * 2).min(self.max_record + 1);
                 continue;
             }
             spare.clear();
@@ -81,13 +109,87 @@ impl<R: Read> Blocks<R> {
             let mut bytes = std::mem::replace(&mut self.carry, spare);
             bytes.truncate(cut);
             let first_line = self.next_line;
-            self.next_line += memchr::memchr_iter(b'\n', &bytes).count() as u64;
+            // A block before the first quote or CR has only LF line ends.
+            self.next_line += if special >= cut {
+                memchr::memchr_iter(b'\n', &bytes).count() as u64
+            } else {
+                line_ends(&bytes, 0, bytes.len())
+            };
+            self.done = fault.is_some();
             return Ok(Some(Block {
                 first_line,
                 bytes,
                 plain: special >= cut,
+                fault,
             }));
         }
+    }
+
+    /// The cut at the end of the input: all of it, unless its last record opens a quote that
+    /// is never closed (the csv crate would read the rest of the file as one field).
+    fn last_cut(&mut self, special: usize) -> (usize, Option<Fault>) {
+        let len = self.carry.len();
+        if !self.quoted
+            && (special >= len || memchr::memchr(b'"', &self.carry[special..]).is_none())
+        {
+            return (len, None);
+        }
+        let last = last_record_end(&self.carry, true);
+        match open_quote(&self.carry[last..]) {
+            Some(open) => (last, Some(self.unclosed(last + open))),
+            None => (len, None),
+        }
+    }
+
+    /// A block with no records and `fault`; nothing is read after it.
+    fn fault_block(&mut self, fault: Fault) -> Block {
+        self.done = true;
+        self.carry = Vec::new();
+        Block {
+            first_line: self.next_line,
+            bytes: Vec::new(),
+            plain: true,
+            fault: Some(fault),
+        }
+    }
+
+    /// The fault of a `carry` (from a record boundary) that holds no record end within the
+    /// bound: an unclosed quote if a quoted field is open, else a record too long.
+    fn too_long(&self) -> Fault {
+        let bound = self.max_record;
+        if self.quoted {
+            if let Some(open) = open_quote(&self.carry) {
+                let (line, msg) = self.unclosed(open);
+                return (line, format!("{msg}; the field runs on past {bound} bytes"));
+            }
+        }
+        let blank = self
+            .carry
+            .iter()
+            .take_while(|&&b| b == b'\n' || b == b'\r')
+            .count();
+        let line = self.next_line + line_ends(&self.carry, 0, blank);
+        let start = &self.carry[blank..self.carry.len().min(blank + 200)];
+        (
+            line,
+            format!(
+                "record longer than {bound} bytes (--max-record-bytes raises the bound) ({})",
+                super::shown_bytes(start)
+            ),
+        )
+    }
+
+    /// The fault of a quote at `open` in `carry` that is never closed.
+    fn unclosed(&self, open: usize) -> Fault {
+        let line = self.next_line + line_ends(&self.carry, 0, open);
+        let end = self.carry.len().min(open + 200);
+        (
+            line,
+            format!(
+                "unclosed quote: a field opens with a quote that is never closed ({})",
+                super::shown_bytes(&self.carry[open..end])
+            ),
+        )
     }
 
     /// Reads up to `want` bytes in all into `carry`, straight into its spare room (no zeroing
@@ -112,16 +214,75 @@ impl<R: Read> Blocks<R> {
             self.quoted = memchr::memchr(b'"', &self.carry[special..]).is_some();
         }
         if self.quoted {
-            last_record_end(&self.carry)
+            last_record_end(&self.carry, false)
+        } else if special < self.carry.len() {
+            last_line_end(&self.carry)
         } else {
             memchr::memrchr(b'\n', &self.carry).map_or(0, |i| i + 1)
         }
     }
 }
 
+/// The end of the last line of `buf` (LF, CRLF or a CR alone, as old Mac files end lines), not
+/// after a CR that ends `buf`: its LF may come with the next read.
+fn last_line_end(buf: &[u8]) -> usize {
+    let mut end = buf.len();
+    while let Some(i) = memchr::memrchr2(b'\n', b'\r', &buf[..end]) {
+        if buf[i] == b'\r' && i + 1 == buf.len() {
+            end = i;
+            continue;
+        }
+        return i + 1;
+    }
+    0
+}
+
+/// The line ends in `bytes[from..to]`: each LF, and each CR not followed by an LF (old Mac
+/// files), as the csv crate ends its records. `bytes` past `to` tells a CRLF from a CR.
+pub fn line_ends(bytes: &[u8], from: usize, to: usize) -> u64 {
+    let part = &bytes[from..to];
+    let lf = memchr::memchr_iter(b'\n', part).count() as u64;
+    if memchr::memchr(b'\r', part).is_none() {
+        return lf;
+    }
+    let lone_cr = memchr::memchr_iter(b'\r', part)
+        .filter(|&i| bytes.get(from + i + 1) != Some(&b'\n'))
+        .count() as u64;
+    lf + lone_cr
+}
+
+/// Where the quoted field that `record` (from a record boundary, holding no complete record)
+/// leaves open starts, if one is open at its end: the `csv` crate's rules (a quote opens a
+/// field only at its start; a doubled quote inside is a quote).
+fn open_quote(record: &[u8]) -> Option<usize> {
+    let (mut open, mut field_start, mut i) = (None, true, 0);
+    while i < record.len() {
+        let b = record[i];
+        if open.is_some() {
+            if b == b'"' {
+                if record.get(i + 1) == Some(&b'"') {
+                    i += 1;
+                } else {
+                    open = None;
+                    field_start = false;
+                }
+            }
+        } else if b == b',' || b == b'\n' || b == b'\r' {
+            field_start = true;
+        } else if b == b'"' && field_start {
+            open = Some(i);
+        } else {
+            field_start = false;
+        }
+        i += 1;
+    }
+    open
+}
+
 /// The end of the last record that is complete in `buf` (which starts at a record boundary),
-/// by the rules of the `csv` crate's default reader: quotes, doubled quotes, CR/LF/CRLF.
-fn last_record_end(buf: &[u8]) -> usize {
+/// by the rules of the `csv` crate's default reader: quotes, doubled quotes, CR/LF/CRLF. Unless
+/// `eof`, a record ending in a CR that ends `buf` does not count: its LF may be in the next read.
+fn last_record_end(buf: &[u8], eof: bool) -> usize {
     let mut rdr = csv_core::Reader::new();
     let mut out = [0u8; 4096];
     let mut ends = [0usize; 64];
@@ -130,7 +291,13 @@ fn last_record_end(buf: &[u8]) -> usize {
         let (res, nin, _, _) = rdr.read_record(&buf[pos..], &mut out, &mut ends);
         pos += nin;
         match res {
-            csv_core::ReadRecordResult::Record => last = pos,
+            csv_core::ReadRecordResult::Record
+                if eof || pos < buf.len() || buf[pos - 1] != b'\r' =>
+            {
+                // A CRLF stays whole in one block, so that its lines are counted once.
+                last = pos + (buf[pos - 1] == b'\r' && buf.get(pos) == Some(&b'\n')) as usize;
+            }
+            csv_core::ReadRecordResult::Record => {}
             // Only where a record ends matters, not its fields.
             csv_core::ReadRecordResult::OutputFull | csv_core::ReadRecordResult::OutputEndsFull => {
             }
@@ -141,17 +308,37 @@ fn last_record_end(buf: &[u8]) -> usize {
     }
 }
 
-/// The line a record read by the `csv` crate from `bytes` starts on. The crate gives the line
-/// where the previous record ended, which is not the record's own when blank lines come between;
-/// those are skipped here, so that an error names the line the user sees.
-pub fn record_line(bytes: &[u8], first_line: u64, pos: &csv::Position) -> u64 {
-    let from = (pos.byte() as usize).min(bytes.len());
-    let blank = bytes[from..]
-        .iter()
-        .take_while(|&&b| b == b'\n' || b == b'\r')
-        .filter(|&&b| b == b'\n')
-        .count() as u64;
-    first_line + pos.line() - 1 + blank
+/// The lines of the records the `csv` crate reads from a block, in order: counted here from
+/// the bytes (the crate counts LFs only, and a CR alone ends a line too). The crate gives where
+/// a record starts as where the previous one ended, before any blank lines between; those
+/// are skipped here, so that an error names the line the user sees.
+pub struct RecordLines {
+    first_line: u64,
+    /// Line ends counted up to `byte`.
+    byte: usize,
+    ends: u64,
+}
+
+impl RecordLines {
+    pub fn new(first_line: u64) -> RecordLines {
+        RecordLines {
+            first_line,
+            byte: 0,
+            ends: 0,
+        }
+    }
+
+    /// The line of the record at `pos` in `bytes`; records come in order.
+    pub fn line(&mut self, bytes: &[u8], pos: &csv::Position) -> u64 {
+        let from = (pos.byte() as usize).clamp(self.byte, bytes.len());
+        self.ends += line_ends(bytes, self.byte, from);
+        self.byte = from;
+        let blank = bytes[from..]
+            .iter()
+            .take_while(|&&b| b == b'\n' || b == b'\r')
+            .count();
+        self.first_line + self.ends + line_ends(bytes, from, from + blank)
+    }
 }
 
 /// Whether a block can be split without a CSV parser: with no quote and no carriage return,
@@ -178,9 +365,15 @@ pub struct Split<'a> {
 }
 
 impl Split<'_> {
+    /// The record's length in bytes, its line end left out.
+    pub fn byte_len(&self) -> usize {
+        self.rec.len()
+    }
+    #[inline]
     pub fn count(&self) -> usize {
         self.ends.len()
     }
+    #[inline]
     pub fn get(&self, i: usize) -> &[u8] {
         let start = if i == 0 { 0 } else { self.ends[i - 1] + 1 };
         &self.rec[start..self.ends[i]]
@@ -397,10 +590,11 @@ mod tests {
             .has_headers(false)
             .flexible(true)
             .from_reader(bytes);
+        let mut lines = RecordLines::new(first_line);
         rdr.byte_records()
             .map(|r| {
                 let r = r.unwrap();
-                (record_line(bytes, first_line, r.position().unwrap()), r)
+                (lines.line(bytes, r.position().unwrap()), r)
             })
             .collect()
     }
@@ -488,10 +682,103 @@ mod tests {
         let mut text = b"a,b\n".to_vec();
         text.extend(std::iter::repeat_n(b'x', 3 * BLOCK_BYTES));
         text.extend(b",y\nc,d\n");
-        let got = blocks(&text);
+        let mut b = Blocks::new(&text[..]).max_record_bytes(4 * BLOCK_BYTES);
+        let mut got = vec![];
+        while let Some(block) = b.next_block().unwrap() {
+            got.push(block);
+        }
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].bytes, b"a,b\n");
         assert_eq!(got[1].bytes.len(), text.len() - 4);
         assert_eq!(got[1].first_line, 2);
+    }
+
+    /// Each block's first line is the line its first record starts on, counting LF, CRLF and a
+    /// CR alone, also when a CRLF straddles the place where a read ends, plain or quoted.
+    #[test]
+    fn lines_are_counted_for_every_kind_of_line_end() {
+        let line_of = |text: &[u8], at: usize| 1 + line_ends(text, 0, at);
+        let mut texts: Vec<Vec<u8>> = vec![b"a,b\r".repeat(400_000), b"a,\"b\"\r".repeat(300_000)];
+        for first in [&b"x"[..], b"\"x"] {
+            // The first line's CR is the last byte of the first read, its LF the first of the next.
+            let mut t = first.to_vec();
+            t.resize(BLOCK_BYTES - 1, b'x');
+            if first.len() > 1 {
+                t[BLOCK_BYTES - 2] = b'"';
+            }
+            t.extend(b"\r\n");
+            t.extend(b"c,d\r\ne,f\n".repeat(10));
+            texts.push(t);
+        }
+        for text in texts {
+            let mut at = 0;
+            let got = blocks(&text);
+            assert!(got.len() > 1);
+            for b in &got {
+                assert_eq!(b.first_line, line_of(&text, at), "block at byte {at}");
+                assert!(b.fault.is_none());
+                at += b.bytes.len();
+            }
+            assert_eq!(at, text.len());
+        }
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_a_fault_at_its_line() {
+        // At the end of the input: the block keeps the records before it.
+        let got = blocks(b"a,b\n1,2\n3,\"x\n4,5\n");
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].bytes, b"a,b\n1,2\n");
+        let (line, msg) = got[0].fault.clone().unwrap();
+        assert_eq!(line, 3);
+        assert_eq!(
+            msg,
+            "unclosed quote: a field opens with a quote that is never closed (\"x\\n4,5\\n)"
+        );
+        // Past the bound, before the end of the input: named at the quote too.
+        let mut text = b"a,b\n1,2\r\n3,\"x\n".to_vec();
+        text.extend(b"4,5\n".repeat(BLOCK_BYTES / 2));
+        let mut b = Blocks::new(&text[..]).max_record_bytes(100);
+        let block = b.next_block().unwrap().unwrap();
+        assert_eq!(
+            (block.bytes.as_slice(), block.fault),
+            (&b"a,b\n1,2\r\n"[..], None)
+        );
+        let block = b.next_block().unwrap().unwrap();
+        assert!(block.bytes.is_empty());
+        let (line, msg) = block.fault.unwrap();
+        assert_eq!(line, 3);
+        assert!(msg.ends_with("; the field runs on past 100 bytes"), "{msg}");
+        assert!(b.next_block().unwrap().is_none());
+        // A quote inside a field, or closed, opens nothing.
+        assert_eq!(open_quote(b"1,a\"b,c"), None);
+        assert_eq!(open_quote(b"1,\"a\"\"b\",c"), None);
+        assert_eq!(open_quote(b"1,\"a\"\"b,c"), Some(2));
+        assert_eq!(open_quote(b"1,\"a\"x,\"c\n"), Some(7));
+    }
+
+    #[test]
+    fn a_record_over_the_bound_is_a_fault_in_bounded_memory() {
+        // No line end at all (as /dev/zero): the bound is read, no more.
+        let mut input = std::io::Read::take(std::io::repeat(0), 1 << 40);
+        let mut b = Blocks::new(&mut input).max_record_bytes(5000);
+        let block = b.next_block().unwrap().unwrap();
+        assert!(block.bytes.is_empty());
+        let (line, msg) = block.fault.unwrap();
+        assert_eq!(line, 1);
+        assert!(msg.starts_with("record longer than 5000 bytes"), "{msg}");
+        assert!(b.next_block().unwrap().is_none());
+        assert!(input.limit() > (1 << 40) - 2 * BLOCK_BYTES as u64);
+        // After whole records, on its own line.
+        let mut text = b"a,b\n\n".to_vec();
+        text.resize(3 * BLOCK_BYTES, b'y');
+        let mut b = Blocks::new(&text[..]).max_record_bytes(BLOCK_BYTES + 10);
+        let first = b.next_block().unwrap().unwrap();
+        assert_eq!(
+            (first.bytes.as_slice(), first.fault.is_none()),
+            (&b"a,b\n\n"[..], true)
+        );
+        let (line, _) = b.next_block().unwrap().unwrap().fault.unwrap();
+        assert_eq!(line, 3);
     }
 }

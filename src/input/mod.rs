@@ -12,6 +12,7 @@ pub mod timestamp;
 pub use contacts::Contacts;
 pub use reader::{
     read_from, read_log, read_log_in_batches, Batch, Interner, Log, ReadOptions, Reject,
+    DEFAULT_MAX_RECORD_BYTES,
 };
 pub use recycle::Recycle;
 
@@ -20,5 +21,60 @@ fn trim(s: &str) -> &str {
     match (s.as_bytes().first(), s.as_bytes().last()) {
         (Some(a), Some(b)) if a.is_ascii_graphic() && b.is_ascii_graphic() => s,
         _ => s.trim(),
+    }
+}
+
+/// Characters of a value shown in a message; the rest is cut.
+const SHOWN_CHARS: usize = 60;
+
+/// A value as a message shows it: control and other invisible characters escaped (`\0`,
+/// `\u{1b}`), so that what is wrong is visible and nothing reaches the terminal raw, and cut to
+/// a readable length.
+pub(crate) fn shown(v: &str) -> std::borrow::Cow<'_, str> {
+    let plain = |c: char| !c.is_control() && c != '\u{feff}';
+    if v.len() <= SHOWN_CHARS && v.chars().all(plain) {
+        return v.into();
+    }
+    shown_bytes(v.as_bytes()).into()
+}
+
+/// `shown` for bytes that may not be UTF-8: each invalid byte as `\xFF`.
+pub(crate) fn shown_bytes(v: &[u8]) -> String {
+    let mut out = String::new();
+    let mut chars = 0;
+    for chunk in v.utf8_chunks() {
+        let invalid = chunk.invalid().iter().map(|b| Err(*b));
+        for c in chunk.valid().chars().map(Ok).chain(invalid) {
+            if chars == SHOWN_CHARS {
+                out.push_str("...");
+                return out;
+            }
+            chars += 1;
+            match c {
+                Ok(c @ ('"' | '\'' | '\\')) => out.push(c),
+                Ok(c) => out.extend(c.escape_debug()),
+                Err(b) => out.push_str(&format!("\\x{b:02X}")),
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_in_messages_are_escaped_and_cut() {
+        assert_eq!(shown("sideways"), "sideways");
+        assert_eq!(shown("in\0"), "in\\0");
+        assert_eq!(
+            shown("a\u{1b}[31mb\r\n\t\"q\""),
+            "a\\u{1b}[31mb\\r\\n\\t\"q\""
+        );
+        let long = "x".repeat(1000);
+        assert_eq!(shown(&long), format!("{}...", "x".repeat(60)));
+        assert_eq!(shown_bytes(b"+38\xff\xfe0\x00"), "+38\\xFF\\xFE0\\0");
+        assert_eq!(shown_bytes(&[0xC3, 0xA9, b'x']), "\u{e9}x");
     }
 }

@@ -1,7 +1,7 @@
 //! The log read into events: blocks of records are converted on every core (`rows`), then
 //! given ids here in input order, so the result is the same for any number of threads.
 
-use super::blocks::{Block, Blocks};
+use super::blocks::{line_ends, Block, Blocks};
 use super::contacts::Contacts;
 use super::numbers::{AccountStreams, Known, NumberTable};
 use super::phone::{self, CallingCodes};
@@ -22,14 +22,21 @@ pub struct ReadOptions {
     pub skip_invalid: bool,
     /// Threads converting rows (0: one per core).
     pub threads: usize,
+    /// A longer record stops the reading (exit 3): a bound on memory. Default
+    /// `DEFAULT_MAX_RECORD_BYTES`.
+    pub max_record_bytes: usize,
 }
 
-/// A row skipped under `--skip-invalid`, kept with its reason for `--rejects`.
+/// The bound on a record's length unless `--max-record-bytes` raises it: 1 MiB.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = super::blocks::MAX_RECORD_BYTES;
+
+/// A row skipped under `--skip-invalid`, kept with its reason for `--rejects`: every field of
+/// it, as the bytes it had in the log.
 #[derive(Debug)]
 pub struct Reject {
     pub line: u64,
     pub reason: String,
-    pub fields: Vec<String>,
+    pub fields: Vec<Vec<u8>>,
 }
 
 /// The log, read and resolved: events in input order plus the interned names.
@@ -212,47 +219,14 @@ fn read_input(
         msg,
     };
     let read_err = |line: u64, e: std::io::Error| err(line, format!("cannot read CSV ({e})"));
-    let mut blocks = Blocks::new(input);
-    // The header is the first record; blank lines before it are skipped, as the csv crate does.
-    let (header, first) = loop {
-        let Some(block) = blocks.next_block().map_err(|e| read_err(0, e))? else {
-            return Err(err(0, "empty file: a header row is required".into()));
-        };
-        if let Some(bar) = progress {
-            bar.inc(block.bytes.len() as u64);
-        }
-        let mut rdr = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(&block.bytes[..]);
-        let mut rec = csv::ByteRecord::new();
-        if rdr
-            .read_byte_record(&mut rec)
-            .map_err(|e| err(block.first_line, format!("cannot read CSV ({e})")))?
-        {
-            let end = rdr.position().byte() as usize;
-            let rest = Block::new(
-                block.first_line + memchr::memchr_iter(b'\n', &block.bytes[..end]).count() as u64,
-                block.bytes[end..].to_vec(),
-            );
-            break (rec, rest);
-        }
-    };
-    let header: Vec<String> = header
-        .iter()
-        .enumerate()
-        .map(|(i, h)| {
-            let h = String::from_utf8_lossy(h);
-            let h = if i == 0 {
-                h.trim_start_matches('\u{feff}')
-            } else {
-                &h
-            };
-            h.trim().to_string()
-        })
-        .collect();
+    let input = sniff(input).map_err(|e| match e {
+        Sniffed::Io(e) => read_err(0, e),
+        Sniffed::NotCsv(what) => err(0, what.into()),
+    })?;
+    let mut blocks = Blocks::new(input).max_record_bytes(opts.max_record_bytes);
+    let (header, first) = read_header(&mut blocks, progress, &err)?;
     let columns = Columns {
-        index: locate_columns(&header, &opts.map).map_err(|m| err(1, m))?,
+        index: locate_columns(&header, &opts.map, |m| err(1, m))?,
         count: header.len(),
     };
     let codes = CallingCodes::load();
@@ -261,6 +235,7 @@ fn read_input(
         tz: opts.tz,
         codes: &codes,
         skip_invalid: opts.skip_invalid,
+        max_record_bytes: opts.max_record_bytes,
     };
     let mut ids = Ids::new(Log::new(file.clone(), header.clone()));
     // The default account, used when the column is absent or empty.
@@ -362,6 +337,60 @@ fn read_input(
     }
     number_accounts_by_name(&mut log);
     Ok(log)
+}
+
+/// The header (names trimmed, a BOM dropped) and the rest of the block it ends in. Blank lines
+/// before it are skipped, as the csv crate does.
+fn read_header<R: Read>(
+    blocks: &mut Blocks<R>,
+    progress: Option<&indicatif::ProgressBar>,
+    err: &dyn Fn(u64, String) -> Error,
+) -> Result<(Vec<String>, Block)> {
+    let (header, first) = loop {
+        let Some(block) = blocks
+            .next_block()
+            .map_err(|e| err(0, format!("cannot read CSV ({e})")))?
+        else {
+            return Err(err(0, "empty file: a header row is required".into()));
+        };
+        if let Some(bar) = progress {
+            bar.inc(block.bytes.len() as u64);
+        }
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(&block.bytes[..]);
+        let mut rec = csv::ByteRecord::new();
+        if rdr
+            .read_byte_record(&mut rec)
+            .map_err(|e| err(block.first_line, format!("cannot read CSV ({e})")))?
+        {
+            let end = rdr.position().byte() as usize;
+            let mut rest = Block::new(
+                block.first_line + line_ends(&block.bytes, 0, end),
+                block.bytes[end..].to_vec(),
+            );
+            rest.fault = block.fault;
+            break (rec, rest);
+        }
+        if let Some((line, msg)) = block.fault {
+            return Err(err(line, msg));
+        }
+    };
+    let header: Vec<String> = header
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let h = String::from_utf8_lossy(h);
+            let h = if i == 0 {
+                h.trim_start_matches('\u{feff}')
+            } else {
+                &h
+            };
+            h.trim().to_string()
+        })
+        .collect();
+    Ok((header, first))
 }
 
 /// Ids for contacts and accounts in order of first appearance, and the interned streams,
@@ -550,26 +579,48 @@ fn number_accounts_by_name(log: &mut Log) {
     }
 }
 
-/// The column index of each field, or why the header will not do.
+/// The column index of each field, or why the header will not do: a `--map` naming an unknown
+/// field or a column the header lacks is a usage error (a typo would silently change money);
+/// `--map FIELD=` (no column) leaves an optional field unread; the rest are `input` errors.
 fn locate_columns(
     header: &[String],
     map: &[(String, String)],
-) -> std::result::Result<[Option<usize>; 6], String> {
-    let mut wanted: [String; 6] = FIELDS.map(str::to_string);
+    input: impl Fn(String) -> Error,
+) -> Result<[Option<usize>; 6]> {
+    let mut wanted: [Option<String>; 6] = FIELDS.map(|f| Some(f.to_string()));
+    let mut mapped = [false; 6];
+    let shown_header = || super::shown(&header.join(",")).into_owned();
     for (field, column) in map {
+        let usage = |m: String| Error::Usage(format!("--map {field}={column}: {m}"));
         let i = FIELDS
             .iter()
             .position(|f| f.eq_ignore_ascii_case(field.trim()))
-            .ok_or_else(|| {
-                format!(
-                    "--map names an unknown field ({field}); fields are {}",
-                    FIELDS.join(", ")
-                )
-            })?;
-        wanted[i] = column.trim().to_string();
+            .ok_or_else(|| usage(format!("unknown field; fields are {}", FIELDS.join(", "))))?;
+        if std::mem::replace(&mut mapped[i], true) {
+            return Err(usage(format!("{} is mapped twice", FIELDS[i])));
+        }
+        let column = column.trim();
+        if column.is_empty() {
+            if REQUIRED[i] {
+                return Err(usage(format!(
+                    "{} is required: it cannot be left out",
+                    FIELDS[i]
+                )));
+            }
+            wanted[i] = None;
+        } else if !header.iter().any(|h| h.eq_ignore_ascii_case(column)) {
+            return Err(usage(format!(
+                "the log has no column {}; its header is: {}",
+                super::shown(column),
+                shown_header()
+            )));
+        } else {
+            wanted[i] = Some(column.to_string());
+        }
     }
     let mut cols = [None; 6];
     for (i, name) in wanted.iter().enumerate() {
+        let Some(name) = name else { continue };
         let hits: Vec<usize> = header
             .iter()
             .enumerate()
@@ -578,17 +629,88 @@ fn locate_columns(
             .collect();
         match hits.len() {
             0 if REQUIRED[i] => {
-                return Err(format!(
+                return Err(input(format!(
                     "missing required column ({name}); the header is: {}",
-                    header.join(",")
-                ))
+                    shown_header()
+                )))
             }
             0 => {}
             1 => cols[i] = Some(hits[0]),
-            _ => return Err(format!("duplicated column ({name})")),
+            _ => return Err(input(format!("duplicated column ({})", super::shown(name)))),
         }
     }
     Ok(cols)
+}
+
+/// Why the input is not read as CSV.
+enum Sniffed {
+    Io(std::io::Error),
+    NotCsv(&'static str),
+}
+
+/// The input, given back whole after its first bytes were looked at: a compressed file, a
+/// spreadsheet or UTF-16 text is named as such rather than read as garbage rows (reading them
+/// is for later).
+fn sniff<R: Read + Send>(
+    mut input: R,
+) -> std::result::Result<std::io::Chain<std::io::Cursor<Vec<u8>>, R>, Sniffed> {
+    let mut head = Vec::with_capacity(64);
+    (&mut input)
+        .take(64)
+        .read_to_end(&mut head)
+        .map_err(Sniffed::Io)?;
+    match not_csv(&head) {
+        Some(what) => Err(Sniffed::NotCsv(what)),
+        None => Ok(std::io::Cursor::new(head).chain(input)),
+    }
+}
+
+/// What the first bytes of a file say it is, when that is not text simcost reads.
+fn not_csv(head: &[u8]) -> Option<&'static str> {
+    const MAGIC: [(&[u8], &str); 7] = [
+        (
+            b"\x1f\x8b",
+            "the file is gzip-compressed: decompress it first (gunzip)",
+        ),
+        (
+            b"\x28\xb5\x2f\xfd",
+            "the file is zstd-compressed: decompress it first (unzstd)",
+        ),
+        (
+            b"BZh",
+            "the file is bzip2-compressed: decompress it first (bunzip2)",
+        ),
+        (
+            b"\xfd7zXZ\x00",
+            "the file is xz-compressed: decompress it first (unxz)",
+        ),
+        (
+            b"PK\x03\x04",
+            "the file is a ZIP archive (an .xlsx workbook?): save or extract it as CSV",
+        ),
+        (
+            b"\xff\xfe",
+            "the file is UTF-16 (little-endian BOM): save it as UTF-8",
+        ),
+        (
+            b"\xfe\xff",
+            "the file is UTF-16 (big-endian BOM): save it as UTF-8",
+        ),
+    ];
+    if let Some((_, what)) = MAGIC.iter().find(|(m, _)| head.starts_with(m)) {
+        // "BZh" could begin a header: bzip2 has a block size digit after it.
+        if !what.contains("bzip2") || matches!(head.get(3), Some(b'1'..=b'9')) {
+            return Some(what);
+        }
+    }
+    // UTF-16 without a BOM: ASCII text with a NUL beside every character.
+    let pairs = head.len() / 2;
+    let nul_at = |k: usize| (0..pairs).all(|p| head[2 * p + k] == 0);
+    let text_at = |k: usize| (0..pairs).all(|p| head[2 * p + k] != 0);
+    if pairs >= 2 && ((nul_at(1) && text_at(0)) || (nul_at(0) && text_at(1))) {
+        return Some("the file looks like UTF-16 (a NUL byte every other byte): save it as UTF-8");
+    }
+    None
 }
 
 /// Dense ids for streams, report cells and account-months, given in order of first appearance.
@@ -678,6 +800,7 @@ mod tests {
                 .collect(),
             skip_invalid: false,
             threads: 2,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
         };
         read_from("t.csv".into(), text.as_bytes(), &opts)
     }
@@ -779,6 +902,7 @@ mod tests {
             map: vec![],
             skip_invalid: true,
             threads: 2,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
         };
         let log = read_from(
             "t.csv".into(),
@@ -792,5 +916,36 @@ mod tests {
         assert_eq!(log.rejects.len(), 1);
         assert_eq!(log.rejects[0].line, 3);
         assert!(log.rejects[0].reason.contains("(bad)"));
+    }
+
+    #[test]
+    fn an_unclosed_quote_in_the_header_and_a_long_quoted_record_are_named() {
+        let e = read("\"timestamp,contact,direction\n1772356500,+380501234567,in\n").unwrap_err();
+        assert!(e.to_string().starts_with("t.csv:1: unclosed quote"), "{e}");
+        // A record over the bound inside a block that has quotes (read by the csv crate).
+        let opts = ReadOptions {
+            tz: chrono_tz::UTC,
+            map: vec![],
+            skip_invalid: true,
+            threads: 2,
+            max_record_bytes: 60,
+        };
+        let text = "timestamp,contact,direction,note\n1772356500,+380501234567,in,\"a\"\n1772356501,+380501234567,in,\"a\nlong note on two lines, over sixty bytes\"\n";
+        let e = read_from("t.csv".into(), text.as_bytes(), &opts).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "t.csv:3: record longer than 60 bytes (--max-record-bytes raises the bound)"
+        );
+    }
+
+    #[test]
+    fn files_that_are_not_csv_text_are_named() {
+        assert_eq!(not_csv(b"timestamp,contact"), None);
+        assert_eq!(not_csv(b"BZhistory,contact"), None);
+        assert!(not_csv(b"BZh91AY&SY").is_some_and(|w| w.contains("bzip2")));
+        assert!(not_csv(b"\x1f\x8b\x08\x00").is_some_and(|w| w.contains("gzip")));
+        assert!(not_csv(b"t\0i\0m\0e\0").is_some_and(|w| w.contains("UTF-16")));
+        assert!(not_csv(b"\0t\0i\0m\0e").is_some_and(|w| w.contains("UTF-16")));
+        assert_eq!(not_csv(b"\0\0\0\0"), None);
     }
 }

@@ -3,10 +3,10 @@
 //! core is free. Contacts come out as keys and accounts as indexes into the block's own list;
 //! the reader then gives them ids in input order.
 
-use super::blocks::{record_line, Block, PlainRecords, Split};
+use super::blocks::{Block, PlainRecords, RecordLines, Split};
 use super::phone::{self, CallingCodes};
 use super::timestamp::{self, MonthDays, PlainTimes};
-use super::Reject;
+use super::{shown, Reject};
 use crate::event::{Country, Direction, Kind};
 use chrono_tz::Tz;
 use rustc_hash::FxHashMap;
@@ -102,7 +102,13 @@ pub struct Parser<'a> {
     pub tz: Tz,
     pub codes: &'a CallingCodes,
     pub skip_invalid: bool,
+    /// Longer records stop the reading (`--max-record-bytes`).
+    pub max_record_bytes: usize,
 }
+
+/// How a log names the default account (the one of rows with no account): the reports' name
+/// for it, so a log written from a report's names reads back into the same account.
+pub const DEFAULT_ACCOUNT: &str = "(default)";
 
 /// Contacts longer than this are refused (a field this long is not a contact).
 const MAX_CONTACT_BYTES: usize = 256;
@@ -143,9 +149,11 @@ impl Record for csv::ByteRecord {
 }
 
 impl Record for Split<'_> {
+    #[inline]
     fn count(&self) -> usize {
         Split::count(self)
     }
+    #[inline]
     fn field(&self, i: usize) -> &[u8] {
         self.get(i)
     }
@@ -173,10 +181,12 @@ impl Parser<'_> {
         if block.plain {
             let mut records = PlainRecords::new(block);
             while let Some((line, rec)) = records.next_record() {
-                if !self.record(&mut st, &mut out, &rec, line) {
-                    break;
+                let len = rec.byte_len();
+                if !self.record(&mut st, &mut out, &rec, line, len) {
+                    return out;
                 }
             }
+            out.failed = block.fault.clone();
             return out;
         }
         let mut rdr = csv::ReaderBuilder::new()
@@ -184,6 +194,7 @@ impl Parser<'_> {
             .flexible(true)
             .from_reader(&block.bytes[..]);
         let mut rec = csv::ByteRecord::new();
+        let mut lines = RecordLines::new(block.first_line);
         loop {
             match rdr.read_byte_record(&mut rec) {
                 Ok(true) => {}
@@ -197,24 +208,50 @@ impl Parser<'_> {
                     break;
                 }
             }
-            let line = rec.position().map_or(block.first_line, |p| {
-                record_line(&block.bytes, block.first_line, p)
+            let (line, start) = rec.position().map_or((block.first_line, 0), |p| {
+                (lines.line(&block.bytes, p), p.byte())
             });
-            if !self.record(&mut st, &mut out, &rec, line) {
-                break;
+            let raw = &block.bytes[start as usize..rdr.position().byte() as usize];
+            let line_end = |b: &&u8| **b == b'\n' || **b == b'\r';
+            let blank = raw.iter().take_while(line_end).count();
+            let len = raw.len() - blank - raw[blank..].iter().rev().take_while(line_end).count();
+            if !self.record(&mut st, &mut out, &rec, line, len) {
+                return out;
             }
+        }
+        if out.failed.is_none() {
+            out.failed = block.fault.clone();
         }
         out
     }
 
     /// Converts one record into `out`; false when the block stops there (a bad row, not
-    /// skipping invalid rows).
-    fn record(&self, st: &mut BlockState, out: &mut Rows, rec: &impl Record, line: u64) -> bool {
+    /// skipping invalid rows). `len`: the record's length in bytes.
+    fn record(
+        &self,
+        st: &mut BlockState,
+        out: &mut Rows,
+        rec: &impl Record,
+        line: u64,
+        len: usize,
+    ) -> bool {
         out.records += 1;
         let Ok(line32) = u32::try_from(line) else {
             out.failed = Some((line, format!("more than {} lines", u32::MAX)));
             return false;
         };
+        // The cutter bounds records that cross blocks; this, the shorter ones inside a block
+        // (a bound under the block size). A fault like the cutter's: never skipped.
+        if len > self.max_record_bytes {
+            out.failed = Some((
+                line,
+                format!(
+                    "record longer than {} bytes (--max-record-bytes raises the bound)",
+                    self.max_record_bytes
+                ),
+            ));
+            return false;
+        }
         let result = if rec.count() != self.columns.count {
             Err(format!(
                 "row has {} fields, the header has {} (ragged row)",
@@ -229,9 +266,7 @@ impl Parser<'_> {
             Err(reason) if self.skip_invalid => out.rejects.push(Reject {
                 line,
                 reason,
-                fields: (0..rec.count())
-                    .map(|i| String::from_utf8_lossy(rec.field(i)).into_owned())
-                    .collect(),
+                fields: (0..rec.count()).map(|i| rec.field(i).to_vec()).collect(),
             }),
             Err(reason) => {
                 out.failed = Some((line, reason));
@@ -253,7 +288,7 @@ impl Parser<'_> {
                 None => Ok(""),
                 Some(c) => std::str::from_utf8(rec.field(c))
                     .map(super::trim)
-                    .map_err(|_| format!("{} is not valid UTF-8", FIELDS[i])),
+                    .map_err(|_| not_utf8(i, rec.field(c))),
             }
         };
         // A field as typed, undecoded. The fast ways below take it only when it is a valid
@@ -311,7 +346,12 @@ impl Parser<'_> {
             .map(|(key, _)| key)
             .or_else(|| phone::number_key(contact_raw));
         let typed = Country::from_bytes(bytes(COUNTRY)).filter(|c| self.codes.is_known(*c));
-        let country_raw = if typed.is_some() { "" } else { field(COUNTRY)? };
+        // No country (no column, or an empty cell) is the usual case: no decoding to do.
+        let country_raw = if typed.is_some() || bytes(COUNTRY).is_empty() {
+            ""
+        } else {
+            field(COUNTRY)?
+        };
         let country = if let Some(c) = typed {
             c
         } else if country_raw.is_empty() {
@@ -320,11 +360,18 @@ impl Parser<'_> {
                 None => number.and_then(|n| self.codes.country_of_number(n)),
             }
             .ok_or_else(|| {
-                    // A typed number is ASCII (or a no-break space): nothing is lost here.
-                    let typed = String::from_utf8_lossy(bytes(CONTACT));
-                    let raw = if contact_raw.is_empty() { super::trim(&typed) } else { contact_raw };
-                    format!("no country column value and no country can be derived from the contact ({raw})")
-                })?;
+                // A typed number is ASCII (or a no-break space): nothing is lost here.
+                let typed = String::from_utf8_lossy(bytes(CONTACT));
+                let raw = if contact_raw.is_empty() {
+                    super::trim(&typed)
+                } else {
+                    contact_raw
+                };
+                format!(
+                    "no country column value and no country can be derived from the contact ({})",
+                    shown(raw)
+                )
+            })?;
             if let Err(m) = number.map_or(Ok(()), |n| self.codes.check_length(c, n)) {
                 let typed = String::from_utf8_lossy(bytes(CONTACT));
                 return Err(format!("contact is {m} ({})", shown(super::trim(&typed))));
@@ -344,12 +391,17 @@ impl Parser<'_> {
         // field equal to it needs no trimming.
         let typed = bytes(ACCOUNT);
         let account = match st.last_account {
-            Some(a) if out.accounts[a as usize].as_bytes() == typed => a,
+            Some(a) if same_name(&out.accounts[a as usize], typed) => a,
             // A few accounts are compared as they are; more are hashed.
-            _ => match (out.accounts.iter().take(FEW_ACCOUNTS)).position(|n| n.as_bytes() == typed)
-            {
+            _ => match (out.accounts.iter().take(FEW_ACCOUNTS)).position(|n| same_name(n, typed)) {
                 Some(a) => a as u32,
-                None => intern(&mut st.accounts, &mut out.accounts, field(ACCOUNT)?),
+                None => {
+                    let name = match field(ACCOUNT)? {
+                        DEFAULT_ACCOUNT => "",
+                        name => name,
+                    };
+                    intern(&mut st.accounts, &mut out.accounts, name)
+                }
             },
         };
         st.last_account = Some(account);
@@ -387,6 +439,26 @@ impl Parser<'_> {
     }
 }
 
+/// The reason of a field that is not UTF-8 (out of line: the closure that calls it is in the
+/// hot path and stays small enough to inline).
+#[cold]
+#[inline(never)]
+fn not_utf8(field: usize, bytes: &[u8]) -> String {
+    format!(
+        "{} is not valid UTF-8 ({})",
+        FIELDS[field],
+        super::shown_bytes(bytes)
+    )
+}
+
+/// Whether a field as typed is a stored name. An empty field (no account column, or an empty
+/// cell) is told without a call to `memcmp`: that call, made for every row of a log with no
+/// account column, took a quarter of the reading time.
+#[inline]
+fn same_name(stored: &str, typed: &[u8]) -> bool {
+    stored.len() == typed.len() && (typed.is_empty() || stored.as_bytes() == typed)
+}
+
 /// The index of `name` in `names`, added if new.
 fn intern(map: &mut FxHashMap<Box<str>, u32>, names: &mut Vec<Box<str>>, name: &str) -> u32 {
     if let Some(&i) = map.get(name) {
@@ -410,25 +482,6 @@ fn index<K: Copy + Eq + std::hash::Hash>(
     })
 }
 
-/// A cell as an error message shows it: control characters (a NUL, a stray CR) escaped, so
-/// that what is wrong is visible.
-fn shown(v: &str) -> std::borrow::Cow<'_, str> {
-    if v.chars().any(char::is_control) {
-        v.chars()
-            .map(|c| {
-                if c.is_control() {
-                    c.escape_default().to_string()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect::<String>()
-            .into()
-    } else {
-        v.into()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -446,6 +499,7 @@ mod tests {
             tz: chrono_tz::UTC,
             codes: &codes,
             skip_invalid: false,
+            max_record_bytes: 1 << 20,
         };
         let name = |i: usize| format!("acct{}", (i * 7) % 12);
         let mut text = String::new();

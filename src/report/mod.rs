@@ -5,6 +5,7 @@ mod csv;
 mod json;
 pub mod ledger;
 pub mod plot;
+pub mod rejects;
 mod table;
 
 pub use self::csv::CsvExporter;
@@ -56,9 +57,11 @@ impl Group {
     }
 }
 
+/// An account's name in reports; the default account's, `(default)`, is one no log can give
+/// another account (the reader takes a `(default)` in a log for the default account).
 pub fn account_label(log: &Log, id: u32) -> String {
     match log.account_name(id) {
-        "" => "default".to_string(),
+        "" => "(default)".to_string(),
         n => n.to_string(),
     }
 }

@@ -89,6 +89,9 @@ fn every_bad_input_is_named_with_its_exit_code() {
     }
 }
 
+/// Faults of the file rather than of a row: they stop the reading also under `--skip-invalid`.
+const FAULTS: [&str; 2] = ["unclosed quote", "record longer than"];
+
 #[test]
 fn skip_invalid_keeps_every_row_and_why() {
     let dir = tempfile::tempdir().unwrap();
@@ -117,6 +120,12 @@ fn skip_invalid_keeps_every_row_and_why() {
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = sim(&refs).run();
         let stderr = String::from_utf8_lossy(&out.stderr);
+        if FAULTS.iter().any(|f| c.expect.contains(f)) {
+            // The rows after it cannot be told apart: reading stops, skipping or not.
+            assert_eq!(out.status.code(), Some(3), "{}: {stderr}", c.name);
+            assert!(stderr.contains(&c.expect), "{}: {stderr}", c.name);
+            continue;
+        }
         if out.status.code() == Some(3) {
             // Nothing left to replay once the bad rows are out.
             assert!(
@@ -142,7 +151,7 @@ fn skip_invalid_keeps_every_row_and_why() {
             text.lines()
                 .next()
                 .unwrap()
-                .ends_with("reject_line,reject_reason"),
+                .starts_with("reject_line,reject_reason,"),
             "{}",
             c.name
         );

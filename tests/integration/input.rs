@@ -109,11 +109,11 @@ fn skip_invalid_counts_and_writes_rejects_that_simcost_reads_back() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("2 of 4 rows skipped"));
     let text = std::fs::read_to_string(&rejects).unwrap();
     assert!(
-        text.starts_with("timestamp,contact,direction,kind,reject_line,reject_reason\n"),
+        text.starts_with("reject_line,reject_reason,timestamp,contact,direction,kind\n"),
         "{text}"
     );
-    assert!(text.contains(",3,unknown direction (sideways)"), "{text}");
-    assert!(text.contains(",5,\"not a timestamp"), "{text}");
+    assert!(text.contains("\n3,unknown direction (sideways);"), "{text}");
+    assert!(text.contains("\n5,\"not a timestamp"), "{text}");
     // the rejects file is a log: reading it back names the same problem
     sim(&["replay", &rej, "--rates", &r])
         .fails(3, &format!("{rej}:2: unknown direction (sideways)"));
@@ -150,4 +150,144 @@ fn header_problems() {
         .stdin("timestamp,contact,direction\n1772438400,+380501110001\n")
         .fails(3, "<stdin>:2: row has 2 fields, the header has 3");
     sim(&["replay", "/no/such/file.csv"]).fails(3, "/no/such/file.csv: cannot open");
+}
+
+/// The issue's case: a stray quote opening the last column of row 3 of a 200,000-row log used to
+/// swallow the rest of the file ("2 rows, 2 replayed", exit 0). It is an error at line 3, and the
+/// message stays a line long.
+#[test]
+fn a_stray_quote_in_a_long_log_is_an_error_at_its_line() {
+    let mut log = String::from("timestamp,contact,direction,kind,note\n");
+    for i in 0..200_000 {
+        let note = if i == 1 { "\"hi" } else { "hi" };
+        log += &format!(
+            "2026-03-02T08:{:02}:{:02}Z,+3805011{:05},in,,{note}\n",
+            (i / 60) % 60,
+            i % 60,
+            i % 10_000
+        );
+    }
+    let out = sim(&["replay", "-"]).stdin(log).fails(
+        3,
+        "<stdin>:3: unclosed quote: a field opens with a quote that is never closed (\"hi\\n2026",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("; the field runs on past 1048576 bytes"),
+        "{stderr}"
+    );
+    assert!(out.stderr.len() < 400, "{}", out.stderr.len());
+}
+
+/// Endless input without a line end stops at the record bound with exit 3 (it used to abort on
+/// a failed allocation), in bounded memory.
+#[test]
+fn endless_input_stops_at_the_record_bound() {
+    sim(&["replay", "/dev/zero"]).fails(
+        3,
+        "/dev/zero:1: record longer than 1048576 bytes (--max-record-bytes raises the bound) (\\0\\0",
+    );
+    let mut log = b"timestamp,contact,direction\n".to_vec();
+    log.resize(log.len() + 3_000_000, b'x');
+    sim(&["replay", "-"])
+        .stdin(log.clone())
+        .fails(3, "<stdin>:2: record longer than 1048576 bytes");
+    sim(&["replay", "-", "--max-record-bytes", "2000000"])
+        .stdin(log)
+        .fails(3, "<stdin>:2: record longer than 2000000 bytes");
+}
+
+/// `--map` reads a column under another name, `--map FIELD=` leaves an auto-matched column out,
+/// and a column the header lacks is a usage error (tests/fixtures/README.md).
+#[test]
+fn map_names_columns_that_exist_or_fails() {
+    let v = replay_json(
+        "map_kind_account.csv",
+        &["plain", "flat"],
+        &["--map", "kind=knd"],
+    );
+    assert_eq!(total(&v, "plain"), d("0.1300"));
+    assert_eq!(total(&v, "flat"), d("250.1300"));
+    let v = replay_json(
+        "map_kind_account.csv",
+        &["plain", "flat"],
+        &["--map", "kind=knd", "--map", "account="],
+    );
+    assert_eq!(total(&v, "plain"), d("0.1300"));
+    assert_eq!(total(&v, "flat"), d("150.1300"));
+    assert_eq!(
+        dec(&row(&v, "flat", "accounts", "account", "(default)")["total"]),
+        d("150.1300")
+    );
+    let v = replay_json("map_kind_account.csv", &["plain"], &[]);
+    assert_eq!(total(&v, "plain"), d("0.1500"));
+    let (f, r) = (fixture("map_kind_account.csv"), test_rates());
+    for (map, column) in [("kind=kdn", "kdn"), ("account=acount", "acount")] {
+        sim(&["replay", &f, "--rates", &r, "--map", map]).fails(
+            2,
+            &format!("--map {map}: the log has no column {column}; its header is: timestamp,contact,direction,account,knd"),
+        );
+    }
+}
+
+/// An empty account and a literal `default` are two accounts; `(default)`, the reports' name for
+/// the default account, is that account (tests/fixtures/README.md).
+#[test]
+fn empty_and_default_accounts_are_two() {
+    let log = "timestamp,contact,direction,account\n\
+               2026-03-02T08:00:00Z,+4915112345678,out,\n\
+               2026-03-02T09:00:00Z,+4915112345678,out,default\n\
+               2026-03-02T10:00:00Z,+4915112345678,out,(default)\n";
+    let v = replay_stdin_json(log, &["flat"], &[]);
+    assert_eq!(total(&v, "flat"), d("200.1200"));
+    let accounts = model(&v, "flat")["accounts"].as_array().unwrap();
+    assert_eq!(accounts.len(), 2);
+    assert_eq!(
+        dec(&row(&v, "flat", "accounts", "account", "(default)")["total"]),
+        d("100.0800")
+    );
+    assert_eq!(
+        dec(&row(&v, "flat", "accounts", "account", "default")["total"]),
+        d("100.0400")
+    );
+}
+
+/// `--rejects` keeps a row's bytes that are not UTF-8 and every field of a ragged row: read back,
+/// each rejected row is the log's row, byte for byte, after its line and reason.
+#[test]
+fn rejects_come_back_byte_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows: [&[u8]; 2] = [
+        b"2026-03-02T08:01:00Z,+38050\xff1110001,out,",
+        b"2026-03-02T08:02:00Z,+380501110001,out,,extra,more",
+    ];
+    let mut log =
+        b"timestamp,contact,direction,kind\n2026-03-02T08:00:00Z,+380501110001,in,\n".to_vec();
+    for r in rows {
+        log.extend(r);
+        log.push(b'\n');
+    }
+    let rejects = dir.path().join("r.csv").display().to_string();
+    let r = test_rates();
+    sim(&[
+        "replay",
+        "-",
+        "--rates",
+        &r,
+        "--skip-invalid",
+        "--rejects",
+        &rejects,
+    ])
+    .stdin(log)
+    .succeeds();
+    let text = std::fs::read(&rejects).unwrap();
+    let lines: Vec<&[u8]> = text.split(|&b| b == b'\n').collect();
+    assert_eq!(
+        lines[0],
+        b"reject_line,reject_reason,timestamp,contact,direction,kind"
+    );
+    assert!(lines[1].starts_with(b"3,contact is not valid UTF-8 (+38050\\xFF1110001),"));
+    assert!(lines[1].ends_with(rows[0]));
+    assert!(lines[2].starts_with(b"4,\"row has 6 fields, the header has 4 (ragged row)\","));
+    assert!(lines[2].ends_with(rows[1]));
 }

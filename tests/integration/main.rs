@@ -55,6 +55,7 @@ pub fn read_options(threads: usize) -> simcost::input::ReadOptions {
         map: Vec::new(),
         skip_invalid: false,
         threads,
+        max_record_bytes: simcost::input::DEFAULT_MAX_RECORD_BYTES,
     }
 }
 
