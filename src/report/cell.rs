@@ -29,7 +29,23 @@ pub fn text<'a>(cell: impl Into<Cow<'a, str>>) -> Cow<'a, str> {
 /// Whether [`text`] puts a `'` in front of `cell`: a spreadsheet could read it as a formula, or
 /// it starts with `'`. One byte is looked at unless the cell starts with `+`.
 pub fn needs_quote(cell: &str) -> bool {
-    match cell.as_bytes() {
+    bytes_need_quote(cell.as_bytes())
+}
+
+/// [`text`] for a cell kept as the bytes it had in the log (the rejects file: not always UTF-8).
+pub fn bytes(cell: &[u8]) -> Cow<'_, [u8]> {
+    if bytes_need_quote(cell) {
+        let mut quoted = Vec::with_capacity(cell.len() + 1);
+        quoted.push(b'\'');
+        quoted.extend_from_slice(cell);
+        Cow::Owned(quoted)
+    } else {
+        Cow::Borrowed(cell)
+    }
+}
+
+fn bytes_need_quote(cell: &[u8]) -> bool {
+    match cell {
         [b'=' | b'-' | b'@' | b'\t' | b'\r' | b'\n' | b'\'', ..] => true,
         [b'+', digits @ ..] => digits.is_empty() || !digits.iter().all(u8::is_ascii_digit),
         _ => false,

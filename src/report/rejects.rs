@@ -1,7 +1,10 @@
 //! `--rejects FILE`: the rows skipped under `--skip-invalid`, as a log simcost can read again.
 //! Each row starts with its line and reason, then every field it had, ragged or not, with the
 //! bytes it had in the log (not UTF-8 or not): the fixed columns stay in place whatever the
-//! row's width, and a row read back fails for the same reason.
+//! row's width, and a row read back fails for the same reason. The one change to the bytes is the
+//! rule of every CSV simcost writes (`cell`): a field a spreadsheet would evaluate as a formula
+//! gets a `'` in front (a user fixes rejected rows in a spreadsheet; dropping one leading `'`
+//! gives the field back).
 
 use crate::error::{Error, Result};
 use crate::input::Log;
@@ -17,11 +20,12 @@ pub fn write(log: &Log, out: impl std::io::Write) -> Result<()> {
     let mut w = csv::WriterBuilder::new().flexible(true).from_writer(out);
     let mut header = vec!["reject_line".as_bytes(), "reject_reason".as_bytes()];
     header.extend(log.header.iter().map(String::as_bytes));
+    let header: Vec<_> = header.into_iter().map(super::cell::bytes).collect();
     w.write_record(&header).map_err(io)?;
     for r in &log.rejects {
         let line = r.line.to_string();
-        let mut rec = vec![line.as_bytes(), r.reason.as_bytes()];
-        rec.extend(r.fields.iter().map(Vec::as_slice));
+        let mut rec = vec![line.as_bytes().into(), r.reason.as_bytes().into()];
+        rec.extend(r.fields.iter().map(|f| super::cell::bytes(f)));
         w.write_record(&rec).map_err(io)?;
     }
     w.flush().map_err(|e| Error::io("writing the rejects", e))
@@ -52,8 +56,8 @@ mod tests {
         let mut out = Vec::new();
         super::write(&read, &mut out).unwrap();
         let mut want = b"reject_line,reject_reason,timestamp,contact,direction,kind\n".to_vec();
-        want.extend(b"3,contact is not valid UTF-8 (+38050\\xFF\\xFE0001),2026-03-02T08:00:00Z,+38050\xff\xfe0001,in,\n");
-        want.extend(b"4,\"row has 6 fields, the header has 4 (ragged row)\",2026-03-02T08:01:00Z,+380501110001,out,,extra,=1+2\n");
+        want.extend(b"3,contact is not valid UTF-8 (+38050\\xFF\\xFE0001),2026-03-02T08:00:00Z,'+38050\xff\xfe0001,in,\n");
+        want.extend(b"4,\"row has 6 fields, the header has 4 (ragged row)\",2026-03-02T08:01:00Z,+380501110001,out,,extra,'=1+2\n");
         want.extend(b"5,\"row has 2 fields, the header has 4 (ragged row)\",2026-03-02T08:02:00Z,+380501110001\n");
         want.extend(b"6,direction is not valid UTF-8 (side\\xE9),2026-03-02T08:03:00Z,+380501110001,side\xe9,\"a,\nb\"\n");
         assert_eq!(

@@ -253,13 +253,15 @@ fn empty_and_default_accounts_are_two() {
 }
 
 /// `--rejects` keeps a row's bytes that are not UTF-8 and every field of a ragged row: read back,
-/// each rejected row is the log's row, byte for byte, after its line and reason.
+/// each rejected row is the log's row, byte for byte, after its line and reason, but for a field
+/// a spreadsheet would evaluate, which gets a `'` in front (report::cell).
 #[test]
 fn rejects_come_back_byte_identical() {
     let dir = tempfile::tempdir().unwrap();
-    let rows: [&[u8]; 2] = [
-        b"2026-03-02T08:01:00Z,+38050\xff1110001,out,",
+    let rows: [&[u8]; 3] = [
+        b"2026-03-02T08:01:00Z,+380501110001,out,promo\xe9",
         b"2026-03-02T08:02:00Z,+380501110001,out,,extra,more",
+        b"2026-03-02T08:03:00Z,+380501110001,=1+2,",
     ];
     let mut log =
         b"timestamp,contact,direction,kind\n2026-03-02T08:00:00Z,+380501110001,in,\n".to_vec();
@@ -286,8 +288,12 @@ fn rejects_come_back_byte_identical() {
         lines[0],
         b"reject_line,reject_reason,timestamp,contact,direction,kind"
     );
-    assert!(lines[1].starts_with(b"3,contact is not valid UTF-8 (+38050\\xFF1110001),"));
+    assert!(lines[1].starts_with(b"3,kind is not valid UTF-8 (promo\\xE9),"));
     assert!(lines[1].ends_with(rows[0]));
     assert!(lines[2].starts_with(b"4,\"row has 6 fields, the header has 4 (ragged row)\","));
     assert!(lines[2].ends_with(rows[1]));
+    assert_eq!(
+        lines[3],
+        b"5,unknown direction (=1+2); use in/inbound/mo/user/customer or out/outbound/mt/business,2026-03-02T08:03:00Z,+380501110001,'=1+2,"
+    );
 }
