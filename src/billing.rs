@@ -1,5 +1,5 @@
 //! The commercial model: engine outcomes -> prices, free allowances and monthly fees -> ledger
-//! lines and aggregates (RULES.md 3, 5).
+//! lines and aggregates (docs/billing-rules.md §3, 5).
 
 use crate::engine::{self, Billed, Charge, MetaCharge, Outcome};
 use crate::event::{Category, Country, Direction, Event};

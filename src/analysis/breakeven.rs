@@ -1,4 +1,4 @@
-//! Break-even volumes between commercial models (RULES.md 6): each account's average month,
+//! Break-even volumes between commercial models (docs/billing-rules.md §6): each account's average month,
 //! scaled by k, priced by every model; the crossings of every pair.
 
 use super::curve::{regions, Allowance, Curve, Part, Region, K_LIMIT};

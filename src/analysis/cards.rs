@@ -19,7 +19,7 @@ pub struct CardRow {
 }
 
 /// The countries a card comparison shows by default: those with a row of their own on a
-/// Viber model's card (the scarce side, RULES.md 5); with no Viber model, every listed country.
+/// Viber model's card (the scarce side, docs/billing-rules.md §5); with no Viber model, every listed country.
 pub fn default_countries(models: &[&Model]) -> Vec<Country> {
     let list = |viber_only: bool| {
         let mut out = Vec::new();

@@ -1,4 +1,4 @@
-//! Monthly cost as a piecewise-linear function of traffic volume (RULES.md 6): the log's mix
+//! Monthly cost as a piecewise-linear function of traffic volume (docs/billing-rules.md §6): the log's mix
 //! scaled by a factor k, fees and free allowances fixed. Crossings are solved exactly on each
 //! linear piece, never sampled.
 

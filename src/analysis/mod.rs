@@ -1,4 +1,4 @@
-//! The decisions finance runs simcost for (RULES.md 6): comparing models on a log or on their
+//! The decisions finance runs simcost for (docs/billing-rules.md §6): comparing models on a log or on their
 //! cards, break-even volumes between models, session against per-message pricing.
 
 pub mod breakeven;

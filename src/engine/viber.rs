@@ -1,4 +1,4 @@
-//! Viber's session rules (RULES.md 3).
+//! Viber's session rules (docs/billing-rules.md §3).
 
 use super::{Billed, Charge, Engine, Outcome, Streams, Why};
 use crate::event::{Category, Direction, Event, Kind, MICROS_PER_HOUR};

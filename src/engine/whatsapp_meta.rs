@@ -1,4 +1,4 @@
-//! WhatsApp as Meta bills it, era by era (RULES.md 4, `whatsapp-meta`): conversations
+//! WhatsApp as Meta bills it, era by era (docs/billing-rules.md §4, `whatsapp-meta`): conversations
 //! (2022-02-01), category conversations (2023-06-01), free service (2024-11-01), per-message
 //! pricing (2025-07-01), charged service messages (2026-10-01). The era, market and card are those
 //! of the message's date, or of `--as-of`.

@@ -1,4 +1,4 @@
-//! WhatsApp's customer service window and the seeds' session model (RULES.md 4,
+//! WhatsApp's customer service window and the seeds' session model (docs/billing-rules.md §4,
 //! `whatsapp-session`).
 
 use super::{Billed, Charge, Engine, Outcome, Streams, Why};

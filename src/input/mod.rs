@@ -1,4 +1,4 @@
-//! Reading a conversation log (RULES.md 1): CSV rows -> events.
+//! Reading a conversation log (docs/billing-rules.md §1): CSV rows -> events.
 
 mod blocks;
 mod contacts;

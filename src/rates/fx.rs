@@ -1,4 +1,4 @@
-//! Currency conversion with the dated reference rates of `fx.csv` (RULES.md 5): every rate
+//! Currency conversion with the dated reference rates of `fx.csv` (docs/billing-rules.md §5): every rate
 //! is quoted against a base (the ECB's euro), so any pair converts through the base.
 
 use super::table::{cell, RateCsv, FX_MAX, FX_MAX_PLACES, FX_MIN};

@@ -1,5 +1,5 @@
 //! Meta's WhatsApp pricing data: markets by calling country and date, dated market rate cards with
-//! carry-forward of partial cards, and the pricing eras (RULES.md 4, `whatsapp-meta`).
+//! carry-forward of partial cards, and the pricing eras (docs/billing-rules.md §4, `whatsapp-meta`).
 
 use super::table::{cell, check_money, RateCsv, MAX_PRICE};
 use crate::error::Result;

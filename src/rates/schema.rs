@@ -1,4 +1,4 @@
-//! The keys a model file may hold (RULES.md 1: an unknown key or section is an error, never a
+//! The keys a model file may hold (docs/billing-rules.md §1: an unknown key or section is an error, never a
 //! silent change of money). Serde structs with `deny_unknown_fields` list them; each section is
 //! checked on its own so that the error names the section, and the closest known key is offered.
 //! The values are validated afterwards by `model.rs`, with its own messages.

@@ -163,7 +163,7 @@ fn right_align(t: &mut Table) {
     }
 }
 
-/// Local times a clock change made ambiguous, when there are any (RULES.md §2).
+/// Local times a clock change made ambiguous, when there are any (docs/billing-rules.md §2).
 fn ambiguous_note(log: &crate::input::Log) -> String {
     match log.ambiguous_times {
         0 => String::new(),

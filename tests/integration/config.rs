@@ -1,4 +1,4 @@
-//! Configuration mistakes and money that cannot overflow (RULES.md 1, rates/README.md "Ranges"):
+//! Configuration mistakes and money that cannot overflow (docs/billing-rules.md §1, rates/README.md "Ranges"):
 //! a typo in a model file is an error, not another amount; out-of-range rates are exit 4, not a
 //! panic; `generate` refuses sizes it cannot hold.
 

@@ -1,4 +1,4 @@
-//! RULES.md 1-2: reading the log.
+//! docs/billing-rules.md §1-2: reading the log.
 
 use super::*;
 

@@ -1,4 +1,4 @@
-//! RULES.md 4: whatsapp-meta on the shipped rates (figures in tests/fixtures/README.md).
+//! docs/billing-rules.md §4: whatsapp-meta on the shipped rates (figures in tests/fixtures/README.md).
 
 use super::*;
 

@@ -1,4 +1,4 @@
-//! Nothing the user owns is lost (RULES.md §1): no output is the log or another output, every
+//! Nothing the user owns is lost (docs/billing-rules.md §1): no output is the log or another output, every
 //! output file is written whole or not at all, a closed or failing standard output is an
 //! error, `--skip-invalid` has limits, and a log from a pipe is read once.
 

@@ -1,4 +1,4 @@
-//! RULES.md 1-2: integer timestamps, leap seconds, clock changes and impossible phone numbers.
+//! docs/billing-rules.md §1-2: integer timestamps, leap seconds, clock changes and impossible phone numbers.
 //! The test prices (tests/fixtures/rates): flat = EUR 100 a month plus DE promotional 0.0400;
 //! plain = UA session 0.0300, business-initiated 0.0700.
 

@@ -1,4 +1,4 @@
-//! RULES.md 3: Viber sessions and commercial models.
+//! docs/billing-rules.md §3: Viber sessions and commercial models.
 
 use super::*;
 

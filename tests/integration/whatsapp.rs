@@ -1,4 +1,4 @@
-//! RULES.md 4: the whatsapp-session model.
+//! docs/billing-rules.md §4: the whatsapp-session model.
 
 use super::*;
 
