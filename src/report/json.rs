@@ -9,7 +9,9 @@ use crate::analysis::curve::Cheaper;
 use crate::billing::{FeeItem, ModelResult, Stats, TierFrom};
 use crate::event::month_label;
 use crate::rates::FeeKind;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Map, Value};
+use std::cell::RefCell;
 use std::io::Write;
 
 /// One JSON object: `input` and `models`; every amount a decimal string at full precision.
@@ -57,57 +59,81 @@ fn fee_item(report: &Report, f: &FeeItem) -> Value {
     })
 }
 
-fn model(report: &Report, m: &ModelResult) -> Value {
-    let totals = m.totals();
-    let by = |by: GroupBy, key: &str| -> Vec<Value> {
-        groups(m, by, report.log)
-            .into_iter()
-            .map(|g| {
-                let mut o = Map::new();
-                o.insert(key.into(), json!(g.key));
-                let total = g.total();
-                if let Some(f) = g.fees {
-                    o.insert("fees".into(), json!(f.to_string()));
-                }
-                o.extend(stats(&g.stats));
-                o.insert("total".into(), json!(total.to_string()));
-                Value::Object(o)
-            })
-            .collect()
-    };
-    let unpriced: Map<String, Value> = m
-        .unpriced_by_country()
-        .into_iter()
-        .map(|(c, n)| (c.to_string(), json!(n)))
-        .collect();
+/// A group (country, month or account) of a model's report.
+fn group(key: &str, g: super::Group) -> Value {
     let mut o = Map::new();
-    o.insert("model".into(), json!(m.name));
-    o.insert("channel".into(), json!(m.channel));
-    o.insert("currency".into(), json!(m.currency));
-    o.insert("total".into(), json!(m.total().to_string()));
-    o.insert("fees".into(), json!(m.fee_total().to_string()));
-    o.insert("complete".into(), json!(totals.unpriced == 0));
-    o.insert("unpriced_by_country".into(), Value::Object(unpriced));
-    o.insert("totals".into(), Value::Object(stats(&totals)));
-    o.insert("countries".into(), json!(by(GroupBy::Country, "country")));
-    o.insert("months".into(), json!(by(GroupBy::Month, "month")));
-    o.insert("accounts".into(), json!(by(GroupBy::Account, "account")));
-    o.insert(
-        "fee_items".into(),
-        json!(m
-            .fees
-            .iter()
-            .map(|f| fee_item(report, f))
-            .collect::<Vec<_>>()),
-    );
+    o.insert(key.into(), json!(g.key));
+    let total = g.total();
+    if let Some(f) = g.fees {
+        o.insert("fees".into(), json!(f.to_string()));
+    }
+    o.extend(stats(&g.stats));
+    o.insert("total".into(), json!(total.to_string()));
     Value::Object(o)
+}
+
+/// A list written element by element, each made as it is written: the JSON of a log with many
+/// accounts held whole was several times the size of the log.
+struct Each<I>(RefCell<Option<I>>);
+
+fn each<I>(items: I) -> Each<I> {
+    Each(RefCell::new(Some(items)))
+}
+
+impl<I: Iterator<Item = T>, T: Serialize> Serialize for Each<I> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0.borrow_mut().take() {
+            Some(items) => s.collect_seq(items),
+            None => s.collect_seq(std::iter::empty::<T>()),
+        }
+    }
+}
+
+/// One model's report, written as it goes. Keys in the order a `serde_json::Map` sorts them,
+/// as the whole-tree version wrote them.
+struct ModelJson<'a> {
+    report: &'a Report<'a>,
+    m: &'a ModelResult,
+}
+
+impl Serialize for ModelJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (report, m) = (self.report, self.m);
+        let totals = m.totals();
+        let by = |by: GroupBy, key: &'static str| {
+            each(
+                groups(m, by, report.log)
+                    .into_iter()
+                    .map(move |g| group(key, g)),
+            )
+        };
+        let unpriced: Map<String, Value> = (m.unpriced_by_country().into_iter())
+            .map(|(c, n)| (c.to_string(), json!(n)))
+            .collect();
+        let mut o = s.serialize_map(None)?;
+        o.serialize_entry("accounts", &by(GroupBy::Account, "account"))?;
+        o.serialize_entry("channel", m.channel)?;
+        o.serialize_entry("complete", &(totals.unpriced == 0))?;
+        o.serialize_entry("countries", &by(GroupBy::Country, "country"))?;
+        o.serialize_entry("currency", &m.currency)?;
+        o.serialize_entry(
+            "fee_items",
+            &each(m.fees.iter().map(|f| fee_item(report, f))),
+        )?;
+        o.serialize_entry("fees", &m.fee_total().to_string())?;
+        o.serialize_entry("model", &m.name)?;
+        o.serialize_entry("months", &by(GroupBy::Month, "month"))?;
+        o.serialize_entry("total", &m.total().to_string())?;
+        o.serialize_entry("totals", &stats(&totals))?;
+        o.serialize_entry("unpriced_by_country", &unpriced)?;
+        o.end()
+    }
 }
 
 impl Exporter for JsonExporter {
     fn write(&self, report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         let log = report.log;
-        let doc = json!({
-            "input": {
+        let input = json!({
                 "file": log.file,
                 "rows": log.rows,
                 "replayed": log.replayed(),
@@ -115,10 +141,15 @@ impl Exporter for JsonExporter {
                 "countries_derived_from_contact": log.countries_derived,
                 "ambiguous_local_times": log.ambiguous_times,
                 "tz": report.tz.name(),
-            },
-            "models": report.models.iter().map(|m| model(report, m)).collect::<Vec<_>>(),
         });
-        put(out, &doc)
+        let models = report.models.iter().map(|m| ModelJson { report, m });
+        let mut w = serde_json::Serializer::pretty(&mut *out);
+        let mut doc = w.serialize_map(None).map_err(std::io::Error::other)?;
+        (doc.serialize_entry("input", &input))
+            .and_then(|_| doc.serialize_entry("models", &each(models)))
+            .and_then(|_| doc.end())
+            .map_err(std::io::Error::other)?;
+        writeln!(out)
     }
 
     fn compare(&self, r: &CompareReport, out: &mut dyn Write) -> std::io::Result<()> {
