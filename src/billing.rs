@@ -155,6 +155,7 @@ pub struct ModelResult {
     pub currency: String,
     /// Stats per (account, country, month).
     pub cells: BTreeMap<(u32, Country, i32), Stats>,
+    /// In (account, month) order.
     pub fees: Vec<FeeItem>,
     /// Every event, billed, in replay order (empty unless asked for).
     pub lines: Vec<Line>,

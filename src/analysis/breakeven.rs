@@ -79,10 +79,12 @@ fn part(r: &ModelResult, conv: &Conversion, account: u32) -> Result<(Part, u32, 
         })
         .collect::<Result<_>>()?;
     // The fee tier: the highest the account paid in any month of the log.
-    let fee = r
-        .fees
+    // The fees are in (account, month) order: the account's are found by halving, not by a
+    // scan per account (quadratic in the accounts of a large portfolio).
+    let first = r.fees.partition_point(|f| f.account < account);
+    let last = r.fees.partition_point(|f| f.account <= account);
+    let fee = r.fees[first..last]
         .iter()
-        .filter(|f| f.account == account)
         .max_by_key(|f| f.tier)
         .map(|f| Ok((f.kind, conv.apply(f.tier)?)))
         .transpose()?;
