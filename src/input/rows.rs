@@ -119,16 +119,23 @@ const FEW_ACCOUNTS: usize = 8;
 /// Two-letter codes: the size of a table by `Country::index`.
 const COUNTRIES: usize = 26 * 26;
 const NO_CELL: u32 = u32::MAX;
+/// Account-months of a block whose cells are found in a table (2.7 KB each); the others, in a
+/// log of many accounts, by a hash: a table each cost more to clear than the rows it served.
+const TABLED_ACCOUNT_MONTHS: usize = 32;
 
 /// What a block remembers between its rows.
 struct BlockState {
     times: PlainTimes,
     month_days: MonthDays,
     accounts: FxHashMap<Box<str>, u32>,
+    /// Accounts by the bytes as typed, once a block has more than `FEW_ACCOUNTS`.
+    typed_accounts: FxHashMap<Box<[u8]>, u32>,
     last_account: Option<u32>,
     ids: FxHashMap<Box<str>, u32>,
     /// Cells by account-month (block index) and country: a table read, not a hash, per row.
     cells: Vec<[u32; COUNTRIES]>,
+    /// Cells of the account-months past `TABLED_ACCOUNT_MONTHS`.
+    more_cells: FxHashMap<(u32, Country), u32>,
     account_months: FxHashMap<(u32, i32), u32>,
     last_account_month: Option<((u32, i32), u32)>,
 }
@@ -172,9 +179,11 @@ impl Parser<'_> {
             times: PlainTimes::default(),
             month_days: MonthDays::new(self.tz),
             accounts: FxHashMap::default(),
+            typed_accounts: FxHashMap::default(),
             last_account: None,
             ids: FxHashMap::default(),
             cells: Vec::new(),
+            more_cells: FxHashMap::default(),
             account_months: FxHashMap::default(),
             last_account_month: None,
         };
@@ -392,16 +401,26 @@ impl Parser<'_> {
         let typed = bytes(ACCOUNT);
         let account = match st.last_account {
             Some(a) if same_name(&out.accounts[a as usize], typed) => a,
-            // A few accounts are compared as they are; more are hashed.
-            _ => match (out.accounts.iter().take(FEW_ACCOUNTS)).position(|n| same_name(n, typed)) {
-                Some(a) => a as u32,
+            // A few accounts are compared as they are; more are hashed as typed.
+            _ if out.accounts.len() > FEW_ACCOUNTS => match st.typed_accounts.get(typed) {
+                Some(&a) => a,
                 None => {
-                    let name = match field(ACCOUNT)? {
-                        DEFAULT_ACCOUNT => "",
-                        name => name,
-                    };
-                    intern(&mut st.accounts, &mut out.accounts, name)
+                    let a = intern(
+                        &mut st.accounts,
+                        &mut out.accounts,
+                        account_name(field(ACCOUNT)?),
+                    );
+                    st.typed_accounts.insert(typed.into(), a);
+                    a
                 }
+            },
+            _ => match (out.accounts.iter()).position(|n| same_name(n, typed)) {
+                Some(a) => a as u32,
+                None => intern(
+                    &mut st.accounts,
+                    &mut out.accounts,
+                    account_name(field(ACCOUNT)?),
+                ),
             },
         };
         st.last_account = Some(account);
@@ -415,10 +434,16 @@ impl Parser<'_> {
             ),
         };
         st.last_account_month = Some(((account, month), account_month));
-        if st.cells.len() <= account_month as usize {
-            st.cells.push([NO_CELL; COUNTRIES]);
-        }
-        let cell = &mut st.cells[account_month as usize][country.index()];
+        let cell = if (account_month as usize) < TABLED_ACCOUNT_MONTHS {
+            if st.cells.len() <= account_month as usize {
+                st.cells.push([NO_CELL; COUNTRIES]);
+            }
+            &mut st.cells[account_month as usize][country.index()]
+        } else {
+            st.more_cells
+                .entry((account_month, country))
+                .or_insert(NO_CELL)
+        };
         if *cell == NO_CELL {
             *cell = out.cells.len() as u32;
             out.cells.push((account, country, month));
@@ -457,6 +482,14 @@ fn not_utf8(field: usize, bytes: &[u8]) -> String {
 #[inline]
 fn same_name(stored: &str, typed: &[u8]) -> bool {
     stored.len() == typed.len() && (typed.is_empty() || stored.as_bytes() == typed)
+}
+
+/// An account as named in the log: the name reports give the default account reads back as it.
+fn account_name(name: &str) -> &str {
+    match name {
+        DEFAULT_ACCOUNT => "",
+        name => name,
+    }
 }
 
 /// The index of `name` in `names`, added if new.
