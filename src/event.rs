@@ -325,14 +325,16 @@ impl Script {
         let account = intern(&mut self.accounts, self.account.clone());
         let contact = intern(&mut self.contacts, self.contact.clone());
         let stream = intern(&mut self.streams, (account, contact));
+        // UTC days and months, computed here: events sit below the input stage
+        let day = self.at.div_euclid(24 * MICROS_PER_HOUR);
         let date = chrono::DateTime::from_timestamp_micros(self.at)
             .expect("a script instant is a date")
             .date_naive();
-        let month = crate::input::timestamp::month_index(date);
+        let month = chrono::Datelike::year(&date) * 12 + chrono::Datelike::month0(&date) as i32;
         let cell = intern(&mut self.cells, (account, self.country, month));
         self.events.push(Event {
             at: self.at,
-            day: crate::input::timestamp::days_since_epoch(date),
+            day: day as i32,
             // line 1 is a log's header
             line: self.events.len() as u32 + 2,
             contact,

@@ -168,7 +168,7 @@ impl Engine for ViberEngine {
 #[cfg(test)]
 mod tests {
     //! Tables worked by hand from docs/billing-rules.md §3 (Viber session, outbound, cap, in a row).
-    use crate::engine::testing::{check, model, replay};
+    use crate::engine::testing::{check, describe, model, replay};
     use crate::engine::{Billed, Charge};
     use crate::event::Script;
 
@@ -303,6 +303,33 @@ mod tests {
             ("08:07", "a", "out", "", "session - s2 until=03-03T08:04"),
             ("08:08", "a", "out", "", "session session s3 opened until=03-03T08:08"),
         ]);
+    }
+
+    /// Sessions are per (account, contact) (docs/billing-rules.md, Input account): a contact
+    /// writing to one account opens nothing at another.
+    #[test]
+    fn a_session_belongs_to_one_account_and_contact() {
+        let s = Script::new()
+            .at("2026-03-02 08:00")
+            .account("shop")
+            .inbound()
+            .at("+1m")
+            .account("bank")
+            .outbound("")
+            .account("shop")
+            .outbound("");
+        let out = replay(&shipped(), None, s.events());
+        let got: Vec<String> = (s.events().iter().zip(&out))
+            .map(|(ev, o)| describe(ev, o, false))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "inbound - s1 opened until=03-03T08:00",
+                "business_initiated marketing assumed",
+                "session session s1 until=03-03T08:00",
+            ]
+        );
     }
 
     /// The shipped cap of 60, written as a loop: a customer message before each 5 replies keeps
