@@ -217,9 +217,9 @@ pub fn month_label(month: i32) -> String {
 /// ```
 ///
 /// Instants are UTC (days and months too). A script starts at 2026-03-02 00:00, contact `a`,
-/// the default account, country `DE`. Ids are dense, as engines and reports expect: a contact per name,
-/// a stream per (account, contact), a cell per (account, country, month), each from 0 in order
-/// of first use. A malformed script panics, naming what is wrong: it is a test's own text.
+/// the default account, country `DE`. Ids are dense, as engines and reports expect: a contact
+/// per name, a stream per (account, contact), a cell per (account, country, month), each from 0
+/// in order of first use. A malformed script panics, naming what is wrong: it is a test's text.
 #[derive(Clone, Debug)]
 pub struct Script {
     events: Vec<Event>,
