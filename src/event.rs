@@ -204,6 +204,226 @@ pub fn month_label(month: i32) -> String {
     )
 }
 
+/// Events written by hand, for tests: a script of messages instead of a log to read.
+///
+/// ```
+/// use simcost::event::Script;
+/// let events = Script::new()
+///     .at("2026-03-02 08:00").contact("a").inbound()
+///     .at("+5m").outbound("")
+///     .at("+1h").outbound("template")
+///     .into_events();
+/// assert_eq!(events.len(), 3);
+/// ```
+///
+/// Instants are UTC (days and months too). A script starts at 2026-03-02 00:00, contact `a`,
+/// the default account, country `DE`. Ids are dense, as engines and reports expect: a contact
+/// per name, a stream per (account, contact), a cell per (account, country, month), each from 0
+/// in order of first use. A malformed script panics, naming what is wrong: it is a test's text.
+#[derive(Clone, Debug)]
+pub struct Script {
+    events: Vec<Event>,
+    at: i64,
+    account: String,
+    contact: String,
+    country: Country,
+    accounts: Vec<String>,
+    contacts: Vec<String>,
+    streams: Vec<(u32, u32)>,
+    cells: Vec<(u32, Country, i32)>,
+}
+
+impl Default for Script {
+    fn default() -> Self {
+        Script::new()
+    }
+}
+
+/// The position of `key` in `list`, added at the end if absent (ids from 0 in order of use).
+fn intern<T: PartialEq>(list: &mut Vec<T>, key: T) -> u32 {
+    match list.iter().position(|k| *k == key) {
+        Some(i) => i as u32,
+        None => {
+            list.push(key);
+            (list.len() - 1) as u32
+        }
+    }
+}
+
+impl Script {
+    pub fn new() -> Script {
+        Script {
+            events: Vec::new(),
+            at: 0,
+            account: String::new(),
+            contact: "a".into(),
+            country: Country(*b"DE"),
+            accounts: Vec::new(),
+            contacts: Vec::new(),
+            streams: Vec::new(),
+            cells: Vec::new(),
+        }
+        .at("2026-03-02 00:00")
+    }
+
+    /// A script of table rows `(at, contact, direction, kind)`, each row read as
+    /// `.at(at).contact(contact)` then the message its direction and kind words say.
+    pub fn table(rows: &[(&str, &str, &str, &str)]) -> Script {
+        rows.iter()
+            .fold(Script::new(), |s, &(at, contact, direction, kind)| {
+                let s = s.at(at).contact(contact);
+                match Direction::parse(direction) {
+                    Some(Direction::Inbound) if kind.is_empty() => s.inbound(),
+                    Some(Direction::Inbound) => {
+                        panic!("{at} {contact}: an inbound message has no kind ({kind})")
+                    }
+                    Some(Direction::Outbound) => s.outbound(kind),
+                    None => panic!("{at} {contact}: not a direction ({direction})"),
+                }
+            })
+    }
+
+    /// When the next messages are sent: `2026-03-02 08:00[:ss]` or `2026-03-02` (UTC),
+    /// `08:05[:ss]` (the same day), or `+1d2h30m15s` after the last instant (`+0s`: the same).
+    pub fn at(mut self, when: &str) -> Script {
+        self.at = instant(self.at, when).unwrap_or_else(|| {
+            panic!("not an instant ({when}): use 2026-03-02 08:00, 08:00 or +1h30m")
+        });
+        self
+    }
+
+    pub fn contact(mut self, name: &str) -> Script {
+        self.contact = name.to_string();
+        self
+    }
+
+    /// The business account of the next messages (`""`: the default account).
+    pub fn account(mut self, name: &str) -> Script {
+        self.account = name.to_string();
+        self
+    }
+
+    /// The destination country of the next messages (an ISO code).
+    pub fn country(mut self, code: &str) -> Script {
+        self.country =
+            Country::parse(code).unwrap_or_else(|| panic!("not an ISO country code ({code})"));
+        self
+    }
+
+    /// A customer message.
+    pub fn inbound(self) -> Script {
+        self.message(Direction::Inbound, Kind::FreeForm)
+    }
+
+    /// A business message of a kind word of the log (`""`, `welcome`, `template`, `utility`, ...).
+    pub fn outbound(self, kind: &str) -> Script {
+        let kind = Kind::parse(kind).unwrap_or_else(|| panic!("not a message kind ({kind})"));
+        self.message(Direction::Outbound, kind)
+    }
+
+    pub fn message(mut self, direction: Direction, kind: Kind) -> Script {
+        let account = intern(&mut self.accounts, self.account.clone());
+        let contact = intern(&mut self.contacts, self.contact.clone());
+        let stream = intern(&mut self.streams, (account, contact));
+        // UTC days and months, computed here: events sit below the input stage
+        let day = self.at.div_euclid(24 * MICROS_PER_HOUR);
+        let date = chrono::DateTime::from_timestamp_micros(self.at)
+            .expect("a script instant is a date")
+            .date_naive();
+        let month = chrono::Datelike::year(&date) * 12 + chrono::Datelike::month0(&date) as i32;
+        let cell = intern(&mut self.cells, (account, self.country, month));
+        self.events.push(Event {
+            at: self.at,
+            day: day as i32,
+            // line 1 is a log's header
+            line: self.events.len() as u32 + 2,
+            contact,
+            stream,
+            cell,
+            country: self.country,
+            direction,
+            kind,
+        });
+        self
+    }
+
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    pub fn into_events(self) -> Vec<Event> {
+        self.events
+    }
+
+    /// The account names by id (`""`: the default account).
+    pub fn accounts(&self) -> &[String] {
+        &self.accounts
+    }
+
+    /// The contact names by id.
+    pub fn contacts(&self) -> &[String] {
+        &self.contacts
+    }
+
+    /// (account, contact) by stream id.
+    pub fn streams(&self) -> &[(u32, u32)] {
+        &self.streams
+    }
+
+    /// (account, country, month index) by cell id.
+    pub fn cells(&self) -> &[(u32, Country, i32)] {
+        &self.cells
+    }
+}
+
+/// A script instant (see `Script::at`) in UTC microseconds, `last` being the one before.
+fn instant(last: i64, when: &str) -> Option<i64> {
+    use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+    let micros = |t: NaiveDateTime| t.and_utc().timestamp_micros();
+    if let Some(d) = when.strip_prefix('+') {
+        return duration(d).and_then(|d| last.checked_add(d));
+    }
+    let time = |s: &str| {
+        NaiveTime::parse_from_str(s, "%H:%M:%S")
+            .or_else(|_| NaiveTime::parse_from_str(s, "%H:%M"))
+            .ok()
+    };
+    match when.split_once(' ') {
+        Some((d, t)) => Some(micros(
+            NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .ok()?
+                .and_time(time(t)?),
+        )),
+        None => match NaiveDate::parse_from_str(when, "%Y-%m-%d") {
+            Ok(d) => Some(micros(d.and_time(NaiveTime::MIN))),
+            Err(_) => {
+                let day = chrono::DateTime::from_timestamp_micros(last)?.date_naive();
+                Some(micros(day.and_time(time(when)?)))
+            }
+        },
+    }
+}
+
+/// `1d2h30m15s` in microseconds: numbers each followed by a unit, at least one.
+fn duration(s: &str) -> Option<i64> {
+    let mut total = 0i64;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit())?;
+        let n: i64 = rest[..digits].parse().ok()?;
+        let unit = match rest[digits..].chars().next()? {
+            'd' => 24 * MICROS_PER_HOUR,
+            'h' => MICROS_PER_HOUR,
+            'm' => 60_000_000,
+            's' => 1_000_000,
+            _ => return None,
+        };
+        total = total.checked_add(n.checked_mul(unit)?)?;
+        rest = &rest[digits + 1..];
+    }
+    (!s.is_empty()).then_some(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,6 +461,105 @@ mod tests {
         assert_eq!(Kind::parse("TEMPLATE"), Some(Kind::Template(None)));
         assert_eq!(Kind::parse("authentication"), t(Category::Authentication));
         assert_eq!(Kind::parse("fax"), None);
+    }
+
+    /// 2026-03-02 is day 20514 since 1970-01-01 (56 years of which 14 leap, then 59 + 1 days).
+    const MARCH_2: i64 = 20_514 * 24 * MICROS_PER_HOUR;
+
+    #[test]
+    fn script_instants() {
+        let h = MICROS_PER_HOUR;
+        assert_eq!(instant(0, "2026-03-02 08:00"), Some(MARCH_2 + 8 * h));
+        assert_eq!(instant(0, "2026-03-02"), Some(MARCH_2));
+        assert_eq!(
+            instant(MARCH_2 + 8 * h, "07:30:15"),
+            Some(MARCH_2 + 7 * h + 1_815_000_000)
+        );
+        assert_eq!(
+            instant(MARCH_2, "+1d2h30m15s"),
+            Some(MARCH_2 + 26 * h + 1_815_000_000)
+        );
+        assert_eq!(instant(MARCH_2, "+0s"), Some(MARCH_2));
+        for bad in [
+            "8 o'clock",
+            "+1h30",
+            "+",
+            "+1w",
+            "2026-02-30 08:00",
+            "25:00",
+        ] {
+            assert_eq!(instant(MARCH_2, bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_script_interns_ids_in_order_of_use_and_dates_in_utc() {
+        let s = Script::new()
+            .at("2026-03-31 23:59:59")
+            .contact("b")
+            .inbound()
+            .at("+1s")
+            .contact("a")
+            .account("x")
+            .country("ua")
+            .outbound("utility")
+            .contact("b")
+            .account("")
+            .outbound("");
+        assert_eq!(s.contacts(), ["b", "a"]);
+        assert_eq!(s.accounts(), ["", "x"]);
+        assert_eq!(s.streams(), [(0, 0), (1, 1)]);
+        let april = 2026 * 12 + 3;
+        let (de, ua) = (Country::parse("DE").unwrap(), Country::parse("UA").unwrap());
+        assert_eq!(
+            s.cells(),
+            [(0, de, april - 1), (1, ua, april), (0, ua, april)]
+        );
+        let ev = s.events();
+        let field = |f: fn(&Event) -> i64| ev.iter().map(f).collect::<Vec<_>>();
+        assert_eq!(
+            field(|e| e.at - MARCH_2),
+            [
+                30 * 24 * MICROS_PER_HOUR - 1_000_000,
+                30 * 24 * MICROS_PER_HOUR,
+                30 * 24 * MICROS_PER_HOUR
+            ]
+        );
+        assert_eq!(field(|e| e.day as i64), [20_543, 20_544, 20_544]);
+        assert_eq!(field(|e| e.line as i64), [2, 3, 4]);
+        assert_eq!(field(|e| e.contact as i64), [0, 1, 0]);
+        assert_eq!(field(|e| e.stream as i64), [0, 1, 0]);
+        assert_eq!(field(|e| e.cell as i64), [0, 1, 2]);
+        assert_eq!(ev[0].direction, Direction::Inbound);
+        assert_eq!(ev[0].kind, Kind::FreeForm);
+        assert_eq!(ev[1].kind, Kind::Template(Some(Category::Utility)));
+        assert_eq!(ev[2].kind, Kind::FreeForm);
+    }
+
+    #[test]
+    fn a_script_table_is_the_same_script() {
+        let table = Script::table(&[
+            ("2026-03-02 08:00", "a", "in", ""),
+            ("+5m", "b", "mt", "template"),
+            ("09:00", "a", "out", "welcome"),
+        ]);
+        let chained = Script::new()
+            .at("2026-03-02 08:00")
+            .contact("a")
+            .inbound()
+            .at("+5m")
+            .contact("b")
+            .outbound("template")
+            .at("09:00")
+            .contact("a")
+            .outbound("welcome");
+        assert_eq!(format!("{table:?}"), format!("{chained:?}"));
+    }
+
+    #[test]
+    #[should_panic(expected = "an inbound message has no kind (template)")]
+    fn a_script_table_refuses_a_kind_on_an_inbound_row() {
+        Script::table(&[("08:00", "a", "in", "template")]);
     }
 
     #[test]

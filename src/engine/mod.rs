@@ -2,6 +2,8 @@
 //! and says, for each, what it is (session message, business-initiated, ...) and what kind of
 //! charge it carries. Prices, allowances and fees are the billing stage's business.
 
+#[cfg(test)]
+mod testing;
 mod viber;
 mod whatsapp_meta;
 mod whatsapp_session;

@@ -164,3 +164,195 @@ impl Engine for ViberEngine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Tables worked by hand from docs/billing-rules.md §3 (Viber session, outbound, cap, in a row).
+    use crate::engine::testing::{check, describe, model, replay};
+    use crate::engine::{Billed, Charge};
+    use crate::event::Script;
+
+    /// The shipped parameters (24 h, 60 messages, end, 5 in a row, business-initiated).
+    fn shipped() -> crate::rates::Model {
+        model("viber", "")
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn a_customer_opens_a_session_charged_at_its_first_business_message() {
+        check(&shipped(), &[
+            // b writes first: no session, a business-initiated message at the default category
+            ("2026-03-02 07:00", "b", "out", "", "business_initiated marketing assumed why=NoOpenSession"),
+            ("08:00", "a", "in",  "",  "inbound - s1 opened until=03-03T08:00"),
+            ("08:05", "a", "out", "",  "session session s1 until=03-03T08:00 why=FirstBusinessMessage"),
+            ("08:06", "a", "out", "",  "session - s1 until=03-03T08:00"),
+            // a customer message inside does not extend the session
+            ("20:00", "a", "in",  "",  "inbound - s1 until=03-03T08:00 why=SessionAlreadyOpen"),
+            ("2026-03-03 07:59:59", "a", "out", "", "session - s1 until=03-03T08:00"),
+            // 24 h after its opening the session is over
+            ("08:00", "a", "out", "",  "business_initiated marketing assumed why=NoOpenSession"),
+            ("08:01", "a", "in",  "",  "inbound - s2 opened until=03-04T08:01"),
+            ("08:02", "a", "out", "",  "session session s2 until=03-04T08:01"),
+        ]);
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn session_hours_come_from_the_model() {
+        check(&model("viber", "[session]\nhours = 2\n"), &[
+            ("2026-03-02 08:00", "a", "in", "", "inbound - s1 opened until=03-02T10:00"),
+            ("09:59", "a", "out", "", "session session s1 until=03-02T10:00"),
+            ("10:00", "a", "out", "", "business_initiated marketing assumed"),
+        ]);
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn welcome_is_free_and_templates_are_per_message_inside_a_session() {
+        check(&model("viber", "[session]\nmax_consecutive = 2\n"), &[
+            ("2026-03-02 08:00", "a", "out", "welcome", "welcome -"),
+            ("08:01", "a", "in",  "",               "inbound - s1 opened until=03-03T08:01"),
+            ("08:02", "a", "out", "welcome",        "welcome -"),
+            ("08:03", "a", "out", "template",       "business_initiated marketing assumed"),
+            ("08:04", "a", "out", "transactional",  "business_initiated utility"),
+            ("08:05", "a", "out", "promotional",    "business_initiated marketing"),
+            ("08:06", "a", "out", "authentication", "business_initiated authentication"),
+            // none of them was a session message: this one is the first and charges the session
+            ("08:07", "a", "out", "",               "session session s1 until=03-03T08:01"),
+            ("08:08", "a", "out", "template",       "business_initiated marketing assumed"),
+            // templates are not in the in-a-row count: 2 session messages so far, not 3
+            ("08:09", "a", "out", "",               "session - s1 until=03-03T08:01"),
+            ("08:10", "a", "out", "",
+             "rejected_in_session marketing s1 assumed until=03-03T08:01"),
+        ]);
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn five_in_a_row_then_the_sixth_is_rejected_until_the_customer_writes() {
+        let open = "until=03-03T08:00";
+        let session = format!("session - s1 {open}");
+        let rejected = format!("rejected_in_session marketing s1 assumed {open} why=InARowLimit");
+        check(&shipped(), &[
+            ("2026-03-02 08:00", "a", "in", "", &format!("inbound - s1 opened {open}")),
+            ("08:01", "a", "out", "", &format!("session session s1 {open}")),
+            ("08:02", "a", "out", "", &session),
+            ("08:03", "a", "out", "", &session),
+            ("08:04", "a", "out", "", &session),
+            ("08:05", "a", "out", "", &session),
+            ("08:06", "a", "out", "", &rejected),
+            // a rejected message does not count: the next is rejected too
+            ("08:07", "a", "out", "", &rejected),
+            ("08:08", "a", "in",  "", &format!("inbound - s1 {open}")),
+            ("08:09", "a", "out", "", &session),
+        ]);
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn over_the_in_a_row_limit_a_drop_model_bills_nothing() {
+        let m = model("viber", "[session]\nmax_consecutive = 2\non_consecutive_limit = \"drop\"\n");
+        check(&m, &[
+            ("2026-03-02 08:00", "a", "in", "", "inbound - s1 opened until=03-03T08:00"),
+            ("08:01", "a", "out", "", "session session s1 until=03-03T08:00"),
+            ("08:02", "a", "out", "", "session - s1 until=03-03T08:00"),
+            ("08:03", "a", "out", "", "rejected_in_session - s1 dropped until=03-03T08:00"),
+        ]);
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn after_the_cap_the_session_ends() {
+        let m = model("viber", "[session]\nmax_messages = 3\nmax_consecutive = 2\n");
+        check(&m, &[
+            ("2026-03-02 08:00", "a", "in", "", "inbound - s1 opened until=03-03T08:00"),
+            ("08:01", "a", "out", "", "session session s1 until=03-03T08:00"),
+            ("08:02", "a", "in",  "", "inbound - s1 until=03-03T08:00"),
+            ("08:03", "a", "out", "", "session - s1 until=03-03T08:00"),
+            ("08:04", "a", "out", "", "session - s1 until=03-03T08:00"),
+            // 3 sent and 2 in a row: the cap is the rule that applies
+            ("08:05", "a", "out", "", "business_initiated marketing assumed why=CapReachedEnded"),
+            ("08:06", "a", "out", "", "business_initiated marketing assumed why=NoOpenSession"),
+            ("08:07", "a", "in",  "", "inbound - s2 opened until=03-03T08:07"),
+            ("08:08", "a", "out", "", "session session s2 until=03-03T08:07"),
+            // b reaches the cap; its session stays open: a customer message does not open another
+            ("09:00", "b", "in",  "", "inbound - s3 opened until=03-03T09:00"),
+            ("09:01", "b", "out", "", "session session s3 until=03-03T09:00"),
+            ("09:02", "b", "out", "", "session - s3 until=03-03T09:00"),
+            ("09:03", "b", "in",  "", "inbound - s3 until=03-03T09:00"),
+            ("09:04", "b", "out", "", "session - s3 until=03-03T09:00"),
+            ("09:05", "b", "in",  "", "inbound - s3 until=03-03T09:00"),
+            ("09:06", "b", "out", "", "business_initiated marketing assumed why=CapReachedEnded"),
+        ]);
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn after_the_cap_a_new_session_model_opens_and_charges_another() {
+        let m = model("viber", "[session]\nmax_messages = 3\nafter_cap = \"new-session\"\n");
+        check(&m, &[
+            ("2026-03-02 08:00", "a", "in", "", "inbound - s1 opened until=03-03T08:00"),
+            ("08:01", "a", "out", "", "session session s1 until=03-03T08:00"),
+            ("08:02", "a", "out", "", "session - s1 until=03-03T08:00"),
+            ("08:03", "a", "out", "", "session - s1 until=03-03T08:00"),
+            // 24 h from this message, not from the customer's
+            ("08:04", "a", "out", "",
+             "session session s2 opened until=03-03T08:04 why=CapReachedNewSession"),
+            ("08:05", "a", "out", "", "session - s2 until=03-03T08:04"),
+            ("08:06", "a", "in",  "", "inbound - s2 until=03-03T08:04"),
+            ("08:07", "a", "out", "", "session - s2 until=03-03T08:04"),
+            ("08:08", "a", "out", "", "session session s3 opened until=03-03T08:08"),
+        ]);
+    }
+
+    /// Sessions are per (account, contact) (docs/billing-rules.md, Input account): a contact
+    /// writing to one account opens nothing at another.
+    #[test]
+    fn a_session_belongs_to_one_account_and_contact() {
+        let s = Script::new()
+            .at("2026-03-02 08:00")
+            .account("shop")
+            .inbound()
+            .at("+1m")
+            .account("bank")
+            .outbound("")
+            .account("shop")
+            .outbound("");
+        let out = replay(&shipped(), None, s.events());
+        let got: Vec<String> = (s.events().iter().zip(&out))
+            .map(|(ev, o)| describe(ev, o, false))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "inbound - s1 opened until=03-03T08:00",
+                "business_initiated marketing assumed",
+                "session session s1 until=03-03T08:00",
+            ]
+        );
+    }
+
+    /// The shipped cap of 60, written as a loop: a customer message before each 5 replies keeps
+    /// the in-a-row limit away; the 61st free-form message is business-initiated.
+    #[test]
+    #[rustfmt::skip]
+    fn the_sixty_message_cap_of_the_shipped_models() {
+        let mut s = Script::new().at("2026-03-02 08:00");
+        for _ in 0..12 {
+            s = s.inbound();
+            for _ in 0..5 {
+                s = s.at("+1m").outbound("");
+            }
+        }
+        let s = s.inbound().at("+1m").outbound("");
+        let out = replay(&shipped(), None, s.events());
+        let billed = |b| out.iter().filter(|o| o.billed == b).count();
+        assert_eq!(billed(Billed::Session), 60);
+        assert_eq!(billed(Billed::Inbound), 13);
+        assert_eq!(billed(Billed::BusinessInitiated), 1);
+        assert_eq!(out.last().unwrap().billed, Billed::BusinessInitiated);
+        let sessions = out.iter().filter(|o| o.charge == Charge::Session).count();
+        assert_eq!(sessions, 1, "one session, charged once");
+        assert!(out[..73].iter().all(|o| o.session == Some(1)));
+    }
+}

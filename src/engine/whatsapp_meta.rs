@@ -304,3 +304,140 @@ impl Engine for WhatsAppMetaEngine<'_> {
         finish(o)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! One table per era boundary, worked by hand from docs/billing-rules.md §4 (Meta eras,
+    //! Meta conversations, As of): messages on both sides of each `from` date.
+    use crate::engine::testing::{check, check_as_of, model};
+    use crate::rates::Model;
+
+    /// The shipped eras (rates/whatsapp-meta.toml), windows and conversations of 24 h.
+    fn eras() -> Model {
+        model(
+            "whatsapp-meta",
+            r#"
+            [[era]]
+            from = "2022-02-01"
+            pricing = "conversation"
+            free_tier = 1000
+            free_tier_counts = "conversations"
+            [[era]]
+            from = "2023-06-01"
+            pricing = "category"
+            free_tier = 1000
+            free_tier_counts = "service-conversations"
+            [[era]]
+            from = "2024-11-01"
+            pricing = "category"
+            service_free = true
+            [[era]]
+            from = "2025-07-01"
+            pricing = "per-message"
+            utility_in_window_free = true
+            [[era]]
+            from = "2026-10-01"
+            pricing = "per-message"
+            service_charged = true
+            free_tier = 1000
+            free_tier_counts = "service-messages"
+            "#,
+        )
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn conversations_begin_2022_02_01() {
+        let bi = "business_initiated per-conversation tier=conversations/1000";
+        check(&eras(), &[
+            ("2022-01-31 23:00", "a", "out", "utility", "template utility why=BeforeFirstEra"),
+            ("23:30", "b", "in",  "", "inbound - until=02-01T23:30 why=WindowOpenedForReplies"),
+            ("23:40", "b", "out", "", "template marketing until=02-01T23:30 why=BeforeFirstEra"),
+            ("2022-02-01 00:00", "a", "out", "utility", &format!("conversation {bi} s1 opened until=02-02T00:00")),
+            // one conversation covers every category
+            ("00:30", "a", "out", "marketing", "in_conversation - s1 until=02-02T00:00"),
+            // inside the window: user-initiated
+            ("00:40", "b", "out", "", "conversation user_initiated per-conversation tier=conversations/1000 s2 opened until=02-02T00:40"),
+            ("2022-02-02 00:00", "a", "out", "marketing", &format!("conversation {bi} s3 opened until=02-03T00:00")),
+        ]);
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn category_conversations_begin_2023_06_01() {
+        check(&eras(), &[
+            ("2023-05-31 12:00", "a", "out", "marketing",
+             "conversation business_initiated per-conversation tier=conversations/1000 s1 opened until=06-01T12:00"),
+            // a conversation of the old era covers every category until it ends
+            ("2023-06-01 11:00", "a", "out", "utility", "in_conversation - s1 until=06-01T12:00"),
+            ("12:00", "a", "out", "utility",   "conversation utility per-conversation s2 opened until=06-02T12:00"),
+            // categories run in parallel, each charged
+            ("12:30", "a", "out", "marketing", "conversation marketing per-conversation s3 opened until=06-02T12:30"),
+            ("12:40", "a", "out", "utility",   "in_conversation - s2 until=06-02T12:00"),
+            ("13:00", "b", "in",  "",          "inbound - until=06-02T13:00"),
+            ("13:01", "b", "out", "",
+             "conversation service per-conversation tier=service-conversations/1000 s4 opened until=06-02T13:01"),
+            // a service conversation does not cover a template
+            ("13:02", "b", "out", "marketing", "conversation marketing per-conversation s5 opened until=06-02T13:02"),
+            // any open conversation covers a free-form message
+            ("13:03", "b", "out", "",          "in_conversation - s5 until=06-02T13:02"),
+            ("13:04", "c", "out", "",
+             "outside_window marketing per-conversation s6 opened assumed until=06-02T13:04"),
+        ]);
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn service_conversations_are_free_from_2024_11_01() {
+        check(&eras(), &[
+            ("2024-10-31 23:00", "a", "in",  "", "inbound - until=11-01T23:00"),
+            ("23:30", "a", "out", "",
+             "conversation service per-conversation tier=service-conversations/1000 s1 opened until=11-01T23:30"),
+            ("2024-11-01 00:00", "b", "in",  "", "inbound - until=11-02T00:00"),
+            ("00:10", "b", "out", "",        "conversation - s2 opened until=11-02T00:10"),
+            ("00:20", "a", "out", "",        "in_conversation - s1 until=11-01T23:30"),
+            ("00:30", "b", "out", "utility", "conversation utility per-conversation s3 opened until=11-02T00:30"),
+        ]);
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn per_message_pricing_begins_2025_07_01() {
+        check(&eras(), &[
+            ("2025-06-30 22:00", "a", "in",  "", "inbound - until=07-01T22:00"),
+            ("22:10", "a", "out", "utility", "conversation utility per-conversation s1 opened until=07-01T22:10"),
+            // the open conversation no longer matters; a utility template in the window is free
+            ("2025-07-01 00:00", "a", "out", "utility", "in_window - until=07-01T22:00 why=UtilityInWindowFree"),
+            ("00:05", "a", "out", "marketing", "template marketing until=07-01T22:00 why=PerMessageTemplate"),
+            ("00:10", "a", "out", "",          "in_window - until=07-01T22:00 why=FreeFormFree"),
+            ("00:20", "b", "out", "",          "outside_window marketing assumed why=FreeFormOutsideWindow"),
+            ("00:30", "b", "out", "utility",   "template utility"),
+        ]);
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn service_messages_are_charged_from_2026_10_01() {
+        check(&eras(), &[
+            ("2026-09-30 23:00", "a", "in",  "", "inbound - until=10-01T23:00"),
+            ("23:10", "a", "out", "",        "in_window - until=10-01T23:00"),
+            ("23:20", "a", "out", "utility", "in_window - until=10-01T23:00"),
+            ("2026-10-01 00:00", "a", "out", "",
+             "service_message utility tier=service-messages/1000 until=10-01T23:00"),
+            ("00:10", "a", "out", "utility", "template utility until=10-01T23:00"),
+            ("00:20", "b", "out", "",        "outside_window marketing assumed"),
+        ]);
+    }
+
+    /// `--as-of` applies one day's era to every message, and prices on that day.
+    #[test]
+    #[rustfmt::skip]
+    fn as_of_applies_one_days_rules() {
+        check_as_of(&eras(), Some("2026-10-01"), &[
+            ("2023-06-15 08:00", "a", "in", "", "inbound - until=06-16T08:00"),
+            ("08:05", "a", "out", "",
+             "service_message utility tier=service-messages/1000 priced=2026-10-01 until=06-16T08:00"),
+            ("08:06", "a", "out", "utility", "template utility priced=2026-10-01 until=06-16T08:00"),
+        ]);
+    }
+}

@@ -96,3 +96,59 @@ impl Engine for WhatsAppSessionEngine {
         o
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Tables worked by hand from docs/billing-rules.md §4 (WhatsApp window, WhatsApp session).
+    use crate::engine::testing::{check, model};
+
+    #[test]
+    #[rustfmt::skip]
+    fn each_customer_message_renews_the_window() {
+        check(&model("whatsapp-session", ""), &[
+            ("2026-03-02 08:00", "a", "in", "", "inbound - s1 opened until=03-03T08:00 why=WindowOpened"),
+            // a user-initiated session, charged at the business's first message in it
+            ("08:30", "a", "out", "", "in_window session s1 until=03-03T08:00"),
+            ("09:00", "a", "out", "", "in_window - s1 until=03-03T08:00"),
+            ("20:00", "a", "in",  "", "inbound - s1 until=03-03T20:00 why=WindowRenewed"),
+            // inside only because 20:00 renewed the window
+            ("2026-03-03 10:00", "a", "out", "", "in_window - s1 until=03-03T20:00"),
+            ("20:00", "a", "out", "", "outside_window marketing assumed why=FreeFormOutsideWindow"),
+            // that message makes the next session business-initiated: not charged again
+            ("21:00", "a", "in",  "", "inbound - s2 opened until=03-04T21:00"),
+            ("21:05", "a", "out", "", "in_window - s2 until=03-04T21:00"),
+        ]);
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn a_template_before_the_reply_makes_a_business_initiated_session() {
+        check(&model("whatsapp-session", ""), &[
+            ("2026-03-02 08:00", "b", "out", "template", "template marketing assumed why=TemplateOutsideWindow"),
+            // also charged while the first is unanswered
+            ("09:00", "b", "out", "utility",  "template utility"),
+            ("10:00", "b", "in",  "",         "inbound - s1 opened until=03-03T10:00"),
+            // paid by the templates: the session is not charged
+            ("10:05", "b", "out", "",         "in_window - s1 until=03-03T10:00 why=InsideWindow"),
+            ("10:06", "b", "out", "marketing", "in_window - s1 until=03-03T10:00"),
+            // no message outside the window since: the next session is user-initiated
+            ("2026-03-04 09:00", "b", "in", "", "inbound - s2 opened until=03-05T09:00"),
+            ("09:01", "b", "out", "",         "in_window session s2 until=03-05T09:00"),
+        ]);
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn free_form_outside_the_window_is_billed_as_a_default_category_template() {
+        let m = model("whatsapp-session", "default_category = \"utility\"\n[window]\nhours = 2\n");
+        check(&m, &[
+            ("2026-03-02 08:00", "c", "out", "",  "outside_window utility assumed"),
+            // welcome means nothing on WhatsApp: a free-form message
+            ("08:01", "c", "out", "welcome",      "outside_window utility assumed"),
+            ("08:02", "c", "out", "marketing",    "template marketing"),
+            ("09:00", "c", "in",  "",             "inbound - s1 opened until=03-02T11:00"),
+            ("10:59:59", "c", "out", "",          "in_window - s1 until=03-02T11:00"),
+            ("11:00", "c", "out", "",             "outside_window utility assumed"),
+        ]);
+    }
+}
