@@ -138,6 +138,110 @@ const CARDS: &[(&str, Option<&str>)] = &[
     ("cards/breakeven", BREAKEVEN_RATES),
 ];
 
+/// Options that change figures or wording, each on a log the other tests use it with:
+/// (recorded name, arguments, a file the run writes into the temporary directory).
+const VARIANTS: &[(&str, &[&str], Option<&str>)] = &[
+    (
+        "variants/bad_direction-skip-invalid.txt",
+        &[
+            "replay",
+            "tests/fixtures/bad_direction.csv",
+            "--rates",
+            "tests/fixtures/rates",
+            "--skip-invalid",
+            "--rejects",
+        ],
+        Some("rejects.csv"),
+    ),
+    (
+        "variants/viber_fees-account-country-DE.txt",
+        &[
+            "replay",
+            "tests/fixtures/viber_fees.csv",
+            "--rates",
+            "tests/fixtures/rates",
+            "--account-country",
+            "DE",
+            "--by",
+            "account",
+            "--full-precision",
+        ],
+        None,
+    ),
+    (
+        "variants/map_kind_account-no-account.txt",
+        &[
+            "replay",
+            "tests/fixtures/map_kind_account.csv",
+            "--rates",
+            "tests/fixtures/rates",
+            "--map",
+            "kind=knd",
+            "--map",
+            "account=",
+            "--by",
+            "account",
+        ],
+        None,
+    ),
+    (
+        "variants/meta_category-as-of.json",
+        &[
+            "replay",
+            "tests/fixtures/meta_category.csv",
+            "--model",
+            "whatsapp-meta",
+            "--as-of",
+            "2026-10-15",
+            "--format",
+            "json",
+        ],
+        None,
+    ),
+    (
+        "variants/mixed-tz-kyiv-by-month.txt",
+        &[
+            "replay",
+            "samples/mixed.csv",
+            "--tz",
+            "Europe/Kyiv",
+            "--by",
+            "month",
+            "--full-precision",
+        ],
+        None,
+    ),
+    (
+        "variants/breakeven_mix-compare-usd-fx-date.txt",
+        &[
+            "compare",
+            "tests/fixtures/breakeven/mix.csv",
+            "--rates",
+            "tests/fixtures/breakeven",
+            "--currency",
+            "USD",
+            "--fx-date",
+            "2025-06-30",
+            "--full-precision",
+        ],
+        None,
+    ),
+    (
+        "variants/cards-shipped-countries.txt",
+        &[
+            "compare",
+            "--date",
+            "2026-03-01",
+            "--countries",
+            "DE,UA,GB",
+            "--messages-per-session",
+            "3",
+            "--viber",
+        ],
+        None,
+    ),
+];
+
 const FORMATS: [(&str, &str); 3] = [("table", "txt"), ("csv", "csv"), ("json", "json")];
 
 /// One run of simcost: its stdout is recorded as `out`, a file it writes (ledger, SVG) as `file`.
@@ -240,6 +344,11 @@ fn all_runs() -> Vec<Run> {
     let mut runs: Vec<Run> = CASES.iter().flat_map(runs_of_log).collect();
     for (dir, rates) in CARDS {
         runs.extend(runs_of_cards(dir, *rates));
+    }
+    for (out, args, file) in VARIANTS {
+        let mut r = run(out.to_string(), strings(args));
+        r.file = file.map(|f| (format!("{out}.{f}"), f.to_string()));
+        runs.push(r);
     }
     runs
 }
