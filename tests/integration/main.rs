@@ -4,6 +4,7 @@
 mod bad;
 mod config;
 mod decide;
+mod golden;
 mod input;
 mod ledger;
 mod meta;
