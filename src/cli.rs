@@ -370,18 +370,7 @@ fn parse_date(flag: &str, d: &str) -> Result<chrono::NaiveDate> {
 /// `compare` and `breakeven`: `plot` is `Some` for breakeven.
 fn decide(a: &DecideArgs, plot: Option<Option<&std::path::Path>>) -> Result<()> {
     check_outputs(&a.common, false, &[("--plot", plot.flatten())])?;
-    // --viber / --whatsapp select every model of the channel, --model adds named ones.
-    let all = load_rates(&a.common, &[])?.0;
-    let mut names: Vec<String> = all
-        .iter()
-        .filter(|m| {
-            (a.viber && m.channel == Channel::Viber)
-                || (a.whatsapp && m.channel == Channel::WhatsApp)
-        })
-        .map(|m| m.name.clone())
-        .collect();
-    names.extend(a.common.models.iter().cloned());
-    let (models, fx) = load_rates(&a.common, &names)?;
+    let (models, fx) = decision_models(a)?;
     let fx_date = a
         .fx_date
         .as_deref()
@@ -393,115 +382,159 @@ fn decide(a: &DecideArgs, plot: Option<Option<&std::path::Path>>) -> Result<()> 
         .map(|m| (m.name.clone(), m.currency.clone()))
         .collect();
     let conv = compare::conversions(&own, &currency, fx.as_ref(), fx_date)?;
+    let d = Decision {
+        log: None,
+        currency: &currency,
+        models: models
+            .iter()
+            .map(|m| (m.name.clone(), m.channel.name(), m.currency.clone()))
+            .collect(),
+        rates_used: rates_used(&conv),
+        full_precision: a.full_precision,
+    };
+    let given_date = a
+        .date
+        .as_deref()
+        .map(|d| parse_date("date", d))
+        .transpose()?;
+    match &a.common.log {
+        None => decide_on_cards(a, plot, &models, &conv, d, given_date),
+        Some(_) => decide_on_log(a, plot, models, &conv, d, given_date),
+    }
+}
+
+/// The models `compare`/`breakeven` compare and the rate directory's FX table:
+/// --viber / --whatsapp select every model of the channel, --model adds named ones.
+fn decision_models(a: &DecideArgs) -> Result<(Vec<Model>, Option<FxTable>)> {
+    let all = load_rates(&a.common, &[])?.0;
+    let mut names: Vec<String> = all
+        .iter()
+        .filter(|m| {
+            (a.viber && m.channel == Channel::Viber)
+                || (a.whatsapp && m.channel == Channel::WhatsApp)
+        })
+        .map(|m| m.name.clone())
+        .collect();
+    names.extend(a.common.models.iter().cloned());
+    load_rates(&a.common, &names)
+}
+
+/// The published FX rates the conversions use, each once, in first use order.
+fn rates_used(conv: &[crate::rates::fx::Conversion]) -> Vec<crate::rates::fx::FxRate> {
     let mut rates_used = Vec::new();
-    for c in &conv {
+    for c in conv {
         for r in &c.rates {
             if !rates_used.contains(r) {
                 rates_used.push(r.clone());
             }
         }
     }
-    let columns: Vec<(String, &'static str, String)> = models
+    rates_used
+}
+
+/// `compare`/`breakeven` without a log: the rate cards themselves on `--date` (default today).
+fn decide_on_cards(
+    a: &DecideArgs,
+    plot: Option<Option<&Path>>,
+    models: &[Model],
+    conv: &[crate::rates::fx::Conversion],
+    d: Decision,
+    given_date: Option<chrono::NaiveDate>,
+) -> Result<()> {
+    if plot.is_some_and(|p| p.is_some()) {
+        return Err(Error::Usage("--plot needs a LOG to scale".into()));
+    }
+    let refs: Vec<&Model> = models.iter().collect();
+    let date = given_date.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let day = input::timestamp::days_since_epoch(date);
+    let countries = card_countries(a, &refs)?;
+    let sessions = cards::session_vs_message(&refs, day, Some(&countries));
+    let exporter = a.format.exporter();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    if plot.is_some() {
+        let r = BreakevenReport {
+            d,
+            scopes: &[],
+            sessions: &sessions,
+            channels: None,
+        };
+        return report::finish(exporter.breakeven(&r, &mut out), &mut out);
+    }
+    let rows = cards::compare_cards(&refs, conv, &countries, day, a.messages_per_session)?;
+    let r = CardsReport {
+        d,
+        date,
+        messages_per_session: a.messages_per_session,
+        rows: &rows,
+        sessions: &sessions,
+    };
+    report::finish(exporter.cards(&r, &mut out), &mut out)
+}
+
+/// The countries whose cards are compared: `--countries`, else the models' default ones.
+fn card_countries(a: &DecideArgs, refs: &[&Model]) -> Result<Vec<Country>> {
+    if a.countries.is_empty() {
+        return Ok(cards::default_countries(refs));
+    }
+    a.countries
         .iter()
-        .map(|m| (m.name.clone(), m.channel.name(), m.currency.clone()))
-        .collect();
-    let decision = |log| Decision {
-        log,
-        currency: &currency,
-        models: columns.clone(),
-        rates_used: rates_used.clone(),
-        full_precision: a.full_precision,
+        .map(|c| {
+            Country::parse(c.trim())
+                .ok_or_else(|| Error::Usage(format!("--countries: not an ISO country code ({c})")))
+        })
+        .collect()
+}
+
+/// `compare`/`breakeven` on a log: every model billed, then compared in `d`'s currency.
+fn decide_on_log(
+    a: &DecideArgs,
+    plot: Option<Option<&Path>>,
+    models: Vec<Model>,
+    conv: &[crate::rates::fx::Conversion],
+    d: Decision,
+    given_date: Option<chrono::NaiveDate>,
+) -> Result<()> {
+    let mut l = load(&a.common)?;
+    l.models = models;
+    let results = bill_all(&l, false, a.common.strict)?;
+    let comparison = compare::compare(&results, conv, d.currency)?;
+    let scopes = breakeven::breakeven(&results, conv)?;
+    let d = Decision {
+        log: Some(&l.log),
+        ..d
     };
     let exporter = a.format.exporter();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let given_date = a
-        .date
-        .as_deref()
-        .map(|d| parse_date("date", d))
-        .transpose()?;
-
-    let Some(_) = &a.common.log else {
-        // No log: the rate cards themselves.
-        if plot.is_some_and(|p| p.is_some()) {
-            return Err(Error::Usage("--plot needs a LOG to scale".into()));
-        }
-        let refs: Vec<&Model> = models.iter().collect();
-        let date = given_date.unwrap_or_else(|| chrono::Utc::now().date_naive());
-        let day = input::timestamp::days_since_epoch(date);
-        let countries = if a.countries.is_empty() {
-            cards::default_countries(&refs)
-        } else {
-            a.countries
-                .iter()
-                .map(|c| {
-                    Country::parse(c.trim()).ok_or_else(|| {
-                        Error::Usage(format!("--countries: not an ISO country code ({c})"))
-                    })
-                })
-                .collect::<Result<_>>()?
+    let Some(svg) = plot else {
+        let r = CompareReport {
+            d,
+            comparison: &comparison,
+            scopes: &scopes,
         };
-        let sessions = cards::session_vs_message(&refs, day, Some(&countries));
-        if plot.is_some() {
-            let r = BreakevenReport {
-                d: decision(None),
-                scopes: &[],
-                sessions: &sessions,
-                channels: None,
-            };
-            return report::finish(exporter.breakeven(&r, &mut out), &mut out);
-        }
-        let rows = cards::compare_cards(&refs, &conv, &countries, day, a.messages_per_session)?;
-        let r = CardsReport {
-            d: decision(None),
-            date,
-            messages_per_session: a.messages_per_session,
-            rows: &rows,
-            sessions: &sessions,
-        };
-        return report::finish(exporter.cards(&r, &mut out), &mut out);
+        return report::finish(exporter.compare(&r, &mut out), &mut out);
     };
-
-    let mut l = load(&a.common)?;
-    l.models = models;
-    let results = bill_all(&l, false, a.common.strict)?;
-    let comparison = compare::compare(&results, &conv, &currency)?;
-    let scopes = breakeven::breakeven(&results, &conv)?;
-    let d = Decision {
-        log: Some(&l.log),
-        ..decision(None)
+    // (b) Session against per message on the cards in force on `--date`, else the log's last day.
+    let day = match given_date {
+        Some(g) => input::timestamp::days_since_epoch(g),
+        None => l.log.events.iter().map(|e| e.day).max().unwrap_or(0),
     };
-    match plot {
-        None => {
-            let r = CompareReport {
-                d,
-                comparison: &comparison,
-                scopes: &scopes,
-            };
-            report::finish(exporter.compare(&r, &mut out), &mut out)
-        }
-        Some(svg) => {
-            let day = match given_date {
-                Some(g) => input::timestamp::days_since_epoch(g),
-                None => l.log.events.iter().map(|e| e.day).max().unwrap_or(0),
-            };
-            let countries: Vec<Country> = comparison.countries.iter().map(|c| c.country).collect();
-            let refs: Vec<&Model> = l.models.iter().collect();
-            let sessions = cards::session_vs_message(&refs, day, Some(&countries));
-            let chart = match (svg, scopes.last()) {
-                (Some(path), Some(scope)) => Some(draw(path, &l, scope, &currency)?),
-                _ => None,
-            };
-            let r = BreakevenReport {
-                d,
-                scopes: &scopes,
-                sessions: &sessions,
-                channels: Some(&comparison),
-            };
-            reported(report::finish(exporter.breakeven(&r, &mut out), &mut out))?;
-            chart.map_or(Ok(()), OutputFile::commit)
-        }
-    }
+    let countries: Vec<Country> = comparison.countries.iter().map(|c| c.country).collect();
+    let refs: Vec<&Model> = l.models.iter().collect();
+    let sessions = cards::session_vs_message(&refs, day, Some(&countries));
+    let chart = match (svg, scopes.last()) {
+        (Some(path), Some(scope)) => Some(draw(path, &l, scope, d.currency)?),
+        _ => None,
+    };
+    let r = BreakevenReport {
+        d,
+        scopes: &scopes,
+        sessions: &sessions,
+        channels: Some(&comparison),
+    };
+    reported(report::finish(exporter.breakeven(&r, &mut out), &mut out))?;
+    chart.map_or(Ok(()), OutputFile::commit)
 }
 
 /// `--plot`: the chart of `scope`, drawn but not yet put in place.

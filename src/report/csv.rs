@@ -1,5 +1,8 @@
 use super::cell::text;
 use super::{groups, scope_label, BreakevenReport, CardsReport, CompareReport, Exporter, Report};
+use crate::analysis::breakeven::{Pair, Scope};
+use crate::analysis::cards::SessionVsMessage;
+use crate::analysis::compare::{Comparison, CountryRow};
 use crate::analysis::curve::Cheaper;
 use std::io::Write;
 
@@ -180,101 +183,137 @@ impl Exporter for CsvExporter {
         let names: Vec<String> = (r.d.models.iter())
             .map(|m| text(m.0.as_str()).into_owned())
             .collect();
-        let mut rec = |section: &str, fill: &[(&str, String)]| {
-            let mut row = vec![String::new(); BREAKEVEN_COLUMNS.len()];
-            row[0] = section.to_string();
-            for (k, v) in fill {
-                if let Some(i) = BREAKEVEN_COLUMNS.iter().position(|c| c == k) {
-                    row[i] = v.clone();
-                }
-            }
-            w.write_record(&row)
-        };
         let cur = text(r.d.currency).into_owned();
         for scope in r.scopes {
             let account = text(scope_label(r.d.log, scope.account)).into_owned();
             for pair in &scope.pairs {
-                let name = |c: Cheaper| match c {
-                    Cheaper::A => names[pair.a].clone(),
-                    Cheaper::B => names[pair.b].clone(),
-                    Cheaper::Equal => "equal".into(),
-                };
-                let base = [
-                    ("account", account.clone()),
-                    ("model_a", names[pair.a].clone()),
-                    ("model_b", names[pair.b].clone()),
-                    ("currency", cur.clone()),
-                ];
-                if pair.regions.len() == 1 {
-                    let mut f = base.to_vec();
-                    f.push(("cheaper_below", name(pair.regions[0].cheaper)));
-                    f.push(("cheaper_above", name(pair.regions[0].cheaper)));
-                    rec("models", &f)?;
-                }
-                for win in pair.regions.windows(2) {
-                    let Some(k) = win[0].to else { continue };
-                    let (m, s) = scope.volume_at(k);
-                    let mut f = base.to_vec();
-                    f.extend([
-                        ("k", k.to_string()),
-                        ("messages_per_month", m.to_string()),
-                        ("sessions_a", s[pair.a].to_string()),
-                        ("sessions_b", s[pair.b].to_string()),
-                        ("cheaper_below", name(win[0].cheaper)),
-                        ("cheaper_above", name(win[1].cheaper)),
-                    ]);
-                    rec("models", &f)?;
-                }
+                pair_rows(&mut w, scope, pair, &account, &names, &cur)?;
             }
         }
         for s in r.sessions {
-            let mut f = vec![
-                ("models", text(s.models.join(" ")).into_owned()),
-                ("country", text(s.country.to_string()).into_owned()),
-                ("currency", text(s.currency.as_str()).into_owned()),
-                ("session", s.session.to_string()),
-                ("per_message", s.message.to_string()),
-                (
-                    "session_cheaper_from",
-                    s.from.map(|n| n.to_string()).unwrap_or_default(),
-                ),
-            ];
-            for (col, (_, saving)) in ["saving_5", "saving_10", "saving_15"]
-                .iter()
-                .zip(&s.savings)
-            {
-                f.push((col, saving.to_string()));
-            }
-            rec("session_vs_message", &f)?;
+            session_row(&mut w, s)?;
         }
         if let Some(c) = r.channels {
             for row in &c.countries {
-                let mut f = vec![
-                    ("country", text(row.country.to_string()).into_owned()),
-                    ("currency", cur.clone()),
-                ];
-                if let Some(b) = row.cheapest {
-                    f.extend([
-                        ("cheapest", names[b].clone()),
-                        ("cheapest_channel", c.columns[b].channel.to_string()),
-                        ("cheapest_cost", row.costs[b].to_string()),
-                        (
-                            "next_by",
-                            row.margin.map(|m| m.to_string()).unwrap_or_default(),
-                        ),
-                    ]);
-                }
-                if let Some((o, more)) = row.other_channel {
-                    f.extend([
-                        ("other_channel_best", names[o].clone()),
-                        ("other_channel_more", more.to_string()),
-                    ]);
-                }
-                rec("channels", &f)?;
+                channel_row(&mut w, c, row, &names, &cur)?;
             }
         }
         w.flush()
     }
+}
+
+/// One row of the breakeven CSV: `section` and the named columns filled, the others empty.
+fn breakeven_row<W: Write>(
+    w: &mut ::csv::Writer<W>,
+    section: &str,
+    fill: &[(&str, String)],
+) -> std::io::Result<()> {
+    let mut row = vec![String::new(); BREAKEVEN_COLUMNS.len()];
+    row[0] = section.to_string();
+    for (k, v) in fill {
+        if let Some(i) = BREAKEVEN_COLUMNS.iter().position(|c| c == k) {
+            row[i] = v.clone();
+        }
+    }
+    Ok(w.write_record(&row)?)
+}
+
+/// (a) Two commercial models of a scope: one row when one is cheaper at every volume, else a
+/// row per crossing with the volume there and which model is cheaper either side.
+fn pair_rows<W: Write>(
+    w: &mut ::csv::Writer<W>,
+    scope: &Scope,
+    pair: &Pair,
+    account: &str,
+    names: &[String],
+    cur: &str,
+) -> std::io::Result<()> {
+    let name = |c: Cheaper| match c {
+        Cheaper::A => names[pair.a].clone(),
+        Cheaper::B => names[pair.b].clone(),
+        Cheaper::Equal => "equal".into(),
+    };
+    let base = [
+        ("account", account.to_string()),
+        ("model_a", names[pair.a].clone()),
+        ("model_b", names[pair.b].clone()),
+        ("currency", cur.to_string()),
+    ];
+    if pair.regions.len() == 1 {
+        let mut f = base.to_vec();
+        f.push(("cheaper_below", name(pair.regions[0].cheaper)));
+        f.push(("cheaper_above", name(pair.regions[0].cheaper)));
+        breakeven_row(w, "models", &f)?;
+    }
+    for win in pair.regions.windows(2) {
+        let Some(k) = win[0].to else { continue };
+        let (m, s) = scope.volume_at(k);
+        let mut f = base.to_vec();
+        f.extend([
+            ("k", k.to_string()),
+            ("messages_per_month", m.to_string()),
+            ("sessions_a", s[pair.a].to_string()),
+            ("sessions_b", s[pair.b].to_string()),
+            ("cheaper_below", name(win[0].cheaper)),
+            ("cheaper_above", name(win[1].cheaper)),
+        ]);
+        breakeven_row(w, "models", &f)?;
+    }
+    Ok(())
+}
+
+/// (b) A card's session price against its per-message price, and the savings.
+fn session_row<W: Write>(w: &mut ::csv::Writer<W>, s: &SessionVsMessage) -> std::io::Result<()> {
+    let mut f = vec![
+        ("models", text(s.models.join(" ")).into_owned()),
+        ("country", text(s.country.to_string()).into_owned()),
+        ("currency", text(s.currency.as_str()).into_owned()),
+        ("session", s.session.to_string()),
+        ("per_message", s.message.to_string()),
+        (
+            "session_cheaper_from",
+            s.from.map(|n| n.to_string()).unwrap_or_default(),
+        ),
+    ];
+    for (col, (_, saving)) in ["saving_5", "saving_10", "saving_15"]
+        .iter()
+        .zip(&s.savings)
+    {
+        f.push((col, saving.to_string()));
+    }
+    breakeven_row(w, "session_vs_message", &f)
+}
+
+/// (c) A country's cheapest model for the log's traffic, and the best on another channel.
+fn channel_row<W: Write>(
+    w: &mut ::csv::Writer<W>,
+    c: &Comparison,
+    row: &CountryRow,
+    names: &[String],
+    cur: &str,
+) -> std::io::Result<()> {
+    let mut f = vec![
+        ("country", text(row.country.to_string()).into_owned()),
+        ("currency", cur.to_string()),
+    ];
+    if let Some(b) = row.cheapest {
+        f.extend([
+            ("cheapest", names[b].clone()),
+            ("cheapest_channel", c.columns[b].channel.to_string()),
+            ("cheapest_cost", row.costs[b].to_string()),
+            (
+                "next_by",
+                row.margin.map(|m| m.to_string()).unwrap_or_default(),
+            ),
+        ]);
+    }
+    if let Some((o, more)) = row.other_channel {
+        f.extend([
+            ("other_channel_best", names[o].clone()),
+            ("other_channel_more", more.to_string()),
+        ]);
+    }
+    breakeven_row(w, "channels", &f)
 }
 
 pub const BREAKEVEN_COLUMNS: [&str; 25] = [

@@ -399,7 +399,7 @@ fn channel_table(d: &Decision, c: &Comparison, out: &mut dyn Write) -> std::io::
 }
 
 fn model_table(report: &Report, m: &ModelResult, out: &mut dyn Write) -> std::io::Result<()> {
-    let amount = |d| display_amount(d, report.full_precision);
+    let full = report.full_precision;
     let viber = m.channel == "viber";
     let totals = m.totals();
     let complete = totals.unpriced == 0;
@@ -415,8 +415,36 @@ fn model_table(report: &Report, m: &ModelResult, out: &mut dyn Write) -> std::io
             "  [INCOMPLETE: unpriced messages left out]"
         }
     )?;
-    let mut t = Table::new();
-    t.load_preset(ASCII_MARKDOWN);
+    let mut t = new_table();
+    t.set_header(model_header(report, m, viber));
+    for g in groups(m, report.by, report.log) {
+        let with_fees = g.fees.is_some_and(|f| !f.is_zero());
+        let cost = if with_fees { g.total() } else { g.stats.cost };
+        let mut r = group_row(&g, viber, display_amount(cost, full));
+        if with_fees {
+            r[0] = format!("{} (incl. fees)", g.key);
+        }
+        t.add_row(r);
+    }
+    let messages = Group {
+        key: "messages".into(),
+        stats: totals.clone(),
+        fees: None,
+    };
+    t.add_row(group_row(
+        &messages,
+        viber,
+        display_amount(messages.stats.cost, full),
+    ));
+    add_fees_and_total(&mut t, m, complete, full);
+    right_align(&mut t);
+    writeln!(out, "{t}")?;
+    notes(report, m, out)
+}
+
+/// The group column, the counts, and the cost in the model's currency; Viber reports
+/// messages rejected in a session where WhatsApp reports those outside the window.
+fn model_header(report: &Report, m: &ModelResult, viber: bool) -> Vec<String> {
     let mut header = vec![
         report.by.name().to_string(),
         "in".into(),
@@ -428,46 +456,39 @@ fn model_table(report: &Report, m: &ModelResult, out: &mut dyn Write) -> std::io
     ];
     header.push(if viber { "rejected" } else { "outside window" }.into());
     header.extend(["unpriced".into(), format!("cost {}", m.currency)]);
-    t.set_header(header);
-    let row = |g: &Group, fees_col: bool| -> Vec<String> {
-        let s = &g.stats;
-        let mut r = vec![
-            g.key.clone(),
-            s.messages_in.to_string(),
-            s.messages_out.to_string(),
-            s.sessions_opened.to_string(),
-            s.sessions_charged.to_string(),
-            s.business_initiated_charged.to_string(),
-            s.business_initiated_free.to_string(),
-            if viber {
-                s.rejected_in_session
-            } else {
-                s.outside_window
-            }
-            .to_string(),
-            s.unpriced.to_string(),
-        ];
-        r.push(amount(if fees_col { g.total() } else { g.stats.cost }));
-        r
-    };
-    for g in groups(m, report.by, report.log) {
-        let with_fees = g.fees.is_some_and(|f| !f.is_zero());
-        let mut r = row(&g, with_fees);
-        if with_fees {
-            r[0] = format!("{} (incl. fees)", g.key);
+    header
+}
+
+/// A group's counts in [`model_header`]'s order, then `cost` as displayed.
+fn group_row(g: &Group, viber: bool, cost: String) -> Vec<String> {
+    let s = &g.stats;
+    let mut r = vec![
+        g.key.clone(),
+        s.messages_in.to_string(),
+        s.messages_out.to_string(),
+        s.sessions_opened.to_string(),
+        s.sessions_charged.to_string(),
+        s.business_initiated_charged.to_string(),
+        s.business_initiated_free.to_string(),
+        if viber {
+            s.rejected_in_session
+        } else {
+            s.outside_window
         }
-        t.add_row(r);
-    }
-    let messages = Group {
-        key: "messages".into(),
-        stats: totals.clone(),
-        fees: None,
-    };
-    t.add_row(row(&messages, false));
+        .to_string(),
+        s.unpriced.to_string(),
+    ];
+    r.push(cost);
+    r
+}
+
+/// The model's fees, then its total (marked incomplete when messages were left unpriced),
+/// each in the last column.
+fn add_fees_and_total(t: &mut Table, m: &ModelResult, complete: bool, full: bool) {
     let n = t.column_count();
     let mut fees = vec![String::new(); n];
     fees[0] = "fees".into();
-    fees[n - 1] = amount(m.fee_total());
+    fees[n - 1] = display_amount(m.fee_total(), full);
     t.add_row(fees);
     let mut total = vec![String::new(); n];
     total[0] = if complete {
@@ -476,15 +497,8 @@ fn model_table(report: &Report, m: &ModelResult, out: &mut dyn Write) -> std::io
         "TOTAL (incomplete)"
     }
     .into();
-    total[n - 1] = amount(m.total());
+    total[n - 1] = display_amount(m.total(), full);
     t.add_row(total);
-    for i in 1..n {
-        if let Some(c) = t.column_mut(i) {
-            c.set_cell_alignment(CellAlignment::Right);
-        }
-    }
-    writeln!(out, "{t}")?;
-    notes(report, m, out)
 }
 
 fn notes(report: &Report, m: &ModelResult, out: &mut dyn Write) -> std::io::Result<()> {
