@@ -58,6 +58,112 @@ impl ViberEngine {
         o.assumed_category = true;
         o
     }
+
+    /// A customer message opens a session if none is open; inside one it resets the in-a-row
+    /// count.
+    #[inline]
+    fn customer_message(&mut self, ev: &Event, current: Option<Session>) -> Outcome {
+        let (s, opened) = match current {
+            Some(mut s) => {
+                s.in_a_row = 0;
+                (s, false)
+            }
+            None => (self.start(ev.at), true),
+        };
+        *self.open.get(ev) = s;
+        let mut o = Outcome::new(
+            Billed::Inbound,
+            Charge::None,
+            if opened {
+                Why::SessionOpened
+            } else {
+                Why::SessionAlreadyOpen
+            },
+        );
+        o.session = Some(s.id);
+        o.opened = opened;
+        o.until = s.ends;
+        o
+    }
+
+    /// A free-form message: a session message of the open session, unless there is none, the
+    /// cap is reached or too many are in a row.
+    #[inline]
+    fn free_form(&mut self, ev: &Event, current: Option<Session>) -> Outcome {
+        let Some(mut s) = current else {
+            *self.open.get(ev) = NONE;
+            return self.assumed(Billed::BusinessInitiated, Why::NoOpenSession);
+        };
+        let mut opened = false;
+        let mut why = None;
+        if s.sent >= self.params.max_messages {
+            let cap = self.params.max_messages;
+            match self.params.after_cap {
+                AfterCap::End => {
+                    *self.open.get(ev) = NONE;
+                    return self.assumed(Billed::BusinessInitiated, Why::CapReachedEnded { cap });
+                }
+                AfterCap::NewSession => {
+                    s = self.start(ev.at);
+                    opened = true;
+                    why = Some(Why::CapReachedNewSession { cap });
+                }
+            }
+        } else if s.in_a_row >= self.params.max_consecutive {
+            return self.rejected_in_a_row(s);
+        }
+        self.session_message(ev, s, opened, why)
+    }
+
+    /// Over the limit of business messages in a row: Viber rejects the message; billed as
+    /// business-initiated, or dropped. It does not count in the session.
+    #[inline]
+    fn rejected_in_a_row(&self, s: Session) -> Outcome {
+        let limit = self.params.max_consecutive;
+        let dropped = self.params.on_consecutive_limit == OnLimit::Drop;
+        let mut o = self.assumed(
+            Billed::RejectedInSession,
+            Why::InARowLimit { limit, dropped },
+        );
+        if dropped {
+            o.charge = Charge::None;
+            o.assumed_category = false;
+            o.dropped = true;
+        }
+        o.session = Some(s.id);
+        o.until = s.ends;
+        o
+    }
+
+    /// A session message, counted in session `s`; the first charges the session. `why` says
+    /// why when a rule other than the count decided it.
+    #[inline]
+    fn session_message(
+        &mut self,
+        ev: &Event,
+        mut s: Session,
+        opened: bool,
+        why: Option<Why>,
+    ) -> Outcome {
+        s.sent += 1;
+        s.in_a_row += 1;
+        *self.open.get(ev) = s;
+        let first = s.sent == 1;
+        let why = why.unwrap_or(if first {
+            Why::FirstBusinessMessage
+        } else {
+            Why::InSession { sent: s.sent }
+        });
+        let mut o = Outcome::new(
+            Billed::Session,
+            if first { Charge::Session } else { Charge::None },
+            why,
+        );
+        o.session = Some(s.id);
+        o.opened = opened;
+        o.until = s.ends;
+        o
+    }
 }
 
 impl Engine for ViberEngine {
@@ -71,29 +177,8 @@ impl Engine for ViberEngine {
         let current = (last.id != NONE.id && now < last.ends).then_some(last);
 
         if ev.direction == Direction::Inbound {
-            let (s, opened) = match current {
-                Some(mut s) => {
-                    s.in_a_row = 0;
-                    (s, false)
-                }
-                None => (self.start(now), true),
-            };
-            *self.open.get(ev) = s;
-            let mut o = Outcome::new(
-                Billed::Inbound,
-                Charge::None,
-                if opened {
-                    Why::SessionOpened
-                } else {
-                    Why::SessionAlreadyOpen
-                },
-            );
-            o.session = Some(s.id);
-            o.opened = opened;
-            o.until = s.ends;
-            return o;
+            return self.customer_message(ev, current);
         }
-
         match ev.kind {
             Kind::Welcome => Outcome::new(Billed::Welcome, Charge::None, Why::WelcomeIsFree),
             Kind::Template(cat) => {
@@ -105,62 +190,7 @@ impl Engine for ViberEngine {
                 o.assumed_category = cat.is_none();
                 o
             }
-            Kind::FreeForm => {
-                let Some(mut s) = current else {
-                    *self.open.get(ev) = NONE;
-                    return self.assumed(Billed::BusinessInitiated, Why::NoOpenSession);
-                };
-                let mut opened = false;
-                let mut why = None;
-                if s.sent >= self.params.max_messages {
-                    let cap = self.params.max_messages;
-                    match self.params.after_cap {
-                        AfterCap::End => {
-                            *self.open.get(ev) = NONE;
-                            return self
-                                .assumed(Billed::BusinessInitiated, Why::CapReachedEnded { cap });
-                        }
-                        AfterCap::NewSession => {
-                            s = self.start(now);
-                            opened = true;
-                            why = Some(Why::CapReachedNewSession { cap });
-                        }
-                    }
-                } else if s.in_a_row >= self.params.max_consecutive {
-                    let limit = self.params.max_consecutive;
-                    let dropped = self.params.on_consecutive_limit == OnLimit::Drop;
-                    let mut o = self.assumed(
-                        Billed::RejectedInSession,
-                        Why::InARowLimit { limit, dropped },
-                    );
-                    if dropped {
-                        o.charge = Charge::None;
-                        o.assumed_category = false;
-                        o.dropped = true;
-                    }
-                    o.session = Some(s.id);
-                    o.until = s.ends;
-                    return o;
-                }
-                s.sent += 1;
-                s.in_a_row += 1;
-                *self.open.get(ev) = s;
-                let first = s.sent == 1;
-                let why = why.unwrap_or(if first {
-                    Why::FirstBusinessMessage
-                } else {
-                    Why::InSession { sent: s.sent }
-                });
-                let mut o = Outcome::new(
-                    Billed::Session,
-                    if first { Charge::Session } else { Charge::None },
-                    why,
-                );
-                o.session = Some(s.id);
-                o.opened = opened;
-                o.until = s.ends;
-                o
-            }
+            Kind::FreeForm => self.free_form(ev, current),
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use super::{Billed, Charge, Engine, MetaCharge, Outcome, Streams, Why};
 use crate::event::{Category, Direction, Event, Kind, MICROS_PER_HOUR};
-use crate::rates::meta::{FreeTierCounts, MetaColumn, MetaSpec, Pricing};
+use crate::rates::meta::{Era, FreeTierCounts, MetaColumn, MetaSpec, Pricing};
 
 #[derive(Clone, Copy)]
 struct Conversation {
@@ -17,6 +17,8 @@ struct Conversation {
 /// conversation-era conversation, which covers every category.
 const SERVICE: usize = 3;
 const ANY: usize = 4;
+/// Every slot: a conversation of any kind covers the message.
+const EVERY_SLOT: &[usize] = &[0, 1, 2, SERVICE, ANY];
 
 /// A stream's conversations by slot: when each ends and its id; a slot that never held one
 /// ends at `i64::MIN`. Only conversation eras read these, so a log in the per-message era
@@ -36,16 +38,121 @@ impl Default for Slots {
     }
 }
 
+/// Every stream's conversations, and the ids given to new ones.
+struct Conversations {
+    slots: Streams<Slots>,
+    /// How long a conversation lasts (microseconds).
+    length: i64,
+    next_id: u32,
+}
+
+impl Conversations {
+    /// The stream's open conversation in one of the `covering` slots, or else a new one opened
+    /// now in `slot`; `true` when it was opened here.
+    #[inline]
+    fn covering_or_new(
+        &mut self,
+        ev: &Event,
+        covering: &[usize],
+        slot: usize,
+    ) -> (Conversation, bool) {
+        let now = ev.at;
+        let st = self.slots.get(ev);
+        if let Some(&s) = covering.iter().find(|&&s| now < st.until[s]) {
+            let open = Conversation {
+                id: st.id[s],
+                until: st.until[s],
+            };
+            return (open, false);
+        }
+        let c = Conversation {
+            id: self.next_id,
+            until: now + self.length,
+        };
+        self.next_id += 1;
+        st.until[slot] = c.until;
+        st.id[slot] = c.id;
+        (c, true)
+    }
+}
+
 pub struct WhatsAppMetaEngine<'m> {
     spec: &'m MetaSpec,
     window: i64,
-    conversation: i64,
     default_category: Category,
     as_of: Option<i32>,
     /// When each stream's customer service window ends (the state every message reads).
     windows: Streams<i64>,
-    conversations: Streams<Slots>,
-    next_id: u32,
+    conversations: Conversations,
+}
+
+/// An outbound message as the era rules read it.
+struct Sent {
+    /// The day whose era, market and card apply.
+    day: i32,
+    /// The customer service window is open.
+    window: bool,
+    window_until: i64,
+    category: Category,
+    /// No category was given: the model's default.
+    assumed: bool,
+    /// Billed as a template (a free-form message outside the window is one).
+    template: bool,
+    /// A free-form message outside the window.
+    outside: bool,
+}
+
+impl Sent {
+    #[inline]
+    fn new(ev: &Event, day: i32, window_until: i64, default_category: Category) -> Sent {
+        let window = ev.at < window_until;
+        // What was sent: a template of a category, or a free-form message. A free-form message
+        // outside the window cannot be sent: it is billed as a template of the default category.
+        let (category, assumed, template) = match ev.kind {
+            Kind::Template(c) => (c.unwrap_or(default_category), c.is_none(), true),
+            Kind::FreeForm | Kind::Welcome if window => (default_category, false, false),
+            Kind::FreeForm | Kind::Welcome => (default_category, true, true),
+        };
+        Sent {
+            day,
+            window,
+            window_until,
+            category,
+            assumed,
+            template,
+            outside: !window && !matches!(ev.kind, Kind::Template(_)),
+        }
+    }
+
+    /// A charge at `column` of the card of the message's day; a free tier of 0 is none.
+    #[inline]
+    fn charge(
+        &self,
+        column: MetaColumn,
+        free_tier: Option<(FreeTierCounts, u32)>,
+        conversation: bool,
+    ) -> Charge {
+        Charge::Meta(MetaCharge {
+            column,
+            free_tier: free_tier.filter(|(_, n)| *n > 0),
+            price_day: self.day,
+            conversation,
+        })
+    }
+
+    /// What every era's outcome shares: the assumed category, the open window, outside the window.
+    #[inline]
+    fn finish(&self, mut o: Outcome) -> Outcome {
+        o.assumed_category = self.assumed && o.charge != Charge::None;
+        // explain shows the open window where no conversation applies
+        if o.until == 0 && self.window {
+            o.until = self.window_until;
+        }
+        if self.outside {
+            o.billed = Billed::OutsideWindow;
+        }
+        o
+    }
 }
 
 /// An outcome that belongs to conversation `c` (opened by this message or covering it).
@@ -61,6 +168,26 @@ fn with_conversation(
     o.until = c.until;
     o.opened = opened;
     o
+}
+
+/// A message covered by the open conversation `c`: free.
+#[inline]
+fn in_conversation(c: Conversation) -> Outcome {
+    with_conversation(
+        Billed::InConversation,
+        Charge::None,
+        Why::InOpenConversation,
+        c,
+        false,
+    )
+}
+
+/// The era's free tier, if it counts `counts`.
+#[inline]
+fn free_tier(era: &Era, counts: FreeTierCounts) -> Option<(FreeTierCounts, u32)> {
+    era.free_tier_counts
+        .filter(|c| *c == counts)
+        .map(|c| (c, era.free_tier))
 }
 
 fn slot(c: Category) -> usize {
@@ -79,6 +206,52 @@ fn column(c: Category) -> MetaColumn {
     }
 }
 
+/// A customer message opens the customer service window, or renews the open one, from now.
+#[inline]
+fn customer_message(window_until: &mut i64, now: i64, window: i64) -> Outcome {
+    let open = now < *window_until;
+    *window_until = now + window;
+    let mut o = Outcome::new(
+        Billed::Inbound,
+        Charge::None,
+        if open {
+            Why::WindowRenewed
+        } else {
+            Why::WindowOpenedForReplies
+        },
+    );
+    o.until = *window_until;
+    o
+}
+
+/// Per-message eras: a template is charged by its category (a utility template inside the
+/// window may be free); a free-form message inside the window is free, or from 2026-10-01
+/// charged at the utility rate after the free tier.
+#[inline]
+fn per_message(era: &Era, sent: &Sent) -> Outcome {
+    if sent.template {
+        if sent.category == Category::Utility && sent.window && era.utility_in_window_free {
+            return Outcome::new(Billed::InWindow, Charge::None, Why::UtilityInWindowFree);
+        }
+        let why = if sent.outside {
+            Why::FreeFormOutsideWindow
+        } else {
+            Why::PerMessageTemplate
+        };
+        let charge = sent.charge(column(sent.category), None, false);
+        Outcome::new(Billed::Template, charge, why)
+    } else if era.service_charged {
+        let tier = free_tier(era, FreeTierCounts::ServiceMessages);
+        Outcome::new(
+            Billed::ServiceMessage,
+            sent.charge(MetaColumn::Utility, tier, false),
+            Why::ServiceMessageCharged,
+        )
+    } else {
+        Outcome::new(Billed::InWindow, Charge::None, Why::FreeFormFree)
+    }
+}
+
 impl<'m> WhatsAppMetaEngine<'m> {
     pub fn new(
         spec: &'m MetaSpec,
@@ -89,13 +262,83 @@ impl<'m> WhatsAppMetaEngine<'m> {
         WhatsAppMetaEngine {
             spec,
             window: window_hours * MICROS_PER_HOUR,
-            conversation: spec.conversation_hours * MICROS_PER_HOUR,
             default_category,
             as_of,
             windows: Streams::new(),
-            conversations: Streams::new(),
-            next_id: 1,
+            conversations: Conversations {
+                slots: Streams::new(),
+                length: spec.conversation_hours * MICROS_PER_HOUR,
+                next_id: 1,
+            },
         }
+    }
+
+    /// The conversation era: one conversation covers every category; a new one is
+    /// user-initiated inside the window, business-initiated outside it.
+    #[inline]
+    fn conversation_era(&mut self, ev: &Event, era: &Era, sent: &Sent) -> Outcome {
+        let (c, opened) = self.conversations.covering_or_new(ev, EVERY_SLOT, ANY);
+        if !opened {
+            return in_conversation(c);
+        }
+        let column = if sent.window {
+            MetaColumn::UserInitiated
+        } else {
+            MetaColumn::BusinessInitiated
+        };
+        with_conversation(
+            Billed::Conversation,
+            sent.charge(column, free_tier(era, FreeTierCounts::Conversations), true),
+            Why::ConversationOpened {
+                user_initiated: sent.window,
+            },
+            c,
+            true,
+        )
+    }
+
+    /// Category conversations: a template opens a conversation of its category, a free-form
+    /// message a service conversation (free from 2024-11-01).
+    #[inline]
+    fn category_era(&mut self, ev: &Event, era: &Era, sent: &Sent) -> Outcome {
+        // a template is covered by an open conversation of its category; a free-form
+        // message by any open conversation. A conversation-era conversation covers all.
+        let of_its_category = [slot(sent.category), ANY];
+        let (covering, opens) = if sent.template {
+            (&of_its_category[..], of_its_category[0])
+        } else {
+            (EVERY_SLOT, SERVICE)
+        };
+        let (c, opened) = self.conversations.covering_or_new(ev, covering, opens);
+        if !opened {
+            return in_conversation(c);
+        }
+        if sent.template {
+            let category = sent.category;
+            let charge = sent.charge(column(category), None, true);
+            return with_conversation(
+                Billed::Conversation,
+                charge,
+                Why::CategoryConversationOpened { category },
+                c,
+                true,
+            );
+        }
+        let charge = if era.service_free {
+            Charge::None
+        } else {
+            let tier = free_tier(era, FreeTierCounts::ServiceConversations);
+            sent.charge(MetaColumn::Service, tier, true)
+        };
+        with_conversation(
+            Billed::Conversation,
+            charge,
+            Why::ServiceConversationOpened {
+                free: era.service_free,
+            },
+            c,
+            true,
+        )
     }
 }
 
@@ -105,203 +348,26 @@ impl Engine for WhatsAppMetaEngine<'_> {
     }
 
     fn replay(&mut self, ev: &Event) -> Outcome {
-        let now = ev.at;
         let day = self.as_of.unwrap_or(ev.day);
         let window_until = self.windows.get(ev);
-        let window = now < *window_until;
-
         if ev.direction == Direction::Inbound {
-            *window_until = now + self.window;
-            let mut o = Outcome::new(
-                Billed::Inbound,
-                Charge::None,
-                if window {
-                    Why::WindowRenewed
-                } else {
-                    Why::WindowOpenedForReplies
-                },
-            );
-            o.until = *window_until;
-            return o;
+            return customer_message(window_until, ev.at, self.window);
         }
-
-        // What was sent: a template of a category, or a free-form message. A free-form message
-        // outside the window cannot be sent: it is billed as a template of the default category.
-        let (category, assumed, template) = match ev.kind {
-            Kind::Template(c) => (c.unwrap_or(self.default_category), c.is_none(), true),
-            Kind::FreeForm | Kind::Welcome if window => (self.default_category, false, false),
-            Kind::FreeForm | Kind::Welcome => (self.default_category, true, true),
-        };
-        let outside = !window && !matches!(ev.kind, Kind::Template(_));
-        let window_until = *window_until;
-        let charge = |column, free_tier: Option<(FreeTierCounts, u32)>, conversation| {
-            Charge::Meta(MetaCharge {
-                column,
-                free_tier: free_tier.filter(|(_, n)| *n > 0),
-                price_day: day,
-                conversation,
-            })
-        };
-        let finish = |mut o: Outcome| {
-            o.assumed_category = assumed && o.charge != Charge::None;
-            // explain shows the open window where no conversation applies
-            if o.until == 0 && window {
-                o.until = window_until;
-            }
-            if outside {
-                o.billed = Billed::OutsideWindow;
-            }
-            o
-        };
-
-        let Some(era) = self.spec.era(day) else {
+        let sent = Sent::new(ev, day, *window_until, self.default_category);
+        let o = match self.spec.era(day) {
             // before the first era: nothing on the card prices it
-            let o = Outcome::new(
+            None => Outcome::new(
                 Billed::Template,
-                charge(column(category), None, false),
+                sent.charge(column(sent.category), None, false),
                 Why::BeforeFirstEra,
-            );
-            return finish(o);
+            ),
+            Some(era) => match era.pricing {
+                Pricing::PerMessage => per_message(era, &sent),
+                Pricing::Conversation => self.conversation_era(ev, era, &sent),
+                Pricing::Category => self.category_era(ev, era, &sent),
+            },
         };
-        let tier = |counts| {
-            era.free_tier_counts
-                .filter(|c| *c == counts)
-                .map(|c| (c, era.free_tier))
-        };
-
-        let open = |slots: &[usize], st: &Slots| {
-            slots
-                .iter()
-                .find(|&&s| now < st.until[s])
-                .map(|&s| Conversation {
-                    id: st.id[s],
-                    until: st.until[s],
-                })
-        };
-        let mut new_conversation = |st: &mut Slots, slot: usize| {
-            let c = Conversation {
-                id: self.next_id,
-                until: now + self.conversation,
-            };
-            self.next_id += 1;
-            st.until[slot] = c.until;
-            st.id[slot] = c.id;
-            c
-        };
-
-        let o = match era.pricing {
-            Pricing::PerMessage => {
-                if template {
-                    if category == Category::Utility && window && era.utility_in_window_free {
-                        Outcome::new(Billed::InWindow, Charge::None, Why::UtilityInWindowFree)
-                    } else {
-                        let mut o = Outcome::new(
-                            Billed::Template,
-                            charge(column(category), None, false),
-                            Why::PerMessageTemplate,
-                        );
-                        if outside {
-                            o.why = Why::FreeFormOutsideWindow;
-                        }
-                        o
-                    }
-                } else if era.service_charged {
-                    Outcome::new(
-                        Billed::ServiceMessage,
-                        charge(
-                            MetaColumn::Utility,
-                            tier(FreeTierCounts::ServiceMessages),
-                            false,
-                        ),
-                        Why::ServiceMessageCharged,
-                    )
-                } else {
-                    Outcome::new(Billed::InWindow, Charge::None, Why::FreeFormFree)
-                }
-            }
-            Pricing::Conversation => {
-                let st = self.conversations.get(ev);
-                match open(&[0, 1, 2, SERVICE, ANY], st) {
-                    Some(c) => with_conversation(
-                        Billed::InConversation,
-                        Charge::None,
-                        Why::InOpenConversation,
-                        c,
-                        false,
-                    ),
-                    None => {
-                        let c = new_conversation(st, ANY);
-                        let col = if window {
-                            MetaColumn::UserInitiated
-                        } else {
-                            MetaColumn::BusinessInitiated
-                        };
-                        with_conversation(
-                            Billed::Conversation,
-                            charge(col, tier(FreeTierCounts::Conversations), true),
-                            Why::ConversationOpened {
-                                user_initiated: window,
-                            },
-                            c,
-                            true,
-                        )
-                    }
-                }
-            }
-            Pricing::Category => {
-                let st = self.conversations.get(ev);
-                // a template is covered by an open conversation of its category; a free-form
-                // message by any open conversation. A conversation-era conversation covers all.
-                let covering: &[usize] = if template {
-                    &[slot(category), ANY]
-                } else {
-                    &[0, 1, 2, SERVICE, ANY]
-                };
-                match open(covering, st) {
-                    Some(c) => with_conversation(
-                        Billed::InConversation,
-                        Charge::None,
-                        Why::InOpenConversation,
-                        c,
-                        false,
-                    ),
-                    None if template => {
-                        let c = new_conversation(st, slot(category));
-                        let mut o = Outcome::new(
-                            Billed::Conversation,
-                            charge(column(category), None, true),
-                            Why::CategoryConversationOpened { category },
-                        );
-                        o.session = Some(c.id);
-                        o.opened = true;
-                        o.until = c.until;
-                        o
-                    }
-                    None => {
-                        let c = new_conversation(st, SERVICE);
-                        let ch = if era.service_free {
-                            Charge::None
-                        } else {
-                            charge(
-                                MetaColumn::Service,
-                                tier(FreeTierCounts::ServiceConversations),
-                                true,
-                            )
-                        };
-                        with_conversation(
-                            Billed::Conversation,
-                            ch,
-                            Why::ServiceConversationOpened {
-                                free: era.service_free,
-                            },
-                            c,
-                            true,
-                        )
-                    }
-                }
-            }
-        };
-        finish(o)
+        sent.finish(o)
     }
 }
 
