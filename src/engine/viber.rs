@@ -63,6 +63,9 @@ impl ViberEngine {
     /// count.
     #[inline]
     fn customer_message(&mut self, ev: &Event, current: Option<Session>) -> Outcome {
+        // A session is over once the business has sent its last allowed message: a customer
+        // message after it opens a new one (docs/billing-rules.md#viber-cap).
+        let current = current.filter(|s| s.sent < self.params.max_messages);
         let (s, opened) = match current {
             Some(mut s) => {
                 s.in_a_row = 0;
@@ -202,7 +205,7 @@ mod tests {
     use crate::engine::{Billed, Charge};
     use crate::event::Script;
 
-    /// The shipped parameters (24 h, 60 messages, end, 5 in a row, business-initiated).
+    /// The shipped parameters (24 h, 60 messages, end, 5 in a row, drop).
     fn shipped() -> crate::rates::Model {
         model("viber", "")
     }
@@ -252,8 +255,8 @@ mod tests {
             ("08:08", "a", "out", "template",       "business_initiated marketing assumed"),
             // templates are not in the in-a-row count: 2 session messages so far, not 3
             ("08:09", "a", "out", "",               "session - s1 until=03-03T08:01"),
-            ("08:10", "a", "out", "",
-             "rejected_in_session marketing s1 assumed until=03-03T08:01"),
+            // the third in a row is blocked: not delivered, not billed (the default)
+            ("08:10", "a", "out", "", "rejected_in_session - s1 dropped until=03-03T08:01"),
         ]);
     }
 
@@ -262,7 +265,8 @@ mod tests {
     fn five_in_a_row_then_the_sixth_is_rejected_until_the_customer_writes() {
         let open = "until=03-03T08:00";
         let session = format!("session - s1 {open}");
-        let rejected = format!("rejected_in_session marketing s1 assumed {open} why=InARowLimit");
+        // blocked by Viber: not delivered, not billed (the default, `drop`)
+        let rejected = format!("rejected_in_session - s1 dropped {open} why=InARowLimit");
         check(&shipped(), &[
             ("2026-03-02 08:00", "a", "in", "", &format!("inbound - s1 opened {open}")),
             ("08:01", "a", "out", "", &format!("session session s1 {open}")),
@@ -292,6 +296,22 @@ mod tests {
 
     #[test]
     #[rustfmt::skip]
+    fn over_the_in_a_row_limit_a_business_initiated_model_bills_the_default_category() {
+        let m = model(
+            "viber",
+            "[session]\nmax_consecutive = 2\non_consecutive_limit = \"business-initiated\"\n",
+        );
+        check(&m, &[
+            ("2026-03-02 08:00", "a", "in", "", "inbound - s1 opened until=03-03T08:00"),
+            ("08:01", "a", "out", "", "session session s1 until=03-03T08:00"),
+            ("08:02", "a", "out", "", "session - s1 until=03-03T08:00"),
+            ("08:03", "a", "out", "",
+             "rejected_in_session marketing s1 assumed until=03-03T08:00 why=InARowLimit"),
+        ]);
+    }
+
+    #[test]
+    #[rustfmt::skip]
     fn after_the_cap_the_session_ends() {
         let m = model("viber", "[session]\nmax_messages = 3\nmax_consecutive = 2\n");
         check(&m, &[
@@ -305,14 +325,15 @@ mod tests {
             ("08:06", "a", "out", "", "business_initiated marketing assumed why=NoOpenSession"),
             ("08:07", "a", "in",  "", "inbound - s2 opened until=03-03T08:07"),
             ("08:08", "a", "out", "", "session session s2 until=03-03T08:07"),
-            // b reaches the cap; its session stays open: a customer message does not open another
+            // b reaches the cap with its third message: the session is over for every rule, so
+            // the customer's next message opens a new one, charged at its first business message
             ("09:00", "b", "in",  "", "inbound - s3 opened until=03-03T09:00"),
             ("09:01", "b", "out", "", "session session s3 until=03-03T09:00"),
             ("09:02", "b", "out", "", "session - s3 until=03-03T09:00"),
             ("09:03", "b", "in",  "", "inbound - s3 until=03-03T09:00"),
             ("09:04", "b", "out", "", "session - s3 until=03-03T09:00"),
-            ("09:05", "b", "in",  "", "inbound - s3 until=03-03T09:00"),
-            ("09:06", "b", "out", "", "business_initiated marketing assumed why=CapReachedEnded"),
+            ("09:05", "b", "in",  "", "inbound - s4 opened until=03-03T09:05 why=SessionOpened"),
+            ("09:06", "b", "out", "", "session session s4 until=03-03T09:05"),
         ]);
     }
 
@@ -332,6 +353,13 @@ mod tests {
             ("08:06", "a", "in",  "", "inbound - s2 until=03-03T08:04"),
             ("08:07", "a", "out", "", "session - s2 until=03-03T08:04"),
             ("08:08", "a", "out", "", "session session s3 opened until=03-03T08:08"),
+            // a customer message after the cap opens the new session itself, 24 h from it
+            ("09:00", "b", "in",  "", "inbound - s4 opened until=03-03T09:00"),
+            ("09:01", "b", "out", "", "session session s4 until=03-03T09:00"),
+            ("09:02", "b", "out", "", "session - s4 until=03-03T09:00"),
+            ("09:03", "b", "out", "", "session - s4 until=03-03T09:00"),
+            ("09:04", "b", "in",  "", "inbound - s5 opened until=03-03T09:04"),
+            ("09:05", "b", "out", "", "session session s5 until=03-03T09:04"),
         ]);
     }
 
@@ -363,7 +391,8 @@ mod tests {
     }
 
     /// The shipped cap of 60, written as a loop: a customer message before each 5 replies keeps
-    /// the in-a-row limit away; the 61st free-form message is business-initiated.
+    /// the in-a-row limit away. The customer's 13th message comes after the 60th reply, so it
+    /// opens a second session, which its reply charges.
     #[test]
     #[rustfmt::skip]
     fn the_sixty_message_cap_of_the_shipped_models() {
@@ -377,12 +406,13 @@ mod tests {
         let s = s.inbound().at("+1m").outbound("");
         let out = replay(&shipped(), None, s.events());
         let billed = |b| out.iter().filter(|o| o.billed == b).count();
-        assert_eq!(billed(Billed::Session), 60);
+        assert_eq!(billed(Billed::Session), 61);
         assert_eq!(billed(Billed::Inbound), 13);
-        assert_eq!(billed(Billed::BusinessInitiated), 1);
-        assert_eq!(out.last().unwrap().billed, Billed::BusinessInitiated);
+        assert_eq!(billed(Billed::BusinessInitiated), 0);
         let sessions = out.iter().filter(|o| o.charge == Charge::Session).count();
-        assert_eq!(sessions, 1, "one session, charged once");
-        assert!(out[..73].iter().all(|o| o.session == Some(1)));
+        assert_eq!(sessions, 2, "two sessions, each charged once");
+        assert!(out[..72].iter().all(|o| o.session == Some(1)));
+        assert!(out[72].opened && out[72].session == Some(2));
+        assert_eq!(out[73].session, Some(2));
     }
 }

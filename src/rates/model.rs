@@ -345,8 +345,9 @@ fn session_params(k: &Keys, t: &Table) -> Result<SessionParams> {
             .string(&s, "on_consecutive_limit", "session.on_consecutive_limit")?
             .as_deref()
         {
-            None | Some("business-initiated") => OnLimit::BusinessInitiated,
-            Some("drop") => OnLimit::Drop,
+            Some("business-initiated") => OnLimit::BusinessInitiated,
+            // Viber rejects the message: not delivered, not billed (docs/billing-rules.md#viber-in-a-row).
+            None | Some("drop") => OnLimit::Drop,
             Some(o) => {
                 return Err(k.err(
                     "session.on_consecutive_limit",
