@@ -85,6 +85,11 @@ const CASES: &[Case] = &[
         TEST_RATES,
     ),
     case(
+        "fixtures/viber_after_cap",
+        "tests/fixtures/viber_after_cap.csv",
+        TEST_RATES,
+    ),
+    case(
         "fixtures/viber_allowance_ties",
         "tests/fixtures/viber_allowance_ties.csv",
         TEST_RATES,

@@ -35,6 +35,18 @@ fn welcome_free_templates_per_message_and_outside_the_60() {
     assert_eq!(count(&v, "plain", "messages_out"), 8);
 }
 
+/// A customer message after the 60th opens a new session (tests/fixtures/README.md).
+#[test]
+fn a_customer_message_after_the_cap_opens_a_new_session() {
+    let v = replay_json("viber_after_cap.csv", &["plain", "newsession"], &[]);
+    for m in ["plain", "newsession"] {
+        assert_eq!(total(&v, m), d("0.1300"), "{m}");
+        assert_eq!(count(&v, m, "sessions_opened"), 2, "{m}");
+        assert_eq!(count(&v, m, "sessions_charged"), 2, "{m}");
+        assert_eq!(count(&v, m, "business_initiated_charged"), 1, "{m}");
+    }
+}
+
 #[test]
 fn sixty_message_cap_ends_the_session() {
     let v = replay_json("viber_cap.csv", &["plain"], &[]);
