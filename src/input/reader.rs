@@ -12,7 +12,7 @@ use crate::event::{Country, Event};
 use chrono_tz::Tz;
 use rustc_hash::FxHashMap;
 use std::io::Read;
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Mutex;
 
 pub struct ReadOptions {
@@ -248,85 +248,21 @@ fn read_input(
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
         n => n,
     };
-    type Cut = (u64, std::io::Result<Block>);
     let (block_tx, block_rx) = sync_channel::<Cut>(workers * 2);
     let block_rx: Mutex<Option<Receiver<Cut>>> = Mutex::new(Some(block_rx));
     // Block bytes go back to the cutter, row lists back to the workers.
     let (spare_bytes, spare_rows) = (&Recycle::default(), &Recycle::default());
     std::thread::scope(|scope| -> Result<()> {
         let (rows_tx, rows_rx) = sync_channel::<(u64, Rows)>(workers * 2);
-        scope.spawn(move || {
-            if block_tx.send((0, Ok(first))).is_err() {
-                return;
-            }
-            for seq in 1.. {
-                let (cut, last) = match blocks.next_block_in(spare_bytes.take(0)) {
-                    Ok(Some(b)) => {
-                        if let Some(bar) = progress {
-                            bar.inc(b.bytes.len() as u64);
-                        }
-                        (Ok(b), false)
-                    }
-                    Ok(None) => return,
-                    Err(e) => (Err(e), true),
-                };
-                // A closed channel means the reader stopped at a bad row: stop cutting.
-                if block_tx.send((seq, cut)).is_err() || last {
-                    return;
-                }
-            }
-        });
+        scope.spawn(move || cut_blocks(blocks, first, block_tx, progress, spare_bytes));
         for _ in 0..workers {
             let (rows_tx, block_rx, parser) = (rows_tx.clone(), &block_rx, &parser);
-            scope.spawn(move || loop {
-                let next = match &*block_rx.lock().unwrap_or_else(|e| e.into_inner()) {
-                    Some(rx) => rx.recv(),
-                    None => return,
-                };
-                let Ok((seq, cut)) = next else { return };
-                let rows = match cut {
-                    Ok(block) => {
-                        let rows = parser.parse(&block, spare_rows.take(0));
-                        spare_bytes.give(block.bytes);
-                        rows
-                    }
-                    Err(e) => Rows {
-                        failed: Some((0, format!("cannot read CSV ({e})"))),
-                        ..Rows::default()
-                    },
-                };
-                if rows_tx.send((seq, rows)).is_err() {
-                    return;
-                }
-            });
+            scope.spawn(move || convert_blocks(block_rx, rows_tx, parser, spare_bytes, spare_rows));
         }
         drop(rows_tx);
-        let mut pending = std::collections::BTreeMap::new();
-        let mut next = 0u64;
-        let mut result = Ok(());
-        'merge: for (seq, rows) in rows_rx {
-            pending.insert(seq, rows);
-            while let Some(mut rows) = pending.remove(&next) {
-                if next == 0 && size > 0 && batch.is_none() {
-                    // Rows per byte of the first block, for the whole input.
-                    let estimate = size * (rows.rows.len() as u64 + 1) / first_bytes;
-                    ids.log.events.reserve((estimate + estimate / 16) as usize);
-                }
-                next += 1;
-                let added = ids.add(&mut rows);
-                spare_rows.give(rows.rows);
-                if let Err((line, msg)) = added {
-                    result = Err(err(line, msg));
-                    break 'merge;
-                }
-                if let Some((hand_out, spare)) = batch.as_mut() {
-                    if !ids.log.in_time_order {
-                        break 'merge;
-                    }
-                    hand_out(ids.take_batch(spare));
-                }
-            }
-        }
+        let sizes = (size, first_bytes);
+        let result = add_in_order(rows_rx, &mut ids, spare_rows, &mut batch, sizes)
+            .map_err(|(line, msg)| err(line, msg));
         // Unblock the cutter and the workers if this stopped early.
         *block_rx.lock().unwrap_or_else(|e| e.into_inner()) = None;
         result
@@ -337,6 +273,107 @@ fn read_input(
     }
     number_accounts_by_name(&mut log);
     Ok(log)
+}
+
+/// A block cut from the input, numbered in input order (or why the input could not be read).
+type Cut = (u64, std::io::Result<Block>);
+
+/// The cutter's thread: `first` (the rest of the header's block), then the input's blocks,
+/// numbered, until the input ends, fails (the error is sent on) or the reader stops listening.
+fn cut_blocks<R: Read>(
+    mut blocks: Blocks<R>,
+    first: Block,
+    block_tx: SyncSender<Cut>,
+    progress: Option<&indicatif::ProgressBar>,
+    spare_bytes: &Recycle<u8>,
+) {
+    if block_tx.send((0, Ok(first))).is_err() {
+        return;
+    }
+    for seq in 1.. {
+        let (cut, last) = match blocks.next_block_in(spare_bytes.take(0)) {
+            Ok(Some(b)) => {
+                if let Some(bar) = progress {
+                    bar.inc(b.bytes.len() as u64);
+                }
+                (Ok(b), false)
+            }
+            Ok(None) => return,
+            Err(e) => (Err(e), true),
+        };
+        // A closed channel means the reader stopped at a bad row: stop cutting.
+        if block_tx.send((seq, cut)).is_err() || last {
+            return;
+        }
+    }
+}
+
+/// A worker's thread: blocks converted into rows, in whatever order they come, until the
+/// cutter is done or the reader stops.
+fn convert_blocks(
+    block_rx: &Mutex<Option<Receiver<Cut>>>,
+    rows_tx: SyncSender<(u64, Rows)>,
+    parser: &Parser,
+    spare_bytes: &Recycle<u8>,
+    spare_rows: &Recycle<Row>,
+) {
+    loop {
+        let next = match &*block_rx.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some(rx) => rx.recv(),
+            None => return,
+        };
+        let Ok((seq, cut)) = next else { return };
+        let rows = match cut {
+            Ok(block) => {
+                let rows = parser.parse(&block, spare_rows.take(0));
+                spare_bytes.give(block.bytes);
+                rows
+            }
+            Err(e) => Rows {
+                failed: Some((0, format!("cannot read CSV ({e})"))),
+                ..Rows::default()
+            },
+        };
+        if rows_tx.send((seq, rows)).is_err() {
+            return;
+        }
+    }
+}
+
+/// The reader's part: blocks' rows given ids in input order (whatever order they were
+/// converted in), handed out in batches if `batch`. `sizes`: the input's length (0 if not
+/// known) and the first block's, to size the event list once. The first bad row's line and
+/// reason if there is one.
+fn add_in_order(
+    rows_rx: Receiver<(u64, Rows)>,
+    ids: &mut Ids,
+    spare_rows: &Recycle<Row>,
+    batch: &mut Option<Batches>,
+    (size, first_bytes): (u64, u64),
+) -> std::result::Result<(), (u64, String)> {
+    let mut pending = std::collections::BTreeMap::new();
+    let mut next = 0u64;
+    for (seq, rows) in rows_rx {
+        pending.insert(seq, rows);
+        while let Some(mut rows) = pending.remove(&next) {
+            if next == 0 && size > 0 && batch.is_none() {
+                // Rows per byte of the first block, for the whole input.
+                let estimate = size * (rows.rows.len() as u64 + 1) / first_bytes;
+                ids.log.events.reserve((estimate + estimate / 16) as usize);
+            }
+            next += 1;
+            let added = ids.add(&mut rows);
+            spare_rows.give(rows.rows);
+            added?;
+            if let Some((hand_out, spare)) = batch.as_mut() {
+                if !ids.log.in_time_order {
+                    return Ok(());
+                }
+                hand_out(ids.take_batch(spare));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The header (names trimmed, a BOM dropped) and the rest of the block it ends in. Blank lines
