@@ -489,92 +489,110 @@ impl Ids {
         self.log.ambiguous_times += rows.ambiguous_times;
         self.log.rejects.append(&mut rows.rejects);
         // Block-local indexes -> ids, given when first used so that ids follow the rows.
-        let mut accounts: Vec<Option<u32>> = vec![None; rows.accounts.len()];
-        let mut cells: Vec<Option<u32>> = vec![None; rows.cells.len()];
-        let mut months: Vec<Option<u32>> = vec![None; rows.account_months.len()];
+        let mut local = BlockIds {
+            accounts: vec![None; rows.accounts.len()],
+            cells: vec![None; rows.cells.len()],
+            account_months: vec![None; rows.account_months.len()],
+        };
         for (k, r) in rows.rows.iter().enumerate() {
-            // The rows come from a worker's core: asked for before their numbers are read.
-            if let Some(row) = rows.rows.get(k + 3 * PREFETCH_ROWS) {
-                crate::prefetch::prefetch(row);
-            }
-            if let Some(Contact::Number(ahead)) = rows.rows.get(k + PREFETCH_ROWS).map(Row::contact)
-            {
-                self.numbers.prefetch(ahead);
-            }
-            self.log.in_time_order &= self.last_at <= r.at;
-            self.last_at = r.at;
-            let (local_account, month) = rows.account_months[r.account_month as usize];
-            let account = *accounts[local_account as usize].get_or_insert_with(|| {
-                Self::account_id_in(
-                    &mut self.accounts,
-                    &mut self.log,
-                    &rows.accounts[local_account as usize],
-                )
-            });
-            let (contact, stream) = match r.contact() {
-                Contact::Number(n) => {
-                    let next = self.log.contacts.len() as u32;
-                    let (known, made) = self.numbers.entry(
-                        n,
-                        Known {
-                            contact: next,
-                            streams: AccountStreams::NONE,
-                        },
-                    );
-                    if made {
-                        self.log.contacts.push_number(n);
-                    }
-                    let stream = self.interner.stream(
-                        &mut self.log,
-                        &mut known.streams,
-                        account,
-                        known.contact,
-                    );
-                    (known.contact, stream)
-                }
-                Contact::Id(i) => {
-                    let name = &rows.ids[i as usize];
-                    let contact = match self.opaque.get(name) {
-                        Some(&id) => id,
-                        None => {
-                            let id = self.log.contacts.push_id(name);
-                            self.opaque.insert(name.clone(), id);
-                            id
-                        }
-                    };
-                    let streams = (self.opaque_streams)
-                        .entry(contact)
-                        .or_insert(AccountStreams::NONE);
-                    let stream = self
-                        .interner
-                        .stream(&mut self.log, streams, account, contact);
-                    (contact, stream)
-                }
-            };
-            let account_month = *months[r.account_month as usize].get_or_insert_with(|| {
-                self.interner.account_month(&mut self.log, (account, month))
-            });
-            let cell = *cells[r.cell as usize].get_or_insert_with(|| {
-                let (_, country, month) = rows.cells[r.cell as usize];
-                self.interner
-                    .cell(&mut self.log, (account, country, month), account_month)
-            });
-            self.log.events.push(Event {
-                at: r.at,
-                day: r.day,
-                line: r.line,
-                contact,
-                stream,
-                cell,
-                country: r.country,
-                direction: r.direction,
-                kind: r.kind,
-            });
+            self.prefetch_ahead(&rows.rows, k);
+            self.add_row(rows, r, &mut local);
         }
         match rows.failed.take() {
             Some(f) => Err(f),
             None => Ok(()),
         }
+    }
+
+    /// Asks for what rows a little after row `k` will read, so that it is in cache by then.
+    /// (This and the other parts of `add` run once per row and are inlined always: one loop
+    /// body, as before they were split.)
+    #[inline(always)]
+    fn prefetch_ahead(&self, rows: &[Row], k: usize) {
+        // The rows come from a worker's core: asked for before their numbers are read.
+        if let Some(row) = rows.get(k + 3 * PREFETCH_ROWS) {
+            crate::prefetch::prefetch(row);
+        }
+        if let Some(Contact::Number(ahead)) = rows.get(k + PREFETCH_ROWS).map(Row::contact) {
+            self.numbers.prefetch(ahead);
+        }
+    }
+
+    /// Adds row `r` of `rows` as an event, its block-local indexes turned into ids; the time
+    /// order checked.
+    #[inline(always)]
+    fn add_row(&mut self, rows: &Rows, r: &Row, local: &mut BlockIds) {
+        self.log.in_time_order &= self.last_at <= r.at;
+        self.last_at = r.at;
+        let (local_account, month) = rows.account_months[r.account_month as usize];
+        let account = *local.accounts[local_account as usize].get_or_insert_with(|| {
+            Self::account_id_in(
+                &mut self.accounts,
+                &mut self.log,
+                &rows.accounts[local_account as usize],
+            )
+        });
+        let (contact, stream) = match r.contact() {
+            Contact::Number(n) => self.number_contact(n, account),
+            Contact::Id(i) => self.opaque_contact(&rows.ids[i as usize], account),
+        };
+        let account_month = *local.account_months[r.account_month as usize]
+            .get_or_insert_with(|| self.interner.account_month(&mut self.log, (account, month)));
+        let cell = *local.cells[r.cell as usize].get_or_insert_with(|| {
+            let (_, country, month) = rows.cells[r.cell as usize];
+            self.interner
+                .cell(&mut self.log, (account, country, month), account_month)
+        });
+        self.log.events.push(Event {
+            at: r.at,
+            day: r.day,
+            line: r.line,
+            contact,
+            stream,
+            cell,
+            country: r.country,
+            direction: r.direction,
+            kind: r.kind,
+        });
+    }
+
+    /// The contact id of number `n` (given if new) and its stream in `account`.
+    #[inline(always)]
+    fn number_contact(&mut self, n: u64, account: u32) -> (u32, u32) {
+        let next = self.log.contacts.len() as u32;
+        let (known, made) = self.numbers.entry(
+            n,
+            Known {
+                contact: next,
+                streams: AccountStreams::NONE,
+            },
+        );
+        if made {
+            self.log.contacts.push_number(n);
+        }
+        let stream =
+            (self.interner).stream(&mut self.log, &mut known.streams, account, known.contact);
+        (known.contact, stream)
+    }
+
+    /// The contact id of an opaque contact (given if new) and its stream in `account`.
+    #[inline]
+    fn opaque_contact(&mut self, name: &str, account: u32) -> (u32, u32) {
+        let contact = match self.opaque.get(name) {
+            Some(&id) => id,
+            None => {
+                let id = self.log.contacts.push_id(name);
+                self.opaque.insert(name.into(), id);
+                id
+            }
+        };
+        let streams = (self.opaque_streams)
+            .entry(contact)
+            .or_insert(AccountStreams::NONE);
+        let stream = self
+            .interner
+            .stream(&mut self.log, streams, account, contact);
+        (contact, stream)
     }
 
     fn account_id(&mut self, name: &str) -> u32 {
@@ -590,6 +608,14 @@ impl Ids {
         ids.insert(name.into(), id);
         id
     }
+}
+
+/// A block's own indexes of accounts, cells and account-months -> their ids in the log,
+/// each given when first used.
+struct BlockIds {
+    accounts: Vec<Option<u32>>,
+    cells: Vec<Option<u32>>,
+    account_months: Vec<Option<u32>>,
 }
 
 /// Account ids in name order rather than order of appearance, so that reports and fee lists
