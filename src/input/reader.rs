@@ -12,7 +12,7 @@ use crate::event::{Country, Event};
 use chrono_tz::Tz;
 use rustc_hash::FxHashMap;
 use std::io::Read;
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Mutex;
 
 pub struct ReadOptions {
@@ -240,103 +240,161 @@ fn read_input(
     let mut ids = Ids::new(Log::new(file.clone(), header.clone()));
     // The default account, used when the column is absent or empty.
     ids.account_id("");
-    let first_bytes = first.bytes.len().max(1) as u64;
-
-    // A thread cuts the input into blocks, `workers` threads convert them (in any order), and
-    // this one gives out ids block by block in input order.
-    let workers = match opts.threads {
-        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
-        n => n,
-    };
-    type Cut = (u64, std::io::Result<Block>);
-    let (block_tx, block_rx) = sync_channel::<Cut>(workers * 2);
-    let block_rx: Mutex<Option<Receiver<Cut>>> = Mutex::new(Some(block_rx));
-    // Block bytes go back to the cutter, row lists back to the workers.
-    let (spare_bytes, spare_rows) = (&Recycle::default(), &Recycle::default());
-    std::thread::scope(|scope| -> Result<()> {
-        let (rows_tx, rows_rx) = sync_channel::<(u64, Rows)>(workers * 2);
-        scope.spawn(move || {
-            if block_tx.send((0, Ok(first))).is_err() {
-                return;
-            }
-            for seq in 1.. {
-                let (cut, last) = match blocks.next_block_in(spare_bytes.take(0)) {
-                    Ok(Some(b)) => {
-                        if let Some(bar) = progress {
-                            bar.inc(b.bytes.len() as u64);
-                        }
-                        (Ok(b), false)
-                    }
-                    Ok(None) => return,
-                    Err(e) => (Err(e), true),
-                };
-                // A closed channel means the reader stopped at a bad row: stop cutting.
-                if block_tx.send((seq, cut)).is_err() || last {
-                    return;
-                }
-            }
-        });
-        for _ in 0..workers {
-            let (rows_tx, block_rx, parser) = (rows_tx.clone(), &block_rx, &parser);
-            scope.spawn(move || loop {
-                let next = match &*block_rx.lock().unwrap_or_else(|e| e.into_inner()) {
-                    Some(rx) => rx.recv(),
-                    None => return,
-                };
-                let Ok((seq, cut)) = next else { return };
-                let rows = match cut {
-                    Ok(block) => {
-                        let rows = parser.parse(&block, spare_rows.take(0));
-                        spare_bytes.give(block.bytes);
-                        rows
-                    }
-                    Err(e) => Rows {
-                        failed: Some((0, format!("cannot read CSV ({e})"))),
-                        ..Rows::default()
-                    },
-                };
-                if rows_tx.send((seq, rows)).is_err() {
-                    return;
-                }
-            });
-        }
-        drop(rows_tx);
-        let mut pending = std::collections::BTreeMap::new();
-        let mut next = 0u64;
-        let mut result = Ok(());
-        'merge: for (seq, rows) in rows_rx {
-            pending.insert(seq, rows);
-            while let Some(mut rows) = pending.remove(&next) {
-                if next == 0 && size > 0 && batch.is_none() {
-                    // Rows per byte of the first block, for the whole input.
-                    let estimate = size * (rows.rows.len() as u64 + 1) / first_bytes;
-                    ids.log.events.reserve((estimate + estimate / 16) as usize);
-                }
-                next += 1;
-                let added = ids.add(&mut rows);
-                spare_rows.give(rows.rows);
-                if let Err((line, msg)) = added {
-                    result = Err(err(line, msg));
-                    break 'merge;
-                }
-                if let Some((hand_out, spare)) = batch.as_mut() {
-                    if !ids.log.in_time_order {
-                        break 'merge;
-                    }
-                    hand_out(ids.take_batch(spare));
-                }
-            }
-        }
-        // Unblock the cutter and the workers if this stopped early.
-        *block_rx.lock().unwrap_or_else(|e| e.into_inner()) = None;
-        result
-    })?;
+    read_blocks(
+        (blocks, first),
+        &parser,
+        opts.threads,
+        progress,
+        &mut ids,
+        &mut batch,
+        size,
+    )
+    .map_err(|(line, msg)| err(line, msg))?;
     let mut log = ids.log;
     if log.rows == 0 {
         return Err(err(0, "no rows after the header".into()));
     }
     number_accounts_by_name(&mut log);
     Ok(log)
+}
+
+/// The blocks, `first` (the rest of the header's block) and those after it, cut by one
+/// thread and converted by `threads` (0: one per core), while this one adds their rows to
+/// `ids` in input order. The first bad row's line and reason if there is one.
+fn read_blocks<R: Read + Send>(
+    (blocks, first): (Blocks<R>, Block),
+    parser: &Parser,
+    threads: usize,
+    progress: Option<&indicatif::ProgressBar>,
+    ids: &mut Ids,
+    batch: &mut Option<Batches>,
+    size: u64,
+) -> std::result::Result<(), (u64, String)> {
+    let first_bytes = first.bytes.len().max(1) as u64;
+    // A thread cuts the input into blocks, `workers` threads convert them (in any order), and
+    // this one gives out ids block by block in input order.
+    let workers = match threads {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    };
+    let (block_tx, block_rx) = sync_channel::<Cut>(workers * 2);
+    let block_rx: Mutex<Option<Receiver<Cut>>> = Mutex::new(Some(block_rx));
+    // Block bytes go back to the cutter, row lists back to the workers.
+    let (spare_bytes, spare_rows) = (&Recycle::default(), &Recycle::default());
+    std::thread::scope(|scope| {
+        let (rows_tx, rows_rx) = sync_channel::<(u64, Rows)>(workers * 2);
+        scope.spawn(move || cut_blocks(blocks, first, block_tx, progress, spare_bytes));
+        for _ in 0..workers {
+            let (rows_tx, block_rx) = (rows_tx.clone(), &block_rx);
+            scope.spawn(move || convert_blocks(block_rx, rows_tx, parser, spare_bytes, spare_rows));
+        }
+        drop(rows_tx);
+        let result = add_in_order(rows_rx, ids, spare_rows, batch, (size, first_bytes));
+        // Unblock the cutter and the workers if this stopped early.
+        *block_rx.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        result
+    })
+}
+
+/// A block cut from the input, numbered in input order (or why the input could not be read).
+type Cut = (u64, std::io::Result<Block>);
+
+/// The cutter's thread: `first` (the rest of the header's block), then the input's blocks,
+/// numbered, until the input ends, fails (the error is sent on) or the reader stops listening.
+fn cut_blocks<R: Read>(
+    mut blocks: Blocks<R>,
+    first: Block,
+    block_tx: SyncSender<Cut>,
+    progress: Option<&indicatif::ProgressBar>,
+    spare_bytes: &Recycle<u8>,
+) {
+    if block_tx.send((0, Ok(first))).is_err() {
+        return;
+    }
+    for seq in 1.. {
+        let (cut, last) = match blocks.next_block_in(spare_bytes.take(0)) {
+            Ok(Some(b)) => {
+                if let Some(bar) = progress {
+                    bar.inc(b.bytes.len() as u64);
+                }
+                (Ok(b), false)
+            }
+            Ok(None) => return,
+            Err(e) => (Err(e), true),
+        };
+        // A closed channel means the reader stopped at a bad row: stop cutting.
+        if block_tx.send((seq, cut)).is_err() || last {
+            return;
+        }
+    }
+}
+
+/// A worker's thread: blocks converted into rows, in whatever order they come, until the
+/// cutter is done or the reader stops.
+fn convert_blocks(
+    block_rx: &Mutex<Option<Receiver<Cut>>>,
+    rows_tx: SyncSender<(u64, Rows)>,
+    parser: &Parser,
+    spare_bytes: &Recycle<u8>,
+    spare_rows: &Recycle<Row>,
+) {
+    loop {
+        let next = match &*block_rx.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some(rx) => rx.recv(),
+            None => return,
+        };
+        let Ok((seq, cut)) = next else { return };
+        let rows = match cut {
+            Ok(block) => {
+                let rows = parser.parse(&block, spare_rows.take(0));
+                spare_bytes.give(block.bytes);
+                rows
+            }
+            Err(e) => Rows {
+                failed: Some((0, format!("cannot read CSV ({e})"))),
+                ..Rows::default()
+            },
+        };
+        if rows_tx.send((seq, rows)).is_err() {
+            return;
+        }
+    }
+}
+
+/// The reader's part: blocks' rows given ids in input order (whatever order they were
+/// converted in), handed out in batches if `batch`. `sizes`: the input's length (0 if not
+/// known) and the first block's, to size the event list once. The first bad row's line and
+/// reason if there is one.
+fn add_in_order(
+    rows_rx: Receiver<(u64, Rows)>,
+    ids: &mut Ids,
+    spare_rows: &Recycle<Row>,
+    batch: &mut Option<Batches>,
+    (size, first_bytes): (u64, u64),
+) -> std::result::Result<(), (u64, String)> {
+    let mut pending = std::collections::BTreeMap::new();
+    let mut next = 0u64;
+    for (seq, rows) in rows_rx {
+        pending.insert(seq, rows);
+        while let Some(mut rows) = pending.remove(&next) {
+            if next == 0 && size > 0 && batch.is_none() {
+                // Rows per byte of the first block, for the whole input.
+                let estimate = size * (rows.rows.len() as u64 + 1) / first_bytes;
+                ids.log.events.reserve((estimate + estimate / 16) as usize);
+            }
+            next += 1;
+            let added = ids.add(&mut rows);
+            spare_rows.give(rows.rows);
+            added?;
+            if let Some((hand_out, spare)) = batch.as_mut() {
+                if !ids.log.in_time_order {
+                    return Ok(());
+                }
+                hand_out(ids.take_batch(spare));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The header (names trimmed, a BOM dropped) and the rest of the block it ends in. Blank lines
@@ -446,98 +504,119 @@ impl Ids {
     }
 
     /// Adds a block's rows as events; the first bad row's line and reason if it has one.
+    /// Out of line, as before `add_in_order` was split off: inlined there, its per-row loop
+    /// took ~1M more instructions on 500k rows (it is called once a block).
+    #[inline(never)]
     fn add(&mut self, rows: &mut Rows) -> std::result::Result<(), (u64, String)> {
         self.log.rows += rows.records;
         self.log.countries_derived += rows.countries_derived;
         self.log.ambiguous_times += rows.ambiguous_times;
         self.log.rejects.append(&mut rows.rejects);
         // Block-local indexes -> ids, given when first used so that ids follow the rows.
-        let mut accounts: Vec<Option<u32>> = vec![None; rows.accounts.len()];
-        let mut cells: Vec<Option<u32>> = vec![None; rows.cells.len()];
-        let mut months: Vec<Option<u32>> = vec![None; rows.account_months.len()];
+        let mut local = BlockIds {
+            accounts: vec![None; rows.accounts.len()],
+            cells: vec![None; rows.cells.len()],
+            account_months: vec![None; rows.account_months.len()],
+        };
         for (k, r) in rows.rows.iter().enumerate() {
-            // The rows come from a worker's core: asked for before their numbers are read.
-            if let Some(row) = rows.rows.get(k + 3 * PREFETCH_ROWS) {
-                crate::prefetch::prefetch(row);
-            }
-            if let Some(Contact::Number(ahead)) = rows.rows.get(k + PREFETCH_ROWS).map(Row::contact)
-            {
-                self.numbers.prefetch(ahead);
-            }
-            self.log.in_time_order &= self.last_at <= r.at;
-            self.last_at = r.at;
-            let (local_account, month) = rows.account_months[r.account_month as usize];
-            let account = *accounts[local_account as usize].get_or_insert_with(|| {
-                Self::account_id_in(
-                    &mut self.accounts,
-                    &mut self.log,
-                    &rows.accounts[local_account as usize],
-                )
-            });
-            let (contact, stream) = match r.contact() {
-                Contact::Number(n) => {
-                    let next = self.log.contacts.len() as u32;
-                    let (known, made) = self.numbers.entry(
-                        n,
-                        Known {
-                            contact: next,
-                            streams: AccountStreams::NONE,
-                        },
-                    );
-                    if made {
-                        self.log.contacts.push_number(n);
-                    }
-                    let stream = self.interner.stream(
-                        &mut self.log,
-                        &mut known.streams,
-                        account,
-                        known.contact,
-                    );
-                    (known.contact, stream)
-                }
-                Contact::Id(i) => {
-                    let name = &rows.ids[i as usize];
-                    let contact = match self.opaque.get(name) {
-                        Some(&id) => id,
-                        None => {
-                            let id = self.log.contacts.push_id(name);
-                            self.opaque.insert(name.clone(), id);
-                            id
-                        }
-                    };
-                    let streams = (self.opaque_streams)
-                        .entry(contact)
-                        .or_insert(AccountStreams::NONE);
-                    let stream = self
-                        .interner
-                        .stream(&mut self.log, streams, account, contact);
-                    (contact, stream)
-                }
-            };
-            let account_month = *months[r.account_month as usize].get_or_insert_with(|| {
-                self.interner.account_month(&mut self.log, (account, month))
-            });
-            let cell = *cells[r.cell as usize].get_or_insert_with(|| {
-                let (_, country, month) = rows.cells[r.cell as usize];
-                self.interner
-                    .cell(&mut self.log, (account, country, month), account_month)
-            });
-            self.log.events.push(Event {
-                at: r.at,
-                day: r.day,
-                line: r.line,
-                contact,
-                stream,
-                cell,
-                country: r.country,
-                direction: r.direction,
-                kind: r.kind,
-            });
+            self.prefetch_ahead(&rows.rows, k);
+            self.add_row(rows, r, &mut local);
         }
         match rows.failed.take() {
             Some(f) => Err(f),
             None => Ok(()),
         }
+    }
+
+    /// Asks for what rows a little after row `k` will read, so that it is in cache by then.
+    /// (This and the other parts of `add` run once per row and are inlined always: one loop
+    /// body, as before they were split.)
+    #[inline(always)]
+    fn prefetch_ahead(&self, rows: &[Row], k: usize) {
+        // The rows come from a worker's core: asked for before their numbers are read.
+        if let Some(row) = rows.get(k + 3 * PREFETCH_ROWS) {
+            crate::prefetch::prefetch(row);
+        }
+        if let Some(Contact::Number(ahead)) = rows.get(k + PREFETCH_ROWS).map(Row::contact) {
+            self.numbers.prefetch(ahead);
+        }
+    }
+
+    /// Adds row `r` of `rows` as an event, its block-local indexes turned into ids; the time
+    /// order checked.
+    #[inline(always)]
+    fn add_row(&mut self, rows: &Rows, r: &Row, local: &mut BlockIds) {
+        self.log.in_time_order &= self.last_at <= r.at;
+        self.last_at = r.at;
+        let (local_account, month) = rows.account_months[r.account_month as usize];
+        let account = *local.accounts[local_account as usize].get_or_insert_with(|| {
+            Self::account_id_in(
+                &mut self.accounts,
+                &mut self.log,
+                &rows.accounts[local_account as usize],
+            )
+        });
+        let (contact, stream) = match r.contact() {
+            Contact::Number(n) => self.number_contact(n, account),
+            Contact::Id(i) => self.opaque_contact(&rows.ids[i as usize], account),
+        };
+        let account_month = *local.account_months[r.account_month as usize]
+            .get_or_insert_with(|| self.interner.account_month(&mut self.log, (account, month)));
+        let cell = *local.cells[r.cell as usize].get_or_insert_with(|| {
+            let (_, country, month) = rows.cells[r.cell as usize];
+            self.interner
+                .cell(&mut self.log, (account, country, month), account_month)
+        });
+        self.log.events.push(Event {
+            at: r.at,
+            day: r.day,
+            line: r.line,
+            contact,
+            stream,
+            cell,
+            country: r.country,
+            direction: r.direction,
+            kind: r.kind,
+        });
+    }
+
+    /// The contact id of number `n` (given if new) and its stream in `account`.
+    #[inline(always)]
+    fn number_contact(&mut self, n: u64, account: u32) -> (u32, u32) {
+        let next = self.log.contacts.len() as u32;
+        let (known, made) = self.numbers.entry(
+            n,
+            Known {
+                contact: next,
+                streams: AccountStreams::NONE,
+            },
+        );
+        if made {
+            self.log.contacts.push_number(n);
+        }
+        let stream =
+            (self.interner).stream(&mut self.log, &mut known.streams, account, known.contact);
+        (known.contact, stream)
+    }
+
+    /// The contact id of an opaque contact (given if new) and its stream in `account`.
+    #[inline]
+    fn opaque_contact(&mut self, name: &str, account: u32) -> (u32, u32) {
+        let contact = match self.opaque.get(name) {
+            Some(&id) => id,
+            None => {
+                let id = self.log.contacts.push_id(name);
+                self.opaque.insert(name.into(), id);
+                id
+            }
+        };
+        let streams = (self.opaque_streams)
+            .entry(contact)
+            .or_insert(AccountStreams::NONE);
+        let stream = self
+            .interner
+            .stream(&mut self.log, streams, account, contact);
+        (contact, stream)
     }
 
     fn account_id(&mut self, name: &str) -> u32 {
@@ -553,6 +632,14 @@ impl Ids {
         ids.insert(name.into(), id);
         id
     }
+}
+
+/// A block's own indexes of accounts, cells and account-months -> their ids in the log,
+/// each given when first used.
+struct BlockIds {
+    accounts: Vec<Option<u32>>,
+    cells: Vec<Option<u32>>,
+    account_months: Vec<Option<u32>>,
 }
 
 /// Account ids in name order rather than order of appearance, so that reports and fee lists
