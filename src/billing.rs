@@ -596,9 +596,8 @@ impl<'m> Biller<'m> {
         run: &[Event],
         outcomes: &[Outcome],
     ) {
-        let key = |ev: &Event| (names.account(ev), names.contact(ev));
         let mut by_name: Vec<usize> = (0..run.len()).collect();
-        by_name.sort_by(|&a, &b| key(&run[a]).cmp(&key(&run[b])));
+        by_name.sort_by(|&a, &b| by_names(names, &run[a], &run[b]));
         for k in by_name {
             self.step(first + k as u32, &run[k], &outcomes[k]);
         }
@@ -742,15 +741,26 @@ type EngineGroup<'m> = (Box<dyn engine::Engine + 'm>, Vec<(usize, Biller<'m>)>);
 /// given in order of appearance while a log is being read).
 pub trait Names {
     fn account(&self, ev: &Event) -> &str;
-    fn contact(&self, ev: &Event) -> std::borrow::Cow<'_, str>;
+    /// The contact's name, made in `buf` if need be.
+    fn contact<'a>(&'a self, ev: &Event, buf: &'a mut [u8; 16]) -> &'a str;
+}
+
+/// Events of one instant in the replay order: by account name, then contact name.
+fn by_names(names: &dyn Names, a: &Event, b: &Event) -> std::cmp::Ordering {
+    if a.stream == b.stream {
+        return std::cmp::Ordering::Equal;
+    }
+    let (mut x, mut y) = ([0; 16], [0; 16]);
+    (names.account(a).cmp(names.account(b)))
+        .then_with(|| names.contact(a, &mut x).cmp(names.contact(b, &mut y)))
 }
 
 impl Names for Log {
     fn account(&self, ev: &Event) -> &str {
         self.account_name(self.account_of(ev))
     }
-    fn contact(&self, ev: &Event) -> std::borrow::Cow<'_, str> {
-        self.contact_name(ev.contact)
+    fn contact<'a>(&'a self, ev: &Event, buf: &'a mut [u8; 16]) -> &'a str {
+        self.contacts.name_in(ev.contact, buf)
     }
 }
 
@@ -993,13 +1003,7 @@ fn instant_order(run: &[Event], names: &dyn Names, order: &mut Vec<usize>) {
     if run.len() < 2 {
         return;
     }
-    let cmp = |a: &Event, b: &Event| {
-        if a.stream == b.stream {
-            return std::cmp::Ordering::Equal;
-        }
-        (names.account(a).cmp(names.account(b)))
-            .then_with(|| names.contact(a).cmp(&names.contact(b)))
-    };
+    let cmp = |a: &Event, b: &Event| by_names(names, a, b);
     if run.windows(2).all(|w| cmp(&w[0], &w[1]).is_le()) {
         return;
     }

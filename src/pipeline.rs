@@ -106,8 +106,8 @@ impl Names for Known {
     fn account(&self, ev: &Event) -> &str {
         &self.accounts[self.cell_accounts[ev.cell as usize] as usize]
     }
-    fn contact(&self, ev: &Event) -> std::borrow::Cow<'_, str> {
-        self.contacts.name(ev.contact)
+    fn contact<'a>(&'a self, ev: &Event, buf: &'a mut [u8; 16]) -> &'a str {
+        self.contacts.name_in(ev.contact, buf)
     }
 }
 

@@ -85,6 +85,65 @@ fn number(buf: &mut Vec<u8>, mut n: u64) {
     buf.extend_from_slice(&digits[i..]);
 }
 
+/// Two digits of `n` (0 to 99).
+fn two(buf: &mut Vec<u8>, n: u32) {
+    buf.extend_from_slice(&[b'0' + (n / 10) as u8, b'0' + (n % 10) as u8]);
+}
+
+/// The timestamp and month cells of an instant: `format_instant` and the month's label, the
+/// digits written here (chrono's formatting, per instant, took longer than billing).
+fn instant_and_month(buf: &mut Vec<u8>, at: i64, tz: chrono_tz::Tz) {
+    use chrono::{Datelike, Offset, Timelike};
+    let local = chrono::DateTime::from_timestamp_micros(at)
+        .unwrap_or_default()
+        .with_timezone(&tz);
+    let offset = local.offset().fix().local_minus_utc();
+    let t = local.naive_local();
+    let year = t.year();
+    if !(0..=9999).contains(&year) || offset % 60 != 0 || t.nanosecond() >= 1_000_000_000 {
+        // Not in four digits, or an offset in seconds: as chrono writes it.
+        word(buf, &format_instant(at, tz));
+        word(buf, &month_label(local_month_day(at, tz).0));
+        return;
+    }
+    let (century, year) = (year as u32 / 100, year as u32 % 100);
+    two(buf, century);
+    two(buf, year);
+    for (sep, part) in [(b'-', t.month()), (b'-', t.day())] {
+        buf.push(sep);
+        two(buf, part);
+    }
+    buf.push(b'T');
+    for (k, part) in [t.hour(), t.minute(), t.second()].into_iter().enumerate() {
+        if k > 0 {
+            buf.push(b':');
+        }
+        two(buf, part);
+    }
+    if at % 1_000_000 != 0 {
+        let micros = t.nanosecond() / 1000;
+        buf.push(b'.');
+        let mut digits = [b'0'; 6];
+        let mut m = micros;
+        for d in digits.iter_mut().rev() {
+            *d = b'0' + (m % 10) as u8;
+            m /= 10;
+        }
+        buf.extend_from_slice(&digits);
+    }
+    buf.push(if offset < 0 { b'-' } else { b'+' });
+    let minutes = offset.unsigned_abs() / 60;
+    two(buf, minutes / 60);
+    buf.push(b':');
+    two(buf, minutes % 60);
+    buf.push(b',');
+    two(buf, century);
+    two(buf, year);
+    buf.push(b'-');
+    two(buf, t.month());
+    buf.push(b',');
+}
+
 /// A cell as the ledger writes it, formatted once.
 fn formatted(value: &str) -> Vec<u8> {
     let mut buf = Vec::new();
@@ -148,10 +207,8 @@ impl<W: Write> Part<W> {
     /// The timestamp and month cells of `at`.
     fn stamp(&mut self, at: i64) {
         if self.stamp.as_ref().is_none_or(|(t, _)| *t != at) {
-            let mut s = format_instant(at, self.tz).into_bytes();
-            s.push(b',');
-            s.extend_from_slice(month_label(local_month_day(at, self.tz).0).as_bytes());
-            s.push(b',');
+            let mut s = Vec::with_capacity(48);
+            instant_and_month(&mut s, at, self.tz);
             self.stamp = Some((at, s));
         }
         if let Some((_, s)) = &self.stamp {
@@ -171,7 +228,7 @@ impl<W: Write> Part<W> {
             "" => word(buf, "(default)"),
             a => cell(buf, a),
         }
-        cell(buf, &names.contact(ev));
+        cell(buf, names.contact(ev, &mut [0; 16]));
         cell(buf, ev.country.as_str());
         buf.extend_from_slice(&self.model);
         if let Some(s) = o.session {
