@@ -591,13 +591,9 @@ fn replay(a: ReplayArgs) -> Result<()> {
             (l, results, ledger)
         }
     };
-    let ledger = match (&a.ledger, ledger) {
-        (Some(path), Some(ledger)) => {
-            let mut f = OutputFile::create("--ledger", path)?;
-            ledger.finish(&l.log, &results, &mut f)?;
-            Some(f)
-        }
-        _ => None,
+    let ledger = match ledger {
+        Some(ledger) => Some(ledger.finish(&l.log, &results)?),
+        None => None,
     };
     let report = Report {
         log: &l.log,
@@ -615,10 +611,14 @@ fn replay(a: ReplayArgs) -> Result<()> {
 }
 
 /// `--ledger`: the ledger's rows, made as the models bill (`report::ledger`).
-fn new_ledger(a: &ReplayArgs, models: &[Model], tz: chrono_tz::Tz) -> Result<Option<Ledger>> {
+fn new_ledger(
+    a: &ReplayArgs,
+    models: &[Model],
+    tz: chrono_tz::Tz,
+) -> Result<Option<Ledger<OutputFile>>> {
     a.ledger
         .as_ref()
-        .map(|_| Ledger::new(models, tz))
+        .map(|path| Ledger::new(models, tz, OutputFile::create("--ledger", path)?))
         .transpose()
 }
 
@@ -628,7 +628,7 @@ fn new_ledger(a: &ReplayArgs, models: &[Model], tz: chrono_tz::Tz) -> Result<Opt
 /// order (whose ledger so far is dropped).
 fn replay_while_reading(
     a: &ReplayArgs,
-) -> Result<Option<(Loaded, Vec<ModelResult>, Option<Ledger>)>> {
+) -> Result<Option<(Loaded, Vec<ModelResult>, Option<Ledger<OutputFile>>)>> {
     let path = match a.common.log.as_deref() {
         Some(p) if p != "-" => p,
         _ => return Ok(None),

@@ -88,12 +88,22 @@ struct Known {
     cell_accounts: Vec<u32>,
     cell_account_months: Vec<u32>,
     account_months: usize,
+    /// With a ledger, which names a contact per row: every contact's name, made once, one
+    /// after the other, and where each one ends.
+    contact_names: Option<(String, Vec<usize>)>,
 }
 
 impl Known {
     fn add(&mut self, batch: &Batch) {
         self.accounts.extend_from_slice(&batch.accounts);
+        let known = self.contacts.len() as u32;
         self.contacts.append(batch.contacts.clone());
+        if let Some((text, ends)) = &mut self.contact_names {
+            for id in known..self.contacts.len() as u32 {
+                text.push_str(self.contacts.name_in(id, &mut [0; 16]));
+                ends.push(text.len());
+            }
+        }
         for &(account, account_month) in &batch.cells {
             self.cell_accounts.push(account);
             self.cell_account_months.push(account_month);
@@ -107,7 +117,14 @@ impl Names for Known {
         &self.accounts[self.cell_accounts[ev.cell as usize] as usize]
     }
     fn contact<'a>(&'a self, ev: &Event, buf: &'a mut [u8; 16]) -> &'a str {
-        self.contacts.name_in(ev.contact, buf)
+        match &self.contact_names {
+            Some((text, ends)) => {
+                let id = ev.contact as usize;
+                let start = if id == 0 { 0 } else { ends[id - 1] };
+                &text[start..ends[id]]
+            }
+            None => self.contacts.name_in(ev.contact, buf),
+        }
     }
 }
 
@@ -124,6 +141,9 @@ fn bill_batches<'m>(
     let empty = Log::new(String::new(), Vec::new());
     let mut replayer = Replayer::new(models, share, &empty, opts, sinks);
     let mut known = Known::default();
+    if !sinks.is_empty() {
+        known.contact_names = Some(Default::default());
+    }
     let mut waiting: Vec<Event> = Vec::new();
     let mut waiting_first = 0;
     for batch in batches {

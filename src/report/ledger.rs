@@ -16,7 +16,7 @@ use crate::input::Log;
 use crate::rates::{Card, FeeKind, Model};
 use chrono::NaiveDate;
 use std::borrow::Cow;
-use std::io::{Read, Seek, Write};
+use std::io::{Seek, Write};
 use std::sync::Mutex;
 
 pub const HEADER: [&str; 17] = [
@@ -379,21 +379,56 @@ fn failed(e: std::io::Error) -> Error {
     Error::io("writing the ledger", e)
 }
 
-/// The ledger of a run being billed: a [`Part`] per model, each in a temporary file (the
-/// models are billed side by side, the ledger has them one after the other).
-pub struct Ledger {
-    parts: Vec<Mutex<Part<std::fs::File>>>,
+/// The ledger of a run being billed: a [`Part`] per model. The models are billed side by
+/// side, the ledger has them one after the other: the first model's rows go straight to the
+/// ledger, each other one's to a temporary file, copied in after it.
+pub struct Ledger<W: Write + Send> {
+    parts: Vec<Mutex<Part<Out<W>>>>,
+    /// The ledger itself while no part holds it (no model).
+    out: Option<W>,
 }
 
-impl Ledger {
-    pub fn new(models: &[Model], tz: chrono_tz::Tz) -> Result<Ledger> {
-        let parts = (models.iter())
-            .map(|m| {
-                let file = tempfile::tempfile().map_err(failed)?;
-                Ok(Mutex::new(Part::new(m, tz, file)))
-            })
-            .collect::<Result<_>>()?;
-        Ok(Ledger { parts })
+/// Where a part's rows go.
+enum Out<W> {
+    Ledger(W),
+    Temp(std::fs::File),
+}
+
+impl<W: Write> Write for Out<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Out::Ledger(w) => w.write(buf),
+            Out::Temp(f) => f.write(buf),
+        }
+    }
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        match self {
+            Out::Ledger(w) => w.write_all(buf),
+            Out::Temp(f) => f.write_all(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Out::Ledger(w) => w.flush(),
+            Out::Temp(f) => f.flush(),
+        }
+    }
+}
+
+impl<W: Write + Send> Ledger<W> {
+    /// Starts the ledger of `models` in `out`: its header.
+    pub fn new(models: &[Model], tz: chrono_tz::Tz, mut out: W) -> Result<Ledger<W>> {
+        write_header(&mut out)?;
+        let mut out = Some(out);
+        let mut parts = Vec::new();
+        for m in models {
+            let to = match out.take() {
+                Some(w) => Out::Ledger(w),
+                None => Out::Temp(tempfile::tempfile().map_err(failed)?),
+            };
+            parts.push(Mutex::new(Part::new(m, tz, to)));
+        }
+        Ok(Ledger { parts, out })
     }
 
     /// What billing hands each model's lines to, by model.
@@ -403,25 +438,26 @@ impl Ledger {
             .collect()
     }
 
-    /// The header, then each model's rows and fees, to `out`.
-    pub fn finish(self, log: &Log, results: &[ModelResult], mut out: impl Write) -> Result<()> {
-        write_header(&mut out)?;
+    /// Ends each model's rows with its fee rows and puts them in order; gives the ledger.
+    pub fn finish(self, log: &Log, results: &[ModelResult]) -> Result<W> {
+        let mut ledger = self.out;
         for (part, result) in self.parts.into_iter().zip(results) {
             let mut part = part.into_inner().unwrap_or_else(|e| e.into_inner());
             part.flush_buf();
             part.fees(log, result);
-            let mut file = part.finish().map_err(failed)?;
-            file.rewind().map_err(failed)?;
-            let mut buf = vec![0; 1 << 20];
-            loop {
-                let n = file.read(&mut buf).map_err(failed)?;
-                if n == 0 {
-                    break;
+            match (part.finish().map_err(failed)?, &mut ledger) {
+                (Out::Ledger(w), _) => ledger = Some(w),
+                (Out::Temp(mut file), Some(w)) => {
+                    file.rewind().map_err(failed)?;
+                    std::io::copy(&mut file, w).map_err(failed)?;
                 }
-                out.write_all(&buf[..n]).map_err(failed)?;
+                // Never: the first part holds the ledger.
+                (Out::Temp(_), None) => return Err(failed(std::io::Error::other("no ledger"))),
             }
         }
-        out.flush().map_err(failed)
+        let mut ledger = ledger.ok_or_else(|| failed(std::io::Error::other("no ledger")))?;
+        ledger.flush().map_err(failed)?;
+        Ok(ledger)
     }
 }
 
