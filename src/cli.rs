@@ -616,19 +616,23 @@ fn new_ledger(
     models: &[Model],
     tz: chrono_tz::Tz,
 ) -> Result<Option<Ledger<OutputFile>>> {
-    a.ledger
-        .as_ref()
-        .map(|path| Ledger::new(models, tz, OutputFile::create("--ledger", path)?))
-        .transpose()
+    let Some(path) = &a.ledger else {
+        return Ok(None);
+    };
+    // A file is written to a temporary file first (`OutputFile`); not so a pipe or device.
+    let file = !std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
+    let out = OutputFile::create("--ledger", path)?;
+    Ledger::new(models, tz, out, file).map(Some)
 }
+
+/// A replayed log, its results and its ledger (`--ledger`).
+type Replayed = (Loaded, Vec<ModelResult>, Option<Ledger<OutputFile>>);
 
 /// A log file billed while it is read (`pipeline`), its ledger made as it is billed; `None`
 /// when that does not apply: standard input or anything but a regular file (which cannot be
 /// read a second time should the log not be in time order), or a log that is not in time
 /// order (whose ledger so far is dropped).
-fn replay_while_reading(
-    a: &ReplayArgs,
-) -> Result<Option<(Loaded, Vec<ModelResult>, Option<Ledger<OutputFile>>)>> {
+fn replay_while_reading(a: &ReplayArgs) -> Result<Option<Replayed>> {
     let path = match a.common.log.as_deref() {
         Some(p) if p != "-" => p,
         _ => return Ok(None),

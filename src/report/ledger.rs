@@ -416,13 +416,22 @@ impl<W: Write> Write for Out<W> {
 }
 
 impl<W: Write + Send> Ledger<W> {
-    /// Starts the ledger of `models` in `out`: its header.
-    pub fn new(models: &[Model], tz: chrono_tz::Tz, mut out: W) -> Result<Ledger<W>> {
-        write_header(&mut out)?;
+    /// Starts the ledger of `models` in `out`. `first_direct`: the first model's rows go
+    /// straight to `out` as they are billed (not for a pipe or device, where a run that must
+    /// start over, the log being out of time order, could not take them back).
+    pub fn new(
+        models: &[Model],
+        tz: chrono_tz::Tz,
+        mut out: W,
+        first_direct: bool,
+    ) -> Result<Ledger<W>> {
+        if first_direct {
+            write_header(&mut out)?;
+        }
         let mut out = Some(out);
         let mut parts = Vec::new();
-        for m in models {
-            let to = match out.take() {
+        for (k, m) in models.iter().enumerate() {
+            let to = match out.take_if(|_| k == 0 && first_direct) {
                 Some(w) => Out::Ledger(w),
                 None => Out::Temp(tempfile::tempfile().map_err(failed)?),
             };
@@ -441,6 +450,10 @@ impl<W: Write + Send> Ledger<W> {
     /// Ends each model's rows with its fee rows and puts them in order; gives the ledger.
     pub fn finish(self, log: &Log, results: &[ModelResult]) -> Result<W> {
         let mut ledger = self.out;
+        if let Some(w) = &mut ledger {
+            // No part holds the ledger: its header is not written yet.
+            write_header(w)?;
+        }
         for (part, result) in self.parts.into_iter().zip(results) {
             let mut part = part.into_inner().unwrap_or_else(|e| e.into_inner());
             part.flush_buf();
@@ -510,3 +523,95 @@ impl<W: Write> Part<W> {
 
 #[allow(dead_code)]
 fn _unused(_: Cow<'_, str>) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stamp(at: i64, tz: &str) -> String {
+        let mut buf = Vec::new();
+        instant_and_month(&mut buf, at, tz.parse().unwrap());
+        String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn timestamps_and_months_by_hand() {
+        let at = 1_772_356_500 * 1_000_000; // 2026-03-01T09:15:00Z
+        assert_eq!(stamp(at, "UTC"), "2026-03-01T09:15:00+00:00,2026-03,");
+        // +05:45: a quarter-hour offset; the fraction always in six digits.
+        assert_eq!(
+            stamp(at + 123, "Asia/Kathmandu"),
+            "2026-03-01T15:00:00.000123+05:45,2026-03,"
+        );
+        // -03:30 puts the instant in the month before.
+        assert_eq!(
+            stamp(at - 9 * 3_600_000_000, "America/St_Johns"),
+            "2026-02-28T20:45:00-03:30,2026-02,"
+        );
+        assert_eq!(
+            stamp(500_000, "UTC"),
+            "1970-01-01T00:00:00.500000+00:00,1970-01,"
+        );
+    }
+
+    #[test]
+    fn timestamps_are_those_of_format_instant() {
+        // Around the 2026 clock changes, in zones with odd offsets, and one whose offset of
+        // 1970 has seconds (Africa/Monrovia, -00:44:30: left to chrono).
+        let zones = [
+            "UTC",
+            "Europe/Berlin",
+            "America/St_Johns",
+            "Pacific/Chatham",
+        ];
+        let base = 1_774_746_000 * 1_000_000; // 2026-03-29T01:00:00Z
+        for tz in zones.iter().chain(&["Africa/Monrovia"]) {
+            let zone: chrono_tz::Tz = tz.parse().unwrap();
+            for at in [
+                0,
+                999_999,
+                base - 1,
+                base,
+                base + 1_000_000,
+                base + 86_399_999_999,
+            ] {
+                let (month, _) = local_month_day(at, zone);
+                let want = format!("{},{},", format_instant(at, zone), month_label(month));
+                assert_eq!(stamp(at, tz), want, "{tz} {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn cells_are_quoted_as_the_csv_crate_quotes_them() {
+        let by_hand = |v: &str| {
+            let mut b = Vec::new();
+            cell(&mut b, v);
+            String::from_utf8(b).unwrap()
+        };
+        assert_eq!(by_hand("plain"), "plain,");
+        assert_eq!(by_hand("a,b"), "\"a,b\",");
+        assert_eq!(by_hand("q\"t"), "\"q\"\"t\",");
+        assert_eq!(by_hand("=1+1"), "'=1+1,");
+        for v in ["", " x ", "line\nend", "cr\r", "=a,b", "+1", "'x", "ü,é"] {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            w.write_record([text(v).as_ref(), "end"]).unwrap();
+            let want = String::from_utf8(w.into_inner().unwrap()).unwrap();
+            assert_eq!(format!("{}end\n", by_hand(v)), want, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn numbers_in_decimal() {
+        for (n, want) in [
+            (0, "0"),
+            (7, "7"),
+            (1_000, "1000"),
+            (u64::MAX, "18446744073709551615"),
+        ] {
+            let mut b = Vec::new();
+            number(&mut b, n);
+            assert_eq!(b, want.as_bytes());
+        }
+    }
+}
