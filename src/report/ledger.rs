@@ -15,7 +15,6 @@ use crate::input::timestamp::{format_instant, local_month_day, month_start};
 use crate::input::Log;
 use crate::rates::{Card, FeeKind, Model};
 use chrono::NaiveDate;
-use std::borrow::Cow;
 use std::io::{Seek, Write};
 use std::sync::Mutex;
 
@@ -171,17 +170,28 @@ pub struct Part<W: Write> {
 impl<W: Write> Part<W> {
     pub fn new(model: &Model, tz: chrono_tz::Tz, out: W) -> Part<W> {
         let markets = match &model.card {
-            Card::Meta(spec) => spec.markets.names.iter().map(|m| formatted(m)).collect(),
-            Card::Country(_) => Vec::new(),
+            Card::Meta(spec) => &spec.markets.names[..],
+            Card::Country(_) => &[],
         };
+        Part::new_named(&model.name, &model.currency, markets, tz, out)
+    }
+
+    /// The part of the model named `model`, its prices in `currency`, its markets `markets`.
+    fn new_named(
+        model: &str,
+        currency: &str,
+        markets: &[String],
+        tz: chrono_tz::Tz,
+        out: W,
+    ) -> Self {
         Part {
             out,
             buf: Vec::with_capacity(FLUSH_AT + 4096),
             error: None,
             tz,
-            model: formatted(&model.name),
-            currency: formatted(&model.currency),
-            markets,
+            model: formatted(model),
+            currency: formatted(currency),
+            markets: markets.iter().map(|m| formatted(m)).collect(),
             stamp: None,
             date: None,
         }
@@ -260,7 +270,7 @@ impl<W: Write> Part<W> {
                 Charge::Meta(_) => "message",
             },
         );
-        let note = self.price(line, ev);
+        let note = self.price(line);
         let note = if o.assumed_category && note.is_empty() {
             "category assumed"
         } else {
@@ -273,7 +283,7 @@ impl<W: Write> Part<W> {
     }
 
     /// The cells from `amount` to `market` (the currency among them); gives the note.
-    fn price(&mut self, line: &Line, ev: &Event) -> &'static str {
+    fn price(&mut self, line: &Line) -> &'static str {
         let buf = &mut self.buf;
         let free = |buf: &mut Vec<u8>, currency: &[u8], note| {
             buf.extend_from_slice(b"0,");
@@ -319,7 +329,6 @@ impl<W: Write> Part<W> {
                     Some(m) => buf.extend_from_slice(&self.markets[m as usize]),
                     None => buf.push(b','),
                 }
-                let _ = ev;
                 if carried_forward {
                     "carried forward"
                 } else {
@@ -498,31 +507,6 @@ pub fn write(
     }
     out.flush().map_err(failed)
 }
-
-impl<W: Write> Part<W> {
-    fn new_named(
-        model: &str,
-        currency: &str,
-        markets: &[String],
-        tz: chrono_tz::Tz,
-        out: W,
-    ) -> Self {
-        Part {
-            out,
-            buf: Vec::with_capacity(FLUSH_AT + 4096),
-            error: None,
-            tz,
-            model: formatted(model),
-            currency: formatted(currency),
-            markets: markets.iter().map(|m| formatted(m)).collect(),
-            stamp: None,
-            date: None,
-        }
-    }
-}
-
-#[allow(dead_code)]
-fn _unused(_: Cow<'_, str>) {}
 
 #[cfg(test)]
 mod tests {
