@@ -6,6 +6,8 @@
 #
 #   scripts/bench.sh [MESSAGES...]        default: 1000000 3000000 10000000
 #   RUNS=5 KEEP=1 SHAPES="generated no_account" scripts/bench.sh 10000000
+#   LEDGER=1 scripts/bench.sh 10000000    also `replay --ledger` (written to BENCH_DIR): its
+#                                         time, its ratio to the replay without it, its memory
 #
 # Shapes (scripts/bench_shapes.awk makes them from the generated log):
 #   generated    as `simcost generate --profile mixed` writes it (three accounts)
@@ -40,7 +42,9 @@ measure() {
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-printf "%-13s %10s %10s %10s %8s %10s %11s\n" shape messages floor_s simcost_s ratio floor_MB simcost_MB
+printf "%-13s %10s %10s %10s %8s %10s %11s" shape messages floor_s simcost_s ratio floor_MB simcost_MB
+[ -n "${LEDGER:-}" ] && printf " %9s %8s %10s" ledger_s x_replay ledger_MB
+echo
 for n in "${SIZES[@]}"; do
     base="$DIR/log-$n.csv"
     if [ ! -f "$base" ]; then
@@ -53,17 +57,27 @@ for n in "${SIZES[@]}"; do
         elif [ ! -f "$log" ]; then
             awk -F, -v OFS=, -v shape="$shape" -f scripts/bench_shapes.awk "$base" > "$log"
         fi
-        : > "$DIR/floor.txt"; : > "$DIR/sim.txt"
+        : > "$DIR/floor.txt"; : > "$DIR/sim.txt"; : > "$DIR/ledger.txt"
         for _ in $(seq "$RUNS"); do
             measure "$FLOOR" "$log" >> "$DIR/floor.txt"
             measure "$SIMCOST" replay "$log" >> "$DIR/sim.txt"
+            if [ -n "${LEDGER:-}" ]; then
+                measure "$SIMCOST" replay "$log" --ledger "$DIR/ledger.csv" >> "$DIR/ledger.txt"
+                rm -f "$DIR/ledger.csv"
+            fi
         done
         f=$(cut -d' ' -f1 "$DIR/floor.txt" | median)
         s=$(cut -d' ' -f1 "$DIR/sim.txt" | median)
         fm=$(cut -d' ' -f2 "$DIR/floor.txt" | sort -n | tail -1)
         sm=$(cut -d' ' -f2 "$DIR/sim.txt" | sort -n | tail -1)
         awk -v shape="$shape" -v n="$n" -v f="$f" -v s="$s" -v fm="$fm" -v sm="$sm" \
-            'BEGIN {printf "%-13s %10d %10.3f %10.3f %8.2f %10.0f %11.0f\n", shape, n, f, s, s / f, fm / 1024, sm / 1024}'
+            'BEGIN {printf "%-13s %10d %10.3f %10.3f %8.2f %10.0f %11.0f", shape, n, f, s, s / f, fm / 1024, sm / 1024}'
+        if [ -n "${LEDGER:-}" ]; then
+            l=$(cut -d' ' -f1 "$DIR/ledger.txt" | median)
+            lm=$(cut -d' ' -f2 "$DIR/ledger.txt" | sort -n | tail -1)
+            awk -v l="$l" -v s="$s" -v lm="$lm" 'BEGIN {printf " %9.3f %8.2f %10.0f", l, l / s, lm / 1024}'
+        fi
+        echo
         [ -n "${KEEP:-}" ] || [ "$log" = "$base" ] || rm -f "$log"
     done
     [ -n "${KEEP:-}" ] || rm -f "$base"

@@ -9,6 +9,7 @@ use crate::rates::{Card, FeeKind, Model, Rules};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
 
 /// Counts and cost of a slice of traffic.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -90,6 +91,20 @@ pub struct Line {
     /// The category whose rate applied, for per-message charges.
     pub category: Option<Category>,
 }
+
+/// A consumer of one model's billed lines (the ledger), handed them as they are billed
+/// instead of their being kept: every few thousand events, lines of whole instants, in input
+/// order or in the replay order (`replay_order`); `events[line.event - first]` is a line's
+/// event, and `names` names its account and contact.
+pub trait LineSink: Send {
+    fn take(&mut self, lines: &[Line], first: u32, events: &[Event], names: &dyn Names);
+}
+
+/// A model's line sink, shared with the billing thread that bills the model.
+pub type Sink<'s> = &'s Mutex<dyn LineSink + 's>;
+
+/// Lines handed to a sink at a time when billing in a given order (`Replayer::bill_in_order`).
+const LINES_AT_A_TIME: usize = 1 << 16;
 
 /// Where the country deciding an account's fee tier came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -384,7 +399,9 @@ impl MonthState {
 /// event's interned ids, so the hot path neither hashes nor allocates.
 pub struct Biller<'m> {
     model: &'m Model,
+    /// Whether `lines` are recorded: kept (`BillingOptions::keep_lines`) or for `sink`.
     keep_lines: bool,
+    sink: Option<Sink<'m>>,
     list_prices: bool,
     account_country: Option<Country>,
     free: u64,
@@ -408,6 +425,7 @@ impl<'m> Biller<'m> {
         Biller {
             model,
             keep_lines: opts.keep_lines,
+            sink: None,
             list_prices: opts.list_prices,
             account_country: opts.account_country,
             free: if opts.list_prices {
@@ -579,11 +597,22 @@ impl<'m> Biller<'m> {
         run: &[Event],
         outcomes: &[Outcome],
     ) {
-        let key = |ev: &Event| (names.account(ev), names.contact(ev));
         let mut by_name: Vec<usize> = (0..run.len()).collect();
-        by_name.sort_by(|&a, &b| key(&run[a]).cmp(&key(&run[b])));
+        by_name.sort_by(|&a, &b| by_names(names, &run[a], &run[b]));
         for k in by_name {
             self.step(first + k as u32, &run[k], &outcomes[k]);
+        }
+    }
+
+    /// Hands the lines billed since the last call to the sink, if any; `events[i - first]`
+    /// is event `i`.
+    fn hand_over(&mut self, first: u32, events: &[Event], names: &dyn Names) {
+        if let Some(sink) = self.sink {
+            if !self.lines.is_empty() {
+                let mut sink = sink.lock().unwrap_or_else(|e| e.into_inner());
+                sink.take(&self.lines, first, events, names);
+                self.lines.clear();
+            }
         }
     }
 
@@ -713,15 +742,26 @@ type EngineGroup<'m> = (Box<dyn engine::Engine + 'm>, Vec<(usize, Biller<'m>)>);
 /// given in order of appearance while a log is being read).
 pub trait Names {
     fn account(&self, ev: &Event) -> &str;
-    fn contact(&self, ev: &Event) -> std::borrow::Cow<'_, str>;
+    /// The contact's name, made in `buf` if need be.
+    fn contact<'a>(&'a self, ev: &Event, buf: &'a mut [u8; 16]) -> &'a str;
+}
+
+/// Events of one instant in the replay order: by account name, then contact name.
+fn by_names(names: &dyn Names, a: &Event, b: &Event) -> std::cmp::Ordering {
+    if a.stream == b.stream {
+        return std::cmp::Ordering::Equal;
+    }
+    let (mut x, mut y) = ([0; 16], [0; 16]);
+    (names.account(a).cmp(names.account(b)))
+        .then_with(|| names.contact(a, &mut x).cmp(names.contact(b, &mut y)))
 }
 
 impl Names for Log {
     fn account(&self, ev: &Event) -> &str {
         self.account_name(self.account_of(ev))
     }
-    fn contact(&self, ev: &Event) -> std::borrow::Cow<'_, str> {
-        self.contact_name(ev.contact)
+    fn contact<'a>(&'a self, ev: &Event, buf: &'a mut [u8; 16]) -> &'a str {
+        self.contacts.name_in(ev.contact, buf)
     }
 }
 
@@ -765,15 +805,23 @@ const EVENTS_AHEAD: usize = 320;
 pub(crate) struct Replayer<'m> {
     groups: Vec<EngineGroup<'m>>,
     outcomes: Vec<Outcome>,
+    /// Some model hands its lines to a sink: then every instant is replayed in the replay
+    /// order, since the ledger shows what depends on it (the numbers of the sessions opened
+    /// in one instant, besides the allowances).
+    in_replay_order: bool,
+    /// Scratch: the replay order of one instant's events.
+    order: Vec<usize>,
 }
 
 impl<'m> Replayer<'m> {
-    /// The engines and billers of `groups` (model indexes), for a log with `log`'s tables.
+    /// The engines and billers of `groups` (model indexes), for a log with `log`'s tables;
+    /// `sinks`: each model's line sink, by model index (empty: none).
     pub(crate) fn new(
         models: &'m [Model],
         groups: &[Vec<usize>],
         log: &Log,
         opts: &BillingOptions,
+        sinks: &[Sink<'m>],
     ) -> Replayer<'m> {
         let groups = groups
             .iter()
@@ -783,6 +831,8 @@ impl<'m> Replayer<'m> {
                     .map(|(k, &m)| {
                         let mut b = Biller::new(log, &models[m], opts);
                         b.counts = k == 0;
+                        b.sink = sinks.get(m).copied();
+                        b.keep_lines |= b.sink.is_some();
                         (m, b)
                     })
                     .collect();
@@ -792,17 +842,26 @@ impl<'m> Replayer<'m> {
         Replayer {
             groups,
             outcomes: Vec::new(),
+            in_replay_order: !sinks.is_empty(),
+            order: Vec::new(),
         }
     }
 
     /// Bills `log`'s events in `order`.
     fn bill_in_order(&mut self, log: &Log, order: &[u32]) {
-        for &i in order {
-            let ev = &log.events[i as usize];
-            for (engine, billers) in &mut self.groups {
-                let outcome = engine.replay(ev);
+        for part in order.chunks(LINES_AT_A_TIME) {
+            for &i in part {
+                let ev = &log.events[i as usize];
+                for (engine, billers) in &mut self.groups {
+                    let outcome = engine.replay(ev);
+                    for (_, b) in billers.iter_mut() {
+                        b.step(i, ev, &outcome);
+                    }
+                }
+            }
+            for (_, billers) in &mut self.groups {
                 for (_, b) in billers.iter_mut() {
-                    b.step(i, ev, &outcome);
+                    b.hand_over(0, &log.events, log);
                 }
             }
         }
@@ -812,6 +871,9 @@ impl<'m> Replayer<'m> {
     /// of one instant, in input order; an instant's events are put in the replay order only
     /// for a biller whose allowance or tier may run out among them (`Biller::may_run_out`).
     pub(crate) fn bill_runs(&mut self, first: u32, events: &[Event], names: &dyn Names) {
+        if self.in_replay_order {
+            return self.bill_runs_in_replay_order(first, events, names);
+        }
         for (engine, billers) in &mut self.groups {
             // A run no longer than `short` cannot empty a pool while no month is low.
             let short = (billers.iter())
@@ -854,6 +916,35 @@ impl<'m> Replayer<'m> {
                     b.step(first + i as u32, ev, &outcome);
                 }
                 i += 1;
+            }
+            for (_, b) in billers.iter_mut() {
+                b.hand_over(first, events, names);
+            }
+        }
+    }
+
+    /// `bill_runs` with every instant's events replayed in the replay order (`replay_order`),
+    /// as the ledger has them; the lines are then handed to the sinks.
+    fn bill_runs_in_replay_order(&mut self, first: u32, events: &[Event], names: &dyn Names) {
+        let mut i = 0;
+        while i < events.len() {
+            let at = events[i].at;
+            let n = 1 + (events[i + 1..].iter()).take_while(|e| e.at == at).count();
+            let run = &events[i..i + n];
+            instant_order(run, names, &mut self.order);
+            for (engine, billers) in &mut self.groups {
+                for &k in &self.order {
+                    let outcome = engine.replay(&run[k]);
+                    for (_, b) in billers.iter_mut() {
+                        b.step(first + (i + k) as u32, &run[k], &outcome);
+                    }
+                }
+            }
+            i += n;
+        }
+        for (_, billers) in &mut self.groups {
+            for (_, b) in billers.iter_mut() {
+                b.hand_over(first, events, names);
             }
         }
     }
@@ -904,6 +995,22 @@ impl<'m> Replayer<'m> {
     }
 }
 
+/// The replay order of `run`, events of one instant in input order, into `order`: by account
+/// and contact name, one contact's events in input order (a stable sort), as `replay_order`
+/// gives. Most instants are already in it: then nothing is sorted.
+fn instant_order(run: &[Event], names: &dyn Names, order: &mut Vec<usize>) {
+    order.clear();
+    order.extend(0..run.len());
+    if run.len() < 2 {
+        return;
+    }
+    let cmp = |a: &Event, b: &Event| by_names(names, a, b);
+    if run.windows(2).all(|w| cmp(&w[0], &w[1]).is_le()) {
+        return;
+    }
+    order.sort_by(|&a, &b| cmp(&run[a], &run[b]));
+}
+
 /// Replays the log through every model in one pass over the events, the models shared among
 /// `threads` threads. Models whose engines agree on every event share one engine. Each model
 /// is billed on its own, so the result does not depend on the number of threads.
@@ -920,6 +1027,18 @@ pub fn bill_all(
     opts: &BillingOptions,
     threads: usize,
 ) -> Vec<ModelResult> {
+    bill_all_into(log, order, models, opts, threads, &[])
+}
+
+/// `bill_all`, each model's lines handed to its sink in `sinks` (by model) as they are billed.
+pub fn bill_all_into<'m>(
+    log: &Log,
+    order: Option<&[u32]>,
+    models: &'m [Model],
+    opts: &BillingOptions,
+    threads: usize,
+    sinks: &[Sink<'m>],
+) -> Vec<ModelResult> {
     let sorted;
     let order = match order {
         Some(o) => Some(o),
@@ -930,7 +1049,7 @@ pub fn bill_all(
         }
     };
     let run = |groups: &[Vec<usize>]| -> Vec<(usize, ModelResult)> {
-        let mut replayer = Replayer::new(models, groups, log, opts);
+        let mut replayer = Replayer::new(models, groups, log, opts, sinks);
         match order {
             Some(order) => replayer.bill_in_order(log, order),
             None => replayer.bill_runs(0, &log.events, log),

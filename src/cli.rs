@@ -8,6 +8,7 @@ use crate::input::{self, Log, ReadOptions};
 use crate::output::{self, OutputFile};
 use crate::rates::fx::FxTable;
 use crate::rates::{Channel, Model, RateSet, RateSource};
+use crate::report::ledger::Ledger;
 use crate::report::{
     self, BreakevenReport, CardsReport, CompareReport, CsvExporter, Decision, Exporter, GroupBy,
     JsonExporter, Report, TableExporter,
@@ -610,20 +611,21 @@ fn warn_unpriced(l: &Loaded, results: Vec<ModelResult>, strict: bool) -> Result<
 
 fn replay(a: ReplayArgs) -> Result<()> {
     check_outputs(&a.common, true, &[("--ledger", a.ledger.as_deref())])?;
-    let (l, results) = match replay_while_reading(&a)? {
+    let (l, results, ledger) = match replay_while_reading(&a)? {
         Some(done) => done,
         None => {
             let l = load(&a.common)?;
-            let results = bill_all(&l, a.ledger.is_some(), a.common.strict)?;
-            (l, results)
+            let ledger = new_ledger(&a, &l.models, l.tz)?;
+            let opts = billing_options(l.account_country, l.as_of, false);
+            let sinks = ledger.as_ref().map(Ledger::sinks).unwrap_or_default();
+            let results = billing::bill_all_into(&l.log, None, &l.models, &opts, l.threads, &sinks);
+            drop(sinks);
+            let results = warn_unpriced(&l, results, a.common.strict)?;
+            (l, results, ledger)
         }
     };
-    let ledger = match &a.ledger {
-        Some(path) => {
-            let mut f = OutputFile::create("--ledger", path)?;
-            report::ledger::write(&l.log, &results, l.tz, &mut f)?;
-            Some(f)
-        }
+    let ledger = match ledger {
+        Some(ledger) => Some(ledger.finish(&l.log, &results)?),
         None => None,
     };
     let report = Report {
@@ -641,13 +643,31 @@ fn replay(a: ReplayArgs) -> Result<()> {
     ledger.map_or(Ok(()), OutputFile::commit)
 }
 
-/// A log file billed while it is read (`pipeline`); `None` when that does not apply: a
-/// ledger (which needs every event kept), standard input or anything but a regular file
-/// (which cannot be read a second time should the log not be in time order), or a log that is
-/// not in time order.
-fn replay_while_reading(a: &ReplayArgs) -> Result<Option<(Loaded, Vec<ModelResult>)>> {
+/// `--ledger`: the ledger's rows, made as the models bill (`report::ledger`).
+fn new_ledger(
+    a: &ReplayArgs,
+    models: &[Model],
+    tz: chrono_tz::Tz,
+) -> Result<Option<Ledger<OutputFile>>> {
+    let Some(path) = &a.ledger else {
+        return Ok(None);
+    };
+    // A file is written to a temporary file first (`OutputFile`); not so a pipe or device.
+    let file = !std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
+    let out = OutputFile::create("--ledger", path)?;
+    Ledger::new(models, tz, out, file).map(Some)
+}
+
+/// A replayed log, its results and its ledger (`--ledger`).
+type Replayed = (Loaded, Vec<ModelResult>, Option<Ledger<OutputFile>>);
+
+/// A log file billed while it is read (`pipeline`), its ledger made as it is billed; `None`
+/// when that does not apply: standard input or anything but a regular file (which cannot be
+/// read a second time should the log not be in time order), or a log that is not in time
+/// order (whose ledger so far is dropped).
+fn replay_while_reading(a: &ReplayArgs) -> Result<Option<Replayed>> {
     let path = match a.common.log.as_deref() {
-        Some(p) if p != "-" && a.ledger.is_none() => p,
+        Some(p) if p != "-" => p,
         _ => return Ok(None),
     };
     // A pipe or device (`/dev/stdin`) cannot be read a second time.
@@ -655,15 +675,18 @@ fn replay_while_reading(a: &ReplayArgs) -> Result<Option<(Loaded, Vec<ModelResul
         return Ok(None);
     }
     let s = settings(&a.common)?;
+    let ledger = new_ledger(a, &s.models, s.tz)?;
     let opts = billing_options(s.account_country, s.as_of, false);
-    let Some((log, results)) =
-        crate::pipeline::read_and_bill(path, &s.read, &s.models, &opts, s.threads)?
-    else {
+    let sinks = ledger.as_ref().map(Ledger::sinks).unwrap_or_default();
+    let done =
+        crate::pipeline::read_and_bill_into(path, &s.read, &s.models, &opts, s.threads, &sinks)?;
+    drop(sinks);
+    let Some((log, results)) = done else {
         return Ok(None);
     };
     let l = loaded(&a.common, s, log)?;
     let results = warn_unpriced(&l, results, a.common.strict)?;
-    Ok(Some((l, results)))
+    Ok(Some((l, results, ledger)))
 }
 
 fn explain(a: ExplainArgs) -> Result<()> {

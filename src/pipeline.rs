@@ -5,7 +5,7 @@
 //! (`None`), since its events must be sorted first; so only a regular file comes this way (a
 //! pipe such as `/dev/stdin` cannot be read twice).
 
-use crate::billing::{self, Biller, BillingOptions, ModelResult, Names, Replayer};
+use crate::billing::{self, Biller, BillingOptions, ModelResult, Names, Replayer, Sink};
 use crate::error::Result;
 use crate::event::Event;
 use crate::input::{self, Batch, Contacts, Log, ReadOptions, Recycle};
@@ -26,7 +26,23 @@ pub fn read_and_bill(
     opts: &BillingOptions,
     threads: usize,
 ) -> Result<Option<(Log, Vec<ModelResult>)>> {
-    debug_assert!(!opts.keep_lines, "ledger lines need the events kept");
+    read_and_bill_into(path, read, models, opts, threads, &[])
+}
+
+/// `read_and_bill`, each model's lines handed to its sink in `sinks` (by model) as they are
+/// billed (the ledger). Lines are not kept: the events they belong to are not.
+pub fn read_and_bill_into<'m>(
+    path: &str,
+    read: &ReadOptions,
+    models: &'m [Model],
+    opts: &BillingOptions,
+    threads: usize,
+    sinks: &[Sink<'m>],
+) -> Result<Option<(Log, Vec<ModelResult>)>> {
+    debug_assert!(
+        !opts.keep_lines,
+        "kept lines would name events that are not kept"
+    );
     let shares = billing::shares(billing::engine_groups(models), threads);
     // The last billing thread done with a batch hands its event list back to the reader.
     let spare = &Recycle::default();
@@ -36,7 +52,7 @@ pub fn read_and_bill(
         for share in &shares {
             let (tx, rx) = sync_channel::<Arc<Batch>>(BATCHES_AHEAD);
             senders.push(tx);
-            handles.push(s.spawn(move || bill_batches(models, share, opts, rx, spare)));
+            handles.push(s.spawn(move || bill_batches(models, share, opts, sinks, rx, spare)));
         }
         let log = input::read_log_in_batches(path, read, spare, &mut |batch| {
             let batch = Arc::new(batch);
@@ -72,12 +88,22 @@ struct Known {
     cell_accounts: Vec<u32>,
     cell_account_months: Vec<u32>,
     account_months: usize,
+    /// With a ledger, which names a contact per row: every contact's name, made once, one
+    /// after the other, and where each one ends.
+    contact_names: Option<(String, Vec<usize>)>,
 }
 
 impl Known {
     fn add(&mut self, batch: &Batch) {
         self.accounts.extend_from_slice(&batch.accounts);
+        let known = self.contacts.len() as u32;
         self.contacts.append(batch.contacts.clone());
+        if let Some((text, ends)) = &mut self.contact_names {
+            for id in known..self.contacts.len() as u32 {
+                text.push_str(self.contacts.name_in(id, &mut [0; 16]));
+                ends.push(text.len());
+            }
+        }
         for &(account, account_month) in &batch.cells {
             self.cell_accounts.push(account);
             self.cell_account_months.push(account_month);
@@ -90,8 +116,15 @@ impl Names for Known {
     fn account(&self, ev: &Event) -> &str {
         &self.accounts[self.cell_accounts[ev.cell as usize] as usize]
     }
-    fn contact(&self, ev: &Event) -> std::borrow::Cow<'_, str> {
-        self.contacts.name(ev.contact)
+    fn contact<'a>(&'a self, ev: &Event, buf: &'a mut [u8; 16]) -> &'a str {
+        match &self.contact_names {
+            Some((text, ends)) => {
+                let id = ev.contact as usize;
+                let start = if id == 0 { 0 } else { ends[id - 1] };
+                &text[start..ends[id]]
+            }
+            None => self.contacts.name_in(ev.contact, buf),
+        }
     }
 }
 
@@ -101,11 +134,16 @@ fn bill_batches<'m>(
     models: &'m [Model],
     share: &[Vec<usize>],
     opts: &BillingOptions,
+    sinks: &[Sink<'m>],
     batches: Receiver<Arc<Batch>>,
     spare: &Recycle<Event>,
 ) -> Vec<(usize, Biller<'m>)> {
-    let mut replayer = Replayer::new(models, share, &Log::new(String::new(), Vec::new()), opts);
+    let empty = Log::new(String::new(), Vec::new());
+    let mut replayer = Replayer::new(models, share, &empty, opts, sinks);
     let mut known = Known::default();
+    if !sinks.is_empty() {
+        known.contact_names = Some(Default::default());
+    }
     let mut waiting: Vec<Event> = Vec::new();
     let mut waiting_first = 0;
     for batch in batches {
@@ -192,7 +230,7 @@ mod tests {
             tx.send(Arc::new(tables)).unwrap();
             tx.send(Arc::new(rest)).unwrap();
             drop(tx);
-            let billers = bill_batches(&models, &share, &opts, rx, &Recycle::default());
+            let billers = bill_batches(&models, &share, &opts, &[], rx, &Recycle::default());
             let got: Vec<ModelResult> = billers.into_iter().map(|(_, b)| b.finish(&log)).collect();
             assert_eq!(got[0].cells, whole[0].cells, "cut at {cut}");
             assert_eq!(got[0].total(), whole[0].total(), "cut at {cut}");

@@ -45,6 +45,20 @@ impl Contacts {
         }
     }
 
+    /// `name` without allocating: a number's name is made in `buf` (the ledger names a
+    /// contact per row).
+    pub fn name_in<'a>(&'a self, id: u32, buf: &'a mut [u8; 16]) -> &'a str {
+        match self.numbers[id as usize] {
+            0 => self.id_name(id),
+            n => {
+                let len;
+                (*buf, len) = number_name(n);
+                // `+` and digits: always UTF-8.
+                std::str::from_utf8(&buf[..len]).unwrap_or_default()
+            }
+        }
+    }
+
     fn id_name(&self, id: u32) -> &str {
         self.ids
             .binary_search_by_key(&id, |(i, _)| *i)
