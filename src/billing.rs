@@ -455,101 +455,23 @@ impl<'m> Biller<'m> {
         let cell = &mut self.cells[ev.cell as usize];
         let month = &mut self.months[self.month_of_cell[ev.cell as usize] as usize];
         if self.counts {
-            month.messages += 1;
-            if outcome.opened {
-                cell.sessions_opened += 1;
-                month.sessions += 1;
-            }
-            match ev.direction {
-                Direction::Inbound => cell.messages_in += 1,
-                Direction::Outbound => cell.messages_out += 1,
-            }
-            match outcome.billed {
-                Billed::RejectedInSession => cell.rejected_in_session += 1,
-                Billed::OutsideWindow => cell.outside_window += 1,
-                _ => {}
-            }
-            cell.dropped += outcome.dropped as u64;
-            cell.assumed_category += outcome.assumed_category as u64;
+            count_engine_decisions(cell, month, ev, outcome);
         }
-
+        let low_months = &mut self.low_months;
         let (price, category) = match outcome.charge {
             Charge::None => (Price::Free, None),
             Charge::Session if model.rules == Rules::Viber && !model.session.charged => {
                 (Price::FreeSession, None)
             }
-            Charge::Session => {
-                let p = look_up(model, ev, session_column(model.rules));
-                if !matches!(p, Price::Unpriced) {
-                    cell.sessions_charged += 1;
-                }
-                month.linear += p.amount();
-                (p, None)
-            }
+            Charge::Session => (session_price(model, ev, cell, month), None),
             Charge::Message(cat) => {
-                let p = look_up(model, ev, message_column(model.rules, cat));
-                if self.free == 0 {
-                    month.linear += p.amount();
-                    if !matches!(p, Price::Unpriced) {
-                        cell.business_initiated_charged += 1;
-                    }
-                    (p, Some(cat))
-                } else {
-                    let pool = &mut month.pools[0];
-                    pool.size = self.free;
-                    pool.items += 1;
-                    pool.value += p.amount();
-                    if month.allowance_used < self.free {
-                        month.allowance_used += 1;
-                        self.low_months += month.recount_low();
-                        cell.business_initiated_free += 1;
-                        (Price::Allowance, Some(cat))
-                    } else {
-                        if !matches!(p, Price::Unpriced) {
-                            cell.business_initiated_charged += 1;
-                        }
-                        (p, Some(cat))
-                    }
-                }
+                let free = self.free;
+                let p = message_price(model, ev, cat, free, (cell, month), low_months);
+                (p, Some(cat))
             }
             Charge::Meta(mc) => {
                 let free_tier = mc.free_tier.filter(|_| !self.list_prices);
-                let list = look_up_meta(model, ev, &mc);
-                let in_tier = match free_tier {
-                    Some((counts, size)) => {
-                        let k = pool_index(PoolKind::FreeTier(counts));
-                        let pool = &mut month.pools[k];
-                        pool.size = size as u64;
-                        pool.items += 1;
-                        pool.value += list.amount();
-                        month.used[k] < size as u64 && {
-                            month.used[k] += 1;
-                            self.low_months += month.recount_low();
-                            true
-                        }
-                    }
-                    None => {
-                        month.linear += list.amount();
-                        false
-                    }
-                };
-                let p = if in_tier {
-                    cell.free_tier += 1;
-                    Price::Allowance
-                } else {
-                    if let Price::Priced {
-                        carried_forward, ..
-                    } = list
-                    {
-                        cell.carried_forward += carried_forward as u64;
-                        if mc.conversation {
-                            cell.sessions_charged += 1;
-                        } else {
-                            cell.business_initiated_charged += 1;
-                        }
-                    }
-                    list
-                };
+                let p = meta_price(model, ev, &mc, free_tier, (cell, month), low_months);
                 (p, None)
             }
         };
@@ -723,6 +645,122 @@ impl<'m> Biller<'m> {
             volumes,
         }
     }
+}
+
+/// What the engine alone decides (messages, sessions opened, rejects, drops, assumed
+/// categories): counted by the first biller of an engine group only (`Biller::counts`).
+#[inline(always)]
+fn count_engine_decisions(cell: &mut Stats, month: &mut MonthState, ev: &Event, outcome: &Outcome) {
+    month.messages += 1;
+    if outcome.opened {
+        cell.sessions_opened += 1;
+        month.sessions += 1;
+    }
+    match ev.direction {
+        Direction::Inbound => cell.messages_in += 1,
+        Direction::Outbound => cell.messages_out += 1,
+    }
+    match outcome.billed {
+        Billed::RejectedInSession => cell.rejected_in_session += 1,
+        Billed::OutsideWindow => cell.outside_window += 1,
+        _ => {}
+    }
+    cell.dropped += outcome.dropped as u64;
+    cell.assumed_category += outcome.assumed_category as u64;
+}
+
+/// A charged session at the card's session price.
+#[inline(always)]
+fn session_price(model: &Model, ev: &Event, cell: &mut Stats, month: &mut MonthState) -> Price {
+    let p = look_up(model, ev, session_column(model.rules));
+    if !matches!(p, Price::Unpriced) {
+        cell.sessions_charged += 1;
+    }
+    month.linear += p.amount();
+    p
+}
+
+/// A business-initiated message: free while the month's allowance of `free` lasts (in the
+/// order billed), else at the card's price for its category.
+#[inline(always)]
+fn message_price(
+    model: &Model,
+    ev: &Event,
+    cat: Category,
+    free: u64,
+    (cell, month): (&mut Stats, &mut MonthState),
+    low_months: &mut i64,
+) -> Price {
+    let p = look_up(model, ev, message_column(model.rules, cat));
+    if free == 0 {
+        month.linear += p.amount();
+        if !matches!(p, Price::Unpriced) {
+            cell.business_initiated_charged += 1;
+        }
+        return p;
+    }
+    let pool = &mut month.pools[0];
+    pool.size = free;
+    pool.items += 1;
+    pool.value += p.amount();
+    if month.allowance_used < free {
+        month.allowance_used += 1;
+        *low_months += month.recount_low();
+        cell.business_initiated_free += 1;
+        return Price::Allowance;
+    }
+    if !matches!(p, Price::Unpriced) {
+        cell.business_initiated_charged += 1;
+    }
+    p
+}
+
+/// A whatsapp-meta charge: free while its monthly free tier lasts, else at the market card's
+/// price (counted as a conversation or a message as the era bills it).
+#[inline(always)]
+fn meta_price(
+    model: &Model,
+    ev: &Event,
+    mc: &MetaCharge,
+    free_tier: Option<(FreeTierCounts, u32)>,
+    (cell, month): (&mut Stats, &mut MonthState),
+    low_months: &mut i64,
+) -> Price {
+    let list = look_up_meta(model, ev, mc);
+    let in_tier = match free_tier {
+        Some((counts, size)) => {
+            let k = pool_index(PoolKind::FreeTier(counts));
+            let pool = &mut month.pools[k];
+            pool.size = size as u64;
+            pool.items += 1;
+            pool.value += list.amount();
+            month.used[k] < size as u64 && {
+                month.used[k] += 1;
+                *low_months += month.recount_low();
+                true
+            }
+        }
+        None => {
+            month.linear += list.amount();
+            false
+        }
+    };
+    if in_tier {
+        cell.free_tier += 1;
+        return Price::Allowance;
+    }
+    if let Price::Priced {
+        carried_forward, ..
+    } = list
+    {
+        cell.carried_forward += carried_forward as u64;
+        if mc.conversation {
+            cell.sessions_charged += 1;
+        } else {
+            cell.business_initiated_charged += 1;
+        }
+    }
+    list
 }
 
 /// An (account, month).

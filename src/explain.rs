@@ -1,7 +1,7 @@
 //! `explain`: one contact's replay, message by message.
 
-use crate::billing::{ModelResult, Price};
-use crate::event::Direction;
+use crate::billing::{Line, ModelResult, Price};
+use crate::event::{Direction, Event};
 use crate::input::timestamp::format_instant;
 use crate::input::Log;
 use crate::report::display_amount;
@@ -32,69 +32,9 @@ pub fn write(
             "why",
         ]);
         let mut sum = rust_decimal::Decimal::ZERO;
-        for line in m
-            .lines
-            .iter()
-            .filter(|l| log.events[l.event as usize].contact == contact)
-        {
-            let ev = &log.events[line.event as usize];
-            let o = &line.outcome;
-            let (dir, kind) = match ev.direction {
-                Direction::Inbound => ("in", "".to_string()),
-                Direction::Outbound => ("out", ev.kind.name().to_string()),
-            };
-            let cost = match (m.rate_ref(&line.price), line.price) {
-                (Some(r), _) => {
-                    sum += r.amount;
-                    format!(
-                        "{} (rate {} {}{})",
-                        r.amount,
-                        if r.market.is_empty() {
-                            &r.country
-                        } else {
-                            &r.market
-                        },
-                        r.from
-                            .map(|d| d.to_string())
-                            .unwrap_or_else(|| "undated".into()),
-                        if r.carried_forward {
-                            ", carried forward"
-                        } else {
-                            ""
-                        }
-                    )
-                }
-                (None, Price::Allowance) => "0 (free allowance)".into(),
-                (None, Price::FreeSession) => "0 (sessions free in this model)".into(),
-                (None, Price::Unpriced) => format!("unpriced (no {} rate on the card)", ev.country),
-                (None, _) if ev.direction == Direction::Inbound => String::new(),
-                (None, _) => "0".into(),
-            };
-            let mut why = o.why.text();
-            if o.assumed_category {
-                if let Some(c) = line.category {
-                    why.push_str(&format!(" [no category given: priced as {}]", c.name()));
-                }
-            }
-            t.add_row([
-                format_instant(ev.at, tz),
-                ev.line.to_string(),
-                dir.to_string(),
-                kind,
-                o.session.map(|s| s.to_string()).unwrap_or_default(),
-                if o.until > 0 {
-                    format_instant(o.until, tz)
-                } else {
-                    String::new()
-                },
-                if ev.direction == Direction::Inbound {
-                    String::new()
-                } else {
-                    o.billed.name().to_string()
-                },
-                cost,
-                why,
-            ]);
+        let lines = (m.lines.iter()).filter(|l| log.events[l.event as usize].contact == contact);
+        for line in lines {
+            t.add_row(row(log, m, line, tz, &mut sum));
         }
         writeln!(out, "{t}")?;
         writeln!(
@@ -105,4 +45,76 @@ pub fn write(
         )?;
     }
     Ok(())
+}
+
+/// One billed line of the contact as a table row; its amount is added to `sum`.
+fn row(
+    log: &Log,
+    m: &ModelResult,
+    line: &Line,
+    tz: chrono_tz::Tz,
+    sum: &mut rust_decimal::Decimal,
+) -> [String; 9] {
+    let ev = &log.events[line.event as usize];
+    let o = &line.outcome;
+    let (dir, kind) = match ev.direction {
+        Direction::Inbound => ("in", "".to_string()),
+        Direction::Outbound => ("out", ev.kind.name().to_string()),
+    };
+    let mut why = o.why.text();
+    if o.assumed_category {
+        if let Some(c) = line.category {
+            why.push_str(&format!(" [no category given: priced as {}]", c.name()));
+        }
+    }
+    [
+        format_instant(ev.at, tz),
+        ev.line.to_string(),
+        dir.to_string(),
+        kind,
+        o.session.map(|s| s.to_string()).unwrap_or_default(),
+        if o.until > 0 {
+            format_instant(o.until, tz)
+        } else {
+            String::new()
+        },
+        if ev.direction == Direction::Inbound {
+            String::new()
+        } else {
+            o.billed.name().to_string()
+        },
+        cost(m, line, ev, sum),
+        why,
+    ]
+}
+
+/// What a line cost and the rate row that priced it, or why it cost nothing.
+fn cost(m: &ModelResult, line: &Line, ev: &Event, sum: &mut rust_decimal::Decimal) -> String {
+    match (m.rate_ref(&line.price), line.price) {
+        (Some(r), _) => {
+            *sum += r.amount;
+            format!(
+                "{} (rate {} {}{})",
+                r.amount,
+                if r.market.is_empty() {
+                    &r.country
+                } else {
+                    &r.market
+                },
+                r.from
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "undated".into()),
+                if r.carried_forward {
+                    ", carried forward"
+                } else {
+                    ""
+                }
+            )
+        }
+        (None, Price::Allowance) => "0 (free allowance)".into(),
+        (None, Price::FreeSession) => "0 (sessions free in this model)".into(),
+        (None, Price::Unpriced) => format!("unpriced (no {} rate on the card)", ev.country),
+        (None, _) if ev.direction == Direction::Inbound => String::new(),
+        (None, _) => "0".into(),
+    }
 }
