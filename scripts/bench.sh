@@ -14,12 +14,20 @@
 #   one_account  the same rows, every account `main`
 #   no_account   the same rows without the account column
 #   accounts_50k the same rows, 50,000 accounts: each contact belongs to one of them
+#   country_column the same rows with a country column
+#   opaque_ids   the same rows, contacts as opaque ids with a country column
+#   by_contact, newest_first, shuffled: the same rows out of time order
+#   notifications `simcost generate --profile notifications`: business-initiated heavy
+# The default is the first four; SHAPES=all runs every one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
 SIZES=("$@")
 [ ${#SIZES[@]} -eq 0 ] && SIZES=(1000000 3000000 10000000)
-read -r -a SHAPE_LIST <<< "${SHAPES:-generated one_account no_account accounts_50k}"
+ALL="generated one_account no_account accounts_50k country_column opaque_ids by_contact newest_first shuffled notifications"
+SHAPES=${SHAPES:-generated one_account no_account accounts_50k}
+[ "$SHAPES" = all ] && SHAPES=$ALL
+read -r -a SHAPE_LIST <<< "$SHAPES"
 DIR=${BENCH_DIR:-${TMPDIR:-/tmp}/simcost-bench}
 mkdir -p "$DIR"
 
@@ -40,6 +48,19 @@ measure() {
     echo "$(( (end - start) / 1000000 )) $(cat "$DIR/time.txt")" | awk '{printf "%.3f %d\n", $1 / 1000, $2}'
 }
 
+# Writes shape $1 of the generated log $2 ($3 messages) to standard output.
+make_shape() {
+    case "$1" in
+        # the same rows out of time order: grouped by contact (a stable sort), newest first, shuffled
+        by_contact) { head -n 1 "$2"; tail -n +2 "$2" | sort -s -t, -k2,2; } ;;
+        newest_first) { head -n 1 "$2"; tail -n +2 "$2" | tac; } ;;
+        shuffled) { head -n 1 "$2"; tail -n +2 "$2" | shuf --random-source=<(yes); } ;;
+        # another profile of the generator: business-initiated heavy (campaigns)
+        notifications) "$SIMCOST" generate --messages "$3" --contacts $(($3 / 10)) --days 30 --seed 1 --profile notifications ;;
+        *) awk -F, -v OFS=, -v shape="$1" -f scripts/bench_shapes.awk "$2" ;;
+    esac
+}
+
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 printf "%-13s %10s %10s %10s %8s %10s %11s" shape messages floor_s simcost_s ratio floor_MB simcost_MB
@@ -55,7 +76,7 @@ for n in "${SIZES[@]}"; do
         if [ "$shape" = generated ]; then
             log=$base
         elif [ ! -f "$log" ]; then
-            awk -F, -v OFS=, -v shape="$shape" -f scripts/bench_shapes.awk "$base" > "$log"
+            make_shape "$shape" "$base" "$n" > "$log"
         fi
         : > "$DIR/floor.txt"; : > "$DIR/sim.txt"; : > "$DIR/ledger.txt"
         for _ in $(seq "$RUNS"); do
