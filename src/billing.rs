@@ -21,7 +21,7 @@ pub struct Stats {
     pub business_initiated_charged: u64,
     pub business_initiated_free: u64,
     pub rejected_in_session: u64,
-    pub dropped: u64,
+    pub blocked: u64,
     pub outside_window: u64,
     pub assumed_category: u64,
     pub unpriced: u64,
@@ -41,7 +41,7 @@ impl Stats {
         self.business_initiated_charged += o.business_initiated_charged;
         self.business_initiated_free += o.business_initiated_free;
         self.rejected_in_session += o.rejected_in_session;
-        self.dropped += o.dropped;
+        self.blocked += o.blocked;
         self.outside_window += o.outside_window;
         self.assumed_category += o.assumed_category;
         self.unpriced += o.unpriced;
@@ -546,7 +546,7 @@ impl<'m> Biller<'m> {
             cell.messages_out = from.messages_out;
             cell.sessions_opened = from.sessions_opened;
             cell.rejected_in_session = from.rejected_in_session;
-            cell.dropped = from.dropped;
+            cell.blocked = from.blocked;
             cell.outside_window = from.outside_window;
             cell.assumed_category = from.assumed_category;
         }
@@ -665,7 +665,7 @@ fn count_engine_decisions(cell: &mut Stats, month: &mut MonthState, ev: &Event, 
         Billed::OutsideWindow => cell.outside_window += 1,
         _ => {}
     }
-    cell.dropped += outcome.dropped as u64;
+    cell.blocked += outcome.blocked as u64;
     cell.assumed_category += outcome.assumed_category as u64;
 }
 

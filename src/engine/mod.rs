@@ -96,7 +96,7 @@ pub enum Why {
     InSession { sent: u32 },
     CapReachedEnded { cap: u32 },
     CapReachedNewSession { cap: u32 },
-    InARowLimit { limit: u32, dropped: bool },
+    InARowLimit { limit: u32, blocked: bool },
     NoOpenSession,
     FirstReplyInWindow,
     InsideWindow,
@@ -128,8 +128,8 @@ impl Why {
             Why::InSession { sent } => format!("session message {sent} of the session: covered by the session"),
             Why::CapReachedEnded { cap } => format!("the business already sent {cap} messages: the session is over, this is business-initiated"),
             Why::CapReachedNewSession { cap } => format!("the business already sent {cap} messages: a new session starts here"),
-            Why::InARowLimit { limit, dropped: false } => format!("{limit} business messages in a row without a customer reply: Viber rejects it; billed as business-initiated"),
-            Why::InARowLimit { limit, dropped: true } => format!("{limit} business messages in a row without a customer reply: Viber rejects it; dropped"),
+            Why::InARowLimit { limit, blocked: false } => format!("{limit} business messages in a row without a customer reply: Viber rejects it; billed as business-initiated"),
+            Why::InARowLimit { limit, blocked: true } => format!("{limit} business messages in a row without a customer reply: Viber blocks it; not delivered, not billed"),
             Why::NoOpenSession => "free-form message with no open session: business-initiated".into(),
             Why::FirstReplyInWindow => "first business message of a user-initiated session: charged here".into(),
             Why::InsideWindow => "inside the open customer service window: free".into(),
@@ -162,8 +162,8 @@ pub struct Outcome {
     pub opened: bool,
     /// The category was not given and the model's default was assumed.
     pub assumed_category: bool,
-    /// A rejected message that was dropped rather than billed.
-    pub dropped: bool,
+    /// A message over the in-a-row limit that Viber blocked: not delivered, not billed.
+    pub blocked: bool,
     /// When the open session or window ends (UTC microseconds), 0 when none is open.
     pub until: i64,
     pub why: Why,
@@ -177,7 +177,7 @@ impl Outcome {
             session: None,
             opened: false,
             assumed_category: false,
-            dropped: false,
+            blocked: false,
             until: 0,
             why,
         }

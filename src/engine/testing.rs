@@ -10,7 +10,7 @@
 //! ]);
 //! ```
 //!
-//! An outcome reads `billed charge [meta details] [sN] [opened] [assumed] [dropped]
+//! An outcome reads `billed charge [meta details] [sN] [opened] [assumed] [blocked]
 //! [until=MM-DDTHH:MM[:SS]] [why=Variant]`:
 //! - `billed` is the ledger's name (`Billed::name`); `charge` is `-` (none), `session`, a
 //!   category (a per-message charge) or a Meta card column;
@@ -113,7 +113,7 @@ pub fn describe(ev: &Event, o: &Outcome, why: bool) -> String {
     for (flag, word) in [
         (o.opened, "opened"),
         (o.assumed_category, "assumed"),
-        (o.dropped, "dropped"),
+        (o.blocked, "blocked"),
     ] {
         if flag {
             words.push(word.into());

@@ -119,19 +119,19 @@ impl ViberEngine {
     }
 
     /// Over the limit of business messages in a row: Viber rejects the message; billed as
-    /// business-initiated, or dropped. It does not count in the session.
+    /// business-initiated, or blocked. It does not count in the session.
     #[inline]
     fn rejected_in_a_row(&self, s: Session) -> Outcome {
         let limit = self.params.max_consecutive;
-        let dropped = self.params.on_consecutive_limit == OnLimit::Drop;
+        let blocked = self.params.on_consecutive_limit == OnLimit::Drop;
         let mut o = self.assumed(
             Billed::RejectedInSession,
-            Why::InARowLimit { limit, dropped },
+            Why::InARowLimit { limit, blocked },
         );
-        if dropped {
+        if blocked {
             o.charge = Charge::None;
             o.assumed_category = false;
-            o.dropped = true;
+            o.blocked = true;
         }
         o.session = Some(s.id);
         o.until = s.ends;
@@ -256,7 +256,7 @@ mod tests {
             // templates are not in the in-a-row count: 2 session messages so far, not 3
             ("08:09", "a", "out", "",               "session - s1 until=03-03T08:01"),
             // the third in a row is blocked: not delivered, not billed (the default)
-            ("08:10", "a", "out", "", "rejected_in_session - s1 dropped until=03-03T08:01"),
+            ("08:10", "a", "out", "", "rejected_in_session - s1 blocked until=03-03T08:01"),
         ]);
     }
 
@@ -266,7 +266,7 @@ mod tests {
         let open = "until=03-03T08:00";
         let session = format!("session - s1 {open}");
         // blocked by Viber: not delivered, not billed (the default, `drop`)
-        let rejected = format!("rejected_in_session - s1 dropped {open} why=InARowLimit");
+        let rejected = format!("rejected_in_session - s1 blocked {open} why=InARowLimit");
         check(&shipped(), &[
             ("2026-03-02 08:00", "a", "in", "", &format!("inbound - s1 opened {open}")),
             ("08:01", "a", "out", "", &format!("session session s1 {open}")),
@@ -290,7 +290,7 @@ mod tests {
             ("2026-03-02 08:00", "a", "in", "", "inbound - s1 opened until=03-03T08:00"),
             ("08:01", "a", "out", "", "session session s1 until=03-03T08:00"),
             ("08:02", "a", "out", "", "session - s1 until=03-03T08:00"),
-            ("08:03", "a", "out", "", "rejected_in_session - s1 dropped until=03-03T08:00"),
+            ("08:03", "a", "out", "", "rejected_in_session - s1 blocked until=03-03T08:00"),
         ]);
     }
 

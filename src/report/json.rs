@@ -32,7 +32,7 @@ fn stats(s: &Stats) -> Map<String, Value> {
         json!(s.business_initiated_free),
     );
     m.insert("rejected_in_session".into(), json!(s.rejected_in_session));
-    m.insert("dropped".into(), json!(s.dropped));
+    m.insert("blocked".into(), json!(s.blocked));
     m.insert("outside_window".into(), json!(s.outside_window));
     m.insert("assumed_category".into(), json!(s.assumed_category));
     m.insert("unpriced".into(), json!(s.unpriced));

@@ -292,7 +292,7 @@ impl<W: Write> Part<W> {
             note
         };
         match line.price {
-            Price::Free if line.outcome.dropped => free(buf, &self.currency, "dropped"),
+            Price::Free if line.outcome.blocked => free(buf, &self.currency, "blocked"),
             Price::Free => free(buf, &self.currency, ""),
             Price::FreeSession => free(buf, &self.currency, "session free in this model"),
             Price::Allowance => free(buf, &self.currency, "free allowance"),

@@ -534,11 +534,11 @@ fn notes(report: &Report, m: &ModelResult, out: &mut dyn Write) -> std::io::Resu
             totals.carried_forward
         )?;
     }
-    if totals.dropped > 0 {
+    if totals.blocked > 0 {
         writeln!(
             out,
-            "  dropped: {} messages over the in-a-row limit were dropped, not billed",
-            totals.dropped
+            "  blocked: {} messages over the in-a-row limit were blocked by Viber, not billed",
+            totals.blocked
         )?;
     }
     // Fee lines: list them when few, else summarise.

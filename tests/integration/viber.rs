@@ -78,14 +78,14 @@ fn both_cap_variants_in_one_run_keep_their_own_figures() {
 }
 
 #[test]
-fn sixth_message_in_a_row_is_rejected_and_billed_or_dropped() {
+fn sixth_message_in_a_row_is_rejected_and_billed_or_blocked() {
     let v = replay_json("viber_in_a_row.csv", &["plain", "drop"], &[]);
     assert_eq!(total(&v, "plain"), d("0.1700"));
     assert_eq!(count(&v, "plain", "rejected_in_session"), 2);
     assert_eq!(count(&v, "plain", "business_initiated_charged"), 2);
     assert_eq!(total(&v, "drop"), d("0.0300"));
     assert_eq!(count(&v, "drop", "rejected_in_session"), 2);
-    assert_eq!(count(&v, "drop", "dropped"), 2);
+    assert_eq!(count(&v, "drop", "blocked"), 2);
     assert_eq!(count(&v, "drop", "business_initiated_charged"), 0);
 }
 
