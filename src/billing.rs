@@ -11,44 +11,73 @@ use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
-/// Counts and cost of a slice of traffic.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Stats {
-    pub messages_in: u64,
-    pub messages_out: u64,
-    pub sessions_opened: u64,
-    pub sessions_charged: u64,
-    pub business_initiated_charged: u64,
-    pub business_initiated_free: u64,
-    pub rejected_in_session: u64,
-    pub blocked: u64,
-    pub outside_window: u64,
-    pub assumed_category: u64,
-    pub unpriced: u64,
-    /// whatsapp-meta: conversations or messages inside a monthly free tier.
-    pub free_tier: u64,
-    /// whatsapp-meta: priced from a market's earlier card because the card in force lacks it.
-    pub carried_forward: u64,
-    pub cost: Decimal,
+/// Declares `Stats` and the lists every output is made from, so that a count is named once:
+/// the struct, `add`, the JSON keys and the CSV columns all come from this list. `early` counts
+/// come before the money columns of the CSV report, `late` ones after them (added later; the
+/// columns are an interface and keep their places).
+macro_rules! counted {
+    (early: [$($(#[$ea:meta])* $early:ident),* $(,)?],
+     late: [$($(#[$la:meta])* $late:ident),* $(,)?] $(,)?) => {
+        /// Counts and cost of a slice of traffic.
+        #[derive(Clone, Debug, Default, PartialEq)]
+        pub struct Stats {
+            $($(#[$ea])* pub $early: u64,)*
+            $($(#[$la])* pub $late: u64,)*
+            pub cost: Decimal,
+        }
+
+        impl Stats {
+            /// The names of the counts before the CSV report's money columns.
+            pub const EARLY_COUNTS: &'static [&'static str] = &[$(stringify!($early)),*];
+            /// The names of the counts after them.
+            pub const LATE_COUNTS: &'static [&'static str] = &[$(stringify!($late)),*];
+
+            pub fn add(&mut self, o: &Stats) {
+                $(self.$early += o.$early;)*
+                $(self.$late += o.$late;)*
+                self.cost += o.cost;
+            }
+
+            /// The counts of `EARLY_COUNTS`, in its order.
+            pub fn early_counts(&self) -> impl Iterator<Item = u64> {
+                [$(self.$early),*].into_iter()
+            }
+
+            /// The counts of `LATE_COUNTS`, in its order.
+            pub fn late_counts(&self) -> impl Iterator<Item = u64> {
+                [$(self.$late),*].into_iter()
+            }
+
+            /// Every count with its name.
+            pub fn counts(&self) -> impl Iterator<Item = (&'static str, u64)> {
+                (Self::EARLY_COUNTS.iter().copied().zip(self.early_counts()))
+                    .chain(Self::LATE_COUNTS.iter().copied().zip(self.late_counts()))
+            }
+        }
+    };
 }
 
-impl Stats {
-    pub fn add(&mut self, o: &Stats) {
-        self.messages_in += o.messages_in;
-        self.messages_out += o.messages_out;
-        self.sessions_opened += o.sessions_opened;
-        self.sessions_charged += o.sessions_charged;
-        self.business_initiated_charged += o.business_initiated_charged;
-        self.business_initiated_free += o.business_initiated_free;
-        self.rejected_in_session += o.rejected_in_session;
-        self.blocked += o.blocked;
-        self.outside_window += o.outside_window;
-        self.assumed_category += o.assumed_category;
-        self.unpriced += o.unpriced;
-        self.free_tier += o.free_tier;
-        self.carried_forward += o.carried_forward;
-        self.cost += o.cost;
-    }
+counted! {
+    early: [
+        messages_in,
+        messages_out,
+        sessions_opened,
+        sessions_charged,
+        business_initiated_charged,
+        business_initiated_free,
+        rejected_in_session,
+        /// Messages over the in-a-row limit that Viber blocked: not delivered, not billed.
+        blocked,
+        outside_window,
+        assumed_category,
+        unpriced,
+    ],
+    late: [
+        /// whatsapp-meta: conversations or messages inside a monthly free tier.
+        free_tier,
+        /// whatsapp-meta: priced from a market's earlier card because the card in force lacks it.
+        carried_forward,
+    ],
 }
 
 /// The price of one outbound message.

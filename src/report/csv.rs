@@ -4,6 +4,7 @@ use crate::analysis::breakeven::{Pair, Scope};
 use crate::analysis::cards::SessionVsMessage;
 use crate::analysis::compare::{Comparison, CountryRow};
 use crate::analysis::curve::Cheaper;
+use crate::billing::Stats;
 use std::io::Write;
 
 /// One row per model and group, then a `TOTAL` row per model; amounts at full precision.
@@ -11,31 +12,13 @@ use std::io::Write;
 /// amounts and counts are written as they are, so they stay numbers.
 pub struct CsvExporter;
 
-pub const COLUMNS: [&str; 17] = [
-    "messages_in",
-    "messages_out",
-    "sessions_opened",
-    "sessions_charged",
-    "business_initiated_charged",
-    "business_initiated_free",
-    "rejected_in_session",
-    "blocked",
-    "outside_window",
-    "assumed_category",
-    "unpriced",
-    "cost",
-    "fees",
-    "total",
-    "complete",
-    "free_tier",
-    "carried_forward",
-];
-
 impl Exporter for CsvExporter {
     fn write(&self, report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         let mut w = ::csv::Writer::from_writer(out);
         let mut header = vec!["model", "channel", "currency", report.by.name()];
-        header.extend(COLUMNS);
+        header.extend(Stats::EARLY_COUNTS);
+        header.extend(["cost", "fees", "total", "complete"]);
+        header.extend(Stats::LATE_COUNTS);
         w.write_record(&header)?;
         for m in report.models {
             let complete = if m.totals().unpriced == 0 {
@@ -57,27 +40,12 @@ impl Exporter for CsvExporter {
                     text(m.currency.as_str()).into_owned(),
                     text(g.key.as_str()).into_owned(),
                 ];
-                for n in [
-                    s.messages_in,
-                    s.messages_out,
-                    s.sessions_opened,
-                    s.sessions_charged,
-                    s.business_initiated_charged,
-                    s.business_initiated_free,
-                    s.rejected_in_session,
-                    s.blocked,
-                    s.outside_window,
-                    s.assumed_category,
-                    s.unpriced,
-                ] {
-                    rec.push(n.to_string());
-                }
+                rec.extend(s.early_counts().map(|n| n.to_string()));
                 rec.push(s.cost.to_string());
                 rec.push(g.fees.map(|f| f.to_string()).unwrap_or_default());
                 rec.push(g.total().to_string());
                 rec.push(complete.to_string());
-                rec.push(s.free_tier.to_string());
-                rec.push(s.carried_forward.to_string());
+                rec.extend(s.late_counts().map(|n| n.to_string()));
                 w.write_record(&rec)?;
             }
         }

@@ -18,26 +18,7 @@ use std::io::Write;
 pub struct JsonExporter;
 
 fn stats(s: &Stats) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("messages_in".into(), json!(s.messages_in));
-    m.insert("messages_out".into(), json!(s.messages_out));
-    m.insert("sessions_opened".into(), json!(s.sessions_opened));
-    m.insert("sessions_charged".into(), json!(s.sessions_charged));
-    m.insert(
-        "business_initiated_charged".into(),
-        json!(s.business_initiated_charged),
-    );
-    m.insert(
-        "business_initiated_free".into(),
-        json!(s.business_initiated_free),
-    );
-    m.insert("rejected_in_session".into(), json!(s.rejected_in_session));
-    m.insert("blocked".into(), json!(s.blocked));
-    m.insert("outside_window".into(), json!(s.outside_window));
-    m.insert("assumed_category".into(), json!(s.assumed_category));
-    m.insert("unpriced".into(), json!(s.unpriced));
-    m.insert("free_tier".into(), json!(s.free_tier));
-    m.insert("carried_forward".into(), json!(s.carried_forward));
+    let mut m: Map<String, Value> = s.counts().map(|(k, n)| (k.into(), json!(n))).collect();
     m.insert("cost".into(), json!(s.cost.to_string()));
     m
 }
