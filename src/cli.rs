@@ -661,19 +661,36 @@ fn new_ledger(
 /// A replayed log, its results and its ledger (`--ledger`).
 type Replayed = (Loaded, Vec<ModelResult>, Option<Ledger<OutputFile>>);
 
-/// A log file billed while it is read (`pipeline`), its ledger made as it is billed; `None`
-/// when that does not apply: standard input or anything but a regular file (which cannot be
-/// read a second time should the log not be in time order), or a log that is not in time
-/// order (whose ledger so far is dropped).
-fn replay_while_reading(a: &ReplayArgs) -> Result<Option<Replayed>> {
-    let path = match a.common.log.as_deref() {
-        Some(p) if p != "-" => p,
-        _ => return Ok(None),
-    };
-    // A pipe or device (`/dev/stdin`) cannot be read a second time.
-    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
-        return Ok(None);
+/// How `replay` reads and bills a log, decided in one place (`Strategy::of`; the table in
+/// docs/architecture.md, "Run strategies").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Strategy<'a> {
+    /// A regular file: billed block by block while it is read (`pipeline`). If it turns out
+    /// not to be in time order, it is read again and billed the other way.
+    BillWhileReading(&'a str),
+    /// Standard input, a pipe or a device: read once, every event kept, sorted into the
+    /// replay order if need be, then billed. It cannot be read a second time.
+    ReadThenBill,
+}
+
+impl<'a> Strategy<'a> {
+    fn of(log: Option<&'a str>) -> Strategy<'a> {
+        match log {
+            Some(p) if p != "-" && std::fs::metadata(p).is_ok_and(|m| m.is_file()) => {
+                Strategy::BillWhileReading(p)
+            }
+            _ => Strategy::ReadThenBill,
+        }
     }
+}
+
+/// A log file billed while it is read (`pipeline`), its ledger made as it is billed; `None`
+/// when the strategy is to read first, or the log turns out not to be in time order (whose
+/// ledger so far is dropped).
+fn replay_while_reading(a: &ReplayArgs) -> Result<Option<Replayed>> {
+    let Strategy::BillWhileReading(path) = Strategy::of(a.common.log.as_deref()) else {
+        return Ok(None);
+    };
     let s = settings(&a.common)?;
     let ledger = new_ledger(a, &s.models, s.tz)?;
     let opts = billing_options(s.account_country, s.as_of, false);
@@ -791,5 +808,25 @@ impl SkipLimit {
             line: 0,
             msg: format!("{why}{see}"),
         })
+    }
+}
+
+#[cfg(test)]
+mod strategy_tests {
+    use super::Strategy;
+
+    /// Only a regular file is billed while it is read: anything else cannot be read twice,
+    /// should the log turn out not to be in time order.
+    #[test]
+    fn only_a_regular_file_is_billed_while_it_is_read() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let path = file.path().to_str().unwrap();
+        assert_eq!(Strategy::of(Some(path)), Strategy::BillWhileReading(path));
+        assert_eq!(Strategy::of(None), Strategy::ReadThenBill);
+        assert_eq!(Strategy::of(Some("-")), Strategy::ReadThenBill);
+        assert_eq!(Strategy::of(Some("/dev/null")), Strategy::ReadThenBill);
+        let dir = tempfile::tempdir().unwrap();
+        let dir = dir.path().to_str().unwrap();
+        assert_eq!(Strategy::of(Some(dir)), Strategy::ReadThenBill);
     }
 }
