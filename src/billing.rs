@@ -157,8 +157,11 @@ pub struct FeeItem {
     pub tier: Decimal,
     /// The account's priced spend that month.
     pub spend: Decimal,
-    /// What is charged: the fee, or max(0, minimum - spend).
+    /// What is charged: the fee, or max(0, minimum - spend); 0 when `before_minimum`.
     pub amount: Decimal,
+    /// `Some(n)`: the month comes before the account's n-th active month in the log
+    /// (`[monthly] minimum_from_month`), so the minimum does not apply and it pays its spend only.
+    pub before_minimum: Option<u32>,
 }
 
 /// What a free allowance or free tier counts.
@@ -1225,7 +1228,15 @@ fn monthly_fees(
         return Vec::new();
     };
     let mut out = Vec::new();
+    // The account's active months are numbered in time order (the map's order) from 1, its
+    // first month in the log, whether or not that month has a fee tier.
+    let mut numbered: Option<(u32, u32)> = None;
     for (&(account, month), (countries, spend)) in active {
+        let number = match numbered {
+            Some((a, n)) if a == account => n + 1,
+            _ => 1,
+        };
+        numbered = Some((account, number));
         let (country, from) = match given {
             Some(c) => (Some(c), TierFrom::Given),
             None => (highest_tier(m, countries), TierFrom::HighestTier),
@@ -1233,7 +1244,11 @@ fn monthly_fees(
         let Some(tier) = m.fee_for(country) else {
             continue;
         };
+        // Flat fees cannot be deferred (the model rejects the key with them).
+        let before_minimum = (kind == FeeKind::Minimum && number < m.minimum_from_month)
+            .then_some(m.minimum_from_month);
         let amount = match kind {
+            _ if before_minimum.is_some() => Decimal::ZERO,
             FeeKind::Flat => tier,
             FeeKind::Minimum => (tier - *spend).max(Decimal::ZERO),
         };
@@ -1246,6 +1261,7 @@ fn monthly_fees(
             tier,
             spend: *spend,
             amount,
+            before_minimum,
         });
     }
     out

@@ -85,6 +85,9 @@ pub struct Monthly {
     pub fee_kind: Option<FeeKind>,
     pub fee_by_country: BTreeMap<Country, Decimal>,
     pub free_business_initiated: u64,
+    /// The account's active month (1 = its first in the log) from which a minimum commitment
+    /// applies; earlier months pay only their spend (tyntec: 2). 1 when not given.
+    pub minimum_from_month: u32,
 }
 
 impl Monthly {
@@ -122,6 +125,9 @@ const HOURS: (i64, i64) = (1, 366 * 24);
 const COUNT: (i64, i64) = (1, 1_000_000);
 /// Free messages or conversations a month.
 const FREE: (i64, i64) = (0, 1_000_000_000);
+/// `minimum_from_month`: from the first active month to 10 years of them (no source waives
+/// more than a first month; the bound catches a typo such as 20 for 2).
+const FROM_MONTH: (i64, i64) = (1, 120);
 
 struct Keys<'a> {
     file: &'a str,
@@ -380,6 +386,7 @@ fn monthly(k: &Keys, t: &Table) -> Result<Monthly> {
                 FREE,
             )?
             .unwrap_or(0) as u64,
+        minimum_from_month: 1,
     };
     if let Some(by) = k.table(&m, "fee_by_country")? {
         for (cc, v) in by {
@@ -390,6 +397,15 @@ fn monthly(k: &Keys, t: &Table) -> Result<Monthly> {
     }
     if (monthly.fee.is_some() || !monthly.fee_by_country.is_empty()) && monthly.fee_kind.is_none() {
         monthly.fee_kind = Some(FeeKind::Flat);
+    }
+    let path = "monthly.minimum_from_month";
+    if let Some(n) = k.integer(&m, "minimum_from_month", path, FROM_MONTH)? {
+        // A flat fee has no spend to fall back on: waiving it would be a free first month,
+        // which no source offers, so the key is a mistake there rather than ignored.
+        if monthly.fee_kind != Some(FeeKind::Minimum) {
+            return Err(k.err(path, format!("only with fee_kind = \"minimum\" ({n})")));
+        }
+        monthly.minimum_from_month = n as u32;
     }
     Ok(monthly)
 }

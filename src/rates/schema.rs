@@ -55,6 +55,7 @@ struct Monthly {
     fee_kind: Any,
     fee_by_country: Any,
     free_business_initiated: Any,
+    minimum_from_month: Any,
 }
 
 #[derive(Deserialize)]

@@ -24,7 +24,7 @@ fn stats(s: &Stats) -> Map<String, Value> {
 }
 
 fn fee_item(report: &Report, f: &FeeItem) -> Value {
-    json!({
+    let mut item = json!({
         "account": account_label(report.log, f.account),
         "month": month_label(f.month),
         "account_country": f.country.map(|c| c.to_string()),
@@ -37,7 +37,14 @@ fn fee_item(report: &Report, f: &FeeItem) -> Value {
         "tier": f.tier.to_string(),
         "spend": f.spend.to_string(),
         "amount": f.amount.to_string(),
-    })
+    });
+    // Only the months a deferred minimum skips carry a note (the other items are unchanged).
+    if let Some(n) = f.before_minimum {
+        item["note"] = json!(format!(
+            "minimum not applied before the account's active month {n} in the log: pays its spend only"
+        ));
+    }
+    item
 }
 
 /// A group (country, month or account) of a model's report.

@@ -364,7 +364,11 @@ impl<W: Write> Part<W> {
             );
             let _ = write!(buf, ",fee,{},", f.amount);
             buf.extend_from_slice(&self.currency);
-            let _ = writeln!(buf, ",,,,tier {}; spend {}", f.tier, f.spend);
+            let _ = write!(buf, ",,,,tier {}; spend {}", f.tier, f.spend);
+            if let Some(n) = f.before_minimum {
+                let _ = write!(buf, "; not applied before active month {n} in the log");
+            }
+            buf.push(b'\n');
         }
     }
 

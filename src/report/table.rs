@@ -551,9 +551,16 @@ fn notes(report: &Report, m: &ModelResult, out: &mut dyn Write) -> std::io::Resu
                 }
                 (_, None) => "default tier".to_string(),
             };
-            let what = match f.kind {
-                FeeKind::Flat => format!("monthly fee {}", display_amount(f.tier, true)),
-                FeeKind::Minimum => format!(
+            let what = match (f.kind, f.before_minimum) {
+                (_, Some(n)) => format!(
+                    "minimum commitment {} not applied before the account's active month {} in \
+                     the log: pays 0 (spend {} only)",
+                    display_amount(f.tier, true),
+                    n,
+                    display_amount(f.spend, report.full_precision)
+                ),
+                (FeeKind::Flat, None) => format!("monthly fee {}", display_amount(f.tier, true)),
+                (FeeKind::Minimum, None) => format!(
                     "minimum commitment {} against spend {}: pays {}",
                     display_amount(f.tier, true),
                     display_amount(f.spend, report.full_precision),

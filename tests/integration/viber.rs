@@ -225,8 +225,16 @@ fn eur_150_tier_with_the_shipped_models() {
     assert_eq!(count(&v, "viber-2024", "unpriced"), 1);
     assert_eq!(model(&v, "viber-2024")["complete"], false);
     assert_eq!(model(&v, "viber-2024")["unpriced_by_country"]["AE"], 1);
-    assert_eq!(total(&v, "viber-business"), d("550.0000"));
-    assert_eq!(dec(&model(&v, "viber-business")["fees"]), d("549.9506"));
+    // viber-business's minimum starts in the second active month: every account here has one
+    // month in the log, so each pays its spend only (the fee items still name the tier).
+    assert_eq!(total(&v, "viber-business"), d("0.0494"));
+    assert_eq!(dec(&model(&v, "viber-business")["fees"]), d("0"));
+    let business = model(&v, "viber-business")["fee_items"].as_array().unwrap();
+    let mixed = business.iter().find(|f| f["account"] == "mixed").unwrap();
+    assert_eq!(
+        (dec(&mixed["tier"]), dec(&mixed["amount"])),
+        (d("150"), d("0"))
+    );
     let items = model(&v, "viber-2024")["fee_items"].as_array().unwrap();
     let tier = |acct: &str| {
         items.iter().find(|f| f["account"] == acct).unwrap()["account_country"].clone()
@@ -243,4 +251,70 @@ fn session_length_and_default_category_are_model_parameters() {
     assert_eq!(total(&v, "short"), d("0.1400"));
     assert_eq!(count(&v, "short", "sessions_opened"), 4);
     assert_eq!(count(&v, "short", "sessions_charged"), 3);
+}
+
+/// `[monthly] minimum_from_month = 2` (tyntec): each account's first active month in the log pays
+/// its spend only, later months max(spend, 100). Figures: tests/fixtures/README.md
+/// (viber_minimum_from.csv).
+#[test]
+fn minimum_commitment_from_the_second_active_month_of_each_account() {
+    let f = fixture("viber_minimum_from.csv");
+    let r = fixture("minimum_from");
+    let args = [
+        "replay",
+        &f,
+        "--rates",
+        &r,
+        "--by",
+        "account",
+        "--full-precision",
+    ];
+    let v = sim(&args).arg("--format").arg("json").json();
+    assert_eq!(total(&v, "minimum2"), d("300.1200"));
+    assert_eq!(dec(&model(&v, "minimum2")["fees"]), d("99.8800"));
+    let account = |a| dec(&row(&v, "minimum2", "accounts", "account", a)["total"]);
+    // shop: March 0.0800 (below the minimum, not topped up), April max(0.1200, 100).
+    assert_eq!(account("shop"), d("100.0800"));
+    // big: March 50 (its first month), April 150 > 100.
+    assert_eq!(account("big"), d("200.0000"));
+    // late: first active in April, the log's last month: spend only.
+    assert_eq!(account("late"), d("0.0400"));
+    let items = model(&v, "minimum2")["fee_items"].as_array().unwrap();
+    let item = |a: &str, m: &str| {
+        items
+            .iter()
+            .find(|i| i["account"] == a && i["month"] == m)
+            .unwrap()
+    };
+    let march = item("shop", "2026-03");
+    assert_eq!(dec(&march["amount"]), d("0"));
+    assert!(march["note"].as_str().unwrap().contains("active month 2"));
+    assert_eq!(dec(&item("shop", "2026-04")["amount"]), d("99.8800"));
+    assert!(item("shop", "2026-04").get("note").is_none());
+    assert!(item("late", "2026-04")["note"].is_string());
+
+    let table = sim(&args).succeeds();
+    assert!(table.contains(
+        "fee: shop 2026-03: minimum commitment 100 not applied before the account's active month 2 \
+         in the log: pays 0 (spend 0.0800 only)"
+    ));
+    assert!(table
+        .contains("fee: shop 2026-04: minimum commitment 100 against spend 0.1200: pays 99.8800"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("ledger.csv").display().to_string();
+    sim(&args).arg("--ledger").arg(&p).succeeds();
+    let ledger = std::fs::read_to_string(&p).unwrap();
+    let fee_lines: Vec<&str> = ledger
+        .lines()
+        .filter(|l| l.contains("minimum_commitment"))
+        .collect();
+    assert_eq!(fee_lines.len(), 5, "{ledger}");
+    let shop_march = fee_lines
+        .iter()
+        .find(|l| l.contains("2026-03,shop,"))
+        .unwrap();
+    assert!(shop_march.contains(",fee,0,EUR,"), "{shop_march}");
+    assert!(shop_march
+        .ends_with("tier 100; spend 0.0800; not applied before active month 2 in the log"));
 }
