@@ -299,7 +299,7 @@ fn settings(a: &LogArgs) -> Result<Settings> {
         .as_deref()
         .map(|d| {
             chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                .map(input::timestamp::days_since_epoch)
+                .map(crate::calendar::days_since_epoch)
                 .map_err(|_| Error::Usage(format!("--as-of: not a YYYY-MM-DD date ({d})")))
         })
         .transpose()?;
@@ -447,7 +447,7 @@ fn decide_on_cards(
     }
     let refs: Vec<&Model> = models.iter().collect();
     let date = given_date.unwrap_or_else(|| chrono::Utc::now().date_naive());
-    let day = input::timestamp::days_since_epoch(date);
+    let day = crate::calendar::days_since_epoch(date);
     let countries = card_countries(a, &refs)?;
     let sessions = cards::session_vs_message(&refs, day, Some(&countries));
     let exporter = a.format.exporter();
@@ -518,7 +518,7 @@ fn decide_on_log(
     };
     // (b) Session against per message on the cards in force on `--date`, else the log's last day.
     let day = match given_date {
-        Some(g) => input::timestamp::days_since_epoch(g),
+        Some(g) => crate::calendar::days_since_epoch(g),
         None => l.log.events.iter().map(|e| e.day).max().unwrap_or(0),
     };
     let countries: Vec<Country> = comparison.countries.iter().map(|c| c.country).collect();

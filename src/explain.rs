@@ -1,8 +1,8 @@
 //! `explain`: one contact's replay, message by message.
 
 use crate::billing::{Line, ModelResult, Price};
+use crate::calendar::format_instant;
 use crate::event::{Direction, Event};
-use crate::input::timestamp::format_instant;
 use crate::input::Log;
 use crate::report::display_amount;
 use comfy_table::{presets::ASCII_MARKDOWN, Table};

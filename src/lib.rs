@@ -6,6 +6,7 @@
 
 pub mod analysis;
 pub mod billing;
+pub mod calendar;
 pub mod cli;
 pub mod engine;
 pub mod error;

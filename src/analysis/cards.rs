@@ -2,9 +2,9 @@
 //! business-initiated message per country, and session against per-message pricing (seed 000).
 
 use crate::billing::{self, BillingOptions};
+use crate::calendar::{date_from_days, month_index};
 use crate::error::Result;
 use crate::event::{Country, Direction, Event, Kind, MICROS_PER_HOUR};
-use crate::input::timestamp::{date_from_days, month_index};
 use crate::input::{Interner, Log};
 use crate::rates::fx::Conversion;
 use crate::rates::{Card, Model, Rules};

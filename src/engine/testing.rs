@@ -132,7 +132,7 @@ pub fn describe(ev: &Event, o: &Outcome, why: bool) -> String {
 }
 
 fn day_label(day: i32) -> String {
-    crate::input::timestamp::date_from_days(day).to_string()
+    crate::calendar::date_from_days(day).to_string()
 }
 
 /// `MM-DDTHH:MM`, with `:SS` when not on a minute: an end is a day or so after its message.
@@ -163,7 +163,7 @@ pub fn check_as_of(model: &Model, as_of: Option<&str>, rows: &[Row]) {
     );
     let as_of = as_of.map(|d| {
         let date = chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").expect("a YYYY-MM-DD date");
-        crate::input::timestamp::days_since_epoch(date)
+        crate::calendar::days_since_epoch(date)
     });
     let outcomes = replay(model, as_of, script.events());
     // Both sides as one table, so that a failure shows every row, the differing ones marked.

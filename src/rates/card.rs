@@ -85,7 +85,7 @@ impl PriceCard {
                 country,
                 effective_from,
                 from_day: effective_from
-                    .map(crate::input::timestamp::days_since_epoch)
+                    .map(crate::calendar::days_since_epoch)
                     .unwrap_or(i32::MIN),
                 prices,
                 line,
@@ -147,7 +147,7 @@ impl PriceCard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::timestamp::days_since_epoch;
+    use crate::calendar::days_since_epoch;
 
     fn day(s: &str) -> i32 {
         days_since_epoch(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap())

@@ -2,9 +2,9 @@
 //! carry-forward of partial cards, and the pricing eras (docs/billing-rules.md §4, `whatsapp-meta`).
 
 use super::table::{cell, check_money, RateCsv, MAX_PRICE};
+use crate::calendar::days_since_epoch;
 use crate::error::Result;
 use crate::event::Country;
-use crate::input::timestamp::days_since_epoch;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;

@@ -496,7 +496,7 @@ fn era(k: &Keys, i: usize, v: &Value) -> Result<Era> {
     };
     Ok(Era {
         from,
-        from_day: crate::input::timestamp::days_since_epoch(from),
+        from_day: crate::calendar::days_since_epoch(from),
         pricing,
         free_tier: k
             .integer(e, "free_tier", &path("free_tier"), FREE)?

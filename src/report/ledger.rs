@@ -8,10 +8,10 @@
 
 use super::cell::text;
 use crate::billing::{Line, LineSink, ModelResult, Names, Price};
+use crate::calendar::{format_instant, local_month_day, month_start};
 use crate::engine::{Billed, Charge};
 use crate::error::{Error, Result};
 use crate::event::{month_label, Direction, Event};
-use crate::input::timestamp::{format_instant, local_month_day, month_start};
 use crate::input::Log;
 use crate::rates::{Card, FeeKind, Model};
 use chrono::NaiveDate;
