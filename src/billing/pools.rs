@@ -1,0 +1,96 @@
+//! Free allowances and free tiers: the pools an account-month draws on, and when one runs low
+//! (docs/billing-rules.md §5).
+
+use crate::rates::meta::FreeTierCounts;
+use crate::rates::{Card, Model};
+use rust_decimal::Decimal;
+
+/// What a free allowance or free tier counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PoolKind {
+    /// Viber: the month's free business-initiated messages.
+    Allowance,
+    /// whatsapp-meta: a monthly free tier.
+    FreeTier(FreeTierCounts),
+}
+
+/// The items of one account-month that drew on a free allowance or tier.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Pool {
+    /// How many items the allowance covers.
+    pub size: u64,
+    /// Items that drew on it, free or not.
+    pub items: u64,
+    /// What those items cost at the card's prices, as if none were free.
+    pub value: Decimal,
+}
+
+/// Where a pool sits in `MonthState::pools`.
+pub(super) fn pool_index(kind: PoolKind) -> usize {
+    match kind {
+        PoolKind::Allowance => 0,
+        PoolKind::FreeTier(FreeTierCounts::Conversations) => 1,
+        PoolKind::FreeTier(FreeTierCounts::ServiceConversations) => 2,
+        PoolKind::FreeTier(FreeTierCounts::ServiceMessages) => 3,
+    }
+}
+
+pub(super) const POOL_KINDS: [PoolKind; 4] = [
+    PoolKind::Allowance,
+    PoolKind::FreeTier(FreeTierCounts::Conversations),
+    PoolKind::FreeTier(FreeTierCounts::ServiceConversations),
+    PoolKind::FreeTier(FreeTierCounts::ServiceMessages),
+];
+
+/// One account-month of one model while replaying.
+#[derive(Clone, Default)]
+pub(super) struct MonthState {
+    pub(super) allowance_used: u64,
+    /// Per pool kind: items counted against the free allowance or tier so far.
+    pub(super) used: [u64; 4],
+    pub(super) spend: Decimal,
+    pub(super) messages: u64,
+    pub(super) sessions: u64,
+    pub(super) linear: Decimal,
+    pub(super) pools: [Pool; 4],
+    /// Some allowance or tier of the month has run low (`LOW_ROOM`) but not out: the events
+    /// of one instant may then need their replay order (`Biller::may_run_out`).
+    pub(super) low: bool,
+}
+
+/// Room left in a free allowance or tier below which it counts as running low.
+pub(super) const LOW_ROOM: u64 = 256;
+
+impl MonthState {
+    /// Notes whether a pool drawn on this month is now low (after a free draw: the only
+    /// time the room changes); gives the change in the count of low months (-1, 0 or 1).
+    pub(super) fn recount_low(&mut self) -> i64 {
+        let was = self.low;
+        self.low = (0..4).any(|k| {
+            let used = if k == 0 {
+                self.allowance_used
+            } else {
+                self.used[k]
+            };
+            let room = self.pools[k].size.saturating_sub(used);
+            room > 0 && room < LOW_ROOM
+        });
+        self.low as i64 - was as i64
+    }
+}
+
+/// The smallest free allowance or tier of `model` (`u64::MAX` if it has none).
+pub(super) fn smallest_pool(model: &Model, list_prices: bool) -> u64 {
+    if list_prices {
+        return u64::MAX;
+    }
+    let allowance = Some(model.monthly.free_business_initiated).filter(|&n| n > 0);
+    let tiers = match &model.card {
+        Card::Meta(spec) => (spec.eras.iter())
+            .filter(|e| e.free_tier_counts.is_some() && e.free_tier > 0)
+            .map(|e| e.free_tier as u64)
+            .min(),
+        Card::Country(_) => None,
+    };
+    allowance.into_iter().chain(tiers).min().unwrap_or(u64::MAX)
+}
