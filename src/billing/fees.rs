@@ -101,3 +101,126 @@ fn highest_tier(m: &crate::rates::Monthly, countries: &BTreeSet<Country>) -> Opt
         (b, _) => b.map(|(_, c)| c),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::testing::model;
+    use crate::rates::Monthly;
+
+    fn country(code: &str) -> Country {
+        Country::parse(code).unwrap()
+    }
+
+    fn countries(codes: &[&str]) -> BTreeSet<Country> {
+        codes.iter().map(|c| country(c)).collect()
+    }
+
+    fn dec(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    /// Default fee 100; BY and UA 150, DE 90 (below the default).
+    fn tiers() -> Monthly {
+        Monthly {
+            fee: Some(dec("100")),
+            fee_kind: Some(FeeKind::Flat),
+            fee_by_country: [("BY", "150"), ("UA", "150"), ("DE", "90")]
+                .iter()
+                .map(|(c, f)| (country(c), dec(f)))
+                .collect(),
+            free_business_initiated: 0,
+            minimum_from_month: 1,
+        }
+    }
+
+    #[test]
+    fn highest_tier_is_the_highest_fee_country_first_alphabetically() {
+        let m = tiers();
+        // UA 150 beats DE 90 and PL (no tier of its own).
+        assert_eq!(
+            highest_tier(&m, &countries(&["DE", "PL", "UA"])),
+            Some(country("UA"))
+        );
+        // BY and UA tie at 150: BY comes first.
+        assert_eq!(
+            highest_tier(&m, &countries(&["UA", "BY"])),
+            Some(country("BY"))
+        );
+    }
+
+    #[test]
+    fn highest_tier_is_the_default_when_none_is_above_it() {
+        let m = tiers();
+        // DE's 90 is below the default 100; PL has no tier of its own.
+        assert_eq!(highest_tier(&m, &countries(&["DE", "PL"])), None);
+        assert_eq!(highest_tier(&m, &countries(&["PL"])), None);
+    }
+
+    #[test]
+    fn a_minimum_applies_from_the_accounts_minimum_from_month() {
+        let m = model(
+            "viber",
+            "[monthly]\nfee = \"100\"\nfee_kind = \"minimum\"\nminimum_from_month = 2\n\
+             [monthly.fee_by_country]\nUA = \"150\"\n",
+        );
+        let active: BTreeMap<(u32, i32), (BTreeSet<Country>, Decimal)> = [
+            ((0, 100), (countries(&["DE"]), dec("30"))),
+            ((0, 101), (countries(&["DE"]), dec("30"))),
+            ((0, 102), (countries(&["DE", "UA"]), dec("120"))),
+            ((0, 103), (countries(&["DE"]), dec("250"))),
+            // account 1's first month in the log, though account 0 had months before it
+            ((1, 101), (countries(&["DE"]), dec("10"))),
+        ]
+        .into_iter()
+        .collect();
+        let fees = monthly_fees(&m, &active, None);
+        let got: Vec<_> = (fees.iter())
+            .map(|f| {
+                (
+                    f.account,
+                    f.month,
+                    f.country,
+                    f.tier,
+                    f.amount,
+                    f.before_minimum,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                // month 1 of account 0: waived, pays its spend only
+                (0, 100, None, dec("100"), dec("0"), Some(2)),
+                // month 2: 100 - 30
+                (0, 101, None, dec("100"), dec("70"), None),
+                // month 3 reached UA: 150 - 120
+                (0, 102, Some(country("UA")), dec("150"), dec("30"), None),
+                // spend 250 above the minimum: max(0, 100 - 250)
+                (0, 103, None, dec("100"), dec("0"), None),
+                (1, 101, None, dec("100"), dec("0"), Some(2)),
+            ]
+        );
+        assert!(fees
+            .iter()
+            .all(|f| f.kind == FeeKind::Minimum && f.from == TierFrom::HighestTier));
+    }
+
+    #[test]
+    fn a_flat_fee_ignores_spend_and_takes_the_given_country() {
+        let m = model(
+            "viber",
+            "[monthly]\nfee = \"100\"\n[monthly.fee_by_country]\nUA = \"150\"\n",
+        );
+        let active = [((0, 100), (countries(&["DE"]), dec("500")))]
+            .into_iter()
+            .collect();
+        let fees = monthly_fees(&m, &active, Some(country("UA")));
+        assert_eq!(fees.len(), 1);
+        assert_eq!(
+            (fees[0].amount, fees[0].from),
+            (dec("150"), TierFrom::Given)
+        );
+        assert_eq!(fees[0].before_minimum, None);
+    }
+}

@@ -125,3 +125,56 @@ pub(super) fn instant_order(run: &[Event], names: &dyn Names, order: &mut Vec<us
     }
     order.sort_by(|&a, &b| cmp(&run[a], &run[b]));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Script;
+
+    /// A script's names, as a log gives them.
+    impl Names for Script {
+        fn account(&self, ev: &Event) -> &str {
+            &self.accounts()[self.streams()[ev.stream as usize].0 as usize]
+        }
+        fn contact<'a>(&'a self, ev: &Event, _: &'a mut [u8; 16]) -> &'a str {
+            &self.contacts()[ev.contact as usize]
+        }
+    }
+
+    #[test]
+    fn an_instant_is_replayed_by_account_then_contact_then_input_order() {
+        let s = Script::new()
+            .at("2026-03-02 08:00")
+            .account("b")
+            .contact("carol")
+            .outbound("template")
+            .account("a")
+            .contact("dave")
+            .outbound("template")
+            .account("b")
+            .contact("carol")
+            .inbound()
+            .account("a")
+            .contact("alice")
+            .outbound("template");
+        let mut order = Vec::new();
+        instant_order(s.events(), &s, &mut order);
+        // a/alice (3), a/dave (1), then b/carol's two messages in input order (0, 2).
+        assert_eq!(order, [3, 1, 0, 2]);
+    }
+
+    #[test]
+    fn an_instant_in_order_is_left_as_it_is() {
+        let s = Script::new()
+            .at("2026-03-02 08:00")
+            .account("a")
+            .contact("bob")
+            .inbound()
+            .contact("alice")
+            .account("b")
+            .inbound();
+        let mut order = vec![7];
+        instant_order(s.events(), &s, &mut order);
+        assert_eq!(order, [0, 1]);
+    }
+}

@@ -94,3 +94,53 @@ pub(super) fn smallest_pool(model: &Model, list_prices: bool) -> u64 {
     };
     allowance.into_iter().chain(tiers).min().unwrap_or(u64::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::testing::model;
+
+    #[test]
+    fn a_month_is_low_while_its_room_is_under_low_room_but_not_out() {
+        let mut month = MonthState::default();
+        month.pools[0].size = 1000;
+        // 300 left of the allowance: not low.
+        month.allowance_used = 700;
+        assert_eq!((month.recount_low(), month.low), (0, false));
+        // 255 left (< 256): low, one more low month.
+        month.allowance_used = 745;
+        assert_eq!((month.recount_low(), month.low), (1, true));
+        // Still low: no change in the count.
+        month.allowance_used = 999;
+        assert_eq!((month.recount_low(), month.low), (0, true));
+        // Ran out: no longer low, nothing left to run out.
+        month.allowance_used = 1000;
+        assert_eq!((month.recount_low(), month.low), (-1, false));
+    }
+
+    #[test]
+    fn a_free_tier_counts_its_own_use() {
+        let k = pool_index(PoolKind::FreeTier(FreeTierCounts::ServiceConversations));
+        let mut month = MonthState::default();
+        month.pools[k].size = 1000;
+        // 1000 - 900 = 100 left of the tier; the allowance's count is not the tier's.
+        month.used[k] = 900;
+        assert_eq!((month.recount_low(), month.low), (1, true));
+    }
+
+    #[test]
+    fn pool_index_is_the_place_in_pool_kinds() {
+        for (i, &kind) in POOL_KINDS.iter().enumerate() {
+            assert_eq!(pool_index(kind), i);
+        }
+    }
+
+    #[test]
+    fn smallest_pool_is_the_allowance_unless_list_prices() {
+        let m = model("viber", "[monthly]\nfree_business_initiated = 10000\n");
+        assert_eq!(smallest_pool(&m, false), 10000);
+        assert_eq!(smallest_pool(&m, true), u64::MAX);
+        // No allowance (0 by default): nothing can run out.
+        assert_eq!(smallest_pool(&model("viber", ""), false), u64::MAX);
+    }
+}

@@ -162,3 +162,79 @@ fn look_up_meta(model: &Model, ev: &Event, mc: &MetaCharge) -> Price {
         None => Price::Unpriced,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::testing::model;
+    use crate::event::Script;
+    use rust_decimal::Decimal;
+
+    fn dec(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    /// The test card's one row: `*`, session 0.03, transactional 0.05, promotional 0.07.
+    fn event() -> Event {
+        Script::new()
+            .at("2026-03-02 08:00")
+            .outbound("template")
+            .into_events()[0]
+    }
+
+    #[test]
+    fn viber_categories_take_their_columns() {
+        let (m, ev) = (model("viber", ""), event());
+        let price = |cat| look_up(&m, &ev, message_column(m.rules, cat)).amount();
+        assert_eq!(price(Category::Marketing), dec("0.07"));
+        assert_eq!(price(Category::Utility), dec("0.05"));
+        assert_eq!(price(Category::Authentication), dec("0.05"));
+        assert_eq!(
+            look_up(&m, &ev, session_column(m.rules)).amount(),
+            dec("0.03")
+        );
+    }
+
+    #[test]
+    fn a_charged_session_counts_and_adds_to_linear_spend() {
+        let (m, ev) = (model("viber", ""), event());
+        let (mut cell, mut month) = (Stats::default(), MonthState::default());
+        let p = session_price(&m, &ev, &mut cell, &mut month);
+        assert_eq!(p.amount(), dec("0.03"));
+        assert_eq!((cell.sessions_charged, month.linear), (1, dec("0.03")));
+    }
+
+    #[test]
+    fn the_allowance_covers_the_first_messages_of_the_month() {
+        let (m, ev) = (model("viber", ""), event());
+        let (mut cell, mut month) = (Stats::default(), MonthState::default());
+        let mut low_months = 0;
+        let mut bill = |low_months: &mut i64| {
+            message_price(
+                &m,
+                &ev,
+                Category::Marketing,
+                2,
+                (&mut cell, &mut month),
+                low_months,
+            )
+        };
+        // An allowance of 2: the first two are free, the month low (1 left) after the first.
+        assert_eq!(bill(&mut low_months), Price::Allowance);
+        assert_eq!(low_months, 1);
+        assert_eq!(bill(&mut low_months), Price::Allowance);
+        assert_eq!(low_months, 0);
+        assert_eq!(bill(&mut low_months).amount(), dec("0.07"));
+        assert_eq!(
+            (
+                cell.business_initiated_free,
+                cell.business_initiated_charged
+            ),
+            (2, 1)
+        );
+        // The pool values all three at the card's price; the allowance's charges are not linear.
+        let pool = &month.pools[0];
+        assert_eq!((pool.size, pool.items, pool.value), (2, 3, dec("0.21")));
+        assert_eq!(month.linear, Decimal::ZERO);
+    }
+}
