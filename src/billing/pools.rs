@@ -120,12 +120,14 @@ mod tests {
 
     #[test]
     fn a_free_tier_counts_its_own_use() {
-        let k = pool_index(PoolKind::FreeTier(FreeTierCounts::ServiceConversations));
-        let mut month = MonthState::default();
-        month.pools[k].size = 1000;
-        // 1000 - 900 = 100 left of the tier; the allowance's count is not the tier's.
-        month.used[k] = 900;
-        assert_eq!((month.recount_low(), month.low), (1, true));
+        for &kind in &POOL_KINDS[1..] {
+            let k = pool_index(kind);
+            let mut month = MonthState::default();
+            month.pools[k].size = 1000;
+            // 1000 - 900 = 100 left of the tier (the allowance's count, 0, is not the tier's).
+            month.used[k] = 900;
+            assert_eq!((month.recount_low(), month.low), (1, true), "{kind:?}");
+        }
     }
 
     #[test]
