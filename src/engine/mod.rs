@@ -3,7 +3,7 @@
 //! charge it carries. Prices, allowances and fees are the billing stage's business.
 
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 mod viber;
 mod whatsapp_meta;
 mod whatsapp_session;

@@ -1,0 +1,292 @@
+//! One model's billing of the replayed events: counts, prices, month states, and the result.
+
+use super::fees::monthly_fees;
+use super::order::{by_names, Names};
+use super::pools::{smallest_pool, MonthState, LOW_ROOM, POOL_KINDS};
+use super::pricing::{message_price, meta_price, session_price};
+use super::{BillingOptions, Line, ModelResult, Price, Sink, Stats, Volume};
+use crate::engine::{Billed, Charge, Outcome};
+use crate::event::{Country, Direction, Event};
+use crate::input::Log;
+use crate::rates::{Card, Model, Rules};
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One model replaying the log event by event; state is kept in vectors indexed by the
+/// event's interned ids, so the hot path neither hashes nor allocates.
+pub struct Biller<'m> {
+    model: &'m Model,
+    /// Whether `lines` are recorded: kept (`BillingOptions::keep_lines`) or for `sink`.
+    pub(super) keep_lines: bool,
+    pub(super) sink: Option<Sink<'m>>,
+    list_prices: bool,
+    account_country: Option<Country>,
+    free: u64,
+    cells: Vec<Stats>,
+    months: Vec<MonthState>,
+    /// `Log::cell_account_months`: the month state of each cell.
+    month_of_cell: Vec<u32>,
+    lines: Vec<Line>,
+    /// The smallest free allowance or tier the model has (`u64::MAX`: none).
+    pub(super) smallest_pool: u64,
+    /// Months with a pool running low (`MonthState::low`): none, most of the time.
+    pub(super) low_months: i64,
+    /// Whether this biller counts what the engine alone decides (messages, sessions, rejects):
+    /// the same for every model sharing an engine, so only the first of them counts it and
+    /// the others copy it at the end (`Biller::copy_counts`).
+    pub(super) counts: bool,
+}
+
+impl<'m> Biller<'m> {
+    pub fn new(log: &Log, model: &'m Model, opts: &BillingOptions) -> Biller<'m> {
+        Biller {
+            model,
+            keep_lines: opts.keep_lines,
+            sink: None,
+            list_prices: opts.list_prices,
+            account_country: opts.account_country,
+            free: if opts.list_prices {
+                0
+            } else {
+                model.monthly.free_business_initiated
+            },
+            cells: vec![Stats::default(); log.cells.len()],
+            months: vec![MonthState::default(); log.account_months.len()],
+            month_of_cell: log.cell_account_months.clone(),
+            lines: if opts.keep_lines {
+                Vec::with_capacity(log.events.len())
+            } else {
+                Vec::new()
+            },
+            smallest_pool: smallest_pool(model, opts.list_prices),
+            low_months: 0,
+            counts: true,
+        }
+    }
+
+    /// Bills event `i`, which the model's engine has replayed as `outcome`.
+    /// (The outcome is taken by reference: a copy of the engine's freshly written outcome
+    /// waits for its stores to land, a stall on every event.)
+    pub fn step(&mut self, i: u32, ev: &Event, outcome: &Outcome) {
+        let model = self.model;
+        let cell = &mut self.cells[ev.cell as usize];
+        let month = &mut self.months[self.month_of_cell[ev.cell as usize] as usize];
+        if self.counts {
+            count_engine_decisions(cell, month, ev, outcome);
+        }
+        let low_months = &mut self.low_months;
+        let (price, category) = match outcome.charge {
+            Charge::None => (Price::Free, None),
+            Charge::Session if model.rules == Rules::Viber && !model.session.charged => {
+                (Price::FreeSession, None)
+            }
+            Charge::Session => (session_price(model, ev, cell, month), None),
+            Charge::Message(cat) => {
+                let free = self.free;
+                let p = message_price(model, ev, cat, free, (cell, month), low_months);
+                (p, Some(cat))
+            }
+            Charge::Meta(mc) => {
+                let free_tier = mc.free_tier.filter(|_| !self.list_prices);
+                let p = meta_price(model, ev, &mc, free_tier, (cell, month), low_months);
+                (p, None)
+            }
+        };
+        if price == Price::Unpriced {
+            cell.unpriced += 1;
+        }
+        // No sum of money here can overflow (Decimal's `+` checks and would panic): prices are
+        // at most 1,000 (rates/README.md "Ranges"), so fewer than 2^64 messages add up to at
+        // most 1.9e19 x 1e3 = 1.9e22 in `cost`, `spend`, `linear` or a pool's `value`, far
+        // below Decimal::MAX = 7.9e28. With at most 8 decimal places the sums stay exact up
+        // to 7.9e20 (7.9e17 messages at the largest price).
+        if let Price::Priced { amount, .. } = price {
+            cell.cost += amount;
+            month.spend += amount;
+        }
+        if self.keep_lines {
+            self.lines.push(Line {
+                event: i,
+                outcome: *outcome,
+                price,
+                category,
+            });
+        }
+    }
+
+    /// Whether a free allowance or tier may run out among these events of one instant: then
+    /// which of them are free depends on their order. Never false when it may (`LOW_ROOM`
+    /// tracks the pools already drawn on, `smallest_pool` bounds the others); rarely true.
+    pub(super) fn may_run_out(&self, run: &[Event]) -> bool {
+        let n = run.len() as u64;
+        self.smallest_pool != u64::MAX
+            && (n > self.smallest_pool.min(LOW_ROOM)
+                || self.low_months > 0
+                    && (run.iter())
+                        .any(|ev| self.months[self.month_of_cell[ev.cell as usize] as usize].low))
+    }
+
+    /// Bills events of one instant, given in input order from event `first` on, in the
+    /// replay order: by account and contact name, one contact's events in input order (a
+    /// stable sort), as `replay_order` gives.
+    pub(super) fn step_in_replay_order(
+        &mut self,
+        names: &dyn Names,
+        first: u32,
+        run: &[Event],
+        outcomes: &[Outcome],
+    ) {
+        let mut by_name: Vec<usize> = (0..run.len()).collect();
+        by_name.sort_by(|&a, &b| by_names(names, &run[a], &run[b]));
+        for k in by_name {
+            self.step(first + k as u32, &run[k], &outcomes[k]);
+        }
+    }
+
+    /// Hands the lines billed since the last call to the sink, if any; `events[i - first]`
+    /// is event `i`.
+    pub(super) fn hand_over(&mut self, first: u32, events: &[Event], names: &dyn Names) {
+        if let Some(sink) = self.sink {
+            if !self.lines.is_empty() {
+                let mut sink = sink.lock().unwrap_or_else(|e| e.into_inner());
+                sink.take(&self.lines, first, events, names);
+                self.lines.clear();
+            }
+        }
+    }
+
+    /// Takes the counts the engine alone decides from `first`, which shares the engine and
+    /// counted them.
+    pub(super) fn copy_counts(&mut self, first: &Biller) {
+        for (cell, from) in self.cells.iter_mut().zip(&first.cells) {
+            cell.messages_in = from.messages_in;
+            cell.messages_out = from.messages_out;
+            cell.sessions_opened = from.sessions_opened;
+            cell.rejected_in_session = from.rejected_in_session;
+            cell.blocked = from.blocked;
+            cell.outside_window = from.outside_window;
+            cell.assumed_category = from.assumed_category;
+        }
+        for (month, from) in self.months.iter_mut().zip(&first.months) {
+            month.messages = from.messages;
+            month.sessions = from.sessions;
+        }
+        self.counts = true;
+    }
+
+    /// Makes room for the cells and account-months of a log still being read.
+    pub(super) fn fit(&mut self, cell_account_months: &[u32], account_months: usize) {
+        let have = self.month_of_cell.len();
+        if cell_account_months.len() > have {
+            self.month_of_cell
+                .extend_from_slice(&cell_account_months[have..]);
+            self.cells
+                .resize(cell_account_months.len(), Stats::default());
+        }
+        if account_months > self.months.len() {
+            self.months.resize(account_months, MonthState::default());
+        }
+    }
+
+    pub fn finish(self, log: &Log) -> ModelResult {
+        let model = self.model;
+        // Collected, sorted, then built in bulk: inserting a log of many accounts' cells one by
+        // one into the maps cost more than billing them.
+        let mut cells: Vec<((u32, Country, i32), Stats)> = Vec::new();
+        let mut countries: Vec<((u32, i32), Country)> = Vec::new();
+        for (id, s) in self.cells.into_iter().enumerate() {
+            let (account, country, month) = log.cells[id];
+            if s.messages_in + s.messages_out == 0 {
+                continue;
+            }
+            countries.push(((account, month), country));
+            cells.push(((account, country, month), s));
+        }
+        cells.sort_unstable_by_key(|c| c.0);
+        countries.sort_unstable();
+        // Countries and priced spend of each active (account, month), for the fee tiers.
+        let mut active: Vec<(AccountMonth, ActiveMonth)> = Vec::new();
+        for (key, country) in countries {
+            match active.last_mut() {
+                Some((k, (set, _))) if *k == key => {
+                    set.insert(country);
+                }
+                _ => active.push((key, (BTreeSet::from([country]), Decimal::ZERO))),
+            }
+        }
+        let mut volumes = Vec::new();
+        for (id, m) in self.months.into_iter().enumerate() {
+            let key = log.account_months[id];
+            if m.messages == 0 {
+                continue;
+            }
+            if let Ok(i) = active.binary_search_by_key(&key, |a| a.0) {
+                active[i].1 .1 = m.spend;
+            }
+            let pools = POOL_KINDS
+                .iter()
+                .zip(m.pools)
+                .filter(|(_, p)| p.items > 0)
+                .map(|(k, p)| (*k, p))
+                .collect();
+            volumes.push((
+                key,
+                Volume {
+                    messages: m.messages,
+                    sessions: m.sessions,
+                    linear: m.linear,
+                    pools,
+                },
+            ));
+        }
+        volumes.sort_unstable_by_key(|v| v.0);
+        let (cells, volumes): (BTreeMap<_, _>, BTreeMap<_, _>) =
+            (cells.into_iter().collect(), volumes.into_iter().collect());
+        let active: BTreeMap<_, _> = active.into_iter().collect();
+        let fees = if self.list_prices {
+            Vec::new()
+        } else {
+            monthly_fees(model, &active, self.account_country)
+        };
+        ModelResult {
+            name: model.name.clone(),
+            channel: model.channel.name(),
+            currency: model.currency.clone(),
+            cells,
+            fees,
+            lines: self.lines,
+            markets: match &model.card {
+                Card::Meta(spec) => spec.markets.names.clone(),
+                Card::Country(_) => Vec::new(),
+            },
+            volumes,
+        }
+    }
+}
+
+/// What the engine alone decides (messages, sessions opened, rejects, drops, assumed
+/// categories): counted by the first biller of an engine group only (`Biller::counts`).
+#[inline(always)]
+fn count_engine_decisions(cell: &mut Stats, month: &mut MonthState, ev: &Event, outcome: &Outcome) {
+    month.messages += 1;
+    if outcome.opened {
+        cell.sessions_opened += 1;
+        month.sessions += 1;
+    }
+    match ev.direction {
+        Direction::Inbound => cell.messages_in += 1,
+        Direction::Outbound => cell.messages_out += 1,
+    }
+    match outcome.billed {
+        Billed::RejectedInSession => cell.rejected_in_session += 1,
+        Billed::OutsideWindow => cell.outside_window += 1,
+        _ => {}
+    }
+    cell.blocked += outcome.blocked as u64;
+    cell.assumed_category += outcome.assumed_category as u64;
+}
+
+/// An (account, month).
+type AccountMonth = (u32, i32);
+/// The countries an account-month sent to or heard from, and its priced spend.
+type ActiveMonth = (BTreeSet<Country>, Decimal);

@@ -1,0 +1,148 @@
+//! Free allowances and free tiers: the pools an account-month draws on, and when one runs low
+//! (docs/billing-rules.md §5).
+
+use crate::rates::meta::FreeTierCounts;
+use crate::rates::{Card, Model};
+use rust_decimal::Decimal;
+
+/// What a free allowance or free tier counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PoolKind {
+    /// Viber: the month's free business-initiated messages.
+    Allowance,
+    /// whatsapp-meta: a monthly free tier.
+    FreeTier(FreeTierCounts),
+}
+
+/// The items of one account-month that drew on a free allowance or tier.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Pool {
+    /// How many items the allowance covers.
+    pub size: u64,
+    /// Items that drew on it, free or not.
+    pub items: u64,
+    /// What those items cost at the card's prices, as if none were free.
+    pub value: Decimal,
+}
+
+/// Where a pool sits in `MonthState::pools`.
+pub(super) fn pool_index(kind: PoolKind) -> usize {
+    match kind {
+        PoolKind::Allowance => 0,
+        PoolKind::FreeTier(FreeTierCounts::Conversations) => 1,
+        PoolKind::FreeTier(FreeTierCounts::ServiceConversations) => 2,
+        PoolKind::FreeTier(FreeTierCounts::ServiceMessages) => 3,
+    }
+}
+
+pub(super) const POOL_KINDS: [PoolKind; 4] = [
+    PoolKind::Allowance,
+    PoolKind::FreeTier(FreeTierCounts::Conversations),
+    PoolKind::FreeTier(FreeTierCounts::ServiceConversations),
+    PoolKind::FreeTier(FreeTierCounts::ServiceMessages),
+];
+
+/// One account-month of one model while replaying.
+#[derive(Clone, Default)]
+pub(super) struct MonthState {
+    pub(super) allowance_used: u64,
+    /// Per pool kind: items counted against the free allowance or tier so far.
+    pub(super) used: [u64; 4],
+    pub(super) spend: Decimal,
+    pub(super) messages: u64,
+    pub(super) sessions: u64,
+    pub(super) linear: Decimal,
+    pub(super) pools: [Pool; 4],
+    /// Some allowance or tier of the month has run low (`LOW_ROOM`) but not out: the events
+    /// of one instant may then need their replay order (`Biller::may_run_out`).
+    pub(super) low: bool,
+}
+
+/// Room left in a free allowance or tier below which it counts as running low.
+pub(super) const LOW_ROOM: u64 = 256;
+
+impl MonthState {
+    /// Notes whether a pool drawn on this month is now low (after a free draw: the only
+    /// time the room changes); gives the change in the count of low months (-1, 0 or 1).
+    pub(super) fn recount_low(&mut self) -> i64 {
+        let was = self.low;
+        self.low = (0..4).any(|k| {
+            let used = if k == 0 {
+                self.allowance_used
+            } else {
+                self.used[k]
+            };
+            let room = self.pools[k].size.saturating_sub(used);
+            room > 0 && room < LOW_ROOM
+        });
+        self.low as i64 - was as i64
+    }
+}
+
+/// The smallest free allowance or tier of `model` (`u64::MAX` if it has none).
+pub(super) fn smallest_pool(model: &Model, list_prices: bool) -> u64 {
+    if list_prices {
+        return u64::MAX;
+    }
+    let allowance = Some(model.monthly.free_business_initiated).filter(|&n| n > 0);
+    let tiers = match &model.card {
+        Card::Meta(spec) => (spec.eras.iter())
+            .filter(|e| e.free_tier_counts.is_some() && e.free_tier > 0)
+            .map(|e| e.free_tier as u64)
+            .min(),
+        Card::Country(_) => None,
+    };
+    allowance.into_iter().chain(tiers).min().unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::testing::model;
+
+    #[test]
+    fn a_month_is_low_while_its_room_is_under_low_room_but_not_out() {
+        let mut month = MonthState::default();
+        month.pools[0].size = 1000;
+        // 300 left of the allowance: not low.
+        month.allowance_used = 700;
+        assert_eq!((month.recount_low(), month.low), (0, false));
+        // 255 left (< 256): low, one more low month.
+        month.allowance_used = 745;
+        assert_eq!((month.recount_low(), month.low), (1, true));
+        // Still low: no change in the count.
+        month.allowance_used = 999;
+        assert_eq!((month.recount_low(), month.low), (0, true));
+        // Ran out: no longer low, nothing left to run out.
+        month.allowance_used = 1000;
+        assert_eq!((month.recount_low(), month.low), (-1, false));
+    }
+
+    #[test]
+    fn a_free_tier_counts_its_own_use() {
+        for &kind in &POOL_KINDS[1..] {
+            let k = pool_index(kind);
+            let mut month = MonthState::default();
+            month.pools[k].size = 1000;
+            // 1000 - 900 = 100 left of the tier (the allowance's count, 0, is not the tier's).
+            month.used[k] = 900;
+            assert_eq!((month.recount_low(), month.low), (1, true), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn pool_index_is_the_place_in_pool_kinds() {
+        for (i, &kind) in POOL_KINDS.iter().enumerate() {
+            assert_eq!(pool_index(kind), i);
+        }
+    }
+
+    #[test]
+    fn smallest_pool_is_the_allowance_unless_list_prices() {
+        let m = model("viber", "[monthly]\nfree_business_initiated = 10000\n");
+        assert_eq!(smallest_pool(&m, false), 10000);
+        assert_eq!(smallest_pool(&m, true), u64::MAX);
+        // No allowance (0 by default): nothing can run out.
+        assert_eq!(smallest_pool(&model("viber", ""), false), u64::MAX);
+    }
+}

@@ -1,0 +1,240 @@
+//! Prices from the rate cards, and the price part of a billed line: sessions, per-message
+//! charges with the monthly allowance, whatsapp-meta charges with the free tiers.
+
+use super::pools::{pool_index, MonthState, PoolKind};
+use super::{Price, Stats};
+use crate::engine::MetaCharge;
+use crate::event::{Category, Event};
+use crate::rates::meta::FreeTierCounts;
+use crate::rates::{Card, Model, Rules};
+
+/// A charged session at the card's session price.
+#[inline(always)]
+pub(super) fn session_price(
+    model: &Model,
+    ev: &Event,
+    cell: &mut Stats,
+    month: &mut MonthState,
+) -> Price {
+    let p = look_up(model, ev, session_column(model.rules));
+    if !matches!(p, Price::Unpriced) {
+        cell.sessions_charged += 1;
+    }
+    month.linear += p.amount();
+    p
+}
+
+/// A business-initiated message: free while the month's allowance of `free` lasts (in the
+/// order billed), else at the card's price for its category.
+#[inline(always)]
+pub(super) fn message_price(
+    model: &Model,
+    ev: &Event,
+    cat: Category,
+    free: u64,
+    (cell, month): (&mut Stats, &mut MonthState),
+    low_months: &mut i64,
+) -> Price {
+    let p = look_up(model, ev, message_column(model.rules, cat));
+    if free == 0 {
+        month.linear += p.amount();
+        if !matches!(p, Price::Unpriced) {
+            cell.business_initiated_charged += 1;
+        }
+        return p;
+    }
+    let pool = &mut month.pools[0];
+    pool.size = free;
+    pool.items += 1;
+    pool.value += p.amount();
+    if month.allowance_used < free {
+        month.allowance_used += 1;
+        *low_months += month.recount_low();
+        cell.business_initiated_free += 1;
+        return Price::Allowance;
+    }
+    if !matches!(p, Price::Unpriced) {
+        cell.business_initiated_charged += 1;
+    }
+    p
+}
+
+/// A whatsapp-meta charge: free while its monthly free tier lasts, else at the market card's
+/// price (counted as a conversation or a message as the era bills it).
+#[inline(always)]
+pub(super) fn meta_price(
+    model: &Model,
+    ev: &Event,
+    mc: &MetaCharge,
+    free_tier: Option<(FreeTierCounts, u32)>,
+    (cell, month): (&mut Stats, &mut MonthState),
+    low_months: &mut i64,
+) -> Price {
+    let list = look_up_meta(model, ev, mc);
+    let in_tier = match free_tier {
+        Some((counts, size)) => {
+            let k = pool_index(PoolKind::FreeTier(counts));
+            let pool = &mut month.pools[k];
+            pool.size = size as u64;
+            pool.items += 1;
+            pool.value += list.amount();
+            month.used[k] < size as u64 && {
+                month.used[k] += 1;
+                *low_months += month.recount_low();
+                true
+            }
+        }
+        None => {
+            month.linear += list.amount();
+            false
+        }
+    };
+    if in_tier {
+        cell.free_tier += 1;
+        return Price::Allowance;
+    }
+    if let Price::Priced {
+        carried_forward, ..
+    } = list
+    {
+        cell.carried_forward += carried_forward as u64;
+        if mc.conversation {
+            cell.sessions_charged += 1;
+        } else {
+            cell.business_initiated_charged += 1;
+        }
+    }
+    list
+}
+
+/// The column of the once-per-session price.
+fn session_column(rules: Rules) -> usize {
+    match rules {
+        Rules::Viber => 0,                                 // session
+        Rules::WhatsAppSession | Rules::WhatsAppMeta => 0, // user_initiated
+    }
+}
+
+/// The column of a per-message price of `cat`.
+fn message_column(rules: Rules, cat: Category) -> usize {
+    match rules {
+        Rules::Viber => match cat {
+            Category::Utility | Category::Authentication => 1, // transactional
+            Category::Marketing => 2,                          // promotional
+        },
+        Rules::WhatsAppSession | Rules::WhatsAppMeta => 1, // business_initiated
+    }
+}
+
+fn look_up(model: &Model, ev: &Event, column: usize) -> Price {
+    let Card::Country(card) = &model.card else {
+        return Price::Unpriced;
+    };
+    match card.price(ev.country, ev.day, column) {
+        Some(p) => Price::Priced {
+            amount: p.amount,
+            rate_country: p.row.country,
+            rate_from: p.row.effective_from,
+            market: None,
+            carried_forward: false,
+        },
+        None => Price::Unpriced,
+    }
+}
+
+/// A whatsapp-meta price: the recipient's market on the pricing day, then the market card.
+fn look_up_meta(model: &Model, ev: &Event, mc: &MetaCharge) -> Price {
+    let Card::Meta(spec) = &model.card else {
+        return Price::Unpriced;
+    };
+    let market = spec.markets.market_of(ev.country, mc.price_day);
+    match spec
+        .card
+        .price(spec.markets.name(market), mc.price_day, mc.column)
+    {
+        Some(p) => Price::Priced {
+            amount: p.amount,
+            rate_country: None,
+            rate_from: Some(p.card_date),
+            market: Some(market),
+            carried_forward: p.carried_forward,
+        },
+        None => Price::Unpriced,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::testing::model;
+    use crate::event::Script;
+    use rust_decimal::Decimal;
+
+    fn dec(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    /// The test card's one row: `*`, session 0.03, transactional 0.05, promotional 0.07.
+    fn event() -> Event {
+        Script::new()
+            .at("2026-03-02 08:00")
+            .outbound("template")
+            .into_events()[0]
+    }
+
+    #[test]
+    fn viber_categories_take_their_columns() {
+        let (m, ev) = (model("viber", ""), event());
+        let price = |cat| look_up(&m, &ev, message_column(m.rules, cat)).amount();
+        assert_eq!(price(Category::Marketing), dec("0.07"));
+        assert_eq!(price(Category::Utility), dec("0.05"));
+        assert_eq!(price(Category::Authentication), dec("0.05"));
+        assert_eq!(
+            look_up(&m, &ev, session_column(m.rules)).amount(),
+            dec("0.03")
+        );
+    }
+
+    #[test]
+    fn a_charged_session_counts_and_adds_to_linear_spend() {
+        let (m, ev) = (model("viber", ""), event());
+        let (mut cell, mut month) = (Stats::default(), MonthState::default());
+        let p = session_price(&m, &ev, &mut cell, &mut month);
+        assert_eq!(p.amount(), dec("0.03"));
+        assert_eq!((cell.sessions_charged, month.linear), (1, dec("0.03")));
+    }
+
+    #[test]
+    fn the_allowance_covers_the_first_messages_of_the_month() {
+        let (m, ev) = (model("viber", ""), event());
+        let (mut cell, mut month) = (Stats::default(), MonthState::default());
+        let mut low_months = 0;
+        let mut bill = |low_months: &mut i64| {
+            message_price(
+                &m,
+                &ev,
+                Category::Marketing,
+                2,
+                (&mut cell, &mut month),
+                low_months,
+            )
+        };
+        // An allowance of 2: the first two are free, the month low (1 left) after the first.
+        assert_eq!(bill(&mut low_months), Price::Allowance);
+        assert_eq!(low_months, 1);
+        assert_eq!(bill(&mut low_months), Price::Allowance);
+        assert_eq!(low_months, 0);
+        assert_eq!(bill(&mut low_months).amount(), dec("0.07"));
+        assert_eq!(
+            (
+                cell.business_initiated_free,
+                cell.business_initiated_charged
+            ),
+            (2, 1)
+        );
+        // The pool values all three at the card's price; the allowance's charges are not linear.
+        let pool = &month.pools[0];
+        assert_eq!((pool.size, pool.items, pool.value), (2, 3, dec("0.21")));
+        assert_eq!(month.linear, Decimal::ZERO);
+    }
+}

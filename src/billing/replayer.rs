@@ -1,0 +1,247 @@
+//! Replaying the events through the models: engine groups shared among threads, each engine's
+//! outcomes billed by the billers of its models, an instant put in the replay order when needed.
+
+use super::biller::Biller;
+use super::order::{instant_order, Names};
+use super::pools::LOW_ROOM;
+use super::{BillingOptions, Sink};
+use crate::engine::{self, Outcome};
+use crate::event::Event;
+use crate::input::Log;
+use crate::rates::Model;
+
+/// Lines handed to a sink at a time when billing in a given order (`Replayer::bill_in_order`).
+const LINES_AT_A_TIME: usize = 1 << 16;
+
+/// One engine and the billers of the models it serves (with their index in the model list).
+type EngineGroup<'m> = (Box<dyn engine::Engine + 'm>, Vec<(usize, Biller<'m>)>);
+
+/// The models in groups that share an engine: models whose engines agree on every event (the
+/// Viber models differ only in prices and fees) share one.
+pub(crate) fn engine_groups(models: &[Model]) -> Vec<Vec<usize>> {
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (i, m) in models.iter().enumerate() {
+        match groups
+            .iter_mut()
+            .find(|g| engine::same_engine(&models[g[0]], m))
+        {
+            Some(g) => g.push(i),
+            None => groups.push(vec![i]),
+        }
+    }
+    groups
+}
+
+/// Engine groups to `threads` threads, largest first to the least loaded thread.
+pub(crate) fn shares(mut groups: Vec<Vec<usize>>, threads: usize) -> Vec<Vec<Vec<usize>>> {
+    let threads = threads.clamp(1, groups.len().max(1));
+    groups.sort_by_key(|g| std::cmp::Reverse(g.len()));
+    let mut shares: Vec<Vec<Vec<usize>>> = vec![Vec::new(); threads];
+    for g in groups {
+        let least = (0..threads)
+            .min_by_key(|&t| shares[t].iter().map(|g| g.len() + 1).sum::<usize>())
+            .unwrap_or(0);
+        shares[least].push(g);
+    }
+    shares
+}
+
+/// How many events ahead an engine is asked for the state of the event it will replay.
+const STATE_AHEAD: usize = 16;
+
+/// How many events ahead of the one billed its successors are asked for (10 KB).
+const EVENTS_AHEAD: usize = 320;
+
+/// Some engine groups and their billers, replaying events.
+pub(crate) struct Replayer<'m> {
+    groups: Vec<EngineGroup<'m>>,
+    outcomes: Vec<Outcome>,
+    /// Some model hands its lines to a sink: then every instant is replayed in the replay
+    /// order, since the ledger shows what depends on it (the numbers of the sessions opened
+    /// in one instant, besides the allowances).
+    in_replay_order: bool,
+    /// Scratch: the replay order of one instant's events.
+    order: Vec<usize>,
+}
+
+impl<'m> Replayer<'m> {
+    /// The engines and billers of `groups` (model indexes), for a log with `log`'s tables;
+    /// `sinks`: each model's line sink, by model index (empty: none).
+    pub(crate) fn new(
+        models: &'m [Model],
+        groups: &[Vec<usize>],
+        log: &Log,
+        opts: &BillingOptions,
+        sinks: &[Sink<'m>],
+    ) -> Replayer<'m> {
+        let groups = groups
+            .iter()
+            .map(|g| {
+                let engine = engine::for_model(&models[g[0]], opts.as_of);
+                let billers = (g.iter().enumerate())
+                    .map(|(k, &m)| {
+                        let mut b = Biller::new(log, &models[m], opts);
+                        b.counts = k == 0;
+                        b.sink = sinks.get(m).copied();
+                        b.keep_lines |= b.sink.is_some();
+                        (m, b)
+                    })
+                    .collect();
+                (engine, billers)
+            })
+            .collect();
+        Replayer {
+            groups,
+            outcomes: Vec::new(),
+            in_replay_order: !sinks.is_empty(),
+            order: Vec::new(),
+        }
+    }
+
+    /// Bills `log`'s events in `order`.
+    pub(super) fn bill_in_order(&mut self, log: &Log, order: &[u32]) {
+        for part in order.chunks(LINES_AT_A_TIME) {
+            for &i in part {
+                let ev = &log.events[i as usize];
+                for (engine, billers) in &mut self.groups {
+                    let outcome = engine.replay(ev);
+                    for (_, b) in billers.iter_mut() {
+                        b.step(i, ev, &outcome);
+                    }
+                }
+            }
+            for (_, billers) in &mut self.groups {
+                for (_, b) in billers.iter_mut() {
+                    b.hand_over(0, &log.events, log);
+                }
+            }
+        }
+    }
+
+    /// Bills time-ordered `events` (event `first` on), which start and end with whole runs
+    /// of one instant, in input order; an instant's events are put in the replay order only
+    /// for a biller whose allowance or tier may run out among them (`Biller::may_run_out`).
+    pub(crate) fn bill_runs(&mut self, first: u32, events: &[Event], names: &dyn Names) {
+        if self.in_replay_order {
+            return self.bill_runs_in_replay_order(first, events, names);
+        }
+        for (engine, billers) in &mut self.groups {
+            // A run no longer than `short` cannot empty a pool while no month is low.
+            let short = (billers.iter())
+                .map(|(_, b)| b.smallest_pool.min(LOW_ROOM))
+                .min()
+                .unwrap_or(u64::MAX)
+                .min(events.len() as u64) as usize;
+            let mut i = 0;
+            while i < events.len() {
+                let ev = &events[i];
+                // Whether the run of `ev`'s instant from here on is long: the log is in time
+                // order, so it is when the event `short` places on is of the same instant. A
+                // long run is caught at its first event. A short one, while no month is low,
+                // cannot empty a pool, so its order does not matter even if a month turns low
+                // in its midst. No branch per change of instant, which would mispredict.
+                let long = events.get(i + short).is_some_and(|e| e.at == ev.at);
+                // The events come from the reading thread's core: asked for well ahead.
+                if let Some(e) = events.get(i + EVENTS_AHEAD) {
+                    crate::prefetch::prefetch(e);
+                }
+                let low = billers.iter().any(|(_, b)| b.low_months > 0);
+                if long | low {
+                    let n = 1
+                        + (events[i + 1..].iter())
+                            .take_while(|e| e.at == ev.at)
+                            .count();
+                    Self::bill_run(
+                        engine.as_mut(),
+                        billers,
+                        &mut self.outcomes,
+                        first + i as u32,
+                        &events[i..i + n],
+                        names,
+                    );
+                    i += n;
+                    continue;
+                }
+                let outcome = engine.replay_ahead(ev, events.get(i + STATE_AHEAD));
+                for (_, b) in billers.iter_mut() {
+                    b.step(first + i as u32, ev, &outcome);
+                }
+                i += 1;
+            }
+            for (_, b) in billers.iter_mut() {
+                b.hand_over(first, events, names);
+            }
+        }
+    }
+
+    /// `bill_runs` with every instant's events replayed in the replay order (`replay_order`),
+    /// as the ledger has them; the lines are then handed to the sinks.
+    fn bill_runs_in_replay_order(&mut self, first: u32, events: &[Event], names: &dyn Names) {
+        let mut i = 0;
+        while i < events.len() {
+            let at = events[i].at;
+            let n = 1 + (events[i + 1..].iter()).take_while(|e| e.at == at).count();
+            let run = &events[i..i + n];
+            instant_order(run, names, &mut self.order);
+            for (engine, billers) in &mut self.groups {
+                for &k in &self.order {
+                    let outcome = engine.replay(&run[k]);
+                    for (_, b) in billers.iter_mut() {
+                        b.step(first + (i + k) as u32, &run[k], &outcome);
+                    }
+                }
+            }
+            i += n;
+        }
+        for (_, billers) in &mut self.groups {
+            for (_, b) in billers.iter_mut() {
+                b.hand_over(first, events, names);
+            }
+        }
+    }
+
+    /// Bills one instant's events, in the replay order for a biller that needs it.
+    fn bill_run(
+        engine: &mut (dyn engine::Engine + 'm),
+        billers: &mut [(usize, Biller<'m>)],
+        outcomes: &mut Vec<Outcome>,
+        first: u32,
+        run: &[Event],
+        names: &dyn Names,
+    ) {
+        if run.len() > 1 && billers.iter().any(|(_, b)| b.may_run_out(run)) {
+            outcomes.clear();
+            outcomes.extend(run.iter().map(|ev| engine.replay(ev)));
+            for (_, b) in billers.iter_mut() {
+                b.step_in_replay_order(names, first, run, outcomes);
+            }
+            return;
+        }
+        for (k, ev) in run.iter().enumerate() {
+            let outcome = engine.replay(ev);
+            for (_, b) in billers.iter_mut() {
+                b.step(first + k as u32, ev, &outcome);
+            }
+        }
+    }
+
+    /// Makes room in the billers for the cells and account-months a growing log has now.
+    pub(crate) fn fit(&mut self, cell_account_months: &[u32], account_months: usize) {
+        for (_, billers) in &mut self.groups {
+            for (_, b) in billers {
+                b.fit(cell_account_months, account_months);
+            }
+        }
+    }
+
+    pub(crate) fn into_billers(self) -> impl Iterator<Item = (usize, Biller<'m>)> {
+        self.groups.into_iter().flat_map(|(_, mut billers)| {
+            if let Some(((_, first), rest)) = billers.split_first_mut() {
+                for (_, b) in rest {
+                    b.copy_counts(first);
+                }
+            }
+            billers
+        })
+    }
+}
