@@ -541,7 +541,11 @@ fn notes(report: &Report, m: &ModelResult, out: &mut dyn Write) -> std::io::Resu
             totals.blocked
         )?;
     }
-    // Fee lines: list them when few, else summarise.
+    fee_notes(report, m, out)
+}
+
+/// One line per fee when there are few, else a summary.
+fn fee_notes(report: &Report, m: &ModelResult, out: &mut dyn Write) -> std::io::Result<()> {
     if m.fees.len() <= 12 {
         for f in &m.fees {
             let tier = match (f.from, f.country) {
