@@ -1,0 +1,217 @@
+//! `simcost compare` (and the shared part of `breakeven`): models side by side in one currency,
+//! on a log or on the rate cards themselves.
+
+use super::log_args::*;
+use super::{parse_date, reported, Format};
+use crate::analysis::{breakeven, cards, compare};
+use crate::error::{Error, Result};
+use crate::event::Country;
+use crate::output::OutputFile;
+use crate::rates::fx::FxTable;
+use crate::rates::{Channel, Model};
+use crate::report::{self, BreakevenReport, CardsReport, CompareReport, Decision};
+use clap::Args;
+use std::path::Path;
+
+/// Options of the commands that compare models (`compare`, `breakeven`).
+#[derive(Args)]
+pub(crate) struct DecideArgs {
+    #[command(flatten)]
+    pub(crate) common: LogArgs,
+    /// Every Viber model (with --whatsapp or --model: those too).
+    #[arg(long)]
+    pub(crate) viber: bool,
+    /// Every WhatsApp model.
+    #[arg(long)]
+    pub(crate) whatsapp: bool,
+    /// The currency of the report; other currencies convert with the rate directory's fx.csv.
+    #[arg(long, default_value = "EUR", value_name = "CODE")]
+    pub(crate) currency: String,
+    /// Convert with the latest rates of fx.csv dated on or before DATE (default: the latest).
+    #[arg(long, value_name = "DATE")]
+    pub(crate) fx_date: Option<String>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub(crate) format: Format,
+    /// Print amounts in the table at full precision instead of rounded to cents.
+    #[arg(long)]
+    pub(crate) full_precision: bool,
+    /// Without a LOG: business messages in the typical support conversation.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub(crate) messages_per_session: u32,
+    /// The card prices of DATE (default: today; with a LOG, its last day).
+    #[arg(long, value_name = "DATE")]
+    pub(crate) date: Option<String>,
+    /// Without a LOG: only these countries (comma-separated ISO codes).
+    #[arg(long, value_delimiter = ',', value_name = "CC,...")]
+    pub(crate) countries: Vec<String>,
+}
+
+/// `compare` and `breakeven`: `plot` is `Some` for breakeven.
+pub(crate) fn run(a: &DecideArgs, plot: Option<Option<&std::path::Path>>) -> Result<()> {
+    check_outputs(&a.common, false, &[("--plot", plot.flatten())])?;
+    let (models, fx) = decision_models(a)?;
+    let fx_date = a
+        .fx_date
+        .as_deref()
+        .map(|d| parse_date("fx-date", d))
+        .transpose()?;
+    let currency = a.currency.to_ascii_uppercase();
+    let own: Vec<(String, String)> = models
+        .iter()
+        .map(|m| (m.name.clone(), m.currency.clone()))
+        .collect();
+    let conv = compare::conversions(&own, &currency, fx.as_ref(), fx_date)?;
+    let d = Decision {
+        log: None,
+        currency: &currency,
+        models: models
+            .iter()
+            .map(|m| (m.name.clone(), m.channel.name(), m.currency.clone()))
+            .collect(),
+        rates_used: rates_used(&conv),
+        full_precision: a.full_precision,
+    };
+    let given_date = a
+        .date
+        .as_deref()
+        .map(|d| parse_date("date", d))
+        .transpose()?;
+    match &a.common.log {
+        None => decide_on_cards(a, plot, &models, &conv, d, given_date),
+        Some(_) => decide_on_log(a, plot, models, &conv, d, given_date),
+    }
+}
+
+/// The models `compare`/`breakeven` compare and the rate directory's FX table:
+/// --viber / --whatsapp select every model of the channel, --model adds named ones.
+pub(crate) fn decision_models(a: &DecideArgs) -> Result<(Vec<Model>, Option<FxTable>)> {
+    let all = load_rates(&a.common, &[])?.0;
+    let mut names: Vec<String> = all
+        .iter()
+        .filter(|m| {
+            (a.viber && m.channel == Channel::Viber)
+                || (a.whatsapp && m.channel == Channel::WhatsApp)
+        })
+        .map(|m| m.name.clone())
+        .collect();
+    names.extend(a.common.models.iter().cloned());
+    load_rates(&a.common, &names)
+}
+
+/// The published FX rates the conversions use, each once, in first use order.
+pub(crate) fn rates_used(conv: &[crate::rates::fx::Conversion]) -> Vec<crate::rates::fx::FxRate> {
+    let mut rates_used = Vec::new();
+    for c in conv {
+        for r in &c.rates {
+            if !rates_used.contains(r) {
+                rates_used.push(r.clone());
+            }
+        }
+    }
+    rates_used
+}
+
+/// `compare`/`breakeven` without a log: the rate cards themselves on `--date` (default today).
+pub(crate) fn decide_on_cards(
+    a: &DecideArgs,
+    plot: Option<Option<&Path>>,
+    models: &[Model],
+    conv: &[crate::rates::fx::Conversion],
+    d: Decision,
+    given_date: Option<chrono::NaiveDate>,
+) -> Result<()> {
+    if plot.is_some_and(|p| p.is_some()) {
+        return Err(Error::Usage("--plot needs a LOG to scale".into()));
+    }
+    let refs: Vec<&Model> = models.iter().collect();
+    let date = given_date.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let day = crate::calendar::days_since_epoch(date);
+    let countries = card_countries(a, &refs)?;
+    let sessions = cards::session_vs_message(&refs, day, Some(&countries));
+    let exporter = a.format.exporter();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    if plot.is_some() {
+        let r = BreakevenReport {
+            d,
+            scopes: &[],
+            sessions: &sessions,
+            channels: None,
+        };
+        return report::finish(exporter.breakeven(&r, &mut out), &mut out);
+    }
+    let rows = cards::compare_cards(&refs, conv, &countries, day, a.messages_per_session)?;
+    let r = CardsReport {
+        d,
+        date,
+        messages_per_session: a.messages_per_session,
+        rows: &rows,
+        sessions: &sessions,
+    };
+    report::finish(exporter.cards(&r, &mut out), &mut out)
+}
+
+/// The countries whose cards are compared: `--countries`, else the models' default ones.
+pub(crate) fn card_countries(a: &DecideArgs, refs: &[&Model]) -> Result<Vec<Country>> {
+    if a.countries.is_empty() {
+        return Ok(cards::default_countries(refs));
+    }
+    a.countries
+        .iter()
+        .map(|c| {
+            Country::parse(c.trim())
+                .ok_or_else(|| Error::Usage(format!("--countries: not an ISO country code ({c})")))
+        })
+        .collect()
+}
+
+/// `compare`/`breakeven` on a log: every model billed, then compared in `d`'s currency.
+pub(crate) fn decide_on_log(
+    a: &DecideArgs,
+    plot: Option<Option<&Path>>,
+    models: Vec<Model>,
+    conv: &[crate::rates::fx::Conversion],
+    d: Decision,
+    given_date: Option<chrono::NaiveDate>,
+) -> Result<()> {
+    let mut l = load(&a.common)?;
+    l.models = models;
+    let results = bill_all(&l, false, a.common.strict)?;
+    let comparison = compare::compare(&results, conv, d.currency)?;
+    let scopes = breakeven::breakeven(&results, conv)?;
+    let d = Decision {
+        log: Some(&l.log),
+        ..d
+    };
+    let exporter = a.format.exporter();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let Some(svg) = plot else {
+        let r = CompareReport {
+            d,
+            comparison: &comparison,
+            scopes: &scopes,
+        };
+        return report::finish(exporter.compare(&r, &mut out), &mut out);
+    };
+    // (b) Session against per message on the cards in force on `--date`, else the log's last day.
+    let day = match given_date {
+        Some(g) => crate::calendar::days_since_epoch(g),
+        None => l.log.events.iter().map(|e| e.day).max().unwrap_or(0),
+    };
+    let countries: Vec<Country> = comparison.countries.iter().map(|c| c.country).collect();
+    let refs: Vec<&Model> = l.models.iter().collect();
+    let sessions = cards::session_vs_message(&refs, day, Some(&countries));
+    let chart = match (svg, scopes.last()) {
+        (Some(path), Some(scope)) => Some(super::breakeven::draw(path, &l, scope, d.currency)?),
+        _ => None,
+    };
+    let r = BreakevenReport {
+        d,
+        scopes: &scopes,
+        sessions: &sessions,
+        channels: Some(&comparison),
+    };
+    reported(report::finish(exporter.breakeven(&r, &mut out), &mut out))?;
+    chart.map_or(Ok(()), OutputFile::commit)
+}
