@@ -124,9 +124,9 @@ const NO_CELL: u32 = u32::MAX;
 const TABLED_ACCOUNT_MONTHS: usize = 32;
 
 /// What a block remembers between its rows.
-struct BlockState {
+struct BlockState<'m> {
     times: PlainTimes,
-    month_days: MonthDays,
+    month_days: &'m mut MonthDays,
     accounts: FxHashMap<Box<str>, u32>,
     /// Accounts by the bytes as typed, once a block has more than `FEW_ACCOUNTS`.
     typed_accounts: FxHashMap<Box<[u8]>, u32>,
@@ -168,7 +168,14 @@ impl Record for Split<'_> {
 
 impl Parser<'_> {
     /// The rows of `block`, written into `rows` (emptied first; a buffer to reuse).
-    pub fn parse(&self, block: &Block, mut rows: Vec<Row>) -> Rows {
+    pub fn parse(&self, block: &Block, rows: Vec<Row>) -> Rows {
+        let mut month_days = MonthDays::new(self.tz);
+        let out = self.parse_with(block, rows, &mut month_days);
+        month_days.keep();
+        out
+    }
+
+    fn parse_with(&self, block: &Block, mut rows: Vec<Row>, month_days: &mut MonthDays) -> Rows {
         rows.clear();
         rows.reserve(block.bytes.len() / 40);
         let mut out = Rows {
@@ -177,7 +184,7 @@ impl Parser<'_> {
         };
         let mut st = BlockState {
             times: PlainTimes::default(),
-            month_days: MonthDays::new(self.tz),
+            month_days,
             accounts: FxHashMap::default(),
             typed_accounts: FxHashMap::default(),
             last_account: None,
@@ -527,7 +534,7 @@ struct ContactRead<'r> {
     number: Option<u64>,
 }
 
-impl BlockState {
+impl BlockState<'_> {
     /// The block index of (account, month) in `out.account_months` (added if new).
     #[inline(always)]
     fn account_month(&mut self, out: &mut Rows, account: u32, month: i32) -> u32 {

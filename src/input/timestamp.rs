@@ -177,49 +177,66 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// `local_month_day` for a run of instants: the month and day are kept for the quarter hour
-/// (the grain of every UTC offset since 1972) when the offset is the same across it, so a
-/// time-ordered log converts a zone once per quarter hour instead of once per row.
+/// `local_month_day` for many instants: the month and day are kept per quarter hour (the grain
+/// of every UTC offset since 1972) when the offset is the same across it, in a small table by
+/// quarter hour, so a log converts a zone about once per quarter hour it spans instead of once per
+/// row, in time order or not (`SLOTS` quarter hours are 85 days).
 pub struct MonthDays {
     tz: Tz,
-    slot: i64,
-    value: (i32, i32),
+    slots: Vec<(i64, (i32, i32))>,
 }
 
 const QUARTER_HOUR: i64 = 900 * 1_000_000;
+const SLOTS: usize = 1 << 13;
+
+thread_local! {
+    static KEPT: std::cell::RefCell<Option<MonthDays>> = const { std::cell::RefCell::new(None) };
+}
 
 impl MonthDays {
+    /// The table of `tz` this thread kept from its last block, else a new one: a block is too
+    /// short to fill a table of its own.
     pub fn new(tz: Tz) -> MonthDays {
-        MonthDays {
-            tz,
-            slot: i64::MIN,
-            value: (0, 0),
+        let kept = KEPT.with(|k| k.borrow_mut().take());
+        match kept {
+            Some(m) if m.tz == tz => m,
+            _ => MonthDays {
+                tz,
+                slots: vec![(i64::MIN, (0, 0)); SLOTS],
+            },
         }
+    }
+
+    /// Keeps the table for this thread's next block.
+    pub fn keep(self) {
+        KEPT.with(|k| *k.borrow_mut() = Some(self));
     }
 
     pub fn get(&mut self, at: i64) -> (i32, i32) {
         let slot = at.div_euclid(QUARTER_HOUR);
-        if slot == self.slot {
-            return self.value;
+        let kept = &mut self.slots[slot.rem_euclid(SLOTS as i64) as usize];
+        if kept.0 == slot {
+            return kept.1;
         }
         let value = local_month_day(at, self.tz);
         let start = slot * QUARTER_HOUR;
-        let (a, b) = (self.offset(start), self.offset(start + QUARTER_HOUR - 1));
+        let (a, b) = (
+            offset(self.tz, start),
+            offset(self.tz, start + QUARTER_HOUR - 1),
+        );
         if a == b && a % 900 == 0 {
-            self.slot = slot;
-            self.value = value;
+            self.slots[slot.rem_euclid(SLOTS as i64) as usize] = (slot, value);
         }
         value
     }
+}
 
-    fn offset(&self, at: i64) -> i32 {
-        use chrono::Offset;
-        let utc = DateTime::from_timestamp_micros(at).unwrap_or_default();
-        self.tz
-            .offset_from_utc_datetime(&utc.naive_utc())
-            .fix()
-            .local_minus_utc()
-    }
+fn offset(tz: Tz, at: i64) -> i32 {
+    use chrono::Offset;
+    let utc = DateTime::from_timestamp_micros(at).unwrap_or_default();
+    tz.offset_from_utc_datetime(&utc.naive_utc())
+        .fix()
+        .local_minus_utc()
 }
 
 fn has_offset(s: &str) -> bool {
@@ -241,6 +258,30 @@ pub use crate::calendar::{
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The kept table gives what the zone gives, for instants in any order, across clock
+    /// changes and half-hour zones, and a table kept for one zone is never used for another.
+    #[test]
+    fn month_days_agree_with_the_zone_in_any_order() {
+        let zones: [Tz; 3] = [
+            chrono_tz::Europe::Berlin,
+            chrono_tz::Asia::Kolkata,
+            chrono_tz::UTC,
+        ];
+        // 2026-03-28 .. 2026-04-02 (Berlin's clocks go forward on 2026-03-29), every 7 min 13 s,
+        // visited in a scrambled order.
+        let start = 1_774_656_000_000_000_i64;
+        let step = 433_000_000_i64;
+        let n = 1200_i64;
+        for tz in zones {
+            let mut m = MonthDays::new(tz);
+            for k in 0..n {
+                let at = start + ((k * 7919) % n) * step;
+                assert_eq!(m.get(at), local_month_day(at, tz), "{tz} {at}");
+            }
+            m.keep();
+        }
+    }
 
     const H: i64 = 3_600_000_000;
 
