@@ -1,15 +1,31 @@
 #!/usr/bin/env python3
-"""Build the shipped price CSVs in rates/ from ../shared/reference/.
+"""Build the Viber, WhatsApp-session and fx files in rates/ from ../shared/reference/.
 
-Run from the repository root: python3 scripts/build_rates.py [REFERENCE_DIR]
+Run from the repository root: python3 scripts/build_rates.py [REFERENCE_DIR] [--meta-out DIR]
 Every output row keeps the source, date and note of the reference row it came from;
 no number is computed except where stated (none is: prices are copied as published).
+
+The Meta files are NOT built here any more (issue 20): rates/whatsapp-meta-prices.csv,
+rates/whatsapp-markets.csv and rates/whatsapp-meta-tiers.csv are corrected in rates/, which is
+their source of truth; the reference files do not follow those corrections. `--meta-out DIR`
+copies the reference Meta files into DIR for comparison; it refuses rates/ itself and any file
+that already exists, so a corrected card is never overwritten (exit 2).
 """
 import csv
 import sys
 from pathlib import Path
 
-ref = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/reference")
+META_FILES = {"whatsapp/markets.csv": "whatsapp-markets.csv", "whatsapp/rates.csv": "whatsapp-meta-prices.csv"}
+
+args = sys.argv[1:]
+meta_out = None
+if "--meta-out" in args:
+    i = args.index("--meta-out")
+    if i + 1 >= len(args):
+        sys.exit("build_rates.py: --meta-out needs a directory")
+    meta_out = Path(args[i + 1])
+    del args[i:i + 2]
+ref = Path(args[0] if args else "../shared/reference")
 out = Path("rates")
 
 
@@ -68,10 +84,24 @@ def whatsapp_session():
             w.writerow([m["country"], day, r["user_initiated"], r["business_initiated"], m["market"], r["source"], r["note"]])
 
 
+def meta_reference_copy(dest):
+    """Copy the reference Meta files to dest for comparison; never into rates/, never over a file."""
+    if dest.resolve() == out.resolve():
+        print(f"build_rates.py: refusing to write the Meta reference files into {out}/: "
+              "rates/ is their source of truth (issue 20)", file=sys.stderr)
+        sys.exit(2)
+    for src, name in META_FILES.items():
+        target = dest / name
+        if target.exists():
+            print(f"build_rates.py: refusing to overwrite {target}", file=sys.stderr)
+            sys.exit(2)
+    dest.mkdir(parents=True, exist_ok=True)
+    for src, name in META_FILES.items():
+        (dest / name).write_text((ref / src).read_text())
+
+
 viber()
 whatsapp_session()
 (out / "fx.csv").write_text((ref / "fx.csv").read_text())
-# whatsapp-meta reads Meta's market map and dated market cards as published (all currencies;
-# the model's currency selects the rows)
-(out / "whatsapp-markets.csv").write_text((ref / "whatsapp/markets.csv").read_text())
-(out / "whatsapp-meta-prices.csv").write_text((ref / "whatsapp/rates.csv").read_text())
+if meta_out is not None:
+    meta_reference_copy(meta_out)

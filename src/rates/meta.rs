@@ -323,22 +323,23 @@ mod tests {
             "USD",
         )
         .unwrap();
-        // Germany has a row on the 2026-07-01 card: not carried
+        // Germany has a price on the 2026-07-01 card: not carried
         let p = card
             .price("Germany", day("2026-08-01"), MetaColumn::Marketing)
             .unwrap();
         assert_eq!(p.amount.to_string(), "0.1365");
         assert!(!p.carried_forward);
-        // France is not on the partial 2026-07-01 card: the 2026-01-01 price is carried forward
+        // Saudi Arabia's utility cell on the 2025-07-01 card is empty (not found): the 2025-04-01
+        // price is carried forward
         let p = card
-            .price("France", day("2026-08-01"), MetaColumn::Marketing)
+            .price("Saudi Arabia", day("2025-08-01"), MetaColumn::Utility)
             .unwrap();
-        assert_eq!(p.amount.to_string(), "0.0859");
-        assert_eq!(p.card_date.to_string(), "2026-01-01");
+        assert_eq!(p.amount.to_string(), "0.0115");
+        assert_eq!(p.card_date.to_string(), "2025-04-01");
         assert!(p.carried_forward);
-        // Poland has no USD price before its 2026-10-01 card
+        // Poland has no USD price before its first card (2026-07-01, when it became a market)
         assert!(card
-            .price("Poland", day("2026-08-01"), MetaColumn::Marketing)
+            .price("Poland", day("2026-06-30"), MetaColumn::Marketing)
             .is_none());
         // USD 2022 card has no Other prices
         assert!(card

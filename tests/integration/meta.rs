@@ -48,15 +48,15 @@ fn a_conversation_spanning_an_era_boundary_covers_until_it_closes() {
 #[test]
 fn markets_by_date_poland_and_the_dominican_republic() {
     let v = meta("meta_markets.csv", &[]);
-    assert_eq!(total(&v, M), d("0.1966"));
-    assert_eq!(count(&v, M, "unpriced"), 1);
+    assert_eq!(total(&v, M), d("0.2332"));
+    assert_eq!(count(&v, M, "unpriced"), 0);
     assert_eq!(
         dec(&row(&v, M, "countries", "country", "DO")["total"]),
         d("0.0740")
     );
     assert_eq!(
         dec(&row(&v, M, "countries", "country", "PL")["total"]),
-        d("0.1226")
+        d("0.1592")
     );
 }
 
@@ -107,16 +107,16 @@ fn ledger_names_conversation_category_market_and_card_date() {
 
 #[test]
 fn prices_from_a_carried_forward_row_are_counted() {
-    // France is not on the partial 2026-07-01 USD card: its 2026-01-01 marketing price 0.0859 is
-    // carried forward. Germany is on it (0.1365): not carried.
-    let log = "timestamp,contact,direction,kind\n2026-08-03T10:00:00Z,+33612345678,out,marketing\n2026-08-03T10:00:00Z,+4915112345678,out,marketing\n";
+    // Saudi Arabia's utility price on the 2025-07-01 USD card is not known (empty cell): its
+    // 2025-04-01 utility 0.0115 is carried forward. Germany's is on the card (0.0550): not carried.
+    let log = "timestamp,contact,direction,kind\n2025-08-04T10:00:00Z,+966501234567,out,utility\n2025-08-04T10:00:00Z,+4915112345678,out,utility\n";
     let v = sim(&["replay", "-", "--model", M, "--format", "json"])
         .stdin(log)
         .json();
-    assert_eq!(total(&v, M), d("0.2224"));
+    assert_eq!(total(&v, M), d("0.0665"));
     assert_eq!(count(&v, M, "carried_forward"), 1);
     assert_eq!(
-        row(&v, M, "countries", "country", "FR")["carried_forward"],
+        row(&v, M, "countries", "country", "SA")["carried_forward"],
         1
     );
 }
