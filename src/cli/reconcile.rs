@@ -1,0 +1,145 @@
+//! `simcost reconcile`: a log's replay held against the provider's bill (`reconcile`).
+
+use super::log_args::*;
+use super::{reported, Format};
+use crate::error::{Error, Result};
+use crate::output::{self, OutputFile};
+use crate::reconcile::{self, report, Bill, BillFormat, Tolerance};
+use clap::Args;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Args)]
+pub(crate) struct ReconcileArgs {
+    #[command(flatten)]
+    pub(crate) common: LogArgs,
+    /// The provider's bill: an invoice CSV, Meta pricing analytics JSON, Meta webhook payloads
+    /// (JSON Lines) or a Twilio message export.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) bill: PathBuf,
+    /// The bill's format; default: told from its shape (an error when it cannot be).
+    #[arg(long, value_enum)]
+    pub(crate) bill_format: Option<BillFormat>,
+    /// Exit 0 when |billed - replayed| is at most AMOUNT (in the model's currency) or P% of
+    /// the billed total; else exit 6.
+    #[arg(long, value_name = "AMOUNT|P%", default_value = "0", value_parser = Tolerance::parse)]
+    pub(crate) tolerance: Tolerance,
+    #[arg(long, value_enum, default_value = "table")]
+    pub(crate) format: Format,
+    /// Write each differing message (bills with one row per message) to FILE (CSV).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) details: Option<PathBuf>,
+}
+
+pub(crate) fn run(mut a: ReconcileArgs) -> Result<()> {
+    check(&a)?;
+    let bill_file = a.bill.display().to_string();
+    let text = std::fs::read(&a.bill).map_err(|e| Error::io(format!("reading {bill_file}"), e))?;
+    let text = String::from_utf8(text).map_err(|_| Error::Input {
+        file: bill_file.clone(),
+        line: 0,
+        msg: "not UTF-8 text".into(),
+    })?;
+    let format = match a.bill_format.or_else(|| BillFormat::detect(&text)) {
+        Some(f) => f,
+        None => {
+            return Err(Error::Usage(format!(
+                "{bill_file}: cannot tell the bill's format from its shape; give --bill-format"
+            )))
+        }
+    };
+    a.common.models = vec![model_name(&a.common, format)?];
+    let l = load(&a.common)?;
+    let results = bill_all(&l, true, a.common.strict)?;
+    let (model, result) = (&l.models[0], &results[0]);
+    let rep = reconcile::replayed(&l.log, result, model, l.tz);
+    let bill = read_bill(format, &bill_file, &text, l.tz)?;
+    let r = reconcile::reconcile(&bill, &rep, model, a.tolerance)?;
+    let details = match &a.details {
+        Some(path) => {
+            let mut f = OutputFile::create("--details", path)?;
+            report::details(&r, l.tz, &mut f).map_err(|e| Error::io("writing --details", e))?;
+            Some(f)
+        }
+        None => None,
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let written = match a.format {
+        Format::Table => report::table(&r, &mut out),
+        Format::Csv => report::csv(&r, &mut out),
+        Format::Json => report::json(&r, &mut out),
+    };
+    reported(
+        written
+            .and_then(|_| out.flush())
+            .map_err(|e| Error::io("writing the report", e)),
+    )?;
+    if let Some(f) = details {
+        f.commit()?;
+    }
+    if r.within_tolerance() {
+        return Ok(());
+    }
+    Err(Error::BillDiffers(format!(
+        "the bill differs from the replay by {} {} (billed {} - replayed {}), beyond --tolerance {}",
+        r.difference(),
+        r.currency,
+        r.billed(),
+        r.replayed(),
+        r.tolerance.label()
+    )))
+}
+
+/// No output is the log, the bill or another output.
+fn check(a: &ReconcileArgs) -> Result<()> {
+    check_outputs(&a.common, true, &[("--details", a.details.as_deref())])?;
+    if let Some(d) = &a.details {
+        output::check_distinct(
+            &[("--bill", output::Input::File(&a.bill))],
+            &[("--details", d.as_path())],
+        )?;
+    }
+    Ok(())
+}
+
+/// The one model the bill is held against: `--model`, else `whatsapp-meta` for Meta's bills,
+/// else the rate directory's only model.
+fn model_name(common: &LogArgs, format: BillFormat) -> Result<String> {
+    match &common.models[..] {
+        [one] => return Ok(one.clone()),
+        [] => {}
+        _ => {
+            return Err(Error::Usage(
+                "reconcile holds the bill against one --model".into(),
+            ))
+        }
+    }
+    if format.is_meta() {
+        return Ok("whatsapp-meta".into());
+    }
+    let (models, _) = load_rates(common, &[])?;
+    match &models[..] {
+        [one] => Ok(one.name.clone()),
+        _ => Err(Error::Usage(format!(
+            "--model NAME is needed: which model billed this {} bill? ({})",
+            format.name(),
+            models
+                .iter()
+                .map(|m| m.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+fn read_bill(format: BillFormat, file: &str, text: &str, tz: chrono_tz::Tz) -> Result<Bill> {
+    let _ = (tz, Path::new(file));
+    match format {
+        BillFormat::Invoice => reconcile::invoice::read(file, text),
+        f => Err(Error::Usage(format!(
+            "--bill-format {}: not read yet",
+            f.name()
+        ))),
+    }
+}

@@ -1,0 +1,177 @@
+//! `reconcile` (docs/billing-rules.md §7): a log held against bills that differ from it in
+//! known ways. Figures worked by hand in tests/fixtures/reconcile/README.md.
+
+use super::*;
+
+fn rf(name: &str) -> String {
+    fixture(&format!("reconcile/{name}"))
+}
+
+/// `reconcile log.csv --bill BILL --format json EXTRA...`, whatever its exit code.
+fn reconcile(bill: &str, extra: &[&str]) -> (Value, Option<i32>) {
+    let (log, bill) = (rf("log.csv"), rf(bill));
+    let mut args = vec!["reconcile", &log, "--bill", &bill, "--format", "json"];
+    args.extend(extra);
+    let out = sim(&args).run();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("no JSON: {stderr}"));
+    (v, out.status.code())
+}
+
+/// The cause of `kind` in `country` and `category`: (count, amount, markup).
+fn cause(v: &Value, kind: &str, country: &str, category: &str) -> (u64, Decimal, Option<Decimal>) {
+    let c = (v["causes"].as_array().unwrap().iter())
+        .find(|c| c["cause"] == kind && c["country"] == country && c["category"] == category)
+        .unwrap_or_else(|| panic!("no {kind} {country} {category} in {}", v["causes"]));
+    let markup = c["markup_percent"].as_str().map(d);
+    (c["count"].as_u64().unwrap(), dec(&c["amount"]), markup)
+}
+
+fn summary(v: &Value, field: &str) -> Decimal {
+    dec(&v["summary"][field])
+}
+
+#[test]
+fn an_invoice_with_a_markup_a_misclassified_template_and_missing_messages() {
+    let (v, code) = reconcile("invoice.csv", &["--model", "whatsapp-meta"]);
+    assert_eq!(code, Some(6), "beyond the default tolerance of 0");
+    assert_eq!(summary(&v, "billed"), d("0.4983"));
+    assert_eq!(summary(&v, "replayed"), d("0.2726"));
+    assert_eq!(summary(&v, "difference"), d("0.2257"));
+    assert_eq!(summary(&v, "explained"), d("0.2257"));
+    assert_eq!(v["summary"]["share_explained_percent"], "100");
+    let ten = Some(d("10"));
+    assert_eq!(
+        cause(&v, "unit_price", "BR", "marketing"),
+        (1, d("0.00625"), ten)
+    );
+    assert_eq!(
+        cause(&v, "unit_price", "DE", "marketing"),
+        (1, d("0.01365"), ten)
+    );
+    assert_eq!(
+        cause(&v, "unit_price", "DE", "utility"),
+        (1, d("0.0055"), ten)
+    );
+    assert_eq!(
+        cause(&v, "category_disagreement", "BR", "marketing"),
+        (1, d("0.06195"), None)
+    );
+    assert_eq!(
+        cause(&v, "billed_not_in_log", "DE", "marketing"),
+        (1, d("0.15015"), None)
+    );
+    assert_eq!(
+        cause(&v, "in_log_not_billed", "IN", "marketing"),
+        (1, d("-0.0118"), None)
+    );
+    assert_eq!(v["causes"].as_array().unwrap().len(), 6);
+}
+
+#[test]
+fn the_tolerance_decides_the_exit_code() {
+    let m = ["--model", "whatsapp-meta", "--tolerance"];
+    let run = |t: &str| reconcile("invoice.csv", &[&m[..], &[t]].concat()).1;
+    // |0.4983 - 0.2726| = 0.2257; as a share of the bill 45.29...%.
+    assert_eq!(run("0.2257"), Some(0));
+    assert_eq!(run("0.2256"), Some(6));
+    assert_eq!(run("46%"), Some(0));
+    assert_eq!(run("45%"), Some(6));
+    let (log, bill) = (rf("log.csv"), rf("invoice.csv"));
+    sim(&[
+        "reconcile",
+        &log,
+        "--bill",
+        &bill,
+        "--model",
+        "whatsapp-meta",
+    ])
+    .fails(6, "the bill differs from the replay by 0.22570 USD");
+}
+
+#[test]
+fn the_model_is_asked_for_when_the_bill_does_not_tell() {
+    let (log, bill) = (rf("log.csv"), rf("invoice.csv"));
+    sim(&["reconcile", &log, "--bill", &bill]).fails(2, "--model NAME is needed");
+    sim(&["reconcile", &log, "--bill", &bill, "--model", "viber-2024"])
+        .fails(2, "the bill is in USD, the model viber-2024 in EUR");
+}
+
+/// A bill made from simcost's own ledger: the charged rows summed per month, country and
+/// category (fees under `fee`), in the invoice format.
+fn invoice_from_ledger(ledger: &str) -> String {
+    let mut cells: std::collections::BTreeMap<(String, String, String), (u64, Decimal, String)> =
+        Default::default();
+    let mut rdr = csv::Reader::from_reader(ledger.as_bytes());
+    for rec in rdr.records() {
+        let rec = rec.unwrap();
+        let (month, country, charge, amount, currency) =
+            (&rec[1], &rec[4], &rec[9], &rec[10], &rec[11]);
+        let category = match charge {
+            "fee" | "session" => charge,
+            _ => &rec[8],
+        };
+        let amount: Decimal = amount.parse().unwrap_or_default();
+        if amount.is_zero() {
+            continue;
+        }
+        let c = cells
+            .entry((month.into(), country.into(), category.into()))
+            .or_insert((0, Decimal::ZERO, currency.into()));
+        c.0 += 1;
+        c.1 += amount;
+    }
+    let mut out = String::from("month,country,category,quantity,amount,currency\n");
+    for ((m, c, k), (n, a, cur)) in cells {
+        out.push_str(&format!("{m},{c},{k},{n},{a},{cur}\n"));
+    }
+    out
+}
+
+fn own_ledger_reconciles(log: &str, model: &str, rates: Option<&str>) {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger.csv");
+    let mut args = vec![
+        "replay",
+        log,
+        "--model",
+        model,
+        "--ledger",
+        ledger.to_str().unwrap(),
+    ];
+    args.extend(rates.map(|r| ["--rates", r]).into_iter().flatten());
+    sim(&args).succeeds();
+    let bill = dir.path().join("bill.csv");
+    std::fs::write(
+        &bill,
+        invoice_from_ledger(&std::fs::read_to_string(&ledger).unwrap()),
+    )
+    .unwrap();
+    let mut args = vec![
+        "reconcile",
+        log,
+        "--bill",
+        bill.to_str().unwrap(),
+        "--model",
+        model,
+    ];
+    args.extend(rates.map(|r| ["--rates", r]).into_iter().flatten());
+    args.extend(["--format", "json"]);
+    let v = sim(&args).json();
+    assert_eq!(summary(&v, "difference"), Decimal::ZERO, "{model}: {v}");
+    assert_eq!(v["causes"], serde_json::json!([]), "{model}");
+    assert!(summary(&v, "billed") > Decimal::ZERO, "{model}");
+}
+
+#[test]
+fn a_bill_made_from_simcosts_own_ledger_reconciles_to_zero() {
+    own_ledger_reconciles(&rf("log.csv"), "whatsapp-meta", None);
+    // Viber: per-message charges, sessions and minimum commitments (fee rows).
+    own_ledger_reconciles(
+        &fixture("viber_minimum.csv"),
+        "minimum",
+        Some(&test_rates()),
+    );
+    own_ledger_reconciles(&fixture("viber_fees.csv"), "flat", Some(&test_rates()));
+}
