@@ -7,7 +7,7 @@ use crate::output::{self, OutputFile};
 use crate::reconcile::{self, report, Bill, BillFormat, Tolerance};
 use clap::Args;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Args)]
 pub(crate) struct ReconcileArgs {
@@ -134,9 +134,9 @@ fn model_name(common: &LogArgs, format: BillFormat) -> Result<String> {
 }
 
 fn read_bill(format: BillFormat, file: &str, text: &str, tz: chrono_tz::Tz) -> Result<Bill> {
-    let _ = (tz, Path::new(file));
     match format {
         BillFormat::Invoice => reconcile::invoice::read(file, text),
+        BillFormat::MetaPricingAnalytics => reconcile::pricing_analytics::read(file, text, tz),
         f => Err(Error::Usage(format!(
             "--bill-format {}: not read yet",
             f.name()

@@ -175,3 +175,29 @@ fn a_bill_made_from_simcosts_own_ledger_reconciles_to_zero() {
     );
     own_ledger_reconciles(&fixture("viber_fees.csv"), "flat", Some(&test_rates()));
 }
+
+#[test]
+fn metas_pricing_analytics_with_a_free_entry_point_and_a_missing_message() {
+    // Detected from its shape; the model defaults to whatsapp-meta for Meta's bills.
+    let (v, code) = reconcile("pricing_analytics.json", &[]);
+    assert_eq!(code, Some(6));
+    assert_eq!(v["bill"]["format"], "meta-pricing-analytics");
+    assert_eq!(v["model"], "whatsapp-meta");
+    assert_eq!(summary(&v, "billed"), d("0.453"));
+    assert_eq!(summary(&v, "replayed"), d("0.2726"));
+    assert_eq!(summary(&v, "difference"), d("0.1804"));
+    assert_eq!(summary(&v, "explained"), d("0.1804"));
+    assert_eq!(
+        cause(&v, "category_disagreement", "BR", "marketing"),
+        (1, d("0.0557"), None)
+    );
+    assert_eq!(
+        cause(&v, "billed_not_in_log", "DE", "marketing"),
+        (1, d("0.1365"), None)
+    );
+    assert_eq!(
+        cause(&v, "free_on_bill_only", "IN", "marketing"),
+        (1, d("-0.0118"), None)
+    );
+    assert_eq!(v["causes"].as_array().unwrap().len(), 3);
+}
