@@ -201,3 +201,52 @@ fn metas_pricing_analytics_with_a_free_entry_point_and_a_missing_message() {
     );
     assert_eq!(v["causes"].as_array().unwrap().len(), 3);
 }
+
+#[test]
+fn metas_webhook_message_by_message_with_details() {
+    let dir = tempfile::tempdir().unwrap();
+    let details = dir.path().join("details.csv");
+    let (v, code) = reconcile("webhook.jsonl", &["--details", details.to_str().unwrap()]);
+    assert_eq!(code, Some(6));
+    assert_eq!(v["bill"]["format"], "meta-webhook");
+    // Priced at the card for Meta's categories: BR 2 x 0.0625, DE 2 x 0.1365 + 0.0550.
+    assert_eq!(summary(&v, "billed"), d("0.453"));
+    assert_eq!(summary(&v, "replayed"), d("0.2726"));
+    assert_eq!(summary(&v, "explained"), d("0.1804"));
+    assert_eq!(
+        cause(&v, "category_disagreement", "BR", "marketing"),
+        (1, d("0.0557"), None)
+    );
+    assert_eq!(
+        cause(&v, "billed_not_in_log", "DE", "marketing"),
+        (1, d("0.1365"), None)
+    );
+    assert_eq!(
+        cause(&v, "free_on_bill_only", "IN", "marketing"),
+        (1, d("-0.0118"), None)
+    );
+    assert_eq!(v["causes"].as_array().unwrap().len(), 3);
+    assert_eq!(v["messages_differing"], 3);
+    let text = std::fs::read_to_string(&details).unwrap();
+    let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(text.as_bytes())
+        .records()
+        .map(|r| r.unwrap())
+        .collect();
+    let got: Vec<(&str, &str, &str, &str)> =
+        rows.iter().map(|r| (&r[2], &r[5], &r[6], &r[7])).collect();
+    assert_eq!(
+        got,
+        [
+            ("wamid.BR2", "category_disagreement", "utility", "marketing"),
+            ("wamid.IN1", "free_on_bill_only", "marketing", "marketing"),
+            ("wamid.DE3", "billed_not_in_log", "", "marketing"),
+        ]
+    );
+    // simcost's reason is the billed line's; the bill's is its pricing type.
+    assert_eq!(
+        &rows[1][11],
+        "template: charged per message by its category"
+    );
+    assert_eq!(&rows[1][12], "free_entry_point");
+    assert_eq!((&rows[1][3], &rows[1][10]), ("9", "-0.0118"));
+}
