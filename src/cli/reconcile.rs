@@ -138,9 +138,6 @@ fn read_bill(format: BillFormat, file: &str, text: &str, tz: chrono_tz::Tz) -> R
         BillFormat::Invoice => reconcile::invoice::read(file, text),
         BillFormat::MetaPricingAnalytics => reconcile::pricing_analytics::read(file, text, tz),
         BillFormat::MetaWebhook => reconcile::webhook::read(file, text),
-        f => Err(Error::Usage(format!(
-            "--bill-format {}: not read yet",
-            f.name()
-        ))),
+        BillFormat::Twilio => reconcile::twilio::read(file, text),
     }
 }

@@ -29,6 +29,8 @@ pub enum CauseKind {
     FreeInReplayOnly(&'static str),
     /// The same messages at another unit price than the card's: a card gap or a markup.
     UnitPrice,
+    /// The bill charges customer messages (Twilio's fee); simcost bills none.
+    InboundCharged,
 }
 
 impl CauseKind {
@@ -41,6 +43,7 @@ impl CauseKind {
             CauseKind::FreeOnBillOnly(_) => "free_on_bill_only",
             CauseKind::FreeInReplayOnly(_) => "free_in_replay_only",
             CauseKind::UnitPrice => "unit_price",
+            CauseKind::InboundCharged => "inbound_charged",
         }
     }
 
@@ -56,6 +59,9 @@ impl CauseKind {
             CauseKind::FreeOnBillOnly(t) => format!("free on the bill only ({t})"),
             CauseKind::FreeInReplayOnly(t) => format!("free in the replay only ({t})"),
             CauseKind::UnitPrice => "unit price differs from the card (card gap or markup)".into(),
+            CauseKind::InboundCharged => {
+                "customer messages charged by the bill (simcost bills none)".into()
+            }
         }
     }
 
@@ -269,6 +275,9 @@ pub fn pair(bill: &[BillMessage], sent: &[Sent]) -> Vec<Option<usize>> {
     let window = MATCH_SECONDS * 1_000_000;
     for i in order {
         let m = &bill[i];
+        if m.category == Some("inbound") {
+            continue;
+        }
         let Some(candidates) = m.contact.and_then(|c| by_contact.get(&c)) else {
             continue;
         };
@@ -420,6 +429,10 @@ fn compare(
 ) -> Option<MessageDiff> {
     let z = Decimal::ZERO;
     let at = (priced.key.1, priced.key.2);
+    if m.category == Some("inbound") {
+        causes.add(CauseKind::InboundCharged, at, 1, priced.amount, z);
+        return None;
+    }
     let Some(s) = s else {
         let billed = priced.amount;
         causes.add(CauseKind::BilledNotInLog, at, 1, billed, z);

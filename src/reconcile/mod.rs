@@ -128,7 +128,8 @@ impl Tally {
 }
 
 /// The categories a bill or the replay may name (WhatsApp's words; Viber's types map onto
-/// them), plus `session`, `fee` and `unknown` (a per-message bill that names none).
+/// them), plus `session`, `fee`, `inbound` (a bill that charges customer messages) and
+/// `unknown` (a per-message bill that names none).
 pub const CATEGORIES: &[&str] = &[
     "marketing",
     "marketing_lite",
@@ -141,6 +142,7 @@ pub const CATEGORIES: &[&str] = &[
     "user_initiated",
     "session",
     "fee",
+    "inbound",
     "unknown",
 ];
 

@@ -250,3 +250,52 @@ fn metas_webhook_message_by_message_with_details() {
     assert_eq!(&rows[1][12], "free_entry_point");
     assert_eq!((&rows[1][3], &rows[1][10]), ("9", "-0.0118"));
 }
+
+#[test]
+fn a_twilio_export_with_a_ten_percent_markup_per_country_and_category() {
+    let (v, code) = reconcile("twilio.csv", &["--model", "whatsapp-meta"]);
+    assert_eq!(code, Some(6));
+    assert_eq!(v["bill"]["format"], "twilio");
+    assert_eq!(summary(&v, "billed"), d("0.46501"));
+    assert_eq!(summary(&v, "replayed"), d("0.2726"));
+    assert_eq!(summary(&v, "difference"), d("0.19241"));
+    assert_eq!(summary(&v, "explained"), d("0.19241"));
+    let ten = Some(d("10"));
+    assert_eq!(
+        cause(&v, "unit_price", "BR", "marketing"),
+        (1, d("0.00625"), ten)
+    );
+    assert_eq!(
+        cause(&v, "unit_price", "BR", "utility"),
+        (1, d("0.00068"), ten)
+    );
+    assert_eq!(
+        cause(&v, "unit_price", "DE", "marketing"),
+        (1, d("0.01365"), ten)
+    );
+    assert_eq!(
+        cause(&v, "unit_price", "DE", "utility"),
+        (1, d("0.0055"), ten)
+    );
+    assert_eq!(
+        cause(&v, "unit_price", "IN", "marketing"),
+        (1, d("0.00118"), ten)
+    );
+    assert_eq!(
+        cause(&v, "billed_not_in_log", "DE", "unknown"),
+        (1, d("0.15015"), None)
+    );
+    assert_eq!(
+        cause(&v, "free_in_replay_only", "BR", "service"),
+        (1, d("0.005"), None)
+    );
+    assert_eq!(
+        cause(&v, "inbound_charged", "BR", "inbound"),
+        (1, d("0.005"), None)
+    );
+    assert_eq!(
+        cause(&v, "inbound_charged", "IN", "inbound"),
+        (1, d("0.005"), None)
+    );
+    assert_eq!(v["causes"].as_array().unwrap().len(), 9);
+}
