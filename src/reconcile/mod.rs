@@ -111,6 +111,8 @@ pub struct Tally {
     pub free: u64,
     /// Of `free`: in a free entry point window.
     pub free_entry_point: u64,
+    /// Of `free`: inside a monthly free tier or allowance.
+    pub free_tier: u64,
 }
 
 impl Tally {
@@ -119,6 +121,7 @@ impl Tally {
         self.amount += o.amount;
         self.free += o.free;
         self.free_entry_point += o.free_entry_point;
+        self.free_tier += o.free_tier;
     }
 
     /// The average charge, `None` without a charged message.

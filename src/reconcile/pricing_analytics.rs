@@ -106,11 +106,11 @@ fn add(bill: &mut Bill, n: usize, p: &Point, tz: chrono_tz::Tz) -> Result<()> {
     let cell = bill.cells.entry((month, place, cat)).or_default();
     if free {
         cell.free += p.volume;
-        cell.free_entry_point += if kind == "FREE_ENTRY_POINT" {
-            p.volume
-        } else {
-            0
-        };
+        match kind.as_str() {
+            "FREE_ENTRY_POINT" => cell.free_entry_point += p.volume,
+            "FREE_TIER" => cell.free_tier += p.volume,
+            _ => {}
+        }
     } else {
         cell.quantity += p.volume;
     }

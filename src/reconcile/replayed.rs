@@ -63,8 +63,9 @@ pub fn replayed(log: &Log, result: &ModelResult, model: &Model, tz: chrono_tz::T
         let cell = r.cells.entry(sent.key).or_default();
         if sent.unpriced {
             r.unpriced += 1;
-        } else if sent.free.is_some() {
+        } else if let Some(t) = sent.free {
             cell.free += 1;
+            cell.free_tier += (t == "free_tier") as u64;
         } else {
             cell.quantity += 1;
             cell.amount += sent.amount;

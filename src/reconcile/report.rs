@@ -215,6 +215,7 @@ fn tally(t: &super::Tally) -> Value {
         "amount": t.amount.to_string(),
         "free": t.free,
         "free_entry_point": t.free_entry_point,
+        "free_tier": t.free_tier,
     })
 }
 

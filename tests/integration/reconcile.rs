@@ -299,3 +299,98 @@ fn a_twilio_export_with_a_ten_percent_markup_per_country_and_category() {
     );
     assert_eq!(v["causes"].as_array().unwrap().len(), 9);
 }
+
+#[test]
+fn a_bad_bill_is_named_at_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = rf("log.csv");
+    let run = |name: &str, text: &str, extra: &[&str]| {
+        let bill = dir.path().join(name);
+        std::fs::write(&bill, text).unwrap();
+        let bill = bill.to_str().unwrap().to_string();
+        let mut args = vec![
+            "reconcile",
+            &log,
+            "--bill",
+            &bill,
+            "--model",
+            "whatsapp-meta",
+        ];
+        args.extend(extra);
+        (sim(&args), bill)
+    };
+    let inv = "month,country,category,quantity,amount,currency\n";
+    let (s, f) = run(
+        "a.csv",
+        &format!("{inv}2026-03,BR,utility,1,0.0068,USD\n2026-03,BR,utility,x,1,USD\n"),
+        &[],
+    );
+    s.fails(3, &format!("{f}:3: quantity is not a whole number (x)"));
+    let (s, f) = run("b.jsonl", "{\"statuses\":[{\"id\":\"w\",\"status\":\"sent\",\"timestamp\":\"1772442000\",\"recipient_id\":\"5511987650001\"}]}\n{not json\n", &[]);
+    s.fails(3, &format!("{f}:2: not a JSON object"));
+    let (s, f) = run("c.csv", "a,b\n1,2\n", &[]);
+    s.fails(
+        2,
+        &format!("{f}: cannot tell the bill's format from its shape; give --bill-format"),
+    );
+    let (s, f) = run("d.csv", "a,b\n1,2\n", &["--bill-format", "twilio"]);
+    s.fails(
+        3,
+        &format!("{f}:1: no From column (a Twilio message export)"),
+    );
+    let (s, _) = run(
+        "e.csv",
+        &format!("{inv}2026-03,BR,utility,1,0.0068,EUR\n"),
+        &[],
+    );
+    s.fails(2, "the bill is in EUR, the model whatsapp-meta in USD");
+}
+
+#[test]
+fn details_is_never_the_log_or_the_bill() {
+    let dir = tempfile::tempdir().unwrap();
+    let bill = dir.path().join("webhook.jsonl");
+    std::fs::copy(rf("webhook.jsonl"), &bill).unwrap();
+    let (log, bill) = (rf("log.csv"), bill.to_str().unwrap().to_string());
+    sim(&["reconcile", &log, "--bill", &bill, "--details", &bill]).fails(2, "--details");
+    assert_eq!(
+        std::fs::read_to_string(&bill).unwrap(),
+        std::fs::read_to_string(rf("webhook.jsonl")).unwrap()
+    );
+    sim(&["reconcile", &log, "--bill", &bill, "--details", &log]).fails(2, "--details");
+}
+
+#[test]
+fn csv_and_table_say_the_same_totals() {
+    let (log, bill) = (rf("log.csv"), rf("invoice.csv"));
+    let base = [
+        "reconcile",
+        &log,
+        "--bill",
+        &bill,
+        "--model",
+        "whatsapp-meta",
+        "--tolerance",
+        "1",
+    ];
+    let csv_out = sim(&[&base[..], &["--format", "csv"]].concat()).succeeds();
+    let mut lines = csv_out.lines();
+    assert_eq!(
+        lines.next(),
+        Some("section,month,country,category,cause,why,count,billed_quantity,billed,replayed_quantity,replayed,difference,markup_percent")
+    );
+    assert_eq!(
+        lines.next(),
+        Some("total,,,,,,,5,0.49830,5,0.2726,0.22570,")
+    );
+    assert!(csv_out.contains("\ncause,,BR,marketing,category_disagreement,\"log utility, bill marketing\",1,,0.06875,,0.0068,0.06195,\n"));
+    let table = sim(&base).succeeds();
+    assert!(
+        table.contains("difference 0.22570 (billed - replayed; within --tolerance 1 = 1)"),
+        "{table}"
+    );
+    assert!(
+        table.contains("explained 0.22570 by the causes below (100% of the difference)"),
+        "{table}"
+    );
+}
