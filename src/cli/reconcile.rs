@@ -33,27 +33,13 @@ pub(crate) struct ReconcileArgs {
 
 pub(crate) fn run(mut a: ReconcileArgs) -> Result<()> {
     check(&a)?;
-    let bill_file = a.bill.display().to_string();
-    let text = std::fs::read(&a.bill).map_err(|e| Error::io(format!("reading {bill_file}"), e))?;
-    let text = String::from_utf8(text).map_err(|_| Error::Input {
-        file: bill_file.clone(),
-        line: 0,
-        msg: "not UTF-8 text".into(),
-    })?;
-    let format = match a.bill_format.or_else(|| BillFormat::detect(&text)) {
-        Some(f) => f,
-        None => {
-            return Err(Error::Usage(format!(
-                "{bill_file}: cannot tell the bill's format from its shape; give --bill-format"
-            )))
-        }
-    };
-    a.common.models = vec![model_name(&a.common, format)?];
+    // The bill is read first: a bad bill is named before a long log is read.
+    let bill = bill(&mut a)?;
     let l = load(&a.common)?;
     let results = bill_all(&l, true, a.common.strict)?;
     let (model, result) = (&l.models[0], &results[0]);
-    let rep = reconcile::replayed(&l.log, result, model, l.tz);
-    let bill = read_bill(format, &bill_file, &text, l.tz)?;
+    let per_message = bill.messages.is_some();
+    let rep = reconcile::replayed(&l.log, result, model, l.tz, per_message);
     let r = reconcile::reconcile(&bill, &rep, model, a.tolerance)?;
     let details = match &a.details {
         Some(path) => {
@@ -70,11 +56,8 @@ pub(crate) fn run(mut a: ReconcileArgs) -> Result<()> {
         Format::Csv => report::csv(&r, &mut out),
         Format::Json => report::json(&r, &mut out),
     };
-    reported(
-        written
-            .and_then(|_| out.flush())
-            .map_err(|e| Error::io("writing the report", e)),
-    )?;
+    let written = written.and_then(|_| out.flush());
+    reported(written.map_err(|e| Error::io("writing the report", e)))?;
     if let Some(f) = details {
         f.commit()?;
     }
@@ -89,6 +72,27 @@ pub(crate) fn run(mut a: ReconcileArgs) -> Result<()> {
         r.replayed(),
         r.tolerance.label()
     )))
+}
+
+/// The bill, read in its format (given or told from its shape); the model it is held against
+/// set in `a.common.models`.
+fn bill(a: &mut ReconcileArgs) -> Result<Bill> {
+    let file = a.bill.display().to_string();
+    let text = std::fs::read(&a.bill).map_err(|e| Error::io(format!("reading {file}"), e))?;
+    let text = String::from_utf8(text).map_err(|_| Error::Input {
+        file: file.clone(),
+        line: 0,
+        msg: "not UTF-8 text".into(),
+    })?;
+    let format = (a.bill_format.or_else(|| BillFormat::detect(&text))).ok_or_else(|| {
+        Error::Usage(format!(
+            "{file}: cannot tell the bill's format from its shape; give --bill-format"
+        ))
+    })?;
+    a.common.models = vec![model_name(&a.common, format)?];
+    let tz: chrono_tz::Tz = (a.common.tz.parse())
+        .map_err(|_| Error::Usage(format!("--tz: unknown time zone ({})", a.common.tz)))?;
+    read_bill(format, &file, &text, tz)
 }
 
 /// No output is the log, the bill or another output.

@@ -523,7 +523,7 @@ fn diff(
             .map(|s| s.amount)
             .unwrap_or_default(),
         billed,
-        simcost_reason: s.map(|s| s.why.clone()).unwrap_or_default(),
+        simcost_reason: s.map(Sent::reason).unwrap_or_default(),
         bill_reason: bill_reason.unwrap_or_default(),
     }
 }
@@ -662,7 +662,8 @@ mod tests {
             amount: Decimal::ZERO,
             free: None,
             unpriced: false,
-            why: String::new(),
+            why: crate::engine::Why::PerMessageTemplate,
+            assumed: false,
             line: 0,
         }
     }

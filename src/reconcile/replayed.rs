@@ -26,8 +26,10 @@ pub struct Sent {
     pub free: Option<&'static str>,
     /// The card could not price it.
     pub unpriced: bool,
-    /// simcost's reason, as `explain` gives it.
-    pub why: String,
+    /// simcost's reason (`reason` puts it in words, as `explain` does).
+    pub why: Why,
+    /// No category was given: the model's default was assumed.
+    pub assumed: bool,
     pub line: u32,
 }
 
@@ -43,8 +45,26 @@ pub struct Replayed {
     pub unpriced: u64,
 }
 
-/// The replay of `result` (billed with its lines kept) of `model` over `log`.
-pub fn replayed(log: &Log, result: &ModelResult, model: &Model, tz: chrono_tz::Tz) -> Replayed {
+impl Sent {
+    /// simcost's reason in words, as `explain` gives it.
+    pub fn reason(&self) -> String {
+        let mut why = self.why.text();
+        if self.assumed {
+            why.push_str(" [no category given: the model's default]");
+        }
+        why
+    }
+}
+
+/// The replay of `result` (billed with its lines kept) of `model` over `log`; each outbound
+/// message kept in `sent` only when `per_message` (a bill with one row per message).
+pub fn replayed(
+    log: &Log,
+    result: &ModelResult,
+    model: &Model,
+    tz: chrono_tz::Tz,
+    per_message: bool,
+) -> Replayed {
     let mut r = Replayed {
         tz,
         cells: BTreeMap::new(),
@@ -58,7 +78,7 @@ pub fn replayed(log: &Log, result: &ModelResult, model: &Model, tz: chrono_tz::T
         if ev.direction == Direction::Inbound || line.outcome.blocked {
             continue;
         }
-        let sent = sent(log, line, ev, model);
+        let sent = sent(log, line, ev, model, per_message);
         *r.sent_per_month.entry(sent.key.0).or_insert(0) += 1;
         let cell = r.cells.entry(sent.key).or_default();
         if sent.unpriced {
@@ -70,7 +90,9 @@ pub fn replayed(log: &Log, result: &ModelResult, model: &Model, tz: chrono_tz::T
             cell.quantity += 1;
             cell.amount += sent.amount;
         }
-        r.sent.push(sent);
+        if per_message {
+            r.sent.push(sent);
+        }
     }
     for f in result.fees.iter().filter(|f| !f.amount.is_zero()) {
         let place = f.country.map(Place::Country).unwrap_or(Place::Any);
@@ -81,12 +103,12 @@ pub fn replayed(log: &Log, result: &ModelResult, model: &Model, tz: chrono_tz::T
     r
 }
 
-fn sent(log: &Log, line: &Line, ev: &Event, model: &Model) -> Sent {
-    let name = log.contact_name(ev.contact).into_owned();
-    let mut why = line.outcome.why.text();
-    if line.outcome.assumed_category {
-        why.push_str(" [no category given: the model's default]");
-    }
+/// One outbound line; its contact named only `with_contact` (per-message bills).
+fn sent(log: &Log, line: &Line, ev: &Event, model: &Model, with_contact: bool) -> Sent {
+    let name = match with_contact {
+        true => log.contact_name(ev.contact).into_owned(),
+        false => String::new(),
+    };
     Sent {
         event: line.event,
         contact: phone::number_key(&name),
@@ -101,7 +123,8 @@ fn sent(log: &Log, line: &Line, ev: &Event, model: &Model) -> Sent {
         amount: line.price.amount(),
         free: free_type(line),
         unpriced: matches!(line.price, Price::Unpriced),
-        why,
+        why: line.outcome.why,
+        assumed: line.outcome.assumed_category,
         line: ev.line,
     }
 }
