@@ -394,3 +394,75 @@ fn csv_and_table_say_the_same_totals() {
         "{table}"
     );
 }
+
+#[test]
+fn a_failed_status_and_a_message_meta_does_not_bill() {
+    // Two statuses per message: DE line 6 sent then failed; BR line 2 delivered with
+    // `billable: false`; BR line 3 delivered as utility (as the log says).
+    let st = |id: &str, status: &str, t: &str, to: &str, pricing: &str| {
+        format!(
+            r#"{{"statuses":[{{"id":"{id}","status":"{status}","timestamp":"{t}","recipient_id":"{to}"{pricing}}}]}}"#
+        )
+    };
+    let p = |billable: bool, category: &str| {
+        format!(
+            r#","pricing":{{"billable":{billable},"pricing_model":"PMP","category":"{category}","type":"regular"}}"#
+        )
+    };
+    let lines = [
+        st("w6", "sent", "1772625601", "4915112345678", ""),
+        st("w6", "failed", "1772625605", "4915112345678", ""),
+        st(
+            "w2",
+            "delivered",
+            "1772442001",
+            "5511987650001",
+            &p(false, "marketing"),
+        ),
+        st(
+            "w3",
+            "delivered",
+            "1772445601",
+            "5511987650002",
+            &p(true, "utility"),
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let bill = dir.path().join("wh.jsonl");
+    std::fs::write(&bill, lines.join("\n")).unwrap();
+    let log = rf("log.csv");
+    let v = sim(&[
+        "reconcile",
+        &log,
+        "--bill",
+        bill.to_str().unwrap(),
+        "--format",
+        "json",
+        "--tolerance",
+        "1",
+    ])
+    .json();
+    assert_eq!(
+        cause(&v, "not_delivered", "DE", "marketing"),
+        (1, d("-0.1365"), None)
+    );
+    let (n, amount, _) = cause(&v, "free_on_bill_only", "BR", "marketing");
+    assert_eq!((n, amount), (1, d("-0.0625")));
+    // Line 3 agrees (utility 0.0068 on both sides); the log's other March messages are absent
+    // from this bill: DE utility 0.0550, IN marketing 0.0118, and BR's free reply.
+    assert_eq!(
+        cause(&v, "in_log_not_billed", "DE", "utility"),
+        (1, d("-0.055"), None)
+    );
+    assert_eq!(
+        cause(&v, "in_log_not_billed", "IN", "marketing"),
+        (1, d("-0.0118"), None)
+    );
+    assert_eq!(
+        cause(&v, "in_log_not_billed", "BR", "service"),
+        (1, d("0"), None)
+    );
+    assert_eq!(summary(&v, "billed"), d("0.0068"));
+    assert_eq!(summary(&v, "difference"), d("0.0068") - d("0.2726"));
+    assert_eq!(summary(&v, "explained"), d("-0.2658"));
+}
