@@ -1,13 +1,17 @@
 //! `simcost reconcile`: a log's replay held against the provider's bill (`reconcile`).
 
 use super::log_args::*;
+use super::replay::Strategy;
 use super::{reported, Format};
+use crate::billing::{self, Sink};
 use crate::error::{Error, Result};
 use crate::output::{self, OutputFile};
-use crate::reconcile::{self, report, Bill, BillFormat, Tolerance};
+use crate::rates::Model;
+use crate::reconcile::{self, report, Bill, BillFormat, Collector, Replayed, Tolerance};
 use clap::Args;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Mutex;
 
 #[derive(Args)]
 pub(crate) struct ReconcileArgs {
@@ -35,16 +39,12 @@ pub(crate) fn run(mut a: ReconcileArgs) -> Result<()> {
     check(&a)?;
     // The bill is read first: a bad bill is named before a long log is read.
     let bill = bill(&mut a)?;
-    let l = load(&a.common)?;
-    let results = bill_all(&l, true, a.common.strict)?;
-    let (model, result) = (&l.models[0], &results[0]);
-    let per_message = bill.messages.is_some();
-    let rep = reconcile::replayed(&l.log, result, model, l.tz, per_message);
-    let r = reconcile::reconcile(&bill, &rep, model, a.tolerance)?;
+    let (model, tz, rep) = replayed(&a.common, bill.messages.is_some())?;
+    let r = reconcile::reconcile(&bill, &rep, &model, a.tolerance)?;
     let details = match &a.details {
         Some(path) => {
             let mut f = OutputFile::create("--details", path)?;
-            report::details(&r, l.tz, &mut f).map_err(|e| Error::io("writing --details", e))?;
+            report::details(&r, tz, &mut f).map_err(|e| Error::io("writing --details", e))?;
             Some(f)
         }
         None => None,
@@ -72,6 +72,46 @@ pub(crate) fn run(mut a: ReconcileArgs) -> Result<()> {
         r.replayed(),
         r.tolerance.label()
     )))
+}
+
+/// The log replayed by the one model in `common.models`, its billed lines collected as they
+/// are billed: while a log file is read (`Strategy`, as `replay` does), else after.
+fn replayed(common: &LogArgs, per_message: bool) -> Result<(Model, chrono_tz::Tz, Replayed)> {
+    if let Strategy::BillWhileReading(path) = Strategy::of(common.log.as_deref()) {
+        let s = settings(common)?;
+        let sink = Mutex::new(Collector::new(&s.models[0], s.tz, per_message));
+        let opts = billing_options(s.account_country, s.as_of, false);
+        let sinks: [Sink; 1] = [&sink];
+        let done = crate::pipeline::read_and_bill_into(
+            path, &s.read, &s.models, &opts, s.threads, &sinks,
+        )?;
+        // None: the log is not in time order; it is read again below.
+        if let Some((log, results)) = done {
+            let l = loaded(common, s, log)?;
+            return finished(l, results, sink, common.strict);
+        }
+    }
+    let l = load(common)?;
+    let sink = Mutex::new(Collector::new(&l.models[0], l.tz, per_message));
+    let opts = billing_options(l.account_country, l.as_of, false);
+    let sinks: [Sink; 1] = [&sink];
+    let results = billing::bill_all_into(&l.log, None, &l.models, &opts, l.threads, &sinks);
+    finished(l, results, sink, common.strict)
+}
+
+/// The model, the zone of months and the replay, once billing is done.
+fn finished(
+    l: Loaded,
+    results: Vec<billing::ModelResult>,
+    sink: Mutex<Collector>,
+    strict: bool,
+) -> Result<(Model, chrono_tz::Tz, Replayed)> {
+    let results = warn_unpriced(&l, results, strict)?;
+    let sink = sink.into_inner().unwrap_or_else(|e| e.into_inner());
+    let replayed = sink.finish(&results[0]);
+    let model = l.models.into_iter().next();
+    let model = model.ok_or_else(|| Error::Usage("reconcile needs one --model".into()))?;
+    Ok((model, l.tz, replayed))
 }
 
 /// The bill, read in its format (given or told from its shape); the model it is held against

@@ -16,7 +16,7 @@ pub mod twilio;
 pub mod webhook;
 
 pub use causes::{Cause, CauseKind, MessageDiff};
-pub use replayed::{replayed, Replayed, Sent};
+pub use replayed::{Collector, Replayed, Sent};
 
 use crate::error::{Error, Result};
 use crate::event::Country;

@@ -1,11 +1,12 @@
-//! The replay side: the model's billed lines (the ones the ledger shows), per cell and per
-//! outbound message. Nothing is priced here: each line carries billing's price.
+//! The replay side: the model's billed lines (the ones the ledger shows), taken as billing
+//! hands them over, per cell and per outbound message. Nothing is priced here: each line
+//! carries billing's price.
 
 use super::{Key, Place, Tally};
-use crate::billing::{Line, ModelResult, Price};
+use crate::billing::{Line, LineSink, ModelResult, Names, Price};
 use crate::engine::{Charge, Why};
-use crate::event::{Direction, Event, Kind};
-use crate::input::{phone, Log};
+use crate::event::{Category, Direction, Event, Kind};
+use crate::input::phone;
 use crate::rates::Model;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -56,87 +57,114 @@ impl Sent {
     }
 }
 
-/// The replay of `result` (billed with its lines kept) of `model` over `log`; each outbound
-/// message kept in `sent` only when `per_message` (a bill with one row per message).
-pub fn replayed(
-    log: &Log,
-    result: &ModelResult,
-    model: &Model,
-    tz: chrono_tz::Tz,
+/// Collects one model's billed lines as billing hands them over (a `LineSink`, as the ledger
+/// does), so that no line or event need be kept: per cell, and per outbound message only for
+/// a bill with one row per message.
+pub struct Collector {
+    default_category: Category,
     per_message: bool,
-) -> Replayed {
-    let mut r = Replayed {
-        tz,
-        cells: BTreeMap::new(),
-        sent: Vec::new(),
-        sent_per_month: BTreeMap::new(),
-        unpriced: 0,
-    };
-    for line in &result.lines {
-        let ev = &log.events[line.event as usize];
+    out: Replayed,
+    /// The last day seen and its month (days of a log come in runs).
+    day_month: (i32, i32),
+}
+
+impl Collector {
+    pub fn new(model: &Model, tz: chrono_tz::Tz, per_message: bool) -> Collector {
+        Collector {
+            default_category: model.default_category,
+            per_message,
+            out: Replayed {
+                tz,
+                cells: BTreeMap::new(),
+                sent: Vec::new(),
+                sent_per_month: BTreeMap::new(),
+                unpriced: 0,
+            },
+            day_month: (i32::MIN, 0),
+        }
+    }
+
+    /// The replay, the model's fees added (under `fee`, in their tier country or `*`).
+    pub fn finish(self, result: &ModelResult) -> Replayed {
+        let mut r = self.out;
+        for f in result.fees.iter().filter(|f| !f.amount.is_zero()) {
+            let place = f.country.map(Place::Country).unwrap_or(Place::Any);
+            let cell = r.cells.entry((f.month, place, "fee")).or_default();
+            cell.quantity += 1;
+            cell.amount += f.amount;
+        }
+        r
+    }
+
+    /// The calendar month (in `--tz`) of a day in `--tz`.
+    fn month(&mut self, day: i32) -> i32 {
+        if self.day_month.0 != day {
+            let month = crate::calendar::month_index(crate::calendar::date_from_days(day));
+            self.day_month = (day, month);
+        }
+        self.day_month.1
+    }
+
+    fn add(&mut self, line: &Line, ev: &Event, names: &dyn Names) {
         // Blocked messages are not delivered: no provider bills them.
         if ev.direction == Direction::Inbound || line.outcome.blocked {
-            continue;
+            return;
         }
-        let sent = sent(log, line, ev, model, per_message);
-        *r.sent_per_month.entry(sent.key.0).or_insert(0) += 1;
-        let cell = r.cells.entry(sent.key).or_default();
-        if sent.unpriced {
+        let key = (
+            self.month(ev.day),
+            Place::Country(ev.country),
+            category_of(line, ev, self.default_category),
+        );
+        let r = &mut self.out;
+        *r.sent_per_month.entry(key.0).or_insert(0) += 1;
+        let (free, unpriced) = (free_type(line), matches!(line.price, Price::Unpriced));
+        let cell = r.cells.entry(key).or_default();
+        if unpriced {
             r.unpriced += 1;
-        } else if let Some(t) = sent.free {
+        } else if let Some(t) = free {
             cell.free += 1;
             cell.free_tier += (t == "free_tier") as u64;
         } else {
             cell.quantity += 1;
-            cell.amount += sent.amount;
+            cell.amount += line.price.amount();
         }
-        if per_message {
-            r.sent.push(sent);
+        if !self.per_message {
+            return;
         }
+        let name = names.contact(ev, &mut [0; 16]).to_string();
+        r.sent.push(Sent {
+            event: line.event,
+            contact: phone::number_key(&name),
+            contact_name: name,
+            at: ev.at,
+            day: ev.day,
+            key,
+            amount: line.price.amount(),
+            free,
+            unpriced,
+            why: line.outcome.why,
+            assumed: line.outcome.assumed_category,
+            line: ev.line,
+        });
     }
-    for f in result.fees.iter().filter(|f| !f.amount.is_zero()) {
-        let place = f.country.map(Place::Country).unwrap_or(Place::Any);
-        let cell = r.cells.entry((f.month, place, "fee")).or_default();
-        cell.quantity += 1;
-        cell.amount += f.amount;
-    }
-    r
 }
 
-/// One outbound line; its contact named only `with_contact` (per-message bills).
-fn sent(log: &Log, line: &Line, ev: &Event, model: &Model, with_contact: bool) -> Sent {
-    let name = match with_contact {
-        true => log.contact_name(ev.contact).into_owned(),
-        false => String::new(),
-    };
-    Sent {
-        event: line.event,
-        contact: phone::number_key(&name),
-        contact_name: name,
-        at: ev.at,
-        day: ev.day,
-        key: (
-            log.month_of(ev),
-            Place::Country(ev.country),
-            category_of(line, ev, model),
-        ),
-        amount: line.price.amount(),
-        free: free_type(line),
-        unpriced: matches!(line.price, Price::Unpriced),
-        why: line.outcome.why,
-        assumed: line.outcome.assumed_category,
-        line: ev.line,
+impl LineSink for Collector {
+    fn take(&mut self, lines: &[Line], first: u32, events: &[Event], names: &dyn Names) {
+        for line in lines {
+            self.add(line, &events[(line.event - first) as usize], names);
+        }
     }
 }
 
 /// The category a line is counted under: the card column that priced it, else what was sent.
-fn category_of(line: &Line, ev: &Event, model: &Model) -> &'static str {
+fn category_of(line: &Line, ev: &Event, default: Category) -> &'static str {
     match line.outcome.charge {
         Charge::Meta(mc) => mc.column.name(),
         Charge::Message(c) => line.category.unwrap_or(c).name(),
         Charge::Session => "session",
         Charge::None => match ev.kind {
-            Kind::Template(c) => c.unwrap_or(model.default_category).name(),
+            Kind::Template(c) => c.unwrap_or(default).name(),
             Kind::FreeForm | Kind::Welcome => "service",
         },
     }

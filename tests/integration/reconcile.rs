@@ -466,3 +466,44 @@ fn a_failed_status_and_a_message_meta_does_not_bill() {
     assert_eq!(summary(&v, "difference"), d("0.0068") - d("0.2726"));
     assert_eq!(summary(&v, "explained"), d("-0.2658"));
 }
+
+#[test]
+fn the_same_report_whichever_way_the_log_is_read() {
+    // log.csv is not in time order (read again after billing starts); a sorted copy is billed
+    // while it is read; standard input is read first. All three give one report.
+    let text = std::fs::read_to_string(rf("log.csv")).unwrap();
+    let mut rows: Vec<&str> = text.lines().skip(1).collect();
+    rows.sort();
+    let sorted = format!("timestamp,contact,direction,kind\n{}\n", rows.join("\n"));
+    let dir = tempfile::tempdir().unwrap();
+    let sorted_path = dir.path().join("sorted.csv");
+    std::fs::write(&sorted_path, &sorted).unwrap();
+    let bill = rf("webhook.jsonl");
+    let args = |log: &str| {
+        let v = vec![
+            "reconcile",
+            log,
+            "--bill",
+            &bill,
+            "--format",
+            "json",
+            "--tolerance",
+            "1",
+        ];
+        v.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let run = |log: &str, stdin: Option<&str>| {
+        let a = args(log);
+        let a: Vec<&str> = a.iter().map(|s| s.as_str()).collect();
+        let s = sim(&a);
+        let s = match stdin {
+            Some(t) => s.stdin(t.to_string()),
+            None => s,
+        };
+        s.json()
+    };
+    let original = run(&rf("log.csv"), None);
+    assert_eq!(summary(&original, "difference"), d("0.1804"));
+    assert_eq!(run(sorted_path.to_str().unwrap(), None), original);
+    assert_eq!(run("-", Some(&sorted)), original);
+}
