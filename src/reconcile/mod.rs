@@ -364,6 +364,10 @@ pub fn reconcile(
             )));
         }
     }
+    // An empty bill would compare nothing and pass: it is an error, not a success.
+    if bill.cells.is_empty() && bill.messages.as_ref().is_none_or(|m| m.is_empty()) {
+        return Err(bill.bad(0, "the bill has no billed messages to compare".into()));
+    }
     let (bill_cells, causes, messages, unpriced_bill) = match &bill.messages {
         Some(msgs) => causes::per_message(msgs, rep, model),
         None => (bill.cells.clone(), Vec::new(), Vec::new(), 0),

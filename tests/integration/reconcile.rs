@@ -338,6 +338,11 @@ fn a_bad_bill_is_named_at_its_line() {
         3,
         &format!("{f}:1: no From column (a Twilio message export)"),
     );
+    let (s, f) = run("f.csv", inv, &[]);
+    s.fails(
+        3,
+        &format!("{f}: the bill has no billed messages to compare"),
+    );
     let (s, _) = run(
         "e.csv",
         &format!("{inv}2026-03,BR,utility,1,0.0068,EUR\n"),
