@@ -22,6 +22,9 @@ pub mod exit {
     pub const RATES: i32 = 4;
     /// `--strict` and a message the rate card cannot price.
     pub const UNPRICED: i32 = 5;
+    /// `reconcile`: the bill differs from the replay beyond `--tolerance` (the report is
+    /// written first, so a pipeline can fail on it and still read why).
+    pub const BILL_DIFFERS: i32 = 6;
 }
 
 #[derive(Debug, Error)]
@@ -44,6 +47,8 @@ pub enum Error {
     },
     #[error("{0}")]
     Unpriced(String),
+    #[error("{0}")]
+    BillDiffers(String),
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -67,6 +72,7 @@ impl Error {
             Error::Input { .. } => exit::INPUT,
             Error::Rates { .. } => exit::RATES,
             Error::Unpriced(_) => exit::UNPRICED,
+            Error::BillDiffers(_) => exit::BILL_DIFFERS,
             Error::Io { .. } => exit::IO,
         }
     }

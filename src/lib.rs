@@ -18,4 +18,5 @@ pub mod output;
 pub mod pipeline;
 mod prefetch;
 pub mod rates;
+pub mod reconcile;
 pub mod report;

@@ -7,6 +7,7 @@ mod compare;
 mod explain;
 mod generate;
 mod log_args;
+mod reconcile;
 mod replay;
 
 use crate::error::{exit, Error, Result};
@@ -39,6 +40,9 @@ enum Command {
     Breakeven(breakeven::BreakevenArgs),
     /// Write a realistic conversation log to standard output (identical for the same seed).
     Generate(generate::GenerateArgs),
+    /// Hold a log's replay against the provider's bill: differences per month, country and
+    /// category, per message where the bill has them, and their likely causes.
+    Reconcile(reconcile::ReconcileArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -88,6 +92,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Compare(a) => compare::run(&a, None),
         Command::Breakeven(a) => breakeven::run(a),
         Command::Generate(a) => generate::run(a),
+        Command::Reconcile(a) => reconcile::run(a),
     }
 }
 

@@ -11,6 +11,7 @@ mod meta;
 mod output_files;
 mod outputs;
 mod props;
+mod reconcile;
 mod scale;
 mod spreadsheet;
 mod time_phone;
