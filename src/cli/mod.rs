@@ -2,6 +2,7 @@
 //! One file per command (`replay.rs`, `explain.rs`, ...) and the options every command that reads
 //! a log shares (`log_args.rs`); a new command is one file and one line in `Command`.
 
+mod advise;
 mod breakeven;
 mod compare;
 mod explain;
@@ -39,6 +40,8 @@ enum Command {
     Breakeven(breakeven::BreakevenArgs),
     /// Write a realistic conversation log to standard output (identical for the same seed).
     Generate(generate::GenerateArgs),
+    /// What each savings strategy would have saved on this log, per model: two replays each.
+    Advise(advise::AdviseArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -88,6 +91,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Compare(a) => compare::run(&a, None),
         Command::Breakeven(a) => breakeven::run(a),
         Command::Generate(a) => generate::run(a),
+        Command::Advise(a) => advise::run(a),
     }
 }
 

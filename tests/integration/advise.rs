@@ -1,0 +1,211 @@
+//! `simcost advise`: each strategy's saving on hand-worked fixtures (tests/fixtures/advise/
+//! README.md), and every saving the difference of the two replays it names.
+
+use crate::*;
+use serde_json::Value;
+
+/// `advise FIXTURE --rates tests/fixtures/rates --model M... --format json EXTRA...`
+fn advise_json(name: &str, models: &[&str], extra: &[&str]) -> Value {
+    let f = fixture(&format!("advise/{name}"));
+    let r = test_rates();
+    let mut args = vec!["advise", &f, "--rates", &r, "--format", "json"];
+    for m in models {
+        args.extend(["--model", m]);
+    }
+    args.extend(extra);
+    sim(&args).json()
+}
+
+/// The advice line of `strategy` on `model`.
+fn line<'a>(v: &'a Value, strategy: &str, model: &str) -> &'a Value {
+    v["advice"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["strategy"] == strategy && l["model"] == model)
+        .unwrap_or_else(|| panic!("no {strategy} line for {model}"))
+}
+
+/// (messages, sessions, contacts, cost now, cost after, saving, saving %) of a line.
+fn figures(l: &Value) -> (u64, u64, u64, Decimal, Decimal, Decimal, Decimal) {
+    (
+        l["messages"].as_u64().unwrap(),
+        l["sessions"].as_u64().unwrap(),
+        l["contacts"].as_u64().unwrap(),
+        dec(&l["cost_now"]),
+        dec(&l["cost_after"]),
+        dec(&l["saving"]),
+        dec(&l["saving_percent"]),
+    )
+}
+
+fn carriers(l: &Value, list: &str, key: &str) -> Vec<(String, Decimal)> {
+    l[list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c[key].as_str().unwrap().to_string(), dec(&c["saving"])))
+        .collect()
+}
+
+fn named(v: &[(&str, &str)]) -> Vec<(String, Decimal)> {
+    v.iter().map(|(n, a)| (n.to_string(), d(a))).collect()
+}
+
+#[test]
+fn late_replies_moved_into_the_session_on_viber() {
+    let v = advise_json("viber.csv", &["plain", "legacy"], &[]);
+    let l = line(&v, "late replies", "plain");
+    // anna 0.04 -> session 0.02; bert 0.04 -> inside his charged session, 0.
+    assert_eq!(
+        figures(l),
+        (2, 2, 2, d("0.46"), d("0.40"), d("0.06"), d("13.04"))
+    );
+    assert_eq!(
+        carriers(l, "top_contacts", "contact"),
+        named(&[("bert", "0.04"), ("anna", "0.02")])
+    );
+    assert_eq!(dec(&l["affected_cost_now"]), d("0.08"));
+    // legacy: 2 free business-initiated messages in March, which stay with dora and emil.
+    let l = line(&v, "late replies", "legacy");
+    assert_eq!(
+        figures(l),
+        (2, 2, 2, d("0.38"), d("0.32"), d("0.06"), d("15.79"))
+    );
+}
+
+#[test]
+fn late_within_bounds_what_is_late() {
+    // 26 h and 27 h after the customer: nothing is late within 25 h.
+    let v = advise_json("viber.csv", &["plain"], &["--late-within", "25"]);
+    let l = line(&v, "late replies", "plain");
+    assert_eq!(figures(l).0, 0);
+    assert_eq!(dec(&l["saving"]), d("0"));
+    // carl's reply 72 h later is late within 72 h: moved into his session, 0.04 -> 0.02.
+    let v = advise_json("viber.csv", &["plain"], &["--late-within", "72"]);
+    assert_eq!(dec(&line(&v, "late replies", "plain")["saving"]), d("0.08"));
+}
+
+#[test]
+fn unanswered_outreach_removed_and_the_allowance_moves_on() {
+    let v = advise_json("viber.csv", &["plain", "legacy"], &[]);
+    let l = line(&v, "unanswered outreach", "plain");
+    assert_eq!(
+        figures(l),
+        (3, 0, 1, d("0.46"), d("0.34"), d("0.12"), d("26.09"))
+    );
+    // legacy: dora's first template was free; without her, fred's first one is.
+    let l = line(&v, "unanswered outreach", "legacy");
+    assert_eq!(
+        figures(l),
+        (3, 0, 1, d("0.38"), d("0.26"), d("0.12"), d("31.58"))
+    );
+    assert_eq!(
+        carriers(l, "top_contacts", "contact"),
+        named(&[("dora", "0.08"), ("fred", "0.04")])
+    );
+    assert_eq!(dec(&l["affected_cost_now"]), d("0.08"));
+    // With 2 messages, emil (2 templates, 0.08) is unanswered outreach too.
+    let v = advise_json("viber.csv", &["plain"], &["--unanswered", "2"]);
+    assert_eq!(
+        dec(&line(&v, "unanswered outreach", "plain")["saving"]),
+        d("0.20")
+    );
+}
+
+/// Every line's cost now is the model's replay total, its cost after the total of a fresh
+/// replay of the counterfactual log it carries, and its saving their difference.
+#[test]
+fn every_saving_is_the_difference_of_the_two_replays_it_names() {
+    for name in ["viber.csv"] {
+        let text = std::fs::read_to_string(fixture(&format!("advise/{name}"))).unwrap();
+        let log =
+            simcost::input::read_from("log.csv".into(), text.as_bytes(), &read_options(1)).unwrap();
+        let source = simcost::rates::RateSource::Dir(test_rates().into());
+        let models = simcost::rates::RateSet::load(&source)
+            .unwrap()
+            .select(&[])
+            .unwrap();
+        let opts = billing_options(true);
+        let now = simcost::billing::bill_all(&log, None, &models, &opts, 1);
+        let advise = simcost::advise::Options {
+            late_within_hours: 48,
+            unanswered: 2,
+            top: 5,
+            tz: chrono_tz::UTC,
+            threads: 1,
+        };
+        let advice = simcost::advise::advise(&log, &models, &now, &opts, &advise);
+        assert!(advice.len() >= 2 * models.len(), "{name}");
+        for a in &advice {
+            let m = models.iter().position(|m| m.name == a.model).unwrap();
+            let (cf, _) = a.after.as_ref().unwrap();
+            let again = simcost::billing::bill(
+                &cf.log,
+                &simcost::billing::replay_order(&cf.log),
+                &models[m],
+                &billing_options(false),
+            );
+            assert_eq!(a.cost_now, now[m].total(), "{} {}", a.strategy, a.model);
+            assert_eq!(a.cost_after, again.total(), "{} {}", a.strategy, a.model);
+            assert_eq!(a.saving(), a.cost_now - a.cost_after);
+        }
+        // And the binary reports the replay's totals.
+        let r = replay_json(&format!("advise/{name}"), &[], &[]);
+        let v = advise_json(name, &[], &[]);
+        for l in v["advice"].as_array().unwrap() {
+            let m = l["model"].as_str().unwrap();
+            assert_eq!(dec(&l["cost_now"]), total(&r, m), "{m}");
+            assert_eq!(
+                dec(&l["saving"]),
+                dec(&l["cost_now"]) - dec(&l["cost_after"])
+            );
+        }
+    }
+}
+
+#[test]
+fn details_list_the_affected_messages_in_both_replays() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("details.csv");
+    let f = fixture("advise/viber.csv");
+    let r = test_rates();
+    let p = path.to_str().unwrap();
+    sim(&[
+        "advise",
+        &f,
+        "--rates",
+        &r,
+        "--model",
+        "plain",
+        "--details",
+        p,
+    ])
+    .succeeds();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let rows: Vec<&str> = text.lines().collect();
+    assert!(rows[0].starts_with("strategy,replay,timestamp,month,account,contact"));
+    let late: Vec<&&str> = rows
+        .iter()
+        .filter(|r| r.starts_with("late replies,"))
+        .collect();
+    assert_eq!(late.len(), 4);
+    assert!(late[0].starts_with("late replies,now,2026-03-03T10:00:00+00:00,2026-03,(default),anna,DE,plain,,business_initiated,marketing,message,0.0400"));
+    assert!(late[2].starts_with("late replies,after,2026-03-03T07:59:59+00:00,2026-03,(default),anna,DE,plain,1,session,,session,0.0200"));
+    // Messages not sent have no row after.
+    let gone = rows
+        .iter()
+        .filter(|r| r.starts_with("unanswered outreach,"))
+        .count();
+    assert_eq!(gone, 3);
+}
+
+#[test]
+fn bad_advise_options_are_usage_errors() {
+    let f = fixture("advise/viber.csv");
+    let r = test_rates();
+    sim(&["advise", &f, "--rates", &r, "--unanswered", "0"]).fails(2, "--unanswered: at least 1");
+    sim(&["advise", &f, "--rates", &r, "--late-within", "0"])
+        .fails(2, "--late-within: hours from 1");
+    sim(&["advise", &f, "--rates", &r, "--details", &f]).fails(2, "--details");
+}
