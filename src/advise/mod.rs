@@ -8,9 +8,12 @@
 //! row on Viber, a free-form message outside a WhatsApp window) and replays again, until the
 //! counterfactual is one the business could have sent.
 
+mod blocks;
+mod category;
 mod late;
 pub mod report;
 mod unanswered;
+mod updates;
 
 use crate::billing::{self, BillingOptions, Line, ModelResult};
 use crate::counterfactual::{self, Counterfactual, Edit};
@@ -70,7 +73,10 @@ pub struct Proposal {
 pub fn strategies() -> Vec<Box<dyn Strategy>> {
     vec![
         Box::new(late::LateReplies),
+        Box::new(updates::Updates),
         Box::new(unanswered::Unanswered),
+        Box::new(category::Category),
+        Box::new(blocks::CapAndBlocks),
     ]
 }
 

@@ -117,7 +117,7 @@ fn unanswered_outreach_removed_and_the_allowance_moves_on() {
 /// replay of the counterfactual log it carries, and its saving their difference.
 #[test]
 fn every_saving_is_the_difference_of_the_two_replays_it_names() {
-    for name in ["viber.csv"] {
+    for name in ["viber.csv", "viber_updates.csv", "viber_cap.csv"] {
         let text = std::fs::read_to_string(fixture(&format!("advise/{name}"))).unwrap();
         let log =
             simcost::input::read_from("log.csv".into(), text.as_bytes(), &read_options(1)).unwrap();
@@ -208,4 +208,67 @@ fn bad_advise_options_are_usage_errors() {
     sim(&["advise", &f, "--rates", &r, "--late-within", "0"])
         .fails(2, "--late-within: hours from 1");
     sim(&["advise", &f, "--rates", &r, "--details", &f]).fails(2, "--details");
+}
+
+#[test]
+fn updates_in_an_open_session_become_session_messages_unless_one_too_many_in_a_row() {
+    let v = advise_json("viber_updates.csv", &["plain", "drop"], &[]);
+    // gina's transactional template (0.025) inside her charged session: free as a session
+    // message. hans's promotional one would be his sixth in a row: left out.
+    let l = line(&v, "updates in an open session", "plain");
+    assert_eq!(
+        figures(l),
+        (1, 1, 1, d("0.205"), d("0.18"), d("0.025"), d("12.20"))
+    );
+    assert_eq!(l["not_allowed"], 1);
+    assert!(l["note"].as_str().unwrap().contains("1 changes left out"));
+    let l = line(&v, "updates in an open session", "drop");
+    assert_eq!(
+        figures(l),
+        (1, 1, 1, d("0.165"), d("0.14"), d("0.025"), d("15.15"))
+    );
+}
+
+#[test]
+fn templates_with_no_category_priced_as_utility() {
+    let v = advise_json("viber_updates.csv", &["plain", "drop", "short"], &[]);
+    // ida's template: promotional 0.04 -> transactional 0.025.
+    let l = line(&v, "category", "plain");
+    assert_eq!(
+        figures(l),
+        (1, 0, 1, d("0.205"), d("0.19"), d("0.015"), d("7.32"))
+    );
+    assert_eq!(dec(&line(&v, "category", "drop")["saving"]), d("0.015"));
+    // short's default category is utility already: nothing to change.
+    let l = line(&v, "category", "short");
+    assert_eq!(
+        (l["messages"].as_u64(), dec(&l["saving"])),
+        (Some(0), d("0"))
+    );
+    assert!(l["note"]
+        .as_str()
+        .unwrap()
+        .contains("default category is utility"));
+}
+
+#[test]
+fn blocked_messages_cost_their_delivery_and_capped_sessions_are_counted() {
+    let v = advise_json("viber_updates.csv", &["plain", "drop"], &[]);
+    // drop: jan's sixth message was blocked (0); sent as a template it costs 0.04.
+    let l = line(&v, "cap and blocks", "drop");
+    assert_eq!(
+        figures(l),
+        (1, 1, 1, d("0.165"), d("0.205"), d("-0.04"), d("-24.24"))
+    );
+    // plain bills the sixth as business-initiated already: nothing blocked.
+    assert_eq!(line(&v, "cap and blocks", "plain")["messages"], 0);
+    let v = advise_json("viber_cap.csv", &["plain"], &[]);
+    let note = line(&v, "cap and blocks", "plain")["note"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        note.contains("1 sessions reached the cap of 60 messages, after which 2 business messages were charged per message (0.0800 EUR)"),
+        "{note}"
+    );
 }
