@@ -10,10 +10,13 @@
 
 mod blocks;
 mod category;
+pub mod channel;
 mod late;
 pub mod report;
 mod unanswered;
+pub mod undelivered;
 mod updates;
+mod welcome;
 
 use crate::billing::{self, BillingOptions, Line, ModelResult};
 use crate::counterfactual::{self, Counterfactual, Edit};
@@ -74,7 +77,9 @@ pub fn strategies() -> Vec<Box<dyn Strategy>> {
     vec![
         Box::new(late::LateReplies),
         Box::new(updates::Updates),
+        Box::new(welcome::Welcome),
         Box::new(unanswered::Unanswered),
+        Box::new(undelivered::Undelivered),
         Box::new(category::Category),
         Box::new(blocks::CapAndBlocks),
     ]
@@ -107,9 +112,34 @@ pub struct Advice {
     /// The original events affected, and the counterfactual with its replay (for `--details`).
     pub affected: Vec<u32>,
     pub after: Option<(Counterfactual, ModelResult)>,
+    /// `channel`: the other models' parts of the counterfactual (their totals are in
+    /// `cost_after`, converted).
+    pub moved: Vec<channel::Moved>,
 }
 
 impl Advice {
+    /// A line with nothing changed: the cost after is the cost now.
+    pub fn empty(strategy: &'static str, cx: &Context) -> Advice {
+        Advice {
+            strategy,
+            model: cx.model.name.clone(),
+            currency: cx.now.currency.clone(),
+            messages: 0,
+            sessions: 0,
+            contacts: 0,
+            cost_now: cx.now.total(),
+            cost_after: cx.now.total(),
+            affected_cost_now: Decimal::ZERO,
+            not_allowed: 0,
+            top_contacts: Vec::new(),
+            top_accounts: Vec::new(),
+            note: String::new(),
+            affected: Vec::new(),
+            after: None,
+            moved: Vec::new(),
+        }
+    }
+
     /// `cost_now - cost_after`: the difference of the two replays.
     pub fn saving(&self) -> Decimal {
         self.cost_now - self.cost_after
@@ -140,9 +170,12 @@ pub fn advise(
     now: &[ModelResult],
     billing: &BillingOptions,
     opts: &Options,
+    fx: Option<&crate::rates::fx::FxTable>,
 ) -> Vec<Advice> {
     let mut out = Vec::new();
-    for (model, now) in models.iter().zip(now) {
+    for (m, (model, now_m)) in models.iter().zip(now).enumerate() {
+        let now_all = now;
+        let now = now_m;
         let cx = Context {
             log,
             model,
@@ -153,6 +186,9 @@ pub fn advise(
             if s.applies(model) {
                 out.push(price(&cx, s.name(), s.propose(&cx), billing));
             }
+        }
+        if models.len() > 1 {
+            out.push(channel::advise(&cx, models, now_all, m, fx, billing));
         }
     }
     out
@@ -201,6 +237,7 @@ pub fn price(
         note: p.note,
         affected,
         after: Some(after),
+        moved: Vec::new(),
     }
 }
 
@@ -231,7 +268,7 @@ fn sessions_after(affected: &[u32], (cf, after): &(Counterfactual, ModelResult))
 
 /// Whether an outcome is one the channel does not let a business send: a counterfactual with
 /// one that the log did not have is not advice.
-fn forbidden(o: &Outcome) -> bool {
+pub(crate) fn forbidden(o: &Outcome) -> bool {
     o.blocked || matches!(o.billed, Billed::RejectedInSession | Billed::OutsideWindow)
 }
 

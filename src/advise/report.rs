@@ -24,6 +24,11 @@ fn listed(v: &[(String, Decimal)]) -> String {
     items.join("; ")
 }
 
+/// An amount in the table: to 4 places (a converted amount has many; JSON and CSV keep them).
+fn money(d: Decimal, currency: &str) -> String {
+    format!("{} {currency}", d.round_dp(4))
+}
+
 pub fn table(advice: &[Advice], out: &mut dyn Write) -> std::io::Result<()> {
     let head = [
         "strategy",
@@ -46,9 +51,9 @@ pub fn table(advice: &[Advice], out: &mut dyn Write) -> std::io::Result<()> {
                 a.messages.to_string(),
                 a.sessions.to_string(),
                 a.contacts.to_string(),
-                format!("{} {}", a.cost_now, a.currency),
-                format!("{} {}", a.cost_after, a.currency),
-                format!("{} {}", a.saving(), a.currency),
+                money(a.cost_now, &a.currency),
+                money(a.cost_after, &a.currency),
+                money(a.saving(), &a.currency),
                 pct(a),
                 listed(&a.top_contacts),
             ]
@@ -77,7 +82,10 @@ pub fn table(advice: &[Advice], out: &mut dyn Write) -> std::io::Result<()> {
     {
         writeln!(out, "{} ({}): {}", a.strategy, a.model, notes(a))?;
     }
-    writeln!(out, "Note: {NOT_SUMMED}.")
+    writeln!(
+        out,
+        "Note: {NOT_SUMMED}; amounts to 4 places (--format json: in full)."
+    )
 }
 
 /// The line's note and the count of edits the channel's rules did not allow.

@@ -54,7 +54,9 @@ pub(crate) fn run(a: AdviseArgs) -> Result<()> {
         tz: l.tz,
         threads: l.threads,
     };
-    let advice = advise::advise(&l.log, &l.models, &now, &base, &opts);
+    // The rate directory's FX table: the channel line compares models of other currencies.
+    let fx = load_rates(&a.common, &a.common.models)?.1;
+    let advice = advise::advise(&l.log, &l.models, &now, &base, &opts, fx.as_ref());
     let details = match &a.details {
         Some(path) => {
             let mut file = OutputFile::create("--details", path)?;

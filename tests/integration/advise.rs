@@ -117,7 +117,12 @@ fn unanswered_outreach_removed_and_the_allowance_moves_on() {
 /// replay of the counterfactual log it carries, and its saving their difference.
 #[test]
 fn every_saving_is_the_difference_of_the_two_replays_it_names() {
-    for name in ["viber.csv", "viber_updates.csv", "viber_cap.csv"] {
+    for name in [
+        "viber.csv",
+        "viber_updates.csv",
+        "viber_cap.csv",
+        "channel.csv",
+    ] {
         let text = std::fs::read_to_string(fixture(&format!("advise/{name}"))).unwrap();
         let log =
             simcost::input::read_from("log.csv".into(), text.as_bytes(), &read_options(1)).unwrap();
@@ -135,11 +140,15 @@ fn every_saving_is_the_difference_of_the_two_replays_it_names() {
             tz: chrono_tz::UTC,
             threads: 1,
         };
-        let advice = simcost::advise::advise(&log, &models, &now, &opts, &advise);
+        let advice = simcost::advise::advise(&log, &models, &now, &opts, &advise, None);
         assert!(advice.len() >= 2 * models.len(), "{name}");
         for a in &advice {
             let m = models.iter().position(|m| m.name == a.model).unwrap();
-            let (cf, _) = a.after.as_ref().unwrap();
+            let Some((cf, _)) = a.after.as_ref() else {
+                // Nothing to change (a channel line where the model is the cheapest): 0.
+                assert_eq!((a.cost_after, a.moved.len()), (a.cost_now, 0));
+                continue;
+            };
             let again = simcost::billing::bill(
                 &cf.log,
                 &simcost::billing::replay_order(&cf.log),
@@ -147,7 +156,27 @@ fn every_saving_is_the_difference_of_the_two_replays_it_names() {
                 &billing_options(false),
             );
             assert_eq!(a.cost_now, now[m].total(), "{} {}", a.strategy, a.model);
-            assert_eq!(a.cost_after, again.total(), "{} {}", a.strategy, a.model);
+            // channel: plus each cheaper model's replay of the countries that move to it.
+            let moved: Decimal = (a.moved.iter())
+                .map(|p| {
+                    let k = models.iter().position(|m| m.name == p.model).unwrap();
+                    let order = simcost::billing::replay_order(&p.after.log);
+                    simcost::billing::bill(
+                        &p.after.log,
+                        &order,
+                        &models[k],
+                        &billing_options(false),
+                    )
+                    .total()
+                })
+                .sum();
+            assert_eq!(
+                a.cost_after,
+                again.total() + moved,
+                "{} {}",
+                a.strategy,
+                a.model
+            );
             assert_eq!(a.saving(), a.cost_now - a.cost_after);
         }
         // And the binary reports the replay's totals.
@@ -270,5 +299,68 @@ fn blocked_messages_cost_their_delivery_and_capped_sessions_are_counted() {
     assert!(
         note.contains("1 sessions reached the cap of 60 messages, after which 2 business messages were charged per message (0.0800 EUR)"),
         "{note}"
+    );
+}
+
+#[test]
+fn channel_moves_each_country_to_its_cheapest_model_priced_by_replays() {
+    let v = advise_json("channel.csv", &["plain", "wa"], &[]);
+    // plain 0.075 (UA session 0.03; DE transactional 0.025 + session 0.02); wa 0.07 (UA
+    // user-initiated 0.02; DE business-initiated 0.04 + user-initiated 0.01).
+    // plain: UA to wa: plain on DE 0.045 + wa on UA 0.02.
+    let l = line(&v, "channel", "plain");
+    assert_eq!(
+        figures(l),
+        (1, 0, 1, d("0.075"), d("0.065"), d("0.01"), d("13.33"))
+    );
+    assert!(l["note"]
+        .as_str()
+        .unwrap()
+        .contains("UA to wa (0.0200 EUR there)"));
+    // wa: DE to plain: wa on UA 0.02 + plain on DE 0.045.
+    let l = line(&v, "channel", "wa");
+    assert_eq!(
+        figures(l),
+        (3, 0, 2, d("0.07"), d("0.065"), d("0.005"), d("7.14"))
+    );
+    // One model: nothing to compare, no channel line.
+    let v = advise_json("channel.csv", &["plain"], &[]);
+    assert!(v["advice"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| l["strategy"] != "channel"));
+}
+
+#[test]
+fn welcome_messages_are_free_and_change_nothing_and_undelivered_waits_for_statuses() {
+    let v = advise_json("viber.csv", &["plain"], &[]);
+    // anna, bert and carl wrote first with no welcome message; bert's session was charged.
+    let l = line(&v, "welcome messages", "plain");
+    assert_eq!(figures(l), (3, 3, 3, d("0.46"), d("0.46"), d("0"), d("0")));
+    assert!(l["note"]
+        .as_str()
+        .unwrap()
+        .contains("cost 0.0200 EUR either way (1 sessions"));
+    let l = line(&v, "undelivered", "plain");
+    assert_eq!(l["messages"], 0);
+    assert!(l["note"]
+        .as_str()
+        .unwrap()
+        .starts_with("0 of 12 business messages not delivered"));
+    // Neither applies to WhatsApp (welcome) nor is missing there (undelivered).
+    let v = advise_json("channel.csv", &["wa"], &[]);
+    let names: Vec<&str> = (v["advice"].as_array().unwrap().iter())
+        .map(|l| l["strategy"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "late replies",
+            "updates in an open session",
+            "unanswered outreach",
+            "undelivered",
+            "category"
+        ]
     );
 }

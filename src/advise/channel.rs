@@ -1,0 +1,159 @@
+//! Channel: per country, the cheapest model for this traffic (`compare`'s per-country costs, in
+//! the model's currency), and the saving of moving each country where another model is cheaper.
+//! Chosen by `compare`, whose country costs carry a share of the monthly fees, but priced only
+//! by replays: the model on the log without the countries that move, plus each cheaper model
+//! on the log of the countries that move to it (converted with the rate directory's FX). A
+//! message the other channel's rules would not let through as it was (a free-form message
+//! outside a WhatsApp window, a sixth in a row on Viber) is sent there as a template.
+
+use super::{replay, Advice, Context};
+use crate::analysis::compare;
+use crate::billing::{BillingOptions, ModelResult};
+use crate::counterfactual::{self, Counterfactual, Edit};
+use crate::event::{Country, Direction, Kind};
+use crate::rates::fx::FxTable;
+use crate::rates::Model;
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A cheaper model's part of the counterfactual: the log of the countries that move to it.
+pub struct Moved {
+    pub model: String,
+    pub countries: Vec<Country>,
+    pub after: Counterfactual,
+    pub result: ModelResult,
+    /// `result`'s total in the advised model's currency.
+    pub converted: Decimal,
+}
+
+/// The channel line of the model `m` of `models` (each replayed in `now`).
+pub fn advise(
+    cx: &Context,
+    models: &[Model],
+    now: &[ModelResult],
+    m: usize,
+    fx: Option<&FxTable>,
+    billing: &BillingOptions,
+) -> Advice {
+    let mut line = Advice::empty("channel", cx);
+    let own: Vec<(String, String)> = (models.iter())
+        .map(|x| (x.name.clone(), x.currency.clone()))
+        .collect();
+    let compared = compare::conversions(&own, &cx.now.currency, fx, None)
+        .and_then(|conv| compare::compare(now, &conv, &cx.now.currency).map(|c| (conv, c)));
+    let (conv, comparison) = match compared {
+        Ok(c) => c,
+        Err(e) => {
+            line.note = format!("not compared: {e}");
+            return line;
+        }
+    };
+    // Each country where another complete model is cheaper, by the model it moves to.
+    let mut moves: BTreeMap<usize, Vec<Country>> = BTreeMap::new();
+    for row in &comparison.countries {
+        if let Some(k) = row
+            .cheapest
+            .filter(|&k| k != m && row.costs[k] < row.costs[m])
+        {
+            moves.entry(k).or_default().push(row.country);
+        }
+    }
+    if moves.is_empty() {
+        line.note = "the cheapest of the models compared in every country of the log".into();
+        return line;
+    }
+    let moving: BTreeSet<Country> = moves.values().flatten().copied().collect();
+    let log = cx.log;
+    let keep = |keep: &dyn Fn(Country) -> bool| -> Vec<Edit> {
+        (log.events.iter().enumerate())
+            .filter(|(_, ev)| !keep(ev.country))
+            .map(|(i, _)| Edit::Remove { event: i as u32 })
+            .collect()
+    };
+    let rest = counterfactual::build(log, &keep(&|c| !moving.contains(&c)), cx.opts.tz);
+    let rest_result = replay(&rest.log, cx.model, billing, cx.opts.threads);
+    let mut after = rest_result.total();
+    let mut parts = Vec::new();
+    for (k, countries) in moves {
+        let edits = keep(&|c| countries.contains(&c));
+        let (cf, result) = sent_as_allowed(cx, &models[k], edits, billing);
+        let converted = match conv[k].apply(result.total()) {
+            Ok(c) => c,
+            Err(e) => {
+                line.note = format!("not compared: {e}");
+                return line;
+            }
+        };
+        after += converted;
+        parts.push(Moved {
+            model: models[k].name.clone(),
+            countries,
+            after: cf,
+            result,
+            converted,
+        });
+    }
+    let affected: Vec<u32> = (log.events.iter().enumerate())
+        .filter(|(_, ev)| ev.direction == Direction::Outbound && moving.contains(&ev.country))
+        .map(|(i, _)| i as u32)
+        .collect();
+    line.messages = affected.len() as u64;
+    line.contacts = (affected.iter())
+        .map(|&e| log.events[e as usize].contact)
+        .collect::<BTreeSet<_>>()
+        .len() as u64;
+    line.cost_after = after;
+    line.note = (parts.iter())
+        .map(|p| {
+            let c: Vec<String> = p.countries.iter().map(|c| c.to_string()).collect();
+            format!(
+                "{} to {} ({} {} there)",
+                c.join(" "),
+                p.model,
+                p.result.total(),
+                p.result.currency
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    line.affected_cost_now = affected_cost(cx, &moving);
+    line.affected = affected;
+    line.after = Some((rest, rest_result));
+    line.moved = parts;
+    line
+}
+
+/// The counterfactual `edits` make, replayed through `model`; every message its rules would
+/// not let through as it was sent as a template of the model's default category instead.
+fn sent_as_allowed(
+    cx: &Context,
+    model: &Model,
+    mut edits: Vec<Edit>,
+    billing: &BillingOptions,
+) -> (Counterfactual, ModelResult) {
+    let cf = counterfactual::build(cx.log, &edits, cx.opts.tz);
+    let result = replay(&cf.log, model, billing, cx.opts.threads);
+    let retyped: Vec<Edit> = (result.lines.iter())
+        .filter(|l| super::forbidden(&l.outcome))
+        .filter_map(|l| cf.origin[l.event as usize])
+        .map(|event| Edit::Retype {
+            event,
+            kind: Kind::Template(None),
+        })
+        .collect();
+    if retyped.is_empty() {
+        return (cf, result);
+    }
+    edits.extend(retyped);
+    let cf = counterfactual::build(cx.log, &edits, cx.opts.tz);
+    let result = replay(&cf.log, model, billing, cx.opts.threads);
+    (cf, result)
+}
+
+/// What the model's messages to the countries that move cost now.
+fn affected_cost(cx: &Context, moving: &BTreeSet<Country>) -> Decimal {
+    (cx.lines())
+        .filter(|(_, ev)| moving.contains(&ev.country))
+        .map(|(l, _)| l.price.amount())
+        .sum()
+}
