@@ -364,3 +364,47 @@ fn welcome_messages_are_free_and_change_nothing_and_undelivered_waits_for_status
         ]
     );
 }
+
+#[test]
+fn whatsapp_late_replies_sent_inside_the_window_as_free_form() {
+    let v = advise_json("whatsapp.csv", &["wa"], &[]);
+    // lena: free-form outside the window (billed as a template, 0.06) -> her first reply in the
+    // window (user-initiated 0.02); mark: template 0.06 -> free inside his charged window.
+    let l = line(&v, "late replies", "wa");
+    assert_eq!(
+        figures(l),
+        (2, 2, 2, d("0.14"), d("0.04"), d("0.10"), d("71.43"))
+    );
+    // Inside the whatsapp-session window every message is free already.
+    assert_eq!(
+        dec(&line(&v, "updates in an open session", "wa")["saving"]),
+        d("0")
+    );
+}
+
+#[test]
+fn whatsapp_meta_marketing_inside_the_window_is_charged_and_free_form_is_not() {
+    // Shipped rates: Germany's card from 2026-01-01, marketing 0.1365 USD a message; utility
+    // inside the window free and free-form free until 2026-10-01.
+    let f = fixture("advise/whatsapp_meta.csv");
+    let v = sim(&["advise", &f, "--model", "whatsapp-meta", "--format", "json"]).json();
+    let l = line(&v, "updates in an open session", "whatsapp-meta");
+    assert_eq!(l["currency"], "USD");
+    assert_eq!(
+        figures(l),
+        (1, 0, 1, d("0.273"), d("0.1365"), d("0.1365"), d("50"))
+    );
+    assert!(l["note"]
+        .as_str()
+        .unwrap()
+        .contains("a marketing template inside an open window is charged"));
+    let l = line(&v, "late replies", "whatsapp-meta");
+    assert_eq!(
+        figures(l),
+        (1, 0, 1, d("0.273"), d("0.1365"), d("0.1365"), d("50"))
+    );
+    assert_eq!(
+        carriers(l, "top_contacts", "contact"),
+        named(&[("sam", "0.1365")])
+    );
+}
