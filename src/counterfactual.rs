@@ -1,7 +1,7 @@
 //! Counterfactual logs: the log as it would have been had the business acted otherwise (a
 //! message sent earlier, sent as another kind, not sent at all, or one more message sent). The
 //! result is an ordinary `Log` that the billing stage replays like any other, so any command
-//! can price "what if" (`advise` is the first; docs/billing-rules.md#advise).
+//! can price "what if" (`advise` is the first; docs/billing-rules.md §8).
 //!
 //! Only events change: accounts, contacts and streams stay as read. A moved event takes the
 //! day and calendar month of its new instant in `tz`, and with them its report cell (added if

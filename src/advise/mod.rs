@@ -1,4 +1,4 @@
-//! Savings advice (RULES §8, docs/billing-rules.md#advise): for each model and each strategy
+//! Savings advice (RULES §8, docs/billing-rules.md §8): for each model and each strategy
 //! that applies to its channel, the traffic the strategy would change, the log as it would have
 //! been (`crate::counterfactual`), and the saving as the difference of two replays of the whole
 //! log through the same model, never a rule of thumb.
