@@ -11,7 +11,7 @@ use crate::analysis::compare;
 use crate::billing::{BillingOptions, ModelResult};
 use crate::counterfactual::{self, Counterfactual, Edit};
 use crate::event::{Country, Direction, Kind};
-use crate::rates::fx::FxTable;
+use crate::rates::fx::{Conversion, FxTable};
 use crate::rates::Model;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
@@ -51,10 +51,7 @@ pub fn advise(
     // Each country where another complete model is cheaper, by the model it moves to.
     let mut moves: BTreeMap<usize, Vec<Country>> = BTreeMap::new();
     for row in &comparison.countries {
-        if let Some(k) = row
-            .cheapest
-            .filter(|&k| k != m && row.costs[k] < row.costs[m])
-        {
+        if let Some(k) = (row.cheapest).filter(|&k| k != m && row.costs[k] < row.costs[m]) {
             moves.entry(k).or_default().push(row.country);
         }
     }
@@ -62,6 +59,22 @@ pub fn advise(
         line.note = "the cheapest of the models compared in every country of the log".into();
         return line;
     }
+    match priced(cx, models, moves, &conv, billing) {
+        Ok((rest, parts)) => fill(&mut line, cx, rest, parts),
+        Err(e) => line.note = format!("not compared: {e}"),
+    }
+    line
+}
+
+/// The model on the log without the countries that move, and each cheaper model on the log of
+/// the countries that move to it (its total converted by `conv`).
+fn priced(
+    cx: &Context,
+    models: &[Model],
+    moves: BTreeMap<usize, Vec<Country>>,
+    conv: &[Conversion],
+    billing: &BillingOptions,
+) -> crate::error::Result<((Counterfactual, ModelResult), Vec<Moved>)> {
     let moving: BTreeSet<Country> = moves.values().flatten().copied().collect();
     let log = cx.log;
     let keep = |keep: &dyn Fn(Country) -> bool| -> Vec<Edit> {
@@ -72,19 +85,11 @@ pub fn advise(
     };
     let rest = counterfactual::build(log, &keep(&|c| !moving.contains(&c)), cx.opts.tz);
     let rest_result = replay(&rest.log, cx.model, billing, cx.opts.threads);
-    let mut after = rest_result.total();
     let mut parts = Vec::new();
     for (k, countries) in moves {
         let edits = keep(&|c| countries.contains(&c));
         let (cf, result) = sent_as_allowed(cx, &models[k], edits, billing);
-        let converted = match conv[k].apply(result.total()) {
-            Ok(c) => c,
-            Err(e) => {
-                line.note = format!("not compared: {e}");
-                return line;
-            }
-        };
-        after += converted;
+        let converted = conv[k].apply(result.total())?;
         parts.push(Moved {
             model: models[k].name.clone(),
             countries,
@@ -93,6 +98,19 @@ pub fn advise(
             converted,
         });
     }
+    Ok(((rest, rest_result), parts))
+}
+
+/// The line's figures from the replays: the cost after is their sum (an overflow is said, not
+/// a panic).
+fn fill(line: &mut Advice, cx: &Context, rest: (Counterfactual, ModelResult), parts: Vec<Moved>) {
+    let log = cx.log;
+    let moving: BTreeSet<Country> = parts.iter().flat_map(|p| p.countries.clone()).collect();
+    let after = (parts.iter()).try_fold(rest.1.total(), |a, p| a.checked_add(p.converted));
+    let Some(after) = after else {
+        line.note = "not compared: the converted totals add up beyond the largest amount".into();
+        return;
+    };
     let affected: Vec<u32> = (log.events.iter().enumerate())
         .filter(|(_, ev)| ev.direction == Direction::Outbound && moving.contains(&ev.country))
         .map(|(i, _)| i as u32)
@@ -106,21 +124,15 @@ pub fn advise(
     line.note = (parts.iter())
         .map(|p| {
             let c: Vec<String> = p.countries.iter().map(|c| c.to_string()).collect();
-            format!(
-                "{} to {} ({} {} there)",
-                c.join(" "),
-                p.model,
-                p.result.total(),
-                p.result.currency
-            )
+            let (total, currency) = (p.result.total(), &p.result.currency);
+            format!("{} to {} ({total} {currency} there)", c.join(" "), p.model)
         })
         .collect::<Vec<_>>()
         .join("; ");
     line.affected_cost_now = affected_cost(cx, &moving);
     line.affected = affected;
-    line.after = Some((rest, rest_result));
+    line.after = Some(rest);
     line.moved = parts;
-    line
 }
 
 /// The counterfactual `edits` make, replayed through `model`; every message its rules would

@@ -147,8 +147,8 @@ impl Advice {
 
     /// The saving as a percentage of the model's total, to two places; `None` on a total of 0.
     pub fn share(&self) -> Option<Decimal> {
-        (self.saving() * Decimal::ONE_HUNDRED)
-            .checked_div(self.cost_now)
+        (self.saving().checked_mul(Decimal::ONE_HUNDRED))
+            .and_then(|s| s.checked_div(self.cost_now))
             .map(|p| p.round_dp(2))
     }
 }

@@ -103,7 +103,7 @@ fn notes(a: &Advice) -> String {
     n
 }
 
-pub const CSV_HEADER: [&str; 16] = [
+pub const CSV_HEADER: [&str; 15] = [
     "strategy",
     "model",
     "currency",
@@ -119,7 +119,6 @@ pub const CSV_HEADER: [&str; 16] = [
     "top_contacts",
     "top_accounts",
     "note",
-    "summed",
 ];
 
 pub fn csv(advice: &[Advice], out: &mut dyn Write) -> Result<()> {
@@ -143,7 +142,6 @@ pub fn csv(advice: &[Advice], out: &mut dyn Write) -> Result<()> {
             text(listed(&a.top_contacts)).into_owned(),
             text(listed(&a.top_accounts)).into_owned(),
             text(notes(a)).into_owned(),
-            "no".into(),
         ])
         .map_err(failed)?;
     }

@@ -408,3 +408,45 @@ fn whatsapp_meta_marketing_inside_the_window_is_charged_and_free_form_is_not() {
         named(&[("sam", "0.1365")])
     );
 }
+
+#[test]
+fn csv_and_table_carry_the_same_figures() {
+    let f = fixture("advise/viber.csv");
+    let r = test_rates();
+    let csv = sim(&[
+        "advise", &f, "--rates", &r, "--model", "plain", "--format", "csv",
+    ])
+    .succeeds();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows[0], "strategy,model,currency,messages,sessions,contacts,cost_now,cost_after,saving,saving_percent,affected_cost_now,not_allowed,top_contacts,top_accounts,note");
+    assert_eq!(rows[1], "late replies,plain,EUR,2,2,2,0.4600,0.4000,0.0600,13.04,0.0800,0,bert (0.0400); anna (0.0200),(default) (0.0600),");
+    let table = sim(&[
+        "advise", &f, "--rates", &r, "--model", "plain", "--top", "1",
+    ])
+    .succeeds();
+    let late = table
+        .lines()
+        .find(|l| l.starts_with("late replies"))
+        .unwrap();
+    let cells: Vec<&str> = late
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        cells,
+        [
+            "late replies",
+            "plain",
+            "2",
+            "2",
+            "2",
+            "0.4600 EUR",
+            "0.4000 EUR",
+            "0.0600 EUR",
+            "13.04",
+            "bert (0.0400)"
+        ]
+    );
+    assert!(table.contains("savings of different strategies overlap and are not added up"));
+}
