@@ -208,7 +208,11 @@ pub fn details(
         let later = only(after, |e| {
             cf.origin[e as usize].is_none_or(|o| mine[o as usize])
         });
-        for (replay, log, r) in [("now", log, before), ("after", &cf.log, later)] {
+        // channel: the cheaper models' rows too (every message of theirs moved).
+        let moved = (a.moved.iter()).map(|p| (&p.after.log, only(&p.result, |_| true)));
+        let replays = [(log, before), (&cf.log, later)].into_iter().chain(moved);
+        for (i, (log, r)) in replays.enumerate() {
+            let replay = if i == 0 { "now" } else { "after" };
             let mut buf = Vec::new();
             ledger::write(log, std::slice::from_ref(&r), tz, &mut buf)?;
             let mut rows = csv::Reader::from_reader(&buf[..]);

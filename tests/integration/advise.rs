@@ -323,6 +323,34 @@ fn channel_moves_each_country_to_its_cheapest_model_priced_by_replays() {
         figures(l),
         (3, 0, 2, d("0.07"), d("0.065"), d("0.005"), d("7.14"))
     );
+    // --details: olga's message now on plain, then on wa (user-initiated 0.02).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("details.csv");
+    let (f, r) = (fixture("advise/channel.csv"), test_rates());
+    let p = path.to_str().unwrap();
+    sim(&[
+        "advise",
+        &f,
+        "--rates",
+        &r,
+        "--model",
+        "plain",
+        "--model",
+        "wa",
+        "--details",
+        p,
+    ])
+    .succeeds();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let plain: Vec<&str> = (text.lines())
+        .filter(|l| l.starts_with("channel,") && l.contains(",olga,"))
+        .collect();
+    assert_eq!(plain.len(), 2, "{text}");
+    assert!(plain[0].contains(",olga,UA,plain,1,session,,session,0.0300,"));
+    assert!(
+        plain[1].starts_with("channel,after,")
+            && plain[1].contains(",olga,UA,wa,1,in_window,,session,0.0200,")
+    );
     // One model: nothing to compare, no channel line.
     let v = advise_json("channel.csv", &["plain"], &[]);
     assert!(v["advice"]
