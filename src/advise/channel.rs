@@ -130,6 +130,7 @@ fn fill(line: &mut Advice, cx: &Context, rest: (Counterfactual, ModelResult), pa
         .collect::<Vec<_>>()
         .join("; ");
     line.affected_cost_now = affected_cost(cx, &moving);
+    line.now_lines = super::lines_of(cx, &affected);
     line.affected = affected;
     line.after = Some(rest);
     line.moved = parts;

@@ -40,6 +40,9 @@ pub struct Options {
     /// The zone of calendar days and months (`--tz`): a moved message's day and month.
     pub tz: chrono_tz::Tz,
     pub threads: usize,
+    /// Keep each line's counterfactual log and replay (`--details`, tests): a copy of the
+    /// log's events per line, so only when asked for.
+    pub keep_counterfactuals: bool,
 }
 
 /// What a strategy sees: the log, one model and its replay of the log, lines kept.
@@ -111,6 +114,8 @@ pub struct Advice {
     pub note: String,
     /// The original events affected, and the counterfactual with its replay (for `--details`).
     pub affected: Vec<u32>,
+    /// The affected messages' lines in the replay of the log as it is (kept with `after`).
+    pub now_lines: Vec<Line>,
     pub after: Option<(Counterfactual, ModelResult)>,
     /// `channel`: the other models' parts of the counterfactual (their totals are in
     /// `cost_after`, converted).
@@ -135,6 +140,7 @@ impl Advice {
             top_accounts: Vec::new(),
             note: String::new(),
             affected: Vec::new(),
+            now_lines: Vec::new(),
             after: None,
             moved: Vec::new(),
         }
@@ -163,7 +169,8 @@ pub fn billing_options(base: &BillingOptions) -> BillingOptions {
     }
 }
 
-/// Every strategy on every model whose replay is in `now` (billed with `billing_options`).
+/// Every strategy on every model; `now` is each model's replay of the log (lines not needed:
+/// each model is replayed again with its lines, one at a time).
 pub fn advise(
     log: &Log,
     models: &[Model],
@@ -173,9 +180,10 @@ pub fn advise(
     fx: Option<&crate::rates::fx::FxTable>,
 ) -> Vec<Advice> {
     let mut out = Vec::new();
-    for (m, (model, now_m)) in models.iter().zip(now).enumerate() {
+    for (m, model) in models.iter().enumerate() {
+        // The model's lines, one model at a time: only one model's are held at once.
         let now_all = now;
-        let now = now_m;
+        let now = &replay(log, model, billing, opts.threads);
         let cx = Context {
             log,
             model,
@@ -188,7 +196,11 @@ pub fn advise(
             }
         }
         if models.len() > 1 {
-            out.push(channel::advise(&cx, models, now_all, m, fx, billing));
+            let mut line = channel::advise(&cx, models, now_all, m, fx, billing);
+            if !opts.keep_counterfactuals {
+                (line.after, line.moved) = (None, Vec::new());
+            }
+            out.push(line);
         }
     }
     out
@@ -235,8 +247,9 @@ pub fn price(
         top_contacts,
         top_accounts,
         note: p.note,
+        now_lines: lines_of(cx, &affected),
         affected,
-        after: Some(after),
+        after: cx.opts.keep_counterfactuals.then_some(after),
         moved: Vec::new(),
     }
 }
@@ -264,6 +277,22 @@ fn sessions_after(affected: &[u32], (cf, after): &(Counterfactual, ModelResult))
         .filter_map(|l| l.outcome.session)
         .collect::<BTreeSet<_>>()
         .len()
+}
+
+/// The lines of `affected` in the replay of the log as it is (none unless counterfactuals are
+/// kept: `--details` writes them).
+pub(crate) fn lines_of(cx: &Context, affected: &[u32]) -> Vec<Line> {
+    if !cx.opts.keep_counterfactuals {
+        return Vec::new();
+    }
+    let mut mine = vec![false; cx.log.events.len()];
+    for &e in affected {
+        mine[e as usize] = true;
+    }
+    (cx.now.lines.iter())
+        .filter(|l| mine[l.event as usize])
+        .copied()
+        .collect()
 }
 
 /// Whether an outcome is one the channel does not let a business send: a counterfactual with

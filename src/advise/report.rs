@@ -183,28 +183,22 @@ pub fn json(advice: &[Advice], out: &mut dyn Write) -> std::io::Result<()> {
 
 /// `--details`: for each line, the affected messages' ledger rows in the replay of the log as
 /// it is (`replay` = `now`) and in the counterfactual's (`after`, with any message it adds).
-pub fn details(
-    log: &Log,
-    now: &[ModelResult],
-    advice: &[Advice],
-    tz: chrono_tz::Tz,
-    out: &mut dyn Write,
-) -> Result<()> {
+pub fn details(log: &Log, advice: &[Advice], tz: chrono_tz::Tz, out: &mut dyn Write) -> Result<()> {
     let mut w = csv::WriterBuilder::new().flexible(false).from_writer(out);
     let failed = csv_failed("writing --details");
     let mut header = vec!["strategy", "replay"];
     header.extend(ledger::HEADER);
     w.write_record(&header).map_err(failed)?;
-    let by_model: BTreeMap<&str, &ModelResult> = now.iter().map(|m| (m.name.as_str(), m)).collect();
     for a in advice {
-        let (Some(now), Some((cf, after))) = (by_model.get(a.model.as_str()), &a.after) else {
+        let Some((cf, after)) = &a.after else {
             continue;
         };
         let mut mine = vec![false; log.events.len()];
         for &e in &a.affected {
             mine[e as usize] = true;
         }
-        let before = only(now, |e| mine[e as usize]);
+        let mut before = only(after, |_| false);
+        before.lines = a.now_lines.clone();
         let later = only(after, |e| {
             cf.origin[e as usize].is_none_or(|o| mine[o as usize])
         });

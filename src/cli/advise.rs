@@ -44,7 +44,7 @@ pub(crate) fn run(a: AdviseArgs) -> Result<()> {
     }
     check_outputs(&a.common, true, &[("--details", a.details.as_deref())])?;
     let l = load(&a.common)?;
-    let base = billing_options(l.account_country, l.as_of, true);
+    let base = billing_options(l.account_country, l.as_of, false);
     let now = billing::bill_all(&l.log, None, &l.models, &base, l.threads);
     let now = warn_unpriced(&l, now, a.common.strict)?;
     let opts = Options {
@@ -53,6 +53,7 @@ pub(crate) fn run(a: AdviseArgs) -> Result<()> {
         top: a.top,
         tz: l.tz,
         threads: l.threads,
+        keep_counterfactuals: a.details.is_some(),
     };
     // The rate directory's FX table: the channel line compares models of other currencies.
     let fx = load_rates(&a.common, &a.common.models)?.1;
@@ -60,7 +61,7 @@ pub(crate) fn run(a: AdviseArgs) -> Result<()> {
     let details = match &a.details {
         Some(path) => {
             let mut file = OutputFile::create("--details", path)?;
-            report::details(&l.log, &now, &advice, l.tz, &mut file)?;
+            report::details(&l.log, &advice, l.tz, &mut file)?;
             Some(file)
         }
         None => None,

@@ -139,6 +139,7 @@ fn every_saving_is_the_difference_of_the_two_replays_it_names() {
             top: 5,
             tz: chrono_tz::UTC,
             threads: 1,
+            keep_counterfactuals: true,
         };
         let advice = simcost::advise::advise(&log, &models, &now, &opts, &advise, None);
         assert!(advice.len() >= 2 * models.len(), "{name}");
