@@ -61,10 +61,10 @@ impl Counterfactual {
 /// `log` with `edits` applied (several edits of one event apply in the order given; a removed
 /// event stays removed). `tz` cuts the days and months of moved events, as `--tz` cut the log's.
 pub fn build(log: &Log, edits: &[Edit], tz: Tz) -> Counterfactual {
-    let mut by_event: HashMap<u32, Vec<Edit>> = HashMap::new();
-    for e in edits {
-        by_event.entry(e.event()).or_default().push(*e);
-    }
+    // By event, each event's edits in the order given (a stable sort), read with a cursor.
+    let mut sorted = edits.to_vec();
+    sorted.sort_by_key(Edit::event);
+    let mut next = 0;
     let mut out = shell(log);
     let mut cells: HashMap<(u32, crate::event::Country, i32), u32> = log
         .cells
@@ -83,7 +83,11 @@ pub fn build(log: &Log, edits: &[Edit], tz: Tz) -> Counterfactual {
     for (i, ev) in log.events.iter().enumerate() {
         let mut ev = *ev;
         let mut removed = false;
-        for edit in by_event.get(&(i as u32)).map(Vec::as_slice).unwrap_or(&[]) {
+        let from = next;
+        while next < sorted.len() && sorted[next].event() == i as u32 {
+            next += 1;
+        }
+        for edit in &sorted[from..next] {
             match *edit {
                 Edit::Move { to, .. } => {
                     moved |= to != ev.at;

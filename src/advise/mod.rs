@@ -25,7 +25,7 @@ use crate::event::Event;
 use crate::input::Log;
 use crate::rates::Model;
 use rust_decimal::Decimal;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// What the strategies are told.
 #[derive(Clone, Debug)]
@@ -357,29 +357,45 @@ fn carriers(
     top: usize,
 ) -> (Vec<(String, Decimal)>, Vec<(String, Decimal)>) {
     let (cf, after) = after;
-    let mut contacts: BTreeMap<u32, Decimal> = BTreeMap::new();
-    let mut accounts: BTreeMap<u32, Decimal> = BTreeMap::new();
-    let mut add = |log: &Log, r: &ModelResult, sign: Decimal| {
+    // By dense contact and account id (a map per line was most of advise's time).
+    let mut contacts = vec![Decimal::ZERO; cx.log.contacts.len()];
+    let mut accounts = vec![Decimal::ZERO; cx.log.accounts.len()];
+    let mut add = |log: &Log, r: &ModelResult, now: bool| {
+        let put = |slot: &mut Decimal, a: Decimal| {
+            if now {
+                *slot += a
+            } else {
+                *slot -= a
+            }
+        };
         for l in &r.lines {
-            let ev = &log.events[l.event as usize];
-            let a = l.price.amount() * sign;
-            *contacts.entry(ev.contact).or_default() += a;
-            *accounts.entry(log.account_of(ev)).or_default() += a;
+            let a = l.price.amount();
+            if !a.is_zero() {
+                let ev = &log.events[l.event as usize];
+                put(&mut contacts[ev.contact as usize], a);
+                put(&mut accounts[log.account_of(ev) as usize], a);
+            }
         }
         for f in &r.fees {
-            *accounts.entry(f.account).or_default() += f.amount * sign;
+            put(&mut accounts[f.account as usize], f.amount);
         }
     };
-    add(cx.log, cx.now, Decimal::ONE);
-    add(&cf.log, after, Decimal::NEGATIVE_ONE);
-    let ranked = |m: BTreeMap<u32, Decimal>, name: &dyn Fn(u32) -> String| {
-        let mut v: Vec<(String, Decimal)> = (m.into_iter())
+    add(cx.log, cx.now, true);
+    add(&cf.log, after, false);
+    let ranked = |m: Vec<Decimal>, name: &dyn Fn(u32) -> String| {
+        let mut v: Vec<(u32, Decimal)> = (m.into_iter().enumerate())
             .filter(|(_, d)| *d > Decimal::ZERO)
-            .map(|(id, d)| (name(id), d))
+            .map(|(id, d)| (id as u32, d))
             .collect();
-        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        v.truncate(top);
-        v
+        // Largest first; names only for those listed (a tie by name among the largest).
+        v.sort_by_key(|x| std::cmp::Reverse(x.1));
+        let cut = v.get(top.saturating_sub(1)).map(|x| x.1);
+        v.retain(|x| cut.is_none_or(|c| x.1 >= c));
+        let mut named: Vec<(String, Decimal)> =
+            v.into_iter().map(|(id, d)| (name(id), d)).collect();
+        named.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        named.truncate(top);
+        named
     };
     let log = cx.log;
     (
