@@ -4,10 +4,12 @@
 //! Data flows one way: `input` (log -> events) -> `engine` (session rules per channel ->
 //! outcomes) -> `billing` (rates, allowances, fees -> ledger and aggregates) -> `report`.
 
+pub mod advise;
 pub mod analysis;
 pub mod billing;
 pub mod calendar;
 pub mod cli;
+pub mod counterfactual;
 pub mod engine;
 pub mod error;
 pub mod event;

@@ -2,6 +2,7 @@
 //! One file per command (`replay.rs`, `explain.rs`, ...) and the options every command that reads
 //! a log shares (`log_args.rs`); a new command is one file and one line in `Command`.
 
+mod advise;
 mod breakeven;
 mod compare;
 mod explain;
@@ -43,6 +44,8 @@ enum Command {
     /// Hold a log's replay against the provider's bill: differences per month, country and
     /// category, per message where the bill has them, and their likely causes.
     Reconcile(reconcile::ReconcileArgs),
+    /// What each savings strategy would have saved on this log, per model: two replays each.
+    Advise(advise::AdviseArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -93,6 +96,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Breakeven(a) => breakeven::run(a),
         Command::Generate(a) => generate::run(a),
         Command::Reconcile(a) => reconcile::run(a),
+        Command::Advise(a) => advise::run(a),
     }
 }
 

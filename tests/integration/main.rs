@@ -1,6 +1,7 @@
 //! One integration-test binary: runs `simcost` on fixtures and checks stdout, stderr, exit code.
 //! Expected figures are worked out by hand in tests/fixtures/README.md.
 
+mod advise;
 mod bad;
 mod config;
 mod decide;

@@ -1,0 +1,62 @@
+//! Undelivered (seed 000, strategy 6: "validate numbers before messaging"): numbers none of
+//! whose business messages reached a delivered status. Counterfactual: nothing sent to them.
+//! Failed messages are never billed (RULES §1 `status`), so the saving is what the rest of
+//! their traffic cost (e.g. messages before the number went dead are not counted as failed);
+//! the note gives the failed messages' share of all business messages.
+
+use super::{Context, Proposal, Strategy};
+use crate::counterfactual::Edit;
+use crate::event::{Direction, Event};
+use crate::input::Log;
+use crate::rates::Model;
+
+pub struct Undelivered;
+
+/// Whether a business message reached a delivered status. The log's `status` field is not
+/// read yet (issue 18b adds it): until then every message counts as delivered and this
+/// strategy finds nothing. Wire this one accessor to the event's status when it lands.
+pub fn delivered(_log: &Log, _ev: &Event) -> bool {
+    true
+}
+
+impl Strategy for Undelivered {
+    fn name(&self) -> &'static str {
+        "undelivered"
+    }
+
+    fn applies(&self, _: &Model) -> bool {
+        true
+    }
+
+    fn propose(&self, cx: &Context) -> Proposal {
+        let contacts = cx.log.contacts.len();
+        let (mut sent, mut reached) = (vec![0u32; contacts], vec![false; contacts]);
+        let (mut outbound, mut failed) = (0u64, 0u64);
+        for ev in &cx.log.events {
+            if ev.direction == Direction::Outbound {
+                outbound += 1;
+                sent[ev.contact as usize] = sent[ev.contact as usize].saturating_add(1);
+                if delivered(cx.log, ev) {
+                    reached[ev.contact as usize] = true;
+                } else {
+                    failed += 1;
+                }
+            }
+        }
+        let dead = |c: u32| sent[c as usize] > 0 && !reached[c as usize];
+        let edits = (cx.log.events.iter().enumerate())
+            .filter(|(_, ev)| ev.direction == Direction::Outbound && dead(ev.contact))
+            .map(|(i, _)| Edit::Remove { event: i as u32 })
+            .collect();
+        let share = (rust_decimal::Decimal::from(failed) * rust_decimal::Decimal::ONE_HUNDRED)
+            .checked_div(outbound.into())
+            .map(|p| p.round_dp(2))
+            .unwrap_or_default();
+        Proposal {
+            edits,
+            note: format!(
+                "{failed} of {outbound} business messages not delivered ({share} %); the log's delivery statuses are not read yet: every message counts as delivered"
+            ),
+        }
+    }
+}
