@@ -192,6 +192,7 @@ mod tests {
             skip_invalid: false,
             threads: 1,
             max_record_bytes: input::DEFAULT_MAX_RECORD_BYTES,
+            accounts: None,
         };
         let log = input::read_from("t.csv".into(), text.as_bytes(), &read).unwrap();
         let models = RateSet::load(&RateSource::Dir("tests/fixtures/rates".into()))
@@ -199,7 +200,7 @@ mod tests {
             .select(&["legacy".into()])
             .unwrap();
         let opts = BillingOptions {
-            account_country: None,
+            accounts: Default::default(),
             keep_lines: false,
             as_of: None,
             list_prices: false,

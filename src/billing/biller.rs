@@ -20,7 +20,7 @@ pub struct Biller<'m> {
     pub(super) keep_lines: bool,
     pub(super) sink: Option<Sink<'m>>,
     list_prices: bool,
-    account_country: Option<Country>,
+    accounts: crate::accounts::Accounts,
     free: u64,
     cells: Vec<Stats>,
     months: Vec<MonthState>,
@@ -44,7 +44,7 @@ impl<'m> Biller<'m> {
             keep_lines: opts.keep_lines,
             sink: None,
             list_prices: opts.list_prices,
-            account_country: opts.account_country,
+            accounts: opts.accounts.clone(),
             free: if opts.list_prices {
                 0
             } else {
@@ -246,7 +246,10 @@ impl<'m> Biller<'m> {
         let fees = if self.list_prices {
             Vec::new()
         } else {
-            monthly_fees(model, &active, self.account_country)
+            let homes: Vec<_> = (self.accounts.table(&log.accounts).into_iter())
+                .map(|p| (p.country, p.country_from))
+                .collect();
+            monthly_fees(model, &active, &homes)
         };
         ModelResult {
             name: model.name.clone(),

@@ -250,8 +250,9 @@ impl ModelResult {
 }
 
 pub struct BillingOptions {
-    /// `--account-country`: the fee tier country of every account.
-    pub account_country: Option<Country>,
+    /// Each account's home country and registration date (`--accounts`, `--account-country`):
+    /// fee tiers, domestic and international.
+    pub accounts: crate::accounts::Accounts,
     /// Keep one `Line` per event.
     pub keep_lines: bool,
     /// `--as-of`: the rules and rates of this day (days since 1970-01-01) for all traffic.

@@ -36,7 +36,7 @@ pub(crate) fn run(a: ReplayArgs) -> Result<()> {
         None => {
             let l = load(&a.common)?;
             let ledger = new_ledger(&a, &l.models, l.tz)?;
-            let opts = billing_options(l.account_country, l.as_of, false);
+            let opts = billing_options(&l.accounts, l.as_of, false);
             let sinks = ledger.as_ref().map(Ledger::sinks).unwrap_or_default();
             let results = billing::bill_all_into(&l.log, None, &l.models, &opts, l.threads, &sinks);
             drop(sinks);
@@ -54,6 +54,7 @@ pub(crate) fn run(a: ReplayArgs) -> Result<()> {
         by: a.by,
         full_precision: a.full_precision,
         tz: l.tz,
+        accounts: &l.accounts,
     };
     let exporter = a.format.exporter();
     let stdout = std::io::stdout();
@@ -113,7 +114,7 @@ pub(crate) fn replay_while_reading(a: &ReplayArgs) -> Result<Option<Replayed>> {
     };
     let s = settings(&a.common)?;
     let ledger = new_ledger(a, &s.models, s.tz)?;
-    let opts = billing_options(s.account_country, s.as_of, false);
+    let opts = billing_options(&s.accounts, s.as_of, false);
     let sinks = ledger.as_ref().map(Ledger::sinks).unwrap_or_default();
     let done =
         crate::pipeline::read_and_bill_into(path, &s.read, &s.models, &opts, s.threads, &sinks)?;
