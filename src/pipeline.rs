@@ -149,6 +149,7 @@ fn bill_batches<'m>(
     for batch in batches {
         known.add(&batch);
         replayer.fit(&known.cell_account_months, known.account_months);
+        replayer.fit_engines(&known.cell_accounts, &known.accounts);
         let (mut events, mut first) = (&batch.events[..], batch.first);
         if let Some(at) = waiting.first().map(|e| e.at) {
             let same = events.iter().take_while(|e| e.at == at).count();

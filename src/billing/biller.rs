@@ -3,7 +3,7 @@
 use super::fees::monthly_fees;
 use super::order::{by_names, Names};
 use super::pools::{smallest_pool, MonthState, LOW_ROOM, POOL_KINDS};
-use super::pricing::{message_price, meta_price, session_price};
+use super::pricing::{international_price, message_price, meta_price, session_price};
 use super::{BillingOptions, Line, ModelResult, Price, Sink, Stats, Volume};
 use crate::engine::{Billed, Charge, Outcome};
 use crate::event::{Country, Direction, Event};
@@ -81,6 +81,7 @@ impl<'m> Biller<'m> {
                 (Price::FreeSession, None)
             }
             Charge::Session => (session_price(model, ev, cell, month), None),
+            Charge::International => (international_price(model, ev, cell, month), None),
             Charge::Message(cat) => {
                 let free = self.free;
                 let p = message_price(model, ev, cat, free, (cell, month), low_months);
@@ -243,6 +244,14 @@ impl<'m> Biller<'m> {
         let (cells, volumes): (BTreeMap<_, _>, BTreeMap<_, _>) =
             (cells.into_iter().collect(), volumes.into_iter().collect());
         let active: BTreeMap<_, _> = active.into_iter().collect();
+        let assumed_domestic = model.international.map(|_| {
+            let mut with_traffic: Vec<u32> = volumes.keys().map(|(a, _)| *a).collect();
+            with_traffic.dedup();
+            (with_traffic.iter())
+                .map(|&a| self.accounts.props(log.account_name(a)))
+                .filter(|p| p.registered.is_none() || p.country.is_none())
+                .count() as u64
+        });
         let fees = if self.list_prices {
             Vec::new()
         } else {
@@ -263,6 +272,7 @@ impl<'m> Biller<'m> {
                 Card::Country(_) => Vec::new(),
             },
             volumes,
+            assumed_domestic,
         }
     }
 }

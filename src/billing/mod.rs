@@ -95,6 +95,8 @@ counted! {
         free_tier,
         /// whatsapp-meta: priced from a market's earlier card because the card in force lacks it.
         carried_forward,
+        /// Viber: messages outside the account's home country billed at the international price.
+        international,
     ],
 }
 
@@ -176,6 +178,9 @@ pub struct ModelResult {
     pub markets: Vec<String>,
     /// Per (account, month): the traffic as break-even scales it.
     pub volumes: BTreeMap<(u32, i32), Volume>,
+    /// A model with `[international]`: how many accounts of the log have no registered date
+    /// or no country (`--accounts`), and so are billed as domestic.
+    pub assumed_domestic: Option<u64>,
 }
 
 /// The rate row behind a priced charge, as the ledger and explain name it.

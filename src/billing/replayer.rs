@@ -46,6 +46,20 @@ pub(crate) fn shares(mut groups: Vec<Vec<usize>>, threads: usize) -> Vec<Vec<Vec
     shares
 }
 
+/// The engine of `model`: its rules' engine, wrapped in the domestic/international rule when
+/// the model has `[international]`.
+fn engine_for<'m>(model: &'m Model, opts: &BillingOptions) -> Box<dyn engine::Engine + 'm> {
+    let engine = engine::for_model(model, opts.as_of);
+    match model.international {
+        Some(i) => Box::new(engine::InternationalEngine::new(
+            engine,
+            i.registered_from,
+            opts.accounts.clone(),
+        )),
+        None => engine,
+    }
+}
+
 /// How many events ahead an engine is asked for the state of the event it will replay.
 const STATE_AHEAD: usize = 16;
 
@@ -77,7 +91,7 @@ impl<'m> Replayer<'m> {
         let groups = groups
             .iter()
             .map(|g| {
-                let engine = engine::for_model(&models[g[0]], opts.as_of);
+                let engine = engine_for(&models[g[0]], opts);
                 let billers = (g.iter().enumerate())
                     .map(|(k, &m)| {
                         let mut b = Biller::new(log, &models[m], opts);
@@ -90,11 +104,21 @@ impl<'m> Replayer<'m> {
                 (engine, billers)
             })
             .collect();
-        Replayer {
+        let mut replayer = Replayer {
             groups,
             outcomes: Vec::new(),
             in_replay_order: !sinks.is_empty(),
             order: Vec::new(),
+        };
+        let cell_accounts: Vec<u32> = log.cells.iter().map(|c| c.0).collect();
+        replayer.fit_engines(&cell_accounts, &log.accounts);
+        replayer
+    }
+
+    /// Tells the engines the log's cells' accounts and the accounts' names so far.
+    pub(crate) fn fit_engines(&mut self, cell_accounts: &[u32], accounts: &[String]) {
+        for (engine, _) in &mut self.groups {
+            engine.fit(cell_accounts, accounts);
         }
     }
 

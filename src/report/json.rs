@@ -132,6 +132,11 @@ impl Serialize for ModelJson<'_> {
             .collect();
         let mut o = s.serialize_map(None)?;
         o.serialize_entry("accounts", &by(GroupBy::Account, "account"))?;
+        // Models with `[international]` only: accounts billed as domestic for lack of a
+        // registered date or a country.
+        if let Some(n) = m.assumed_domestic {
+            o.serialize_entry("accounts_assumed_domestic", &n)?;
+        }
         o.serialize_entry("channel", m.channel)?;
         o.serialize_entry("complete", &(totals.unpriced == 0))?;
         o.serialize_entry("countries", &by(GroupBy::Country, "country"))?;

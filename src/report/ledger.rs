@@ -268,6 +268,7 @@ impl<W: Write> Part<W> {
                 Charge::Message(_) => "message",
                 Charge::Meta(mc) if mc.conversation => "conversation",
                 Charge::Meta(_) => "message",
+                Charge::International => "international",
             },
         );
         let note = self.price(line);

@@ -599,6 +599,19 @@ fn notes(report: &Report, m: &ModelResult, out: &mut dyn Write) -> std::io::Resu
             totals.blocked
         )?;
     }
+    if totals.international > 0 {
+        writeln!(
+            out,
+            "  international: {} messages outside the account's home country billed at the international price, with no session",
+            totals.international
+        )?;
+    }
+    if let Some(n) = m.assumed_domestic.filter(|n| *n > 0) {
+        writeln!(
+            out,
+            "  domestic: {n} accounts have no registered date or country (--accounts): billed as domestic"
+        )?;
+    }
     fee_notes(report, m, out)
 }
 

@@ -299,3 +299,143 @@ fn explain_compare_and_breakeven_cut_months_in_the_accounts_zone() {
     assert_eq!(months(&[]), 1);
     assert_eq!(months(&["--accounts", &tz]), 2);
 }
+
+/// `CMD accounts/intl.csv --rates accounts/rates EXTRA...`
+fn intl(cmd: &str, extra: &[&str]) -> crate::Sim {
+    let (log, r) = (accounts("intl.csv"), accounts("rates"));
+    let mut args = vec![cmd, &log, "--rates", &r];
+    args.extend(extra);
+    sim(&args)
+}
+
+#[test]
+fn a_domestic_and_an_international_account_send_to_the_same_countries() {
+    let file = accounts("intl_accounts.csv");
+    let v = intl(
+        "replay",
+        &["--by", "account", "--format", "json", "--accounts", &file],
+    )
+    .json();
+    let acc = |a: &str| row(&v, "intl", "accounts", "account", a).clone();
+    // old (registered 2024-09-30, before the date): domestic: UA session 0.03, DE session
+    // 0.02, DE promotional 0.04, PL promotional 0.03.
+    assert_eq!(dec(&acc("old")["total"]), d("0.12"));
+    assert_eq!(acc("old")["sessions_opened"], 2);
+    // nodate (no registered date): domestic too, and counted.
+    assert_eq!(dec(&acc("nodate")["total"]), d("0.12"));
+    assert_eq!(model(&v, "intl")["accounts_assumed_domestic"], 1);
+    // new (registered 2024-10-01, on the date): UA session 0.03; DE: the customer's message
+    // opens no session, two free-form and one promotional at DE's international 0.06, the
+    // welcome free; PL has no international price: unpriced.
+    assert_eq!(dec(&acc("new")["total"]), d("0.21"));
+    assert_eq!(acc("new")["sessions_opened"], 1);
+    assert_eq!(acc("new")["international"], 3);
+    assert_eq!(acc("new")["unpriced"], 1);
+    assert_eq!(acc("new")["business_initiated_charged"], 0);
+    assert_eq!(dec(&model(&v, "intl")["total"]), d("0.45"));
+    // A model without [international] bills every account as domestic, and does not count.
+    assert_eq!(dec(&model(&v, "dom")["total"]), d("0.36"));
+    assert!(model(&v, "dom").get("accounts_assumed_domestic").is_none());
+    // Without the file no account has a registered date: all domestic, all three counted.
+    let plain = intl("replay", &["--format", "json"]).json();
+    assert_eq!(dec(&model(&plain, "intl")["total"]), d("0.36"));
+    assert_eq!(model(&plain, "intl")["accounts_assumed_domestic"], 3);
+    assert_eq!(model(&plain, "intl")["totals"]["international"], 0);
+}
+
+#[test]
+fn the_ledger_and_explain_name_international_messages() {
+    let file = accounts("intl_accounts.csv");
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("l.csv");
+    let ledger_s = ledger.to_str().unwrap();
+    intl(
+        "replay",
+        &["--model", "intl", "--accounts", &file, "--ledger", ledger_s],
+    )
+    .succeeds();
+    let text = std::fs::read_to_string(&ledger).unwrap();
+    // new's 3 DE messages at 0.0600 and its PL one, unpriced.
+    let international: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(",international,"))
+        .collect();
+    assert_eq!(international.len(), 4, "{text}");
+    assert_eq!(
+        international
+            .iter()
+            .filter(|l| l.contains(",0.0600,EUR,DE,"))
+            .count(),
+        3
+    );
+    // explain the DE contact (all three accounts): old 0.02 + 0.04, nodate the same, new
+    // 3 x 0.06 = 0.30; without the file 3 x 0.06 = 0.18.
+    let explain = |extra: &[&str]| {
+        let mut args = vec!["--model", "intl", "--contact", "+49 151 12345678"];
+        args.extend(extra);
+        intl("explain", &args).succeeds()
+    };
+    let with = explain(&["--accounts", &file]);
+    assert!(
+        with.contains("messages of this contact: 0.3000 EUR"),
+        "{with}"
+    );
+    assert!(with.contains("international: outside the account's home country UA"));
+    assert!(explain(&[]).contains("messages of this contact: 0.1800 EUR"));
+}
+
+#[test]
+fn compare_and_breakeven_bill_international_accounts() {
+    let file = accounts("intl_accounts.csv");
+    let total = |extra: &[&str]| {
+        let mut args = vec!["--format", "json"];
+        args.extend(extra);
+        let v = intl("compare", &args).json();
+        let models = v["comparison"]["models"].as_array().unwrap().clone();
+        let m = models.iter().find(|m| m["model"] == "intl").unwrap();
+        (dec(&m["total"]), m["unpriced"].clone())
+    };
+    assert_eq!(total(&[]), (d("0.36"), 0.into()));
+    assert_eq!(total(&["--accounts", &file]), (d("0.45"), 1.into()));
+    // breakeven: the new account's sessions a month under intl: 2 domestic, 1 international.
+    let sessions = |extra: &[&str]| {
+        let mut args = vec!["--format", "json"];
+        args.extend(extra);
+        let v = intl("breakeven", &args).json();
+        let scopes = v["models_breakeven"].as_array().unwrap().clone();
+        let new = scopes.iter().find(|s| s["account"] == "new").unwrap();
+        new["sessions_per_month"]["intl"].clone()
+    };
+    assert_eq!(sessions(&[]), "2");
+    assert_eq!(sessions(&["--accounts", &file]), "1");
+}
+
+#[test]
+fn international_needs_its_column_and_viber_rules() {
+    let (log, dir) = (accounts("intl.csv"), tempfile::tempdir().unwrap());
+    let put = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+    put(
+        "p.csv",
+        "country,effective_from,session,transactional,promotional\nUA,,0.03,0.05,0.07\n",
+    );
+    put(
+        "m.toml",
+        "name = \"m\"\nchannel = \"viber\"\nrules = \"viber\"\ncurrency = \"EUR\"\n\
+         prices = \"p.csv\"\n[international]\nregistered_from = \"2024-10-01\"\n",
+    );
+    let d = dir.path().to_str().unwrap();
+    sim(&["replay", &log, "--rates", d]).fails(4, "international.registered_from: the prices file");
+    put(
+        "m.toml",
+        "name = \"m\"\nchannel = \"viber\"\nrules = \"viber\"\ncurrency = \"EUR\"\n\
+         prices = \"p.csv\"\n[international]\nregistered_from = \"1.10.2024\"\n",
+    );
+    sim(&["replay", &log, "--rates", d]).fails(4, "not a YYYY-MM-DD date (1.10.2024)");
+    put(
+        "m.toml",
+        "name = \"m\"\nchannel = \"whatsapp\"\nrules = \"whatsapp-session\"\ncurrency = \"EUR\"\n\
+         prices = \"p.csv\"\n[international]\nregistered_from = \"2024-10-01\"\n",
+    );
+    sim(&["replay", &log, "--rates", d])
+        .fails(4, "international: not read by rules whatsapp-session");
+}
