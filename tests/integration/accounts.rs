@@ -439,3 +439,45 @@ fn international_needs_its_column_and_viber_rules() {
     sim(&["replay", &log, "--rates", d])
         .fails(4, "international: not read by rules whatsapp-session");
 }
+
+#[test]
+fn the_ledger_shows_each_accounts_rows_in_its_zone() {
+    let (log, r, tz) = (
+        accounts("tz_month.csv"),
+        test_rates(),
+        accounts("tz_accounts.csv"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("l.csv");
+    let ledger_s = ledger.to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "replay", &log, "--rates", &r, "--model", "legacy", "--ledger", ledger_s,
+        ];
+        args.extend(extra);
+        sim(&args).succeeds();
+        std::fs::read_to_string(&ledger).unwrap()
+    };
+    // kolkata's third message: 2026-03-31 19:00 UTC is 2026-04-01 00:30 in Kolkata, April's
+    // allowance; newyork's 2026-04-01 02:00 UTC is 03-31 22:00 EDT, March's third.
+    let text = run(&["--accounts", &tz]);
+    assert!(
+        text.contains("2026-04-01T00:30:00+05:30,2026-04,kolkata,+380501110001,UA,legacy,,business_initiated,marketing,message,0,"),
+        "{text}"
+    );
+    assert!(
+        text.contains("2026-03-31T22:00:00-04:00,2026-03,newyork,+380501110003,UA,legacy,,business_initiated,marketing,message,0.0700,"),
+        "{text}"
+    );
+    // utc keeps --tz (UTC): its third is March's, 0.07.
+    assert!(
+        text.contains("2026-03-31T19:00:00+00:00,2026-03,utc,"),
+        "{text}"
+    );
+    // Without the file every row is in UTC.
+    let text = run(&[]);
+    assert!(
+        text.contains("2026-03-31T19:00:00+00:00,2026-03,kolkata,"),
+        "{text}"
+    );
+}
