@@ -252,9 +252,10 @@ impl<'m> Biller<'m> {
                 .filter(|p| p.registered.is_none() || p.country.is_none())
                 .count() as u64
         });
-        let fees = if self.list_prices {
+        let fees = if self.list_prices || model.monthly.fee_kind.is_none() {
             Vec::new()
         } else {
+            // Each account's country, resolved once (accounts file, else --account-country).
             let homes: Vec<_> = (self.accounts.table(&log.accounts).into_iter())
                 .map(|p| (p.country, p.country_from))
                 .collect();

@@ -296,6 +296,61 @@ mod tests {
     }
 
     #[test]
+    fn an_international_account_opens_and_uses_no_session_abroad() {
+        // Account `new`, home UA, registered on the model's date: its DE traffic is
+        // international (no session, per message, welcome free); its UA traffic domestic.
+        use crate::accounts::{Accounts, FileAccount};
+        use crate::engine::{for_model, Engine, InternationalEngine};
+        let m = model(
+            "viber",
+            "[international]\nregistered_from = \"2024-10-01\"\n",
+        );
+        let from = chrono::NaiveDate::from_ymd_opt(2024, 10, 1).unwrap();
+        let script = Script::new()
+            .account("new")
+            .country("UA")
+            .contact("u")
+            .at("2026-03-02 08:00")
+            .inbound()
+            .at("08:01")
+            .outbound("")
+            .country("DE")
+            .contact("d")
+            .at("09:00")
+            .inbound()
+            .at("09:01")
+            .outbound("")
+            .at("09:02")
+            .outbound("welcome")
+            .at("09:03")
+            .outbound("promotional");
+        let row = FileAccount {
+            country: crate::event::Country::parse("UA"),
+            registered: Some(from),
+            ..FileAccount::default()
+        };
+        let file = ("a.csv".to_string(), [("new".to_string(), row)].into());
+        let accounts = Accounts::new(Some(file), chrono_tz::UTC, false, None);
+        let mut engine = InternationalEngine::new(for_model(&m, None), from, accounts);
+        let cell_accounts: Vec<u32> = script.cells().iter().map(|c| c.0).collect();
+        engine.fit(&cell_accounts, script.accounts());
+        let got: Vec<String> = (script.events().iter())
+            .map(|ev| describe(ev, &engine.replay(ev), false))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "inbound - s1 opened until=03-03T08:00",
+                "session session s1 until=03-03T08:00",
+                "inbound -",
+                "international international",
+                "welcome -",
+                "international international",
+            ]
+        );
+    }
+
+    #[test]
     #[rustfmt::skip]
     fn a_customer_opens_a_session_charged_at_its_first_business_message() {
         check(&shipped(), &[
