@@ -276,7 +276,11 @@ pub(crate) fn check_outputs(
         None if absent_is_stdin => Some(output::Input::Stdin),
         None => None,
     };
-    let inputs: Vec<(&str, output::Input)> = log.map(|l| ("LOG", l)).into_iter().collect();
+    let mut inputs: Vec<(&str, output::Input)> = log.map(|l| ("LOG", l)).into_iter().collect();
+    // The accounts file is read too: no output may be written over it.
+    if let Some(p) = &a.accounts {
+        inputs.push(("--accounts", output::Input::File(p)));
+    }
     let outputs: Vec<(&str, &Path)> = std::iter::once(("--rejects", a.rejects.as_deref()))
         .chain(more.iter().copied())
         .filter_map(|(label, p)| Some((label, p?)))

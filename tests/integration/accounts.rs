@@ -481,3 +481,27 @@ fn the_ledger_shows_each_accounts_rows_in_its_zone() {
         "{text}"
     );
 }
+
+#[test]
+fn no_output_is_written_over_the_accounts_file() {
+    let (log, r) = (accounts("tz_month.csv"), test_rates());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a.csv");
+    std::fs::write(&file, "account,tz\nkolkata,Asia/Kolkata\n").unwrap();
+    let f = file.to_str().unwrap();
+    sim(&[
+        "replay",
+        &log,
+        "--rates",
+        &r,
+        "--accounts",
+        f,
+        "--ledger",
+        f,
+    ])
+    .fails(2, "is the same file as --accounts");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "account,tz\nkolkata,Asia/Kolkata\n"
+    );
+}
