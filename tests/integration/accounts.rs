@@ -254,7 +254,10 @@ fn explain_compare_and_breakeven_cut_months_in_the_accounts_zone() {
         sim(&args).succeeds()
     };
     assert!(explain(&[]).contains("messages of this contact: 0.0700 EUR"));
-    assert!(explain(&["--accounts", &tz]).contains("messages of this contact: 0 EUR"));
+    let with = explain(&["--accounts", &tz]);
+    assert!(with.contains("messages of this contact: 0 EUR"), "{with}");
+    // ... and its times are Kolkata's.
+    assert!(with.contains("2026-04-01T00:30:00+05:30"), "{with}");
     // compare: legacy's total, 0.07 x 2 (kolkata, utc) without a file; with only kolkata in
     // Asia/Kolkata, 0.07 (utc). (With tz_accounts.csv newyork's third moves into March and the
     // total stays 0.14.) `plain` (no allowance) bills all 9 at 0.07 either way.
