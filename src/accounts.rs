@@ -268,19 +268,25 @@ fn parse(file: &str, text: &[u8]) -> Result<BTreeMap<String, FileAccount>> {
     Ok(rows)
 }
 
-/// The column of each of `COLUMNS` (names trimmed, any case); `account` is required, a column
-/// named twice is an error, unknown columns are ignored (as in the log).
+/// The column of each of `COLUMNS` (names trimmed, any case); `account` is required. A column
+/// named twice or a column of another name is an error: the file is simcost's own format, and a
+/// typo (`contry`) would silently leave every account's country out, changing fees.
 fn locate(header: &csv::ByteRecord) -> std::result::Result<[Option<usize>; 6], String> {
     let mut at = [None; 6];
     for (i, h) in header.iter().enumerate() {
         let h = String::from_utf8_lossy(h);
         let h = h.trim();
-        if let Some(k) = COLUMNS.iter().position(|c| c.eq_ignore_ascii_case(h)) {
-            if at[k].is_some() {
-                return Err(format!("column {} appears twice", COLUMNS[k]));
-            }
-            at[k] = Some(i);
+        let Some(k) = COLUMNS.iter().position(|c| c.eq_ignore_ascii_case(h)) else {
+            return Err(format!(
+                "unknown column ({}); the columns are {}",
+                crate::input::shown(h),
+                COLUMNS.join(",")
+            ));
+        };
+        if at[k].is_some() {
+            return Err(format!("column {} appears twice", COLUMNS[k]));
         }
+        at[k] = Some(i);
     }
     if at[0].is_none() {
         return Err(format!(
@@ -376,11 +382,11 @@ mod tests {
     #[test]
     fn columns_in_any_case_and_order_every_one_but_account_optional() {
         let rows = load(
-            "\u{feff}TZ , Account,Country,extra\n\
-             Asia/Kolkata,shop,in,x\n\
-             ,(default),,\n\
+            "\u{feff}TZ , Account,Country\n\
+             Asia/Kolkata,shop,in\n\
+             ,(default),\n\
              \n\
-             America/New_York,us,,\n",
+             America/New_York,us,\n",
         )
         .unwrap();
         let shop = &rows["shop"];
@@ -425,6 +431,11 @@ mod tests {
              account,country,registered,tz,currency,portfolio"
         );
         assert_eq!(error("account,tz,TZ\n"), "a.csv:1: column tz appears twice");
+        assert_eq!(
+            error("account,contry\nx,UA\n"),
+            "a.csv:1: unknown column (contry); the columns are \
+             account,country,registered,tz,currency,portfolio"
+        );
         assert_eq!(error(""), "a.csv: empty file: a header row is required");
     }
 
