@@ -179,7 +179,8 @@ impl Kind {
 #[derive(Clone, Copy, Debug)]
 pub struct Event {
     pub at: i64,
-    /// Date in the account's zone (`--accounts` tz, else `--tz`) as days since 1970-01-01, used to pick dated rate rows.
+    /// Date in the account's zone (`--accounts` tz, else `--tz`) as days since 1970-01-01,
+    /// used to pick dated rate rows.
     pub day: i32,
     /// Line of the row in the input file.
     pub line: u32,

@@ -102,7 +102,8 @@ impl Log {
     pub fn account_of(&self, ev: &Event) -> u32 {
         self.cells[ev.cell as usize].0
     }
-    /// The calendar month of an event in its account's zone (`--accounts` tz, else `--tz`), months since year 0 (its cell's).
+    /// The calendar month of an event in its account's zone (`--accounts` tz, else `--tz`),
+    /// months since year 0 (its cell's).
     pub fn month_of(&self, ev: &Event) -> i32 {
         self.cells[ev.cell as usize].2
     }
