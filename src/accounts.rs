@@ -168,6 +168,17 @@ impl Accounts {
         self.inner.zoned
     }
 
+    /// Whether some account of the file has a registration date on or after `date` and a
+    /// country (its own, or `--account-country`): without one, a model's `[international]`
+    /// cannot apply to any message.
+    pub fn any_registered_from(&self, date: NaiveDate) -> bool {
+        let i = &*self.inner;
+        (i.rows.values()).any(|r| {
+            r.registered.is_some_and(|d| d >= date)
+                && (r.country.is_some() || i.account_country.is_some())
+        })
+    }
+
     /// The zone of `account`'s months: the file's, else `--tz`.
     pub fn tz_of(&self, account: &str) -> Tz {
         self.inner

@@ -43,7 +43,7 @@ pub fn read_and_bill_into<'m>(
         !opts.keep_lines,
         "kept lines would name events that are not kept"
     );
-    let shares = billing::shares(billing::engine_groups(models), threads);
+    let shares = billing::shares(billing::engine_groups(models, &opts.accounts), threads);
     // The last billing thread done with a batch hands its event list back to the reader.
     let spare = &Recycle::default();
     let (log, billers) = std::thread::scope(|s| {

@@ -319,7 +319,7 @@ pub fn bill_all_into<'m>(
             .map(|(m, b)| (m, b.finish(log)))
             .collect()
     };
-    let shares = shares(engine_groups(models), threads);
+    let shares = shares(engine_groups(models, &opts.accounts), threads);
     let mut results: Vec<(usize, ModelResult)> = if shares.len() == 1 {
         run(&shares[0])
     } else {

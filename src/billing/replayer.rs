@@ -5,6 +5,7 @@ use super::biller::Biller;
 use super::order::{instant_order, Names};
 use super::pools::LOW_ROOM;
 use super::{BillingOptions, Sink};
+use crate::accounts::Accounts;
 use crate::engine::{self, Outcome};
 use crate::event::Event;
 use crate::input::Log;
@@ -17,14 +18,17 @@ const LINES_AT_A_TIME: usize = 1 << 16;
 type EngineGroup<'m> = (Box<dyn engine::Engine + 'm>, Vec<(usize, Biller<'m>)>);
 
 /// The models in groups that share an engine: models whose engines agree on every event (the
-/// Viber models differ only in prices and fees) share one.
-pub(crate) fn engine_groups(models: &[Model]) -> Vec<Vec<usize>> {
+/// Viber models differ only in prices and fees) share one. `accounts`: a model's
+/// `[international]` counts only if some account can be international under it.
+pub(crate) fn engine_groups(models: &[Model], accounts: &Accounts) -> Vec<Vec<usize>> {
     let mut groups: Vec<Vec<usize>> = Vec::new();
     for (i, m) in models.iter().enumerate() {
-        match groups
-            .iter_mut()
-            .find(|g| engine::same_engine(&models[g[0]], m))
-        {
+        let same = |g: &Vec<usize>| {
+            let first = &models[g[0]];
+            engine::same_engine(first, m)
+                && international_from(first, accounts) == international_from(m, accounts)
+        };
+        match groups.iter_mut().find(|g| same(g)) {
             Some(g) => g.push(i),
             None => groups.push(vec![i]),
         }
@@ -50,14 +54,23 @@ pub(crate) fn shares(mut groups: Vec<Vec<usize>>, threads: usize) -> Vec<Vec<Vec
 /// the model has `[international]`.
 fn engine_for<'m>(model: &'m Model, opts: &BillingOptions) -> Box<dyn engine::Engine + 'm> {
     let engine = engine::for_model(model, opts.as_of);
-    match model.international {
-        Some(i) => Box::new(engine::InternationalEngine::new(
+    match international_from(model, &opts.accounts) {
+        Some(date) => Box::new(engine::InternationalEngine::new(
             engine,
-            i.registered_from,
+            date,
             opts.accounts.clone(),
         )),
         None => engine,
     }
+}
+
+/// The model's `[international] registered_from` if some account can be international under
+/// it; else the rule changes nothing, and the model's engine is its rules' alone (and may be
+/// shared with the other Viber models).
+fn international_from(model: &Model, accounts: &Accounts) -> Option<chrono::NaiveDate> {
+    (model.international)
+        .map(|i| i.registered_from)
+        .filter(|&d| accounts.any_registered_from(d))
 }
 
 /// How many events ahead an engine is asked for the state of the event it will replay.

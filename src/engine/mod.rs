@@ -257,6 +257,8 @@ pub fn for_model(model: &Model, as_of: Option<i32>) -> Box<dyn Engine + '_> {
 
 /// Whether two models' engines say the same of every event, so that one replay serves both:
 /// the same rules and parameters, whatever the prices, fees and whether sessions are charged.
+/// A Viber model's `[international]` is left to the caller, which knows the accounts
+/// (`billing::engine_groups`).
 pub fn same_engine(a: &Model, b: &Model) -> bool {
     let (sa, sb) = (&a.session, &b.session);
     match (&a.card, &b.card) {
@@ -272,8 +274,6 @@ pub fn same_engine(a: &Model, b: &Model) -> bool {
                             && sa.after_cap == sb.after_cap
                             && sa.max_consecutive == sb.max_consecutive
                             && sa.on_consecutive_limit == sb.on_consecutive_limit
-                            && a.international.map(|i| i.registered_from)
-                                == b.international.map(|i| i.registered_from)
                     }
                     Rules::WhatsAppSession | Rules::WhatsAppMeta => {
                         a.window_hours == b.window_hours
