@@ -282,3 +282,45 @@ impl<'m> Replayer<'m> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::FileAccount;
+    use crate::engine::testing::model;
+
+    #[test]
+    fn international_splits_an_engine_only_when_an_account_can_be_international() {
+        let models = [
+            model("viber", ""),
+            model(
+                "viber",
+                "[international]\nregistered_from = \"2024-10-01\"\n",
+            ),
+        ];
+        let with = |registered: &str, country: Option<&str>| {
+            let row = FileAccount {
+                country: country.and_then(crate::event::Country::parse),
+                registered: chrono::NaiveDate::parse_from_str(registered, "%Y-%m-%d").ok(),
+                ..FileAccount::default()
+            };
+            let file = ("a.csv".to_string(), [("shop".to_string(), row)].into());
+            Accounts::new(Some(file), chrono_tz::UTC, false, None)
+        };
+        // No file, a registration before the date, or no country: one engine for both.
+        assert_eq!(engine_groups(&models, &Accounts::default()), [vec![0, 1]]);
+        assert_eq!(
+            engine_groups(&models, &with("2024-09-30", Some("UA"))),
+            [vec![0, 1]]
+        );
+        assert_eq!(
+            engine_groups(&models, &with("2024-10-01", None)),
+            [vec![0, 1]]
+        );
+        // An account registered on the date with a country: the international model apart.
+        assert_eq!(
+            engine_groups(&models, &with("2024-10-01", Some("UA"))),
+            [vec![0], vec![1]]
+        );
+    }
+}
