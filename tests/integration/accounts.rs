@@ -508,3 +508,10 @@ fn no_output_is_written_over_the_accounts_file() {
         "account,tz\nkolkata,Asia/Kolkata\n"
     );
 }
+
+#[test]
+fn accounts_without_a_log_is_a_usage_error() {
+    let file = accounts("tz_accounts.csv");
+    sim(&["compare", "--accounts", &file]).fails(2, "--accounts needs a LOG");
+    sim(&["breakeven", "--accounts", &file]).fails(2, "--accounts needs a LOG");
+}
