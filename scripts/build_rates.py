@@ -39,12 +39,14 @@ def viber():
         c[r["item"]] = r["price"]
     with open(out / "viber-prices.csv", "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
-        w.writerow(["country", "effective_from", "session", "transactional", "promotional", "country_name", "source", "date", "note"])
+        w.writerow(["country", "effective_from", "session", "transactional", "promotional", "international",
+                    "country_name", "source", "date", "note"])
         for cc, c in vbm.items():
             msg = c.get("international_message", "")
-            w.writerow([cc, "", c.get("session", ""), msg, msg, c["name"], c["source"], c["date"],
+            w.writerow([cc, "", c.get("session", ""), msg, msg, msg, c["name"], c["source"], c["date"],
                         "SMSBAT Chat Session Pricing (undated, staging host, indicative): session = per 24 h session; "
-                        "transactional = promotional = the single 'International message rate' (the source does not split by type)"])
+                        "international = the source's 'International message rate'; transactional = promotional = "
+                        "the same rate (the source gives no domestic rate and does not split by type)"])
     with open(out / "viber-chatbot-prices.csv", "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["country", "effective_from", "session", "transactional", "promotional", "country_name", "source", "date", "note"])

@@ -179,14 +179,15 @@ impl Kind {
 #[derive(Clone, Copy, Debug)]
 pub struct Event {
     pub at: i64,
-    /// Date in `--tz` as days since 1970-01-01, used to pick dated rate rows.
+    /// Date in the account's zone (`--accounts` tz, else `--tz`) as days since 1970-01-01,
+    /// used to pick dated rate rows.
     pub day: i32,
     /// Line of the row in the input file.
     pub line: u32,
     pub contact: u32,
     /// The interned (account, contact) pair: engines keep their per-stream state by it.
     pub stream: u32,
-    /// The interned (account, country, month in `--tz`): the report cell the event counts in.
+    /// The interned (account, country, month in the account's zone): the report cell the event counts in.
     pub cell: u32,
     pub country: Country,
     pub direction: Direction,

@@ -8,11 +8,13 @@ use crate::report::display_amount;
 use comfy_table::{presets::ASCII_MARKDOWN, Table};
 use std::io::Write;
 
+/// `accounts`: each line's times are shown in its account's zone (`--accounts` `tz`, else
+/// `--tz`), the zone its months are cut in.
 pub fn write(
     log: &Log,
     models: &[ModelResult],
     contact: u32,
-    tz: chrono_tz::Tz,
+    accounts: &crate::accounts::Accounts,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     writeln!(out, "contact {}", log.contact_name(contact))?;
@@ -34,6 +36,8 @@ pub fn write(
         let mut sum = rust_decimal::Decimal::ZERO;
         let lines = (m.lines.iter()).filter(|l| log.events[l.event as usize].contact == contact);
         for line in lines {
+            let ev = &log.events[line.event as usize];
+            let tz = accounts.tz_of(log.account_name(log.account_of(ev)));
             t.add_row(row(log, m, line, tz, &mut sum));
         }
         writeln!(out, "{t}")?;

@@ -4,6 +4,7 @@
 //! Data flows one way: `input` (log -> events) -> `engine` (session rules per channel ->
 //! outcomes) -> `billing` (rates, allowances, fees -> ledger and aggregates) -> `report`.
 
+pub mod accounts;
 pub mod advise;
 pub mod analysis;
 pub mod billing;

@@ -43,7 +43,7 @@ pub fn read_and_bill_into<'m>(
         !opts.keep_lines,
         "kept lines would name events that are not kept"
     );
-    let shares = billing::shares(billing::engine_groups(models), threads);
+    let shares = billing::shares(billing::engine_groups(models, &opts.accounts), threads);
     // The last billing thread done with a batch hands its event list back to the reader.
     let spare = &Recycle::default();
     let (log, billers) = std::thread::scope(|s| {
@@ -149,6 +149,7 @@ fn bill_batches<'m>(
     for batch in batches {
         known.add(&batch);
         replayer.fit(&known.cell_account_months, known.account_months);
+        replayer.fit_engines(&known.cell_accounts, &known.accounts);
         let (mut events, mut first) = (&batch.events[..], batch.first);
         if let Some(at) = waiting.first().map(|e| e.at) {
             let same = events.iter().take_while(|e| e.at == at).count();
@@ -192,6 +193,7 @@ mod tests {
             skip_invalid: false,
             threads: 1,
             max_record_bytes: input::DEFAULT_MAX_RECORD_BYTES,
+            accounts: None,
         };
         let log = input::read_from("t.csv".into(), text.as_bytes(), &read).unwrap();
         let models = RateSet::load(&RateSource::Dir("tests/fixtures/rates".into()))
@@ -199,7 +201,7 @@ mod tests {
             .select(&["legacy".into()])
             .unwrap();
         let opts = BillingOptions {
-            account_country: None,
+            accounts: Default::default(),
             keep_lines: false,
             as_of: None,
             list_prices: false,

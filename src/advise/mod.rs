@@ -162,7 +162,7 @@ impl Advice {
 /// Billing options of advice replays: ledger lines kept, each model on its own terms.
 pub fn billing_options(base: &BillingOptions) -> BillingOptions {
     BillingOptions {
-        account_country: base.account_country,
+        accounts: base.accounts.clone(),
         keep_lines: true,
         as_of: base.as_of,
         list_prices: base.list_prices,

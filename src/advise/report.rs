@@ -232,6 +232,7 @@ fn only(r: &ModelResult, keep: impl Fn(u32) -> bool) -> ModelResult {
         lines: r.lines.iter().filter(|l| keep(l.event)).copied().collect(),
         markets: r.markets.clone(),
         volumes: BTreeMap::new(),
+        assumed_domestic: r.assumed_domestic,
     }
 }
 

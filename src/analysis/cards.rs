@@ -88,7 +88,7 @@ fn price_script(
     let log = synthetic(countries, day, script);
     let order = billing::replay_order(&log);
     let opts = BillingOptions {
-        account_country: None,
+        accounts: Default::default(),
         keep_lines: false,
         as_of: None,
         list_prices: true,

@@ -3,7 +3,7 @@
 use super::fees::monthly_fees;
 use super::order::{by_names, Names};
 use super::pools::{smallest_pool, MonthState, LOW_ROOM, POOL_KINDS};
-use super::pricing::{message_price, meta_price, session_price};
+use super::pricing::{international_price, message_price, meta_price, session_price};
 use super::{BillingOptions, Line, ModelResult, Price, Sink, Stats, Volume};
 use crate::engine::{Billed, Charge, Outcome};
 use crate::event::{Country, Direction, Event};
@@ -20,7 +20,7 @@ pub struct Biller<'m> {
     pub(super) keep_lines: bool,
     pub(super) sink: Option<Sink<'m>>,
     list_prices: bool,
-    account_country: Option<Country>,
+    accounts: crate::accounts::Accounts,
     free: u64,
     cells: Vec<Stats>,
     months: Vec<MonthState>,
@@ -44,7 +44,7 @@ impl<'m> Biller<'m> {
             keep_lines: opts.keep_lines,
             sink: None,
             list_prices: opts.list_prices,
-            account_country: opts.account_country,
+            accounts: opts.accounts.clone(),
             free: if opts.list_prices {
                 0
             } else {
@@ -81,6 +81,7 @@ impl<'m> Biller<'m> {
                 (Price::FreeSession, None)
             }
             Charge::Session => (session_price(model, ev, cell, month), None),
+            Charge::International => (international_price(model, ev, cell, month), None),
             Charge::Message(cat) => {
                 let free = self.free;
                 let p = message_price(model, ev, cat, free, (cell, month), low_months);
@@ -243,10 +244,22 @@ impl<'m> Biller<'m> {
         let (cells, volumes): (BTreeMap<_, _>, BTreeMap<_, _>) =
             (cells.into_iter().collect(), volumes.into_iter().collect());
         let active: BTreeMap<_, _> = active.into_iter().collect();
-        let fees = if self.list_prices {
+        let assumed_domestic = model.international.map(|_| {
+            let mut with_traffic: Vec<u32> = volumes.keys().map(|(a, _)| *a).collect();
+            with_traffic.dedup();
+            (with_traffic.iter())
+                .map(|&a| self.accounts.props(log.account_name(a)))
+                .filter(|p| p.registered.is_none() || p.country.is_none())
+                .count() as u64
+        });
+        let fees = if self.list_prices || model.monthly.fee_kind.is_none() {
             Vec::new()
         } else {
-            monthly_fees(model, &active, self.account_country)
+            // Each account's country, resolved once (accounts file, else --account-country).
+            let homes: Vec<_> = (self.accounts.table(&log.accounts).into_iter())
+                .map(|p| (p.country, p.country_from))
+                .collect();
+            monthly_fees(model, &active, &homes)
         };
         ModelResult {
             name: model.name.clone(),
@@ -260,6 +273,7 @@ impl<'m> Biller<'m> {
                 Card::Country(_) => Vec::new(),
             },
             volumes,
+            assumed_domestic,
         }
     }
 }

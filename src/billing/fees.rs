@@ -1,6 +1,7 @@
 //! Monthly fees and minimum commitments, by the account's country tier
 //! (docs/billing-rules.md, #viber-fees).
 
+use crate::accounts::Origin;
 use crate::event::Country;
 use crate::rates::{FeeKind, Model};
 use rust_decimal::Decimal;
@@ -11,6 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 pub enum TierFrom {
     /// `--account-country`
     Given,
+    /// The account's `country` in the accounts file.
+    File,
     /// The highest tier among the countries of the month's traffic.
     HighestTier,
 }
@@ -35,11 +38,13 @@ pub struct FeeItem {
     pub before_minimum: Option<u32>,
 }
 
-/// The fee of every (account, month) with traffic, by the account's country tier.
+/// The fee of every (account, month) with traffic, by the account's country tier. `homes`:
+/// each account's country (by account id) and where it came from (the accounts file, or
+/// `--account-country`); without one, the highest tier of the month's countries.
 pub(super) fn monthly_fees(
     model: &Model,
     active: &BTreeMap<(u32, i32), (BTreeSet<Country>, Decimal)>,
-    given: Option<Country>,
+    homes: &[(Option<Country>, Origin)],
 ) -> Vec<FeeItem> {
     let m = &model.monthly;
     let Some(kind) = m.fee_kind else {
@@ -55,9 +60,10 @@ pub(super) fn monthly_fees(
             _ => 1,
         };
         numbered = Some((account, number));
-        let (country, from) = match given {
-            Some(c) => (Some(c), TierFrom::Given),
-            None => (highest_tier(m, countries), TierFrom::HighestTier),
+        let (country, from) = match homes.get(account as usize) {
+            Some(&(Some(c), Origin::File)) => (Some(c), TierFrom::File),
+            Some(&(Some(c), _)) => (Some(c), TierFrom::Given),
+            _ => (highest_tier(m, countries), TierFrom::HighestTier),
         };
         let Some(tier) = m.fee_for(country) else {
             continue;
@@ -174,7 +180,7 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        let fees = monthly_fees(&m, &active, None);
+        let fees = monthly_fees(&m, &active, &[]);
         let got: Vec<_> = (fees.iter())
             .map(|f| {
                 (
@@ -215,12 +221,46 @@ mod tests {
         let active = [((0, 100), (countries(&["DE"]), dec("500")))]
             .into_iter()
             .collect();
-        let fees = monthly_fees(&m, &active, Some(country("UA")));
+        let fees = monthly_fees(&m, &active, &[(Some(country("UA")), Origin::Flag)]);
         assert_eq!(fees.len(), 1);
         assert_eq!(
             (fees[0].amount, fees[0].from),
             (dec("150"), TierFrom::Given)
         );
         assert_eq!(fees[0].before_minimum, None);
+    }
+
+    #[test]
+    fn each_account_takes_its_own_country_from_the_accounts_file() {
+        // Account 0: UA in the file (150, though it wrote only to DE); account 1: none, so
+        // the highest tier of its month (DE: the default 100); account 2: PL in the file (no
+        // tier of its own: 100, though it wrote to UA).
+        let m = model(
+            "viber",
+            "[monthly]\nfee = \"100\"\n[monthly.fee_by_country]\nUA = \"150\"\n",
+        );
+        let active = [
+            ((0, 100), (countries(&["DE"]), dec("0"))),
+            ((1, 100), (countries(&["DE"]), dec("0"))),
+            ((2, 100), (countries(&["UA"]), dec("0"))),
+        ]
+        .into_iter()
+        .collect();
+        let homes = [
+            (Some(country("UA")), Origin::File),
+            (None, Origin::Default),
+            (Some(country("PL")), Origin::File),
+        ];
+        let got: Vec<_> = (monthly_fees(&m, &active, &homes).iter())
+            .map(|f| (f.account, f.country, f.from, f.amount))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (0, Some(country("UA")), TierFrom::File, dec("150")),
+                (1, None, TierFrom::HighestTier, dec("100")),
+                (2, Some(country("PL")), TierFrom::File, dec("100")),
+            ]
+        );
     }
 }

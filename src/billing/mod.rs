@@ -95,6 +95,8 @@ counted! {
         free_tier,
         /// whatsapp-meta: priced from a market's earlier card because the card in force lacks it.
         carried_forward,
+        /// Viber: messages outside the account's home country billed at the international price.
+        international,
     ],
 }
 
@@ -176,6 +178,9 @@ pub struct ModelResult {
     pub markets: Vec<String>,
     /// Per (account, month): the traffic as break-even scales it.
     pub volumes: BTreeMap<(u32, i32), Volume>,
+    /// A model with `[international]`: how many accounts of the log have no registered date
+    /// or no country (`--accounts`), and so are billed as domestic.
+    pub assumed_domestic: Option<u64>,
 }
 
 /// The rate row behind a priced charge, as the ledger and explain name it.
@@ -250,8 +255,9 @@ impl ModelResult {
 }
 
 pub struct BillingOptions {
-    /// `--account-country`: the fee tier country of every account.
-    pub account_country: Option<Country>,
+    /// Each account's home country and registration date (`--accounts`, `--account-country`):
+    /// fee tiers, domestic and international.
+    pub accounts: crate::accounts::Accounts,
     /// Keep one `Line` per event.
     pub keep_lines: bool,
     /// `--as-of`: the rules and rates of this day (days since 1970-01-01) for all traffic.
@@ -313,7 +319,7 @@ pub fn bill_all_into<'m>(
             .map(|(m, b)| (m, b.finish(log)))
             .collect()
     };
-    let shares = shares(engine_groups(models), threads);
+    let shares = shares(engine_groups(models, &opts.accounts), threads);
     let mut results: Vec<(usize, ModelResult)> = if shares.len() == 1 {
         run(&shares[0])
     } else {

@@ -59,6 +59,26 @@ pub(super) fn message_price(
     p
 }
 
+/// A message at the card's `international` price: per message, outside any allowance (the
+/// allowance counts business-initiated messages; docs/billing-rules.md#viber-domestic-and-international).
+#[inline(always)]
+pub(super) fn international_price(
+    model: &Model,
+    ev: &Event,
+    cell: &mut Stats,
+    month: &mut MonthState,
+) -> Price {
+    let Some(i) = model.international else {
+        return Price::Unpriced;
+    };
+    let p = look_up(model, ev, i.column);
+    month.linear += p.amount();
+    if !matches!(p, Price::Unpriced) {
+        cell.international += 1;
+    }
+    p
+}
+
 /// A whatsapp-meta charge: free while its monthly free tier lasts, else at the market card's
 /// price (counted as a conversation or a message as the era bills it).
 #[inline(always)]

@@ -5,6 +5,7 @@ use super::biller::Biller;
 use super::order::{instant_order, Names};
 use super::pools::LOW_ROOM;
 use super::{BillingOptions, Sink};
+use crate::accounts::Accounts;
 use crate::engine::{self, Outcome};
 use crate::event::Event;
 use crate::input::Log;
@@ -17,14 +18,17 @@ const LINES_AT_A_TIME: usize = 1 << 16;
 type EngineGroup<'m> = (Box<dyn engine::Engine + 'm>, Vec<(usize, Biller<'m>)>);
 
 /// The models in groups that share an engine: models whose engines agree on every event (the
-/// Viber models differ only in prices and fees) share one.
-pub(crate) fn engine_groups(models: &[Model]) -> Vec<Vec<usize>> {
+/// Viber models differ only in prices and fees) share one. `accounts`: a model's
+/// `[international]` counts only if some account can be international under it.
+pub(crate) fn engine_groups(models: &[Model], accounts: &Accounts) -> Vec<Vec<usize>> {
     let mut groups: Vec<Vec<usize>> = Vec::new();
     for (i, m) in models.iter().enumerate() {
-        match groups
-            .iter_mut()
-            .find(|g| engine::same_engine(&models[g[0]], m))
-        {
+        let same = |g: &Vec<usize>| {
+            let first = &models[g[0]];
+            engine::same_engine(first, m)
+                && international_from(first, accounts) == international_from(m, accounts)
+        };
+        match groups.iter_mut().find(|g| same(g)) {
             Some(g) => g.push(i),
             None => groups.push(vec![i]),
         }
@@ -44,6 +48,29 @@ pub(crate) fn shares(mut groups: Vec<Vec<usize>>, threads: usize) -> Vec<Vec<Vec
         shares[least].push(g);
     }
     shares
+}
+
+/// The engine of `model`: its rules' engine, wrapped in the domestic/international rule when
+/// the model has `[international]`.
+fn engine_for<'m>(model: &'m Model, opts: &BillingOptions) -> Box<dyn engine::Engine + 'm> {
+    let engine = engine::for_model(model, opts.as_of);
+    match international_from(model, &opts.accounts) {
+        Some(date) => Box::new(engine::InternationalEngine::new(
+            engine,
+            date,
+            opts.accounts.clone(),
+        )),
+        None => engine,
+    }
+}
+
+/// The model's `[international] registered_from` if some account can be international under
+/// it; else the rule changes nothing, and the model's engine is its rules' alone (and may be
+/// shared with the other Viber models).
+fn international_from(model: &Model, accounts: &Accounts) -> Option<chrono::NaiveDate> {
+    (model.international)
+        .map(|i| i.registered_from)
+        .filter(|&d| accounts.any_registered_from(d))
 }
 
 /// How many events ahead an engine is asked for the state of the event it will replay.
@@ -81,7 +108,7 @@ impl<'m> Replayer<'m> {
         let groups = groups
             .iter()
             .map(|g| {
-                let engine = engine::for_model(&models[g[0]], opts.as_of);
+                let engine = engine_for(&models[g[0]], opts);
                 let billers = (g.iter().enumerate())
                     .map(|(k, &m)| {
                         let mut b = Biller::new(log, &models[m], opts);
@@ -94,11 +121,21 @@ impl<'m> Replayer<'m> {
                 (engine, billers)
             })
             .collect();
-        Replayer {
+        let mut replayer = Replayer {
             groups,
             outcomes: Vec::new(),
             in_replay_order: !sinks.is_empty(),
             order: Vec::new(),
+        };
+        let cell_accounts: Vec<u32> = log.cells.iter().map(|c| c.0).collect();
+        replayer.fit_engines(&cell_accounts, &log.accounts);
+        replayer
+    }
+
+    /// Tells the engines the log's cells' accounts and the accounts' names so far.
+    pub(crate) fn fit_engines(&mut self, cell_accounts: &[u32], accounts: &[String]) {
+        for (engine, _) in &mut self.groups {
+            engine.fit(cell_accounts, accounts);
         }
     }
 
@@ -255,5 +292,47 @@ impl<'m> Replayer<'m> {
             }
             billers
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::FileAccount;
+    use crate::engine::testing::model;
+
+    #[test]
+    fn international_splits_an_engine_only_when_an_account_can_be_international() {
+        let models = [
+            model("viber", ""),
+            model(
+                "viber",
+                "[international]\nregistered_from = \"2024-10-01\"\n",
+            ),
+        ];
+        let with = |registered: &str, country: Option<&str>| {
+            let row = FileAccount {
+                country: country.and_then(crate::event::Country::parse),
+                registered: chrono::NaiveDate::parse_from_str(registered, "%Y-%m-%d").ok(),
+                ..FileAccount::default()
+            };
+            let file = ("a.csv".to_string(), [("shop".to_string(), row)].into());
+            Accounts::new(Some(file), chrono_tz::UTC, false, None)
+        };
+        // No file, a registration before the date, or no country: one engine for both.
+        assert_eq!(engine_groups(&models, &Accounts::default()), [vec![0, 1]]);
+        assert_eq!(
+            engine_groups(&models, &with("2024-09-30", Some("UA"))),
+            [vec![0, 1]]
+        );
+        assert_eq!(
+            engine_groups(&models, &with("2024-10-01", None)),
+            [vec![0, 1]]
+        );
+        // An account registered on the date with a country: the international model apart.
+        assert_eq!(
+            engine_groups(&models, &with("2024-10-01", Some("UA"))),
+            [vec![0], vec![1]]
+        );
     }
 }

@@ -44,7 +44,7 @@ pub(crate) fn run(a: AdviseArgs) -> Result<()> {
     }
     check_outputs(&a.common, true, &[("--details", a.details.as_deref())])?;
     let l = load(&a.common)?;
-    let base = billing_options(l.account_country, l.as_of, false);
+    let base = billing_options(&l.accounts, l.as_of, false);
     let now = billing::bill_all(&l.log, None, &l.models, &base, l.threads);
     let now = warn_unpriced(&l, now, a.common.strict)?;
     let opts = Options {

@@ -123,6 +123,10 @@ pub(crate) fn decide_on_cards(
     if plot.is_some_and(|p| p.is_some()) {
         return Err(Error::Usage("--plot needs a LOG to scale".into()));
     }
+    // The cards alone have no accounts: the file would be ignored without a word.
+    if a.common.accounts.is_some() {
+        return Err(Error::Usage("--accounts needs a LOG".into()));
+    }
     let refs: Vec<&Model> = models.iter().collect();
     let date = given_date.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let day = crate::calendar::days_since_epoch(date);

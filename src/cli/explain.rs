@@ -26,7 +26,7 @@ pub(crate) fn run(a: ExplainArgs) -> Result<()> {
     let results = bill_all(&l, true, a.common.strict)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    crate::explain::write(&l.log, &results, contact, l.tz, &mut out)
+    crate::explain::write(&l.log, &results, contact, &l.accounts, &mut out)
         .and_then(|_| out.flush())
         .map_err(|e| Error::io("writing the explanation", e))
 }

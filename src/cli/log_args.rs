@@ -1,6 +1,7 @@
 //! The options every command that reads a log shares, and what they load: the log, the
 //! models, the billing options; the rejects file, the unpriced warning, the output checks.
 
+use crate::accounts::Accounts;
 use crate::billing::{self, BillingOptions, ModelResult};
 use crate::error::{Error, Result};
 use crate::event::Country;
@@ -23,9 +24,14 @@ pub(crate) struct LogArgs {
     /// Load rate cards from this directory instead of the built-in ones.
     #[arg(long, value_name = "DIR")]
     pub(crate) rates: Option<PathBuf>,
-    /// Time zone of naive timestamps and of calendar months (IANA name).
-    #[arg(long, default_value = "UTC", value_name = "TZ")]
-    pub(crate) tz: String,
+    /// Time zone of naive timestamps and of calendar months (IANA name; default UTC); an
+    /// account's `tz` in --accounts cuts its months instead.
+    #[arg(long, value_name = "TZ")]
+    pub(crate) tz: Option<String>,
+    /// The accounts file (CSV `account,country,registered,tz,currency,portfolio`, every column
+    /// but account optional): each account's home country, registration date and time zone.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) accounts: Option<PathBuf>,
     /// Read a field from a differently named column, e.g. `--map timestamp=sent_at`; a column
     /// the log lacks is an error; `--map account=` leaves an optional field unread.
     #[arg(long = "map", value_name = "FIELD=COLUMN")]
@@ -67,7 +73,8 @@ pub(crate) struct Loaded {
     pub(crate) log: Log,
     pub(crate) models: Vec<Model>,
     pub(crate) tz: chrono_tz::Tz,
-    pub(crate) account_country: Option<Country>,
+    /// Each account's properties (`--accounts`, `--tz`, `--account-country`).
+    pub(crate) accounts: Accounts,
     pub(crate) as_of: Option<i32>,
     pub(crate) threads: usize,
 }
@@ -83,15 +90,18 @@ pub(crate) struct Settings {
     pub(crate) read: ReadOptions,
     pub(crate) models: Vec<Model>,
     pub(crate) tz: chrono_tz::Tz,
-    pub(crate) account_country: Option<Country>,
+    pub(crate) accounts: Accounts,
     pub(crate) as_of: Option<i32>,
     pub(crate) threads: usize,
 }
 
 pub(crate) fn settings(a: &LogArgs) -> Result<Settings> {
-    let tz: chrono_tz::Tz =
-        a.tz.parse()
-            .map_err(|_| Error::Usage(format!("--tz: unknown time zone ({})", a.tz)))?;
+    let tz: chrono_tz::Tz = match &a.tz {
+        None => chrono_tz::UTC,
+        Some(z) => z
+            .parse()
+            .map_err(|_| Error::Usage(format!("--tz: unknown time zone ({z})")))?,
+    };
     let map = a
         .map
         .iter()
@@ -120,6 +130,7 @@ pub(crate) fn settings(a: &LogArgs) -> Result<Settings> {
         })
         .transpose()?;
     let models = load_rates(a, &a.models)?.0;
+    let accounts = load_accounts(a, tz, account_country)?;
     let threads = a.threads.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -132,10 +143,11 @@ pub(crate) fn settings(a: &LogArgs) -> Result<Settings> {
             skip_invalid: a.skip_invalid,
             threads,
             max_record_bytes: a.max_record_bytes,
+            accounts: Some(accounts.clone()),
         },
         models,
         tz,
-        account_country,
+        accounts,
         as_of,
         threads,
     })
@@ -164,7 +176,7 @@ pub(crate) fn loaded(a: &LogArgs, s: Settings, log: Log) -> Result<Loaded> {
         log,
         models: s.models,
         tz: s.tz,
-        account_country: s.account_country,
+        accounts: s.accounts,
         as_of: s.as_of,
         threads: s.threads,
     })
@@ -189,13 +201,23 @@ pub(crate) fn write_rejects(log: &Log, path: &Path) -> Result<()> {
     file.commit()
 }
 
+/// `--accounts` read and checked (an input error, exit 3, names its line), with `--tz` and
+/// `--account-country` standing in for what it lacks.
+fn load_accounts(a: &LogArgs, tz: chrono_tz::Tz, country: Option<Country>) -> Result<Accounts> {
+    let tz_given = a.tz.is_some();
+    match &a.accounts {
+        None => Ok(Accounts::new(None, tz, tz_given, country)),
+        Some(p) => Accounts::load(&p.to_string_lossy(), tz, tz_given, country),
+    }
+}
+
 pub(crate) fn billing_options(
-    account_country: Option<Country>,
+    accounts: &Accounts,
     as_of: Option<i32>,
     keep_lines: bool,
 ) -> BillingOptions {
     BillingOptions {
-        account_country,
+        accounts: accounts.clone(),
         keep_lines,
         as_of,
         list_prices: false,
@@ -203,7 +225,7 @@ pub(crate) fn billing_options(
 }
 
 pub(crate) fn bill_all(l: &Loaded, keep_lines: bool, strict: bool) -> Result<Vec<ModelResult>> {
-    let opts = billing_options(l.account_country, l.as_of, keep_lines);
+    let opts = billing_options(&l.accounts, l.as_of, keep_lines);
     let results = billing::bill_all(&l.log, None, &l.models, &opts, l.threads);
     warn_unpriced(l, results, strict)
 }
@@ -254,7 +276,11 @@ pub(crate) fn check_outputs(
         None if absent_is_stdin => Some(output::Input::Stdin),
         None => None,
     };
-    let inputs: Vec<(&str, output::Input)> = log.map(|l| ("LOG", l)).into_iter().collect();
+    let mut inputs: Vec<(&str, output::Input)> = log.map(|l| ("LOG", l)).into_iter().collect();
+    // The accounts file is read too: no output may be written over it.
+    if let Some(p) = &a.accounts {
+        inputs.push(("--accounts", output::Input::File(p)));
+    }
     let outputs: Vec<(&str, &Path)> = std::iter::once(("--rejects", a.rejects.as_deref()))
         .chain(more.iter().copied())
         .filter_map(|(label, p)| Some((label, p?)))

@@ -80,7 +80,7 @@ fn replayed(common: &LogArgs, per_message: bool) -> Result<(Model, chrono_tz::Tz
     if let Strategy::BillWhileReading(path) = Strategy::of(common.log.as_deref()) {
         let s = settings(common)?;
         let sink = Mutex::new(Collector::new(&s.models[0], s.tz, per_message));
-        let opts = billing_options(s.account_country, s.as_of, false);
+        let opts = billing_options(&s.accounts, s.as_of, false);
         let sinks: [Sink; 1] = [&sink];
         let done = crate::pipeline::read_and_bill_into(
             path, &s.read, &s.models, &opts, s.threads, &sinks,
@@ -93,7 +93,7 @@ fn replayed(common: &LogArgs, per_message: bool) -> Result<(Model, chrono_tz::Tz
     }
     let l = load(common)?;
     let sink = Mutex::new(Collector::new(&l.models[0], l.tz, per_message));
-    let opts = billing_options(l.account_country, l.as_of, false);
+    let opts = billing_options(&l.accounts, l.as_of, false);
     let sinks: [Sink; 1] = [&sink];
     let results = billing::bill_all_into(&l.log, None, &l.models, &opts, l.threads, &sinks);
     finished(l, results, sink, common.strict)
@@ -130,8 +130,9 @@ fn bill(a: &mut ReconcileArgs) -> Result<Bill> {
         ))
     })?;
     a.common.models = vec![model_name(&a.common, format)?];
-    let tz: chrono_tz::Tz = (a.common.tz.parse())
-        .map_err(|_| Error::Usage(format!("--tz: unknown time zone ({})", a.common.tz)))?;
+    let zone = a.common.tz.as_deref().unwrap_or("UTC");
+    let tz: chrono_tz::Tz =
+        (zone.parse()).map_err(|_| Error::Usage(format!("--tz: unknown time zone ({zone})")))?;
     read_bill(format, &file, &text, tz)
 }
 

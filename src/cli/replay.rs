@@ -35,8 +35,8 @@ pub(crate) fn run(a: ReplayArgs) -> Result<()> {
         Some(done) => done,
         None => {
             let l = load(&a.common)?;
-            let ledger = new_ledger(&a, &l.models, l.tz)?;
-            let opts = billing_options(l.account_country, l.as_of, false);
+            let ledger = new_ledger(&a, &l.models, l.tz, &l.accounts)?;
+            let opts = billing_options(&l.accounts, l.as_of, false);
             let sinks = ledger.as_ref().map(Ledger::sinks).unwrap_or_default();
             let results = billing::bill_all_into(&l.log, None, &l.models, &opts, l.threads, &sinks);
             drop(sinks);
@@ -54,6 +54,7 @@ pub(crate) fn run(a: ReplayArgs) -> Result<()> {
         by: a.by,
         full_precision: a.full_precision,
         tz: l.tz,
+        accounts: &l.accounts,
     };
     let exporter = a.format.exporter();
     let stdout = std::io::stdout();
@@ -68,6 +69,7 @@ pub(crate) fn new_ledger(
     a: &ReplayArgs,
     models: &[Model],
     tz: chrono_tz::Tz,
+    accounts: &crate::accounts::Accounts,
 ) -> Result<Option<Ledger<OutputFile>>> {
     let Some(path) = &a.ledger else {
         return Ok(None);
@@ -75,7 +77,7 @@ pub(crate) fn new_ledger(
     // A file is written to a temporary file first (`OutputFile`); not so a pipe or device.
     let file = !std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
     let out = OutputFile::create("--ledger", path)?;
-    Ledger::new(models, tz, out, file).map(Some)
+    Ledger::new(models, tz, out, file).map(|l| Some(l.with_zones(accounts)))
 }
 
 /// A replayed log, its results and its ledger (`--ledger`).
@@ -112,8 +114,8 @@ pub(crate) fn replay_while_reading(a: &ReplayArgs) -> Result<Option<Replayed>> {
         return Ok(None);
     };
     let s = settings(&a.common)?;
-    let ledger = new_ledger(a, &s.models, s.tz)?;
-    let opts = billing_options(s.account_country, s.as_of, false);
+    let ledger = new_ledger(a, &s.models, s.tz, &s.accounts)?;
+    let opts = billing_options(&s.accounts, s.as_of, false);
     let sinks = ledger.as_ref().map(Ledger::sinks).unwrap_or_default();
     let done =
         crate::pipeline::read_and_bill_into(path, &s.read, &s.models, &opts, s.threads, &sinks)?;

@@ -8,11 +8,11 @@ mod viber;
 mod whatsapp_meta;
 mod whatsapp_session;
 
-pub use viber::ViberEngine;
+pub use viber::{InternationalEngine, ViberEngine};
 pub use whatsapp_meta::WhatsAppMetaEngine;
 pub use whatsapp_session::WhatsAppSessionEngine;
 
-use crate::event::{Category, Event};
+use crate::event::{Category, Country, Event};
 use crate::rates::meta::{FreeTierCounts, MetaColumn};
 use crate::rates::{Card, Model, Rules};
 
@@ -26,6 +26,8 @@ pub enum Charge {
     Message(Category),
     /// A price from a Meta market card (whatsapp-meta).
     Meta(MetaCharge),
+    /// Viber: a per-message price from the card's `international` column.
+    International,
 }
 
 /// A whatsapp-meta charge: which card column prices it, on which day, and which monthly free
@@ -63,6 +65,8 @@ pub enum Billed {
     InConversation,
     /// whatsapp-meta (from 2026-10-01): a free-form message charged at the utility rate.
     ServiceMessage,
+    /// Viber: a message outside the account's home country, at the international price.
+    International,
 }
 
 impl Billed {
@@ -79,6 +83,7 @@ impl Billed {
             Billed::Conversation => "conversation",
             Billed::InConversation => "in_conversation",
             Billed::ServiceMessage => "service_message",
+            Billed::International => "international",
         }
     }
 }
@@ -88,15 +93,26 @@ impl Billed {
 pub enum Why {
     SessionOpened,
     SessionAlreadyOpen,
-    WindowOpened { business_initiated: bool },
+    WindowOpened {
+        business_initiated: bool,
+    },
     WindowRenewed,
     WelcomeIsFree,
     TemplateIsPerMessage,
     FirstBusinessMessage,
-    InSession { sent: u32 },
-    CapReachedEnded { cap: u32 },
-    CapReachedNewSession { cap: u32 },
-    InARowLimit { limit: u32, blocked: bool },
+    InSession {
+        sent: u32,
+    },
+    CapReachedEnded {
+        cap: u32,
+    },
+    CapReachedNewSession {
+        cap: u32,
+    },
+    InARowLimit {
+        limit: u32,
+        blocked: bool,
+    },
     NoOpenSession,
     FirstReplyInWindow,
     InsideWindow,
@@ -105,13 +121,24 @@ pub enum Why {
     WindowOpenedForReplies,
     BeforeFirstEra,
     InOpenConversation,
-    ConversationOpened { user_initiated: bool },
-    CategoryConversationOpened { category: Category },
-    ServiceConversationOpened { free: bool },
+    ConversationOpened {
+        user_initiated: bool,
+    },
+    CategoryConversationOpened {
+        category: Category,
+    },
+    ServiceConversationOpened {
+        free: bool,
+    },
     PerMessageTemplate,
     UtilityInWindowFree,
     FreeFormFree,
     ServiceMessageCharged,
+    /// Viber: the account is billed international rates and `home` is its country.
+    International {
+        home: Country,
+        inbound: bool,
+    },
 }
 
 impl Why {
@@ -147,6 +174,8 @@ impl Why {
             Why::UtilityInWindowFree => "utility template inside the open window: free".into(),
             Why::FreeFormFree => "free-form message inside the window: free".into(),
             Why::ServiceMessageCharged => "free-form (service) message: the market's utility rate after the month's free tier".into(),
+            Why::International { home, inbound: true } => format!("customer message from outside the account's home country {home} (registered on or after [international] registered_from): opens no session"),
+            Why::International { home, inbound: false } => format!("international: outside the account's home country {home} (registered on or after [international] registered_from): per message at the international price, no session"),
         }
     }
 }
@@ -199,6 +228,10 @@ pub trait Engine {
         }
         self.replay(ev)
     }
+
+    /// Takes note of the log's accounts and cells so far: each cell's account (by cell id)
+    /// and the accounts' names (by account id). Called before the events that use them.
+    fn fit(&mut self, _cell_accounts: &[u32], _accounts: &[String]) {}
 }
 
 /// The engine a model's rules call for. `as_of` applies one date's rules to all traffic.
@@ -224,6 +257,8 @@ pub fn for_model(model: &Model, as_of: Option<i32>) -> Box<dyn Engine + '_> {
 
 /// Whether two models' engines say the same of every event, so that one replay serves both:
 /// the same rules and parameters, whatever the prices, fees and whether sessions are charged.
+/// A Viber model's `[international]` is left to the caller, which knows the accounts
+/// (`billing::engine_groups`).
 pub fn same_engine(a: &Model, b: &Model) -> bool {
     let (sa, sb) = (&a.session, &b.session);
     match (&a.card, &b.card) {

@@ -26,8 +26,9 @@ use crate::rates::meta::FreeTierCounts;
 use crate::rates::{Model, RateSource};
 
 /// One price row per card, enough for a model to load: engines never read prices.
-const VIBER_PRICES: &str = "country,effective_from,session,transactional,promotional\n\
-                            *,,0.0300,0.0500,0.0700\n";
+const VIBER_PRICES: &str = "country,effective_from,session,transactional,promotional,\
+                            international\n\
+                            *,,0.0300,0.0500,0.0700,0.0900\n";
 const SESSION_PRICES: &str = "country,effective_from,user_initiated,business_initiated\n\
                               *,,0.0100,0.0400\n";
 const META_PRICES: &str = "effective_from,market,currency,business_initiated,user_initiated,\
@@ -89,6 +90,7 @@ pub fn describe(ev: &Event, o: &Outcome, why: bool) -> String {
         Charge::None => words.push("-".into()),
         Charge::Session => words.push("session".into()),
         Charge::Message(c) => words.push(c.name().into()),
+        Charge::International => words.push("international".into()),
         Charge::Meta(m) => {
             words.push(m.column.name().into());
             if m.conversation {

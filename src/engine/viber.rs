@@ -1,7 +1,7 @@
 //! Viber's session rules (docs/billing-rules.md §3).
 
 use super::{Billed, Charge, Engine, Outcome, Streams, Why};
-use crate::event::{Category, Direction, Event, Kind, MICROS_PER_HOUR};
+use crate::event::{Category, Country, Direction, Event, Kind, MICROS_PER_HOUR};
 use crate::rates::{AfterCap, OnLimit, SessionParams};
 
 /// A stream's session; id 0 (never given out) for none, which keeps the state at 24 bytes
@@ -198,6 +198,91 @@ impl Engine for ViberEngine {
     }
 }
 
+/// Viber's domestic and international rule (docs/billing-rules.md#viber-domestic-and-international)
+/// around a model's session engine: an account registered on or after `[international]
+/// registered_from`, with a home country, writing to or hearing from another country is billed
+/// per message at the international price, and its message neither opens nor uses a session
+/// (the session engine never sees it); welcome messages stay free. Other traffic goes to the
+/// session engine.
+pub struct InternationalEngine<'m> {
+    inner: Box<dyn Engine + 'm>,
+    registered_from: chrono::NaiveDate,
+    accounts: crate::accounts::Accounts,
+    /// By account id: its home country if international rates apply to it, else `None`.
+    homes: Vec<Option<Country>>,
+    /// By cell id: its account.
+    cell_accounts: Vec<u32>,
+}
+
+impl<'m> InternationalEngine<'m> {
+    pub fn new(
+        inner: Box<dyn Engine + 'm>,
+        registered_from: chrono::NaiveDate,
+        accounts: crate::accounts::Accounts,
+    ) -> InternationalEngine<'m> {
+        InternationalEngine {
+            inner,
+            registered_from,
+            accounts,
+            homes: Vec::new(),
+            cell_accounts: Vec::new(),
+        }
+    }
+
+    /// The outcome of an international message (`home`: the account's country).
+    fn international(ev: &Event, home: Country) -> Outcome {
+        match (ev.direction, ev.kind) {
+            (Direction::Inbound, _) => Outcome::new(
+                Billed::Inbound,
+                Charge::None,
+                Why::International {
+                    home,
+                    inbound: true,
+                },
+            ),
+            (_, Kind::Welcome) => Outcome::new(Billed::Welcome, Charge::None, Why::WelcomeIsFree),
+            _ => Outcome::new(
+                Billed::International,
+                Charge::International,
+                Why::International {
+                    home,
+                    inbound: false,
+                },
+            ),
+        }
+    }
+}
+
+impl Engine for InternationalEngine<'_> {
+    fn prefetch(&self, ev: &Event) {
+        self.inner.prefetch(ev);
+    }
+
+    fn replay(&mut self, ev: &Event) -> Outcome {
+        let account = self.cell_accounts[ev.cell as usize];
+        match self.homes[account as usize] {
+            Some(home) if home != ev.country => Self::international(ev, home),
+            _ => self.inner.replay(ev),
+        }
+    }
+
+    /// Each new account's home, resolved once: international rates apply to an account with
+    /// a country and a registration date on or after the model's (accounts with neither are
+    /// domestic, and counted by billing).
+    fn fit(&mut self, cell_accounts: &[u32], accounts: &[String]) {
+        let from = self.registered_from;
+        for name in &accounts[self.homes.len().min(accounts.len())..] {
+            let p = self.accounts.props(name);
+            let home = p
+                .country
+                .filter(|_| p.registered.is_some_and(|d| d >= from));
+            self.homes.push(home);
+        }
+        let have = self.cell_accounts.len().min(cell_accounts.len());
+        (self.cell_accounts).extend_from_slice(&cell_accounts[have..]);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! Tables worked by hand from docs/billing-rules.md §3 (Viber session, outbound, cap, in a row).
@@ -208,6 +293,61 @@ mod tests {
     /// The shipped parameters (24 h, 60 messages, end, 5 in a row, drop).
     fn shipped() -> crate::rates::Model {
         model("viber", "")
+    }
+
+    #[test]
+    fn an_international_account_opens_and_uses_no_session_abroad() {
+        // Account `new`, home UA, registered on the model's date: its DE traffic is
+        // international (no session, per message, welcome free); its UA traffic domestic.
+        use crate::accounts::{Accounts, FileAccount};
+        use crate::engine::{for_model, Engine, InternationalEngine};
+        let m = model(
+            "viber",
+            "[international]\nregistered_from = \"2024-10-01\"\n",
+        );
+        let from = chrono::NaiveDate::from_ymd_opt(2024, 10, 1).unwrap();
+        let script = Script::new()
+            .account("new")
+            .country("UA")
+            .contact("u")
+            .at("2026-03-02 08:00")
+            .inbound()
+            .at("08:01")
+            .outbound("")
+            .country("DE")
+            .contact("d")
+            .at("09:00")
+            .inbound()
+            .at("09:01")
+            .outbound("")
+            .at("09:02")
+            .outbound("welcome")
+            .at("09:03")
+            .outbound("promotional");
+        let row = FileAccount {
+            country: crate::event::Country::parse("UA"),
+            registered: Some(from),
+            ..FileAccount::default()
+        };
+        let file = ("a.csv".to_string(), [("new".to_string(), row)].into());
+        let accounts = Accounts::new(Some(file), chrono_tz::UTC, false, None);
+        let mut engine = InternationalEngine::new(for_model(&m, None), from, accounts);
+        let cell_accounts: Vec<u32> = script.cells().iter().map(|c| c.0).collect();
+        engine.fit(&cell_accounts, script.accounts());
+        let got: Vec<String> = (script.events().iter())
+            .map(|ev| describe(ev, &engine.replay(ev), false))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "inbound - s1 opened until=03-03T08:00",
+                "session session s1 until=03-03T08:00",
+                "inbound -",
+                "international international",
+                "welcome -",
+                "international international",
+            ]
+        );
     }
 
     #[test]

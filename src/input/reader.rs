@@ -25,6 +25,8 @@ pub struct ReadOptions {
     /// A longer record stops the reading (exit 3): a bound on memory. Default
     /// `DEFAULT_MAX_RECORD_BYTES`.
     pub max_record_bytes: usize,
+    /// `--accounts`: each account's months in its own zone (none: every one in `tz`).
+    pub accounts: Option<crate::accounts::Accounts>,
 }
 
 /// The bound on a record's length unless `--max-record-bytes` raises it: 1 MiB.
@@ -100,7 +102,8 @@ impl Log {
     pub fn account_of(&self, ev: &Event) -> u32 {
         self.cells[ev.cell as usize].0
     }
-    /// The calendar month of an event in `--tz`, months since year 0 (its cell's).
+    /// The calendar month of an event in its account's zone (`--accounts` tz, else `--tz`),
+    /// months since year 0 (its cell's).
     pub fn month_of(&self, ev: &Event) -> i32 {
         self.cells[ev.cell as usize].2
     }
@@ -236,6 +239,7 @@ fn read_input(
         codes: &codes,
         skip_invalid: opts.skip_invalid,
         max_record_bytes: opts.max_record_bytes,
+        zones: opts.accounts.as_ref().filter(|a| a.zoned()),
     };
     let mut ids = Ids::new(Log::new(file.clone(), header.clone()));
     // The default account, used when the column is absent or empty.
@@ -888,6 +892,7 @@ mod tests {
             skip_invalid: false,
             threads: 2,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            accounts: None,
         };
         read_from("t.csv".into(), text.as_bytes(), &opts)
     }
@@ -990,6 +995,7 @@ mod tests {
             skip_invalid: true,
             threads: 2,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            accounts: None,
         };
         let log = read_from(
             "t.csv".into(),
@@ -1016,6 +1022,7 @@ mod tests {
             skip_invalid: true,
             threads: 2,
             max_record_bytes: 60,
+            accounts: None,
         };
         let text = "timestamp,contact,direction,note\n1772356500,+380501234567,in,\"a\"\n1772356501,+380501234567,in,\"a\nlong note on two lines, over sixty bytes\"\n";
         let e = read_from("t.csv".into(), text.as_bytes(), &opts).unwrap_err();

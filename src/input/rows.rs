@@ -104,6 +104,9 @@ pub struct Parser<'a> {
     pub skip_invalid: bool,
     /// Longer records stop the reading (`--max-record-bytes`).
     pub max_record_bytes: usize,
+    /// Accounts whose months are cut in their own zones (`--accounts`); `None`: every
+    /// account's in `tz`.
+    pub zones: Option<&'a crate::accounts::Accounts>,
 }
 
 /// How a log names the default account (the one of rows with no account): the reports' name
@@ -127,6 +130,8 @@ const TABLED_ACCOUNT_MONTHS: usize = 32;
 struct BlockState<'m> {
     times: PlainTimes,
     month_days: &'m mut MonthDays,
+    /// With `Parser::zones`: each block account's months in its own zone, by block index.
+    zoned_month_days: Vec<MonthDays>,
     accounts: FxHashMap<Box<str>, u32>,
     /// Accounts by the bytes as typed, once a block has more than `FEW_ACCOUNTS`.
     typed_accounts: FxHashMap<Box<[u8]>, u32>,
@@ -169,7 +174,7 @@ impl Record for Split<'_> {
 impl Parser<'_> {
     /// The rows of `block`, written into `rows` (emptied first; a buffer to reuse).
     pub fn parse(&self, block: &Block, rows: Vec<Row>) -> Rows {
-        let mut month_days = MonthDays::new(self.tz);
+        let mut month_days = MonthDays::kept(self.tz);
         let out = self.parse_with(block, rows, &mut month_days);
         month_days.keep();
         out
@@ -185,6 +190,7 @@ impl Parser<'_> {
         let mut st = BlockState {
             times: PlainTimes::default(),
             month_days,
+            zoned_month_days: Vec::new(),
             accounts: FxHashMap::default(),
             typed_accounts: FxHashMap::default(),
             last_account: None,
@@ -311,7 +317,10 @@ impl Parser<'_> {
             None => OPAQUE | intern(&mut st.ids, &mut out.ids, read.raw) as u64,
         };
         let account = self.account(st, out, rec)?;
-        let (month, day) = st.month_days.get(at);
+        let (month, day) = match self.zones {
+            None => st.month_days.get(at),
+            Some(zones) => st.zoned(zones, out, account).get(at),
+        };
         let account_month = st.account_month(out, account, month);
         let cell = st.cell(out, account_month, (account, country, month));
         out.ambiguous_times += ambiguous as u64;
@@ -535,6 +544,21 @@ struct ContactRead<'r> {
 }
 
 impl BlockState<'_> {
+    /// The month cache of block account `account`, in its zone (looked up once a block).
+    #[inline]
+    fn zoned(
+        &mut self,
+        zones: &crate::accounts::Accounts,
+        out: &Rows,
+        account: u32,
+    ) -> &mut MonthDays {
+        while self.zoned_month_days.len() <= account as usize {
+            let name = &out.accounts[self.zoned_month_days.len()];
+            (self.zoned_month_days).push(MonthDays::new(zones.tz_of(name)));
+        }
+        &mut self.zoned_month_days[account as usize]
+    }
+
     /// The block index of (account, month) in `out.account_months` (added if new).
     #[inline(always)]
     fn account_month(&mut self, out: &mut Rows, account: u32, month: i32) -> u32 {
@@ -642,6 +666,7 @@ mod tests {
             codes: &codes,
             skip_invalid: false,
             max_record_bytes: 1 << 20,
+            zones: None,
         };
         let name = |i: usize| format!("acct{}", (i * 7) % 12);
         let mut text = String::new();

@@ -194,9 +194,18 @@ thread_local! {
 }
 
 impl MonthDays {
-    /// The table of `tz` this thread kept from its last block, else a new one: a block is too
-    /// short to fill a table of its own.
+    /// A cache of one quarter hour: enough for a time-ordered run of rows (one per account of a
+    /// block, with `--accounts` zones).
     pub fn new(tz: Tz) -> MonthDays {
+        MonthDays {
+            tz,
+            slots: vec![(i64::MIN, (0, 0))],
+        }
+    }
+
+    /// The table of `tz` this thread kept from its last block, else a new one of `SLOTS`
+    /// quarter hours: a block is too short to fill a table of its own.
+    pub fn kept(tz: Tz) -> MonthDays {
         let kept = KEPT.with(|k| k.borrow_mut().take());
         match kept {
             Some(m) if m.tz == tz => m,
@@ -214,7 +223,8 @@ impl MonthDays {
 
     pub fn get(&mut self, at: i64) -> (i32, i32) {
         let slot = at.div_euclid(QUARTER_HOUR);
-        let kept = &mut self.slots[slot.rem_euclid(SLOTS as i64) as usize];
+        let n = self.slots.len() as i64;
+        let kept = &mut self.slots[slot.rem_euclid(n) as usize];
         if kept.0 == slot {
             return kept.1;
         }
@@ -225,7 +235,7 @@ impl MonthDays {
             offset(self.tz, start + QUARTER_HOUR - 1),
         );
         if a == b && a % 900 == 0 {
-            self.slots[slot.rem_euclid(SLOTS as i64) as usize] = (slot, value);
+            self.slots[slot.rem_euclid(n) as usize] = (slot, value);
         }
         value
     }
@@ -274,7 +284,7 @@ mod tests {
         let step = 433_000_000_i64;
         let n = 1200_i64;
         for tz in zones {
-            let mut m = MonthDays::new(tz);
+            let mut m = MonthDays::kept(tz);
             for k in 0..n {
                 let at = start + ((k * 7919) % n) * step;
                 assert_eq!(m.get(at), local_month_day(at, tz), "{tz} {at}");

@@ -37,11 +37,30 @@ pub struct PriceCard {
 impl PriceCard {
     /// Parses a prices CSV that must have `country`, `effective_from` and each of `columns`.
     pub fn parse(file: &str, text: &str, columns: &[&'static str]) -> Result<PriceCard> {
+        PriceCard::parse_with(file, text, columns, &[])
+    }
+
+    /// `parse`, with `optional` columns read after `columns` when the file has them (see
+    /// `column`).
+    pub fn parse_with(
+        file: &str,
+        text: &str,
+        columns: &[&'static str],
+        optional: &[&'static str],
+    ) -> Result<PriceCard> {
         let t = RateCsv::parse(file, text)?;
         let err = |line: u64, msg: String| t.err(line, msg);
         let country_col = t.column("country")?;
         let from_col = t.column("effective_from")?;
-        let price_cols: Vec<usize> = columns.iter().map(|c| t.column(c)).collect::<Result<_>>()?;
+        let mut price_cols: Vec<usize> =
+            columns.iter().map(|c| t.column(c)).collect::<Result<_>>()?;
+        let mut columns = columns.to_vec();
+        for c in optional {
+            if let Ok(i) = t.column(c) {
+                price_cols.push(i);
+                columns.push(c);
+            }
+        }
 
         let mut by_country: FxHashMap<Country, Vec<PriceRow>> = FxHashMap::default();
         let mut star = Vec::new();
@@ -68,7 +87,7 @@ impl PriceCard {
                 })?)
             };
             let mut prices = Vec::with_capacity(price_cols.len());
-            for (&i, name) in price_cols.iter().zip(columns) {
+            for (&i, name) in price_cols.iter().zip(&columns) {
                 let v = cell(rec, i);
                 if v.is_empty() {
                     prices.push(None);
@@ -108,7 +127,7 @@ impl PriceCard {
         star.sort_by_key(|r| r.from_day);
         Ok(PriceCard {
             file: file.to_string(),
-            columns: columns.to_vec(),
+            columns,
             by_country,
             star,
         })
@@ -127,6 +146,11 @@ impl PriceCard {
             }
         }
         pick(&self.star).map(|i| &self.star[i])
+    }
+
+    /// The index of a price column, if the card has it.
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| *c == name)
     }
 
     /// The countries with rows of their own, sorted.
@@ -190,6 +214,21 @@ mod tests {
         );
         // before any row: nothing
         assert!(card.price(de, day("2024-12-31"), 1).is_none());
+    }
+
+    #[test]
+    fn an_optional_column_is_read_when_present() {
+        let cols = &["session", "transactional", "promotional"];
+        let card = PriceCard::parse_with("p.csv", CARD, cols, &["international"]).unwrap();
+        assert_eq!(card.column("international"), None);
+        let text = "country,effective_from,session,transactional,promotional,international\n\
+                    UA,,0.03,0.05,0.07,0.09\nDE,,0.02,0.025,0.04,\n";
+        let card = PriceCard::parse_with("p.csv", text, cols, &["international"]).unwrap();
+        let k = card.column("international").unwrap();
+        let (ua, de) = (Country::parse("UA").unwrap(), Country::parse("DE").unwrap());
+        assert_eq!(card.price(ua, 0, k).unwrap().amount.to_string(), "0.09");
+        // empty: unknown, so unpriced
+        assert!(card.price(de, 0, k).is_none());
     }
 
     #[test]

@@ -9,7 +9,9 @@ mod schema;
 mod table;
 
 pub use card::{PriceCard, PriceRow, Priced};
-pub use model::{AfterCap, Card, Channel, FeeKind, Model, Monthly, OnLimit, Rules, SessionParams};
+pub use model::{
+    AfterCap, Card, Channel, FeeKind, International, Model, Monthly, OnLimit, Rules, SessionParams,
+};
 
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};

@@ -117,6 +117,18 @@ pub struct Model {
     pub window_hours: i64,
     pub monthly: Monthly,
     pub card: Card,
+    /// Viber `[international]`: accounts registered from a date pay international rates
+    /// outside their home country (docs/billing-rules.md#viber-domestic-and-international).
+    pub international: Option<International>,
+}
+
+/// `[international]` of a Viber model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct International {
+    /// Accounts registered on or after this date are billed international rates.
+    pub registered_from: NaiveDate,
+    /// The card's `international` column (index into its columns).
+    pub column: usize,
 }
 
 /// Hours of a session, window or conversation: up to a leap year.
@@ -265,12 +277,14 @@ impl Model {
             Rules::WhatsAppMeta => Card::Meta(meta_spec(
                 &k, &t, source, &card_file, &card_text, &currency,
             )?),
-            _ => Card::Country(PriceCard::parse(
+            _ => Card::Country(PriceCard::parse_with(
                 &card_file,
                 &card_text,
                 rules.price_columns(),
+                &["international"],
             )?),
         };
+        let international = international(&k, &t, &card, &card_file)?;
 
         Ok(Model {
             name,
@@ -283,8 +297,43 @@ impl Model {
             window_hours,
             monthly,
             card,
+            international,
         })
     }
+}
+
+/// `[international] registered_from` (viber rules only: schema.rs), with the card's
+/// `international` column, which it needs (a card without one would leave every
+/// international message unpriced without a word).
+fn international(
+    k: &Keys,
+    t: &Table,
+    card: &Card,
+    card_file: &str,
+) -> Result<Option<International>> {
+    let Some(s) = k.table(t, "international")? else {
+        return Ok(None);
+    };
+    let path = "international.registered_from";
+    let d = k
+        .string(s, "registered_from", path)?
+        .ok_or_else(|| k.err(path, "missing (required in [international])"))?;
+    let registered_from = NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+        .map_err(|_| k.err(path, format!("not a YYYY-MM-DD date ({d})")))?;
+    let column = match card {
+        Card::Country(c) => c.column("international"),
+        Card::Meta(_) => None,
+    }
+    .ok_or_else(|| {
+        k.err(
+            path,
+            format!("the prices file {card_file} has no international column"),
+        )
+    })?;
+    Ok(Some(International {
+        registered_from,
+        column,
+    }))
 }
 
 /// `channel` and `rules`, and that the rules belong to the channel.

@@ -26,6 +26,14 @@ struct Top {
     monthly: Any,
     conversation: Any,
     era: Any,
+    international: Any,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct International {
+    registered_from: Any,
 }
 
 #[derive(Deserialize)]
@@ -83,6 +91,7 @@ pub fn check_keys(file: &str, t: &Table) -> Result<()> {
         ("window", check::<Hours>),
         ("monthly", check::<Monthly>),
         ("conversation", check::<Hours>),
+        ("international", check::<International>),
     ] {
         // A section of the wrong type is reported by model.rs ("expected a table").
         if let Some(Value::Table(s)) = t.get(section) {
@@ -101,8 +110,9 @@ pub fn check_keys(file: &str, t: &Table) -> Result<()> {
 
 /// Keys that only some rules read, and which rules those are: under other rules the key
 /// would be ignored, which is a silent change of money too.
-const ONLY_FOR: [(&str, &[&str]); 6] = [
+const ONLY_FOR: [(&str, &[&str]); 7] = [
     ("session", &["viber"]),
+    ("international", &["viber"]),
     ("window", &["whatsapp-session", "whatsapp-meta"]),
     ("conversation", &["whatsapp-meta"]),
     ("era", &["whatsapp-meta"]),

@@ -163,6 +163,7 @@ fn category_of(line: &Line, ev: &Event, default: Category) -> &'static str {
         Charge::Meta(mc) => mc.column.name(),
         Charge::Message(c) => line.category.unwrap_or(c).name(),
         Charge::Session => "session",
+        Charge::International => "international",
         Charge::None => match ev.kind {
             Kind::Template(c) => c.unwrap_or(default).name(),
             Kind::FreeForm | Kind::Welcome => "service",

@@ -30,6 +30,7 @@ fn fee_item(report: &Report, f: &FeeItem) -> Value {
         "account_country": f.country.map(|c| c.to_string()),
         "account_country_from": match (f.from, f.country) {
             (TierFrom::Given, _) => "--account-country",
+            (TierFrom::File, _) => "accounts file",
             (TierFrom::HighestTier, Some(_)) => "highest tier of the month's countries",
             (TierFrom::HighestTier, None) => "default tier",
         },
@@ -45,6 +46,37 @@ fn fee_item(report: &Report, f: &FeeItem) -> Value {
         ));
     }
     item
+}
+
+/// `--accounts`: the file, each account of the log with its properties and where each came
+/// from (`file`, `flag`, `default`), and the counts of accounts not in the file or not in the log.
+fn accounts(report: &Report) -> Option<Value> {
+    let (rows, unused) = super::account_props(report)?;
+    let not_in_file = rows.iter().filter(|(_, p)| !p.in_file).count();
+    let list: Vec<Value> = rows
+        .into_iter()
+        .map(|(name, p)| {
+            json!({
+                "account": name,
+                "in_file": p.in_file,
+                "country": p.country.map(|c| c.to_string()),
+                "country_from": p.country_from.name(),
+                "registered": p.registered.map(|d| d.to_string()),
+                "tz": p.tz.name(),
+                "tz_from": p.tz_from.name(),
+                "currency": p.currency,
+                "currency_from": p.currency_from.name(),
+                "portfolio": p.portfolio,
+                "portfolio_from": p.portfolio_from.name(),
+            })
+        })
+        .collect();
+    Some(json!({
+        "file": report.accounts.file(),
+        "accounts": list,
+        "log_accounts_not_in_file": not_in_file,
+        "file_accounts_not_in_log": unused,
+    }))
 }
 
 /// A group (country, month or account) of a model's report.
@@ -100,6 +132,11 @@ impl Serialize for ModelJson<'_> {
             .collect();
         let mut o = s.serialize_map(None)?;
         o.serialize_entry("accounts", &by(GroupBy::Account, "account"))?;
+        // Models with `[international]` only: accounts billed as domestic for lack of a
+        // registered date or a country.
+        if let Some(n) = m.assumed_domestic {
+            o.serialize_entry("accounts_assumed_domestic", &n)?;
+        }
         o.serialize_entry("channel", m.channel)?;
         o.serialize_entry("complete", &(totals.unpriced == 0))?;
         o.serialize_entry("countries", &by(GroupBy::Country, "country"))?;
@@ -133,6 +170,12 @@ impl Exporter for JsonExporter {
         let models = report.models.iter().map(|m| ModelJson { report, m });
         let mut w = serde_json::Serializer::pretty(&mut *out);
         let mut doc = w.serialize_map(None).map_err(std::io::Error::other)?;
+        // Only with --accounts: without it, `input.tz` and each fee item's
+        // `account_country_from` say what applied to every account.
+        if let Some(accounts) = accounts(report) {
+            doc.serialize_entry("accounts", &accounts)
+                .map_err(std::io::Error::other)?;
+        }
         (doc.serialize_entry("input", &input))
             .and_then(|_| doc.serialize_entry("models", &each(models)))
             .and_then(|_| doc.end())

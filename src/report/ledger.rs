@@ -161,8 +161,14 @@ pub struct Part<W: Write> {
     model: Vec<u8>,
     currency: Vec<u8>,
     markets: Vec<Vec<u8>>,
-    /// The timestamp and month cells of the last instant written: a log's instants repeat.
-    stamp: Option<(i64, Vec<u8>)>,
+    /// The timestamp and month cells of the last instant written, and the zone they are in:
+    /// a log's instants repeat.
+    stamp: Option<(i64, chrono_tz::Tz, Vec<u8>)>,
+    /// `--accounts` with zones of their own: each account's rows in its zone, as its months
+    /// are cut (`None`: every row in `tz`).
+    zones: Option<crate::accounts::Accounts>,
+    /// The zone of the last account written.
+    zone: Option<(Box<str>, chrono_tz::Tz)>,
     /// The last rate date written.
     date: Option<(NaiveDate, Vec<u8>)>,
 }
@@ -194,6 +200,24 @@ impl<W: Write> Part<W> {
             markets: markets.iter().map(|m| formatted(m)).collect(),
             stamp: None,
             date: None,
+            zones: None,
+            zone: None,
+        }
+    }
+
+    /// The zone of `account`'s rows: its own with `zones`, else `tz` (looked up once per run
+    /// of one account's rows).
+    fn tz_of(&mut self, account: &str) -> chrono_tz::Tz {
+        let Some(zones) = &self.zones else {
+            return self.tz;
+        };
+        match &self.zone {
+            Some((name, tz)) if **name == *account => *tz,
+            _ => {
+                let tz = zones.tz_of(account);
+                self.zone = Some((account.into(), tz));
+                tz
+            }
         }
     }
 
@@ -214,14 +238,14 @@ impl<W: Write> Part<W> {
         self.buf.clear();
     }
 
-    /// The timestamp and month cells of `at`.
-    fn stamp(&mut self, at: i64) {
-        if self.stamp.as_ref().is_none_or(|(t, _)| *t != at) {
+    /// The timestamp and month cells of `at` in `tz`.
+    fn stamp(&mut self, at: i64, tz: chrono_tz::Tz) {
+        if (self.stamp.as_ref()).is_none_or(|(t, z, _)| *t != at || *z != tz) {
             let mut s = Vec::with_capacity(48);
-            instant_and_month(&mut s, at, self.tz);
-            self.stamp = Some((at, s));
+            instant_and_month(&mut s, at, tz);
+            self.stamp = Some((at, tz, s));
         }
-        if let Some((_, s)) = &self.stamp {
+        if let Some((_, _, s)) = &self.stamp {
             self.buf.extend_from_slice(s);
         }
     }
@@ -232,7 +256,8 @@ impl<W: Write> Part<W> {
             return;
         }
         let o = &line.outcome;
-        self.stamp(ev.at);
+        let tz = self.tz_of(names.account(ev));
+        self.stamp(ev.at, tz);
         let buf = &mut self.buf;
         match names.account(ev) {
             "" => word(buf, "(default)"),
@@ -268,6 +293,7 @@ impl<W: Write> Part<W> {
                 Charge::Message(_) => "message",
                 Charge::Meta(mc) if mc.conversation => "conversation",
                 Charge::Meta(_) => "message",
+                Charge::International => "international",
             },
         );
         let note = self.price(line);
@@ -341,9 +367,10 @@ impl<W: Write> Part<W> {
     /// The fee rows of the model's result, after its lines.
     fn fees(&mut self, log: &Log, result: &ModelResult) {
         for f in &result.fees {
+            let tz = self.tz_of(log.account_name(f.account));
             let buf = &mut self.buf;
-            let start = month_start(f.month, self.tz)
-                .map(|t| format_instant(t, self.tz))
+            let start = month_start(f.month, tz)
+                .map(|t| format_instant(t, tz))
                 .unwrap_or_default();
             word(buf, &start);
             word(buf, &month_label(f.month));
@@ -451,6 +478,16 @@ impl<W: Write + Send> Ledger<W> {
             parts.push(Mutex::new(Part::new(m, tz, to)));
         }
         Ok(Ledger { parts, out })
+    }
+
+    /// Each account's rows in its own zone (`--accounts` with a `tz`), as its months are cut.
+    pub fn with_zones(self, accounts: &crate::accounts::Accounts) -> Ledger<W> {
+        if accounts.zoned() {
+            for p in &self.parts {
+                p.lock().unwrap_or_else(|e| e.into_inner()).zones = Some(accounts.clone());
+            }
+        }
+        self
     }
 
     /// What billing hands each model's lines to, by model.

@@ -12,6 +12,7 @@ pub use self::csv::CsvExporter;
 pub use json::JsonExporter;
 pub use table::TableExporter;
 
+use crate::accounts::AccountProps;
 use crate::analysis::breakeven::{Pair, Scope};
 use crate::analysis::cards::{CardRow, SessionVsMessage};
 use crate::analysis::compare::Comparison;
@@ -115,6 +116,33 @@ pub struct Report<'a> {
     /// Print amounts at full precision in the table (CSV and JSON always are).
     pub full_precision: bool,
     pub tz: chrono_tz::Tz,
+    /// Each account's properties and where they came from (`--accounts`).
+    pub accounts: &'a crate::accounts::Accounts,
+}
+
+/// The accounts of the log with their properties, in id order, when an accounts file was
+/// given (`None` without one: `--tz` and `--account-country` then apply to every account, as
+/// the table's first line and each fee item say); and how many of the file's accounts the
+/// log never uses.
+pub fn account_props(report: &Report) -> Option<(Vec<(String, AccountProps)>, usize)> {
+    report.accounts.file()?;
+    let log = report.log;
+    // The reader always names the default account; list only accounts with messages.
+    let mut used = vec![false; log.accounts.len()];
+    for &(account, _) in &log.account_months {
+        used[account as usize] = true;
+    }
+    let rows: Vec<(String, AccountProps)> = (0..log.accounts.len() as u32)
+        .filter(|&id| used[id as usize])
+        .map(|id| {
+            (
+                account_label(log, id),
+                report.accounts.props(log.account_name(id)),
+            )
+        })
+        .collect();
+    let used = rows.iter().filter(|(_, p)| p.in_file).count();
+    Some((rows, report.accounts.file_accounts().len() - used))
 }
 
 /// The models a decision report covers, in the report currency.

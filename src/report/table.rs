@@ -26,8 +26,16 @@ impl Exporter for TableExporter {
             log.replayed(),
             log.rejects.len(),
             ambiguous_note(log),
-            report.tz.name()
+            if report.accounts.zoned() {
+                format!(
+                    "{} (an account with a tz in the accounts file: its own)",
+                    report.tz.name()
+                )
+            } else {
+                report.tz.name().to_string()
+            }
         )?;
+        accounts_table(report, out)?;
         for m in report.models {
             writeln!(out)?;
             model_table(report, m, out)?;
@@ -501,6 +509,56 @@ fn add_fees_and_total(t: &mut Table, m: &ModelResult, complete: bool, full: bool
     t.add_row(total);
 }
 
+/// `--accounts`: each account of the log, its properties and where each came from.
+fn accounts_table(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    let Some((rows, unused)) = super::account_props(report) else {
+        return Ok(());
+    };
+    let file = report.accounts.file().unwrap_or_default();
+    writeln!(
+        out,
+        "\nAccounts ({file}; each property from the file, a flag or the default):"
+    )?;
+    let mut t = Table::new();
+    t.load_preset(ASCII_MARKDOWN);
+    t.set_header([
+        "account",
+        "country",
+        "registered",
+        "tz",
+        "currency",
+        "portfolio",
+    ]);
+    let from = |v: String, o: crate::accounts::Origin| format!("{v} ({})", o.name());
+    for (name, p) in &rows {
+        let country = p.country.map_or("-".into(), |c| c.to_string());
+        t.add_row([
+            name.clone(),
+            from(country, p.country_from),
+            p.registered.map_or("-".into(), |d| d.to_string()),
+            from(p.tz.name().to_string(), p.tz_from),
+            from(p.currency.clone().unwrap_or("-".into()), p.currency_from),
+            from(p.portfolio.clone().unwrap_or("-".into()), p.portfolio_from),
+        ]);
+    }
+    writeln!(out, "{t}")?;
+    let missing = rows.iter().filter(|(_, p)| !p.in_file).count();
+    if missing > 0 {
+        writeln!(
+            out,
+            "  {missing} accounts of the log are not in {file}: they take --tz, \
+             --account-country or the defaults"
+        )?;
+    }
+    if unused > 0 {
+        writeln!(
+            out,
+            "  {unused} accounts of {file} do not appear in the log"
+        )?;
+    }
+    Ok(())
+}
+
 fn notes(report: &Report, m: &ModelResult, out: &mut dyn Write) -> std::io::Result<()> {
     let totals = m.totals();
     let unpriced = m.unpriced_by_country();
@@ -541,6 +599,19 @@ fn notes(report: &Report, m: &ModelResult, out: &mut dyn Write) -> std::io::Resu
             totals.blocked
         )?;
     }
+    if totals.international > 0 {
+        writeln!(
+            out,
+            "  international: {} messages outside the account's home country billed at the international price, with no session",
+            totals.international
+        )?;
+    }
+    if let Some(n) = m.assumed_domestic.filter(|n| *n > 0) {
+        writeln!(
+            out,
+            "  domestic: {n} accounts have no registered date or country (--accounts): billed as domestic"
+        )?;
+    }
     fee_notes(report, m, out)
 }
 
@@ -550,6 +621,7 @@ fn fee_notes(report: &Report, m: &ModelResult, out: &mut dyn Write) -> std::io::
         for f in &m.fees {
             let tier = match (f.from, f.country) {
                 (TierFrom::Given, Some(c)) => format!("account country {c} (--account-country)"),
+                (TierFrom::File, Some(c)) => format!("account country {c} (accounts file)"),
                 (TierFrom::HighestTier, Some(c)) => {
                     format!("account country {c} (highest tier of the month's countries)")
                 }

@@ -245,6 +245,39 @@ const VARIANTS: &[(&str, &[&str], Option<&str>)] = &[
         ],
         None,
     ),
+    (
+        "variants/accounts-intl-by-account.txt",
+        &[
+            "replay",
+            "tests/fixtures/accounts/intl.csv",
+            "--rates",
+            "tests/fixtures/accounts/rates",
+            "--accounts",
+            "tests/fixtures/accounts/intl_accounts.csv",
+            "--by",
+            "account",
+            "--full-precision",
+        ],
+        None,
+    ),
+    (
+        "variants/accounts-tz-month.json",
+        &[
+            "replay",
+            "tests/fixtures/accounts/tz_month.csv",
+            "--rates",
+            "tests/fixtures/rates",
+            "--model",
+            "legacy",
+            "--accounts",
+            "tests/fixtures/accounts/tz_accounts.csv",
+            "--by",
+            "month",
+            "--format",
+            "json",
+        ],
+        None,
+    ),
 ];
 
 const FORMATS: [(&str, &str); 3] = [("table", "txt"), ("csv", "csv"), ("json", "json")];

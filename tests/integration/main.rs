@@ -1,6 +1,7 @@
 //! One integration-test binary: runs `simcost` on fixtures and checks stdout, stderr, exit code.
 //! Expected figures are worked out by hand in tests/fixtures/README.md.
 
+mod accounts;
 mod advise;
 mod bad;
 mod config;
@@ -45,6 +46,7 @@ pub fn report_json(log: &simcost::input::Log, results: &[simcost::billing::Model
         by: GroupBy::Account,
         full_precision: true,
         tz: chrono_tz::UTC,
+        accounts: &Default::default(),
     };
     let mut out = Vec::new();
     export(&JsonExporter, &report, &mut out).unwrap();
@@ -59,13 +61,14 @@ pub fn read_options(threads: usize) -> simcost::input::ReadOptions {
         skip_invalid: false,
         threads,
         max_record_bytes: simcost::input::DEFAULT_MAX_RECORD_BYTES,
+        accounts: None,
     }
 }
 
 /// Billing at the models' own terms, with no ledger lines unless asked.
 pub fn billing_options(keep_lines: bool) -> simcost::billing::BillingOptions {
     simcost::billing::BillingOptions {
-        account_country: None,
+        accounts: Default::default(),
         keep_lines,
         as_of: None,
         list_prices: false,
