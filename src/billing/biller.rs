@@ -20,6 +20,8 @@ pub struct Biller<'m> {
     pub(super) keep_lines: bool,
     pub(super) sink: Option<Sink<'m>>,
     list_prices: bool,
+    /// `BillingOptions::pool_runs`.
+    pool_runs: bool,
     account_country: Option<Country>,
     free: u64,
     cells: Vec<Stats>,
@@ -44,6 +46,7 @@ impl<'m> Biller<'m> {
             keep_lines: opts.keep_lines,
             sink: None,
             list_prices: opts.list_prices,
+            pool_runs: opts.pool_runs,
             account_country: opts.account_country,
             free: if opts.list_prices {
                 0
@@ -82,12 +85,12 @@ impl<'m> Biller<'m> {
             }
             Charge::Session => (session_price(model, ev, cell, month), None),
             Charge::Message(cat) => {
-                let free = self.free;
+                let free = (self.free, self.pool_runs);
                 let p = message_price(model, ev, cat, free, (cell, month), low_months);
                 (p, Some(cat))
             }
             Charge::Meta(mc) => {
-                let free_tier = mc.free_tier.filter(|_| !self.list_prices);
+                let free_tier = (mc.free_tier.filter(|_| !self.list_prices), self.pool_runs);
                 let p = meta_price(model, ev, &mc, free_tier, (cell, month), low_months);
                 (p, None)
             }

@@ -60,7 +60,8 @@ pub(crate) fn run(a: &DecideArgs, plot: Option<Option<&std::path::Path>>) -> Res
         .iter()
         .map(|m| (m.name.clone(), m.currency.clone()))
         .collect();
-    let conv = compare::conversions(&own, &currency, fx.as_ref(), fx_date)?;
+    let convert = |on| compare::conversions(&own, &currency, fx.as_ref(), on);
+    let conv = convert(fx_date)?;
     let d = Decision {
         log: None,
         currency: &currency,
@@ -78,7 +79,8 @@ pub(crate) fn run(a: &DecideArgs, plot: Option<Option<&std::path::Path>>) -> Res
         .transpose()?;
     match &a.common.log {
         None => decide_on_cards(a, plot, &models, &conv, d, given_date),
-        Some(_) => decide_on_log(a, plot, models, &conv, d, given_date),
+        // Without --fx-date, the rates of the log's last day (`decide_on_log`).
+        Some(_) => decide_on_log(a, plot, models, (&conv, &convert), d, given_date),
     }
 }
 
@@ -165,22 +167,41 @@ pub(crate) fn card_countries(a: &DecideArgs, refs: &[&Model]) -> Result<Vec<Coun
         .collect()
 }
 
+type Conversion = crate::rates::fx::Conversion;
+/// The conversions of every model's currency on a date (`None`: the latest rates).
+type Convert<'a> = dyn Fn(Option<chrono::NaiveDate>) -> Result<Vec<Conversion>> + 'a;
+
 /// `compare`/`breakeven` on a log: every model billed, then compared in `d`'s currency.
 pub(crate) fn decide_on_log(
     a: &DecideArgs,
     plot: Option<Option<&Path>>,
     models: Vec<Model>,
-    conv: &[crate::rates::fx::Conversion],
+    (conv, convert): (&[Conversion], &Convert<'_>),
     d: Decision,
     given_date: Option<chrono::NaiveDate>,
 ) -> Result<()> {
     let mut l = load(&a.common)?;
     l.models = models;
+    let last_day = l.log.events.iter().map(|e| e.day).max();
+    let on_last_day;
+    let conv = match (&a.fx_date, last_day) {
+        // No rate that early (the shipped fx.csv starts in May 2026): the rates already
+        // chosen, the latest, named in the report like every rate used.
+        (None, Some(day)) => match convert(Some(crate::calendar::date_from_days(day))) {
+            Ok(c) => {
+                on_last_day = c;
+                &on_last_day[..]
+            }
+            Err(_) => conv,
+        },
+        _ => conv,
+    };
     let results = bill_all(&l, false, a.common.strict)?;
     let comparison = compare::compare(&results, conv, d.currency)?;
-    let scopes = breakeven::breakeven(&results, conv)?;
+    let scopes = breakeven::breakeven(&l.log, &results, conv)?;
     let d = Decision {
         log: Some(&l.log),
+        rates_used: rates_used(conv),
         ..d
     };
     let exporter = a.format.exporter();

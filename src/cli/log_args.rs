@@ -199,11 +199,14 @@ pub(crate) fn billing_options(
         keep_lines,
         as_of,
         list_prices: false,
+        pool_runs: false,
     }
 }
 
 pub(crate) fn bill_all(l: &Loaded, keep_lines: bool, strict: bool) -> Result<Vec<ModelResult>> {
-    let opts = billing_options(l.account_country, l.as_of, keep_lines);
+    let mut opts = billing_options(l.account_country, l.as_of, keep_lines);
+    // compare, breakeven and explain: break-even needs each month's allowance items in order.
+    opts.pool_runs = true;
     let results = billing::bill_all(&l.log, None, &l.models, &opts, l.threads);
     warn_unpriced(l, results, strict)
 }

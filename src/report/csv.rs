@@ -206,6 +206,9 @@ fn pair_rows<W: Write>(
         ("model_a", names[pair.a].clone()),
         ("model_b", names[pair.b].clone()),
         ("currency", cur.to_string()),
+        ("complete_a", scope.complete(pair.a).to_string()),
+        ("complete_b", scope.complete(pair.b).to_string()),
+        ("months", scope.months.round_dp(4).normalize().to_string()),
     ];
     if pair.regions.len() == 1 {
         let mut f = base.to_vec();
@@ -215,13 +218,15 @@ fn pair_rows<W: Write>(
     }
     for win in pair.regions.windows(2) {
         let Some(k) = win[0].to else { continue };
-        let (m, s) = scope.volume_at(k);
+        let v = scope.volume_at(k);
         let mut f = base.to_vec();
         f.extend([
             ("k", k.to_string()),
-            ("messages_per_month", m.to_string()),
-            ("sessions_a", s[pair.a].to_string()),
-            ("sessions_b", s[pair.b].to_string()),
+            ("messages_per_month", v.messages.to_string()),
+            ("business_messages_per_month", v.business.to_string()),
+            ("sessions_a", v.sessions[pair.a].to_string()),
+            ("sessions_b", v.sessions[pair.b].to_string()),
+            ("cost", scope.cost_at(pair.a, k).to_string()),
             ("cheaper_below", name(win[0].cheaper)),
             ("cheaper_above", name(win[1].cheaper)),
         ]);
@@ -284,7 +289,7 @@ fn channel_row<W: Write>(
     breakeven_row(w, "channels", &f)
 }
 
-pub const BREAKEVEN_COLUMNS: [&str; 25] = [
+pub const BREAKEVEN_COLUMNS: [&str; 30] = [
     "section",
     "currency",
     "account",
@@ -296,6 +301,11 @@ pub const BREAKEVEN_COLUMNS: [&str; 25] = [
     "sessions_b",
     "cheaper_below",
     "cheaper_above",
+    "business_messages_per_month",
+    "cost",
+    "complete_a",
+    "complete_b",
+    "months",
     "models",
     "country",
     "session",

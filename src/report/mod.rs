@@ -220,7 +220,10 @@ pub fn regions_text(scope: &Scope, pair: &Pair, names: &[String]) -> String {
     for r in &pair.regions {
         s.push_str(&name(r.cheaper));
         if let Some(to) = r.to {
-            s.push_str(&format!(" < {} < ", display_volume(scope.volume_at(to).0)));
+            s.push_str(&format!(
+                " < {} < ",
+                display_volume(scope.volume_at(to).messages)
+            ));
         }
     }
     s

@@ -88,11 +88,11 @@ impl Frame {
         let mut y_max = 0f64;
         for c in &scope.curves {
             let mut ks: Vec<Decimal> = vec![Decimal::ZERO];
-            ks.extend(c.breakpoints().into_iter().filter(|k| *k < k_max));
+            ks.extend(c.breakpoints().iter().copied().filter(|k| *k < k_max));
             ks.push(k_max);
             let pts: Vec<(f64, f64)> = ks
                 .iter()
-                .map(|&k| (f(scope.messages * k), f(c.eval(k))))
+                .map(|&k| (f(scope.volume_at(k).messages), f(c.eval(k))))
                 .collect();
             y_max = pts.iter().map(|p| p.1).fold(y_max, f64::max);
             series.push(pts);
@@ -100,7 +100,7 @@ impl Frame {
         Frame {
             series,
             crossings,
-            x_max: f(scope.messages * k_max).max(1.0),
+            x_max: f(scope.volume_at(k_max).messages).max(1.0),
             y_max: (y_max * 1.05).max(1.0),
         }
     }

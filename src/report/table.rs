@@ -114,7 +114,7 @@ impl Exporter for TableExporter {
         if r.d.log.is_some() {
             writeln!(
                 out,
-                "(a) Commercial models: each account's average month scaled; fees, allowances, free tiers and minimum commitments fixed."
+                "(a) Commercial models: the log with every contact copied k times, billed as replay bills it (month by month; allowances in time order; fees and minimum commitments per account and month)."
             )?;
             let incomplete: Vec<&str> = r
                 .channels
@@ -271,16 +271,26 @@ fn scope_table(
     names: &[String],
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
+    let now = scope.volume_at(Decimal::ONE);
     writeln!(
         out,
-        "\n{}: {} month(s); average month {} messages, sessions {}",
+        "\n{}: the log spans {} month(s); now {} messages a month, sessions {}; cost of the log now: {}",
         scope_label(d.log, scope.account),
-        scope.months,
-        display_volume(scope.messages),
+        scope.months.round_dp(2).normalize(),
+        display_volume(now.messages),
         names
             .iter()
-            .zip(&scope.sessions)
+            .zip(&now.sessions)
             .map(|(n, s)| format!("{n} {}", display_volume(*s)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        (0..names.len())
+            .map(|i| format!(
+                "{} {}{}",
+                names[i],
+                display_amount(scope.cost_at(i, Decimal::ONE), d.full_precision),
+                if scope.complete(i) { "" } else { " (incomplete)" }
+            ))
             .collect::<Vec<_>>()
             .join(", ")
     )?;
@@ -301,7 +311,8 @@ fn scope_table(
             let mut s = Vec::new();
             let mut k = Vec::new();
             for x in crossings {
-                let (msg, ss) = scope.volume_at(x);
+                let v = scope.volume_at(x);
+                let (msg, ss) = (v.messages, v.sessions);
                 m.push(display_volume(msg));
                 s.push(format!(
                     "{} / {}",

@@ -2,6 +2,7 @@
 //! Expected figures are worked out by hand in tests/fixtures/README.md.
 
 mod bad;
+mod breakeven_exact;
 mod config;
 mod decide;
 mod golden;
@@ -67,6 +68,7 @@ pub fn billing_options(keep_lines: bool) -> simcost::billing::BillingOptions {
         keep_lines,
         as_of: None,
         list_prices: false,
+        pool_runs: false,
     }
 }
 
