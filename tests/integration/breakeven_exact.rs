@@ -348,3 +348,70 @@ fn the_default_fx_rate_is_the_latest_on_or_before_the_logs_last_day() {
     assert_eq!(v["fx"][0]["date"], "2026-01-02");
     assert_eq!(v["fx"][0]["rate"], "1.2500");
 }
+
+/// `COMMAND - --rates breakeven_exact --model M...` (table) on the log.
+fn table(command: &str, rows: &[Row], models: &[&str]) -> String {
+    let r = rates();
+    let args = with_models(&[command, "-", "--rates", &r], models);
+    let args: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+    sim(&args).stdin(scaled(rows, 1)).succeeds()
+}
+
+#[test]
+fn break_evens_read_as_words_with_whole_messages() {
+    let out = table("breakeven", &allowance_log("A"), &["legacy", "v2024"]);
+    // The crossing of the first test: k = 2000, 2 x 2000 legacy sessions.
+    assert!(
+        out.contains(
+            "legacy is cheaper below 120,000 messages a month (about 4,000 sessions); v2024 above"
+        ),
+        "{out}"
+    );
+    // The log's own volume and cost: legacy 2 sessions x 0.05; v2024 100 + 0.30 + 0.40.
+    assert!(
+        out.contains(
+            "A: now (k = 1) 60 messages a month over 1 month(s), sessions legacy 2, v2024 2; \
+             the log costs legacy 0.10, v2024 100.70"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("k = 1: the log as it is"), "{out}");
+    assert!(!out.contains(" < "), "{out}");
+}
+
+#[test]
+fn an_incomplete_model_below_the_cheapest_has_a_minus_sign() {
+    // minimum: max(100, 0.10 + 0.30 + 0.40 + FR 0.03) = 100; wa (FR unpriced): DE 2 x 0.125 +
+    // 50 x 0.0625 = 3.375 USD = 2.70 EUR, 97.30 below the cheapest complete model.
+    let mut rows = allowance_log("A");
+    rows.push(("2026-03-06T10:00:00Z".into(), "A", "fr1".into(), "in", ""));
+    rows.push(("2026-03-06T10:01:00Z".into(), "A", "fr1".into(), "out", ""));
+    let out = table("compare", &rows, &["minimum", "wa"]);
+    assert!(out.contains("-97.30"), "{out}");
+    assert!(!out.contains("+-"), "{out}");
+    // The break-even table names the incomplete model.
+    let out = table("breakeven", &rows, &["minimum", "wa"]);
+    assert!(out.contains("minimum vs wa (incomplete)"), "{out}");
+}
+
+#[test]
+fn equal_pairs_are_not_counted_as_one_model_cheaper() {
+    // Sessions only: legacy and permsg both 0.05 a session at every volume.
+    let rows: Vec<Row> = allowance_log("A").into_iter().take(10).collect();
+    let out = table("compare", &rows, &["legacy", "permsg"]);
+    assert!(
+        out.contains("1 pair(s): the same cost at every volume"),
+        "{out}"
+    );
+    assert!(!out.contains("one model is cheaper"), "{out}");
+}
+
+#[test]
+fn card_percentages_and_legend() {
+    // FR: 15 messages at 0.02 = 0.30 against one session 0.03: 0.27 saved, 90%.
+    let r = fixture("breakeven");
+    let out = sim(&["compare", "--rates", &r, "--date", "2026-03-01"]).succeeds();
+    assert!(out.contains("0.2700 (90%)"), "{out}");
+    assert!(!out.contains(".0%"), "{out}");
+    assert!(out.contains("* the cheapest model of the row"), "{out}");
+}
