@@ -32,6 +32,10 @@ pub(crate) struct DecideArgs {
     pub(crate) fx_date: Option<String>,
     #[arg(long, value_enum, default_value = "table")]
     pub(crate) format: Format,
+    /// CSV for spreadsheets: `standard` (`,` and `1.5`) or `excel-eu` (`;` and `1,5`, for
+    /// German, French, Italian... locales).
+    #[arg(long, value_enum, default_value = "standard", value_name = "DIALECT")]
+    pub(crate) csv_dialect: crate::report::CsvDialect,
     /// Print amounts in the table at full precision instead of rounded to cents.
     #[arg(long)]
     pub(crate) full_precision: bool,
@@ -130,7 +134,7 @@ pub(crate) fn decide_on_cards(
     let day = crate::calendar::days_since_epoch(date);
     let countries = card_countries(a, &refs)?;
     let sessions = cards::session_vs_message(&refs, day, Some(&countries));
-    let exporter = a.format.exporter();
+    let exporter = a.format.exporter(a.csv_dialect);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if plot.is_some() {
@@ -204,7 +208,7 @@ pub(crate) fn decide_on_log(
         rates_used: rates_used(conv),
         ..d
     };
-    let exporter = a.format.exporter();
+    let exporter = a.format.exporter(a.csv_dialect);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let Some(svg) = plot else {

@@ -11,7 +11,7 @@ mod replay;
 
 use crate::error::{exit, Error, Result};
 use crate::output;
-use crate::report::{CsvExporter, Exporter, JsonExporter, TableExporter};
+use crate::report::{CsvDialect, CsvExporter, Exporter, JsonExporter, TableExporter};
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
@@ -49,11 +49,11 @@ pub(crate) enum Format {
 }
 
 impl Format {
-    pub(crate) fn exporter(self) -> &'static dyn Exporter {
+    pub(crate) fn exporter(self, dialect: CsvDialect) -> Box<dyn Exporter> {
         match self {
-            Format::Table => &TableExporter,
-            Format::Csv => &CsvExporter,
-            Format::Json => &JsonExporter,
+            Format::Table => Box::new(TableExporter),
+            Format::Csv => Box::new(CsvExporter { dialect }),
+            Format::Json => Box::new(JsonExporter),
         }
     }
 }

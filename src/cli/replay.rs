@@ -17,6 +17,10 @@ pub(crate) struct ReplayArgs {
     pub(crate) common: LogArgs,
     #[arg(long, value_enum, default_value = "table")]
     pub(crate) format: Format,
+    /// CSV for spreadsheets: `standard` (`,` and `1.5`) or `excel-eu` (`;` and `1,5`, for
+    /// German, French, Italian... locales).
+    #[arg(long, value_enum, default_value = "standard", value_name = "DIALECT")]
+    pub(crate) csv_dialect: crate::report::CsvDialect,
     /// Rows of the report.
     #[arg(long, value_enum, default_value = "country")]
     pub(crate) by: GroupBy,
@@ -55,10 +59,10 @@ pub(crate) fn run(a: ReplayArgs) -> Result<()> {
         full_precision: a.full_precision,
         tz: l.tz,
     };
-    let exporter = a.format.exporter();
+    let exporter = a.format.exporter(a.csv_dialect);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    reported(report::export(exporter, &report, &mut out))?;
+    reported(report::export(exporter.as_ref(), &report, &mut out))?;
     // Put in place only once the whole run has succeeded.
     ledger.map_or(Ok(()), OutputFile::commit)
 }

@@ -8,7 +8,7 @@ pub mod plot;
 pub mod rejects;
 mod table;
 
-pub use self::csv::CsvExporter;
+pub use self::csv::{CsvDialect, CsvExporter};
 pub use json::JsonExporter;
 pub use table::TableExporter;
 
@@ -75,7 +75,8 @@ pub fn groups(result: &ModelResult, by: GroupBy, log: &Log) -> Vec<Group> {
         GroupBy::Month => month as i64,
         GroupBy::Account => account as i64,
     };
-    let splits_fees = by != GroupBy::Country;
+    // Every row carries its fees: exact per month or account, a share by message count per
+    // country (`compare::fee_shares`, as compare splits them), so the rows add up to the total.
     let mut rows: FxHashMap<i64, Group> = FxHashMap::default();
     for ((account, country, month), s) in &result.cells {
         let g = rows
@@ -87,11 +88,17 @@ pub fn groups(result: &ModelResult, by: GroupBy, log: &Log) -> Vec<Group> {
                     GroupBy::Account => account_label(log, *account),
                 },
                 stats: Stats::default(),
-                fees: splits_fees.then_some(Decimal::ZERO),
+                fees: Some(Decimal::ZERO),
             });
         g.stats.add(s);
     }
-    if splits_fees {
+    if by == GroupBy::Country {
+        for (country, share) in crate::analysis::compare::fee_shares(result) {
+            if let Some(g) = rows.get_mut(&(country.index() as i64)) {
+                *g.fees.get_or_insert(Decimal::ZERO) += share;
+            }
+        }
+    } else {
         for f in &result.fees {
             let id = match by {
                 GroupBy::Month => f.month as i64,

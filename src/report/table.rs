@@ -459,7 +459,9 @@ fn model_table(report: &Report, m: &ModelResult, out: &mut dyn Write) -> std::io
     let mut t = new_table();
     t.set_header(model_header(report, m, viber));
     for g in groups(m, report.by, report.log) {
-        let with_fees = g.fees.is_some_and(|f| !f.is_zero());
+        // A country's fee share is a CSV and JSON figure: the table keeps its fees row.
+        let with_fees =
+            report.by != super::GroupBy::Country && g.fees.is_some_and(|f| !f.is_zero());
         let cost = if with_fees { g.total() } else { g.stats.cost };
         let mut r = group_row(&g, viber, display_amount(cost, full));
         if with_fees {
