@@ -7,16 +7,16 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 use std::fmt::Write;
 
-fn rates() -> String {
+pub(crate) fn rates() -> String {
     fixture("breakeven_exact")
 }
 
 /// A log message: (timestamp, account, contact, direction, kind); every contact in DE
 /// unless its name starts with `fr`.
-type Row = (String, &'static str, String, &'static str, &'static str);
+pub(crate) type Row = (String, &'static str, String, &'static str, &'static str);
 
 /// The log as CSV with every contact copied `k` times (copy i of contact c is `c~i`).
-fn scaled(rows: &[Row], k: u64) -> String {
+pub(crate) fn scaled(rows: &[Row], k: u64) -> String {
     let mut out = String::from("timestamp,account,contact,country,direction,kind\n");
     for (at, account, contact, dir, kind) in rows {
         let country = if contact.starts_with("fr") {
@@ -46,7 +46,7 @@ fn templates(n: usize, prefix: &str, start: &str, step: i64, kind: &'static str)
 /// The allowance log of the issue (account `account`): 2 sessions of 1 customer message and
 /// 4 replies on 2 March, then 30 transactional templates on 3 March, then 20 promotional ones
 /// on 4 March: 60 messages.
-fn allowance_log(account: &'static str) -> Vec<Row> {
+pub(crate) fn allowance_log(account: &'static str) -> Vec<Row> {
     let mut rows = Vec::new();
     for s in 0..2 {
         let c = format!("s{s}");

@@ -3,6 +3,7 @@
 
 mod bad;
 mod breakeven_exact;
+mod breakeven_plot;
 mod breakeven_sheets;
 mod config;
 mod decide;
