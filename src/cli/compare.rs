@@ -18,6 +18,11 @@ use std::path::Path;
 pub(crate) struct DecideArgs {
     #[command(flatten)]
     pub(crate) common: LogArgs,
+    /// Compare the rate cards themselves (no LOG): a support conversation and a
+    /// business-initiated message per country at card prices (`breakeven`: session against
+    /// per-message pricing).
+    #[arg(long)]
+    pub(crate) cards: bool,
     /// Every Viber model (with --whatsapp or --model: those too).
     #[arg(long)]
     pub(crate) viber: bool,
@@ -39,20 +44,26 @@ pub(crate) struct DecideArgs {
     /// Print amounts in the table at full precision instead of rounded to cents.
     #[arg(long)]
     pub(crate) full_precision: bool,
-    /// Without a LOG: business messages in the typical support conversation.
+    /// With --cards: business messages in the typical support conversation.
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub(crate) messages_per_session: u32,
     /// The card prices of DATE (default: today; with a LOG, its last day).
     #[arg(long, value_name = "DATE")]
     pub(crate) date: Option<String>,
-    /// Without a LOG: only these countries (comma-separated ISO codes).
+    /// With --cards: only these countries (comma-separated ISO codes).
     #[arg(long, value_delimiter = ',', value_name = "CC,...")]
     pub(crate) countries: Vec<String>,
 }
 
 /// `compare` and `breakeven`: `plot` is `Some` for breakeven.
 pub(crate) fn run(a: &DecideArgs, plot: Option<Option<&std::path::Path>>) -> Result<()> {
-    check_outputs(&a.common, false, &[("--plot", plot.flatten())])?;
+    if a.cards && a.common.log.is_some() {
+        return Err(Error::Usage(
+            "--cards compares the rate cards themselves: give no LOG".into(),
+        ));
+    }
+    // Without --cards, no LOG reads standard input, as every command that reads a log does.
+    check_outputs(&a.common, !a.cards, &[("--plot", plot.flatten())])?;
     let (models, fx) = decision_models(a)?;
     let fx_date = a
         .fx_date
@@ -81,10 +92,11 @@ pub(crate) fn run(a: &DecideArgs, plot: Option<Option<&std::path::Path>>) -> Res
         .as_deref()
         .map(|d| parse_date("date", d))
         .transpose()?;
-    match &a.common.log {
-        None => decide_on_cards(a, plot, &models, &conv, d, given_date),
+    if a.cards {
+        decide_on_cards(a, plot, &models, &conv, d, given_date)
+    } else {
         // Without --fx-date, the rates of the log's last day (`decide_on_log`).
-        Some(_) => decide_on_log(a, plot, models, (&conv, &convert), d, given_date),
+        decide_on_log(a, plot, models, (&conv, &convert), d, given_date)
     }
 }
 
@@ -127,7 +139,9 @@ pub(crate) fn decide_on_cards(
     given_date: Option<chrono::NaiveDate>,
 ) -> Result<()> {
     if plot.is_some_and(|p| p.is_some()) {
-        return Err(Error::Usage("--plot needs a LOG to scale".into()));
+        return Err(Error::Usage(
+            "--plot needs a LOG to scale (not --cards)".into(),
+        ));
     }
     let refs: Vec<&Model> = models.iter().collect();
     let date = given_date.unwrap_or_else(|| chrono::Utc::now().date_naive());
@@ -135,8 +149,7 @@ pub(crate) fn decide_on_cards(
     let countries = card_countries(a, &refs)?;
     let sessions = cards::session_vs_message(&refs, day, Some(&countries));
     let exporter = a.format.exporter(a.csv_dialect);
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = report_out(&a.common)?;
     if plot.is_some() {
         let r = BreakevenReport {
             d,
@@ -144,7 +157,8 @@ pub(crate) fn decide_on_cards(
             sessions: &sessions,
             channels: None,
         };
-        return report::finish(exporter.breakeven(&r, &mut out), &mut out);
+        reported(report::finish(exporter.breakeven(&r, &mut out), &mut out))?;
+        return reported(out.commit());
     }
     let rows = cards::compare_cards(&refs, conv, &countries, day, a.messages_per_session)?;
     let r = CardsReport {
@@ -154,7 +168,8 @@ pub(crate) fn decide_on_cards(
         rows: &rows,
         sessions: &sessions,
     };
-    report::finish(exporter.cards(&r, &mut out), &mut out)
+    reported(report::finish(exporter.cards(&r, &mut out), &mut out))?;
+    reported(out.commit())
 }
 
 /// The countries whose cards are compared: `--countries`, else the models' default ones.
@@ -209,15 +224,15 @@ pub(crate) fn decide_on_log(
         ..d
     };
     let exporter = a.format.exporter(a.csv_dialect);
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = report_out(&a.common)?;
     let Some(svg) = plot else {
         let r = CompareReport {
             d,
             comparison: &comparison,
             scopes: &scopes,
         };
-        return report::finish(exporter.compare(&r, &mut out), &mut out);
+        reported(report::finish(exporter.compare(&r, &mut out), &mut out))?;
+        return reported(out.commit());
     };
     // (b) Session against per message on the cards in force on `--date`, else the log's last day.
     let day = match given_date {
@@ -238,5 +253,6 @@ pub(crate) fn decide_on_log(
         channels: Some(&comparison),
     };
     reported(report::finish(exporter.breakeven(&r, &mut out), &mut out))?;
-    chart.map_or(Ok(()), OutputFile::commit)
+    chart.map_or(Ok(()), OutputFile::commit)?;
+    reported(out.commit())
 }

@@ -4,9 +4,11 @@
 
 mod breakeven;
 mod compare;
+mod completions;
 mod explain;
 mod generate;
 mod log_args;
+mod rates;
 mod replay;
 
 use crate::error::{exit, Error, Result};
@@ -18,12 +20,22 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[command(
     name = "simcost",
     version,
-    about = "Cost simulator for business messaging: replays Viber and WhatsApp conversation logs through each channel's session rules and commercial models"
+    about = "Cost simulator for business messaging: replays Viber and WhatsApp conversation logs through each channel's session rules and commercial models",
+    after_help = EXIT_CODES
 )]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
 }
+
+/// The exit codes (src/error.rs `exit`), shown by `--help` and in the README.
+const EXIT_CODES: &str = "Exit codes:
+  0  success (also when the reader of standard output stops early, e.g. `| head`)
+  1  I/O: a file cannot be read or written
+  2  usage: a bad option or argument, an output that is an input or another output
+  3  input: a bad row of the log (FILE:LINE: what is wrong), or every row skipped
+  4  rates: a bad rate directory, model file or price card
+  5  unpriced: with --strict, a message the rate card cannot price";
 
 #[derive(Subcommand)]
 enum Command {
@@ -32,13 +44,17 @@ enum Command {
     /// One contact's replay, message by message, with why each message cost what it did.
     Explain(explain::ExplainArgs),
     /// Models side by side in one currency: per country and in total, the cheapest marked.
-    /// Without a LOG, compares the rate cards themselves.
+    /// With --cards, compares the rate cards themselves.
     Compare(compare::DecideArgs),
     /// Break-even volumes between models, session against per-message pricing, and the
     /// cheapest channel per country.
     Breakeven(breakeven::BreakevenArgs),
     /// Write a realistic conversation log to standard output (identical for the same seed).
     Generate(generate::GenerateArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(completions::CompletionsArgs),
+    /// The built-in rate cards: `rates export DIR` writes them out to start your own from.
+    Rates(rates::RatesArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -88,6 +104,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Compare(a) => compare::run(&a, None),
         Command::Breakeven(a) => breakeven::run(a),
         Command::Generate(a) => generate::run(a),
+        Command::Completions(a) => completions::run(a),
+        Command::Rates(a) => rates::run(a),
     }
 }
 

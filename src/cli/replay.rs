@@ -25,7 +25,8 @@ pub(crate) struct ReplayArgs {
     #[arg(long, value_enum, default_value = "country")]
     pub(crate) by: GroupBy,
     /// Write one row per outbound message and per fee to FILE (CSV). Put in place (a temporary
-    /// file renamed) only when the run succeeds; never the log or another output.
+    /// file renamed) only when the run succeeds; never the log or another output. `-`:
+    /// standard output (the report then needs --output).
     #[arg(long, value_name = "FILE")]
     pub(crate) ledger: Option<PathBuf>,
     /// Print amounts in the table at full precision instead of rounded to cents.
@@ -60,11 +61,11 @@ pub(crate) fn run(a: ReplayArgs) -> Result<()> {
         tz: l.tz,
     };
     let exporter = a.format.exporter(a.csv_dialect);
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = report_out(&a.common)?;
     reported(report::export(exporter.as_ref(), &report, &mut out))?;
     // Put in place only once the whole run has succeeded.
-    ledger.map_or(Ok(()), OutputFile::commit)
+    ledger.map_or(Ok(()), OutputFile::commit)?;
+    reported(out.commit())
 }
 
 /// `--ledger`: the ledger's rows, made as the models bill (`report::ledger`).
@@ -77,7 +78,8 @@ pub(crate) fn new_ledger(
         return Ok(None);
     };
     // A file is written to a temporary file first (`OutputFile`); not so a pipe or device.
-    let file = !std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
+    let file = !crate::output::is_stdout(path)
+        && !std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
     let out = OutputFile::create("--ledger", path)?;
     Ledger::new(models, tz, out, file).map(Some)
 }

@@ -8,6 +8,7 @@ pub mod plot;
 pub mod rejects;
 mod table;
 
+pub(crate) use self::csv::Sheet;
 pub use self::csv::{CsvDialect, CsvExporter};
 pub use json::JsonExporter;
 pub use table::TableExporter;

@@ -337,6 +337,25 @@ fn unpriced_messages_mark_the_model_incomplete_everywhere() {
 }
 
 #[test]
+fn compare_without_a_log_reads_standard_input_and_cards_is_the_card_comparison() {
+    // The allowance log piped in: legacy 0.10 (templates in the allowance), v2024 100.70.
+    let r = rates();
+    let v = sim(&[
+        "compare", "--rates", &r, "--model", "legacy", "--model", "v2024", "--format", "json",
+    ])
+    .stdin(scaled(&allowance_log("A"), 1))
+    .json();
+    let totals: Vec<&str> = (v["comparison"]["models"].as_array().unwrap().iter())
+        .map(|m| m["total"].as_str().unwrap())
+        .collect();
+    assert_eq!(totals, ["0.1000", "100.7000"]);
+    let cards = sim(&["compare", "--cards", "--rates", &r, "--date", "2026-03-01"]).succeeds();
+    assert!(cards.contains("Card prices on 2026-03-01"), "{cards}");
+    let log = fixture("breakeven/mix.csv");
+    sim(&["compare", "--cards", &log, "--rates", &r]).fails(2, "--cards compares the rate cards");
+}
+
+#[test]
 fn the_default_fx_rate_is_the_latest_on_or_before_the_logs_last_day() {
     // fx.csv has 1.2500 (2026-01-02) and 2.0000 (2026-12-01, after the March log).
     let r = rates();
@@ -410,7 +429,7 @@ fn equal_pairs_are_not_counted_as_one_model_cheaper() {
 fn card_percentages_and_legend() {
     // FR: 15 messages at 0.02 = 0.30 against one session 0.03: 0.27 saved, 90%.
     let r = fixture("breakeven");
-    let out = sim(&["compare", "--rates", &r, "--date", "2026-03-01"]).succeeds();
+    let out = sim(&["compare", "--cards", "--rates", &r, "--date", "2026-03-01"]).succeeds();
     assert!(out.contains("0.2700 (90%)"), "{out}");
     assert!(!out.contains(".0%"), "{out}");
     assert!(out.contains("* the cheapest model of the row"), "{out}");

@@ -2,6 +2,7 @@
 //! Expected figures are worked out by hand in tests/fixtures/README.md.
 
 mod bad;
+mod breakeven_cli;
 mod breakeven_exact;
 mod breakeven_plot;
 mod breakeven_sheets;

@@ -340,7 +340,7 @@ fn every_csv_writer_quotes_model_names_and_accounts() {
         ])
         .succeeds(),
         sim(&["compare", &f, "--rates", &r, "--format", "csv"]).succeeds(),
-        sim(&["compare", "--rates", &r, "--format", "csv"]).succeeds(),
+        sim(&["compare", "--cards", "--rates", &r, "--format", "csv"]).succeeds(),
         sim(&["breakeven", &f, "--rates", &r, "--format", "csv"]).succeeds(),
     ];
     let ledger = std::fs::read_to_string(&ledger).unwrap();
