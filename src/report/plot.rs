@@ -257,6 +257,14 @@ fn draw_curves(
             }
         }
         taken.push(Boxed::at(at, w));
+        // A label moved away from its circle is tied to it by a thin grey leader.
+        if (at.1 - (py - 22)).abs() > 0 || at.0 != px + 8 {
+            root.draw(&PathElement::new(
+                [(px, py), (at.0, at.1 + 7)],
+                RGBColor(150, 150, 150).stroke_width(1),
+            ))
+            .map_err(|e| e.to_string())?;
+        }
         root.draw(&Text::new(c.label.clone(), at, ("sans-serif", 12)))
             .map_err(|e| e.to_string())?;
     }
