@@ -261,7 +261,7 @@ fn draw_curves(
         if (at.1 - (py - 22)).abs() > 0 || at.0 != px + 8 {
             root.draw(&PathElement::new(
                 [(px, py), (at.0, at.1 + 7)],
-                RGBColor(150, 150, 150).stroke_width(1),
+                BLACK.mix(0.35).stroke_width(1),
             ))
             .map_err(|e| e.to_string())?;
         }
