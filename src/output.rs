@@ -199,6 +199,13 @@ enum Sink {
     /// The temporary file and the target it is renamed to.
     Temp(tempfile::NamedTempFile, PathBuf),
     Direct(File),
+    /// `-`: standard output.
+    Stdout(std::io::Stdout),
+}
+
+/// Whether an output path is `-`, standard output.
+pub fn is_stdout(path: &Path) -> bool {
+    path == Path::new("-")
 }
 
 impl OutputFile {
@@ -207,6 +214,7 @@ impl OutputFile {
         let shown = path.display().to_string();
         let io = |e| Error::io(format!("creating {shown}"), e);
         let sink = match std::fs::metadata(path) {
+            _ if is_stdout(path) => Sink::Stdout(std::io::stdout()),
             Ok(m) if !m.is_file() && !m.is_dir() => Sink::Direct(File::create(path).map_err(io)?),
             _ => {
                 let target = resolve_output(label, path)?;
@@ -243,6 +251,7 @@ impl OutputFile {
         let io = |e| Error::io(format!("writing {shown}"), e);
         match self.sink.into_inner().map_err(|e| io(e.into_error()))? {
             Sink::Direct(mut f) => f.flush().map_err(io),
+            Sink::Stdout(mut f) => f.flush().map_err(io),
             Sink::Temp(temp, target) => {
                 // On disk before the rename, so a crash cannot leave an empty target.
                 temp.as_file().sync_all().map_err(io)?;
@@ -269,12 +278,14 @@ impl Write for Sink {
         match self {
             Sink::Temp(t, _) => t.write(buf),
             Sink::Direct(f) => f.write(buf),
+            Sink::Stdout(f) => f.write(buf),
         }
     }
     fn flush(&mut self) -> std::io::Result<()> {
         match self {
             Sink::Temp(t, _) => t.flush(),
             Sink::Direct(f) => f.flush(),
+            Sink::Stdout(f) => f.flush(),
         }
     }
 }

@@ -205,6 +205,7 @@ mod tests {
             keep_lines: false,
             as_of: None,
             list_prices: false,
+            pool_runs: false,
         };
         let whole = billing::bill_all(&log, None, &models, &opts, 1);
         assert_eq!(whole[0].total().to_string(), "0.0800");

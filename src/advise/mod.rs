@@ -166,6 +166,7 @@ pub fn billing_options(base: &BillingOptions) -> BillingOptions {
         keep_lines: true,
         as_of: base.as_of,
         list_prices: base.list_prices,
+        pool_runs: false,
     }
 }
 

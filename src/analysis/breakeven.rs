@@ -1,10 +1,16 @@
-//! Break-even volumes between commercial models (docs/billing-rules.md §6): each account's average month,
-//! scaled by k, priced by every model; the crossings of every pair.
+//! Break-even volumes between commercial models (docs/billing-rules.md §6): the log with every
+//! contact copied k times, priced by every model exactly as replay bills it - month by month,
+//! allowances in time order, fees and minimum commitments per account-month - and the
+//! crossings of every pair.
 
-use super::curve::{regions, Allowance, Curve, Part, Region, K_LIMIT};
-use crate::billing::ModelResult;
+use super::curve::{allowance_cost, regions, Curve, Line, Region, K_LIMIT};
+use crate::billing::{FeeItem, ModelResult, Volume};
+use crate::calendar::date_from_days;
 use crate::error::{Error, Result};
+use crate::input::Log;
 use crate::rates::fx::Conversion;
+use crate::rates::FeeKind;
+use chrono::Datelike;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 
@@ -21,83 +27,139 @@ pub struct Pair {
 pub struct Scope {
     /// `None`: every account together.
     pub account: Option<u32>,
-    /// Months of the log with traffic (the mix is their average).
-    pub months: u32,
-    /// At k = 1: the average month's messages (both directions).
+    /// The log's length in months: each calendar month it spans counted by the share of its
+    /// days from the log's first to last day, at least 1 (a shorter log is one month's
+    /// traffic). Volumes per month are the log's divided by it; costs are never divided.
+    pub months: Decimal,
+    /// In the whole log at k = 1: messages (both directions).
     pub messages: Decimal,
-    /// At k = 1: sessions or conversations opened per month, per model.
+    /// Outbound (business) messages.
+    pub business: Decimal,
+    /// Sessions or conversations opened, per model.
     pub sessions: Vec<Decimal>,
-    /// Per model, in the report currency.
+    /// Per model: what replay bills for the whole log at k, in the report currency.
     pub curves: Vec<Curve>,
+    /// Per model: messages the card could not price (left out of its curve).
+    pub unpriced: Vec<u64>,
     pub pairs: Vec<Pair>,
 }
 
+/// Volumes a month at a scale factor.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Monthly {
+    pub messages: Decimal,
+    pub business: Decimal,
+    /// Per model.
+    pub sessions: Vec<Decimal>,
+}
+
 impl Scope {
-    /// The volume at a scale factor: (messages, sessions per model).
-    pub fn volume_at(&self, k: Decimal) -> (Decimal, Vec<Decimal>) {
-        (
-            self.messages * k,
-            self.sessions.iter().map(|s| s * k).collect(),
-        )
+    /// The volume a month at k times the log.
+    pub fn volume_at(&self, k: Decimal) -> Monthly {
+        let per = |v: Decimal| v * k / self.months;
+        Monthly {
+            messages: per(self.messages),
+            business: per(self.business),
+            sessions: self.sessions.iter().map(|s| per(*s)).collect(),
+        }
+    }
+
+    /// Model `i`'s cost of the log at k times its volume.
+    pub fn cost_at(&self, i: usize, k: Decimal) -> Decimal {
+        self.curves[i].eval(k)
+    }
+
+    pub fn complete(&self, i: usize) -> bool {
+        self.unpriced[i] == 0
     }
 }
 
-/// One model's cost curve for one account: its average month, fees and allowances fixed.
-fn part(r: &ModelResult, conv: &Conversion, account: u32) -> Result<(Part, u32, Decimal, Decimal)> {
-    let months: Vec<_> = r
-        .volumes
-        .range((account, i32::MIN)..=(account, i32::MAX))
-        .collect();
-    let j = Decimal::from(months.len().max(1) as u64);
-    let mut linear = Decimal::ZERO;
-    let (mut messages, mut sessions) = (0u64, 0u64);
-    // Per pool kind: (size, items, value) summed over months.
-    let mut pools: BTreeMap<_, (u64, u64, Decimal)> = BTreeMap::new();
-    for (_, v) in &months {
-        linear += v.linear;
-        messages += v.messages;
-        sessions += v.sessions;
-        for (kind, p) in &v.pools {
-            let e = pools.entry(*kind).or_insert((0, 0, Decimal::ZERO));
-            e.0 = e.0.max(p.size);
-            e.1 += p.items;
-            e.2 += p.value;
-        }
+/// The months a log spans (see `Scope::months`).
+pub fn months_spanned(log: &Log) -> Decimal {
+    let days = log.events.iter().map(|e| e.day);
+    let (Some(first), Some(last)) = (days.clone().min(), days.max()) else {
+        return Decimal::ONE;
+    };
+    let mut months = Decimal::ZERO;
+    let mut day = first;
+    while day <= last {
+        let date = date_from_days(day);
+        let in_month = days_in_month(date.year(), date.month());
+        let left_in_month = in_month - date.day0() as i32;
+        let covered = left_in_month.min(last - day + 1);
+        months += Decimal::from(covered) / Decimal::from(in_month);
+        day += left_in_month;
     }
-    let allowances = pools
-        .into_values()
-        .filter(|(_, items, _)| *items > 0)
-        .map(|(size, items, value)| {
-            // Free until k * items/month reaches the allowance, then every item at its
-            // average price: slope = the month's value.
-            Allowance::new(
-                Decimal::from(size) * j,
-                Decimal::from(items),
-                conv.apply(value)? / j,
-            )
-            .ok_or_else(|| too_large(&r.name))
-        })
-        .collect::<Result<_>>()?;
-    // The fee tier: the highest the account paid in any month of the log.
+    months.max(Decimal::ONE)
+}
+
+fn days_in_month(year: i32, month: u32) -> i32 {
+    let next = if month == 12 {
+        chrono::NaiveDate::from_ymd_opt(year + 1, 1, 1)
+    } else {
+        chrono::NaiveDate::from_ymd_opt(year, month + 1, 1)
+    };
+    let first = chrono::NaiveDate::from_ymd_opt(year, month, 1);
+    match (first, next) {
+        (Some(f), Some(n)) => (n - f).num_days() as i32,
+        _ => 31,
+    }
+}
+
+/// One account-month's charges as replay bills them at k copies, before any fee.
+fn month_variable(v: &Volume, conv: &Conversion, model: &str) -> Result<Curve> {
+    let linear = Curve::linear(Line {
+        a: Decimal::ZERO,
+        b: conv.apply(v.linear)?,
+    });
+    let mut parts = vec![linear];
+    for pool in v.pools.values() {
+        let runs = pool
+            .runs
+            .iter()
+            .map(|(p, n)| Ok((conv.apply(*p)?, *n)))
+            .collect::<Result<Vec<_>>>()?;
+        parts.push(allowance_cost(pool.size, &runs).ok_or_else(|| too_large(model))?);
+    }
+    Ok(Curve::sum(parts.iter().map(|c| (c, 1))))
+}
+
+/// The month's fee or minimum commitment applied to its charges.
+fn with_fee(variable: Curve, fee: Option<&FeeItem>, conv: &Conversion) -> Result<Curve> {
+    let Some(f) = fee else {
+        return Ok(variable);
+    };
+    let tier = conv.apply(f.tier)?;
+    Ok(match f.kind {
+        // Waived (`minimum_from_month`): the month pays its spend only.
+        FeeKind::Minimum if f.before_minimum.is_some() => variable,
+        FeeKind::Minimum => variable.at_least(tier),
+        FeeKind::Flat => Curve::sum([
+            (&variable, 1),
+            (
+                &Curve::linear(Line {
+                    a: tier,
+                    b: Decimal::ZERO,
+                }),
+                1,
+            ),
+        ]),
+    })
+}
+
+/// One model's cost of one account's traffic at k copies: the sum of its months.
+fn account_curve(r: &ModelResult, conv: &Conversion, account: u32) -> Result<Curve> {
     // The fees are in (account, month) order: the account's are found by halving, not by a
     // scan per account (quadratic in the accounts of a large portfolio).
     let first = r.fees.partition_point(|f| f.account < account);
     let last = r.fees.partition_point(|f| f.account <= account);
-    let fee = r.fees[first..last]
-        .iter()
-        .max_by_key(|f| f.tier)
-        .map(|f| Ok((f.kind, conv.apply(f.tier)?)))
-        .transpose()?;
-    Ok((
-        Part {
-            fee,
-            linear: conv.apply(linear / j)?,
-            allowances,
-        },
-        months.len() as u32,
-        Decimal::from(messages) / j,
-        Decimal::from(sessions) / j,
-    ))
+    let fees = &r.fees[first..last];
+    let mut months = Vec::new();
+    for ((_, month), v) in r.volumes.range((account, i32::MIN)..=(account, i32::MAX)) {
+        let fee = fees.iter().find(|f| f.month == *month);
+        months.push(with_fee(month_variable(v, conv, &r.name)?, fee, conv)?);
+    }
+    Ok(Curve::sum(months.iter().map(|c| (c, 1))))
 }
 
 /// The error when a model's costs are too large to solve for break-evens.
@@ -106,39 +168,28 @@ fn too_large(model: &str) -> Error {
         file: model.to_string(),
         line: 0,
         msg: format!(
-            "break-even: the monthly costs are too large to solve up to {K_LIMIT} times the \
-             log's volume (see the price and FX ranges in rates/README.md)"
+            "break-even: the costs are too large to solve up to {K_LIMIT} times the log's \
+             volume (see the price and FX ranges in rates/README.md)"
         ),
     }
 }
 
-/// Evaluating a curve or a volume at any k up to 2 x `K_LIMIT` cannot overflow: each term of
-/// a curve (`fee`, `linear k`, `slope k - offset`) and each volume (`messages k`,
-/// `sessions k`) is at most `bound x 2 K_LIMIT`, and their sum and any difference of two
-/// curves at most `4 bound K_LIMIT`, which is checked here to fit. Real logs are far inside:
-/// the bound allows monthly costs and volumes up to about 2e13.
-fn check_scale(
-    curves: &[Curve],
-    messages: Decimal,
-    sessions: &[Decimal],
-    names: &[&str],
-) -> Result<()> {
-    let mut bound = Some(messages);
-    for (i, c) in curves.iter().enumerate() {
-        bound = bound.and_then(|b| b.checked_add(sessions[i]));
-        for p in &c.parts {
-            let fee = p.fee.map(|f| f.1).unwrap_or_default();
-            bound = bound
-                .and_then(|b| b.checked_add(fee))
-                .and_then(|b| b.checked_add(p.linear));
-            for a in &p.allowances {
-                bound = bound
-                    .and_then(|b| b.checked_add(a.slope))
-                    .and_then(|b| b.checked_add(a.offset));
-            }
-        }
-        let limit = bound.and_then(|b| b.checked_mul(K_LIMIT * Decimal::from(4)));
-        if limit.is_none() {
+/// Evaluating a curve or a volume at any k up to 2 x `K_LIMIT` cannot overflow: every line
+/// `a + b k` of a curve and every volume, with |a| + |b| 4 `K_LIMIT` checked here to fit (the
+/// difference of two curves stays within twice that). Real logs are far inside: the bound
+/// allows costs and volumes up to about 2e13 per unit of k.
+fn check_scale(scope: &Scope, names: &[&str]) -> Result<()> {
+    let four = K_LIMIT * Decimal::from(4);
+    let fits = |a: Decimal, b: Decimal| {
+        b.abs()
+            .checked_mul(four)
+            .and_then(|x| x.checked_add(a.abs()))
+            .and_then(|x| x.checked_mul(Decimal::TWO))
+            .is_some()
+    };
+    for (i, c) in scope.curves.iter().enumerate() {
+        let volumes = scope.messages + scope.sessions[i];
+        if !fits(Decimal::ZERO, volumes) || !c.lines().iter().all(|l| fits(l.a, l.b)) {
             return Err(too_large(names[i]));
         }
     }
@@ -159,56 +210,104 @@ fn pairs(curves: &[Curve]) -> Vec<Pair> {
     out
 }
 
+/// Per account: outbound messages, and unpriced messages per model (one pass over the cells).
+type CellCounts = BTreeMap<u32, (u64, Vec<u64>)>;
+
+fn cell_counts(results: &[ModelResult]) -> CellCounts {
+    let mut out: CellCounts = BTreeMap::new();
+    for (i, r) in results.iter().enumerate() {
+        for ((account, _, _), s) in &r.cells {
+            let e = out
+                .entry(*account)
+                .or_insert_with(|| (0, vec![0; results.len()]));
+            if i == 0 {
+                // Engine counts: the same for every model.
+                e.0 += s.messages_out;
+            }
+            e.1[i] += s.unpriced;
+        }
+    }
+    out
+}
+
+/// One account's scope: its traffic (counted once: engine counts agree across models).
+fn account_scope(
+    results: &[ModelResult],
+    conv: &[Conversion],
+    account: u32,
+    months: Decimal,
+    counts: &CellCounts,
+) -> Result<Scope> {
+    let in_account = |r: &ModelResult, f: fn(&Volume) -> u64| -> Decimal {
+        let range = r.volumes.range((account, i32::MIN)..=(account, i32::MAX));
+        Decimal::from(range.map(|(_, v)| f(v)).sum::<u64>())
+    };
+    let (business, unpriced) = counts
+        .get(&account)
+        .cloned()
+        .unwrap_or_else(|| (0, vec![0; results.len()]));
+    let mut scope = Scope {
+        account: Some(account),
+        months,
+        messages: in_account(&results[0], |v| v.messages),
+        business: Decimal::from(business),
+        sessions: Vec::new(),
+        curves: Vec::new(),
+        unpriced,
+        pairs: Vec::new(),
+    };
+    for (r, c) in results.iter().zip(conv) {
+        scope.sessions.push(in_account(r, |v| v.sessions));
+        scope.curves.push(account_curve(r, c, account)?);
+    }
+    Ok(scope)
+}
+
+/// Every account together: the sum of the accounts' cost functions and volumes.
+fn all_accounts(scopes: &[Scope], n: usize, months: Decimal) -> Scope {
+    Scope {
+        account: None,
+        months,
+        messages: scopes.iter().map(|s| s.messages).sum(),
+        business: scopes.iter().map(|s| s.business).sum(),
+        sessions: (0..n)
+            .map(|i| scopes.iter().map(|s| s.sessions[i]).sum())
+            .collect(),
+        curves: (0..n)
+            .map(|i| Curve::sum(scopes.iter().map(|s| (&s.curves[i], 1))))
+            .collect(),
+        unpriced: (0..n)
+            .map(|i| scopes.iter().map(|s| s.unpriced[i]).sum())
+            .collect(),
+        pairs: Vec::new(),
+    }
+}
+
 /// Break-evens per account, then for every account together when there are several.
-pub fn breakeven(results: &[ModelResult], conv: &[Conversion]) -> Result<Vec<Scope>> {
+/// `results` must have been billed with `BillingOptions::pool_runs`.
+pub fn breakeven(log: &Log, results: &[ModelResult], conv: &[Conversion]) -> Result<Vec<Scope>> {
+    if results.is_empty() {
+        return Ok(Vec::new());
+    }
     let names: Vec<&str> = results.iter().map(|r| r.name.as_str()).collect();
+    let months = months_spanned(log);
     let mut accounts: Vec<u32> = results
         .iter()
         .flat_map(|r| r.volumes.keys().map(|(a, _)| *a))
         .collect();
     accounts.sort();
     accounts.dedup();
+    let counts = cell_counts(results);
     let mut scopes = Vec::new();
     for &account in &accounts {
-        let mut curves = Vec::new();
-        let mut sessions = Vec::new();
-        let (mut months, mut messages) = (0, Decimal::ZERO);
-        for (r, c) in results.iter().zip(conv) {
-            let (p, m, msgs, sess) = part(r, c, account)?;
-            curves.push(Curve { parts: vec![p] });
-            sessions.push(sess);
-            (months, messages) = (m, msgs);
-        }
-        check_scale(&curves, messages, &sessions, &names)?;
-        scopes.push(Scope {
-            account: Some(account),
-            months,
-            messages,
-            sessions,
-            pairs: pairs(&curves),
-            curves,
-        });
+        let mut scope = account_scope(results, conv, account, months, &counts)?;
+        check_scale(&scope, &names)?;
+        scope.pairs = pairs(&scope.curves);
+        scopes.push(scope);
     }
     if scopes.len() > 1 {
-        let n = results.len();
-        let mut all = Scope {
-            account: None,
-            months: scopes.iter().map(|s| s.months).max().unwrap_or(0),
-            messages: scopes.iter().map(|s| s.messages).sum(),
-            sessions: (0..n)
-                .map(|i| scopes.iter().map(|s| s.sessions[i]).sum())
-                .collect(),
-            curves: (0..n)
-                .map(|i| Curve {
-                    parts: scopes
-                        .iter()
-                        .flat_map(|s| s.curves[i].parts.clone())
-                        .collect(),
-                })
-                .collect(),
-            pairs: Vec::new(),
-        };
-        check_scale(&all.curves, all.messages, &all.sessions, &names)?;
+        let mut all = all_accounts(&scopes, results.len(), months);
+        check_scale(&all, &names)?;
         all.pairs = pairs(&all.curves);
         scopes.push(all);
     }
@@ -219,28 +318,30 @@ pub fn breakeven(results: &[ModelResult], conv: &[Conversion]) -> Result<Vec<Sco
 mod tests {
     use super::*;
 
-    fn linear(v: &str) -> Curve {
-        Curve {
-            parts: vec![Part {
-                fee: None,
-                linear: v.parse().unwrap(),
-                allowances: Vec::new(),
-            }],
+    fn scope(b: &str) -> Scope {
+        Scope {
+            account: None,
+            months: Decimal::ONE,
+            messages: Decimal::ONE,
+            business: Decimal::ONE,
+            sessions: vec![Decimal::ONE],
+            curves: vec![Curve::linear(Line {
+                a: Decimal::ZERO,
+                b: b.parse().unwrap(),
+            })],
+            unpriced: vec![0],
+            pairs: Vec::new(),
         }
     }
 
     #[test]
     fn costs_too_large_to_solve_are_a_rates_error() {
-        let one = [Decimal::ONE];
-        // 1e13 + 1 (messages) + 1 (sessions), x 4e15 = 4e28: fits under 7.9e28.
-        assert!(check_scale(&[linear("10000000000000")], Decimal::ONE, &one, &["m"]).is_ok());
-        // 2e13 x 4e15 = 8e28: does not.
-        let e = check_scale(&[linear("20000000000000")], Decimal::ONE, &one, &["m"])
-            .err()
-            .unwrap();
+        // 1e13 x 4e15 = 4e28, doubled 8e28: does not fit under 7.9e28; 9e12 does.
+        assert!(check_scale(&scope("9000000000000"), &["m"]).is_ok());
+        let e = check_scale(&scope("10000000000000"), &["m"]).err().unwrap();
         assert_eq!(e.exit_code(), crate::error::exit::RATES);
         assert!(e
             .to_string()
-            .starts_with("m: break-even: the monthly costs are too large"));
+            .starts_with("m: break-even: the costs are too large"));
     }
 }

@@ -92,6 +92,7 @@ fn price_script(
         keep_lines: false,
         as_of: None,
         list_prices: true,
+        pool_runs: false,
     };
     let r = billing::bill(&log, &order, model, &opts);
     countries

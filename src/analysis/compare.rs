@@ -34,7 +34,10 @@ impl Column {
 #[derive(Clone, Debug)]
 pub struct CountryRow {
     pub country: Country,
+    /// Per model: charges plus fee share.
     pub costs: Vec<Decimal>,
+    /// Per model: the fee share alone (`costs` minus it is the message and session charges).
+    pub fees: Vec<Decimal>,
     pub unpriced: Vec<u64>,
     /// The cheapest model with every message priced, and by how much it beats the next one.
     pub cheapest: Option<usize>,
@@ -106,16 +109,23 @@ fn cheapest_of(values: &[(usize, Decimal)]) -> Option<(usize, Option<Decimal>)> 
 }
 
 /// Each account-month's fee shared among its countries by message count (the last country
-/// takes the remainder, so the shares add up to the fee exactly).
-fn fee_shares(r: &ModelResult) -> Vec<(Country, Decimal)> {
+/// takes the remainder, so the shares add up to the fee exactly). Every command that splits
+/// fees by country uses these shares (replay's country rows, compare's), so a sheet's country
+/// rows add up to its total row.
+pub fn fee_shares(r: &ModelResult) -> Vec<(Country, Decimal)> {
+    // Message counts per (account, month), gathered in one pass over the cells.
+    let mut counts: BTreeMap<(u32, i32), Vec<(Country, u64)>> = BTreeMap::new();
+    for ((a, c, m), s) in &r.cells {
+        counts
+            .entry((*a, *m))
+            .or_default()
+            .push((*c, s.messages_in + s.messages_out));
+    }
     let mut out = Vec::new();
     for f in &r.fees {
-        let counts: Vec<(Country, u64)> = r
-            .cells
-            .iter()
-            .filter(|((a, _, m), _)| *a == f.account && *m == f.month)
-            .map(|((_, c, _), s)| (*c, s.messages_in + s.messages_out))
-            .collect();
+        let Some(counts) = counts.get(&(f.account, f.month)) else {
+            continue;
+        };
         let total: u64 = counts.iter().map(|c| c.1).sum();
         if total == 0 {
             continue;
@@ -134,12 +144,15 @@ fn fee_shares(r: &ModelResult) -> Vec<(Country, Decimal)> {
     out
 }
 
+/// Per model: a country's costs (charges plus fee share), unpriced counts and fee shares.
+type CountryCosts = (Vec<Decimal>, Vec<u64>, Vec<Decimal>);
+
 /// The models side by side in `currency`. Converting can overflow (fx.rs `apply`), so every
 /// converted sum is checked; a fee share cannot overflow: a fee (at most 1e6) times a message
 /// count (under 2^64) is at most 1.9e25.
 pub fn compare(results: &[ModelResult], conv: &[Conversion], currency: &str) -> Result<Comparison> {
     let mut columns = Vec::new();
-    let mut by_country: BTreeMap<Country, (Vec<Decimal>, Vec<u64>)> = BTreeMap::new();
+    let mut by_country: BTreeMap<Country, CountryCosts> = BTreeMap::new();
     let n = results.len();
     for (i, (r, c)) in results.iter().zip(conv).enumerate() {
         let totals = r.totals();
@@ -158,13 +171,15 @@ pub fn compare(results: &[ModelResult], conv: &[Conversion], currency: &str) -> 
         for ((_, country, _), s) in &r.cells {
             let row = by_country
                 .entry(*country)
-                .or_insert_with(|| (vec![Decimal::ZERO; n], vec![0; n]));
+                .or_insert_with(|| (vec![Decimal::ZERO; n], vec![0; n], vec![Decimal::ZERO; n]));
             row.0[i] = add(row.0[i], c.apply(s.cost)?, c)?;
             row.1[i] += s.unpriced;
         }
         for (country, share) in fee_shares(r) {
             if let Some(row) = by_country.get_mut(&country) {
-                row.0[i] = add(row.0[i], c.apply(share)?, c)?;
+                let share = c.apply(share)?;
+                row.0[i] = add(row.0[i], share, c)?;
+                row.2[i] = add(row.2[i], share, c)?;
             }
         }
     }
@@ -183,7 +198,7 @@ pub fn compare(results: &[ModelResult], conv: &[Conversion], currency: &str) -> 
     }
     let countries = by_country
         .into_iter()
-        .map(|(country, (costs, unpriced))| {
+        .map(|(country, (costs, unpriced, fees))| {
             let priced: Vec<(usize, Decimal)> = (0..n)
                 .filter(|&i| unpriced[i] == 0)
                 .map(|i| (i, costs[i]))
@@ -200,6 +215,7 @@ pub fn compare(results: &[ModelResult], conv: &[Conversion], currency: &str) -> 
             CountryRow {
                 country,
                 costs,
+                fees,
                 unpriced,
                 cheapest: best.map(|b| b.0),
                 margin: best.and_then(|b| b.1),

@@ -1,8 +1,7 @@
-//! Monthly cost as a piecewise-linear function of traffic volume (docs/billing-rules.md §6): the log's mix
-//! scaled by a factor k, fees and free allowances fixed. Crossings are solved exactly on each
-//! linear piece, never sampled.
+//! Cost as an exact piecewise-linear function of the volume factor k (docs/billing-rules.md §6,
+//! "Break-even"): the log with every contact copied k times. Crossings are solved exactly on
+//! each linear piece, never sampled.
 
-use crate::rates::FeeKind;
 use rust_decimal::Decimal;
 
 /// Break-evens are searched for volumes up to 10^15 times the log's traffic. A crossing
@@ -11,186 +10,224 @@ use rust_decimal::Decimal;
 /// curve at any k up to twice this limit cannot overflow (see `breakeven::check_scale`).
 pub const K_LIMIT: Decimal = Decimal::from_parts(0xA4C6_8000, 0x3_8D7E, 0, false, 0);
 
-/// A free allowance as the volume grows: free up to `kink`, then `slope` per unit of k.
-/// `offset` is `slope * kink`, computed by the caller with a single division so that
-/// crossings stay exact where the inputs allow.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Allowance {
-    pub kink: Decimal,
-    pub slope: Decimal,
-    pub offset: Decimal,
-}
-
-impl Allowance {
-    /// An allowance of `size` items against `items` per unit of k worth `value` per unit of k;
-    /// `None` when its cost at the kink is beyond the largest Decimal.
-    pub fn new(size: Decimal, items: Decimal, value: Decimal) -> Option<Allowance> {
-        let kink = size.checked_div(items)?;
-        Some(Allowance {
-            kink,
-            slope: value,
-            // One division where the product fits (exact where the inputs allow).
-            offset: value
-                .checked_mul(size)
-                .and_then(|x| x.checked_div(items))
-                .or_else(|| value.checked_mul(kink))?,
-        })
-    }
-}
-
 /// A linear piece: `a + b k`.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Line {
     pub a: Decimal,
     pub b: Decimal,
 }
 
 impl Line {
-    fn at(&self, k: Decimal) -> Decimal {
+    pub fn at(&self, k: Decimal) -> Decimal {
         self.a + self.b * k
     }
+
+    fn plus(self, o: Line) -> Line {
+        Line {
+            a: self.a + o.a,
+            b: self.b + o.b,
+        }
+    }
+
+    fn minus(self, o: Line) -> Line {
+        Line {
+            a: self.a - o.a,
+            b: self.b - o.b,
+        }
+    }
 }
 
-/// One account's monthly cost at k times its traffic.
+/// Where a function's line changes: from `k` on, `change` is added to it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Kink {
+    pub k: Decimal,
+    pub change: Line,
+}
+
+/// A piecewise-linear function of k > 0: `lines[i]` holds from `starts[i]` to `starts[i + 1]`
+/// (`starts[0]` is 0; the last line holds at every larger k).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Part {
-    pub fee: Option<(FeeKind, Decimal)>,
-    /// Cost per unit of k that no allowance touches.
-    pub linear: Decimal,
-    pub allowances: Vec<Allowance>,
-}
-
-impl Part {
-    /// The charges for traffic as a line, on the piece just right of `k`.
-    fn variable_line(&self, k: Decimal) -> Line {
-        let mut l = Line {
-            a: Decimal::ZERO,
-            b: self.linear,
-        };
-        for al in self.allowances.iter().filter(|al| al.kink <= k) {
-            l.a -= al.offset;
-            l.b += al.slope;
-        }
-        l
-    }
-
-    /// The charges for traffic, before any fee or minimum.
-    pub fn variable(&self, k: Decimal) -> Decimal {
-        let mut v = self.linear * k;
-        for a in self.allowances.iter().filter(|a| k > a.kink) {
-            v += a.slope * k - a.offset;
-        }
-        v
-    }
-
-    pub fn eval(&self, k: Decimal) -> Decimal {
-        let v = self.variable(k);
-        match self.fee {
-            None => v,
-            Some((FeeKind::Flat, f)) => f + v,
-            Some((FeeKind::Minimum, f)) => v.max(f),
-        }
-    }
-
-    /// The cost as a line on the piece just right of `k`.
-    fn line(&self, k: Decimal) -> Line {
-        let v = self.variable_line(k);
-        match self.fee {
-            None => v,
-            Some((FeeKind::Flat, f)) => Line { a: v.a + f, b: v.b },
-            Some((FeeKind::Minimum, f)) => {
-                if self.reaches(f).is_some_and(|at| at <= k) {
-                    v
-                } else {
-                    Line {
-                        a: f,
-                        b: Decimal::ZERO,
-                    }
-                }
-            }
-        }
-    }
-
-    /// Where the slope changes: the end of each allowance and where spend reaches a minimum.
-    fn breakpoints(&self, out: &mut Vec<Decimal>) {
-        out.extend(self.allowances.iter().map(|a| a.kink));
-        if let Some((FeeKind::Minimum, f)) = self.fee {
-            out.extend(self.reaches(f));
-        }
-    }
-
-    /// The least k at which the variable charges reach `target` (they never fall).
-    fn reaches(&self, target: Decimal) -> Option<Decimal> {
-        if target <= Decimal::ZERO {
-            return None;
-        }
-        let mut kinks: Vec<Decimal> = self.allowances.iter().map(|a| a.kink).collect();
-        kinks.sort();
-        kinks.dedup();
-        let mut lo = Decimal::ZERO;
-        for hi in kinks
-            .into_iter()
-            .filter(|k| *k > Decimal::ZERO)
-            .map(Some)
-            .chain([None])
-        {
-            let l = self.variable_line(lo);
-            if l.b > Decimal::ZERO {
-                // A quotient beyond the largest Decimal is beyond `K_LIMIT`: not reached.
-                if let Some(k) = (target - l.a).checked_div(l.b) {
-                    if k >= lo && hi.is_none_or(|h| k <= h) {
-                        return Some(k);
-                    }
-                }
-            }
-            match hi {
-                Some(h) => lo = h,
-                None => return None,
-            }
-        }
-        None
-    }
-}
-
-/// A model's monthly cost as a function of k: the sum of its parts (one per account).
-#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Curve {
-    pub parts: Vec<Part>,
+    starts: Vec<Decimal>,
+    lines: Vec<Line>,
+}
+
+impl Default for Curve {
+    fn default() -> Curve {
+        Curve::linear(Line::default())
+    }
 }
 
 impl Curve {
-    pub fn eval(&self, k: Decimal) -> Decimal {
-        self.parts.iter().map(|p| p.eval(k)).sum()
-    }
-
-    /// The cost as a line on the piece just right of `k`.
-    fn line(&self, k: Decimal) -> Line {
-        self.parts.iter().fold(
-            Line {
-                a: Decimal::ZERO,
-                b: Decimal::ZERO,
-            },
-            |acc, p| {
-                let l = p.line(k);
-                Line {
-                    a: acc.a + l.a,
-                    b: acc.b + l.b,
-                }
-            },
-        )
-    }
-
-    /// Every k > 0 where the slope may change, ascending.
-    pub fn breakpoints(&self) -> Vec<Decimal> {
-        let mut out = Vec::new();
-        for p in &self.parts {
-            p.breakpoints(&mut out);
+    pub fn linear(line: Line) -> Curve {
+        Curve {
+            starts: vec![Decimal::ZERO],
+            lines: vec![line],
         }
-        out.retain(|k| *k > Decimal::ZERO);
-        out.sort();
-        out.dedup();
-        out
     }
+
+    /// `first` from 0, changed at each kink (in any order; kinks at k <= 0 change `first`).
+    pub fn from_kinks(first: Line, mut kinks: Vec<Kink>) -> Curve {
+        kinks.sort_by_key(|x| x.k);
+        let mut c = Curve::linear(first);
+        for kink in kinks {
+            let last = *c.lines.last().unwrap_or(&first);
+            let line = last.plus(kink.change);
+            if kink.k <= Decimal::ZERO || c.starts.last() == Some(&kink.k) {
+                *c.lines.last_mut().unwrap_or(&mut Line::default()) = line;
+            } else if line != last {
+                c.starts.push(kink.k);
+                c.lines.push(line);
+            }
+        }
+        c.drop_unchanged();
+        c
+    }
+
+    /// Removes starts where the line does not change (kinks that cancelled out).
+    fn drop_unchanged(&mut self) {
+        let (mut starts, mut lines) = (Vec::new(), Vec::<Line>::new());
+        for (s, l) in self.starts.iter().zip(&self.lines) {
+            if lines.last() != Some(l) {
+                starts.push(*s);
+                lines.push(*l);
+            }
+        }
+        (self.starts, self.lines) = (starts, lines);
+    }
+
+    /// The changes of line after the first.
+    pub fn kinks(&self) -> impl Iterator<Item = Kink> + '_ {
+        (1..self.lines.len()).map(|i| Kink {
+            k: self.starts[i],
+            change: self.lines[i].minus(self.lines[i - 1]),
+        })
+    }
+
+    /// The sum of `curves`, each times `sign` (1 or -1).
+    pub fn sum<'c>(curves: impl IntoIterator<Item = (&'c Curve, i8)>) -> Curve {
+        let mut first = Line::default();
+        let mut kinks = Vec::new();
+        for (c, sign) in curves {
+            let s = |l: Line| {
+                if sign < 0 {
+                    Line::default().minus(l)
+                } else {
+                    l
+                }
+            };
+            first = first.plus(s(c.lines[0]));
+            kinks.extend(c.kinks().map(|k| Kink {
+                k: k.k,
+                change: s(k.change),
+            }));
+        }
+        Curve::from_kinks(first, kinks)
+    }
+
+    /// The line on the piece holding `k` (the piece to its right at a start).
+    pub fn line_at(&self, k: Decimal) -> Line {
+        let i = self.starts.partition_point(|s| *s <= k);
+        self.lines[i.saturating_sub(1)]
+    }
+
+    pub fn eval(&self, k: Decimal) -> Decimal {
+        self.line_at(k).at(k)
+    }
+
+    /// Every k > 0 where the line changes, ascending.
+    pub fn breakpoints(&self) -> &[Decimal] {
+        &self.starts[1..]
+    }
+
+    /// The pieces: (from, to or `None` for the last, line).
+    pub fn pieces(&self) -> impl Iterator<Item = (Decimal, Option<Decimal>, Line)> + '_ {
+        (0..self.lines.len()).map(|i| {
+            (
+                self.starts[i],
+                self.starts.get(i + 1).copied(),
+                self.lines[i],
+            )
+        })
+    }
+
+    /// max(self, `floor`) for a function that never falls (spend against a minimum
+    /// commitment): `floor` until the function reaches it, the function from there on.
+    pub fn at_least(&self, floor: Decimal) -> Curve {
+        for (from, to, line) in self.pieces() {
+            let reached = if line.at(from) >= floor {
+                Some(from)
+            } else if line.b > Decimal::ZERO {
+                // A quotient beyond the largest Decimal is beyond `K_LIMIT`: not reached.
+                (floor - line.a)
+                    .checked_div(line.b)
+                    .filter(|r| to.is_none_or(|t| *r < t))
+            } else {
+                None
+            };
+            let Some(at) = reached else { continue };
+            if at <= Decimal::ZERO {
+                return self.clone();
+            }
+            let mut kinks = vec![Kink {
+                k: at,
+                change: line.minus(Line {
+                    a: floor,
+                    b: Decimal::ZERO,
+                }),
+            }];
+            kinks.extend(self.kinks().filter(|k| k.k > at));
+            let flat = Line {
+                a: floor,
+                b: Decimal::ZERO,
+            };
+            return Curve::from_kinks(flat, kinks);
+        }
+        Curve::linear(Line {
+            a: floor,
+            b: Decimal::ZERO,
+        })
+    }
+
+    /// Every line, for bounds.
+    pub fn lines(&self) -> &[Line] {
+        &self.lines
+    }
+}
+
+/// The cost of the items drawing on a free allowance of `size` at k copies: the month's
+/// items in time order are `runs` of (price, count), and k copies of each item come before the
+/// next item's, so the first `size` of the k-fold sequence are free. Run j (counts before it
+/// `before`, through it `through`) is all free while `k through <= size`, then costs
+/// `price (k through - size)`, and from `k before >= size` on costs `price count k`: two
+/// kinks, at `size / through` and `size / before`.
+pub fn allowance_cost(size: u64, runs: &[(Decimal, u64)]) -> Option<Curve> {
+    let n = Decimal::from(size);
+    let mut kinks = Vec::new();
+    let mut before = 0u64;
+    for &(price, count) in runs {
+        let through = before.checked_add(count)?;
+        let (b, t) = (Decimal::from(before), Decimal::from(through));
+        let p_size = price.checked_mul(n)?;
+        kinks.push(Kink {
+            k: n.checked_div(t)?,
+            change: Line {
+                a: -p_size,
+                b: price.checked_mul(t)?,
+            },
+        });
+        if before > 0 {
+            kinks.push(Kink {
+                k: n.checked_div(b)?,
+                change: Line {
+                    a: p_size,
+                    b: -price.checked_mul(b)?,
+                },
+            });
+        }
+        before = through;
+    }
+    Some(Curve::from_kinks(Line::default(), kinks))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -222,22 +259,11 @@ fn sign(d: Decimal) -> Cheaper {
 /// The volumes (k > 0) over which `a` or `b` is cheaper; the boundaries between regions are
 /// the break-evens. One region means one model is cheaper (or both equal) at every volume.
 pub fn regions(a: &Curve, b: &Curve) -> Vec<Region> {
-    let d = |k: Decimal| a.eval(k) - b.eval(k);
-    let mut points = a.breakpoints();
-    points.extend(b.breakpoints());
-    points.sort();
-    points.dedup();
-
-    // Candidate boundaries: on each linear piece d = a + b k; its root, or both ends of a
-    // piece where the two models cost the same throughout.
+    let d = Curve::sum([(a, 1), (b, -1)]);
+    // Candidate boundaries: on each piece d = a + b k, its root, or both ends of a piece
+    // where the two models cost the same throughout.
     let mut roots = Vec::new();
-    let mut lo = Decimal::ZERO;
-    for hi in points.into_iter().map(Some).chain([None]) {
-        let (la, lb) = (a.line(lo), b.line(lo));
-        let line = Line {
-            a: la.a - lb.a,
-            b: la.b - lb.b,
-        };
+    for (lo, hi, line) in d.pieces() {
         if line.b.is_zero() {
             if line.a.is_zero() {
                 roots.push(lo);
@@ -248,13 +274,6 @@ pub fn regions(a: &Curve, b: &Curve) -> Vec<Region> {
             if r > lo && hi.is_none_or(|h| r <= h) {
                 roots.push(r);
             }
-        }
-        debug_assert!(hi
-            .filter(|h| *h <= K_LIMIT)
-            .is_none_or(|h| (line.at(h) - d(h)).abs() < Decimal::new(1, 12)));
-        match hi {
-            Some(h) => lo = h,
-            None => break,
         }
     }
     roots.retain(|r| *r > Decimal::ZERO && *r <= K_LIMIT);
@@ -268,7 +287,7 @@ pub fn regions(a: &Curve, b: &Curve) -> Vec<Region> {
             Some(t) => (from + t) / Decimal::TWO,
             None => from + Decimal::ONE,
         };
-        let cheaper = sign(d(probe));
+        let cheaper = sign(d.eval(probe));
         match out.last_mut() {
             // A touch without a change of sign is not a crossing.
             Some(last) if last.cheaper == cheaper => last.to = to,
@@ -289,44 +308,59 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn part(fee: Option<(FeeKind, &str)>, linear: &str, allowances: &[(&str, &str)]) -> Curve {
-        Curve {
-            parts: vec![Part {
-                fee: fee.map(|(k, f)| (k, d(f))),
-                linear: d(linear),
-                allowances: allowances
-                    .iter()
-                    .map(|(k, s)| Allowance {
-                        kink: d(k),
-                        slope: d(s),
-                        offset: d(k) * d(s),
-                    })
-                    .collect(),
-            }],
+    fn line(a: &str, b: &str) -> Line {
+        Line { a: d(a), b: d(b) }
+    }
+
+    /// `fee + linear k` plus an allowance of `size` over `items` a month at `price` each.
+    fn curve(fee: &str, linear: &str, allowance: Option<(u64, u64, &str)>) -> Curve {
+        let base = Curve::linear(line(fee, linear));
+        match allowance {
+            None => base,
+            Some((size, items, price)) => {
+                let al = allowance_cost(size, &[(d(price), items)]).unwrap();
+                Curve::sum([(&base, 1), (&al, 1)])
+            }
         }
     }
 
     #[test]
     fn an_allowance_moves_the_crossing() {
-        // 0.5k + 0.4 max(0, k - 500) against 100 + 0.4k: equal at k = 600, not 1000.
-        let legacy = part(None, "0.5", &[("500", "0.4")]);
-        let flat = part(Some((FeeKind::Flat, "100")), "0.4", &[]);
+        // 0.5k + 0.4 max(0, k - 500) (10,000 free of 20 items at 0.02) against 100 + 0.4k:
+        // equal at k = 600, not 1000.
+        let legacy = curve("0", "0.5", Some((10000, 20, "0.02")));
+        let flat = curve("100", "0.4", None);
         let r = regions(&legacy, &flat);
         assert_eq!(r.len(), 2);
         assert_eq!(r[0].to, Some(d("600")));
-        assert_eq!(r[0].cheaper, Cheaper::A);
-        assert_eq!(r[1].cheaper, Cheaper::B);
+        assert_eq!((r[0].cheaper, r[1].cheaper), (Cheaper::A, Cheaper::B));
         assert_eq!(legacy.eval(d("600")), d("340"));
     }
 
     #[test]
+    fn the_allowance_goes_to_the_first_items_in_time_order() {
+        // 100 free; 10 items at 0.01 then 10 at 0.03 a month. At k = 10 the first 100 (all
+        // the cheap ones) are free: 100 x 0.03 = 3. At k = 20: 200 cheap, 200 dear; the first
+        // 100 cheap are free: 100 x 0.01 + 200 x 0.03 = 7. Below k = 5 everything is free; at
+        // k = 8: 80 cheap free, then 20 dear free, 60 dear paid: 1.8.
+        let c = allowance_cost(100, &[(d("0.01"), 10), (d("0.03"), 10)]).unwrap();
+        assert_eq!(c.eval(d("10")), d("3"));
+        assert_eq!(c.eval(d("20")), d("7"));
+        assert_eq!(c.eval(d("5")), d("0"));
+        assert_eq!(c.eval(d("4")), d("0"));
+        assert_eq!(c.eval(d("8")), d("1.8"));
+        // The averaged allowance would say 0.02 x (20 k - 100) = 2 at k = 10.
+        assert_eq!(c.breakpoints(), [d("5"), d("10")]);
+    }
+
+    #[test]
     fn a_minimum_commitment_is_flat_then_rises() {
-        let min = part(Some((FeeKind::Minimum, "100")), "0.9", &[]);
+        let min = curve("0", "0.9", None).at_least(d("100"));
         assert_eq!(min.breakpoints()[0].round_dp(6), d("111.111111"));
         assert_eq!(min.eval(d("50")), d("100"));
+        assert_eq!(min.eval(d("200")), d("180"));
         // 2k crosses the flat part at k = 50 and never again.
-        let per_message = part(None, "2", &[]);
-        let r = regions(&per_message, &min);
+        let r = regions(&curve("0", "2", None), &min);
         assert_eq!(r.len(), 2);
         assert_eq!(r[0].to, Some(d("50")));
         assert_eq!((r[0].cheaper, r[1].cheaper), (Cheaper::A, Cheaper::B));
@@ -334,8 +368,8 @@ mod tests {
 
     #[test]
     fn no_crossing_and_equal_curves() {
-        let a = part(None, "0.5", &[]);
-        let b = part(Some((FeeKind::Minimum, "100")), "0.9", &[]);
+        let a = curve("0", "0.5", None);
+        let b = curve("0", "0.9", None).at_least(d("100"));
         assert_eq!(
             regions(&a, &b),
             [Region {
@@ -344,8 +378,8 @@ mod tests {
                 cheaper: Cheaper::A
             }]
         );
-        assert_eq!(regions(&a, &a)[0].cheaper, Cheaper::Equal);
         assert_eq!(regions(&a, &a).len(), 1);
+        assert_eq!(regions(&a, &a)[0].cheaper, Cheaper::Equal);
     }
 
     #[test]
@@ -355,52 +389,49 @@ mod tests {
 
     #[test]
     fn a_crossing_beyond_the_limit_or_beyond_decimal_is_not_reported() {
-        // 1e-28 k against a fee of 100: equal at k = 1e30, beyond Decimal's largest value
-        // (the division overflowed: a panic).
-        let tiny = part(None, "0.0000000000000000000000000001", &[]);
-        let fee = part(Some((FeeKind::Flat, "100")), "0", &[]);
+        // 1e-28 k against a fee of 100: equal at k = 1e30, beyond Decimal's largest value.
+        let tiny = curve("0", "0.0000000000000000000000000001", None);
+        let fee = curve("100", "0", None);
         let r = regions(&tiny, &fee);
-        assert_eq!(r.len(), 1);
-        assert_eq!((r[0].to, r[0].cheaper), (None, Cheaper::A));
+        assert_eq!((r.len(), r[0].to, r[0].cheaper), (1, None, Cheaper::A));
         // 1e-14 k against 100: equal at 1e16, past the limit of 1e15.
-        let small = part(None, "0.00000000000001", &[]);
-        assert_eq!(regions(&small, &fee).len(), 1);
-        // 1e-13 k: equal at 1e15, the limit itself, is reported.
-        let at_limit = part(None, "0.0000000000001", &[]);
-        assert_eq!(regions(&at_limit, &fee)[0].to, Some(K_LIMIT));
-        // A minimum the variable charges would reach only past Decimal's range.
-        let min = part(
-            Some((FeeKind::Minimum, "1000000")),
-            "0.0000000000000000000000000001",
-            &[],
-        );
-        assert_eq!(min.breakpoints(), Vec::<Decimal>::new());
-    }
-
-    #[test]
-    fn an_allowance_too_large_to_price_is_none() {
-        let big = d("79228162514264337593543950335");
-        assert!(Allowance::new(d("10"), d("1"), big).is_none());
-        // The product overflows, the quotient first does not.
-        let a = Allowance::new(big, d("1000"), d("2")).unwrap();
-        assert_eq!(a.offset, big / d("1000") * d("2"));
         assert_eq!(
-            Allowance::new(d("10000"), d("3"), d("0.3")).unwrap().offset,
-            d("1000")
+            regions(&curve("0", "0.00000000000001", None), &fee).len(),
+            1
         );
+        // 1e-13 k: equal at 1e15, the limit itself, is reported.
+        let at_limit = curve("0", "0.0000000000001", None);
+        assert_eq!(regions(&at_limit, &fee)[0].to, Some(K_LIMIT));
+        // A minimum the charges would reach only past Decimal's range: flat.
+        let min = curve("0", "0.0000000000000000000000000001", None).at_least(d("1000000"));
+        assert!(min.breakpoints().is_empty());
     }
 
     #[test]
     fn two_crossings() {
         // a = 0.5k; b = max(10, 0.2k + 2 max(0, k - 100)): a cheaper below 20 (b's minimum),
         // b cheaper until 2.2k - 200 = 0.5k at k = 200/1.7, then a again.
-        let a = part(None, "0.5", &[]);
-        let b = part(Some((FeeKind::Minimum, "10")), "0.2", &[("100", "2")]);
+        let a = curve("0", "0.5", None);
+        let b = curve("0", "0.2", Some((100, 1, "2"))).at_least(d("10"));
         let r = regions(&a, &b);
         let cheaper: Vec<Cheaper> = r.iter().map(|r| r.cheaper).collect();
         assert_eq!(cheaper, [Cheaper::A, Cheaper::B, Cheaper::A]);
         assert_eq!(r[0].to, Some(d("20")));
         assert_eq!(r[1].to, Some(d("200") / d("1.7")));
         assert_eq!(r[2].to, None);
+    }
+
+    #[test]
+    fn sums_merge_kinks_and_cancel() {
+        let a = Curve::from_kinks(
+            line("1", "1"),
+            vec![Kink {
+                k: d("2"),
+                change: line("-2", "1"),
+            }],
+        );
+        let s = Curve::sum([(&a, 1), (&a, 1)]);
+        assert_eq!(s.eval(d("3")), d("2") * a.eval(d("3")));
+        assert_eq!(Curve::sum([(&a, 1), (&a, -1)]).breakpoints(), []);
     }
 }

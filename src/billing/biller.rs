@@ -21,6 +21,8 @@ pub struct Biller<'m> {
     pub(super) sink: Option<Sink<'m>>,
     list_prices: bool,
     accounts: crate::accounts::Accounts,
+    /// `BillingOptions::pool_runs`.
+    pool_runs: bool,
     free: u64,
     cells: Vec<Stats>,
     months: Vec<MonthState>,
@@ -45,6 +47,7 @@ impl<'m> Biller<'m> {
             sink: None,
             list_prices: opts.list_prices,
             accounts: opts.accounts.clone(),
+            pool_runs: opts.pool_runs,
             free: if opts.list_prices {
                 0
             } else {
@@ -83,12 +86,12 @@ impl<'m> Biller<'m> {
             Charge::Session => (session_price(model, ev, cell, month), None),
             Charge::International => (international_price(model, ev, cell, month), None),
             Charge::Message(cat) => {
-                let free = self.free;
+                let free = (self.free, self.pool_runs);
                 let p = message_price(model, ev, cat, free, (cell, month), low_months);
                 (p, Some(cat))
             }
             Charge::Meta(mc) => {
-                let free_tier = mc.free_tier.filter(|_| !self.list_prices);
+                let free_tier = (mc.free_tier.filter(|_| !self.list_prices), self.pool_runs);
                 let p = meta_price(model, ev, &mc, free_tier, (cell, month), low_months);
                 (p, None)
             }

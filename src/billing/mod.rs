@@ -264,6 +264,9 @@ pub struct BillingOptions {
     pub as_of: Option<i32>,
     /// Card prices only: no free allowance, free tier or monthly fee (comparing rate cards).
     pub list_prices: bool,
+    /// Keep the prices of the items drawing on each free allowance or tier in time order
+    /// (`Pool::runs`), for break-even.
+    pub pool_runs: bool,
 }
 
 /// Replays the whole log through one model.

@@ -23,6 +23,26 @@ pub struct Pool {
     pub items: u64,
     /// What those items cost at the card's prices, as if none were free.
     pub value: Decimal,
+    /// Those prices in the order drawn (time order), equal neighbours run together as
+    /// (price, count): break-even gives the allowance to the first items of the month at any
+    /// volume (docs/billing-rules.md §6). Empty unless `BillingOptions::pool_runs`.
+    pub runs: Vec<(Decimal, u64)>,
+}
+
+impl Pool {
+    /// An item of `amount` draws on the pool of `size` (its runs noted when `runs`).
+    #[inline(always)]
+    pub(super) fn draw(&mut self, size: u64, amount: Decimal, runs: bool) {
+        self.size = size;
+        self.items += 1;
+        self.value += amount;
+        if runs {
+            match self.runs.last_mut() {
+                Some((p, n)) if *p == amount => *n += 1,
+                _ => self.runs.push((amount, 1)),
+            }
+        }
+    }
 }
 
 /// Where a pool sits in `MonthState::pools`.

@@ -31,7 +31,7 @@ pub(super) fn message_price(
     model: &Model,
     ev: &Event,
     cat: Category,
-    free: u64,
+    (free, runs): (u64, bool),
     (cell, month): (&mut Stats, &mut MonthState),
     low_months: &mut i64,
 ) -> Price {
@@ -43,10 +43,7 @@ pub(super) fn message_price(
         }
         return p;
     }
-    let pool = &mut month.pools[0];
-    pool.size = free;
-    pool.items += 1;
-    pool.value += p.amount();
+    month.pools[0].draw(free, p.amount(), runs);
     if month.allowance_used < free {
         month.allowance_used += 1;
         *low_months += month.recount_low();
@@ -86,7 +83,7 @@ pub(super) fn meta_price(
     model: &Model,
     ev: &Event,
     mc: &MetaCharge,
-    free_tier: Option<(FreeTierCounts, u32)>,
+    (free_tier, runs): (Option<(FreeTierCounts, u32)>, bool),
     (cell, month): (&mut Stats, &mut MonthState),
     low_months: &mut i64,
 ) -> Price {
@@ -94,10 +91,7 @@ pub(super) fn meta_price(
     let in_tier = match free_tier {
         Some((counts, size)) => {
             let k = pool_index(PoolKind::FreeTier(counts));
-            let pool = &mut month.pools[k];
-            pool.size = size as u64;
-            pool.items += 1;
-            pool.value += list.amount();
+            month.pools[k].draw(size as u64, list.amount(), runs);
             month.used[k] < size as u64 && {
                 month.used[k] += 1;
                 *low_months += month.recount_low();
@@ -234,7 +228,7 @@ mod tests {
                 &m,
                 &ev,
                 Category::Marketing,
-                2,
+                (2, false),
                 (&mut cell, &mut month),
                 low_months,
             )

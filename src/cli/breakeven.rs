@@ -27,9 +27,13 @@ pub(crate) fn draw(
     currency: &str,
 ) -> Result<OutputFile> {
     let names: Vec<String> = l.models.iter().map(|m| m.name.clone()).collect();
+    // The file's name, not its path: the title of a chart someone forwards.
+    let file = Path::new(&l.log.file)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| l.log.file.clone());
     let title = format!(
-        "{}: monthly cost against volume ({})",
-        l.log.file,
+        "{file} ({})",
         report::scope_label(Some(&l.log), scope.account)
     );
     let mut f = OutputFile::create("--plot", path)?;

@@ -18,6 +18,11 @@ use std::path::Path;
 pub(crate) struct DecideArgs {
     #[command(flatten)]
     pub(crate) common: LogArgs,
+    /// Compare the rate cards themselves (no LOG): a support conversation and a
+    /// business-initiated message per country at card prices (`breakeven`: session against
+    /// per-message pricing).
+    #[arg(long)]
+    pub(crate) cards: bool,
     /// Every Viber model (with --whatsapp or --model: those too).
     #[arg(long)]
     pub(crate) viber: bool,
@@ -32,23 +37,33 @@ pub(crate) struct DecideArgs {
     pub(crate) fx_date: Option<String>,
     #[arg(long, value_enum, default_value = "table")]
     pub(crate) format: Format,
+    /// CSV for spreadsheets: `standard` (`,` and `1.5`) or `excel-eu` (`;` and `1,5`, for
+    /// German, French, Italian... locales).
+    #[arg(long, value_enum, default_value = "standard", value_name = "DIALECT")]
+    pub(crate) csv_dialect: crate::report::CsvDialect,
     /// Print amounts in the table at full precision instead of rounded to cents.
     #[arg(long)]
     pub(crate) full_precision: bool,
-    /// Without a LOG: business messages in the typical support conversation.
+    /// With --cards: business messages in the typical support conversation.
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub(crate) messages_per_session: u32,
     /// The card prices of DATE (default: today; with a LOG, its last day).
     #[arg(long, value_name = "DATE")]
     pub(crate) date: Option<String>,
-    /// Without a LOG: only these countries (comma-separated ISO codes).
+    /// With --cards: only these countries (comma-separated ISO codes).
     #[arg(long, value_delimiter = ',', value_name = "CC,...")]
     pub(crate) countries: Vec<String>,
 }
 
 /// `compare` and `breakeven`: `plot` is `Some` for breakeven.
 pub(crate) fn run(a: &DecideArgs, plot: Option<Option<&std::path::Path>>) -> Result<()> {
-    check_outputs(&a.common, false, &[("--plot", plot.flatten())])?;
+    if a.cards && a.common.log.is_some() {
+        return Err(Error::Usage(
+            "--cards compares the rate cards themselves: give no LOG".into(),
+        ));
+    }
+    // Without --cards, no LOG reads standard input, as every command that reads a log does.
+    check_outputs(&a.common, !a.cards, &[("--plot", plot.flatten())])?;
     let (models, fx) = decision_models(a)?;
     let fx_date = a
         .fx_date
@@ -60,7 +75,8 @@ pub(crate) fn run(a: &DecideArgs, plot: Option<Option<&std::path::Path>>) -> Res
         .iter()
         .map(|m| (m.name.clone(), m.currency.clone()))
         .collect();
-    let conv = compare::conversions(&own, &currency, fx.as_ref(), fx_date)?;
+    let convert = |on| compare::conversions(&own, &currency, fx.as_ref(), on);
+    let conv = convert(fx_date)?;
     let d = Decision {
         log: None,
         currency: &currency,
@@ -76,9 +92,11 @@ pub(crate) fn run(a: &DecideArgs, plot: Option<Option<&std::path::Path>>) -> Res
         .as_deref()
         .map(|d| parse_date("date", d))
         .transpose()?;
-    match &a.common.log {
-        None => decide_on_cards(a, plot, &models, &conv, d, given_date),
-        Some(_) => decide_on_log(a, plot, models, &conv, d, given_date),
+    if a.cards {
+        decide_on_cards(a, plot, &models, &conv, d, given_date)
+    } else {
+        // Without --fx-date, the rates of the log's last day (`decide_on_log`).
+        decide_on_log(a, plot, models, (&conv, &convert), d, given_date)
     }
 }
 
@@ -121,7 +139,9 @@ pub(crate) fn decide_on_cards(
     given_date: Option<chrono::NaiveDate>,
 ) -> Result<()> {
     if plot.is_some_and(|p| p.is_some()) {
-        return Err(Error::Usage("--plot needs a LOG to scale".into()));
+        return Err(Error::Usage(
+            "--plot needs a LOG to scale (not --cards)".into(),
+        ));
     }
     // The cards alone have no accounts: the file would be ignored without a word.
     if a.common.accounts.is_some() {
@@ -132,9 +152,8 @@ pub(crate) fn decide_on_cards(
     let day = crate::calendar::days_since_epoch(date);
     let countries = card_countries(a, &refs)?;
     let sessions = cards::session_vs_message(&refs, day, Some(&countries));
-    let exporter = a.format.exporter();
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let exporter = a.format.exporter(a.csv_dialect);
+    let mut out = report_out(&a.common)?;
     if plot.is_some() {
         let r = BreakevenReport {
             d,
@@ -142,7 +161,8 @@ pub(crate) fn decide_on_cards(
             sessions: &sessions,
             channels: None,
         };
-        return report::finish(exporter.breakeven(&r, &mut out), &mut out);
+        reported(report::finish(exporter.breakeven(&r, &mut out), &mut out))?;
+        return reported(out.commit());
     }
     let rows = cards::compare_cards(&refs, conv, &countries, day, a.messages_per_session)?;
     let r = CardsReport {
@@ -152,7 +172,8 @@ pub(crate) fn decide_on_cards(
         rows: &rows,
         sessions: &sessions,
     };
-    report::finish(exporter.cards(&r, &mut out), &mut out)
+    reported(report::finish(exporter.cards(&r, &mut out), &mut out))?;
+    reported(out.commit())
 }
 
 /// The countries whose cards are compared: `--countries`, else the models' default ones.
@@ -169,34 +190,53 @@ pub(crate) fn card_countries(a: &DecideArgs, refs: &[&Model]) -> Result<Vec<Coun
         .collect()
 }
 
+type Conversion = crate::rates::fx::Conversion;
+/// The conversions of every model's currency on a date (`None`: the latest rates).
+type Convert<'a> = dyn Fn(Option<chrono::NaiveDate>) -> Result<Vec<Conversion>> + 'a;
+
 /// `compare`/`breakeven` on a log: every model billed, then compared in `d`'s currency.
 pub(crate) fn decide_on_log(
     a: &DecideArgs,
     plot: Option<Option<&Path>>,
     models: Vec<Model>,
-    conv: &[crate::rates::fx::Conversion],
+    (conv, convert): (&[Conversion], &Convert<'_>),
     d: Decision,
     given_date: Option<chrono::NaiveDate>,
 ) -> Result<()> {
     let mut l = load(&a.common)?;
     l.models = models;
+    let last_day = l.log.events.iter().map(|e| e.day).max();
+    let on_last_day;
+    let conv = match (&a.fx_date, last_day) {
+        // No rate that early (the shipped fx.csv starts in May 2026): the rates already
+        // chosen, the latest, named in the report like every rate used.
+        (None, Some(day)) => match convert(Some(crate::calendar::date_from_days(day))) {
+            Ok(c) => {
+                on_last_day = c;
+                &on_last_day[..]
+            }
+            Err(_) => conv,
+        },
+        _ => conv,
+    };
     let results = bill_all(&l, false, a.common.strict)?;
     let comparison = compare::compare(&results, conv, d.currency)?;
-    let scopes = breakeven::breakeven(&results, conv)?;
+    let scopes = breakeven::breakeven(&l.log, &results, conv)?;
     let d = Decision {
         log: Some(&l.log),
+        rates_used: rates_used(conv),
         ..d
     };
-    let exporter = a.format.exporter();
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let exporter = a.format.exporter(a.csv_dialect);
+    let mut out = report_out(&a.common)?;
     let Some(svg) = plot else {
         let r = CompareReport {
             d,
             comparison: &comparison,
             scopes: &scopes,
         };
-        return report::finish(exporter.compare(&r, &mut out), &mut out);
+        reported(report::finish(exporter.compare(&r, &mut out), &mut out))?;
+        return reported(out.commit());
     };
     // (b) Session against per message on the cards in force on `--date`, else the log's last day.
     let day = match given_date {
@@ -217,5 +257,6 @@ pub(crate) fn decide_on_log(
         channels: Some(&comparison),
     };
     reported(report::finish(exporter.breakeven(&r, &mut out), &mut out))?;
-    chart.map_or(Ok(()), OutputFile::commit)
+    chart.map_or(Ok(()), OutputFile::commit)?;
+    reported(out.commit())
 }

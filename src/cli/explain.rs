@@ -12,6 +12,12 @@ pub(crate) struct ExplainArgs {
     /// The contact to explain (a phone number in any accepted format, or the id).
     #[arg(long, value_name = "NUMBER")]
     pub(crate) contact: String,
+    /// `table` for people; `csv` and `json`: one record per billed message, every model.
+    #[arg(long, value_enum, default_value = "table")]
+    pub(crate) format: super::Format,
+    /// CSV for spreadsheets: `standard` or `excel-eu` (`;` and a decimal comma).
+    #[arg(long, value_enum, default_value = "standard", value_name = "DIALECT")]
+    pub(crate) csv_dialect: crate::report::CsvDialect,
 }
 
 pub(crate) fn run(a: ExplainArgs) -> Result<()> {
@@ -24,9 +30,22 @@ pub(crate) fn run(a: ExplainArgs) -> Result<()> {
         ))
     })?;
     let results = bill_all(&l, true, a.common.strict)?;
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    crate::explain::write(&l.log, &results, contact, &l.accounts, &mut out)
+    let mut out = report_out(&a.common)?;
+    super::reported(
+        match a.format {
+            super::Format::Table => {
+                crate::explain::write(&l.log, &results, contact, &l.accounts, &mut out)
+            }
+            super::Format::Csv => {
+                let dialect = a.csv_dialect;
+                crate::explain::write_csv(&l.log, &results, contact, &l.accounts, dialect, &mut out)
+            }
+            super::Format::Json => {
+                crate::explain::write_json(&l.log, &results, contact, &l.accounts, &mut out)
+            }
+        }
         .and_then(|_| out.flush())
-        .map_err(|e| Error::io("writing the explanation", e))
+        .map_err(|e| Error::io("writing the explanation", e)),
+    )?;
+    super::reported(out.commit())
 }

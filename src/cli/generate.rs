@@ -22,6 +22,9 @@ pub(crate) struct GenerateArgs {
     /// The first day (YYYY-MM-DD).
     #[arg(long, default_value = "2026-03-01", value_name = "DATE")]
     start: String,
+    /// Write the log to FILE instead of standard output (put in place when complete).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<std::path::PathBuf>,
 }
 
 pub(crate) fn run(a: GenerateArgs) -> Result<()> {
@@ -33,7 +36,8 @@ pub(crate) fn run(a: GenerateArgs) -> Result<()> {
         profile: a.profile,
         start: parse_date("start", &a.start)?,
     };
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
-    crate::generate::generate(&spec, &mut out)
+    let path = a.output.unwrap_or_else(|| "-".into());
+    let mut out = crate::output::OutputFile::create("--output", &path)?;
+    super::reported(crate::generate::generate(&spec, &mut out))?;
+    super::reported(out.commit())
 }

@@ -49,7 +49,8 @@ pub(crate) struct LogArgs {
     pub(crate) max_skipped: Option<SkipLimit>,
     /// With --skip-invalid: write the skipped rows to FILE, each as its line, its reason and
     /// every field it had, byte for byte (put in place once the log is read, also when
-    /// --max-skipped then fails the run).
+    /// --max-skipped then fails the run). `-`: standard output (the report then needs
+    /// --output).
     #[arg(long, value_name = "FILE", requires = "skip_invalid")]
     pub(crate) rejects: Option<PathBuf>,
     /// A longer record (a row, quoted line ends included) stops the reading: a bound on memory
@@ -66,6 +67,14 @@ pub(crate) struct LogArgs {
     /// result is the same for any number.
     #[arg(long, value_name = "N")]
     pub(crate) threads: Option<usize>,
+    /// Write the report to FILE instead of standard output (put in place, whole, only when
+    /// the run succeeds; never the log or another output).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+    /// No warnings on standard error (skipped rows, unpriced messages); errors still are.
+    /// What they count stays in the report.
+    #[arg(long, short = 'q')]
+    pub(crate) quiet: bool,
 }
 
 /// What every command needs first: the log, the selected models and the billing options.
@@ -77,6 +86,10 @@ pub(crate) struct Loaded {
     pub(crate) accounts: Accounts,
     pub(crate) as_of: Option<i32>,
     pub(crate) threads: usize,
+    /// `--quiet`: no warnings.
+    pub(crate) quiet: bool,
+    /// `--rates`: the rate directory, or `None` for the built-in cards.
+    pub(crate) rates: Option<PathBuf>,
 }
 
 pub(crate) fn load(a: &LogArgs) -> Result<Loaded> {
@@ -158,7 +171,7 @@ pub(crate) fn loaded(a: &LogArgs, s: Settings, log: Log) -> Result<Loaded> {
     if let Some(path) = &a.rejects {
         write_rejects(&log, path)?;
     }
-    if !log.rejects.is_empty() {
+    if !log.rejects.is_empty() && !a.quiet {
         eprintln!(
             "simcost: warning: {} of {} rows skipped as invalid{}",
             log.rejects.len(),
@@ -179,6 +192,8 @@ pub(crate) fn loaded(a: &LogArgs, s: Settings, log: Log) -> Result<Loaded> {
         accounts: s.accounts,
         as_of: s.as_of,
         threads: s.threads,
+        quiet: a.quiet,
+        rates: a.rates.clone(),
     })
 }
 
@@ -221,21 +236,27 @@ pub(crate) fn billing_options(
         keep_lines,
         as_of,
         list_prices: false,
+        pool_runs: false,
     }
 }
 
 pub(crate) fn bill_all(l: &Loaded, keep_lines: bool, strict: bool) -> Result<Vec<ModelResult>> {
-    let opts = billing_options(&l.accounts, l.as_of, keep_lines);
+    let mut opts = billing_options(&l.accounts, l.as_of, keep_lines);
+    // compare, breakeven and explain: break-even needs each month's allowance items in order.
+    opts.pool_runs = true;
     let results = billing::bill_all(&l.log, None, &l.models, &opts, l.threads);
     warn_unpriced(l, results, strict)
 }
 
-/// Says which models left messages unpriced (an error with `--strict`).
+/// Says which models left messages unpriced (an error with `--strict`): one warning for
+/// the run, naming the cards and the fix, not one per model.
 pub(crate) fn warn_unpriced(
     l: &Loaded,
     results: Vec<ModelResult>,
     strict: bool,
 ) -> Result<Vec<ModelResult>> {
+    let mut models = Vec::new();
+    let mut cards: Vec<String> = Vec::new();
     for (r, m) in results.iter().zip(&l.models) {
         let unpriced = r.unpriced_by_country();
         if unpriced.is_empty() {
@@ -246,18 +267,39 @@ pub(crate) fn warn_unpriced(
             crate::rates::Card::Country(c) => c.file.clone(),
             crate::rates::Card::Meta(_) => m.file.clone(),
         };
-        let msg = format!(
-            "{}: {} messages have no price on the card {card} and no * row ({})",
+        let n: u64 = unpriced.values().sum();
+        models.push(format!(
+            "{}: {n} messages have no price on the card {card} and no * row ({})",
             r.name,
-            unpriced.values().sum::<u64>(),
             list.join(", ")
-        );
-        if strict {
-            return Err(Error::Unpriced(format!(
-                "{msg}; --strict makes this an error"
-            )));
+        ));
+        if !cards.contains(&card) {
+            cards.push(card);
         }
-        eprintln!("simcost: warning: {msg}; totals are incomplete");
+    }
+    if models.is_empty() {
+        return Ok(results);
+    }
+    let msg = models.join("; ");
+    if strict {
+        return Err(Error::Unpriced(format!(
+            "{msg}; --strict makes this an error"
+        )));
+    }
+    if !l.quiet {
+        let fix = match &l.rates {
+            None => format!(
+                "the built-in cards ({}) carry only published prices: load your contract's cards \
+                 with --rates DIR (`simcost rates export DIR` writes the built-in ones to start from)",
+                cards.join(", ")
+            ),
+            Some(d) => format!(
+                "add those countries (or a * row) to {} in {}",
+                cards.join(", "),
+                d.display()
+            ),
+        };
+        eprintln!("simcost: warning: {msg}; totals are incomplete. Fix: {fix}.");
     }
     Ok(results)
 }
@@ -282,10 +324,34 @@ pub(crate) fn check_outputs(
         inputs.push(("--accounts", output::Input::File(p)));
     }
     let outputs: Vec<(&str, &Path)> = std::iter::once(("--rejects", a.rejects.as_deref()))
+        .chain([("--output", a.output.as_deref())])
         .chain(more.iter().copied())
         .filter_map(|(label, p)| Some((label, p?)))
         .collect();
-    output::check_distinct(&inputs, &outputs)
+    // `-` is standard output: one output at most goes there, the report unless --output.
+    let mut to_stdout: Vec<&str> = (outputs.iter())
+        .filter(|(_, p)| output::is_stdout(p))
+        .map(|(label, _)| *label)
+        .collect();
+    if a.output.is_none() {
+        to_stdout.push("the report");
+    }
+    if to_stdout.len() > 1 {
+        return Err(Error::Usage(format!(
+            "{} would all go to standard output (-): give the report --output FILE, or the \
+             others a file",
+            to_stdout.join(" and ")
+        )));
+    }
+    let files: Vec<(&str, &Path)> = (outputs.into_iter())
+        .filter(|(_, p)| !output::is_stdout(p))
+        .collect();
+    output::check_distinct(&inputs, &files)
+}
+
+/// Where the report goes: `--output FILE` (put in place by `commit`), else standard output.
+pub(crate) fn report_out(a: &LogArgs) -> Result<OutputFile> {
+    OutputFile::create("--output", a.output.as_deref().unwrap_or(Path::new("-")))
 }
 
 /// `--max-skipped`: how many rows `--skip-invalid` may skip before the run fails.

@@ -5,27 +5,39 @@
 mod advise;
 mod breakeven;
 mod compare;
+mod completions;
 mod explain;
 mod generate;
 mod log_args;
+mod rates;
 mod reconcile;
 mod replay;
 
 use crate::error::{exit, Error, Result};
 use crate::output;
-use crate::report::{CsvExporter, Exporter, JsonExporter, TableExporter};
+use crate::report::{CsvDialect, CsvExporter, Exporter, JsonExporter, TableExporter};
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
 #[command(
     name = "simcost",
     version,
-    about = "Cost simulator for business messaging: replays Viber and WhatsApp conversation logs through each channel's session rules and commercial models"
+    about = "Cost simulator for business messaging: replays Viber and WhatsApp conversation logs through each channel's session rules and commercial models",
+    after_help = EXIT_CODES
 )]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
 }
+
+/// The exit codes (src/error.rs `exit`), shown by `--help` and in the README.
+const EXIT_CODES: &str = "Exit codes:
+  0  success (also when the reader of standard output stops early, e.g. `| head`)
+  1  I/O: a file cannot be read or written
+  2  usage: a bad option or argument, an output that is an input or another output
+  3  input: a bad row of the log (FILE:LINE: what is wrong), or every row skipped
+  4  rates: a bad rate directory, model file or price card
+  5  unpriced: with --strict, a message the rate card cannot price";
 
 #[derive(Subcommand)]
 enum Command {
@@ -34,7 +46,7 @@ enum Command {
     /// One contact's replay, message by message, with why each message cost what it did.
     Explain(explain::ExplainArgs),
     /// Models side by side in one currency: per country and in total, the cheapest marked.
-    /// Without a LOG, compares the rate cards themselves.
+    /// With --cards, compares the rate cards themselves.
     Compare(compare::DecideArgs),
     /// Break-even volumes between models, session against per-message pricing, and the
     /// cheapest channel per country.
@@ -46,6 +58,10 @@ enum Command {
     Reconcile(reconcile::ReconcileArgs),
     /// What each savings strategy would have saved on this log, per model: two replays each.
     Advise(advise::AdviseArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(completions::CompletionsArgs),
+    /// The built-in rate cards: `rates export DIR` writes them out to start your own from.
+    Rates(rates::RatesArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -56,11 +72,11 @@ pub(crate) enum Format {
 }
 
 impl Format {
-    pub(crate) fn exporter(self) -> &'static dyn Exporter {
+    pub(crate) fn exporter(self, dialect: CsvDialect) -> Box<dyn Exporter> {
         match self {
-            Format::Table => &TableExporter,
-            Format::Csv => &CsvExporter,
-            Format::Json => &JsonExporter,
+            Format::Table => Box::new(TableExporter),
+            Format::Csv => Box::new(CsvExporter { dialect }),
+            Format::Json => Box::new(JsonExporter),
         }
     }
 }
@@ -97,6 +113,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Generate(a) => generate::run(a),
         Command::Reconcile(a) => reconcile::run(a),
         Command::Advise(a) => advise::run(a),
+        Command::Completions(a) => completions::run(a),
+        Command::Rates(a) => rates::run(a),
     }
 }
 

@@ -17,11 +17,16 @@ pub(crate) struct ReplayArgs {
     pub(crate) common: LogArgs,
     #[arg(long, value_enum, default_value = "table")]
     pub(crate) format: Format,
+    /// CSV for spreadsheets: `standard` (`,` and `1.5`) or `excel-eu` (`;` and `1,5`, for
+    /// German, French, Italian... locales).
+    #[arg(long, value_enum, default_value = "standard", value_name = "DIALECT")]
+    pub(crate) csv_dialect: crate::report::CsvDialect,
     /// Rows of the report.
     #[arg(long, value_enum, default_value = "country")]
     pub(crate) by: GroupBy,
     /// Write one row per outbound message and per fee to FILE (CSV). Put in place (a temporary
-    /// file renamed) only when the run succeeds; never the log or another output.
+    /// file renamed) only when the run succeeds; never the log or another output. `-`:
+    /// standard output (the report then needs --output).
     #[arg(long, value_name = "FILE")]
     pub(crate) ledger: Option<PathBuf>,
     /// Print amounts in the table at full precision instead of rounded to cents.
@@ -56,12 +61,12 @@ pub(crate) fn run(a: ReplayArgs) -> Result<()> {
         tz: l.tz,
         accounts: &l.accounts,
     };
-    let exporter = a.format.exporter();
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    reported(report::export(exporter, &report, &mut out))?;
+    let exporter = a.format.exporter(a.csv_dialect);
+    let mut out = report_out(&a.common)?;
+    reported(report::export(exporter.as_ref(), &report, &mut out))?;
     // Put in place only once the whole run has succeeded.
-    ledger.map_or(Ok(()), OutputFile::commit)
+    ledger.map_or(Ok(()), OutputFile::commit)?;
+    reported(out.commit())
 }
 
 /// `--ledger`: the ledger's rows, made as the models bill (`report::ledger`).
@@ -75,7 +80,8 @@ pub(crate) fn new_ledger(
         return Ok(None);
     };
     // A file is written to a temporary file first (`OutputFile`); not so a pipe or device.
-    let file = !std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
+    let file = !crate::output::is_stdout(path)
+        && !std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
     let out = OutputFile::create("--ledger", path)?;
     Ledger::new(models, tz, out, file).map(|l| Some(l.with_zones(accounts)))
 }

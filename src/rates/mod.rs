@@ -38,6 +38,11 @@ const EMBEDDED: &[(&str, &str)] = embed!(
     "fx.csv",
 );
 
+/// The built-in rate directory's files as (name, text), for `simcost rates export`.
+pub fn embedded_files() -> &'static [(&'static str, &'static str)] {
+    EMBEDDED
+}
+
 /// Where rate files are read from.
 pub enum RateSource {
     Embedded,

@@ -7,34 +7,116 @@ use crate::analysis::curve::Cheaper;
 use crate::billing::Stats;
 use std::io::Write;
 
-/// One row per model and group, then a `TOTAL` row per model; amounts at full precision.
-/// Text from the user's files goes through [`text`] (no cell a spreadsheet would evaluate);
-/// amounts and counts are written as they are, so they stay numbers.
-pub struct CsvExporter;
+/// How a CSV is written for a spreadsheet.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum CsvDialect {
+    /// `,` between cells, `.` in numbers (RFC 4180; en-US spreadsheets).
+    #[default]
+    Standard,
+    /// `;` between cells, `,` in numbers: what Excel and LibreOffice expect in German, French,
+    /// Italian... locales, so amounts import as numbers.
+    ExcelEu,
+}
+
+/// Columns of text; every other column holds numbers (amounts, counts, k, volumes), written
+/// with the dialect's decimal separator. (Booleans and dates carry no `.`.)
+const TEXT_COLUMNS: &[&str] = &[
+    "level",
+    "row",
+    "section",
+    "model",
+    "model_a",
+    "model_b",
+    "models",
+    "channel",
+    "currency",
+    "model_currency",
+    "country",
+    "month",
+    "account",
+    "cheaper_below",
+    "cheaper_above",
+    "cheapest",
+    "cheapest_channel",
+    "other_channel_best",
+    "date",
+];
+
+/// A CSV being written: the header, then rows whose number cells follow the dialect.
+pub(crate) struct Sheet<W: Write> {
+    w: ::csv::Writer<W>,
+    decimal_comma: bool,
+    numeric: Vec<bool>,
+}
+
+impl<W: Write> Sheet<W> {
+    pub(crate) fn new(out: W, dialect: CsvDialect, header: &[&str]) -> std::io::Result<Sheet<W>> {
+        let eu = dialect == CsvDialect::ExcelEu;
+        let mut w = ::csv::WriterBuilder::new()
+            .delimiter(if eu { b';' } else { b',' })
+            .from_writer(out);
+        w.write_record(header)?;
+        Ok(Sheet {
+            w,
+            decimal_comma: eu,
+            numeric: header.iter().map(|h| !TEXT_COLUMNS.contains(h)).collect(),
+        })
+    }
+
+    pub(crate) fn row<S: AsRef<str>>(&mut self, cells: &[S]) -> std::io::Result<()> {
+        if !self.decimal_comma {
+            return Ok(self.w.write_record(cells.iter().map(|c| c.as_ref()))?);
+        }
+        let cells = cells.iter().enumerate().map(|(i, c)| {
+            let c = c.as_ref();
+            match self.numeric.get(i) {
+                Some(true) => c.replace('.', ","),
+                _ => c.to_string(),
+            }
+        });
+        Ok(self.w.write_record(cells.collect::<Vec<_>>())?)
+    }
+
+    pub(crate) fn flush(&mut self) -> std::io::Result<()> {
+        self.w.flush()
+    }
+}
+
+/// One row per model and group, then a `TOTAL` row per model after every model's groups;
+/// amounts at full precision. The first column, `level`, says what a row is (`country`,
+/// `month`, `account`, or `total`): the rows of one level add up to the `total` rows, fees
+/// included (a country's share of each account-month's fee by message count, as compare splits
+/// them). Text from the user's files goes through [`text`] (no cell a spreadsheet would
+/// evaluate); amounts and counts are written as they are, so they stay numbers.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CsvExporter {
+    pub dialect: CsvDialect,
+}
 
 impl Exporter for CsvExporter {
     fn write(&self, report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
-        let mut w = ::csv::Writer::from_writer(out);
-        let mut header = vec!["model", "channel", "currency", report.by.name()];
+        let level = report.by.name();
+        let mut header = vec!["level", "model", "channel", "currency", level];
         header.extend(Stats::EARLY_COUNTS);
         header.extend(["cost", "fees", "total", "complete"]);
         header.extend(Stats::LATE_COUNTS);
-        w.write_record(&header)?;
+        let mut w = Sheet::new(out, self.dialect, &header)?;
+        let mut totals = Vec::new();
         for m in report.models {
             let complete = if m.totals().unpriced == 0 {
                 "true"
             } else {
                 "false"
             };
-            let rows = groups(m, report.by, report.log);
             let total_row = super::Group {
                 key: "TOTAL".into(),
                 stats: m.totals(),
                 fees: Some(m.fee_total()),
             };
-            for g in rows.iter().chain(std::iter::once(&total_row)) {
+            let record = |level: &str, g: &super::Group| {
                 let s = &g.stats;
                 let mut rec = vec![
+                    level.to_string(),
                     text(m.name.as_str()).into_owned(),
                     m.channel.to_string(),
                     text(m.currency.as_str()).into_owned(),
@@ -42,45 +124,58 @@ impl Exporter for CsvExporter {
                 ];
                 rec.extend(s.early_counts().map(|n| n.to_string()));
                 rec.push(s.cost.to_string());
-                rec.push(g.fees.map(|f| f.to_string()).unwrap_or_default());
+                rec.push(g.fees.unwrap_or_default().to_string());
                 rec.push(g.total().to_string());
                 rec.push(complete.to_string());
                 rec.extend(s.late_counts().map(|n| n.to_string()));
-                w.write_record(&rec)?;
+                rec
+            };
+            for g in groups(m, report.by, report.log) {
+                w.row(&record(level, &g))?;
             }
+            totals.push(record("total", &total_row));
+        }
+        for t in totals {
+            w.row(&t)?;
         }
         w.flush()
     }
 
     fn compare(&self, r: &CompareReport, out: &mut dyn Write) -> std::io::Result<()> {
-        let mut w = ::csv::Writer::from_writer(out);
-        w.write_record([
-            "row",
-            "model",
-            "channel",
-            "model_currency",
-            "currency",
-            "fx_factor",
-            "messages",
-            "fees",
-            "total",
-            "unpriced",
-            "complete",
-            "cheapest",
-            "difference_from_cheapest",
-        ])?;
+        let mut w = Sheet::new(
+            out,
+            self.dialect,
+            &[
+                "level",
+                "row",
+                "model",
+                "channel",
+                "model_currency",
+                "currency",
+                "fx_factor",
+                "messages",
+                "fees",
+                "total",
+                "unpriced",
+                "complete",
+                "cheapest",
+                "difference_from_cheapest",
+            ],
+        )?;
         let c = r.comparison;
         for row in &c.countries {
             for (i, col) in c.columns.iter().enumerate() {
-                w.write_record([
+                // Charges and the fee share apart, as in every other CSV; `total` their sum.
+                w.row(&[
+                    "country".to_string(),
                     text(row.country.to_string()).into_owned(),
                     text(col.model.as_str()).into_owned(),
                     col.channel.to_string(),
                     text(col.conversion.from.as_str()).into_owned(),
                     text(c.currency.as_str()).into_owned(),
                     col.conversion.factor().to_string(),
-                    row.costs[i].to_string(),
-                    String::new(),
+                    (row.costs[i] - row.fees[i]).to_string(),
+                    row.fees[i].to_string(),
                     row.costs[i].to_string(),
                     row.unpriced[i].to_string(),
                     (row.unpriced[i] == 0).to_string(),
@@ -92,7 +187,8 @@ impl Exporter for CsvExporter {
             }
         }
         for (i, col) in c.columns.iter().enumerate() {
-            w.write_record([
+            w.row(&[
+                "total".to_string(),
                 "TOTAL".to_string(),
                 text(col.model.as_str()).into_owned(),
                 col.channel.to_string(),
@@ -114,22 +210,25 @@ impl Exporter for CsvExporter {
     }
 
     fn cards(&self, r: &CardsReport, out: &mut dyn Write) -> std::io::Result<()> {
-        let mut w = ::csv::Writer::from_writer(out);
-        w.write_record([
-            "country",
-            "model",
-            "channel",
-            "currency",
-            "date",
-            "messages_per_session",
-            "support_conversation",
-            "business_initiated",
-        ])?;
+        let mut w = Sheet::new(
+            out,
+            self.dialect,
+            &[
+                "country",
+                "model",
+                "channel",
+                "currency",
+                "date",
+                "messages_per_session",
+                "support_conversation",
+                "business_initiated",
+            ],
+        )?;
         for row in r.rows {
             for (i, (name, channel, _)) in r.d.models.iter().enumerate() {
                 let v =
                     |x: Option<rust_decimal::Decimal>| x.map(|d| d.to_string()).unwrap_or_default();
-                w.write_record([
+                w.row(&[
                     text(row.country.to_string()).into_owned(),
                     text(name.as_str()).into_owned(),
                     channel.to_string(),
@@ -145,8 +244,7 @@ impl Exporter for CsvExporter {
     }
 
     fn breakeven(&self, r: &BreakevenReport, out: &mut dyn Write) -> std::io::Result<()> {
-        let mut w = ::csv::Writer::from_writer(out);
-        w.write_record(BREAKEVEN_COLUMNS)?;
+        let mut w = Sheet::new(out, self.dialect, &BREAKEVEN_COLUMNS)?;
         // Every text value below is a model name, currency, account or country, made inert once.
         let names: Vec<String> = (r.d.models.iter())
             .map(|m| text(m.0.as_str()).into_owned())
@@ -172,7 +270,7 @@ impl Exporter for CsvExporter {
 
 /// One row of the breakeven CSV: `section` and the named columns filled, the others empty.
 fn breakeven_row<W: Write>(
-    w: &mut ::csv::Writer<W>,
+    w: &mut Sheet<W>,
     section: &str,
     fill: &[(&str, String)],
 ) -> std::io::Result<()> {
@@ -183,13 +281,13 @@ fn breakeven_row<W: Write>(
             row[i] = v.clone();
         }
     }
-    Ok(w.write_record(&row)?)
+    w.row(&row)
 }
 
 /// (a) Two commercial models of a scope: one row when one is cheaper at every volume, else a
 /// row per crossing with the volume there and which model is cheaper either side.
 fn pair_rows<W: Write>(
-    w: &mut ::csv::Writer<W>,
+    w: &mut Sheet<W>,
     scope: &Scope,
     pair: &Pair,
     account: &str,
@@ -206,6 +304,9 @@ fn pair_rows<W: Write>(
         ("model_a", names[pair.a].clone()),
         ("model_b", names[pair.b].clone()),
         ("currency", cur.to_string()),
+        ("complete_a", scope.complete(pair.a).to_string()),
+        ("complete_b", scope.complete(pair.b).to_string()),
+        ("months", scope.months.round_dp(4).normalize().to_string()),
     ];
     if pair.regions.len() == 1 {
         let mut f = base.to_vec();
@@ -215,13 +316,15 @@ fn pair_rows<W: Write>(
     }
     for win in pair.regions.windows(2) {
         let Some(k) = win[0].to else { continue };
-        let (m, s) = scope.volume_at(k);
+        let v = scope.volume_at(k);
         let mut f = base.to_vec();
         f.extend([
             ("k", k.to_string()),
-            ("messages_per_month", m.to_string()),
-            ("sessions_a", s[pair.a].to_string()),
-            ("sessions_b", s[pair.b].to_string()),
+            ("messages_per_month", v.messages.to_string()),
+            ("business_messages_per_month", v.business.to_string()),
+            ("sessions_a", v.sessions[pair.a].to_string()),
+            ("sessions_b", v.sessions[pair.b].to_string()),
+            ("cost", scope.cost_at(pair.a, k).to_string()),
             ("cheaper_below", name(win[0].cheaper)),
             ("cheaper_above", name(win[1].cheaper)),
         ]);
@@ -231,7 +334,7 @@ fn pair_rows<W: Write>(
 }
 
 /// (b) A card's session price against its per-message price, and the savings.
-fn session_row<W: Write>(w: &mut ::csv::Writer<W>, s: &SessionVsMessage) -> std::io::Result<()> {
+fn session_row<W: Write>(w: &mut Sheet<W>, s: &SessionVsMessage) -> std::io::Result<()> {
     let mut f = vec![
         ("models", text(s.models.join(" ")).into_owned()),
         ("country", text(s.country.to_string()).into_owned()),
@@ -254,7 +357,7 @@ fn session_row<W: Write>(w: &mut ::csv::Writer<W>, s: &SessionVsMessage) -> std:
 
 /// (c) A country's cheapest model for the log's traffic, and the best on another channel.
 fn channel_row<W: Write>(
-    w: &mut ::csv::Writer<W>,
+    w: &mut Sheet<W>,
     c: &Comparison,
     row: &CountryRow,
     names: &[String],
@@ -284,7 +387,7 @@ fn channel_row<W: Write>(
     breakeven_row(w, "channels", &f)
 }
 
-pub const BREAKEVEN_COLUMNS: [&str; 25] = [
+pub const BREAKEVEN_COLUMNS: [&str; 30] = [
     "section",
     "currency",
     "account",
@@ -296,6 +399,11 @@ pub const BREAKEVEN_COLUMNS: [&str; 25] = [
     "sessions_b",
     "cheaper_below",
     "cheaper_above",
+    "business_messages_per_month",
+    "cost",
+    "complete_a",
+    "complete_b",
+    "months",
     "models",
     "country",
     "session",

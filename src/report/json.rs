@@ -2,13 +2,14 @@ use super::{
     account_label, groups, scope_label, BreakevenReport, CardsReport, CompareReport, Decision,
     Exporter, GroupBy, Report,
 };
-use crate::analysis::breakeven::Scope;
+use crate::analysis::breakeven::{Pair, Scope};
 use crate::analysis::cards::SessionVsMessage;
 use crate::analysis::compare::Comparison;
 use crate::analysis::curve::Cheaper;
 use crate::billing::{FeeItem, ModelResult, Stats, TierFrom};
 use crate::event::month_label;
 use crate::rates::FeeKind;
+use rust_decimal::Decimal;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Map, Value};
 use std::cell::RefCell;
@@ -305,39 +306,56 @@ fn comparison(d: &Decision, c: &Comparison) -> Value {
 
 fn scopes(d: &Decision, scopes: &[Scope]) -> Value {
     let names: Vec<&str> = d.models.iter().map(|m| m.0.as_str()).collect();
+    let per_model = |f: &dyn Fn(usize) -> Value| {
+        (names.iter().enumerate())
+            .map(|(i, n)| (n.to_string(), f(i)))
+            .collect::<Map<String, Value>>()
+    };
     scopes
         .iter()
         .map(|s| {
+            let now = s.volume_at(Decimal::ONE);
             json!({
                 "account": scope_label(d.log, s.account),
-                "months": s.months,
-                "messages_per_month": s.messages.to_string(),
-                "sessions_per_month": names.iter().zip(&s.sessions)
-                    .map(|(n, v)| (n.to_string(), json!(v.to_string()))).collect::<Map<String, Value>>(),
-                "pairs": s.pairs.iter().map(|p| {
-                    let name = |c: Cheaper| match c {
-                        Cheaper::A => names[p.a],
-                        Cheaper::B => names[p.b],
-                        Cheaper::Equal => "equal",
-                    };
-                    json!({
-                        "model_a": names[p.a],
-                        "model_b": names[p.b],
-                        "crossings": p.regions.iter().filter_map(|r| r.to).map(|k| {
-                            let (m, ss) = s.volume_at(k);
-                            json!({"k": k.to_string(), "messages_per_month": m.to_string(),
-                                   "sessions_a": ss[p.a].to_string(), "sessions_b": ss[p.b].to_string()})
-                        }).collect::<Vec<_>>(),
-                        "regions": p.regions.iter().map(|r| json!({
-                            "from_k": r.from.to_string(),
-                            "to_k": r.to.map(|t| t.to_string()),
-                            "cheaper": name(r.cheaper),
-                        })).collect::<Vec<_>>(),
-                    })
-                }).collect::<Vec<_>>(),
+                "months": s.months.round_dp(4).normalize().to_string(),
+                "messages_per_month": now.messages.to_string(),
+                "business_messages_per_month": now.business.to_string(),
+                "sessions_per_month": per_model(&|i| json!(now.sessions[i].to_string())),
+                "cost": per_model(&|i| json!(s.cost_at(i, Decimal::ONE).to_string())),
+                "complete": per_model(&|i| json!(s.complete(i))),
+                "unpriced": per_model(&|i| json!(s.unpriced[i])),
+                "pairs": s.pairs.iter().map(|p| pair(s, p, &names)).collect::<Vec<_>>(),
             })
         })
         .collect()
+}
+
+/// One pair of models: the regions where each is cheaper and the crossings between them.
+fn pair(s: &Scope, p: &Pair, names: &[&str]) -> Value {
+    let name = |c: Cheaper| match c {
+        Cheaper::A => names[p.a],
+        Cheaper::B => names[p.b],
+        Cheaper::Equal => "equal",
+    };
+    json!({
+        "model_a": names[p.a],
+        "model_b": names[p.b],
+        "complete_a": s.complete(p.a),
+        "complete_b": s.complete(p.b),
+        "crossings": p.regions.iter().filter_map(|r| r.to).map(|k| {
+            let v = s.volume_at(k);
+            json!({"k": k.to_string(), "messages_per_month": v.messages.to_string(),
+                   "business_messages_per_month": v.business.to_string(),
+                   "sessions_a": v.sessions[p.a].to_string(),
+                   "sessions_b": v.sessions[p.b].to_string(),
+                   "cost": s.cost_at(p.a, k).to_string()})
+        }).collect::<Vec<_>>(),
+        "regions": p.regions.iter().map(|r| json!({
+            "from_k": r.from.to_string(),
+            "to_k": r.to.map(|t| t.to_string()),
+            "cheaper": name(r.cheaper),
+        })).collect::<Vec<_>>(),
+    })
 }
 
 fn sessions(rows: &[SessionVsMessage]) -> Value {

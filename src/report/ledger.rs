@@ -45,6 +45,23 @@ const FLUSH_AT: usize = 1 << 20;
 /// markets) goes through [`text`], so no cell is a formula; amounts stay numbers. Each cell is
 /// then quoted as the `csv` crate quotes it (only when it holds a comma, quote or line break),
 /// so the rows are the ones a `csv::Writer` would write.
+/// A contact: a phone number (`+` and digits, as simcost writes them) as an RFC 3966 `tel:` URI
+/// (`tel:+4915112345678`), which every spreadsheet keeps as text where `+4915112345678` would
+/// become the number 4.9E+12. Other ids as they are.
+fn contact_cell(buf: &mut Vec<u8>, contact: &str) {
+    if is_phone_number(contact) {
+        buf.extend_from_slice(b"tel:");
+        buf.extend_from_slice(contact.as_bytes());
+        buf.push(b',');
+    } else {
+        cell(buf, contact);
+    }
+}
+
+fn is_phone_number(contact: &str) -> bool {
+    matches!(contact.as_bytes(), [b'+', digits @ ..] if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit))
+}
+
 fn cell(buf: &mut Vec<u8>, value: &str) {
     let value = text(value);
     let b = value.as_bytes();
@@ -263,7 +280,7 @@ impl<W: Write> Part<W> {
             "" => word(buf, "(default)"),
             a => cell(buf, a),
         }
-        cell(buf, names.contact(ev, &mut [0; 16]));
+        contact_cell(buf, names.contact(ev, &mut [0; 16]));
         cell(buf, ev.country.as_str());
         buf.extend_from_slice(&self.model);
         if let Some(s) = o.session {
@@ -605,6 +622,19 @@ mod tests {
                 assert_eq!(stamp(at, tz), want, "{tz} {at}");
             }
         }
+    }
+
+    #[test]
+    fn phone_numbers_are_tel_uris_other_contacts_as_they_are() {
+        let by_hand = |v: &str| {
+            let mut b = Vec::new();
+            contact_cell(&mut b, v);
+            String::from_utf8(b).unwrap()
+        };
+        assert_eq!(by_hand("+4915112345678"), "tel:+4915112345678,");
+        assert_eq!(by_hand("c1"), "c1,");
+        assert_eq!(by_hand("+"), "'+,");
+        assert_eq!(by_hand("=1+1"), "'=1+1,");
     }
 
     #[test]

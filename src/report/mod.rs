@@ -8,7 +8,8 @@ pub mod plot;
 pub mod rejects;
 mod table;
 
-pub use self::csv::CsvExporter;
+pub(crate) use self::csv::Sheet;
+pub use self::csv::{CsvDialect, CsvExporter};
 pub use json::JsonExporter;
 pub use table::TableExporter;
 
@@ -76,7 +77,8 @@ pub fn groups(result: &ModelResult, by: GroupBy, log: &Log) -> Vec<Group> {
         GroupBy::Month => month as i64,
         GroupBy::Account => account as i64,
     };
-    let splits_fees = by != GroupBy::Country;
+    // Every row carries its fees: exact per month or account, a share by message count per
+    // country (`compare::fee_shares`, as compare splits them), so the rows add up to the total.
     let mut rows: FxHashMap<i64, Group> = FxHashMap::default();
     for ((account, country, month), s) in &result.cells {
         let g = rows
@@ -88,11 +90,17 @@ pub fn groups(result: &ModelResult, by: GroupBy, log: &Log) -> Vec<Group> {
                     GroupBy::Account => account_label(log, *account),
                 },
                 stats: Stats::default(),
-                fees: splits_fees.then_some(Decimal::ZERO),
+                fees: Some(Decimal::ZERO),
             });
         g.stats.add(s);
     }
-    if splits_fees {
+    if by == GroupBy::Country {
+        for (country, share) in crate::analysis::compare::fee_shares(result) {
+            if let Some(g) = rows.get_mut(&(country.index() as i64)) {
+                *g.fees.get_or_insert(Decimal::ZERO) += share;
+            }
+        }
+    } else {
         for f in &result.fees {
             let id = match by {
                 GroupBy::Month => f.month as i64,
@@ -206,11 +214,6 @@ pub fn scope_label(log: Option<&Log>, account: Option<u32>) -> String {
     }
 }
 
-/// A volume for display: two decimals.
-pub fn display_volume(d: Decimal) -> String {
-    display_amount(d, false)
-}
-
 /// A card price for display: four decimals, as published.
 pub fn display_price(d: Decimal) -> String {
     let mut r = d.round_dp_with_strategy(4, RoundingStrategy::MidpointNearestEven);
@@ -231,27 +234,71 @@ pub fn rates_note(rates: &[FxRate]) -> Vec<String> {
         .collect()
 }
 
-/// Which model is cheaper over each range of volume, as `A < 24000.00 < B` (messages/month).
+/// A volume for people: whole messages with thousands separators (`120,000`), `<1` for a
+/// volume under one message.
+pub fn whole_volume(d: Decimal) -> String {
+    let r = d.round_dp_with_strategy(0, RoundingStrategy::MidpointNearestEven);
+    if r.is_zero() && d > Decimal::ZERO {
+        return "<1".into();
+    }
+    let digits = r.abs().normalize().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if r < Decimal::ZERO {
+        out.insert(0, '-');
+    }
+    out
+}
+
+/// `120,000 messages a month (about 6,000 sessions)` at k, sessions as model `i` counts them.
+fn volume_text(scope: &Scope, k: Decimal, i: usize) -> String {
+    let v = scope.volume_at(k);
+    let sessions = v.sessions[i];
+    if sessions.is_zero() {
+        format!("{} messages a month", whole_volume(v.messages))
+    } else {
+        format!(
+            "{} messages a month (about {} sessions)",
+            whole_volume(v.messages),
+            whole_volume(sessions)
+        )
+    }
+}
+
+/// Which model is cheaper over each range of volume, in words: `viber-legacy is cheaper
+/// below 120,000 messages a month (about 6,000 sessions); viber-2024 above`.
 pub fn regions_text(scope: &Scope, pair: &Pair, names: &[String]) -> String {
     let name = |c: Cheaper| match c {
-        Cheaper::A => names[pair.a].clone(),
-        Cheaper::B => names[pair.b].clone(),
-        Cheaper::Equal => "equal".to_string(),
+        Cheaper::A => format!("{} is cheaper", names[pair.a]),
+        Cheaper::B => format!("{} is cheaper", names[pair.b]),
+        Cheaper::Equal => "they cost the same".to_string(),
     };
     if pair.regions.len() == 1 {
-        return match pair.regions[0].cheaper {
-            Cheaper::Equal => "equal at every volume".to_string(),
-            c => format!("{} at every volume", name(c)),
-        };
+        return format!("{} at every volume", name(pair.regions[0].cheaper));
     }
-    let mut s = String::new();
+    let mut parts = Vec::new();
+    let mut prev: Option<Decimal> = None;
     for r in &pair.regions {
-        s.push_str(&name(r.cheaper));
-        if let Some(to) = r.to {
-            s.push_str(&format!(" < {} < ", display_volume(scope.volume_at(to).0)));
-        }
+        // Later regions name the model alone: "viber-2024 above", "they cost the same above".
+        let who = match (prev, r.cheaper) {
+            (None, c) => name(c),
+            (Some(_), Cheaper::A) => names[pair.a].clone(),
+            (Some(_), Cheaper::B) => names[pair.b].clone(),
+            (Some(_), Cheaper::Equal) => "they cost the same".into(),
+        };
+        parts.push(match (prev, r.to) {
+            (None, Some(to)) => format!("{who} below {}", volume_text(scope, to, pair.a)),
+            (Some(_), Some(to)) => format!("{who} up to {}", volume_text(scope, to, pair.a)),
+            (_, None) => format!("{who} above"),
+        });
+        prev = r.to;
     }
-    s
+    parts.join("; ")
 }
 
 /// An amount rounded half-even to the minor unit (2 places) for display.
@@ -267,6 +314,18 @@ pub fn display_amount(d: Decimal, full: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_volumes_have_thousands_separators() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!(whole_volume(d("120000")), "120,000");
+        assert_eq!(whole_volume(d("60347.83")), "60,348");
+        assert_eq!(whole_volume(d("2500.0")), "2,500");
+        assert_eq!(whole_volume(d("999.5")), "1,000");
+        assert_eq!(whole_volume(d("1234567")), "1,234,567");
+        assert_eq!(whole_volume(d("0.4")), "<1");
+        assert_eq!(whole_volume(d("0")), "0");
+    }
 
     #[test]
     fn display_rounds_half_even_to_cents() {

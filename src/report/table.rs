@@ -1,10 +1,11 @@
 use super::{
-    account_label, display_amount, display_price, display_volume, groups, rates_note, regions_text,
-    scope_label, BreakevenReport, CardsReport, CompareReport, Decision, Exporter, Group, Report,
+    account_label, display_amount, display_price, groups, rates_note, regions_text, scope_label,
+    whole_volume, BreakevenReport, CardsReport, CompareReport, Decision, Exporter, Group, Report,
 };
 use crate::analysis::breakeven::Scope;
 use crate::analysis::cards::{SessionVsMessage, SAVING_AT};
 use crate::analysis::compare::Comparison;
+use crate::analysis::curve::Cheaper;
 use crate::billing::{ModelResult, TierFrom};
 use crate::event::month_label;
 use crate::rates::FeeKind;
@@ -49,13 +50,16 @@ impl Exporter for TableExporter {
         let names = names(&r.d);
         writeln!(
             out,
-            "\nBreak-even (monthly volume; `simcost breakeven` shows every pair):"
+            "\nBreak-even (the log's traffic scaled up or down; `simcost breakeven` shows every pair):"
         )?;
-        let mut quiet = 0;
+        let (mut one_cheaper, mut equal) = (0, 0);
         for scope in r.scopes {
             for pair in &scope.pairs {
                 if pair.regions.len() == 1 {
-                    quiet += 1;
+                    match pair.regions[0].cheaper {
+                        Cheaper::Equal => equal += 1,
+                        _ => one_cheaper += 1,
+                    }
                     continue;
                 }
                 writeln!(
@@ -68,11 +72,14 @@ impl Exporter for TableExporter {
                 )?;
             }
         }
-        if quiet > 0 {
+        if one_cheaper > 0 {
             writeln!(
                 out,
-                "  {quiet} other pairs: one model is cheaper at every volume"
+                "  {one_cheaper} other pair(s): one model is cheaper at every volume"
             )?;
+        }
+        if equal > 0 {
+            writeln!(out, "  {equal} pair(s): the same cost at every volume")?;
         }
         Ok(())
     }
@@ -108,7 +115,11 @@ impl Exporter for TableExporter {
         }
         right_align(&mut t);
         writeln!(out, "{t}")?;
-        writeln!(out, "* cheapest in its column; amounts in {}", r.d.currency)?;
+        writeln!(
+            out,
+            "* the cheapest model of the row (among the support prices, and among the initiated prices); amounts in {}",
+            r.d.currency
+        )?;
         if !r.sessions.is_empty() {
             writeln!(out)?;
             session_table(r.sessions, out)?;
@@ -122,7 +133,7 @@ impl Exporter for TableExporter {
         if r.d.log.is_some() {
             writeln!(
                 out,
-                "(a) Commercial models: each account's average month scaled; fees, allowances, free tiers and minimum commitments fixed."
+                "(a) Commercial models: k is the log's volume multiplied (k = 1: the log as it is; k = 2: every contact twice, with the same messages at the same times), billed as replay bills it: month by month, allowances in time order, fees and minimum commitments per account and month."
             )?;
             let incomplete: Vec<&str> = r
                 .channels
@@ -247,8 +258,10 @@ fn comparison_table(d: &Decision, c: &Comparison, out: &mut dyn Write) -> std::i
         if c.cheapest.is_none() {
             return String::new();
         }
+        // An incomplete model can come out below the cheapest complete one: a minus sign.
         match col.difference {
             d if d.is_zero() => "cheapest".into(),
+            d if d < Decimal::ZERO => format!("-{}", amount(-d)),
             d => format!("+{}", amount(d)),
         }
     }));
@@ -279,16 +292,30 @@ fn scope_table(
     names: &[String],
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
+    let now = scope.volume_at(Decimal::ONE);
     writeln!(
         out,
-        "\n{}: {} month(s); average month {} messages, sessions {}",
+        "\n{}: now (k = 1) {} messages a month over {} month(s), sessions {}; the log costs {}",
         scope_label(d.log, scope.account),
-        scope.months,
-        display_volume(scope.messages),
+        whole_volume(now.messages),
+        scope.months.round_dp(2).normalize(),
         names
             .iter()
-            .zip(&scope.sessions)
-            .map(|(n, s)| format!("{n} {}", display_volume(*s)))
+            .zip(&now.sessions)
+            .map(|(n, s)| format!("{n} {}", whole_volume(*s)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        (0..names.len())
+            .map(|i| format!(
+                "{} {}{}",
+                names[i],
+                display_amount(scope.cost_at(i, Decimal::ONE), d.full_precision),
+                if scope.complete(i) {
+                    ""
+                } else {
+                    " (incomplete)"
+                }
+            ))
             .collect::<Vec<_>>()
             .join(", ")
     )?;
@@ -298,33 +325,47 @@ fn scope_table(
         "break-even messages/month",
         "sessions/month",
         "k",
+        "cost there",
         "cheaper",
     ]);
+    let model = |i: usize| match scope.complete(i) {
+        true => names[i].clone(),
+        false => format!("{} (incomplete)", names[i]),
+    };
     for pair in &scope.pairs {
         let crossings: Vec<_> = pair.regions.iter().filter_map(|r| r.to).collect();
-        let (msgs, sess, ks) = if crossings.is_empty() {
-            ("none".to_string(), String::new(), String::new())
+        let (msgs, sess, ks, costs) = if crossings.is_empty() {
+            (
+                "none".to_string(),
+                String::new(),
+                String::new(),
+                String::new(),
+            )
         } else {
             let mut m = Vec::new();
             let mut s = Vec::new();
             let mut k = Vec::new();
+            let mut c = Vec::new();
             for x in crossings {
-                let (msg, ss) = scope.volume_at(x);
-                m.push(display_volume(msg));
+                c.push(display_amount(scope.cost_at(pair.a, x), d.full_precision));
+                let v = scope.volume_at(x);
+                let (msg, ss) = (v.messages, v.sessions);
+                m.push(whole_volume(msg));
                 s.push(format!(
                     "{} / {}",
-                    display_volume(ss[pair.a]),
-                    display_volume(ss[pair.b])
+                    whole_volume(ss[pair.a]),
+                    whole_volume(ss[pair.b])
                 ));
                 k.push(x.round_dp(4).normalize().to_string());
             }
-            (m.join("\n"), s.join("\n"), k.join("\n"))
+            (m.join("\n"), s.join("\n"), k.join("\n"), c.join("\n"))
         };
         t.add_row([
-            format!("{} vs {}", names[pair.a], names[pair.b]),
+            format!("{} vs {}", model(pair.a), model(pair.b)),
             msgs,
             sess,
             ks,
+            costs,
             regions_text(scope, pair, names),
         ]);
     }
@@ -360,7 +401,7 @@ fn session_table(rows: &[SessionVsMessage], out: &mut dyn Write) -> std::io::Res
         ];
         for &(n, saving) in &r.savings {
             cells.push(match r.percent(n, saving) {
-                Some(p) => format!("{} ({}%)", display_price(saving), p.round_dp(1)),
+                Some(p) => format!("{} ({}%)", display_price(saving), p.round_dp(1).normalize()),
                 None => display_price(saving),
             });
         }
@@ -426,7 +467,9 @@ fn model_table(report: &Report, m: &ModelResult, out: &mut dyn Write) -> std::io
     let mut t = new_table();
     t.set_header(model_header(report, m, viber));
     for g in groups(m, report.by, report.log) {
-        let with_fees = g.fees.is_some_and(|f| !f.is_zero());
+        // A country's fee share is a CSV and JSON figure: the table keeps its fees row.
+        let with_fees =
+            report.by != super::GroupBy::Country && g.fees.is_some_and(|f| !f.is_zero());
         let cost = if with_fees { g.total() } else { g.stats.cost };
         let mut r = group_row(&g, viber, display_amount(cost, full));
         if with_fees {

@@ -279,8 +279,9 @@ fn explain_compare_and_breakeven_cut_months_in_the_accounts_zone() {
     assert_eq!(compare(&[]), d("0.14"));
     assert_eq!(compare(&["--accounts", only]), d("0.07"));
     assert_eq!(compare(&["--accounts", &tz]), d("0.14"));
-    // breakeven: kolkata has one month (March) in UTC, two (March, April) in Kolkata.
-    let months = |extra: &[&str]| {
+    // breakeven: kolkata's third message is March's (over the allowance of 2: 0.07) in UTC,
+    // April's first (free) in Kolkata: its legacy cost at the log's own volume moves 0.07 -> 0.
+    let legacy_cost = |extra: &[&str]| {
         let mut args = vec![
             "breakeven",
             &log,
@@ -297,10 +298,10 @@ fn explain_compare_and_breakeven_cut_months_in_the_accounts_zone() {
         let v = sim(&args).json();
         let scopes = v["models_breakeven"].as_array().unwrap().clone();
         let kolkata = scopes.iter().find(|s| s["account"] == "kolkata").unwrap();
-        kolkata["months"].clone()
+        kolkata["cost"]["legacy"].clone()
     };
-    assert_eq!(months(&[]), 1);
-    assert_eq!(months(&["--accounts", &tz]), 2);
+    assert_eq!(legacy_cost(&[]), "0.0700");
+    assert_eq!(legacy_cost(&["--accounts", &tz]), "0.0000");
 }
 
 /// `CMD accounts/intl.csv --rates accounts/rates EXTRA...`
@@ -465,11 +466,11 @@ fn the_ledger_shows_each_accounts_rows_in_its_zone() {
     // allowance; newyork's 2026-04-01 02:00 UTC is 03-31 22:00 EDT, March's third.
     let text = run(&["--accounts", &tz]);
     assert!(
-        text.contains("2026-04-01T00:30:00+05:30,2026-04,kolkata,+380501110001,UA,legacy,,business_initiated,marketing,message,0,"),
+        text.contains("2026-04-01T00:30:00+05:30,2026-04,kolkata,tel:+380501110001,UA,legacy,,business_initiated,marketing,message,0,"),
         "{text}"
     );
     assert!(
-        text.contains("2026-03-31T22:00:00-04:00,2026-03,newyork,+380501110003,UA,legacy,,business_initiated,marketing,message,0.0700,"),
+        text.contains("2026-03-31T22:00:00-04:00,2026-03,newyork,tel:+380501110003,UA,legacy,,business_initiated,marketing,message,0.0700,"),
         "{text}"
     );
     // utc keeps --tz (UTC): its third is March's, 0.07.
@@ -512,6 +513,5 @@ fn no_output_is_written_over_the_accounts_file() {
 #[test]
 fn accounts_without_a_log_is_a_usage_error() {
     let file = accounts("tz_accounts.csv");
-    sim(&["compare", "--accounts", &file]).fails(2, "--accounts needs a LOG");
-    sim(&["breakeven", "--accounts", &file]).fails(2, "--accounts needs a LOG");
+    sim(&["compare", "--cards", "--accounts", &file]).fails(2, "--accounts needs a LOG");
 }

@@ -27,6 +27,7 @@ fn cards_json() -> Value {
     let r = rates();
     sim(&[
         "compare",
+        "--cards",
         "--rates",
         &r,
         "--date",
@@ -194,7 +195,7 @@ fn compare_in_usd_and_missing_rates() {
     assert_eq!(dec(&compared(&v, "legacy")["total"]), d("0.625"));
     sim(&["compare", &m, "--rates", &r, "--currency", "JPY"])
         .fails(2, "no exchange rate from EUR to JPY");
-    sim(&["breakeven", "--rates", &r, "--plot", "x.svg"]).fails(2, "--plot needs a LOG");
+    sim(&["breakeven", "--cards", "--rates", &r, "--plot", "x.svg"]).fails(2, "--plot needs a LOG");
 }
 
 #[test]
@@ -291,17 +292,19 @@ fn the_plot_has_one_line_per_model_and_marks_each_crossing() {
     .succeeds();
     let text = std::fs::read_to_string(&svg).unwrap();
     let doc = roxmltree::Document::parse(&text).expect("valid XML");
-    // The model lines are the only coloured polylines (axes and grid are black).
+    // The model lines and their legend swatches are the only coloured polylines (axes and grid
+    // are black): two per model, one colour each.
     let lines: Vec<_> = doc
         .descendants()
         .filter(|n| n.has_tag_name("polyline"))
         .filter(|n| n.attribute("stroke").is_some_and(|s| s != "#000000"))
         .collect();
-    assert_eq!(lines.len(), 4);
+    assert_eq!(lines.len(), 8);
     let mut colours: Vec<&str> = lines
         .iter()
         .map(|n| n.attribute("stroke").unwrap())
         .collect();
+    colours.sort();
     colours.dedup();
     assert_eq!(colours.len(), 4);
     // Four crossings (legacy/v2024, minimum/v2024, minimum/wa, v2024/wa) plus the legend's one.
@@ -343,6 +346,6 @@ fn compare_and_breakeven_output_snapshots() {
     );
     insta::assert_snapshot!(
         "cards_table",
-        sim(&["compare", "--rates", &r, "--date", "2026-03-01"]).succeeds()
+        sim(&["compare", "--cards", "--rates", &r, "--date", "2026-03-01"]).succeeds()
     );
 }

@@ -235,6 +235,7 @@ const VARIANTS: &[(&str, &[&str], Option<&str>)] = &[
         "variants/cards-shipped-countries.txt",
         &[
             "compare",
+            "--cards",
             "--date",
             "2026-03-01",
             "--countries",
@@ -368,7 +369,7 @@ fn runs_of_cards(dir: &str, rates: Option<&str>) -> Vec<Run> {
     let mut runs = Vec::new();
     for command in ["compare", "breakeven"] {
         for (format, ext) in FORMATS {
-            let mut a = strings(&[command, "--date", CARDS_DATE, "--format", format]);
+            let mut a = strings(&[command, "--cards", "--date", CARDS_DATE, "--format", format]);
             if let Some(r) = rates {
                 a.extend(strings(&["--rates", r]));
             }

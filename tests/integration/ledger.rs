@@ -90,7 +90,7 @@ fn ledger_rows_name_session_billing_and_rate_row() {
     let plain: Vec<_> = rows.iter().filter(|r| r["model"] == "plain").collect();
     let first = &plain[0];
     assert_eq!(first["timestamp"], "2026-03-02T08:01:00+00:00");
-    assert_eq!(first["contact"], "+380501110001");
+    assert_eq!(first["contact"], "tel:+380501110001");
     assert_eq!(first["country"], "UA");
     assert_eq!(first["session"], "1");
     assert_eq!(first["billed_as"], "session");
@@ -165,7 +165,10 @@ fn sessions_opened_at_one_instant_are_numbered_in_the_replay_order() {
         .collect();
     assert_eq!(
         got,
-        [("+380501110001", "1", "5"), ("+380501110002", "2", "4")]
+        [
+            ("tel:+380501110001", "1", "5"),
+            ("tel:+380501110002", "2", "4")
+        ]
     );
 }
 

@@ -4,6 +4,10 @@
 mod accounts;
 mod advise;
 mod bad;
+mod breakeven_cli;
+mod breakeven_exact;
+mod breakeven_plot;
+mod breakeven_sheets;
 mod config;
 mod decide;
 mod golden;
@@ -72,6 +76,7 @@ pub fn billing_options(keep_lines: bool) -> simcost::billing::BillingOptions {
         keep_lines,
         as_of: None,
         list_prices: false,
+        pool_runs: false,
     }
 }
 
