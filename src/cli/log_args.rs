@@ -4,6 +4,7 @@
 use crate::billing::{self, BillingOptions, ModelResult};
 use crate::error::{Error, Result};
 use crate::event::Country;
+use crate::input::source::Source;
 use crate::input::{self, Log, ReadOptions};
 use crate::output::{self, OutputFile};
 use crate::rates::fx::FxTable;
@@ -30,6 +31,14 @@ pub(crate) struct LogArgs {
     /// the log lacks is an error; `--map account=` leaves an optional field unread.
     #[arg(long = "map", value_name = "FIELD=COLUMN")]
     pub(crate) map: Vec<String>,
+    /// Read a field's value as another (repeatable; FROM in any case), e.g.
+    /// `--map-value direction:eingehend=in --map-value kind:Vorlage=template`.
+    #[arg(long = "map-value", value_name = "FIELD:FROM=TO")]
+    pub(crate) map_values: Vec<String>,
+    /// Read a known export: a shipped profile (twilio, infobip, meta-webhook) or a profile
+    /// FILE.toml of your own (column names, value maps, contact per direction, ...).
+    #[arg(long, value_name = "NAME|FILE.toml")]
+    pub(crate) source: Option<String>,
     /// The account's country for fee tiers; default: the highest tier among the month's countries.
     #[arg(long, value_name = "CC")]
     pub(crate) account_country: Option<String>,
@@ -101,6 +110,12 @@ pub(crate) fn settings(a: &LogArgs) -> Result<Settings> {
                 .ok_or_else(|| Error::Usage(format!("--map takes FIELD=COLUMN ({m})")))
         })
         .collect::<Result<Vec<_>>>()?;
+    let map_values = a
+        .map_values
+        .iter()
+        .map(|m| parse_map_value(m))
+        .collect::<Result<Vec<_>>>()?;
+    let source = a.source.as_deref().map(Source::load).transpose()?;
     let account_country = a
         .account_country
         .as_deref()
@@ -132,6 +147,19 @@ pub(crate) fn settings(a: &LogArgs) -> Result<Settings> {
             skip_invalid: a.skip_invalid,
             threads,
             max_record_bytes: a.max_record_bytes,
+            map_values,
+            timestamp_format: source.as_ref().and_then(|s| s.timestamp_format.clone()),
+            delimiter: source.as_ref().and_then(Source::delimiter),
+            default_country: source
+                .as_ref()
+                .and_then(|s| s.default_country.as_deref())
+                .and_then(Country::parse),
+            prefixes: source
+                .as_ref()
+                .map(|s| s.prefixes.clone())
+                .unwrap_or_default(),
+            source,
+            ..ReadOptions::default()
         },
         models,
         tz,
@@ -139,6 +167,24 @@ pub(crate) fn settings(a: &LogArgs) -> Result<Settings> {
         as_of,
         threads,
     })
+}
+
+/// `--map-value FIELD:FROM=TO` as (field, from, to); the field is checked against the log's
+/// fields when the log is read.
+fn parse_map_value(m: &str) -> Result<(String, String, String)> {
+    let usage = || Error::Usage(format!("--map-value takes FIELD:FROM=TO ({m})"));
+    let (field, rest) = m.split_once(':').ok_or_else(usage)?;
+    let (from, to) = rest.split_once('=').ok_or_else(usage)?;
+    if field.trim().is_empty() || from.trim().is_empty() {
+        return Err(usage());
+    }
+    if crate::input::source::field_index(field).is_none() {
+        return Err(Error::Usage(format!(
+            "--map-value {m}: unknown field {field}; fields are {}",
+            crate::input::source::all_fields()
+        )));
+    }
+    Ok((field.trim().into(), from.trim().into(), to.trim().into()))
 }
 
 /// The log read with `s`, its rejected rows written out and counted on stderr.

@@ -63,6 +63,8 @@ pub enum Billed {
     InConversation,
     /// whatsapp-meta (from 2026-10-01): a free-form message charged at the utility rate.
     ServiceMessage,
+    /// A message whose status says it never arrived: not billed, opens nothing.
+    NotDelivered,
 }
 
 impl Billed {
@@ -79,6 +81,7 @@ impl Billed {
             Billed::Conversation => "conversation",
             Billed::InConversation => "in_conversation",
             Billed::ServiceMessage => "service_message",
+            Billed::NotDelivered => "not_delivered",
         }
     }
 }
@@ -112,6 +115,7 @@ pub enum Why {
     UtilityInWindowFree,
     FreeFormFree,
     ServiceMessageCharged,
+    NotDelivered,
 }
 
 impl Why {
@@ -147,6 +151,7 @@ impl Why {
             Why::UtilityInWindowFree => "utility template inside the open window: free".into(),
             Why::FreeFormFree => "free-form message inside the window: free".into(),
             Why::ServiceMessageCharged => "free-form (service) message: the market's utility rate after the month's free tier".into(),
+            Why::NotDelivered => "its status says it was not delivered (failed, undelivered, rejected or expired): not billed, opens nothing".into(),
         }
     }
 }
@@ -170,6 +175,12 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// A message that never arrived: every engine answers this first, before its state is
+    /// touched (RULES.md §1 `status`).
+    pub(crate) fn not_delivered() -> Outcome {
+        Outcome::new(Billed::NotDelivered, Charge::None, Why::NotDelivered)
+    }
+
     fn new(billed: Billed, charge: Charge, why: Why) -> Outcome {
         Outcome {
             billed,

@@ -3,10 +3,14 @@
 
 use super::blocks::{line_ends, Block, Blocks};
 use super::contacts::Contacts;
+use super::export::{Normalised, Plan};
 use super::numbers::{AccountStreams, Known, NumberTable};
 use super::phone::{self, CallingCodes};
 use super::recycle::Recycle;
-use super::rows::{Columns, Contact, Parser, Row, Rows, FIELDS, REQUIRED};
+use super::rows::{
+    Columns, Contact, Parser, Row, Rows, FIELDS, NO_BUSINESS_NUMBER, N_FIELDS, REQUIRED,
+};
+use super::source::{Format, Source};
 use crate::error::{Error, Result};
 use crate::event::{Country, Event};
 use chrono_tz::Tz;
@@ -25,6 +29,40 @@ pub struct ReadOptions {
     /// A longer record stops the reading (exit 3): a bound on memory. Default
     /// `DEFAULT_MAX_RECORD_BYTES`.
     pub max_record_bytes: usize,
+    /// `--map-value field:from=to`, each (field, from, to).
+    pub map_values: Vec<(String, String, String)>,
+    /// `--source`: the exporter's profile.
+    pub source: Option<Source>,
+    /// strftime format of timestamps (`--timestamp-format`, a profile's `timestamp_format`).
+    pub timestamp_format: Option<String>,
+    /// The delimiter (`--delimiter`, a profile's `delimiter`); detected when absent.
+    pub delimiter: Option<u8>,
+    /// Whose numbering plan reads national numbers (`--default-country`).
+    pub default_country: Option<Country>,
+    /// Prefixes dropped from phone numbers (a profile's `prefixes`).
+    pub prefixes: Vec<String>,
+    /// The line of the export each line of a canonical log came from (`export`).
+    #[doc(hidden)]
+    pub lines: Option<std::sync::Arc<Vec<u32>>>,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            tz: chrono_tz::UTC,
+            map: Vec::new(),
+            skip_invalid: false,
+            threads: 0,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            map_values: Vec::new(),
+            source: None,
+            timestamp_format: None,
+            delimiter: None,
+            default_country: None,
+            prefixes: Vec::new(),
+            lines: None,
+        }
+    }
 }
 
 /// The bound on a record's length unless `--max-record-bytes` raises it: 1 MiB.
@@ -67,6 +105,17 @@ pub struct Log {
     /// Events handed out in batches as they were read (`read_log_in_batches`) rather than
     /// kept in `events`.
     pub batched: usize,
+    /// The business numbers the `business_number` column names, each once (a phone number
+    /// as `+digits`, anything else as typed).
+    pub business_numbers: Vec<String>,
+    /// Each stream's business number, an index into `business_numbers` (`NO_BUSINESS_NUMBER`
+    /// when its rows name none): the first its rows name. Streams stay (account, contact).
+    pub stream_business_numbers: Vec<u32>,
+    /// Rows naming another business number than the first of their stream (a side table by
+    /// stream keeps one; the report warns).
+    pub business_number_changes: u64,
+    /// Rows folded into an earlier row of the same message id (status updates).
+    pub rows_merged: u64,
 }
 
 impl Log {
@@ -88,7 +137,18 @@ impl Log {
             account_months: Vec::new(),
             in_time_order: true,
             batched: 0,
+            business_numbers: Vec::new(),
+            stream_business_numbers: Vec::new(),
+            business_number_changes: 0,
+            rows_merged: 0,
         }
+    }
+
+    /// The business number of a stream's messages (`business_number` column), if its rows
+    /// name one: where the WhatsApp per-number free tier reads it.
+    pub fn business_number_of_stream(&self, stream: u32) -> Option<&str> {
+        let b = *self.stream_business_numbers.get(stream as usize)?;
+        (b != NO_BUSINESS_NUMBER).then(|| self.business_numbers[b as usize].as_str())
     }
 
     /// The number of events read, kept or handed out in batches.
@@ -219,12 +279,31 @@ fn read_input(
         msg,
     };
     let read_err = |line: u64, e: std::io::Error| err(line, format!("cannot read CSV ({e})"));
-    let input = sniff(input).map_err(|e| match e {
+    let mut input = sniff(input).map_err(|e| match e {
         Sniffed::Io(e) => read_err(0, e),
         Sniffed::NotCsv(what) => err(0, what.into()),
     })?;
+    if opts.source.as_ref().map(|s| s.format) == Some(Format::MetaWebhook) {
+        let mut bytes = Vec::new();
+        input.read_to_end(&mut bytes).map_err(|e| read_err(0, e))?;
+        let values = super::export::value_maps(opts)?;
+        let n = super::jsonl::canonical(&bytes, &values, opts.skip_invalid)
+            .map_err(|(line, msg)| err(line, msg))?;
+        return read_normalised(file, Vec::new(), n, opts, batch);
+    }
     let mut blocks = Blocks::new(input).max_record_bytes(opts.max_record_bytes);
     let (header, first) = read_header(&mut blocks, progress, &err)?;
+    let plan = Plan::new(&header, opts).map_err(|e| match e {
+        Error::Input { msg, .. } => err(1, msg),
+        e => e,
+    })?;
+    if let Some(plan) = plan {
+        let (first_line, bytes) = whole_input(blocks, first).map_err(|(l, m)| err(l, m))?;
+        let n = plan
+            .normalise(&bytes, first_line, opts)
+            .map_err(|(line, msg)| err(line, msg))?;
+        return read_normalised(file, header, n, opts, batch);
+    }
     let columns = Columns {
         index: locate_columns(&header, &opts.map, |m| err(1, m))?,
         count: header.len(),
@@ -236,6 +315,7 @@ fn read_input(
         codes: &codes,
         skip_invalid: opts.skip_invalid,
         max_record_bytes: opts.max_record_bytes,
+        lines: opts.lines.as_deref().map(Vec::as_slice),
     };
     let mut ids = Ids::new(Log::new(file.clone(), header.clone()));
     // The default account, used when the column is absent or empty.
@@ -255,6 +335,70 @@ fn read_input(
         return Err(err(0, "no rows after the header".into()));
     }
     number_accounts_by_name(&mut log);
+    Ok(log)
+}
+
+/// The rest of the input after the header, whole: its first line and its bytes.
+fn whole_input<R: Read>(
+    mut blocks: Blocks<R>,
+    first: Block,
+) -> std::result::Result<(u64, Vec<u8>), (u64, String)> {
+    let first_line = first.first_line;
+    let mut bytes = first.bytes;
+    let mut fault = first.fault;
+    while fault.is_none() {
+        match blocks.next_block() {
+            Ok(Some(b)) => {
+                bytes.extend_from_slice(&b.bytes);
+                fault = b.fault;
+            }
+            Ok(None) => break,
+            Err(e) => return Err((0, format!("cannot read CSV ({e})"))),
+        }
+    }
+    match fault {
+        Some(f) => Err(f),
+        None => Ok((first_line, bytes)),
+    }
+}
+
+/// An export in canonical form, read as a log: its lines and rejects are the export's, its
+/// rows the export's records; `header`: the export's (kept for `--rejects`).
+fn read_normalised(
+    file: String,
+    header: Vec<String>,
+    n: Normalised,
+    opts: &ReadOptions,
+    batch: Option<Batches>,
+) -> Result<Log> {
+    let canonical = ReadOptions {
+        tz: opts.tz,
+        skip_invalid: opts.skip_invalid,
+        threads: opts.threads,
+        max_record_bytes: opts.max_record_bytes,
+        timestamp_format: opts.timestamp_format.clone(),
+        default_country: opts.default_country,
+        prefixes: opts.prefixes.clone(),
+        lines: Some(std::sync::Arc::new(n.lines)),
+        ..ReadOptions::default()
+    };
+    let mut log = read_input(
+        file,
+        std::io::Cursor::new(n.csv),
+        0,
+        None,
+        &canonical,
+        batch,
+    )?;
+    log.rows = n.records;
+    log.rows_merged = n.merged;
+    if !n.rejects.is_empty() {
+        log.rejects.extend(n.rejects);
+        log.rejects.sort_by_key(|r| r.line);
+    }
+    if !header.is_empty() && log.rejects.is_empty() {
+        log.header = header;
+    }
     Ok(log)
 }
 
@@ -460,6 +604,8 @@ struct Ids {
     /// The streams of each opaque contact, by contact id.
     opaque_streams: FxHashMap<u32, AccountStreams>,
     accounts: FxHashMap<Box<str>, u32>,
+    /// Business numbers by their name in `Log::business_numbers`.
+    business_numbers: FxHashMap<String, u32>,
     interner: Interner,
     log: Log,
     /// The instant of the last event, to check the time order.
@@ -475,6 +621,7 @@ impl Ids {
             opaque: FxHashMap::default(),
             opaque_streams: FxHashMap::default(),
             accounts: FxHashMap::default(),
+            business_numbers: FxHashMap::default(),
             interner: Interner::default(),
             log,
             last_at: i64::MIN,
@@ -517,6 +664,7 @@ impl Ids {
             accounts: vec![None; rows.accounts.len()],
             cells: vec![None; rows.cells.len()],
             account_months: vec![None; rows.account_months.len()],
+            business_numbers: vec![None; rows.business_numbers.len()],
         };
         for (k, r) in rows.rows.iter().enumerate() {
             self.prefetch_ahead(&rows.rows, k);
@@ -567,6 +715,9 @@ impl Ids {
             self.interner
                 .cell(&mut self.log, (account, country, month), account_month)
         });
+        if r.business_number != NO_BUSINESS_NUMBER {
+            self.note_business_number(rows, r, stream, local);
+        }
         self.log.events.push(Event {
             at: r.at,
             day: r.day,
@@ -578,6 +729,35 @@ impl Ids {
             direction: r.direction,
             kind: r.kind,
         });
+    }
+
+    /// Notes the business number of row `r` against its stream (out of line: a log without
+    /// the column never calls it).
+    #[inline(never)]
+    fn note_business_number(&mut self, rows: &Rows, r: &Row, stream: u32, local: &mut BlockIds) {
+        let i = r.business_number as usize;
+        let id = *local.business_numbers[i].get_or_insert_with(|| {
+            let typed = &rows.business_numbers[i];
+            let name =
+                phone::normalize(typed).map_or_else(|| typed.to_string(), |d| format!("+{d}"));
+            let next = self.business_numbers.len() as u32;
+            *self
+                .business_numbers
+                .entry(name.clone())
+                .or_insert_with(|| {
+                    self.log.business_numbers.push(name);
+                    next
+                })
+        });
+        let by_stream = &mut self.log.stream_business_numbers;
+        if by_stream.len() <= stream as usize {
+            by_stream.resize(stream as usize + 1, NO_BUSINESS_NUMBER);
+        }
+        match by_stream[stream as usize] {
+            NO_BUSINESS_NUMBER => by_stream[stream as usize] = id,
+            b if b != id => self.log.business_number_changes += 1,
+            _ => {}
+        }
     }
 
     /// The contact id of number `n` (given if new) and its stream in `account`.
@@ -640,6 +820,7 @@ struct BlockIds {
     accounts: Vec<Option<u32>>,
     cells: Vec<Option<u32>>,
     account_months: Vec<Option<u32>>,
+    business_numbers: Vec<Option<u32>>,
 }
 
 /// Account ids in name order rather than order of appearance, so that reports and fee lists
@@ -673,9 +854,9 @@ fn locate_columns(
     header: &[String],
     map: &[(String, String)],
     input: impl Fn(String) -> Error,
-) -> Result<[Option<usize>; 6]> {
-    let mut wanted: [Option<String>; 6] = FIELDS.map(|f| Some(f.to_string()));
-    let mut mapped = [false; 6];
+) -> Result<[Option<usize>; N_FIELDS]> {
+    let mut wanted: [Option<String>; N_FIELDS] = FIELDS.map(|f| Some(f.to_string()));
+    let mut mapped = [false; N_FIELDS];
     let shown_header = || super::shown(&header.join(",")).into_owned();
     for (field, column) in map {
         let usage = |m: String| Error::Usage(format!("--map {field}={column}: {m}"));
@@ -705,7 +886,7 @@ fn locate_columns(
             wanted[i] = Some(column.to_string());
         }
     }
-    let mut cols = [None; 6];
+    let mut cols = [None; N_FIELDS];
     for (i, name) in wanted.iter().enumerate() {
         let Some(name) = name else { continue };
         let hits: Vec<usize> = header
@@ -717,8 +898,10 @@ fn locate_columns(
         match hits.len() {
             0 if REQUIRED[i] => {
                 return Err(input(format!(
-                    "missing required column ({name}); the header is: {}",
-                    shown_header()
+                    "missing required column ({name}); the header is: {}; name the column with --map {}=COLUMN, or read a known export with --source NAME ({})",
+                    shown_header(),
+                    FIELDS[i],
+                    super::source::names().join(", ")
                 )))
             }
             0 => {}
@@ -888,6 +1071,7 @@ mod tests {
             skip_invalid: false,
             threads: 2,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            ..ReadOptions::default()
         };
         read_from("t.csv".into(), text.as_bytes(), &opts)
     }
@@ -976,6 +1160,41 @@ mod tests {
     }
 
     #[test]
+    fn status_entry_point_and_business_number_are_read() {
+        let log = read(
+            "timestamp,contact,direction,kind,status,entry_point,business_number\n\
+            1772356500,+380501234567,in,,received,ad-123,+1 555 0100\n\
+            1772356501,+380501234567,out,utility,FAILED,,15550100\n\
+            1772356502,+380501234567,out,utility,read,,\n\
+            1772356503,+380501234568,in,,,,\n",
+        )
+        .unwrap();
+        let kinds: Vec<Kind> = log.events.iter().map(|e| e.kind).collect();
+        use crate::event::Category::Utility;
+        assert_eq!(
+            kinds,
+            [
+                Kind::EntryPoint,
+                Kind::NotDelivered,
+                Kind::Template(Some(Utility)),
+                Kind::FreeForm
+            ]
+        );
+        // Two spellings of one number: one business number, on the first stream only.
+        assert_eq!(log.business_numbers, ["+15550100"]);
+        assert_eq!(log.business_number_of_stream(0), Some("+15550100"));
+        assert_eq!(log.business_number_of_stream(1), None);
+        assert_eq!(log.business_number_changes, 0);
+        let e = read("timestamp,contact,direction,status\n1772356500,+380501234567,out,queued\n")
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("t.csv:2: unknown status (queued)"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn kind_is_ignored_on_inbound_rows() {
         let log = read("timestamp,contact,direction,kind\n1772356500,+380501234567,in,whatever\n")
             .unwrap();
@@ -990,6 +1209,7 @@ mod tests {
             skip_invalid: true,
             threads: 2,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            ..ReadOptions::default()
         };
         let log = read_from(
             "t.csv".into(),
@@ -1016,6 +1236,7 @@ mod tests {
             skip_invalid: true,
             threads: 2,
             max_record_bytes: 60,
+            ..ReadOptions::default()
         };
         let text = "timestamp,contact,direction,note\n1772356500,+380501234567,in,\"a\"\n1772356501,+380501234567,in,\"a\nlong note on two lines, over sixty bytes\"\n";
         let e = read_from("t.csv".into(), text.as_bytes(), &opts).unwrap_err();

@@ -541,6 +541,13 @@ fn notes(report: &Report, m: &ModelResult, out: &mut dyn Write) -> std::io::Resu
             totals.blocked
         )?;
     }
+    if totals.not_delivered > 0 {
+        writeln!(
+            out,
+            "  not delivered: {} messages whose status says they never arrived (failed, undelivered, rejected, expired), not billed",
+            totals.not_delivered
+        )?;
+    }
     fee_notes(report, m, out)
 }
 

@@ -4,6 +4,7 @@
 mod bad;
 mod config;
 mod decide;
+mod exports_b;
 mod golden;
 mod input;
 mod ledger;
@@ -57,6 +58,7 @@ pub fn read_options(threads: usize) -> simcost::input::ReadOptions {
         skip_invalid: false,
         threads,
         max_record_bytes: simcost::input::DEFAULT_MAX_RECORD_BYTES,
+        ..Default::default()
     }
 }
 
