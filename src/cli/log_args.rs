@@ -169,6 +169,49 @@ pub(crate) fn settings(a: &LogArgs) -> Result<Settings> {
     })
 }
 
+/// Inbound rows from which on one contact holding more than half of them is suspect.
+const GUARD_INBOUND_ROWS: u64 = 20;
+/// Outbound WhatsApp messages from which on the share outside every window is looked at.
+const GUARD_OUTBOUND: u64 = 20;
+
+/// What looks like a mapping mistake in a replayed log (RULES.md §1: nothing silent): said on
+/// stderr and kept in `Log::warnings` for the JSON report. Two signs: one contact holding more
+/// than half of the inbound rows (the contact column names the business on inbound rows), and
+/// more than 90% of a WhatsApp model's delivered outbound messages free-form outside every
+/// window (the customer is spelled differently on inbound and outbound rows).
+pub(crate) fn warn_mapping(log: &mut Log, results: &[ModelResult]) {
+    let mut warnings = Vec::new();
+    if let Some((contact, n)) = log.busiest_contact {
+        if log.inbound_rows >= GUARD_INBOUND_ROWS && 2 * n > log.inbound_rows {
+            warnings.push(format!(
+                "contact {} sent {n} of the {} inbound rows (more than half): is the contact column the business's own number on inbound rows? Read the customer by direction (--map contact_inbound=From --map contact_outbound=To) or use --source",
+                log.contact_name(contact),
+                log.inbound_rows
+            ));
+        }
+    }
+    for r in results.iter().filter(|r| r.channel == "whatsapp") {
+        let t = r.totals();
+        let delivered = t.messages_out.saturating_sub(t.not_delivered);
+        if delivered >= GUARD_OUTBOUND && 10 * t.outside_window > 9 * delivered {
+            warnings.push(format!(
+                "{}: {} of {delivered} outbound messages fell outside every customer service window (more than 90%): are inbound and outbound rows naming the customer in different columns or spellings (--map contact_inbound/contact_outbound), or are the directions swapped (--map-value direction:...)?",
+                r.name, t.outside_window
+            ));
+        }
+    }
+    for w in &warnings {
+        eprintln!("simcost: warning: {w}");
+    }
+    if log.business_number_changes > 0 {
+        eprintln!(
+            "simcost: warning: {} rows name another business number than the first of their contact's stream (the stream keeps the first)",
+            log.business_number_changes
+        );
+    }
+    log.warnings = warnings;
+}
+
 /// `--map-value FIELD:FROM=TO` as (field, from, to); the field is checked against the log's
 /// fields when the log is read.
 fn parse_map_value(m: &str) -> Result<(String, String, String)> {

@@ -116,6 +116,12 @@ pub struct Log {
     pub business_number_changes: u64,
     /// Rows folded into an earlier row of the same message id (status updates).
     pub rows_merged: u64,
+    /// Inbound rows, and the contact with the most of them and its count: the guard against
+    /// a contact column that names the business on inbound rows.
+    pub inbound_rows: u64,
+    pub busiest_contact: Option<(u32, u64)>,
+    /// What looks like a mapping mistake, said on stderr and in the JSON report (`input`).
+    pub warnings: Vec<String>,
 }
 
 impl Log {
@@ -141,6 +147,9 @@ impl Log {
             stream_business_numbers: Vec::new(),
             business_number_changes: 0,
             rows_merged: 0,
+            inbound_rows: 0,
+            busiest_contact: None,
+            warnings: Vec::new(),
         }
     }
 
@@ -330,7 +339,9 @@ fn read_input(
         size,
     )
     .map_err(|(line, msg)| err(line, msg))?;
+    let busiest = ids.busiest_contact();
     let mut log = ids.log;
+    log.busiest_contact = busiest;
     if log.rows == 0 {
         return Err(err(0, "no rows after the header".into()));
     }
@@ -603,6 +614,8 @@ struct Ids {
     opaque: FxHashMap<Box<str>, u32>,
     /// The streams of each opaque contact, by contact id.
     opaque_streams: FxHashMap<u32, AccountStreams>,
+    /// Inbound rows of each opaque contact (numbers keep theirs in `numbers`).
+    opaque_inbound: FxHashMap<u32, u64>,
     accounts: FxHashMap<Box<str>, u32>,
     /// Business numbers by their name in `Log::business_numbers`.
     business_numbers: FxHashMap<String, u32>,
@@ -620,6 +633,7 @@ impl Ids {
             numbers: NumberTable::default(),
             opaque: FxHashMap::default(),
             opaque_streams: FxHashMap::default(),
+            opaque_inbound: FxHashMap::default(),
             accounts: FxHashMap::default(),
             business_numbers: FxHashMap::default(),
             interner: Interner::default(),
@@ -704,9 +718,11 @@ impl Ids {
                 &rows.accounts[local_account as usize],
             )
         });
+        let inbound = r.direction == crate::event::Direction::Inbound;
+        self.log.inbound_rows += inbound as u64;
         let (contact, stream) = match r.contact() {
-            Contact::Number(n) => self.number_contact(n, account),
-            Contact::Id(i) => self.opaque_contact(&rows.ids[i as usize], account),
+            Contact::Number(n) => self.number_contact(n, account, inbound),
+            Contact::Id(i) => self.opaque_contact(&rows.ids[i as usize], account, inbound),
         };
         let account_month = *local.account_months[r.account_month as usize]
             .get_or_insert_with(|| self.interner.account_month(&mut self.log, (account, month)));
@@ -729,6 +745,16 @@ impl Ids {
             direction: r.direction,
             kind: r.kind,
         });
+    }
+
+    /// The contact with the most inbound rows and its count (the lower id on a tie).
+    fn busiest_contact(&self) -> Option<(u32, u64)> {
+        let numbers = self.numbers.busiest().map(|(c, n)| (c, n as u64));
+        let opaque = self.opaque_inbound.iter().map(|(&c, &n)| (c, n));
+        numbers
+            .into_iter()
+            .chain(opaque)
+            .max_by_key(|&(c, n)| (n, std::cmp::Reverse(c)))
     }
 
     /// Notes the business number of row `r` against its stream (out of line: a log without
@@ -762,15 +788,17 @@ impl Ids {
 
     /// The contact id of number `n` (given if new) and its stream in `account`.
     #[inline(always)]
-    fn number_contact(&mut self, n: u64, account: u32) -> (u32, u32) {
+    fn number_contact(&mut self, n: u64, account: u32, inbound: bool) -> (u32, u32) {
         let next = self.log.contacts.len() as u32;
         let (known, made) = self.numbers.entry(
             n,
             Known {
                 contact: next,
                 streams: AccountStreams::NONE,
+                inbound: 0,
             },
         );
+        known.inbound = known.inbound.saturating_add(inbound as u32);
         if made {
             self.log.contacts.push_number(n);
         }
@@ -781,7 +809,7 @@ impl Ids {
 
     /// The contact id of an opaque contact (given if new) and its stream in `account`.
     #[inline]
-    fn opaque_contact(&mut self, name: &str, account: u32) -> (u32, u32) {
+    fn opaque_contact(&mut self, name: &str, account: u32, inbound: bool) -> (u32, u32) {
         let contact = match self.opaque.get(name) {
             Some(&id) => id,
             None => {
@@ -790,6 +818,9 @@ impl Ids {
                 id
             }
         };
+        if inbound {
+            *self.opaque_inbound.entry(contact).or_insert(0) += 1;
+        }
         let streams = (self.opaque_streams)
             .entry(contact)
             .or_insert(AccountStreams::NONE);

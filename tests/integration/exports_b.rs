@@ -241,3 +241,61 @@ fn german_excel_export_equals_its_canonical_twin() {
         "0.0600",
     );
 }
+
+/// Twenty UA customers each write once and get one reply; the business's number is
+/// +14155550100. Read with the customer by direction, each reply is the first of a
+/// user-initiated session: 20 x 0.0200 = 0.4000. Read with `--map contact=to` (the Infobip
+/// mistake), every inbound row is the business's number and every reply falls outside any
+/// window, billed as a template: 20 x 0.0600 = 1.2000 - and simcost says so, twice.
+#[test]
+fn a_contact_column_that_names_the_business_is_warned() {
+    let mut log = String::from("timestamp,from,to,direction\n");
+    for i in 0..20 {
+        let c = format!("+3805011100{i:02}");
+        log += &format!("2026-03-02T08:{i:02}:00Z,{c},+14155550100,in\n");
+        log += &format!("2026-03-02T08:{i:02}:30Z,+14155550100,{c},out\n");
+    }
+    let right = [
+        "--map",
+        "contact_inbound=from",
+        "--map",
+        "contact_outbound=to",
+    ];
+    let v = replay_stdin_json(&log, &["wa"], &right);
+    assert_eq!(total(&v, "wa"), d("0.4000"));
+    assert!(v["input"].get("warnings").is_none(), "{}", v["input"]);
+    let v = replay_stdin_json(&log, &["wa"], &["--map", "contact=to"]);
+    assert_eq!(total(&v, "wa"), d("1.2000"));
+    let warnings = v["input"]["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(warnings[0]
+        .as_str()
+        .unwrap()
+        .starts_with("contact +14155550100 sent 20 of the 20 inbound rows (more than half)"));
+    assert!(warnings[1]
+        .as_str()
+        .unwrap()
+        .starts_with("wa: 20 of 20 outbound messages fell outside every customer service window"));
+    let r = test_rates();
+    let out = sim(&[
+        "replay",
+        "-",
+        "--rates",
+        &r,
+        "--model",
+        "wa",
+        "--map",
+        "contact=to",
+    ])
+    .stdin(log.clone())
+    .run();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("simcost: warning: contact +14155550100 sent 20"),
+        "{stderr}"
+    );
+    // Nineteen inbound rows are too few to judge.
+    let short: String = log.lines().take(39).map(|l| format!("{l}\n")).collect();
+    let v = replay_stdin_json(&short, &["wa"], &["--map", "contact=to"]);
+    assert!(v["input"].get("warnings").is_none(), "{}", v["input"]);
+}
