@@ -101,10 +101,18 @@ impl Plan {
         if !needed {
             return Ok(None);
         }
+        // A log field and `id` are looked for under their own names too; the other export
+        // fields only where a profile or `--map` names their columns (a log may well have a
+        // `date` column beside its timestamp).
         let mut wanted: Vec<Option<Vec<String>>> = (FIELDS.iter().chain(&EXPORT_FIELDS))
-            .map(|f| {
+            .enumerate()
+            .map(|(i, f)| {
                 let listed = opts.source.as_ref().and_then(|s| s.columns.get(*f));
-                Some(listed.map_or_else(|| vec![f.to_string()], |n| n.list()))
+                match listed {
+                    Some(n) => Some(n.list()),
+                    None if i <= N_FIELDS + ID => Some(vec![f.to_string()]),
+                    None => None,
+                }
             })
             .collect();
         let mut mapped = vec![false; wanted.len()];
@@ -151,7 +159,7 @@ impl Plan {
     /// The required fields, each from a column or from the columns that stand for it.
     fn check_required(&self, header: &[String]) -> Result<()> {
         let (date, time) = (self.extra[DATE], self.extra[TIME]);
-        if date.is_some() != time.is_some() && self.cols[TS].is_none() {
+        if date.is_some() != time.is_some() {
             return Err(Error::Usage(
                 "a date column needs a time column: --map date=COLUMN --map time=COLUMN".into(),
             ));
@@ -244,7 +252,7 @@ impl Plan {
         for (i, f) in fields.iter_mut().enumerate() {
             *f = renamed(&self.values[i], text(self.cols[i], FIELDS[i])?).to_string();
         }
-        if self.cols[TS].is_none() {
+        if self.extra[DATE].is_some() && self.extra[TIME].is_some() {
             let date = text(self.extra[DATE], "date")?;
             let time = text(self.extra[TIME], "time")?;
             fields[TS] = renamed(&self.values[TS], &format!("{date} {time}")).to_string();

@@ -134,6 +134,10 @@ impl Exporter for JsonExporter {
         if !log.warnings.is_empty() {
             input["warnings"] = json!(log.warnings);
         }
+        // Rows folded into the message of their id: rows = replayed + skipped + merged.
+        if log.rows_merged > 0 {
+            input["rows_merged"] = json!(log.rows_merged);
+        }
         let models = report.models.iter().map(|m| ModelJson { report, m });
         let mut w = serde_json::Serializer::pretty(&mut *out);
         let mut doc = w.serialize_map(None).map_err(std::io::Error::other)?;

@@ -165,9 +165,14 @@ fn right_align(t: &mut Table) {
 
 /// Local times a clock change made ambiguous, when there are any (docs/billing-rules.md §2).
 fn ambiguous_note(log: &crate::input::Log) -> String {
-    match log.ambiguous_times {
+    // Status rows of a message already read (rows sharing an id): neither replayed nor skipped.
+    let merged = match log.rows_merged {
         0 => String::new(),
-        n => format!(", {n} ambiguous local times read as the earlier instant"),
+        n => format!(", {n} merged into the message of their id"),
+    };
+    match log.ambiguous_times {
+        0 => merged,
+        n => format!("{merged}, {n} ambiguous local times read as the earlier instant"),
     }
 }
 

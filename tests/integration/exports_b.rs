@@ -191,6 +191,11 @@ fn meta_webhook_statuses_of_one_message_are_one_message() {
     assert_eq!(count(&v, "wa", "messages_out"), 4);
     assert_eq!(count(&v, "wa", "messages_in"), 2);
     assert_eq!(count(&v, "wa", "not_delivered"), 1);
+    // 11 messages and statuses: 6 messages, 5 status rows (and one redelivered payload)
+    // folded into them.
+    assert_eq!(v["input"]["rows"], 11);
+    assert_eq!(v["input"]["replayed"], 6);
+    assert_eq!(v["input"]["rows_merged"], 5);
 }
 
 #[test]
