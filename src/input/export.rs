@@ -371,7 +371,7 @@ impl Canonical {
         }
     }
 
-    pub fn push(&mut self, line: u64, fields: &[String; N_FIELDS]) {
+    pub fn push<S: AsRef<[u8]>>(&mut self, line: u64, fields: &[S; N_FIELDS]) {
         let _ = self.w.write_record(fields);
         self.lines.push(u32::try_from(line).unwrap_or(u32::MAX));
     }
@@ -390,5 +390,60 @@ impl Canonical {
 impl Default for Canonical {
     fn default() -> Self {
         Canonical::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(ts: &str, kind: &str, status: &str) -> [String; N_FIELDS] {
+        let mut f: [String; N_FIELDS] = Default::default();
+        f[TS] = ts.into();
+        f[CONTACT] = "+380501110001".into();
+        f[DIRECTION] = "out".into();
+        f[4] = kind.into();
+        f[STATUS] = status.into();
+        f
+    }
+
+    #[test]
+    fn one_message_per_id_earliest_time_latest_status() {
+        let mut ids = Ids::default();
+        let utc = chrono_tz::UTC;
+        ids.add(2, row("1772438760", "", "read"), "m".into(), utc);
+        ids.add(3, row("1772438700", "", "sent"), "m".into(), utc);
+        ids.add(
+            4,
+            row("1772438702", "utility", "delivered"),
+            "m".into(),
+            utc,
+        );
+        // a tie: the later row's status
+        ids.add(5, row("1772438800", "", "failed"), "n".into(), utc);
+        ids.add(6, row("1772438800", "", "sent"), "n".into(), utc);
+        // no id, and a timestamp that does not read: messages of their own
+        ids.add(7, row("1772438800", "", ""), String::new(), utc);
+        ids.add(8, row("noon", "", ""), "n".into(), utc);
+        let got: Vec<(u64, &str, &str, &str)> = (ids.messages.iter())
+            .map(|(l, f)| (*l, f[TS].as_str(), f[4].as_str(), f[STATUS].as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (3, "1772438700", "utility", "read"),
+                (5, "1772438800", "", "sent"),
+                (7, "1772438800", "", ""),
+                (8, "noon", "", ""),
+            ]
+        );
+        assert_eq!(ids.merged, 3);
+    }
+
+    #[test]
+    fn a_value_map_compares_in_any_case() {
+        let map = vec![("eingehend".to_string(), "in".to_string())];
+        assert_eq!(renamed(&map, "Eingehend"), "in");
+        assert_eq!(renamed(&map, "ausgehend"), "ausgehend");
     }
 }

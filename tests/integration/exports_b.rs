@@ -304,3 +304,45 @@ fn a_contact_column_that_names_the_business_is_warned() {
     let v = replay_stdin_json(&short, &["wa"], &["--map", "contact=to"]);
     assert!(v["input"].get("warnings").is_none(), "{}", v["input"]);
 }
+
+#[test]
+fn a_rejected_export_row_is_written_as_the_export_had_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let rejects = dir.path().join("rejects.csv");
+    let log = "Sid,DateSent,From,To,Direction,Status\n\
+        SM1,2026-03-02T08:00:00Z,+380501110001,+14155550100,inbound,received\n\
+        SM2,2026-03-02T08:05:00Z,+14155550100,+380501110001,outbound-api,lost\n\
+        SM3,2026-03-02T08:06:00Z,+14155550100\n";
+    let r = test_rates();
+    let v = sim(&[
+        "replay", "-", "--rates", &r, "--model", "wa", "--format", "json",
+    ])
+    .arg("--source")
+    .arg("twilio")
+    .arg("--skip-invalid")
+    .arg("--rejects")
+    .arg(rejects.to_str().unwrap())
+    .stdin(log)
+    .json();
+    assert_eq!(v["input"]["rows"], 3);
+    assert_eq!(v["input"]["skipped"], 2);
+    let text = std::fs::read_to_string(&rejects).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "reject_line,reject_reason,Sid,DateSent,From,To,Direction,Status"
+    );
+    assert!(
+        lines[1].starts_with("3,") && lines[1].contains("unknown status (lost)"),
+        "{text}"
+    );
+    assert!(
+        lines[1]
+            .ends_with(",SM2,2026-03-02T08:05:00Z,+14155550100,+380501110001,outbound-api,lost"),
+        "{text}"
+    );
+    assert!(
+        lines[2].ends_with(",SM3,2026-03-02T08:06:00Z,+14155550100"),
+        "{text}"
+    );
+}
