@@ -67,6 +67,39 @@ fn a_failed_message_is_counted_never_billed_and_opens_nothing() {
 }
 
 #[test]
+fn a_failed_message_costs_nothing_in_every_shipped_model() {
+    // The shipped models on real cards: the log with a failed template and a failed reply
+    // costs exactly what the log without them costs, and counts them.
+    let with = "timestamp,contact,direction,kind,status\n\
+        2026-03-02T08:00:00Z,+380501110001,in,,\n\
+        2026-03-02T08:06:00Z,+380501110001,out,,failed\n\
+        2026-03-02T08:07:00Z,+380501110001,out,,delivered\n\
+        2026-03-02T08:10:00Z,+4915112345678,out,marketing,undelivered\n\
+        2026-03-02T09:00:00Z,+4915112345678,out,utility,delivered\n";
+    let without: String = (with.lines())
+        .filter(|l| !l.ends_with("failed") && !l.ends_with("undelivered"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let a = sim(&["replay", "-", "--format", "json"]).stdin(with).json();
+    let b = sim(&["replay", "-", "--format", "json"])
+        .stdin(without)
+        .json();
+    for (ma, mb) in a["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(b["models"].as_array().unwrap())
+    {
+        assert_eq!(ma["total"], mb["total"], "{}", ma["model"]);
+        assert_eq!(ma["totals"]["not_delivered"], 2, "{}", ma["model"]);
+        assert_eq!(
+            ma["totals"]["sessions_opened"],
+            mb["totals"]["sessions_opened"]
+        );
+    }
+}
+
+#[test]
 fn rows_sharing_an_id_are_one_message_earliest_time_last_status() {
     // m1: sent 08:05, delivered 08:06, read 08:07 (rows out of order): one reply at 08:05,
     // the session's first, 0.0200. m2: sent 08:30 then failed 08:31: not delivered. m3:
