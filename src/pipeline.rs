@@ -219,6 +219,8 @@ mod tests {
                 account_months: log.account_months.len(),
                 accounts: log.accounts.clone(),
                 contacts: log.contacts.clone(),
+                business_numbers: Vec::new(),
+                stream_business_numbers: Vec::new(),
             };
             let rest = Batch {
                 first: cut as u32,
@@ -227,6 +229,8 @@ mod tests {
                 account_months: log.account_months.len(),
                 accounts: Vec::new(),
                 contacts: Contacts::default(),
+                business_numbers: Vec::new(),
+                stream_business_numbers: Vec::new(),
             };
             tx.send(Arc::new(tables)).unwrap();
             tx.send(Arc::new(rest)).unwrap();

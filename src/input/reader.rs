@@ -202,6 +202,11 @@ pub struct Batch {
     pub accounts: Vec<String>,
     /// New contacts.
     pub contacts: Contacts,
+    /// New business numbers (`Log::business_numbers`, in order).
+    pub business_numbers: Vec<String>,
+    /// Streams whose business number became known in this batch: (stream, index into the
+    /// business numbers), as `Log::stream_business_numbers` has them at the end.
+    pub stream_business_numbers: Vec<(u32, u32)>,
 }
 
 /// Reads a log file and hands its events to `batch` a block at a time, in input order, while
@@ -688,6 +693,9 @@ struct Ids {
     last_at: i64,
     /// How much of the tables the batches handed out so far cover: cells, accounts, contacts.
     sent: (usize, usize, usize),
+    /// Business numbers handed out so far, and the streams given one since the last batch.
+    sent_business_numbers: usize,
+    new_stream_business_numbers: Vec<(u32, u32)>,
 }
 
 impl Ids {
@@ -703,6 +711,8 @@ impl Ids {
             log,
             last_at: i64::MIN,
             sent: (0, 0, 0),
+            sent_business_numbers: 0,
+            new_stream_business_numbers: Vec::new(),
         }
     }
 
@@ -724,6 +734,10 @@ impl Ids {
             account_months: log.account_months.len(),
             accounts: log.accounts[accounts..].to_vec(),
             contacts: log.contacts.tail(contacts as u32),
+            business_numbers: log.business_numbers
+                [std::mem::replace(&mut self.sent_business_numbers, log.business_numbers.len())..]
+                .to_vec(),
+            stream_business_numbers: std::mem::take(&mut self.new_stream_business_numbers),
         }
     }
 
@@ -843,7 +857,10 @@ impl Ids {
             by_stream.resize(stream as usize + 1, NO_BUSINESS_NUMBER);
         }
         match by_stream[stream as usize] {
-            NO_BUSINESS_NUMBER => by_stream[stream as usize] = id,
+            NO_BUSINESS_NUMBER => {
+                by_stream[stream as usize] = id;
+                self.new_stream_business_numbers.push((stream, id));
+            }
             b if b != id => self.log.business_number_changes += 1,
             _ => {}
         }
@@ -1286,6 +1303,38 @@ mod tests {
                 .starts_with("t.csv:2: unknown status (queued)"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn batches_carry_the_business_numbers_of_their_streams() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.csv");
+        std::fs::write(
+            &path,
+            "timestamp,contact,direction,business_number\n\
+             1772356500,+380501234567,in,\n\
+             1772356501,+380501234567,out,+1 555 0100\n\
+             1772356502,+380501234568,in,+1 555 0199\n",
+        )
+        .unwrap();
+        let (mut names, mut pairs) = (Vec::new(), Vec::new());
+        let opts = ReadOptions {
+            threads: 2,
+            ..ReadOptions::default()
+        };
+        let log = read_log_in_batches(
+            path.to_str().unwrap(),
+            &opts,
+            &Recycle::default(),
+            &mut |b| {
+                names.extend(b.business_numbers);
+                pairs.extend(b.stream_business_numbers);
+            },
+        )
+        .unwrap();
+        assert_eq!(names, ["+15550100", "+15550199"]);
+        assert_eq!(pairs, [(0, 0), (1, 1)]);
+        assert_eq!(log.business_number_of_stream(1), Some("+15550199"));
     }
 
     #[test]
