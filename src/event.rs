@@ -74,7 +74,7 @@ impl Direction {
             b"out" => return Some(Direction::Outbound),
             _ => {}
         }
-        const WORDS: [(&str, Direction); 9] = [
+        const WORDS: [(&str, Direction); 14] = [
             ("in", Direction::Inbound),
             ("out", Direction::Outbound),
             ("inbound", Direction::Inbound),
@@ -84,6 +84,12 @@ impl Direction {
             ("user", Direction::Inbound),
             ("customer", Direction::Inbound),
             ("business", Direction::Outbound),
+            // Exporters' own words, where they cannot mean anything else (Twilio's `Direction`).
+            ("incoming", Direction::Inbound),
+            ("outgoing", Direction::Outbound),
+            ("outbound-api", Direction::Outbound),
+            ("outbound-reply", Direction::Outbound),
+            ("outbound-call", Direction::Outbound),
         ];
         word(s, &WORDS)
     }
@@ -123,7 +129,9 @@ impl Category {
     }
 }
 
-/// What the business sent. Inbound rows always carry `FreeForm`: the column is outbound only.
+/// What the business sent. Inbound rows carry `FreeForm`, or `EntryPoint` when the customer
+/// came from an ad or a Page call-to-action (the `kind` column is outbound only). Kept in one
+/// byte, beside the direction, so that the event stays 32 bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     /// empty, `session`, `text`, `reply`, `service`
@@ -131,6 +139,13 @@ pub enum Kind {
     Welcome,
     /// `template` (no category), or a category / Viber type
     Template(Option<Category>),
+    /// Outbound, with a `status` that says it never arrived (`failed`, `undelivered`,
+    /// `rejected`, `expired`): never billed, opens nothing, counted as `not_delivered`.
+    NotDelivered,
+    /// Inbound, with a non-empty `entry_point` (Meta webhook `referral`: a click-to-WhatsApp
+    /// ad or a Facebook Page call-to-action). The engines read it as a customer message; the
+    /// free entry point rules (RULES.md §4) are for a later engine change.
+    EntryPoint,
 }
 
 impl Kind {
@@ -169,8 +184,28 @@ impl Kind {
             Kind::Welcome => "welcome",
             Kind::Template(None) => "template",
             Kind::Template(Some(c)) => c.name(),
+            Kind::NotDelivered => "not delivered",
+            Kind::EntryPoint => "entry point",
         }
     }
+}
+
+/// Whether a delivery status (`status` column, any case) says the message arrived: `Some(true)`
+/// for `delivered`, `read`, `sent`, `received` or empty, `Some(false)` for `failed`,
+/// `undelivered`, `rejected`, `expired`; `None` for any other word.
+pub fn delivered(status: &[u8]) -> Option<bool> {
+    const WORDS: [(&str, bool); 9] = [
+        ("", true),
+        ("delivered", true),
+        ("read", true),
+        ("sent", true),
+        ("received", true),
+        ("failed", false),
+        ("undelivered", false),
+        ("rejected", false),
+        ("expired", false),
+    ];
+    word(status, &WORDS)
 }
 
 /// One message of the log, resolved: the instant in UTC microseconds and interned ids. 32
@@ -436,10 +471,31 @@ mod tests {
     }
 
     #[test]
+    fn every_status_word() {
+        for w in ["", "delivered", "READ", "sent", "received"] {
+            assert_eq!(delivered(w.as_bytes()), Some(true), "{w}");
+        }
+        for w in ["failed", "Undelivered", "rejected", "expired"] {
+            assert_eq!(delivered(w.as_bytes()), Some(false), "{w}");
+        }
+        assert_eq!(delivered(b"queued"), None);
+    }
+
+    #[test]
     fn every_direction_word() {
         for w in ["in", "inbound", "MO", "user", "Customer"] {
             assert_eq!(Direction::parse(w), Some(Direction::Inbound), "{w}");
         }
+        for w in [
+            "incoming",
+            "Outgoing",
+            "outbound-api",
+            "outbound-reply",
+            "outbound-call",
+        ] {
+            assert!(Direction::parse(w).is_some(), "{w}");
+        }
+        assert_eq!(Direction::parse("INCOMING"), Some(Direction::Inbound));
         for w in ["out", "Outbound", "mt", "business"] {
             assert_eq!(Direction::parse(w), Some(Direction::Outbound), "{w}");
         }

@@ -194,6 +194,7 @@ mod tests {
             threads: 1,
             max_record_bytes: input::DEFAULT_MAX_RECORD_BYTES,
             accounts: None,
+            ..ReadOptions::default()
         };
         let log = input::read_from("t.csv".into(), text.as_bytes(), &read).unwrap();
         let models = RateSet::load(&RateSource::Dir("tests/fixtures/rates".into()))
@@ -221,6 +222,8 @@ mod tests {
                 account_months: log.account_months.len(),
                 accounts: log.accounts.clone(),
                 contacts: log.contacts.clone(),
+                business_numbers: Vec::new(),
+                stream_business_numbers: Vec::new(),
             };
             let rest = Batch {
                 first: cut as u32,
@@ -229,6 +232,8 @@ mod tests {
                 account_months: log.account_months.len(),
                 accounts: Vec::new(),
                 contacts: Contacts::default(),
+                business_numbers: Vec::new(),
+                stream_business_numbers: Vec::new(),
             };
             tx.send(Arc::new(tables)).unwrap();
             tx.send(Arc::new(rest)).unwrap();

@@ -6,17 +6,16 @@
 
 use super::{Context, Proposal, Strategy};
 use crate::counterfactual::Edit;
-use crate::event::{Direction, Event};
+use crate::event::{Direction, Event, Kind};
 use crate::input::Log;
 use crate::rates::Model;
 
 pub struct Undelivered;
 
-/// Whether a business message reached a delivered status. The log's `status` field is not
-/// read yet (issue 18b adds it): until then every message counts as delivered and this
-/// strategy finds nothing. Wire this one accessor to the event's status when it lands.
-pub fn delivered(_log: &Log, _ev: &Event) -> bool {
-    true
+/// Whether a business message reached a delivered status: the log's `status` column (a row
+/// without one counts as delivered).
+pub fn delivered(_log: &Log, ev: &Event) -> bool {
+    ev.kind != Kind::NotDelivered
 }
 
 impl Strategy for Undelivered {
@@ -55,7 +54,7 @@ impl Strategy for Undelivered {
         Proposal {
             edits,
             note: format!(
-                "{failed} of {outbound} business messages not delivered ({share} %); the log's delivery statuses are not read yet: every message counts as delivered"
+                "{failed} of {outbound} business messages not delivered ({share} %, from the log's status column; a row without one counts as delivered)"
             ),
         }
     }

@@ -168,6 +168,7 @@ impl<'m> Biller<'m> {
             cell.sessions_opened = from.sessions_opened;
             cell.rejected_in_session = from.rejected_in_session;
             cell.blocked = from.blocked;
+            cell.not_delivered = from.not_delivered;
             cell.outside_window = from.outside_window;
             cell.assumed_category = from.assumed_category;
         }
@@ -297,6 +298,7 @@ fn count_engine_decisions(cell: &mut Stats, month: &mut MonthState, ev: &Event, 
     match outcome.billed {
         Billed::RejectedInSession => cell.rejected_in_session += 1,
         Billed::OutsideWindow => cell.outside_window += 1,
+        Billed::NotDelivered => cell.not_delivered += 1,
         _ => {}
     }
     cell.blocked += outcome.blocked as u64;

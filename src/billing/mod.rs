@@ -97,6 +97,8 @@ counted! {
         carried_forward,
         /// Viber: messages outside the account's home country billed at the international price.
         international,
+        /// Messages whose `status` says they never arrived: not billed, opened nothing.
+        not_delivered,
     ],
 }
 

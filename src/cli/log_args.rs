@@ -5,6 +5,7 @@ use crate::accounts::Accounts;
 use crate::billing::{self, BillingOptions, ModelResult};
 use crate::error::{Error, Result};
 use crate::event::Country;
+use crate::input::source::Source;
 use crate::input::{self, Log, ReadOptions};
 use crate::output::{self, OutputFile};
 use crate::rates::fx::FxTable;
@@ -36,6 +37,14 @@ pub(crate) struct LogArgs {
     /// the log lacks is an error; `--map account=` leaves an optional field unread.
     #[arg(long = "map", value_name = "FIELD=COLUMN")]
     pub(crate) map: Vec<String>,
+    /// Read a field's value as another (repeatable; FROM in any case), e.g.
+    /// `--map-value direction:eingehend=in --map-value kind:Vorlage=template`.
+    #[arg(long = "map-value", value_name = "FIELD:FROM=TO")]
+    pub(crate) map_values: Vec<String>,
+    /// Read a known export: a shipped profile (twilio, infobip, meta-webhook) or a profile
+    /// FILE.toml of your own (column names, value maps, contact per direction, ...).
+    #[arg(long, value_name = "NAME|FILE.toml")]
+    pub(crate) source: Option<String>,
     /// The account's country for fee tiers; default: the highest tier among the month's countries.
     #[arg(long, value_name = "CC")]
     pub(crate) account_country: Option<String>,
@@ -124,6 +133,12 @@ pub(crate) fn settings(a: &LogArgs) -> Result<Settings> {
                 .ok_or_else(|| Error::Usage(format!("--map takes FIELD=COLUMN ({m})")))
         })
         .collect::<Result<Vec<_>>>()?;
+    let map_values = a
+        .map_values
+        .iter()
+        .map(|m| parse_map_value(m))
+        .collect::<Result<Vec<_>>>()?;
+    let source = a.source.as_deref().map(Source::load).transpose()?;
     let account_country = a
         .account_country
         .as_deref()
@@ -157,6 +172,19 @@ pub(crate) fn settings(a: &LogArgs) -> Result<Settings> {
             threads,
             max_record_bytes: a.max_record_bytes,
             accounts: Some(accounts.clone()),
+            map_values,
+            timestamp_format: source.as_ref().and_then(|s| s.timestamp_format.clone()),
+            delimiter: source.as_ref().and_then(Source::delimiter),
+            default_country: source
+                .as_ref()
+                .and_then(|s| s.default_country.as_deref())
+                .and_then(Country::parse),
+            prefixes: source
+                .as_ref()
+                .map(|s| s.prefixes.clone())
+                .unwrap_or_default(),
+            source,
+            ..ReadOptions::default()
         },
         models,
         tz,
@@ -164,6 +192,67 @@ pub(crate) fn settings(a: &LogArgs) -> Result<Settings> {
         as_of,
         threads,
     })
+}
+
+/// Inbound rows from which on one contact holding more than half of them is suspect.
+const GUARD_INBOUND_ROWS: u64 = 20;
+/// Outbound WhatsApp messages from which on the share outside every window is looked at.
+const GUARD_OUTBOUND: u64 = 20;
+
+/// What looks like a mapping mistake in a replayed log (RULES.md §1: nothing silent): said on
+/// stderr and kept in `Log::warnings` for the JSON report. Two signs: one contact holding more
+/// than half of the inbound rows (the contact column names the business on inbound rows), and
+/// more than 90% of a WhatsApp model's delivered outbound messages free-form outside every
+/// window (the customer is spelled differently on inbound and outbound rows).
+pub(crate) fn warn_mapping(log: &mut Log, results: &[ModelResult]) {
+    let mut warnings = Vec::new();
+    if let Some((contact, n)) = log.busiest_contact {
+        if log.inbound_rows >= GUARD_INBOUND_ROWS && 2 * n > log.inbound_rows {
+            warnings.push(format!(
+                "contact {} sent {n} of the {} inbound rows (more than half): is the contact column the business's own number on inbound rows? Read the customer by direction (--map contact_inbound=From --map contact_outbound=To) or use --source",
+                log.contact_name(contact),
+                log.inbound_rows
+            ));
+        }
+    }
+    for r in results.iter().filter(|r| r.channel == "whatsapp") {
+        let t = r.totals();
+        let delivered = t.messages_out.saturating_sub(t.not_delivered);
+        if delivered >= GUARD_OUTBOUND && 10 * t.outside_window > 9 * delivered {
+            warnings.push(format!(
+                "{}: {} of {delivered} outbound messages fell outside every customer service window (more than 90%): are inbound and outbound rows naming the customer in different columns or spellings (--map contact_inbound/contact_outbound), or are the directions swapped (--map-value direction:...)?",
+                r.name, t.outside_window
+            ));
+        }
+    }
+    for w in &warnings {
+        eprintln!("simcost: warning: {w}");
+    }
+    if log.business_number_changes > 0 {
+        eprintln!(
+            "simcost: warning: {} rows name another business number than the first of their contact's stream (the stream keeps the first)",
+            log.business_number_changes
+        );
+    }
+    log.warnings = warnings;
+}
+
+/// `--map-value FIELD:FROM=TO` as (field, from, to); the field is checked against the log's
+/// fields when the log is read.
+fn parse_map_value(m: &str) -> Result<(String, String, String)> {
+    let usage = || Error::Usage(format!("--map-value takes FIELD:FROM=TO ({m})"));
+    let (field, rest) = m.split_once(':').ok_or_else(usage)?;
+    let (from, to) = rest.split_once('=').ok_or_else(usage)?;
+    if field.trim().is_empty() || from.trim().is_empty() {
+        return Err(usage());
+    }
+    if crate::input::source::field_index(field).is_none() {
+        return Err(Error::Usage(format!(
+            "--map-value {m}: unknown field {field}; fields are {}",
+            crate::input::source::all_fields()
+        )));
+    }
+    Ok((field.trim().into(), from.trim().into(), to.trim().into()))
 }
 
 /// The log read with `s`, its rejected rows written out and counted on stderr.

@@ -36,7 +36,7 @@ pub(crate) struct ReplayArgs {
 
 pub(crate) fn run(a: ReplayArgs) -> Result<()> {
     check_outputs(&a.common, true, &[("--ledger", a.ledger.as_deref())])?;
-    let (l, results, ledger) = match replay_while_reading(&a)? {
+    let (mut l, results, ledger) = match replay_while_reading(&a)? {
         Some(done) => done,
         None => {
             let l = load(&a.common)?;
@@ -49,6 +49,7 @@ pub(crate) fn run(a: ReplayArgs) -> Result<()> {
             (l, results, ledger)
         }
     };
+    warn_mapping(&mut l.log, &results);
     let ledger = match ledger {
         Some(ledger) => Some(ledger.finish(&l.log, &results)?),
         None => None,

@@ -67,6 +67,8 @@ pub enum Billed {
     ServiceMessage,
     /// Viber: a message outside the account's home country, at the international price.
     International,
+    /// A message whose status says it never arrived: not billed, opens nothing.
+    NotDelivered,
 }
 
 impl Billed {
@@ -84,6 +86,7 @@ impl Billed {
             Billed::InConversation => "in_conversation",
             Billed::ServiceMessage => "service_message",
             Billed::International => "international",
+            Billed::NotDelivered => "not_delivered",
         }
     }
 }
@@ -139,6 +142,7 @@ pub enum Why {
         home: Country,
         inbound: bool,
     },
+    NotDelivered,
 }
 
 impl Why {
@@ -176,6 +180,7 @@ impl Why {
             Why::ServiceMessageCharged => "free-form (service) message: the market's utility rate after the month's free tier".into(),
             Why::International { home, inbound: true } => format!("customer message from outside the account's home country {home} (registered on or after [international] registered_from): opens no session"),
             Why::International { home, inbound: false } => format!("international: outside the account's home country {home} (registered on or after [international] registered_from): per message at the international price, no session"),
+            Why::NotDelivered => "its status says it was not delivered (failed, undelivered, rejected or expired): not billed, opens nothing".into(),
         }
     }
 }
@@ -199,6 +204,12 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// A message that never arrived: every engine answers this first, before its state is
+    /// touched (RULES.md §1 `status`).
+    pub(crate) fn not_delivered() -> Outcome {
+        Outcome::new(Billed::NotDelivered, Charge::None, Why::NotDelivered)
+    }
+
     fn new(billed: Billed, charge: Charge, why: Why) -> Outcome {
         Outcome {
             billed,

@@ -175,6 +175,9 @@ impl Engine for ViberEngine {
     }
 
     fn replay(&mut self, ev: &Event) -> Outcome {
+        if ev.kind == Kind::NotDelivered {
+            return Outcome::not_delivered();
+        }
         let now = ev.at;
         let last = *self.open.get(ev);
         let current = (last.id != NONE.id && now < last.ends).then_some(last);
@@ -193,7 +196,8 @@ impl Engine for ViberEngine {
                 o.assumed_category = cat.is_none();
                 o
             }
-            Kind::FreeForm => self.free_form(ev, current),
+            Kind::FreeForm | Kind::EntryPoint => self.free_form(ev, current),
+            Kind::NotDelivered => Outcome::not_delivered(),
         }
     }
 }

@@ -110,8 +110,13 @@ impl Sent {
         // outside the window cannot be sent: it is billed as a template of the default category.
         let (category, assumed, template) = match ev.kind {
             Kind::Template(c) => (c.unwrap_or(default_category), c.is_none(), true),
-            Kind::FreeForm | Kind::Welcome if window => (default_category, false, false),
-            Kind::FreeForm | Kind::Welcome => (default_category, true, true),
+            // (EntryPoint is inbound only and NotDelivered is answered first: never here)
+            Kind::FreeForm | Kind::Welcome | Kind::EntryPoint | Kind::NotDelivered if window => {
+                (default_category, false, false)
+            }
+            Kind::FreeForm | Kind::Welcome | Kind::EntryPoint | Kind::NotDelivered => {
+                (default_category, true, true)
+            }
         };
         Sent {
             day,
@@ -348,6 +353,9 @@ impl Engine for WhatsAppMetaEngine<'_> {
     }
 
     fn replay(&mut self, ev: &Event) -> Outcome {
+        if ev.kind == Kind::NotDelivered {
+            return Outcome::not_delivered();
+        }
         let day = self.as_of.unwrap_or(ev.day);
         let window_until = self.windows.get(ev);
         if ev.direction == Direction::Inbound {

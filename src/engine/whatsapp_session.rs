@@ -39,6 +39,9 @@ impl Engine for WhatsAppSessionEngine {
     }
 
     fn replay(&mut self, ev: &Event) -> Outcome {
+        if ev.kind == Kind::NotDelivered {
+            return Outcome::not_delivered();
+        }
         let now = ev.at;
         let default_category = self.default_category;
         let next_id = &mut self.next_id;
@@ -82,8 +85,9 @@ impl Engine for WhatsAppSessionEngine {
         st.template_pending = true;
         let (billed, category, why) = match ev.kind {
             Kind::Template(c) => (Billed::Template, c, Why::TemplateOutsideWindow),
-            // welcome has no meaning on WhatsApp: an ordinary free-form message
-            Kind::FreeForm | Kind::Welcome => {
+            // welcome has no meaning on WhatsApp: an ordinary free-form message (the other
+            // two kinds never get here: inbound only, or answered first)
+            Kind::FreeForm | Kind::Welcome | Kind::EntryPoint | Kind::NotDelivered => {
                 (Billed::OutsideWindow, None, Why::FreeFormOutsideWindow)
             }
         };

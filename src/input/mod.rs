@@ -2,11 +2,14 @@
 
 mod blocks;
 mod contacts;
+mod export;
+mod jsonl;
 mod numbers;
 pub mod phone;
 mod reader;
 pub mod recycle;
 mod rows;
+pub mod source;
 pub mod timestamp;
 
 pub use contacts::Contacts;

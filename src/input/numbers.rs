@@ -8,6 +8,9 @@
 pub struct Known {
     pub contact: u32,
     pub streams: AccountStreams,
+    /// Inbound rows from the number (the mapping guard: `Log::busiest_contact`), in what was
+    /// the slot's padding.
+    pub inbound: u32,
 }
 
 /// A contact's streams in accounts 0 to 3 (logs rarely have more accounts), so that finding
@@ -88,6 +91,14 @@ impl NumberTable {
         (h >> (64 - SHARD_BITS)) as usize
     }
 
+    /// The number with the most inbound rows (its contact id and count), if any has one.
+    pub fn busiest(&self) -> Option<(u32, u32)> {
+        let slots = self.shards.iter().flat_map(|s| &s.slots);
+        (slots.filter(|s| s.number != EMPTY && s.known.inbound > 0))
+            .map(|s| (s.known.contact, s.known.inbound))
+            .max_by_key(|&(contact, n)| (n, std::cmp::Reverse(contact)))
+    }
+
     /// Asks the CPU to start loading `number`'s slot (a hint only: it changes no result).
     #[inline]
     pub fn prefetch(&self, number: u64) {
@@ -115,6 +126,7 @@ impl Shard {
                     known: Known {
                         contact: 0,
                         streams: AccountStreams::NONE,
+                        inbound: 0,
                     },
                 };
                 n
@@ -165,6 +177,12 @@ impl Shard {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The inbound count sits in what was padding: a slot is still half a cache line.
+    #[test]
+    fn a_slot_is_32_bytes() {
+        assert_eq!(std::mem::size_of::<Slot>(), 32);
+    }
     use std::collections::HashMap;
 
     #[test]
@@ -180,6 +198,7 @@ mod tests {
             let new = Known {
                 contact: map.len() as u32,
                 streams: AccountStreams([k as u32, 7, 8, 9]),
+                inbound: 0,
             };
             let (known, made) = table.entry(n, new);
             match map.get(&n) {

@@ -3,14 +3,18 @@
 
 use super::blocks::{line_ends, Block, Blocks};
 use super::contacts::Contacts;
+use super::export::{Normalised, Plan};
 use super::numbers::{AccountStreams, Known, NumberTable};
 use super::phone::{self, CallingCodes};
 use super::recycle::Recycle;
-use super::rows::{Columns, Contact, Parser, Row, Rows, FIELDS, REQUIRED};
+use super::rows::{
+    Columns, Contact, Parser, Row, Rows, FIELDS, NO_BUSINESS_NUMBER, N_FIELDS, REQUIRED,
+};
+use super::source::{Format, Source};
 use crate::error::{Error, Result};
 use crate::event::{Country, Event};
 use chrono_tz::Tz;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::io::Read;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Mutex;
@@ -27,6 +31,41 @@ pub struct ReadOptions {
     pub max_record_bytes: usize,
     /// `--accounts`: each account's months in its own zone (none: every one in `tz`).
     pub accounts: Option<crate::accounts::Accounts>,
+    /// `--map-value field:from=to`, each (field, from, to).
+    pub map_values: Vec<(String, String, String)>,
+    /// `--source`: the exporter's profile.
+    pub source: Option<Source>,
+    /// strftime format of timestamps (`--timestamp-format`, a profile's `timestamp_format`).
+    pub timestamp_format: Option<String>,
+    /// The delimiter (`--delimiter`, a profile's `delimiter`); detected when absent.
+    pub delimiter: Option<u8>,
+    /// Whose numbering plan reads national numbers (`--default-country`).
+    pub default_country: Option<Country>,
+    /// Prefixes dropped from phone numbers (a profile's `prefixes`).
+    pub prefixes: Vec<String>,
+    /// The line of the export each line of a canonical log came from (`export`).
+    #[doc(hidden)]
+    pub lines: Option<std::sync::Arc<Vec<u32>>>,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            tz: chrono_tz::UTC,
+            map: Vec::new(),
+            skip_invalid: false,
+            threads: 0,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            map_values: Vec::new(),
+            source: None,
+            timestamp_format: None,
+            delimiter: None,
+            default_country: None,
+            prefixes: Vec::new(),
+            lines: None,
+            accounts: None,
+        }
+    }
 }
 
 /// The bound on a record's length unless `--max-record-bytes` raises it: 1 MiB.
@@ -69,6 +108,23 @@ pub struct Log {
     /// Events handed out in batches as they were read (`read_log_in_batches`) rather than
     /// kept in `events`.
     pub batched: usize,
+    /// The business numbers the `business_number` column names, each once (a phone number
+    /// as `+digits`, anything else as typed).
+    pub business_numbers: Vec<String>,
+    /// Each stream's business number, an index into `business_numbers` (`NO_BUSINESS_NUMBER`
+    /// when its rows name none): the first its rows name. Streams stay (account, contact).
+    pub stream_business_numbers: Vec<u32>,
+    /// Rows naming another business number than the first of their stream (a side table by
+    /// stream keeps one; the report warns).
+    pub business_number_changes: u64,
+    /// Rows folded into an earlier row of the same message id (status updates).
+    pub rows_merged: u64,
+    /// Inbound rows, and the contact with the most of them and its count: the guard against
+    /// a contact column that names the business on inbound rows.
+    pub inbound_rows: u64,
+    pub busiest_contact: Option<(u32, u64)>,
+    /// What looks like a mapping mistake, said on stderr and in the JSON report (`input`).
+    pub warnings: Vec<String>,
 }
 
 impl Log {
@@ -90,7 +146,21 @@ impl Log {
             account_months: Vec::new(),
             in_time_order: true,
             batched: 0,
+            business_numbers: Vec::new(),
+            stream_business_numbers: Vec::new(),
+            business_number_changes: 0,
+            rows_merged: 0,
+            inbound_rows: 0,
+            busiest_contact: None,
+            warnings: Vec::new(),
         }
+    }
+
+    /// The business number of a stream's messages (`business_number` column), if its rows
+    /// name one: where the WhatsApp per-number free tier reads it.
+    pub fn business_number_of_stream(&self, stream: u32) -> Option<&str> {
+        let b = *self.stream_business_numbers.get(stream as usize)?;
+        (b != NO_BUSINESS_NUMBER).then(|| self.business_numbers[b as usize].as_str())
     }
 
     /// The number of events read, kept or handed out in batches.
@@ -136,6 +206,11 @@ pub struct Batch {
     pub accounts: Vec<String>,
     /// New contacts.
     pub contacts: Contacts,
+    /// New business numbers (`Log::business_numbers`, in order).
+    pub business_numbers: Vec<String>,
+    /// Streams whose business number became known in this batch: (stream, index into the
+    /// business numbers), as `Log::stream_business_numbers` has them at the end.
+    pub stream_business_numbers: Vec<(u32, u32)>,
 }
 
 /// Reads a log file and hands its events to `batch` a block at a time, in input order, while
@@ -222,12 +297,38 @@ fn read_input(
         msg,
     };
     let read_err = |line: u64, e: std::io::Error| err(line, format!("cannot read CSV ({e})"));
-    let input = sniff(input).map_err(|e| match e {
+    let mut input = sniff(input).map_err(|e| match e {
         Sniffed::Io(e) => read_err(0, e),
         Sniffed::NotCsv(what) => err(0, what.into()),
     })?;
+    if opts.source.as_ref().map(|s| s.format) == Some(Format::MetaWebhook) {
+        // Sized once: growing a buffer of a large file by doubling cost a third of the time.
+        let mut bytes = Vec::with_capacity(size as usize + 1);
+        input.read_to_end(&mut bytes).map_err(|e| read_err(0, e))?;
+        let values = super::export::value_maps(opts)?;
+        let n = super::jsonl::canonical(&bytes, &values, opts.skip_invalid, opts.threads)
+            .map_err(|(line, msg)| err(line, msg))?;
+        let header = vec!["payload".to_string()];
+        return read_normalised(file, header, n, opts, batch, Original::Lines(&bytes));
+    }
     let mut blocks = Blocks::new(input).max_record_bytes(opts.max_record_bytes);
     let (header, first) = read_header(&mut blocks, progress, &err)?;
+    let plan = Plan::new(&header, opts).map_err(|e| match e {
+        Error::Input { msg, .. } => err(1, msg),
+        e => e,
+    })?;
+    if let Some(plan) = plan {
+        let (first_line, bytes) = whole_input(blocks, first).map_err(|(l, m)| err(l, m))?;
+        let n = plan
+            .normalise(&bytes, first_line, opts)
+            .map_err(|(line, msg)| err(line, msg))?;
+        let original = Original::Csv {
+            bytes: &bytes,
+            first_line,
+            delimiter: opts.delimiter.unwrap_or(b','),
+        };
+        return read_normalised(file, header, n, opts, batch, original);
+    }
     let columns = Columns {
         index: locate_columns(&header, &opts.map, |m| err(1, m))?,
         count: header.len(),
@@ -240,6 +341,7 @@ fn read_input(
         skip_invalid: opts.skip_invalid,
         max_record_bytes: opts.max_record_bytes,
         zones: opts.accounts.as_ref().filter(|a| a.zoned()),
+        lines: opts.lines.as_deref().map(Vec::as_slice),
     };
     let mut ids = Ids::new(Log::new(file.clone(), header.clone()));
     // The default account, used when the column is absent or empty.
@@ -254,11 +356,133 @@ fn read_input(
         size,
     )
     .map_err(|(line, msg)| err(line, msg))?;
+    let busiest = ids.busiest_contact();
     let mut log = ids.log;
+    log.busiest_contact = busiest;
     if log.rows == 0 {
         return Err(err(0, "no rows after the header".into()));
     }
     number_accounts_by_name(&mut log);
+    Ok(log)
+}
+
+/// The rest of the input after the header, whole: its first line and its bytes.
+fn whole_input<R: Read>(
+    mut blocks: Blocks<R>,
+    first: Block,
+) -> std::result::Result<(u64, Vec<u8>), (u64, String)> {
+    let first_line = first.first_line;
+    let mut bytes = first.bytes;
+    let mut fault = first.fault;
+    while fault.is_none() {
+        match blocks.next_block() {
+            Ok(Some(b)) => {
+                bytes.extend_from_slice(&b.bytes);
+                fault = b.fault;
+            }
+            Ok(None) => break,
+            Err(e) => return Err((0, format!("cannot read CSV ({e})"))),
+        }
+    }
+    match fault {
+        Some(f) => Err(f),
+        None => Ok((first_line, bytes)),
+    }
+}
+
+/// An export as read, to give its rejected rows back as they were.
+enum Original<'b> {
+    /// The records after the header, from `first_line`.
+    Csv {
+        bytes: &'b [u8],
+        first_line: u64,
+        delimiter: u8,
+    },
+    /// One payload a line.
+    Lines(&'b [u8]),
+}
+
+impl Original<'_> {
+    /// The fields of the records at `lines`, as they were in the export.
+    fn records(&self, lines: &FxHashSet<u64>) -> FxHashMap<u64, Vec<Vec<u8>>> {
+        let mut out = FxHashMap::default();
+        match *self {
+            Original::Lines(bytes) => {
+                for (n, l) in bytes.split(|b| *b == b'\n').enumerate() {
+                    if lines.contains(&(n as u64 + 1)) {
+                        out.insert(n as u64 + 1, vec![l.to_vec()]);
+                    }
+                }
+            }
+            Original::Csv {
+                bytes,
+                first_line,
+                delimiter,
+            } => {
+                let mut rdr = csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .flexible(true)
+                    .delimiter(delimiter)
+                    .from_reader(bytes);
+                let mut rec = csv::ByteRecord::new();
+                while let Ok(true) = rdr.read_byte_record(&mut rec) {
+                    let line = first_line + rec.position().map_or(1, |p| p.line()) - 1;
+                    if lines.contains(&line) {
+                        out.insert(line, rec.iter().map(<[u8]>::to_vec).collect());
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// An export in canonical form, read as a log: its lines and rejects are the export's, its
+/// rows the export's records; `header`: the export's, and a rejected row is given back as the
+/// export had it (`--rejects`).
+fn read_normalised(
+    file: String,
+    header: Vec<String>,
+    n: Normalised,
+    opts: &ReadOptions,
+    batch: Option<Batches>,
+    original: Original,
+) -> Result<Log> {
+    let canonical = ReadOptions {
+        tz: opts.tz,
+        skip_invalid: opts.skip_invalid,
+        threads: opts.threads,
+        max_record_bytes: opts.max_record_bytes,
+        timestamp_format: opts.timestamp_format.clone(),
+        default_country: opts.default_country,
+        prefixes: opts.prefixes.clone(),
+        lines: Some(std::sync::Arc::new(n.lines)),
+        ..ReadOptions::default()
+    };
+    let mut log = read_input(
+        file,
+        std::io::Cursor::new(n.csv),
+        0,
+        None,
+        &canonical,
+        batch,
+    )?;
+    log.rows = n.records;
+    log.rows_merged = n.merged;
+    if !log.rejects.is_empty() {
+        let lines: FxHashSet<u64> = log.rejects.iter().map(|r| r.line).collect();
+        let mut records = original.records(&lines);
+        for r in &mut log.rejects {
+            if let Some(fields) = records.remove(&r.line) {
+                r.fields = fields;
+            }
+        }
+    }
+    if !n.rejects.is_empty() {
+        log.rejects.extend(n.rejects);
+        log.rejects.sort_by_key(|r| r.line);
+    }
+    log.header = header;
     Ok(log)
 }
 
@@ -463,13 +687,20 @@ struct Ids {
     opaque: FxHashMap<Box<str>, u32>,
     /// The streams of each opaque contact, by contact id.
     opaque_streams: FxHashMap<u32, AccountStreams>,
+    /// Inbound rows of each opaque contact (numbers keep theirs in `numbers`).
+    opaque_inbound: FxHashMap<u32, u64>,
     accounts: FxHashMap<Box<str>, u32>,
+    /// Business numbers by their name in `Log::business_numbers`.
+    business_numbers: FxHashMap<String, u32>,
     interner: Interner,
     log: Log,
     /// The instant of the last event, to check the time order.
     last_at: i64,
     /// How much of the tables the batches handed out so far cover: cells, accounts, contacts.
     sent: (usize, usize, usize),
+    /// Business numbers handed out so far, and the streams given one since the last batch.
+    sent_business_numbers: usize,
+    new_stream_business_numbers: Vec<(u32, u32)>,
 }
 
 impl Ids {
@@ -478,11 +709,15 @@ impl Ids {
             numbers: NumberTable::default(),
             opaque: FxHashMap::default(),
             opaque_streams: FxHashMap::default(),
+            opaque_inbound: FxHashMap::default(),
             accounts: FxHashMap::default(),
+            business_numbers: FxHashMap::default(),
             interner: Interner::default(),
             log,
             last_at: i64::MIN,
             sent: (0, 0, 0),
+            sent_business_numbers: 0,
+            new_stream_business_numbers: Vec::new(),
         }
     }
 
@@ -504,6 +739,10 @@ impl Ids {
             account_months: log.account_months.len(),
             accounts: log.accounts[accounts..].to_vec(),
             contacts: log.contacts.tail(contacts as u32),
+            business_numbers: log.business_numbers
+                [std::mem::replace(&mut self.sent_business_numbers, log.business_numbers.len())..]
+                .to_vec(),
+            stream_business_numbers: std::mem::take(&mut self.new_stream_business_numbers),
         }
     }
 
@@ -521,6 +760,7 @@ impl Ids {
             accounts: vec![None; rows.accounts.len()],
             cells: vec![None; rows.cells.len()],
             account_months: vec![None; rows.account_months.len()],
+            business_numbers: vec![None; rows.business_numbers.len()],
         };
         for (k, r) in rows.rows.iter().enumerate() {
             self.prefetch_ahead(&rows.rows, k);
@@ -560,9 +800,11 @@ impl Ids {
                 &rows.accounts[local_account as usize],
             )
         });
+        let inbound = r.direction == crate::event::Direction::Inbound;
+        self.log.inbound_rows += inbound as u64;
         let (contact, stream) = match r.contact() {
-            Contact::Number(n) => self.number_contact(n, account),
-            Contact::Id(i) => self.opaque_contact(&rows.ids[i as usize], account),
+            Contact::Number(n) => self.number_contact(n, account, inbound),
+            Contact::Id(i) => self.opaque_contact(&rows.ids[i as usize], account, inbound),
         };
         let account_month = *local.account_months[r.account_month as usize]
             .get_or_insert_with(|| self.interner.account_month(&mut self.log, (account, month)));
@@ -571,6 +813,9 @@ impl Ids {
             self.interner
                 .cell(&mut self.log, (account, country, month), account_month)
         });
+        if r.business_number != NO_BUSINESS_NUMBER {
+            self.note_business_number(rows, r, stream, local);
+        }
         self.log.events.push(Event {
             at: r.at,
             day: r.day,
@@ -584,17 +829,61 @@ impl Ids {
         });
     }
 
+    /// The contact with the most inbound rows and its count (the lower id on a tie).
+    fn busiest_contact(&self) -> Option<(u32, u64)> {
+        let numbers = self.numbers.busiest().map(|(c, n)| (c, n as u64));
+        let opaque = self.opaque_inbound.iter().map(|(&c, &n)| (c, n));
+        numbers
+            .into_iter()
+            .chain(opaque)
+            .max_by_key(|&(c, n)| (n, std::cmp::Reverse(c)))
+    }
+
+    /// Notes the business number of row `r` against its stream (out of line: a log without
+    /// the column never calls it).
+    #[inline(never)]
+    fn note_business_number(&mut self, rows: &Rows, r: &Row, stream: u32, local: &mut BlockIds) {
+        let i = r.business_number as usize;
+        let id = *local.business_numbers[i].get_or_insert_with(|| {
+            let typed = &rows.business_numbers[i];
+            let name =
+                phone::normalize(typed).map_or_else(|| typed.to_string(), |d| format!("+{d}"));
+            let next = self.business_numbers.len() as u32;
+            *self
+                .business_numbers
+                .entry(name.clone())
+                .or_insert_with(|| {
+                    self.log.business_numbers.push(name);
+                    next
+                })
+        });
+        let by_stream = &mut self.log.stream_business_numbers;
+        if by_stream.len() <= stream as usize {
+            by_stream.resize(stream as usize + 1, NO_BUSINESS_NUMBER);
+        }
+        match by_stream[stream as usize] {
+            NO_BUSINESS_NUMBER => {
+                by_stream[stream as usize] = id;
+                self.new_stream_business_numbers.push((stream, id));
+            }
+            b if b != id => self.log.business_number_changes += 1,
+            _ => {}
+        }
+    }
+
     /// The contact id of number `n` (given if new) and its stream in `account`.
     #[inline(always)]
-    fn number_contact(&mut self, n: u64, account: u32) -> (u32, u32) {
+    fn number_contact(&mut self, n: u64, account: u32, inbound: bool) -> (u32, u32) {
         let next = self.log.contacts.len() as u32;
         let (known, made) = self.numbers.entry(
             n,
             Known {
                 contact: next,
                 streams: AccountStreams::NONE,
+                inbound: 0,
             },
         );
+        known.inbound = known.inbound.saturating_add(inbound as u32);
         if made {
             self.log.contacts.push_number(n);
         }
@@ -605,7 +894,7 @@ impl Ids {
 
     /// The contact id of an opaque contact (given if new) and its stream in `account`.
     #[inline]
-    fn opaque_contact(&mut self, name: &str, account: u32) -> (u32, u32) {
+    fn opaque_contact(&mut self, name: &str, account: u32, inbound: bool) -> (u32, u32) {
         let contact = match self.opaque.get(name) {
             Some(&id) => id,
             None => {
@@ -614,6 +903,9 @@ impl Ids {
                 id
             }
         };
+        if inbound {
+            *self.opaque_inbound.entry(contact).or_insert(0) += 1;
+        }
         let streams = (self.opaque_streams)
             .entry(contact)
             .or_insert(AccountStreams::NONE);
@@ -644,6 +936,7 @@ struct BlockIds {
     accounts: Vec<Option<u32>>,
     cells: Vec<Option<u32>>,
     account_months: Vec<Option<u32>>,
+    business_numbers: Vec<Option<u32>>,
 }
 
 /// Account ids in name order rather than order of appearance, so that reports and fee lists
@@ -677,9 +970,9 @@ fn locate_columns(
     header: &[String],
     map: &[(String, String)],
     input: impl Fn(String) -> Error,
-) -> Result<[Option<usize>; 6]> {
-    let mut wanted: [Option<String>; 6] = FIELDS.map(|f| Some(f.to_string()));
-    let mut mapped = [false; 6];
+) -> Result<[Option<usize>; N_FIELDS]> {
+    let mut wanted: [Option<String>; N_FIELDS] = FIELDS.map(|f| Some(f.to_string()));
+    let mut mapped = [false; N_FIELDS];
     let shown_header = || super::shown(&header.join(",")).into_owned();
     for (field, column) in map {
         let usage = |m: String| Error::Usage(format!("--map {field}={column}: {m}"));
@@ -709,7 +1002,7 @@ fn locate_columns(
             wanted[i] = Some(column.to_string());
         }
     }
-    let mut cols = [None; 6];
+    let mut cols = [None; N_FIELDS];
     for (i, name) in wanted.iter().enumerate() {
         let Some(name) = name else { continue };
         let hits: Vec<usize> = header
@@ -721,8 +1014,10 @@ fn locate_columns(
         match hits.len() {
             0 if REQUIRED[i] => {
                 return Err(input(format!(
-                    "missing required column ({name}); the header is: {}",
-                    shown_header()
+                    "missing required column ({name}); the header is: {}; name the column with --map {}=COLUMN, or read a known export with --source NAME ({})",
+                    shown_header(),
+                    FIELDS[i],
+                    super::source::names().join(", ")
                 )))
             }
             0 => {}
@@ -893,6 +1188,7 @@ mod tests {
             threads: 2,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             accounts: None,
+            ..ReadOptions::default()
         };
         read_from("t.csv".into(), text.as_bytes(), &opts)
     }
@@ -981,6 +1277,73 @@ mod tests {
     }
 
     #[test]
+    fn status_entry_point_and_business_number_are_read() {
+        let log = read(
+            "timestamp,contact,direction,kind,status,entry_point,business_number\n\
+            1772356500,+380501234567,in,,received,ad-123,+1 555 0100\n\
+            1772356501,+380501234567,out,utility,FAILED,,15550100\n\
+            1772356502,+380501234567,out,utility,read,,\n\
+            1772356503,+380501234568,in,,,,\n",
+        )
+        .unwrap();
+        let kinds: Vec<Kind> = log.events.iter().map(|e| e.kind).collect();
+        use crate::event::Category::Utility;
+        assert_eq!(
+            kinds,
+            [
+                Kind::EntryPoint,
+                Kind::NotDelivered,
+                Kind::Template(Some(Utility)),
+                Kind::FreeForm
+            ]
+        );
+        // Two spellings of one number: one business number, on the first stream only.
+        assert_eq!(log.business_numbers, ["+15550100"]);
+        assert_eq!(log.business_number_of_stream(0), Some("+15550100"));
+        assert_eq!(log.business_number_of_stream(1), None);
+        assert_eq!(log.business_number_changes, 0);
+        let e = read("timestamp,contact,direction,status\n1772356500,+380501234567,out,queued\n")
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("t.csv:2: unknown status (queued)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn batches_carry_the_business_numbers_of_their_streams() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.csv");
+        std::fs::write(
+            &path,
+            "timestamp,contact,direction,business_number\n\
+             1772356500,+380501234567,in,\n\
+             1772356501,+380501234567,out,+1 555 0100\n\
+             1772356502,+380501234568,in,+1 555 0199\n",
+        )
+        .unwrap();
+        let (mut names, mut pairs) = (Vec::new(), Vec::new());
+        let opts = ReadOptions {
+            threads: 2,
+            ..ReadOptions::default()
+        };
+        let log = read_log_in_batches(
+            path.to_str().unwrap(),
+            &opts,
+            &Recycle::default(),
+            &mut |b| {
+                names.extend(b.business_numbers);
+                pairs.extend(b.stream_business_numbers);
+            },
+        )
+        .unwrap();
+        assert_eq!(names, ["+15550100", "+15550199"]);
+        assert_eq!(pairs, [(0, 0), (1, 1)]);
+        assert_eq!(log.business_number_of_stream(1), Some("+15550199"));
+    }
+
+    #[test]
     fn kind_is_ignored_on_inbound_rows() {
         let log = read("timestamp,contact,direction,kind\n1772356500,+380501234567,in,whatever\n")
             .unwrap();
@@ -996,6 +1359,7 @@ mod tests {
             threads: 2,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             accounts: None,
+            ..ReadOptions::default()
         };
         let log = read_from(
             "t.csv".into(),
@@ -1023,6 +1387,7 @@ mod tests {
             threads: 2,
             max_record_bytes: 60,
             accounts: None,
+            ..ReadOptions::default()
         };
         let text = "timestamp,contact,direction,note\n1772356500,+380501234567,in,\"a\"\n1772356501,+380501234567,in,\"a\nlong note on two lines, over sixty bytes\"\n";
         let e = read_from("t.csv".into(), text.as_bytes(), &opts).unwrap_err();

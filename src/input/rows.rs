@@ -11,27 +11,37 @@ use crate::event::{Country, Direction, Kind};
 use chrono_tz::Tz;
 use rustc_hash::FxHashMap;
 
-/// The fields simcost reads, in the order of `Columns::index`.
-pub const FIELDS: [&str; 6] = [
+/// How many fields simcost reads from a row.
+pub const N_FIELDS: usize = 9;
+/// The fields simcost reads, in the order of `Columns::index` (RULES.md §1). `id` and the
+/// exporters' shapes (a date and a time column, a contact column per direction) are read by
+/// `export`, which writes these fields.
+pub const FIELDS: [&str; N_FIELDS] = [
     "timestamp",
     "contact",
     "direction",
     "country",
     "kind",
     "account",
+    "status",
+    "business_number",
+    "entry_point",
 ];
-pub const REQUIRED: [bool; 6] = [true, true, true, false, false, false];
+pub const REQUIRED: [bool; N_FIELDS] = [true, true, true, false, false, false, false, false, false];
 const TS: usize = 0;
 const CONTACT: usize = 1;
 const DIRECTION: usize = 2;
 const COUNTRY: usize = 3;
 const KIND: usize = 4;
 const ACCOUNT: usize = 5;
+const STATUS: usize = 6;
+const BUSINESS_NUMBER: usize = 7;
+const ENTRY_POINT: usize = 8;
 
 /// Where each field is in a record.
 pub struct Columns {
     /// The column of each field of `FIELDS`, if the header has it.
-    pub index: [Option<usize>; 6],
+    pub index: [Option<usize>; N_FIELDS],
     /// How many columns the header has: a row with another count is ragged.
     pub count: usize,
 }
@@ -60,7 +70,13 @@ pub struct Row {
     pub country: Country,
     pub direction: Direction,
     pub kind: Kind,
+    /// Index into `Rows::business_numbers`, `NO_BUSINESS_NUMBER` when the row names none (in
+    /// what was padding: the row stays 40 bytes).
+    pub business_number: u32,
 }
+
+/// A row that names no business number.
+pub const NO_BUSINESS_NUMBER: u32 = u32::MAX;
 
 /// The top bit of a packed contact: an opaque id rather than a number (which is below 2^57).
 const OPAQUE: u64 = 1 << 63;
@@ -83,6 +99,8 @@ pub struct Rows {
     pub ids: Vec<Box<str>>,
     /// Account names, each once.
     pub accounts: Vec<Box<str>>,
+    /// Business numbers as typed (trimmed), each once.
+    pub business_numbers: Vec<Box<str>>,
     /// (account, country, month) report cells, each once (accounts as in `accounts`).
     pub cells: Vec<(u32, Country, i32)>,
     /// (account, month) pairs, each once.
@@ -107,6 +125,8 @@ pub struct Parser<'a> {
     /// Accounts whose months are cut in their own zones (`--accounts`); `None`: every
     /// account's in `tz`.
     pub zones: Option<&'a crate::accounts::Accounts>,
+    /// The line in the export of each line, when the log is an export's canonical form.
+    pub lines: Option<&'a [u32]>,
 }
 
 /// How a log names the default account (the one of rows with no account): the reports' name
@@ -137,6 +157,7 @@ struct BlockState<'m> {
     typed_accounts: FxHashMap<Box<[u8]>, u32>,
     last_account: Option<u32>,
     ids: FxHashMap<Box<str>, u32>,
+    business_numbers: FxHashMap<Box<str>, u32>,
     /// Cells by account-month (block index) and country: a table read, not a hash, per row.
     cells: Vec<[u32; COUNTRIES]>,
     /// Cells of the account-months past `TABLED_ACCOUNT_MONTHS`.
@@ -195,6 +216,7 @@ impl Parser<'_> {
             typed_accounts: FxHashMap::default(),
             last_account: None,
             ids: FxHashMap::default(),
+            business_numbers: FxHashMap::default(),
             cells: Vec::new(),
             more_cells: FxHashMap::default(),
             account_months: FxHashMap::default(),
@@ -258,6 +280,10 @@ impl Parser<'_> {
         len: usize,
     ) -> bool {
         out.records += 1;
+        let line = match self.lines {
+            None => line,
+            Some(lines) => lines.get(line as usize).map_or(line, |&l| l as u64),
+        };
         let Ok(line32) = u32::try_from(line) else {
             out.failed = Some((line, format!("more than {} lines", u32::MAX)));
             return false;
@@ -310,6 +336,7 @@ impl Parser<'_> {
     ) -> std::result::Result<Row, String> {
         let (at, ambiguous) = self.time(st, rec)?;
         let (direction, kind) = self.direction_and_kind(rec)?;
+        let kind = self.status_and_entry_point(rec, direction, kind)?;
         let read = self.contact(rec)?;
         let country = self.country(out, rec, &read)?;
         let contact = match read.number {
@@ -317,6 +344,13 @@ impl Parser<'_> {
             None => OPAQUE | intern(&mut st.ids, &mut out.ids, read.raw) as u64,
         };
         let account = self.account(st, out, rec)?;
+        let business_number = match self.columns.index[BUSINESS_NUMBER] {
+            None => NO_BUSINESS_NUMBER,
+            Some(_) => match self.field(rec, BUSINESS_NUMBER)? {
+                "" => NO_BUSINESS_NUMBER,
+                b => intern(&mut st.business_numbers, &mut out.business_numbers, b),
+            },
+        };
         let (month, day) = match self.zones {
             None => st.month_days.get(at),
             Some(zones) => st.zoned(zones, out, account).get(at),
@@ -334,6 +368,7 @@ impl Parser<'_> {
             country,
             direction,
             kind,
+            business_number,
         })
     }
 
@@ -400,6 +435,39 @@ impl Parser<'_> {
             },
         };
         Ok((direction, kind))
+    }
+
+    /// The kind, marked by the optional columns: an outbound message whose `status` says it
+    /// never arrived is `NotDelivered`; an inbound one with an `entry_point` is `EntryPoint`.
+    /// (A log without the columns pays one test each.)
+    #[inline(always)]
+    fn status_and_entry_point(
+        &self,
+        rec: &impl Record,
+        direction: Direction,
+        kind: Kind,
+    ) -> std::result::Result<Kind, String> {
+        match direction {
+            Direction::Outbound if self.columns.index[STATUS].is_some() => {
+                let delivered = match crate::event::delivered(self.bytes(rec, STATUS)) {
+                    Some(d) => d,
+                    None => {
+                        let s = self.field(rec, STATUS)?;
+                        crate::event::delivered(s.as_bytes()).ok_or_else(|| {
+                            format!("unknown status ({}); use delivered/read/sent or failed/undelivered/rejected/expired, or --map-value status:{}=...", shown(s), shown(s))
+                        })?
+                    }
+                };
+                Ok(if delivered { kind } else { Kind::NotDelivered })
+            }
+            Direction::Inbound if self.columns.index[ENTRY_POINT].is_some() => {
+                Ok(match self.field(rec, ENTRY_POINT)? {
+                    "" => kind,
+                    _ => Kind::EntryPoint,
+                })
+            }
+            _ => Ok(kind),
+        }
     }
 
     /// The row's contact as read: a number as typed, or text (refused when empty or too long).
@@ -657,7 +725,17 @@ mod tests {
         // Twelve accounts, more than are compared as typed, and one typed with spaces.
         let codes = CallingCodes::load();
         let columns = Columns {
-            index: [Some(0), Some(1), Some(2), None, None, Some(3)],
+            index: [
+                Some(0),
+                Some(1),
+                Some(2),
+                None,
+                None,
+                Some(3),
+                None,
+                None,
+                None,
+            ],
             count: 4,
         };
         let parser = Parser {
@@ -667,6 +745,7 @@ mod tests {
             skip_invalid: false,
             max_record_bytes: 1 << 20,
             zones: None,
+            lines: None,
         };
         let name = |i: usize| format!("acct{}", (i * 7) % 12);
         let mut text = String::new();
@@ -704,6 +783,7 @@ mod tests {
             country: Country::parse("UA").unwrap(),
             direction: Direction::Inbound,
             kind: Kind::FreeForm,
+            business_number: NO_BUSINESS_NUMBER,
         };
         // The largest key: "00" and 15 digits.
         let top = 99_999_999_999_999_999;

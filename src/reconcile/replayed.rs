@@ -166,7 +166,8 @@ fn category_of(line: &Line, ev: &Event, default: Category) -> &'static str {
         Charge::International => "international",
         Charge::None => match ev.kind {
             Kind::Template(c) => c.unwrap_or(default).name(),
-            Kind::FreeForm | Kind::Welcome => "service",
+            Kind::FreeForm | Kind::Welcome | Kind::EntryPoint => "service",
+            Kind::NotDelivered => "not_delivered",
         },
     }
 }

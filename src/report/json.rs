@@ -159,7 +159,7 @@ impl Serialize for ModelJson<'_> {
 impl Exporter for JsonExporter {
     fn write(&self, report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         let log = report.log;
-        let input = json!({
+        let mut input = json!({
                 "file": log.file,
                 "rows": log.rows,
                 "replayed": log.replayed(),
@@ -168,6 +168,14 @@ impl Exporter for JsonExporter {
                 "ambiguous_local_times": log.ambiguous_times,
                 "tz": report.tz.name(),
         });
+        // Only when simcost warned of a likely mapping mistake (the key is absent otherwise).
+        if !log.warnings.is_empty() {
+            input["warnings"] = json!(log.warnings);
+        }
+        // Rows folded into the message of their id: rows = replayed + skipped + merged.
+        if log.rows_merged > 0 {
+            input["rows_merged"] = json!(log.rows_merged);
+        }
         let models = report.models.iter().map(|m| ModelJson { report, m });
         let mut w = serde_json::Serializer::pretty(&mut *out);
         let mut doc = w.serialize_map(None).map_err(std::io::Error::other)?;

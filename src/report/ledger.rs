@@ -336,6 +336,9 @@ impl<W: Write> Part<W> {
         };
         match line.price {
             Price::Free if line.outcome.blocked => free(buf, &self.currency, "blocked"),
+            Price::Free if line.outcome.billed == Billed::NotDelivered => {
+                free(buf, &self.currency, "not delivered (status)")
+            }
             Price::Free => free(buf, &self.currency, ""),
             Price::FreeSession => free(buf, &self.currency, "session free in this model"),
             Price::Allowance => free(buf, &self.currency, "free allowance"),

@@ -52,6 +52,7 @@ mod tests {
             threads: 1,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             accounts: None,
+            ..ReadOptions::default()
         };
         let read = read_from("t.csv".into(), &log[..], &opts).unwrap();
         let mut out = Vec::new();

@@ -184,9 +184,14 @@ fn right_align(t: &mut Table) {
 
 /// Local times a clock change made ambiguous, when there are any (docs/billing-rules.md §2).
 fn ambiguous_note(log: &crate::input::Log) -> String {
-    match log.ambiguous_times {
+    // Status rows of a message already read (rows sharing an id): neither replayed nor skipped.
+    let merged = match log.rows_merged {
         0 => String::new(),
-        n => format!(", {n} ambiguous local times read as the earlier instant"),
+        n => format!(", {n} merged into the message of their id"),
+    };
+    match log.ambiguous_times {
+        0 => merged,
+        n => format!("{merged}, {n} ambiguous local times read as the earlier instant"),
     }
 }
 
@@ -653,6 +658,13 @@ fn notes(report: &Report, m: &ModelResult, out: &mut dyn Write) -> std::io::Resu
         writeln!(
             out,
             "  domestic: {n} accounts have no registered date or country (--accounts): billed as domestic"
+        )?;
+    }
+    if totals.not_delivered > 0 {
+        writeln!(
+            out,
+            "  not delivered: {} messages whose status says they never arrived (failed, undelivered, rejected, expired), not billed",
+            totals.not_delivered
         )?;
     }
     fee_notes(report, m, out)

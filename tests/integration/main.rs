@@ -10,6 +10,7 @@ mod breakeven_plot;
 mod breakeven_sheets;
 mod config;
 mod decide;
+mod exports_b;
 mod golden;
 mod input;
 mod ledger;
@@ -66,6 +67,7 @@ pub fn read_options(threads: usize) -> simcost::input::ReadOptions {
         threads,
         max_record_bytes: simcost::input::DEFAULT_MAX_RECORD_BYTES,
         accounts: None,
+        ..Default::default()
     }
 }
 
