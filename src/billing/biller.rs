@@ -2,8 +2,8 @@
 
 use super::fees::monthly_fees;
 use super::order::{by_names, Names};
-use super::pools::{smallest_pool, MonthState, LOW_ROOM, POOL_KINDS};
-use super::pricing::{message_price, meta_price, session_price};
+use super::pools::{smallest_pool, MonthState, TierPools, LOW_ROOM, POOL_KINDS};
+use super::pricing::{message_price, meta_price, session_price, Sender};
 use super::{BillingOptions, Line, ModelResult, Price, Sink, Stats, Volume};
 use crate::engine::{Billed, Charge, Outcome};
 use crate::event::{Country, Direction, Event};
@@ -26,6 +26,10 @@ pub struct Biller<'m> {
     months: Vec<MonthState>,
     /// `Log::cell_account_months`: the month state of each cell.
     month_of_cell: Vec<u32>,
+    /// The account of each cell.
+    account_of_cell: Vec<u32>,
+    /// whatsapp-meta volume tiers: each portfolio-month's count per market and column.
+    tiers: TierPools,
     lines: Vec<Line>,
     /// The smallest free allowance or tier the model has (`u64::MAX`: none).
     pub(super) smallest_pool: u64,
@@ -53,6 +57,8 @@ impl<'m> Biller<'m> {
             cells: vec![Stats::default(); log.cells.len()],
             months: vec![MonthState::default(); log.account_months.len()],
             month_of_cell: log.cell_account_months.clone(),
+            account_of_cell: log.cells.iter().map(|c| c.0).collect(),
+            tiers: TierPools::default(),
             lines: if opts.keep_lines {
                 Vec::with_capacity(log.events.len())
             } else {
@@ -88,7 +94,17 @@ impl<'m> Biller<'m> {
             }
             Charge::Meta(mc) => {
                 let free_tier = mc.free_tier.filter(|_| !self.list_prices);
-                let p = meta_price(model, ev, &mc, free_tier, (cell, month), low_months);
+                let near = self.tiers.near;
+                let sender = Sender {
+                    account: self.account_of_cell[ev.cell as usize],
+                    account_country: self.account_country,
+                    // card prices only: the list rate, no volume discount
+                    tiers: Some(&mut self.tiers).filter(|_| !self.list_prices),
+                };
+                let p = meta_price(model, ev, &mc, free_tier, (cell, month), low_months, sender);
+                // a tier pool near a band's end counts as a low month: the replay keeps the
+                // order of one instant's events while any is (`Replayer::bill_runs`)
+                *low_months += self.tiers.near as i64 - near as i64;
                 (p, None)
             }
         };
@@ -121,6 +137,7 @@ impl<'m> Biller<'m> {
         let n = run.len() as u64;
         self.smallest_pool != u64::MAX
             && (n > self.smallest_pool.min(LOW_ROOM)
+                || self.tiers.near > 0
                 || self.low_months > 0
                     && (run.iter())
                         .any(|ev| self.months[self.month_of_cell[ev.cell as usize] as usize].low))
@@ -164,6 +181,7 @@ impl<'m> Biller<'m> {
             cell.sessions_opened = from.sessions_opened;
             cell.rejected_in_session = from.rejected_in_session;
             cell.blocked = from.blocked;
+            cell.not_delivered = from.not_delivered;
             cell.outside_window = from.outside_window;
             cell.assumed_category = from.assumed_category;
         }
@@ -175,11 +193,18 @@ impl<'m> Biller<'m> {
     }
 
     /// Makes room for the cells and account-months of a log still being read.
-    pub(super) fn fit(&mut self, cell_account_months: &[u32], account_months: usize) {
+    pub(super) fn fit(
+        &mut self,
+        cell_accounts: &[u32],
+        cell_account_months: &[u32],
+        account_months: usize,
+    ) {
         let have = self.month_of_cell.len();
         if cell_account_months.len() > have {
             self.month_of_cell
                 .extend_from_slice(&cell_account_months[have..]);
+            self.account_of_cell
+                .extend_from_slice(&cell_accounts[have..]);
             self.cells
                 .resize(cell_account_months.len(), Stats::default());
         }
@@ -280,6 +305,7 @@ fn count_engine_decisions(cell: &mut Stats, month: &mut MonthState, ev: &Event, 
     match outcome.billed {
         Billed::RejectedInSession => cell.rejected_in_session += 1,
         Billed::OutsideWindow => cell.outside_window += 1,
+        Billed::NotDelivered => cell.not_delivered += 1,
         _ => {}
     }
     cell.blocked += outcome.blocked as u64;

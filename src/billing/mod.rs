@@ -95,6 +95,8 @@ counted! {
         free_tier,
         /// whatsapp-meta: priced from a market's earlier card because the card in force lacks it.
         carried_forward,
+        /// Messages not delivered (Meta's paused marketing to US numbers): not billed.
+        not_delivered,
     ],
 }
 

@@ -238,10 +238,15 @@ impl<'m> Replayer<'m> {
     }
 
     /// Makes room in the billers for the cells and account-months a growing log has now.
-    pub(crate) fn fit(&mut self, cell_account_months: &[u32], account_months: usize) {
+    pub(crate) fn fit(
+        &mut self,
+        cell_accounts: &[u32],
+        cell_account_months: &[u32],
+        account_months: usize,
+    ) {
         for (_, billers) in &mut self.groups {
             for (_, b) in billers {
-                b.fit(cell_account_months, account_months);
+                b.fit(cell_accounts, cell_account_months, account_months);
             }
         }
     }

@@ -36,6 +36,11 @@ pub struct MetaCharge {
     pub free_tier: Option<(FreeTierCounts, u32)>,
     /// The day whose market and card apply (the message's date, or `--as-of`).
     pub price_day: i32,
+    /// The era prices utility and authentication by the tier card's volume bands.
+    pub volume_tiers: bool,
+    /// The era prices authentication from a business located in another country at the
+    /// market's authentication-international rate.
+    pub international: bool,
     /// A conversation charge (conversation eras) rather than a per-message one.
     pub conversation: bool,
 }
@@ -63,6 +68,8 @@ pub enum Billed {
     InConversation,
     /// whatsapp-meta (from 2026-10-01): a free-form message charged at the utility rate.
     ServiceMessage,
+    /// whatsapp-meta: not delivered by Meta (marketing to paused countries): not billed.
+    NotDelivered,
 }
 
 impl Billed {
@@ -79,6 +86,7 @@ impl Billed {
             Billed::Conversation => "conversation",
             Billed::InConversation => "in_conversation",
             Billed::ServiceMessage => "service_message",
+            Billed::NotDelivered => "not_delivered",
         }
     }
 }
@@ -112,6 +120,7 @@ pub enum Why {
     UtilityInWindowFree,
     FreeFormFree,
     ServiceMessageCharged,
+    MarketingPaused,
 }
 
 impl Why {
@@ -147,6 +156,7 @@ impl Why {
             Why::UtilityInWindowFree => "utility template inside the open window: free".into(),
             Why::FreeFormFree => "free-form message inside the window: free".into(),
             Why::ServiceMessageCharged => "free-form (service) message: the market's utility rate after the month's free tier".into(),
+            Why::MarketingPaused => "marketing template to a country where Meta paused marketing (US numbers from 2025-04-01): not delivered, not billed".into(),
         }
     }
 }

@@ -33,6 +33,7 @@ const EMBEDDED: &[(&str, &str)] = embed!(
     "whatsapp-session-prices.csv",
     "whatsapp-markets.csv",
     "whatsapp-meta-prices.csv",
+    "whatsapp-meta-tiers.csv",
     "fx.csv",
 );
 

@@ -8,6 +8,7 @@ mod golden;
 mod input;
 mod ledger;
 mod meta;
+mod meta20;
 mod output_files;
 mod outputs;
 mod props;
