@@ -97,6 +97,9 @@ counted! {
         carried_forward,
         /// Messages not delivered (Meta's paused marketing to US numbers): not billed.
         not_delivered,
+        /// whatsapp-meta in another currency than USD: priced from the USD card converted with
+        /// fx.csv, the model's currency having no card for the market and date.
+        converted,
     ],
 }
 

@@ -87,7 +87,7 @@ pub(super) fn meta_price(
     low_months: &mut i64,
     sender: Sender,
 ) -> Price {
-    let list = look_up_meta(model, ev, mc, sender);
+    let (list, converted) = look_up_meta(model, ev, mc, sender);
     let in_tier = match free_tier {
         Some((counts, size)) => {
             let k = pool_index(PoolKind::FreeTier(counts));
@@ -115,6 +115,7 @@ pub(super) fn meta_price(
     } = list
     {
         cell.carried_forward += carried_forward as u64;
+        cell.converted += converted as u64;
         if mc.conversation {
             cell.sessions_charged += 1;
         } else {
@@ -161,10 +162,11 @@ fn look_up(model: &Model, ev: &Event, column: usize) -> Price {
 
 /// A whatsapp-meta price: the recipient's market on the pricing day, the column (an
 /// authentication template from abroad may take the authentication-international rate), then
-/// the market's volume tiers if it has some in force, else the market card.
-fn look_up_meta(model: &Model, ev: &Event, mc: &MetaCharge, sender: Sender) -> Price {
+/// the market's volume tiers if it has some in force, else the market card (the local-currency
+/// card, else USD converted: `true`).
+fn look_up_meta(model: &Model, ev: &Event, mc: &MetaCharge, sender: Sender) -> (Price, bool) {
     let Card::Meta(spec) = &model.card else {
-        return Price::Unpriced;
+        return (Price::Unpriced, false);
     };
     let market = spec.markets.market_of(ev.country, mc.price_day);
     let name = spec.markets.name(market);
@@ -174,24 +176,28 @@ fn look_up_meta(model: &Model, ev: &Event, mc: &MetaCharge, sender: Sender) -> P
             // The pool is the portfolio's calendar month of the message, whatever --as-of says.
             let month = month_index(date_from_days(ev.day));
             let key = (portfolio_of(sender.account), month, market, column);
-            return Price::Priced {
+            let p = Price::Priced {
                 amount: pools.draw(key, &tiered),
                 rate_country: None,
                 rate_from: Some(tiered.card_date),
                 market: Some(market),
                 carried_forward: false,
             };
+            return (p, false);
         }
     }
-    match spec.card.price(name, mc.price_day, column) {
-        Some(p) => Price::Priced {
-            amount: p.amount,
-            rate_country: None,
-            rate_from: Some(p.card_date),
-            market: Some(market),
-            carried_forward: p.carried_forward,
-        },
-        None => Price::Unpriced,
+    match spec.price(name, mc.price_day, column) {
+        Some((p, converted)) => {
+            let p = Price::Priced {
+                amount: p.amount,
+                rate_country: None,
+                rate_from: Some(p.card_date),
+                market: Some(market),
+                carried_forward: p.carried_forward,
+            };
+            (p, converted)
+        }
+        None => (Price::Unpriced, false),
     }
 }
 
@@ -211,7 +217,7 @@ fn meta_column(
     if mc.column == MetaColumn::Authentication
         && mc.international
         && foreign
-        && spec.card.price(market, mc.price_day, intl).is_some()
+        && spec.price(market, mc.price_day, intl).is_some()
     {
         intl
     } else {

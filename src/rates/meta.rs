@@ -1,6 +1,7 @@
 //! Meta's WhatsApp pricing data: markets by calling country and date, dated market rate cards with
 //! carry-forward of partial cards, and the pricing eras (docs/billing-rules.md §4, `whatsapp-meta`).
 
+use super::fx::Conversion;
 use super::table::{cell, check_money, RateCsv, MAX_PRICE};
 use crate::calendar::days_since_epoch;
 use crate::error::Result;
@@ -494,7 +495,11 @@ pub struct Era {
 
 pub struct MetaSpec {
     pub markets: Markets,
+    /// The cards in the model's currency: a local-currency card when it is not USD.
     pub card: MetaCard,
+    /// For a model in another currency than USD: the USD cards and their conversion into the
+    /// model's currency (fx.csv), for markets and dates the local card does not price.
+    pub usd: Option<Box<(MetaCard, Conversion)>>,
     /// Meta's volume tiers in the model's currency (`tiers` key), if any.
     pub tiers: Option<MetaTiers>,
     /// Sorted by `from_day`.
@@ -502,7 +507,28 @@ pub struct MetaSpec {
     pub conversation_hours: i64,
 }
 
+/// Decimal places a converted price keeps (the most a card price may have: rates/README.md).
+const CONVERTED_PLACES: u32 = super::table::MAX_PLACES;
+
 impl MetaSpec {
+    /// The price of `column` for `market` on `day`: from the card in the model's currency, else
+    /// (a model in another currency) from the USD card converted with fx.csv, rounded half to
+    /// even to 8 places; `true` when converted.
+    pub fn price(&self, market: &str, day: i32, column: MetaColumn) -> Option<(MetaPrice, bool)> {
+        if let Some(p) = self.card.price(market, day, column) {
+            return Some((p, false));
+        }
+        let (usd, conversion) = &**self.usd.as_ref()?;
+        let p = usd.price(market, day, column)?;
+        // Within the ranges (a price at most 1,000, a factor at most 1e12) it cannot overflow.
+        let amount = conversion.apply(p.amount).ok()?;
+        let amount = amount.round_dp_with_strategy(
+            CONVERTED_PLACES,
+            rust_decimal::RoundingStrategy::MidpointNearestEven,
+        );
+        Some((MetaPrice { amount, ..p }, true))
+    }
+
     /// The era in force on `day`; `None` before the first.
     pub fn era(&self, day: i32) -> Option<&Era> {
         let n = self.eras.partition_point(|e| e.from_day <= day);

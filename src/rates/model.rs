@@ -1,4 +1,5 @@
 use super::card::PriceCard;
+use super::fx::{Conversion, FxTable};
 use super::meta::{Era, FreeTierCounts, Markets, MetaCard, MetaSpec, MetaTiers, Pricing};
 use super::table::{check_money, MAX_FEE};
 use super::RateSource;
@@ -422,6 +423,7 @@ fn meta_spec(
     let markets_name = k.required(t, "markets")?;
     let markets = Markets::parse(&source.display(&markets_name), &source.read(&markets_name)?)?;
     let card = MetaCard::parse(card_file, card_text, currency)?;
+    let usd = usd_fallback(source, card_file, card_text, currency)?;
     let tiers = match k.string(t, "tiers", "tiers")? {
         Some(name) => Some(MetaTiers::parse(
             &source.display(&name),
@@ -467,6 +469,7 @@ fn meta_spec(
     Ok(MetaSpec {
         markets,
         card,
+        usd,
         tiers,
         eras,
         conversation_hours,
@@ -538,6 +541,28 @@ fn era(k: &Keys, i: usize, v: &Value) -> Result<Era> {
             .boolean(e, "service_charged", &path("service_charged"))?
             .unwrap_or(false),
     })
+}
+
+/// A model in another currency than USD: the USD cards of the same prices CSV, converted with
+/// the latest rates of the directory's fx.csv (as `--fx-date` does by default), for what the
+/// local-currency card does not price. `None` for a USD model, or without a rate (those
+/// messages are then unpriced, as before).
+fn usd_fallback(
+    source: &RateSource,
+    card_file: &str,
+    card_text: &str,
+    currency: &str,
+) -> Result<Option<Box<(MetaCard, Conversion)>>> {
+    if currency == "USD" || !source.has(super::FX_FILE) {
+        return Ok(None);
+    }
+    let fx = FxTable::parse(
+        &source.display(super::FX_FILE),
+        &source.read(super::FX_FILE)?,
+    )?;
+    fx.conversion("USD", currency, None)
+        .map(|c| Ok(Box::new((MetaCard::parse(card_file, card_text, "USD")?, c))))
+        .transpose()
 }
 
 /// `marketing_paused`: ISO country codes whose numbers get no marketing templates.

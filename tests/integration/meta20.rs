@@ -89,3 +89,17 @@ fn authentication_international_for_a_foreign_account_only() {
     let v = shipped("meta_auth_intl.csv", &[]);
     assert_eq!(total(&v, M), d("0.0564"));
 }
+
+#[test]
+fn an_inr_model_prices_india_from_the_inr_card_and_converts_the_rest() {
+    let (f, r) = (fixture("meta_inr.csv"), fixture("meta-inr"));
+    let v = sim(&["replay", &f, "--rates", &r, "--format", "json"]).json();
+    let m = "meta-inr";
+    assert_eq!(model(&v, m)["currency"], "INR");
+    // India INR card: marketing 0.7846 + utility 0.115; Germany USD 0.1365 x 111.1285 / 1.1761
+    assert_eq!(total(&v, m), d("13.79734700"));
+    assert_eq!(count(&v, m, "converted"), 1);
+    let country = |c| dec(&row(&v, m, "countries", "country", c)["total"]);
+    assert_eq!(country("IN"), d("0.8996"));
+    assert_eq!(country("DE"), d("12.89774700"));
+}
