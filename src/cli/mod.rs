@@ -7,6 +7,7 @@ mod compare;
 mod explain;
 mod generate;
 mod log_args;
+mod rates;
 mod replay;
 
 use crate::error::{exit, Error, Result};
@@ -39,6 +40,8 @@ enum Command {
     Breakeven(breakeven::BreakevenArgs),
     /// Write a realistic conversation log to standard output (identical for the same seed).
     Generate(generate::GenerateArgs),
+    /// Rate card maintenance: `rates import-meta` merges Meta's downloadable rate sheets.
+    Rates(rates::RatesArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -88,6 +91,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Compare(a) => compare::run(&a, None),
         Command::Breakeven(a) => breakeven::run(a),
         Command::Generate(a) => generate::run(a),
+        Command::Rates(a) => rates::run(a),
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod card;
 pub mod fx;
+pub mod import_meta;
 pub mod meta;
 mod model;
 mod schema;

@@ -103,3 +103,120 @@ fn an_inr_model_prices_india_from_the_inr_card_and_converts_the_rest() {
     assert_eq!(country("IN"), d("0.8996"));
     assert_eq!(country("DE"), d("12.89774700"));
 }
+
+/// `rates import-meta` (figures and the sheets' layout in tests/fixtures/README.md "meta-import").
+mod import_meta {
+    use super::*;
+
+    fn sheet(name: &str) -> String {
+        fixture(&format!("meta-import/{name}"))
+    }
+
+    fn import(dir: &std::path::Path, sheets: &[&str], extra: &[&str]) -> Sim {
+        let files: Vec<String> = sheets.iter().map(|s| sheet(s)).collect();
+        let mut args = vec!["rates", "import-meta"];
+        args.extend(files.iter().map(String::as_str));
+        let into = dir.display().to_string();
+        args.extend(["--into", into.as_str()]);
+        args.extend(extra);
+        sim(&args)
+    }
+
+    fn card(dir: &std::path::Path, file: &str) -> String {
+        std::fs::read_to_string(dir.join(file)).unwrap()
+    }
+
+    #[test]
+    fn a_price_and_a_tier_sheet_make_a_rate_dir_that_bills() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path();
+        // the meta-tiers model and markets, with the imported card files
+        let model = std::fs::read_to_string(fixture("meta-tiers/meta.toml")).unwrap();
+        let model = model
+            .replace("\"prices.csv\"", "\"whatsapp-meta-prices.csv\"")
+            .replace("\"tiers.csv\"", "\"whatsapp-meta-tiers.csv\"");
+        std::fs::write(p.join("meta.toml"), model).unwrap();
+        std::fs::copy(fixture("meta-tiers/markets.csv"), p.join("markets.csv")).unwrap();
+        let out = import(p, &["usd-2025-07.csv", "tiers-usd-2025-07.csv"], &[]).succeeds();
+        assert!(out.contains("2 rows into"), "{out}");
+        let prices = card(p, "whatsapp-meta-prices.csv");
+        assert!(prices.contains("\n2025-07-01,Germany,USD,,,0.1365,0.0550,0.0550,,,message,"));
+        // n/a is empty (no such rate), not 0
+        assert!(prices.contains("\n2025-07-01,India,USD,,,0.0107,0.0014,0.0014,0.0280,,message,"));
+        let tiers = card(p, "whatsapp-meta-tiers.csv");
+        assert!(tiers.contains("\n2025-07-01,Germany,USD,utility,1,3,0.0550,"));
+        assert!(tiers.contains("\n2025-07-01,Germany,USD,utility,4,,0.0500,"));
+        // the same figures as the hand-written test card (meta_tiers.csv: 0.3750)
+        let (f, r) = (fixture("meta_tiers.csv"), p.display().to_string());
+        let v = sim(&["replay", &f, "--rates", &r, "--format", "json"]).json();
+        assert_eq!(total(&v, "meta-tiers"), d("0.3750"));
+    }
+
+    #[test]
+    fn merged_with_the_shipped_card_equal_values_kept_empty_cells_filled() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path();
+        let shipped = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/rates/whatsapp-meta-prices.csv"
+        );
+        std::fs::copy(shipped, p.join("whatsapp-meta-prices.csv")).unwrap();
+        // Germany's 2025-07-01 row is the same; India's lacks authentication_international
+        let out = import(p, &["usd-2025-07.csv"], &[]).succeeds();
+        assert!(
+            out.contains("0 added, 1 unchanged, 1 cells filled, 0 replaced"),
+            "{out}"
+        );
+        let text = card(p, "whatsapp-meta-prices.csv");
+        assert!(text.contains("\n2025-07-01,India,USD,,,0.0107,0.0014,0.0014,0.0280,,message,"));
+        assert_eq!(text.lines().count(), 519, "no row added");
+    }
+
+    #[test]
+    fn a_different_value_is_an_error_naming_both_unless_forced() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path();
+        import(p, &["usd-2025-07.csv"], &[]).succeeds();
+        let before = card(p, "whatsapp-meta-prices.csv");
+        import(p, &["usd-2025-07-changed.csv"], &[]).fails(
+            4,
+            "whatsapp-meta-prices.csv:2: 2025-07-01 Germany USD marketing is 0.1365 here, \
+             but ",
+        );
+        import(p, &["usd-2025-07-changed.csv"], &[]).fails(
+            4,
+            "usd-2025-07-changed.csv:3 says 0.1400; --force replaces it",
+        );
+        assert_eq!(
+            card(p, "whatsapp-meta-prices.csv"),
+            before,
+            "left as it was"
+        );
+        let out = import(p, &["usd-2025-07-changed.csv"], &["--force"]).succeeds();
+        assert!(out.contains("1 replaced"), "{out}");
+        assert!(card(p, "whatsapp-meta-prices.csv").contains(",Germany,USD,,,0.1400,0.0550,"));
+    }
+
+    #[test]
+    fn dates_from_the_title_or_effective_from_and_the_older_sheet_form() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path();
+        // 2023 sheet: per conversation, `$US`, `n/a`
+        import(p, &["usd-2023-06.csv"], &[]).succeeds();
+        let text = card(p, "whatsapp-meta-prices.csv");
+        assert!(text.contains(
+            "\n2023-06-01,Indonesia,USD,,,0.0411,0.0200,0.0300,0.1360,0.0190,conversation,"
+        ));
+        assert!(
+            text.contains("\n2023-06-01,Malaysia,USD,,,0.0860,0.0200,0.0180,,0.0220,conversation,")
+        );
+        // no date in the sheet: --effective-from is needed
+        import(p, &["inr-undated.csv"], &[]).fails(2, "inr-undated.csv: the sheet's title gives no effective date: pass --effective-from DATE");
+        import(p, &["inr-undated.csv"], &["--effective-from", "2025-07-01"]).succeeds();
+        assert!(card(p, "whatsapp-meta-prices.csv")
+            .contains("\n2025-07-01,India,INR,,,0.7846,0.115,0.115,,,,"));
+        // a title date that disagrees with --effective-from
+        import(p, &["usd-2023-06.csv"], &["--effective-from", "2025-07-01"])
+            .fails(2, "--effective-from 2025-07-01, but");
+    }
+}
