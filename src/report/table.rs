@@ -541,6 +541,20 @@ fn notes(report: &Report, m: &ModelResult, out: &mut dyn Write) -> std::io::Resu
             totals.blocked
         )?;
     }
+    if totals.not_delivered > 0 {
+        writeln!(
+            out,
+            "  not delivered: {} messages were not delivered (marketing to a paused country), not billed",
+            totals.not_delivered
+        )?;
+    }
+    if totals.converted > 0 {
+        writeln!(
+            out,
+            "  converted: {} charges priced from the USD card converted with fx.csv (no {} card for the market)",
+            totals.converted, m.currency
+        )?;
+    }
     fee_notes(report, m, out)
 }
 

@@ -220,3 +220,16 @@ mod import_meta {
             .fails(2, "--effective-from 2025-07-01, but");
     }
 }
+
+#[test]
+fn the_table_says_what_was_not_delivered_and_what_was_converted() {
+    let f = fixture("meta_us_pause.csv");
+    let out = sim(&["replay", &f, "--model", M]).succeeds();
+    assert!(out.contains("not delivered: 2 messages"), "{out}");
+    let (f, r) = (fixture("meta_inr.csv"), fixture("meta-inr"));
+    let out = sim(&["replay", &f, "--rates", &r]).succeeds();
+    assert!(
+        out.contains("converted: 1 charges priced from the USD card"),
+        "{out}"
+    );
+}
