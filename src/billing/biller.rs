@@ -81,6 +81,9 @@ impl<'m> Biller<'m> {
             count_engine_decisions(cell, month, ev, outcome);
         }
         let low_months = &mut self.low_months;
+        // the card column that priced a Meta charge (authentication-international may stand
+        // for authentication), for the ledger and explain
+        let mut priced_as = None;
         let (price, category) = match outcome.charge {
             Charge::None => (Price::Free, None),
             Charge::Session if model.rules == Rules::Viber && !model.session.charged => {
@@ -101,7 +104,9 @@ impl<'m> Biller<'m> {
                     // card prices only: the list rate, no volume discount
                     tiers: Some(&mut self.tiers).filter(|_| !self.list_prices),
                 };
-                let p = meta_price(model, ev, &mc, free_tier, (cell, month), low_months, sender);
+                let (p, column) =
+                    meta_price(model, ev, &mc, free_tier, (cell, month), low_months, sender);
+                priced_as = Some(column).filter(|c| *c != mc.column);
                 // a tier pool near a band's end counts as a low month: the replay keeps the
                 // order of one instant's events while any is (`Replayer::bill_runs`)
                 *low_months += self.tiers.near as i64 - near as i64;
@@ -121,9 +126,13 @@ impl<'m> Biller<'m> {
             month.spend += amount;
         }
         if self.keep_lines {
+            let mut outcome = *outcome;
+            if let (Charge::Meta(mc), Some(column)) = (&mut outcome.charge, priced_as) {
+                mc.column = column;
+            }
             self.lines.push(Line {
                 event: i,
-                outcome: *outcome,
+                outcome,
                 price,
                 category,
             });

@@ -86,8 +86,8 @@ pub(super) fn meta_price(
     (cell, month): (&mut Stats, &mut MonthState),
     low_months: &mut i64,
     sender: Sender,
-) -> Price {
-    let (list, converted) = look_up_meta(model, ev, mc, sender);
+) -> (Price, MetaColumn) {
+    let (list, converted, column) = look_up_meta(model, ev, mc, sender);
     let in_tier = match free_tier {
         Some((counts, size)) => {
             let k = pool_index(PoolKind::FreeTier(counts));
@@ -108,7 +108,7 @@ pub(super) fn meta_price(
     };
     if in_tier {
         cell.free_tier += 1;
-        return Price::Allowance;
+        return (Price::Allowance, column);
     }
     if let Price::Priced {
         carried_forward, ..
@@ -122,7 +122,7 @@ pub(super) fn meta_price(
             cell.business_initiated_charged += 1;
         }
     }
-    list
+    (list, column)
 }
 
 /// The column of the once-per-session price.
@@ -163,16 +163,21 @@ fn look_up(model: &Model, ev: &Event, column: usize) -> Price {
 /// A whatsapp-meta price: the recipient's market on the pricing day, the column (an
 /// authentication template from abroad may take the authentication-international rate), then
 /// the market's volume tiers if it has some in force, else the market card (the local-currency
-/// card, else USD converted: `true`).
-fn look_up_meta(model: &Model, ev: &Event, mc: &MetaCharge, sender: Sender) -> (Price, bool) {
+/// card, else USD converted: `true`), with the column that priced it.
+fn look_up_meta(
+    model: &Model,
+    ev: &Event,
+    mc: &MetaCharge,
+    sender: Sender,
+) -> (Price, bool, MetaColumn) {
     let Card::Meta(spec) = &model.card else {
-        return (Price::Unpriced, false);
+        return (Price::Unpriced, false, mc.column);
     };
     let market = spec.markets.market_of(ev.country, mc.price_day);
     let name = spec.markets.name(market);
     let column = meta_column(spec, name, ev, mc, &sender);
     if let (true, Some(pools), Some(tiers)) = (mc.volume_tiers, sender.tiers, &spec.tiers) {
-        if let Some(tiered) = tiers.bands(name, column, mc.price_day) {
+        if let Some(tiered) = tiers.bands(market, column, mc.price_day) {
             // The pool is the portfolio's calendar month of the message, whatever --as-of says.
             let month = month_index(date_from_days(ev.day));
             let key = (portfolio_of(sender.account), month, market, column);
@@ -183,7 +188,7 @@ fn look_up_meta(model: &Model, ev: &Event, mc: &MetaCharge, sender: Sender) -> (
                 market: Some(market),
                 carried_forward: false,
             };
-            return (p, false);
+            return (p, false, column);
         }
     }
     match spec.price(name, mc.price_day, column) {
@@ -195,9 +200,9 @@ fn look_up_meta(model: &Model, ev: &Event, mc: &MetaCharge, sender: Sender) -> (
                 market: Some(market),
                 carried_forward: p.carried_forward,
             };
-            (p, converted)
+            (p, converted, column)
         }
-        None => (Price::Unpriced, false),
+        None => (Price::Unpriced, false, column),
     }
 }
 

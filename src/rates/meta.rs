@@ -278,6 +278,8 @@ struct TierCard {
 /// each card date.
 pub struct MetaTiers {
     by_key: FxHashMap<(String, MetaColumn), Vec<TierCard>>,
+    /// `by_key` by market id (`resolve`): no string is hashed per message.
+    by_id: FxHashMap<(MarketId, MetaColumn), Vec<TierCard>>,
 }
 
 /// Bands found by `MetaTiers::bands`: the card date, and the bands.
@@ -321,6 +323,7 @@ impl MetaTiers {
         let c: Vec<usize> = names.iter().map(|n| t.column(n)).collect::<Result<_>>()?;
         let mut tiers = MetaTiers {
             by_key: FxHashMap::default(),
+            by_id: FxHashMap::default(),
         };
         for (line, rec) in &t.rows {
             let line = *line;
@@ -406,8 +409,8 @@ impl MetaTiers {
 
     /// The bands in force on `day` for `market` and `column`; `None` where the market has no
     /// tiers (its list rate applies to every message).
-    pub fn bands(&self, market: &str, column: MetaColumn, day: i32) -> Option<Tiered<'_>> {
-        let cards = self.by_key.get(&(market.to_string(), column))?;
+    pub fn bands(&self, market: MarketId, column: MetaColumn, day: i32) -> Option<Tiered<'_>> {
+        let cards = self.by_id.get(&(market, column))?;
         let n = cards.partition_point(|k| k.from_day <= day);
         let k = cards[..n].last()?;
         Some(Tiered {
@@ -416,9 +419,19 @@ impl MetaTiers {
         })
     }
 
+    /// Keys the cards by the market table's ids; a market the table does not name has no
+    /// country, so no message reaches its tiers.
+    pub fn resolve(&mut self, markets: &Markets) {
+        for ((name, column), cards) in std::mem::take(&mut self.by_key) {
+            if let Some(id) = markets.names.iter().position(|n| *n == name) {
+                self.by_id.insert((id as MarketId, column), cards);
+            }
+        }
+    }
+
     /// The narrowest band of any card (`u64::MAX`: none).
     pub fn narrowest(&self) -> u64 {
-        (self.by_key.values().flatten())
+        (self.by_key.values().chain(self.by_id.values()).flatten())
             .map(|k| {
                 Tiered {
                     card_date: k.from,
@@ -657,10 +670,19 @@ mod tests {
              2025-07-01,Germany,USD,utility,1,3,0.055\n\
              2025-07-01,Germany,EUR,utility,1,,0.01\n"
         );
-        let t = MetaTiers::parse("t.csv", &text, "USD").unwrap();
-        let b = t
-            .bands("Germany", MetaColumn::Utility, day("2025-08-01"))
-            .unwrap();
+        let mut t = MetaTiers::parse("t.csv", &text, "USD").unwrap();
+        let markets = Markets::parse(
+            "m.csv",
+            "country,market,from,to\nDE,Germany,,\nIN,India,,\n",
+        )
+        .unwrap();
+        t.resolve(&markets);
+        let (de, india) = (1, 2);
+        assert_eq!(
+            (markets.name(de), markets.name(india)),
+            ("Germany", "India")
+        );
+        let b = t.bands(de, MetaColumn::Utility, day("2025-08-01")).unwrap();
         let rate = |n| b.rate(n).0.to_string();
         assert_eq!(
             (rate(1), rate(3), rate(4), rate(1000)),
@@ -671,13 +693,13 @@ mod tests {
         assert_eq!(t.narrowest(), 3);
         // before the card, another column, another market: no tiers
         assert!(t
-            .bands("Germany", MetaColumn::Utility, day("2025-06-30"))
+            .bands(de, MetaColumn::Utility, day("2025-06-30"))
             .is_none());
         assert!(t
-            .bands("Germany", MetaColumn::Authentication, day("2025-08-01"))
+            .bands(de, MetaColumn::Authentication, day("2025-08-01"))
             .is_none());
         assert!(t
-            .bands("India", MetaColumn::Utility, day("2025-08-01"))
+            .bands(india, MetaColumn::Utility, day("2025-08-01"))
             .is_none());
     }
 

@@ -425,11 +425,12 @@ fn meta_spec(
     let card = MetaCard::parse(card_file, card_text, currency)?;
     let usd = usd_fallback(source, card_file, card_text, currency)?;
     let tiers = match k.string(t, "tiers", "tiers")? {
-        Some(name) => Some(MetaTiers::parse(
-            &source.display(&name),
-            &source.read(&name)?,
-            currency,
-        )?),
+        Some(name) => {
+            let text = source.read(&name)?;
+            let mut tiers = MetaTiers::parse(&source.display(&name), &text, currency)?;
+            tiers.resolve(&markets);
+            Some(tiers)
+        }
         None => None,
     };
     let c = k.table(t, "conversation")?.cloned().unwrap_or_default();

@@ -88,6 +88,30 @@ fn authentication_international_for_a_foreign_account_only() {
     // no account country: simcost cannot tell, the authentication rate applies
     let v = shipped("meta_auth_intl.csv", &[]);
     assert_eq!(total(&v, M), d("0.0564"));
+    // the ledger names the rate that priced it
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("l.csv").display().to_string();
+    let f = fixture("meta_auth_intl.csv");
+    sim(&[
+        "replay",
+        &f,
+        "--model",
+        M,
+        "--account-country",
+        "DE",
+        "--ledger",
+        &ledger,
+    ])
+    .succeeds();
+    let text = std::fs::read_to_string(&ledger).unwrap();
+    assert!(
+        text.contains(",IN,whatsapp-meta,,template,authentication_international,message,0.0280,"),
+        "{text}"
+    );
+    assert!(
+        text.contains(",DE,whatsapp-meta,,template,authentication,message,0.0550,"),
+        "{text}"
+    );
 }
 
 #[test]
