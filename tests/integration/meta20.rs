@@ -88,6 +88,17 @@ fn authentication_international_for_a_foreign_account_only() {
     // no account country: simcost cannot tell, the authentication rate applies
     let v = shipped("meta_auth_intl.csv", &[]);
     assert_eq!(total(&v, M), d("0.0564"));
+    // --as-of: before India's first authentication-international row (2024-07-01) none applies
+    let v = shipped(
+        "meta_auth_intl.csv",
+        &["--account-country", "DE", "--as-of", "2024-03-01"],
+    );
+    assert_eq!(total(&v, M), d("0.0810"));
+    let v = shipped(
+        "meta_auth_intl.csv",
+        &["--account-country", "DE", "--as-of", "2024-07-15"],
+    );
+    assert_eq!(total(&v, M), d("0.1048"));
     // the ledger names the rate that priced it
     let dir = tempfile::tempdir().unwrap();
     let ledger = dir.path().join("l.csv").display().to_string();
