@@ -204,7 +204,8 @@ pub fn read_sheet(file: &str, text: &str, effective_from: Option<NaiveDate>) -> 
         .has_headers(false)
         .flexible(true)
         .from_reader(text.as_bytes());
-    let (mut found, mut header): (Option<(Option<String>, Option<NaiveDate>, _)>, _) = (None, None);
+    type Title = (Option<String>, Option<NaiveDate>, &'static str);
+    let (mut found, mut header): (Option<Title>, Option<StringRecord>) = (None, None);
     let mut records = Vec::new();
     for rec in rdr.records() {
         let rec = rec.map_err(|e| Error::Input {
@@ -213,7 +214,18 @@ pub fn read_sheet(file: &str, text: &str, effective_from: Option<NaiveDate>) -> 
             msg: format!("cannot read CSV ({e})"),
         })?;
         let line = rec.position().map(|p| p.line()).unwrap_or(0);
-        if header.is_some() {
+        if let Some(h) = &header {
+            // a decimal comma (`0,0611`) would shift every later cell one column right
+            if rec.iter().skip(h.len()).any(|c| !c.trim().is_empty()) {
+                return Err(Error::Input {
+                    file: file.to_string(),
+                    line,
+                    msg: format!(
+                        "more cells than the header has columns ({}; a decimal comma?)",
+                        rec.len()
+                    ),
+                });
+            }
             records.push((line, rec));
         } else if rec.iter().any(|c| squash(c) == "market") {
             header = Some(rec);

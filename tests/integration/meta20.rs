@@ -268,3 +268,36 @@ fn the_table_says_what_was_not_delivered_and_what_was_converted() {
         "{out}"
     );
 }
+
+#[test]
+fn a_bad_sheet_row_names_its_line_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let bad = p.join("bad.csv");
+    std::fs::write(
+        &bad,
+        "Cost per message in USD on the WhatsApp Business Platform, effective July 1, 2025,,,,,,\n\
+         Market,Currency,Marketing,Utility,Authentication,Authentication-International,Service\n\
+         Germany,USD,0.1365,0.0550,0.0550,n/a,n/a\n\
+         Spain,USD,0,0611,0.0200,0.0200,n/a,n/a\n",
+    )
+    .unwrap();
+    let (b, into) = (bad.display().to_string(), p.display().to_string());
+    sim(&["rates", "import-meta", &b, "--into", &into]).fails(
+        3,
+        "bad.csv:4: more cells than the header has columns (8; a decimal comma?)",
+    );
+    std::fs::write(
+        &bad,
+        std::fs::read_to_string(&bad)
+            .unwrap()
+            .replace("0,0611", "0.06x"),
+    )
+    .unwrap();
+    sim(&["rates", "import-meta", &b, "--into", &into])
+        .fails(3, "bad.csv:4: marketing is not a decimal number (0.06x)");
+    let sheet = fixture("meta-import/usd-2025-07.csv");
+    // a good sheet before the bad one: nothing written either
+    sim(&["rates", "import-meta", &sheet, &b, "--into", &into]).fails(3, "bad.csv:4:");
+    assert!(!p.join("whatsapp-meta-prices.csv").exists());
+}
