@@ -330,58 +330,12 @@ impl MetaTiers {
             if cell(rec, c[2]) != currency {
                 continue;
             }
-            let f = cell(rec, c[0]);
-            let from = NaiveDate::parse_from_str(f, "%Y-%m-%d").map_err(|_| {
-                err(
-                    line,
-                    format!("effective_from is not a YYYY-MM-DD date ({f})"),
-                )
-            })?;
-            let cat = cell(rec, c[3]);
-            let column = match cat {
-                "utility" => MetaColumn::Utility,
-                "authentication" => MetaColumn::Authentication,
-                "authentication_international" => MetaColumn::AuthenticationInternational,
-                _ => return Err(err(line, format!("category is not utility, authentication or authentication_international ({cat})"))),
-            };
-            let count = |i: usize, what: &str| -> Result<Option<u64>> {
-                let v = cell(rec, c[i]);
-                if v.is_empty() {
-                    return Ok(None);
-                }
-                match v.parse::<u64>() {
-                    Ok(n) if n >= 1 => Ok(Some(n)),
-                    _ => Err(err(
-                        line,
-                        format!("{what} is not a whole number from 1 ({v})"),
-                    )),
-                }
-            };
-            let vfrom = count(4, "volume_from")?
-                .ok_or_else(|| err(line, "volume_from is missing".into()))?;
-            let vto = count(5, "volume_to")?;
-            if vto.is_some_and(|to| to < vfrom) {
-                return Err(err(
-                    line,
-                    format!("volume_to is below volume_from ({vfrom})"),
-                ));
-            }
-            let r = cell(rec, c[6]);
-            let rate: Decimal = r
-                .parse()
-                .map_err(|_| err(line, format!("rate is not a decimal number ({r})")))?;
-            check_money(rate, MAX_PRICE, "a price")
-                .map_err(|m| err(line, format!("rate {m} ({r})")))?;
+            let (from, column, band) = tier_row(&t, &c, line, rec)?;
             let cards = tiers
                 .by_key
                 .entry((cell(rec, c[1]).to_string(), column))
                 .or_default();
             let from_day = days_since_epoch(from);
-            let band = Band {
-                from: vfrom,
-                to: vto,
-                rate,
-            };
             match cards.iter_mut().find(|k| k.from_day == from_day) {
                 Some(k) => k.bands.push(band),
                 None => cards.push(TierCard {
@@ -442,6 +396,66 @@ impl MetaTiers {
             .min()
             .unwrap_or(u64::MAX)
     }
+}
+
+/// One row of a tier card: its date, column and band.
+fn tier_row(
+    t: &RateCsv,
+    c: &[usize],
+    line: u64,
+    rec: &csv::StringRecord,
+) -> Result<(NaiveDate, MetaColumn, Band)> {
+    let err = |line: u64, msg: String| t.err(line, msg);
+    let f = cell(rec, c[0]);
+    let from = NaiveDate::parse_from_str(f, "%Y-%m-%d").map_err(|_| {
+        err(
+            line,
+            format!("effective_from is not a YYYY-MM-DD date ({f})"),
+        )
+    })?;
+    let cat = cell(rec, c[3]);
+    let column = match cat {
+        "utility" => MetaColumn::Utility,
+        "authentication" => MetaColumn::Authentication,
+        "authentication_international" => MetaColumn::AuthenticationInternational,
+        _ => {
+            let msg = "category is not utility, authentication or authentication_international";
+            return Err(err(line, format!("{msg} ({cat})")));
+        }
+    };
+    let count = |i: usize, what: &str| -> Result<Option<u64>> {
+        let v = cell(rec, c[i]);
+        if v.is_empty() {
+            return Ok(None);
+        }
+        match v.parse::<u64>() {
+            Ok(n) if n >= 1 => Ok(Some(n)),
+            _ => Err(err(
+                line,
+                format!("{what} is not a whole number from 1 ({v})"),
+            )),
+        }
+    };
+    let vfrom =
+        count(4, "volume_from")?.ok_or_else(|| err(line, "volume_from is missing".into()))?;
+    let vto = count(5, "volume_to")?;
+    if vto.is_some_and(|to| to < vfrom) {
+        return Err(err(
+            line,
+            format!("volume_to is below volume_from ({vfrom})"),
+        ));
+    }
+    let r = cell(rec, c[6]);
+    let rate: Decimal = r
+        .parse()
+        .map_err(|_| err(line, format!("rate is not a decimal number ({r})")))?;
+    check_money(rate, MAX_PRICE, "a price").map_err(|m| err(line, format!("rate {m} ({r})")))?;
+    let band = Band {
+        from: vfrom,
+        to: vto,
+        rate,
+    };
+    Ok((from, column, band))
 }
 
 /// Bands sorted by `from`: the first from 1, each next one right after the previous, only the
