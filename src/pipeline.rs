@@ -148,7 +148,11 @@ fn bill_batches<'m>(
     let mut waiting_first = 0;
     for batch in batches {
         known.add(&batch);
-        replayer.fit(&known.cell_account_months, known.account_months);
+        replayer.fit(
+            &known.cell_accounts,
+            &known.cell_account_months,
+            known.account_months,
+        );
         replayer.fit_engines(&known.cell_accounts, &known.accounts);
         let (mut events, mut first) = (&batch.events[..], batch.first);
         if let Some(at) = waiting.first().map(|e| e.at) {

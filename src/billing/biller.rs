@@ -2,8 +2,8 @@
 
 use super::fees::monthly_fees;
 use super::order::{by_names, Names};
-use super::pools::{smallest_pool, MonthState, LOW_ROOM, POOL_KINDS};
-use super::pricing::{international_price, message_price, meta_price, session_price};
+use super::pools::{smallest_pool, MonthState, TierPools, LOW_ROOM, POOL_KINDS};
+use super::pricing::{international_price, message_price, meta_price, session_price, Sender};
 use super::{BillingOptions, Line, ModelResult, Price, Sink, Stats, Volume};
 use crate::engine::{Billed, Charge, Outcome};
 use crate::event::{Country, Direction, Event};
@@ -21,6 +21,8 @@ pub struct Biller<'m> {
     pub(super) sink: Option<Sink<'m>>,
     list_prices: bool,
     accounts: crate::accounts::Accounts,
+    /// `fit_accounts`: each account's home country, by account id.
+    homes: Vec<Option<Country>>,
     /// `BillingOptions::pool_runs`.
     pool_runs: bool,
     free: u64,
@@ -28,6 +30,10 @@ pub struct Biller<'m> {
     months: Vec<MonthState>,
     /// `Log::cell_account_months`: the month state of each cell.
     month_of_cell: Vec<u32>,
+    /// The account of each cell.
+    account_of_cell: Vec<u32>,
+    /// whatsapp-meta volume tiers: each portfolio-month's count per market and column.
+    tiers: TierPools,
     lines: Vec<Line>,
     /// The smallest free allowance or tier the model has (`u64::MAX`: none).
     pub(super) smallest_pool: u64,
@@ -47,6 +53,7 @@ impl<'m> Biller<'m> {
             sink: None,
             list_prices: opts.list_prices,
             accounts: opts.accounts.clone(),
+            homes: Vec::new(),
             pool_runs: opts.pool_runs,
             free: if opts.list_prices {
                 0
@@ -56,6 +63,8 @@ impl<'m> Biller<'m> {
             cells: vec![Stats::default(); log.cells.len()],
             months: vec![MonthState::default(); log.account_months.len()],
             month_of_cell: log.cell_account_months.clone(),
+            account_of_cell: log.cells.iter().map(|c| c.0).collect(),
+            tiers: TierPools::default(),
             lines: if opts.keep_lines {
                 Vec::with_capacity(log.events.len())
             } else {
@@ -78,6 +87,9 @@ impl<'m> Biller<'m> {
             count_engine_decisions(cell, month, ev, outcome);
         }
         let low_months = &mut self.low_months;
+        // the card column that priced a Meta charge (authentication-international may stand
+        // for authentication), for the ledger and explain
+        let mut priced_as = None;
         let (price, category) = match outcome.charge {
             Charge::None => (Price::Free, None),
             Charge::Session if model.rules == Rules::Viber && !model.session.charged => {
@@ -92,7 +104,22 @@ impl<'m> Biller<'m> {
             }
             Charge::Meta(mc) => {
                 let free_tier = (mc.free_tier.filter(|_| !self.list_prices), self.pool_runs);
-                let p = meta_price(model, ev, &mc, free_tier, (cell, month), low_months);
+                let near = self.tiers.near;
+                let sender = Sender {
+                    account: self.account_of_cell[ev.cell as usize],
+                    account_country: (self.homes)
+                        .get(self.account_of_cell[ev.cell as usize] as usize)
+                        .copied()
+                        .flatten(),
+                    // card prices only: the list rate, no volume discount
+                    tiers: Some(&mut self.tiers).filter(|_| !self.list_prices),
+                };
+                let (p, column) =
+                    meta_price(model, ev, &mc, free_tier, (cell, month), low_months, sender);
+                priced_as = Some(column).filter(|c| *c != mc.column);
+                // a tier pool near a band's end counts as a low month: the replay keeps the
+                // order of one instant's events while any is (`Replayer::bill_runs`)
+                *low_months += self.tiers.near as i64 - near as i64;
                 (p, None)
             }
         };
@@ -109,9 +136,13 @@ impl<'m> Biller<'m> {
             month.spend += amount;
         }
         if self.keep_lines {
+            let mut outcome = *outcome;
+            if let (Charge::Meta(mc), Some(column)) = (&mut outcome.charge, priced_as) {
+                mc.column = column;
+            }
             self.lines.push(Line {
                 event: i,
-                outcome: *outcome,
+                outcome,
                 price,
                 category,
             });
@@ -125,6 +156,7 @@ impl<'m> Biller<'m> {
         let n = run.len() as u64;
         self.smallest_pool != u64::MAX
             && (n > self.smallest_pool.min(LOW_ROOM)
+                || self.tiers.near > 0
                 || self.low_months > 0
                     && (run.iter())
                         .any(|ev| self.months[self.month_of_cell[ev.cell as usize] as usize].low))
@@ -180,16 +212,31 @@ impl<'m> Biller<'m> {
     }
 
     /// Makes room for the cells and account-months of a log still being read.
-    pub(super) fn fit(&mut self, cell_account_months: &[u32], account_months: usize) {
+    pub(super) fn fit(
+        &mut self,
+        cell_accounts: &[u32],
+        cell_account_months: &[u32],
+        account_months: usize,
+    ) {
         let have = self.month_of_cell.len();
         if cell_account_months.len() > have {
             self.month_of_cell
                 .extend_from_slice(&cell_account_months[have..]);
+            self.account_of_cell
+                .extend_from_slice(&cell_accounts[have..]);
             self.cells
                 .resize(cell_account_months.len(), Stats::default());
         }
         if account_months > self.months.len() {
             self.months.resize(account_months, MonthState::default());
+        }
+    }
+
+    /// Each account's home country (accounts file, else `--account-country`), resolved once
+    /// per account as the log names new ones.
+    pub(super) fn fit_accounts(&mut self, accounts: &[String]) {
+        for name in &accounts[self.homes.len().min(accounts.len())..] {
+            self.homes.push(self.accounts.props(name).country);
         }
     }
 

@@ -99,6 +99,9 @@ counted! {
         international,
         /// Messages whose `status` says they never arrived: not billed, opened nothing.
         not_delivered,
+        /// whatsapp-meta in another currency than USD: priced from the USD card converted with
+        /// fx.csv, the model's currency having no card for the market and date.
+        converted,
     ],
 }
 

@@ -1,9 +1,10 @@
 //! Free allowances and free tiers: the pools an account-month draws on, and when one runs low
 //! (docs/billing-rules.md §5).
 
-use crate::rates::meta::FreeTierCounts;
+use crate::rates::meta::{FreeTierCounts, MarketId, MetaColumn, Tiered};
 use crate::rates::{Card, Model};
 use rust_decimal::Decimal;
+use rustc_hash::FxHashMap;
 
 /// What a free allowance or free tier counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -99,20 +100,67 @@ impl MonthState {
     }
 }
 
+/// A volume-tier pool: one business portfolio's month, market and tiered column (utility,
+/// authentication, authentication-international).
+pub(super) type TierKey = (u32, i32, MarketId, MetaColumn);
+
+/// The business portfolio of an account: its volume tiers are pooled over the portfolio
+/// (docs/billing-rules.md §1 accounts file `portfolio`). Without an accounts table, one portfolio
+/// for all accounts.
+pub(super) fn portfolio_of(_account: u32) -> u32 {
+    0
+}
+
+/// The months' counts of charged messages per volume-tier pool (docs/billing-rules.md §4,
+/// volume tiers): each charged message takes the rate of the band its count reaches.
+#[derive(Default)]
+pub(super) struct TierPools {
+    counts: FxHashMap<TierKey, u64>,
+    /// Pools whose count is within `LOW_ROOM` of its band's end: the next messages of one
+    /// instant may cross into another band, so their order matters (`Biller::may_run_out`).
+    pub(super) near: u64,
+}
+
+impl TierPools {
+    /// Counts one more charged message in `key`'s pool: the rate of its band.
+    pub(super) fn draw(&mut self, key: TierKey, tiered: &Tiered) -> Decimal {
+        let n = self.counts.entry(key).or_insert(0);
+        let near = |n: u64| n > 0 && tiered.rate(n).1.is_some_and(|room| room < LOW_ROOM);
+        let was = near(*n);
+        *n += 1;
+        let (rate, _) = tiered.rate(*n);
+        match (was, near(*n)) {
+            (false, true) => self.near += 1,
+            (true, false) => self.near -= 1,
+            _ => {}
+        }
+        rate
+    }
+}
+
 /// The smallest free allowance or tier of `model` (`u64::MAX` if it has none).
 pub(super) fn smallest_pool(model: &Model, list_prices: bool) -> u64 {
     if list_prices {
         return u64::MAX;
     }
     let allowance = Some(model.monthly.free_business_initiated).filter(|&n| n > 0);
-    let tiers = match &model.card {
-        Card::Meta(spec) => (spec.eras.iter())
-            .filter(|e| e.free_tier_counts.is_some() && e.free_tier > 0)
-            .map(|e| e.free_tier as u64)
-            .min(),
-        Card::Country(_) => None,
+    let (tiers, bands) = match &model.card {
+        Card::Meta(spec) => (
+            (spec.eras.iter())
+                .filter(|e| e.free_tier_counts.is_some() && e.free_tier > 0)
+                .map(|e| e.free_tier as u64)
+                .min(),
+            // A new volume-tier pool crosses its first band's end within one instant only
+            // with more messages than the narrowest band.
+            (spec.tiers.as_ref())
+                .filter(|_| spec.eras.iter().any(|e| e.volume_tiers))
+                .map(|t| t.narrowest()),
+        ),
+        Card::Country(_) => (None, None),
     };
-    allowance.into_iter().chain(tiers).min().unwrap_or(u64::MAX)
+    (allowance.into_iter().chain(tiers).chain(bands))
+        .min()
+        .unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

@@ -1,12 +1,29 @@
 //! Prices from the rate cards, and the price part of a billed line: sessions, per-message
 //! charges with the monthly allowance, whatsapp-meta charges with the free tiers.
 
-use super::pools::{pool_index, MonthState, PoolKind};
+use super::pools::{pool_index, portfolio_of, MonthState, PoolKind, TierPools};
 use super::{Price, Stats};
+use crate::calendar::{date_from_days, month_index};
 use crate::engine::MetaCharge;
-use crate::event::{Category, Event};
-use crate::rates::meta::FreeTierCounts;
+use crate::event::{Category, Country, Event};
+use crate::rates::meta::{FreeTierCounts, MetaColumn, MetaSpec};
 use crate::rates::{Card, Model, Rules};
+
+/// The sender of a whatsapp-meta message, as its price depends on it.
+pub(super) struct Sender<'a> {
+    pub(super) account: u32,
+    /// The account's home country (accounts file, else `--account-country`).
+    pub(super) account_country: Option<Country>,
+    /// The volume-tier pools; `None` with list prices only.
+    pub(super) tiers: Option<&'a mut TierPools>,
+}
+
+/// An account's country (primary business location): the accounts file's, else
+/// `--account-country` (docs/billing-rules.md §1), resolved once per account by the biller;
+/// `None` when neither gives one.
+pub(super) fn country_of(_account: u32, account_country: Option<Country>) -> Option<Country> {
+    account_country
+}
 
 /// A charged session at the card's session price.
 #[inline(always)]
@@ -86,8 +103,9 @@ pub(super) fn meta_price(
     (free_tier, runs): (Option<(FreeTierCounts, u32)>, bool),
     (cell, month): (&mut Stats, &mut MonthState),
     low_months: &mut i64,
-) -> Price {
-    let list = look_up_meta(model, ev, mc);
+    sender: Sender,
+) -> (Price, MetaColumn) {
+    let (list, converted, column) = look_up_meta(model, ev, mc, sender);
     let in_tier = match free_tier {
         Some((counts, size)) => {
             let k = pool_index(PoolKind::FreeTier(counts));
@@ -105,20 +123,21 @@ pub(super) fn meta_price(
     };
     if in_tier {
         cell.free_tier += 1;
-        return Price::Allowance;
+        return (Price::Allowance, column);
     }
     if let Price::Priced {
         carried_forward, ..
     } = list
     {
         cell.carried_forward += carried_forward as u64;
+        cell.converted += converted as u64;
         if mc.conversation {
             cell.sessions_charged += 1;
         } else {
             cell.business_initiated_charged += 1;
         }
     }
-    list
+    (list, column)
 }
 
 /// The column of the once-per-session price.
@@ -156,24 +175,73 @@ fn look_up(model: &Model, ev: &Event, column: usize) -> Price {
     }
 }
 
-/// A whatsapp-meta price: the recipient's market on the pricing day, then the market card.
-fn look_up_meta(model: &Model, ev: &Event, mc: &MetaCharge) -> Price {
+/// A whatsapp-meta price: the recipient's market on the pricing day, the column (an
+/// authentication template from abroad may take the authentication-international rate), then
+/// the market's volume tiers if it has some in force, else the market card (the local-currency
+/// card, else USD converted: `true`), with the column that priced it.
+fn look_up_meta(
+    model: &Model,
+    ev: &Event,
+    mc: &MetaCharge,
+    sender: Sender,
+) -> (Price, bool, MetaColumn) {
     let Card::Meta(spec) = &model.card else {
-        return Price::Unpriced;
+        return (Price::Unpriced, false, mc.column);
     };
     let market = spec.markets.market_of(ev.country, mc.price_day);
-    match spec
-        .card
-        .price(spec.markets.name(market), mc.price_day, mc.column)
+    let name = spec.markets.name(market);
+    let column = meta_column(spec, name, ev, mc, &sender);
+    if let (true, Some(pools), Some(tiers)) = (mc.volume_tiers, sender.tiers, &spec.tiers) {
+        if let Some(tiered) = tiers.bands(market, column, mc.price_day) {
+            // The pool is the portfolio's calendar month of the message, whatever --as-of says.
+            let month = month_index(date_from_days(ev.day));
+            let key = (portfolio_of(sender.account), month, market, column);
+            let p = Price::Priced {
+                amount: pools.draw(key, &tiered),
+                rate_country: None,
+                rate_from: Some(tiered.card_date),
+                market: Some(market),
+                carried_forward: false,
+            };
+            return (p, false, column);
+        }
+    }
+    match spec.price(name, mc.price_day, column) {
+        Some((p, converted)) => {
+            let p = Price::Priced {
+                amount: p.amount,
+                rate_country: None,
+                rate_from: Some(p.card_date),
+                market: Some(market),
+                carried_forward: p.carried_forward,
+            };
+            (p, converted, column)
+        }
+        None => (Price::Unpriced, false, column),
+    }
+}
+
+/// The card column of a Meta charge: authentication-international for an authentication
+/// charge when the era applies it, the sender's country is known and is not the recipient's,
+/// and the market's card has an authentication-international rate in force.
+fn meta_column(
+    spec: &MetaSpec,
+    market: &str,
+    ev: &Event,
+    mc: &MetaCharge,
+    sender: &Sender,
+) -> MetaColumn {
+    let intl = MetaColumn::AuthenticationInternational;
+    let foreign =
+        country_of(sender.account, sender.account_country).is_some_and(|c| c != ev.country);
+    if mc.column == MetaColumn::Authentication
+        && mc.international
+        && foreign
+        && spec.price(market, mc.price_day, intl).is_some()
     {
-        Some(p) => Price::Priced {
-            amount: p.amount,
-            rate_country: None,
-            rate_from: Some(p.card_date),
-            market: Some(market),
-            carried_forward: p.carried_forward,
-        },
-        None => Price::Unpriced,
+        intl
+    } else {
+        mc.column
     }
 }
 

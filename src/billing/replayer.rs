@@ -134,8 +134,11 @@ impl<'m> Replayer<'m> {
 
     /// Tells the engines the log's cells' accounts and the accounts' names so far.
     pub(crate) fn fit_engines(&mut self, cell_accounts: &[u32], accounts: &[String]) {
-        for (engine, _) in &mut self.groups {
+        for (engine, billers) in &mut self.groups {
             engine.fit(cell_accounts, accounts);
+            for (_, b) in billers.iter_mut() {
+                b.fit_accounts(accounts);
+            }
         }
     }
 
@@ -275,10 +278,15 @@ impl<'m> Replayer<'m> {
     }
 
     /// Makes room in the billers for the cells and account-months a growing log has now.
-    pub(crate) fn fit(&mut self, cell_account_months: &[u32], account_months: usize) {
+    pub(crate) fn fit(
+        &mut self,
+        cell_accounts: &[u32],
+        cell_account_months: &[u32],
+        account_months: usize,
+    ) {
         for (_, billers) in &mut self.groups {
             for (_, b) in billers {
-                b.fit(cell_account_months, account_months);
+                b.fit(cell_accounts, cell_account_months, account_months);
             }
         }
     }

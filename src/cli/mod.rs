@@ -60,7 +60,8 @@ enum Command {
     Advise(advise::AdviseArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(completions::CompletionsArgs),
-    /// The built-in rate cards: `rates export DIR` writes them out to start your own from.
+    /// The rate cards: `rates export DIR` writes the built-in ones out to start your own from;
+    /// `rates import-meta` merges Meta's downloadable rate sheets into a rate directory.
     Rates(rates::RatesArgs),
 }
 

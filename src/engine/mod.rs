@@ -38,6 +38,11 @@ pub struct MetaCharge {
     pub free_tier: Option<(FreeTierCounts, u32)>,
     /// The day whose market and card apply (the message's date, or `--as-of`).
     pub price_day: i32,
+    /// The era prices utility and authentication by the tier card's volume bands.
+    pub volume_tiers: bool,
+    /// The era prices authentication from a business located in another country at the
+    /// market's authentication-international rate.
+    pub international: bool,
     /// A conversation charge (conversation eras) rather than a per-message one.
     pub conversation: bool,
 }
@@ -67,7 +72,8 @@ pub enum Billed {
     ServiceMessage,
     /// Viber: a message outside the account's home country, at the international price.
     International,
-    /// A message whose status says it never arrived: not billed, opens nothing.
+    /// A message not delivered: its status says it never arrived, or Meta paused marketing to
+    /// its country. Not billed, opens nothing.
     NotDelivered,
 }
 
@@ -143,6 +149,7 @@ pub enum Why {
         inbound: bool,
     },
     NotDelivered,
+    MarketingPaused,
 }
 
 impl Why {
@@ -181,6 +188,7 @@ impl Why {
             Why::International { home, inbound: true } => format!("customer message from outside the account's home country {home} (registered on or after [international] registered_from): opens no session"),
             Why::International { home, inbound: false } => format!("international: outside the account's home country {home} (registered on or after [international] registered_from): per message at the international price, no session"),
             Why::NotDelivered => "its status says it was not delivered (failed, undelivered, rejected or expired): not billed, opens nothing".into(),
+            Why::MarketingPaused => "marketing template to a country where Meta paused marketing (US numbers from 2025-04-01): not delivered, not billed".into(),
         }
     }
 }

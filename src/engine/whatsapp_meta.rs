@@ -100,6 +100,9 @@ struct Sent {
     template: bool,
     /// A free-form message outside the window.
     outside: bool,
+    /// The era's `volume_tiers` and `authentication_international` (handed to billing).
+    volume_tiers: bool,
+    international: bool,
 }
 
 impl Sent {
@@ -126,6 +129,8 @@ impl Sent {
             assumed,
             template,
             outside: !window && !matches!(ev.kind, Kind::Template(_)),
+            volume_tiers: false,
+            international: false,
         }
     }
 
@@ -141,6 +146,9 @@ impl Sent {
             column,
             free_tier: free_tier.filter(|(_, n)| *n > 0),
             price_day: self.day,
+            // service messages have no tiers (Meta "Volume tiers")
+            volume_tiers: self.volume_tiers && self.template && !conversation,
+            international: self.international,
             conversation,
         })
     }
@@ -361,8 +369,22 @@ impl Engine for WhatsAppMetaEngine<'_> {
         if ev.direction == Direction::Inbound {
             return customer_message(window_until, ev.at, self.window);
         }
-        let sent = Sent::new(ev, day, *window_until, self.default_category);
-        let o = match self.spec.era(day) {
+        let mut sent = Sent::new(ev, day, *window_until, self.default_category);
+        let era = self.spec.era(day);
+        if let Some(era) = era {
+            // Meta does not deliver it: it opens no conversation and is not charged. Only a
+            // template said to be marketing: an assumed category keeps the estimate high.
+            if sent.template
+                && !sent.assumed
+                && sent.category == Category::Marketing
+                && era.marketing_paused.contains(&ev.country)
+            {
+                return Outcome::new(Billed::NotDelivered, Charge::None, Why::MarketingPaused);
+            }
+            sent.volume_tiers = era.volume_tiers;
+            sent.international = era.authentication_international;
+        }
+        let o = match era {
             // before the first era: nothing on the card prices it
             None => Outcome::new(
                 Billed::Template,
@@ -513,5 +535,45 @@ mod tests {
              "service_message utility tier=service-messages/1000 priced=2026-10-01 until=06-16T08:00"),
             ("08:06", "a", "out", "utility", "template utility priced=2026-10-01 until=06-16T08:00"),
         ]);
+    }
+
+    /// `marketing_paused`: a marketing template to a paused country is not delivered and opens
+    /// no conversation; another country, another category or an assumed category is billed.
+    #[test]
+    fn marketing_to_a_paused_country_is_not_delivered() {
+        use crate::engine::testing::{describe, replay};
+        use crate::event::Script;
+        let m = model(
+            "whatsapp-meta",
+            r#"
+            [[era]]
+            from = "2023-06-01"
+            pricing = "category"
+            [[era]]
+            from = "2025-04-01"
+            pricing = "category"
+            marketing_paused = ["US"]
+            "#,
+        );
+        let s = Script::new().country("US").contact("a");
+        let s = s.at("2025-03-31 23:00").outbound("marketing");
+        let s = s.at("2025-04-02 00:00").outbound("marketing");
+        let s = s.at("2025-04-02 00:01").outbound("utility");
+        let s = s.at("2025-04-02 00:02").outbound("template");
+        let s = s.country("CA").contact("b").at("2025-04-02 00:03");
+        let events = s.outbound("marketing").into_events();
+        let got: Vec<String> = (replay(&m, None, &events).iter().zip(&events))
+            .map(|(o, ev)| describe(ev, o, true))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "conversation marketing per-conversation s1 opened until=04-01T23:00 why=CategoryConversationOpened",
+                "not_delivered - why=MarketingPaused",
+                "conversation utility per-conversation s2 opened until=04-03T00:01 why=CategoryConversationOpened",
+                "conversation marketing per-conversation s3 opened assumed until=04-03T00:02 why=CategoryConversationOpened",
+                "conversation marketing per-conversation s4 opened until=04-03T00:03 why=CategoryConversationOpened",
+            ]
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! Meta's WhatsApp pricing data: markets by calling country and date, dated market rate cards with
 //! carry-forward of partial cards, and the pricing eras (docs/billing-rules.md §4, `whatsapp-meta`).
 
+use super::fx::Conversion;
 use super::table::{cell, check_money, RateCsv, MAX_PRICE};
 use crate::calendar::days_since_epoch;
 use crate::error::Result;
@@ -102,7 +103,7 @@ impl Markets {
 }
 
 /// The price columns of a Meta card.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MetaColumn {
     BusinessInitiated = 0,
     UserInitiated = 1,
@@ -110,6 +111,9 @@ pub enum MetaColumn {
     Utility = 3,
     Authentication = 4,
     Service = 5,
+    /// Authentication to a market with an authentication-international rate, sent by a business
+    /// located in another country (docs/billing-rules.md §4).
+    AuthenticationInternational = 6,
 }
 
 impl MetaColumn {
@@ -119,19 +123,20 @@ impl MetaColumn {
     }
 }
 
-const COLUMNS: [&str; 6] = [
+const COLUMNS: [&str; 7] = [
     "business_initiated",
     "user_initiated",
     "marketing",
     "utility",
     "authentication",
     "service",
+    "authentication_international",
 ];
 
 struct MetaRow {
     from_day: i32,
     from: NaiveDate,
-    prices: [Option<Decimal>; 6],
+    prices: [Option<Decimal>; 7],
     line: u64,
 }
 
@@ -161,7 +166,13 @@ impl MetaCard {
             t.column("market")?,
             t.column("currency")?,
         );
-        let pc: Vec<usize> = COLUMNS.iter().map(|c| t.column(c)).collect::<Result<_>>()?;
+        // authentication_international came later: a card without the column has no such rate
+        let pc: Vec<Option<usize>> = (COLUMNS.iter())
+            .map(|c| match t.column(c) {
+                Err(_) if *c == "authentication_international" => Ok(None),
+                r => r.map(Some),
+            })
+            .collect::<Result<_>>()?;
         let mut card = MetaCard {
             by_market: FxHashMap::default(),
             card_days: Vec::new(),
@@ -178,8 +189,9 @@ impl MetaCard {
                     format!("effective_from is not a YYYY-MM-DD date ({f})"),
                 )
             })?;
-            let mut prices = [None; 6];
-            for (k, &i) in pc.iter().enumerate() {
+            let mut prices = [None; 7];
+            for (k, i) in pc.iter().enumerate() {
+                let Some(i) = *i else { continue };
                 let v = cell(rec, i);
                 if v.is_empty() {
                     continue;
@@ -244,6 +256,230 @@ impl MetaCard {
     }
 }
 
+/// One volume band of a tier card: messages `from..=to` of a month (`to` open for the last band)
+/// are priced at `rate`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Band {
+    pub from: u64,
+    pub to: Option<u64>,
+    pub rate: Decimal,
+}
+
+/// The bands of one market, category and card date.
+struct TierCard {
+    from_day: i32,
+    from: NaiveDate,
+    bands: Vec<Band>,
+    line: u64,
+}
+
+/// Meta's volume tiers in one currency (rates/README.md, `whatsapp-meta-tiers.csv`): per market
+/// and column (utility, authentication, authentication-international), the graduated bands of
+/// each card date.
+pub struct MetaTiers {
+    by_key: FxHashMap<(String, MetaColumn), Vec<TierCard>>,
+    /// `by_key` by market id (`resolve`): no string is hashed per message.
+    by_id: FxHashMap<(MarketId, MetaColumn), Vec<TierCard>>,
+}
+
+/// Bands found by `MetaTiers::bands`: the card date, and the bands.
+pub struct Tiered<'t> {
+    pub card_date: NaiveDate,
+    pub bands: &'t [Band],
+}
+
+impl Tiered<'_> {
+    /// The rate of the band that a month's count `n` (counted from 1, this message included)
+    /// falls in; and the room left in that band after it (`None`: the last, open band).
+    pub fn rate(&self, n: u64) -> (Decimal, Option<u64>) {
+        let i = self.bands.partition_point(|b| b.from <= n).max(1) - 1;
+        let b = self.bands[i];
+        (b.rate, b.to.map(|t| t.saturating_sub(n)))
+    }
+
+    /// The narrowest band's width: fewer messages than this in one instant cannot cross a
+    /// boundary unless the count is already near one.
+    pub fn narrowest(&self) -> u64 {
+        (self.bands.iter())
+            .filter_map(|b| b.to.map(|t| t - b.from + 1))
+            .min()
+            .unwrap_or(u64::MAX)
+    }
+}
+
+impl MetaTiers {
+    pub fn parse(file: &str, text: &str, currency: &str) -> Result<MetaTiers> {
+        let t = RateCsv::parse(file, text)?;
+        let err = |line: u64, msg: String| t.err(line, msg);
+        let names = [
+            "effective_from",
+            "market",
+            "currency",
+            "category",
+            "volume_from",
+            "volume_to",
+            "rate",
+        ];
+        let c: Vec<usize> = names.iter().map(|n| t.column(n)).collect::<Result<_>>()?;
+        let mut tiers = MetaTiers {
+            by_key: FxHashMap::default(),
+            by_id: FxHashMap::default(),
+        };
+        for (line, rec) in &t.rows {
+            let line = *line;
+            if cell(rec, c[2]) != currency {
+                continue;
+            }
+            let (from, column, band) = tier_row(&t, &c, line, rec)?;
+            let cards = tiers
+                .by_key
+                .entry((cell(rec, c[1]).to_string(), column))
+                .or_default();
+            let from_day = days_since_epoch(from);
+            match cards.iter_mut().find(|k| k.from_day == from_day) {
+                Some(k) => k.bands.push(band),
+                None => cards.push(TierCard {
+                    from_day,
+                    from,
+                    bands: vec![band],
+                    line,
+                }),
+            }
+        }
+        for ((market, column), cards) in &mut tiers.by_key {
+            cards.sort_by_key(|k| k.from_day);
+            for k in cards.iter_mut() {
+                k.bands.sort_by_key(|b| b.from);
+                contiguous(&k.bands).map_err(|m| {
+                    err(
+                        k.line,
+                        format!("{market} {} from {}: {m}", column.name(), k.from),
+                    )
+                })?;
+            }
+        }
+        Ok(tiers)
+    }
+
+    /// The bands in force on `day` for `market` and `column`; `None` where the market has no
+    /// tiers (its list rate applies to every message).
+    pub fn bands(&self, market: MarketId, column: MetaColumn, day: i32) -> Option<Tiered<'_>> {
+        let cards = self.by_id.get(&(market, column))?;
+        let n = cards.partition_point(|k| k.from_day <= day);
+        let k = cards[..n].last()?;
+        Some(Tiered {
+            card_date: k.from,
+            bands: &k.bands,
+        })
+    }
+
+    /// Keys the cards by the market table's ids; a market the table does not name has no
+    /// country, so no message reaches its tiers.
+    pub fn resolve(&mut self, markets: &Markets) {
+        for ((name, column), cards) in std::mem::take(&mut self.by_key) {
+            if let Some(id) = markets.names.iter().position(|n| *n == name) {
+                self.by_id.insert((id as MarketId, column), cards);
+            }
+        }
+    }
+
+    /// The narrowest band of any card (`u64::MAX`: none).
+    pub fn narrowest(&self) -> u64 {
+        (self.by_key.values().chain(self.by_id.values()).flatten())
+            .map(|k| {
+                Tiered {
+                    card_date: k.from,
+                    bands: &k.bands,
+                }
+                .narrowest()
+            })
+            .min()
+            .unwrap_or(u64::MAX)
+    }
+}
+
+/// One row of a tier card: its date, column and band.
+fn tier_row(
+    t: &RateCsv,
+    c: &[usize],
+    line: u64,
+    rec: &csv::StringRecord,
+) -> Result<(NaiveDate, MetaColumn, Band)> {
+    let err = |line: u64, msg: String| t.err(line, msg);
+    let f = cell(rec, c[0]);
+    let from = NaiveDate::parse_from_str(f, "%Y-%m-%d").map_err(|_| {
+        err(
+            line,
+            format!("effective_from is not a YYYY-MM-DD date ({f})"),
+        )
+    })?;
+    let cat = cell(rec, c[3]);
+    let column = match cat {
+        "utility" => MetaColumn::Utility,
+        "authentication" => MetaColumn::Authentication,
+        "authentication_international" => MetaColumn::AuthenticationInternational,
+        _ => {
+            let msg = "category is not utility, authentication or authentication_international";
+            return Err(err(line, format!("{msg} ({cat})")));
+        }
+    };
+    let count = |i: usize, what: &str| -> Result<Option<u64>> {
+        let v = cell(rec, c[i]);
+        if v.is_empty() {
+            return Ok(None);
+        }
+        match v.parse::<u64>() {
+            Ok(n) if n >= 1 => Ok(Some(n)),
+            _ => Err(err(
+                line,
+                format!("{what} is not a whole number from 1 ({v})"),
+            )),
+        }
+    };
+    let vfrom =
+        count(4, "volume_from")?.ok_or_else(|| err(line, "volume_from is missing".into()))?;
+    let vto = count(5, "volume_to")?;
+    if vto.is_some_and(|to| to < vfrom) {
+        return Err(err(
+            line,
+            format!("volume_to is below volume_from ({vfrom})"),
+        ));
+    }
+    let r = cell(rec, c[6]);
+    let rate: Decimal = r
+        .parse()
+        .map_err(|_| err(line, format!("rate is not a decimal number ({r})")))?;
+    check_money(rate, MAX_PRICE, "a price").map_err(|m| err(line, format!("rate {m} ({r})")))?;
+    let band = Band {
+        from: vfrom,
+        to: vto,
+        rate,
+    };
+    Ok((from, column, band))
+}
+
+/// Bands sorted by `from`: the first from 1, each next one right after the previous, only the
+/// last one open.
+fn contiguous(bands: &[Band]) -> std::result::Result<(), String> {
+    let mut next = 1;
+    for (i, b) in bands.iter().enumerate() {
+        if b.from != next {
+            return Err(format!("bands must start at 1 and follow each other without gap or overlap (a band from {} where {next} was due)", b.from));
+        }
+        match b.to {
+            Some(to) => next = to + 1,
+            None if i + 1 < bands.len() => {
+                return Err(format!(
+                    "only the last band may have no volume_to (the band from {})",
+                    b.from
+                ))
+            }
+            None => {}
+        }
+    }
+    Ok(())
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pricing {
     Conversation,
@@ -270,17 +506,56 @@ pub struct Era {
     pub service_free: bool,
     pub utility_in_window_free: bool,
     pub service_charged: bool,
+    /// Countries whose numbers receive no marketing templates (Meta paused marketing to US
+    /// numbers from 2025-04-01): not delivered, not charged.
+    pub marketing_paused: Vec<Country>,
+    /// Utility and authentication priced by the volume tiers of the tier card (2025-07-01).
+    pub volume_tiers: bool,
+    /// Authentication from a business located in another country than the recipient is priced
+    /// at the market's authentication-international rate, where the card has one in force.
+    /// The business is assumed above Meta's eligibility threshold (`threshold`).
+    pub authentication_international: bool,
+    /// Meta's eligibility threshold (messages outside the window in a moving 30 days): recorded
+    /// with its date for the report and the docs; simcost does not count it (see rates/README.md).
+    pub authentication_international_threshold: Option<u64>,
 }
 
 pub struct MetaSpec {
     pub markets: Markets,
+    /// The cards in the model's currency: a local-currency card when it is not USD.
     pub card: MetaCard,
+    /// For a model in another currency than USD: the USD cards and their conversion into the
+    /// model's currency (fx.csv), for markets and dates the local card does not price.
+    pub usd: Option<Box<(MetaCard, Conversion)>>,
+    /// Meta's volume tiers in the model's currency (`tiers` key), if any.
+    pub tiers: Option<MetaTiers>,
     /// Sorted by `from_day`.
     pub eras: Vec<Era>,
     pub conversation_hours: i64,
 }
 
+/// Decimal places a converted price keeps (the most a card price may have: rates/README.md).
+const CONVERTED_PLACES: u32 = super::table::MAX_PLACES;
+
 impl MetaSpec {
+    /// The price of `column` for `market` on `day`: from the card in the model's currency, else
+    /// (a model in another currency) from the USD card converted with fx.csv, rounded half to
+    /// even to 8 places; `true` when converted.
+    pub fn price(&self, market: &str, day: i32, column: MetaColumn) -> Option<(MetaPrice, bool)> {
+        if let Some(p) = self.card.price(market, day, column) {
+            return Some((p, false));
+        }
+        let (usd, conversion) = &**self.usd.as_ref()?;
+        let p = usd.price(market, day, column)?;
+        // Within the ranges (a price at most 1,000, a factor at most 1e12) it cannot overflow.
+        let amount = conversion.apply(p.amount).ok()?;
+        let amount = amount.round_dp_with_strategy(
+            CONVERTED_PLACES,
+            rust_decimal::RoundingStrategy::MidpointNearestEven,
+        );
+        Some((MetaPrice { amount, ..p }, true))
+    }
+
     /// The era in force on `day`; `None` before the first.
     pub fn era(&self, day: i32) -> Option<&Era> {
         let n = self.eras.partition_point(|e| e.from_day <= day);
@@ -397,6 +672,76 @@ mod tests {
         assert_eq!(
             m.name(m.market_of(Country::parse("PL").unwrap(), day("2026-06-30"))),
             "Rest"
+        );
+    }
+
+    const TIER_HEAD: &str = "effective_from,market,currency,category,volume_from,volume_to,rate\n";
+
+    #[test]
+    fn tiers_price_each_message_at_the_band_its_count_reaches() {
+        let text = format!(
+            "{TIER_HEAD}2025-07-01,Germany,USD,utility,4,,0.05\n\
+             2025-07-01,Germany,USD,utility,1,3,0.055\n\
+             2025-07-01,Germany,EUR,utility,1,,0.01\n"
+        );
+        let mut t = MetaTiers::parse("t.csv", &text, "USD").unwrap();
+        let markets = Markets::parse(
+            "m.csv",
+            "country,market,from,to\nDE,Germany,,\nIN,India,,\n",
+        )
+        .unwrap();
+        t.resolve(&markets);
+        let (de, india) = (1, 2);
+        assert_eq!(
+            (markets.name(de), markets.name(india)),
+            ("Germany", "India")
+        );
+        let b = t.bands(de, MetaColumn::Utility, day("2025-08-01")).unwrap();
+        let rate = |n| b.rate(n).0.to_string();
+        assert_eq!(
+            (rate(1), rate(3), rate(4), rate(1000)),
+            ("0.055".into(), "0.055".into(), "0.05".into(), "0.05".into())
+        );
+        // room left in the band after the count: 3 - 2 = 1; the last band is open
+        assert_eq!((b.rate(2).1, b.rate(4).1), (Some(1), None));
+        assert_eq!(t.narrowest(), 3);
+        // before the card, another column, another market: no tiers
+        assert!(t
+            .bands(de, MetaColumn::Utility, day("2025-06-30"))
+            .is_none());
+        assert!(t
+            .bands(de, MetaColumn::Authentication, day("2025-08-01"))
+            .is_none());
+        assert!(t
+            .bands(india, MetaColumn::Utility, day("2025-08-01"))
+            .is_none());
+    }
+
+    #[test]
+    fn tier_bands_must_follow_each_other_from_1() {
+        let bad = |rows: &str| {
+            MetaTiers::parse("t.csv", &format!("{TIER_HEAD}{rows}"), "USD")
+                .err()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(
+            bad("2025-07-01,Germany,USD,utility,1,3,0.05\n2025-07-01,Germany,USD,utility,5,,0.04\n"),
+            "t.csv:2: Germany utility from 2025-07-01: bands must start at 1 and follow each other \
+             without gap or overlap (a band from 5 where 4 was due)"
+        );
+        assert_eq!(
+            bad("2025-07-01,Germany,USD,utility,1,,0.05\n2025-07-01,Germany,USD,utility,4,,0.04\n"),
+            "t.csv:2: Germany utility from 2025-07-01: only the last band may have no volume_to \
+             (the band from 1)"
+        );
+        assert_eq!(
+            bad("2025-07-01,Germany,USD,service,1,,0.05\n"),
+            "t.csv:2: category is not utility, authentication or authentication_international (service)"
+        );
+        assert_eq!(
+            bad("2025-07-01,Germany,USD,utility,0,,0.05\n"),
+            "t.csv:2: volume_from is not a whole number from 1 (0)"
         );
     }
 }

@@ -3,6 +3,7 @@
 
 mod card;
 pub mod fx;
+pub mod import_meta;
 pub mod meta;
 mod model;
 mod schema;
@@ -35,6 +36,7 @@ const EMBEDDED: &[(&str, &str)] = embed!(
     "whatsapp-session-prices.csv",
     "whatsapp-markets.csv",
     "whatsapp-meta-prices.csv",
+    "whatsapp-meta-tiers.csv",
     "fx.csv",
 );
 

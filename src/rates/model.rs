@@ -1,5 +1,6 @@
 use super::card::PriceCard;
-use super::meta::{Era, FreeTierCounts, Markets, MetaCard, MetaSpec, Pricing};
+use super::fx::{Conversion, FxTable};
+use super::meta::{Era, FreeTierCounts, Markets, MetaCard, MetaSpec, MetaTiers, Pricing};
 use super::table::{check_money, MAX_FEE};
 use super::RateSource;
 use crate::error::{Error, Result};
@@ -471,6 +472,16 @@ fn meta_spec(
     let markets_name = k.required(t, "markets")?;
     let markets = Markets::parse(&source.display(&markets_name), &source.read(&markets_name)?)?;
     let card = MetaCard::parse(card_file, card_text, currency)?;
+    let usd = usd_fallback(source, card_file, card_text, currency)?;
+    let tiers = match k.string(t, "tiers", "tiers")? {
+        Some(name) => {
+            let text = source.read(&name)?;
+            let mut tiers = MetaTiers::parse(&source.display(&name), &text, currency)?;
+            tiers.resolve(&markets);
+            Some(tiers)
+        }
+        None => None,
+    };
     let c = k.table(t, "conversation")?.cloned().unwrap_or_default();
     let conversation_hours = k
         .integer(&c, "hours", "conversation.hours", HOURS)?
@@ -495,9 +506,21 @@ fn meta_spec(
         eras.push(era(k, i, v)?);
     }
     eras.sort_by_key(|e| e.from_day);
+    // Tiers switched on by an era but no tier card: every message would silently get its list
+    // rate.
+    if tiers.is_none() {
+        if let Some(i) = eras.iter().position(|e| e.volume_tiers) {
+            return Err(k.err(
+                &format!("era[{i}].volume_tiers"),
+                "needs a tier card: the `tiers` key (e.g. whatsapp-meta-tiers.csv)",
+            ));
+        }
+    }
     Ok(MetaSpec {
         markets,
         card,
+        usd,
+        tiers,
         eras,
         conversation_hours,
     })
@@ -543,7 +566,14 @@ fn era(k: &Keys, i: usize, v: &Value) -> Result<Era> {
             ))
         }
     };
+    let (auth_intl, threshold) = authentication_international(k, e, &path)?;
     Ok(Era {
+        marketing_paused: paused(k, e, &path("marketing_paused"))?,
+        volume_tiers: k
+            .boolean(e, "volume_tiers", &path("volume_tiers"))?
+            .unwrap_or(false),
+        authentication_international: auth_intl,
+        authentication_international_threshold: threshold,
         from,
         from_day: crate::calendar::days_since_epoch(from),
         pricing,
@@ -561,4 +591,125 @@ fn era(k: &Keys, i: usize, v: &Value) -> Result<Era> {
             .boolean(e, "service_charged", &path("service_charged"))?
             .unwrap_or(false),
     })
+}
+
+/// A model in another currency than USD: the USD cards of the same prices CSV, converted with
+/// the latest rates of the directory's fx.csv (as `--fx-date` does by default), for what the
+/// local-currency card does not price. `None` for a USD model, or without a rate (those
+/// messages are then unpriced, as before).
+fn usd_fallback(
+    source: &RateSource,
+    card_file: &str,
+    card_text: &str,
+    currency: &str,
+) -> Result<Option<Box<(MetaCard, Conversion)>>> {
+    if currency == "USD" || !source.has(super::FX_FILE) {
+        return Ok(None);
+    }
+    let fx = FxTable::parse(
+        &source.display(super::FX_FILE),
+        &source.read(super::FX_FILE)?,
+    )?;
+    fx.conversion("USD", currency, None)
+        .map(|c| Ok(Box::new((MetaCard::parse(card_file, card_text, "USD")?, c))))
+        .transpose()
+}
+
+/// `marketing_paused`: ISO country codes whose numbers get no marketing templates.
+fn paused(k: &Keys, e: &Table, path: &str) -> Result<Vec<Country>> {
+    let Some(v) = e.get("marketing_paused") else {
+        return Ok(Vec::new());
+    };
+    let Value::Array(a) = v else {
+        return Err(k.err(
+            path,
+            format!("expected a list of country codes, found {}", v.type_str()),
+        ));
+    };
+    a.iter()
+        .map(|c| match c {
+            Value::String(s) => Country::parse(s)
+                .ok_or_else(|| k.err(path, format!("not an ISO country code ({s})"))),
+            v => Err(k.err(
+                path,
+                format!("expected a country code, found {}", v.type_str()),
+            )),
+        })
+        .collect()
+}
+
+/// `authentication_international` and its `authentication_international_threshold`: the rate
+/// is applied only with Meta's threshold written beside it, so the assumption that the
+/// business is above it is explicit in the model file.
+fn authentication_international(
+    k: &Keys,
+    e: &Table,
+    path: &dyn Fn(&str) -> String,
+) -> Result<(bool, Option<u64>)> {
+    let on = k
+        .boolean(
+            e,
+            "authentication_international",
+            &path("authentication_international"),
+        )?
+        .unwrap_or(false);
+    let key = "authentication_international_threshold";
+    let threshold = k.integer(e, key, &path(key), FREE)?.map(|n| n as u64);
+    if on && threshold.is_none() {
+        return Err(k.err(
+            &path("authentication_international"),
+            format!("needs `{key}` (Meta's eligibility threshold, e.g. 750000)"),
+        ));
+    }
+    Ok((on, threshold))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The error of loading a whatsapp-meta model whose one era has `era` keys.
+    fn meta_error(top: &str, era: &str) -> String {
+        let toml = format!(
+            "name = \"m\"\nchannel = \"whatsapp\"\nrules = \"whatsapp-meta\"\ncurrency = \"USD\"\n\
+             prices = \"p.csv\"\nmarkets = \"k.csv\"\n{top}\n[[era]]\nfrom = \"2025-07-01\"\n\
+             pricing = \"per-message\"\n{era}\n"
+        );
+        let files = [
+            ("m.toml", toml),
+            ("p.csv", "effective_from,market,currency,business_initiated,user_initiated,marketing,utility,authentication,service\n".into()),
+            ("k.csv", "country,market,from,to\n".into()),
+            ("t.csv", "effective_from,market,currency,category,volume_from,volume_to,rate\n".into()),
+        ];
+        let source = RateSource::Memory(files.into_iter().map(|(n, t)| (n.into(), t)).collect());
+        match Model::load(&source, "m.toml") {
+            Ok(_) => "loaded".into(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn issue_20_era_keys_are_checked() {
+        assert_eq!(
+            meta_error("", "volume_tiers = true"),
+            "m.toml: era[0].volume_tiers: needs a tier card: the `tiers` key (e.g. whatsapp-meta-tiers.csv)"
+        );
+        assert_eq!(
+            meta_error("tiers = \"t.csv\"", "volume_tiers = true"),
+            "loaded"
+        );
+        assert_eq!(
+            meta_error("", "authentication_international = true"),
+            "m.toml: era[0].authentication_international: needs \
+             `authentication_international_threshold` (Meta's eligibility threshold, e.g. 750000)"
+        );
+        assert_eq!(
+            meta_error("", "marketing_paused = [\"USA\"]"),
+            "m.toml: era[0].marketing_paused: not an ISO country code (USA)"
+        );
+        assert_eq!(
+            meta_error("", "marketing_paused = \"US\""),
+            "m.toml: era[0].marketing_paused: expected a list of country codes, found string"
+        );
+    }
 }

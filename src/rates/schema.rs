@@ -20,6 +20,7 @@ struct Top {
     currency: Any,
     prices: Any,
     markets: Any,
+    tiers: Any,
     default_category: Any,
     session: Any,
     window: Any,
@@ -77,6 +78,10 @@ struct Era {
     service_free: Any,
     utility_in_window_free: Any,
     service_charged: Any,
+    marketing_paused: Any,
+    volume_tiers: Any,
+    authentication_international: Any,
+    authentication_international_threshold: Any,
 }
 
 /// Every key of the model file is one `model.rs` reads; else a rates error naming the file,
@@ -110,13 +115,14 @@ pub fn check_keys(file: &str, t: &Table) -> Result<()> {
 
 /// Keys that only some rules read, and which rules those are: under other rules the key
 /// would be ignored, which is a silent change of money too.
-const ONLY_FOR: [(&str, &[&str]); 7] = [
+const ONLY_FOR: [(&str, &[&str]); 8] = [
     ("session", &["viber"]),
     ("international", &["viber"]),
     ("window", &["whatsapp-session", "whatsapp-meta"]),
     ("conversation", &["whatsapp-meta"]),
     ("era", &["whatsapp-meta"]),
     ("markets", &["whatsapp-meta"]),
+    ("tiers", &["whatsapp-meta"]),
     (
         "monthly.free_business_initiated",
         &["viber", "whatsapp-session"],

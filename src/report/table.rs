@@ -663,8 +663,15 @@ fn notes(report: &Report, m: &ModelResult, out: &mut dyn Write) -> std::io::Resu
     if totals.not_delivered > 0 {
         writeln!(
             out,
-            "  not delivered: {} messages whose status says they never arrived (failed, undelivered, rejected, expired), not billed",
+            "  not delivered: {} messages not delivered (a failed, undelivered, rejected or expired status, or marketing to a country where Meta paused it), not billed",
             totals.not_delivered
+        )?;
+    }
+    if totals.converted > 0 {
+        writeln!(
+            out,
+            "  converted: {} charges priced from the USD card converted with fx.csv (no {} card for the market)",
+            totals.converted, m.currency
         )?;
     }
     fee_notes(report, m, out)

@@ -15,6 +15,7 @@ mod golden;
 mod input;
 mod ledger;
 mod meta;
+mod meta20;
 mod output_files;
 mod outputs;
 mod props;
