@@ -108,8 +108,9 @@ fn cheapest_of(values: &[(usize, Decimal)]) -> Option<(usize, Option<Decimal>)> 
     Some((first.0, sorted.get(1).map(|s| s.1 - first.1)))
 }
 
-/// Each account-month's fee shared among its countries by message count (the last country
-/// takes the remainder, so the shares add up to the fee exactly). Every command that splits
+/// Each account-month's fee shared among its countries by message count, each share rounded
+/// half-even to 4 decimal places (the precision of the cards: a spreadsheet cell, not 28
+/// digits), the last country taking the remainder, so the shares add up to the fee exactly. Every command that splits
 /// fees by country uses these shares (replay's country rows, compare's), so a sheet's country
 /// rows add up to its total row.
 pub fn fee_shares(r: &ModelResult) -> Vec<(Country, Decimal)> {
@@ -135,7 +136,8 @@ pub fn fee_shares(r: &ModelResult) -> Vec<(Country, Decimal)> {
             let share = if j + 1 == counts.len() {
                 left
             } else {
-                f.amount * Decimal::from(*n) / Decimal::from(total)
+                (f.amount * Decimal::from(*n) / Decimal::from(total))
+                    .round_dp_with_strategy(4, rust_decimal::RoundingStrategy::MidpointNearestEven)
             };
             left -= share;
             out.push((*c, share));

@@ -205,3 +205,33 @@ fn excel_eu_writes_semicolons_and_decimal_commas_in_numbers_only() {
     assert!(de.contains(";0,1200;"), "{de}");
     assert!(!de.contains('.'), "{de}");
 }
+
+/// A fee shared among countries is rounded to 4 places per share, the last country of the
+/// account-month taking the remainder (tests/fixtures/README.md, "Fee shares"): viber_fees.csv on
+/// `minimum`, shopA's April fee 149.93 over DE (1 message) and UA (2): DE 49.97666.. -> 49.9767,
+/// UA 149.93 - 49.9767 = 99.9533; DE's fees 99.94 (shopA, March) + 49.9767 + 99.96 (shopB,
+/// March) = 249.8767; the two add up to the fees' 349.83 exactly.
+#[test]
+fn fee_shares_are_rounded_to_four_places_and_add_up() {
+    let log = crate::fixture("viber_fees.csv");
+    let out = sim(&[
+        "replay",
+        &log,
+        "--rates",
+        &test_rates(),
+        "--model",
+        "minimum",
+        "--format",
+        "csv",
+    ])
+    .succeeds();
+    let fees = |country: &str| {
+        let row = (out.lines())
+            .find(|l| l.starts_with("country,minimum,") && l.split(',').nth(4) == Some(country))
+            .unwrap_or_else(|| panic!("{out}"));
+        d(row.split(',').nth(17).unwrap())
+    };
+    assert_eq!(fees("DE"), d("249.8767"));
+    assert_eq!(fees("UA"), d("99.9533"));
+    assert_eq!(fees("DE") + fees("UA"), d("349.83"));
+}
