@@ -362,7 +362,7 @@ fn channel_moves_each_country_to_its_cheapest_model_priced_by_replays() {
 }
 
 #[test]
-fn welcome_messages_are_free_and_change_nothing_and_undelivered_waits_for_statuses() {
+fn welcome_messages_are_free_and_change_nothing_and_undelivered_finds_nothing_without_statuses() {
     let v = advise_json("viber.csv", &["plain"], &[]);
     // anna, bert and carl wrote first with no welcome message; bert's session was charged.
     let l = line(&v, "welcome messages", "plain");
@@ -478,4 +478,19 @@ fn csv_and_table_carry_the_same_figures() {
         ]
     );
     assert!(table.contains("savings of different strategies overlap and are not added up"));
+}
+
+/// undelivered.csv (tests/fixtures/advise/README.md, "Undelivered"): +380501110001's two
+/// templates both failed (a dead number: 2 messages, 1 contact); +380501110002 got one of two.
+/// Failed messages are never billed, so the replay costs 0.07 (the one delivered UA promotional)
+/// with or without the dead number's messages: saving 0; 3 of 4 business messages failed (75 %).
+#[test]
+fn undelivered_counts_dead_numbers_from_the_status_column() {
+    let v = advise_json("undelivered.csv", &["plain"], &[]);
+    let l = line(&v, "undelivered", "plain");
+    assert_eq!(figures(l), (2, 0, 1, d("0.07"), d("0.07"), d("0"), d("0")));
+    assert!(l["note"]
+        .as_str()
+        .unwrap()
+        .starts_with("3 of 4 business messages not delivered (75 %"));
 }
