@@ -37,7 +37,8 @@ const EXIT_CODES: &str = "Exit codes:
   2  usage: a bad option or argument, an output that is an input or another output
   3  input: a bad row of the log (FILE:LINE: what is wrong), or every row skipped
   4  rates: a bad rate directory, model file or price card
-  5  unpriced: with --strict, a message the rate card cannot price";
+  5  unpriced: with --strict, a message the rate card cannot price
+  6  reconcile: the bill differs from the replay by more than --tolerance";
 
 #[derive(Subcommand)]
 enum Command {
@@ -130,5 +131,29 @@ pub(crate) fn reported(r: Result<()>) -> Result<()> {
     match r {
         Err(e) if e.is_broken_pipe() => Ok(()),
         r => r,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::error::exit;
+
+    /// `--help` lists every exit code the binary can return.
+    #[test]
+    fn help_lists_every_exit_code() {
+        for code in [
+            exit::OK,
+            exit::IO,
+            exit::USAGE,
+            exit::INPUT,
+            exit::RATES,
+            exit::UNPRICED,
+            exit::BILL_DIFFERS,
+        ] {
+            assert!(
+                super::EXIT_CODES.contains(&format!("\n  {code}  ")),
+                "{code}"
+            );
+        }
     }
 }
