@@ -192,6 +192,7 @@ mod tests {
             skip_invalid: false,
             threads: 1,
             max_record_bytes: input::DEFAULT_MAX_RECORD_BYTES,
+            export: Default::default(),
         };
         let log = input::read_from("t.csv".into(), text.as_bytes(), &read).unwrap();
         let models = RateSet::load(&RateSource::Dir("tests/fixtures/rates".into()))

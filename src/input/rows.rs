@@ -3,7 +3,7 @@
 //! core is free. Contacts come out as keys and accounts as indexes into the block's own list;
 //! the reader then gives them ids in input order.
 
-use super::blocks::{Block, PlainRecords, RecordLines, Split};
+use super::blocks::{Block, PlainRecords, RecordLines, Split, DELIMITERS};
 use super::phone::{self, CallingCodes};
 use super::timestamp::{self, MonthDays, PlainTimes};
 use super::{shown, Reject};
@@ -104,6 +104,12 @@ pub struct Parser<'a> {
     pub skip_invalid: bool,
     /// Longer records stop the reading (`--max-record-bytes`).
     pub max_record_bytes: usize,
+    /// The field delimiter (`blocks::detect_delimiter` or `--delimiter`).
+    pub delimiter: u8,
+    /// `--timestamp-format`: when given, the only way a timestamp is read.
+    pub timestamp_format: Option<&'a str>,
+    /// `--default-country`: national numbers are read in its numbering plan.
+    pub default_country: Option<Country>,
 }
 
 /// How a log names the default account (the one of rows with no account): the reports' name
@@ -138,6 +144,8 @@ struct BlockState {
     more_cells: FxHashMap<(u32, Country), u32>,
     account_months: FxHashMap<(u32, i32), u32>,
     last_account_month: Option<((u32, i32), u32)>,
+    /// Contacts spelled as exports spell numbers (`phone::export_number`), each read once.
+    export_numbers: FxHashMap<Box<str>, std::result::Result<Option<u64>, String>>,
 }
 
 /// A record's fields, from the csv crate or from a plain block's own split.
@@ -186,21 +194,23 @@ impl Parser<'_> {
             more_cells: FxHashMap::default(),
             account_months: FxHashMap::default(),
             last_account_month: None,
+            export_numbers: FxHashMap::default(),
         };
-        if block.plain {
-            let mut records = PlainRecords::new(block);
-            while let Some((line, rec)) = records.next_record() {
-                let len = rec.byte_len();
-                if !self.record(&mut st, &mut out, &rec, line, len) {
-                    return out;
-                }
+        // A plain block is split by hand, its delimiter a constant; another delimiter than
+        // these goes the csv crate's way.
+        if block.plain && DELIMITERS.contains(&self.delimiter) {
+            match self.delimiter {
+                b',' => self.plain::<b','>(block, &mut st, &mut out),
+                b';' => self.plain::<b';'>(block, &mut st, &mut out),
+                b'\t' => self.plain::<b'\t'>(block, &mut st, &mut out),
+                _ => self.plain::<b'|'>(block, &mut st, &mut out),
             }
-            out.failed = block.fault.clone();
             return out;
         }
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
+            .delimiter(self.delimiter)
             .from_reader(&block.bytes[..]);
         let mut rec = csv::ByteRecord::new();
         let mut lines = RecordLines::new(block.first_line);
@@ -232,6 +242,19 @@ impl Parser<'_> {
             out.failed = block.fault.clone();
         }
         out
+    }
+
+    /// The records of a plain block (`is_plain`) split at `D`, converted into `out`.
+    #[inline(always)]
+    fn plain<const D: u8>(&self, block: &Block, st: &mut BlockState, out: &mut Rows) {
+        let mut records = PlainRecords::<D>::new(block);
+        while let Some((line, rec)) = records.next_record() {
+            let len = rec.byte_len();
+            if !self.record(st, out, &rec, line, len) {
+                return;
+            }
+        }
+        out.failed = block.fault.clone();
     }
 
     /// Converts one record into `out`; false when the block stops there (a bad row, not
@@ -297,7 +320,7 @@ impl Parser<'_> {
     ) -> std::result::Result<Row, String> {
         let (at, ambiguous) = self.time(st, rec)?;
         let (direction, kind) = self.direction_and_kind(rec)?;
-        let read = self.contact(rec)?;
+        let read = self.contact(st, rec)?;
         let country = self.country(out, rec, &read)?;
         let contact = match read.number {
             Some(n) => n,
@@ -347,12 +370,21 @@ impl Parser<'_> {
         st: &mut BlockState,
         rec: &impl Record,
     ) -> std::result::Result<(i64, bool), String> {
-        match st.times.parse(self.bytes(rec, TS), self.tz) {
+        // A format of the user's own is read by chrono alone: the fast form could read a
+        // value another way than the format says (day and month swapped).
+        let fast = match self.timestamp_format {
+            None => st.times.parse(self.bytes(rec, TS), self.tz),
+            Some(_) => None,
+        };
+        match fast {
             Some(at) => Ok((at, false)),
             None => {
                 let ts_raw = self.field(rec, TS)?;
-                timestamp::parse_local(ts_raw, self.tz)
-                    .map_err(|m| format!("{m} ({})", shown(ts_raw)))
+                match self.timestamp_format {
+                    None => timestamp::parse_local(ts_raw, self.tz),
+                    Some(f) => timestamp::parse_with_format(ts_raw, f, self.tz),
+                }
+                .map_err(|m| format!("{m} ({})", shown(ts_raw)))
             }
         }
     }
@@ -388,7 +420,11 @@ impl Parser<'_> {
 
     /// The row's contact as read: a number as typed, or text (refused when empty or too long).
     #[inline(always)]
-    fn contact<'r>(&self, rec: &'r impl Record) -> std::result::Result<ContactRead<'r>, String> {
+    fn contact<'r>(
+        &self,
+        st: &mut BlockState,
+        rec: &'r impl Record,
+    ) -> std::result::Result<ContactRead<'r>, String> {
         // A number as typed needs no decoding; anything else is read as text.
         let typed = Some(self.bytes(rec, CONTACT))
             .filter(|b| b.len() <= MAX_CONTACT_BYTES)
@@ -408,7 +444,10 @@ impl Parser<'_> {
             }
             raw
         };
-        let number = typed.map(|(key, _)| key).or_else(|| phone::number_key(raw));
+        let mut number = typed.map(|(key, _)| key).or_else(|| phone::number_key(raw));
+        if number.is_none() && phone::may_be_export_number(raw) {
+            number = st.export_number(raw, self.default_country)?;
+        }
         Ok(ContactRead { typed, raw, number })
     }
 
@@ -528,6 +567,24 @@ struct ContactRead<'r> {
 }
 
 impl BlockState {
+    /// `phone::export_number` of a contact, read once per distinct text in a block (the
+    /// numbering plan's metadata is slow next to a row).
+    #[cold]
+    fn export_number(
+        &mut self,
+        raw: &str,
+        country: Option<Country>,
+    ) -> std::result::Result<Option<u64>, String> {
+        let read = match self.export_numbers.get(raw) {
+            Some(read) => read,
+            None => self
+                .export_numbers
+                .entry(raw.into())
+                .or_insert_with(|| phone::export_number(raw, country)),
+        };
+        read.clone().map_err(|m| format!("{m} ({})", shown(raw)))
+    }
+
     /// The block index of (account, month) in `out.account_months` (added if new).
     #[inline(always)]
     fn account_month(&mut self, out: &mut Rows, account: u32, month: i32) -> u32 {
@@ -635,6 +692,9 @@ mod tests {
             codes: &codes,
             skip_invalid: false,
             max_record_bytes: 1 << 20,
+            delimiter: b',',
+            timestamp_format: None,
+            default_country: None,
         };
         let name = |i: usize| format!("acct{}", (i * 7) % 12);
         let mut text = String::new();

@@ -51,6 +51,7 @@ mod tests {
             skip_invalid: true,
             threads: 1,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            export: Default::default(),
         };
         let read = read_from("t.csv".into(), &log[..], &opts).unwrap();
         let mut out = Vec::new();

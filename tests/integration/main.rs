@@ -57,6 +57,7 @@ pub fn read_options(threads: usize) -> simcost::input::ReadOptions {
         skip_invalid: false,
         threads,
         max_record_bytes: simcost::input::DEFAULT_MAX_RECORD_BYTES,
+        export: Default::default(),
     }
 }
 
