@@ -258,7 +258,10 @@ impl Parser<'_> {
     }
 
     /// Converts one record into `out`; false when the block stops there (a bad row, not
-    /// skipping invalid rows). `len`: the record's length in bytes.
+    /// skipping invalid rows). `len`: the record's length in bytes. Inlined always: in each
+    /// delimiter's loop, as it was in the one loop before other delimiters were read (a call
+    /// per row cost ~5% more instructions).
+    #[inline(always)]
     fn record(
         &self,
         st: &mut BlockState,

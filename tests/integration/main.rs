@@ -4,6 +4,7 @@
 mod bad;
 mod config;
 mod decide;
+mod exports_a;
 mod golden;
 mod input;
 mod ledger;
