@@ -388,7 +388,8 @@ pub fn is_plain(bytes: &[u8]) -> bool {
 /// The records of a plain block (`is_plain`) with their lines: what the `csv` crate's reader
 /// with delimiter `D` gives for such text (empty lines skipped), found in one pass over the
 /// bytes instead of through its state machine, the largest part of reading. The delimiter is a
-/// constant so that the `,` path compiles to what it was before other delimiters were read.
+/// constant so that the `,` path compiles to what it was before other delimiters were read; the
+/// reader uses it for `,` only (`rows::Parser::parse` says why).
 pub struct PlainRecords<'a, const D: u8> {
     bytes: &'a [u8],
     seps: Separators<'a, D>,

@@ -281,11 +281,13 @@ pub fn number_key_and_prefix(s: &[u8]) -> Option<(u64, u16)> {
 /// Whether `(0)` at `at` in `s` (after any `+`) follows a calling code: 1 to 3 digits, after
 /// `00` or nothing, and spaces.
 fn trunk_zero_after_code(s: &[u8], at: usize) -> bool {
+    // An area code in parentheses, `(212)`, is the usual case: told at once.
+    if !s[at..].starts_with(b"(0)") {
+        return false;
+    }
     let before = s[..at].trim_ascii_end();
     let code = before.strip_prefix(b"00").unwrap_or(before).trim_ascii();
-    s[at..].starts_with(b"(0)")
-        && (1..=3).contains(&code.len())
-        && code.iter().all(u8::is_ascii_digit)
+    (1..=3).contains(&code.len()) && code.iter().all(u8::is_ascii_digit)
 }
 
 /// The number of digits of the key whose `n` typed digits have this value, if it is a key.
