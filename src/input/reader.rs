@@ -1018,4 +1018,25 @@ mod tests {
             "t.csv:3: record longer than 60 bytes (--max-record-bytes raises the bound)"
         );
     }
+
+    /// A format of the user's own is the only way timestamps are read: a value the fast form
+    /// reads too (as March 11) is read by the format (as November 3).
+    #[test]
+    fn a_timestamp_format_is_never_bypassed() {
+        let opts = ReadOptions {
+            tz: chrono_tz::UTC,
+            map: vec![],
+            skip_invalid: false,
+            threads: 1,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            export: ExportOptions {
+                timestamp_format: Some("%Y-%d-%mT%H:%M:%SZ".into()),
+                ..ExportOptions::default()
+            },
+        };
+        let text = "timestamp,contact,direction\n2026-03-11T09:22:00Z,+380501234567,in\n";
+        let log = read_from("t.csv".into(), text.as_bytes(), &opts).unwrap();
+        // 2026-11-03T09:22:00Z (see timestamp.rs, NOV_3).
+        assert_eq!(log.events[0].at, 1_793_697_720 * 1_000_000);
+    }
 }
