@@ -84,6 +84,79 @@ pub(crate) struct LogArgs {
     /// What they count stays in the report.
     #[arg(long, short = 'q')]
     pub(crate) quiet: bool,
+    #[command(flatten)]
+    pub(crate) export: ExportArgs,
+}
+
+/// How an export's file, times and numbers are spelled (README "Reading exports").
+#[derive(Args)]
+pub(crate) struct ExportArgs {
+    /// The field delimiter: one character (`;`, `|`, ...) or `tab`; default: detected from the
+    /// header line (the most frequent of `,` `;` tab `|`, else `,`).
+    #[arg(long, value_name = "CHAR")]
+    pub(crate) delimiter: Option<String>,
+    /// The text's encoding when it has no BOM: a WHATWG label (`windows-1252`, `iso-8859-1`,
+    /// `utf-16le`, ...); default UTF-8. UTF-16 with a BOM is read without it.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) encoding: Option<String>,
+    /// Read timestamps with this chrono strftime format (e.g. `%d.%m.%Y %H:%M`); without an
+    /// offset in it, times are read in --tz.
+    #[arg(long, value_name = "FMT")]
+    pub(crate) timestamp_format: Option<String>,
+    /// Read national numbers (`050 555 1234`) by this country's numbering plan (ISO code).
+    #[arg(long, value_name = "CC")]
+    pub(crate) default_country: Option<String>,
+}
+
+impl ExportArgs {
+    /// The options checked: a mistake here is a usage error, never a silent default.
+    pub(crate) fn options(&self) -> Result<input::ExportOptions> {
+        let usage = |flag: &str, m: String| Error::Usage(format!("{flag}: {m}"));
+        let delimiter = self
+            .delimiter
+            .as_deref()
+            .map(|d| match d {
+                "tab" | "\\t" | "\t" => Ok(b'\t'),
+                d if d.len() == 1 && !matches!(d.as_bytes()[0], b'"' | b'\r' | b'\n') => {
+                    Ok(d.as_bytes()[0])
+                }
+                d => Err(usage(
+                    "--delimiter",
+                    format!("one ASCII character other than a quote or a line end, or `tab` ({d})"),
+                )),
+            })
+            .transpose()?;
+        let encoding = self
+            .encoding
+            .as_deref()
+            .map(|e| {
+                input::encoding_for_label(e).ok_or_else(|| {
+                    usage(
+                        "--encoding",
+                        format!(
+                            "unknown encoding label ({e}); e.g. windows-1252, iso-8859-1, utf-16le"
+                        ),
+                    )
+                })
+            })
+            .transpose()?;
+        let timestamp_format = self
+            .timestamp_format
+            .as_deref()
+            .map(|f| input::timestamp::check_format(f).map_err(|m| usage("--timestamp-format", m)))
+            .transpose()?;
+        let default_country = self
+            .default_country
+            .as_deref()
+            .map(|c| input::phone::plan_country(c).map_err(|m| usage("--default-country", m)))
+            .transpose()?;
+        Ok(input::ExportOptions {
+            delimiter,
+            encoding,
+            timestamp_format,
+            default_country,
+        })
+    }
 }
 
 /// What every command needs first: the log, the selected models and the billing options.
@@ -173,16 +246,7 @@ pub(crate) fn settings(a: &LogArgs) -> Result<Settings> {
             max_record_bytes: a.max_record_bytes,
             accounts: Some(accounts.clone()),
             map_values,
-            timestamp_format: source.as_ref().and_then(|s| s.timestamp_format.clone()),
-            delimiter: source.as_ref().and_then(Source::delimiter),
-            default_country: source
-                .as_ref()
-                .and_then(|s| s.default_country.as_deref())
-                .and_then(Country::parse),
-            prefixes: source
-                .as_ref()
-                .map(|s| s.prefixes.clone())
-                .unwrap_or_default(),
+            export: export_options(&a.export, source.as_ref())?,
             source,
             ..ReadOptions::default()
         },
@@ -502,4 +566,28 @@ impl SkipLimit {
             msg: format!("{why}{see}"),
         })
     }
+}
+
+/// The export options: each flag, else the source profile's value (checked as the flag is: a
+/// mistake in a profile is an error too, never a silent default).
+fn export_options(flags: &ExportArgs, source: Option<&Source>) -> Result<input::ExportOptions> {
+    let Some(source) = source else {
+        return flags.options();
+    };
+    for p in &source.prefixes {
+        let p = p.to_ascii_lowercase();
+        if !["whatsapp:", "viber:", "tel:"].contains(&p.as_str()) {
+            return Err(Error::Usage(format!(
+                "--source: prefixes: simcost drops whatsapp:, viber: and tel: (not {p})"
+            )));
+        }
+    }
+    let merged = ExportArgs {
+        delimiter: flags.delimiter.clone().or_else(|| source.delimiter.clone()),
+        encoding: flags.encoding.clone(),
+        timestamp_format: (flags.timestamp_format.clone())
+            .or_else(|| source.timestamp_format.clone()),
+        default_country: (flags.default_country.clone()).or_else(|| source.default_country.clone()),
+    };
+    merged.options()
 }

@@ -50,6 +50,8 @@ pub struct Blocks<R> {
     max_record: usize,
     /// A fault was handed out: nothing more is read.
     done: bool,
+    /// The field delimiter (`,` unless detected or forced otherwise).
+    delimiter: u8,
 }
 
 impl<R: Read> Blocks<R> {
@@ -62,7 +64,14 @@ impl<R: Read> Blocks<R> {
             next_line: 1,
             max_record: MAX_RECORD_BYTES,
             done: false,
+            delimiter: b',',
         }
+    }
+
+    /// Fields are separated by `delimiter` (a quote-aware cut needs to know it).
+    pub fn delimiter(mut self, delimiter: u8) -> Blocks<R> {
+        self.delimiter = delimiter;
+        self
     }
 
     /// Records longer than `bytes` are a fault (`MAX_RECORD_BYTES` by default).
@@ -134,8 +143,8 @@ impl<R: Read> Blocks<R> {
         {
             return (len, None);
         }
-        let last = last_record_end(&self.carry, true);
-        match open_quote(&self.carry[last..]) {
+        let last = last_record_end(&self.carry, true, self.delimiter);
+        match open_quote(&self.carry[last..], self.delimiter) {
             Some(open) => (last, Some(self.unclosed(last + open))),
             None => (len, None),
         }
@@ -158,7 +167,7 @@ impl<R: Read> Blocks<R> {
     fn too_long(&self) -> Fault {
         let bound = self.max_record;
         if self.quoted {
-            if let Some(open) = open_quote(&self.carry) {
+            if let Some(open) = open_quote(&self.carry, self.delimiter) {
                 let (line, msg) = self.unclosed(open);
                 return (line, format!("{msg}; the field runs on past {bound} bytes"));
             }
@@ -214,7 +223,7 @@ impl<R: Read> Blocks<R> {
             self.quoted = memchr::memchr(b'"', &self.carry[special..]).is_some();
         }
         if self.quoted {
-            last_record_end(&self.carry, false)
+            last_record_end(&self.carry, false, self.delimiter)
         } else if special < self.carry.len() {
             last_line_end(&self.carry)
         } else {
@@ -254,7 +263,7 @@ pub fn line_ends(bytes: &[u8], from: usize, to: usize) -> u64 {
 /// Where the quoted field that `record` (from a record boundary, holding no complete record)
 /// leaves open starts, if one is open at its end: the `csv` crate's rules (a quote opens a
 /// field only at its start; a doubled quote inside is a quote).
-fn open_quote(record: &[u8]) -> Option<usize> {
+fn open_quote(record: &[u8], delimiter: u8) -> Option<usize> {
     let (mut open, mut field_start, mut i) = (None, true, 0);
     while i < record.len() {
         let b = record[i];
@@ -267,7 +276,7 @@ fn open_quote(record: &[u8]) -> Option<usize> {
                     field_start = false;
                 }
             }
-        } else if b == b',' || b == b'\n' || b == b'\r' {
+        } else if b == delimiter || b == b'\n' || b == b'\r' {
             field_start = true;
         } else if b == b'"' && field_start {
             open = Some(i);
@@ -282,8 +291,8 @@ fn open_quote(record: &[u8]) -> Option<usize> {
 /// The end of the last record that is complete in `buf` (which starts at a record boundary),
 /// by the rules of the `csv` crate's default reader: quotes, doubled quotes, CR/LF/CRLF. Unless
 /// `eof`, a record ending in a CR that ends `buf` does not count: its LF may be in the next read.
-fn last_record_end(buf: &[u8], eof: bool) -> usize {
-    let mut rdr = csv_core::Reader::new();
+fn last_record_end(buf: &[u8], eof: bool, delimiter: u8) -> usize {
+    let mut rdr = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
     let mut out = [0u8; 4096];
     let mut ends = [0usize; 64];
     let (mut pos, mut last) = (0, 0);
@@ -341,18 +350,49 @@ impl RecordLines {
     }
 }
 
+/// The delimiters a header is looked at for, `,` first: it wins ties.
+pub const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
+
+/// The field delimiter of a file whose first line (or more) is `head`: of `,` `;` tab and `|`,
+/// the most frequent in the first record outside quotes; `,` when none is there or on a tie (a
+/// one-column header has nothing to go by, and `,` is what simcost writes).
+pub fn detect_delimiter(head: &[u8]) -> u8 {
+    let mut counts = [0usize; DELIMITERS.len()];
+    let mut quoted = false;
+    for &b in head {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' | b'\r' if !quoted => break,
+            _ if !quoted => {
+                if let Some(i) = DELIMITERS.iter().position(|&d| d == b) {
+                    counts[i] += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    let best = counts.iter().copied().max().unwrap_or(0);
+    let winners = counts.iter().filter(|&&c| c == best).count();
+    match DELIMITERS.iter().zip(counts).find(|(_, c)| *c == best) {
+        Some((&d, _)) if best > 0 && winners == 1 => d,
+        _ => b',',
+    }
+}
+
 /// Whether a block can be split without a CSV parser: with no quote and no carriage return,
 /// a record is a non-empty line and a field is what lies between commas.
 pub fn is_plain(bytes: &[u8]) -> bool {
     memchr::memchr2(b'"', b'\r', bytes).is_none()
 }
 
-/// The records of a plain block (`is_plain`) with their lines: what the `csv` crate's default
-/// reader gives for such text (empty lines skipped), found in one pass over the bytes instead
-/// of through its state machine, the largest part of reading.
-pub struct PlainRecords<'a> {
+/// The records of a plain block (`is_plain`) with their lines: what the `csv` crate's reader
+/// with delimiter `D` gives for such text (empty lines skipped), found in one pass over the
+/// bytes instead of through its state machine, the largest part of reading. The delimiter is a
+/// constant so that the `,` path compiles to what it was before other delimiters were read; the
+/// reader uses it for `,` only (`rows::Parser::parse` says why).
+pub struct PlainRecords<'a, const D: u8> {
     bytes: &'a [u8],
-    seps: Separators<'a>,
+    seps: Separators<'a, D>,
     pos: usize,
     line: u64,
     ends: Vec<usize>,
@@ -384,8 +424,8 @@ impl Split<'_> {
     }
 }
 
-impl<'a> PlainRecords<'a> {
-    pub fn new(block: &'a Block) -> PlainRecords<'a> {
+impl<'a, const D: u8> PlainRecords<'a, D> {
+    pub fn new(block: &'a Block) -> PlainRecords<'a, D> {
         PlainRecords {
             bytes: &block.bytes,
             seps: Separators::new(&block.bytes),
@@ -429,10 +469,10 @@ impl<'a> PlainRecords<'a> {
     }
 }
 
-/// The positions of commas and newlines, in order, each with whether it is a newline. Found
-/// 64 bytes at a time as bit masks: fields are about ten bytes long, too short for a `memchr`
-/// call per field to pay.
-struct Separators<'a> {
+/// The positions of delimiters (`D`) and newlines, in order, each with whether it is a newline.
+/// Found 64 bytes at a time as bit masks: fields are about ten bytes long, too short for a
+/// `memchr` call per field to pay.
+struct Separators<'a, const D: u8> {
     bytes: &'a [u8],
     /// Where the next 64 bytes start.
     next: usize,
@@ -444,8 +484,8 @@ struct Separators<'a> {
     newlines: u64,
 }
 
-impl<'a> Separators<'a> {
-    fn new(bytes: &'a [u8]) -> Separators<'a> {
+impl<'a, const D: u8> Separators<'a, D> {
+    fn new(bytes: &'a [u8]) -> Separators<'a, D> {
         Separators {
             bytes,
             next: 0,
@@ -463,13 +503,13 @@ impl<'a> Separators<'a> {
                 return None;
             }
             let (seps, newlines) = match self.bytes.get(self.next..self.next + 64) {
-                Some(chunk) => chunk_masks(chunk),
+                Some(chunk) => chunk_masks::<D>(chunk),
                 None => {
                     // The tail, padded with zero bytes (neither separator).
                     let mut padded = [0u8; 64];
                     let tail = &self.bytes[self.next..];
                     padded[..tail.len()].copy_from_slice(tail);
-                    chunk_masks(&padded)
+                    chunk_masks::<D>(&padded)
                 }
             };
             self.mask = seps;
@@ -483,13 +523,13 @@ impl<'a> Separators<'a> {
     }
 }
 
-/// Bit masks of the separators (commas and newlines) and of the newlines among 64 bytes:
-/// bit `i` stands for byte `i`.
+/// Bit masks of the separators (delimiters `D` and newlines) and of the newlines among 64
+/// bytes: bit `i` stands for byte `i`.
 #[cfg(target_arch = "x86_64")]
 #[inline]
-fn chunk_masks(chunk: &[u8]) -> (u64, u64) {
+fn chunk_masks<const D: u8>(chunk: &[u8]) -> (u64, u64) {
     // SAFETY: SSE2 is part of the x86_64 baseline: every x86_64 processor has it.
-    unsafe { chunk_masks_sse2(chunk) }
+    unsafe { chunk_masks_sse2::<D>(chunk) }
 }
 
 /// `chunk_masks` sixteen bytes at a time, with no unsafe load (the halves are read as
@@ -497,9 +537,9 @@ fn chunk_masks(chunk: &[u8]) -> (u64, u64) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "sse2")]
 #[inline]
-fn chunk_masks_sse2(chunk: &[u8]) -> (u64, u64) {
+fn chunk_masks_sse2<const D: u8>(chunk: &[u8]) -> (u64, u64) {
     use std::arch::x86_64::*;
-    let comma = _mm_set1_epi8(b',' as i8);
+    let comma = _mm_set1_epi8(D as i8);
     let newline = _mm_set1_epi8(b'\n' as i8);
     let (mut seps, mut newlines) = (0u64, 0u64);
     for (k, c) in chunk[..64].chunks_exact(16).enumerate() {
@@ -514,16 +554,16 @@ fn chunk_masks_sse2(chunk: &[u8]) -> (u64, u64) {
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn chunk_masks(chunk: &[u8]) -> (u64, u64) {
-    portable_chunk_masks(chunk)
+fn chunk_masks<const D: u8>(chunk: &[u8]) -> (u64, u64) {
+    portable_chunk_masks::<D>(chunk)
 }
 
 /// `chunk_masks` a byte at a time: for other targets, and to test the vector one against.
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
-fn portable_chunk_masks(chunk: &[u8]) -> (u64, u64) {
+fn portable_chunk_masks<const D: u8>(chunk: &[u8]) -> (u64, u64) {
     let (mut seps, mut newlines) = (0u64, 0u64);
     for (i, &b) in chunk[..64].iter().enumerate() {
-        seps |= ((b == b',' || b == b'\n') as u64) << i;
+        seps |= ((b == D || b == b'\n') as u64) << i;
         newlines |= ((b == b'\n') as u64) << i;
     }
     (seps, newlines)
@@ -640,7 +680,7 @@ mod tests {
             assert!(is_plain(&text));
             let block = Block::new(1 + case, text.clone());
             let mut got = vec![];
-            let mut plain = PlainRecords::new(&block);
+            let mut plain = PlainRecords::<b','>::new(&block);
             while let Some((line, rec)) = plain.next_record() {
                 got.push((line, rec.iter().map(<[u8]>::to_vec).collect::<Vec<_>>()));
             }
@@ -668,8 +708,12 @@ mod tests {
                         .unwrap()
                 })
                 .collect();
-            let (seps, newlines) = chunk_masks(&chunk);
-            assert_eq!((seps, newlines), portable_chunk_masks(&chunk));
+            let (seps, newlines) = chunk_masks::<b','>(&chunk);
+            assert_eq!((seps, newlines), portable_chunk_masks::<b','>(&chunk));
+            assert_eq!(
+                chunk_masks::<b'\t'>(&chunk),
+                portable_chunk_masks::<b'\t'>(&chunk)
+            );
             all_seps += seps.count_ones();
             all_newlines += newlines.count_ones();
         }
@@ -751,10 +795,10 @@ mod tests {
         assert!(msg.ends_with("; the field runs on past 100 bytes"), "{msg}");
         assert!(b.next_block().unwrap().is_none());
         // A quote inside a field, or closed, opens nothing.
-        assert_eq!(open_quote(b"1,a\"b,c"), None);
-        assert_eq!(open_quote(b"1,\"a\"\"b\",c"), None);
-        assert_eq!(open_quote(b"1,\"a\"\"b,c"), Some(2));
-        assert_eq!(open_quote(b"1,\"a\"x,\"c\n"), Some(7));
+        assert_eq!(open_quote(b"1,a\"b,c", b','), None);
+        assert_eq!(open_quote(b"1,\"a\"\"b\",c", b','), None);
+        assert_eq!(open_quote(b"1,\"a\"\"b,c", b','), Some(2));
+        assert_eq!(open_quote(b"1,\"a\"x,\"c\n", b','), Some(7));
     }
 
     #[test]
@@ -780,5 +824,83 @@ mod tests {
         );
         let (line, _) = b.next_block().unwrap().unwrap().fault.unwrap();
         assert_eq!(line, 3);
+    }
+
+    #[test]
+    fn the_delimiter_is_the_most_frequent_outside_quotes() {
+        assert_eq!(
+            detect_delimiter(b"timestamp,contact,direction\n1;2;3;4;5\n"),
+            b','
+        );
+        assert_eq!(
+            detect_delimiter(b"\xEF\xBB\xBFDatum;Kontakt;Richtung\r\n"),
+            b';'
+        );
+        assert_eq!(
+            detect_delimiter(b"Date\tFrom\tTo\tBody, with commas\n"),
+            b'\t'
+        );
+        assert_eq!(detect_delimiter(b"a|b|c"), b'|');
+        // Inside quotes a delimiter is text: two `;` against one `,` outside.
+        assert_eq!(detect_delimiter(b"\"a,b,c\";d;e,f\n"), b';');
+        // None, or a tie: a comma.
+        assert_eq!(detect_delimiter(b"timestamp\n"), b',');
+        assert_eq!(detect_delimiter(b"a;b,c\n"), b',');
+        assert_eq!(detect_delimiter(b""), b',');
+    }
+
+    /// Plain records with another delimiter equal the csv crate's with it; a comma is then
+    /// text.
+    #[test]
+    fn plain_records_with_other_delimiters_are_the_csv_records() {
+        fn check<const D: u8>(text: &[u8]) {
+            let block = Block::new(1, text.to_vec());
+            let mut got = vec![];
+            let mut plain = PlainRecords::<D>::new(&block);
+            while let Some((line, rec)) = plain.next_record() {
+                got.push((line, rec.iter().map(<[u8]>::to_vec).collect::<Vec<_>>()));
+            }
+            let mut rdr = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .delimiter(D)
+                .from_reader(text);
+            let mut lines = RecordLines::new(1);
+            let want: Vec<_> = rdr
+                .byte_records()
+                .map(|r| {
+                    let r = r.unwrap();
+                    let fields: Vec<Vec<u8>> = r.iter().map(<[u8]>::to_vec).collect();
+                    (lines.line(text, r.position().unwrap()), fields)
+                })
+                .collect();
+            assert_eq!(got, want, "{:?}", D as char);
+        }
+        let row = "2026-11-03 14:03;+380505551234;in;a,b\t|x\n\n";
+        let text = row.repeat(40);
+        for d in [b';', b'\t', b'|'] {
+            let t = text.replace(';', &(d as char).to_string());
+            match d {
+                b';' => check::<b';'>(t.as_bytes()),
+                b'\t' => check::<b'\t'>(t.as_bytes()),
+                _ => check::<b'|'>(t.as_bytes()),
+            }
+        }
+        check::<b';'>(text.as_bytes());
+    }
+
+    #[test]
+    fn a_quoted_cut_follows_the_delimiter() {
+        // `"x;y"` opens a quote only at a field's start: after `;`, not after `,`.
+        assert_eq!(open_quote(b"1;\"a\n", b';'), Some(2));
+        assert_eq!(open_quote(b"1;\"a\n", b','), None);
+        let row = b"1;\"a;\nb\";x\n".repeat(200_000);
+        let mut b = Blocks::new(&row[..]).delimiter(b';');
+        let mut total = 0;
+        while let Some(block) = b.next_block().unwrap() {
+            assert_eq!(block.bytes.len() % 11, 0);
+            total += block.bytes.len();
+        }
+        assert_eq!(total, row.len());
     }
 }

@@ -186,12 +186,13 @@ impl Plan {
         &self,
         bytes: &[u8],
         first_line: u64,
+        delimiter: u8,
         opts: &ReadOptions,
     ) -> std::result::Result<Normalised, (u64, String)> {
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
-            .delimiter(opts.delimiter.unwrap_or(b','))
+            .delimiter(delimiter)
             .from_reader(bytes);
         let mut out = Canonical::new();
         let mut ids = Ids::default();

@@ -2,6 +2,7 @@
 
 mod blocks;
 mod contacts;
+mod decode;
 mod export;
 mod jsonl;
 mod numbers;
@@ -13,9 +14,10 @@ pub mod source;
 pub mod timestamp;
 
 pub use contacts::Contacts;
+pub use decode::encoding_for_label;
 pub use reader::{
-    read_from, read_log, read_log_in_batches, Batch, Interner, Log, ReadOptions, Reject,
-    DEFAULT_MAX_RECORD_BYTES,
+    read_from, read_log, read_log_in_batches, Batch, ExportOptions, Interner, Log, ReadOptions,
+    Reject, DEFAULT_MAX_RECORD_BYTES,
 };
 pub use recycle::Recycle;
 

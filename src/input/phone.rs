@@ -250,7 +250,7 @@ pub fn number_key_and_prefix(s: &[u8]) -> Option<(u64, u16)> {
     }
     // One pass with no branch per byte: logs mix spellings, so separators come at places a
     // branch would mispredict. Only a no-break space needs the byte-by-byte way.
-    let (mut value, mut n, mut other) = (0u64, 0usize, false);
+    let (mut value, mut n, mut class) = (0u64, 0usize, 0u8);
     for &b in s {
         let d = b.wrapping_sub(b'0');
         let digit = (d < 10) as u64;
@@ -258,7 +258,13 @@ pub fn number_key_and_prefix(s: &[u8]) -> Option<(u64, u16)> {
             .wrapping_mul(1 + 9 * digit)
             .wrapping_add(d as u64 * digit);
         n += digit as usize;
-        other |= digit == 0 && !SEPARATOR[b as usize];
+        class |= CLASS[b as usize];
+    }
+    let other = class & OTHER != 0;
+    // `+49 (0) 151 ...`: the trunk zero is no digit of the number (`export_number`). Looked
+    // for only when there is a `(`: a `memchr` call per number cost more than this scan.
+    if class & PAREN != 0 && trunk_zero(s) {
+        return None;
     }
     let (value, len) = if other {
         if !s.contains(&0xC2) {
@@ -270,6 +276,18 @@ pub fn number_key_and_prefix(s: &[u8]) -> Option<(u64, u16)> {
         (value, checked_len(value, n)?)
     };
     Some((value, first_four(value, len) as u16))
+}
+
+/// Whether `(0)` at `at` in `s` (after any `+`) follows a calling code: 1 to 3 digits, after
+/// `00` or nothing, and spaces.
+fn trunk_zero_after_code(s: &[u8], at: usize) -> bool {
+    // An area code in parentheses, `(212)`, is the usual case: told at once.
+    if !s[at..].starts_with(b"(0)") {
+        return false;
+    }
+    let before = s[..at].trim_ascii_end();
+    let code = before.strip_prefix(b"00").unwrap_or(before).trim_ascii();
+    (1..=3).contains(&code.len()) && code.iter().all(u8::is_ascii_digit)
 }
 
 /// The number of digits of the key whose `n` typed digits have this value, if it is a key.
@@ -338,8 +356,36 @@ const SEPARATOR: [bool; 256] = {
     t
 };
 
+/// What a byte of a typed number is, as bits: `OTHER` neither a digit nor a separator (a
+/// no-break space aside), `PAREN` an opening parenthesis. One table load and one OR a byte,
+/// as the separator test was.
+const CLASS: [u8; 256] = {
+    let mut t = [OTHER; 256];
+    let mut b = 0;
+    while b < 256 {
+        if SEPARATOR[b] || (b >= b'0' as usize && b <= b'9' as usize) {
+            t[b] = 0;
+        }
+        b += 1;
+    }
+    t[b'(' as usize] = PAREN;
+    t
+};
+const OTHER: u8 = 1;
+const PAREN: u8 = 2;
+
+/// Whether `s` has a trunk `(0)` after its calling code (`trunk_zero_after_code`).
+fn trunk_zero(s: &[u8]) -> bool {
+    s.iter()
+        .position(|&b| b == b'(')
+        .is_some_and(|at| trunk_zero_after_code(s, at))
+}
+
 /// `number_key_bytes` byte by byte, for spellings with a no-break space (after any `+`).
 fn number_key_spelled(s: &[u8]) -> Option<u64> {
+    if trunk_zero(s) {
+        return None;
+    }
     // The value of all digits (leading zeros add nothing), their count and the first three.
     let (mut value, mut n, mut first) = (0u64, 0usize, [0u8; 3]);
     let mut i = 0;
@@ -369,6 +415,101 @@ fn number_key_spelled(s: &[u8]) -> Option<u64> {
         (n, first[0])
     };
     ((7..=15).contains(&len) && lead != b'0').then_some(value)
+}
+
+/// Channel prefixes that exports put before a number (Twilio's `whatsapp:+1...`, `tel:` URIs
+/// of RFC 3966), dropped whatever their case.
+const CHANNEL_PREFIXES: [&str; 3] = ["whatsapp:", "viber:", "tel:"];
+
+/// Whether a contact that `number_key` does not read may still be a number spelled as exports
+/// spell them (`export_number`): the quick test that keeps an opaque id (`user-7`) off the
+/// slower way.
+#[inline]
+pub fn may_be_export_number(raw: &str) -> bool {
+    matches!(raw.as_bytes().first(), Some(b'0' | b'+' | b'(')) || raw.contains(':')
+}
+
+/// A contact spelled as exports spell numbers, read once per distinct text: a channel prefix
+/// dropped (`whatsapp:+4915112345678`), a trunk `(0)` after the calling code dropped
+/// (`+49 (0) 151 12345678`), and a national number (`050 555 1234`, its trunk prefix `0`)
+/// read in `country`'s numbering plan (libphonenumber's metadata). `Ok(None)`: not a number
+/// (an opaque id). A national number with no `country` is an error: it is some country's
+/// number, and guessing which would change the price.
+pub fn export_number(raw: &str, country: Option<Country>) -> Result<Option<u64>, String> {
+    let mut text = super::trim(raw);
+    if let Some(p) = CHANNEL_PREFIXES
+        .iter()
+        .find(|p| text.len() >= p.len() && text[..p.len()].eq_ignore_ascii_case(p))
+    {
+        text = super::trim(&text[p.len()..]);
+    }
+    let text = without_trunk_zero(text);
+    if let Some(n) = number_key(&text) {
+        return Ok(Some(n));
+    }
+    if !is_national(&text) {
+        return Ok(None);
+    }
+    let Some(country) = country else {
+        return Err(
+            "a national number (its trunk prefix 0, no calling code): pass --default-country CC \
+             to read national numbers in that country's numbering plan"
+                .into(),
+        );
+    };
+    let id: phonenumber::country::Id = country
+        .as_str()
+        .parse()
+        .map_err(|_| format!("no numbering plan is known for {}", country.as_str()))?;
+    let number = phonenumber::parse(Some(id), &text).map_err(|e| {
+        format!(
+            "not a number in the numbering plan of {} ({e})",
+            country.as_str()
+        )
+    })?;
+    let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
+    number_key(&e164)
+        .map(Some)
+        .ok_or_else(|| format!("not a number in the numbering plan of {}", country.as_str()))
+}
+
+/// `+49 (0) 151 12345678` -> `+49  151 12345678`: a `(0)` after a calling code (1 to 3 digits
+/// after `+` or `00`) is the national trunk prefix, which is never dialled from abroad.
+fn without_trunk_zero(text: &str) -> std::borrow::Cow<'_, str> {
+    let Some(at) = text.find("(0)") else {
+        return text.into();
+    };
+    let before = text[..at].trim_end();
+    let code = before
+        .strip_prefix('+')
+        .or_else(|| before.strip_prefix("00"))
+        .map(str::trim);
+    match code {
+        Some(c) if (1..=3).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("{before} {}", &text[at + 3..]).into()
+        }
+        _ => text.into(),
+    }
+}
+
+/// Digits and separators only, the first digit a single `0` (a trunk prefix, not `00`), and
+/// enough digits to be a subscriber's number.
+fn is_national(text: &str) -> bool {
+    let digits: Vec<u8> = text.bytes().filter(u8::is_ascii_digit).collect();
+    let spelled = text
+        .bytes()
+        .all(|b| b.is_ascii_digit() || SEPARATOR[b as usize]);
+    spelled && (6..=15).contains(&digits.len()) && digits[0] == b'0' && digits[1] != b'0'
+}
+
+/// `--default-country CC`: a country whose numbering plan libphonenumber's metadata has.
+pub fn plan_country(cc: &str) -> Result<Country, String> {
+    let c = Country::parse(cc).ok_or_else(|| format!("not an ISO country code ({cc})"))?;
+    let id: Option<phonenumber::country::Id> = c.as_str().parse().ok();
+    match id.and_then(|id| phonenumber::metadata::DATABASE.by_id(id.as_ref())) {
+        Some(_) => Ok(c),
+        None => Err(format!("no numbering plan is known for {}", c.as_str())),
+    }
 }
 
 /// Digits already normalized, as a number.
@@ -701,5 +842,42 @@ mod tests {
         assert_eq!(t.country_of("99999999"), None);
         assert!(t.is_known(c("VA").unwrap()));
         assert!(!t.is_known(c("ZZ").unwrap()));
+    }
+
+    #[test]
+    fn numbers_as_exports_spell_them() {
+        let de = Some(4915112345678);
+        assert_eq!(export_number("+49 (0) 151 12345678", None), Ok(de));
+        assert_eq!(export_number("0049(0)15112345678", None), Ok(de));
+        assert_eq!(export_number("whatsapp:+4915112345678", None), Ok(de));
+        assert_eq!(export_number("WhatsApp:+49 (0) 151 12345678", None), Ok(de));
+        assert_eq!(export_number("viber:+4915112345678", None), Ok(de));
+        assert_eq!(export_number("tel:+49-151-12345678", None), Ok(de));
+        // A (0) that is not after a calling code is read as digits, as before.
+        assert_eq!(number_key("+4915 (0) 112345678"), Some(49150112345678));
+        assert_eq!(number_key("+49 (0) 151 12345678"), None);
+        assert_eq!(export_number("whatsapp:user-7", None), Ok(None));
+        assert_eq!(export_number("user-7", None), Ok(None));
+    }
+
+    #[test]
+    fn national_numbers_need_a_country() {
+        let ua = Country::parse("UA");
+        // Ukraine: trunk prefix 0, calling code 380: 050 555 1234 is +380 50 555 1234.
+        assert_eq!(export_number("050 555 1234", ua), Ok(Some(380505551234)));
+        assert_eq!(export_number("(050) 555-12-34", ua), Ok(Some(380505551234)));
+        // Germany: 0151 12345678 is +49 151 12345678.
+        assert_eq!(
+            export_number("0151 12345678", Country::parse("DE")),
+            Ok(Some(4915112345678))
+        );
+        let e = export_number("050 555 1234", None).unwrap_err();
+        assert!(e.contains("--default-country"), "{e}");
+        assert!(plan_country("UA").is_ok());
+        assert!(plan_country("XX").is_err());
+        assert!(plan_country("ukraine").is_err());
+        assert!(may_be_export_number("050 555 1234"));
+        assert!(may_be_export_number("whatsapp:+1"));
+        assert!(!may_be_export_number("user-7"));
     }
 }

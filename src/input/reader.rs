@@ -1,8 +1,9 @@
 //! The log read into events: blocks of records are converted on every core (`rows`), then
 //! given ids here in input order, so the result is the same for any number of threads.
 
-use super::blocks::{line_ends, Block, Blocks};
+use super::blocks::{detect_delimiter, line_ends, Block, Blocks};
 use super::contacts::Contacts;
+use super::decode::{decode, Refused, Replayed};
 use super::export::{Normalised, Plan};
 use super::numbers::{AccountStreams, Known, NumberTable};
 use super::phone::{self, CallingCodes};
@@ -35,17 +36,11 @@ pub struct ReadOptions {
     pub map_values: Vec<(String, String, String)>,
     /// `--source`: the exporter's profile.
     pub source: Option<Source>,
-    /// strftime format of timestamps (`--timestamp-format`, a profile's `timestamp_format`).
-    pub timestamp_format: Option<String>,
-    /// The delimiter (`--delimiter`, a profile's `delimiter`); detected when absent.
-    pub delimiter: Option<u8>,
-    /// Whose numbering plan reads national numbers (`--default-country`).
-    pub default_country: Option<Country>,
-    /// Prefixes dropped from phone numbers (a profile's `prefixes`).
-    pub prefixes: Vec<String>,
     /// The line of the export each line of a canonical log came from (`export`).
     #[doc(hidden)]
     pub lines: Option<std::sync::Arc<Vec<u32>>>,
+    /// How an export spells its file, times and numbers (issue 18).
+    pub export: ExportOptions,
 }
 
 impl Default for ReadOptions {
@@ -58,14 +53,26 @@ impl Default for ReadOptions {
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             map_values: Vec::new(),
             source: None,
-            timestamp_format: None,
-            delimiter: None,
-            default_country: None,
-            prefixes: Vec::new(),
             lines: None,
             accounts: None,
+            export: ExportOptions::default(),
         }
     }
+}
+
+/// What a provider's or a spreadsheet's export needs said that simcost's own CSV does not:
+/// all `None` reads simcost's CSV (and detects what can be detected).
+#[derive(Clone, Debug, Default)]
+pub struct ExportOptions {
+    /// `--delimiter`: the field delimiter; `None` detects it from the header line.
+    pub delimiter: Option<u8>,
+    /// `--encoding`: the text's encoding when it has no BOM; `None` is UTF-8.
+    pub encoding: Option<&'static encoding_rs::Encoding>,
+    /// `--timestamp-format`: a chrono strftime format tried instead of the built-in forms.
+    pub timestamp_format: Option<String>,
+    /// `--default-country`: national numbers (`050 555 1234`) are read in this country's
+    /// numbering plan.
+    pub default_country: Option<Country>,
 }
 
 /// The bound on a record's length unless `--max-record-bytes` raises it: 1 MiB.
@@ -297,10 +304,15 @@ fn read_input(
         msg,
     };
     let read_err = |line: u64, e: std::io::Error| err(line, format!("cannot read CSV ({e})"));
-    let mut input = sniff(input).map_err(|e| match e {
-        Sniffed::Io(e) => read_err(0, e),
-        Sniffed::NotCsv(what) => err(0, what.into()),
+    let (mut input, decoded) = decode(input, opts.export.encoding).map_err(|e| match e {
+        Refused::Io(e) => read_err(0, e),
+        Refused::Input(what) => err(0, what),
     })?;
+    // A compressed or transcoded input's size is not its text's: no estimate, no bar.
+    let (size, progress) = match decoded.changed() {
+        true => (0, None),
+        false => (size, progress),
+    };
     if opts.source.as_ref().map(|s| s.format) == Some(Format::MetaWebhook) {
         // Sized once: growing a buffer of a large file by doubling cost a third of the time.
         let mut bytes = Vec::with_capacity(size as usize + 1);
@@ -311,8 +323,20 @@ fn read_input(
         let header = vec!["payload".to_string()];
         return read_normalised(file, header, n, opts, batch, Original::Lines(&bytes));
     }
-    let mut blocks = Blocks::new(input).max_record_bytes(opts.max_record_bytes);
-    let (header, first) = read_header(&mut blocks, progress, &err)?;
+    let (delimiter, input) = match opts.export.delimiter {
+        Some(d) => (d, input),
+        None => {
+            let (line, input) = first_line(input).map_err(|e| read_err(0, e))?;
+            (
+                detect_delimiter(&line),
+                Box::new(input) as Box<dyn Read + Send>,
+            )
+        }
+    };
+    let mut blocks = Blocks::new(input)
+        .max_record_bytes(opts.max_record_bytes)
+        .delimiter(delimiter);
+    let (header, first) = read_header(&mut blocks, delimiter, progress, &err)?;
     let plan = Plan::new(&header, opts).map_err(|e| match e {
         Error::Input { msg, .. } => err(1, msg),
         e => e,
@@ -320,12 +344,12 @@ fn read_input(
     if let Some(plan) = plan {
         let (first_line, bytes) = whole_input(blocks, first).map_err(|(l, m)| err(l, m))?;
         let n = plan
-            .normalise(&bytes, first_line, opts)
+            .normalise(&bytes, first_line, delimiter, opts)
             .map_err(|(line, msg)| err(line, msg))?;
         let original = Original::Csv {
             bytes: &bytes,
             first_line,
-            delimiter: opts.delimiter.unwrap_or(b','),
+            delimiter,
         };
         return read_normalised(file, header, n, opts, batch, original);
     }
@@ -342,6 +366,9 @@ fn read_input(
         max_record_bytes: opts.max_record_bytes,
         zones: opts.accounts.as_ref().filter(|a| a.zoned()),
         lines: opts.lines.as_deref().map(Vec::as_slice),
+        delimiter,
+        timestamp_format: opts.export.timestamp_format.as_deref(),
+        default_country: opts.export.default_country,
     };
     let mut ids = Ids::new(Log::new(file.clone(), header.clone()));
     // The default account, used when the column is absent or empty.
@@ -453,9 +480,14 @@ fn read_normalised(
         skip_invalid: opts.skip_invalid,
         threads: opts.threads,
         max_record_bytes: opts.max_record_bytes,
-        timestamp_format: opts.timestamp_format.clone(),
-        default_country: opts.default_country,
-        prefixes: opts.prefixes.clone(),
+        // The canonical form is simcost's own CSV: comma-separated UTF-8; the export's times
+        // and numbers are read as the export's options say; accounts keep their zones.
+        export: ExportOptions {
+            delimiter: Some(b','),
+            encoding: None,
+            ..opts.export.clone()
+        },
+        accounts: opts.accounts.clone(),
         lines: Some(std::sync::Arc::new(n.lines)),
         ..ReadOptions::default()
     };
@@ -629,6 +661,7 @@ fn add_in_order(
 /// before it are skipped, as the csv crate does.
 fn read_header<R: Read>(
     blocks: &mut Blocks<R>,
+    delimiter: u8,
     progress: Option<&indicatif::ProgressBar>,
     err: &dyn Fn(u64, String) -> Error,
 ) -> Result<(Vec<String>, Block)> {
@@ -645,6 +678,7 @@ fn read_header<R: Read>(
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
+            .delimiter(delimiter)
             .from_reader(&block.bytes[..]);
         let mut rec = csv::ByteRecord::new();
         if rdr
@@ -1028,76 +1062,27 @@ fn locate_columns(
     Ok(cols)
 }
 
-/// Why the input is not read as CSV.
-enum Sniffed {
-    Io(std::io::Error),
-    NotCsv(&'static str),
-}
-
-/// The input, given back whole after its first bytes were looked at: a compressed file, a
-/// spreadsheet or UTF-16 text is named as such rather than read as garbage rows (reading them
-/// is for later).
-fn sniff<R: Read + Send>(
-    mut input: R,
-) -> std::result::Result<std::io::Chain<std::io::Cursor<Vec<u8>>, R>, Sniffed> {
-    let mut head = Vec::with_capacity(64);
-    (&mut input)
-        .take(64)
-        .read_to_end(&mut head)
-        .map_err(Sniffed::Io)?;
-    match not_csv(&head) {
-        Some(what) => Err(Sniffed::NotCsv(what)),
-        None => Ok(std::io::Cursor::new(head).chain(input)),
-    }
-}
-
-/// What the first bytes of a file say it is, when that is not text simcost reads.
-fn not_csv(head: &[u8]) -> Option<&'static str> {
-    const MAGIC: [(&[u8], &str); 7] = [
-        (
-            b"\x1f\x8b",
-            "the file is gzip-compressed: decompress it first (gunzip)",
-        ),
-        (
-            b"\x28\xb5\x2f\xfd",
-            "the file is zstd-compressed: decompress it first (unzstd)",
-        ),
-        (
-            b"BZh",
-            "the file is bzip2-compressed: decompress it first (bunzip2)",
-        ),
-        (
-            b"\xfd7zXZ\x00",
-            "the file is xz-compressed: decompress it first (unxz)",
-        ),
-        (
-            b"PK\x03\x04",
-            "the file is a ZIP archive (an .xlsx workbook?): save or extract it as CSV",
-        ),
-        (
-            b"\xff\xfe",
-            "the file is UTF-16 (little-endian BOM): save it as UTF-8",
-        ),
-        (
-            b"\xfe\xff",
-            "the file is UTF-16 (big-endian BOM): save it as UTF-8",
-        ),
-    ];
-    if let Some((_, what)) = MAGIC.iter().find(|(m, _)| head.starts_with(m)) {
-        // "BZh" could begin a header: bzip2 has a block size digit after it.
-        if !what.contains("bzip2") || matches!(head.get(3), Some(b'1'..=b'9')) {
-            return Some(what);
+/// The input's first line (up to `FIRST_LINE_BYTES` of it; blank lines before it skipped), to
+/// detect the delimiter from, and the whole input again.
+fn first_line<R: Read>(mut input: R) -> std::io::Result<(Vec<u8>, Replayed<R>)> {
+    let mut head = Vec::new();
+    loop {
+        let before = head.len();
+        (&mut input).take(4096).read_to_end(&mut head)?;
+        let text = head
+            .iter()
+            .position(|b| !b"\r\n".contains(b))
+            .unwrap_or(head.len());
+        let ended = memchr::memchr(b'\n', &head[text..]).is_some();
+        if ended || head.len() == before || head.len() >= FIRST_LINE_BYTES {
+            let line = head[text..].to_vec();
+            return Ok((line, std::io::Cursor::new(head).chain(input)));
         }
     }
-    // UTF-16 without a BOM: ASCII text with a NUL beside every character.
-    let pairs = head.len() / 2;
-    let nul_at = |k: usize| (0..pairs).all(|p| head[2 * p + k] == 0);
-    let text_at = |k: usize| (0..pairs).all(|p| head[2 * p + k] != 0);
-    if pairs >= 2 && ((nul_at(1) && text_at(0)) || (nul_at(0) && text_at(1))) {
-        return Some("the file looks like UTF-16 (a NUL byte every other byte): save it as UTF-8");
-    }
-    None
 }
+
+/// How much of a header line the delimiter is detected from.
+const FIRST_LINE_BYTES: usize = 64 << 10;
 
 /// Dense ids for streams, report cells and account-months, given in order of first appearance.
 #[derive(Default)]
@@ -1397,14 +1382,25 @@ mod tests {
         );
     }
 
+    /// A format of the user's own is the only way timestamps are read: a value the fast form
+    /// reads too (as March 11) is read by the format (as November 3).
     #[test]
-    fn files_that_are_not_csv_text_are_named() {
-        assert_eq!(not_csv(b"timestamp,contact"), None);
-        assert_eq!(not_csv(b"BZhistory,contact"), None);
-        assert!(not_csv(b"BZh91AY&SY").is_some_and(|w| w.contains("bzip2")));
-        assert!(not_csv(b"\x1f\x8b\x08\x00").is_some_and(|w| w.contains("gzip")));
-        assert!(not_csv(b"t\0i\0m\0e\0").is_some_and(|w| w.contains("UTF-16")));
-        assert!(not_csv(b"\0t\0i\0m\0e").is_some_and(|w| w.contains("UTF-16")));
-        assert_eq!(not_csv(b"\0\0\0\0"), None);
+    fn a_timestamp_format_is_never_bypassed() {
+        let opts = ReadOptions {
+            tz: chrono_tz::UTC,
+            map: vec![],
+            skip_invalid: false,
+            threads: 1,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            export: ExportOptions {
+                timestamp_format: Some("%Y-%d-%mT%H:%M:%SZ".into()),
+                ..ExportOptions::default()
+            },
+            ..ReadOptions::default()
+        };
+        let text = "timestamp,contact,direction\n2026-03-11T09:22:00Z,+380501234567,in\n";
+        let log = read_from("t.csv".into(), text.as_bytes(), &opts).unwrap();
+        // 2026-11-03T09:22:00Z (see timestamp.rs, NOV_3).
+        assert_eq!(log.events[0].at, 1_793_697_720 * 1_000_000);
     }
 }

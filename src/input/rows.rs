@@ -127,6 +127,12 @@ pub struct Parser<'a> {
     pub zones: Option<&'a crate::accounts::Accounts>,
     /// The line in the export of each line, when the log is an export's canonical form.
     pub lines: Option<&'a [u32]>,
+    /// The field delimiter (`blocks::detect_delimiter` or `--delimiter`).
+    pub delimiter: u8,
+    /// `--timestamp-format`: when given, the only way a timestamp is read.
+    pub timestamp_format: Option<&'a str>,
+    /// `--default-country`: national numbers are read in its numbering plan.
+    pub default_country: Option<Country>,
 }
 
 /// How a log names the default account (the one of rows with no account): the reports' name
@@ -164,6 +170,8 @@ struct BlockState<'m> {
     more_cells: FxHashMap<(u32, Country), u32>,
     account_months: FxHashMap<(u32, i32), u32>,
     last_account_month: Option<((u32, i32), u32)>,
+    /// Contacts spelled as exports spell numbers (`phone::export_number`), each read once.
+    export_numbers: FxHashMap<Box<str>, std::result::Result<Option<u64>, String>>,
 }
 
 /// A record's fields, from the csv crate or from a plain block's own split.
@@ -221,9 +229,13 @@ impl Parser<'_> {
             more_cells: FxHashMap::default(),
             account_months: FxHashMap::default(),
             last_account_month: None,
+            export_numbers: FxHashMap::default(),
         };
-        if block.plain {
-            let mut records = PlainRecords::new(block);
+        // A plain block of `,` is split by hand (`PlainRecords`); other delimiters go the csv
+        // crate's way. (Each delimiter's own splitter, tried, made the `,` loop 2-5% slower:
+        // its record conversion was no longer inlined the same way.)
+        if block.plain && self.delimiter == b',' {
+            let mut records = PlainRecords::<b','>::new(block);
             while let Some((line, rec)) = records.next_record() {
                 let len = rec.byte_len();
                 if !self.record(&mut st, &mut out, &rec, line, len) {
@@ -236,6 +248,7 @@ impl Parser<'_> {
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
+            .delimiter(self.delimiter)
             .from_reader(&block.bytes[..]);
         let mut rec = csv::ByteRecord::new();
         let mut lines = RecordLines::new(block.first_line);
@@ -337,7 +350,7 @@ impl Parser<'_> {
         let (at, ambiguous) = self.time(st, rec)?;
         let (direction, kind) = self.direction_and_kind(rec)?;
         let kind = self.status_and_entry_point(rec, direction, kind)?;
-        let read = self.contact(rec)?;
+        let read = self.contact(st, rec)?;
         let country = self.country(out, rec, &read)?;
         let contact = match read.number {
             Some(n) => n,
@@ -398,12 +411,21 @@ impl Parser<'_> {
         st: &mut BlockState,
         rec: &impl Record,
     ) -> std::result::Result<(i64, bool), String> {
-        match st.times.parse(self.bytes(rec, TS), self.tz) {
+        // A format of the user's own is read by chrono alone: the fast form could read a
+        // value another way than the format says (day and month swapped).
+        let fast = match self.timestamp_format {
+            None => st.times.parse(self.bytes(rec, TS), self.tz),
+            Some(_) => None,
+        };
+        match fast {
             Some(at) => Ok((at, false)),
             None => {
                 let ts_raw = self.field(rec, TS)?;
-                timestamp::parse_local(ts_raw, self.tz)
-                    .map_err(|m| format!("{m} ({})", shown(ts_raw)))
+                match self.timestamp_format {
+                    None => timestamp::parse_local(ts_raw, self.tz),
+                    Some(f) => timestamp::parse_with_format(ts_raw, f, self.tz),
+                }
+                .map_err(|m| format!("{m} ({})", shown(ts_raw)))
             }
         }
     }
@@ -472,7 +494,11 @@ impl Parser<'_> {
 
     /// The row's contact as read: a number as typed, or text (refused when empty or too long).
     #[inline(always)]
-    fn contact<'r>(&self, rec: &'r impl Record) -> std::result::Result<ContactRead<'r>, String> {
+    fn contact<'r>(
+        &self,
+        st: &mut BlockState,
+        rec: &'r impl Record,
+    ) -> std::result::Result<ContactRead<'r>, String> {
         // A number as typed needs no decoding; anything else is read as text.
         let typed = Some(self.bytes(rec, CONTACT))
             .filter(|b| b.len() <= MAX_CONTACT_BYTES)
@@ -492,7 +518,10 @@ impl Parser<'_> {
             }
             raw
         };
-        let number = typed.map(|(key, _)| key).or_else(|| phone::number_key(raw));
+        let mut number = typed.map(|(key, _)| key).or_else(|| phone::number_key(raw));
+        if number.is_none() && phone::may_be_export_number(raw) {
+            number = st.export_number(raw, self.default_country)?;
+        }
         Ok(ContactRead { typed, raw, number })
     }
 
@@ -627,6 +656,24 @@ impl BlockState<'_> {
         &mut self.zoned_month_days[account as usize]
     }
 
+    /// `phone::export_number` of a contact, read once per distinct text in a block (the
+    /// numbering plan's metadata is slow next to a row).
+    #[cold]
+    fn export_number(
+        &mut self,
+        raw: &str,
+        country: Option<Country>,
+    ) -> std::result::Result<Option<u64>, String> {
+        let read = match self.export_numbers.get(raw) {
+            Some(read) => read,
+            None => self
+                .export_numbers
+                .entry(raw.into())
+                .or_insert_with(|| phone::export_number(raw, country)),
+        };
+        read.clone().map_err(|m| format!("{m} ({})", shown(raw)))
+    }
+
     /// The block index of (account, month) in `out.account_months` (added if new).
     #[inline(always)]
     fn account_month(&mut self, out: &mut Rows, account: u32, month: i32) -> u32 {
@@ -746,6 +793,9 @@ mod tests {
             max_record_bytes: 1 << 20,
             zones: None,
             lines: None,
+            delimiter: b',',
+            timestamp_format: None,
+            default_country: None,
         };
         let name = |i: usize| format!("acct{}", (i * 7) % 12);
         let mut text = String::new();

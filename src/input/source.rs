@@ -126,11 +126,6 @@ impl Source {
         }
         Ok(())
     }
-
-    /// The delimiter as a byte (`\t` written out is a tab).
-    pub fn delimiter(&self) -> Option<u8> {
-        self.delimiter.as_deref().and_then(delimiter_byte)
-    }
 }
 
 fn delimiter_byte(d: &str) -> Option<u8> {

@@ -32,31 +32,98 @@ pub fn parse_local(raw: &str, tz: Tz) -> Result<(i64, bool), String> {
     if let Some(at) = parse_plain_utc(s.as_bytes(), tz) {
         return Ok((at, false));
     }
-    let mut ambiguous = false;
-    let utc: DateTime<Utc> = if s.bytes().all(|b| b.is_ascii_digit()) {
+    if s.bytes().all(|b| b.is_ascii_digit()) {
         return parse_integer(s).map(|at| (at, false));
+    }
+    let (utc, ambiguous) = if let Some(utc) = rfc2822(s) {
+        (utc, false)
     } else if has_offset(s) {
-        DateTime::parse_from_rfc3339(s)
-            .map_err(|e| format!("not an RFC 3339 timestamp: {e}"))?
-            .with_timezone(&Utc)
-    } else {
-        let naive = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f")
-            .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f"))
-            .map_err(|_| not_a_timestamp(s))?;
-        match tz.from_local_datetime(&naive) {
-            LocalResult::Single(t) => t.with_timezone(&Utc),
-            // A repeated hour when clocks go back: the first of the two instants.
-            LocalResult::Ambiguous(first, _) => {
-                ambiguous = true;
-                first.with_timezone(&Utc)
-            }
-            LocalResult::None => {
-                return Err(format!(
-                    "local time does not exist in {tz} (clocks went forward)"
-                ))
-            }
+        match DateTime::parse_from_rfc3339(s) {
+            Ok(t) => (t.with_timezone(&Utc), false),
+            // `+0000` (no colon) and no seconds: the forms of many exports (Infobip's).
+            Err(e) => OFFSET_FORMATS
+                .iter()
+                .find_map(|f| DateTime::parse_from_str(s, f).ok())
+                .map(|t| (t.with_timezone(&Utc), false))
+                .ok_or_else(|| format!("not an RFC 3339 timestamp: {e}"))?,
         }
+    } else {
+        let naive = NAIVE_FORMATS
+            .iter()
+            .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+            .ok_or_else(|| not_a_timestamp(s))?;
+        in_zone(naive, tz)?
     };
+    micros(utc, ambiguous)
+}
+
+/// Forms with an offset read when RFC 3339 fails: an offset with no colon, no seconds.
+const OFFSET_FORMATS: [&str; 4] = [
+    "%Y-%m-%dT%H:%M:%S%.f%z",
+    "%Y-%m-%d %H:%M:%S%.f%z",
+    "%Y-%m-%dT%H:%M%z",
+    "%Y-%m-%d %H:%M%z",
+];
+
+/// Local times (read in --tz), with or without seconds.
+const NAIVE_FORMATS: [&str; 4] = [
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
+];
+
+/// An RFC 2822 date (`Tue, 03 Nov 2026 09:22:00 +0000`, Twilio's `Date Sent`): tried only on
+/// text with a letter that RFC 3339 does not use, so other forms pay nothing for it.
+fn rfc2822(s: &str) -> Option<DateTime<Utc>> {
+    let letter = |b: u8| b.is_ascii_alphabetic() && !matches!(b, b'T' | b't' | b'Z' | b'z');
+    if !s.bytes().any(letter) {
+        return None;
+    }
+    DateTime::parse_from_rfc2822(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// `parse_local` with `--timestamp-format FMT` (chrono strftime): the format alone is tried.
+/// Without an offset in it the time is local, in `tz`; without a time of day it is midnight.
+pub fn parse_with_format(raw: &str, fmt: &str, tz: Tz) -> Result<(i64, bool), String> {
+    use chrono::format::{parse, Parsed, StrftimeItems};
+    let s = raw.trim();
+    if s.is_empty() {
+        return Err("empty timestamp".into());
+    }
+    let mut p = Parsed::new();
+    let not_it =
+        |e: chrono::ParseError| format!("not a timestamp in --timestamp-format '{fmt}' ({e})");
+    parse(&mut p, s, StrftimeItems::new(fmt)).map_err(not_it)?;
+    if p.offset().is_some() {
+        let t = p.to_datetime().map_err(not_it)?;
+        return micros(t.with_timezone(&Utc), false);
+    }
+    let date = p.to_naive_date().map_err(not_it)?;
+    let time = match p.hour_div_12() {
+        None => chrono::NaiveTime::MIN,
+        Some(_) => p.to_naive_time().map_err(not_it)?,
+    };
+    let (utc, ambiguous) = in_zone(date.and_time(time), tz)?;
+    micros(utc, ambiguous)
+}
+
+/// A local time in `tz` as an instant, and whether a clock change made it ambiguous.
+fn in_zone(naive: NaiveDateTime, tz: Tz) -> Result<(DateTime<Utc>, bool), String> {
+    match tz.from_local_datetime(&naive) {
+        LocalResult::Single(t) => Ok((t.with_timezone(&Utc), false)),
+        // A repeated hour when clocks go back: the first of the two instants.
+        LocalResult::Ambiguous(first, _) => Ok((first.with_timezone(&Utc), true)),
+        LocalResult::None => Err(format!(
+            "local time does not exist in {tz} (clocks went forward)"
+        )),
+    }
+}
+
+/// An instant in UTC microseconds, checked to be in range.
+fn micros(utc: DateTime<Utc>, ambiguous: bool) -> Result<(i64, bool), String> {
     if utc.year() < MIN_YEAR || utc.year() > MAX_YEAR {
         return Err(format!("timestamp out of range ({MIN_YEAR}..={MAX_YEAR})"));
     }
@@ -65,6 +132,17 @@ pub fn parse_local(raw: &str, tz: Tz) -> Result<(i64, bool), String> {
     // of its own minute instead.
     let micros = (utc.timestamp_subsec_nanos() / 1_000).min(999_999) as i64;
     Ok((utc.timestamp() * 1_000_000 + micros, ambiguous))
+}
+
+/// `--timestamp-format FMT`, checked: a chrono strftime format with no unknown directive.
+pub fn check_format(fmt: &str) -> Result<String, String> {
+    use chrono::format::{Item, StrftimeItems};
+    if fmt.trim().is_empty() || StrftimeItems::new(fmt).any(|i| matches!(i, Item::Error)) {
+        return Err(format!(
+            "not a chrono strftime format ({fmt}); e.g. '%d.%m.%Y %H:%M'"
+        ));
+    }
+    Ok(fmt.to_string())
 }
 
 /// An integer timestamp (digits only) in UTC microseconds, by its size.
@@ -100,7 +178,52 @@ fn not_a_timestamp(s: &str) -> String {
     if s.parse::<f64>().is_ok() {
         return format!("a number that is not an integer timestamp; {FORMATS}");
     }
+    if let Some(hint) = day_month_hint(s) {
+        return hint;
+    }
     format!("not a timestamp; {FORMATS}")
+}
+
+/// A date written day and month first (`03.11.2026 14:03`, `03/11/2026`): never guessed, since
+/// `03/11` is 3 November in Europe and March 11 in the US; the message gives the format to
+/// pass, and says when both readings are valid dates.
+fn day_month_hint(s: &str) -> Option<String> {
+    let (date, time) = s.split_once([' ', 'T']).unwrap_or((s, ""));
+    let sep = date.chars().find(|c| matches!(c, '.' | '/' | '-'))?;
+    let parts: Vec<&str> = date.split(sep).collect();
+    let number = |p: &str, n: std::ops::RangeInclusive<usize>| {
+        n.contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit())
+    };
+    if parts.len() != 3
+        || !number(parts[0], 1..=2)
+        || !number(parts[1], 1..=2)
+        || !number(parts[2], 4..=4)
+    {
+        return None;
+    }
+    let (a, b): (u32, u32) = (parts[0].parse().ok()?, parts[1].parse().ok()?);
+    let time_fmt = match time.trim().matches(':').count() {
+        0 if time.trim().is_empty() => "",
+        1 => " %H:%M",
+        2 => " %H:%M:%S",
+        _ => return None,
+    };
+    let day_first = format!("%d{sep}%m{sep}%Y{time_fmt}");
+    let month_first = format!("%m{sep}%d{sep}%Y{time_fmt}");
+    let (fmt, why) = match (a <= 12 && b <= 31, b <= 12 && a <= 31) {
+        (true, true) if a != b => (
+            day_first.clone(),
+            format!(
+                "; the day/month order is ambiguous (day first, or '{month_first}' for month first)"
+            ),
+        ),
+        (_, true) => (day_first, String::new()),
+        (true, false) => (month_first, String::new()),
+        (false, false) => return None,
+    };
+    Some(format!(
+        "a date with the day and month in no fixed order: pass --timestamp-format '{fmt}'{why}"
+    ))
 }
 
 /// True when the text ends in `Z` or a `+HH:MM`/`-HH:MM` offset after the time.
@@ -518,5 +641,82 @@ mod tests {
             2026 * 12 + 1
         );
         assert_eq!(month_start(2026 * 12 + 1, chrono_tz::UTC), Some(at + H / 2));
+    }
+
+    /// 2026-11-03T09:22:00Z: 2026-03-01T09:15:00Z (1_772_356_500) + 247 days (March 1 to
+    /// November 3: 31+30+31+30+31+31+30+31 = 245, + 2) + 7 minutes.
+    const NOV_3: i64 = (1_772_356_500 + 247 * 86_400 + 420) * 1_000_000;
+
+    #[test]
+    fn export_forms_give_the_same_instant() {
+        let utc = chrono_tz::UTC;
+        assert_eq!(parse("2026-11-03T09:22:00.000+0000", utc), Ok(NOV_3));
+        assert_eq!(parse("2026-11-03T10:22:00+0100", utc), Ok(NOV_3));
+        assert_eq!(parse("2026-11-03 09:22+00:00", utc), Ok(NOV_3));
+        assert_eq!(parse("Tue, 03 Nov 2026 09:22:00 +0000", utc), Ok(NOV_3));
+        assert_eq!(parse("Tue, 03 Nov 2026 04:22:00 -0500", utc), Ok(NOV_3));
+        assert_eq!(parse("03 Nov 2026 09:22:00 GMT", utc), Ok(NOV_3));
+        // No seconds, naive: read in --tz (Berlin is UTC+1 in November).
+        assert_eq!(parse("2026-11-03 09:22", utc), Ok(NOV_3));
+        assert_eq!(
+            parse("2026-11-03T10:22", chrono_tz::Europe::Berlin),
+            Ok(NOV_3)
+        );
+        // The old messages stay: an offset out of range is still named as RFC 3339's.
+        assert_eq!(
+            parse("2026-03-02T08:00:00+25:00", utc),
+            Err("not an RFC 3339 timestamp: input is out of range".into())
+        );
+    }
+
+    #[test]
+    fn a_format_of_ones_own() {
+        let berlin = chrono_tz::Europe::Berlin;
+        let f = |raw: &str, fmt: &str| parse_with_format(raw, fmt, berlin).map(|(at, _)| at);
+        assert_eq!(f("03.11.2026 10:22", "%d.%m.%Y %H:%M"), Ok(NOV_3));
+        assert_eq!(f("11/03/2026 10:22:00", "%m/%d/%Y %H:%M:%S"), Ok(NOV_3));
+        // An offset in the format wins over --tz.
+        assert_eq!(f("03.11.2026 09:22 +0000", "%d.%m.%Y %H:%M %z"), Ok(NOV_3));
+        // A date alone is midnight in --tz: 2026-11-03 00:00 Berlin = 2026-11-02T23:00Z.
+        let midnight = NOV_3 - (9 * 3600 + 22 * 60 + 3600) * 1_000_000;
+        assert_eq!(f("03.11.2026", "%d.%m.%Y"), Ok(midnight));
+        let e = f("2026-11-03T09:22:00Z", "%d.%m.%Y %H:%M").unwrap_err();
+        assert!(
+            e.starts_with("not a timestamp in --timestamp-format '%d.%m.%Y %H:%M'"),
+            "{e}"
+        );
+        assert!(check_format("%d.%m.%Y %H:%M").is_ok());
+        assert!(check_format("%Q").is_err());
+    }
+
+    #[test]
+    fn day_and_month_first_is_never_guessed() {
+        let utc = chrono_tz::UTC;
+        assert_eq!(
+            parse("03.11.2026 14:03", utc),
+            Err(
+                "a date with the day and month in no fixed order: pass --timestamp-format \
+                 '%d.%m.%Y %H:%M'; the day/month order is ambiguous (day first, or \
+                 '%m.%d.%Y %H:%M' for month first)"
+                    .into()
+            )
+        );
+        // 25 cannot be a month: day first, not ambiguous.
+        assert_eq!(
+            parse("25/11/2026", utc),
+            Err(
+                "a date with the day and month in no fixed order: pass --timestamp-format \
+                 '%d/%m/%Y'"
+                    .into()
+            )
+        );
+        assert_eq!(
+            parse("11/25/2026 14:03:09", utc),
+            Err(
+                "a date with the day and month in no fixed order: pass --timestamp-format \
+                 '%m/%d/%Y %H:%M:%S'"
+                    .into()
+            )
+        );
     }
 }

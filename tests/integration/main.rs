@@ -10,6 +10,7 @@ mod breakeven_plot;
 mod breakeven_sheets;
 mod config;
 mod decide;
+mod exports_a;
 mod exports_b;
 mod golden;
 mod input;
