@@ -304,7 +304,7 @@ fn read_input(
         msg,
     };
     let read_err = |line: u64, e: std::io::Error| err(line, format!("cannot read CSV ({e})"));
-    let (mut input, decoded) = decode(input, opts.export.encoding).map_err(|e| match e {
+    let (input, decoded) = decode(input, opts.export.encoding).map_err(|e| match e {
         Refused::Io(e) => read_err(0, e),
         Refused::Input(what) => err(0, what),
     })?;
@@ -314,25 +314,10 @@ fn read_input(
         false => (size, progress),
     };
     if opts.source.as_ref().map(|s| s.format) == Some(Format::MetaWebhook) {
-        // Sized once: growing a buffer of a large file by doubling cost a third of the time.
-        let mut bytes = Vec::with_capacity(size as usize + 1);
-        input.read_to_end(&mut bytes).map_err(|e| read_err(0, e))?;
-        let values = super::export::value_maps(opts)?;
-        let n = super::jsonl::canonical(&bytes, &values, opts.skip_invalid, opts.threads)
-            .map_err(|(line, msg)| err(line, msg))?;
-        let header = vec!["payload".to_string()];
-        return read_normalised(file, header, n, opts, batch, Original::Lines(&bytes));
+        return read_webhook(file, input, size, opts, batch);
     }
-    let (delimiter, input) = match opts.export.delimiter {
-        Some(d) => (d, input),
-        None => {
-            let (line, input) = first_line(input).map_err(|e| read_err(0, e))?;
-            (
-                detect_delimiter(&line),
-                Box::new(input) as Box<dyn Read + Send>,
-            )
-        }
-    };
+    let (delimiter, input) =
+        with_delimiter(input, opts.export.delimiter).map_err(|e| read_err(0, e))?;
     let mut blocks = Blocks::new(input)
         .max_record_bytes(opts.max_record_bytes)
         .delimiter(delimiter);
@@ -342,16 +327,7 @@ fn read_input(
         e => e,
     })?;
     if let Some(plan) = plan {
-        let (first_line, bytes) = whole_input(blocks, first).map_err(|(l, m)| err(l, m))?;
-        let n = plan
-            .normalise(&bytes, first_line, delimiter, opts)
-            .map_err(|(line, msg)| err(line, msg))?;
-        let original = Original::Csv {
-            bytes: &bytes,
-            first_line,
-            delimiter,
-        };
-        return read_normalised(file, header, n, opts, batch, original);
+        return read_export(file, header, (blocks, first, delimiter), &plan, opts, batch);
     }
     let columns = Columns {
         index: locate_columns(&header, &opts.map, |m| err(1, m))?,
@@ -391,6 +367,69 @@ fn read_input(
     }
     number_accounts_by_name(&mut log);
     Ok(log)
+}
+
+/// An export that needs rewriting (`Plan`): its records after the header, read whole,
+/// rewritten into the canonical CSV and read as such.
+fn read_export<R: Read>(
+    file: String,
+    header: Vec<String>,
+    (blocks, first, delimiter): (Blocks<R>, Block, u8),
+    plan: &Plan,
+    opts: &ReadOptions,
+    batch: Option<Batches>,
+) -> Result<Log> {
+    let err = |line: u64, msg: String| Error::Input {
+        file: file.clone(),
+        line,
+        msg,
+    };
+    let (first_line, bytes) = whole_input(blocks, first).map_err(|(l, m)| err(l, m))?;
+    let n = (plan.normalise(&bytes, first_line, delimiter, opts)).map_err(|(l, m)| err(l, m))?;
+    let original = Original::Csv {
+        bytes: &bytes,
+        first_line,
+        delimiter,
+    };
+    read_normalised(file, header, n, opts, batch, original)
+}
+
+/// Meta webhook payloads (`--source meta-webhook`), one JSON object a line: rewritten into the
+/// canonical CSV (`input::jsonl`) and read as such.
+fn read_webhook(
+    file: String,
+    mut input: impl Read,
+    size: u64,
+    opts: &ReadOptions,
+    batch: Option<Batches>,
+) -> Result<Log> {
+    let err = |line: u64, msg: String| Error::Input {
+        file: file.clone(),
+        line,
+        msg,
+    };
+    // Sized once: growing a buffer of a large file by doubling cost a third of the time.
+    let mut bytes = Vec::with_capacity(size as usize + 1);
+    (input.read_to_end(&mut bytes)).map_err(|e| err(0, format!("cannot read CSV ({e})")))?;
+    let values = super::export::value_maps(opts)?;
+    let n = super::jsonl::canonical(&bytes, &values, opts.skip_invalid, opts.threads)
+        .map_err(|(line, msg)| err(line, msg))?;
+    let header = vec!["payload".to_string()];
+    read_normalised(file, header, n, opts, batch, Original::Lines(&bytes))
+}
+
+/// The delimiter given, else detected from the header line (which is given back).
+fn with_delimiter<'r>(
+    input: Box<dyn Read + Send + 'r>,
+    given: Option<u8>,
+) -> std::io::Result<(u8, Box<dyn Read + Send + 'r>)> {
+    match given {
+        Some(d) => Ok((d, input)),
+        None => {
+            let (line, input) = first_line(input)?;
+            Ok((detect_delimiter(&line), Box::new(input)))
+        }
+    }
 }
 
 /// The rest of the input after the header, whole: its first line and its bytes.

@@ -214,6 +214,54 @@ fn draw_curves(
     };
     let width = |s: &str| 7 * s.chars().count() as i32;
     // The log's current volume (k = 1): a dashed line and its label.
+    let label_at = draw_now(root, &mut chart, frame, &inside)?;
+    // Each crossing: a circle and its volume, at the first free place above it (or below).
+    let mut taken: Vec<Boxed> = vec![label_at];
+    for c in &frame.crossings {
+        chart
+            .draw_series(std::iter::once(Circle::new(
+                (c.x, c.y),
+                5,
+                BLACK.stroke_width(2),
+            )))
+            .map_err(|e| e.to_string())?;
+        let (px, py) = chart.backend_coord(&(c.x, c.y));
+        let w = width(&c.label);
+        let at = free_spot((px, py), w, &inside, &mut taken);
+        // A label moved away from its circle is tied to it by a thin grey leader.
+        if (at.1 - (py - 22)).abs() > 0 || at.0 != px + 8 {
+            root.draw(&PathElement::new(
+                [(px, py), (at.0, at.1 + 7)],
+                BLACK.mix(0.35).stroke_width(1),
+            ))
+            .map_err(|e| e.to_string())?;
+        }
+        root.draw(&Text::new(c.label.clone(), at, ("sans-serif", 12)))
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// The chart: volume on a logarithmic axis, cost on a linear one.
+type Chart<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<
+        plotters::coord::combinators::LogCoord<f64>,
+        plotters::coord::types::RangedCoordf64,
+    >,
+>;
+
+/// The log's current volume (k = 1): a dashed line and its label, kept inside the frame;
+/// the label's box is returned so that no crossing label covers it.
+fn draw_now(
+    root: &DrawingArea<SVGBackend<'_>, Shift>,
+    chart: &mut Chart,
+    frame: &Frame,
+    inside: &dyn Fn(i32, i32, i32) -> (i32, i32),
+) -> std::result::Result<Boxed, String> {
+    let (xs, ys) = chart.plotting_area().get_pixel_range();
+    let width = |s: &str| 7 * s.chars().count() as i32;
     let now = frame.now;
     chart
         .draw_series(DashedLineSeries::new(
@@ -233,42 +281,30 @@ fn draw_curves(
     let label_at = inside(x, ys.start + 6, width(&label));
     root.draw(&Text::new(label.clone(), label_at, ("sans-serif", 13)))
         .map_err(|e| e.to_string())?;
-    // Each crossing: a circle and its volume, at the first free place above it (or below).
-    let mut taken: Vec<Boxed> = vec![Boxed::at(label_at, width(&label))];
-    for c in &frame.crossings {
-        chart
-            .draw_series(std::iter::once(Circle::new(
-                (c.x, c.y),
-                5,
-                BLACK.stroke_width(2),
-            )))
-            .map_err(|e| e.to_string())?;
-        let (px, py) = chart.backend_coord(&(c.x, c.y));
-        let w = width(&c.label);
-        let candidates = (0..12)
-            .map(|j| (px + 8, py - 22 - 15 * j))
-            .chain((0..6).map(|j| (px + 8, py + 10 + 15 * j)));
-        let mut at = inside(px + 8, py - 22, w);
-        for (x, y) in candidates {
-            let spot = inside(x, y, w);
-            if !taken.iter().any(|b| b.overlaps(&Boxed::at(spot, w))) {
-                at = spot;
-                break;
-            }
+    Ok(Boxed::at(label_at, width(&label)))
+}
+
+/// Where a crossing's label of `w` pixels goes: the first place above its circle at `(px, py)`
+/// (else below) that overlaps no label in `taken`, kept inside the frame; then taken.
+fn free_spot(
+    (px, py): (i32, i32),
+    w: i32,
+    inside: &dyn Fn(i32, i32, i32) -> (i32, i32),
+    taken: &mut Vec<Boxed>,
+) -> (i32, i32) {
+    let candidates = (0..12)
+        .map(|j| (px + 8, py - 22 - 15 * j))
+        .chain((0..6).map(|j| (px + 8, py + 10 + 15 * j)));
+    let mut at = inside(px + 8, py - 22, w);
+    for (x, y) in candidates {
+        let spot = inside(x, y, w);
+        if !taken.iter().any(|b| b.overlaps(&Boxed::at(spot, w))) {
+            at = spot;
+            break;
         }
-        taken.push(Boxed::at(at, w));
-        // A label moved away from its circle is tied to it by a thin grey leader.
-        if (at.1 - (py - 22)).abs() > 0 || at.0 != px + 8 {
-            root.draw(&PathElement::new(
-                [(px, py), (at.0, at.1 + 7)],
-                BLACK.mix(0.35).stroke_width(1),
-            ))
-            .map_err(|e| e.to_string())?;
-        }
-        root.draw(&Text::new(c.label.clone(), at, ("sans-serif", 12)))
-            .map_err(|e| e.to_string())?;
     }
-    Ok(())
+    taken.push(Boxed::at(at, w));
+    at
 }
 
 /// A label's box in pixels (its text estimated at 7 pixels a character, 14 high).
