@@ -86,20 +86,9 @@ impl PriceCard {
                     )
                 })?)
             };
-            let mut prices = Vec::with_capacity(price_cols.len());
-            for (&i, name) in price_cols.iter().zip(&columns) {
-                let v = cell(rec, i);
-                if v.is_empty() {
-                    prices.push(None);
-                    continue;
-                }
-                let d: Decimal = v
-                    .parse()
-                    .map_err(|_| err(line, format!("{name} is not a decimal number ({v})")))?;
-                check_money(d, MAX_PRICE, "a price")
-                    .map_err(|m| err(line, format!("{name} {m} ({v})")))?;
-                prices.push(Some(d));
-            }
+            let prices = (price_cols.iter().zip(&columns))
+                .map(|(&i, name)| price_cell(cell(rec, i), name).map_err(|m| err(line, m)))
+                .collect::<Result<Vec<_>>>()?;
             let row = PriceRow {
                 country,
                 effective_from,
@@ -166,6 +155,18 @@ impl PriceCard {
         let row = self.row(country, day)?;
         row.prices[column].map(|amount| Priced { amount, row })
     }
+}
+
+/// A price cell: empty is unknown (never zero); else a decimal within the price range.
+fn price_cell(v: &str, name: &str) -> std::result::Result<Option<Decimal>, String> {
+    if v.is_empty() {
+        return Ok(None);
+    }
+    let d: Decimal = v
+        .parse()
+        .map_err(|_| format!("{name} is not a decimal number ({v})"))?;
+    check_money(d, MAX_PRICE, "a price").map_err(|m| format!("{name} {m} ({v})"))?;
+    Ok(Some(d))
 }
 
 #[cfg(test)]
