@@ -215,7 +215,9 @@ pub(crate) fn warn_mapping(log: &mut Log, results: &[ModelResult]) {
             ));
         }
     }
-    for r in results.iter().filter(|r| r.channel == "whatsapp") {
+    let windowed =
+        |r: &&ModelResult| crate::channel::named(r.channel).is_some_and(|c| c.warn_outside_window);
+    for r in results.iter().filter(windowed) {
         let t = r.totals();
         let delivered = t.messages_out.saturating_sub(t.not_delivered);
         if delivered >= GUARD_OUTBOUND && 10 * t.outside_window > 9 * delivered {
