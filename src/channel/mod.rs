@@ -18,13 +18,16 @@ pub struct ChannelDef {
     /// The `rules = "..."` a model of this channel may name.
     pub rules: &'static [&'static RuleDef],
     /// The count the table shows after "BI free", with its column title (`None`: no column).
-    pub table_count: Option<(&'static str, fn(&Stats) -> u64)>,
+    pub table_count: TableCount,
     /// Warn when nearly every outbound message fell outside a window (a contact-column
     /// mix-up shows so on a windowed channel).
     pub warn_outside_window: bool,
     /// advise's session strategies (welcome messages, cap and blocks) apply.
     pub advise_sessions: bool,
 }
+
+/// A channel's own count in the report table: its column title and its value.
+pub type TableCount = Option<(&'static str, fn(&Stats) -> u64)>;
 
 /// Where a rule's prices come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -499,7 +499,7 @@ fn model_table(report: &Report, m: &ModelResult, out: &mut dyn Write) -> std::io
 }
 
 /// A channel's own count in the table: its title and its value (src/channel).
-type ChannelCount = Option<(&'static str, fn(&crate::billing::Stats) -> u64)>;
+type ChannelCount = crate::channel::TableCount;
 
 /// The group column, the counts, and the cost in the model's currency; the channel's own
 /// count after "BI free" (Viber: messages rejected in a session; WhatsApp: outside the window).
