@@ -3,6 +3,7 @@
 //! wording. Billing, reports, analysis and the command line ask the registry, never a name.
 //! Adding a channel: one module here and one line in [`CHANNELS`] (docs/architecture.md).
 
+mod sms;
 mod viber;
 mod whatsapp;
 
@@ -64,7 +65,7 @@ pub struct RuleDef {
 }
 
 /// Every channel, in the order errors and help list them.
-pub static CHANNELS: &[&ChannelDef] = &[&viber::CHANNEL, &whatsapp::CHANNEL];
+pub static CHANNELS: &[&ChannelDef] = &[&viber::CHANNEL, &whatsapp::CHANNEL, &sms::CHANNEL];
 
 /// A model's channel.
 pub type Channel = &'static ChannelDef;

@@ -1,0 +1,62 @@
+//! docs/billing-rules.md#sms: the SMS channel (tests/fixtures/sms/README.md has the working).
+
+use super::*;
+
+fn sms_json(extra: &[&str]) -> Value {
+    let (log, rates) = (fixture("sms/sms.csv"), fixture("sms/rates"));
+    let mut args = vec!["replay", &log, "--rates", &rates, "--format", "json"];
+    args.extend(extra);
+    sim(&args).json()
+}
+
+#[test]
+fn every_outbound_message_is_billed_per_message_inbound_free_an_unpriced_country_counted() {
+    let v = sms_json(&[]);
+    assert_eq!(total(&v, "sms"), d("0.35"));
+    assert_eq!(count(&v, "sms", "messages_in"), 2);
+    assert_eq!(count(&v, "sms", "messages_out"), 6);
+    assert_eq!(count(&v, "sms", "business_initiated_charged"), 5);
+    assert_eq!(count(&v, "sms", "unpriced"), 1);
+    assert_eq!(count(&v, "sms", "sessions_opened"), 0);
+    assert_eq!(count(&v, "sms", "sessions_charged"), 0);
+    let country = |c| dec(&row(&v, "sms", "countries", "country", c)["total"]);
+    assert_eq!(country("DE"), d("0.15"));
+    assert_eq!(country("UA"), d("0.20"));
+}
+
+#[test]
+fn the_table_names_the_channel_and_has_no_session_channel_column() {
+    let (log, rates) = (fixture("sms/sms.csv"), fixture("sms/rates"));
+    let out = sim(&["replay", &log, "--rates", &rates]).succeeds();
+    assert!(out.contains("sms (sms, EUR)"), "{out}");
+    assert!(
+        !out.contains("outside window") && !out.contains("rejected"),
+        "{out}"
+    );
+}
+
+#[test]
+fn the_shipped_sms_model_prices_the_us_from_twilio_and_leaves_the_rest_unpriced() {
+    let log = "timestamp,contact,direction,kind\n\
+               2026-03-02T08:00:00Z,+12025550100,out,\n\
+               2026-03-02T08:01:00Z,+12025550100,in,\n\
+               2026-03-02T08:02:00Z,+491510000001,out,\n";
+    let v = sim(&["replay", "-", "--model", "sms", "--format", "json"])
+        .stdin(log)
+        .json();
+    // rates/sms-prices.csv: US 0.0083 (Twilio), no other country priced
+    assert_eq!(total(&v, "sms"), d("0.0083"));
+    assert_eq!(count(&v, "sms", "unpriced"), 1);
+}
+
+#[test]
+fn channel_selects_every_model_of_a_channel_and_an_unknown_one_is_a_usage_error() {
+    let log = fixture("sms/sms.csv");
+    sim(&["compare", &log, "--channel", "telegram"]).fails(
+        2,
+        "--channel: unknown channel (telegram); use viber, whatsapp or sms",
+    );
+    let rates = fixture("sms/rates");
+    let out = sim(&["compare", &log, "--rates", &rates, "--channel", "sms"]).succeeds();
+    assert!(out.contains("sms"), "{out}");
+}
