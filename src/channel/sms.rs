@@ -1,7 +1,7 @@
 //! SMS: no sessions, no window. Every outbound message is billed per message at the
 //! country's `sms` price; an inbound message is free; welcome, template and every kind word
-//! are billed alike (docs/billing-rules.md#sms). Segments: one per message (simcost reads no
-//! text and no `segments` column; docs/architecture.md, "A channel").
+//! are billed alike (docs/billing-rules.md#sms-pricing). Segments: one per message (simcost reads
+//! no text and no `segments` column: the decision is in the same section).
 
 use super::{CardKind, ChannelDef, RuleDef};
 use crate::engine::{Billed, Charge, Engine, Outcome, Why};

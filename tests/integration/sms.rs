@@ -1,4 +1,4 @@
-//! docs/billing-rules.md#sms: the SMS channel (tests/fixtures/sms/README.md has the working).
+//! docs/billing-rules.md#sms-pricing: the SMS channel (tests/fixtures/sms/README.md has the working).
 
 use super::*;
 
