@@ -25,6 +25,9 @@ pub struct ChannelDef {
     pub warn_outside_window: bool,
     /// advise's session strategies (welcome messages, cap and blocks) apply.
     pub advise_sessions: bool,
+    /// Log columns this channel's providers bill by that simcost does not read, each with what
+    /// simcost bills instead: a log that has one gets a warning (nothing changes money silently).
+    pub unread_columns: &'static [(&'static str, &'static str)],
 }
 
 /// A channel's own count in the report table: its column title and its value.

@@ -14,7 +14,10 @@ pub static CHANNEL: ChannelDef = ChannelDef {
     table_count: None,
     warn_outside_window: false,
     advise_sessions: false,
+    unread_columns: &[("segments", SEGMENTS), ("numsegments", SEGMENTS)],
 };
+
+const SEGMENTS: &str = "simcost bills every SMS as one segment (docs/billing-rules.md#sms-pricing): multiply by hand, or price the card per typical message";
 
 static RULES: RuleDef = RuleDef {
     name: "sms",

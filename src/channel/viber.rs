@@ -10,6 +10,7 @@ pub static CHANNEL: ChannelDef = ChannelDef {
     rules: &[&RULES],
     table_count: Some(("rejected", |s| s.rejected_in_session)),
     warn_outside_window: false,
+    unread_columns: &[],
     advise_sessions: true,
 };
 

@@ -10,6 +10,7 @@ pub static CHANNEL: ChannelDef = ChannelDef {
     rules: &[&SESSION, &META],
     table_count: Some(("outside window", |s| s.outside_window)),
     warn_outside_window: true,
+    unread_columns: &[],
     advise_sessions: false,
 };
 

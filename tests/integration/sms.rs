@@ -60,3 +60,24 @@ fn channel_selects_every_model_of_a_channel_and_an_unknown_one_is_a_usage_error(
     let out = sim(&["compare", &log, "--rates", &rates, "--channel", "sms"]).succeeds();
     assert!(out.contains("sms"), "{out}");
 }
+
+#[test]
+fn a_segments_column_is_not_read_and_says_so() {
+    // one DE message of 3 segments: billed as one (0.05), with a warning
+    let log = "timestamp,contact,direction,kind,segments\n\
+               2026-03-02T08:00:00Z,+491510000001,out,,3\n";
+    let rates = fixture("sms/rates");
+    let out = sim(&["replay", "-", "--rates", &rates, "--format", "json"])
+        .stdin(log)
+        .run();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "sms: the log's column segments is not read; simcost bills every SMS as one segment"
+        ),
+        "{stderr}"
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(total(&v, "sms"), d("0.05"));
+}
