@@ -61,6 +61,9 @@ pub struct RuleDef {
     pub cards_default_countries: bool,
     /// A charged session is compared with per-message prices in the card comparison.
     pub session_vs_message: bool,
+    /// The model-file keys, of those only some rules read (`rates/schema.rs` `RULE_KEYS`), that
+    /// these rules read: any other of them in a model of these rules is an error.
+    pub keys: &'static [&'static str],
     /// advise: whether a message was charged because nothing was open.
     pub charged_for_lateness: fn(&Outcome) -> bool,
     /// advise: what sending updates inside open sessions or windows would change.

@@ -22,6 +22,11 @@ static RULES: RuleDef = RuleDef {
     message_column,
     engine,
     same_engine,
+    keys: &[
+        "session",
+        "international",
+        "monthly.free_business_initiated",
+    ],
     cards_default_countries: true,
     session_vs_message: true,
     // A template is charged inside a session too, and a session ended by its cap is the

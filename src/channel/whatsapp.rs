@@ -22,6 +22,7 @@ static SESSION: RuleDef = RuleDef {
     message_column: |_| 1, // business_initiated
     engine: session_engine,
     same_engine: |a, b| a.window_hours == b.window_hours,
+    keys: &["window", "monthly.free_business_initiated"],
     cards_default_countries: false,
     session_vs_message: false,
     charged_for_lateness: |o| o.charge != Charge::None,
@@ -38,6 +39,7 @@ static META: RuleDef = RuleDef {
     engine: meta_engine,
     // A Meta engine carries its markets and eras.
     same_engine: |_, _| false,
+    keys: &["window", "conversation", "era", "markets", "tiers"],
     cards_default_countries: false,
     session_vs_message: false,
     charged_for_lateness: |o| o.charge != Charge::None,

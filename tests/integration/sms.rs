@@ -81,3 +81,22 @@ fn a_segments_column_is_not_read_and_says_so() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(total(&v, "sms"), d("0.05"));
 }
+
+#[test]
+fn a_session_key_in_an_sms_model_is_an_error_not_ignored() {
+    let dir = std::env::temp_dir().join(format!("simcost-sms-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = std::fs::read_to_string(fixture("sms/rates/sms.toml")).unwrap();
+    std::fs::write(dir.join("sms.toml"), model + "[session]\nhours = 2\n").unwrap();
+    std::fs::copy(
+        fixture("sms/rates/sms-prices.csv"),
+        dir.join("sms-prices.csv"),
+    )
+    .unwrap();
+    let (log, rates) = (fixture("sms/sms.csv"), dir.display().to_string());
+    sim(&["replay", &log, "--rates", &rates]).fails(
+        4,
+        "session: not read by rules sms, only by viber (remove it, or change rules)",
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
