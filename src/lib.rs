@@ -9,6 +9,7 @@ pub mod advise;
 pub mod analysis;
 pub mod billing;
 pub mod calendar;
+pub mod channel;
 pub mod cli;
 pub mod counterfactual;
 pub mod engine;

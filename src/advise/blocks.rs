@@ -8,7 +8,7 @@ use super::{Context, Proposal, Strategy};
 use crate::counterfactual::Edit;
 use crate::engine::Why;
 use crate::event::Kind;
-use crate::rates::{Channel, Model};
+use crate::rates::Model;
 use rust_decimal::Decimal;
 use std::collections::BTreeSet;
 
@@ -20,7 +20,7 @@ impl Strategy for CapAndBlocks {
     }
 
     fn applies(&self, model: &Model) -> bool {
-        model.channel == Channel::Viber
+        model.channel.advise_sessions
     }
 
     fn propose(&self, cx: &Context) -> Proposal {

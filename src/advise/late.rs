@@ -6,9 +6,9 @@
 
 use super::{Context, Proposal, Strategy};
 use crate::counterfactual::Edit;
-use crate::engine::{Billed, Charge, Why};
+
 use crate::event::{Direction, Kind, MICROS_PER_HOUR};
-use crate::rates::{Model, Rules};
+use crate::rates::Model;
 
 pub struct LateReplies;
 
@@ -65,8 +65,5 @@ impl Strategy for LateReplies {
 /// with no open session (a template is charged inside a session too, and a session ended by
 /// its cap is the cap's strategy); on WhatsApp any charged message.
 fn charged_for_lateness(model: &Model, o: &crate::engine::Outcome) -> bool {
-    match model.rules {
-        Rules::Viber => o.billed == Billed::BusinessInitiated && o.why == Why::NoOpenSession,
-        Rules::WhatsAppSession | Rules::WhatsAppMeta => o.charge != Charge::None,
-    }
+    (model.rules.charged_for_lateness)(o)
 }

@@ -11,7 +11,7 @@ use super::{Context, Proposal, Strategy};
 use crate::counterfactual::Edit;
 use crate::engine::{Charge, Why};
 use crate::event::{Direction, Kind};
-use crate::rates::{Model, Rules};
+use crate::rates::Model;
 
 pub struct Updates;
 
@@ -47,11 +47,7 @@ impl Strategy for Updates {
                 });
             }
         }
-        let note = match cx.model.rules {
-            Rules::WhatsAppMeta => "a marketing template inside an open window is charged by its category (a utility one is free there until 2026-10-01); sent as free-form messages of the window",
-            Rules::WhatsAppSession => "every message inside an open window is free already",
-            Rules::Viber => "templates sent while a session was open, sent as session messages instead",
-        };
+        let note = cx.model.rules.updates_note;
         Proposal {
             edits,
             note: note.into(),

@@ -9,7 +9,7 @@ use super::{Context, Proposal, Strategy};
 use crate::counterfactual::Edit;
 use crate::engine::Charge;
 use crate::event::{Direction, Kind};
-use crate::rates::{Channel, Model};
+use crate::rates::Model;
 use rust_decimal::Decimal;
 
 pub struct Welcome;
@@ -20,7 +20,7 @@ impl Strategy for Welcome {
     }
 
     fn applies(&self, model: &Model) -> bool {
-        model.channel == Channel::Viber
+        model.channel.advise_sessions
     }
 
     fn propose(&self, cx: &Context) -> Proposal {

@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::event::{Country, Direction, Event, Kind, MICROS_PER_HOUR};
 use crate::input::{Interner, Log};
 use crate::rates::fx::Conversion;
-use crate::rates::{Card, Model, Rules};
+use crate::rates::{Card, Model};
 use rust_decimal::Decimal;
 
 /// One country's card costs per model, in the report currency; `None` where unpriced.
@@ -24,7 +24,7 @@ pub fn default_countries(models: &[&Model]) -> Vec<Country> {
     let list = |viber_only: bool| {
         let mut out = Vec::new();
         for m in models {
-            if viber_only && m.rules != Rules::Viber {
+            if viber_only && !m.rules.cards_default_countries {
                 continue;
             }
             match &m.card {
@@ -205,7 +205,7 @@ pub fn session_vs_message(
         let Card::Country(card) = &m.card else {
             continue;
         };
-        if m.rules != Rules::Viber || !m.session.charged {
+        if !m.rules.session_vs_message || !m.session.charged {
             continue;
         }
         let countries = match only {

@@ -8,7 +8,7 @@ use super::{BillingOptions, Line, ModelResult, Price, Sink, Stats, Volume};
 use crate::engine::{Billed, Charge, Outcome};
 use crate::event::{Country, Direction, Event};
 use crate::input::Log;
-use crate::rates::{Card, Model, Rules};
+use crate::rates::{Card, Model};
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -92,9 +92,8 @@ impl<'m> Biller<'m> {
         let mut priced_as = None;
         let (price, category) = match outcome.charge {
             Charge::None => (Price::Free, None),
-            Charge::Session if model.rules == Rules::Viber && !model.session.charged => {
-                (Price::FreeSession, None)
-            }
+            // `session.charged` is a Viber key (rates/schema.rs): true on every other model
+            Charge::Session if !model.session.charged => (Price::FreeSession, None),
             Charge::Session => (session_price(model, ev, cell, month), None),
             Charge::International => (international_price(model, ev, cell, month), None),
             Charge::Message(cat) => {

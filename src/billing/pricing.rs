@@ -140,23 +140,14 @@ pub(super) fn meta_price(
     (list, column)
 }
 
-/// The column of the once-per-session price.
+/// The column of the once-per-session price (the channel registry's).
 fn session_column(rules: Rules) -> usize {
-    match rules {
-        Rules::Viber => 0,                                 // session
-        Rules::WhatsAppSession | Rules::WhatsAppMeta => 0, // user_initiated
-    }
+    rules.session_column
 }
 
-/// The column of a per-message price of `cat`.
+/// The column of a per-message price of `cat` (the channel registry's).
 fn message_column(rules: Rules, cat: Category) -> usize {
-    match rules {
-        Rules::Viber => match cat {
-            Category::Utility | Category::Authentication => 1, // transactional
-            Category::Marketing => 2,                          // promotional
-        },
-        Rules::WhatsAppSession | Rules::WhatsAppMeta => 1, // business_initiated
-    }
+    (rules.message_column)(cat)
 }
 
 fn look_up(model: &Model, ev: &Event, column: usize) -> Price {

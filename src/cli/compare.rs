@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::event::Country;
 use crate::output::OutputFile;
 use crate::rates::fx::FxTable;
-use crate::rates::{Channel, Model};
+use crate::rates::Model;
 use crate::report::{self, BreakevenReport, CardsReport, CompareReport, Decision};
 use clap::Args;
 use std::path::Path;
@@ -29,6 +29,9 @@ pub(crate) struct DecideArgs {
     /// Every WhatsApp model.
     #[arg(long)]
     pub(crate) whatsapp: bool,
+    /// Every model of channel NAME (repeatable; --viber is --channel viber).
+    #[arg(long = "channel", value_name = "NAME")]
+    pub(crate) channels: Vec<String>,
     /// The currency of the report; other currencies convert with the rate directory's fx.csv.
     #[arg(long, default_value = "EUR", value_name = "CODE")]
     pub(crate) currency: String,
@@ -101,19 +104,35 @@ pub(crate) fn run(a: &DecideArgs, plot: Option<Option<&std::path::Path>>) -> Res
 }
 
 /// The models `compare`/`breakeven` compare and the rate directory's FX table:
-/// --viber / --whatsapp select every model of the channel, --model adds named ones.
+/// --channel (and --viber / --whatsapp, its short forms) select every model of the channel,
+/// --model adds named ones.
 pub(crate) fn decision_models(a: &DecideArgs) -> Result<(Vec<Model>, Option<FxTable>)> {
+    let channels = selected_channels(a)?;
     let all = load_rates(&a.common, &[])?.0;
     let mut names: Vec<String> = all
         .iter()
-        .filter(|m| {
-            (a.viber && m.channel == Channel::Viber)
-                || (a.whatsapp && m.channel == Channel::WhatsApp)
-        })
+        .filter(|m| channels.contains(&m.channel))
         .map(|m| m.name.clone())
         .collect();
     names.extend(a.common.models.iter().cloned());
     load_rates(&a.common, &names)
+}
+
+/// The channels of --channel, --viber and --whatsapp, each checked against the registry.
+fn selected_channels(a: &DecideArgs) -> Result<Vec<crate::channel::Channel>> {
+    let flags = [(a.viber, "viber"), (a.whatsapp, "whatsapp")];
+    let named = flags.iter().filter(|(on, _)| *on).map(|(_, n)| *n);
+    (a.channels.iter().map(String::as_str).chain(named))
+        .map(|n| {
+            crate::channel::named(n).ok_or_else(|| {
+                let names = crate::channel::CHANNELS.iter().map(|c| c.name);
+                Error::Usage(format!(
+                    "--channel: unknown channel ({n}); use {}",
+                    crate::channel::listed(names)
+                ))
+            })
+        })
+        .collect()
 }
 
 /// The published FX rates the conversions use, each once, in first use order.

@@ -263,6 +263,25 @@ const GUARD_INBOUND_ROWS: u64 = 20;
 /// Outbound WhatsApp messages from which on the share outside every window is looked at.
 const GUARD_OUTBOUND: u64 = 20;
 
+/// A column of the log that a replayed model's channel bills by but simcost does not read
+/// (SMS `segments`), once per channel and column.
+fn unread_columns(header: &[String], results: &[ModelResult]) -> Vec<String> {
+    let mut channels: Vec<_> = (results.iter())
+        .filter_map(|r| crate::channel::named(r.channel))
+        .collect();
+    channels.dedup();
+    let has = |c: &str| header.iter().any(|h| h.trim().eq_ignore_ascii_case(c));
+    (channels.iter())
+        .flat_map(|ch| {
+            ch.unread_columns
+                .iter()
+                .map(move |(c, what)| (ch.name, c, what))
+        })
+        .filter(|(_, c, _)| has(c))
+        .map(|(ch, c, what)| format!("{ch}: the log's column {c} is not read; {what}"))
+        .collect()
+}
+
 /// What looks like a mapping mistake in a replayed log (RULES.md §1: nothing silent): said on
 /// stderr and kept in `Log::warnings` for the JSON report. Two signs: one contact holding more
 /// than half of the inbound rows (the contact column names the business on inbound rows), and
@@ -279,7 +298,9 @@ pub(crate) fn warn_mapping(log: &mut Log, results: &[ModelResult]) {
             ));
         }
     }
-    for r in results.iter().filter(|r| r.channel == "whatsapp") {
+    let windowed =
+        |r: &&ModelResult| crate::channel::named(r.channel).is_some_and(|c| c.warn_outside_window);
+    for r in results.iter().filter(windowed) {
         let t = r.totals();
         let delivered = t.messages_out.saturating_sub(t.not_delivered);
         if delivered >= GUARD_OUTBOUND && 10 * t.outside_window > 9 * delivered {
@@ -289,6 +310,7 @@ pub(crate) fn warn_mapping(log: &mut Log, results: &[ModelResult]) {
             ));
         }
     }
+    warnings.extend(unread_columns(&log.header, results));
     for w in &warnings {
         eprintln!("simcost: warning: {w}");
     }

@@ -14,7 +14,7 @@ pub use whatsapp_session::WhatsAppSessionEngine;
 
 use crate::event::{Category, Country, Event};
 use crate::rates::meta::{FreeTierCounts, MetaColumn};
-use crate::rates::{Card, Model, Rules};
+use crate::rates::Model;
 
 /// The charge an outbound message carries, before any price is looked up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,6 +64,8 @@ pub enum Billed {
     Template,
     /// WhatsApp: a free-form message outside the window, billed as a template.
     OutsideWindow,
+    /// Charged per message, nothing open or opened (a channel without sessions: SMS).
+    PerMessage,
     /// whatsapp-meta: the message opened a conversation.
     Conversation,
     /// whatsapp-meta: covered by an open conversation.
@@ -88,6 +90,7 @@ impl Billed {
             Billed::InWindow => "in_window",
             Billed::Template => "template",
             Billed::OutsideWindow => "outside_window",
+            Billed::PerMessage => "per_message",
             Billed::Conversation => "conversation",
             Billed::InConversation => "in_conversation",
             Billed::ServiceMessage => "service_message",
@@ -150,6 +153,8 @@ pub enum Why {
     },
     NotDelivered,
     MarketingPaused,
+    /// A channel's own wording (src/channel), for a channel whose rules need no parameters.
+    Declared(&'static str),
 }
 
 impl Why {
@@ -188,6 +193,7 @@ impl Why {
             Why::International { home, inbound: true } => format!("customer message from outside the account's home country {home} (registered on or after [international] registered_from): opens no session"),
             Why::International { home, inbound: false } => format!("international: outside the account's home country {home} (registered on or after [international] registered_from): per message at the international price, no session"),
             Why::NotDelivered => "its status says it was not delivered (failed, undelivered, rejected or expired): not billed, opens nothing".into(),
+            Why::Declared(text) => text.into(),
             Why::MarketingPaused => "marketing template to a country where Meta paused marketing (US numbers from 2025-04-01): not delivered, not billed".into(),
         }
     }
@@ -253,25 +259,10 @@ pub trait Engine {
     fn fit(&mut self, _cell_accounts: &[u32], _accounts: &[String]) {}
 }
 
-/// The engine a model's rules call for. `as_of` applies one date's rules to all traffic.
+/// The engine a model's rules call for (the channel registry's, src/channel). `as_of`
+/// applies one date's rules to all traffic.
 pub fn for_model(model: &Model, as_of: Option<i32>) -> Box<dyn Engine + '_> {
-    match (&model.card, model.rules) {
-        (Card::Meta(spec), _) => Box::new(WhatsAppMetaEngine::new(
-            spec,
-            model.window_hours,
-            model.default_category,
-            as_of,
-        )),
-        (_, Rules::Viber) => Box::new(ViberEngine::new(
-            model.session.clone(),
-            model.default_category,
-        )),
-        // whatsapp-session (a whatsapp-meta model always carries a Meta card)
-        _ => Box::new(WhatsAppSessionEngine::new(
-            model.window_hours,
-            model.default_category,
-        )),
-    }
+    (model.rules.engine)(model, as_of)
 }
 
 /// Whether two models' engines say the same of every event, so that one replay serves both:
@@ -279,27 +270,7 @@ pub fn for_model(model: &Model, as_of: Option<i32>) -> Box<dyn Engine + '_> {
 /// A Viber model's `[international]` is left to the caller, which knows the accounts
 /// (`billing::engine_groups`).
 pub fn same_engine(a: &Model, b: &Model) -> bool {
-    let (sa, sb) = (&a.session, &b.session);
-    match (&a.card, &b.card) {
-        // A Meta engine carries its markets and eras.
-        (Card::Meta(_), _) | (_, Card::Meta(_)) => false,
-        _ => {
-            a.rules == b.rules
-                && a.default_category == b.default_category
-                && match a.rules {
-                    Rules::Viber => {
-                        sa.hours == sb.hours
-                            && sa.max_messages == sb.max_messages
-                            && sa.after_cap == sb.after_cap
-                            && sa.max_consecutive == sb.max_consecutive
-                            && sa.on_consecutive_limit == sb.on_consecutive_limit
-                    }
-                    Rules::WhatsAppSession | Rules::WhatsAppMeta => {
-                        a.window_hours == b.window_hours
-                    }
-                }
-        }
-    }
+    a.rules == b.rules && a.default_category == b.default_category && (a.rules.same_engine)(a, b)
 }
 
 /// Per-stream state, indexed by the event's interned (account, contact) stream id: no hashing

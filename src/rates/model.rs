@@ -3,6 +3,7 @@ use super::fx::{Conversion, FxTable};
 use super::meta::{Era, FreeTierCounts, Markets, MetaCard, MetaSpec, MetaTiers, Pricing};
 use super::table::{check_money, MAX_FEE};
 use super::RateSource;
+use crate::channel::CardKind;
 use crate::error::{Error, Result};
 use crate::event::{Category, Country};
 use chrono::NaiveDate;
@@ -10,40 +11,7 @@ use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use toml::{Table, Value};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Channel {
-    Viber,
-    WhatsApp,
-}
-
-impl Channel {
-    pub fn name(self) -> &'static str {
-        match self {
-            Channel::Viber => "viber",
-            Channel::WhatsApp => "whatsapp",
-        }
-    }
-}
-
-/// Which session engine replays the log for this model.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Rules {
-    Viber,
-    WhatsAppSession,
-    WhatsAppMeta,
-}
-
-impl Rules {
-    /// The prices CSV columns this engine needs, in the order the engine indexes them.
-    pub fn price_columns(self) -> &'static [&'static str] {
-        match self {
-            Rules::Viber => &["session", "transactional", "promotional"],
-            Rules::WhatsAppSession => &["user_initiated", "business_initiated"],
-            // Meta cards have their own format (see meta.rs)
-            Rules::WhatsAppMeta => &[],
-        }
-    }
-}
+pub use crate::channel::{Channel, Rules};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AfterCap {
@@ -274,11 +242,11 @@ impl Model {
 
         let card_file = source.display(&prices);
         let card_text = source.read(&prices)?;
-        let card = match rules {
-            Rules::WhatsAppMeta => Card::Meta(meta_spec(
+        let card = match rules.card {
+            CardKind::Meta => Card::Meta(meta_spec(
                 &k, &t, source, &card_file, &card_text, &currency,
             )?),
-            _ => Card::Country(PriceCard::parse_with(
+            CardKind::Country => Card::Country(PriceCard::parse_with(
                 &card_file,
                 &card_text,
                 rules.price_columns(),
@@ -337,33 +305,25 @@ fn international(
     }))
 }
 
-/// `channel` and `rules`, and that the rules belong to the channel.
+/// `channel` and `rules`, and that the rules belong to the channel (the registry's,
+/// src/channel).
 fn channel_and_rules(k: &Keys, t: &Table) -> Result<(Channel, Rules)> {
-    let channel = match k.required(t, "channel")?.as_str() {
-        "viber" => Channel::Viber,
-        "whatsapp" => Channel::WhatsApp,
-        other => {
-            return Err(k.err(
-                "channel",
-                format!("unknown channel ({other}); use viber or whatsapp"),
-            ))
-        }
-    };
-    let rules = match k.required(t, "rules")?.as_str() {
-        "viber" => Rules::Viber,
-        "whatsapp-session" => Rules::WhatsAppSession,
-        "whatsapp-meta" => Rules::WhatsAppMeta,
-        other => {
-            return Err(k.err(
-                "rules",
-                format!("unknown rules ({other}); use viber, whatsapp-session or whatsapp-meta"),
-            ))
-        }
-    };
-    let expected_channel = match rules {
-        Rules::Viber => Channel::Viber,
-        Rules::WhatsAppSession | Rules::WhatsAppMeta => Channel::WhatsApp,
-    };
+    let name = k.required(t, "channel")?;
+    let channel = crate::channel::named(&name).ok_or_else(|| {
+        let names = crate::channel::CHANNELS.iter().map(|c| c.name);
+        k.err(
+            "channel",
+            format!(
+                "unknown channel ({name}); use {}",
+                crate::channel::listed(names)
+            ),
+        )
+    })?;
+    let name = k.required(t, "rules")?;
+    let (expected_channel, rules) = crate::channel::rules_named(&name).ok_or_else(|| {
+        let names = crate::channel::listed(crate::channel::all_rules());
+        k.err("rules", format!("unknown rules ({name}); use {names}"))
+    })?;
     if channel != expected_channel {
         return Err(k.err(
             "rules",

@@ -113,20 +113,18 @@ pub fn check_keys(file: &str, t: &Table) -> Result<()> {
     check_used(file, t)
 }
 
-/// Keys that only some rules read, and which rules those are: under other rules the key
-/// would be ignored, which is a silent change of money too.
-const ONLY_FOR: [(&str, &[&str]); 8] = [
-    ("session", &["viber"]),
-    ("international", &["viber"]),
-    ("window", &["whatsapp-session", "whatsapp-meta"]),
-    ("conversation", &["whatsapp-meta"]),
-    ("era", &["whatsapp-meta"]),
-    ("markets", &["whatsapp-meta"]),
-    ("tiers", &["whatsapp-meta"]),
-    (
-        "monthly.free_business_initiated",
-        &["viber", "whatsapp-session"],
-    ),
+/// Keys that only some rules read; which rules read each is the channel registry's
+/// (`RuleDef::keys`, src/channel): under other rules the key would be ignored, which is a
+/// silent change of money too.
+const RULE_KEYS: [&str; 8] = [
+    "session",
+    "international",
+    "window",
+    "conversation",
+    "era",
+    "markets",
+    "tiers",
+    "monthly.free_business_initiated",
 ];
 
 /// Every key present is read by the model's rules (an unknown `rules` is left to model.rs).
@@ -134,10 +132,10 @@ fn check_used(file: &str, t: &Table) -> Result<()> {
     let Some(Value::String(rules)) = t.get("rules") else {
         return Ok(());
     };
-    if !ONLY_FOR.iter().any(|(_, r)| r.contains(&rules.as_str())) {
+    let Some((_, own)) = crate::channel::rules_named(rules) else {
         return Ok(());
-    }
-    for (path, readers) in ONLY_FOR {
+    };
+    for path in RULE_KEYS {
         let present = match path.split_once('.') {
             Some((section, key)) => t
                 .get(section)
@@ -145,7 +143,12 @@ fn check_used(file: &str, t: &Table) -> Result<()> {
                 .is_some_and(|s| s.contains_key(key)),
             None => t.contains_key(path),
         };
-        if present && !readers.contains(&rules.as_str()) {
+        if present && !own.keys.contains(&path) {
+            let readers: Vec<_> = (crate::channel::CHANNELS.iter())
+                .flat_map(|c| c.rules.iter())
+                .filter(|r| r.keys.contains(&path))
+                .map(|r| r.name)
+                .collect();
             return Err(Error::Rates {
                 file: file.to_string(),
                 line: 0,

@@ -454,7 +454,7 @@ fn channel_table(d: &Decision, c: &Comparison, out: &mut dyn Write) -> std::io::
 
 fn model_table(report: &Report, m: &ModelResult, out: &mut dyn Write) -> std::io::Result<()> {
     let full = report.full_precision;
-    let viber = m.channel == "viber";
+    let count = crate::channel::named(m.channel).and_then(|c| c.table_count);
     let totals = m.totals();
     let complete = totals.unpriced == 0;
     writeln!(
@@ -470,13 +470,13 @@ fn model_table(report: &Report, m: &ModelResult, out: &mut dyn Write) -> std::io
         }
     )?;
     let mut t = new_table();
-    t.set_header(model_header(report, m, viber));
+    t.set_header(model_header(report, m, count));
     for g in groups(m, report.by, report.log) {
         // A country's fee share is a CSV and JSON figure: the table keeps its fees row.
         let with_fees =
             report.by != super::GroupBy::Country && g.fees.is_some_and(|f| !f.is_zero());
         let cost = if with_fees { g.total() } else { g.stats.cost };
-        let mut r = group_row(&g, viber, display_amount(cost, full));
+        let mut r = group_row(&g, count, display_amount(cost, full));
         if with_fees {
             r[0] = format!("{} (incl. fees)", g.key);
         }
@@ -489,7 +489,7 @@ fn model_table(report: &Report, m: &ModelResult, out: &mut dyn Write) -> std::io
     };
     t.add_row(group_row(
         &messages,
-        viber,
+        count,
         display_amount(messages.stats.cost, full),
     ));
     add_fees_and_total(&mut t, m, complete, full);
@@ -498,9 +498,12 @@ fn model_table(report: &Report, m: &ModelResult, out: &mut dyn Write) -> std::io
     notes(report, m, out)
 }
 
-/// The group column, the counts, and the cost in the model's currency; Viber reports
-/// messages rejected in a session where WhatsApp reports those outside the window.
-fn model_header(report: &Report, m: &ModelResult, viber: bool) -> Vec<String> {
+/// A channel's own count in the table: its title and its value (src/channel).
+type ChannelCount = crate::channel::TableCount;
+
+/// The group column, the counts, and the cost in the model's currency; the channel's own
+/// count after "BI free" (Viber: messages rejected in a session; WhatsApp: outside the window).
+fn model_header(report: &Report, m: &ModelResult, count: ChannelCount) -> Vec<String> {
     let mut header = vec![
         report.by.name().to_string(),
         "in".into(),
@@ -510,13 +513,13 @@ fn model_header(report: &Report, m: &ModelResult, viber: bool) -> Vec<String> {
         "BI charged".into(),
         "BI free".into(),
     ];
-    header.push(if viber { "rejected" } else { "outside window" }.into());
+    header.extend(count.map(|(title, _)| title.to_string()));
     header.extend(["unpriced".into(), format!("cost {}", m.currency)]);
     header
 }
 
 /// A group's counts in [`model_header`]'s order, then `cost` as displayed.
-fn group_row(g: &Group, viber: bool, cost: String) -> Vec<String> {
+fn group_row(g: &Group, count: ChannelCount, cost: String) -> Vec<String> {
     let s = &g.stats;
     let mut r = vec![
         g.key.clone(),
@@ -526,14 +529,9 @@ fn group_row(g: &Group, viber: bool, cost: String) -> Vec<String> {
         s.sessions_charged.to_string(),
         s.business_initiated_charged.to_string(),
         s.business_initiated_free.to_string(),
-        if viber {
-            s.rejected_in_session
-        } else {
-            s.outside_window
-        }
-        .to_string(),
-        s.unpriced.to_string(),
     ];
+    r.extend(count.map(|(_, of)| of(s).to_string()));
+    r.push(s.unpriced.to_string());
     r.push(cost);
     r
 }

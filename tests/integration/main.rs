@@ -22,6 +22,7 @@ mod outputs;
 mod props;
 mod reconcile;
 mod scale;
+mod sms;
 mod spreadsheet;
 mod time_phone;
 mod viber;
