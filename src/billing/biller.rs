@@ -5,7 +5,7 @@ use super::order::{by_names, Names};
 use super::pools::{smallest_pool, MonthState, TierPools, LOW_ROOM, POOL_KINDS};
 use super::pricing::{international_price, message_price, meta_price, session_price, Sender};
 use super::{BillingOptions, Line, ModelResult, Price, Sink, Stats, Volume};
-use crate::engine::{Billed, Charge, Outcome};
+use crate::engine::{Billed, Charge, Outcome, Why};
 use crate::event::{Country, Direction, Event};
 use crate::input::Log;
 use crate::rates::{Card, Model, Rules};
@@ -203,6 +203,7 @@ impl<'m> Biller<'m> {
             cell.not_delivered = from.not_delivered;
             cell.outside_window = from.outside_window;
             cell.assumed_category = from.assumed_category;
+            cell.free_entry_point = from.free_entry_point;
         }
         for (month, from) in self.months.iter_mut().zip(&first.months) {
             month.messages = from.messages;
@@ -350,6 +351,7 @@ fn count_engine_decisions(cell: &mut Stats, month: &mut MonthState, ev: &Event, 
     }
     cell.blocked += outcome.blocked as u64;
     cell.assumed_category += outcome.assumed_category as u64;
+    cell.free_entry_point += matches!(outcome.why, Why::FreeEntryPoint { .. }) as u64;
 }
 
 /// An (account, month).

@@ -102,6 +102,9 @@ counted! {
         /// whatsapp-meta in another currency than USD: priced from the USD card converted with
         /// fx.csv, the model's currency having no card for the market and date.
         converted,
+        /// whatsapp-meta: business messages sent free in a free entry point window (a reply
+        /// within 24 h to a customer who came from an ad or a Page call-to-action).
+        free_entry_point,
     ],
 }
 

@@ -518,6 +518,13 @@ pub struct Era {
     /// Meta's eligibility threshold (messages outside the window in a moving 30 days): recorded
     /// with its date for the report and the docs; simcost does not count it (see rates/README.md).
     pub authentication_international_threshold: Option<u64>,
+    /// Hours of the free entry point window a business reply opens, when it answers within the
+    /// customer service window a customer message from an ad or a Page call-to-action opened
+    /// (Meta, from 2023-03-01: 72); 0: no such window.
+    pub free_entry_point_hours: u32,
+    /// The monthly free tier counts per business phone number (`business_number`) rather than
+    /// per account (Meta, service messages from 2026-10-01).
+    pub free_tier_per_number: bool,
 }
 
 pub struct MetaSpec {

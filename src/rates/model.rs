@@ -567,7 +567,29 @@ fn era(k: &Keys, i: usize, v: &Value) -> Result<Era> {
         }
     };
     let (auth_intl, threshold) = authentication_international(k, e, &path)?;
+    let free_tier_per_number = match k
+        .string(e, "free_tier_per", &path("free_tier_per"))?
+        .as_deref()
+    {
+        None | Some("account") => false,
+        Some("business-number") => true,
+        Some(o) => {
+            return Err(k.err(
+                &path("free_tier_per"),
+                format!("use account or business-number ({o})"),
+            ))
+        }
+    };
     Ok(Era {
+        free_entry_point_hours: k
+            .integer(
+                e,
+                "free_entry_point_hours",
+                &path("free_entry_point_hours"),
+                HOURS,
+            )?
+            .unwrap_or(0) as u32,
+        free_tier_per_number,
         marketing_paused: paused(k, e, &path("marketing_paused"))?,
         volume_tiers: k
             .boolean(e, "volume_tiers", &path("volume_tiers"))?

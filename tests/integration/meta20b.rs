@@ -1,0 +1,40 @@
+//! Issue 20 (last part), docs/billing-rules.md §4 "What Meta bills beyond the table": free entry
+//! point windows, the service free tier per business number, portfolios from the accounts file.
+//! Figures worked by hand in tests/fixtures/README.md ("whatsapp-meta, issue 20, last part").
+
+use super::*;
+
+const M: &str = "whatsapp-meta";
+
+/// `replay meta-20b/FIXTURE --model whatsapp-meta --format json EXTRA...` on the shipped rates.
+fn shipped(fixture_name: &str, extra: &[&str]) -> Value {
+    let f = fixture(&format!("meta-20b/{fixture_name}"));
+    let mut args = vec!["replay", &f, "--model", M, "--format", "json"];
+    args.extend(extra);
+    sim(&args).json()
+}
+
+/// The month row `month` (YYYY-MM) of the model.
+fn month<'a>(v: &'a Value, m: &str) -> &'a Value {
+    row(v, M, "months", "month", m)
+}
+
+#[test]
+fn a_free_entry_point_window_in_the_conversation_and_per_message_eras() {
+    let v = shipped("entry_point.csv", &[]);
+    // 2023-03 (conversation era, free entry point from 2023-03-01): the reply and a template
+    // 71:59 h later free in the window; the template 72 h after the reply and the late reply
+    // open business-initiated conversations, both in the month's free tier of 1,000
+    let march = month(&v, "2023-03");
+    assert_eq!(march["free_entry_point"].as_u64(), Some(2));
+    assert_eq!(march["free_tier"].as_u64(), Some(2));
+    assert_eq!(march["sessions_opened"].as_u64(), Some(3));
+    assert_eq!(dec(&march["total"]), d("0"));
+    // 2025-08 (per-message): the reply and a marketing template inside the window free; one
+    // 72 h after the reply and one replying 24 h after the ad at Germany's marketing 0.1365
+    let august = month(&v, "2025-08");
+    assert_eq!(august["free_entry_point"].as_u64(), Some(2));
+    assert_eq!(dec(&august["total"]), d("0.2730"));
+    assert_eq!(total(&v, M), d("0.2730"));
+    assert_eq!(count(&v, M, "free_entry_point"), 4);
+}
