@@ -2,7 +2,9 @@
 
 use super::fees::monthly_fees;
 use super::order::{by_names, Names};
-use super::pools::{smallest_pool, MonthState, TierPools, LOW_ROOM, POOL_KINDS};
+use super::pools::{
+    portfolio_of, smallest_pool, MonthState, NumberPool, PoolKind, TierPools, LOW_ROOM, POOL_KINDS,
+};
 use super::pricing::{international_price, message_price, meta_price, session_price, Sender};
 use super::{BillingOptions, Line, ModelResult, Price, Sink, Stats, Volume};
 use crate::engine::{Billed, Charge, Outcome, Why};
@@ -10,6 +12,7 @@ use crate::event::{Country, Direction, Event};
 use crate::input::Log;
 use crate::rates::{Card, Model, Rules};
 use rust_decimal::Decimal;
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One model replaying the log event by event; state is kept in vectors indexed by the
@@ -34,6 +37,10 @@ pub struct Biller<'m> {
     account_of_cell: Vec<u32>,
     /// whatsapp-meta volume tiers: each portfolio-month's count per market and column.
     tiers: TierPools,
+    /// Each stream's business number (`Log::stream_business_numbers`; `NO_NUMBER`: none).
+    stream_numbers: Vec<u32>,
+    /// The free tiers counted per business number: by (account-month, number).
+    number_pools: FxHashMap<(u32, u32), NumberPool>,
     lines: Vec<Line>,
     /// The smallest free allowance or tier the model has (`u64::MAX`: none).
     pub(super) smallest_pool: u64,
@@ -65,6 +72,8 @@ impl<'m> Biller<'m> {
             month_of_cell: log.cell_account_months.clone(),
             account_of_cell: log.cells.iter().map(|c| c.0).collect(),
             tiers: TierPools::default(),
+            stream_numbers: log.stream_business_numbers.clone(),
+            number_pools: FxHashMap::default(),
             lines: if opts.keep_lines {
                 Vec::with_capacity(log.events.len())
             } else {
@@ -105,14 +114,32 @@ impl<'m> Biller<'m> {
             Charge::Meta(mc) => {
                 let free_tier = (mc.free_tier.filter(|_| !self.list_prices), self.pool_runs);
                 let near = self.tiers.near;
+                let account = self.account_of_cell[ev.cell as usize];
+                // a free tier per business number: the stream's number's, else the account's
+                // (counted, the report says so)
+                let number = match free_tier.0 {
+                    Some((counts, _)) if mc.per_number => {
+                        match self.stream_numbers.get(ev.stream as usize) {
+                            Some(&n) if n != NO_NUMBER => {
+                                let key = (self.month_of_cell[ev.cell as usize], n);
+                                let pools = &mut self.number_pools;
+                                Some(pools.entry(key).or_insert_with(|| NumberPool::new(counts)))
+                            }
+                            _ => {
+                                cell.free_tier_per_account += 1;
+                                None
+                            }
+                        }
+                    }
+                    _ => None,
+                };
                 let sender = Sender {
-                    account: self.account_of_cell[ev.cell as usize],
-                    account_country: (self.homes)
-                        .get(self.account_of_cell[ev.cell as usize] as usize)
-                        .copied()
-                        .flatten(),
+                    account,
+                    account_country: self.homes.get(account as usize).copied().flatten(),
+                    portfolio: portfolio_of(account),
                     // card prices only: the list rate, no volume discount
                     tiers: Some(&mut self.tiers).filter(|_| !self.list_prices),
+                    number,
                 };
                 let (p, column) =
                     meta_price(model, ev, &mc, free_tier, (cell, month), low_months, sender);
@@ -233,6 +260,17 @@ impl<'m> Biller<'m> {
         }
     }
 
+    /// Streams whose business number a batch of a log being read made known: (stream, number).
+    pub(super) fn fit_business_numbers(&mut self, pairs: &[(u32, u32)]) {
+        for &(stream, number) in pairs {
+            let i = stream as usize;
+            if self.stream_numbers.len() <= i {
+                self.stream_numbers.resize(i + 1, NO_NUMBER);
+            }
+            self.stream_numbers[i] = number;
+        }
+    }
+
     /// Each account's home country (accounts file, else `--account-country`), resolved once
     /// per account as the log names new ones.
     pub(super) fn fit_accounts(&mut self, accounts: &[String]) {
@@ -293,6 +331,13 @@ impl<'m> Biller<'m> {
             ));
         }
         volumes.sort_unstable_by_key(|v| v.0);
+        for ((am, number), p) in self.number_pools {
+            let key = log.account_months[am as usize];
+            if let Ok(i) = volumes.binary_search_by_key(&key, |v| v.0) {
+                let kind = PoolKind::NumberFreeTier(p.counts, number);
+                volumes[i].1.pools.insert(kind, p.pool);
+            }
+        }
         let (cells, volumes): (BTreeMap<_, _>, BTreeMap<_, _>) =
             (cells.into_iter().collect(), volumes.into_iter().collect());
         let active: BTreeMap<_, _> = active.into_iter().collect();
@@ -353,6 +398,9 @@ fn count_engine_decisions(cell: &mut Stats, month: &mut MonthState, ev: &Event, 
     cell.assumed_category += outcome.assumed_category as u64;
     cell.free_entry_point += matches!(outcome.why, Why::FreeEntryPoint { .. }) as u64;
 }
+
+/// A stream that names no business number (the reader's `NO_BUSINESS_NUMBER`).
+const NO_NUMBER: u32 = u32::MAX;
 
 /// An (account, month).
 type AccountMonth = (u32, i32);

@@ -105,6 +105,9 @@ counted! {
         /// whatsapp-meta: business messages sent free in a free entry point window (a reply
         /// within 24 h to a customer who came from an ad or a Page call-to-action).
         free_entry_point,
+        /// whatsapp-meta: messages of a free tier counted per business phone number
+        /// (2026-10-01) whose rows name no `business_number`: counted on the account's tier.
+        free_tier_per_account,
     ],
 }
 

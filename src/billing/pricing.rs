@@ -1,7 +1,7 @@
 //! Prices from the rate cards, and the price part of a billed line: sessions, per-message
 //! charges with the monthly allowance, whatsapp-meta charges with the free tiers.
 
-use super::pools::{pool_index, portfolio_of, MonthState, PoolKind, TierPools};
+use super::pools::{pool_index, MonthState, NumberPool, PoolKind, TierPools};
 use super::{Price, Stats};
 use crate::calendar::{date_from_days, month_index};
 use crate::engine::MetaCharge;
@@ -14,8 +14,13 @@ pub(super) struct Sender<'a> {
     pub(super) account: u32,
     /// The account's home country (accounts file, else `--account-country`).
     pub(super) account_country: Option<Country>,
+    /// The business portfolio of the account (volume tiers are pooled per portfolio).
+    pub(super) portfolio: u32,
     /// The volume-tier pools; `None` with list prices only.
     pub(super) tiers: Option<&'a mut TierPools>,
+    /// The free tier of the message's business number, when the era counts it per number
+    /// and the stream names one; else the account-month's.
+    pub(super) number: Option<&'a mut NumberPool>,
 }
 
 /// An account's country (primary business location): the accounts file's, else
@@ -103,11 +108,13 @@ pub(super) fn meta_price(
     (free_tier, runs): (Option<(FreeTierCounts, u32)>, bool),
     (cell, month): (&mut Stats, &mut MonthState),
     low_months: &mut i64,
-    sender: Sender,
+    mut sender: Sender,
 ) -> (Price, MetaColumn) {
+    let number = sender.number.take();
     let (list, converted, column) = look_up_meta(model, ev, mc, sender);
-    let in_tier = match free_tier {
-        Some((counts, size)) => {
+    let in_tier = match (free_tier, number) {
+        (Some((_, size)), Some(n)) => n.draw((size as u64, list.amount(), runs), month, low_months),
+        (Some((counts, size)), None) => {
             let k = pool_index(PoolKind::FreeTier(counts));
             month.pools[k].draw(size as u64, list.amount(), runs);
             month.used[k] < size as u64 && {
@@ -116,7 +123,7 @@ pub(super) fn meta_price(
                 true
             }
         }
-        None => {
+        (None, _) => {
             month.linear += list.amount();
             false
         }
@@ -195,7 +202,7 @@ fn look_up_meta(
         if let Some(tiered) = tiers.bands(market, column, mc.price_day) {
             // The pool is the portfolio's calendar month of the message, whatever --as-of says.
             let month = month_index(date_from_days(ev.day));
-            let key = (portfolio_of(sender.account), month, market, column);
+            let key = (sender.portfolio, month, market, column);
             let p = Price::Priced {
                 amount: pools.draw(key, &tiered),
                 rate_country: None,

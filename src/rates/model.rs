@@ -733,5 +733,17 @@ mod tests {
             meta_error("", "marketing_paused = \"US\""),
             "m.toml: era[0].marketing_paused: expected a list of country codes, found string"
         );
+        assert_eq!(
+            meta_error("", "free_tier_per = \"number\""),
+            "m.toml: era[0].free_tier_per: use account or business-number (number)"
+        );
+        assert_eq!(
+            meta_error("", "free_tier_per = \"business-number\""),
+            "loaded"
+        );
+        assert_eq!(
+            meta_error("", "free_entry_point_hours = 0"),
+            "m.toml: era[0].free_entry_point_hours: must be at least 1 (0)"
+        );
     }
 }

@@ -38,3 +38,43 @@ fn a_free_entry_point_window_in_the_conversation_and_per_message_eras() {
     assert_eq!(total(&v, M), d("0.2730"));
     assert_eq!(count(&v, M, "free_entry_point"), 4);
 }
+
+/// `replay meta-20b/FIXTURE --rates meta-20b/rates --model MODEL` from a file (the pipeline
+/// path, batches) or standard input (the whole log).
+fn test_model(fixture_name: &str, model: &str, extra: &[&str], stdin: bool) -> Value {
+    let (f, r) = (
+        fixture(&format!("meta-20b/{fixture_name}")),
+        fixture("meta-20b/rates"),
+    );
+    let input = if stdin { "-" } else { f.as_str() };
+    let mut args = vec!["replay", input, "--rates", &r, "--model", model];
+    args.extend(["--format", "json"]);
+    args.extend(extra);
+    let s = sim(&args);
+    match stdin {
+        true => s.stdin(std::fs::read(&f).unwrap()).json(),
+        false => s.json(),
+    }
+}
+
+#[test]
+fn the_service_free_tier_counts_per_business_number() {
+    const N: &str = "meta-number";
+    for stdin in [false, true] {
+        let v = test_model("per_number.csv", N, &[], stdin);
+        let acc = |a| row(&v, N, "accounts", "account", a).clone();
+        // shop: number 1's 1st and 2nd service messages free, number 2's 1st (the account's
+        // 3rd) free, number 1's 3rd charged at Germany's utility 0.055 (free tier 2)
+        let shop = acc("shop");
+        assert_eq!(dec(&shop["total"]), d("0.055"), "stdin {stdin}");
+        assert_eq!(shop["free_tier"].as_u64(), Some(3));
+        assert_eq!(shop["free_tier_per_account"].as_u64(), Some(0));
+        // other names no business number: its account's tier of 2, counted as such; the 3rd
+        // charged
+        let other = acc("other");
+        assert_eq!(dec(&other["total"]), d("0.055"), "stdin {stdin}");
+        assert_eq!(other["free_tier"].as_u64(), Some(2));
+        assert_eq!(other["free_tier_per_account"].as_u64(), Some(3));
+        assert_eq!(total(&v, N), d("0.110"));
+    }
+}
