@@ -3,7 +3,7 @@
 use super::fees::monthly_fees;
 use super::order::{by_names, Names};
 use super::pools::{
-    portfolio_of, smallest_pool, MonthState, NumberPool, PoolKind, TierPools, LOW_ROOM, POOL_KINDS,
+    smallest_pool, MonthState, NumberPool, PoolKind, Portfolios, TierPools, LOW_ROOM, POOL_KINDS,
 };
 use super::pricing::{international_price, message_price, meta_price, session_price, Sender};
 use super::{BillingOptions, Line, ModelResult, Price, Sink, Stats, Volume};
@@ -26,6 +26,8 @@ pub struct Biller<'m> {
     accounts: crate::accounts::Accounts,
     /// `fit_accounts`: each account's home country, by account id.
     homes: Vec<Option<Country>>,
+    /// `fit_accounts`: each account's business portfolio (volume tiers).
+    portfolios: Portfolios,
     /// `BillingOptions::pool_runs`.
     pool_runs: bool,
     free: u64,
@@ -61,6 +63,7 @@ impl<'m> Biller<'m> {
             list_prices: opts.list_prices,
             accounts: opts.accounts.clone(),
             homes: Vec::new(),
+            portfolios: Portfolios::default(),
             pool_runs: opts.pool_runs,
             free: if opts.list_prices {
                 0
@@ -136,7 +139,7 @@ impl<'m> Biller<'m> {
                 let sender = Sender {
                     account,
                     account_country: self.homes.get(account as usize).copied().flatten(),
-                    portfolio: portfolio_of(account),
+                    portfolio: self.portfolios.of(account),
                     // card prices only: the list rate, no volume discount
                     tiers: Some(&mut self.tiers).filter(|_| !self.list_prices),
                     number,
@@ -271,12 +274,15 @@ impl<'m> Biller<'m> {
         }
     }
 
-    /// Each account's home country (accounts file, else `--account-country`), resolved once
-    /// per account as the log names new ones.
+    /// Each account's home country (accounts file, else `--account-country`) and business
+    /// portfolio, resolved once per account as the log names new ones.
     pub(super) fn fit_accounts(&mut self, accounts: &[String]) {
         for name in &accounts[self.homes.len().min(accounts.len())..] {
-            self.homes.push(self.accounts.props(name).country);
+            let props = self.accounts.props(name);
+            self.homes.push(props.country);
+            self.portfolios.push(props.portfolio.as_deref());
         }
+        debug_assert_eq!(self.homes.len(), self.portfolios.len());
     }
 
     pub fn finish(self, log: &Log) -> ModelResult {

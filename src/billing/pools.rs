@@ -161,11 +161,39 @@ impl NumberPool {
 /// authentication, authentication-international).
 pub(super) type TierKey = (u32, i32, MarketId, MetaColumn);
 
-/// The business portfolio of an account: its volume tiers are pooled over the portfolio
-/// (docs/billing-rules.md §1 accounts file `portfolio`). Without an accounts table, one portfolio
-/// for all accounts.
-pub(super) fn portfolio_of(_account: u32) -> u32 {
-    0
+/// The business portfolio of each account: volume tiers are pooled over a portfolio
+/// (docs/billing-rules.md §1 accounts file `portfolio`). Accounts without one (no accounts file,
+/// or an empty cell) share one default portfolio, 0.
+#[derive(Default)]
+pub(super) struct Portfolios {
+    /// Each named portfolio's id (from 1).
+    ids: FxHashMap<String, u32>,
+    /// By account id.
+    of_account: Vec<u32>,
+}
+
+impl Portfolios {
+    /// The next account (by id) belongs to `portfolio`.
+    pub(super) fn push(&mut self, portfolio: Option<&str>) {
+        let id = match portfolio {
+            None => 0,
+            Some(name) => {
+                let next = self.ids.len() as u32 + 1;
+                *self.ids.entry(name.to_string()).or_insert(next)
+            }
+        };
+        self.of_account.push(id);
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.of_account.len()
+    }
+
+    /// The portfolio of `account`.
+    #[inline]
+    pub(super) fn of(&self, account: u32) -> u32 {
+        self.of_account.get(account as usize).copied().unwrap_or(0)
+    }
 }
 
 /// The months' counts of charged messages per volume-tier pool (docs/billing-rules.md §4,

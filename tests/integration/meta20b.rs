@@ -14,9 +14,11 @@ fn shipped(fixture_name: &str, extra: &[&str]) -> Value {
     sim(&args).json()
 }
 
-/// The month row `month` (YYYY-MM) of the model.
+/// The month row `m` (YYYY-MM) of the (only) model.
 fn month<'a>(v: &'a Value, m: &str) -> &'a Value {
-    row(v, M, "months", "month", m)
+    (v["models"][0]["months"].as_array().unwrap().iter())
+        .find(|r| r["month"] == m)
+        .unwrap_or_else(|| panic!("no month {m}"))
 }
 
 #[test]
@@ -77,4 +79,47 @@ fn the_service_free_tier_counts_per_business_number() {
         assert_eq!(other["free_tier_per_account"].as_u64(), Some(3));
         assert_eq!(total(&v, N), d("0.110"));
     }
+}
+
+#[test]
+fn volume_tiers_are_pooled_per_portfolio_of_the_accounts_file() {
+    // meta_tiers.csv on meta-tiers/ (tests/fixtures/README.md "meta_tiers.csv"): Germany
+    // utility 0.0550 for a month's messages 1-3, 0.0500 from the 4th
+    let (f, r) = (fixture("meta_tiers.csv"), fixture("meta-tiers"));
+    let run = |accounts: &str| {
+        let a = fixture(&format!("meta-20b/{accounts}"));
+        let args = ["replay", &f, "--rates", &r, "--model", "meta-tiers"];
+        sim(&args)
+            .arg("--accounts")
+            .arg(&a)
+            .arg("--format")
+            .arg("json")
+            .json()
+    };
+    let acc = |v: &Value, a| dec(&row(v, "meta-tiers", "accounts", "account", a)["total"]);
+    // one portfolio of two accounts: the boundary is crossed as without the file
+    let v = run("accounts_one_portfolio.csv");
+    assert_eq!(total(&v, "meta-tiers"), d("0.3750"));
+    assert_eq!((acc(&v, "a1"), acc(&v, "a2")), (d("0.1100"), d("0.2650")));
+    // two portfolios: a1 counts 2 in August, a2 3: no message reaches the 4th
+    let v = run("accounts_two_portfolios.csv");
+    assert_eq!(total(&v, "meta-tiers"), d("0.3850"));
+    assert_eq!((acc(&v, "a1"), acc(&v, "a2")), (d("0.1100"), d("0.2750")));
+}
+
+#[test]
+fn a_free_tier_month_starts_at_midnight_in_the_accounts_zone() {
+    const N: &str = "meta-number";
+    // three service messages of one number on 2026-10-31 (UTC); in Asia/Kolkata (UTC+5:30) the
+    // third, 18:40 UTC = 00:10 on 1 November, is in a new month: free (tier 2)
+    let a = fixture("meta-20b/accounts_kolkata.csv");
+    for stdin in [false, true] {
+        let v = test_model("kolkata.csv", N, &["--accounts", &a], stdin);
+        assert_eq!(total(&v, N), d("0"), "stdin {stdin}");
+        assert_eq!(count(&v, N, "free_tier"), 3);
+        assert_eq!(month(&v, "2026-11")["free_tier"].as_u64(), Some(1));
+    }
+    // in UTC the third is October's 3rd: Germany's utility 0.055
+    let v = test_model("kolkata.csv", N, &[], false);
+    assert_eq!(total(&v, N), d("0.055"));
 }
