@@ -28,6 +28,8 @@ pub struct Biller<'m> {
     homes: Vec<Option<Country>>,
     /// `fit_accounts`: each account's business portfolio (volume tiers).
     portfolios: Portfolios,
+    /// `fit_accounts`: each account's local-currency card (`MetaSpec::locals`), if any.
+    locals: Vec<Option<usize>>,
     /// `BillingOptions::pool_runs`.
     pool_runs: bool,
     free: u64,
@@ -64,6 +66,7 @@ impl<'m> Biller<'m> {
             accounts: opts.accounts.clone(),
             homes: Vec::new(),
             portfolios: Portfolios::default(),
+            locals: Vec::new(),
             pool_runs: opts.pool_runs,
             free: if opts.list_prices {
                 0
@@ -140,6 +143,7 @@ impl<'m> Biller<'m> {
                     account,
                     account_country: self.homes.get(account as usize).copied().flatten(),
                     portfolio: self.portfolios.of(account),
+                    local: self.locals.get(account as usize).copied().flatten(),
                     // card prices only: the list rate, no volume discount
                     tiers: Some(&mut self.tiers).filter(|_| !self.list_prices),
                     number,
@@ -281,6 +285,11 @@ impl<'m> Biller<'m> {
             let props = self.accounts.props(name);
             self.homes.push(props.country);
             self.portfolios.push(props.portfolio.as_deref());
+            let local = match (&self.model.card, &props.currency) {
+                (Card::Meta(spec), Some(c)) => spec.locals.iter().position(|l| l.currency == *c),
+                _ => None,
+            };
+            self.locals.push(local);
         }
         debug_assert_eq!(self.homes.len(), self.portfolios.len());
     }

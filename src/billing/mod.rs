@@ -108,6 +108,9 @@ counted! {
         /// whatsapp-meta: messages of a free tier counted per business phone number
         /// (2026-10-01) whose rows name no `business_number`: counted on the account's tier.
         free_tier_per_account,
+        /// whatsapp-meta: priced from the account's local-currency card (accounts file
+        /// `currency`), converted into the model's currency with fx.csv.
+        local_currency,
     ],
 }
 

@@ -1,6 +1,9 @@
 use super::card::PriceCard;
 use super::fx::{Conversion, FxTable};
-use super::meta::{Era, FreeTierCounts, Markets, MetaCard, MetaSpec, MetaTiers, Pricing};
+use super::meta::{
+    card_currencies, Era, FreeTierCounts, LocalCard, Markets, MetaCard, MetaSpec, MetaTiers,
+    Pricing,
+};
 use super::table::{check_money, MAX_FEE};
 use super::RateSource;
 use crate::error::{Error, Result};
@@ -473,6 +476,7 @@ fn meta_spec(
     let markets = Markets::parse(&source.display(&markets_name), &source.read(&markets_name)?)?;
     let card = MetaCard::parse(card_file, card_text, currency)?;
     let usd = usd_fallback(source, card_file, card_text, currency)?;
+    let locals = local_cards(source, card_file, card_text, currency)?;
     let tiers = match k.string(t, "tiers", "tiers")? {
         Some(name) => {
             let text = source.read(&name)?;
@@ -517,6 +521,7 @@ fn meta_spec(
         }
     }
     Ok(MetaSpec {
+        locals,
         markets,
         card,
         usd,
@@ -635,6 +640,39 @@ fn usd_fallback(
     fx.conversion("USD", currency, None)
         .map(|c| Ok(Box::new((MetaCard::parse(card_file, card_text, "USD")?, c))))
         .transpose()
+}
+
+/// The cards of the prices CSV's other currencies, each with the latest rates of the rate
+/// directory's fx.csv into the model's currency (as `--fx-date`'s default); a currency fx.csv
+/// cannot convert has no card here (its accounts are priced from the model's card).
+fn local_cards(
+    source: &RateSource,
+    card_file: &str,
+    card_text: &str,
+    currency: &str,
+) -> Result<Vec<LocalCard>> {
+    if !source.has(super::FX_FILE) {
+        return Ok(Vec::new());
+    }
+    let fx = FxTable::parse(
+        &source.display(super::FX_FILE),
+        &source.read(super::FX_FILE)?,
+    )?;
+    let mut locals = Vec::new();
+    for c in card_currencies(card_file, card_text)? {
+        if c == currency {
+            continue;
+        }
+        if let Some(to_model) = fx.conversion(&c, currency, None) {
+            let card = MetaCard::parse(card_file, card_text, &c)?;
+            locals.push(LocalCard {
+                currency: c,
+                card,
+                to_model,
+            });
+        }
+    }
+    Ok(locals)
 }
 
 /// `marketing_paused`: ISO country codes whose numbers get no marketing templates.

@@ -123,3 +123,20 @@ fn a_free_tier_month_starts_at_midnight_in_the_accounts_zone() {
     let v = test_model("kolkata.csv", N, &[], false);
     assert_eq!(total(&v, N), d("0.055"));
 }
+
+#[test]
+fn an_inr_account_is_priced_from_the_inr_card() {
+    let a = fixture("meta-20b/accounts_inr.csv");
+    let v = shipped("inr.csv", &["--accounts", &a]);
+    let acc = |a| dec(&row(&v, M, "accounts", "account", a)["total"]);
+    // India marketing on the 2026-01-01 INR card (line 391) 0.8631 INR, x 1.1761 / 111.1285
+    // (fx.csv: EUR->USD, EUR->INR) = 0.00913440 USD; Germany has no INR row: USD 0.1365
+    assert_eq!(acc("mumbai"), d("0.14563440"));
+    // an account without a currency: the USD card (line 366) 0.0118
+    assert_eq!(acc("global"), d("0.0118"));
+    assert_eq!(count(&v, M, "local_currency"), 1);
+    assert_eq!(count(&v, M, "converted"), 0);
+    // without the accounts file both India messages at the USD 0.0118
+    let v = shipped("inr.csv", &[]);
+    assert_eq!(total(&v, M), d("0.1601"));
+}
