@@ -140,3 +140,23 @@ fn an_inr_account_is_priced_from_the_inr_card() {
     let v = shipped("inr.csv", &[]);
     assert_eq!(total(&v, M), d("0.1601"));
 }
+
+#[test]
+fn the_table_says_what_was_free_per_account_and_from_an_entry_point() {
+    let (f, r) = (
+        fixture("meta-20b/per_number.csv"),
+        fixture("meta-20b/rates"),
+    );
+    let args = ["replay", &f, "--rates", &r, "--model", "meta-number"];
+    let out = sim(&args).succeeds();
+    assert!(out.contains("free tier per account: 3 messages"), "{out}");
+    let f = fixture("meta-20b/entry_point.csv");
+    let out = sim(&["replay", &f, "--model", M]).succeeds();
+    assert!(out.contains("free entry point: 4 messages"), "{out}");
+    let (f, a) = (
+        fixture("meta-20b/inr.csv"),
+        fixture("meta-20b/accounts_inr.csv"),
+    );
+    let out = sim(&["replay", &f, "--model", M, "--accounts", &a]).succeeds();
+    assert!(out.contains("local currency: 1 charges"), "{out}");
+}
