@@ -10,6 +10,7 @@ use super::{BillingOptions, Line, ModelResult, Price, Sink, Stats, Volume};
 use crate::engine::{Billed, Charge, Outcome, Why};
 use crate::event::{Country, Direction, Event};
 use crate::input::Log;
+use crate::rates::meta::FreeTierCounts;
 use crate::rates::{Card, Model, Rules};
 use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;
@@ -121,24 +122,13 @@ impl<'m> Biller<'m> {
                 let free_tier = (mc.free_tier.filter(|_| !self.list_prices), self.pool_runs);
                 let near = self.tiers.near;
                 let account = self.account_of_cell[ev.cell as usize];
-                // a free tier per business number: the stream's number's, else the account's
-                // (counted, the report says so)
-                let number = match free_tier.0 {
-                    Some((counts, _)) if mc.per_number => {
-                        match self.stream_numbers.get(ev.stream as usize) {
-                            Some(&n) if n != NO_NUMBER => {
-                                let key = (self.month_of_cell[ev.cell as usize], n);
-                                let pools = &mut self.number_pools;
-                                Some(pools.entry(key).or_insert_with(|| NumberPool::new(counts)))
-                            }
-                            _ => {
-                                cell.free_tier_per_account += 1;
-                                None
-                            }
-                        }
-                    }
-                    _ => None,
-                };
+                let number = number_pool(
+                    &mut self.number_pools,
+                    (&self.stream_numbers, self.month_of_cell[ev.cell as usize]),
+                    ev,
+                    free_tier.0.filter(|_| mc.per_number),
+                    cell,
+                );
                 let sender = Sender {
                     account,
                     account_country: self.homes.get(account as usize).copied().flatten(),
@@ -346,13 +336,7 @@ impl<'m> Biller<'m> {
             ));
         }
         volumes.sort_unstable_by_key(|v| v.0);
-        for ((am, number), p) in self.number_pools {
-            let key = log.account_months[am as usize];
-            if let Ok(i) = volumes.binary_search_by_key(&key, |v| v.0) {
-                let kind = PoolKind::NumberFreeTier(p.counts, number);
-                volumes[i].1.pools.insert(kind, p.pool);
-            }
-        }
+        add_number_pools(&mut volumes, self.number_pools, log);
         let (cells, volumes): (BTreeMap<_, _>, BTreeMap<_, _>) =
             (cells.into_iter().collect(), volumes.into_iter().collect());
         let active: BTreeMap<_, _> = active.into_iter().collect();
@@ -412,6 +396,45 @@ fn count_engine_decisions(cell: &mut Stats, month: &mut MonthState, ev: &Event, 
     cell.blocked += outcome.blocked as u64;
     cell.assumed_category += outcome.assumed_category as u64;
     cell.free_entry_point += matches!(outcome.why, Why::FreeEntryPoint { .. }) as u64;
+}
+
+/// The free tier of `ev`'s business number in its account-month `am` (by `stream_numbers`),
+/// when the charge draws on a tier counted per number (`per_number`); `None` for a stream that
+/// names none, which draws on its account's tier and is counted (`free_tier_per_account`).
+fn number_pool<'p>(
+    pools: &'p mut FxHashMap<(u32, u32), NumberPool>,
+    (stream_numbers, am): (&[u32], u32),
+    ev: &Event,
+    per_number: Option<(FreeTierCounts, u32)>,
+    cell: &mut Stats,
+) -> Option<&'p mut NumberPool> {
+    let (counts, _) = per_number?;
+    match stream_numbers.get(ev.stream as usize) {
+        Some(&n) if n != NO_NUMBER => Some(
+            pools
+                .entry((am, n))
+                .or_insert_with(|| NumberPool::new(counts)),
+        ),
+        _ => {
+            cell.free_tier_per_account += 1;
+            None
+        }
+    }
+}
+
+/// Each business number's free tier joins its account-month's pools (break-even).
+fn add_number_pools(
+    volumes: &mut [((u32, i32), Volume)],
+    pools: FxHashMap<(u32, u32), NumberPool>,
+    log: &Log,
+) {
+    for ((am, number), p) in pools {
+        let key = log.account_months[am as usize];
+        if let Ok(i) = volumes.binary_search_by_key(&key, |v| v.0) {
+            let kind = PoolKind::NumberFreeTier(p.counts, number);
+            volumes[i].1.pools.insert(kind, p.pool);
+        }
+    }
 }
 
 /// A stream that names no business number (the reader's `NO_BUSINESS_NUMBER`).
