@@ -442,7 +442,7 @@ impl Engine for WhatsAppMetaEngine<'_> {
             sent.international = era.authentication_international;
             sent.per_number = era.free_tier_per_number;
             let next_id = &mut self.conversations.next_id;
-            if let Some(o) = free_entry_point(self.windows.get(ev), ev.at, era, next_id) {
+            if let Some(o) = free_entry_point(w, ev.at, era, next_id) {
                 return sent.finish(o);
             }
         }
