@@ -143,8 +143,8 @@ pub enum Kind {
     /// `rejected`, `expired`): never billed, opens nothing, counted as `not_delivered`.
     NotDelivered,
     /// Inbound, with a non-empty `entry_point` (Meta webhook `referral`: a click-to-WhatsApp
-    /// ad or a Facebook Page call-to-action). The engines read it as a customer message; the
-    /// free entry point rules (RULES.md §4) are for a later engine change.
+    /// ad or a Facebook Page call-to-action). The engines read it as a customer message;
+    /// whatsapp-meta also opens a free entry point window on the business's reply (RULES.md §4).
     EntryPoint,
 }
 
@@ -310,6 +310,9 @@ impl Script {
                 let s = s.at(at).contact(contact);
                 match Direction::parse(direction) {
                     Some(Direction::Inbound) if kind.is_empty() => s.inbound(),
+                    Some(Direction::Inbound) if kind == "entry_point" => {
+                        s.message(Direction::Inbound, Kind::EntryPoint)
+                    }
                     Some(Direction::Inbound) => {
                         panic!("{at} {contact}: an inbound message has no kind ({kind})")
                     }

@@ -154,6 +154,7 @@ fn bill_batches<'m>(
             known.account_months,
         );
         replayer.fit_engines(&known.cell_accounts, &known.accounts);
+        replayer.fit_business_numbers(&batch.stream_business_numbers);
         let (mut events, mut first) = (&batch.events[..], batch.first);
         if let Some(at) = waiting.first().map(|e| e.at) {
             let same = events.iter().take_while(|e| e.at == at).count();

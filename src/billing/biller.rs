@@ -2,14 +2,18 @@
 
 use super::fees::monthly_fees;
 use super::order::{by_names, Names};
-use super::pools::{smallest_pool, MonthState, TierPools, LOW_ROOM, POOL_KINDS};
+use super::pools::{
+    smallest_pool, MonthState, NumberPool, PoolKind, Portfolios, TierPools, LOW_ROOM, POOL_KINDS,
+};
 use super::pricing::{international_price, message_price, meta_price, session_price, Sender};
 use super::{BillingOptions, Line, ModelResult, Price, Sink, Stats, Volume};
-use crate::engine::{Billed, Charge, Outcome};
+use crate::engine::{Billed, Charge, Outcome, Why};
 use crate::event::{Country, Direction, Event};
 use crate::input::Log;
+use crate::rates::meta::FreeTierCounts;
 use crate::rates::{Card, Model};
 use rust_decimal::Decimal;
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One model replaying the log event by event; state is kept in vectors indexed by the
@@ -23,6 +27,10 @@ pub struct Biller<'m> {
     accounts: crate::accounts::Accounts,
     /// `fit_accounts`: each account's home country, by account id.
     homes: Vec<Option<Country>>,
+    /// `fit_accounts`: each account's business portfolio (volume tiers).
+    portfolios: Portfolios,
+    /// `fit_accounts`: each account's local-currency card (`MetaSpec::locals`), if any.
+    locals: Vec<Option<usize>>,
     /// `BillingOptions::pool_runs`.
     pool_runs: bool,
     free: u64,
@@ -34,6 +42,10 @@ pub struct Biller<'m> {
     account_of_cell: Vec<u32>,
     /// whatsapp-meta volume tiers: each portfolio-month's count per market and column.
     tiers: TierPools,
+    /// Each stream's business number (`Log::stream_business_numbers`; `NO_NUMBER`: none).
+    stream_numbers: Vec<u32>,
+    /// The free tiers counted per business number: by (account-month, number).
+    number_pools: FxHashMap<(u32, u32), NumberPool>,
     lines: Vec<Line>,
     /// The smallest free allowance or tier the model has (`u64::MAX`: none).
     pub(super) smallest_pool: u64,
@@ -54,6 +66,8 @@ impl<'m> Biller<'m> {
             list_prices: opts.list_prices,
             accounts: opts.accounts.clone(),
             homes: Vec::new(),
+            portfolios: Portfolios::default(),
+            locals: Vec::new(),
             pool_runs: opts.pool_runs,
             free: if opts.list_prices {
                 0
@@ -65,6 +79,8 @@ impl<'m> Biller<'m> {
             month_of_cell: log.cell_account_months.clone(),
             account_of_cell: log.cells.iter().map(|c| c.0).collect(),
             tiers: TierPools::default(),
+            stream_numbers: log.stream_business_numbers.clone(),
+            number_pools: FxHashMap::default(),
             lines: if opts.keep_lines {
                 Vec::with_capacity(log.events.len())
             } else {
@@ -104,14 +120,22 @@ impl<'m> Biller<'m> {
             Charge::Meta(mc) => {
                 let free_tier = (mc.free_tier.filter(|_| !self.list_prices), self.pool_runs);
                 let near = self.tiers.near;
+                let account = self.account_of_cell[ev.cell as usize];
+                let number = number_pool(
+                    &mut self.number_pools,
+                    (&self.stream_numbers, self.month_of_cell[ev.cell as usize]),
+                    ev,
+                    free_tier.0.filter(|_| mc.per_number),
+                    cell,
+                );
                 let sender = Sender {
-                    account: self.account_of_cell[ev.cell as usize],
-                    account_country: (self.homes)
-                        .get(self.account_of_cell[ev.cell as usize] as usize)
-                        .copied()
-                        .flatten(),
+                    account,
+                    account_country: self.homes.get(account as usize).copied().flatten(),
+                    portfolio: self.portfolios.of(account),
+                    local: self.locals.get(account as usize).copied().flatten(),
                     // card prices only: the list rate, no volume discount
                     tiers: Some(&mut self.tiers).filter(|_| !self.list_prices),
+                    number,
                 };
                 let (p, column) =
                     meta_price(model, ev, &mc, free_tier, (cell, month), low_months, sender);
@@ -202,6 +226,7 @@ impl<'m> Biller<'m> {
             cell.not_delivered = from.not_delivered;
             cell.outside_window = from.outside_window;
             cell.assumed_category = from.assumed_category;
+            cell.free_entry_point = from.free_entry_point;
         }
         for (month, from) in self.months.iter_mut().zip(&first.months) {
             month.messages = from.messages;
@@ -231,12 +256,31 @@ impl<'m> Biller<'m> {
         }
     }
 
-    /// Each account's home country (accounts file, else `--account-country`), resolved once
-    /// per account as the log names new ones.
+    /// Streams whose business number a batch of a log being read made known: (stream, number).
+    pub(super) fn fit_business_numbers(&mut self, pairs: &[(u32, u32)]) {
+        for &(stream, number) in pairs {
+            let i = stream as usize;
+            if self.stream_numbers.len() <= i {
+                self.stream_numbers.resize(i + 1, NO_NUMBER);
+            }
+            self.stream_numbers[i] = number;
+        }
+    }
+
+    /// Each account's home country (accounts file, else `--account-country`) and business
+    /// portfolio, resolved once per account as the log names new ones.
     pub(super) fn fit_accounts(&mut self, accounts: &[String]) {
         for name in &accounts[self.homes.len().min(accounts.len())..] {
-            self.homes.push(self.accounts.props(name).country);
+            let props = self.accounts.props(name);
+            self.homes.push(props.country);
+            self.portfolios.push(props.portfolio.as_deref());
+            let local = match (&self.model.card, &props.currency) {
+                (Card::Meta(spec), Some(c)) => spec.locals.iter().position(|l| l.currency == *c),
+                _ => None,
+            };
+            self.locals.push(local);
         }
+        debug_assert_eq!(self.homes.len(), self.portfolios.len());
     }
 
     pub fn finish(self, log: &Log) -> ModelResult {
@@ -291,6 +335,7 @@ impl<'m> Biller<'m> {
             ));
         }
         volumes.sort_unstable_by_key(|v| v.0);
+        add_number_pools(&mut volumes, self.number_pools, log);
         let (cells, volumes): (BTreeMap<_, _>, BTreeMap<_, _>) =
             (cells.into_iter().collect(), volumes.into_iter().collect());
         let active: BTreeMap<_, _> = active.into_iter().collect();
@@ -349,7 +394,50 @@ fn count_engine_decisions(cell: &mut Stats, month: &mut MonthState, ev: &Event, 
     }
     cell.blocked += outcome.blocked as u64;
     cell.assumed_category += outcome.assumed_category as u64;
+    cell.free_entry_point += matches!(outcome.why, Why::FreeEntryPoint { .. }) as u64;
 }
+
+/// The free tier of `ev`'s business number in its account-month `am` (by `stream_numbers`),
+/// when the charge draws on a tier counted per number (`per_number`); `None` for a stream that
+/// names none, which draws on its account's tier and is counted (`free_tier_per_account`).
+fn number_pool<'p>(
+    pools: &'p mut FxHashMap<(u32, u32), NumberPool>,
+    (stream_numbers, am): (&[u32], u32),
+    ev: &Event,
+    per_number: Option<(FreeTierCounts, u32)>,
+    cell: &mut Stats,
+) -> Option<&'p mut NumberPool> {
+    let (counts, _) = per_number?;
+    match stream_numbers.get(ev.stream as usize) {
+        Some(&n) if n != NO_NUMBER => Some(
+            pools
+                .entry((am, n))
+                .or_insert_with(|| NumberPool::new(counts)),
+        ),
+        _ => {
+            cell.free_tier_per_account += 1;
+            None
+        }
+    }
+}
+
+/// Each business number's free tier joins its account-month's pools (break-even).
+fn add_number_pools(
+    volumes: &mut [((u32, i32), Volume)],
+    pools: FxHashMap<(u32, u32), NumberPool>,
+    log: &Log,
+) {
+    for ((am, number), p) in pools {
+        let key = log.account_months[am as usize];
+        if let Ok(i) = volumes.binary_search_by_key(&key, |v| v.0) {
+            let kind = PoolKind::NumberFreeTier(p.counts, number);
+            volumes[i].1.pools.insert(kind, p.pool);
+        }
+    }
+}
+
+/// A stream that names no business number (the reader's `NO_BUSINESS_NUMBER`).
+const NO_NUMBER: u32 = u32::MAX;
 
 /// An (account, month).
 type AccountMonth = (u32, i32);

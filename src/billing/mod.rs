@@ -102,6 +102,15 @@ counted! {
         /// whatsapp-meta in another currency than USD: priced from the USD card converted with
         /// fx.csv, the model's currency having no card for the market and date.
         converted,
+        /// whatsapp-meta: business messages sent free in a free entry point window (a reply
+        /// within 24 h to a customer who came from an ad or a Page call-to-action).
+        free_entry_point,
+        /// whatsapp-meta: messages of a free tier counted per business phone number
+        /// (2026-10-01) whose rows name no `business_number`: counted on the account's tier.
+        free_tier_per_account,
+        /// whatsapp-meta: priced from the account's local-currency card (accounts file
+        /// `currency`), converted into the model's currency with fx.csv.
+        local_currency,
     ],
 }
 

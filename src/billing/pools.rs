@@ -13,6 +13,9 @@ pub enum PoolKind {
     Allowance,
     /// whatsapp-meta: a monthly free tier.
     FreeTier(FreeTierCounts),
+    /// whatsapp-meta: a monthly free tier of one business phone number (an index into
+    /// `Log::business_numbers`) of the account.
+    NumberFreeTier(FreeTierCounts, u32),
 }
 
 /// The items of one account-month that drew on a free allowance or tier.
@@ -53,6 +56,8 @@ pub(super) fn pool_index(kind: PoolKind) -> usize {
         PoolKind::FreeTier(FreeTierCounts::Conversations) => 1,
         PoolKind::FreeTier(FreeTierCounts::ServiceConversations) => 2,
         PoolKind::FreeTier(FreeTierCounts::ServiceMessages) => 3,
+        // kept beside the month, one per number (`NumberPool`): the place of its kind
+        PoolKind::NumberFreeTier(c, _) => pool_index(PoolKind::FreeTier(c)),
     }
 }
 
@@ -77,6 +82,8 @@ pub(super) struct MonthState {
     /// Some allowance or tier of the month has run low (`LOW_ROOM`) but not out: the events
     /// of one instant may then need their replay order (`Biller::may_run_out`).
     pub(super) low: bool,
+    /// The month's business numbers whose free tier is low (`NumberPool::low`).
+    pub(super) numbers_low: u32,
 }
 
 /// Room left in a free allowance or tier below which it counts as running low.
@@ -87,16 +94,66 @@ impl MonthState {
     /// time the room changes); gives the change in the count of low months (-1, 0 or 1).
     pub(super) fn recount_low(&mut self) -> i64 {
         let was = self.low;
-        self.low = (0..4).any(|k| {
-            let used = if k == 0 {
-                self.allowance_used
-            } else {
-                self.used[k]
-            };
-            let room = self.pools[k].size.saturating_sub(used);
-            room > 0 && room < LOW_ROOM
-        });
+        self.low = self.numbers_low > 0
+            || (0..4).any(|k| {
+                let used = if k == 0 {
+                    self.allowance_used
+                } else {
+                    self.used[k]
+                };
+                let room = self.pools[k].size.saturating_sub(used);
+                room > 0 && room < LOW_ROOM
+            });
         self.low as i64 - was as i64
+    }
+}
+
+/// One business phone number's monthly free tier in an account-month (from 2026-10-01 Meta's
+/// 1,000 free service messages are per number): drawn on like the month's own pools.
+#[derive(Clone, Debug)]
+pub(super) struct NumberPool {
+    pub(super) counts: FreeTierCounts,
+    pub(super) used: u64,
+    pub(super) pool: Pool,
+    /// Its room is under `LOW_ROOM` but not out (counted in `MonthState::numbers_low`).
+    low: bool,
+}
+
+impl NumberPool {
+    pub(super) fn new(counts: FreeTierCounts) -> NumberPool {
+        NumberPool {
+            counts,
+            used: 0,
+            pool: Pool::default(),
+            low: false,
+        }
+    }
+
+    /// An item of `amount` draws on the number's tier of `size`: `true` while it is free.
+    /// The month is told when the number's tier turns low or stops being low.
+    #[inline]
+    pub(super) fn draw(
+        &mut self,
+        (size, amount, runs): (u64, Decimal, bool),
+        month: &mut MonthState,
+        low_months: &mut i64,
+    ) -> bool {
+        self.pool.draw(size, amount, runs);
+        if self.used >= size {
+            return false;
+        }
+        self.used += 1;
+        let room = size - self.used;
+        let low = room > 0 && room < LOW_ROOM;
+        if low != self.low {
+            self.low = low;
+            match low {
+                true => month.numbers_low += 1,
+                false => month.numbers_low -= 1,
+            }
+        }
+        *low_months += month.recount_low();
+        true
     }
 }
 
@@ -104,11 +161,39 @@ impl MonthState {
 /// authentication, authentication-international).
 pub(super) type TierKey = (u32, i32, MarketId, MetaColumn);
 
-/// The business portfolio of an account: its volume tiers are pooled over the portfolio
-/// (docs/billing-rules.md §1 accounts file `portfolio`). Without an accounts table, one portfolio
-/// for all accounts.
-pub(super) fn portfolio_of(_account: u32) -> u32 {
-    0
+/// The business portfolio of each account: volume tiers are pooled over a portfolio
+/// (docs/billing-rules.md §1 accounts file `portfolio`). Accounts without one (no accounts file,
+/// or an empty cell) share one default portfolio, 0.
+#[derive(Default)]
+pub(super) struct Portfolios {
+    /// Each named portfolio's id (from 1).
+    ids: FxHashMap<String, u32>,
+    /// By account id.
+    of_account: Vec<u32>,
+}
+
+impl Portfolios {
+    /// The next account (by id) belongs to `portfolio`.
+    pub(super) fn push(&mut self, portfolio: Option<&str>) {
+        let id = match portfolio {
+            None => 0,
+            Some(name) => {
+                let next = self.ids.len() as u32 + 1;
+                *self.ids.entry(name.to_string()).or_insert(next)
+            }
+        };
+        self.of_account.push(id);
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.of_account.len()
+    }
+
+    /// The portfolio of `account`.
+    #[inline]
+    pub(super) fn of(&self, account: u32) -> u32 {
+        self.of_account.get(account as usize).copied().unwrap_or(0)
+    }
 }
 
 /// The months' counts of charged messages per volume-tier pool (docs/billing-rules.md §4,
@@ -196,6 +281,29 @@ mod tests {
             month.used[k] = 900;
             assert_eq!((month.recount_low(), month.low), (1, true), "{kind:?}");
         }
+    }
+
+    #[test]
+    fn a_business_numbers_tier_makes_its_month_low_and_runs_out() {
+        let (mut month, mut low_months) = (MonthState::default(), 0);
+        let mut n = NumberPool::new(FreeTierCounts::ServiceMessages);
+        let one = |n: &mut NumberPool, month: &mut MonthState, low: &mut i64| {
+            n.draw((300, Decimal::ONE, false), month, low)
+        };
+        // 300 - 44 = 256 left: not low yet; the 45th leaves 255: low
+        for _ in 0..44 {
+            assert!(one(&mut n, &mut month, &mut low_months));
+        }
+        assert_eq!((month.low, low_months), (false, 0));
+        assert!(one(&mut n, &mut month, &mut low_months));
+        assert_eq!((month.low, month.numbers_low, low_months), (true, 1, 1));
+        // the 300th is free and empties it: no longer low; the 301st is charged
+        for _ in 45..300 {
+            assert!(one(&mut n, &mut month, &mut low_months));
+        }
+        assert_eq!((month.low, month.numbers_low, low_months), (false, 0, 0));
+        assert!(!one(&mut n, &mut month, &mut low_months));
+        assert_eq!((n.used, n.pool.items, n.pool.size), (300, 301, 300));
     }
 
     #[test]

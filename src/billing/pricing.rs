@@ -1,12 +1,12 @@
 //! Prices from the rate cards, and the price part of a billed line: sessions, per-message
 //! charges with the monthly allowance, whatsapp-meta charges with the free tiers.
 
-use super::pools::{pool_index, portfolio_of, MonthState, PoolKind, TierPools};
+use super::pools::{pool_index, MonthState, NumberPool, PoolKind, TierPools};
 use super::{Price, Stats};
 use crate::calendar::{date_from_days, month_index};
 use crate::engine::MetaCharge;
 use crate::event::{Category, Country, Event};
-use crate::rates::meta::{FreeTierCounts, MetaColumn, MetaSpec};
+use crate::rates::meta::{FreeTierCounts, MetaColumn, MetaPrice, MetaSpec};
 use crate::rates::{Card, Model, Rules};
 
 /// The sender of a whatsapp-meta message, as its price depends on it.
@@ -14,8 +14,16 @@ pub(super) struct Sender<'a> {
     pub(super) account: u32,
     /// The account's home country (accounts file, else `--account-country`).
     pub(super) account_country: Option<Country>,
+    /// The business portfolio of the account (volume tiers are pooled per portfolio).
+    pub(super) portfolio: u32,
     /// The volume-tier pools; `None` with list prices only.
     pub(super) tiers: Option<&'a mut TierPools>,
+    /// The account's local-currency card (an index into `MetaSpec::locals`), if its currency
+    /// (accounts file) has one.
+    pub(super) local: Option<usize>,
+    /// The free tier of the message's business number, when the era counts it per number
+    /// and the stream names one; else the account-month's.
+    pub(super) number: Option<&'a mut NumberPool>,
 }
 
 /// An account's country (primary business location): the accounts file's, else
@@ -103,11 +111,13 @@ pub(super) fn meta_price(
     (free_tier, runs): (Option<(FreeTierCounts, u32)>, bool),
     (cell, month): (&mut Stats, &mut MonthState),
     low_months: &mut i64,
-    sender: Sender,
+    mut sender: Sender,
 ) -> (Price, MetaColumn) {
-    let (list, converted, column) = look_up_meta(model, ev, mc, sender);
-    let in_tier = match free_tier {
-        Some((counts, size)) => {
+    let number = sender.number.take();
+    let (list, card, column) = look_up_meta(model, ev, mc, sender);
+    let in_tier = match (free_tier, number) {
+        (Some((_, size)), Some(n)) => n.draw((size as u64, list.amount(), runs), month, low_months),
+        (Some((counts, size)), None) => {
             let k = pool_index(PoolKind::FreeTier(counts));
             month.pools[k].draw(size as u64, list.amount(), runs);
             month.used[k] < size as u64 && {
@@ -116,7 +126,7 @@ pub(super) fn meta_price(
                 true
             }
         }
-        None => {
+        (None, _) => {
             month.linear += list.amount();
             false
         }
@@ -130,7 +140,8 @@ pub(super) fn meta_price(
     } = list
     {
         cell.carried_forward += carried_forward as u64;
-        cell.converted += converted as u64;
+        cell.converted += (card == PricedFrom::UsdConverted) as u64;
+        cell.local_currency += (card == PricedFrom::LocalCard) as u64;
         if mc.conversation {
             cell.sessions_charged += 1;
         } else {
@@ -166,27 +177,46 @@ fn look_up(model: &Model, ev: &Event, column: usize) -> Price {
     }
 }
 
+/// Which card priced a whatsapp-meta charge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum PricedFrom {
+    /// The model's own card (or its volume tiers), or nothing.
+    ModelCard,
+    /// The USD card converted into the model's currency (fx.csv).
+    UsdConverted,
+    /// The account's local-currency card, converted into the model's currency (fx.csv).
+    LocalCard,
+}
+
 /// A whatsapp-meta price: the recipient's market on the pricing day, the column (an
 /// authentication template from abroad may take the authentication-international rate), then
-/// the market's volume tiers if it has some in force, else the market card (the local-currency
-/// card, else USD converted: `true`), with the column that priced it.
+/// the market's volume tiers if it has some in force, else the account's local-currency card,
+/// else the market card (the model's currency, else USD converted), with the card and the
+/// column that priced it.
 fn look_up_meta(
     model: &Model,
     ev: &Event,
     mc: &MetaCharge,
     sender: Sender,
-) -> (Price, bool, MetaColumn) {
+) -> (Price, PricedFrom, MetaColumn) {
     let Card::Meta(spec) = &model.card else {
-        return (Price::Unpriced, false, mc.column);
+        return (Price::Unpriced, PricedFrom::ModelCard, mc.column);
     };
     let market = spec.markets.market_of(ev.country, mc.price_day);
     let name = spec.markets.name(market);
     let column = meta_column(spec, name, ev, mc, &sender);
+    let priced = |p: MetaPrice| Price::Priced {
+        amount: p.amount,
+        rate_country: None,
+        rate_from: Some(p.card_date),
+        market: Some(market),
+        carried_forward: p.carried_forward,
+    };
     if let (true, Some(pools), Some(tiers)) = (mc.volume_tiers, sender.tiers, &spec.tiers) {
         if let Some(tiered) = tiers.bands(market, column, mc.price_day) {
             // The pool is the portfolio's calendar month of the message, whatever --as-of says.
             let month = month_index(date_from_days(ev.day));
-            let key = (portfolio_of(sender.account), month, market, column);
+            let key = (sender.portfolio, month, market, column);
             let p = Price::Priced {
                 amount: pools.draw(key, &tiered),
                 rate_country: None,
@@ -194,21 +224,18 @@ fn look_up_meta(
                 market: Some(market),
                 carried_forward: false,
             };
-            return (p, false, column);
+            return (p, PricedFrom::ModelCard, column);
+        }
+    }
+    if let Some(local) = sender.local {
+        if let Some(p) = spec.local_price(local, name, mc.price_day, column) {
+            return (priced(p), PricedFrom::LocalCard, column);
         }
     }
     match spec.price(name, mc.price_day, column) {
-        Some((p, converted)) => {
-            let p = Price::Priced {
-                amount: p.amount,
-                rate_country: None,
-                rate_from: Some(p.card_date),
-                market: Some(market),
-                carried_forward: p.carried_forward,
-            };
-            (p, converted, column)
-        }
-        None => (Price::Unpriced, false, column),
+        Some((p, true)) => (priced(p), PricedFrom::UsdConverted, column),
+        Some((p, false)) => (priced(p), PricedFrom::ModelCard, column),
+        None => (Price::Unpriced, PricedFrom::ModelCard, column),
     }
 }
 

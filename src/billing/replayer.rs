@@ -142,6 +142,18 @@ impl<'m> Replayer<'m> {
         }
     }
 
+    /// Tells the billers the streams whose business number the latest batch made known.
+    pub(crate) fn fit_business_numbers(&mut self, pairs: &[(u32, u32)]) {
+        if pairs.is_empty() {
+            return;
+        }
+        for (_, billers) in &mut self.groups {
+            for (_, b) in billers.iter_mut() {
+                b.fit_business_numbers(pairs);
+            }
+        }
+    }
+
     /// Bills `log`'s events in `order`.
     pub(super) fn bill_in_order(&mut self, log: &Log, order: &[u32]) {
         let events = &log.events;

@@ -45,6 +45,8 @@ pub struct MetaCharge {
     pub international: bool,
     /// A conversation charge (conversation eras) rather than a per-message one.
     pub conversation: bool,
+    /// The free tier counts per business phone number, not per account (2026-10-01).
+    pub per_number: bool,
 }
 
 /// What a message was billed as: the ledger's `billed_as` column.
@@ -77,6 +79,8 @@ pub enum Billed {
     /// A message not delivered: its status says it never arrived, or Meta paused marketing to
     /// its country. Not billed, opens nothing.
     NotDelivered,
+    /// whatsapp-meta (per-message eras): inside a free entry point window, free.
+    FreeEntryPoint,
 }
 
 impl Billed {
@@ -96,6 +100,7 @@ impl Billed {
             Billed::ServiceMessage => "service_message",
             Billed::International => "international",
             Billed::NotDelivered => "not_delivered",
+            Billed::FreeEntryPoint => "free_entry_point",
         }
     }
 }
@@ -155,6 +160,10 @@ pub enum Why {
     MarketingPaused,
     /// A channel's own wording (src/channel), for a channel whose rules need no parameters.
     Declared(&'static str),
+    /// whatsapp-meta: in a free entry point window (`opened`: this reply opened it).
+    FreeEntryPoint {
+        opened: bool,
+    },
 }
 
 impl Why {
@@ -194,6 +203,8 @@ impl Why {
             Why::International { home, inbound: false } => format!("international: outside the account's home country {home} (registered on or after [international] registered_from): per message at the international price, no session"),
             Why::NotDelivered => "its status says it was not delivered (failed, undelivered, rejected or expired): not billed, opens nothing".into(),
             Why::Declared(text) => text.into(),
+            Why::FreeEntryPoint { opened: true } => "first reply within 24 h to a customer who came from an ad or a Page call-to-action: opens a free entry point window (every message free for its hours)".into(),
+            Why::FreeEntryPoint { opened: false } => "inside the free entry point window: free, templates included".into(),
             Why::MarketingPaused => "marketing template to a country where Meta paused marketing (US numbers from 2025-04-01): not delivered, not billed".into(),
         }
     }

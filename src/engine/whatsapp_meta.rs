@@ -76,13 +76,26 @@ impl Conversations {
     }
 }
 
+/// A stream's windows: the customer service window, and the free entry point window with the
+/// customer message from an ad that may open it (the state every message reads).
+#[derive(Clone, Copy, Default)]
+struct Windows {
+    /// When the customer service window ends.
+    until: i64,
+    /// A customer message from an ad or a Page call-to-action waits for the business's first
+    /// reply until then (the customer service window it opened); 0: none waits.
+    reply_by: i64,
+    /// When the free entry point window ends, and its conversation (conversation eras).
+    free_until: i64,
+    free_id: u32,
+}
+
 pub struct WhatsAppMetaEngine<'m> {
     spec: &'m MetaSpec,
     window: i64,
     default_category: Category,
     as_of: Option<i32>,
-    /// When each stream's customer service window ends (the state every message reads).
-    windows: Streams<i64>,
+    windows: Streams<Windows>,
     conversations: Conversations,
 }
 
@@ -103,6 +116,8 @@ struct Sent {
     /// The era's `volume_tiers` and `authentication_international` (handed to billing).
     volume_tiers: bool,
     international: bool,
+    /// The era's `free_tier_per = "business-number"` (handed to billing).
+    per_number: bool,
 }
 
 impl Sent {
@@ -131,6 +146,7 @@ impl Sent {
             outside: !window && !matches!(ev.kind, Kind::Template(_)),
             volume_tiers: false,
             international: false,
+            per_number: false,
         }
     }
 
@@ -150,6 +166,7 @@ impl Sent {
             volume_tiers: self.volume_tiers && self.template && !conversation,
             international: self.international,
             conversation,
+            per_number: self.per_number,
         })
     }
 
@@ -265,6 +282,43 @@ fn per_message(era: &Era, sent: &Sent) -> Outcome {
     }
 }
 
+/// The free entry point window (docs/billing-rules.md, Meta free entry point): the business's
+/// first reply to a customer message from an ad or a Page call-to-action, within the customer
+/// service window that message opened, opens a window of the era's `free_entry_point_hours` in
+/// which every message is free, templates included; in the conversation eras it is a free
+/// conversation. `None`: the message is billed by the era's rules.
+#[inline]
+fn free_entry_point(w: &mut Windows, now: i64, era: &Era, next_id: &mut u32) -> Option<Outcome> {
+    // the first reply answers the customer, whether or not it opens a window
+    let reply_by = std::mem::take(&mut w.reply_by);
+    let opened = now >= w.free_until;
+    if opened {
+        if now >= reply_by || era.free_entry_point_hours == 0 {
+            return None;
+        }
+        w.free_until = now + era.free_entry_point_hours as i64 * MICROS_PER_HOUR;
+        w.free_id = *next_id;
+        *next_id += 1;
+    }
+    let why = Why::FreeEntryPoint { opened };
+    let mut o = match era.pricing {
+        Pricing::PerMessage => Outcome::new(Billed::FreeEntryPoint, Charge::None, why),
+        Pricing::Conversation | Pricing::Category => {
+            let c = Conversation {
+                id: w.free_id,
+                until: w.free_until,
+            };
+            let billed = match opened {
+                true => Billed::Conversation,
+                false => Billed::InConversation,
+            };
+            with_conversation(billed, Charge::None, why, c, opened)
+        }
+    };
+    o.until = w.free_until;
+    Some(o)
+}
+
 impl<'m> WhatsAppMetaEngine<'m> {
     pub fn new(
         spec: &'m MetaSpec,
@@ -365,11 +419,14 @@ impl Engine for WhatsAppMetaEngine<'_> {
             return Outcome::not_delivered();
         }
         let day = self.as_of.unwrap_or(ev.day);
-        let window_until = self.windows.get(ev);
+        let w = self.windows.get(ev);
         if ev.direction == Direction::Inbound {
-            return customer_message(window_until, ev.at, self.window);
+            if ev.kind == Kind::EntryPoint {
+                w.reply_by = ev.at + self.window;
+            }
+            return customer_message(&mut w.until, ev.at, self.window);
         }
-        let mut sent = Sent::new(ev, day, *window_until, self.default_category);
+        let mut sent = Sent::new(ev, day, w.until, self.default_category);
         let era = self.spec.era(day);
         if let Some(era) = era {
             // Meta does not deliver it: it opens no conversation and is not charged. Only a
@@ -383,6 +440,11 @@ impl Engine for WhatsAppMetaEngine<'_> {
             }
             sent.volume_tiers = era.volume_tiers;
             sent.international = era.authentication_international;
+            sent.per_number = era.free_tier_per_number;
+            let next_id = &mut self.conversations.next_id;
+            if let Some(o) = free_entry_point(w, ev.at, era, next_id) {
+                return sent.finish(o);
+            }
         }
         let o = match era {
             // before the first era: nothing on the card prices it
@@ -534,6 +596,78 @@ mod tests {
             ("08:05", "a", "out", "",
              "service_message utility tier=service-messages/1000 priced=2026-10-01 until=06-16T08:00"),
             ("08:06", "a", "out", "utility", "template utility priced=2026-10-01 until=06-16T08:00"),
+        ]);
+    }
+
+    /// Eras with free entry point windows of 72 h (the shipped eras from 2023-03-01).
+    fn entry_point_eras() -> Model {
+        model(
+            "whatsapp-meta",
+            r#"
+            [[era]]
+            from = "2022-02-01"
+            pricing = "conversation"
+            [[era]]
+            from = "2023-03-01"
+            pricing = "conversation"
+            free_entry_point_hours = 72
+            [[era]]
+            from = "2025-07-01"
+            pricing = "per-message"
+            free_entry_point_hours = 72
+            [[era]]
+            from = "2026-10-01"
+            pricing = "per-message"
+            service_charged = true
+            free_tier = 1000
+            free_tier_counts = "service-messages"
+            free_entry_point_hours = 72
+            "#,
+        )
+    }
+
+    /// Conversation eras: the reply within 24 h to a customer from an ad opens a free
+    /// conversation of 72 h that covers templates too; a reply after 24 h opens none; before
+    /// the era's key (2023-03-01) an entry point is an ordinary customer message.
+    #[test]
+    #[rustfmt::skip]
+    fn a_free_entry_point_conversation_lasts_72_hours() {
+        let bi = "business_initiated per-conversation";
+        check(&entry_point_eras(), &[
+            ("2023-02-27 08:00", "z", "in",  "entry_point", "inbound - until=02-28T08:00"),
+            ("09:00", "z", "out", "", "conversation user_initiated per-conversation s1 opened until=02-28T09:00"),
+            ("2023-03-10 08:00", "a", "in",  "entry_point", "inbound - until=03-11T08:00"),
+            ("08:30", "b", "in",  "entry_point", "inbound - until=03-11T08:30"),
+            ("10:00", "a", "out", "", "conversation - s2 opened until=03-13T10:00 why=FreeEntryPoint"),
+            // 24 h after b's message (the window covers t <= x < t + 24 h): no free window
+            ("2023-03-11 08:30", "b", "out", "utility", &format!("conversation {bi} s3 opened until=03-12T08:30")),
+            // a template inside the free window: free
+            ("2023-03-13 09:59", "a", "out", "marketing", "in_conversation - s2 until=03-13T10:00 why=FreeEntryPoint"),
+            // 72 h after the reply: charged
+            ("10:00", "a", "out", "marketing", &format!("conversation {bi} s4 opened until=03-14T10:00")),
+        ]);
+    }
+
+    /// Per-message eras: every message in the window is free, templates included; a template
+    /// 72 h after the reply is charged; from 2026-10-01 service messages stay free in it.
+    #[test]
+    #[rustfmt::skip]
+    fn a_free_entry_point_window_in_the_per_message_eras() {
+        check(&entry_point_eras(), &[
+            ("2025-08-04 08:00", "a", "in",  "entry_point", "inbound - until=08-05T08:00"),
+            ("08:30", "b", "in",  "entry_point", "inbound - until=08-05T08:30"),
+            ("09:00", "a", "out", "", "free_entry_point - until=08-07T09:00 why=FreeEntryPoint"),
+            ("2025-08-05 08:30", "b", "out", "marketing", "template marketing why=PerMessageTemplate"),
+            ("2025-08-07 08:59", "a", "out", "marketing", "free_entry_point - until=08-07T09:00 why=FreeEntryPoint"),
+            ("09:00", "a", "out", "marketing", "template marketing why=PerMessageTemplate"),
+            ("2026-10-05 08:00", "c", "in",  "entry_point", "inbound - until=10-06T08:00"),
+            ("08:10", "c", "out", "", "free_entry_point - until=10-08T08:10"),
+            // the customer service window has closed; the free window has not
+            ("2026-10-07 09:00", "c", "out", "utility", "free_entry_point - until=10-08T08:10"),
+            ("2026-10-08 08:10", "c", "out", "utility", "template utility"),
+            // an ordinary customer message opens no free window
+            ("09:00", "c", "in",  "", "inbound - until=10-09T09:00"),
+            ("09:10", "c", "out", "", "service_message utility tier=service-messages/1000 until=10-09T09:00"),
         ]);
     }
 

@@ -256,6 +256,16 @@ impl MetaCard {
     }
 }
 
+/// The currencies of a Meta prices CSV's rows, each once, sorted.
+pub fn card_currencies(file: &str, text: &str) -> Result<Vec<String>> {
+    let t = RateCsv::parse(file, text)?;
+    let c = t.column("currency")?;
+    let mut all: Vec<String> = t.rows.iter().map(|(_, r)| cell(r, c).to_string()).collect();
+    all.sort();
+    all.dedup();
+    Ok(all)
+}
+
 /// One volume band of a tier card: messages `from..=to` of a month (`to` open for the last band)
 /// are priced at `rate`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -518,10 +528,29 @@ pub struct Era {
     /// Meta's eligibility threshold (messages outside the window in a moving 30 days): recorded
     /// with its date for the report and the docs; simcost does not count it (see rates/README.md).
     pub authentication_international_threshold: Option<u64>,
+    /// Hours of the free entry point window a business reply opens, when it answers within the
+    /// customer service window a customer message from an ad or a Page call-to-action opened
+    /// (Meta, from 2023-03-01: 72); 0: no such window.
+    pub free_entry_point_hours: u32,
+    /// The monthly free tier counts per business phone number (`business_number`) rather than
+    /// per account (Meta, service messages from 2026-10-01).
+    pub free_tier_per_number: bool,
+}
+
+/// A local-currency card (Meta publishes INR, BRL, EUR... cards beside USD) for accounts billed in
+/// that currency (accounts file `currency`), with the conversion of its prices into the model's
+/// currency, the report's (fx.csv).
+pub struct LocalCard {
+    pub currency: String,
+    pub card: MetaCard,
+    pub to_model: Conversion,
 }
 
 pub struct MetaSpec {
     pub markets: Markets,
+    /// The cards of the other currencies of the prices CSV that fx.csv converts into the
+    /// model's currency (an account in one of them is priced from its card).
+    pub locals: Vec<LocalCard>,
     /// The cards in the model's currency: a local-currency card when it is not USD.
     pub card: MetaCard,
     /// For a model in another currency than USD: the USD cards and their conversion into the
@@ -554,6 +583,25 @@ impl MetaSpec {
             rust_decimal::RoundingStrategy::MidpointNearestEven,
         );
         Some((MetaPrice { amount, ..p }, true))
+    }
+
+    /// The price of `column` for `market` on `day` from the local-currency card `local` (an index
+    /// into `locals`), converted into the model's currency and rounded half to even to 8 places;
+    /// `None` when that card has none (the account is then priced as any other).
+    pub fn local_price(
+        &self,
+        local: usize,
+        market: &str,
+        day: i32,
+        column: MetaColumn,
+    ) -> Option<MetaPrice> {
+        let l = self.locals.get(local)?;
+        let p = l.card.price(market, day, column)?;
+        let amount = l.to_model.apply(p.amount).ok()?.round_dp_with_strategy(
+            CONVERTED_PLACES,
+            rust_decimal::RoundingStrategy::MidpointNearestEven,
+        );
+        Some(MetaPrice { amount, ..p })
     }
 
     /// The era in force on `day`; `None` before the first.

@@ -1,6 +1,9 @@
 use super::card::PriceCard;
 use super::fx::{Conversion, FxTable};
-use super::meta::{Era, FreeTierCounts, Markets, MetaCard, MetaSpec, MetaTiers, Pricing};
+use super::meta::{
+    card_currencies, Era, FreeTierCounts, LocalCard, Markets, MetaCard, MetaSpec, MetaTiers,
+    Pricing,
+};
 use super::table::{check_money, MAX_FEE};
 use super::RateSource;
 use crate::channel::CardKind;
@@ -433,6 +436,7 @@ fn meta_spec(
     let markets = Markets::parse(&source.display(&markets_name), &source.read(&markets_name)?)?;
     let card = MetaCard::parse(card_file, card_text, currency)?;
     let usd = usd_fallback(source, card_file, card_text, currency)?;
+    let locals = local_cards(source, card_file, card_text, currency)?;
     let tiers = match k.string(t, "tiers", "tiers")? {
         Some(name) => {
             let text = source.read(&name)?;
@@ -477,6 +481,7 @@ fn meta_spec(
         }
     }
     Ok(MetaSpec {
+        locals,
         markets,
         card,
         usd,
@@ -527,7 +532,29 @@ fn era(k: &Keys, i: usize, v: &Value) -> Result<Era> {
         }
     };
     let (auth_intl, threshold) = authentication_international(k, e, &path)?;
+    let free_tier_per_number = match k
+        .string(e, "free_tier_per", &path("free_tier_per"))?
+        .as_deref()
+    {
+        None | Some("account") => false,
+        Some("business-number") => true,
+        Some(o) => {
+            return Err(k.err(
+                &path("free_tier_per"),
+                format!("use account or business-number ({o})"),
+            ))
+        }
+    };
     Ok(Era {
+        free_entry_point_hours: k
+            .integer(
+                e,
+                "free_entry_point_hours",
+                &path("free_entry_point_hours"),
+                HOURS,
+            )?
+            .unwrap_or(0) as u32,
+        free_tier_per_number,
         marketing_paused: paused(k, e, &path("marketing_paused"))?,
         volume_tiers: k
             .boolean(e, "volume_tiers", &path("volume_tiers"))?
@@ -573,6 +600,39 @@ fn usd_fallback(
     fx.conversion("USD", currency, None)
         .map(|c| Ok(Box::new((MetaCard::parse(card_file, card_text, "USD")?, c))))
         .transpose()
+}
+
+/// The cards of the prices CSV's other currencies, each with the latest rates of the rate
+/// directory's fx.csv into the model's currency (as `--fx-date`'s default); a currency fx.csv
+/// cannot convert has no card here (its accounts are priced from the model's card).
+fn local_cards(
+    source: &RateSource,
+    card_file: &str,
+    card_text: &str,
+    currency: &str,
+) -> Result<Vec<LocalCard>> {
+    if !source.has(super::FX_FILE) {
+        return Ok(Vec::new());
+    }
+    let fx = FxTable::parse(
+        &source.display(super::FX_FILE),
+        &source.read(super::FX_FILE)?,
+    )?;
+    let mut locals = Vec::new();
+    for c in card_currencies(card_file, card_text)? {
+        if c == currency {
+            continue;
+        }
+        if let Some(to_model) = fx.conversion(&c, currency, None) {
+            let card = MetaCard::parse(card_file, card_text, &c)?;
+            locals.push(LocalCard {
+                currency: c,
+                card,
+                to_model,
+            });
+        }
+    }
+    Ok(locals)
 }
 
 /// `marketing_paused`: ISO country codes whose numbers get no marketing templates.
@@ -670,6 +730,18 @@ mod tests {
         assert_eq!(
             meta_error("", "marketing_paused = \"US\""),
             "m.toml: era[0].marketing_paused: expected a list of country codes, found string"
+        );
+        assert_eq!(
+            meta_error("", "free_tier_per = \"number\""),
+            "m.toml: era[0].free_tier_per: use account or business-number (number)"
+        );
+        assert_eq!(
+            meta_error("", "free_tier_per = \"business-number\""),
+            "loaded"
+        );
+        assert_eq!(
+            meta_error("", "free_entry_point_hours = 0"),
+            "m.toml: era[0].free_entry_point_hours: must be at least 1 (0)"
         );
     }
 }

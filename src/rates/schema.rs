@@ -82,6 +82,8 @@ struct Era {
     volume_tiers: Any,
     authentication_international: Any,
     authentication_international_threshold: Any,
+    free_entry_point_hours: Any,
+    free_tier_per: Any,
 }
 
 /// Every key of the model file is one `model.rs` reads; else a rates error naming the file,

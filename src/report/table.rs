@@ -6,7 +6,7 @@ use crate::analysis::breakeven::Scope;
 use crate::analysis::cards::{SessionVsMessage, SAVING_AT};
 use crate::analysis::compare::Comparison;
 use crate::analysis::curve::Cheaper;
-use crate::billing::{ModelResult, TierFrom};
+use crate::billing::{ModelResult, Stats, TierFrom};
 use crate::event::month_label;
 use crate::rates::FeeKind;
 use comfy_table::{presets::ASCII_MARKDOWN, CellAlignment, Table};
@@ -672,7 +672,35 @@ fn notes(report: &Report, m: &ModelResult, out: &mut dyn Write) -> std::io::Resu
             totals.converted, m.currency
         )?;
     }
+    meta_notes(&totals, m, out)?;
     fee_notes(report, m, out)
+}
+
+/// The whatsapp-meta counts of issue 20's last part: free entry point windows, free tiers taken
+/// per account for want of a business number, local-currency cards.
+fn meta_notes(totals: &Stats, m: &ModelResult, out: &mut dyn Write) -> std::io::Result<()> {
+    if totals.free_entry_point > 0 {
+        writeln!(
+            out,
+            "  free entry point: {} messages free in a free entry point window (a reply within 24 h to a customer from an ad or a Page call-to-action)",
+            totals.free_entry_point
+        )?;
+    }
+    if totals.free_tier_per_account > 0 {
+        writeln!(
+            out,
+            "  free tier per account: {} messages drew on their account's free tier, which Meta counts per business phone number: their rows name no business_number",
+            totals.free_tier_per_account
+        )?;
+    }
+    if totals.local_currency > 0 {
+        writeln!(
+            out,
+            "  local currency: {} charges priced from the account's currency card (accounts file), converted into {} with fx.csv",
+            totals.local_currency, m.currency
+        )?;
+    }
+    Ok(())
 }
 
 /// One line per fee when there are few, else a summary.

@@ -17,6 +17,7 @@ mod input;
 mod ledger;
 mod meta;
 mod meta20;
+mod meta20b;
 mod output_files;
 mod outputs;
 mod props;
