@@ -108,7 +108,7 @@ pub(crate) fn run(a: &DecideArgs, plot: Option<Option<&std::path::Path>>) -> Res
 /// --model adds named ones.
 pub(crate) fn decision_models(a: &DecideArgs) -> Result<(Vec<Model>, Option<FxTable>)> {
     let channels = selected_channels(a)?;
-    let all = load_rates(&a.common, &[])?.0;
+    let all = every_model(&a.common)?;
     let mut names: Vec<String> = all
         .iter()
         .filter(|m| channels.contains(&m.channel))

@@ -372,7 +372,17 @@ pub(crate) fn loaded(a: &LogArgs, s: Settings, log: Log) -> Result<Loaded> {
     })
 }
 
-/// The rate directory's models named in `names` (all when empty) and its FX table.
+/// Every model of the rate directory, the optional ones too (`--channel` names them).
+pub(crate) fn every_model(a: &LogArgs) -> Result<Vec<Model>> {
+    let source = match &a.rates {
+        Some(d) => RateSource::Dir(d.clone()),
+        None => RateSource::Embedded,
+    };
+    Ok(RateSet::load(&source)?.models)
+}
+
+/// The rate directory's models named in `names` (all but the optional ones when empty) and
+/// its FX table.
 pub(crate) fn load_rates(a: &LogArgs, names: &[String]) -> Result<(Vec<Model>, Option<FxTable>)> {
     let source = match &a.rates {
         Some(d) => RateSource::Dir(d.clone()),

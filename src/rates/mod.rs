@@ -167,7 +167,9 @@ impl RateSet {
     pub fn select_with_fx(self, names: &[String]) -> Result<(Vec<Model>, Option<fx::FxTable>)> {
         let fx = self.fx;
         if names.is_empty() {
-            return Ok((self.models, fx));
+            // An optional model (a card that prices almost nothing, e.g. sms) only when named.
+            let models = self.models.into_iter().filter(|m| !m.optional).collect();
+            return Ok((models, fx));
         }
         let available: Vec<String> = self.models.iter().map(|m| m.name.clone()).collect();
         let mut models: Vec<Option<Model>> = self.models.into_iter().map(Some).collect();

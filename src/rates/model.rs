@@ -92,6 +92,8 @@ pub struct Model {
     /// Viber `[international]`: accounts registered from a date pay international rates
     /// outside their home country (docs/billing-rules.md#viber-domestic-and-international).
     pub international: Option<International>,
+    /// `optional = true`: replayed only when named (`--model`, `--channel`), not by default.
+    pub optional: bool,
 }
 
 /// `[international]` of a Viber model.
@@ -257,6 +259,7 @@ impl Model {
             )?),
         };
         let international = international(&k, &t, &card, &card_file)?;
+        let optional = k.boolean(&t, "optional", "optional")?.unwrap_or(false);
 
         Ok(Model {
             name,
@@ -270,6 +273,7 @@ impl Model {
             monthly,
             card,
             international,
+            optional,
         })
     }
 }

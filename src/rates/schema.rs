@@ -22,6 +22,7 @@ struct Top {
     markets: Any,
     tiers: Any,
     default_category: Any,
+    optional: Any,
     session: Any,
     window: Any,
     monthly: Any,

@@ -100,3 +100,23 @@ fn a_session_key_in_an_sms_model_is_an_error_not_ignored() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The shipped sms model is `optional = true`: a default run leaves it out (its card prices one
+/// country), `--model sms` and `compare --channel sms` take it in.
+#[test]
+fn the_optional_sms_model_is_replayed_only_when_named() {
+    let log = "timestamp,contact,direction,kind\n2026-03-02T08:00:00Z,+12025550100,out,\n";
+    let models = |v: &Value| -> Vec<String> {
+        (v["models"].as_array().unwrap().iter())
+            .map(|m| m["model"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let v = sim(&["replay", "-", "--format", "json"]).stdin(log).json();
+    assert!(!models(&v).contains(&"sms".to_string()), "{:?}", models(&v));
+    assert!(models(&v).contains(&"viber-2024".to_string()));
+    let v = (sim(&["replay", "-", "--format", "json", "--model", "sms"]).stdin(log)).json();
+    assert_eq!(models(&v), ["sms"]);
+    let out =
+        (sim(&["compare", "-", "--channel", "sms", "--model", "viber-2024"]).stdin(log)).succeeds();
+    assert!(out.contains("sms") && out.contains("viber-2024"), "{out}");
+}
