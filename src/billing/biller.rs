@@ -285,30 +285,7 @@ impl<'m> Biller<'m> {
 
     pub fn finish(self, log: &Log) -> ModelResult {
         let model = self.model;
-        // Collected, sorted, then built in bulk: inserting a log of many accounts' cells one by
-        // one into the maps cost more than billing them.
-        let mut cells: Vec<((u32, Country, i32), Stats)> = Vec::new();
-        let mut countries: Vec<((u32, i32), Country)> = Vec::new();
-        for (id, s) in self.cells.into_iter().enumerate() {
-            let (account, country, month) = log.cells[id];
-            if s.messages_in + s.messages_out == 0 {
-                continue;
-            }
-            countries.push(((account, month), country));
-            cells.push(((account, country, month), s));
-        }
-        cells.sort_unstable_by_key(|c| c.0);
-        countries.sort_unstable();
-        // Countries and priced spend of each active (account, month), for the fee tiers.
-        let mut active: Vec<(AccountMonth, ActiveMonth)> = Vec::new();
-        for (key, country) in countries {
-            match active.last_mut() {
-                Some((k, (set, _))) if *k == key => {
-                    set.insert(country);
-                }
-                _ => active.push((key, (BTreeSet::from([country]), Decimal::ZERO))),
-            }
-        }
+        let (cells, mut active) = cells_and_active(self.cells, log);
         let mut volumes = Vec::new();
         for (id, m) in self.months.into_iter().enumerate() {
             let key = log.account_months[id];
@@ -422,6 +399,43 @@ fn number_pool<'p>(
 }
 
 /// Each business number's free tier joins its account-month's pools (break-even).
+
+/// The cells with traffic, by (account, country, month), and the countries of each active
+/// (account, month), for the fee tiers (its spend is filled in later).
+fn cells_and_active(
+    stats: Vec<Stats>,
+    log: &Log,
+) -> (
+    Vec<((u32, Country, i32), Stats)>,
+    Vec<(AccountMonth, ActiveMonth)>,
+) {
+    // Collected, sorted, then built in bulk: inserting a log of many accounts' cells one by
+    // one into the maps cost more than billing them.
+    let mut cells: Vec<((u32, Country, i32), Stats)> = Vec::new();
+    let mut countries: Vec<((u32, i32), Country)> = Vec::new();
+    for (id, s) in stats.into_iter().enumerate() {
+        let (account, country, month) = log.cells[id];
+        if s.messages_in + s.messages_out == 0 {
+            continue;
+        }
+        countries.push(((account, month), country));
+        cells.push(((account, country, month), s));
+    }
+    cells.sort_unstable_by_key(|c| c.0);
+    countries.sort_unstable();
+    // Countries and priced spend of each active (account, month), for the fee tiers.
+    let mut active: Vec<(AccountMonth, ActiveMonth)> = Vec::new();
+    for (key, country) in countries {
+        match active.last_mut() {
+            Some((k, (set, _))) if *k == key => {
+                set.insert(country);
+            }
+            _ => active.push((key, (BTreeSet::from([country]), Decimal::ZERO))),
+        }
+    }
+    (cells, active)
+}
+
 fn add_number_pools(
     volumes: &mut [((u32, i32), Volume)],
     pools: FxHashMap<(u32, u32), NumberPool>,
