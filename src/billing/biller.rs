@@ -398,20 +398,12 @@ fn number_pool<'p>(
     }
 }
 
-/// Each business number's free tier joins its account-month's pools (break-even).
-
 /// The cells with traffic, by (account, country, month), and the countries of each active
 /// (account, month), for the fee tiers (its spend is filled in later).
-fn cells_and_active(
-    stats: Vec<Stats>,
-    log: &Log,
-) -> (
-    Vec<((u32, Country, i32), Stats)>,
-    Vec<(AccountMonth, ActiveMonth)>,
-) {
+fn cells_and_active(stats: Vec<Stats>, log: &Log) -> (Vec<CellStats>, Vec<ActiveMonths>) {
     // Collected, sorted, then built in bulk: inserting a log of many accounts' cells one by
     // one into the maps cost more than billing them.
-    let mut cells: Vec<((u32, Country, i32), Stats)> = Vec::new();
+    let mut cells: Vec<CellStats> = Vec::new();
     let mut countries: Vec<((u32, i32), Country)> = Vec::new();
     for (id, s) in stats.into_iter().enumerate() {
         let (account, country, month) = log.cells[id];
@@ -424,7 +416,7 @@ fn cells_and_active(
     cells.sort_unstable_by_key(|c| c.0);
     countries.sort_unstable();
     // Countries and priced spend of each active (account, month), for the fee tiers.
-    let mut active: Vec<(AccountMonth, ActiveMonth)> = Vec::new();
+    let mut active: Vec<ActiveMonths> = Vec::new();
     for (key, country) in countries {
         match active.last_mut() {
             Some((k, (set, _))) if *k == key => {
@@ -436,6 +428,12 @@ fn cells_and_active(
     (cells, active)
 }
 
+/// A cell's key (account, country, month) and its counts.
+type CellStats = ((u32, Country, i32), Stats);
+/// An active (account, month) and its countries and spend.
+type ActiveMonths = (AccountMonth, ActiveMonth);
+
+/// Each business number's free tier joins its account-month's pools (break-even).
 fn add_number_pools(
     volumes: &mut [((u32, i32), Volume)],
     pools: FxHashMap<(u32, u32), NumberPool>,
