@@ -21,6 +21,7 @@ mod outputs;
 mod props;
 mod reconcile;
 mod scale;
+mod scaling;
 mod spreadsheet;
 mod time_phone;
 mod viber;
