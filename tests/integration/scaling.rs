@@ -1,6 +1,8 @@
-//! Scaling: `explain` billed while the log is read gives what the read-then-bill path gives.
+//! Scaling: `explain` billed while the log is read gives what the read-then-bill path gives;
+//! a log split by account, replayed apart and merged, gives the whole log's report.
 
 use crate::sim;
+use rust_decimal::Decimal;
 use std::path::PathBuf;
 
 const MIXED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/mixed.csv");
@@ -78,4 +80,72 @@ fn explain_of_an_unknown_contact_is_a_usage_error() {
     sim(&["explain", "-", "--contact", "+1 555 0100"])
         .stdin(std::fs::read(MIXED).unwrap())
         .fails(2, "--contact: no such contact");
+}
+
+/// samples/mixed.csv split by account: `support` (1872 rows) and the rest (`alerts` 82,
+/// `marketing` 46), each half replayed apart with every built-in model, then merged: the
+/// whole log's JSON report, every count and amount (but the file's name) exactly; but a
+/// country's share of the monthly fees, a quotient rounded to 28 digits in each report, to
+/// within 1e-24 (the last digit of one country differs here).
+#[test]
+fn halves_split_by_account_merge_into_the_whole() {
+    let text = std::fs::read_to_string(MIXED).unwrap();
+    let (header, rows) = text.split_once('\n').unwrap();
+    let (support, rest): (Vec<&str>, Vec<&str>) =
+        rows.lines().partition(|r| r.ends_with(",support"));
+    assert_eq!((support.len(), rest.len()), (1872, 128));
+    let a = write_log("mixed_support.csv", header, &support);
+    let b = write_log("mixed_rest.csv", header, &rest);
+    let json_of = |log: &std::path::Path, name: &str| -> PathBuf {
+        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+        let (log, o) = (log.to_str().unwrap(), out.to_str().unwrap());
+        sim(&["replay", log, "--format", "json", "--output", o]).succeeds();
+        out
+    };
+    let (ja, jb) = (json_of(&a, "support.json"), json_of(&b, "rest.json"));
+    let merged = sim(&["merge", ja.to_str().unwrap(), jb.to_str().unwrap()]).json();
+    let whole = sim(&["replay", MIXED, "--format", "json"]).json();
+    // The country rows' fee shares (and totals) apart: within 1e-24.
+    let without_file = |mut v: serde_json::Value| {
+        v["input"].as_object_mut().unwrap().remove("file");
+        let mut shares = Vec::new();
+        for m in v["models"].as_array_mut().unwrap() {
+            for c in m["countries"].as_array_mut().unwrap() {
+                for k in ["fees", "total"] {
+                    let x = c.as_object_mut().unwrap().remove(k).unwrap();
+                    shares.push(x.as_str().unwrap().parse::<Decimal>().unwrap());
+                }
+            }
+        }
+        (v, shares)
+    };
+    assert_eq!(merged["input"]["rows"], 2000);
+    assert_eq!(
+        merged["input"]["file"],
+        format!("{} + {}", a.display(), b.display())
+    );
+    let (merged, merged_shares) = without_file(merged);
+    let (whole, whole_shares) = without_file(whole);
+    assert_eq!(merged, whole);
+    assert_eq!(merged_shares.len(), whole_shares.len());
+    let tiny = Decimal::new(1, 24);
+    for (m, w) in merged_shares.iter().zip(&whole_shares) {
+        assert!((m - w).abs() <= tiny, "{m} against {w}");
+    }
+}
+
+/// Reports of different models are not summed (exit 3, naming the report).
+#[test]
+fn merge_refuses_reports_of_other_models() {
+    let out = |model: &str, name: &str| -> String {
+        let o = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+        let o = o.to_str().unwrap().to_string();
+        sim(&[
+            "replay", MIXED, "--format", "json", "--model", model, "--output", &o,
+        ])
+        .succeeds();
+        o
+    };
+    let (a, b) = (out("viber-2024", "v.json"), out("whatsapp-meta", "w.json"));
+    sim(&["merge", &a, &b]).fails(3, "other models, channels or currencies");
 }
