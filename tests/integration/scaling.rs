@@ -74,6 +74,46 @@ fn explain_is_the_same_on_every_path() {
     assert_eq!(reversed, whole);
 }
 
+/// One contact's messages of one instant in two accounts, `b` (line 2) then `a` (line 3): the
+/// replay order puts account `a` first (by instant, then account name), so every model explains
+/// line 3 then line 2, from the file (billed in input order, the sink sorting its lines) as from
+/// standard input (sorted into the replay order before billing).
+#[test]
+fn explain_lists_one_instant_in_account_order() {
+    let header = "timestamp,contact,direction,kind,account";
+    let rows = [
+        "2026-03-01T09:00:00Z,+4915112345678,out,promotional,b",
+        "2026-03-01T09:00:00Z,+4915112345678,out,promotional,a",
+    ];
+    let log = write_log("two_accounts_one_instant.csv", header, &rows);
+    let log = log.to_str().unwrap();
+    let args = [
+        "explain",
+        log,
+        "--contact",
+        "+4915112345678",
+        "--format",
+        "json",
+    ];
+    let file = sim(&args).json();
+    let stdin_args = [
+        "explain",
+        "-",
+        "--contact",
+        "+4915112345678",
+        "--format",
+        "json",
+    ];
+    let text = format!("{header}\n{}\n{}\n", rows[0], rows[1]);
+    assert_eq!(sim(&stdin_args).stdin(text).json(), file);
+    for m in file["models"].as_array().unwrap() {
+        let lines: Vec<&str> = (m["lines"].as_array().unwrap().iter())
+            .map(|l| l["line"].as_str().unwrap())
+            .collect();
+        assert_eq!(lines, ["3", "2"], "{}", m["model"]);
+    }
+}
+
 #[test]
 fn explain_of_an_unknown_contact_is_a_usage_error() {
     sim(&["explain", MIXED, "--contact", "+1 555 0100"]).fails(2, "--contact: no such contact");
