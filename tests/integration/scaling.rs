@@ -189,3 +189,41 @@ fn merge_refuses_reports_of_other_models() {
     let (a, b) = (out("viber-2024", "v.json"), out("whatsapp-meta", "w.json"));
     sim(&["merge", &a, &b]).fails(3, "other models, channels or currencies");
 }
+
+/// With --accounts (tests/fixtures/accounts: intl.csv, accounts `old`, `new`, `nodate`): the
+/// part of `new` and the part of the other two merge into the whole report, the account table
+/// included (each account once; model `intl`'s `accounts_assumed_domestic` 1, `nodate`, summed
+/// from 0 and 1).
+#[test]
+fn halves_with_an_accounts_file_merge_into_the_whole() {
+    let log = crate::fixture("accounts/intl.csv");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let (header, rows) = text.split_once('\n').unwrap();
+    let (new, rest): (Vec<&str>, Vec<&str>) = rows.lines().partition(|r| r.ends_with(",new"));
+    let rates = crate::fixture("accounts/rates");
+    let accounts = crate::fixture("accounts/intl_accounts.csv");
+    let report = |log: &str, out: Option<&str>| {
+        let mut a = vec!["replay", log, "--rates", &rates, "--accounts", &accounts];
+        a.extend(["--format", "json"]);
+        if let Some(o) = out {
+            a.extend(["--output", o]);
+        }
+        sim(&a)
+    };
+    let mut parts = Vec::new();
+    for (name, rows) in [("intl_new", &new), ("intl_rest", &rest)] {
+        let part = write_log(&format!("{name}.csv"), header, rows);
+        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.json"));
+        let out = out.to_str().unwrap().to_string();
+        report(part.to_str().unwrap(), Some(&out)).succeeds();
+        parts.push(out);
+    }
+    let mut merged = sim(&["merge", &parts[0], &parts[1]]).json();
+    let mut whole = report(&log, None).json();
+    assert_eq!(merged["models"][1]["model"], "intl");
+    assert_eq!(merged["models"][1]["accounts_assumed_domestic"], 1);
+    for v in [&mut merged, &mut whole] {
+        v["input"].as_object_mut().unwrap().remove("file");
+    }
+    assert_eq!(merged, whole);
+}
