@@ -1,10 +1,9 @@
 //! `explain`: one contact's replay, message by message.
 
 use crate::accounts::Accounts;
-use crate::billing::{Line, ModelResult, Price};
+use crate::billing::{Line, LineSink, ModelResult, Names, Price};
 use crate::calendar::format_instant;
 use crate::event::{Direction, Event};
-use crate::input::Log;
 use crate::report::cell::text;
 use crate::report::{display_amount, CsvDialect, Sheet};
 use comfy_table::{presets::ASCII_MARKDOWN, Table};
@@ -29,13 +28,144 @@ pub const COLUMNS: [&str; 14] = [
     "why",
 ];
 
+/// One billed line of the explained contact, with a copy of its event and its account's name
+/// (all the output needs of the log).
+pub struct ContactLine {
+    pub ev: Event,
+    pub line: Line,
+    /// Index into `ContactLines::accounts`.
+    account: u32,
+}
+
+/// A model's line sink that keeps only the lines of one contact, found by its name as the
+/// log names it (`Log::find_contact`'s key): the contact's id is not known before the log is
+/// read, so each new contact's name is compared once, then only ids.
+pub struct ContactLines {
+    key: String,
+    contact: Option<u32>,
+    /// Contact ids already compared (and not the one).
+    checked: Vec<bool>,
+    /// The contact's name as the log gives it, once found.
+    pub name: Option<String>,
+    /// The accounts of the contact's lines (few; the zone each line is shown in).
+    accounts: Vec<String>,
+    pub lines: Vec<ContactLine>,
+}
+
+impl ContactLines {
+    /// `raw`: the contact as the user typed it (a number in any accepted format, or the id).
+    pub fn new(raw: &str) -> ContactLines {
+        ContactLines {
+            // As `Log::find_contact` makes it.
+            key: crate::input::phone::normalize(raw)
+                .map(|d| format!("+{d}"))
+                .unwrap_or_else(|| raw.trim().to_string()),
+            contact: None,
+            checked: Vec::new(),
+            name: None,
+            accounts: Vec::new(),
+            lines: Vec::new(),
+        }
+    }
+
+    /// Whether `ev` is the contact's; its name is made once per new contact id.
+    fn is_contacts(&mut self, ev: &Event, names: &dyn Names) -> bool {
+        if let Some(c) = self.contact {
+            return ev.contact == c;
+        }
+        let id = ev.contact as usize;
+        if id >= self.checked.len() {
+            self.checked.resize(id + 1, false);
+        } else if self.checked[id] {
+            return false;
+        }
+        self.checked[id] = true;
+        let mut buf = [0; 16];
+        if names.contact(ev, &mut buf) != self.key {
+            return false;
+        }
+        self.contact = Some(ev.contact);
+        self.name = Some(self.key.clone());
+        self.checked = Vec::new();
+        true
+    }
+
+    /// The lines in the replay order: by instant, at one instant by account name, one
+    /// account's in input order (a sink may be handed an instant's lines in input order).
+    pub fn into_replay_order(mut self) -> ContactLines {
+        let accounts = &self.accounts;
+        (self.lines).sort_by(|a, b| {
+            (a.ev.at, &accounts[a.account as usize], a.line.event).cmp(&(
+                b.ev.at,
+                &accounts[b.account as usize],
+                b.line.event,
+            ))
+        });
+        self
+    }
+
+    fn account(&self, l: &ContactLine) -> &str {
+        &self.accounts[l.account as usize]
+    }
+}
+
+impl LineSink for ContactLines {
+    /// `into_replay_order` sorts the contact's lines.
+    fn in_replay_order(&self) -> bool {
+        false
+    }
+
+    fn take(&mut self, lines: &[Line], first: u32, events: &[Event], names: &dyn Names) {
+        for line in lines {
+            let ev = &events[(line.event - first) as usize];
+            if !self.is_contacts(ev, names) {
+                continue;
+            }
+            let name = names.account(ev);
+            let account = match self.accounts.iter().position(|a| a == name) {
+                Some(k) => k,
+                None => {
+                    self.accounts.push(name.to_string());
+                    self.accounts.len() - 1
+                }
+            };
+            self.lines.push(ContactLine {
+                ev: *ev,
+                line: *line,
+                account: account as u32,
+            });
+        }
+    }
+}
+
+/// The explained contact: its name and, by model, its lines (`ContactLines`, in the replay
+/// order) and the model's result.
+pub struct Explained<'a> {
+    pub name: &'a str,
+    pub models: &'a [ModelResult],
+    pub lines: &'a [ContactLines],
+    pub accounts: &'a Accounts,
+}
+
+impl Explained<'_> {
+    /// Each model with the contact's lines and each line's zone (`--accounts` `tz`, else
+    /// `--tz`: the zone its months are cut in).
+    fn each(&self) -> impl Iterator<Item = (&ModelResult, Vec<(&ContactLine, chrono_tz::Tz)>)> {
+        self.models.iter().zip(self.lines).map(|(m, c)| {
+            let lines = (c.lines.iter())
+                .map(|l| (l, self.accounts.tz_of(c.account(l))))
+                .collect();
+            (m, lines)
+        })
+    }
+}
+
 /// One billed line as the CSV and JSON give it, in `COLUMNS` order. `amount` is empty for an
 /// inbound or unpriced message (`why` says which), 0 for a free one.
-fn record(log: &Log, m: &ModelResult, line: &Line, accounts: &Accounts) -> Vec<String> {
-    let ev = &log.events[line.event as usize];
-    let tz = zone_of(log, ev, accounts);
+fn record(m: &ModelResult, l: &ContactLine, tz: chrono_tz::Tz) -> Vec<String> {
+    let (ev, line) = (&l.ev, &l.line);
     let mut sum = rust_decimal::Decimal::ZERO;
-    let r = row(log, m, line, tz, &mut sum);
+    let r = row(m, l, tz, &mut sum);
     let rate = m.rate_ref(&line.price);
     let amount = match (&rate, line.price) {
         (Some(r), _) => r.amount.to_string(),
@@ -79,18 +209,11 @@ fn record(log: &Log, m: &ModelResult, line: &Line, accounts: &Accounts) -> Vec<S
 }
 
 /// The contact's lines of every model, one CSV row each (`COLUMNS`).
-pub fn write_csv(
-    log: &Log,
-    models: &[ModelResult],
-    contact: u32,
-    accounts: &Accounts,
-    dialect: CsvDialect,
-    out: &mut dyn Write,
-) -> std::io::Result<()> {
+pub fn write_csv(c: &Explained, dialect: CsvDialect, out: &mut dyn Write) -> std::io::Result<()> {
     let mut w = Sheet::new(out, dialect, &COLUMNS)?;
-    for m in models {
-        for line in (m.lines.iter()).filter(|l| log.events[l.event as usize].contact == contact) {
-            w.row(&record(log, m, line, accounts))?;
+    for (m, lines) in c.each() {
+        for (line, tz) in lines {
+            w.row(&record(m, line, tz))?;
         }
     }
     w.flush()
@@ -98,22 +221,17 @@ pub fn write_csv(
 
 /// The contact's lines of every model as JSON: per model its lines (`COLUMNS` as keys) and
 /// the sum of their amounts.
-pub fn write_json(
-    log: &Log,
-    models: &[ModelResult],
-    contact: u32,
-    accounts: &Accounts,
-    out: &mut dyn Write,
-) -> std::io::Result<()> {
-    let models: Vec<Value> = models
-        .iter()
-        .map(|m| {
+pub fn write_json(c: &Explained, out: &mut dyn Write) -> std::io::Result<()> {
+    let models: Vec<Value> = c
+        .each()
+        .map(|(m, lines)| {
             let mut sum = rust_decimal::Decimal::ZERO;
-            let lines: Vec<Value> = (m.lines.iter())
-                .filter(|l| log.events[l.event as usize].contact == contact)
-                .map(|l| {
-                    sum += m.rate_ref(&l.price).map(|r| r.amount).unwrap_or_default();
-                    let rec = record(log, m, l, accounts);
+            let lines: Vec<Value> = (lines.into_iter())
+                .map(|(l, tz)| {
+                    sum += (m.rate_ref(&l.line.price))
+                        .map(|r| r.amount)
+                        .unwrap_or_default();
+                    let rec = record(m, l, tz);
                     let map: Map<String, Value> = (COLUMNS.iter().zip(rec).skip(3))
                         .map(|(k, v)| (k.to_string(), Value::String(v)))
                         .collect();
@@ -124,22 +242,15 @@ pub fn write_json(
                    "messages_cost": sum.to_string(), "lines": lines})
         })
         .collect();
-    let doc = json!({"contact": log.contact_name(contact), "models": models});
+    let doc = json!({"contact": c.name, "models": models});
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
 }
 
-/// `accounts`: each line's times are shown in its account's zone (`--accounts` `tz`, else
-/// `--tz`), the zone its months are cut in.
-pub fn write(
-    log: &Log,
-    models: &[ModelResult],
-    contact: u32,
-    accounts: &Accounts,
-    out: &mut dyn Write,
-) -> std::io::Result<()> {
-    writeln!(out, "contact {}", log.contact_name(contact))?;
-    for m in models {
+/// The table: each line's times in its account's zone (`Explained::each`).
+pub fn write(c: &Explained, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "contact {}", c.name)?;
+    for (m, lines) in c.each() {
         writeln!(out, "\n{} ({}, {})", m.name, m.channel, m.currency)?;
         let mut t = Table::new();
         t.load_preset(ASCII_MARKDOWN);
@@ -155,10 +266,8 @@ pub fn write(
             "why",
         ]);
         let mut sum = rust_decimal::Decimal::ZERO;
-        let lines = (m.lines.iter()).filter(|l| log.events[l.event as usize].contact == contact);
-        for line in lines {
-            let ev = &log.events[line.event as usize];
-            t.add_row(row(log, m, line, zone_of(log, ev, accounts), &mut sum));
+        for (line, tz) in lines {
+            t.add_row(row(m, line, tz, &mut sum));
         }
         writeln!(out, "{t}")?;
         writeln!(
@@ -173,13 +282,12 @@ pub fn write(
 
 /// One billed line of the contact as a table row; its amount is added to `sum`.
 fn row(
-    log: &Log,
     m: &ModelResult,
-    line: &Line,
+    l: &ContactLine,
     tz: chrono_tz::Tz,
     sum: &mut rust_decimal::Decimal,
 ) -> [String; 9] {
-    let ev = &log.events[line.event as usize];
+    let (ev, line) = (&l.ev, &l.line);
     let o = &line.outcome;
     let (dir, kind) = match ev.direction {
         Direction::Inbound => ("in", "".to_string()),
@@ -241,10 +349,4 @@ fn cost(m: &ModelResult, line: &Line, ev: &Event, sum: &mut rust_decimal::Decima
         (None, _) if ev.direction == Direction::Inbound => String::new(),
         (None, _) => "0".into(),
     }
-}
-
-/// The zone an event's times are shown in: its account's (`--accounts` `tz`, else `--tz`), the
-/// zone its months are cut in.
-fn zone_of(log: &Log, ev: &Event, accounts: &Accounts) -> chrono_tz::Tz {
-    accounts.tz_of(log.account_name(log.account_of(ev)))
 }

@@ -161,6 +161,11 @@ pub struct Line {
 /// event, and `names` names its account and contact.
 pub trait LineSink: Send {
     fn take(&mut self, lines: &[Line], first: u32, events: &[Event], names: &dyn Names);
+    /// Whether an instant's lines must come in the replay order (the ledger's rows). A sink
+    /// that orders its few lines itself (explain's) lets the log be billed the faster way.
+    fn in_replay_order(&self) -> bool {
+        true
+    }
 }
 
 /// A model's line sink, shared with the billing thread that bills the model.

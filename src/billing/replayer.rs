@@ -124,7 +124,11 @@ impl<'m> Replayer<'m> {
         let mut replayer = Replayer {
             groups,
             outcomes: Vec::new(),
-            in_replay_order: !sinks.is_empty(),
+            in_replay_order: (sinks.iter()).any(|s| {
+                s.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .in_replay_order()
+            }),
             order: Vec::new(),
         };
         let cell_accounts: Vec<u32> = log.cells.iter().map(|c| c.0).collect();

@@ -9,6 +9,7 @@ mod completions;
 mod explain;
 mod generate;
 mod log_args;
+mod merge;
 mod rates;
 mod reconcile;
 mod replay;
@@ -59,6 +60,8 @@ enum Command {
     Reconcile(reconcile::ReconcileArgs),
     /// What each savings strategy would have saved on this log, per model: two replays each.
     Advise(advise::AdviseArgs),
+    /// Sum the JSON reports of parts of one log split by portfolio or account (docs/scaling.md).
+    Merge(merge::MergeArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(completions::CompletionsArgs),
     /// The rate cards: `rates export DIR` writes the built-in ones out to start your own from;
@@ -115,6 +118,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Generate(a) => generate::run(a),
         Command::Reconcile(a) => reconcile::run(a),
         Command::Advise(a) => advise::run(a),
+        Command::Merge(a) => merge::run(a),
         Command::Completions(a) => completions::run(a),
         Command::Rates(a) => rates::run(a),
     }

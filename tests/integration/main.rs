@@ -23,6 +23,7 @@ mod outputs;
 mod props;
 mod reconcile;
 mod scale;
+mod scaling;
 mod sms;
 mod spreadsheet;
 mod time_phone;
