@@ -306,6 +306,9 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 /// row, in time order or not (`SLOTS` quarter hours are 85 days).
 pub struct MonthDays {
     tz: Tz,
+    /// The quarter hour asked for last: a time-ordered log asks for it again and again.
+    last: (i64, (i32, i32)),
+    /// Quarter hours by `slot & mask` (a power of two long).
     slots: Vec<(i64, (i32, i32))>,
 }
 
@@ -322,6 +325,7 @@ impl MonthDays {
     pub fn new(tz: Tz) -> MonthDays {
         MonthDays {
             tz,
+            last: (i64::MIN, (0, 0)),
             slots: vec![(i64::MIN, (0, 0))],
         }
     }
@@ -334,6 +338,7 @@ impl MonthDays {
             Some(m) if m.tz == tz => m,
             _ => MonthDays {
                 tz,
+                last: (i64::MIN, (0, 0)),
                 slots: vec![(i64::MIN, (0, 0)); SLOTS],
             },
         }
@@ -344,11 +349,21 @@ impl MonthDays {
         KEPT.with(|k| *k.borrow_mut() = Some(self));
     }
 
+    #[inline]
     pub fn get(&mut self, at: i64) -> (i32, i32) {
         let slot = at.div_euclid(QUARTER_HOUR);
-        let n = self.slots.len() as i64;
-        let kept = &mut self.slots[slot.rem_euclid(n) as usize];
+        if self.last.0 == slot {
+            return self.last.1;
+        }
+        self.get_slot(at, slot)
+    }
+
+    fn get_slot(&mut self, at: i64, slot: i64) -> (i32, i32) {
+        // The length is a power of two: the mask is the Euclidean remainder, negatives too.
+        let mask = self.slots.len() as i64 - 1;
+        let kept = self.slots[(slot & mask) as usize];
         if kept.0 == slot {
+            self.last = kept;
             return kept.1;
         }
         let value = local_month_day(at, self.tz);
@@ -358,7 +373,8 @@ impl MonthDays {
             offset(self.tz, start + QUARTER_HOUR - 1),
         );
         if a == b && a % 900 == 0 {
-            self.slots[slot.rem_euclid(n) as usize] = (slot, value);
+            self.slots[(slot & mask) as usize] = (slot, value);
+            self.last = (slot, value);
         }
         value
     }
