@@ -506,35 +506,7 @@ fn era(k: &Keys, i: usize, v: &Value) -> Result<Era> {
         .ok_or_else(|| k.err(&path("from"), "missing (required)"))?;
     let from = NaiveDate::parse_from_str(&from_s, "%Y-%m-%d")
         .map_err(|_| k.err(&path("from"), format!("not a YYYY-MM-DD date ({from_s})")))?;
-    let pricing = match k.string(e, "pricing", &path("pricing"))?.as_deref() {
-        Some("conversation") => Pricing::Conversation,
-        Some("category") => Pricing::Category,
-        Some("per-message") => Pricing::PerMessage,
-        other => {
-            return Err(k.err(
-                &path("pricing"),
-                format!(
-                    "use conversation, category or per-message ({})",
-                    other.unwrap_or("missing")
-                ),
-            ))
-        }
-    };
-    let free_tier_counts = match k
-        .string(e, "free_tier_counts", &path("free_tier_counts"))?
-        .as_deref()
-    {
-        None => None,
-        Some("conversations") => Some(FreeTierCounts::Conversations),
-        Some("service-conversations") => Some(FreeTierCounts::ServiceConversations),
-        Some("service-messages") => Some(FreeTierCounts::ServiceMessages),
-        Some(o) => {
-            return Err(k.err(
-                &path("free_tier_counts"),
-                format!("use conversations, service-conversations or service-messages ({o})"),
-            ))
-        }
-    };
+    let (pricing, free_tier_counts) = era_pricing(k, e, &path)?;
     let (auth_intl, threshold) = authentication_international(k, e, &path)?;
     let free_tier_per_number = match k
         .string(e, "free_tier_per", &path("free_tier_per"))?
@@ -582,6 +554,44 @@ fn era(k: &Keys, i: usize, v: &Value) -> Result<Era> {
             .boolean(e, "service_charged", &path("service_charged"))?
             .unwrap_or(false),
     })
+}
+
+/// An era's `pricing` (required) and `free_tier_counts` (optional), by their words.
+fn era_pricing(
+    k: &Keys,
+    e: &Table,
+    path: &dyn Fn(&str) -> String,
+) -> Result<(Pricing, Option<FreeTierCounts>)> {
+    let pricing = match k.string(e, "pricing", &path("pricing"))?.as_deref() {
+        Some("conversation") => Pricing::Conversation,
+        Some("category") => Pricing::Category,
+        Some("per-message") => Pricing::PerMessage,
+        other => {
+            return Err(k.err(
+                &path("pricing"),
+                format!(
+                    "use conversation, category or per-message ({})",
+                    other.unwrap_or("missing")
+                ),
+            ))
+        }
+    };
+    let free_tier_counts = match k
+        .string(e, "free_tier_counts", &path("free_tier_counts"))?
+        .as_deref()
+    {
+        None => None,
+        Some("conversations") => Some(FreeTierCounts::Conversations),
+        Some("service-conversations") => Some(FreeTierCounts::ServiceConversations),
+        Some("service-messages") => Some(FreeTierCounts::ServiceMessages),
+        Some(o) => {
+            return Err(k.err(
+                &path("free_tier_counts"),
+                format!("use conversations, service-conversations or service-messages ({o})"),
+            ))
+        }
+    };
+    Ok((pricing, free_tier_counts))
 }
 
 /// A model in another currency than USD: the USD cards of the same prices CSV, converted with

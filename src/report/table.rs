@@ -2,7 +2,7 @@ use super::{
     account_label, display_amount, display_price, groups, rates_note, regions_text, scope_label,
     whole_volume, BreakevenReport, CardsReport, CompareReport, Decision, Exporter, Group, Report,
 };
-use crate::analysis::breakeven::Scope;
+use crate::analysis::breakeven::{Pair, Scope};
 use crate::analysis::cards::{SessionVsMessage, SAVING_AT};
 use crate::analysis::compare::Comparison;
 use crate::analysis::curve::Cheaper;
@@ -221,6 +221,28 @@ fn heading(d: &Decision, out: &mut dyn Write) -> std::io::Result<()> {
     Ok(())
 }
 
+/// A pair's crossings as table cells, one line each: messages a month, sessions of each model,
+/// k and the cost there ("none" when one model is cheaper, or they are equal, at every volume).
+fn crossing_cells(d: &Decision, scope: &Scope, pair: &Pair) -> (String, String, String, String) {
+    let crossings: Vec<_> = pair.regions.iter().filter_map(|r| r.to).collect();
+    if crossings.is_empty() {
+        return ("none".into(), String::new(), String::new(), String::new());
+    }
+    let (mut m, mut s, mut k, mut c) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for x in crossings {
+        c.push(display_amount(scope.cost_at(pair.a, x), d.full_precision));
+        let v = scope.volume_at(x);
+        m.push(whole_volume(v.messages));
+        s.push(format!(
+            "{} / {}",
+            whole_volume(v.sessions[pair.a]),
+            whole_volume(v.sessions[pair.b])
+        ));
+        k.push(x.round_dp(4).normalize().to_string());
+    }
+    (m.join("\n"), s.join("\n"), k.join("\n"), c.join("\n"))
+}
+
 fn comparison_table(d: &Decision, c: &Comparison, out: &mut dyn Write) -> std::io::Result<()> {
     let amount = |x| display_amount(x, d.full_precision);
     let names = names(d);
@@ -338,33 +360,7 @@ fn scope_table(
         false => format!("{} (incomplete)", names[i]),
     };
     for pair in &scope.pairs {
-        let crossings: Vec<_> = pair.regions.iter().filter_map(|r| r.to).collect();
-        let (msgs, sess, ks, costs) = if crossings.is_empty() {
-            (
-                "none".to_string(),
-                String::new(),
-                String::new(),
-                String::new(),
-            )
-        } else {
-            let mut m = Vec::new();
-            let mut s = Vec::new();
-            let mut k = Vec::new();
-            let mut c = Vec::new();
-            for x in crossings {
-                c.push(display_amount(scope.cost_at(pair.a, x), d.full_precision));
-                let v = scope.volume_at(x);
-                let (msg, ss) = (v.messages, v.sessions);
-                m.push(whole_volume(msg));
-                s.push(format!(
-                    "{} / {}",
-                    whole_volume(ss[pair.a]),
-                    whole_volume(ss[pair.b])
-                ));
-                k.push(x.round_dp(4).normalize().to_string());
-            }
-            (m.join("\n"), s.join("\n"), k.join("\n"), c.join("\n"))
-        };
+        let (msgs, sess, ks, costs) = crossing_cells(d, scope, pair);
         t.add_row([
             format!("{} vs {}", model(pair.a), model(pair.b)),
             msgs,
