@@ -53,16 +53,7 @@ impl Engine for SmsEngine {
             }
             (Direction::Outbound, _) => (Billed::PerMessage, Charge::Message(self.0), OUTBOUND),
         };
-        Outcome {
-            billed,
-            charge,
-            session: None,
-            opened: false,
-            assumed_category: false,
-            blocked: false,
-            until: 0,
-            why: Why::Declared(why),
-        }
+        Outcome::new(billed, charge, Why::Declared(why))
     }
 }
 

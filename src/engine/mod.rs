@@ -235,7 +235,8 @@ impl Outcome {
         Outcome::new(Billed::NotDelivered, Charge::None, Why::NotDelivered)
     }
 
-    fn new(billed: Billed, charge: Charge, why: Why) -> Outcome {
+    /// An outcome that opens and uses no session (a per-message channel's, or no charge).
+    pub(crate) fn new(billed: Billed, charge: Charge, why: Why) -> Outcome {
         Outcome {
             billed,
             charge,
