@@ -9,8 +9,13 @@ mod whatsapp;
 
 use crate::billing::Stats;
 use crate::engine::{Engine, Outcome};
+use crate::error::Result;
 use crate::event::Category;
+use crate::rates::meta::Era;
 use crate::rates::Model;
+use chrono::NaiveDate;
+
+pub use viber::{AfterCap, OnLimit, SessionParams};
 
 /// One channel and what it declares.
 pub struct ChannelDef {
@@ -57,6 +62,9 @@ pub struct RuleDef {
     /// Whether two models of these rules get the same outcome for every event (their
     /// parameters equal), so that one replay serves both.
     pub same_engine: fn(&Model, &Model) -> bool,
+    /// Reads the model file's sections these rules own (serde structs in the channel's module,
+    /// with the typed values of `rates::setting`); the file's name is for errors.
+    pub settings: fn(&str, &toml::Value) -> Result<Settings>,
     /// The card comparison's default countries are this card's (the scarce side).
     pub cards_default_countries: bool,
     /// A charged session is compared with per-message prices in the card comparison.
@@ -68,6 +76,38 @@ pub struct RuleDef {
     pub charged_for_lateness: fn(&Outcome) -> bool,
     /// advise: what sending updates inside open sessions or windows would change.
     pub updates_note: &'static str,
+}
+
+/// What a model file's channel sections say, each read by the rules that own it; what a
+/// rule does not read keeps its default (the key checks make sure it is absent).
+pub struct Settings {
+    /// Viber `[session]`.
+    pub session: SessionParams,
+    /// Viber `[international] registered_from`.
+    pub international_from: Option<NaiveDate>,
+    /// WhatsApp `[window] hours`: the customer service window.
+    pub window_hours: i64,
+    /// whatsapp-meta `[conversation] hours`.
+    pub conversation_hours: i64,
+    /// whatsapp-meta `[[era]]`, in the file's order.
+    pub eras: Vec<Era>,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            session: SessionParams::default(),
+            international_from: None,
+            window_hours: 24,
+            conversation_hours: 24,
+            eras: Vec::new(),
+        }
+    }
+}
+
+/// The settings of rules that own no section.
+fn no_settings(_: &str, _: &toml::Value) -> Result<Settings> {
+    Ok(Settings::default())
 }
 
 /// Every channel, in the order errors and help list them.

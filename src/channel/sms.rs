@@ -28,6 +28,7 @@ static RULES: RuleDef = RuleDef {
     message_column: |_| 0,
     engine: |m, _| Box::new(SmsEngine(m.default_category)),
     same_engine: |_, _| true,
+    settings: super::no_settings,
     keys: &[],
     cards_default_countries: false,
     session_vs_message: false,

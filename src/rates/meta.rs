@@ -490,7 +490,8 @@ fn contiguous(bands: &[Band]) -> std::result::Result<(), String> {
     Ok(())
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Pricing {
     Conversation,
     Category,
@@ -498,7 +499,8 @@ pub enum Pricing {
 }
 
 /// What a monthly free tier counts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum FreeTierCounts {
     Conversations,
     ServiceConversations,

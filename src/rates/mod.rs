@@ -7,6 +7,7 @@ pub mod import_meta;
 pub mod meta;
 mod model;
 mod schema;
+pub mod setting;
 mod table;
 
 pub use card::{PriceCard, PriceRow, Priced};

@@ -1,12 +1,9 @@
 use super::card::PriceCard;
 use super::fx::{Conversion, FxTable};
-use super::meta::{
-    card_currencies, Era, FreeTierCounts, LocalCard, Markets, MetaCard, MetaSpec, MetaTiers,
-    Pricing,
-};
+use super::meta::{card_currencies, LocalCard, Markets, MetaCard, MetaSpec, MetaTiers};
 use super::table::{check_money, MAX_FEE};
 use super::RateSource;
-use crate::channel::CardKind;
+use crate::channel::{CardKind, Settings};
 use crate::error::{Error, Result};
 use crate::event::{Category, Country};
 use chrono::NaiveDate;
@@ -14,34 +11,7 @@ use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use toml::{Table, Value};
 
-pub use crate::channel::{Channel, Rules};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AfterCap {
-    /// The session is over; the next one needs a customer message.
-    End,
-    /// A new session starts at the message over the cap.
-    NewSession,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OnLimit {
-    /// Bill the message Viber rejects as a business-initiated message.
-    BusinessInitiated,
-    /// Count it and bill nothing.
-    Drop,
-}
-
-#[derive(Clone, Debug)]
-pub struct SessionParams {
-    pub hours: i64,
-    pub max_messages: u32,
-    pub after_cap: AfterCap,
-    pub max_consecutive: u32,
-    pub on_consecutive_limit: OnLimit,
-    /// Whether a session costs the country's session rate (at its first business message).
-    pub charged: bool,
-}
+pub use crate::channel::{AfterCap, Channel, OnLimit, Rules, SessionParams};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FeeKind {
@@ -105,10 +75,6 @@ pub struct International {
     pub column: usize,
 }
 
-/// Hours of a session, window or conversation: up to a leap year.
-const HOURS: (i64, i64) = (1, 366 * 24);
-/// Session message caps.
-const COUNT: (i64, i64) = (1, 1_000_000);
 /// Free messages or conversations a month.
 const FREE: (i64, i64) = (0, 1_000_000_000);
 /// `minimum_from_month`: from the first active month to 10 years of them (no source waives
@@ -239,17 +205,15 @@ impl Model {
                 .ok_or_else(|| k.err("default_category", format!("unknown category ({s})")))?,
         };
 
-        let session = session_params(&k, &t)?;
-        let w = k.table(&t, "window")?.cloned().unwrap_or_default();
-        let window_hours = k.integer(&w, "hours", "window.hours", HOURS)?.unwrap_or(24);
-
+        // The channel's own sections, read by its rules (src/channel).
+        let settings = (rules.settings)(&file, &Value::Table(t.clone()))?;
         let monthly = monthly(&k, &t)?;
 
         let card_file = source.display(&prices);
         let card_text = source.read(&prices)?;
         let card = match rules.card {
             CardKind::Meta => Card::Meta(meta_spec(
-                &k, &t, source, &card_file, &card_text, &currency,
+                &k, &t, source, &card_file, &card_text, &currency, &settings,
             )?),
             CardKind::Country => Card::Country(PriceCard::parse_with(
                 &card_file,
@@ -258,7 +222,7 @@ impl Model {
                 &["international"],
             )?),
         };
-        let international = international(&k, &t, &card, &card_file)?;
+        let international = international(&k, settings.international_from, &card, &card_file)?;
         let optional = k.boolean(&t, "optional", "optional")?.unwrap_or(false);
 
         Ok(Model {
@@ -268,8 +232,8 @@ impl Model {
             rules,
             currency,
             default_category,
-            session,
-            window_hours,
+            session: settings.session,
+            window_hours: settings.window_hours,
             monthly,
             card,
             international,
@@ -278,31 +242,25 @@ impl Model {
     }
 }
 
-/// `[international] registered_from` (viber rules only: schema.rs), with the card's
-/// `international` column, which it needs (a card without one would leave every
+/// `[international] registered_from` (read by the viber rules, src/channel/viber.rs), with
+/// the card's `international` column, which it needs (a card without one would leave every
 /// international message unpriced without a word).
 fn international(
     k: &Keys,
-    t: &Table,
+    registered_from: Option<NaiveDate>,
     card: &Card,
     card_file: &str,
 ) -> Result<Option<International>> {
-    let Some(s) = k.table(t, "international")? else {
+    let Some(registered_from) = registered_from else {
         return Ok(None);
     };
-    let path = "international.registered_from";
-    let d = k
-        .string(s, "registered_from", path)?
-        .ok_or_else(|| k.err(path, "missing (required in [international])"))?;
-    let registered_from = NaiveDate::parse_from_str(&d, "%Y-%m-%d")
-        .map_err(|_| k.err(path, format!("not a YYYY-MM-DD date ({d})")))?;
     let column = match card {
         Card::Country(c) => c.column("international"),
         Card::Meta(_) => None,
     }
     .ok_or_else(|| {
         k.err(
-            path,
+            "international.registered_from",
             format!("the prices file {card_file} has no international column"),
         )
     })?;
@@ -342,44 +300,6 @@ fn channel_and_rules(k: &Keys, t: &Table) -> Result<(Channel, Rules)> {
         ));
     }
     Ok((channel, rules))
-}
-
-/// The `[session]` parameters (Viber), defaults where absent.
-fn session_params(k: &Keys, t: &Table) -> Result<SessionParams> {
-    let s = k.table(t, "session")?.cloned().unwrap_or_default();
-    Ok(SessionParams {
-        hours: k
-            .integer(&s, "hours", "session.hours", HOURS)?
-            .unwrap_or(24),
-        max_messages: k
-            .integer(&s, "max_messages", "session.max_messages", COUNT)?
-            .unwrap_or(60) as u32,
-        after_cap: match k.string(&s, "after_cap", "session.after_cap")?.as_deref() {
-            None | Some("end") => AfterCap::End,
-            Some("new-session") => AfterCap::NewSession,
-            Some(o) => {
-                return Err(k.err("session.after_cap", format!("use end or new-session ({o})")))
-            }
-        },
-        max_consecutive: k
-            .integer(&s, "max_consecutive", "session.max_consecutive", COUNT)?
-            .unwrap_or(5) as u32,
-        on_consecutive_limit: match k
-            .string(&s, "on_consecutive_limit", "session.on_consecutive_limit")?
-            .as_deref()
-        {
-            Some("business-initiated") => OnLimit::BusinessInitiated,
-            // Viber rejects the message: not delivered, not billed (docs/billing-rules.md#viber-in-a-row).
-            None | Some("drop") => OnLimit::Drop,
-            Some(o) => {
-                return Err(k.err(
-                    "session.on_consecutive_limit",
-                    format!("use business-initiated or drop ({o})"),
-                ))
-            }
-        },
-        charged: k.boolean(&s, "charged", "session.charged")?.unwrap_or(true),
-    })
 }
 
 /// `[monthly]`: fee, fee kind (flat when a fee is given without one), fee per country and
@@ -435,6 +355,7 @@ fn meta_spec(
     card_file: &str,
     card_text: &str,
     currency: &str,
+    settings: &Settings,
 ) -> Result<MetaSpec> {
     let markets_name = k.required(t, "markets")?;
     let markets = Markets::parse(&source.display(&markets_name), &source.read(&markets_name)?)?;
@@ -450,40 +371,18 @@ fn meta_spec(
         }
         None => None,
     };
-    let c = k.table(t, "conversation")?.cloned().unwrap_or_default();
-    let conversation_hours = k
-        .integer(&c, "hours", "conversation.hours", HOURS)?
-        .unwrap_or(24);
-    let list = match t.get("era") {
-        Some(Value::Array(a)) if !a.is_empty() => a,
-        Some(v) if !v.is_array() => {
-            return Err(k.err(
-                "era",
-                format!("expected [[era]] tables, found {}", v.type_str()),
-            ))
-        }
-        _ => {
-            return Err(k.err(
-                "era",
-                "missing: a whatsapp-meta model needs at least one [[era]]",
-            ))
-        }
-    };
-    let mut eras = Vec::new();
-    for (i, v) in list.iter().enumerate() {
-        eras.push(era(k, i, v)?);
-    }
-    eras.sort_by_key(|e| e.from_day);
     // Tiers switched on by an era but no tier card: every message would silently get its list
     // rate.
     if tiers.is_none() {
-        if let Some(i) = eras.iter().position(|e| e.volume_tiers) {
+        if let Some(i) = settings.eras.iter().position(|e| e.volume_tiers) {
             return Err(k.err(
                 &format!("era[{i}].volume_tiers"),
                 "needs a tier card: the `tiers` key (e.g. whatsapp-meta-tiers.csv)",
             ));
         }
     }
+    let mut eras = settings.eras.clone();
+    eras.sort_by_key(|e| e.from_day);
     Ok(MetaSpec {
         locals,
         markets,
@@ -491,107 +390,8 @@ fn meta_spec(
         usd,
         tiers,
         eras,
-        conversation_hours,
+        conversation_hours: settings.conversation_hours,
     })
-}
-
-/// The `i`-th `[[era]]` of a whatsapp-meta model.
-fn era(k: &Keys, i: usize, v: &Value) -> Result<Era> {
-    let path = |key: &str| format!("era[{i}].{key}");
-    let Value::Table(e) = v else {
-        return Err(k.err(&format!("era[{i}]"), "expected a table"));
-    };
-    let from_s = k
-        .string(e, "from", &path("from"))?
-        .ok_or_else(|| k.err(&path("from"), "missing (required)"))?;
-    let from = NaiveDate::parse_from_str(&from_s, "%Y-%m-%d")
-        .map_err(|_| k.err(&path("from"), format!("not a YYYY-MM-DD date ({from_s})")))?;
-    let (pricing, free_tier_counts) = era_pricing(k, e, &path)?;
-    let (auth_intl, threshold) = authentication_international(k, e, &path)?;
-    let free_tier_per_number = match k
-        .string(e, "free_tier_per", &path("free_tier_per"))?
-        .as_deref()
-    {
-        None | Some("account") => false,
-        Some("business-number") => true,
-        Some(o) => {
-            return Err(k.err(
-                &path("free_tier_per"),
-                format!("use account or business-number ({o})"),
-            ))
-        }
-    };
-    Ok(Era {
-        free_entry_point_hours: k
-            .integer(
-                e,
-                "free_entry_point_hours",
-                &path("free_entry_point_hours"),
-                HOURS,
-            )?
-            .unwrap_or(0) as u32,
-        free_tier_per_number,
-        marketing_paused: paused(k, e, &path("marketing_paused"))?,
-        volume_tiers: k
-            .boolean(e, "volume_tiers", &path("volume_tiers"))?
-            .unwrap_or(false),
-        authentication_international: auth_intl,
-        authentication_international_threshold: threshold,
-        from,
-        from_day: crate::calendar::days_since_epoch(from),
-        pricing,
-        free_tier: k
-            .integer(e, "free_tier", &path("free_tier"), FREE)?
-            .unwrap_or(0) as u32,
-        free_tier_counts,
-        service_free: k
-            .boolean(e, "service_free", &path("service_free"))?
-            .unwrap_or(false),
-        utility_in_window_free: k
-            .boolean(e, "utility_in_window_free", &path("utility_in_window_free"))?
-            .unwrap_or(false),
-        service_charged: k
-            .boolean(e, "service_charged", &path("service_charged"))?
-            .unwrap_or(false),
-    })
-}
-
-/// An era's `pricing` (required) and `free_tier_counts` (optional), by their words.
-fn era_pricing(
-    k: &Keys,
-    e: &Table,
-    path: &dyn Fn(&str) -> String,
-) -> Result<(Pricing, Option<FreeTierCounts>)> {
-    let pricing = match k.string(e, "pricing", &path("pricing"))?.as_deref() {
-        Some("conversation") => Pricing::Conversation,
-        Some("category") => Pricing::Category,
-        Some("per-message") => Pricing::PerMessage,
-        other => {
-            return Err(k.err(
-                &path("pricing"),
-                format!(
-                    "use conversation, category or per-message ({})",
-                    other.unwrap_or("missing")
-                ),
-            ))
-        }
-    };
-    let free_tier_counts = match k
-        .string(e, "free_tier_counts", &path("free_tier_counts"))?
-        .as_deref()
-    {
-        None => None,
-        Some("conversations") => Some(FreeTierCounts::Conversations),
-        Some("service-conversations") => Some(FreeTierCounts::ServiceConversations),
-        Some("service-messages") => Some(FreeTierCounts::ServiceMessages),
-        Some(o) => {
-            return Err(k.err(
-                &path("free_tier_counts"),
-                format!("use conversations, service-conversations or service-messages ({o})"),
-            ))
-        }
-    };
-    Ok((pricing, free_tier_counts))
 }
 
 /// A model in another currency than USD: the USD cards of the same prices CSV, converted with
@@ -649,55 +449,6 @@ fn local_cards(
     Ok(locals)
 }
 
-/// `marketing_paused`: ISO country codes whose numbers get no marketing templates.
-fn paused(k: &Keys, e: &Table, path: &str) -> Result<Vec<Country>> {
-    let Some(v) = e.get("marketing_paused") else {
-        return Ok(Vec::new());
-    };
-    let Value::Array(a) = v else {
-        return Err(k.err(
-            path,
-            format!("expected a list of country codes, found {}", v.type_str()),
-        ));
-    };
-    a.iter()
-        .map(|c| match c {
-            Value::String(s) => Country::parse(s)
-                .ok_or_else(|| k.err(path, format!("not an ISO country code ({s})"))),
-            v => Err(k.err(
-                path,
-                format!("expected a country code, found {}", v.type_str()),
-            )),
-        })
-        .collect()
-}
-
-/// `authentication_international` and its `authentication_international_threshold`: the rate
-/// is applied only with Meta's threshold written beside it, so the assumption that the
-/// business is above it is explicit in the model file.
-fn authentication_international(
-    k: &Keys,
-    e: &Table,
-    path: &dyn Fn(&str) -> String,
-) -> Result<(bool, Option<u64>)> {
-    let on = k
-        .boolean(
-            e,
-            "authentication_international",
-            &path("authentication_international"),
-        )?
-        .unwrap_or(false);
-    let key = "authentication_international_threshold";
-    let threshold = k.integer(e, key, &path(key), FREE)?.map(|n| n as u64);
-    if on && threshold.is_none() {
-        return Err(k.err(
-            &path("authentication_international"),
-            format!("needs `{key}` (Meta's eligibility threshold, e.g. 750000)"),
-        ));
-    }
-    Ok((on, threshold))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -739,19 +490,27 @@ mod tests {
         );
         assert_eq!(
             meta_error("", "marketing_paused = [\"USA\"]"),
-            "m.toml: era[0].marketing_paused: not an ISO country code (USA)"
+            "m.toml: era[0].marketing_paused[0]: not an ISO country code (USA)"
         );
         assert_eq!(
             meta_error("", "marketing_paused = \"US\""),
-            "m.toml: era[0].marketing_paused: expected a list of country codes, found string"
+            "m.toml: era[0].marketing_paused: invalid type: string \"US\", expected a sequence"
         );
         assert_eq!(
             meta_error("", "free_tier_per = \"number\""),
-            "m.toml: era[0].free_tier_per: use account or business-number (number)"
+            "m.toml: era[0].free_tier_per: unknown variant `number`, expected `account` or `business-number`"
         );
         assert_eq!(
             meta_error("", "free_tier_per = \"business-number\""),
             "loaded"
+        );
+        assert_eq!(
+            meta_error("", "pricng = \"category\""),
+            "m.toml: era[0].pricng: unknown key; did you mean `pricing`?"
+        );
+        assert_eq!(
+            meta_error("[window]\nhours = 24\nlength = 3", ""),
+            "m.toml: window.length: unknown key; known: hours"
         );
         assert_eq!(
             meta_error("", "free_entry_point_hours = 0"),

@@ -1,7 +1,9 @@
 //! The keys a model file may hold (docs/billing-rules.md §1: an unknown key or section is an error, never a
-//! silent change of money). Serde structs with `deny_unknown_fields` list them; each section is
-//! checked on its own so that the error names the section, and the closest known key is offered.
-//! The values are validated afterwards by `model.rs`, with its own messages.
+//! silent change of money). Serde structs with `deny_unknown_fields` list the top-level keys and
+//! `[monthly]`'s, whose values `model.rs` then reads with its own messages; the sections a
+//! channel's rules own are serde structs of the channel's module (src/channel), read with
+//! `setting::read`, which names the closest known key the same way. Which rules read which keys
+//! is the registry's (`RuleDef::keys`).
 
 use crate::error::{Error, Result};
 use serde::de::{DeserializeOwned, IgnoredAny};
@@ -34,32 +36,6 @@ struct Top {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
-struct International {
-    registered_from: Any,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-struct Session {
-    hours: Any,
-    max_messages: Any,
-    after_cap: Any,
-    max_consecutive: Any,
-    on_consecutive_limit: Any,
-    charged: Any,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-struct Hours {
-    hours: Any,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
 struct Monthly {
     fee: Any,
     fee_kind: Any,
@@ -68,50 +44,15 @@ struct Monthly {
     minimum_from_month: Any,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-struct Era {
-    from: Any,
-    pricing: Any,
-    free_tier: Any,
-    free_tier_counts: Any,
-    service_free: Any,
-    utility_in_window_free: Any,
-    service_charged: Any,
-    marketing_paused: Any,
-    volume_tiers: Any,
-    authentication_international: Any,
-    authentication_international_threshold: Any,
-    free_entry_point_hours: Any,
-    free_tier_per: Any,
-}
-
-/// Every key of the model file is one `model.rs` reads; else a rates error naming the file,
+/// Every top-level and `[monthly]` key of the model file is one `model.rs` reads (the
+/// channels' sections are their rules' serde structs, src/channel); else a rates error naming the file,
 /// the key with its section, and the closest known key.
 pub fn check_keys(file: &str, t: &Table) -> Result<()> {
     check::<Top>(file, "", t)?;
-    for (section, check_section) in [
-        (
-            "session",
-            check::<Session> as fn(&str, &str, &Table) -> Result<()>,
-        ),
-        ("window", check::<Hours>),
-        ("monthly", check::<Monthly>),
-        ("conversation", check::<Hours>),
-        ("international", check::<International>),
-    ] {
-        // A section of the wrong type is reported by model.rs ("expected a table").
-        if let Some(Value::Table(s)) = t.get(section) {
-            check_section(file, &format!("{section}."), s)?;
-        }
-    }
-    if let Some(Value::Array(eras)) = t.get("era") {
-        for (i, e) in eras.iter().enumerate() {
-            if let Value::Table(e) = e {
-                check::<Era>(file, &format!("era[{i}]."), e)?;
-            }
-        }
+    // A section of the wrong type is reported by model.rs ("expected a table"); the channels'
+    // sections are checked by the serde structs of their rules (src/channel).
+    if let Some(Value::Table(s)) = t.get("monthly") {
+        check::<Monthly>(file, "monthly.", s)?;
     }
     check_used(file, t)
 }
@@ -192,6 +133,16 @@ fn check<T: DeserializeOwned>(file: &str, section: &str, t: &Table) -> Result<()
         file: file.to_string(),
         line: 0,
         msg: format!("{section}{}: {what}; {hint}", shown(&key)),
+    })
+}
+
+/// For serde's "unknown field" message, the hint that follows "unknown key; " (the closest
+/// known key, or every known one).
+pub(super) fn unknown_key(msg: &str) -> Option<String> {
+    let (key, known) = unknown_field(msg)?;
+    Some(match closest(&key, &known) {
+        Some(k) => format!("did you mean `{k}`?"),
+        None => format!("known: {}", known.join(", ")),
     })
 }
 
@@ -293,14 +244,6 @@ mod tests {
             err("[monthly]\nfree_buisness_initiated = 10000\n"),
             "m.toml: monthly.free_buisness_initiated: unknown key; \
              did you mean `free_business_initiated`?"
-        );
-        assert_eq!(
-            err("[[era]]\nfrom = \"2025-01-01\"\n[[era]]\npricng = \"category\"\n"),
-            "m.toml: era[1].pricng: unknown key; did you mean `pricing`?"
-        );
-        assert_eq!(
-            err("[window]\nhours = 24\nlength = 3\n"),
-            "m.toml: window.length: unknown key; known: hours"
         );
         assert_eq!(
             err("nmae = \"m\"\n"),

@@ -118,7 +118,7 @@ fn rate_card_errors_name_file_and_key() {
     write("m.toml", "name = \"m\"\nchannel = \"viber\"\nrules = \"viber\"\ncurrency = \"EUR\"\nprices = \"p.csv\"\n[session]\nhours = \"24\"\n");
     sim(&["replay", &f, "--rates", &ds]).fails(
         4,
-        "m.toml: session.hours: expected an integer, found string",
+        "m.toml: session.hours: invalid type: string \"24\", expected an integer",
     );
     write("m.toml", "name = \"m\"\nchannel = \"viber\"\nrules = \"viber\"\ncurrency = \"EUR\"\nprices = \"p.csv\"\n[monthly]\nfee = 100.5\n");
     sim(&["replay", &f, "--rates", &ds]).fails(4, "monthly.fee: write money as a decimal string");
