@@ -16,6 +16,7 @@ use super::{shown_bytes, Reject};
 use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use std::borrow::Cow;
+use std::collections::hash_map;
 
 #[derive(Deserialize)]
 struct Payload<'a> {
@@ -364,15 +365,19 @@ struct Messages<'a> {
 impl<'a> Messages<'a> {
     fn add(&mut self, item: Fields<'a>, source: (&'a str, &'a str)) {
         let at = item.timestamp.trim().parse::<i64>().ok();
-        let key = (item.inbound, item.id);
+        // One look-up in the id table, a new id added where it was looked for (the table is
+        // too large for the cache: each probe is a miss).
         let existing = match at {
-            Some(_) if !item.id.is_empty() => self.by_id.get(&key).copied(),
+            Some(_) if !item.id.is_empty() => match self.by_id.entry((item.inbound, item.id)) {
+                hash_map::Entry::Occupied(e) => Some(*e.get()),
+                hash_map::Entry::Vacant(e) => {
+                    e.insert(self.list.len() as u32);
+                    None
+                }
+            },
             _ => None,
         };
         let Some(i) = existing else {
-            if at.is_some() && !item.id.is_empty() {
-                self.by_id.insert(key, self.list.len() as u32);
-            }
             let status = (item.status_or_referral, at.unwrap_or(i64::MIN));
             self.list.push(Made {
                 first: item,
