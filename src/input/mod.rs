@@ -5,6 +5,7 @@ mod contacts;
 mod decode;
 mod export;
 mod jsonl;
+mod lines;
 mod numbers;
 pub mod phone;
 mod reader;

@@ -314,7 +314,7 @@ fn read_input(
         false => (size, progress),
     };
     if opts.source.as_ref().map(|s| s.format) == Some(Format::MetaWebhook) {
-        return read_webhook(file, input, size, opts, batch);
+        return read_webhook(file, input, opts, batch);
     }
     let (delimiter, input) =
         with_delimiter(input, opts.export.delimiter).map_err(|e| read_err(0, e))?;
@@ -395,11 +395,10 @@ fn read_export<R: Read>(
 }
 
 /// Meta webhook payloads (`--source meta-webhook`), one JSON object a line: rewritten into the
-/// canonical CSV (`input::jsonl`) and read as such.
+/// canonical CSV (`input::jsonl`, a chunk at a time) and read as such.
 fn read_webhook(
     file: String,
-    mut input: impl Read,
-    size: u64,
+    input: impl Read,
     opts: &ReadOptions,
     batch: Option<Batches>,
 ) -> Result<Log> {
@@ -408,11 +407,9 @@ fn read_webhook(
         line,
         msg,
     };
-    // Sized once: growing a buffer of a large file by doubling cost a third of the time.
-    let mut bytes = Vec::with_capacity(size as usize + 1);
-    (input.read_to_end(&mut bytes)).map_err(|e| err(0, format!("cannot read CSV ({e})")))?;
     let values = super::export::value_maps(opts)?;
-    let n = super::jsonl::canonical(&bytes, &values, opts.skip_invalid, opts.threads)
+    // The payloads themselves are kept (whole) only to give rejected ones back as they were.
+    let (n, bytes) = super::jsonl::canonical(input, &values, opts.skip_invalid, opts.threads)
         .map_err(|(line, msg)| err(line, msg))?;
     let header = vec!["payload".to_string()];
     read_normalised(file, header, n, opts, batch, Original::Lines(&bytes))
