@@ -77,6 +77,16 @@ pub fn into_time_order(log: &mut Log, threads: usize) {
         log.in_time_order = true;
         return;
     }
+    if ev.windows(2).all(|w| w[0].at >= w[1].at) {
+        // Newest first (a common export): reversed in place, each instant's events then
+        // back in input order; no second copy of the events.
+        log.events.reverse();
+        for instant in log.events.chunk_by_mut(|a, b| a.at == b.at) {
+            instant.reverse();
+        }
+        log.in_time_order = true;
+        return;
+    }
     let (min, shift, buckets) = time_buckets(ev, COARSE_BUCKETS);
     let bucket = |e: &Event| ((e.at as i128 - min as i128) as u128 >> shift) as usize;
     let mut starts = vec![0usize; buckets + 1];
@@ -314,12 +324,13 @@ mod tests {
 
     #[test]
     fn events_are_put_in_time_order_stably_whatever_the_threads() {
-        // Instants shuffled (a multiplicative hash), many ties and a wide span: buckets
-        // coarse and fine, one instant's events kept in input order (by line), the same
-        // whatever the number of threads.
-        let shapes: [&dyn Fn(u32) -> i64; 4] = [
+        // Instants shuffled (a multiplicative hash), newest first (with and without ties),
+        // many ties and a wide span: buckets coarse and fine, one instant's events kept in
+        // input order (by line), the same whatever the number of threads.
+        let shapes: [&dyn Fn(u32) -> i64; 5] = [
             &|i| ((i as u64 * 2_654_435_761) % 10_007) as i64 * 1_000_000,
             &|i| 1_000_000_000_000 - i as i64 * 7,
+            &|i| 1_000_000_000_000 - (i as i64 / 3) * 1_000_000,
             &|i| {
                 if i % 3 == 0 {
                     5
