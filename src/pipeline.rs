@@ -1,9 +1,10 @@
 //! `replay` of a log file in time order, billed while it is still being read: the reader hands
 //! out its events a block at a time and billing threads take them as they come, so billing
 //! shares the cores with reading instead of waiting for it, and the log's events are never
-//! all held at once. A log that turns out not to be in time order is read again the usual way
-//! (`None`), since its events must be sorted first; so only a regular file comes this way (a
-//! pipe such as `/dev/stdin` cannot be read twice).
+//! all held at once. A log that turns out not to be in time order must have its events sorted
+//! first: if it is out of order from its first block, the reader keeps every event instead
+//! (`Read::OutOfOrder` with the log), else it is read again the usual way; so only a regular
+//! file comes this way (a pipe such as `/dev/stdin` cannot be read twice).
 
 use crate::billing::{self, Biller, BillingOptions, ModelResult, Names, Replayer, Sink};
 use crate::error::Result;
@@ -16,6 +17,15 @@ use std::sync::Arc;
 /// Batches waiting for a billing thread: enough to ride out a slow block, few enough that
 /// events do not pile up when billing falls behind.
 const BATCHES_AHEAD: usize = 8;
+
+/// What `read_and_bill_or_keep` made of a log file.
+pub enum Read {
+    /// In time order: read and billed.
+    Billed(Log, Vec<ModelResult>),
+    /// Not in time order: the log with every event if it was out of order from its first
+    /// block (`input::read_log` would give the same), else `None` (it must be read again).
+    OutOfOrder(Option<Log>),
+}
 
 /// Reads the log file at `path` and bills it with every model; `None` if it is not in time
 /// order.
@@ -39,6 +49,36 @@ pub fn read_and_bill_into<'m>(
     threads: usize,
     sinks: &[Sink<'m>],
 ) -> Result<Option<(Log, Vec<ModelResult>)>> {
+    Ok(
+        match bill_while_reading(path, read, models, opts, threads, sinks, false)? {
+            Read::Billed(log, results) => Some((log, results)),
+            Read::OutOfOrder(_) => None,
+        },
+    )
+}
+
+/// `read_and_bill_into`, a log out of time order from its first block read once and given
+/// back whole (`Read::OutOfOrder`), for the caller to sort and bill.
+pub fn read_and_bill_or_keep<'m>(
+    path: &str,
+    read: &ReadOptions,
+    models: &'m [Model],
+    opts: &BillingOptions,
+    threads: usize,
+    sinks: &[Sink<'m>],
+) -> Result<Read> {
+    bill_while_reading(path, read, models, opts, threads, sinks, true)
+}
+
+fn bill_while_reading<'m>(
+    path: &str,
+    read: &ReadOptions,
+    models: &'m [Model],
+    opts: &BillingOptions,
+    threads: usize,
+    sinks: &[Sink<'m>],
+    keep: bool,
+) -> Result<Read> {
     debug_assert!(
         !opts.keep_lines,
         "kept lines would name events that are not kept"
@@ -46,6 +86,8 @@ pub fn read_and_bill_into<'m>(
     let shares = billing::shares(billing::engine_groups(models, &opts.accounts), threads);
     // The last billing thread done with a batch hands its event list back to the reader.
     let spare = &Recycle::default();
+    // No batch handed out and out of order: kept whole (`read_log_in_batches`).
+    let mut handed_out = false;
     let (log, billers) = std::thread::scope(|s| {
         let mut senders = Vec::new();
         let mut handles = Vec::new();
@@ -54,7 +96,8 @@ pub fn read_and_bill_into<'m>(
             senders.push(tx);
             handles.push(s.spawn(move || bill_batches(models, share, opts, sinks, rx, spare)));
         }
-        let log = input::read_log_in_batches(path, read, spare, &mut |batch| {
+        let log = input::read_log_in_batches(path, read, spare, keep, &mut |batch| {
+            handed_out = true;
             let batch = Arc::new(batch);
             for tx in &senders {
                 // A billing thread only stops early by panicking, which the join re-raises.
@@ -70,13 +113,16 @@ pub fn read_and_bill_into<'m>(
     });
     let log = log?;
     if !log.in_time_order {
-        return Ok(None);
+        return Ok(Read::OutOfOrder((!handed_out && keep).then_some(log)));
     }
     let mut results: Vec<(usize, ModelResult)> = (billers.into_iter())
         .map(|(m, b)| (m, b.finish(&log)))
         .collect();
     results.sort_by_key(|(m, _)| *m);
-    Ok(Some((log, results.into_iter().map(|(_, r)| r).collect())))
+    Ok(Read::Billed(
+        log,
+        results.into_iter().map(|(_, r)| r).collect(),
+    ))
 }
 
 /// What a billing thread knows of the log so far: the names of its accounts and contacts

@@ -15,7 +15,7 @@ mod replayer;
 
 pub use biller::Biller;
 pub use fees::{FeeItem, TierFrom};
-pub use order::{replay_order, replay_order_on, Names};
+pub use order::{into_time_order, replay_order, replay_order_on, Names};
 pub use pools::{Pool, PoolKind};
 pub(crate) use replayer::{engine_groups, shares, Replayer};
 

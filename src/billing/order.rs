@@ -58,6 +58,139 @@ pub fn replay_order_on(log: &Log, threads: usize) -> Vec<u32> {
     order
 }
 
+/// Time buckets of `into_time_order`'s scattering pass at most: each thread writes to as many
+/// places at once, few enough to stay in cache.
+const COARSE_BUCKETS: usize = 4096;
+
+/// Events per bucket at least before a bucket is cut finer; and per fine bucket, on average.
+const FINE_EVENTS: usize = 32;
+
+/// Puts the log's events themselves in time order, stably (one instant's events keep their
+/// input order), and marks the log as in time order: then it is billed as a time-ordered log
+/// is, each engine group's thread reading the events one after the other (`bill_runs`), with
+/// no sorted index to follow at random. One scattering pass into time buckets (a counting
+/// sort, each of `threads` threads taking a range of buckets), then each bucket, in cache,
+/// the same again into finer buckets, each sorted.
+pub fn into_time_order(log: &mut Log, threads: usize) {
+    let ev = &log.events;
+    if log.in_time_order || ev.windows(2).all(|w| w[0].at <= w[1].at) {
+        log.in_time_order = true;
+        return;
+    }
+    if ev.windows(2).all(|w| w[0].at >= w[1].at) {
+        // Newest first (a common export): reversed in place, each instant's events then
+        // back in input order; no second copy of the events.
+        log.events.reverse();
+        for instant in log.events.chunk_by_mut(|a, b| a.at == b.at) {
+            instant.reverse();
+        }
+        log.in_time_order = true;
+        return;
+    }
+    let (min, shift, buckets) = time_buckets(ev, COARSE_BUCKETS);
+    let bucket = |e: &Event| ((e.at as i128 - min as i128) as u128 >> shift) as usize;
+    let mut starts = vec![0usize; buckets + 1];
+    for e in ev {
+        starts[bucket(e) + 1] += 1;
+    }
+    for b in 1..starts.len() {
+        starts[b] += starts[b - 1];
+    }
+    let mut sorted = vec![ev[0]; ev.len()];
+    // Each thread its range of buckets, cut where about an equal share of events begins.
+    let threads = threads.clamp(1, 8);
+    let mut cuts = vec![0usize];
+    for t in 1..threads {
+        let want = ev.len() * t / threads;
+        let cut = starts.partition_point(|&s| s < want);
+        cuts.push(cut.max(*cuts.last().unwrap_or(&0)));
+    }
+    cuts.push(buckets);
+    std::thread::scope(|s| {
+        let mut rest: &mut [Event] = &mut sorted;
+        for w in cuts.windows(2) {
+            let (from, to) = (w[0], w[1]);
+            let (part, tail) = rest.split_at_mut(starts[to] - starts[from]);
+            rest = tail;
+            let starts = &starts;
+            s.spawn(move || scatter_and_sort(ev, part, &starts[from..=to], from, bucket));
+        }
+    });
+    log.events = sorted;
+    log.in_time_order = true;
+}
+
+/// Buckets of equal time spans for `events` (not empty), no more than `most`: the first
+/// instant, the span's power of two (in microseconds) and how many buckets there are.
+fn time_buckets(events: &[Event], most: usize) -> (i64, u32, usize) {
+    let (min, max) = (events.iter()).fold((i64::MAX, i64::MIN), |(lo, hi), e| {
+        (lo.min(e.at), hi.max(e.at))
+    });
+    let span = (max as i128 - min as i128) as u128;
+    let shift = (0..127)
+        .find(|s| span >> s < most.max(1) as u128)
+        .unwrap_or(127);
+    (min, shift, (span >> shift) as usize + 1)
+}
+
+/// One thread's part of `into_time_order`: the events of buckets `first..` (their starts in
+/// `starts`, relative to the whole) scattered into `part` in input order, each bucket then
+/// put in time order.
+fn scatter_and_sort(
+    events: &[Event],
+    part: &mut [Event],
+    starts: &[usize],
+    first: usize,
+    bucket: impl Fn(&Event) -> usize,
+) {
+    let base = starts[0];
+    let mut next: Vec<usize> = (starts[..starts.len() - 1].iter())
+        .map(|s| s - base)
+        .collect();
+    let end = first + next.len();
+    for e in events {
+        let b = bucket(e);
+        if (first..end).contains(&b) {
+            part[next[b - first]] = *e;
+            next[b - first] += 1;
+        }
+    }
+    let mut scratch = Vec::new();
+    for w in starts.windows(2) {
+        sort_bucket(&mut part[w[0] - base..w[1] - base], &mut scratch);
+    }
+}
+
+/// Events of one bucket, in input order, put in time order stably: scattered into finer
+/// buckets (in cache), each sorted.
+fn sort_bucket(events: &mut [Event], scratch: &mut Vec<Event>) {
+    if events.len() <= FINE_EVENTS {
+        events.sort_by_key(|e| e.at);
+        return;
+    }
+    let (min, shift, buckets) = time_buckets(events, events.len() / FINE_EVENTS);
+    let bucket = |e: &Event| ((e.at as i128 - min as i128) as u128 >> shift) as usize;
+    let mut starts = vec![0usize; buckets + 1];
+    for e in events.iter() {
+        starts[bucket(e) + 1] += 1;
+    }
+    for b in 1..starts.len() {
+        starts[b] += starts[b - 1];
+    }
+    scratch.clear();
+    scratch.resize(events.len(), events[0]);
+    let mut next = starts.clone();
+    for e in events.iter() {
+        let b = bucket(e);
+        scratch[next[b]] = *e;
+        next[b] += 1;
+    }
+    for w in starts.windows(2) {
+        scratch[w[0]..w[1]].sort_by_key(|e| e.at);
+    }
+    events.copy_from_slice(scratch);
+}
+
 /// Sorts each run of one instant in `order` by account and contact rank, stably.
 fn sort_ties(order: &mut [u32], log: &Log, rank: &[u32]) {
     let ev = &log.events;
@@ -168,6 +301,57 @@ mod tests {
         instant_order(s.events(), &s, &mut order);
         // a/alice (3), a/dave (1), then b/carol's two messages in input order (0, 2).
         assert_eq!(order, [3, 1, 0, 2]);
+    }
+
+    /// A log of `n` events whose instants come from `at(i)`, lines numbering the input order.
+    fn log_of(n: u32, at: impl Fn(u32) -> i64) -> Log {
+        let s = Script::new()
+            .at("2026-03-02 08:00")
+            .contact("alice")
+            .inbound();
+        let template = s.events()[0];
+        let mut log = Log::new("t.csv".into(), Vec::new());
+        log.events = (0..n)
+            .map(|i| Event {
+                at: at(i),
+                line: i + 2,
+                ..template
+            })
+            .collect();
+        log.in_time_order = false;
+        log
+    }
+
+    #[test]
+    fn events_are_put_in_time_order_stably_whatever_the_threads() {
+        // Instants shuffled (a multiplicative hash), newest first (with and without ties),
+        // many ties and a wide span: buckets coarse and fine, one instant's events kept in
+        // input order (by line), the same whatever the number of threads.
+        let shapes: [&dyn Fn(u32) -> i64; 5] = [
+            &|i| ((i as u64 * 2_654_435_761) % 10_007) as i64 * 1_000_000,
+            &|i| 1_000_000_000_000 - i as i64 * 7,
+            &|i| 1_000_000_000_000 - (i as i64 / 3) * 1_000_000,
+            &|i| {
+                if i % 3 == 0 {
+                    5
+                } else {
+                    ((i as i64 * 7919) % 1000) << 40
+                }
+            },
+            &|i| -(((i as i64 * 104_729) % 50_000) * 1_000),
+        ];
+        for (k, at) in shapes.iter().enumerate() {
+            let mut want = log_of(200_000, at).events;
+            want.sort_by_key(|e| e.at);
+            let want: Vec<(i64, u32)> = want.iter().map(|e| (e.at, e.line)).collect();
+            for threads in [1, 2, 3] {
+                let mut log = log_of(200_000, at);
+                into_time_order(&mut log, threads);
+                assert!(log.in_time_order);
+                let got: Vec<(i64, u32)> = log.events.iter().map(|e| (e.at, e.line)).collect();
+                assert!(got == want, "shape {k}, {threads} threads");
+            }
+        }
     }
 
     #[test]

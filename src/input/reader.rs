@@ -223,14 +223,18 @@ pub struct Batch {
 /// Reads a log file and hands its events to `batch` a block at a time, in input order, while
 /// the log is in time order. The log comes back without its events (`Log::batched` counts
 /// them). If a row turns out to be out of time order, reading stops there: the log comes back
-/// with `in_time_order` false, and what was handed out is of no use.
+/// with `in_time_order` false, and what was handed out is of no use. Unless `keep`, and that
+/// row is in the first block (nothing handed out yet): then the rest is read as `read_log`
+/// reads it, and the log comes back with every event (`Log::batched` 0), so that a log out of
+/// order from its start is read once.
 pub fn read_log_in_batches(
     path: &str,
     opts: &ReadOptions,
     spare_events: &Recycle<Event>,
+    keep: bool,
     batch: &mut dyn FnMut(Batch),
 ) -> Result<Log> {
-    read_log_with(Some(path), opts, Some((batch, spare_events)))
+    read_log_with(Some(path), opts, Some((batch, spare_events, keep)))
 }
 
 /// Reads a log from `path` (`None` or `-`: standard input).
@@ -285,8 +289,9 @@ pub fn read_from(file: String, input: impl Read + Send, opts: &ReadOptions) -> R
     read_input(file, input, 0, None, opts, None)
 }
 
-/// Where batches go, and where their event lists come back for reuse.
-type Batches<'a> = (&'a mut dyn FnMut(Batch), &'a Recycle<Event>);
+/// Where batches go, where their event lists come back for reuse, and whether a log out of
+/// time order from its first block is kept whole (`read_log_in_batches`).
+type Batches<'a> = (&'a mut dyn FnMut(Batch), &'a Recycle<Event>, bool);
 
 /// `size`: the input's length if known (0 if not), to size the event list once. `progress`
 /// is moved on block by block. `batch`: see `read_log_in_batches`.
@@ -670,21 +675,31 @@ fn add_in_order(
 ) -> std::result::Result<(), (u64, String)> {
     let mut pending = std::collections::BTreeMap::new();
     let mut next = 0u64;
+    // Rows per byte of the first block (of `n` rows), for the whole input, and a sixteenth.
+    let estimate = |n: usize| {
+        let rows = size * (n as u64 + 1) / first_bytes;
+        (rows + rows / 16) as usize
+    };
     for (seq, rows) in rows_rx {
         pending.insert(seq, rows);
         while let Some(mut rows) = pending.remove(&next) {
             if next == 0 && size > 0 && batch.is_none() {
-                // Rows per byte of the first block, for the whole input.
-                let estimate = size * (rows.rows.len() as u64 + 1) / first_bytes;
-                ids.log.events.reserve((estimate + estimate / 16) as usize);
+                ids.log.events.reserve(estimate(rows.rows.len()));
             }
             next += 1;
             let added = ids.add(&mut rows);
+            let rows_read = rows.rows.len();
             spare_rows.give(rows.rows);
             added?;
-            if let Some((hand_out, spare)) = batch.as_mut() {
+            if let Some((hand_out, spare, keep)) = batch.as_mut() {
                 if !ids.log.in_time_order {
-                    return Ok(());
+                    if !(*keep && next == 1) {
+                        return Ok(());
+                    }
+                    // Out of order from the first block: read on, keeping every event.
+                    *batch = None;
+                    ids.log.events.reserve(estimate(rows_read));
+                    continue;
                 }
                 hand_out(ids.take_batch(spare));
             }
@@ -1353,6 +1368,7 @@ mod tests {
             path.to_str().unwrap(),
             &opts,
             &Recycle::default(),
+            false,
             &mut |b| {
                 names.extend(b.business_numbers);
                 pairs.extend(b.stream_business_numbers);

@@ -218,6 +218,11 @@ fn a_row_out_of_time_order_late_in_the_file_sends_it_the_sorting_way() {
             .unwrap()
             .is_none()
     );
+    // Out of order only in its last block: not kept (the batches were billed), read again.
+    assert!(matches!(
+        simcost::pipeline::read_and_bill_or_keep(moved, &read, &models, &opts, 2, &[]),
+        Ok(simcost::pipeline::Read::OutOfOrder(None))
+    ));
     let ledger = dir.path().join("ledger.csv");
     let with_ledger = sim(&[
         "replay",
@@ -268,4 +273,154 @@ fn models_sharing_an_engine_count_as_each_would_alone() {
             m.name
         );
     }
+}
+
+/// A row's sort key from its index and text (`reordered`).
+type RowKey<'a> = &'a dyn Fn(usize, &str) -> String;
+
+/// The rows of a CSV log (`text`, with its header) in another order: each row's key from
+/// `key(row index)`, rows sorted by it, except that rows of one contact at one instant keep
+/// their input order (their order is the input's by the rules, so a ledger could not
+/// compare). Gives the new text and each new data line's line in `text`.
+fn reordered(text: &str, key: impl Fn(usize, &str) -> String) -> (String, Vec<usize>) {
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let rows: Vec<&str> = lines.collect();
+    let mut keys: Vec<String> = rows.iter().enumerate().map(|(i, r)| key(i, r)).collect();
+    // One contact at one instant: the group's keys handed out again in input order.
+    let mut groups: std::collections::HashMap<(&str, &str), Vec<usize>> = Default::default();
+    let contact = header.split(',').position(|h| h == "contact").unwrap();
+    for (i, r) in rows.iter().enumerate() {
+        let f: Vec<&str> = r.split(',').collect();
+        groups.entry((f[0], f[contact])).or_default().push(i);
+    }
+    for members in groups.values() {
+        let mut ks: Vec<String> = members.iter().map(|&i| keys[i].clone()).collect();
+        ks.sort();
+        for (&i, k) in members.iter().zip(ks) {
+            keys[i] = k;
+        }
+    }
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by(|&a, &b| keys[a].cmp(&keys[b]).then(a.cmp(&b)));
+    let mut out = format!("{header}\n");
+    for &i in &order {
+        out.push_str(rows[i]);
+        out.push('\n');
+    }
+    (out, order.iter().map(|&i| i + 2).collect())
+}
+
+/// `replay LOG ARGS... --format json --ledger` from a file (`stdin` false) or standard input:
+/// the report with the log's name as `LOG`, and the ledger with each row's `line` mapped
+/// through `lines` (the new data lines' lines in the ordered log).
+fn replayed_as(
+    dir: &std::path::Path,
+    log: &str,
+    args: &[&str],
+    stdin: bool,
+    lines: &[usize],
+) -> (String, String) {
+    let path = dir.join("log.csv");
+    std::fs::write(&path, log).unwrap();
+    let (path, ledger) = (path.to_str().unwrap(), dir.join("ledger.csv"));
+    let mut all = vec!["replay", if stdin { "-" } else { path }, "--format", "json"];
+    all.extend(["--ledger", ledger.to_str().unwrap()]);
+    all.extend(args);
+    let s = sim(&all);
+    let json = match stdin {
+        true => s.stdin(log.to_string()).succeeds(),
+        false => s.succeeds(),
+    };
+    let json = json.replace(path, "LOG").replace("<stdin>", "LOG");
+    let mut rdr = csv::ReaderBuilder::new().from_path(&ledger).unwrap();
+    let header = rdr.headers().unwrap().clone();
+    let at = header.iter().position(|h| h == "line").unwrap();
+    let mut out = header.iter().collect::<Vec<_>>().join(",") + "\n";
+    for r in rdr.records() {
+        let r = r.unwrap();
+        let fields: Vec<String> = (r.iter().enumerate())
+            .map(|(k, f)| match (k == at, f.parse::<usize>()) {
+                (true, Ok(line)) => lines[line - 2].to_string(),
+                _ => f.to_string(),
+            })
+            .collect();
+        out += &(fields.join(",") + "\n");
+    }
+    (json, out)
+}
+
+/// Issue 24: the same rows out of time order (newest first, shuffled, grouped by contact)
+/// give the time-ordered log's JSON report and ledger, byte for byte (the ledger's lines
+/// mapped back), from a file (read once, kept whole, its events put in time order) and from
+/// standard input. Fixtures where the allowance runs out among one instant's messages
+/// (viber_allowance_ties), fee tiers by account (tiers), Meta's volume tiers (meta_tiers),
+/// and a generated day of fifteen blocks in which viber-legacy's allowance and the monthly
+/// free tier of service messages run out.
+#[test]
+fn a_log_out_of_time_order_replays_as_the_ordered_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rates, meta) = (crate::test_rates(), crate::fixture("meta-tiers"));
+    let day = busy_day(dir.path());
+    let cases: [(String, Vec<&str>); 4] = [
+        (
+            crate::fixture("viber_allowance_ties.csv"),
+            vec!["--rates", &rates],
+        ),
+        (crate::fixture("tiers.csv"), vec![]),
+        (crate::fixture("meta_tiers.csv"), vec!["--rates", &meta]),
+        (day.clone(), vec![]),
+    ];
+    let hash = |i: usize| format!("{:020}", (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    for (log, args) in &cases {
+        let text = std::fs::read_to_string(log).unwrap();
+        let rows = text.lines().count() - 1;
+        let header = text.lines().next().unwrap();
+        let contact = header.split(',').position(|h| h == "contact").unwrap();
+        let ordered = dir.path().join("ordered");
+        std::fs::create_dir_all(&ordered).unwrap();
+        let same: Vec<usize> = (2..rows + 2).collect();
+        let want = replayed_as(&ordered, &text, args, false, &same);
+        let shapes: [(&str, RowKey); 3] = [
+            ("newest_first", &|i, _| format!("{:010}", rows - i)),
+            ("shuffled", &|i, _| hash(i)),
+            ("by_contact", &|_, r| {
+                r.split(',').nth(contact).unwrap().to_string()
+            }),
+        ];
+        for (name, key) in shapes {
+            if *log == day && name != "shuffled" {
+                continue;
+            }
+            let (moved, lines) = reordered(&text, key);
+            assert_ne!(moved, text, "{log} {name}");
+            let at = dir.path().join(name);
+            std::fs::create_dir_all(&at).unwrap();
+            for stdin in [false, true] {
+                let got = replayed_as(&at, &moved, args, stdin, &lines);
+                assert!(got.0 == want.0, "{log} {name} (stdin {stdin}): report");
+                assert!(got.1 == want.1, "{log} {name} (stdin {stdin}): ledger");
+            }
+        }
+    }
+    // Out of order from its first block: read once, every event kept for the sorting way.
+    let shuffled = dir.path().join("shuffled/log.csv");
+    let models = simcost::rates::RateSet::load(&simcost::rates::RateSource::Embedded)
+        .unwrap()
+        .models;
+    let (read, opts) = (crate::read_options(2), crate::billing_options(false));
+    let kept = simcost::pipeline::read_and_bill_or_keep(
+        shuffled.to_str().unwrap(),
+        &read,
+        &models,
+        &opts,
+        2,
+        &[],
+    )
+    .unwrap();
+    let simcost::pipeline::Read::OutOfOrder(Some(log)) = kept else {
+        panic!("a shuffled log is kept whole as it is read");
+    };
+    assert_eq!((log.events.len(), log.batched), (300_000, 0));
+    assert!(!log.in_time_order);
 }
