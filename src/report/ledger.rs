@@ -1092,6 +1092,111 @@ mod tests {
         }
     }
 
+    fn part(tz: chrono_tz::Tz) -> Part<Vec<u8>> {
+        Part::new_named("m", "EUR", &[], tz, Vec::new())
+    }
+
+    /// The per-minute cells: around the 2026 clock changes, with fractions, before 1970, and
+    /// in a zone whose 1970 offset has seconds (its minutes are not plain: per instant).
+    #[test]
+    fn timestamps_by_the_minute_are_those_of_format_instant() {
+        let base = 1_774_746_000 * 1_000_000; // 2026-03-29T01:00:00Z
+        let zones = [
+            "UTC",
+            "Europe/Berlin",
+            "America/St_Johns",
+            "Africa/Monrovia",
+        ];
+        for tz in zones {
+            let zone: chrono_tz::Tz = tz.parse().unwrap();
+            let mut p = part(zone);
+            let mut want = String::new();
+            let ats = (-130..130).map(|k| base + k * 997_000_123);
+            for at in ats.chain([0, 999_999, -1, -60_000_000, 59_999_999]) {
+                p.stamp(at, zone);
+                let (month, _) = local_month_day(at, zone);
+                want += &format!("{},{},", format_instant(at, zone), month_label(month));
+            }
+            assert_eq!(String::from_utf8(p.buf).unwrap(), want, "{tz}");
+        }
+    }
+
+    fn line(amount: Decimal) -> Line {
+        let mut outcome = crate::engine::Outcome::not_delivered();
+        outcome.billed = Billed::Welcome;
+        let price = Price::Priced {
+            amount,
+            rate_country: None,
+            rate_from: None,
+            market: None,
+            carried_forward: false,
+        };
+        Line {
+            event: 0,
+            outcome,
+            price,
+            category: None,
+        }
+    }
+
+    /// 1.0 and 1.00 are equal Decimals but written apart: a shape keeps the amount's scale.
+    #[test]
+    fn amounts_of_one_value_and_two_scales_are_two_shapes() {
+        let mut p = part(chrono_tz::UTC);
+        let ten = p.shape_id(&line(Decimal::new(10, 1)));
+        let hundred = p.shape_id(&line(Decimal::new(100, 2)));
+        assert_ne!(ten, hundred);
+        assert_eq!(p.shape_id(&line(Decimal::new(10, 1))), ten);
+        // billed_as, category, charge, amount, currency, rate_country `*` (no country row),
+        // rate_effective_from and market empty.
+        assert_eq!(&*p.shapes[ten as usize].cells, b"welcome,,,1.0,EUR,*,,,");
+        assert_eq!(
+            &*p.shapes[hundred as usize].cells,
+            b"welcome,,,1.00,EUR,*,,,"
+        );
+    }
+
+    #[test]
+    fn compact_records_give_back_their_events() {
+        let ev = |at, line, contact, session| {
+            let e = Event {
+                at,
+                day: 0,
+                line,
+                contact,
+                stream: 0,
+                cell: contact / 3,
+                country: Country::parse("de").unwrap(),
+                direction: Direction::Outbound,
+                kind: Kind::FreeForm,
+            };
+            (e, session, contact % 1000)
+        };
+        let rows = [
+            ev(1_772_356_500_000_000, 2, 0, None),
+            ev(1_772_356_500_000_000, 1, u32::MAX, Some(0)),
+            ev(-5, u32::MAX, 5, Some(u32::MAX)),
+            ev(i64::MAX, 0, 1 << 20, Some(3)),
+            ev(i64::MIN, 7, 2, None),
+        ];
+        let mut p = part(chrono_tz::UTC);
+        for (e, session, shape) in &rows {
+            p.record(e, *session, *shape);
+        }
+        let data = std::mem::take(&mut p.buf);
+        let (mut back, mut pos) = (part(chrono_tz::UTC), 0);
+        for (e, session, shape) in &rows {
+            let (got, s, sh) = back.decode(&data, &mut pos).unwrap();
+            let fields = |e: &Event| (e.at, e.line, e.contact, e.cell, e.country);
+            assert_eq!((fields(&got), s, sh), (fields(e), *session, *shape));
+        }
+        assert_eq!(pos, data.len());
+        // Cut short: no record, no panic.
+        assert!(back.decode(&data[..data.len() - 1], &mut 0).is_some());
+        let mut pos = data.len() - 1;
+        assert!(part(chrono_tz::UTC).decode(&data, &mut pos).is_none());
+    }
+
     #[test]
     fn phone_numbers_are_tel_uris_other_contacts_as_they_are() {
         let by_hand = |v: &str| {
