@@ -340,6 +340,8 @@ pub struct Part<W: Write> {
     markets: Vec<Vec<u8>>,
     shapes: Vec<ShapeText>,
     shape_ids: FxHashMap<ShapeKey, u32>,
+    /// The last shape looked up: rows in a row often have one.
+    last_shape: Option<(ShapeKey, u32)>,
     /// The minute of the last instant written, and that instant's cells when its minute is
     /// not plain: a log's instants repeat.
     minute: Option<Minute>,
@@ -381,6 +383,7 @@ impl<W: Write> Part<W> {
             markets: markets.iter().map(|m| formatted(m)).collect(),
             shapes: Vec::new(),
             shape_ids: FxHashMap::default(),
+            last_shape: None,
             minute: None,
             stamp: None,
             zones: None,
@@ -479,7 +482,12 @@ impl<W: Write> Part<W> {
     fn shape_id(&mut self, line: &Line) -> u32 {
         let shape = Shape::of(line);
         let key = shape.key();
+        match self.last_shape {
+            Some((k, id)) if k == key => return id,
+            _ => {}
+        }
         if let Some(&id) = self.shape_ids.get(&key) {
+            self.last_shape = Some((key, id));
             return id;
         }
         let id = self.shapes.len() as u32;
@@ -487,6 +495,7 @@ impl<W: Write> Part<W> {
         let note = shape.note;
         self.shapes.push(ShapeText { cells, note });
         self.shape_ids.insert(key, id);
+        self.last_shape = Some((key, id));
         id
     }
 
@@ -583,40 +592,6 @@ impl<W: Write> Part<W> {
         self.last = (ev.at, ev.line);
     }
 
-    /// The rows kept compact in `file` (by [`Part::record`]), as text, their names from `log`.
-    fn rows_from(
-        &mut self,
-        mut file: std::fs::File,
-        log: &Log,
-        contacts: &ContactCells,
-    ) -> std::io::Result<()> {
-        use std::io::Read;
-        file.rewind()?;
-        let mut data: Vec<u8> = Vec::with_capacity(FLUSH_AT);
-        let (mut pos, mut end_of_file) = (0, false);
-        self.last = (0, 0);
-        loop {
-            if !end_of_file && data.len() - pos < MAX_RECORD {
-                data.drain(..pos);
-                pos = 0;
-                let room = (FLUSH_AT - data.len()) as u64;
-                end_of_file = (&mut file).take(room).read_to_end(&mut data)? == 0;
-                continue;
-            }
-            if pos == data.len() {
-                break;
-            }
-            let (ev, session, shape) = self
-                .decode(&data, &mut pos)
-                .ok_or_else(|| std::io::Error::other("a ledger row kept compact is cut short"))?;
-            self.text_row(&ev, (session, shape), log, Some(contacts));
-            if self.buf.len() >= FLUSH_AT {
-                self.flush_buf();
-            }
-        }
-        Ok(())
-    }
-
     /// The record at `data[*pos..]`: the event (what the row shows of it), its session and
     /// shape; `pos` is moved past it.
     fn decode(&mut self, data: &[u8], pos: &mut usize) -> Option<(Event, Option<u32>, u32)> {
@@ -660,6 +635,7 @@ impl<W: Write> Part<W> {
             markets,
             shapes,
             shape_ids,
+            last_shape,
             minute,
             stamp,
             zones,
@@ -677,6 +653,7 @@ impl<W: Write> Part<W> {
             markets,
             shapes,
             shape_ids,
+            last_shape,
             minute,
             stamp,
             zones,
@@ -949,6 +926,51 @@ fn no_ledger() -> Error {
 }
 
 impl Part<Chunks> {
+    /// The rows kept compact in `file` (by [`Part::record`]), as text, their names from `log`.
+    fn rows_from(
+        &mut self,
+        mut file: std::fs::File,
+        log: &Log,
+        contacts: &ContactCells,
+    ) -> std::io::Result<()> {
+        use std::io::Read;
+        file.rewind()?;
+        let mut data: Vec<u8> = Vec::with_capacity(FLUSH_AT);
+        let (mut pos, mut end_of_file) = (0, false);
+        self.last = (0, 0);
+        loop {
+            if !end_of_file && data.len() - pos < MAX_RECORD {
+                data.drain(..pos);
+                pos = 0;
+                let room = (FLUSH_AT - data.len()) as u64;
+                end_of_file = (&mut file).take(room).read_to_end(&mut data)? == 0;
+                continue;
+            }
+            if pos == data.len() {
+                break;
+            }
+            let (ev, session, shape) = self
+                .decode(&data, &mut pos)
+                .ok_or_else(|| std::io::Error::other("a ledger row kept compact is cut short"))?;
+            self.text_row(&ev, (session, shape), log, Some(contacts));
+            if self.buf.len() >= FLUSH_AT {
+                self.send_buf();
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands the rows so far to the ledger as they are (no copy), going on in a spare buffer.
+    fn send_buf(&mut self) {
+        let mut spare =
+            (self.out.spare.try_recv()).unwrap_or_else(|_| Vec::with_capacity(FLUSH_AT + 4096));
+        spare.clear();
+        let rows = std::mem::replace(&mut self.buf, spare);
+        if self.error.is_none() && self.out.to.send(rows).is_err() {
+            self.error = Some(std::io::Error::other("the ledger was abandoned"));
+        }
+    }
+
     /// The rows kept compact in `file` as text, and the fee rows.
     fn format_compact(
         mut self,
