@@ -896,7 +896,7 @@ impl<W: Write + Send> Ledger<W> {
             let mut coming = Vec::new();
             for (mut part, result) in parts.into_iter().zip(results) {
                 if !part.compact {
-                    coming.push(Coming::Direct(part, result));
+                    coming.push(Coming::Direct(Box::new(part), result));
                     continue;
                 }
                 let (to, chunks) = std::sync::mpsc::sync_channel(2);
@@ -992,7 +992,7 @@ impl Part<Chunks> {
 /// A part's rows as the ledger receives them, in the order of the models.
 enum Coming<'s, W: Write> {
     /// Formatted as they were billed: the fee rows are left to add.
-    Direct(Part<Out<W>>, &'s ModelResult),
+    Direct(Box<Part<Out<W>>>, &'s ModelResult),
     /// Kept compact, formatted by a thread: chunks in order (sent back once written), then
     /// the thread's outcome.
     Formatted(
