@@ -103,7 +103,10 @@ fn number(buf: &mut Vec<u8>, mut n: u64) {
             break;
         }
     }
-    buf.extend_from_slice(&digits[i..]);
+    // Byte by byte: a call to copy a few bytes cost more than the pushes.
+    for &d in &digits[i..] {
+        buf.push(d);
+    }
 }
 
 /// Two digits of `n` (0 to 99).
@@ -188,9 +191,10 @@ struct Minute {
     /// Minutes since 1970-01-01 UTC.
     minute: i64,
     tz: chrono_tz::Tz,
-    /// `YYYY-MM-DDTHH:MM:` and `+HH:MM,YYYY-MM,`; `None` when the minute is not plain (an
-    /// offset in seconds, a year outside four digits, or an offset change inside it).
-    cells: Option<(Vec<u8>, Vec<u8>)>,
+    /// The cells of its first second (`YYYY-MM-DDTHH:MM:SS+HH:MM,YYYY-MM,`, the seconds at
+    /// bytes 17 and 18); `None` when the minute is not plain (an offset in seconds, a year
+    /// outside four digits, or an offset change inside it).
+    cells: Option<Vec<u8>>,
 }
 
 impl Minute {
@@ -201,8 +205,7 @@ impl Minute {
             (plain_offset(start.checked_add(59_999_999)?, tz)? == offset).then_some(())?;
             let mut s = Vec::with_capacity(48);
             instant_and_month(&mut s, start, tz);
-            // `YYYY-MM-DDTHH:MM:SS` and then the offset: the seconds are bytes 17 and 18.
-            Some((s[..17].to_vec(), s.get(19..)?.to_vec()))
+            (s.len() > 19).then_some(s)
         })();
         Minute { minute, tz, cells }
     }
@@ -434,24 +437,31 @@ impl<W: Write> Part<W> {
             self.minute = Some(Minute::of(minute, tz));
         }
         if let Some(Minute {
-            cells: Some((head, tail)),
-            ..
+            cells: Some(cells), ..
         }) = &self.minute
         {
             let buf = &mut self.buf;
-            buf.extend_from_slice(head);
-            two(buf, (at.rem_euclid(60_000_000) / 1_000_000) as u32);
+            let second = (at.rem_euclid(60_000_000) / 1_000_000) as u8;
             let micros = at.rem_euclid(1_000_000);
-            if micros != 0 {
-                buf.push(b'.');
-                let mut digits = [b'0'; 6];
-                let mut m = micros;
-                for d in digits.iter_mut().rev() {
-                    *d = b'0' + (m % 10) as u8;
-                    m /= 10;
-                }
-                buf.extend_from_slice(&digits);
+            if micros == 0 {
+                // One copy, the seconds put in place.
+                let start = buf.len();
+                buf.extend_from_slice(cells);
+                buf[start + 17] = b'0' + second / 10;
+                buf[start + 18] = b'0' + second % 10;
+                return;
             }
+            let (head, tail) = (&cells[..17], &cells[19..]);
+            buf.extend_from_slice(head);
+            two(buf, second.into());
+            buf.push(b'.');
+            let mut digits = [b'0'; 6];
+            let mut m = micros;
+            for d in digits.iter_mut().rev() {
+                *d = b'0' + (m % 10) as u8;
+                m /= 10;
+            }
+            buf.extend_from_slice(&digits);
             buf.extend_from_slice(tail);
             return;
         }
@@ -519,8 +529,9 @@ impl<W: Write> Part<W> {
             None => contact_cell(buf, names.contact(ev, &mut [0; 16])),
         }
         // Two ASCII letters: nothing to quote.
-        buf.extend_from_slice(ev.country.as_str().as_bytes());
-        buf.push(b',');
+        if let &[a, b] = ev.country.as_str().as_bytes() {
+            buf.extend_from_slice(&[a, b, b',']);
+        }
         buf.extend_from_slice(&self.model);
         if let Some(s) = session {
             number(buf, s as u64);
