@@ -1,9 +1,11 @@
 //! The ledger: one row per outbound message and per fee, for every model.
 //!
 //! Billing hands each model's lines to a [`Part`] as it bills them (a [`LineSink`]): the
-//! rows are formatted straight into that model's own buffer and file, so no event or line is
-//! kept for the ledger. The ledger is then the header and, model after model, that model's
-//! rows and its fee rows ([`Ledger::finish`]). [`write`] makes the same rows from lines kept
+//! first model's rows are formatted straight into the ledger, each other model's kept as
+//! compact records in a temporary file, so no event or line is kept for the ledger. The
+//! ledger is then the header and, model after model, that model's rows (the compact ones
+//! made into text by a thread per model while the ledger is written) and its fee rows
+//! ([`Ledger::finish`]; docs/performance.md, "Ledger (issue 17)"). [`write`] makes the same rows from lines kept
 //! in memory (the library's way, and `explain`'s lines).
 
 use super::cell::text;
@@ -810,7 +812,7 @@ fn failed(e: std::io::Error) -> Error {
 
 /// The ledger of a run being billed: a [`Part`] per model. The models are billed side by
 /// side, the ledger has them one after the other: the first model's rows go straight to the
-/// ledger, each other one's to a temporary file, copied in after it.
+/// ledger, each other one's to a temporary file as compact records, made into text after it.
 pub struct Ledger<W: Write + Send> {
     parts: Vec<Mutex<Part<Out<W>>>>,
     /// The ledger itself while no part holds it (no model).
