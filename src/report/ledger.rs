@@ -968,6 +968,10 @@ impl Part<Chunks> {
             self.text_row(&ev, (session, shape), log, Some(contacts));
             if self.buf.len() >= FLUSH_AT {
                 self.send_buf();
+                if self.error.is_some() {
+                    // The ledger stopped (an error writing it): nothing more to make.
+                    break;
+                }
             }
         }
         Ok(())
