@@ -1,9 +1,11 @@
 //! The ledger: one row per outbound message and per fee, for every model.
 //!
 //! Billing hands each model's lines to a [`Part`] as it bills them (a [`LineSink`]): the
-//! rows are formatted straight into that model's own buffer and file, so no event or line is
-//! kept for the ledger. The ledger is then the header and, model after model, that model's
-//! rows and its fee rows ([`Ledger::finish`]). [`write`] makes the same rows from lines kept
+//! first model's rows are formatted straight into the ledger, each other model's kept as
+//! compact records in a temporary file, so no event or line is kept for the ledger. The
+//! ledger is then the header and, model after model, that model's rows (the compact ones
+//! made into text by a thread per model while the ledger is written) and its fee rows
+//! ([`Ledger::finish`]; docs/performance.md, "Ledger (issue 17)"). [`write`] makes the same rows from lines kept
 //! in memory (the library's way, and `explain`'s lines).
 
 use super::cell::text;
@@ -11,12 +13,17 @@ use crate::billing::{Line, LineSink, ModelResult, Names, Price};
 use crate::calendar::{format_instant, local_month_day, month_start};
 use crate::engine::{Billed, Charge};
 use crate::error::{Error, Result};
-use crate::event::{month_label, Direction, Event};
+use crate::event::{month_label, Country, Direction, Event, Kind};
 use crate::input::Log;
+use crate::rates::meta::MarketId;
 use crate::rates::{Card, FeeKind, Model};
 use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use rustc_hash::FxHashMap;
 use std::io::{Seek, Write};
+use std::sync::mpsc::{Receiver, Sender, SyncSender};
 use std::sync::Mutex;
+use std::thread::ScopedJoinHandle;
 
 pub const HEADER: [&str; 17] = [
     "timestamp",
@@ -98,7 +105,10 @@ fn number(buf: &mut Vec<u8>, mut n: u64) {
             break;
         }
     }
-    buf.extend_from_slice(&digits[i..]);
+    // Byte by byte: a call to copy a few bytes cost more than the pushes.
+    for &d in &digits[i..] {
+        buf.push(d);
+    }
 }
 
 /// Two digits of `n` (0 to 99).
@@ -167,27 +177,187 @@ fn formatted(value: &str) -> Vec<u8> {
     buf
 }
 
-/// One model's rows, formatted into `out`. Errors are kept and reported by [`Part::finish`]:
-/// billing does not stop for them.
+/// The offset of `at` in `tz` in seconds, when its timestamp is written by
+/// [`instant_and_month`]'s own digits (four-digit year, whole minutes of offset).
+fn plain_offset(at: i64, tz: chrono_tz::Tz) -> Option<i32> {
+    use chrono::{Datelike, Offset};
+    let local = chrono::DateTime::from_timestamp_micros(at)?.with_timezone(&tz);
+    let offset = local.offset().fix().local_minus_utc();
+    ((0..=9999).contains(&local.year()) && offset % 60 == 0).then_some(offset)
+}
+
+/// The timestamp and month cells of one minute's instants in one zone, but for the seconds:
+/// consecutive rows are mostly in the same minute, and chrono's conversion per instant was
+/// the ledger's largest cost after the writes.
+struct Minute {
+    /// Minutes since 1970-01-01 UTC.
+    minute: i64,
+    tz: chrono_tz::Tz,
+    /// The cells of its first second (`YYYY-MM-DDTHH:MM:SS+HH:MM,YYYY-MM,`, the seconds at
+    /// bytes 17 and 18); `None` when the minute is not plain (an offset in seconds, a year
+    /// outside four digits, or an offset change inside it).
+    cells: Option<Vec<u8>>,
+}
+
+impl Minute {
+    fn of(minute: i64, tz: chrono_tz::Tz) -> Minute {
+        let cells = (|| {
+            let start = minute.checked_mul(60_000_000)?;
+            let offset = plain_offset(start, tz)?;
+            (plain_offset(start.checked_add(59_999_999)?, tz)? == offset).then_some(())?;
+            let mut s = Vec::with_capacity(48);
+            instant_and_month(&mut s, start, tz);
+            (s.len() > 19).then_some(s)
+        })();
+        Minute { minute, tz, cells }
+    }
+}
+
+/// The cells from `billed_as` to `market`, and the note: what a row says of its billing. A
+/// run has few distinct ones, each formatted once.
+#[derive(Clone, Copy)]
+struct Shape {
+    billed_as: &'static str,
+    category: &'static str,
+    charge: &'static str,
+    note: &'static str,
+    price: PriceCells,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum PriceCells {
+    /// An amount of `0`.
+    Free,
+    Unpriced,
+    Priced {
+        /// The amount's bytes (`Decimal::serialize`): 1.0 and 1.00 are equal, written apart.
+        amount: [u8; 16],
+        rate_country: Option<Country>,
+        rate_from: Option<NaiveDate>,
+        market: Option<MarketId>,
+    },
+}
+
+/// A shape as a key: its words by address and length (they are the program's own, from a
+/// few constants), so that a look-up hashes and compares numbers, not text. Equal words at
+/// two addresses would only make two shapes of the same text.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct ShapeKey {
+    words: [(usize, usize); 4],
+    price: PriceCells,
+}
+
+impl Shape {
+    fn key(&self) -> ShapeKey {
+        let w = |s: &'static str| (s.as_ptr() as usize, s.len());
+        ShapeKey {
+            words: [
+                w(self.billed_as),
+                w(self.category),
+                w(self.charge),
+                w(self.note),
+            ],
+            price: self.price,
+        }
+    }
+
+    fn of(line: &Line) -> Shape {
+        let o = &line.outcome;
+        let (price, note) = match line.price {
+            Price::Free if o.blocked => (PriceCells::Free, "blocked"),
+            Price::Free if o.billed == Billed::NotDelivered => {
+                (PriceCells::Free, "not delivered (status)")
+            }
+            Price::Free => (PriceCells::Free, ""),
+            Price::FreeSession => (PriceCells::Free, "session free in this model"),
+            Price::Allowance => (PriceCells::Free, "free allowance"),
+            Price::Unpriced => (PriceCells::Unpriced, "unpriced"),
+            Price::Priced {
+                amount,
+                rate_country,
+                rate_from,
+                market,
+                carried_forward,
+            } => (
+                PriceCells::Priced {
+                    amount: amount.serialize(),
+                    rate_country,
+                    rate_from,
+                    market,
+                },
+                if carried_forward {
+                    "carried forward"
+                } else {
+                    ""
+                },
+            ),
+        };
+        Shape {
+            billed_as: match o.billed {
+                Billed::Inbound => "",
+                b => b.name(),
+            },
+            category: match o.charge {
+                Charge::Meta(mc) => mc.column.name(),
+                _ => line.category.map(|c| c.name()).unwrap_or_default(),
+            },
+            charge: match o.charge {
+                Charge::None => "",
+                Charge::Session => "session",
+                Charge::Message(_) => "message",
+                Charge::Meta(mc) if mc.conversation => "conversation",
+                Charge::Meta(_) => "message",
+                Charge::International => "international",
+            },
+            note: match note {
+                "" if o.assumed_category => "category assumed",
+                note => note,
+            },
+            price,
+        }
+    }
+}
+
+/// The text of a shape: its cells from `billed_as` to `market` (each with its comma), and
+/// its note.
+struct ShapeText {
+    cells: Box<[u8]>,
+    note: &'static str,
+}
+
+/// A compact row is at most this long (seven varints and a country).
+const MAX_RECORD: usize = 64;
+
+/// One model's rows, formatted into `out`, or kept compact there (a temporary file) and
+/// formatted when the ledger is put together ([`Part::rows_from`]). Errors are kept and
+/// reported by [`Part::finish`]: billing does not stop for them.
 pub struct Part<W: Write> {
     out: W,
     buf: Vec<u8>,
     error: Option<std::io::Error>,
     tz: chrono_tz::Tz,
+    /// Rows written as compact records (the instant, line, contact, cell, country, session
+    /// and shape) instead of text: an eighth of the bytes to write and read back.
+    compact: bool,
     /// The model and currency cells, and each market's (whatsapp-meta).
     model: Vec<u8>,
     currency: Vec<u8>,
     markets: Vec<Vec<u8>>,
-    /// The timestamp and month cells of the last instant written, and the zone they are in:
-    /// a log's instants repeat.
+    shapes: Vec<ShapeText>,
+    shape_ids: FxHashMap<ShapeKey, u32>,
+    /// The last shape looked up: rows in a row often have one.
+    last_shape: Option<(ShapeKey, u32)>,
+    /// The minute of the last instant written, and that instant's cells when its minute is
+    /// not plain: a log's instants repeat.
+    minute: Option<Minute>,
     stamp: Option<(i64, chrono_tz::Tz, Vec<u8>)>,
     /// `--accounts` with zones of their own: each account's rows in its zone, as its months
     /// are cut (`None`: every row in `tz`).
     zones: Option<crate::accounts::Accounts>,
-    /// The zone of the last account written.
-    zone: Option<(Box<str>, chrono_tz::Tz)>,
-    /// The last rate date written.
-    date: Option<(NaiveDate, Vec<u8>)>,
+    /// The last account written: its name, cell and zone.
+    account: Option<(Box<str>, Vec<u8>, chrono_tz::Tz)>,
+    /// The instant and line of the last compact record (each is written as the difference).
+    last: (i64, u32),
 }
 
 impl<W: Write> Part<W> {
@@ -212,27 +382,34 @@ impl<W: Write> Part<W> {
             buf: Vec::with_capacity(FLUSH_AT + 4096),
             error: None,
             tz,
+            compact: false,
             model: formatted(model),
             currency: formatted(currency),
             markets: markets.iter().map(|m| formatted(m)).collect(),
+            shapes: Vec::new(),
+            shape_ids: FxHashMap::default(),
+            last_shape: None,
+            minute: None,
             stamp: None,
-            date: None,
             zones: None,
-            zone: None,
+            account: None,
+            last: (0, 0),
         }
     }
 
-    /// The zone of `account`'s rows: its own with `zones`, else `tz` (looked up once per run
-    /// of one account's rows).
-    fn tz_of(&mut self, account: &str) -> chrono_tz::Tz {
-        let Some(zones) = &self.zones else {
-            return self.tz;
-        };
-        match &self.zone {
-            Some((name, tz)) if **name == *account => *tz,
+    /// The zone of `account`'s rows (its own with `zones`, else `tz`), its cell made and its
+    /// zone looked up once per run of one account's rows.
+    fn account(&mut self, account: &str) -> chrono_tz::Tz {
+        match &self.account {
+            Some((name, _, tz)) if **name == *account => *tz,
             _ => {
-                let tz = zones.tz_of(account);
-                self.zone = Some((account.into(), tz));
+                let tz = (self.zones.as_ref()).map_or(self.tz, |z| z.tz_of(account));
+                let mut text = Vec::new();
+                match account {
+                    "" => word(&mut text, "(default)"),
+                    a => cell(&mut text, a),
+                }
+                self.account = Some((account.into(), text, tz));
                 tz
             }
         }
@@ -257,6 +434,39 @@ impl<W: Write> Part<W> {
 
     /// The timestamp and month cells of `at` in `tz`.
     fn stamp(&mut self, at: i64, tz: chrono_tz::Tz) {
+        let minute = at.div_euclid(60_000_000);
+        if (self.minute.as_ref()).is_none_or(|m| m.minute != minute || m.tz != tz) {
+            self.minute = Some(Minute::of(minute, tz));
+        }
+        if let Some(Minute {
+            cells: Some(cells), ..
+        }) = &self.minute
+        {
+            let buf = &mut self.buf;
+            let second = (at.rem_euclid(60_000_000) / 1_000_000) as u8;
+            let micros = at.rem_euclid(1_000_000);
+            if micros == 0 {
+                // One copy, the seconds put in place.
+                let start = buf.len();
+                buf.extend_from_slice(cells);
+                buf[start + 17] = b'0' + second / 10;
+                buf[start + 18] = b'0' + second % 10;
+                return;
+            }
+            let (head, tail) = (&cells[..17], &cells[19..]);
+            buf.extend_from_slice(head);
+            two(buf, second.into());
+            buf.push(b'.');
+            let mut digits = [b'0'; 6];
+            let mut m = micros;
+            for d in digits.iter_mut().rev() {
+                *d = b'0' + (m % 10) as u8;
+                m /= 10;
+            }
+            buf.extend_from_slice(&digits);
+            buf.extend_from_slice(tail);
+            return;
+        }
         if (self.stamp.as_ref()).is_none_or(|(t, z, _)| *t != at || *z != tz) {
             let mut s = Vec::with_capacity(48);
             instant_and_month(&mut s, at, tz);
@@ -272,122 +482,204 @@ impl<W: Write> Part<W> {
         if ev.direction == Direction::Inbound {
             return;
         }
-        let o = &line.outcome;
-        let tz = self.tz_of(names.account(ev));
+        let shape = self.shape_id(line);
+        if self.compact {
+            self.record(ev, line.outcome.session, shape);
+        } else {
+            self.text_row(ev, (line.outcome.session, shape), names, None);
+        }
+    }
+
+    /// The number of the shape of `line`, its text made the first time it is seen.
+    fn shape_id(&mut self, line: &Line) -> u32 {
+        let shape = Shape::of(line);
+        let key = shape.key();
+        match self.last_shape {
+            Some((k, id)) if k == key => return id,
+            _ => {}
+        }
+        if let Some(&id) = self.shape_ids.get(&key) {
+            self.last_shape = Some((key, id));
+            return id;
+        }
+        let id = self.shapes.len() as u32;
+        let cells = self.shape_cells(&shape).into_boxed_slice();
+        let note = shape.note;
+        self.shapes.push(ShapeText { cells, note });
+        self.shape_ids.insert(key, id);
+        self.last_shape = Some((key, id));
+        id
+    }
+
+    /// The row of an outbound message as text; its contact's cell from `contacts` if given.
+    fn text_row(
+        &mut self,
+        ev: &Event,
+        (session, shape): (Option<u32>, u32),
+        names: &dyn Names,
+        contacts: Option<&ContactCells>,
+    ) {
+        let account = names.account(ev);
+        let tz = self.account(account);
         self.stamp(ev.at, tz);
         let buf = &mut self.buf;
-        match names.account(ev) {
-            "" => word(buf, "(default)"),
-            a => cell(buf, a),
+        if let Some((_, text, _)) = &self.account {
+            buf.extend_from_slice(text);
         }
-        contact_cell(buf, names.contact(ev, &mut [0; 16]));
-        cell(buf, ev.country.as_str());
+        match contacts.and_then(|c| c.get(ev.contact)) {
+            Some(text) => buf.extend_from_slice(text),
+            None => contact_cell(buf, names.contact(ev, &mut [0; 16])),
+        }
+        // Two ASCII letters: nothing to quote.
+        if let &[a, b] = ev.country.as_str().as_bytes() {
+            buf.extend_from_slice(&[a, b, b',']);
+        }
         buf.extend_from_slice(&self.model);
-        if let Some(s) = o.session {
+        if let Some(s) = session {
             number(buf, s as u64);
         }
         buf.push(b',');
-        word(
-            buf,
-            if o.billed == Billed::Inbound {
-                ""
-            } else {
-                o.billed.name()
-            },
-        );
-        word(
-            buf,
-            match o.charge {
-                Charge::Meta(mc) => mc.column.name(),
-                _ => line.category.map(|c| c.name()).unwrap_or_default(),
-            },
-        );
-        word(
-            buf,
-            match o.charge {
-                Charge::None => "",
-                Charge::Session => "session",
-                Charge::Message(_) => "message",
-                Charge::Meta(mc) if mc.conversation => "conversation",
-                Charge::Meta(_) => "message",
-                Charge::International => "international",
-            },
-        );
-        let note = self.price(line);
-        let note = if o.assumed_category && note.is_empty() {
-            "category assumed"
-        } else {
-            note
-        };
-        number(&mut self.buf, ev.line as u64);
-        self.buf.push(b',');
-        self.buf.extend_from_slice(note.as_bytes());
-        self.buf.push(b'\n');
+        if let Some(s) = self.shapes.get(shape as usize) {
+            buf.extend_from_slice(&s.cells);
+            number(buf, ev.line as u64);
+            buf.push(b',');
+            buf.extend_from_slice(s.note.as_bytes());
+        }
+        buf.push(b'\n');
     }
 
-    /// The cells from `amount` to `market` (the currency among them); gives the note.
-    fn price(&mut self, line: &Line) -> &'static str {
-        let buf = &mut self.buf;
-        let free = |buf: &mut Vec<u8>, currency: &[u8], note| {
-            buf.extend_from_slice(b"0,");
-            buf.extend_from_slice(currency);
-            buf.extend_from_slice(b",,,");
-            note
-        };
-        match line.price {
-            Price::Free if line.outcome.blocked => free(buf, &self.currency, "blocked"),
-            Price::Free if line.outcome.billed == Billed::NotDelivered => {
-                free(buf, &self.currency, "not delivered (status)")
-            }
-            Price::Free => free(buf, &self.currency, ""),
-            Price::FreeSession => free(buf, &self.currency, "session free in this model"),
-            Price::Allowance => free(buf, &self.currency, "free allowance"),
-            Price::Unpriced => {
+    /// The cells from `billed_as` to `market` of `shape`.
+    fn shape_cells(&self, shape: &Shape) -> Vec<u8> {
+        let mut buf = Vec::with_capacity(64);
+        for w in [shape.billed_as, shape.category, shape.charge] {
+            word(&mut buf, w);
+        }
+        let (rate_country, rate_from, market) = match shape.price {
+            PriceCells::Free | PriceCells::Unpriced => {
+                if shape.price == PriceCells::Free {
+                    buf.push(b'0');
+                }
                 buf.push(b',');
                 buf.extend_from_slice(&self.currency);
                 buf.extend_from_slice(b",,,");
-                "unpriced"
+                return buf;
             }
-            Price::Priced {
+            PriceCells::Priced {
                 amount,
                 rate_country,
                 rate_from,
                 market,
-                carried_forward,
             } => {
-                let _ = write!(buf, "{amount},");
-                buf.extend_from_slice(&self.currency);
-                match (rate_country, market) {
-                    (Some(c), _) => cell(buf, c.as_str()),
-                    (None, Some(_)) => buf.push(b','),
-                    (None, None) => cell(buf, "*"),
-                }
-                if let Some(d) = rate_from {
-                    if self.date.as_ref().is_none_or(|(x, _)| *x != d) {
-                        self.date = Some((d, d.to_string().into_bytes()));
-                    }
-                    if let Some((_, s)) = &self.date {
-                        buf.extend_from_slice(s);
-                    }
-                }
-                buf.push(b',');
-                match market {
-                    Some(m) => buf.extend_from_slice(&self.markets[m as usize]),
-                    None => buf.push(b','),
-                }
-                if carried_forward {
-                    "carried forward"
-                } else {
-                    ""
-                }
+                let _ = write!(buf, "{},", Decimal::deserialize(amount));
+                (rate_country, rate_from, market)
             }
+        };
+        buf.extend_from_slice(&self.currency);
+        match (rate_country, market) {
+            (Some(c), _) => cell(&mut buf, c.as_str()),
+            (None, Some(_)) => buf.push(b','),
+            (None, None) => cell(&mut buf, "*"),
         }
+        if let Some(d) = rate_from {
+            let _ = write!(buf, "{d}");
+        }
+        buf.push(b',');
+        match market.and_then(|m| self.markets.get(m as usize)) {
+            Some(m) => buf.extend_from_slice(m),
+            None => buf.push(b','),
+        }
+        buf
+    }
+
+    /// The row of an outbound message as a compact record, for [`Part::rows_from`].
+    fn record(&mut self, ev: &Event, session: Option<u32>, shape: u32) {
+        let buf = &mut self.buf;
+        let (at, line) = self.last;
+        varint(buf, zigzag(ev.at.wrapping_sub(at)));
+        varint(buf, zigzag(i64::from(ev.line) - i64::from(line)));
+        varint(buf, ev.contact.into());
+        varint(buf, ev.cell.into());
+        buf.extend_from_slice(ev.country.as_str().as_bytes());
+        varint(buf, session.map_or(0, |s| u64::from(s) + 1));
+        varint(buf, shape.into());
+        self.last = (ev.at, ev.line);
+    }
+
+    /// The record at `data[*pos..]`: the event (what the row shows of it), its session and
+    /// shape; `pos` is moved past it.
+    fn decode(&mut self, data: &[u8], pos: &mut usize) -> Option<(Event, Option<u32>, u32)> {
+        let (at, line) = self.last;
+        let at = at.wrapping_add(unzigzag(read_varint(data, pos)?));
+        let line = u32::try_from(i64::from(line) + unzigzag(read_varint(data, pos)?)).ok()?;
+        let contact = u32::try_from(read_varint(data, pos)?).ok()?;
+        let cell = u32::try_from(read_varint(data, pos)?).ok()?;
+        let country = Country::from_bytes(data.get(*pos..*pos + 2)?)?;
+        *pos += 2;
+        let session = match read_varint(data, pos)? {
+            0 => None,
+            s => Some(u32::try_from(s - 1).ok()?),
+        };
+        let shape = u32::try_from(read_varint(data, pos)?).ok()?;
+        self.last = (at, line);
+        let ev = Event {
+            at,
+            day: 0,
+            line,
+            contact,
+            stream: 0,
+            cell,
+            country,
+            direction: Direction::Outbound,
+            kind: Kind::FreeForm,
+        };
+        Some((ev, session, shape))
+    }
+
+    /// The part writing to `out` from now on; gives the writer it had.
+    fn redirect<V: Write>(self, out: V) -> (Part<V>, W) {
+        let Part {
+            out: had,
+            buf,
+            error,
+            tz,
+            compact,
+            model,
+            currency,
+            markets,
+            shapes,
+            shape_ids,
+            last_shape,
+            minute,
+            stamp,
+            zones,
+            account,
+            last,
+        } = self;
+        let part = Part {
+            out,
+            buf,
+            error,
+            tz,
+            compact,
+            model,
+            currency,
+            markets,
+            shapes,
+            shape_ids,
+            last_shape,
+            minute,
+            stamp,
+            zones,
+            account,
+            last,
+        };
+        (part, had)
     }
 
     /// The fee rows of the model's result, after its lines.
     fn fees(&mut self, log: &Log, result: &ModelResult) {
         for f in &result.fees {
-            let tz = self.tz_of(log.account_name(f.account));
+            let tz = self.account(log.account_name(f.account));
             let buf = &mut self.buf;
             let start = month_start(f.month, tz)
                 .map(|t| format_instant(t, tz))
@@ -429,6 +721,85 @@ impl<W: Write> Part<W> {
     }
 }
 
+/// Every contact's cell, made once for the parts kept compact (a contact has many rows).
+#[derive(Default)]
+struct ContactCells {
+    text: Vec<u8>,
+    /// Where each contact's cell ends in `text`, by contact id.
+    ends: Vec<usize>,
+}
+
+impl ContactCells {
+    fn of(log: &Log) -> ContactCells {
+        let n = log.contacts.len();
+        let (mut text, mut ends) = (Vec::with_capacity(n * 20), Vec::with_capacity(n));
+        for id in 0..n as u32 {
+            contact_cell(&mut text, log.contacts.name_in(id, &mut [0; 16]));
+            ends.push(text.len());
+        }
+        ContactCells { text, ends }
+    }
+
+    fn get(&self, id: u32) -> Option<&[u8]> {
+        let id = id as usize;
+        let start = if id == 0 { 0 } else { *self.ends.get(id - 1)? };
+        self.text.get(start..*self.ends.get(id)?)
+    }
+}
+
+/// A part's formatted rows on their way to the ledger, a chunk per write; chunks the ledger
+/// has written come back in `spare`.
+struct Chunks {
+    to: SyncSender<Vec<u8>>,
+    spare: Receiver<Vec<u8>>,
+}
+
+impl Write for Chunks {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.write_all(buf)?;
+        Ok(buf.len())
+    }
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        let mut chunk = self.spare.try_recv().unwrap_or_default();
+        chunk.clear();
+        chunk.extend_from_slice(buf);
+        (self.to.send(chunk)).map_err(|_| std::io::Error::other("the ledger was abandoned"))
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn zigzag(n: i64) -> u64 {
+    ((n << 1) ^ (n >> 63)) as u64
+}
+
+fn unzigzag(n: u64) -> i64 {
+    (n >> 1) as i64 ^ -((n & 1) as i64)
+}
+
+/// `n` in LEB128: seven bits a byte, the low ones first.
+fn varint(buf: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        buf.push(n as u8 | 0x80);
+        n >>= 7;
+    }
+    buf.push(n as u8);
+}
+
+fn read_varint(data: &[u8], pos: &mut usize) -> Option<u64> {
+    let mut n = 0u64;
+    for shift in (0..64).step_by(7) {
+        let b = *data.get(*pos)?;
+        *pos += 1;
+        n |= u64::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            return Some(n);
+        }
+    }
+    None
+}
+
 impl<W: Write + Send> LineSink for Part<W> {
     fn take(&mut self, lines: &[Line], first: u32, events: &[Event], names: &dyn Names) {
         self.write_lines(lines, first, events, names);
@@ -441,7 +812,7 @@ fn failed(e: std::io::Error) -> Error {
 
 /// The ledger of a run being billed: a [`Part`] per model. The models are billed side by
 /// side, the ledger has them one after the other: the first model's rows go straight to the
-/// ledger, each other one's to a temporary file, copied in after it.
+/// ledger, each other one's to a temporary file as compact records, made into text after it.
 pub struct Ledger<W: Write + Send> {
     parts: Vec<Mutex<Part<Out<W>>>>,
     /// The ledger itself while no part holds it (no model).
@@ -491,11 +862,12 @@ impl<W: Write + Send> Ledger<W> {
         let mut out = Some(out);
         let mut parts = Vec::new();
         for (k, m) in models.iter().enumerate() {
-            let to = match out.take_if(|_| k == 0 && first_direct) {
-                Some(w) => Out::Ledger(w),
-                None => Out::Temp(tempfile::tempfile().map_err(failed)?),
+            let mut part = match out.take_if(|_| k == 0 && first_direct) {
+                Some(w) => Part::new(m, tz, Out::Ledger(w)),
+                None => Part::new(m, tz, Out::Temp(tempfile::tempfile().map_err(failed)?)),
             };
-            parts.push(Mutex::new(Part::new(m, tz, to)));
+            part.compact = matches!(part.out, Out::Temp(_));
+            parts.push(Mutex::new(part));
         }
         Ok(Ledger { parts, out })
     }
@@ -517,30 +889,162 @@ impl<W: Write + Send> Ledger<W> {
             .collect()
     }
 
-    /// Ends each model's rows with its fee rows and puts them in order; gives the ledger.
+    /// Ends each model's rows with its fee rows and puts them in order; gives the ledger. The
+    /// parts kept compact are formatted each by a thread while the ledger is written.
     pub fn finish(self, log: &Log, results: &[ModelResult]) -> Result<W> {
         let mut ledger = self.out;
         if let Some(w) = &mut ledger {
             // No part holds the ledger: its header is not written yet.
             write_header(w)?;
         }
-        for (part, result) in self.parts.into_iter().zip(results) {
-            let mut part = part.into_inner().unwrap_or_else(|e| e.into_inner());
-            part.flush_buf();
-            part.fees(log, result);
-            match (part.finish().map_err(failed)?, &mut ledger) {
-                (Out::Ledger(w), _) => ledger = Some(w),
-                (Out::Temp(mut file), Some(w)) => {
-                    file.rewind().map_err(failed)?;
-                    std::io::copy(&mut file, w).map_err(failed)?;
+        let parts: Vec<_> = (self.parts.into_iter())
+            .map(|p| p.into_inner().unwrap_or_else(|e| e.into_inner()))
+            .collect();
+        let contacts = match parts.iter().any(|p| p.compact) {
+            true => ContactCells::of(log),
+            false => ContactCells::default(),
+        };
+        let contacts = &contacts;
+        std::thread::scope(|s| {
+            let mut coming = Vec::new();
+            for (mut part, result) in parts.into_iter().zip(results) {
+                if !part.compact {
+                    coming.push(Coming::Direct(Box::new(part), result));
+                    continue;
                 }
-                // Never: the first part holds the ledger.
-                (Out::Temp(_), None) => return Err(failed(std::io::Error::other("no ledger"))),
+                let (to, chunks) = std::sync::mpsc::sync_channel(2);
+                let (back, spare) = std::sync::mpsc::channel();
+                let thread = s.spawn(move || {
+                    part.flush_buf();
+                    let (part, out) = part.redirect(Chunks { to, spare });
+                    match out {
+                        Out::Temp(file) => part.format_compact(file, log, contacts, result),
+                        Out::Ledger(_) => Err(std::io::Error::other("no ledger")),
+                    }
+                });
+                coming.push(Coming::Formatted(chunks, back, thread));
+            }
+            for c in coming {
+                ledger = Some(c.write(ledger.take(), log)?);
+            }
+            let mut ledger = ledger.ok_or_else(no_ledger)?;
+            ledger.flush().map_err(failed)?;
+            Ok(ledger)
+        })
+    }
+}
+
+fn no_ledger() -> Error {
+    failed(std::io::Error::other("no ledger"))
+}
+
+impl Part<Chunks> {
+    /// The rows kept compact in `file` (by [`Part::record`]), as text, their names from `log`.
+    fn rows_from(
+        &mut self,
+        mut file: std::fs::File,
+        log: &Log,
+        contacts: &ContactCells,
+    ) -> std::io::Result<()> {
+        use std::io::Read;
+        file.rewind()?;
+        let mut data: Vec<u8> = Vec::with_capacity(FLUSH_AT);
+        let (mut pos, mut end_of_file) = (0, false);
+        self.last = (0, 0);
+        loop {
+            if !end_of_file && data.len() - pos < MAX_RECORD {
+                data.drain(..pos);
+                pos = 0;
+                let room = (FLUSH_AT - data.len()) as u64;
+                end_of_file = (&mut file).take(room).read_to_end(&mut data)? == 0;
+                continue;
+            }
+            if pos == data.len() {
+                break;
+            }
+            let (ev, session, shape) = self
+                .decode(&data, &mut pos)
+                .ok_or_else(|| std::io::Error::other("a ledger row kept compact is cut short"))?;
+            self.text_row(&ev, (session, shape), log, Some(contacts));
+            if self.buf.len() >= FLUSH_AT {
+                self.send_buf();
+                if self.error.is_some() {
+                    // The ledger stopped (an error writing it): nothing more to make.
+                    break;
+                }
             }
         }
-        let mut ledger = ledger.ok_or_else(|| failed(std::io::Error::other("no ledger")))?;
-        ledger.flush().map_err(failed)?;
-        Ok(ledger)
+        Ok(())
+    }
+
+    /// Hands the rows so far to the ledger as they are (no copy), going on in a spare buffer.
+    fn send_buf(&mut self) {
+        let mut spare =
+            (self.out.spare.try_recv()).unwrap_or_else(|_| Vec::with_capacity(FLUSH_AT + 4096));
+        spare.clear();
+        let rows = std::mem::replace(&mut self.buf, spare);
+        if self.error.is_none() && self.out.to.send(rows).is_err() {
+            self.error = Some(std::io::Error::other("the ledger was abandoned"));
+        }
+    }
+
+    /// The rows kept compact in `file` as text, and the fee rows.
+    fn format_compact(
+        mut self,
+        file: std::fs::File,
+        log: &Log,
+        contacts: &ContactCells,
+        result: &ModelResult,
+    ) -> std::io::Result<()> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        self.compact = false;
+        self.rows_from(file, log, contacts)?;
+        self.fees(log, result);
+        self.finish().map(drop)
+    }
+}
+
+/// A part's rows as the ledger receives them, in the order of the models.
+enum Coming<'s, W: Write> {
+    /// Formatted as they were billed: the fee rows are left to add.
+    Direct(Box<Part<Out<W>>>, &'s ModelResult),
+    /// Kept compact, formatted by a thread: chunks in order (sent back once written), then
+    /// the thread's outcome.
+    Formatted(
+        Receiver<Vec<u8>>,
+        Sender<Vec<u8>>,
+        ScopedJoinHandle<'s, std::io::Result<()>>,
+    ),
+}
+
+impl<W: Write> Coming<'_, W> {
+    /// Adds the part's rows to `ledger` (`None`: the part holds it); gives the ledger.
+    fn write(self, ledger: Option<W>, log: &Log) -> Result<W> {
+        match self {
+            Coming::Direct(mut part, result) => {
+                if let Some(e) = part.error.take() {
+                    return Err(failed(e));
+                }
+                part.fees(log, result);
+                match part.finish().map_err(failed)? {
+                    Out::Ledger(w) => Ok(w),
+                    Out::Temp(_) => Err(no_ledger()),
+                }
+            }
+            Coming::Formatted(chunks, back, thread) => {
+                let mut w = ledger.ok_or_else(no_ledger)?;
+                for chunk in chunks {
+                    w.write_all(&chunk).map_err(failed)?;
+                    let _ = back.send(chunk);
+                }
+                let done = thread.join();
+                done.unwrap_or_else(|e| std::panic::resume_unwind(e))
+                    .map_err(failed)?;
+                Ok(w)
+            }
+        }
     }
 }
 
@@ -625,6 +1129,111 @@ mod tests {
                 assert_eq!(stamp(at, tz), want, "{tz} {at}");
             }
         }
+    }
+
+    fn part(tz: chrono_tz::Tz) -> Part<Vec<u8>> {
+        Part::new_named("m", "EUR", &[], tz, Vec::new())
+    }
+
+    /// The per-minute cells: around the 2026 clock changes, with fractions, before 1970, and
+    /// in a zone whose 1970 offset has seconds (its minutes are not plain: per instant).
+    #[test]
+    fn timestamps_by_the_minute_are_those_of_format_instant() {
+        let base = 1_774_746_000 * 1_000_000; // 2026-03-29T01:00:00Z
+        let zones = [
+            "UTC",
+            "Europe/Berlin",
+            "America/St_Johns",
+            "Africa/Monrovia",
+        ];
+        for tz in zones {
+            let zone: chrono_tz::Tz = tz.parse().unwrap();
+            let mut p = part(zone);
+            let mut want = String::new();
+            let ats = (-130..130).map(|k| base + k * 997_000_123);
+            for at in ats.chain([0, 999_999, -1, -60_000_000, 59_999_999]) {
+                p.stamp(at, zone);
+                let (month, _) = local_month_day(at, zone);
+                want += &format!("{},{},", format_instant(at, zone), month_label(month));
+            }
+            assert_eq!(String::from_utf8(p.buf).unwrap(), want, "{tz}");
+        }
+    }
+
+    fn line(amount: Decimal) -> Line {
+        let mut outcome = crate::engine::Outcome::not_delivered();
+        outcome.billed = Billed::Welcome;
+        let price = Price::Priced {
+            amount,
+            rate_country: None,
+            rate_from: None,
+            market: None,
+            carried_forward: false,
+        };
+        Line {
+            event: 0,
+            outcome,
+            price,
+            category: None,
+        }
+    }
+
+    /// 1.0 and 1.00 are equal Decimals but written apart: a shape keeps the amount's scale.
+    #[test]
+    fn amounts_of_one_value_and_two_scales_are_two_shapes() {
+        let mut p = part(chrono_tz::UTC);
+        let ten = p.shape_id(&line(Decimal::new(10, 1)));
+        let hundred = p.shape_id(&line(Decimal::new(100, 2)));
+        assert_ne!(ten, hundred);
+        assert_eq!(p.shape_id(&line(Decimal::new(10, 1))), ten);
+        // billed_as, category, charge, amount, currency, rate_country `*` (no country row),
+        // rate_effective_from and market empty.
+        assert_eq!(&*p.shapes[ten as usize].cells, b"welcome,,,1.0,EUR,*,,,");
+        assert_eq!(
+            &*p.shapes[hundred as usize].cells,
+            b"welcome,,,1.00,EUR,*,,,"
+        );
+    }
+
+    #[test]
+    fn compact_records_give_back_their_events() {
+        let ev = |at, line, contact, session| {
+            let e = Event {
+                at,
+                day: 0,
+                line,
+                contact,
+                stream: 0,
+                cell: contact / 3,
+                country: Country::parse("de").unwrap(),
+                direction: Direction::Outbound,
+                kind: Kind::FreeForm,
+            };
+            (e, session, contact % 1000)
+        };
+        let rows = [
+            ev(1_772_356_500_000_000, 2, 0, None),
+            ev(1_772_356_500_000_000, 1, u32::MAX, Some(0)),
+            ev(-5, u32::MAX, 5, Some(u32::MAX)),
+            ev(i64::MAX, 0, 1 << 20, Some(3)),
+            ev(i64::MIN, 7, 2, None),
+        ];
+        let mut p = part(chrono_tz::UTC);
+        for (e, session, shape) in &rows {
+            p.record(e, *session, *shape);
+        }
+        let data = std::mem::take(&mut p.buf);
+        let (mut back, mut pos) = (part(chrono_tz::UTC), 0);
+        for (e, session, shape) in &rows {
+            let (got, s, sh) = back.decode(&data, &mut pos).unwrap();
+            let fields = |e: &Event| (e.at, e.line, e.contact, e.cell, e.country);
+            assert_eq!((fields(&got), s, sh), (fields(e), *session, *shape));
+        }
+        assert_eq!(pos, data.len());
+        // Cut short: no record, no panic.
+        assert!(back.decode(&data[..data.len() - 1], &mut 0).is_some());
+        let mut pos = data.len() - 1;
+        assert!(part(chrono_tz::UTC).decode(&data, &mut pos).is_none());
     }
 
     #[test]
