@@ -5,7 +5,9 @@ use super::order::{by_names, Names};
 use super::pools::{
     smallest_pool, MonthState, NumberPool, PoolKind, Portfolios, TierPools, LOW_ROOM, POOL_KINDS,
 };
-use super::pricing::{international_price, message_price, meta_price, session_price, Sender};
+use super::pricing::{
+    international_price, message_price, meta_price, session_price, Prices, Sender,
+};
 use super::{BillingOptions, Line, ModelResult, Price, Sink, Stats, Volume};
 use crate::engine::{Billed, Charge, Outcome, Why};
 use crate::event::{Country, Direction, Event};
@@ -20,17 +22,17 @@ use std::collections::{BTreeMap, BTreeSet};
 /// event's interned ids, so the hot path neither hashes nor allocates.
 pub struct Biller<'m> {
     model: &'m Model,
+    /// The model's card look-ups, each distinct one made once.
+    prices: Prices<'m>,
     /// Whether `lines` are recorded: kept (`BillingOptions::keep_lines`) or for `sink`.
     pub(super) keep_lines: bool,
     pub(super) sink: Option<Sink<'m>>,
     list_prices: bool,
     accounts: crate::accounts::Accounts,
-    /// `fit_accounts`: each account's home country, by account id.
-    homes: Vec<Option<Country>>,
-    /// `fit_accounts`: each account's business portfolio (volume tiers).
+    /// `fit_accounts`: what a Meta price needs of each account as a sender, by account id.
+    senders: Vec<AccountSender>,
+    /// `fit_accounts`: the business portfolios named so far (volume tiers).
     portfolios: Portfolios,
-    /// `fit_accounts`: each account's local-currency card (`MetaSpec::locals`), if any.
-    locals: Vec<Option<usize>>,
     /// `BillingOptions::pool_runs`.
     pool_runs: bool,
     free: u64,
@@ -61,13 +63,13 @@ impl<'m> Biller<'m> {
     pub fn new(log: &Log, model: &'m Model, opts: &BillingOptions) -> Biller<'m> {
         Biller {
             model,
+            prices: Prices::new(model),
             keep_lines: opts.keep_lines,
             sink: None,
             list_prices: opts.list_prices,
             accounts: opts.accounts.clone(),
-            homes: Vec::new(),
+            senders: Vec::new(),
             portfolios: Portfolios::default(),
-            locals: Vec::new(),
             pool_runs: opts.pool_runs,
             free: if opts.list_prices {
                 0
@@ -97,6 +99,7 @@ impl<'m> Biller<'m> {
     /// waits for its stores to land, a stall on every event.)
     pub fn step(&mut self, i: u32, ev: &Event, outcome: &Outcome) {
         let model = self.model;
+        let prices = &mut self.prices;
         let cell = &mut self.cells[ev.cell as usize];
         let month = &mut self.months[self.month_of_cell[ev.cell as usize] as usize];
         if self.counts {
@@ -110,11 +113,11 @@ impl<'m> Biller<'m> {
             Charge::None => (Price::Free, None),
             // `session.charged` is a Viber key (rates/schema.rs): true on every other model
             Charge::Session if !model.session.charged => (Price::FreeSession, None),
-            Charge::Session => (session_price(model, ev, cell, month), None),
-            Charge::International => (international_price(model, ev, cell, month), None),
+            Charge::Session => (session_price(prices, ev, cell, month), None),
+            Charge::International => (international_price(prices, ev, cell, month), None),
             Charge::Message(cat) => {
                 let free = (self.free, self.pool_runs);
-                let p = message_price(model, ev, cat, free, (cell, month), low_months);
+                let p = message_price(prices, ev, cat, free, (cell, month), low_months);
                 (p, Some(cat))
             }
             Charge::Meta(mc) => {
@@ -128,17 +131,25 @@ impl<'m> Biller<'m> {
                     free_tier.0.filter(|_| mc.per_number),
                     cell,
                 );
+                let of = (self.senders.get(account as usize).copied()).unwrap_or_default();
                 let sender = Sender {
                     account,
-                    account_country: self.homes.get(account as usize).copied().flatten(),
-                    portfolio: self.portfolios.of(account),
-                    local: self.locals.get(account as usize).copied().flatten(),
+                    account_country: of.country,
+                    portfolio: of.portfolio,
+                    local: of.local,
                     // card prices only: the list rate, no volume discount
                     tiers: Some(&mut self.tiers).filter(|_| !self.list_prices),
                     number,
                 };
-                let (p, column) =
-                    meta_price(model, ev, &mc, free_tier, (cell, month), low_months, sender);
+                let (p, column) = meta_price(
+                    prices,
+                    ev,
+                    &mc,
+                    free_tier,
+                    (cell, month),
+                    low_months,
+                    sender,
+                );
                 priced_as = Some(column).filter(|c| *c != mc.column);
                 // a tier pool near a band's end counts as a low month: the replay keeps the
                 // order of one instant's events while any is (`Replayer::bill_runs`)
@@ -270,17 +281,20 @@ impl<'m> Biller<'m> {
     /// Each account's home country (accounts file, else `--account-country`) and business
     /// portfolio, resolved once per account as the log names new ones.
     pub(super) fn fit_accounts(&mut self, accounts: &[String]) {
-        for name in &accounts[self.homes.len().min(accounts.len())..] {
+        for name in &accounts[self.senders.len().min(accounts.len())..] {
             let props = self.accounts.props(name);
-            self.homes.push(props.country);
             self.portfolios.push(props.portfolio.as_deref());
             let local = match (&self.model.card, &props.currency) {
                 (Card::Meta(spec), Some(c)) => spec.locals.iter().position(|l| l.currency == *c),
                 _ => None,
             };
-            self.locals.push(local);
+            self.senders.push(AccountSender {
+                country: props.country,
+                portfolio: self.portfolios.of(self.senders.len() as u32),
+                local,
+            });
         }
-        debug_assert_eq!(self.homes.len(), self.portfolios.len());
+        debug_assert_eq!(self.senders.len(), self.portfolios.len());
     }
 
     pub fn finish(self, log: &Log) -> ModelResult {
@@ -446,6 +460,18 @@ fn add_number_pools(
             volumes[i].1.pools.insert(kind, p.pool);
         }
     }
+}
+
+/// What a whatsapp-meta price needs of an account as a sender, resolved once per account
+/// (`Biller::fit_accounts`); an account not yet fitted is priced as one without properties.
+#[derive(Clone, Copy, Default)]
+struct AccountSender {
+    /// Its home country (accounts file, else `--account-country`).
+    country: Option<Country>,
+    /// Its business portfolio (volume tiers; 0: the default one).
+    portfolio: u32,
+    /// Its local-currency card (an index into `MetaSpec::locals`), if any.
+    local: Option<usize>,
 }
 
 /// A stream that names no business number (the reader's `NO_BUSINESS_NUMBER`).

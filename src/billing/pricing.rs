@@ -6,8 +6,11 @@ use super::{Price, Stats};
 use crate::calendar::{date_from_days, month_index};
 use crate::engine::MetaCharge;
 use crate::event::{Category, Country, Event};
-use crate::rates::meta::{FreeTierCounts, MetaColumn, MetaPrice, MetaSpec};
-use crate::rates::{Card, Model, Rules};
+use crate::rates::meta::{Band, FreeTierCounts, MarketId, MetaColumn, MetaPrice, MetaSpec, Tiered};
+use crate::rates::PriceRow;
+use crate::rates::{Card, Model};
+use chrono::NaiveDate;
+use rustc_hash::FxHashMap;
 
 /// The sender of a whatsapp-meta message, as its price depends on it.
 pub(super) struct Sender<'a> {
@@ -26,6 +29,107 @@ pub(super) struct Sender<'a> {
     pub(super) number: Option<&'a mut NumberPool>,
 }
 
+/// One model's rate-card look-ups as the biller makes them per message. What depends only on
+/// the model is resolved once (`Prices::new`: the channel's price columns); what depends on the
+/// message's country, day and column is looked up once per distinct key and kept: a log has a
+/// few dozen countries and days but millions of messages (issue 17: the registry's column
+/// functions, the card's hash look-ups by market name and the international check per message
+/// cost a fifth of a business-initiated log's run).
+pub(super) struct Prices<'m> {
+    pub(super) model: &'m Model,
+    session_column: usize,
+    /// The column of a per-message price, by `Category as usize`.
+    message_columns: [usize; 3],
+    /// Country cards: by `Country::index`, the day last priced and the row in force that day.
+    rows: Vec<(i32, Option<&'m PriceRow>)>,
+    /// Meta cards: each distinct `MetaKey`'s market, column, tier bands and list price.
+    meta: FxHashMap<MetaKey, MetaLookup<'m>>,
+    /// The last day whose calendar month was asked for (volume-tier pools), and that month.
+    month_of_day: (i32, i32),
+}
+
+/// What a Meta price depends on besides the pools: (recipient country index, price day,
+/// charge column, whether the authentication-international rate may apply (an international
+/// era's authentication from a sender abroad), whether volume tiers apply), and the sender's
+/// local-currency card plus one (0: none).
+type MetaKey = ((u16, i32, u8, bool, bool), usize);
+
+/// A Meta price as far as it does not depend on the pools.
+#[derive(Clone, Copy)]
+struct MetaLookup<'m> {
+    market: MarketId,
+    column: MetaColumn,
+    /// The volume-tier bands in force (card date, bands), when they price the charge.
+    tiered: Option<(NaiveDate, &'m [Band])>,
+    /// The list price and its card, when no tier bands price the charge.
+    list: (Price, PricedFrom),
+}
+
+impl<'m> Prices<'m> {
+    pub(super) fn new(model: &'m Model) -> Prices<'m> {
+        let rules = model.rules;
+        let cats = [
+            Category::Marketing,
+            Category::Utility,
+            Category::Authentication,
+        ];
+        Prices {
+            model,
+            session_column: rules.session_column,
+            message_columns: cats.map(|c| (rules.message_column)(c)),
+            rows: match model.card {
+                Card::Country(_) => vec![(i32::MIN, None); 26 * 26],
+                Card::Meta(_) => Vec::new(),
+            },
+            meta: FxHashMap::default(),
+            month_of_day: (i32::MIN, 0),
+        }
+    }
+
+    /// The column of a per-message price of `cat` (the channel registry's, resolved once).
+    #[inline(always)]
+    fn message_column(&self, cat: Category) -> usize {
+        self.message_columns[cat as usize]
+    }
+
+    /// The country card's price of `column` for `ev`: its row in force is looked up once per
+    /// country and day (the day last asked for is kept per country).
+    #[inline(always)]
+    fn look_up(&mut self, ev: &Event, column: usize) -> Price {
+        let Card::Country(card) = &self.model.card else {
+            return Price::Unpriced;
+        };
+        let row = match self.rows.get_mut(ev.country.index()) {
+            Some(slot) => {
+                if slot.0 != ev.day {
+                    *slot = (ev.day, card.row(ev.country, ev.day));
+                }
+                slot.1
+            }
+            None => card.row(ev.country, ev.day),
+        };
+        match row.and_then(|r| r.prices[column].map(|amount| (amount, r))) {
+            Some((amount, row)) => Price::Priced {
+                amount,
+                rate_country: row.country,
+                rate_from: row.effective_from,
+                market: None,
+                carried_forward: false,
+            },
+            None => Price::Unpriced,
+        }
+    }
+
+    /// The calendar month of `day` (the last one asked for is kept: messages come in days).
+    #[inline(always)]
+    fn month_of(&mut self, day: i32) -> i32 {
+        if self.month_of_day.0 != day {
+            self.month_of_day = (day, month_index(date_from_days(day)));
+        }
+        self.month_of_day.1
+    }
+}
+
 /// An account's country (primary business location): the accounts file's, else
 /// `--account-country` (docs/billing-rules.md §1), resolved once per account by the biller;
 /// `None` when neither gives one.
@@ -36,12 +140,12 @@ pub(super) fn country_of(_account: u32, account_country: Option<Country>) -> Opt
 /// A charged session at the card's session price.
 #[inline(always)]
 pub(super) fn session_price(
-    model: &Model,
+    prices: &mut Prices,
     ev: &Event,
     cell: &mut Stats,
     month: &mut MonthState,
 ) -> Price {
-    let p = look_up(model, ev, session_column(model.rules));
+    let p = prices.look_up(ev, prices.session_column);
     if !matches!(p, Price::Unpriced) {
         cell.sessions_charged += 1;
     }
@@ -53,14 +157,14 @@ pub(super) fn session_price(
 /// order billed), else at the card's price for its category.
 #[inline(always)]
 pub(super) fn message_price(
-    model: &Model,
+    prices: &mut Prices,
     ev: &Event,
     cat: Category,
     (free, runs): (u64, bool),
     (cell, month): (&mut Stats, &mut MonthState),
     low_months: &mut i64,
 ) -> Price {
-    let p = look_up(model, ev, message_column(model.rules, cat));
+    let p = prices.look_up(ev, prices.message_column(cat));
     if free == 0 {
         month.linear += p.amount();
         if !matches!(p, Price::Unpriced) {
@@ -85,15 +189,15 @@ pub(super) fn message_price(
 /// allowance counts business-initiated messages; docs/billing-rules.md#viber-domestic-and-international).
 #[inline(always)]
 pub(super) fn international_price(
-    model: &Model,
+    prices: &mut Prices,
     ev: &Event,
     cell: &mut Stats,
     month: &mut MonthState,
 ) -> Price {
-    let Some(i) = model.international else {
+    let Some(i) = prices.model.international else {
         return Price::Unpriced;
     };
-    let p = look_up(model, ev, i.column);
+    let p = prices.look_up(ev, i.column);
     month.linear += p.amount();
     if !matches!(p, Price::Unpriced) {
         cell.international += 1;
@@ -105,7 +209,7 @@ pub(super) fn international_price(
 /// price (counted as a conversation or a message as the era bills it).
 #[inline(always)]
 pub(super) fn meta_price(
-    model: &Model,
+    prices: &mut Prices,
     ev: &Event,
     mc: &MetaCharge,
     (free_tier, runs): (Option<(FreeTierCounts, u32)>, bool),
@@ -114,7 +218,7 @@ pub(super) fn meta_price(
     mut sender: Sender,
 ) -> (Price, MetaColumn) {
     let number = sender.number.take();
-    let (list, card, column) = look_up_meta(model, ev, mc, sender);
+    let (list, card, column) = look_up_meta(prices, ev, mc, sender);
     let in_tier = match (free_tier, number) {
         (Some((_, size)), Some(n)) => n.draw((size as u64, list.amount(), runs), month, low_months),
         (Some((counts, size)), None) => {
@@ -151,32 +255,6 @@ pub(super) fn meta_price(
     (list, column)
 }
 
-/// The column of the once-per-session price (the channel registry's).
-fn session_column(rules: Rules) -> usize {
-    rules.session_column
-}
-
-/// The column of a per-message price of `cat` (the channel registry's).
-fn message_column(rules: Rules, cat: Category) -> usize {
-    (rules.message_column)(cat)
-}
-
-fn look_up(model: &Model, ev: &Event, column: usize) -> Price {
-    let Card::Country(card) = &model.card else {
-        return Price::Unpriced;
-    };
-    match card.price(ev.country, ev.day, column) {
-        Some(p) => Price::Priced {
-            amount: p.amount,
-            rate_country: p.row.country,
-            rate_from: p.row.effective_from,
-            market: None,
-            carried_forward: false,
-        },
-        None => Price::Unpriced,
-    }
-}
-
 /// Which card priced a whatsapp-meta charge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum PricedFrom {
@@ -192,19 +270,65 @@ pub(super) enum PricedFrom {
 /// authentication template from abroad may take the authentication-international rate), then
 /// the market's volume tiers if it has some in force, else the account's local-currency card,
 /// else the market card (the model's currency, else USD converted), with the card and the
-/// column that priced it.
+/// column that priced it. All but the tier pool's count is looked up once per `MetaKey`.
+#[inline(always)]
 fn look_up_meta(
-    model: &Model,
+    prices: &mut Prices,
     ev: &Event,
     mc: &MetaCharge,
     sender: Sender,
 ) -> (Price, PricedFrom, MetaColumn) {
-    let Card::Meta(spec) = &model.card else {
+    let Card::Meta(spec) = &prices.model.card else {
         return (Price::Unpriced, PricedFrom::ModelCard, mc.column);
     };
-    let market = spec.markets.market_of(ev.country, mc.price_day);
+    let foreign =
+        country_of(sender.account, sender.account_country).is_some_and(|c| c != ev.country);
+    let intl = mc.column == MetaColumn::Authentication && mc.international && foreign;
+    let tiered = mc.volume_tiers && sender.tiers.is_some() && spec.tiers.is_some();
+    let key = (
+        (
+            ev.country.index() as u16,
+            mc.price_day,
+            mc.column as u8,
+            intl,
+            tiered,
+        ),
+        sender.local.map_or(0, |l| l + 1),
+    );
+    let found = *(prices.meta.entry(key))
+        .or_insert_with(|| meta_lookup(spec, ev.country, mc, (intl, tiered), sender.local));
+    if let (Some((card_date, bands)), Some(pools)) = (found.tiered, sender.tiers) {
+        // The pool is the portfolio's calendar month of the message, whatever --as-of says.
+        let month = prices.month_of(ev.day);
+        let key = (sender.portfolio, month, found.market, found.column);
+        let p = Price::Priced {
+            amount: pools.draw(key, &Tiered { card_date, bands }),
+            rate_country: None,
+            rate_from: Some(card_date),
+            market: Some(found.market),
+            carried_forward: false,
+        };
+        return (p, PricedFrom::ModelCard, found.column);
+    }
+    (found.list.0, found.list.1, found.column)
+}
+
+/// A Meta price as far as it does not depend on the pools (`look_up_meta`): `intl` when the
+/// authentication-international rate may apply, `tiered` when the era's volume tiers do.
+fn meta_lookup<'m>(
+    spec: &'m MetaSpec,
+    country: Country,
+    mc: &MetaCharge,
+    (intl, tiered): (bool, bool),
+    local: Option<usize>,
+) -> MetaLookup<'m> {
+    let day = mc.price_day;
+    let market = spec.markets.market_of(country, day);
     let name = spec.markets.name(market);
-    let column = meta_column(spec, name, ev, mc, &sender);
+    let column = meta_column(spec, name, mc, intl);
+    let bands = (spec.tiers.as_ref())
+        .filter(|_| tiered)
+        .and_then(|t| t.bands(market, column, day));
     let priced = |p: MetaPrice| Price::Priced {
         amount: p.amount,
         rate_country: None,
@@ -212,52 +336,33 @@ fn look_up_meta(
         market: Some(market),
         carried_forward: p.carried_forward,
     };
-    if let (true, Some(pools), Some(tiers)) = (mc.volume_tiers, sender.tiers, &spec.tiers) {
-        if let Some(tiered) = tiers.bands(market, column, mc.price_day) {
-            // The pool is the portfolio's calendar month of the message, whatever --as-of says.
-            let month = month_index(date_from_days(ev.day));
-            let key = (sender.portfolio, month, market, column);
-            let p = Price::Priced {
-                amount: pools.draw(key, &tiered),
-                rate_country: None,
-                rate_from: Some(tiered.card_date),
-                market: Some(market),
-                carried_forward: false,
-            };
-            return (p, PricedFrom::ModelCard, column);
+    let list = if bands.is_some() {
+        (Price::Unpriced, PricedFrom::ModelCard)
+    } else if let Some(p) = local.and_then(|l| spec.local_price(l, name, day, column)) {
+        (priced(p), PricedFrom::LocalCard)
+    } else {
+        match spec.price(name, day, column) {
+            Some((p, true)) => (priced(p), PricedFrom::UsdConverted),
+            Some((p, false)) => (priced(p), PricedFrom::ModelCard),
+            None => (Price::Unpriced, PricedFrom::ModelCard),
         }
-    }
-    if let Some(local) = sender.local {
-        if let Some(p) = spec.local_price(local, name, mc.price_day, column) {
-            return (priced(p), PricedFrom::LocalCard, column);
-        }
-    }
-    match spec.price(name, mc.price_day, column) {
-        Some((p, true)) => (priced(p), PricedFrom::UsdConverted, column),
-        Some((p, false)) => (priced(p), PricedFrom::ModelCard, column),
-        None => (Price::Unpriced, PricedFrom::ModelCard, column),
+    };
+    MetaLookup {
+        market,
+        column,
+        tiered: bands.map(|t| (t.card_date, t.bands)),
+        list,
     }
 }
 
 /// The card column of a Meta charge: authentication-international for an authentication
-/// charge when the era applies it, the sender's country is known and is not the recipient's,
-/// and the market's card has an authentication-international rate in force.
-fn meta_column(
-    spec: &MetaSpec,
-    market: &str,
-    ev: &Event,
-    mc: &MetaCharge,
-    sender: &Sender,
-) -> MetaColumn {
-    let intl = MetaColumn::AuthenticationInternational;
-    let foreign =
-        country_of(sender.account, sender.account_country).is_some_and(|c| c != ev.country);
-    if mc.column == MetaColumn::Authentication
-        && mc.international
-        && foreign
-        && spec.price(market, mc.price_day, intl).is_some()
-    {
-        intl
+/// charge when the era applies it and the sender's country is known and is not the
+/// recipient's (`intl`), and the market's card has an authentication-international rate in
+/// force.
+fn meta_column(spec: &MetaSpec, market: &str, mc: &MetaCharge, intl: bool) -> MetaColumn {
+    let international = MetaColumn::AuthenticationInternational;
+    if intl && spec.price(market, mc.price_day, international).is_some() {
+        international
     } else {
         mc.column
     }
@@ -285,21 +390,23 @@ mod tests {
     #[test]
     fn viber_categories_take_their_columns() {
         let (m, ev) = (model("viber", ""), event());
-        let price = |cat| look_up(&m, &ev, message_column(m.rules, cat)).amount();
+        let mut prices = Prices::new(&m);
+        let mut price = |cat| {
+            let column = prices.message_column(cat);
+            prices.look_up(&ev, column).amount()
+        };
         assert_eq!(price(Category::Marketing), dec("0.07"));
         assert_eq!(price(Category::Utility), dec("0.05"));
         assert_eq!(price(Category::Authentication), dec("0.05"));
-        assert_eq!(
-            look_up(&m, &ev, session_column(m.rules)).amount(),
-            dec("0.03")
-        );
+        let column = prices.session_column;
+        assert_eq!(prices.look_up(&ev, column).amount(), dec("0.03"));
     }
 
     #[test]
     fn a_charged_session_counts_and_adds_to_linear_spend() {
         let (m, ev) = (model("viber", ""), event());
         let (mut cell, mut month) = (Stats::default(), MonthState::default());
-        let p = session_price(&m, &ev, &mut cell, &mut month);
+        let p = session_price(&mut Prices::new(&m), &ev, &mut cell, &mut month);
         assert_eq!(p.amount(), dec("0.03"));
         assert_eq!((cell.sessions_charged, month.linear), (1, dec("0.03")));
     }
@@ -309,9 +416,10 @@ mod tests {
         let (m, ev) = (model("viber", ""), event());
         let (mut cell, mut month) = (Stats::default(), MonthState::default());
         let mut low_months = 0;
+        let mut prices = Prices::new(&m);
         let mut bill = |low_months: &mut i64| {
             message_price(
-                &m,
+                &mut prices,
                 &ev,
                 Category::Marketing,
                 (2, false),
