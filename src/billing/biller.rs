@@ -33,15 +33,16 @@ pub struct Biller<'m> {
     senders: Vec<AccountSender>,
     /// `fit_accounts`: the business portfolios named so far (volume tiers).
     portfolios: Portfolios,
+    /// `fit_accounts`: each account's home country and where it came from (fee tiers).
+    homes: Vec<(Option<Country>, crate::accounts::Origin)>,
     /// `BillingOptions::pool_runs`.
     pool_runs: bool,
     free: u64,
     cells: Vec<Stats>,
     months: Vec<MonthState>,
-    /// `Log::cell_account_months`: the month state of each cell.
-    month_of_cell: Vec<u32>,
-    /// The account of each cell.
-    account_of_cell: Vec<u32>,
+    /// Each cell's (account-month, account): its month state (`Log::cell_account_months`)
+    /// and its account, side by side so that one look-up per message finds both.
+    cell_months: Vec<(u32, u32)>,
     /// whatsapp-meta volume tiers: each portfolio-month's count per market and column.
     tiers: TierPools,
     /// Each stream's business number (`Log::stream_business_numbers`; `NO_NUMBER`: none).
@@ -70,6 +71,7 @@ impl<'m> Biller<'m> {
             accounts: opts.accounts.clone(),
             senders: Vec::new(),
             portfolios: Portfolios::default(),
+            homes: Vec::new(),
             pool_runs: opts.pool_runs,
             free: if opts.list_prices {
                 0
@@ -78,8 +80,9 @@ impl<'m> Biller<'m> {
             },
             cells: vec![Stats::default(); log.cells.len()],
             months: vec![MonthState::default(); log.account_months.len()],
-            month_of_cell: log.cell_account_months.clone(),
-            account_of_cell: log.cells.iter().map(|c| c.0).collect(),
+            cell_months: (log.cell_account_months.iter().zip(&log.cells))
+                .map(|(&am, c)| (am, c.0))
+                .collect(),
             tiers: TierPools::default(),
             stream_numbers: log.stream_business_numbers.clone(),
             number_pools: FxHashMap::default(),
@@ -101,7 +104,8 @@ impl<'m> Biller<'m> {
         let model = self.model;
         let prices = &mut self.prices;
         let cell = &mut self.cells[ev.cell as usize];
-        let month = &mut self.months[self.month_of_cell[ev.cell as usize] as usize];
+        let (am, account) = self.cell_months[ev.cell as usize];
+        let month = &mut self.months[am as usize];
         if self.counts {
             count_engine_decisions(cell, month, ev, outcome);
         }
@@ -123,10 +127,9 @@ impl<'m> Biller<'m> {
             Charge::Meta(mc) => {
                 let free_tier = (mc.free_tier.filter(|_| !self.list_prices), self.pool_runs);
                 let near = self.tiers.near;
-                let account = self.account_of_cell[ev.cell as usize];
                 let number = number_pool(
                     &mut self.number_pools,
-                    (&self.stream_numbers, self.month_of_cell[ev.cell as usize]),
+                    (&self.stream_numbers, am),
                     ev,
                     free_tier.0.filter(|_| mc.per_number),
                     cell,
@@ -193,7 +196,7 @@ impl<'m> Biller<'m> {
                 || self.tiers.near > 0
                 || self.low_months > 0
                     && (run.iter())
-                        .any(|ev| self.months[self.month_of_cell[ev.cell as usize] as usize].low))
+                        .any(|ev| self.months[self.cell_months[ev.cell as usize].0 as usize].low))
     }
 
     /// Bills events of one instant, given in input order from event `first` on, in the
@@ -253,12 +256,12 @@ impl<'m> Biller<'m> {
         cell_account_months: &[u32],
         account_months: usize,
     ) {
-        let have = self.month_of_cell.len();
+        let have = self.cell_months.len();
         if cell_account_months.len() > have {
-            self.month_of_cell
-                .extend_from_slice(&cell_account_months[have..]);
-            self.account_of_cell
-                .extend_from_slice(&cell_accounts[have..]);
+            let new = cell_account_months[have..]
+                .iter()
+                .zip(&cell_accounts[have..]);
+            self.cell_months.extend(new.map(|(&am, &a)| (am, a)));
             self.cells
                 .resize(cell_account_months.len(), Stats::default());
         }
@@ -288,6 +291,7 @@ impl<'m> Biller<'m> {
                 (Card::Meta(spec), Some(c)) => spec.locals.iter().position(|l| l.currency == *c),
                 _ => None,
             };
+            self.homes.push((props.country, props.country_from));
             self.senders.push(AccountSender {
                 country: props.country,
                 portfolio: self.portfolios.of(self.senders.len() as u32),
@@ -297,17 +301,16 @@ impl<'m> Biller<'m> {
         debug_assert_eq!(self.senders.len(), self.portfolios.len());
     }
 
-    pub fn finish(self, log: &Log) -> ModelResult {
+    pub fn finish(mut self, log: &Log) -> ModelResult {
         let model = self.model;
-        let (cells, mut active) = cells_and_active(self.cells, log);
+        // Every account of the log has its home country resolved (fee tiers).
+        self.fit_accounts(&log.accounts);
+        let (cells, active) = cells_and_active(self.cells, log, &self.months);
         let mut volumes = Vec::new();
         for (id, m) in self.months.into_iter().enumerate() {
             let key = log.account_months[id];
             if m.messages == 0 {
                 continue;
-            }
-            if let Ok(i) = active.binary_search_by_key(&key, |a| a.0) {
-                active[i].1 .1 = m.spend;
             }
             let pools = POOL_KINDS
                 .iter()
@@ -342,10 +345,7 @@ impl<'m> Biller<'m> {
             Vec::new()
         } else {
             // Each account's country, resolved once (accounts file, else --account-country).
-            let homes: Vec<_> = (self.accounts.table(&log.accounts).into_iter())
-                .map(|p| (p.country, p.country_from))
-                .collect();
-            monthly_fees(model, &active, &homes)
+            monthly_fees(model, &active, &self.homes)
         };
         ModelResult {
             name: model.name.clone(),
@@ -383,9 +383,17 @@ fn count_engine_decisions(cell: &mut Stats, month: &mut MonthState, ev: &Event, 
         Billed::NotDelivered => cell.not_delivered += 1,
         _ => {}
     }
-    cell.blocked += outcome.blocked as u64;
-    cell.assumed_category += outcome.assumed_category as u64;
-    cell.free_entry_point += matches!(outcome.why, Why::FreeEntryPoint { .. }) as u64;
+    // The rare counts are written only when they count: a cell's counts span several cache
+    // lines, and a log of many accounts misses the cache on each one a message touches.
+    if outcome.blocked {
+        cell.blocked += 1;
+    }
+    if outcome.assumed_category {
+        cell.assumed_category += 1;
+    }
+    if matches!(outcome.why, Why::FreeEntryPoint { .. }) {
+        cell.free_entry_point += 1;
+    }
 }
 
 /// The free tier of `ev`'s business number in its account-month `am` (by `stream_numbers`),
@@ -412,31 +420,39 @@ fn number_pool<'p>(
     }
 }
 
-/// The cells with traffic, by (account, country, month), and the countries of each active
-/// (account, month), for the fee tiers (its spend is filled in later).
-fn cells_and_active(stats: Vec<Stats>, log: &Log) -> (Vec<CellStats>, Vec<ActiveMonths>) {
+/// The cells with traffic, by (account, country, month), and the countries and priced spend
+/// of each active (account, month), for the fee tiers; `months` by account-month id.
+fn cells_and_active(
+    mut stats: Vec<Stats>,
+    log: &Log,
+    months: &[MonthState],
+) -> (Vec<CellStats>, Vec<ActiveMonths>) {
     // Collected, sorted, then built in bulk: inserting a log of many accounts' cells one by
-    // one into the maps cost more than billing them.
-    let mut cells: Vec<CellStats> = Vec::new();
-    let mut countries: Vec<((u32, i32), Country)> = Vec::new();
-    for (id, s) in stats.into_iter().enumerate() {
+    // one into the maps cost more than billing them. The keys are sorted with the cell's id,
+    // not with its counts: moving the counts while sorting cost as much again.
+    let mut keys: Vec<((u32, Country, i32), u32)> = Vec::new();
+    let mut countries: Vec<((u32, i32), Country, u32)> = Vec::new();
+    for (id, s) in stats.iter().enumerate() {
         let (account, country, month) = log.cells[id];
         if s.messages_in + s.messages_out == 0 {
             continue;
         }
-        countries.push(((account, month), country));
-        cells.push(((account, country, month), s));
+        countries.push(((account, month), country, log.cell_account_months[id]));
+        keys.push(((account, country, month), id as u32));
     }
-    cells.sort_unstable_by_key(|c| c.0);
+    keys.sort_unstable();
     countries.sort_unstable();
+    let cells = (keys.into_iter())
+        .map(|(key, id)| (key, std::mem::take(&mut stats[id as usize])))
+        .collect();
     // Countries and priced spend of each active (account, month), for the fee tiers.
     let mut active: Vec<ActiveMonths> = Vec::new();
-    for (key, country) in countries {
+    for (key, country, am) in countries {
         match active.last_mut() {
             Some((k, (set, _))) if *k == key => {
                 set.insert(country);
             }
-            _ => active.push((key, (BTreeSet::from([country]), Decimal::ZERO))),
+            _ => active.push((key, (BTreeSet::from([country]), months[am as usize].spend))),
         }
     }
     (cells, active)

@@ -68,22 +68,26 @@ pub(super) const POOL_KINDS: [PoolKind; 4] = [
     PoolKind::FreeTier(FreeTierCounts::ServiceMessages),
 ];
 
-/// One account-month of one model while replaying.
+/// One account-month of one model while replaying. Laid out in order, from a cache line's
+/// start: what every message touches (counts, spend, linear charges, the allowance) comes
+/// first, in one line; the pools come after. With many accounts the months do not fit in the
+/// cache, and each line a message touches is a miss.
 #[derive(Clone, Default)]
+#[repr(C, align(64))]
 pub(super) struct MonthState {
-    pub(super) allowance_used: u64,
-    /// Per pool kind: items counted against the free allowance or tier so far.
-    pub(super) used: [u64; 4],
-    pub(super) spend: Decimal,
     pub(super) messages: u64,
     pub(super) sessions: u64,
+    pub(super) spend: Decimal,
     pub(super) linear: Decimal,
-    pub(super) pools: [Pool; 4],
+    pub(super) allowance_used: u64,
+    /// The month's business numbers whose free tier is low (`NumberPool::low`).
+    pub(super) numbers_low: u32,
     /// Some allowance or tier of the month has run low (`LOW_ROOM`) but not out: the events
     /// of one instant may then need their replay order (`Biller::may_run_out`).
     pub(super) low: bool,
-    /// The month's business numbers whose free tier is low (`NumberPool::low`).
-    pub(super) numbers_low: u32,
+    /// Per pool kind: items counted against the free allowance or tier so far.
+    pub(super) used: [u64; 4],
+    pub(super) pools: [Pool; 4],
 }
 
 /// Room left in a free allowance or tier below which it counts as running low.
