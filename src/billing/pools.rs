@@ -311,6 +311,23 @@ mod tests {
     }
 
     #[test]
+    fn what_every_message_touches_of_a_month_is_in_its_first_cache_line() {
+        use std::mem::{align_of, offset_of, size_of};
+        assert_eq!(align_of::<MonthState>(), 64);
+        for end in [
+            offset_of!(MonthState, messages) + size_of::<u64>(),
+            offset_of!(MonthState, sessions) + size_of::<u64>(),
+            offset_of!(MonthState, spend) + size_of::<Decimal>(),
+            offset_of!(MonthState, linear) + size_of::<Decimal>(),
+            offset_of!(MonthState, allowance_used) + size_of::<u64>(),
+            offset_of!(MonthState, numbers_low) + size_of::<u32>(),
+            offset_of!(MonthState, low) + size_of::<bool>(),
+        ] {
+            assert!(end <= 64, "{end}");
+        }
+    }
+
+    #[test]
     fn pool_index_is_the_place_in_pool_kinds() {
         for (i, &kind) in POOL_KINDS.iter().enumerate() {
             assert_eq!(pool_index(kind), i);

@@ -445,4 +445,207 @@ mod tests {
         assert_eq!((pool.size, pool.items, pool.value), (2, 3, dec("0.21")));
         assert_eq!(month.linear, Decimal::ZERO);
     }
+
+    fn day(s: &str) -> i32 {
+        crate::calendar::days_since_epoch(chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap())
+    }
+
+    fn shipped(file: &str) -> Model {
+        Model::load(&crate::rates::RateSource::Embedded, file).unwrap()
+    }
+
+    /// An event to `country` on `day` (the other fields do not price it).
+    fn event_to(country: &str, on: i32) -> Event {
+        let mut ev = event();
+        ev.country = Country::parse(country).unwrap();
+        ev.day = on;
+        ev
+    }
+
+    const DAYS: [&str; 5] = [
+        "2023-07-01",
+        "2024-12-01",
+        "2025-08-01",
+        "2026-03-02",
+        "2026-11-01",
+    ];
+    const COUNTRIES: [&str; 7] = ["DE", "IN", "BR", "AE", "US", "UA", "GB"];
+
+    /// A Viber card with dated rows: DE from 2024-01-01 (no promotional price) and from
+    /// 2025-07-01, IN from 2026-06-01 (no international price), `*` from 2026-01-01.
+    fn dated_viber() -> Model {
+        let toml = "name = \"dated\"\nchannel = \"viber\"\nrules = \"viber\"\n\
+                    currency = \"EUR\"\nprices = \"prices.csv\"\n";
+        let prices = "country,effective_from,session,transactional,promotional,international\n\
+                      *,2026-01-01,0.0300,0.0500,0.0700,0.0900\n\
+                      DE,2024-01-01,0.0100,0.0200,,0.0400\n\
+                      DE,2025-07-01,0.0110,0.0210,0.0310,0.0410\n\
+                      IN,2026-06-01,0.0120,0.0220,0.0320,\n";
+        let files = [("dated.toml", toml), ("prices.csv", prices)];
+        let files = files.map(|(n, t)| (n.to_string(), t.to_string())).to_vec();
+        Model::load(&crate::rates::RateSource::Memory(files), "dated.toml").unwrap()
+    }
+
+    #[test]
+    fn a_country_cards_row_kept_per_country_and_day_is_the_row_in_force_that_day() {
+        let m = dated_viber();
+        let mut kept = Prices::new(&m);
+        // (country, day, column: 1 transactional, 2 promotional, 3 international, price)
+        let cases = [
+            ("DE", "2023-07-01", 1, None), // before DE's first row and before `*`
+            ("DE", "2024-12-01", 1, Some("0.0200")),
+            ("DE", "2024-12-01", 2, None), // the 2024 row has no promotional price
+            ("DE", "2025-08-01", 2, Some("0.0310")),
+            ("DE", "2024-12-01", 3, Some("0.0400")), // an earlier day again: its own row
+            ("IN", "2026-03-02", 1, Some("0.0500")), // `*` (IN's row starts in June)
+            ("IN", "2026-11-01", 1, Some("0.0220")),
+            ("IN", "2026-11-01", 3, None), // IN's row has no international price
+            ("IN", "2026-03-02", 2, Some("0.0700")),
+        ];
+        for (c, d, column, want) in cases {
+            let got = kept.look_up(&event_to(c, day(d)), column);
+            assert_eq!(
+                got.amount(),
+                want.map_or(Decimal::ZERO, dec),
+                "{c} {d} {column}"
+            );
+            assert_eq!(got == Price::Unpriced, want.is_none(), "{c} {d} {column}");
+        }
+    }
+
+    #[test]
+    fn a_country_cards_rows_kept_per_country_and_day_price_as_the_card_does() {
+        // Countries and days interleaved, so that each kept row is asked for again after
+        // others: the price must be the card's own for that country, day and column.
+        let models = [
+            "viber-business.toml",
+            "viber-2024.toml",
+            "whatsapp-session.toml",
+        ]
+        .map(|file| (file, shipped(file)));
+        for (file, m) in models.iter().chain([("dated", dated_viber())].iter()) {
+            let Card::Country(card) = &m.card else {
+                panic!("{file}: a country card")
+            };
+            let mut kept = Prices::new(&m);
+            for round in 0..2 {
+                for d in DAYS.iter().rev().skip(round) {
+                    for c in COUNTRIES {
+                        let ev = event_to(c, day(d));
+                        for column in 0..card.columns.len() {
+                            let fresh = card.price(ev.country, ev.day, column);
+                            let got = kept.look_up(&ev, column);
+                            assert_eq!(got.amount(), fresh.map_or(Decimal::ZERO, |p| p.amount));
+                            assert_eq!(got == Price::Unpriced, fresh.is_none(), "{file} {c} {d}");
+                            if let (Price::Priced { rate_from, .. }, Some(p)) = (got, fresh) {
+                                assert_eq!(rate_from, p.row.effective_from);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Each Meta charge of the grid, priced with one `Prices` kept over the whole grid and with
+    /// a fresh one, for two accounts (one located in India, one without a country: the
+    /// authentication-international rate depends on it) sending from two business numbers
+    /// each (the number draws on its free tier, never changes the price): the same price,
+    /// card and column. The volume-tier pools are drawn in the same order on both sides.
+    #[test]
+    fn meta_prices_kept_per_key_are_the_prices_looked_up_fresh() {
+        let m = shipped("whatsapp-meta.toml");
+        let Card::Meta(spec) = &m.card else {
+            panic!("a Meta card")
+        };
+        let columns = [
+            MetaColumn::Marketing,
+            MetaColumn::Utility,
+            MetaColumn::Authentication,
+            MetaColumn::Service,
+        ];
+        let homes = [Country::parse("IN"), None];
+        let (mut kept, mut kept_tiers) = (Prices::new(&m), TierPools::default());
+        let mut fresh_tiers = TierPools::default();
+        let mut international = 0;
+        for d in DAYS {
+            let era = spec.era(day(d)).unwrap();
+            for c in COUNTRIES {
+                for column in columns {
+                    for (account, home) in homes.iter().enumerate() {
+                        for _number in 0..2 {
+                            let ev = event_to(c, day(d));
+                            let mc = MetaCharge {
+                                column,
+                                free_tier: None,
+                                price_day: ev.day,
+                                volume_tiers: era.volume_tiers,
+                                international: era.authentication_international,
+                                conversation: false,
+                                per_number: false,
+                            };
+                            let sender = |tiers| Sender {
+                                account: account as u32,
+                                account_country: *home,
+                                portfolio: 0,
+                                tiers: Some(tiers),
+                                local: None,
+                                number: None,
+                            };
+                            let got = look_up_meta(&mut kept, &ev, &mc, sender(&mut kept_tiers));
+                            let mut fresh = Prices::new(&m);
+                            let want = look_up_meta(&mut fresh, &ev, &mc, sender(&mut fresh_tiers));
+                            assert_eq!(got, want, "{c} {d} {column:?} account {account}");
+                            international += (got.2 != column) as u32;
+                        }
+                    }
+                }
+            }
+        }
+        // The grid reaches the authentication-international rate (the sender in India
+        // authenticating abroad) and its key keeps it apart from the other sender's.
+        assert!(international > 0);
+    }
+
+    #[test]
+    fn meta_list_prices_kept_per_key_are_the_market_cards() {
+        // Without volume tiers (list prices): the market card's price of the recipient's
+        // market on the day, as looked up by name without any cache.
+        let m = shipped("whatsapp-meta.toml");
+        let Card::Meta(spec) = &m.card else {
+            panic!("a Meta card")
+        };
+        let mut kept = Prices::new(&m);
+        for d in DAYS {
+            for c in COUNTRIES {
+                let ev = event_to(c, day(d));
+                for column in [MetaColumn::Marketing, MetaColumn::Utility] {
+                    let mc = MetaCharge {
+                        column,
+                        free_tier: None,
+                        price_day: ev.day,
+                        volume_tiers: false,
+                        international: false,
+                        conversation: false,
+                        per_number: false,
+                    };
+                    let sender = Sender {
+                        account: 0,
+                        account_country: None,
+                        portfolio: 0,
+                        tiers: None,
+                        local: None,
+                        number: None,
+                    };
+                    let (got, _, _) = look_up_meta(&mut kept, &ev, &mc, sender);
+                    let market = spec
+                        .markets
+                        .name(spec.markets.market_of(ev.country, ev.day));
+                    let want = spec.price(market, ev.day, column).map(|p| p.0.amount);
+                    assert_eq!(got.amount(), want.unwrap_or(Decimal::ZERO), "{c} {d}");
+                    assert_eq!(got == Price::Unpriced, want.is_none(), "{c} {d}");
+                }
+            }
+        }
+    }
 }
