@@ -527,7 +527,7 @@ mod tests {
             let Card::Country(card) = &m.card else {
                 panic!("{file}: a country card")
             };
-            let mut kept = Prices::new(&m);
+            let mut kept = Prices::new(m);
             for round in 0..2 {
                 for d in DAYS.iter().rev().skip(round) {
                     for c in COUNTRIES {

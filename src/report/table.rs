@@ -680,7 +680,7 @@ fn notes(
             totals.converted, m.currency
         )?;
     }
-    meta_notes(&totals, m, out)?;
+    meta_notes(totals, m, out)?;
     fee_notes(report, m, out)
 }
 
