@@ -107,7 +107,7 @@ impl<'m> Biller<'m> {
         let (am, account) = self.cell_months[ev.cell as usize];
         let month = &mut self.months[am as usize];
         if self.counts {
-            count_engine_decisions(cell, month, ev, outcome);
+            count_engine_decisions(cell, ev, outcome);
         }
         let low_months = &mut self.low_months;
         // the card column that priced a Meta charge (authentication-international may stand
@@ -242,10 +242,6 @@ impl<'m> Biller<'m> {
             cell.assumed_category = from.assumed_category;
             cell.free_entry_point = from.free_entry_point;
         }
-        for (month, from) in self.months.iter_mut().zip(&first.months) {
-            month.messages = from.messages;
-            month.sessions = from.sessions;
-        }
         self.counts = true;
     }
 
@@ -305,6 +301,11 @@ impl<'m> Biller<'m> {
         let model = self.model;
         // Every account of the log has its home country resolved (fee tiers).
         self.fit_accounts(&log.accounts);
+        for (s, &(am, _)) in self.cells.iter().zip(&self.cell_months) {
+            let month = &mut self.months[am as usize];
+            month.messages += s.messages_in + s.messages_out;
+            month.sessions += s.sessions_opened;
+        }
         let (cells, active) = cells_and_active(self.cells, log, &self.months);
         let mut volumes = Vec::new();
         for (id, m) in self.months.into_iter().enumerate() {
@@ -367,11 +368,11 @@ impl<'m> Biller<'m> {
 /// What the engine alone decides (messages, sessions opened, rejects, drops, assumed
 /// categories): counted by the first biller of an engine group only (`Biller::counts`).
 #[inline(always)]
-fn count_engine_decisions(cell: &mut Stats, month: &mut MonthState, ev: &Event, outcome: &Outcome) {
-    month.messages += 1;
+fn count_engine_decisions(cell: &mut Stats, ev: &Event, outcome: &Outcome) {
+    // A month's messages and sessions are its cells' (`Biller::finish`): an inbound message
+    // then touches no month state (with many accounts, a cache miss each).
     if outcome.opened {
         cell.sessions_opened += 1;
-        month.sessions += 1;
     }
     match ev.direction {
         Direction::Inbound => cell.messages_in += 1,

@@ -75,6 +75,7 @@ pub(super) const POOL_KINDS: [PoolKind; 4] = [
 #[derive(Clone, Default)]
 #[repr(C, align(64))]
 pub(super) struct MonthState {
+    /// Messages and sessions opened: summed from the month's cells by `Biller::finish`.
     pub(super) messages: u64,
     pub(super) sessions: u64,
     pub(super) spend: Decimal,
