@@ -10,9 +10,9 @@ use super::pricing::{
 };
 use super::{BillingOptions, Line, ModelResult, Price, Sink, Stats, Volume};
 use crate::engine::{Billed, Charge, Outcome, Why};
-use crate::event::{Country, Direction, Event};
+use crate::event::{Category, Country, Direction, Event};
 use crate::input::Log;
-use crate::rates::meta::FreeTierCounts;
+use crate::rates::meta::{FreeTierCounts, MetaColumn};
 use crate::rates::{Card, Model};
 use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;
@@ -173,17 +173,29 @@ impl<'m> Biller<'m> {
             month.spend += amount;
         }
         if self.keep_lines {
-            let mut outcome = *outcome;
-            if let (Charge::Meta(mc), Some(column)) = (&mut outcome.charge, priced_as) {
-                mc.column = column;
-            }
-            self.lines.push(Line {
-                event: i,
-                outcome,
-                price,
-                category,
-            });
+            self.keep_line(i, outcome, (price, category), priced_as);
         }
+    }
+
+    /// Keeps event `i`'s billed line (`keep_lines`); `priced_as`: the card column that priced
+    /// a Meta charge when it is not the charge's own.
+    fn keep_line(
+        &mut self,
+        i: u32,
+        outcome: &Outcome,
+        (price, category): (Price, Option<Category>),
+        priced_as: Option<MetaColumn>,
+    ) {
+        let mut outcome = *outcome;
+        if let (Charge::Meta(mc), Some(column)) = (&mut outcome.charge, priced_as) {
+            mc.column = column;
+        }
+        self.lines.push(Line {
+            event: i,
+            outcome,
+            price,
+            category,
+        });
     }
 
     /// Whether a free allowance or tier may run out among these events of one instant: then
