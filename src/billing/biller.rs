@@ -5,12 +5,14 @@ use super::order::{by_names, Names};
 use super::pools::{
     smallest_pool, MonthState, NumberPool, PoolKind, Portfolios, TierPools, LOW_ROOM, POOL_KINDS,
 };
-use super::pricing::{international_price, message_price, meta_price, session_price, Sender};
+use super::pricing::{
+    international_price, message_price, meta_price, session_price, Prices, Sender,
+};
 use super::{BillingOptions, Line, ModelResult, Price, Sink, Stats, Volume};
 use crate::engine::{Billed, Charge, Outcome, Why};
-use crate::event::{Country, Direction, Event};
+use crate::event::{Category, Country, Direction, Event};
 use crate::input::Log;
-use crate::rates::meta::FreeTierCounts;
+use crate::rates::meta::{FreeTierCounts, MetaColumn};
 use crate::rates::{Card, Model};
 use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;
@@ -20,26 +22,27 @@ use std::collections::{BTreeMap, BTreeSet};
 /// event's interned ids, so the hot path neither hashes nor allocates.
 pub struct Biller<'m> {
     model: &'m Model,
+    /// The model's card look-ups, each distinct one made once.
+    prices: Prices<'m>,
     /// Whether `lines` are recorded: kept (`BillingOptions::keep_lines`) or for `sink`.
     pub(super) keep_lines: bool,
     pub(super) sink: Option<Sink<'m>>,
     list_prices: bool,
     accounts: crate::accounts::Accounts,
-    /// `fit_accounts`: each account's home country, by account id.
-    homes: Vec<Option<Country>>,
-    /// `fit_accounts`: each account's business portfolio (volume tiers).
+    /// `fit_accounts`: what a Meta price needs of each account as a sender, by account id.
+    senders: Vec<AccountSender>,
+    /// `fit_accounts`: the business portfolios named so far (volume tiers).
     portfolios: Portfolios,
-    /// `fit_accounts`: each account's local-currency card (`MetaSpec::locals`), if any.
-    locals: Vec<Option<usize>>,
+    /// `fit_accounts`: each account's home country and where it came from (fee tiers).
+    homes: Vec<(Option<Country>, crate::accounts::Origin)>,
     /// `BillingOptions::pool_runs`.
     pool_runs: bool,
     free: u64,
     cells: Vec<Stats>,
     months: Vec<MonthState>,
-    /// `Log::cell_account_months`: the month state of each cell.
-    month_of_cell: Vec<u32>,
-    /// The account of each cell.
-    account_of_cell: Vec<u32>,
+    /// Each cell's (account-month, account): its month state (`Log::cell_account_months`)
+    /// and its account, side by side so that one look-up per message finds both.
+    cell_months: Vec<(u32, u32)>,
     /// whatsapp-meta volume tiers: each portfolio-month's count per market and column.
     tiers: TierPools,
     /// Each stream's business number (`Log::stream_business_numbers`; `NO_NUMBER`: none).
@@ -61,13 +64,14 @@ impl<'m> Biller<'m> {
     pub fn new(log: &Log, model: &'m Model, opts: &BillingOptions) -> Biller<'m> {
         Biller {
             model,
+            prices: Prices::new(model),
             keep_lines: opts.keep_lines,
             sink: None,
             list_prices: opts.list_prices,
             accounts: opts.accounts.clone(),
-            homes: Vec::new(),
+            senders: Vec::new(),
             portfolios: Portfolios::default(),
-            locals: Vec::new(),
+            homes: Vec::new(),
             pool_runs: opts.pool_runs,
             free: if opts.list_prices {
                 0
@@ -76,8 +80,9 @@ impl<'m> Biller<'m> {
             },
             cells: vec![Stats::default(); log.cells.len()],
             months: vec![MonthState::default(); log.account_months.len()],
-            month_of_cell: log.cell_account_months.clone(),
-            account_of_cell: log.cells.iter().map(|c| c.0).collect(),
+            cell_months: (log.cell_account_months.iter().zip(&log.cells))
+                .map(|(&am, c)| (am, c.0))
+                .collect(),
             tiers: TierPools::default(),
             stream_numbers: log.stream_business_numbers.clone(),
             number_pools: FxHashMap::default(),
@@ -97,10 +102,12 @@ impl<'m> Biller<'m> {
     /// waits for its stores to land, a stall on every event.)
     pub fn step(&mut self, i: u32, ev: &Event, outcome: &Outcome) {
         let model = self.model;
+        let prices = &mut self.prices;
         let cell = &mut self.cells[ev.cell as usize];
-        let month = &mut self.months[self.month_of_cell[ev.cell as usize] as usize];
+        let (am, account) = self.cell_months[ev.cell as usize];
+        let month = &mut self.months[am as usize];
         if self.counts {
-            count_engine_decisions(cell, month, ev, outcome);
+            count_engine_decisions(cell, ev, outcome);
         }
         let low_months = &mut self.low_months;
         // the card column that priced a Meta charge (authentication-international may stand
@@ -110,35 +117,42 @@ impl<'m> Biller<'m> {
             Charge::None => (Price::Free, None),
             // `session.charged` is a Viber key (rates/schema.rs): true on every other model
             Charge::Session if !model.session.charged => (Price::FreeSession, None),
-            Charge::Session => (session_price(model, ev, cell, month), None),
-            Charge::International => (international_price(model, ev, cell, month), None),
+            Charge::Session => (session_price(prices, ev, cell, month), None),
+            Charge::International => (international_price(prices, ev, cell, month), None),
             Charge::Message(cat) => {
                 let free = (self.free, self.pool_runs);
-                let p = message_price(model, ev, cat, free, (cell, month), low_months);
+                let p = message_price(prices, ev, cat, free, (cell, month), low_months);
                 (p, Some(cat))
             }
             Charge::Meta(mc) => {
                 let free_tier = (mc.free_tier.filter(|_| !self.list_prices), self.pool_runs);
                 let near = self.tiers.near;
-                let account = self.account_of_cell[ev.cell as usize];
                 let number = number_pool(
                     &mut self.number_pools,
-                    (&self.stream_numbers, self.month_of_cell[ev.cell as usize]),
+                    (&self.stream_numbers, am),
                     ev,
                     free_tier.0.filter(|_| mc.per_number),
                     cell,
                 );
+                let of = (self.senders.get(account as usize).copied()).unwrap_or_default();
                 let sender = Sender {
                     account,
-                    account_country: self.homes.get(account as usize).copied().flatten(),
-                    portfolio: self.portfolios.of(account),
-                    local: self.locals.get(account as usize).copied().flatten(),
+                    account_country: of.country,
+                    portfolio: of.portfolio,
+                    local: of.local,
                     // card prices only: the list rate, no volume discount
                     tiers: Some(&mut self.tiers).filter(|_| !self.list_prices),
                     number,
                 };
-                let (p, column) =
-                    meta_price(model, ev, &mc, free_tier, (cell, month), low_months, sender);
+                let (p, column) = meta_price(
+                    prices,
+                    ev,
+                    &mc,
+                    free_tier,
+                    (cell, month),
+                    low_months,
+                    sender,
+                );
                 priced_as = Some(column).filter(|c| *c != mc.column);
                 // a tier pool near a band's end counts as a low month: the replay keeps the
                 // order of one instant's events while any is (`Replayer::bill_runs`)
@@ -159,17 +173,29 @@ impl<'m> Biller<'m> {
             month.spend += amount;
         }
         if self.keep_lines {
-            let mut outcome = *outcome;
-            if let (Charge::Meta(mc), Some(column)) = (&mut outcome.charge, priced_as) {
-                mc.column = column;
-            }
-            self.lines.push(Line {
-                event: i,
-                outcome,
-                price,
-                category,
-            });
+            self.keep_line(i, outcome, (price, category), priced_as);
         }
+    }
+
+    /// Keeps event `i`'s billed line (`keep_lines`); `priced_as`: the card column that priced
+    /// a Meta charge when it is not the charge's own.
+    fn keep_line(
+        &mut self,
+        i: u32,
+        outcome: &Outcome,
+        (price, category): (Price, Option<Category>),
+        priced_as: Option<MetaColumn>,
+    ) {
+        let mut outcome = *outcome;
+        if let (Charge::Meta(mc), Some(column)) = (&mut outcome.charge, priced_as) {
+            mc.column = column;
+        }
+        self.lines.push(Line {
+            event: i,
+            outcome,
+            price,
+            category,
+        });
     }
 
     /// Whether a free allowance or tier may run out among these events of one instant: then
@@ -182,7 +208,7 @@ impl<'m> Biller<'m> {
                 || self.tiers.near > 0
                 || self.low_months > 0
                     && (run.iter())
-                        .any(|ev| self.months[self.month_of_cell[ev.cell as usize] as usize].low))
+                        .any(|ev| self.months[self.cell_months[ev.cell as usize].0 as usize].low))
     }
 
     /// Bills events of one instant, given in input order from event `first` on, in the
@@ -228,10 +254,6 @@ impl<'m> Biller<'m> {
             cell.assumed_category = from.assumed_category;
             cell.free_entry_point = from.free_entry_point;
         }
-        for (month, from) in self.months.iter_mut().zip(&first.months) {
-            month.messages = from.messages;
-            month.sessions = from.sessions;
-        }
         self.counts = true;
     }
 
@@ -242,12 +264,12 @@ impl<'m> Biller<'m> {
         cell_account_months: &[u32],
         account_months: usize,
     ) {
-        let have = self.month_of_cell.len();
+        let have = self.cell_months.len();
         if cell_account_months.len() > have {
-            self.month_of_cell
-                .extend_from_slice(&cell_account_months[have..]);
-            self.account_of_cell
-                .extend_from_slice(&cell_accounts[have..]);
+            let new = cell_account_months[have..]
+                .iter()
+                .zip(&cell_accounts[have..]);
+            self.cell_months.extend(new.map(|(&am, &a)| (am, a)));
             self.cells
                 .resize(cell_account_months.len(), Stats::default());
         }
@@ -270,30 +292,38 @@ impl<'m> Biller<'m> {
     /// Each account's home country (accounts file, else `--account-country`) and business
     /// portfolio, resolved once per account as the log names new ones.
     pub(super) fn fit_accounts(&mut self, accounts: &[String]) {
-        for name in &accounts[self.homes.len().min(accounts.len())..] {
+        for name in &accounts[self.senders.len().min(accounts.len())..] {
             let props = self.accounts.props(name);
-            self.homes.push(props.country);
             self.portfolios.push(props.portfolio.as_deref());
             let local = match (&self.model.card, &props.currency) {
                 (Card::Meta(spec), Some(c)) => spec.locals.iter().position(|l| l.currency == *c),
                 _ => None,
             };
-            self.locals.push(local);
+            self.homes.push((props.country, props.country_from));
+            self.senders.push(AccountSender {
+                country: props.country,
+                portfolio: self.portfolios.of(self.senders.len() as u32),
+                local,
+            });
         }
-        debug_assert_eq!(self.homes.len(), self.portfolios.len());
+        debug_assert_eq!(self.senders.len(), self.portfolios.len());
     }
 
-    pub fn finish(self, log: &Log) -> ModelResult {
+    pub fn finish(mut self, log: &Log) -> ModelResult {
         let model = self.model;
-        let (cells, mut active) = cells_and_active(self.cells, log);
+        // Every account of the log has its home country resolved (fee tiers).
+        self.fit_accounts(&log.accounts);
+        for (s, &(am, _)) in self.cells.iter().zip(&self.cell_months) {
+            let month = &mut self.months[am as usize];
+            month.messages += s.messages_in + s.messages_out;
+            month.sessions += s.sessions_opened;
+        }
+        let (cells, active) = cells_and_active(self.cells, log, &self.months);
         let mut volumes = Vec::new();
         for (id, m) in self.months.into_iter().enumerate() {
             let key = log.account_months[id];
             if m.messages == 0 {
                 continue;
-            }
-            if let Ok(i) = active.binary_search_by_key(&key, |a| a.0) {
-                active[i].1 .1 = m.spend;
             }
             let pools = POOL_KINDS
                 .iter()
@@ -328,10 +358,7 @@ impl<'m> Biller<'m> {
             Vec::new()
         } else {
             // Each account's country, resolved once (accounts file, else --account-country).
-            let homes: Vec<_> = (self.accounts.table(&log.accounts).into_iter())
-                .map(|p| (p.country, p.country_from))
-                .collect();
-            monthly_fees(model, &active, &homes)
+            monthly_fees(model, &active, &self.homes)
         };
         ModelResult {
             name: model.name.clone(),
@@ -353,11 +380,11 @@ impl<'m> Biller<'m> {
 /// What the engine alone decides (messages, sessions opened, rejects, drops, assumed
 /// categories): counted by the first biller of an engine group only (`Biller::counts`).
 #[inline(always)]
-fn count_engine_decisions(cell: &mut Stats, month: &mut MonthState, ev: &Event, outcome: &Outcome) {
-    month.messages += 1;
+fn count_engine_decisions(cell: &mut Stats, ev: &Event, outcome: &Outcome) {
+    // A month's messages and sessions are its cells' (`Biller::finish`): an inbound message
+    // then touches no month state (with many accounts, a cache miss each).
     if outcome.opened {
         cell.sessions_opened += 1;
-        month.sessions += 1;
     }
     match ev.direction {
         Direction::Inbound => cell.messages_in += 1,
@@ -369,9 +396,17 @@ fn count_engine_decisions(cell: &mut Stats, month: &mut MonthState, ev: &Event, 
         Billed::NotDelivered => cell.not_delivered += 1,
         _ => {}
     }
-    cell.blocked += outcome.blocked as u64;
-    cell.assumed_category += outcome.assumed_category as u64;
-    cell.free_entry_point += matches!(outcome.why, Why::FreeEntryPoint { .. }) as u64;
+    // The rare counts are written only when they count: a cell's counts span several cache
+    // lines, and a log of many accounts misses the cache on each one a message touches.
+    if outcome.blocked {
+        cell.blocked += 1;
+    }
+    if outcome.assumed_category {
+        cell.assumed_category += 1;
+    }
+    if matches!(outcome.why, Why::FreeEntryPoint { .. }) {
+        cell.free_entry_point += 1;
+    }
 }
 
 /// The free tier of `ev`'s business number in its account-month `am` (by `stream_numbers`),
@@ -398,31 +433,39 @@ fn number_pool<'p>(
     }
 }
 
-/// The cells with traffic, by (account, country, month), and the countries of each active
-/// (account, month), for the fee tiers (its spend is filled in later).
-fn cells_and_active(stats: Vec<Stats>, log: &Log) -> (Vec<CellStats>, Vec<ActiveMonths>) {
+/// The cells with traffic, by (account, country, month), and the countries and priced spend
+/// of each active (account, month), for the fee tiers; `months` by account-month id.
+fn cells_and_active(
+    mut stats: Vec<Stats>,
+    log: &Log,
+    months: &[MonthState],
+) -> (Vec<CellStats>, Vec<ActiveMonths>) {
     // Collected, sorted, then built in bulk: inserting a log of many accounts' cells one by
-    // one into the maps cost more than billing them.
-    let mut cells: Vec<CellStats> = Vec::new();
-    let mut countries: Vec<((u32, i32), Country)> = Vec::new();
-    for (id, s) in stats.into_iter().enumerate() {
+    // one into the maps cost more than billing them. The keys are sorted with the cell's id,
+    // not with its counts: moving the counts while sorting cost as much again.
+    let mut keys: Vec<((u32, Country, i32), u32)> = Vec::new();
+    let mut countries: Vec<((u32, i32), Country, u32)> = Vec::new();
+    for (id, s) in stats.iter().enumerate() {
         let (account, country, month) = log.cells[id];
         if s.messages_in + s.messages_out == 0 {
             continue;
         }
-        countries.push(((account, month), country));
-        cells.push(((account, country, month), s));
+        countries.push(((account, month), country, log.cell_account_months[id]));
+        keys.push(((account, country, month), id as u32));
     }
-    cells.sort_unstable_by_key(|c| c.0);
+    keys.sort_unstable();
     countries.sort_unstable();
+    let cells = (keys.into_iter())
+        .map(|(key, id)| (key, std::mem::take(&mut stats[id as usize])))
+        .collect();
     // Countries and priced spend of each active (account, month), for the fee tiers.
     let mut active: Vec<ActiveMonths> = Vec::new();
-    for (key, country) in countries {
+    for (key, country, am) in countries {
         match active.last_mut() {
             Some((k, (set, _))) if *k == key => {
                 set.insert(country);
             }
-            _ => active.push((key, (BTreeSet::from([country]), Decimal::ZERO))),
+            _ => active.push((key, (BTreeSet::from([country]), months[am as usize].spend))),
         }
     }
     (cells, active)
@@ -446,6 +489,18 @@ fn add_number_pools(
             volumes[i].1.pools.insert(kind, p.pool);
         }
     }
+}
+
+/// What a whatsapp-meta price needs of an account as a sender, resolved once per account
+/// (`Biller::fit_accounts`); an account not yet fitted is priced as one without properties.
+#[derive(Clone, Copy, Default)]
+struct AccountSender {
+    /// Its home country (accounts file, else `--account-country`).
+    country: Option<Country>,
+    /// Its business portfolio (volume tiers; 0: the default one).
+    portfolio: u32,
+    /// Its local-currency card (an index into `MetaSpec::locals`), if any.
+    local: Option<usize>,
 }
 
 /// A stream that names no business number (the reader's `NO_BUSINESS_NUMBER`).

@@ -68,22 +68,27 @@ pub(super) const POOL_KINDS: [PoolKind; 4] = [
     PoolKind::FreeTier(FreeTierCounts::ServiceMessages),
 ];
 
-/// One account-month of one model while replaying.
+/// One account-month of one model while replaying. Laid out in order, from a cache line's
+/// start: what every message touches (counts, spend, linear charges, the allowance) comes
+/// first, in one line; the pools come after. With many accounts the months do not fit in the
+/// cache, and each line a message touches is a miss.
 #[derive(Clone, Default)]
+#[repr(C, align(64))]
 pub(super) struct MonthState {
-    pub(super) allowance_used: u64,
-    /// Per pool kind: items counted against the free allowance or tier so far.
-    pub(super) used: [u64; 4],
-    pub(super) spend: Decimal,
+    /// Messages and sessions opened: summed from the month's cells by `Biller::finish`.
     pub(super) messages: u64,
     pub(super) sessions: u64,
+    pub(super) spend: Decimal,
     pub(super) linear: Decimal,
-    pub(super) pools: [Pool; 4],
+    pub(super) allowance_used: u64,
+    /// The month's business numbers whose free tier is low (`NumberPool::low`).
+    pub(super) numbers_low: u32,
     /// Some allowance or tier of the month has run low (`LOW_ROOM`) but not out: the events
     /// of one instant may then need their replay order (`Biller::may_run_out`).
     pub(super) low: bool,
-    /// The month's business numbers whose free tier is low (`NumberPool::low`).
-    pub(super) numbers_low: u32,
+    /// Per pool kind: items counted against the free allowance or tier so far.
+    pub(super) used: [u64; 4],
+    pub(super) pools: [Pool; 4],
 }
 
 /// Room left in a free allowance or tier below which it counts as running low.
@@ -304,6 +309,23 @@ mod tests {
         assert_eq!((month.low, month.numbers_low, low_months), (false, 0, 0));
         assert!(!one(&mut n, &mut month, &mut low_months));
         assert_eq!((n.used, n.pool.items, n.pool.size), (300, 301, 300));
+    }
+
+    #[test]
+    fn what_every_message_touches_of_a_month_is_in_its_first_cache_line() {
+        use std::mem::{align_of, offset_of, size_of};
+        assert_eq!(align_of::<MonthState>(), 64);
+        for end in [
+            offset_of!(MonthState, messages) + size_of::<u64>(),
+            offset_of!(MonthState, sessions) + size_of::<u64>(),
+            offset_of!(MonthState, spend) + size_of::<Decimal>(),
+            offset_of!(MonthState, linear) + size_of::<Decimal>(),
+            offset_of!(MonthState, allowance_used) + size_of::<u64>(),
+            offset_of!(MonthState, numbers_low) + size_of::<u32>(),
+            offset_of!(MonthState, low) + size_of::<bool>(),
+        ] {
+            assert!(end <= 64, "{end}");
+        }
     }
 
     #[test]

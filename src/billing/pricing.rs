@@ -6,8 +6,11 @@ use super::{Price, Stats};
 use crate::calendar::{date_from_days, month_index};
 use crate::engine::MetaCharge;
 use crate::event::{Category, Country, Event};
-use crate::rates::meta::{FreeTierCounts, MetaColumn, MetaPrice, MetaSpec};
-use crate::rates::{Card, Model, Rules};
+use crate::rates::meta::{Band, FreeTierCounts, MarketId, MetaColumn, MetaPrice, MetaSpec, Tiered};
+use crate::rates::PriceRow;
+use crate::rates::{Card, Model};
+use chrono::NaiveDate;
+use rustc_hash::FxHashMap;
 
 /// The sender of a whatsapp-meta message, as its price depends on it.
 pub(super) struct Sender<'a> {
@@ -26,6 +29,107 @@ pub(super) struct Sender<'a> {
     pub(super) number: Option<&'a mut NumberPool>,
 }
 
+/// One model's rate-card look-ups as the biller makes them per message. What depends only on
+/// the model is resolved once (`Prices::new`: the channel's price columns); what depends on the
+/// message's country, day and column is looked up once per distinct key and kept: a log has a
+/// few dozen countries and days but millions of messages (issue 17: the registry's column
+/// functions, the card's hash look-ups by market name and the international check per message
+/// cost a fifth of a business-initiated log's run).
+pub(super) struct Prices<'m> {
+    pub(super) model: &'m Model,
+    session_column: usize,
+    /// The column of a per-message price, by `Category as usize`.
+    message_columns: [usize; 3],
+    /// Country cards: by `Country::index`, the day last priced and the row in force that day.
+    rows: Vec<(i32, Option<&'m PriceRow>)>,
+    /// Meta cards: each distinct `MetaKey`'s market, column, tier bands and list price.
+    meta: FxHashMap<MetaKey, MetaLookup<'m>>,
+    /// The last day whose calendar month was asked for (volume-tier pools), and that month.
+    month_of_day: (i32, i32),
+}
+
+/// What a Meta price depends on besides the pools: (recipient country index, price day,
+/// charge column, whether the authentication-international rate may apply (an international
+/// era's authentication from a sender abroad), whether volume tiers apply), and the sender's
+/// local-currency card plus one (0: none).
+type MetaKey = ((u16, i32, u8, bool, bool), usize);
+
+/// A Meta price as far as it does not depend on the pools.
+#[derive(Clone, Copy)]
+struct MetaLookup<'m> {
+    market: MarketId,
+    column: MetaColumn,
+    /// The volume-tier bands in force (card date, bands), when they price the charge.
+    tiered: Option<(NaiveDate, &'m [Band])>,
+    /// The list price and its card, when no tier bands price the charge.
+    list: (Price, PricedFrom),
+}
+
+impl<'m> Prices<'m> {
+    pub(super) fn new(model: &'m Model) -> Prices<'m> {
+        let rules = model.rules;
+        let cats = [
+            Category::Marketing,
+            Category::Utility,
+            Category::Authentication,
+        ];
+        Prices {
+            model,
+            session_column: rules.session_column,
+            message_columns: cats.map(|c| (rules.message_column)(c)),
+            rows: match model.card {
+                Card::Country(_) => vec![(i32::MIN, None); 26 * 26],
+                Card::Meta(_) => Vec::new(),
+            },
+            meta: FxHashMap::default(),
+            month_of_day: (i32::MIN, 0),
+        }
+    }
+
+    /// The column of a per-message price of `cat` (the channel registry's, resolved once).
+    #[inline(always)]
+    fn message_column(&self, cat: Category) -> usize {
+        self.message_columns[cat as usize]
+    }
+
+    /// The country card's price of `column` for `ev`: its row in force is looked up once per
+    /// country and day (the day last asked for is kept per country).
+    #[inline(always)]
+    fn look_up(&mut self, ev: &Event, column: usize) -> Price {
+        let Card::Country(card) = &self.model.card else {
+            return Price::Unpriced;
+        };
+        let row = match self.rows.get_mut(ev.country.index()) {
+            Some(slot) => {
+                if slot.0 != ev.day {
+                    *slot = (ev.day, card.row(ev.country, ev.day));
+                }
+                slot.1
+            }
+            None => card.row(ev.country, ev.day),
+        };
+        match row.and_then(|r| r.prices[column].map(|amount| (amount, r))) {
+            Some((amount, row)) => Price::Priced {
+                amount,
+                rate_country: row.country,
+                rate_from: row.effective_from,
+                market: None,
+                carried_forward: false,
+            },
+            None => Price::Unpriced,
+        }
+    }
+
+    /// The calendar month of `day` (the last one asked for is kept: messages come in days).
+    #[inline(always)]
+    fn month_of(&mut self, day: i32) -> i32 {
+        if self.month_of_day.0 != day {
+            self.month_of_day = (day, month_index(date_from_days(day)));
+        }
+        self.month_of_day.1
+    }
+}
+
 /// An account's country (primary business location): the accounts file's, else
 /// `--account-country` (docs/billing-rules.md §1), resolved once per account by the biller;
 /// `None` when neither gives one.
@@ -36,12 +140,12 @@ pub(super) fn country_of(_account: u32, account_country: Option<Country>) -> Opt
 /// A charged session at the card's session price.
 #[inline(always)]
 pub(super) fn session_price(
-    model: &Model,
+    prices: &mut Prices,
     ev: &Event,
     cell: &mut Stats,
     month: &mut MonthState,
 ) -> Price {
-    let p = look_up(model, ev, session_column(model.rules));
+    let p = prices.look_up(ev, prices.session_column);
     if !matches!(p, Price::Unpriced) {
         cell.sessions_charged += 1;
     }
@@ -53,14 +157,14 @@ pub(super) fn session_price(
 /// order billed), else at the card's price for its category.
 #[inline(always)]
 pub(super) fn message_price(
-    model: &Model,
+    prices: &mut Prices,
     ev: &Event,
     cat: Category,
     (free, runs): (u64, bool),
     (cell, month): (&mut Stats, &mut MonthState),
     low_months: &mut i64,
 ) -> Price {
-    let p = look_up(model, ev, message_column(model.rules, cat));
+    let p = prices.look_up(ev, prices.message_column(cat));
     if free == 0 {
         month.linear += p.amount();
         if !matches!(p, Price::Unpriced) {
@@ -85,15 +189,15 @@ pub(super) fn message_price(
 /// allowance counts business-initiated messages; docs/billing-rules.md#viber-domestic-and-international).
 #[inline(always)]
 pub(super) fn international_price(
-    model: &Model,
+    prices: &mut Prices,
     ev: &Event,
     cell: &mut Stats,
     month: &mut MonthState,
 ) -> Price {
-    let Some(i) = model.international else {
+    let Some(i) = prices.model.international else {
         return Price::Unpriced;
     };
-    let p = look_up(model, ev, i.column);
+    let p = prices.look_up(ev, i.column);
     month.linear += p.amount();
     if !matches!(p, Price::Unpriced) {
         cell.international += 1;
@@ -105,7 +209,7 @@ pub(super) fn international_price(
 /// price (counted as a conversation or a message as the era bills it).
 #[inline(always)]
 pub(super) fn meta_price(
-    model: &Model,
+    prices: &mut Prices,
     ev: &Event,
     mc: &MetaCharge,
     (free_tier, runs): (Option<(FreeTierCounts, u32)>, bool),
@@ -114,7 +218,7 @@ pub(super) fn meta_price(
     mut sender: Sender,
 ) -> (Price, MetaColumn) {
     let number = sender.number.take();
-    let (list, card, column) = look_up_meta(model, ev, mc, sender);
+    let (list, card, column) = look_up_meta(prices, ev, mc, sender);
     let in_tier = match (free_tier, number) {
         (Some((_, size)), Some(n)) => n.draw((size as u64, list.amount(), runs), month, low_months),
         (Some((counts, size)), None) => {
@@ -151,32 +255,6 @@ pub(super) fn meta_price(
     (list, column)
 }
 
-/// The column of the once-per-session price (the channel registry's).
-fn session_column(rules: Rules) -> usize {
-    rules.session_column
-}
-
-/// The column of a per-message price of `cat` (the channel registry's).
-fn message_column(rules: Rules, cat: Category) -> usize {
-    (rules.message_column)(cat)
-}
-
-fn look_up(model: &Model, ev: &Event, column: usize) -> Price {
-    let Card::Country(card) = &model.card else {
-        return Price::Unpriced;
-    };
-    match card.price(ev.country, ev.day, column) {
-        Some(p) => Price::Priced {
-            amount: p.amount,
-            rate_country: p.row.country,
-            rate_from: p.row.effective_from,
-            market: None,
-            carried_forward: false,
-        },
-        None => Price::Unpriced,
-    }
-}
-
 /// Which card priced a whatsapp-meta charge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum PricedFrom {
@@ -192,19 +270,65 @@ pub(super) enum PricedFrom {
 /// authentication template from abroad may take the authentication-international rate), then
 /// the market's volume tiers if it has some in force, else the account's local-currency card,
 /// else the market card (the model's currency, else USD converted), with the card and the
-/// column that priced it.
+/// column that priced it. All but the tier pool's count is looked up once per `MetaKey`.
+#[inline(always)]
 fn look_up_meta(
-    model: &Model,
+    prices: &mut Prices,
     ev: &Event,
     mc: &MetaCharge,
     sender: Sender,
 ) -> (Price, PricedFrom, MetaColumn) {
-    let Card::Meta(spec) = &model.card else {
+    let Card::Meta(spec) = &prices.model.card else {
         return (Price::Unpriced, PricedFrom::ModelCard, mc.column);
     };
-    let market = spec.markets.market_of(ev.country, mc.price_day);
+    let foreign =
+        country_of(sender.account, sender.account_country).is_some_and(|c| c != ev.country);
+    let intl = mc.column == MetaColumn::Authentication && mc.international && foreign;
+    let tiered = mc.volume_tiers && sender.tiers.is_some() && spec.tiers.is_some();
+    let key = (
+        (
+            ev.country.index() as u16,
+            mc.price_day,
+            mc.column as u8,
+            intl,
+            tiered,
+        ),
+        sender.local.map_or(0, |l| l + 1),
+    );
+    let found = *(prices.meta.entry(key))
+        .or_insert_with(|| meta_lookup(spec, ev.country, mc, (intl, tiered), sender.local));
+    if let (Some((card_date, bands)), Some(pools)) = (found.tiered, sender.tiers) {
+        // The pool is the portfolio's calendar month of the message, whatever --as-of says.
+        let month = prices.month_of(ev.day);
+        let key = (sender.portfolio, month, found.market, found.column);
+        let p = Price::Priced {
+            amount: pools.draw(key, &Tiered { card_date, bands }),
+            rate_country: None,
+            rate_from: Some(card_date),
+            market: Some(found.market),
+            carried_forward: false,
+        };
+        return (p, PricedFrom::ModelCard, found.column);
+    }
+    (found.list.0, found.list.1, found.column)
+}
+
+/// A Meta price as far as it does not depend on the pools (`look_up_meta`): `intl` when the
+/// authentication-international rate may apply, `tiered` when the era's volume tiers do.
+fn meta_lookup<'m>(
+    spec: &'m MetaSpec,
+    country: Country,
+    mc: &MetaCharge,
+    (intl, tiered): (bool, bool),
+    local: Option<usize>,
+) -> MetaLookup<'m> {
+    let day = mc.price_day;
+    let market = spec.markets.market_of(country, day);
     let name = spec.markets.name(market);
-    let column = meta_column(spec, name, ev, mc, &sender);
+    let column = meta_column(spec, name, mc, intl);
+    let bands = (spec.tiers.as_ref())
+        .filter(|_| tiered)
+        .and_then(|t| t.bands(market, column, day));
     let priced = |p: MetaPrice| Price::Priced {
         amount: p.amount,
         rate_country: None,
@@ -212,52 +336,33 @@ fn look_up_meta(
         market: Some(market),
         carried_forward: p.carried_forward,
     };
-    if let (true, Some(pools), Some(tiers)) = (mc.volume_tiers, sender.tiers, &spec.tiers) {
-        if let Some(tiered) = tiers.bands(market, column, mc.price_day) {
-            // The pool is the portfolio's calendar month of the message, whatever --as-of says.
-            let month = month_index(date_from_days(ev.day));
-            let key = (sender.portfolio, month, market, column);
-            let p = Price::Priced {
-                amount: pools.draw(key, &tiered),
-                rate_country: None,
-                rate_from: Some(tiered.card_date),
-                market: Some(market),
-                carried_forward: false,
-            };
-            return (p, PricedFrom::ModelCard, column);
+    let list = if bands.is_some() {
+        (Price::Unpriced, PricedFrom::ModelCard)
+    } else if let Some(p) = local.and_then(|l| spec.local_price(l, name, day, column)) {
+        (priced(p), PricedFrom::LocalCard)
+    } else {
+        match spec.price(name, day, column) {
+            Some((p, true)) => (priced(p), PricedFrom::UsdConverted),
+            Some((p, false)) => (priced(p), PricedFrom::ModelCard),
+            None => (Price::Unpriced, PricedFrom::ModelCard),
         }
-    }
-    if let Some(local) = sender.local {
-        if let Some(p) = spec.local_price(local, name, mc.price_day, column) {
-            return (priced(p), PricedFrom::LocalCard, column);
-        }
-    }
-    match spec.price(name, mc.price_day, column) {
-        Some((p, true)) => (priced(p), PricedFrom::UsdConverted, column),
-        Some((p, false)) => (priced(p), PricedFrom::ModelCard, column),
-        None => (Price::Unpriced, PricedFrom::ModelCard, column),
+    };
+    MetaLookup {
+        market,
+        column,
+        tiered: bands.map(|t| (t.card_date, t.bands)),
+        list,
     }
 }
 
 /// The card column of a Meta charge: authentication-international for an authentication
-/// charge when the era applies it, the sender's country is known and is not the recipient's,
-/// and the market's card has an authentication-international rate in force.
-fn meta_column(
-    spec: &MetaSpec,
-    market: &str,
-    ev: &Event,
-    mc: &MetaCharge,
-    sender: &Sender,
-) -> MetaColumn {
-    let intl = MetaColumn::AuthenticationInternational;
-    let foreign =
-        country_of(sender.account, sender.account_country).is_some_and(|c| c != ev.country);
-    if mc.column == MetaColumn::Authentication
-        && mc.international
-        && foreign
-        && spec.price(market, mc.price_day, intl).is_some()
-    {
-        intl
+/// charge when the era applies it and the sender's country is known and is not the
+/// recipient's (`intl`), and the market's card has an authentication-international rate in
+/// force.
+fn meta_column(spec: &MetaSpec, market: &str, mc: &MetaCharge, intl: bool) -> MetaColumn {
+    let international = MetaColumn::AuthenticationInternational;
+    if intl && spec.price(market, mc.price_day, international).is_some() {
+        international
     } else {
         mc.column
     }
@@ -285,21 +390,23 @@ mod tests {
     #[test]
     fn viber_categories_take_their_columns() {
         let (m, ev) = (model("viber", ""), event());
-        let price = |cat| look_up(&m, &ev, message_column(m.rules, cat)).amount();
+        let mut prices = Prices::new(&m);
+        let mut price = |cat| {
+            let column = prices.message_column(cat);
+            prices.look_up(&ev, column).amount()
+        };
         assert_eq!(price(Category::Marketing), dec("0.07"));
         assert_eq!(price(Category::Utility), dec("0.05"));
         assert_eq!(price(Category::Authentication), dec("0.05"));
-        assert_eq!(
-            look_up(&m, &ev, session_column(m.rules)).amount(),
-            dec("0.03")
-        );
+        let column = prices.session_column;
+        assert_eq!(prices.look_up(&ev, column).amount(), dec("0.03"));
     }
 
     #[test]
     fn a_charged_session_counts_and_adds_to_linear_spend() {
         let (m, ev) = (model("viber", ""), event());
         let (mut cell, mut month) = (Stats::default(), MonthState::default());
-        let p = session_price(&m, &ev, &mut cell, &mut month);
+        let p = session_price(&mut Prices::new(&m), &ev, &mut cell, &mut month);
         assert_eq!(p.amount(), dec("0.03"));
         assert_eq!((cell.sessions_charged, month.linear), (1, dec("0.03")));
     }
@@ -309,9 +416,10 @@ mod tests {
         let (m, ev) = (model("viber", ""), event());
         let (mut cell, mut month) = (Stats::default(), MonthState::default());
         let mut low_months = 0;
+        let mut prices = Prices::new(&m);
         let mut bill = |low_months: &mut i64| {
             message_price(
-                &m,
+                &mut prices,
                 &ev,
                 Category::Marketing,
                 (2, false),
@@ -336,5 +444,208 @@ mod tests {
         let pool = &month.pools[0];
         assert_eq!((pool.size, pool.items, pool.value), (2, 3, dec("0.21")));
         assert_eq!(month.linear, Decimal::ZERO);
+    }
+
+    fn day(s: &str) -> i32 {
+        crate::calendar::days_since_epoch(chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap())
+    }
+
+    fn shipped(file: &str) -> Model {
+        Model::load(&crate::rates::RateSource::Embedded, file).unwrap()
+    }
+
+    /// An event to `country` on `day` (the other fields do not price it).
+    fn event_to(country: &str, on: i32) -> Event {
+        let mut ev = event();
+        ev.country = Country::parse(country).unwrap();
+        ev.day = on;
+        ev
+    }
+
+    const DAYS: [&str; 5] = [
+        "2023-07-01",
+        "2024-12-01",
+        "2025-08-01",
+        "2026-03-02",
+        "2026-11-01",
+    ];
+    const COUNTRIES: [&str; 7] = ["DE", "IN", "BR", "AE", "US", "UA", "GB"];
+
+    /// A Viber card with dated rows: DE from 2024-01-01 (no promotional price) and from
+    /// 2025-07-01, IN from 2026-06-01 (no international price), `*` from 2026-01-01.
+    fn dated_viber() -> Model {
+        let toml = "name = \"dated\"\nchannel = \"viber\"\nrules = \"viber\"\n\
+                    currency = \"EUR\"\nprices = \"prices.csv\"\n";
+        let prices = "country,effective_from,session,transactional,promotional,international\n\
+                      *,2026-01-01,0.0300,0.0500,0.0700,0.0900\n\
+                      DE,2024-01-01,0.0100,0.0200,,0.0400\n\
+                      DE,2025-07-01,0.0110,0.0210,0.0310,0.0410\n\
+                      IN,2026-06-01,0.0120,0.0220,0.0320,\n";
+        let files = [("dated.toml", toml), ("prices.csv", prices)];
+        let files = files.map(|(n, t)| (n.to_string(), t.to_string())).to_vec();
+        Model::load(&crate::rates::RateSource::Memory(files), "dated.toml").unwrap()
+    }
+
+    #[test]
+    fn a_country_cards_row_kept_per_country_and_day_is_the_row_in_force_that_day() {
+        let m = dated_viber();
+        let mut kept = Prices::new(&m);
+        // (country, day, column: 1 transactional, 2 promotional, 3 international, price)
+        let cases = [
+            ("DE", "2023-07-01", 1, None), // before DE's first row and before `*`
+            ("DE", "2024-12-01", 1, Some("0.0200")),
+            ("DE", "2024-12-01", 2, None), // the 2024 row has no promotional price
+            ("DE", "2025-08-01", 2, Some("0.0310")),
+            ("DE", "2024-12-01", 3, Some("0.0400")), // an earlier day again: its own row
+            ("IN", "2026-03-02", 1, Some("0.0500")), // `*` (IN's row starts in June)
+            ("IN", "2026-11-01", 1, Some("0.0220")),
+            ("IN", "2026-11-01", 3, None), // IN's row has no international price
+            ("IN", "2026-03-02", 2, Some("0.0700")),
+        ];
+        for (c, d, column, want) in cases {
+            let got = kept.look_up(&event_to(c, day(d)), column);
+            assert_eq!(
+                got.amount(),
+                want.map_or(Decimal::ZERO, dec),
+                "{c} {d} {column}"
+            );
+            assert_eq!(got == Price::Unpriced, want.is_none(), "{c} {d} {column}");
+        }
+    }
+
+    #[test]
+    fn a_country_cards_rows_kept_per_country_and_day_price_as_the_card_does() {
+        // Countries and days interleaved, so that each kept row is asked for again after
+        // others: the price must be the card's own for that country, day and column.
+        let models = [
+            "viber-business.toml",
+            "viber-2024.toml",
+            "whatsapp-session.toml",
+        ]
+        .map(|file| (file, shipped(file)));
+        for (file, m) in models.iter().chain([("dated", dated_viber())].iter()) {
+            let Card::Country(card) = &m.card else {
+                panic!("{file}: a country card")
+            };
+            let mut kept = Prices::new(m);
+            for round in 0..2 {
+                for d in DAYS.iter().rev().skip(round) {
+                    for c in COUNTRIES {
+                        let ev = event_to(c, day(d));
+                        for column in 0..card.columns.len() {
+                            let fresh = card.price(ev.country, ev.day, column);
+                            let got = kept.look_up(&ev, column);
+                            assert_eq!(got.amount(), fresh.map_or(Decimal::ZERO, |p| p.amount));
+                            assert_eq!(got == Price::Unpriced, fresh.is_none(), "{file} {c} {d}");
+                            if let (Price::Priced { rate_from, .. }, Some(p)) = (got, fresh) {
+                                assert_eq!(rate_from, p.row.effective_from);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Each Meta charge of the grid, priced with one `Prices` kept over the whole grid and with
+    /// a fresh one, for two accounts (one located in India, one without a country: the
+    /// authentication-international rate depends on it) sending from two business numbers
+    /// each (the number draws on its free tier, never changes the price): the same price,
+    /// card and column. The volume-tier pools are drawn in the same order on both sides.
+    #[test]
+    fn meta_prices_kept_per_key_are_the_prices_looked_up_fresh() {
+        let m = shipped("whatsapp-meta.toml");
+        let Card::Meta(spec) = &m.card else {
+            panic!("a Meta card")
+        };
+        let columns = [
+            MetaColumn::Marketing,
+            MetaColumn::Utility,
+            MetaColumn::Authentication,
+            MetaColumn::Service,
+        ];
+        let homes = [Country::parse("IN"), None];
+        let (mut kept, mut kept_tiers) = (Prices::new(&m), TierPools::default());
+        let mut fresh_tiers = TierPools::default();
+        let mut international = 0;
+        for d in DAYS {
+            let era = spec.era(day(d)).unwrap();
+            for c in COUNTRIES {
+                for column in columns {
+                    for (account, home) in homes.iter().enumerate() {
+                        for _number in 0..2 {
+                            let ev = event_to(c, day(d));
+                            let mc = MetaCharge {
+                                column,
+                                free_tier: None,
+                                price_day: ev.day,
+                                volume_tiers: era.volume_tiers,
+                                international: era.authentication_international,
+                                conversation: false,
+                                per_number: false,
+                            };
+                            let sender = |tiers| Sender {
+                                account: account as u32,
+                                account_country: *home,
+                                portfolio: 0,
+                                tiers: Some(tiers),
+                                local: None,
+                                number: None,
+                            };
+                            let got = look_up_meta(&mut kept, &ev, &mc, sender(&mut kept_tiers));
+                            let mut fresh = Prices::new(&m);
+                            let want = look_up_meta(&mut fresh, &ev, &mc, sender(&mut fresh_tiers));
+                            assert_eq!(got, want, "{c} {d} {column:?} account {account}");
+                            international += (got.2 != column) as u32;
+                        }
+                    }
+                }
+            }
+        }
+        // The grid reaches the authentication-international rate (the sender in India
+        // authenticating abroad) and its key keeps it apart from the other sender's.
+        assert!(international > 0);
+    }
+
+    #[test]
+    fn meta_list_prices_kept_per_key_are_the_market_cards() {
+        // Without volume tiers (list prices): the market card's price of the recipient's
+        // market on the day, as looked up by name without any cache.
+        let m = shipped("whatsapp-meta.toml");
+        let Card::Meta(spec) = &m.card else {
+            panic!("a Meta card")
+        };
+        let mut kept = Prices::new(&m);
+        for d in DAYS {
+            for c in COUNTRIES {
+                let ev = event_to(c, day(d));
+                for column in [MetaColumn::Marketing, MetaColumn::Utility] {
+                    let mc = MetaCharge {
+                        column,
+                        free_tier: None,
+                        price_day: ev.day,
+                        volume_tiers: false,
+                        international: false,
+                        conversation: false,
+                        per_number: false,
+                    };
+                    let sender = Sender {
+                        account: 0,
+                        account_country: None,
+                        portfolio: 0,
+                        tiers: None,
+                        local: None,
+                        number: None,
+                    };
+                    let (got, _, _) = look_up_meta(&mut kept, &ev, &mc, sender);
+                    let market = spec
+                        .markets
+                        .name(spec.markets.market_of(ev.country, ev.day));
+                    let want = spec.price(market, ev.day, column).map(|p| p.0.amount);
+                    assert_eq!(got.amount(), want.unwrap_or(Decimal::ZERO), "{c} {d}");
+                    assert_eq!(got == Price::Unpriced, want.is_none(), "{c} {d}");
+                }
+            }
+        }
     }
 }

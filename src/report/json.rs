@@ -80,17 +80,47 @@ fn accounts(report: &Report) -> Option<Value> {
     }))
 }
 
-/// A group (country, month or account) of a model's report.
-fn group(key: &str, g: super::Group) -> Value {
-    let mut o = Map::new();
-    o.insert(key.into(), json!(g.key));
-    let total = g.total();
-    if let Some(f) = g.fees {
-        o.insert("fees".into(), json!(f.to_string()));
+/// A group (country, month or account) of a model's report, written straight to the output:
+/// its fields in the key order of a `serde_json::Map` (sorted), without a map and a `String`
+/// key per field (a log of many accounts has a group per account).
+struct GroupJson {
+    key: &'static str,
+    g: super::Group,
+}
+
+fn group(key: &'static str, g: super::Group) -> GroupJson {
+    GroupJson { key, g }
+}
+
+/// A field of `GroupJson`: text or a count.
+enum Field<'a> {
+    Text(&'a str),
+    Amount(String),
+    Count(u64),
+}
+
+impl Serialize for GroupJson {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let g = &self.g;
+        let mut fields: Vec<(&str, Field)> = Vec::with_capacity(Stats::EARLY_COUNTS.len() + 16);
+        fields.push((self.key, Field::Text(&g.key)));
+        if let Some(f) = g.fees {
+            fields.push(("fees", Field::Amount(f.to_string())));
+        }
+        fields.extend(g.stats.counts().map(|(k, n)| (k, Field::Count(n))));
+        fields.push(("cost", Field::Amount(g.stats.cost.to_string())));
+        fields.push(("total", Field::Amount(g.total().to_string())));
+        fields.sort_unstable_by_key(|f| f.0);
+        let mut o = s.serialize_map(Some(fields.len()))?;
+        for (k, v) in &fields {
+            match v {
+                Field::Text(t) => o.serialize_entry(k, t)?,
+                Field::Amount(a) => o.serialize_entry(k, a)?,
+                Field::Count(n) => o.serialize_entry(k, n)?,
+            }
+        }
+        o.end()
     }
-    o.extend(stats(&g.stats));
-    o.insert("total".into(), json!(total.to_string()));
-    Value::Object(o)
 }
 
 /// A list written element by element, each made as it is written: the JSON of a log with many
@@ -128,9 +158,13 @@ impl Serialize for ModelJson<'_> {
                     .map(move |g| group(key, g)),
             )
         };
-        let unpriced: Map<String, Value> = (m.unpriced_by_country().into_iter())
-            .map(|(c, n)| (c.to_string(), json!(n)))
-            .collect();
+        // Only a model with unpriced messages has a list of them to make.
+        let unpriced: Map<String, Value> = match totals.unpriced {
+            0 => Map::new(),
+            _ => (m.unpriced_by_country().into_iter())
+                .map(|(c, n)| (c.to_string(), json!(n)))
+                .collect(),
+        };
         let mut o = s.serialize_map(None)?;
         o.serialize_entry("accounts", &by(GroupBy::Account, "account"))?;
         // Models with `[international]` only: accounts billed as domestic for lack of a
@@ -149,7 +183,8 @@ impl Serialize for ModelJson<'_> {
         o.serialize_entry("fees", &m.fee_total().to_string())?;
         o.serialize_entry("model", &m.name)?;
         o.serialize_entry("months", &by(GroupBy::Month, "month"))?;
-        o.serialize_entry("total", &m.total().to_string())?;
+        // `ModelResult::total`, from the totals already summed
+        o.serialize_entry("total", &(totals.cost + m.fee_total()).to_string())?;
         o.serialize_entry("totals", &stats(&totals))?;
         o.serialize_entry("unpriced_by_country", &unpriced)?;
         o.end()

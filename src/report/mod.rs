@@ -70,6 +70,18 @@ pub fn account_label(log: &Log, id: u32) -> String {
 
 /// The rows of a model's report, grouped by `by`, in key order.
 pub fn groups(result: &ModelResult, by: GroupBy, log: &Log) -> Vec<Group> {
+    groups_and_totals(result, by, log, true).0
+}
+
+/// The rows of a model's report grouped by `by`, in key order, and the model's totals (the
+/// sum of the rows, `ModelResult::totals`), in one pass over the cells. Rows by country carry
+/// their fee shares only when `country_fees` (the table shows them as one fees row).
+pub fn groups_and_totals(
+    result: &ModelResult,
+    by: GroupBy,
+    log: &Log,
+    country_fees: bool,
+) -> (Vec<Group>, Stats) {
     // Grouped by id first and named once per group: a log of many accounts has a cell per
     // account, country and month, and a name made and looked up per cell cost more than billing.
     let id_of = |account: u32, country: &crate::event::Country, month: i32| match by {
@@ -79,25 +91,36 @@ pub fn groups(result: &ModelResult, by: GroupBy, log: &Log) -> Vec<Group> {
     };
     // Every row carries its fees: exact per month or account, a share by message count per
     // country (`compare::fee_shares`, as compare splits them), so the rows add up to the total.
-    let mut rows: FxHashMap<i64, Group> = FxHashMap::default();
+    let mut rows: Vec<Group> = Vec::new();
+    let mut index: FxHashMap<i64, usize> = FxHashMap::default();
+    // The cells come by account, then country: a row is often the previous cell's.
+    let mut last: Option<(i64, usize)> = None;
     for ((account, country, month), s) in &result.cells {
-        let g = rows
-            .entry(id_of(*account, country, *month))
-            .or_insert_with(|| Group {
-                key: match by {
-                    GroupBy::Country => country.to_string(),
-                    GroupBy::Month => month_label(*month),
-                    GroupBy::Account => account_label(log, *account),
-                },
-                stats: Stats::default(),
-                fees: Some(Decimal::ZERO),
-            });
-        g.stats.add(s);
+        let id = id_of(*account, country, *month);
+        let i = match last {
+            Some((l, i)) if l == id => i,
+            _ => *index.entry(id).or_insert_with(|| {
+                rows.push(Group {
+                    key: match by {
+                        GroupBy::Country => country.to_string(),
+                        GroupBy::Month => month_label(*month),
+                        GroupBy::Account => account_label(log, *account),
+                    },
+                    stats: Stats::default(),
+                    fees: Some(Decimal::ZERO),
+                });
+                rows.len() - 1
+            }),
+        };
+        last = Some((id, i));
+        rows[i].stats.add(s);
     }
     if by == GroupBy::Country {
-        for (country, share) in crate::analysis::compare::fee_shares(result) {
-            if let Some(g) = rows.get_mut(&(country.index() as i64)) {
-                *g.fees.get_or_insert(Decimal::ZERO) += share;
+        if country_fees {
+            for (country, share) in crate::analysis::compare::fee_shares(result) {
+                if let Some(&i) = index.get(&(country.index() as i64)) {
+                    *rows[i].fees.get_or_insert(Decimal::ZERO) += share;
+                }
             }
         }
     } else {
@@ -106,14 +129,17 @@ pub fn groups(result: &ModelResult, by: GroupBy, log: &Log) -> Vec<Group> {
                 GroupBy::Month => f.month as i64,
                 _ => f.account as i64,
             };
-            if let Some(g) = rows.get_mut(&id) {
-                *g.fees.get_or_insert(Decimal::ZERO) += f.amount;
+            if let Some(&i) = index.get(&id) {
+                *rows[i].fees.get_or_insert(Decimal::ZERO) += f.amount;
             }
         }
     }
-    let mut rows: Vec<Group> = rows.into_values().collect();
+    let mut totals = Stats::default();
+    for g in &rows {
+        totals.add(&g.stats);
+    }
     rows.sort_unstable_by(|a, b| a.key.cmp(&b.key));
-    rows
+    (rows, totals)
 }
 
 /// Everything an exporter needs.

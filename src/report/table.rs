@@ -1,5 +1,5 @@
 use super::{
-    account_label, display_amount, display_price, groups, rates_note, regions_text, scope_label,
+    account_label, display_amount, display_price, rates_note, regions_text, scope_label,
     whole_volume, BreakevenReport, CardsReport, CompareReport, Decision, Exporter, Group, Report,
 };
 use crate::analysis::breakeven::{Pair, Scope};
@@ -451,7 +451,10 @@ fn channel_table(d: &Decision, c: &Comparison, out: &mut dyn Write) -> std::io::
 fn model_table(report: &Report, m: &ModelResult, out: &mut dyn Write) -> std::io::Result<()> {
     let full = report.full_precision;
     let count = crate::channel::named(m.channel).and_then(|c| c.table_count);
-    let totals = m.totals();
+    // The rows and the totals in one pass over the cells (a log of many accounts has
+    // hundreds of thousands); a country's fee share is a CSV and JSON figure: the table keeps
+    // its fees row.
+    let (groups, totals) = super::groups_and_totals(m, report.by, report.log, false);
     let complete = totals.unpriced == 0;
     writeln!(
         out,
@@ -467,8 +470,7 @@ fn model_table(report: &Report, m: &ModelResult, out: &mut dyn Write) -> std::io
     )?;
     let mut t = new_table();
     t.set_header(model_header(report, m, count));
-    for g in groups(m, report.by, report.log) {
-        // A country's fee share is a CSV and JSON figure: the table keeps its fees row.
+    for g in groups {
         let with_fees =
             report.by != super::GroupBy::Country && g.fees.is_some_and(|f| !f.is_zero());
         let cost = if with_fees { g.total() } else { g.stats.cost };
@@ -488,10 +490,10 @@ fn model_table(report: &Report, m: &ModelResult, out: &mut dyn Write) -> std::io
         count,
         display_amount(messages.stats.cost, full),
     ));
-    add_fees_and_total(&mut t, m, complete, full);
+    add_fees_and_total(&mut t, m, &totals, full);
     right_align(&mut t);
     writeln!(out, "{t}")?;
-    notes(report, m, out)
+    notes(report, m, &totals, out)
 }
 
 /// A channel's own count in the table: its title and its value (src/channel).
@@ -534,7 +536,8 @@ fn group_row(g: &Group, count: ChannelCount, cost: String) -> Vec<String> {
 
 /// The model's fees, then its total (marked incomplete when messages were left unpriced),
 /// each in the last column.
-fn add_fees_and_total(t: &mut Table, m: &ModelResult, complete: bool, full: bool) {
+fn add_fees_and_total(t: &mut Table, m: &ModelResult, totals: &Stats, full: bool) {
+    let complete = totals.unpriced == 0;
     let n = t.column_count();
     let mut fees = vec![String::new(); n];
     fees[0] = "fees".into();
@@ -547,7 +550,8 @@ fn add_fees_and_total(t: &mut Table, m: &ModelResult, complete: bool, full: bool
         "TOTAL (incomplete)"
     }
     .into();
-    total[n - 1] = display_amount(m.total(), full);
+    // `ModelResult::total`, from the totals already summed
+    total[n - 1] = display_amount(totals.cost + m.fee_total(), full);
     t.add_row(total);
 }
 
@@ -601,9 +605,17 @@ fn accounts_table(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     Ok(())
 }
 
-fn notes(report: &Report, m: &ModelResult, out: &mut dyn Write) -> std::io::Result<()> {
-    let totals = m.totals();
-    let unpriced = m.unpriced_by_country();
+fn notes(
+    report: &Report,
+    m: &ModelResult,
+    totals: &Stats,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    // Only a model with unpriced messages has a list of them to make.
+    let unpriced = match totals.unpriced {
+        0 => Default::default(),
+        _ => m.unpriced_by_country(),
+    };
     if !unpriced.is_empty() {
         let list: Vec<String> = unpriced.iter().map(|(c, n)| format!("{c}: {n}")).collect();
         writeln!(
@@ -668,7 +680,7 @@ fn notes(report: &Report, m: &ModelResult, out: &mut dyn Write) -> std::io::Resu
             totals.converted, m.currency
         )?;
     }
-    meta_notes(&totals, m, out)?;
+    meta_notes(totals, m, out)?;
     fee_notes(report, m, out)
 }
 
