@@ -115,6 +115,11 @@ impl LineSink for ContactLines {
         false
     }
 
+    /// A contact's name is asked once per contact id, until the contact is found.
+    fn names_every_line(&self) -> bool {
+        false
+    }
+
     fn take(&mut self, lines: &[Line], first: u32, events: &[Event], names: &dyn Names) {
         for line in lines {
             let ev = &events[(line.event - first) as usize];

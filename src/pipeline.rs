@@ -187,7 +187,8 @@ fn bill_batches<'m>(
     let empty = Log::new(String::new(), Vec::new());
     let mut replayer = Replayer::new(models, share, &empty, opts, sinks);
     let mut known = Known::default();
-    if !sinks.is_empty() {
+    let names_every_line = |s: &Sink| s.lock().is_ok_and(|s| s.names_every_line());
+    if sinks.iter().any(names_every_line) {
         known.contact_names = Some(Default::default());
     }
     let mut waiting: Vec<Event> = Vec::new();

@@ -166,6 +166,13 @@ pub trait LineSink: Send {
     fn in_replay_order(&self) -> bool {
         true
     }
+    /// Whether the sink names the contact of every line (the ledger's rows): then each
+    /// billing thread makes every contact's name once, as contacts appear. A sink that names
+    /// a few (explain's, once per contact id) asks for them one at a time, and the table is
+    /// not made (10M messages: 1M names, about 35 MB and 0.1 s per thread).
+    fn names_every_line(&self) -> bool {
+        true
+    }
 }
 
 /// A model's line sink, shared with the billing thread that bills the model.
