@@ -187,8 +187,10 @@ fn bill_batches<'m>(
     let empty = Log::new(String::new(), Vec::new());
     let mut replayer = Replayer::new(models, share, &empty, opts, sinks);
     let mut known = Known::default();
-    let names_every_line = |s: &Sink| s.lock().is_ok_and(|s| s.names_every_line());
-    if sinks.iter().any(names_every_line) {
+    // Only for this thread's models (`share`): the other thread's sinks name their own.
+    let names_every_line =
+        |&m: &usize| (sinks.get(m)).is_some_and(|s| s.lock().is_ok_and(|s| s.names_every_line()));
+    if share.iter().flatten().any(names_every_line) {
         known.contact_names = Some(Default::default());
     }
     let mut waiting: Vec<Event> = Vec::new();

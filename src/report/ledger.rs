@@ -804,6 +804,10 @@ impl<W: Write + Send> LineSink for Part<W> {
     fn take(&mut self, lines: &[Line], first: u32, events: &[Event], names: &dyn Names) {
         self.write_lines(lines, first, events, names);
     }
+    /// A compact part keeps contact ids; they are named when its text is made.
+    fn names_every_line(&self) -> bool {
+        !self.compact
+    }
 }
 
 fn failed(e: std::io::Error) -> Error {
