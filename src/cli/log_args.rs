@@ -14,6 +14,9 @@ use crate::report::{self};
 use clap::Args;
 use std::path::{Path, PathBuf};
 
+/// The most `--threads` may ask for (0: one per core).
+const MAX_THREADS: u64 = 1024;
+
 /// Options shared by every command that reads a log.
 #[derive(Args)]
 pub(crate) struct LogArgs {
@@ -72,9 +75,10 @@ pub(crate) struct LogArgs {
     /// whatsapp-meta: apply the rules and rates in force on DATE (YYYY-MM-DD) to all traffic.
     #[arg(long, value_name = "DATE")]
     pub(crate) as_of: Option<String>,
-    /// Threads for reading the log and replaying the models (default: one per core); the
-    /// result is the same for any number.
-    #[arg(long, value_name = "N")]
+    /// Threads for reading the log and replaying the models (default: one per core; 0 to
+    /// 1024); the result is the same for any number.
+    // Bounded: each thread has buffers sized by the count, so 2^32 would abort on allocation.
+    #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=MAX_THREADS))]
     pub(crate) threads: Option<usize>,
     /// Write the report to FILE instead of standard output (put in place, whole, only when
     /// the run succeeds; never the log or another output).
