@@ -93,11 +93,13 @@ pub struct Cause {
 impl Cause {
     /// `UnitPrice`: how much above (below) the card the bill's unit price is, in percent.
     pub fn markup_percent(&self) -> Option<Decimal> {
-        (self.kind == CauseKind::UnitPrice && !self.replayed.is_zero()).then(|| {
-            ((self.billed / self.replayed - Decimal::ONE) * Decimal::ONE_HUNDRED)
-                .round_dp(2)
-                .normalize()
-        })
+        if self.kind != CauseKind::UnitPrice {
+            return None;
+        }
+        // Checked: bounded bill amounts keep this in range; a ratio beyond Decimal is no markup.
+        let ratio = self.billed.checked_div(self.replayed)?;
+        let percent = (ratio.checked_sub(Decimal::ONE)?).checked_mul(Decimal::ONE_HUNDRED)?;
+        Some(percent.round_dp(2).normalize())
     }
 }
 

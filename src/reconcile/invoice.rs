@@ -6,7 +6,6 @@ use super::{category, Bill, BillFormat, Place};
 use crate::error::Result;
 use crate::event::Country;
 use crate::input::shown;
-use rust_decimal::Decimal;
 
 pub const COLUMNS: [&str; 6] = [
     "month", "country", "category", "quantity", "amount", "currency",
@@ -65,12 +64,8 @@ pub fn read(file: &str, text: &str) -> Result<Bill> {
                 format!("quantity is not a whole number ({})", shown(get(3))),
             )
         })?;
-        let amount: Decimal = (get(4).parse()).map_err(|_| {
-            bill.bad(
-                line,
-                format!("amount is not a decimal number ({})", shown(get(4))),
-            )
-        })?;
+        let quantity = Bill::quantity("quantity", quantity).map_err(|m| bill.bad(line, m))?;
+        let amount = Bill::amount("amount", get(4)).map_err(|m| bill.bad(line, m))?;
         bill.currency_of_row(line, get(5))?;
         let cell = bill.cells.entry(key).or_default();
         cell.quantity += quantity;

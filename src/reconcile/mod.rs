@@ -20,6 +20,7 @@ pub use replayed::{Collector, Replayed, Sent};
 
 use crate::error::{Error, Result};
 use crate::event::Country;
+use crate::input::shown;
 use crate::rates::Model;
 use clap::ValueEnum;
 use rust_decimal::Decimal;
@@ -228,6 +229,29 @@ impl Bill {
         }
     }
 
+    /// A bill's amount (`what`: its column) as a number within `MAX_BILL_AMOUNT`; `Err`
+    /// says what is wrong, for the reader to place.
+    pub fn amount(what: &str, text: &str) -> std::result::Result<Decimal, String> {
+        let d: Decimal = (text.parse())
+            .map_err(|_| format!("{what} is not a decimal number ({})", shown(text)))?;
+        if d.abs() > Decimal::from(MAX_BILL_AMOUNT) {
+            return Err(format!(
+                "{what} is above {MAX_BILL_AMOUNT}, the most one row of a bill may charge ({})",
+                shown(text)
+            ));
+        }
+        Ok(d)
+    }
+
+    /// A bill's count of messages within `MAX_BILL_QUANTITY`.
+    pub fn quantity(what: &str, n: u64) -> std::result::Result<u64, String> {
+        (n <= MAX_BILL_QUANTITY).then_some(n).ok_or_else(|| {
+            format!(
+                "{what} is above {MAX_BILL_QUANTITY}, the most one row of a bill may count ({n})"
+            )
+        })
+    }
+
     /// A bad row or value of the bill: `FILE:LINE: what is wrong (the value)`, exit 3.
     pub fn bad(&self, line: u64, msg: String) -> Error {
         Error::Input {
@@ -237,6 +261,12 @@ impl Bill {
         }
     }
 }
+
+/// The most one row of a bill may charge (its sign aside) or count: far above any real bill,
+/// and low enough that every sum, unit price and ratio of a reconciliation stays inside
+/// Decimal's and u64's range (a larger amount overflowed the markup's arithmetic).
+pub const MAX_BILL_AMOUNT: u64 = 1_000_000_000;
+pub const MAX_BILL_QUANTITY: u64 = 1_000_000_000_000;
 
 /// `--tolerance`: how far the bill may differ from the replay and still pass.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -269,7 +299,10 @@ impl Tolerance {
     pub fn allowed(self, billed: Decimal) -> Decimal {
         match self {
             Tolerance::Amount(a) => a,
-            Tolerance::Percent(p) => billed.abs() * p / Decimal::ONE_HUNDRED,
+            // A percentage so large the product overflows allows any difference.
+            Tolerance::Percent(p) => {
+                (billed.abs().checked_mul(p)).map_or(Decimal::MAX, |x| x / Decimal::ONE_HUNDRED)
+            }
         }
     }
 
@@ -337,11 +370,14 @@ impl Reconciliation {
     /// `explained / difference` in percent; `None` when there is no difference.
     pub fn share_explained(&self) -> Option<Decimal> {
         let d = self.difference();
-        (!d.is_zero()).then(|| {
-            (self.explained() / d * Decimal::ONE_HUNDRED)
+        // Checked: a tiny difference against large causes is a ratio beyond Decimal.
+        let share = self.explained().checked_div(d)?;
+        Some(
+            share
+                .checked_mul(Decimal::ONE_HUNDRED)?
                 .round_dp(2)
-                .normalize()
-        })
+                .normalize(),
+        )
     }
 
     pub fn within_tolerance(&self) -> bool {

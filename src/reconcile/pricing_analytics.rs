@@ -94,25 +94,21 @@ fn add(bill: &mut Bill, n: usize, p: &Point, tz: chrono_tz::Tz) -> Result<()> {
         "FREE_CUSTOMER_SERVICE" | "FREE_ENTRY_POINT" | "FREE_TIER" => true,
         other => return Err(bad(format!("unknown pricing_type ({})", shown(other)))),
     };
-    let cost: Decimal = match p.cost {
+    let cost = match p.cost {
         None => Decimal::ZERO,
-        Some(raw) => (raw.get().trim_matches('"').parse()).map_err(|_| {
-            bad(format!(
-                "cost is not a decimal number ({})",
-                shown(raw.get())
-            ))
-        })?,
+        Some(raw) => Bill::amount("cost", raw.get().trim_matches('"')).map_err(bad)?,
     };
+    let volume = Bill::quantity("volume", p.volume).map_err(bad)?;
     let cell = bill.cells.entry((month, place, cat)).or_default();
     if free {
-        cell.free += p.volume;
+        cell.free += volume;
         match kind.as_str() {
-            "FREE_ENTRY_POINT" => cell.free_entry_point += p.volume,
-            "FREE_TIER" => cell.free_tier += p.volume,
+            "FREE_ENTRY_POINT" => cell.free_entry_point += volume,
+            "FREE_TIER" => cell.free_tier += volume,
             _ => {}
         }
     } else {
-        cell.quantity += p.volume;
+        cell.quantity += volume;
     }
     // A free point's cost, should it have one, is still money billed.
     cell.amount += cost;

@@ -9,7 +9,6 @@
 use super::{Bill, BillFormat, BillMessage};
 use crate::error::Result;
 use crate::input::{phone, shown};
-use rust_decimal::Decimal;
 
 /// The columns read, each with its accepted spellings (compared without case).
 const COLUMNS: [(&str, &[&str]); 8] = [
@@ -73,13 +72,8 @@ fn message(
     let price = match get(6) {
         "" => None,
         p => Some(
-            (p.parse::<Decimal>())
-                .map_err(|_| {
-                    bill.bad(
-                        line,
-                        format!("Price is not a decimal number ({})", shown(p)),
-                    )
-                })?
+            Bill::amount("Price", p)
+                .map_err(|m| bill.bad(line, m))?
                 .abs(),
         ),
     };

@@ -512,3 +512,63 @@ fn the_same_report_whichever_way_the_log_is_read() {
     assert_eq!(run(sorted_path.to_str().unwrap(), None), original);
     assert_eq!(run("-", Some(&sorted)), original);
 }
+
+/// Panic audit: a bill's amount or count beyond what any bill holds once overflowed the
+/// markup's Decimal arithmetic (exit 101); now it is named at its line, exit 3. The invoice's
+/// 1111111111111111111111111111 and Twilio's -79228162514264337593543950335 were found by
+/// mutating tests/fixtures/reconcile; the bound is 10^9 per row, 10^12 messages per row.
+#[test]
+fn a_bill_amount_beyond_any_bill_is_named_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = rf("log.csv");
+    let run = |name: &str, text: &str| {
+        let bill = dir.path().join(name);
+        std::fs::write(&bill, text).unwrap();
+        let bill = bill.to_str().unwrap().to_string();
+        (
+            sim(&[
+                "reconcile",
+                &log,
+                "--bill",
+                &bill,
+                "--model",
+                "whatsapp-meta",
+                "--format",
+                "json",
+            ]),
+            bill,
+        )
+    };
+    let inv =
+        "month,country,category,quantity,amount,currency\n2026-03,BR,marketing,2,0.13750,USD\n";
+    let (s, f) = run(
+        "a.csv",
+        &format!("{inv}2026-03,DE,marketing,2,1111111111111111111111111111,USD\n"),
+    );
+    s.fails(3, &format!("{f}:3: amount is above 1000000000, the most one row of a bill may charge (1111111111111111111111111111)"));
+    let (s, f) = run(
+        "b.csv",
+        &format!("{inv}2026-03,DE,marketing,1000000000001,1,USD\n"),
+    );
+    s.fails(3, &format!("{f}:3: quantity is above 1000000000000, the most one row of a bill may count (1000000000001)"));
+    // The bound itself is a bill: 10^9 reconciles (exit 6, the bill differs), no panic.
+    let (s, _) = run(
+        "c.csv",
+        &format!("{inv}2026-03,DE,marketing,2,-1000000000,USD\n"),
+    );
+    s.fails(6, "");
+    let twilio = std::fs::read_to_string(rf("twilio.csv")).unwrap();
+    let twilio = twilio.replacen(",-0.15015,", ",-79228162514264337593543950335,", 1);
+    let (s, f) = run("d.csv", &twilio);
+    let line = 1 + twilio.lines().position(|l| l.contains("-7922816")).unwrap();
+    s.fails(3, &format!("{f}:{line}: Price is above 1000000000, the most one row of a bill may charge (-79228162514264337593543950335)"));
+    let pa = std::fs::read_to_string(rf("pricing_analytics.json")).unwrap();
+    let at = pa.find("\"cost\"").unwrap();
+    let (head, tail) = pa.split_at(at);
+    let end = tail.find([',', '}']).unwrap();
+    let (s, f) = run(
+        "e.json",
+        &format!("{head}\"cost\": 5000000000{}", &tail[end..]),
+    );
+    s.fails(3, &format!("{f}: data point 1: cost is above 1000000000, the most one row of a bill may charge (5000000000)"));
+}
