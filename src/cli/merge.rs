@@ -34,8 +34,7 @@ pub(crate) fn run(a: MergeArgs) -> Result<()> {
     let mut parts = Vec::new();
     for path in &a.reports {
         let name = path.display().to_string();
-        let text =
-            std::fs::read_to_string(path).map_err(|e| Error::io(format!("reading {name}"), e))?;
+        let text = crate::input::read_text(path)?;
         let doc: Value = serde_json::from_str(&text).map_err(|e| bad(&name, &e.to_string()))?;
         parts.push((name, doc));
     }

@@ -55,7 +55,7 @@ pub(crate) fn run(a: RatesArgs) -> Result<()> {
 }
 
 fn read(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))
+    crate::input::read_text(path)
 }
 
 /// Reads every sheet, merges them into the card files in memory, and writes the files only when

@@ -44,6 +44,22 @@ pub(crate) fn shown(v: &str) -> std::borrow::Cow<'_, str> {
     shown_bytes(v.as_bytes()).into()
 }
 
+/// A whole small file (a report, a rate sheet) as UTF-8 text; bytes that are not UTF-8 are an
+/// input error at their line (exit 3), not an I/O failure.
+pub(crate) fn read_text(path: &std::path::Path) -> crate::error::Result<String> {
+    use crate::error::Error;
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| Error::io(format!("reading {file}"), e))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let (at, bad) = (e.utf8_error().valid_up_to(), e.utf8_error().error_len());
+        let bytes = e.as_bytes();
+        let line = 1 + memchr::memchr_iter(b'\n', &bytes[..at]).count() as u64;
+        let end = at + bad.unwrap_or(bytes.len() - at);
+        let msg = format!("not UTF-8 text ({})", shown_bytes(&bytes[at..end]));
+        Error::Input { file, line, msg }
+    })
+}
+
 /// `shown` for bytes that may not be UTF-8: each invalid byte as `\xFF`.
 pub(crate) fn shown_bytes(v: &[u8]) -> String {
     let mut out = String::new();

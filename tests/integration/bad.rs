@@ -164,3 +164,22 @@ fn skip_invalid_keeps_every_row_and_why() {
         );
     }
 }
+
+/// Panic audit: a report for `merge` or a sheet for `rates import-meta` with bytes that are not
+/// UTF-8 was an I/O failure (exit 1, no line); it is bad input, named at its line (exit 3).
+#[test]
+fn a_report_or_sheet_that_is_not_utf8_is_named_at_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("r.json");
+    std::fs::write(&report, b"{\"input\":\n\"\xff\"}\n").unwrap();
+    let r = report.to_str().unwrap();
+    sim(&["merge", r, r]).fails(3, &format!("{r}:2: not UTF-8 text (\\xFF)"));
+    let sheet = dir.path().join("s.csv");
+    let good = std::fs::read(fixture("meta-import/usd-2025-07.csv")).unwrap();
+    let mut bytes = b"Market\xe9\n".to_vec();
+    bytes.extend(good);
+    std::fs::write(&sheet, bytes).unwrap();
+    let (s, into) = (sheet.to_str().unwrap(), dir.path().to_str().unwrap());
+    sim(&["rates", "import-meta", s, "--into", into])
+        .fails(3, &format!("{s}:1: not UTF-8 text (\\xE9)"));
+}
