@@ -93,6 +93,7 @@ fn merge_doc(whole: &mut Value, part: &Value) -> std::result::Result<(), String>
             Value::Array(names(w))
         ));
     }
+    shared_account(w, p)?;
     merge_input(&mut whole["input"], &part["input"])?;
     match (whole.get_mut("accounts"), part.get("accounts")) {
         (None, None) => {}
@@ -107,6 +108,24 @@ fn merge_doc(whole: &mut Value, part: &Value) -> std::result::Result<(), String>
         merge_model(w, p)?;
     }
     Ok(())
+}
+
+/// An account in both `whole` and `part` would be counted twice (the same report given twice,
+/// or a log split across an account's traffic, whose allowances and fees cannot be summed).
+fn shared_account(w: &Value, p: &Value) -> std::result::Result<(), String> {
+    let accounts = |v: &Value| -> Vec<Value> {
+        (v[0]["accounts"].as_array().into_iter().flatten())
+            .map(|a| a["account"].clone())
+            .collect()
+    };
+    let known = accounts(w);
+    match accounts(p).into_iter().find(|a| known.contains(a)) {
+        Some(a) => Err(format!(
+            "account {a} is in an earlier report too: the parts of a log must not share an \
+             account (docs/scaling.md), and summing them would count it twice"
+        )),
+        None => Ok(()),
+    }
 }
 
 /// The log's counts summed; the files named one after the other; the same zone.

@@ -188,6 +188,8 @@ fn merge_refuses_reports_of_other_models() {
     };
     let (a, b) = (out("viber-2024", "v.json"), out("whatsapp-meta", "w.json"));
     sim(&["merge", &a, &b]).fails(3, "other models, channels or currencies");
+    // The same report twice would count every account twice.
+    sim(&["merge", &a, &a]).fails(3, "is in an earlier report too");
 }
 
 /// With --accounts (tests/fixtures/accounts: intl.csv, accounts `old`, `new`, `nodate`): the
