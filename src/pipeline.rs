@@ -162,6 +162,12 @@ impl Names for Known {
     fn account(&self, ev: &Event) -> &str {
         &self.accounts[self.cell_accounts[ev.cell as usize] as usize]
     }
+    fn account_id(&self, ev: &Event) -> u32 {
+        self.cell_accounts[ev.cell as usize]
+    }
+    fn contact_number(&self, ev: &Event) -> Option<u64> {
+        self.contacts.number(ev.contact)
+    }
     fn contact<'a>(&'a self, ev: &Event, buf: &'a mut [u8; 16]) -> &'a str {
         match &self.contact_names {
             Some((text, ends)) => {

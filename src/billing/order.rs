@@ -2,7 +2,7 @@
 //! contact's messages in input order.
 
 use crate::event::Event;
-use crate::input::Log;
+use crate::input::{cmp_number_names, Log};
 
 /// The log's events in replay order: by instant; at the same instant by account and contact
 /// (by name, so the order of the rows does not matter), and one contact's messages of the same
@@ -227,6 +227,10 @@ fn sort_ties(order: &mut [u32], log: &Log, rank: &[u32]) {
 /// given in order of appearance while a log is being read).
 pub trait Names {
     fn account(&self, ev: &Event) -> &str;
+    /// The event's account id: one name per id.
+    fn account_id(&self, ev: &Event) -> u32;
+    /// The contact's number, None for a contact that is not one (`Contacts::number`).
+    fn contact_number(&self, ev: &Event) -> Option<u64>;
     /// The contact's name, made in `buf` if need be.
     fn contact<'a>(&'a self, ev: &Event, buf: &'a mut [u8; 16]) -> &'a str;
 }
@@ -236,14 +240,32 @@ pub(super) fn by_names(names: &dyn Names, a: &Event, b: &Event) -> std::cmp::Ord
     if a.stream == b.stream {
         return std::cmp::Ordering::Equal;
     }
-    let (mut x, mut y) = ([0; 16], [0; 16]);
-    (names.account(a).cmp(names.account(b)))
-        .then_with(|| names.contact(a, &mut x).cmp(names.contact(b, &mut y)))
+    let accounts = if names.account_id(a) == names.account_id(b) {
+        std::cmp::Ordering::Equal
+    } else {
+        names.account(a).cmp(names.account(b))
+    };
+    accounts.then_with(
+        || match (names.contact_number(a), names.contact_number(b)) {
+            // Most contacts are numbers: compared without making their names.
+            (Some(x), Some(y)) => cmp_number_names(x, y),
+            _ => {
+                let (mut x, mut y) = ([0; 16], [0; 16]);
+                names.contact(a, &mut x).cmp(names.contact(b, &mut y))
+            }
+        },
+    )
 }
 
 impl Names for Log {
     fn account(&self, ev: &Event) -> &str {
         self.account_name(self.account_of(ev))
+    }
+    fn account_id(&self, ev: &Event) -> u32 {
+        self.account_of(ev)
+    }
+    fn contact_number(&self, ev: &Event) -> Option<u64> {
+        self.contacts.number(ev.contact)
     }
     fn contact<'a>(&'a self, ev: &Event, buf: &'a mut [u8; 16]) -> &'a str {
         self.contacts.name_in(ev.contact, buf)
@@ -275,6 +297,12 @@ mod tests {
     impl Names for Script {
         fn account(&self, ev: &Event) -> &str {
             &self.accounts()[self.streams()[ev.stream as usize].0 as usize]
+        }
+        fn account_id(&self, ev: &Event) -> u32 {
+            self.streams()[ev.stream as usize].0
+        }
+        fn contact_number(&self, _: &Event) -> Option<u64> {
+            None
         }
         fn contact<'a>(&'a self, ev: &Event, _: &'a mut [u8; 16]) -> &'a str {
             &self.contacts()[ev.contact as usize]

@@ -59,6 +59,11 @@ impl Contacts {
         }
     }
 
+    /// The contact's number (its digits), or None for a contact that is not a number.
+    pub fn number(&self, id: u32) -> Option<u64> {
+        Some(self.numbers[id as usize]).filter(|&n| n != 0)
+    }
+
     fn id_name(&self, id: u32) -> &str {
         self.ids
             .binary_search_by_key(&id, |(i, _)| *i)
@@ -149,6 +154,18 @@ fn number_name(n: u64) -> ([u8; 16], usize) {
     (b, len)
 }
 
+/// Two numbers in the order of their names (`+digits` as text), with no name made: the
+/// shorter one's digits padded with zeros on the right compare as the text does, and a
+/// number comes before the longer ones it begins (the ledger orders each instant's contacts
+/// by name, a comparison per event).
+pub fn cmp_number_names(a: u64, b: u64) -> std::cmp::Ordering {
+    let digits = |n: u64| n.checked_ilog10().unwrap_or(0) + 1;
+    let (da, db) = (digits(a), digits(b));
+    let longest = da.max(db);
+    let padded = |n: u64, d: u32| n as u128 * 10u128.pow(longest - d);
+    padded(a, da).cmp(&padded(b, db)).then(da.cmp(&db))
+}
+
 /// A number (of at most 15 digits) as a key that sorts as its digits do as text: each digit
 /// is a base-11 place from the left, 1 to 10, and 0 where a shorter number has ended, so
 /// that a number comes before the longer ones it begins.
@@ -229,5 +246,50 @@ mod tests {
         assert_eq!(c.find("user-7"), Some(1));
         assert_eq!(c.find("+123456789012345"), Some(2));
         assert_eq!(c.find("+1"), None);
+    }
+
+    /// Numbers compared without their names order as their names do: a number before the
+    /// longer ones it begins (+4912 < +491234), padding zeros that are digits of the other
+    /// (+49 < +490), shorter but greater (+5 > +49), up to 15 digits.
+    #[test]
+    fn numbers_compare_as_their_names() {
+        let numbers = [
+            1u64,
+            5,
+            49,
+            490,
+            4900,
+            4912,
+            491234,
+            4912340,
+            491235,
+            12125551234,
+            380501234567,
+            999999999999999,
+            100000000000000,
+            10,
+            9,
+        ];
+        for &a in &numbers {
+            for &b in &numbers {
+                let text = number_name(a).0.cmp(&number_name(b).0);
+                assert_eq!(cmp_number_names(a, b), text, "{a} against {b}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_two_numbers_compare_as_their_names(a in 1u64..1_000_000_000_000_000, b in 1u64..1_000_000_000_000_000, cut in 0u32..10) {
+            // Also a number against one that begins it.
+            for (x, y) in [(a, b), (a, a / 10u64.pow(cut)), (b / 10u64.pow(cut), b)] {
+                if x == 0 || y == 0 {
+                    continue;
+                }
+                let (nx, lx) = number_name(x);
+                let (ny, ly) = number_name(y);
+                proptest::prop_assert_eq!(cmp_number_names(x, y), nx[..lx].cmp(&ny[..ly]));
+            }
+        }
     }
 }
