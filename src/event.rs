@@ -28,6 +28,11 @@ impl Country {
         (self.0[0] - b'A') as usize * 26 + (self.0[1] - b'A') as usize
     }
 
+    /// The two letters, with no UTF-8 check (the ledger writes one per row).
+    pub fn bytes(self) -> [u8; 2] {
+        self.0
+    }
+
     pub fn as_str(&self) -> &str {
         // Only ASCII letters are ever stored.
         std::str::from_utf8(&self.0).unwrap_or("??")

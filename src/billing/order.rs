@@ -2,7 +2,7 @@
 //! contact's messages in input order.
 
 use crate::event::Event;
-use crate::input::{cmp_number_names, Log};
+use crate::input::{cmp_number_names, number_name_key, Log};
 
 /// The log's events in replay order: by instant; at the same instant by account and contact
 /// (by name, so the order of the rows does not matter), and one contact's messages of the same
@@ -278,7 +278,7 @@ impl Names for Log {
 pub(super) fn instant_order(run: &[Event], names: &dyn Names, order: &mut Vec<usize>) {
     order.clear();
     order.extend(0..run.len());
-    if run.len() < 2 {
+    if run.len() < 2 || by_number_keys(run, names, order) {
         return;
     }
     let cmp = |a: &Event, b: &Event| by_names(names, a, b);
@@ -286,6 +286,36 @@ pub(super) fn instant_order(run: &[Event], names: &dyn Names, order: &mut Vec<us
         return;
     }
     order.sort_by(|&a, &b| cmp(&run[a], &run[b]));
+}
+
+thread_local! {
+    /// `by_number_keys`'s keys, kept between instants.
+    static KEYS: std::cell::RefCell<Vec<(u64, u32)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The common instant (one account, every contact a number) put in the replay order by a key
+/// per event, made once: its number's name order (`number_name_key`), then its input order.
+/// Equal numbers are the same contact, so the same stream. False (nothing done) otherwise.
+fn by_number_keys(run: &[Event], names: &dyn Names, order: &mut [usize]) -> bool {
+    KEYS.with_borrow_mut(|keys| {
+        keys.clear();
+        let account = names.account_id(&run[0]);
+        for (i, ev) in run.iter().enumerate() {
+            match names.contact_number(ev) {
+                Some(n) if names.account_id(ev) == account => {
+                    keys.push((number_name_key(n), i as u32))
+                }
+                _ => return false,
+            }
+        }
+        if keys.windows(2).any(|w| w[0] > w[1]) {
+            keys.sort_unstable();
+            for (o, &(_, i)) in order.iter_mut().zip(keys.iter()) {
+                *o = i as usize;
+            }
+        }
+        true
+    })
 }
 
 #[cfg(test)]
@@ -307,6 +337,56 @@ mod tests {
         fn contact<'a>(&'a self, ev: &Event, _: &'a mut [u8; 16]) -> &'a str {
             &self.contacts()[ev.contact as usize]
         }
+    }
+
+    /// Contacts that are numbers, in accounts by stream: (account, number) per stream.
+    struct Numbers(Vec<(u32, u64)>);
+
+    impl Names for Numbers {
+        fn account(&self, ev: &Event) -> &str {
+            ["a", "b"][self.0[ev.stream as usize].0 as usize]
+        }
+        fn account_id(&self, ev: &Event) -> u32 {
+            self.0[ev.stream as usize].0
+        }
+        fn contact_number(&self, ev: &Event) -> Option<u64> {
+            Some(self.0[ev.stream as usize].1)
+        }
+        fn contact<'a>(&'a self, _: &Event, _: &'a mut [u8; 16]) -> &'a str {
+            unreachable!("numbers are ordered by their digits")
+        }
+    }
+
+    /// One account's numbers by their names as text (+49 < +4912 < +491234 < +5), one
+    /// number's two messages in input order; with a second account, by account first.
+    #[test]
+    fn an_instant_of_numbers_is_ordered_by_their_names() {
+        let names = Numbers(vec![
+            (0, 5),
+            (0, 491234),
+            (0, 49),
+            (0, 4912),
+            (1, 1),
+            (0, 48),
+        ]);
+        let event = |stream: u32| Event {
+            stream,
+            contact: stream,
+            ..Script::new()
+                .at("2026-03-02 08:00")
+                .contact("x")
+                .inbound()
+                .events()[0]
+        };
+        let run: Vec<Event> = [0, 1, 2, 1, 3].map(event).to_vec();
+        let mut order = Vec::new();
+        instant_order(&run, &names, &mut order);
+        // +49 (2), +4912 (4), +491234 (1 then 3, input order), +5 (0).
+        assert_eq!(order, [2, 4, 1, 3, 0]);
+        // Account b's +1 after every number of account a; a's +48 first.
+        let run: Vec<Event> = [4, 0, 5].map(event).to_vec();
+        instant_order(&run, &names, &mut order);
+        assert_eq!(order, [2, 1, 0]);
     }
 
     #[test]

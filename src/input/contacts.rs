@@ -159,11 +159,23 @@ fn number_name(n: u64) -> ([u8; 16], usize) {
 /// number comes before the longer ones it begins (the ledger orders each instant's contacts
 /// by name, a comparison per event).
 pub fn cmp_number_names(a: u64, b: u64) -> std::cmp::Ordering {
-    let digits = |n: u64| n.checked_ilog10().unwrap_or(0) + 1;
-    let (da, db) = (digits(a), digits(b));
-    let longest = da.max(db);
-    let padded = |n: u64, d: u32| n as u128 * 10u128.pow(longest - d);
-    padded(a, da).cmp(&padded(b, db)).then(da.cmp(&db))
+    number_name_key(a).cmp(&number_name_key(b))
+}
+
+/// A number (of at most 15 digits) as a key that orders as its name: its digits padded with
+/// zeros to 15, then how many digits it has.
+pub fn number_name_key(n: u64) -> u64 {
+    const POW: [u64; 16] = {
+        let mut p = [1u64; 16];
+        let mut i = 1;
+        while i < 16 {
+            p[i] = p[i - 1] * 10;
+            i += 1;
+        }
+        p
+    };
+    let digits = (n.checked_ilog10().unwrap_or(0) + 1).min(15);
+    (n * POW[15 - digits as usize]) << 4 | u64::from(digits)
 }
 
 /// A number (of at most 15 digits) as a key that sorts as its digits do as text: each digit

@@ -14,7 +14,7 @@ mod rows;
 pub mod source;
 pub mod timestamp;
 
-pub use contacts::{cmp_number_names, Contacts};
+pub use contacts::{cmp_number_names, number_name_key, Contacts};
 pub use decode::encoding_for_label;
 pub use reader::{
     read_from, read_log, read_log_in_batches, Batch, ExportOptions, Interner, Log, ReadOptions,
