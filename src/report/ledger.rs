@@ -344,8 +344,8 @@ pub struct Part<W: Write> {
     /// `--accounts` with zones of their own: each account's rows in its zone, as its months
     /// are cut (`None`: every row in `tz`).
     zones: Option<crate::accounts::Accounts>,
-    /// The last account written: its name, cell and zone.
-    account: Option<(Box<str>, Vec<u8>, chrono_tz::Tz)>,
+    /// Each account's cell and zone by account id, once it has been written.
+    accounts: Vec<Option<(Box<[u8]>, chrono_tz::Tz)>>,
     /// The instant and line of the last compact record (each is written as the difference).
     last: (i64, u32),
 }
@@ -382,27 +382,30 @@ impl<W: Write> Part<W> {
             minute: None,
             stamp: None,
             zones: None,
-            account: None,
+            accounts: Vec::new(),
             last: (0, 0),
         }
     }
 
     /// The zone of `account`'s rows (its own with `zones`, else `tz`), its cell made and its
-    /// zone looked up once per run of one account's rows.
-    fn account(&mut self, account: &str) -> chrono_tz::Tz {
-        match &self.account {
-            Some((name, _, tz)) if **name == *account => *tz,
-            _ => {
-                let tz = (self.zones.as_ref()).map_or(self.tz, |z| z.tz_of(account));
-                let mut text = Vec::new();
-                match account {
-                    "" => word(&mut text, "(default)"),
-                    a => cell(&mut text, a),
-                }
-                self.account = Some((account.into(), text, tz));
-                tz
-            }
+    /// zone looked up the first time the account (known by its id `id`: one name an id) is
+    /// written; the log's accounts often alternate row by row.
+    fn account(&mut self, id: u32, account: &str) -> chrono_tz::Tz {
+        let k = id as usize;
+        if k >= self.accounts.len() {
+            self.accounts.resize(k + 1, None);
         }
+        if let Some((_, tz)) = &self.accounts[k] {
+            return *tz;
+        }
+        let tz = (self.zones.as_ref()).map_or(self.tz, |z| z.tz_of(account));
+        let mut text = Vec::new();
+        match account {
+            "" => word(&mut text, "(default)"),
+            a => cell(&mut text, a),
+        }
+        self.accounts[k] = Some((text.into(), tz));
+        tz
     }
 
     /// Lines in the replay order (the order billing hands them in).
@@ -509,15 +512,21 @@ impl<W: Write> Part<W> {
         names: &dyn Names,
         contacts: Option<&ContactCells>,
     ) {
-        let account = names.account(ev);
-        let tz = self.account(account);
+        let account = names.account_id(ev);
+        let tz = self.account(account, names.account(ev));
         self.stamp(ev.at, tz);
         let buf = &mut self.buf;
-        if let Some((_, text, _)) = &self.account {
+        if let Some(Some((text, _))) = self.accounts.get(account as usize) {
             buf.extend_from_slice(text);
         }
         match contacts.and_then(|c| c.get(ev.contact)) {
             Some(text) => buf.extend_from_slice(text),
+            // A number's name is `+digits`: a `tel:` URI with no check of its text.
+            None if names.contact_number(ev).is_some() => {
+                buf.extend_from_slice(b"tel:");
+                buf.extend_from_slice(names.contact(ev, &mut [0; 16]).as_bytes());
+                buf.push(b',');
+            }
             None => contact_cell(buf, names.contact(ev, &mut [0; 16])),
         }
         // Two ASCII letters: nothing to quote.
@@ -641,7 +650,7 @@ impl<W: Write> Part<W> {
             minute,
             stamp,
             zones,
-            account,
+            accounts,
             last,
         } = self;
         let part = Part {
@@ -659,7 +668,7 @@ impl<W: Write> Part<W> {
             minute,
             stamp,
             zones,
-            account,
+            accounts,
             last,
         };
         (part, had)
@@ -668,7 +677,7 @@ impl<W: Write> Part<W> {
     /// The fee rows of the model's result, after its lines.
     fn fees(&mut self, log: &Log, result: &ModelResult) {
         for f in &result.fees {
-            let tz = self.account(log.account_name(f.account));
+            let tz = self.account(f.account, log.account_name(f.account));
             let buf = &mut self.buf;
             let start = month_start(f.month, tz)
                 .map(|t| format_instant(t, tz))
