@@ -18,8 +18,10 @@ const MOST_BUCKETS: usize = 1 << 16;
 const FIRST_CHUNK: usize = 256;
 const LARGEST_CHUNK: usize = 4096;
 
-/// Events per fine bucket on average when a bucket is sorted (`sort_chunks`).
-const FINE_EVENTS: usize = 32;
+/// Events per fine bucket at most on average when a bucket is sorted (`sort_chunks`): as
+/// many fine buckets as events, so that with instants to the second (most logs) each holds
+/// one instant, and nothing is left to sort.
+const FINE_EVENTS: usize = 1;
 
 /// One time bucket: chunks filled in input order, the last one being filled.
 #[derive(Default)]
@@ -195,8 +197,8 @@ impl TimeBuckets {
 }
 
 /// Appends the events of `chunks` (in input order) to `out` in time order, stably: counted
-/// into fine buckets of equal time spans, scattered there, each fine bucket then sorted
-/// (all in cache for a bucket of some thousands of events).
+/// into fine buckets of equal time spans, scattered there, each fine bucket then sorted if
+/// it is not in order already (all in cache for a bucket of some thousands of events).
 fn sort_chunks<'e>(
     chunks: impl Iterator<Item = &'e [Event]> + Clone,
     out: &mut Vec<Event>,
@@ -212,10 +214,11 @@ fn sort_chunks<'e>(
     if n == 0 {
         return;
     }
-    let span = (max as i128 - min as i128) as u128;
-    let most = (n / FINE_EVENTS).max(1) as u128;
-    let shift = (0..127).find(|s| span >> s < most).unwrap_or(127);
-    let fine = |e: &Event| ((e.at as i128 - min as i128) as u128 >> shift) as usize;
+    // An instant's distance from `min`: exact in a u64 for any two i64 (`at >= min`).
+    let span = max.wrapping_sub(min) as u64;
+    let most = (n / FINE_EVENTS).max(1) as u64;
+    let shift = (0..64).find(|s| span >> s < most).unwrap_or(63);
+    let fine = |e: &Event| (e.at.wrapping_sub(min) as u64 >> shift) as usize;
     starts.clear();
     starts.resize((span >> shift) as usize + 2, 0);
     for c in chunks.clone() {
@@ -242,7 +245,10 @@ fn sort_chunks<'e>(
     // `starts[b]` is now where fine bucket `b` ends.
     let mut from = base;
     for &to in &starts[..starts.len() - 1] {
-        out[from..to].sort_by_key(|e| e.at);
+        let fine = &mut out[from..to];
+        if fine.len() > 1 && !fine.is_sorted_by_key(|e| e.at) {
+            fine.sort_by_key(|e| e.at);
+        }
         from = to;
     }
 }
