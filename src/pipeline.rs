@@ -93,9 +93,10 @@ fn bill_while_reading<'m>(
         let log = input::read_log_in_batches(path, read, spare, keep, &mut |batch| {
             if !batch.in_time_order {
                 // The events are in cache: into their buckets now, the list used again.
-                kept.get_or_insert_with(TimeBuckets::default)
-                    .add(&batch.events);
-                spare.give(batch.events);
+                let kept = kept.get_or_insert_with(TimeBuckets::default);
+                if let Some(list) = kept.add(batch.events) {
+                    spare.give(list);
+                }
                 return;
             }
             let batch = Arc::new(batch);

@@ -78,6 +78,9 @@ pub struct TimeBuckets {
     lo: i64,
     buckets: Vec<Bucket>,
     len: usize,
+    /// While no event is later than the one before (a log newest first, a common export):
+    /// the event lists as they came, not bucketed, to be read back to front (`drain_sorted`).
+    newest_first: Option<Vec<Vec<Event>>>,
 }
 
 impl Default for TimeBuckets {
@@ -87,6 +90,7 @@ impl Default for TimeBuckets {
             lo: 0,
             buckets: Vec::new(),
             len: 0,
+            newest_first: Some(Vec::new()),
         }
     }
 }
@@ -101,9 +105,28 @@ impl TimeBuckets {
         self.len == 0
     }
 
-    /// Appends `events` (the next ones in input order) to their buckets.
-    pub fn add(&mut self, events: &[Event]) {
+    /// Keeps `events`, the next ones in input order: the list itself while the log is newest
+    /// first, else in their buckets, the list given back to be used again.
+    pub fn add(&mut self, events: Vec<Event>) -> Option<Vec<Event>> {
         self.len += events.len();
+        if let Some(lists) = &mut self.newest_first {
+            let last = lists.iter().rev().find_map(|l| l.last()).map(|e| e.at);
+            let first = events.first().map_or(i64::MIN, |e| e.at);
+            if last.is_none_or(|at| first <= at) && events.is_sorted_by(|a, b| a.at >= b.at) {
+                lists.push(events);
+                return None;
+            }
+            // Not newest first after all: what was kept goes into the buckets.
+            for list in self.newest_first.take().unwrap_or_default() {
+                self.bucket(&list);
+            }
+        }
+        self.bucket(&events);
+        Some(events)
+    }
+
+    /// Appends `events` to their buckets.
+    fn bucket(&mut self, events: &[Event]) {
         for e in events {
             let mut k = (e.at >> self.shift).wrapping_sub(self.lo) as u64;
             if k >= self.buckets.len() as u64 {
@@ -175,6 +198,9 @@ impl TimeBuckets {
         take: &mut dyn FnMut(usize) -> Vec<Event>,
         bill: &mut dyn FnMut(u32, Vec<Event>),
     ) {
+        if let Some(lists) = self.newest_first {
+            return drain_newest_first(lists, part, take, bill);
+        }
         let mut first = 0u32;
         let mut out = take(part);
         let mut scratch = Vec::new();
@@ -193,6 +219,44 @@ impl TimeBuckets {
         if !out.is_empty() {
             bill(first, out);
         }
+    }
+}
+
+/// `TimeBuckets::drain_sorted` of a log newest first: its event lists back to front, each
+/// back to front, then each instant's events turned back into input order. A part is cut
+/// before its last instant, which may go on in the next list.
+fn drain_newest_first(
+    lists: Vec<Vec<Event>>,
+    part: usize,
+    take: &mut dyn FnMut(usize) -> Vec<Event>,
+    bill: &mut dyn FnMut(u32, Vec<Event>),
+) {
+    let in_input_order = |events: &mut [Event]| {
+        for instant in events.chunk_by_mut(|a, b| a.at == b.at) {
+            instant.reverse();
+        }
+    };
+    let mut first = 0u32;
+    let mut out = take(part);
+    for list in lists.into_iter().rev() {
+        out.extend(list.iter().rev());
+        drop(list);
+        let Some(last) = out.last().map(|e| e.at) else {
+            continue;
+        };
+        let whole = out.len() - out.iter().rev().take_while(|e| e.at == last).count();
+        if out.len() >= part && whole > 0 {
+            let mut rest = take(part);
+            rest.extend_from_slice(&out[whole..]);
+            out.truncate(whole);
+            in_input_order(&mut out);
+            bill(first, std::mem::replace(&mut out, rest));
+            first += whole as u32;
+        }
+    }
+    if !out.is_empty() {
+        in_input_order(&mut out);
+        bill(first, out);
     }
 }
 
@@ -277,10 +341,11 @@ mod tests {
     #[test]
     fn kept_events_come_out_in_time_order_stably_in_parts_of_whole_instants() {
         const HOUR: i64 = 3_600_000_000;
-        // Shuffled over a month (with ties), newest first over a week, a month of
-        // instants starting in its middle then going back, a span of centuries (buckets
-        // widened), negative and extreme instants, one instant only.
-        let shapes: [&dyn Fn(u32) -> i64; 6] = [
+        // Shuffled over a month (with ties), newest first over a week (ties cut between
+        // lists), a month of instants starting in its middle then going back, a span of
+        // centuries (buckets widened), negative and extreme instants, one instant only
+        // (newest first as well as in order), newest first until its last event.
+        let shapes: [&dyn Fn(u32) -> i64; 7] = [
             &|i| ((i as u64 * 2_654_435_761) % 50_000) as i64 * (720 * HOUR / 50_000),
             &|i| 1_800_000_000_000_000 - (i as i64 / 3) * 1_000_000,
             &|i| 1_800_000_000_000_000 + ((i as i64 * 7919) % 1000 - 500) * HOUR,
@@ -292,6 +357,13 @@ mod tests {
                 _ => 5,
             },
             &|_| 42,
+            &|i| {
+                if i < 59_999 {
+                    1_000_000 - i as i64 / 3
+                } else {
+                    999_999
+                }
+            },
         ];
         for (k, at) in shapes.iter().enumerate() {
             let input = events(60_000, at);
@@ -299,7 +371,7 @@ mod tests {
             want.sort_by_key(|e| e.0);
             let mut kept = TimeBuckets::default();
             for block in input.chunks(7_000) {
-                kept.add(block);
+                kept.add(block.to_vec());
             }
             assert_eq!(kept.len(), input.len());
             let mut got: Vec<(i64, u32)> = Vec::new();
