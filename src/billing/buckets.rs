@@ -56,9 +56,8 @@ impl Bucket {
         (self.full.iter().map(|c| &c[..])).chain(std::iter::once(&self.tail[..]))
     }
 
-    /// `other`'s chunks after this one's (its events came later in input order only within
-    /// one instant's bucket: merged buckets share no instant, so the order within an instant
-    /// stays the input order).
+    /// `other`'s chunks after this one's. The two share no instant, so every instant's events
+    /// stay in input order (the sort of `drain_sorted` is stable).
     fn append(&mut self, mut other: Bucket) {
         if other.is_empty() {
             return;
@@ -191,7 +190,8 @@ impl TimeBuckets {
 
     /// The events in time order, stably (one instant's events in input order), as parts of
     /// whole instants of about `part` events at least: each part is handed to `bill` with
-    /// the index of its first event, in order, its buffer taken from `spare`.
+    /// the index of its first event, in order, its buffer made by `take` (with room for
+    /// `part` events).
     pub fn drain_sorted(
         self,
         part: usize,
