@@ -218,8 +218,9 @@ pub struct Batch {
     /// Streams whose business number became known in this batch: (stream, index into the
     /// business numbers), as `Log::stream_business_numbers` has them at the end.
     pub stream_business_numbers: Vec<(u32, u32)>,
-    /// Whether the log is in time order so far (false only when kept whole: the log was out
-    /// of order from its first block, see `read_log_in_batches`).
+    /// Whether the log is in time order so far (false only with `keep`, for a log out of
+    /// order from its first block: every batch is then handed out for the caller to keep,
+    /// see `read_log_in_batches`).
     pub in_time_order: bool,
 }
 
@@ -293,7 +294,8 @@ pub fn read_from(file: String, input: impl Read + Send, opts: &ReadOptions) -> R
 }
 
 /// Where batches go, where their event lists come back for reuse, and whether a log out of
-/// time order from its first block is kept whole (`read_log_in_batches`).
+/// time order from its first block is handed out all the same, to be kept
+/// (`read_log_in_batches`).
 type Batches<'a> = (&'a mut dyn FnMut(Batch), &'a Recycle<Event>, bool);
 
 /// `size`: the input's length if known (0 if not), to size the event list once. `progress`
