@@ -2,11 +2,15 @@
 //! out its events a block at a time and billing threads take them as they come, so billing
 //! shares the cores with reading instead of waiting for it, and the log's events are never
 //! all held at once. A log that turns out not to be in time order must have its events sorted
-//! first: if it is out of order from its first block, the reader keeps every event instead
-//! (`Read::OutOfOrder` with the log), else it is read again the usual way; so only a regular
-//! file comes this way (a pipe such as `/dev/stdin` cannot be read twice).
+//! first: if it is out of order from its first block, nothing is billed yet, and every event
+//! is kept as it is read, in time buckets (`billing::TimeBuckets`), then each bucket sorted
+//! while the ones before it are billed (`bill_kept`); else it is read again the usual way
+//! (`None`); so only a regular file comes this way (a pipe such as `/dev/stdin`
+//! cannot be read twice).
 
-use crate::billing::{self, Biller, BillingOptions, ModelResult, Names, Replayer, Sink};
+use crate::billing::{
+    self, Biller, BillingOptions, ModelResult, Names, Replayer, Sink, TimeBuckets,
+};
 use crate::error::Result;
 use crate::event::Event;
 use crate::input::{self, Batch, Contacts, Log, ReadOptions, Recycle};
@@ -18,14 +22,9 @@ use std::sync::Arc;
 /// events do not pile up when billing falls behind.
 const BATCHES_AHEAD: usize = 8;
 
-/// What `read_and_bill_or_keep` made of a log file.
-pub enum Read {
-    /// In time order: read and billed.
-    Billed(Log, Vec<ModelResult>),
-    /// Not in time order: the log with every event if it was out of order from its first
-    /// block (`input::read_log` would give the same), else `None` (it must be read again).
-    OutOfOrder(Option<Log>),
-}
+/// A log read and billed: the log (without its events, `Log::batched` counts them) and each
+/// model's result.
+pub type Billed = (Log, Vec<ModelResult>);
 
 /// Reads the log file at `path` and bills it with every model; `None` if it is not in time
 /// order.
@@ -35,7 +34,7 @@ pub fn read_and_bill(
     models: &[Model],
     opts: &BillingOptions,
     threads: usize,
-) -> Result<Option<(Log, Vec<ModelResult>)>> {
+) -> Result<Option<Billed>> {
     read_and_bill_into(path, read, models, opts, threads, &[])
 }
 
@@ -48,17 +47,12 @@ pub fn read_and_bill_into<'m>(
     opts: &BillingOptions,
     threads: usize,
     sinks: &[Sink<'m>],
-) -> Result<Option<(Log, Vec<ModelResult>)>> {
-    Ok(
-        match bill_while_reading(path, read, models, opts, threads, sinks, false)? {
-            Read::Billed(log, results) => Some((log, results)),
-            Read::OutOfOrder(_) => None,
-        },
-    )
+) -> Result<Option<Billed>> {
+    bill_while_reading(path, read, models, opts, threads, sinks, false)
 }
 
-/// `read_and_bill_into`, a log out of time order from its first block read once and given
-/// back whole (`Read::OutOfOrder`), for the caller to sort and bill.
+/// `read_and_bill_into`, a log out of time order from its first block read once, kept in
+/// time buckets and billed too; `None` only for one out of order later on.
 pub fn read_and_bill_or_keep<'m>(
     path: &str,
     read: &ReadOptions,
@@ -66,7 +60,7 @@ pub fn read_and_bill_or_keep<'m>(
     opts: &BillingOptions,
     threads: usize,
     sinks: &[Sink<'m>],
-) -> Result<Read> {
+) -> Result<Option<Billed>> {
     bill_while_reading(path, read, models, opts, threads, sinks, true)
 }
 
@@ -78,7 +72,7 @@ fn bill_while_reading<'m>(
     threads: usize,
     sinks: &[Sink<'m>],
     keep: bool,
-) -> Result<Read> {
+) -> Result<Option<Billed>> {
     debug_assert!(
         !opts.keep_lines,
         "kept lines would name events that are not kept"
@@ -86,8 +80,8 @@ fn bill_while_reading<'m>(
     let shares = billing::shares(billing::engine_groups(models, &opts.accounts), threads);
     // The last billing thread done with a batch hands its event list back to the reader.
     let spare = &Recycle::default();
-    // No batch handed out and out of order: kept whole (`read_log_in_batches`).
-    let mut handed_out = false;
+    // Out of order from the first block: every batch kept in time buckets instead of billed.
+    let mut kept: Option<TimeBuckets> = None;
     let (log, billers) = std::thread::scope(|s| {
         let mut senders = Vec::new();
         let mut handles = Vec::new();
@@ -97,7 +91,14 @@ fn bill_while_reading<'m>(
             handles.push(s.spawn(move || bill_batches(models, share, opts, sinks, rx, spare)));
         }
         let log = input::read_log_in_batches(path, read, spare, keep, &mut |batch| {
-            handed_out = true;
+            if !batch.in_time_order {
+                // The events are in cache: into their buckets now, the list used again.
+                let kept = kept.get_or_insert_with(TimeBuckets::default);
+                if let Some(list) = kept.add(batch.events) {
+                    spare.give(list);
+                }
+                return;
+            }
             let batch = Arc::new(batch);
             for tx in &senders {
                 // A billing thread only stops early by panicking, which the join re-raises.
@@ -112,17 +113,70 @@ fn bill_while_reading<'m>(
         (log, billers)
     });
     let log = log?;
-    if !log.in_time_order {
-        return Ok(Read::OutOfOrder((!handed_out && keep).then_some(log)));
-    }
-    let mut results: Vec<(usize, ModelResult)> = (billers.into_iter())
-        .map(|(m, b)| (m, b.finish(&log)))
-        .collect();
+    let results = match (log.in_time_order, kept) {
+        (true, _) => (billers.into_iter())
+            .map(|(m, b)| (m, b.finish(&log)))
+            .collect(),
+        // Nothing was billed (the first batch was out of order already).
+        (false, Some(kept)) => bill_kept(&log, kept, models, &shares, opts, sinks),
+        (false, None) => return Ok(None),
+    };
+    Ok(Some((log, in_model_order(results))))
+}
+
+fn in_model_order(mut results: Vec<(usize, ModelResult)>) -> Vec<ModelResult> {
     results.sort_by_key(|(m, _)| *m);
-    Ok(Read::Billed(
-        log,
-        results.into_iter().map(|(_, r)| r).collect(),
-    ))
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Events sorted at a time for the billing threads (`bill_kept`): some buckets' worth, so
+/// that one hand-over costs little per event.
+const SORTED_PART: usize = 1 << 15;
+
+/// Bills the log's events, `kept` in time buckets as they were read: this thread sorts one
+/// bucket after the other while the billing threads (one per share of the engine groups)
+/// bill the ones before it, each as a time-ordered log (`Replayer::bill_runs`).
+fn bill_kept<'m>(
+    log: &Log,
+    kept: TimeBuckets,
+    models: &'m [Model],
+    shares: &[Vec<Vec<usize>>],
+    opts: &BillingOptions,
+    sinks: &[Sink<'m>],
+) -> Vec<(usize, ModelResult)> {
+    let spare: &Recycle<Event> = &Recycle::default();
+    std::thread::scope(|s| {
+        let mut senders = Vec::new();
+        let mut handles = Vec::new();
+        for share in shares {
+            let (tx, rx) = sync_channel::<Arc<(u32, Vec<Event>)>>(BATCHES_AHEAD);
+            senders.push(tx);
+            handles.push(s.spawn(move || {
+                let mut replayer = Replayer::new(models, share, log, opts, sinks);
+                for part in rx {
+                    replayer.bill_runs(part.0, &part.1, log);
+                    if let Some((_, events)) = Arc::into_inner(part) {
+                        spare.give(events);
+                    }
+                }
+                (replayer.into_billers())
+                    .map(|(m, b)| (m, b.finish(log)))
+                    .collect::<Vec<_>>()
+            }));
+        }
+        kept.drain_sorted(SORTED_PART, &mut |n| spare.take(n), &mut |first, events| {
+            let part = Arc::new((first, events));
+            for tx in &senders {
+                // A billing thread only stops early by panicking, which the join re-raises.
+                let _ = tx.send(part.clone());
+            }
+        });
+        drop(senders);
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
 }
 
 /// What a billing thread knows of the log so far: the names of its accounts and contacts
@@ -284,6 +338,7 @@ mod tests {
                 contacts: log.contacts.clone(),
                 business_numbers: Vec::new(),
                 stream_business_numbers: Vec::new(),
+                in_time_order: true,
             };
             let rest = Batch {
                 first: cut as u32,
@@ -294,6 +349,7 @@ mod tests {
                 contacts: Contacts::default(),
                 business_numbers: Vec::new(),
                 stream_business_numbers: Vec::new(),
+                in_time_order: true,
             };
             tx.send(Arc::new(tables)).unwrap();
             tx.send(Arc::new(rest)).unwrap();

@@ -7,6 +7,7 @@
 //! one instant), `biller` (one model's billing), `replayer` (engines, billers and threads).
 
 mod biller;
+mod buckets;
 mod fees;
 mod order;
 mod pools;
@@ -14,6 +15,7 @@ mod pricing;
 mod replayer;
 
 pub use biller::Biller;
+pub use buckets::TimeBuckets;
 pub use fees::{FeeItem, TierFrom};
 pub use order::{into_time_order, replay_order, replay_order_on, Names};
 pub use pools::{Pool, PoolKind};

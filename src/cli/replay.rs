@@ -5,7 +5,6 @@ use super::{reported, Format};
 use crate::billing::{self, ModelResult};
 use crate::error::Result;
 use crate::output::OutputFile;
-use crate::pipeline::Read;
 use crate::rates::Model;
 use crate::report::ledger::Ledger;
 use crate::report::{self, GroupBy, Report};
@@ -38,12 +37,9 @@ pub(crate) struct ReplayArgs {
 pub(crate) fn run(a: ReplayArgs) -> Result<()> {
     check_outputs(&a.common, true, &[("--ledger", a.ledger.as_deref())])?;
     let (mut l, results, ledger) = match replay_while_reading(&a)? {
-        WhileReading::Billed(done) => done,
-        WhileReading::OutOfOrder(kept) => {
-            let mut l = match kept {
-                Some(l) => l,
-                None => load(&a.common)?,
-            };
+        Some(done) => done,
+        None => {
+            let mut l = load(&a.common)?;
             // Billed as a time-ordered log is, the events read one after the other.
             billing::into_time_order(&mut l.log, l.threads);
             let ledger = new_ledger(&a, &l.models, l.tz, &l.accounts)?;
@@ -101,8 +97,9 @@ pub(crate) type Replayed = (Loaded, Vec<ModelResult>, Option<Ledger<OutputFile>>
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Strategy<'a> {
     /// A regular file: billed block by block while it is read (`pipeline`). If it turns out
-    /// not to be in time order, it is billed the other way (below): kept whole as it is read
-    /// if it is so from its first block, else read again.
+    /// not to be in time order from its first block, every event is kept as it is read, in
+    /// time buckets, each then sorted while the ones before it are billed; if only later on,
+    /// it is read again and billed the other way (below).
     BillWhileReading(&'a str),
     /// Standard input, a pipe or a device: read once, every event kept, the events put in
     /// time order if need be (`billing::into_time_order`), then billed. It cannot be read a
@@ -121,19 +118,12 @@ impl<'a> Strategy<'a> {
     }
 }
 
-/// What `replay_while_reading` did.
-pub(crate) enum WhileReading {
-    Billed(Replayed),
-    /// The strategy is to read first (`None`), or the log turned out not to be in time order
-    /// (its ledger so far dropped): `Some` with every event when that was so from its first
-    /// block (`pipeline::Read`), `None` when it must be read again.
-    OutOfOrder(Option<Loaded>),
-}
-
-/// A log file billed while it is read (`pipeline`), its ledger made as it is billed.
-pub(crate) fn replay_while_reading(a: &ReplayArgs) -> Result<WhileReading> {
+/// A log file billed while it is read (`pipeline`), its ledger made as it is billed; `None`
+/// when the strategy is to read first, or the log turned out not to be in time order after
+/// its first block (its ledger so far dropped): it must be read (again).
+pub(crate) fn replay_while_reading(a: &ReplayArgs) -> Result<Option<Replayed>> {
     let Strategy::BillWhileReading(path) = Strategy::of(a.common.log.as_deref()) else {
-        return Ok(WhileReading::OutOfOrder(None));
+        return Ok(None);
     };
     let s = settings(&a.common)?;
     let ledger = new_ledger(a, &s.models, s.tz, &s.accounts)?;
@@ -142,16 +132,12 @@ pub(crate) fn replay_while_reading(a: &ReplayArgs) -> Result<WhileReading> {
     let done =
         crate::pipeline::read_and_bill_or_keep(path, &s.read, &s.models, &opts, s.threads, &sinks)?;
     drop(sinks);
-    let (log, results) = match done {
-        Read::Billed(log, results) => (log, results),
-        Read::OutOfOrder(None) => return Ok(WhileReading::OutOfOrder(None)),
-        Read::OutOfOrder(Some(log)) => {
-            return Ok(WhileReading::OutOfOrder(Some(loaded(&a.common, s, log)?)))
-        }
+    let Some((log, results)) = done else {
+        return Ok(None);
     };
     let l = loaded(&a.common, s, log)?;
     let results = warn_unpriced(&l, results, a.common.strict)?;
-    Ok(WhileReading::Billed((l, results, ledger)))
+    Ok(Some((l, results, ledger)))
 }
 
 #[cfg(test)]

@@ -218,15 +218,19 @@ pub struct Batch {
     /// Streams whose business number became known in this batch: (stream, index into the
     /// business numbers), as `Log::stream_business_numbers` has them at the end.
     pub stream_business_numbers: Vec<(u32, u32)>,
+    /// Whether the log is in time order so far (false only with `keep`, for a log out of
+    /// order from its first block: every batch is then handed out for the caller to keep,
+    /// see `read_log_in_batches`).
+    pub in_time_order: bool,
 }
 
 /// Reads a log file and hands its events to `batch` a block at a time, in input order, while
 /// the log is in time order. The log comes back without its events (`Log::batched` counts
 /// them). If a row turns out to be out of time order, reading stops there: the log comes back
 /// with `in_time_order` false, and what was handed out is of no use. Unless `keep`, and that
-/// row is in the first block (nothing handed out yet): then the rest is read as `read_log`
-/// reads it, and the log comes back with every event (`Log::batched` 0), so that a log out of
-/// order from its start is read once.
+/// row is in the first block (nothing handed out yet): then every batch is handed out all the
+/// same, marked out of order (`Batch::in_time_order`), for the caller to keep, so that a log
+/// out of order from its start is read once.
 pub fn read_log_in_batches(
     path: &str,
     opts: &ReadOptions,
@@ -290,7 +294,8 @@ pub fn read_from(file: String, input: impl Read + Send, opts: &ReadOptions) -> R
 }
 
 /// Where batches go, where their event lists come back for reuse, and whether a log out of
-/// time order from its first block is kept whole (`read_log_in_batches`).
+/// time order from its first block is handed out all the same, to be kept
+/// (`read_log_in_batches`).
 type Batches<'a> = (&'a mut dyn FnMut(Batch), &'a Recycle<Event>, bool);
 
 /// `size`: the input's length if known (0 if not), to size the event list once. `progress`
@@ -675,6 +680,8 @@ fn add_in_order(
 ) -> std::result::Result<(), (u64, String)> {
     let mut pending = std::collections::BTreeMap::new();
     let mut next = 0u64;
+    // Out of order from the first block: batches handed out all the same, to be kept.
+    let mut keeping = false;
     // Rows per byte of the first block (of `n` rows), for the whole input, and a sixteenth.
     let estimate = |n: usize| {
         let rows = size * (n as u64 + 1) / first_bytes;
@@ -688,18 +695,14 @@ fn add_in_order(
             }
             next += 1;
             let added = ids.add(&mut rows);
-            let rows_read = rows.rows.len();
             spare_rows.give(rows.rows);
             added?;
             if let Some((hand_out, spare, keep)) = batch.as_mut() {
-                if !ids.log.in_time_order {
+                if !ids.log.in_time_order && !keeping {
                     if !(*keep && next == 1) {
                         return Ok(());
                     }
-                    // Out of order from the first block: read on, keeping every event.
-                    *batch = None;
-                    ids.log.events.reserve(estimate(rows_read));
-                    continue;
+                    keeping = true;
                 }
                 hand_out(ids.take_batch(spare));
             }
@@ -828,6 +831,7 @@ impl Ids {
                 [std::mem::replace(&mut self.sent_business_numbers, log.business_numbers.len())..]
                 .to_vec(),
             stream_business_numbers: std::mem::take(&mut self.new_stream_business_numbers),
+            in_time_order: log.in_time_order,
         }
     }
 

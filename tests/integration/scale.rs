@@ -219,10 +219,11 @@ fn a_row_out_of_time_order_late_in_the_file_sends_it_the_sorting_way() {
             .is_none()
     );
     // Out of order only in its last block: not kept (the batches were billed), read again.
-    assert!(matches!(
-        simcost::pipeline::read_and_bill_or_keep(moved, &read, &models, &opts, 2, &[]),
-        Ok(simcost::pipeline::Read::OutOfOrder(None))
-    ));
+    assert!(
+        simcost::pipeline::read_and_bill_or_keep(moved, &read, &models, &opts, 2, &[])
+            .unwrap()
+            .is_none()
+    );
     let ledger = dir.path().join("ledger.csv");
     let with_ledger = sim(&[
         "replay",
@@ -403,24 +404,35 @@ fn a_log_out_of_time_order_replays_as_the_ordered_one() {
             }
         }
     }
-    // Out of order from its first block: read once, every event kept for the sorting way.
+    // Out of order from its first block: read once, every event kept in time buckets as it
+    // is read and billed from them, with the answer of the log read whole and sorted.
     let shuffled = dir.path().join("shuffled/log.csv");
     let models = simcost::rates::RateSet::load(&simcost::rates::RateSource::Embedded)
         .unwrap()
         .models;
     let (read, opts) = (crate::read_options(2), crate::billing_options(false));
-    let kept = simcost::pipeline::read_and_bill_or_keep(
-        shuffled.to_str().unwrap(),
-        &read,
-        &models,
-        &opts,
-        2,
-        &[],
-    )
-    .unwrap();
-    let simcost::pipeline::Read::OutOfOrder(Some(log)) = kept else {
-        panic!("a shuffled log is kept whole as it is read");
-    };
-    assert_eq!((log.events.len(), log.batched), (300_000, 0));
-    assert!(!log.in_time_order);
+    let mut whole = simcost::input::read_log(shuffled.to_str(), &read).unwrap();
+    simcost::billing::into_time_order(&mut whole, 2);
+    let want = crate::report_json(
+        &whole,
+        &simcost::billing::bill_all(&whole, None, &models, &opts, 2),
+    );
+    for threads in [1, 2, 3] {
+        let kept = simcost::pipeline::read_and_bill_or_keep(
+            shuffled.to_str().unwrap(),
+            &read,
+            &models,
+            &opts,
+            threads,
+            &[],
+        )
+        .unwrap();
+        let (log, results) = kept.expect("a shuffled log is kept as it is read and billed");
+        assert_eq!((log.events.len(), log.batched), (0, 300_000));
+        assert!(!log.in_time_order);
+        assert!(
+            crate::report_json(&log, &results) == want,
+            "{threads} threads"
+        );
+    }
 }
