@@ -22,7 +22,7 @@ use std::hash::{Hash, Hasher};
 type At = (u32, u32);
 
 /// A message being made from its items, `R` naming an item.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug)]
 pub(super) struct Fold<R> {
     /// Its first item in the file: its source (account and business number).
     origin: R,
@@ -97,8 +97,7 @@ pub(super) struct Local {
     absorbed: bool,
 }
 
-/// An id in a table: looked up by its hash, made once, and compared whole only when the
-/// hashes are equal.
+/// An id whose hash another id has (rare), in a table of its own: compared whole.
 #[derive(Clone, Copy)]
 struct Key<'a> {
     hash: u64,
@@ -119,12 +118,48 @@ impl PartialEq for Key<'_> {
 
 impl Eq for Key<'_> {}
 
+/// A table of message ids: by their hash (small entries, the table reused), each hit compared
+/// with the id of what it holds; an id whose hash another id has goes to `others`.
+#[derive(Default)]
+struct Ids<'a, V> {
+    by_hash: FxHashMap<u64, V>,
+    others: FxHashMap<Key<'a>, V>,
+}
+
+impl<'a, V: Copy> Ids<'a, V> {
+    /// What the table has for `key` (`id_of` gives the id of a value); else `new` is added.
+    fn find_or_add(&mut self, key: Key<'a>, new: V, id_of: impl Fn(V) -> &'a str) -> Option<V> {
+        let v = match self.by_hash.entry(key.hash) {
+            Entry::Vacant(e) => {
+                e.insert(new);
+                return None;
+            }
+            Entry::Occupied(e) => *e.get(),
+        };
+        if id_of(v) == key.id {
+            return Some(v);
+        }
+        match self.others.entry(key) {
+            Entry::Occupied(e) => Some(*e.get()),
+            Entry::Vacant(e) => {
+                e.insert(new);
+                None
+            }
+        }
+    }
+}
+
 /// The hash of a message id, its lowest bit the direction (an inbound and an outbound message
 /// with the same id are two messages: equal hashes mean equal directions).
 fn id_hash(inbound: bool, id: &str) -> u64 {
     let mut h = FxHasher::default();
     h.write(id.as_bytes());
     (h.finish() & !1) | inbound as u64
+}
+
+thread_local! {
+    /// A parse thread's table of a chunk's ids, kept for the next chunk (its pages reused).
+    static CHUNK_IDS: std::cell::Cell<FxHashMap<u64, u32>> = Default::default();
 }
 
 /// A chunk's items made messages, in the order of their first item (on its parse thread).
@@ -135,40 +170,40 @@ pub(super) fn merge_chunk(p: &mut Parsed) {
         messages,
         ..
     } = p;
-    messages.reserve(items.len());
-    let mut by_id: FxHashMap<Key, u32> = FxHashMap::default();
-    by_id.reserve(items.len());
+    messages.reserve(items.len() / 2);
+    let mut by_hash = CHUNK_IDS.take();
+    by_hash.clear();
+    by_hash.reserve(items.len());
+    let mut ids = Ids {
+        by_hash,
+        others: FxHashMap::default(),
+    };
     for i in 0..items.len() {
         let item = &items[i];
-        let i = i as u32;
         let keyed = item.at.is_some() && item.id.1 > 0;
         let hash = keyed.then(|| id_hash(item.inbound, span(text, item.id)));
         if let Some(hash) = hash {
-            let key = Key {
-                hash,
-                id: span(text, item.id),
-            };
-            match by_id.entry(key) {
-                Entry::Occupied(e) => {
-                    let m = &mut messages[*e.get() as usize];
-                    m.fold.add(i, item);
-                    items[m.tail as usize].next = i;
-                    m.tail = i;
-                    continue;
-                }
-                Entry::Vacant(e) => {
-                    e.insert(messages.len() as u32);
-                }
+            let id = span(text, item.id);
+            let id_of = |m: u32| span(text, items[messages[m as usize].head as usize].id);
+            let new = messages.len() as u32;
+            if let Some(m) = ids.find_or_add(Key { hash, id }, new, id_of) {
+                let m = &mut messages[m as usize];
+                m.fold.add(i as u32, &items[i]);
+                items[m.tail as usize].next = i as u32;
+                m.tail = i as u32;
+                continue;
             }
         }
+        let i = i as u32;
         messages.push(Local {
-            fold: Fold::new(i, item),
+            fold: Fold::new(i, &items[i as usize]),
             hash,
             head: i,
             tail: i,
             absorbed: false,
         });
     }
+    CHUNK_IDS.set(ids.by_hash);
 }
 
 /// The messages whose items are in several chunks, made from all of them: by the message of
@@ -219,8 +254,12 @@ fn chain(p: &Parsed, m: u32) -> impl Iterator<Item = u32> + '_ {
 /// One core's share of the ids (`share` of `shares`, by hash): each message of a later chunk
 /// with the id of an earlier one, with the earlier one's (the first chunk's).
 fn share_of_ids(chunks: &[Parsed], share: usize, shares: usize, size: usize) -> Vec<(At, At)> {
-    let mut owner: FxHashMap<Key, At> = FxHashMap::default();
-    owner.reserve(size + size / 8);
+    let mut ids: Ids<At> = Ids::default();
+    ids.by_hash.reserve(size + size / 8);
+    let id_of = |(c, m): At| {
+        let p = &chunks[c as usize];
+        p.get(p.items[p.messages[m as usize].head as usize].id)
+    };
     let mut found = Vec::new();
     for (c, p) in chunks.iter().enumerate() {
         for (m, local) in p.messages.iter().enumerate() {
@@ -230,11 +269,8 @@ fn share_of_ids(chunks: &[Parsed], share: usize, shares: usize, size: usize) -> 
             }
             let id = p.get(p.items[local.head as usize].id);
             let here = (c as u32, m as u32);
-            match owner.entry(Key { hash, id }) {
-                Entry::Occupied(e) => found.push((*e.get(), here)),
-                Entry::Vacant(e) => {
-                    e.insert(here);
-                }
+            if let Some(owner) = ids.find_or_add(Key { hash, id }, here, id_of) {
+                found.push((owner, here));
             }
         }
     }
@@ -267,32 +303,41 @@ pub(super) fn canonical(
         }
     }
     ranges.push(start..parsed.len());
-    let parts: Vec<Canonical> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (ranges.into_iter())
-            .map(|r| scope.spawn(move || write_range(parsed, r, made, values)))
+    let parts: Vec<(Canonical, u64)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (ranges.into_iter().enumerate())
+            .map(|(i, r)| {
+                // The first range's rows after the header; the others' appended to them.
+                let out = if i == 0 {
+                    Canonical::new()
+                } else {
+                    Canonical::without_header()
+                };
+                scope.spawn(move || write_range(out, parsed, r, made, values))
+            })
             .collect();
         (handles.into_iter())
             .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     });
-    let mut out = Canonical::new();
-    let mut written = 0;
-    for part in parts {
-        written += part.rows();
+    let mut parts = parts.into_iter();
+    let (mut out, mut written) = parts.next().unwrap_or_default();
+    for (part, rows) in parts {
+        written += rows;
         out.append(part);
     }
     let merged = items as u64 - written;
     out.finish(rejects, records, merged)
 }
 
-/// The messages of chunks `range` as canonical rows (without the header).
+/// The messages of chunks `range` as canonical rows, after those of `out`; and how many.
 fn write_range(
+    mut out: Canonical,
     parsed: &[Parsed],
     range: std::ops::Range<usize>,
     made: &FxHashMap<At, Fold<At>>,
     values: &Values,
-) -> Canonical {
-    let mut out = Canonical::without_header();
+) -> (Canonical, u64) {
+    let mut written = 0;
     for c in range {
         for (m, local) in parsed[c].messages.iter().enumerate() {
             if local.absorbed {
@@ -303,9 +348,10 @@ fn write_range(
                 None => local.fold.within(c as u32),
             };
             write_message(&mut out, parsed, &fold, values);
+            written += 1;
         }
     }
-    out
+    (out, written)
 }
 
 /// One message as a canonical row.
@@ -333,4 +379,24 @@ fn write_message(out: &mut Canonical, parsed: &[Parsed], m: &Fold<At>, values: &
     ];
     let fields: [&str; N_FIELDS] = std::array::from_fn(|i| renamed(&values[i], raw[i]));
     out.push(first.line, &fields);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_with_one_hash_are_told_apart_by_the_id() {
+        let mut ids: Ids<u32> = Ids::default();
+        let names = ["a", "b", "c"];
+        let id_of = |v: u32| names[v as usize];
+        let key = |id| Key { hash: 42, id };
+        assert_eq!(ids.find_or_add(key("a"), 0, id_of), None);
+        assert_eq!(ids.find_or_add(key("b"), 1, id_of), None);
+        assert_eq!(ids.find_or_add(key("a"), 2, id_of), Some(0));
+        assert_eq!(ids.find_or_add(key("b"), 2, id_of), Some(1));
+        assert_eq!(ids.find_or_add(key("c"), 2, id_of), None);
+        assert_eq!(ids.find_or_add(key("c"), 3, id_of), Some(2));
+        assert_eq!(ids.find_or_add(Key { hash: 7, id: "a" }, 3, id_of), None);
+    }
 }
