@@ -214,7 +214,7 @@ fn across_chunks(parsed: &mut [Parsed], threads: usize) -> FxHashMap<At, Fold<At
         .filter(|m| m.hash.is_some())
         .count();
     let chunks: &[Parsed] = parsed;
-    let found: Vec<Vec<(At, At)>> = std::thread::scope(|scope| {
+    let found: Vec<Shared> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..shares)
             .map(|share| scope.spawn(move || share_of_ids(chunks, share, shares, keyed / shares)))
             .collect();
@@ -222,25 +222,31 @@ fn across_chunks(parsed: &mut [Parsed], threads: usize) -> FxHashMap<At, Fold<At
             .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     });
-    // Each share lists an id's parts in file order; an id is in one share.
-    let mut parts: FxHashMap<At, Vec<At>> = FxHashMap::default();
-    for (owner, part) in found.into_iter().flatten() {
-        parts.entry(owner).or_default().push(part);
-        parsed[part.0 as usize].messages[part.1 as usize].absorbed = true;
+    let mut made = FxHashMap::default();
+    for (folds, parts) in found {
+        for part in parts {
+            parsed[part.0 as usize].messages[part.1 as usize].absorbed = true;
+        }
+        made.extend(folds);
     }
-    let items = |(c, m): At| chain(&parsed[c as usize], m).map(move |i| (c, i));
-    (parts.into_iter())
-        .map(|(owner, rest)| {
-            let mut all = items(owner).chain(rest.into_iter().flat_map(items));
-            let first = all.next().unwrap_or(owner);
-            let item = |(c, i): At| &parsed[c as usize].items[i as usize];
-            let mut fold = Fold::new(first, item(first));
-            for r in all {
-                fold.add(r, item(r));
-            }
-            (owner, fold)
-        })
-        .collect()
+    made
+}
+
+/// A share's messages made across chunks (by their first chunk's message), and the messages of
+/// later chunks made part of them.
+type Shared = (Vec<(At, Fold<At>)>, Vec<At>);
+
+/// The message `owner` with its `parts` in later chunks, made from all their items in file order.
+fn made_across(chunks: &[Parsed], owner: At, parts: &[At]) -> Fold<At> {
+    let items = |(c, m): At| chain(&chunks[c as usize], m).map(move |i| (c, i));
+    let item = |(c, i): At| &chunks[c as usize].items[i as usize];
+    let mut all = items(owner).chain(parts.iter().flat_map(|&p| items(p)));
+    let first = all.next().unwrap_or(owner);
+    let mut fold = Fold::new(first, item(first));
+    for r in all {
+        fold.add(r, item(r));
+    }
+    fold
 }
 
 /// The items of message `m` of chunk `p`, in file order.
@@ -251,15 +257,16 @@ fn chain(p: &Parsed, m: u32) -> impl Iterator<Item = u32> + '_ {
     })
 }
 
-/// One core's share of the ids (`share` of `shares`, by hash): each message of a later chunk
-/// with the id of an earlier one, with the earlier one's (the first chunk's).
-fn share_of_ids(chunks: &[Parsed], share: usize, shares: usize, size: usize) -> Vec<(At, At)> {
+/// One core's share of the ids (`share` of `shares`, by hash): the messages of the first chunk
+/// that has an id also had by later ones, made from all their items; and those later ones.
+fn share_of_ids(chunks: &[Parsed], share: usize, shares: usize, size: usize) -> Shared {
     let mut ids: Ids<At> = Ids::default();
     ids.by_hash.reserve(size + size / 8);
     let id_of = |(c, m): At| {
         let p = &chunks[c as usize];
         p.get(p.items[p.messages[m as usize].head as usize].id)
     };
+    // (the first chunk's message, a later one's) for each id in several chunks
     let mut found = Vec::new();
     for (c, p) in chunks.iter().enumerate() {
         for (m, local) in p.messages.iter().enumerate() {
@@ -274,7 +281,19 @@ fn share_of_ids(chunks: &[Parsed], share: usize, shares: usize, size: usize) -> 
             }
         }
     }
-    found
+    // By message, its parts in file order (a chunk has one message of an id).
+    found.sort_unstable();
+    let parts: Vec<At> = found.iter().map(|&(_, part)| part).collect();
+    let mut start = 0;
+    let folds = (found.chunk_by(|a, b| a.0 == b.0))
+        .map(|group| {
+            let owner = group[0].0;
+            let rest = &parts[start..start + group.len()];
+            start += group.len();
+            (owner, made_across(chunks, owner, rest))
+        })
+        .collect();
+    (folds, parts)
 }
 
 /// The chunks' items as messages in canonical CSV, in the order of their first item; the
