@@ -209,7 +209,9 @@ pub(super) fn merge_chunk(p: &mut Parsed) {
 /// The messages whose items are in several chunks, made from all of them: by the message of
 /// the first chunk that has it. The others are marked `absorbed`.
 fn across_chunks(parsed: &mut [Parsed], threads: usize) -> FxHashMap<At, Fold<At>> {
-    let shares = threads.max(1);
+    // Each share looks at every message: no more shares than cores (`--threads` may ask more).
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let shares = threads.clamp(1, cores);
     let keyed: usize = (parsed.iter().flat_map(|p| &p.messages))
         .filter(|m| m.hash.is_some())
         .count();
