@@ -13,7 +13,8 @@
 #   JSONL=1 scripts/bench.sh 2000000      also `replay --source meta-webhook` on the same traffic
 #                                         as Meta's webhooks (scripts/make_webhook.py: one JSON
 #                                         payload a line, sent/delivered/read each its own):
-#                                         median seconds, messages/s, lines/s, MB/s, peak memory
+#                                         median seconds, messages/s, lines/s, MB/s, peak memory,
+#                                         median CPU seconds (user + system)
 #   SHAPES= JSONL=1 scripts/bench.sh 2000000   only that
 #
 # After the `generated` shape, one line per other command on the same log (COMMANDS=0: none):
@@ -97,20 +98,25 @@ commands() {
     done
 }
 
-# `replay --source meta-webhook` on generated log $1 written as Meta's webhooks, one line.
+# `replay --source meta-webhook` on generated log $1 written as Meta's webhooks, one line: the
+# median wall time and, as the cores are shared, the median CPU seconds (user + system).
 webhook() {
-    local log="${1%.csv}.jsonl" count lines t m
+    local log="${1%.csv}.jsonl" count lines t c m start end
     [ -f "$log" ] || scripts/make_webhook.py < "$1" > "$log" 2> "$log.count"
     read -r count lines < "$log.count"
     : > "$DIR/webhook.txt"
     for _ in $(seq "$RUNS"); do
-        measure "$SIMCOST" replay "$log" --source meta-webhook >> "$DIR/webhook.txt"
+        start=$(date +%s%N)
+        "$TIME" -f "%U %S %M" -o "$DIR/time.txt" "$SIMCOST" replay "$log" --source meta-webhook > /dev/null 2> "$DIR/stderr.txt"
+        end=$(date +%s%N)
+        awk -v w="$(( (end - start) / 1000000 ))" '{printf "%.3f %.2f %d\n", w / 1000, $1 + $2, $3}' "$DIR/time.txt" >> "$DIR/webhook.txt"
     done
     t=$(cut -d' ' -f1 "$DIR/webhook.txt" | median)
-    m=$(cut -d' ' -f2 "$DIR/webhook.txt" | sort -n | tail -1)
-    awk -v n="$count" -v l="$lines" -v b="$(stat -c %s "$log")" -v t="$t" -v m="$m" 'BEGIN {
-        printf "%-13s %10d %10s %10.3f %8s %10s %11.0f   (%d lines, %.0f MB: %.0f messages/s, %.0f lines/s, %.0f MB/s)\n",
-            "meta-webhook", n, "", t, "", "", m / 1024, l, b / 1e6, n / t, l / t, b / 1e6 / t }'
+    c=$(cut -d' ' -f2 "$DIR/webhook.txt" | median)
+    m=$(cut -d' ' -f3 "$DIR/webhook.txt" | sort -n | tail -1)
+    awk -v n="$count" -v l="$lines" -v b="$(stat -c %s "$log")" -v t="$t" -v c="$c" -v m="$m" 'BEGIN {
+        printf "%-13s %10d %10s %10.3f %8s %10s %11.0f   (%d lines, %.0f MB: %.0f messages/s, %.0f lines/s, %.0f MB/s; %.2f CPU s)\n",
+            "meta-webhook", n, "", t, "", "", m / 1024, l, b / 1e6, n / t, l / t, b / 1e6 / t, c }'
     [ -n "${KEEP:-}" ] || rm -f "$log" "$log.count"
 }
 

@@ -9,14 +9,13 @@
 //! category from `pricing.category` (`service` is a free-form message). Payloads are
 //! documented at developers.facebook.com/docs/whatsapp/cloud-api/webhooks/payload-examples.
 
-use super::export::{renamed, Canonical, Normalised, Values};
+mod merge;
+
+use super::export::{Normalised, Values};
 use super::lines::{parse_chunks, CHUNK};
-use super::rows::N_FIELDS;
 use super::{shown_bytes, Reject};
-use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use std::borrow::Cow;
-use std::collections::hash_map;
 
 #[derive(Deserialize)]
 struct Payload<'a> {
@@ -111,6 +110,8 @@ struct Span(u32, u32);
 /// One message or status of a payload, its strings kept in its chunk's `text`.
 struct Item {
     line: u64,
+    /// Its time, read (`None`: it does not read: the item is a message of its own).
+    at: Option<i64>,
     inbound: bool,
     id: Span,
     timestamp: Span,
@@ -121,6 +122,8 @@ struct Item {
     category: Span,
     /// Index into `Parsed::sources`: the payload's account and business number.
     source: u32,
+    /// The next item of its message in the chunk (`u32::MAX`: none).
+    next: u32,
 }
 
 /// A chunk of the file, parsed: its items, the (account, business number) pairs they name,
@@ -132,6 +135,8 @@ struct Parsed {
     sources: Vec<(Span, Span)>,
     rejects: Vec<Reject>,
     failed: Option<(u64, String)>,
+    /// Its items made messages (`merge`).
+    messages: Vec<merge::Local>,
 }
 
 impl Parsed {
@@ -142,8 +147,13 @@ impl Parsed {
     }
 
     fn get(&self, s: Span) -> &str {
-        &self.text[s.0 as usize..(s.0 + s.1) as usize]
+        span(&self.text, s)
     }
+}
+
+/// The string `s` of a chunk's `text`.
+fn span(text: &str, s: Span) -> &str {
+    &text[s.0 as usize..(s.0 + s.1) as usize]
 }
 
 /// The payloads of `input` in canonical form; `values`: the value maps (`--map-value`).
@@ -178,25 +188,10 @@ fn canonical_in(
         return Err(failed);
     }
     let mut rejects = Vec::new();
-    let mut records = 0;
     for p in &mut parsed {
-        records += (p.items.len() + p.rejects.len()) as u64;
         rejects.append(&mut p.rejects);
     }
-    let mut messages = Messages {
-        records,
-        ..Messages::default()
-    };
-    let items: usize = parsed.iter().map(|p| p.items.len()).sum();
-    messages.list.reserve(items / 2);
-    messages.by_id.reserve(items / 2);
-    for p in &parsed {
-        for item in &p.items {
-            let source = p.sources[item.source as usize];
-            messages.add(Fields::of(p, item), (p.get(source.0), p.get(source.1)));
-        }
-    }
-    Ok((messages.canonical(values, rejects), whole))
+    Ok((merge::canonical(parsed, values, rejects, threads), whole))
 }
 
 /// The items of one chunk of the file. A chunk that is UTF-8 (checked once, quickly) is
@@ -209,7 +204,8 @@ fn parse_part(part: &[u8], first_line: u64, skip_invalid: bool) -> Parsed {
     out.text.reserve(part.len() / 8);
     match std::str::from_utf8(part) {
         Ok(text) => {
-            for (n, line) in text.split('\n').enumerate() {
+            for (n, at) in lines(part).enumerate() {
+                let line = &text[at];
                 let payload = || serde_json::from_str::<Payload>(line);
                 if !out.line(
                     first_line + n as u64,
@@ -222,7 +218,8 @@ fn parse_part(part: &[u8], first_line: u64, skip_invalid: bool) -> Parsed {
             }
         }
         Err(_) => {
-            for (n, line) in part.split(|b| *b == b'\n').enumerate() {
+            for (n, at) in lines(part).enumerate() {
+                let line = &part[at];
                 let payload = || serde_json::from_slice::<Payload>(line);
                 if !out.line(first_line + n as u64, line, payload, skip_invalid) {
                     break;
@@ -230,7 +227,19 @@ fn parse_part(part: &[u8], first_line: u64, skip_invalid: bool) -> Parsed {
             }
         }
     }
+    merge::merge_chunk(&mut out);
     out
+}
+
+/// Where the lines of `bytes` are (as `split(b'\n')` cuts them, memchr's faster search).
+fn lines(bytes: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
+    ends.map(move |end| {
+        let line = start..end;
+        start = end + 1;
+        line
+    })
 }
 
 impl Parsed {
@@ -288,6 +297,7 @@ fn add_payload(out: &mut Parsed, line: u64, p: Payload<'_>) {
                 };
                 let item = Item {
                     line,
+                    at: read_time(&m.timestamp),
                     inbound: true,
                     id: out.keep(&m.id),
                     timestamp: out.keep(&m.timestamp),
@@ -295,6 +305,7 @@ fn add_payload(out: &mut Parsed, line: u64, p: Payload<'_>) {
                     status_or_referral: out.keep(referral),
                     category: Span::default(),
                     source: s,
+                    next: u32::MAX,
                 };
                 out.items.push(item);
             }
@@ -302,6 +313,7 @@ fn add_payload(out: &mut Parsed, line: u64, p: Payload<'_>) {
                 let category = st.pricing.map(|p| p.category).unwrap_or_default();
                 let item = Item {
                     line,
+                    at: read_time(&st.timestamp),
                     inbound: false,
                     id: out.keep(&st.id),
                     timestamp: out.keep(&st.timestamp),
@@ -309,6 +321,7 @@ fn add_payload(out: &mut Parsed, line: u64, p: Payload<'_>) {
                     status_or_referral: out.keep(&st.status),
                     category: out.keep(&category),
                     source: s,
+                    next: u32::MAX,
                 };
                 out.items.push(item);
             }
@@ -316,125 +329,16 @@ fn add_payload(out: &mut Parsed, line: u64, p: Payload<'_>) {
     }
 }
 
-/// An item's fields, read from its chunk.
-#[derive(Clone, Copy)]
-struct Fields<'a> {
-    line: u64,
-    inbound: bool,
-    id: &'a str,
-    timestamp: &'a str,
-    contact: &'a str,
-    status_or_referral: &'a str,
-    category: &'a str,
-}
-
-impl<'a> Fields<'a> {
-    fn of(p: &'a Parsed, item: &Item) -> Fields<'a> {
-        Fields {
-            line: item.line,
-            inbound: item.inbound,
-            id: p.get(item.id),
-            timestamp: p.get(item.timestamp),
-            contact: p.get(item.contact),
-            status_or_referral: p.get(item.status_or_referral),
-            category: p.get(item.category),
-        }
-    }
-}
-
-/// A message being made from its items.
-struct Made<'a> {
-    first: Fields<'a>,
-    source: (&'a str, &'a str),
-    at: Option<i64>,
-    /// The status of the latest item, and its instant.
-    status: (&'a str, i64),
-}
-
-/// Items made messages: items sharing an id (and a direction) are one message, timed by its
-/// earliest, with the status of its latest (ties: the later in the file); its category from
-/// any that has one. An item without an id or a readable time is a message of its own.
-#[derive(Default)]
-struct Messages<'a> {
-    list: Vec<Made<'a>>,
-    by_id: FxHashMap<(bool, &'a str), u32>,
-    records: u64,
-    merged: u64,
-}
-
-impl<'a> Messages<'a> {
-    fn add(&mut self, item: Fields<'a>, source: (&'a str, &'a str)) {
-        let at = item.timestamp.trim().parse::<i64>().ok();
-        // One look-up in the id table, a new id added where it was looked for (the table is
-        // too large for the cache: each probe is a miss).
-        let existing = match at {
-            Some(_) if !item.id.is_empty() => match self.by_id.entry((item.inbound, item.id)) {
-                hash_map::Entry::Occupied(e) => Some(*e.get()),
-                hash_map::Entry::Vacant(e) => {
-                    e.insert(self.list.len() as u32);
-                    None
-                }
-            },
-            _ => None,
-        };
-        let Some(i) = existing else {
-            let status = (item.status_or_referral, at.unwrap_or(i64::MIN));
-            self.list.push(Made {
-                first: item,
-                source,
-                at,
-                status,
-            });
-            return;
-        };
-        self.merged += 1;
-        let (m, at) = (&mut self.list[i as usize], at.unwrap_or(i64::MIN));
-        if !item.inbound && !item.status_or_referral.is_empty() && at >= m.status.1 {
-            m.status = (item.status_or_referral, at);
-        }
-        let category = m.first.category;
-        if m.at.is_some_and(|first| at < first) {
-            m.at = Some(at);
-            m.first = item;
-            if m.first.category.is_empty() {
-                m.first.category = category;
-            }
-        } else if category.is_empty() {
-            m.first.category = item.category;
-        }
-    }
-
-    /// The messages as canonical CSV, in the order of their first item.
-    fn canonical(self, values: &Values, rejects: Vec<Reject>) -> Normalised {
-        let mut out = Canonical::new();
-        for m in &self.list {
-            let f = &m.first;
-            let (status, entry_point) = match f.inbound {
-                true => ("", f.status_or_referral),
-                false => (m.status.0, ""),
-            };
-            let direction = if f.inbound { "in" } else { "out" };
-            let raw: [&str; N_FIELDS] = [
-                f.timestamp,
-                f.contact,
-                direction,
-                "",
-                kind_of(f.category),
-                m.source.0,
-                status,
-                m.source.1,
-                entry_point,
-            ];
-            let fields: [&str; N_FIELDS] = std::array::from_fn(|i| renamed(&values[i], raw[i]));
-            out.push(f.line, &fields);
-        }
-        out.finish(rejects, self.records, self.merged)
-    }
+/// A Unix time in seconds, as a payload's `timestamp` holds it.
+fn read_time(timestamp: &str) -> Option<i64> {
+    // `input::trim`: `str::trim`, its quick way out for the usual time with nothing to trim
+    super::trim(timestamp).parse::<i64>().ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::rows::N_FIELDS;
 
     const SEVERAL: &str = r#"{"entry":[{"id":"W","unknown":{"a":[1,2.5e3,{"b":null}]},"changes":[{"value":{"metadata":{"display_phone_number":"155"},"statuses":[{"id":"m1","status":"delivered","timestamp":"1772438702","recipient_id":"380501110001","new_field":true},{"id":"m2","status":"sent","timestamp":"1772438800","recipient_id":"380501110002","pricing":{"category":"utility","billable":true}}]}}]}]}
 
@@ -503,5 +407,102 @@ mod tests {
         let (utf8, _) = read(SEVERAL, CHUNK, false).unwrap();
         assert_eq!(n.csv, utf8.csv);
         assert_eq!(n.lines, utf8.lines);
+    }
+
+    /// A status payload line of account W, business number 155: (id, status, time, customer,
+    /// pricing category or "" for none) each.
+    fn statuses(list: &[(&str, &str, u64, &str, &str)]) -> String {
+        let one = |&(id, status, at, to, category): &(&str, &str, u64, &str, &str)| {
+            let pricing = match category {
+                "" => String::new(),
+                c => format!(r#","pricing":{{"billable":true,"category":"{c}"}}"#),
+            };
+            format!(
+                r#"{{"id":"{id}","status":"{status}","timestamp":"{at}","recipient_id":"{to}"{pricing}}}"#
+            )
+        };
+        let list: Vec<String> = list.iter().map(one).collect();
+        format!(
+            r#"{{"entry":[{{"id":"W","changes":[{{"value":{{"metadata":{{"display_phone_number":"155"}},"statuses":[{}]}}}}]}}]}}"#,
+            list.join(",")
+        ) + "\n"
+    }
+
+    /// The same log read in chunks cut at every byte (one per line and more) and on 1-3 cores
+    /// gives what one chunk gives: messages made across chunks as in one pass.
+    fn same_in_any_chunks(text: &str) -> Normalised {
+        let values = vec![Vec::new(); N_FIELDS];
+        let (whole, _) = canonical_in(text.as_bytes(), CHUNK, &values, false, 1).unwrap();
+        for chunk in 1..=text.len() {
+            for threads in 1..=3 {
+                let (n, _) = canonical_in(text.as_bytes(), chunk, &values, false, threads).unwrap();
+                let got = (&n.csv, &n.lines, n.records, n.merged);
+                let want = (&whole.csv, &whole.lines, whole.records, whole.merged);
+                assert_eq!(got, want, "chunks of {chunk} bytes, {threads} cores");
+            }
+        }
+        whole
+    }
+
+    #[test]
+    fn messages_made_across_chunks_are_those_of_one_pass() {
+        let text = [
+            statuses(&[("m1", "delivered", 1772438702, "380501110001", "utility")]),
+            statuses(&[("m1", "sent", 1772438700, "380501110001", "marketing")]),
+            // failed at the instant of delivered, later in the file: the status is failed
+            statuses(&[("m1", "failed", 1772438702, "380501110001", "")]),
+            // two statuses on one line
+            statuses(&[
+                ("m2", "sent", 1772438800, "380501110002", "authentication_international"),
+                ("m3", "sent", 1772438801, "380501110003", ""),
+            ]),
+            r#"{"entry":[{"id":"W","changes":[{"value":{"metadata":{"display_phone_number":"155"},"messages":[{"from":"380501110004","id":"m3","timestamp":"1772438600","referral":{"source_type":"ad"}}]}}]}]}"#.to_string() + "\n",
+            statuses(&[("m3", "read", 1772438900, "380501110003", "service")]),
+        ]
+        .concat();
+        let n = same_in_any_chunks(&text);
+        // m1: timed by sent (the earliest), its category sent's (the earliest item's); its
+        // status failed (the latest instant, 702, a tie with delivered won by the later line).
+        // m2: the international authentication rate is authentication. m3 out: sent gave no
+        // category, read's (service) is free-form; status read. m3 in: the customer's message
+        // with the same id is another message (another direction), its entry point the ad.
+        assert_eq!(
+            String::from_utf8(n.csv).unwrap(),
+            "timestamp,contact,direction,country,kind,account,status,business_number,entry_point\n\
+             1772438700,380501110001,out,,marketing,W,failed,155,\n\
+             1772438800,380501110002,out,,authentication,W,sent,155,\n\
+             1772438801,380501110003,out,,,W,read,155,\n\
+             1772438600,380501110004,in,,,W,,155,ad\n"
+        );
+        assert_eq!(n.lines, [0, 1, 2, 4, 4, 5]);
+        assert_eq!((n.records, n.merged), (7, 3));
+    }
+
+    #[test]
+    fn a_category_is_the_earliest_items_else_the_first_in_the_file_that_has_one() {
+        // Line 3 (with no category) is the earliest: the category is that of the message as
+        // it stood before it, line 1's, not line 2's; and the business number line 1's.
+        let text = [
+            statuses(&[("m", "sent", 1772438700, "380501110001", "marketing")]),
+            statuses(&[("m", "delivered", 1772438760, "380501110001", "utility")]),
+            statuses(&[("m", "read", 1772438600, "380501110001", "")]).replace("155", "166"),
+        ]
+        .concat();
+        let n = same_in_any_chunks(&text);
+        let csv = String::from_utf8(n.csv).unwrap();
+        assert_eq!(
+            csv.lines().nth(1),
+            Some("1772438600,380501110001,out,,marketing,W,delivered,155,")
+        );
+        assert_eq!(n.lines, [0, 1, 3]);
+    }
+
+    #[test]
+    fn a_bad_line_is_named_by_its_line_in_every_chunk_cut() {
+        let text = SEVERAL.replacen("\n\n", "\n{not json\n", 1);
+        for chunk in 1..=text.len() {
+            let (line, why) = read(&text, chunk, false).err().unwrap();
+            assert_eq!((line, &why[..22]), (2, "not a webhook payload:"), "{chunk}");
+        }
     }
 }
