@@ -10,6 +10,7 @@
 //! documented at developers.facebook.com/docs/whatsapp/cloud-api/webhooks/payload-examples.
 
 mod merge;
+mod tape;
 
 use super::export::{Normalised, Values};
 use super::lines::{parse_chunks, CHUNK};
@@ -194,37 +195,18 @@ fn canonical_in(
     Ok((merge::canonical(parsed, values, rejects, threads), whole))
 }
 
-/// The items of one chunk of the file. A chunk that is UTF-8 (checked once, quickly) is
-/// parsed as text: serde_json then does not check each string again (a tenth of the time).
+/// The items of one chunk of the file: each line read by simd-json (`tape`), or by serde_json
+/// where that is not sure to read it as serde_json does (and for its error).
 fn parse_part(part: &[u8], first_line: u64, skip_invalid: bool) -> Parsed {
     let mut out = Parsed::default();
     // Lines are a few hundred bytes, each about one item with a few short strings: sized
     // once rather than grown.
     out.items.reserve(part.len() / 256 + 16);
     out.text.reserve(part.len() / 8);
-    match std::str::from_utf8(part) {
-        Ok(text) => {
-            for (n, at) in lines(part).enumerate() {
-                let line = &text[at];
-                let payload = || serde_json::from_str::<Payload>(line);
-                if !out.line(
-                    first_line + n as u64,
-                    line.as_bytes(),
-                    payload,
-                    skip_invalid,
-                ) {
-                    break;
-                }
-            }
-        }
-        Err(_) => {
-            for (n, at) in lines(part).enumerate() {
-                let line = &part[at];
-                let payload = || serde_json::from_slice::<Payload>(line);
-                if !out.line(first_line + n as u64, line, payload, skip_invalid) {
-                    break;
-                }
-            }
+    let mut fast = tape::Reader::new();
+    for (n, at) in lines(part).enumerate() {
+        if !out.line(first_line + n as u64, &part[at], &mut fast, skip_invalid) {
+            break;
         }
     }
     merge::merge_chunk(&mut out);
@@ -243,18 +225,24 @@ fn lines(bytes: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
 }
 
 impl Parsed {
-    /// A line's payload, `payload()`, added; false if it is not one and that ends the read.
-    fn line<'a>(
+    /// A payload line's items added (read by `fast`, else by serde_json); false if it is not
+    /// a payload and that ends the read.
+    fn line(
         &mut self,
         line_no: u64,
-        line: &'a [u8],
-        payload: impl FnOnce() -> serde_json::Result<Payload<'a>>,
+        line: &[u8],
+        fast: &mut tape::Reader,
         skip_invalid: bool,
     ) -> bool {
-        if line.iter().all(u8::is_ascii_whitespace) {
+        if line.iter().all(u8::is_ascii_whitespace) || fast.read(self, line_no, line) {
             return true;
         }
-        match payload() {
+        self.line_by_serde(line_no, line, skip_invalid)
+    }
+
+    /// `line` read by serde_json (the reference: its items, or its error).
+    fn line_by_serde(&mut self, line_no: u64, line: &[u8], skip_invalid: bool) -> bool {
+        match serde_json::from_slice::<Payload>(line) {
             Ok(p) => add_payload(self, line_no, p),
             Err(e) => {
                 let reason = format!("not a webhook payload: {e} ({})", shown_bytes(line));
@@ -278,55 +266,87 @@ fn add_payload(out: &mut Parsed, line: u64, p: Payload<'_>) {
     for entry in p.entry {
         for change in entry.changes {
             let value = change.value;
-            let number = &value.metadata.display_phone_number;
-            let s = match out.sources.last() {
-                Some(&(a, b)) if out.get(a) == entry.id && out.get(b) == number => {
-                    out.sources.len() - 1
-                }
-                _ => {
-                    let source = (out.keep(&entry.id), out.keep(number));
-                    out.sources.push(source);
-                    out.sources.len() - 1
-                }
-            } as u32;
+            let s = source_of(out, &entry.id, &value.metadata.display_phone_number);
             for m in value.messages {
-                let referral = match &m.referral {
-                    Some(r) if r.source_type.is_empty() => "referral",
-                    Some(r) => &r.source_type,
-                    None => "",
-                };
-                let item = Item {
-                    line,
-                    at: read_time(&m.timestamp),
-                    inbound: true,
-                    id: out.keep(&m.id),
-                    timestamp: out.keep(&m.timestamp),
-                    contact: out.keep(&m.from),
-                    status_or_referral: out.keep(referral),
-                    category: Span::default(),
-                    source: s,
-                    next: u32::MAX,
-                };
-                out.items.push(item);
+                let referral = m.referral.as_ref().map(|r| &*r.source_type);
+                add_message(out, line, s, &m.from, &m.id, &m.timestamp, referral);
             }
             for st in value.statuses {
                 let category = st.pricing.map(|p| p.category).unwrap_or_default();
-                let item = Item {
-                    line,
-                    at: read_time(&st.timestamp),
-                    inbound: false,
-                    id: out.keep(&st.id),
-                    timestamp: out.keep(&st.timestamp),
-                    contact: out.keep(&st.recipient_id),
-                    status_or_referral: out.keep(&st.status),
-                    category: out.keep(&category),
-                    source: s,
-                    next: u32::MAX,
-                };
-                out.items.push(item);
+                let fields = [
+                    &*st.id,
+                    &st.status,
+                    &st.timestamp,
+                    &st.recipient_id,
+                    &category,
+                ];
+                add_status(out, line, s, fields);
             }
         }
     }
+}
+
+/// The index of a change's (account, business number) in `out.sources` (the last one again
+/// when it is the same: a chunk's lines mostly name one).
+fn source_of(out: &mut Parsed, account: &str, number: &str) -> u32 {
+    (match out.sources.last() {
+        Some(&(a, b)) if out.get(a) == account && out.get(b) == number => out.sources.len() - 1,
+        _ => {
+            let source = (out.keep(account), out.keep(number));
+            out.sources.push(source);
+            out.sources.len() - 1
+        }
+    }) as u32
+}
+
+/// A customer's message (`messages[]`) as an item; `referral`: its `referral.source_type`
+/// (`None`: no referral; empty: a referral of no type given).
+fn add_message(
+    out: &mut Parsed,
+    line: u64,
+    source: u32,
+    from: &str,
+    id: &str,
+    timestamp: &str,
+    referral: Option<&str>,
+) {
+    let referral = match referral {
+        Some("") => "referral",
+        Some(r) => r,
+        None => "",
+    };
+    let item = Item {
+        line,
+        at: read_time(timestamp),
+        inbound: true,
+        id: out.keep(id),
+        timestamp: out.keep(timestamp),
+        contact: out.keep(from),
+        status_or_referral: out.keep(referral),
+        category: Span::default(),
+        source,
+        next: u32::MAX,
+    };
+    out.items.push(item);
+}
+
+/// A business message's status (`statuses[]`) as an item: its `id`, `status`, `timestamp`,
+/// `recipient_id` and `pricing.category` ("" for none).
+fn add_status(out: &mut Parsed, line: u64, source: u32, fields: [&str; 5]) {
+    let [id, status, timestamp, recipient, category] = fields;
+    let item = Item {
+        line,
+        at: read_time(timestamp),
+        inbound: false,
+        id: out.keep(id),
+        timestamp: out.keep(timestamp),
+        contact: out.keep(recipient),
+        status_or_referral: out.keep(status),
+        category: out.keep(category),
+        source,
+        next: u32::MAX,
+    };
+    out.items.push(item);
 }
 
 /// A Unix time in seconds, as a payload's `timestamp` holds it.
