@@ -9,7 +9,10 @@
 //! category from `pricing.category` (`service` is a free-form message). Payloads are
 //! documented at developers.facebook.com/docs/whatsapp/cloud-api/webhooks/payload-examples.
 
+#[cfg(test)]
+mod differential;
 mod merge;
+mod scan;
 mod tape;
 
 use super::export::{Normalised, Values};
@@ -195,22 +198,32 @@ fn canonical_in(
     Ok((merge::canonical(parsed, values, rejects, threads), whole))
 }
 
-/// The items of one chunk of the file: each line read by simd-json (`tape`), or by serde_json
-/// where that is not sure to read it as serde_json does (and for its error).
+/// The items of one chunk of the file. Each line is read by the fastest reader sure to read
+/// it as serde_json does: `scan` (plain lines of a chunk that is UTF-8, checked once), else
+/// `tape` (simd-json), else serde_json itself (and its error).
 fn parse_part(part: &[u8], first_line: u64, skip_invalid: bool) -> Parsed {
     let mut out = Parsed::default();
     // Lines are a few hundred bytes, each about one item with a few short strings: sized
     // once rather than grown.
     out.items.reserve(part.len() / 256 + 16);
     out.text.reserve(part.len() / 8);
-    let mut fast = tape::Reader::new();
+    let text = std::str::from_utf8(part).ok();
+    let mut readers = Readers::default();
     for (n, at) in lines(part).enumerate() {
-        if !out.line(first_line + n as u64, &part[at], &mut fast, skip_invalid) {
+        let line = (&part[at.clone()], text.map(|t| &t[at]));
+        if !out.line(first_line + n as u64, line, &mut readers, skip_invalid) {
             break;
         }
     }
     merge::merge_chunk(&mut out);
     out
+}
+
+/// A parse thread's fast readers (their buffers reused from line to line).
+#[derive(Default)]
+struct Readers {
+    scan: scan::Scanner,
+    tape: tape::Reader,
 }
 
 /// Where the lines of `bytes` are (as `split(b'\n')` cuts them, memchr's faster search).
@@ -225,16 +238,19 @@ fn lines(bytes: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
 }
 
 impl Parsed {
-    /// A payload line's items added (read by `fast`, else by serde_json); false if it is not
-    /// a payload and that ends the read.
+    /// A payload line's items added (its bytes, and its text if known to be UTF-8); false if
+    /// it is not a payload and that ends the read.
     fn line(
         &mut self,
         line_no: u64,
-        line: &[u8],
-        fast: &mut tape::Reader,
+        (line, text): (&[u8], Option<&str>),
+        readers: &mut Readers,
         skip_invalid: bool,
     ) -> bool {
-        if line.iter().all(u8::is_ascii_whitespace) || fast.read(self, line_no, line) {
+        if line.iter().all(u8::is_ascii_whitespace)
+            || text.is_some_and(|text| readers.scan.read(self, line_no, text))
+            || readers.tape.read(self, line_no, line)
+        {
             return true;
         }
         self.line_by_serde(line_no, line, skip_invalid)
