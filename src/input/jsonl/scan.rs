@@ -223,7 +223,8 @@ fn once(seen: &mut u8, bit: u8) -> Scan<()> {
     }
 }
 
-/// A place in a line.
+/// A place in a line. Its small steps are inlined into the readers of each field: a line is
+/// about 40 strings, and a call each cost a fifth of the time (measured).
 struct Cursor<'a> {
     b: &'a [u8],
     i: usize,
@@ -231,6 +232,7 @@ struct Cursor<'a> {
 
 impl Cursor<'_> {
     /// Past JSON's whitespace.
+    #[inline(always)]
     fn ws(&mut self) {
         while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.b.get(self.i) {
             self.i += 1;
@@ -238,12 +240,14 @@ impl Cursor<'_> {
     }
 
     /// The next byte after whitespace (not taken).
+    #[inline(always)]
     fn peek(&mut self) -> Scan<u8> {
         self.ws();
         self.b.get(self.i).copied().ok_or(Unsure)
     }
 
     /// `byte` next, taken.
+    #[inline(always)]
     fn eat(&mut self, byte: u8) -> Scan<()> {
         match self.peek()? == byte {
             true => {
@@ -255,6 +259,7 @@ impl Cursor<'_> {
     }
 
     /// A string with no escape: where its text is.
+    #[inline(always)]
     fn string(&mut self) -> Scan<Span> {
         self.eat(b'"')?;
         let start = self.i;
@@ -344,6 +349,7 @@ impl Cursor<'_> {
         }
     }
 
+    #[inline(always)]
     fn word(&mut self, word: &[u8]) -> Scan<()> {
         match self.b[self.i..].starts_with(word) {
             true => {
@@ -356,6 +362,7 @@ impl Cursor<'_> {
 
     /// A number as JSON writes it: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?` (serde_json
     /// skips one of any size).
+    #[inline(always)]
     fn number(&mut self) -> Scan<()> {
         if self.b.get(self.i) == Some(&b'-') {
             self.i += 1;
@@ -379,6 +386,7 @@ impl Cursor<'_> {
         Ok(())
     }
 
+    #[inline(always)]
     fn digits(&mut self) {
         while let Some(b'0'..=b'9') = self.b.get(self.i) {
             self.i += 1;
@@ -398,6 +406,7 @@ impl Cursor<'_> {
 /// Where the plain text of a string starting `b` stops: its first `"`, `\` or control
 /// character. Eight bytes at a time: a byte's top bit is set in `found` where it is one (the
 /// lowest set one exactly: the bytes below it borrow nothing).
+#[inline(always)]
 fn plain_text(b: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const TOP: u64 = 0x8080_8080_8080_8080;
