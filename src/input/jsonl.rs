@@ -113,7 +113,8 @@ struct Span(u32, u32);
 
 /// One message or status of a payload, its strings kept in its chunk's `text`.
 struct Item {
-    line: u64,
+    /// Its line in its chunk, from 0 (`Parsed::first_line` is the chunk's first).
+    line: u32,
     /// Its time, read (`None`: it does not read: the item is a message of its own).
     at: Option<i64>,
     inbound: bool,
@@ -137,8 +138,13 @@ struct Parsed {
     text: String,
     items: Vec<Item>,
     sources: Vec<(Span, Span)>,
+    /// (Their lines, as items', in the chunk from 0 until `first_line` is known.)
     rejects: Vec<Reject>,
     failed: Option<(u64, String)>,
+    /// The lines the chunk ends (its `\n`), counted as it is parsed; the number of its first
+    /// line in the file, from those of the chunks before it.
+    lines: u64,
+    first_line: u64,
     /// Its items made messages (`merge`).
     messages: Vec<merge::Local>,
 }
@@ -185,14 +191,27 @@ fn canonical_in(
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
-    let parse = |part: &[u8], first_line| parse_part(part, first_line, skip_invalid);
+    let parse = |part: &[u8]| parse_part(part, skip_invalid);
     let (mut parsed, whole) = parse_chunks(input, chunk, threads, skip_invalid, parse)
         .map_err(|e| (0, format!("cannot read CSV ({e})")))?;
-    if let Some(failed) = parsed.iter_mut().find_map(|p| p.failed.take()) {
+    let mut first_line = 1;
+    for p in &mut parsed {
+        p.first_line = first_line;
+        first_line += p.lines;
+    }
+    // (A chunk's count of lines is cut short by its failure: the chunks after it do not matter.)
+    let failed = parsed.iter_mut().find_map(|p| {
+        let first = p.first_line;
+        p.failed.take().map(|(line, why)| (first + line, why))
+    });
+    if let Some(failed) = failed {
         return Err(failed);
     }
     let mut rejects = Vec::new();
     for p in &mut parsed {
+        for r in &mut p.rejects {
+            r.line += p.first_line;
+        }
         rejects.append(&mut p.rejects);
     }
     Ok((merge::canonical(parsed, values, rejects, threads), whole))
@@ -201,7 +220,7 @@ fn canonical_in(
 /// The items of one chunk of the file. Each line is read by the fastest reader sure to read
 /// it as serde_json does: `scan` (plain lines of a chunk that is UTF-8, checked once), else
 /// `tape` (simd-json), else serde_json itself (and its error).
-fn parse_part(part: &[u8], first_line: u64, skip_invalid: bool) -> Parsed {
+fn parse_part(part: &[u8], skip_invalid: bool) -> Parsed {
     let mut out = Parsed::default();
     // Lines are a few hundred bytes, each about one item with a few short strings: sized
     // once rather than grown.
@@ -210,8 +229,10 @@ fn parse_part(part: &[u8], first_line: u64, skip_invalid: bool) -> Parsed {
     let text = std::str::from_utf8(part).ok();
     let mut readers = Readers::default();
     for (n, at) in lines(part).enumerate() {
+        // the lines' ends: every piece but the last (after the last `\n`)
+        out.lines = n as u64;
         let line = (&part[at.clone()], text.map(|t| &t[at]));
-        if !out.line(first_line + n as u64, line, &mut readers, skip_invalid) {
+        if !out.line(n as u32, line, &mut readers, skip_invalid) {
             break;
         }
     }
@@ -242,7 +263,7 @@ impl Parsed {
     /// it is not a payload and that ends the read.
     fn line(
         &mut self,
-        line_no: u64,
+        line_no: u32,
         (line, text): (&[u8], Option<&str>),
         readers: &mut Readers,
         skip_invalid: bool,
@@ -257,17 +278,17 @@ impl Parsed {
     }
 
     /// `line` read by serde_json (the reference: its items, or its error).
-    fn line_by_serde(&mut self, line_no: u64, line: &[u8], skip_invalid: bool) -> bool {
+    fn line_by_serde(&mut self, line_no: u32, line: &[u8], skip_invalid: bool) -> bool {
         match serde_json::from_slice::<Payload>(line) {
             Ok(p) => add_payload(self, line_no, p),
             Err(e) => {
                 let reason = format!("not a webhook payload: {e} ({})", shown_bytes(line));
                 if !skip_invalid {
-                    self.failed = Some((line_no, reason));
+                    self.failed = Some((line_no.into(), reason));
                     return false;
                 }
                 self.rejects.push(Reject {
-                    line: line_no,
+                    line: line_no.into(),
                     reason,
                     fields: vec![line.to_vec()],
                 });
@@ -278,7 +299,7 @@ impl Parsed {
 }
 
 /// A payload's messages and statuses, as items.
-fn add_payload(out: &mut Parsed, line: u64, p: Payload<'_>) {
+fn add_payload(out: &mut Parsed, line: u32, p: Payload<'_>) {
     for entry in p.entry {
         for change in entry.changes {
             let value = change.value;
@@ -319,7 +340,7 @@ fn source_of(out: &mut Parsed, account: &str, number: &str) -> u32 {
 /// (`None`: no referral; empty: a referral of no type given).
 fn add_message(
     out: &mut Parsed,
-    line: u64,
+    line: u32,
     source: u32,
     from: &str,
     id: &str,
@@ -348,7 +369,7 @@ fn add_message(
 
 /// A business message's status (`statuses[]`) as an item: its `id`, `status`, `timestamp`,
 /// `recipient_id` and `pricing.category` ("" for none).
-fn add_status(out: &mut Parsed, line: u64, source: u32, fields: [&str; 5]) {
+fn add_status(out: &mut Parsed, line: u32, source: u32, fields: [&str; 5]) {
     let [id, status, timestamp, recipient, category] = fields;
     let item = Item {
         line,

@@ -9,9 +9,10 @@ use std::sync::{mpsc, Mutex};
 /// Bytes of a chunk (a line longer than this is read whole into a longer one).
 pub const CHUNK: usize = 4 << 20;
 
-/// `parse(chunk, its first line's number)` of every chunk of `input` (about `chunk` bytes,
-/// cut at line ends), on `workers` threads; the results in input order. `keep`: the input's
-/// bytes, whole, are given back too (else an empty vector).
+/// `parse(chunk)` of every chunk of `input` (about `chunk` bytes, cut at line ends), on
+/// `workers` threads; the results in input order. The lines are not counted here (the reading
+/// thread only reads): `parse` numbers them within its chunk. `keep`: the input's bytes,
+/// whole, are given back too (else an empty vector).
 pub fn parse_chunks<T, F>(
     mut input: impl Read,
     chunk: usize,
@@ -21,10 +22,10 @@ pub fn parse_chunks<T, F>(
 ) -> io::Result<(Vec<T>, Vec<u8>)>
 where
     T: Send,
-    F: Fn(&[u8], u64) -> T + Sync,
+    F: Fn(&[u8]) -> T + Sync,
 {
     let pool: Recycle<u8> = Recycle::default();
-    let (work_tx, work_rx) = mpsc::sync_channel::<(usize, u64, Vec<u8>)>(workers);
+    let (work_tx, work_rx) = mpsc::sync_channel::<(usize, Vec<u8>)>(workers);
     let work_rx = Mutex::new(work_rx);
     let (done_tx, done_rx) = mpsc::channel::<(usize, T)>();
     let mut whole = Vec::new();
@@ -33,10 +34,10 @@ where
             let (done_tx, work_rx, parse, pool) = (done_tx.clone(), &work_rx, &parse, &pool);
             scope.spawn(move || loop {
                 let next = work_rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
-                let Ok((seq, first_line, bytes)) = next else {
+                let Ok((seq, bytes)) = next else {
                     return;
                 };
-                let out = parse(&bytes, first_line);
+                let out = parse(&bytes);
                 pool.give(bytes);
                 if done_tx.send((seq, out)).is_err() {
                     return;
@@ -45,10 +46,10 @@ where
         }
         drop(done_tx);
         let kept = keep.then_some(&mut whole);
-        let read = read_chunks(&mut input, chunk, &pool, kept, |seq, line, bytes| {
+        let read = read_chunks(&mut input, chunk, &pool, kept, |seq, bytes| {
             // The workers outlive this loop: a send fails only if every one panicked, and
             // the scope then passes the panic on.
-            let _ = work_tx.send((seq, line, bytes));
+            let _ = work_tx.send((seq, bytes));
         });
         drop(work_tx);
         (read, done_rx.iter().collect::<Vec<_>>())
@@ -58,16 +59,16 @@ where
     Ok((done.into_iter().map(|(_, t)| t).collect(), whole))
 }
 
-/// Cuts `input` into chunks of whole lines and hands each to `send` with its number and its
-/// first line's; a copy of each goes to `whole` if given.
+/// Cuts `input` into chunks of whole lines and hands each to `send` with its number; a copy
+/// of each goes to `whole` if given.
 fn read_chunks(
     input: &mut impl Read,
     chunk: usize,
     pool: &Recycle<u8>,
     mut whole: Option<&mut Vec<u8>>,
-    mut send: impl FnMut(usize, u64, Vec<u8>),
+    mut send: impl FnMut(usize, Vec<u8>),
 ) -> io::Result<()> {
-    let (mut seq, mut line) = (0, 1u64);
+    let mut seq = 0;
     let mut carry = Vec::new();
     loop {
         let mut bytes = pool.take(chunk.max(carry.len()) + 1);
@@ -92,9 +93,8 @@ fn read_chunks(
         if let Some(w) = whole.as_deref_mut() {
             w.extend_from_slice(&bytes);
         }
-        let lines = memchr::memchr_iter(b'\n', &bytes).count() as u64;
-        send(seq, line, bytes);
-        (seq, line) = (seq + 1, line + lines);
+        send(seq, bytes);
+        seq += 1;
         if eof {
             return Ok(());
         }
@@ -113,29 +113,29 @@ fn fill(input: &mut impl Read, buf: &mut Vec<u8>, target: usize) -> io::Result<b
 mod tests {
     use super::*;
 
-    /// Each chunk's first line number and its lines.
-    fn chunks(text: &str, chunk: usize, keep: bool) -> (Vec<(u64, String)>, Vec<u8>) {
-        let parse = |b: &[u8], line| (line, String::from_utf8(b.to_vec()).unwrap());
+    /// Each chunk's lines.
+    fn chunks(text: &str, chunk: usize, keep: bool) -> (Vec<String>, Vec<u8>) {
+        let parse = |b: &[u8]| String::from_utf8(b.to_vec()).unwrap();
         parse_chunks(text.as_bytes(), chunk, 2, keep, parse).unwrap()
     }
 
     #[test]
-    fn chunks_are_whole_lines_numbered_in_order() {
+    fn chunks_are_whole_lines_in_order() {
         let text = "a\nbb\nccccccccccc\n\nd\nlast without an end";
         let (got, whole) = chunks(text, 4, true);
         assert_eq!(
             got,
             [
-                (1, "a\n".to_string()),
-                (2, "bb\n".to_string()),
+                "a\n",
+                "bb\n",
                 // a line longer than a chunk: read on to its end (and the next two with it)
-                (3, "ccccccccccc\n\nd\n".to_string()),
-                (6, "last without an end".to_string()),
+                "ccccccccccc\n\nd\n",
+                "last without an end",
             ]
         );
         assert_eq!(whole, text.as_bytes());
         let (one, whole) = chunks(text, CHUNK, false);
-        assert_eq!(one, [(1, text.to_string())]);
+        assert_eq!(one, [text]);
         assert!(whole.is_empty(), "kept only when asked");
         assert!(chunks("", 4, true).0.is_empty());
     }

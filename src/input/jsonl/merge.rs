@@ -399,7 +399,7 @@ fn write_message(out: &mut Canonical, parsed: &[Parsed], m: &Fold<At>, values: &
         entry_point,
     ];
     let fields: [&str; N_FIELDS] = std::array::from_fn(|i| renamed(&values[i], raw[i]));
-    out.push(first.line, &fields);
+    out.push(p.first_line + u64::from(first.line), &fields);
 }
 
 #[cfg(test)]

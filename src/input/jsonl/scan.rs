@@ -44,7 +44,7 @@ pub(super) struct Scanner {
 
 impl Scanner {
     /// The items of payload `line` added to `out`; false if not read here (nothing added).
-    pub(super) fn read(&mut self, out: &mut Parsed, line_no: u64, line: &str) -> bool {
+    pub(super) fn read(&mut self, out: &mut Parsed, line_no: u32, line: &str) -> bool {
         self.entries.clear();
         self.changes.clear();
         self.messages.clear();

@@ -40,7 +40,7 @@ impl Default for Reader {
 
 impl Reader {
     /// The items of payload `line` added to `out`; false if not read here (nothing added).
-    pub(super) fn read(&mut self, out: &mut Parsed, line_no: u64, line: &[u8]) -> bool {
+    pub(super) fn read(&mut self, out: &mut Parsed, line_no: u32, line: &[u8]) -> bool {
         self.copy.clear();
         self.copy.extend_from_slice(line);
         self.copy
@@ -124,7 +124,7 @@ fn optional(t: &[Node], i: Option<usize>) -> Option<usize> {
 }
 
 /// The payload at the tape's start: `entry[]`.
-fn payload(out: &mut Parsed, line: u64, t: &[Node]) -> Walk<()> {
+fn payload(out: &mut Parsed, line: u32, t: &[Node]) -> Walk<()> {
     let [entry] = fields(t, 0, ["entry"])?;
     for e in elements(t, entry)? {
         let [id, changes] = fields(t, e, ["id", "changes"])?;
@@ -141,7 +141,7 @@ fn payload(out: &mut Parsed, line: u64, t: &[Node]) -> Walk<()> {
 /// business number, `messages[]` and `statuses[]`.
 fn change_value(
     out: &mut Parsed,
-    line: u64,
+    line: u32,
     t: &[Node],
     value: Option<usize>,
     account: &str,
