@@ -3,8 +3,10 @@
 
 use super::{span, Item, Parsed, Readers, Span};
 
-/// Meta's payload examples as the fixture has them, the shapes of scripts/make_webhook.py,
-/// and fields in another order, given twice in unknown places, several on a line.
+/// Meta's payload examples as the fixture has them (tests/fixtures/exports/README.md cites
+/// developers.facebook.com/docs/whatsapp/cloud-api/webhooks/payload-examples), the shapes of
+/// scripts/make_webhook.py (a referral, a failed status with `errors`), and fields in another
+/// order, given twice in unknown places, several on a line.
 const LINES: &str = concat!(
     include_str!("../../../tests/fixtures/exports/b-meta-webhook.jsonl"),
     r#"{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550100100","phone_number_id":"106540352242922"},"contacts":[{"profile":{"name":"Customer"},"wa_id":"359500161267"}],"messages":[{"from":"359500161267","id":"wamid.IN2","timestamp":"1772323219","type":"text","text":{"body":"Hello, I have a question about my order"},"referral":{"source_url":"https://fb.me/example","source_id":"120000000000000","source_type":"ad","headline":"Spring sale","body":"Chat with us","media_type":"image","ctwa_clid":"ARAkLk"}}]},"field":"messages"}]}]}"#,
