@@ -127,15 +127,24 @@ struct Ids<'a, V> {
 }
 
 impl<'a, V: Copy> Ids<'a, V> {
-    /// What the table has for `key` (`id_of` gives the id of a value); else `new` is added.
-    fn find_or_add(&mut self, key: Key<'a>, new: V, id_of: impl Fn(V) -> &'a str) -> Option<V> {
-        let v = match self.by_hash.entry(key.hash) {
+    /// What the table has for the id of hash `hash` (`id_of` gives the id of a value); else
+    /// `new` is added. `id()` is the id, asked for only when the hash is there already: it is a
+    /// cache miss or two (its item, its text) when the table is large.
+    fn find_or_add(
+        &mut self,
+        hash: u64,
+        id: impl FnOnce() -> &'a str,
+        new: V,
+        id_of: impl Fn(V) -> &'a str,
+    ) -> Option<V> {
+        let v = match self.by_hash.entry(hash) {
             Entry::Vacant(e) => {
                 e.insert(new);
                 return None;
             }
             Entry::Occupied(e) => *e.get(),
         };
+        let key = Key { hash, id: id() };
         if id_of(v) == key.id {
             return Some(v);
         }
@@ -186,7 +195,7 @@ pub(super) fn merge_chunk(p: &mut Parsed) {
             let id = span(text, item.id);
             let id_of = |m: u32| span(text, items[messages[m as usize].head as usize].id);
             let new = messages.len() as u32;
-            if let Some(m) = ids.find_or_add(Key { hash, id }, new, id_of) {
+            if let Some(m) = ids.find_or_add(hash, || id, new, id_of) {
                 let m = &mut messages[m as usize];
                 m.fold.add(i as u32, &items[i]);
                 items[m.tail as usize].next = i as u32;
@@ -276,9 +285,9 @@ fn share_of_ids(chunks: &[Parsed], share: usize, shares: usize, size: usize) -> 
             if (hash >> 40) as usize % shares != share {
                 continue;
             }
-            let id = p.get(p.items[local.head as usize].id);
+            let id = || p.get(p.items[local.head as usize].id);
             let here = (c as u32, m as u32);
-            if let Some(owner) = ids.find_or_add(Key { hash, id }, here, id_of) {
+            if let Some(owner) = ids.find_or_add(hash, id, here, id_of) {
                 found.push((owner, here));
             }
         }
@@ -429,13 +438,13 @@ mod tests {
         let mut ids: Ids<u32> = Ids::default();
         let names = ["a", "b", "c"];
         let id_of = |v: u32| names[v as usize];
-        let key = |id| Key { hash: 42, id };
-        assert_eq!(ids.find_or_add(key("a"), 0, id_of), None);
-        assert_eq!(ids.find_or_add(key("b"), 1, id_of), None);
-        assert_eq!(ids.find_or_add(key("a"), 2, id_of), Some(0));
-        assert_eq!(ids.find_or_add(key("b"), 2, id_of), Some(1));
-        assert_eq!(ids.find_or_add(key("c"), 2, id_of), None);
-        assert_eq!(ids.find_or_add(key("c"), 3, id_of), Some(2));
-        assert_eq!(ids.find_or_add(Key { hash: 7, id: "a" }, 3, id_of), None);
+        let mut add = |id: &'static str, new| ids.find_or_add(42, || id, new, id_of);
+        assert_eq!(add("a", 0), None);
+        assert_eq!(add("b", 1), None);
+        assert_eq!(add("a", 2), Some(0));
+        assert_eq!(add("b", 2), Some(1));
+        assert_eq!(add("c", 2), None);
+        assert_eq!(add("c", 3), Some(2));
+        assert_eq!(ids.find_or_add(7, || "a", 3, id_of), None);
     }
 }
