@@ -45,7 +45,7 @@ pub(super) struct Scanner {
 impl Scanner {
     /// The items of payload `line` added to `out`; false if not read here (nothing added).
     pub(super) fn read(&mut self, out: &mut Parsed, line_no: u32, line: &str) -> bool {
-        // (places in the line are u32: a line of 4 GB is left to the others, which refuse it)
+        // (places in the line are u32: a line of 4 GB or more is left to the other readers)
         if u32::try_from(line.len()).is_err() {
             return false;
         }
