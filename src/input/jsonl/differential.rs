@@ -55,6 +55,17 @@ const INSERTED: &[&str] = &[
     r#""from":"\x""#,
     r#""x":"\x""#,
     r#""from":"\u12""#,
+    r#""x":"\u12""#,
+    r#""x":"\u12g4""#,
+    r#""x":"\u12G4x\uABCDEF\uabcd""#,
+    r#""x":"a\"b\\""#,
+    r#""x":"\"""#,
+    r#""x":"\\"""#,
+    r#""x":"\"#,
+    r#""x":"\\\"#,
+    r#""x":"\a""#,
+    r#""x":"\U0041""#,
+    r#""x":{"\u0041":"\n"}"#,
     "\"from\":\"a\tb\"",
     "\"x\":\"a\u{1}b\"",
     r#""x":01"#,
@@ -221,7 +232,7 @@ fn the_fast_readers_read_what_serde_json_reads_to_the_same_items_or_leave_it() {
     // Most mutations leave a payload (a byte of a value changed); many are refused.
     let counts = format!("{scanned} and {taped} of {lines} read fast");
     assert!(
-        lines > 50_000 && scanned > lines / 4 && taped > scanned,
+        lines > 50_000 && scanned > lines / 3 && taped > lines / 3,
         "{counts}"
     );
 }

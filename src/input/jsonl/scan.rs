@@ -4,8 +4,8 @@
 //! then adds the items.
 //!
 //! Like `tape`, it only reads a line it is sure serde_json reads to the same items; anything
-//! else is `Unsure`, nothing is added, and the line goes to the next reader. Unsure: any
-//! backslash escape or control character in a string (read by `tape`, which unescapes), a
+//! else is `Unsure`, nothing is added, and the line goes to the next reader. Unsure: an escape
+//! in a key or a kept string (read by `tape`, which unescapes), a control character in any, a
 //! nesting deeper than `DEPTH` in a skipped value, a kept field given twice or of another type,
 //! and anything that is not JSON. It reads only text already checked as UTF-8 (a chunk's).
 
@@ -275,6 +275,32 @@ impl Cursor<'_> {
         Ok(Span(start as u32, (end - start) as u32))
     }
 
+    /// A string skipped, its escapes checked as serde_json checks those of a string it skips:
+    /// one of `"\/bfnrt`, or `u` and any four hex digits (a lone surrogate is not looked at
+    /// there). A name or a message's text with an escape is common; a kept field with one is
+    /// not (`string` leaves it to `tape`).
+    fn skipped_string(&mut self) -> Scan<()> {
+        self.eat(b'"')?;
+        loop {
+            let at = self.i + plain_text(&self.b[self.i..]).ok_or(Unsure)?;
+            self.i = match (self.b[at], self.b.get(at + 1)) {
+                (b'"', _) => {
+                    self.i = at + 1;
+                    return Ok(());
+                }
+                (b'\\', Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't')) => at + 2,
+                (b'\\', Some(b'u')) => {
+                    let hex = self.b.get(at + 2..at + 6).ok_or(Unsure)?;
+                    if !hex.iter().all(u8::is_ascii_hexdigit) {
+                        return Err(Unsure);
+                    }
+                    at + 6
+                }
+                _ => return Err(Unsure),
+            };
+        }
+    }
+
     /// An object, `field(cursor, key)` reading each field's value.
     fn object(&mut self, mut field: impl FnMut(&mut Self, Span) -> Scan<()>) -> Scan<()> {
         self.eat(b'{')?;
@@ -342,7 +368,7 @@ impl Cursor<'_> {
     /// Any value, checked and skipped (nesting at most `depth` more).
     fn skip(&mut self, depth: u32) -> Scan<()> {
         match self.peek()? {
-            b'"' => self.string().map(drop),
+            b'"' => self.skipped_string(),
             b'{' if depth > 0 => self.object(|c, _| c.skip(depth - 1)),
             b'[' if depth > 0 => self.array(|c| c.skip(depth - 1)),
             b't' => self.word(b"true"),
