@@ -218,7 +218,7 @@ fn canonical_in(
 }
 
 /// The items of one chunk of the file. Each line is read by the fastest reader sure to read
-/// it as serde_json does: `scan` (plain lines of a chunk that is UTF-8, checked once), else
+/// it as serde_json does: `scan` (plain lines of UTF-8, checked once a chunk), else
 /// `tape` (simd-json), else serde_json itself (and its error).
 fn parse_part(part: &[u8], skip_invalid: bool) -> Parsed {
     let mut out = Parsed::default();
@@ -231,7 +231,12 @@ fn parse_part(part: &[u8], skip_invalid: bool) -> Parsed {
     for (n, at) in lines(part).enumerate() {
         // the lines' ends: every piece but the last (after the last `\n`)
         out.lines = n as u64;
-        let line = (&part[at.clone()], text.map(|t| &t[at]));
+        let bytes = &part[at.clone()];
+        // (in a chunk that is not UTF-8, each line checked: the others still are)
+        let line = (
+            bytes,
+            text.map_or_else(|| std::str::from_utf8(bytes).ok(), |t| Some(&t[at])),
+        );
         if !out.line(n as u32, line, &mut readers, skip_invalid) {
             break;
         }

@@ -7,7 +7,8 @@
 //! else is `Unsure`, nothing is added, and the line goes to the next reader. Unsure: an escape
 //! in a key or a kept string (read by `tape`, which unescapes), a control character in any, a
 //! nesting deeper than `DEPTH` in a skipped value, a kept field given twice or of another type,
-//! and anything that is not JSON. It reads only text already checked as UTF-8 (a chunk's).
+//! and anything that is not JSON. It reads only text already checked as UTF-8
+//! (its chunk, or the line itself in a chunk that is not).
 
 use super::{add_message, add_status, source_of, span, Parsed, Span};
 use std::ops::Range;
