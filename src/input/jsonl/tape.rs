@@ -1,8 +1,8 @@
-//! The second way to read a payload line, for those `scan` leaves (an escape in a kept field or
-//! a key, a chunk that is not UTF-8): simd-json (simdjson's algorithm; its AVX2 code chosen at
-//! run time where the CPU has it, portable code elsewhere) makes the line a tape, which is
-//! walked by hand for the few fields kept. About 1.3x serde_json's typed structs on Meta's
-//! payloads (docs/performance.md).
+//! The second way to read a payload line, for those `scan` leaves (an escape in a kept field
+//! or a key, a skipped value nested deeper than it goes): simd-json (simdjson's algorithm; its
+//! AVX2 code chosen at run time where the CPU has it, portable code elsewhere) makes the line a
+//! tape, which is walked by hand for the few fields kept. About 1.3x serde_json's typed structs
+//! on Meta's payloads (docs/performance.md).
 //!
 //! serde_json stays the reference: this path reads a line only where it is sure to give what
 //! the serde structs of `jsonl.rs` give, and otherwise says `Unsure`, adding nothing, and the
