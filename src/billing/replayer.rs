@@ -200,9 +200,14 @@ impl<'m> Replayer<'m> {
                 .min()
                 .unwrap_or(u64::MAX)
                 .min(events.len() as u64) as usize;
+            // A log of many accounts: each biller's cell and month asked for ahead too.
+            let far = billers.iter().any(|(_, b)| b.cells_far());
             let mut i = 0;
             while i < events.len() {
                 let ev = &events[i];
+                if far {
+                    Self::prefetch_billers(billers, events, i);
+                }
                 // Whether the run of `ev`'s instant from here on is long: the log is in time
                 // order, so it is when the event `short` places on is of the same instant. A
                 // long run is caught at its first event. A short one, while no month is low,
@@ -238,6 +243,22 @@ impl<'m> Replayer<'m> {
             }
             for (_, b) in billers.iter_mut() {
                 b.hand_over(first, events, names);
+            }
+        }
+    }
+
+    /// Asks each biller for the cell and month of the event `STATE_AHEAD` after event `i`,
+    /// and for the cell's month entry of the one `2 * STATE_AHEAD` after it.
+    #[inline(never)]
+    fn prefetch_billers(billers: &[(usize, Biller)], events: &[Event], i: usize) {
+        let ahead = events.get(i + STATE_AHEAD);
+        let further = events.get(i + 2 * STATE_AHEAD);
+        for (_, b) in billers {
+            if let Some(e) = further {
+                b.prefetch_cell_month(e);
+            }
+            if let Some(e) = ahead {
+                b.prefetch(e);
             }
         }
     }
