@@ -55,13 +55,38 @@ impl AccountKeys {
 /// What a parsing thread remembers of the accounts from block to block.
 pub struct Seen {
     tag: u64,
-    /// Each account field as typed -> its name's key.
-    typed: FxHashMap<Box<[u8]>, u32>,
+    /// Each account field as typed, up to 15 bytes (`packed`) -> its name's key, and the
+    /// block that last gave it an index and that index: a row's look-up compares two
+    /// integers, and needs nothing else when its spelling was met before in the block.
+    short: FxHashMap<u128, Spelling>,
+    /// The same for longer fields.
+    typed: FxHashMap<Box<[u8]>, Spelling>,
     /// By key: the name, and the block (`stamp`) that last gave it a block index, and that
     /// index.
     by_key: Vec<Option<(Arc<str>, u32, u32)>>,
     /// The block being parsed (counted from 1).
     stamp: u32,
+}
+
+/// A spelling's name (its key), and the block (`Seen::stamp`) that last gave it an index
+/// and that index.
+#[derive(Clone, Copy)]
+struct Spelling {
+    key: u32,
+    stamp: u32,
+    index: u32,
+}
+
+/// A field of up to 15 bytes as one integer, its length in the top byte.
+#[inline(always)]
+fn packed(typed: &[u8]) -> Option<u128> {
+    if typed.len() > 15 {
+        return None;
+    }
+    let mut bytes = [0u8; 16];
+    bytes[..typed.len()].copy_from_slice(typed);
+    bytes[15] = typed.len() as u8;
+    Some(u128::from_le_bytes(bytes))
 }
 
 thread_local! {
@@ -76,6 +101,7 @@ impl Seen {
             Some(s) if s.tag == keys.tag => s,
             _ => Seen {
                 tag: keys.tag,
+                short: FxHashMap::default(),
                 typed: FxHashMap::default(),
                 by_key: Vec::new(),
                 stamp: 0,
@@ -101,33 +127,54 @@ impl Seen {
         name: impl FnOnce() -> Result<&'r str, String>,
         (accounts, keys_out): (&mut Vec<Arc<str>>, &mut Vec<u32>),
     ) -> Result<u32, String> {
-        let key = match self.typed.get(typed) {
-            Some(&k) => k,
-            None => self.new_spelling(keys, typed, name()?),
+        let packed = packed(typed);
+        let spelling = match packed {
+            Some(p) => self.short.get_mut(&p),
+            None => self.typed.get_mut(typed),
         };
-        let Some((name, stamp, index)) = &mut self.by_key[key as usize] else {
+        let spelling = match spelling {
+            Some(s) if s.stamp == self.stamp => return Ok(s.index),
+            Some(s) => *s,
+            None => self.new_spelling(keys, name()?),
+        };
+        // The first time in this block for this spelling: the name may have its index from
+        // another spelling already.
+        let Some((name, stamp, index)) = &mut self.by_key[spelling.key as usize] else {
             unreachable!("a spelling's key has its name")
         };
         if *stamp != self.stamp {
             *stamp = self.stamp;
             *index = accounts.len() as u32;
             accounts.push(name.clone());
-            keys_out.push(key);
+            keys_out.push(spelling.key);
         }
-        Ok(*index)
+        let now = Spelling {
+            key: spelling.key,
+            stamp: self.stamp,
+            index: *index,
+        };
+        match packed {
+            Some(p) => self.short.insert(p, now),
+            None => self.typed.insert(typed.into(), now),
+        };
+        Ok(now.index)
     }
 
     #[cold]
-    fn new_spelling(&mut self, keys: &AccountKeys, typed: &[u8], name: &str) -> u32 {
+    fn new_spelling(&mut self, keys: &AccountKeys, name: &str) -> Spelling {
         let (key, name) = keys.key(name);
-        self.typed.insert(typed.into(), key);
         if self.by_key.len() <= key as usize {
             self.by_key.resize(key as usize + 1, None);
         }
         if self.by_key[key as usize].is_none() {
             self.by_key[key as usize] = Some((name, 0, 0));
         }
-        key
+        // Stamped with no block, so that the caller gives it this block's index.
+        Spelling {
+            key,
+            stamp: 0,
+            index: 0,
+        }
     }
 }
 
@@ -178,6 +225,29 @@ mod tests {
             (&mut accounts, &mut ks),
         );
         assert_eq!(got, Err("bad".to_string()));
-        assert!(accounts.is_empty() && seen.typed.is_empty());
+        assert!(accounts.is_empty() && seen.typed.is_empty() && seen.short.is_empty());
+    }
+
+    #[test]
+    fn long_spellings_and_short_ones_alike() {
+        let keys = AccountKeys::default();
+        let mut seen = Seen::kept(&keys);
+        let (mut accounts, mut ks) = (Vec::new(), Vec::new());
+        let long = "an account name longer than fifteen bytes";
+        for typed in ["a", long, "123456789012345", "1234567890123456", long, "a"] {
+            let got = seen.block_index(
+                &keys,
+                typed.as_bytes(),
+                || Ok(typed),
+                (&mut accounts, &mut ks),
+            );
+            let want = accounts.iter().position(|n| &**n == typed);
+            assert_eq!(got.ok(), want.map(|i| i as u32), "{typed}");
+        }
+        assert_eq!(accounts.len(), 4);
+        assert_eq!(seen.short.len(), 2);
+        assert_eq!(seen.typed.len(), 2);
+        // A field of 15 bytes and one of 14 with a zero byte after do not meet.
+        assert_ne!(packed(b"abcdefghijklmn\0"), packed(b"abcdefghijklmn"));
     }
 }
