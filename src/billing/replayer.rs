@@ -298,16 +298,21 @@ impl<'m> Replayer<'m> {
         run: &[Event],
         names: &dyn Names,
     ) {
+        // The engine is asked for each stream's state ahead here too: a campaign sends to
+        // thousands of contacts in one instant, each stream's state a miss of its own.
         if run.len() > 1 && billers.iter().any(|(_, b)| b.may_run_out(run)) {
             outcomes.clear();
-            outcomes.extend(run.iter().map(|ev| engine.replay(ev)));
+            outcomes.extend(
+                (run.iter().enumerate())
+                    .map(|(k, ev)| engine.replay_ahead(ev, run.get(k + STATE_AHEAD))),
+            );
             for (_, b) in billers.iter_mut() {
                 b.step_in_replay_order(names, first, run, outcomes);
             }
             return;
         }
         for (k, ev) in run.iter().enumerate() {
-            let outcome = engine.replay(ev);
+            let outcome = engine.replay_ahead(ev, run.get(k + STATE_AHEAD));
             for (_, b) in billers.iter_mut() {
                 b.step(first + k as u32, ev, &outcome);
             }
