@@ -114,14 +114,43 @@ fn bill_while_reading<'m>(
     });
     let log = log?;
     let results = match (log.in_time_order, kept) {
-        (true, _) => (billers.into_iter())
-            .map(|(m, b)| (m, b.finish(&log)))
-            .collect(),
+        (true, _) => finish_all(billers, &log, threads),
         // Nothing was billed (the first batch was out of order already).
         (false, Some(kept)) => bill_kept(&log, kept, models, &shares, opts, sinks),
         (false, None) => return Ok(None),
     };
     Ok(Some((log, in_model_order(results))))
+}
+
+/// Each biller's result, the billers shared among up to `threads` threads: a log of many
+/// accounts has hundreds of thousands of cells per model to sort and build its maps from,
+/// which one thread after the other made a second of single-core tail at 10M rows.
+fn finish_all(
+    billers: Vec<(usize, Biller)>,
+    log: &Log,
+    threads: usize,
+) -> Vec<(usize, ModelResult)> {
+    let threads = threads.clamp(1, billers.len().max(1));
+    let mut shares: Vec<Vec<(usize, Biller)>> = (0..threads).map(|_| Vec::new()).collect();
+    for (k, b) in billers.into_iter().enumerate() {
+        shares[k % threads].push(b);
+    }
+    let finish = |share: Vec<(usize, Biller)>| -> Vec<(usize, ModelResult)> {
+        (share.into_iter())
+            .map(|(m, b)| (m, b.finish(log)))
+            .collect()
+    };
+    let mine = shares.remove(0);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (shares.into_iter())
+            .map(|sh| s.spawn(move || finish(sh)))
+            .collect();
+        let mut results = finish(mine);
+        for h in handles {
+            results.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        }
+        results
+    })
 }
 
 fn in_model_order(mut results: Vec<(usize, ModelResult)>) -> Vec<ModelResult> {

@@ -243,9 +243,16 @@ pub(super) fn meta_price(
         carried_forward, ..
     } = list
     {
-        cell.carried_forward += carried_forward as u64;
-        cell.converted += (card == PricedFrom::UsdConverted) as u64;
-        cell.local_currency += (card == PricedFrom::LocalCard) as u64;
+        // Written only when they count: a log of many accounts misses the cache on each line
+        // of a cell a message touches, in each model.
+        if carried_forward {
+            cell.carried_forward += 1;
+        }
+        match card {
+            PricedFrom::UsdConverted => cell.converted += 1,
+            PricedFrom::LocalCard => cell.local_currency += 1,
+            _ => {}
+        }
         if mc.conversation {
             cell.sessions_charged += 1;
         } else {

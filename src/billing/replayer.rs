@@ -200,9 +200,14 @@ impl<'m> Replayer<'m> {
                 .min()
                 .unwrap_or(u64::MAX)
                 .min(events.len() as u64) as usize;
+            // A log of many accounts: each biller's cell and month asked for ahead too.
+            let far = billers.iter().any(|(_, b)| b.cells_far());
             let mut i = 0;
             while i < events.len() {
                 let ev = &events[i];
+                if far {
+                    Self::prefetch_billers(billers, events, i);
+                }
                 // Whether the run of `ev`'s instant from here on is long: the log is in time
                 // order, so it is when the event `short` places on is of the same instant. A
                 // long run is caught at its first event. A short one, while no month is low,
@@ -242,6 +247,22 @@ impl<'m> Replayer<'m> {
         }
     }
 
+    /// Asks each biller for the cell and month of the event `STATE_AHEAD` after event `i`,
+    /// and for the cell's month entry of the one `2 * STATE_AHEAD` after it.
+    #[inline(never)]
+    fn prefetch_billers(billers: &[(usize, Biller)], events: &[Event], i: usize) {
+        let ahead = events.get(i + STATE_AHEAD);
+        let further = events.get(i + 2 * STATE_AHEAD);
+        for (_, b) in billers {
+            if let Some(e) = further {
+                b.prefetch_cell_month(e);
+            }
+            if let Some(e) = ahead {
+                b.prefetch(e);
+            }
+        }
+    }
+
     /// `bill_runs` with every instant's events replayed in the replay order (`replay_order`),
     /// as the ledger has them; the lines are then handed to the sinks.
     fn bill_runs_in_replay_order(&mut self, first: u32, events: &[Event], names: &dyn Names) {
@@ -277,16 +298,21 @@ impl<'m> Replayer<'m> {
         run: &[Event],
         names: &dyn Names,
     ) {
+        // The engine is asked for each stream's state ahead here too: a campaign sends to
+        // thousands of contacts in one instant, each stream's state a miss of its own.
         if run.len() > 1 && billers.iter().any(|(_, b)| b.may_run_out(run)) {
             outcomes.clear();
-            outcomes.extend(run.iter().map(|ev| engine.replay(ev)));
+            outcomes.extend(
+                (run.iter().enumerate())
+                    .map(|(k, ev)| engine.replay_ahead(ev, run.get(k + STATE_AHEAD))),
+            );
             for (_, b) in billers.iter_mut() {
                 b.step_in_replay_order(names, first, run, outcomes);
             }
             return;
         }
         for (k, ev) in run.iter().enumerate() {
-            let outcome = engine.replay(ev);
+            let outcome = engine.replay_ahead(ev, run.get(k + STATE_AHEAD));
             for (_, b) in billers.iter_mut() {
                 b.step(first + k as u32, ev, &outcome);
             }

@@ -1,5 +1,6 @@
 //! Reading a conversation log (docs/billing-rules.md §1): CSV rows -> events.
 
+mod account_keys;
 mod blocks;
 mod contacts;
 mod decode;

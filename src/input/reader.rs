@@ -1,6 +1,7 @@
 //! The log read into events: blocks of records are converted on every core (`rows`), then
 //! given ids here in input order, so the result is the same for any number of threads.
 
+use super::account_keys::AccountKeys;
 use super::blocks::{detect_delimiter, line_ends, Block, Blocks};
 use super::contacts::Contacts;
 use super::decode::{decode, Refused, Replayed};
@@ -344,6 +345,7 @@ fn read_input(
         count: header.len(),
     };
     let codes = CallingCodes::load();
+    let account_keys = AccountKeys::default();
     let parser = Parser {
         columns: &columns,
         tz: opts.tz,
@@ -355,6 +357,7 @@ fn read_input(
         delimiter,
         timestamp_format: opts.export.timestamp_format.as_deref(),
         default_country: opts.export.default_country,
+        account_keys: &account_keys,
     };
     let mut ids = Ids::new(Log::new(file.clone(), header.clone()));
     // The default account, used when the column is absent or empty.
@@ -778,6 +781,9 @@ struct Ids {
     /// Inbound rows of each opaque contact (numbers keep theirs in `numbers`).
     opaque_inbound: FxHashMap<u32, u64>,
     accounts: FxHashMap<Box<str>, u32>,
+    /// Account ids by key (`Rows::account_keys`; `NO_ID`: none yet): no name hashed per
+    /// block.
+    account_of_key: Vec<u32>,
     /// Business numbers by their name in `Log::business_numbers`.
     business_numbers: FxHashMap<String, u32>,
     interner: Interner,
@@ -799,6 +805,7 @@ impl Ids {
             opaque_streams: FxHashMap::default(),
             opaque_inbound: FxHashMap::default(),
             accounts: FxHashMap::default(),
+            account_of_key: Vec::new(),
             business_numbers: FxHashMap::default(),
             interner: Interner::default(),
             log,
@@ -882,13 +889,8 @@ impl Ids {
         self.log.in_time_order &= self.last_at <= r.at;
         self.last_at = r.at;
         let (local_account, month) = rows.account_months[r.account_month as usize];
-        let account = *local.accounts[local_account as usize].get_or_insert_with(|| {
-            Self::account_id_in(
-                &mut self.accounts,
-                &mut self.log,
-                &rows.accounts[local_account as usize],
-            )
-        });
+        let account = *local.accounts[local_account as usize]
+            .get_or_insert_with(|| self.account_of_key(rows, local_account));
         let inbound = r.direction == crate::event::Direction::Inbound;
         self.log.inbound_rows += inbound as u64;
         let (contact, stream) = match r.contact() {
@@ -1004,6 +1006,34 @@ impl Ids {
         (contact, stream)
     }
 
+    /// The id of block account `local` of `rows`, by its key (given if new).
+    fn account_of_key(&mut self, rows: &Rows, local: u32) -> u32 {
+        let Some(&key) = rows.account_keys.get(local as usize) else {
+            return Self::account_id_in(
+                &mut self.accounts,
+                &mut self.log,
+                &rows.accounts[local as usize],
+            );
+        };
+        if let Some(&id) = self
+            .account_of_key
+            .get(key as usize)
+            .filter(|&&id| id != NO_ID)
+        {
+            return id;
+        }
+        let id = Self::account_id_in(
+            &mut self.accounts,
+            &mut self.log,
+            &rows.accounts[local as usize],
+        );
+        if self.account_of_key.len() <= key as usize {
+            self.account_of_key.resize(key as usize + 1, NO_ID);
+        }
+        self.account_of_key[key as usize] = id;
+        id
+    }
+
     fn account_id(&mut self, name: &str) -> u32 {
         Self::account_id_in(&mut self.accounts, &mut self.log, name)
     }
@@ -1018,6 +1048,9 @@ impl Ids {
         id
     }
 }
+
+/// No id given yet (`Ids::account_of_key`).
+const NO_ID: u32 = u32::MAX;
 
 /// A block's own indexes of accounts, cells and account-months -> their ids in the log,
 /// each given when first used.

@@ -3,6 +3,7 @@
 //! core is free. Contacts come out as keys and accounts as indexes into the block's own list;
 //! the reader then gives them ids in input order.
 
+use super::account_keys::{AccountKeys, Seen};
 use super::blocks::{Block, PlainRecords, RecordLines, Split};
 use super::phone::{self, CallingCodes};
 use super::timestamp::{self, MonthDays, PlainTimes};
@@ -10,6 +11,7 @@ use super::{shown, Reject};
 use crate::event::{Country, Direction, Kind};
 use chrono_tz::Tz;
 use rustc_hash::FxHashMap;
+use std::sync::Arc;
 
 /// How many fields simcost reads from a row.
 pub const N_FIELDS: usize = 9;
@@ -98,7 +100,9 @@ pub struct Rows {
     /// Contacts that are not phone numbers, trimmed, each once.
     pub ids: Vec<Box<str>>,
     /// Account names, each once.
-    pub accounts: Vec<Box<str>>,
+    pub accounts: Vec<Arc<str>>,
+    /// Each account's key in `Parser::account_keys`, by block index.
+    pub account_keys: Vec<u32>,
     /// Business numbers as typed (trimmed), each once.
     pub business_numbers: Vec<Box<str>>,
     /// (account, country, month) report cells, each once (accounts as in `accounts`).
@@ -133,6 +137,8 @@ pub struct Parser<'a> {
     pub timestamp_format: Option<&'a str>,
     /// `--default-country`: national numbers are read in its numbering plan.
     pub default_country: Option<Country>,
+    /// The log's account names met so far by any thread.
+    pub account_keys: &'a AccountKeys,
 }
 
 /// How a log names the default account (the one of rows with no account): the reports' name
@@ -158,9 +164,8 @@ struct BlockState<'m> {
     month_days: &'m mut MonthDays,
     /// With `Parser::zones`: each block account's months in its own zone, by block index.
     zoned_month_days: Vec<MonthDays>,
-    accounts: FxHashMap<Box<str>, u32>,
-    /// Accounts by the bytes as typed, once a block has more than `FEW_ACCOUNTS`.
-    typed_accounts: FxHashMap<Box<[u8]>, u32>,
+    /// The accounts this thread has met, by the bytes as typed (kept across blocks).
+    seen: &'m mut Seen,
     last_account: Option<u32>,
     ids: FxHashMap<Box<str>, u32>,
     business_numbers: FxHashMap<Box<str>, u32>,
@@ -204,12 +209,19 @@ impl Parser<'_> {
     /// The rows of `block`, written into `rows` (emptied first; a buffer to reuse).
     pub fn parse(&self, block: &Block, rows: Vec<Row>) -> Rows {
         let mut month_days = MonthDays::kept(self.tz);
-        let out = self.parse_with(block, rows, &mut month_days);
+        let mut seen = Seen::kept(self.account_keys);
+        let out = self.parse_with(block, rows, (&mut month_days, &mut seen));
         month_days.keep();
+        seen.keep();
         out
     }
 
-    fn parse_with(&self, block: &Block, mut rows: Vec<Row>, month_days: &mut MonthDays) -> Rows {
+    fn parse_with(
+        &self,
+        block: &Block,
+        mut rows: Vec<Row>,
+        (month_days, seen): (&mut MonthDays, &mut Seen),
+    ) -> Rows {
         rows.clear();
         rows.reserve(block.bytes.len() / 40);
         let mut out = Rows {
@@ -220,8 +232,7 @@ impl Parser<'_> {
             times: PlainTimes::default(),
             month_days,
             zoned_month_days: Vec::new(),
-            accounts: FxHashMap::default(),
-            typed_accounts: FxHashMap::default(),
+            seen,
             last_account: None,
             ids: FxHashMap::default(),
             business_numbers: FxHashMap::default(),
@@ -604,29 +615,32 @@ impl Parser<'_> {
         let account = match st.last_account {
             Some(a) if same_name(&out.accounts[a as usize], typed) => a,
             // A few accounts are compared as they are; more are hashed as typed.
-            _ if out.accounts.len() > FEW_ACCOUNTS => match st.typed_accounts.get(typed) {
-                Some(&a) => a,
-                None => {
-                    let a = intern(
-                        &mut st.accounts,
-                        &mut out.accounts,
-                        account_name(self.field(rec, ACCOUNT)?),
-                    );
-                    st.typed_accounts.insert(typed.into(), a);
-                    a
-                }
-            },
+            _ if out.accounts.len() > FEW_ACCOUNTS => self.block_account(st, out, rec)?,
             _ => match (out.accounts.iter()).position(|n| same_name(n, typed)) {
                 Some(a) => a as u32,
-                None => intern(
-                    &mut st.accounts,
-                    &mut out.accounts,
-                    account_name(self.field(rec, ACCOUNT)?),
-                ),
+                None => self.block_account(st, out, rec)?,
             },
         };
         st.last_account = Some(account);
         Ok(account)
+    }
+}
+
+impl Parser<'_> {
+    /// The block index of the row's account, by its spelling as this thread last met it.
+    #[inline(always)]
+    fn block_account(
+        &self,
+        st: &mut BlockState,
+        out: &mut Rows,
+        rec: &impl Record,
+    ) -> std::result::Result<u32, String> {
+        st.seen.block_index(
+            self.account_keys,
+            self.bytes(rec, ACCOUNT),
+            || self.field(rec, ACCOUNT).map(account_name),
+            (&mut out.accounts, &mut out.account_keys),
+        )
     }
 }
 
@@ -796,6 +810,7 @@ mod tests {
             delimiter: b',',
             timestamp_format: None,
             default_country: None,
+            account_keys: &AccountKeys::default(),
         };
         let name = |i: usize| format!("acct{}", (i * 7) % 12);
         let mut text = String::new();

@@ -235,12 +235,29 @@ pub fn parse_plain_utc(b: &[u8], tz: Tz) -> Option<i64> {
 }
 
 /// `parse_plain_utc` over a run of rows: the last date read is kept with its day number, so
-/// the rows of one day (most of a time-ordered log) read only their time of day.
+/// the rows of one day (most of a time-ordered log) read only their time of day; and once
+/// the date has changed, the dates read are kept too, in a small table by a hash of the
+/// date, so that a log out of time order (every row another date) checks and counts each
+/// date once rather than on every row.
 #[derive(Default)]
 pub struct PlainTimes {
     /// `YYYY-MM-DD` as typed (all zero: none yet, never a valid date).
     date: [u8; 10],
     days: i64,
+    /// Dates read and their day numbers, by `date_slot` (empty until the date changes).
+    dates: Vec<([u8; 10], i64)>,
+}
+
+/// Slots of `PlainTimes::dates` (a power of two).
+const DATE_SLOTS: usize = 512;
+
+/// The slot of date `YYYY-MM-DD` in `PlainTimes::dates`: a hash of its last eight bytes.
+#[inline]
+fn date_slot(date: &[u8; 10]) -> usize {
+    let mut tail = [0u8; 8];
+    tail.copy_from_slice(&date[2..]);
+    (u64::from_le_bytes(tail).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - 9)) as usize
+        & (DATE_SLOTS - 1)
 }
 
 impl PlainTimes {
@@ -259,25 +276,55 @@ impl PlainTimes {
             })
         };
         if b[..10] != self.date {
-            if b[4] != b'-' || b[7] != b'-' {
-                return None;
-            }
-            let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-            if !(MIN_YEAR as i64..=MAX_YEAR as i64).contains(&y)
-                || !(1..=12).contains(&m)
-                || d < 1
-                || d > days_in_month(y, m)
-            {
-                return None;
-            }
-            self.date.copy_from_slice(&b[..10]);
-            self.days = days_from_civil(y, m, d);
+            self.new_date(b)?;
         }
         let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
         if h > 23 || mi > 59 || sec > 59 {
             return None;
         }
         Some((self.days * 86_400 + h * 3_600 + mi * 60 + sec) * 1_000_000)
+    }
+}
+
+impl PlainTimes {
+    /// Takes the date of `b` as the one in force, its day number from the table of dates
+    /// read, else read and checked (`None`: not a plain date, for chrono to judge).
+    fn new_date(&mut self, b: &[u8]) -> Option<()> {
+        let mut date = [0u8; 10];
+        date.copy_from_slice(&b[..10]);
+        let slot = date_slot(&date);
+        if let Some(&(kept, days)) = self.dates.get(slot) {
+            if kept == date {
+                (self.date, self.days) = (date, days);
+                return Some(());
+            }
+        }
+        if b[4] != b'-' || b[7] != b'-' {
+            return None;
+        }
+        let num = |r: std::ops::Range<usize>| -> Option<i64> {
+            b[r].iter().try_fold(0i64, |v, &c| {
+                c.is_ascii_digit().then(|| v * 10 + (c - b'0') as i64)
+            })
+        };
+        let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+        if !(MIN_YEAR as i64..=MAX_YEAR as i64).contains(&y)
+            || !(1..=12).contains(&m)
+            || d < 1
+            || d > days_in_month(y, m)
+        {
+            return None;
+        }
+        let days = days_from_civil(y, m, d);
+        // The first date of a run (a block, or one value) makes no table: most runs keep it.
+        if self.date != [0; 10] {
+            if self.dates.is_empty() {
+                self.dates = vec![([0; 10], 0); DATE_SLOTS];
+            }
+            self.dates[slot] = (date, days);
+        }
+        (self.date, self.days) = (date, days);
+        Some(())
     }
 }
 
@@ -610,6 +657,27 @@ mod tests {
             assert_eq!(want.is_some(), ok, "{s}");
             assert_eq!(times.parse(s.as_bytes(), tz), want, "{s}");
         }
+        // Dates in no order, each read many times through the table of dates: the instants
+        // of one at a time, and the bad ones still refused.
+        let mut times = PlainTimes::default();
+        let mut dates: Vec<String> = Vec::new();
+        for y in [1970, 2024, 2026] {
+            for m in 1..=12 {
+                for d in [1, 15, 28, 29, 30, 31] {
+                    dates.push(format!("{y}-{m:02}-{d:02}"));
+                }
+            }
+        }
+        for round in 0..3 {
+            for k in 0..dates.len() {
+                let date = &dates[(k * 37 + round * 11) % dates.len()];
+                let s = format!("{date}T{:02}:{:02}:07Z", k % 24, k % 60);
+                let want = parse_plain_utc(s.as_bytes(), tz);
+                assert_eq!(times.parse(s.as_bytes(), tz), want, "{s}");
+                assert_eq!(want.is_some(), parse(&s, tz).is_ok(), "{s}");
+            }
+        }
+        assert_eq!(times.dates.len(), DATE_SLOTS);
         // naive times in another zone are not UTC
         assert_eq!(
             parse_plain_utc(b"2026-03-01 09:15:00", chrono_tz::Europe::Kyiv),

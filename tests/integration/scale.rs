@@ -436,3 +436,65 @@ fn a_log_out_of_time_order_replays_as_the_ordered_one() {
         );
     }
 }
+
+#[test]
+fn many_accounts_spelled_many_ways_are_counted_apart_with_any_thread_count() {
+    // 120,000 rows (5.6 MB: several 1 MB blocks, each with more than 8 accounts, so the
+    // parsing threads key accounts by spelling across blocks, input/account_keys.rs) of 3,000
+    // accounts, every fifth row typed with spaces around the name (the same account), and
+    // the account "default" (the default account, shown as "default") once in a while. Each
+    // account's inbound and outbound counts are worked out here and must come out per
+    // account, whatever the number of threads; the billers are then finished on several
+    // threads (pipeline::finish_all).
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("many.csv");
+    let mut text = String::from("timestamp,contact,direction,kind,account\n");
+    let mut want: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
+    for i in 0..120_000u64 {
+        let account = match i % 97 {
+            0 => "default".to_string(),
+            _ => format!("acct{:04}", (i * 7919) % 3000),
+        };
+        let typed = if i % 5 == 0 {
+            format!(" {account} ")
+        } else {
+            account.clone()
+        };
+        let inbound = i % 3 != 0;
+        let (s, m, h) = (i % 60, (i / 60) % 60, (i / 3600) % 24);
+        text += &format!(
+            "2026-03-{:02}T{h:02}:{m:02}:{s:02}Z,+3805012{:05},{},{},{typed}\n",
+            1 + i / 86_400,
+            i % 40_000,
+            if inbound { "in" } else { "out" },
+            if inbound { "" } else { "transactional" },
+        );
+        let n = want.entry(account).or_default();
+        if inbound {
+            n.0 += 1;
+        } else {
+            n.1 += 1;
+        }
+    }
+    std::fs::write(&log, text).unwrap();
+    let log = log.to_str().unwrap();
+    let mut runs = Vec::new();
+    for threads in ["1", "2", "3"] {
+        let v = sim(&["replay", log, "--format", "json", "--threads", threads]).json();
+        for model in v["models"].as_array().unwrap() {
+            let got: std::collections::BTreeMap<String, (u64, u64)> =
+                (model["accounts"].as_array().unwrap().iter())
+                    .map(|a| {
+                        let n = |k: &str| a[k].as_u64().unwrap();
+                        let name = a["account"].as_str().unwrap().to_string();
+                        (name, (n("messages_in"), n("messages_out")))
+                    })
+                    .collect();
+            assert_eq!(got.len(), 3001, "{threads} threads, {}", model["name"]);
+            assert!(got == want, "{threads} threads, {}", model["name"]);
+        }
+        runs.push(v);
+    }
+    assert_eq!(runs[0], runs[1]);
+    assert_eq!(runs[0], runs[2]);
+}
