@@ -179,7 +179,7 @@ mod tests {
         for _ in 0..(job * 7919) % 13 + 1 {
             text.extend_from_slice(format!("{job};").as_bytes());
         }
-        if job % 5 == 0 {
+        if job.is_multiple_of(5) {
             std::thread::sleep(std::time::Duration::from_micros(200));
         }
     }
