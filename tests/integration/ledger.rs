@@ -240,3 +240,14 @@ fn a_ledger_of_many_segments_is_the_same_for_any_number_of_workers() {
         );
     }
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_while_the_kept_segments_are_written_is_an_error() {
+    // From standard input every model is kept compact and written by the pool's writer (its
+    // error stopping the workers is checked in `report::ledger::segments`): the run fails,
+    // named, with the I/O exit code.
+    let text = sim(&["generate", "--messages", "40000", "--contacts", "3000"]).succeeds();
+    (sim(&["replay", "-", "--threads", "2", "--ledger", "/dev/full"]).stdin(text))
+        .fails(1, "writing the ledger: No space left on device");
+}
