@@ -6,7 +6,7 @@
 //! line is kept for the ledger. The ledger is then the header and, model after model, that
 //! model's rows and its fee rows ([`Ledger::finish`]): the segments of every compact model
 //! are made into text by a pool of workers, one per core, and written strictly in order
-//! ([`segments`]; docs/performance.md, "Ledger (issue 17)" and "Ledger, fourth pass").
+//! (`segments.rs`; docs/performance.md, "Ledger (issue 17)" and "Ledger, fourth pass").
 //! [`write`] makes the same rows from lines kept in memory (the library's way, and
 //! `explain`'s lines).
 
@@ -324,7 +324,7 @@ struct ShapeText {
 const SEGMENT_RECORDS: u32 = 1 << 14;
 
 /// One model's rows, formatted into `out`, or kept compact there (a temporary file) and
-/// formatted when the ledger is put together ([`Part::rows_from`]). Errors are kept and
+/// formatted when the ledger is put together (`Part::segment_rows`). Errors are kept and
 /// reported by [`Part::finish`]: billing does not stop for them.
 pub struct Part<W: Write> {
     out: W,
