@@ -201,7 +201,7 @@ fn the_ledger_made_while_billing_is_the_one_made_from_kept_lines() {
 #[test]
 fn a_ledger_of_many_segments_is_the_same_for_any_number_of_workers() {
     // 40,000 messages: about 23,000 outbound rows a model, so each model kept compact is
-    // two segments of records (16,384 each, `report::ledger`), formatted by one worker or
+    // six segments of records (4,096 each, `report::ledger`), formatted by one worker or
     // several, and written in order: the bytes of the ledger made from kept lines.
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("log.csv");
@@ -223,7 +223,7 @@ fn a_ledger_of_many_segments_is_the_same_for_any_number_of_workers() {
         .iter()
         .filter(|e| e.direction == simcost::event::Direction::Outbound)
         .count();
-    assert!(outbound > 16_384 && outbound < 2 * 16_384, "{outbound}");
+    assert!(outbound > 5 * 4096, "{outbound}");
     let l = log_path.display().to_string();
     for threads in ["1", "2", "3"] {
         let out = dir.path().join(format!("ledger-{threads}.csv"));

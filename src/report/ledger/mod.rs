@@ -320,8 +320,10 @@ struct ShapeText {
 
 /// Compact records in a segment (the last one of a model: fewer). A segment's first record
 /// has its instant and line whole (not as differences), so that each segment can be made
-/// into text alone, by any worker: about 180 KB of records, 1.9 MB of text.
-const SEGMENT_RECORDS: u32 = 1 << 14;
+/// into text alone, by any worker: about 45 KB of records, 470 KB of text. Small, so the
+/// texts waiting to be written (a few MB) are still in the cache when the writer copies
+/// them: with 16,384 records (1.9 MB) the kernel's copy into a disk file took 1.5 s more.
+const SEGMENT_RECORDS: u32 = 1 << 12;
 
 /// One model's rows, formatted into `out`, or kept compact there (a temporary file) and
 /// formatted when the ledger is put together (`Part::segment_rows`). Errors are kept and
