@@ -53,7 +53,7 @@ pub(crate) fn run(a: ReplayArgs) -> Result<()> {
     };
     warn_mapping(&mut l.log, &results);
     let ledger = match ledger {
-        Some(ledger) => Some(ledger.finish(&l.log, &results)?),
+        Some(ledger) => Some(ledger.finish(&l.log, &results, l.threads)?),
         None => None,
     };
     let report = Report {

@@ -197,3 +197,57 @@ fn the_ledger_made_while_billing_is_the_one_made_from_kept_lines() {
     assert!(streamed.len() > 100_000, "{}", streamed.len());
     assert!(streamed == kept, "the two ledgers differ");
 }
+
+#[test]
+fn a_ledger_of_many_segments_is_the_same_for_any_number_of_workers() {
+    // 40,000 messages: about 23,000 outbound rows a model, so each model kept compact is
+    // six segments of records (4,096 each, `report::ledger`), formatted by one worker or
+    // several, and written in order: the bytes of the ledger made from kept lines.
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("log.csv");
+    let text = sim(&["generate", "--messages", "40000", "--contacts", "3000"]).succeeds();
+    std::fs::write(&log_path, &text).unwrap();
+    let log =
+        simcost::input::read_from("log.csv".into(), text.as_bytes(), &read_options(1)).unwrap();
+    let models = simcost::rates::RateSet::load(&simcost::rates::RateSource::Embedded)
+        .unwrap()
+        .select(&[])
+        .unwrap();
+    let order = simcost::billing::replay_order(&log);
+    let results =
+        simcost::billing::bill_all(&log, Some(&order), &models, &billing_options(true), 1);
+    let mut kept = Vec::new();
+    simcost::report::ledger::write(&log, &results, chrono_tz::UTC, &mut kept).unwrap();
+    let outbound = log
+        .events
+        .iter()
+        .filter(|e| e.direction == simcost::event::Direction::Outbound)
+        .count();
+    assert!(outbound > 5 * 4096, "{outbound}");
+    let l = log_path.display().to_string();
+    for threads in ["1", "2", "3"] {
+        let out = dir.path().join(format!("ledger-{threads}.csv"));
+        let o = out.display().to_string();
+        sim(&["replay", &l, "--threads", threads, "--ledger", &o]).succeeds();
+        assert!(std::fs::read(&out).unwrap() == kept, "{threads} workers");
+        // From standard input every model is kept compact, the first too.
+        let o = dir.path().join("from-stdin.csv").display().to_string();
+        (sim(&["replay", "-", "--threads", threads, "--ledger", &o]).stdin(text.clone()))
+            .succeeds();
+        assert!(
+            std::fs::read(&o).unwrap() == kept,
+            "{threads} workers, stdin"
+        );
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_while_the_kept_segments_are_written_is_an_error() {
+    // From standard input every model is kept compact and written by the pool's writer (its
+    // error stopping the workers is checked in `report::ledger::segments`): the run fails,
+    // named, with the I/O exit code.
+    let text = sim(&["generate", "--messages", "40000", "--contacts", "3000"]).succeeds();
+    (sim(&["replay", "-", "--threads", "2", "--ledger", "/dev/full"]).stdin(text))
+        .fails(1, "writing the ledger: No space left on device");
+}

@@ -2,11 +2,15 @@
 //!
 //! Billing hands each model's lines to a [`Part`] as it bills them (a [`LineSink`]): the
 //! first model's rows are formatted straight into the ledger, each other model's kept as
-//! compact records in a temporary file, so no event or line is kept for the ledger. The
-//! ledger is then the header and, model after model, that model's rows (the compact ones
-//! made into text by a thread per model while the ledger is written) and its fee rows
-//! ([`Ledger::finish`]; docs/performance.md, "Ledger (issue 17)"). [`write`] makes the same rows from lines kept
-//! in memory (the library's way, and `explain`'s lines).
+//! compact records in a temporary file, cut into segments that decode alone, so no event or
+//! line is kept for the ledger. The ledger is then the header and, model after model, that
+//! model's rows and its fee rows ([`Ledger::finish`]): the segments of every compact model
+//! are made into text by a pool of workers, one per core, and written strictly in order
+//! (`segments.rs`; docs/performance.md, "Ledger (issue 17)" and "Ledger, fourth pass").
+//! [`write`] makes the same rows from lines kept in memory (the library's way, and
+//! `explain`'s lines).
+
+mod segments;
 
 use super::cell::text;
 use crate::billing::{Line, LineSink, ModelResult, Names, Price};
@@ -20,10 +24,8 @@ use crate::rates::{Card, FeeKind, Model};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;
-use std::io::{Seek, Write};
-use std::sync::mpsc::{Receiver, Sender, SyncSender};
+use std::io::{Read, Seek, Write};
 use std::sync::Mutex;
-use std::thread::ScopedJoinHandle;
 
 pub const HEADER: [&str; 17] = [
     "timestamp",
@@ -310,16 +312,21 @@ impl Shape {
 
 /// The text of a shape: its cells from `billed_as` to `market` (each with its comma), and
 /// its note.
+#[derive(Clone)]
 struct ShapeText {
     cells: Box<[u8]>,
     note: &'static str,
 }
 
-/// A compact row is at most this long (seven varints and a country).
-const MAX_RECORD: usize = 64;
+/// Compact records in a segment (the last one of a model: fewer). A segment's first record
+/// has its instant and line whole (not as differences), so that each segment can be made
+/// into text alone, by any worker: about 45 KB of records, 470 KB of text. Small, so the
+/// texts waiting to be written (a few MB) are still in the cache when the writer copies
+/// them: with 16,384 records (1.9 MB) the kernel's copy into a disk file took 1.5 s more.
+const SEGMENT_RECORDS: u32 = 1 << 12;
 
 /// One model's rows, formatted into `out`, or kept compact there (a temporary file) and
-/// formatted when the ledger is put together ([`Part::rows_from`]). Errors are kept and
+/// formatted when the ledger is put together (`Part::segment_rows`). Errors are kept and
 /// reported by [`Part::finish`]: billing does not stop for them.
 pub struct Part<W: Write> {
     out: W,
@@ -348,6 +355,12 @@ pub struct Part<W: Write> {
     accounts: Vec<Option<(Box<[u8]>, chrono_tz::Tz)>>,
     /// The instant and line of the last compact record (each is written as the difference).
     last: (i64, u32),
+    /// Where each segment of compact records starts in `out` (see [`SEGMENT_RECORDS`]).
+    segments: Vec<u64>,
+    /// Records the segment being written has room for.
+    segment_left: u32,
+    /// Bytes handed to `out` so far.
+    flushed: u64,
 }
 
 impl<W: Write> Part<W> {
@@ -384,6 +397,35 @@ impl<W: Write> Part<W> {
             zones: None,
             accounts: Vec::new(),
             last: (0, 0),
+            segments: Vec::new(),
+            segment_left: 0,
+            flushed: 0,
+        }
+    }
+
+    /// A part that makes the same text as this one (its model's cells and shapes), with
+    /// caches of its own: a worker's (the caches are filled as it writes).
+    fn fork(&self) -> Part<Vec<u8>> {
+        Part {
+            out: Vec::new(),
+            buf: Vec::new(),
+            error: None,
+            tz: self.tz,
+            compact: false,
+            model: self.model.clone(),
+            currency: self.currency.clone(),
+            markets: self.markets.clone(),
+            shapes: self.shapes.clone(),
+            shape_ids: FxHashMap::default(),
+            last_shape: None,
+            minute: None,
+            stamp: None,
+            zones: self.zones.clone(),
+            accounts: Vec::new(),
+            last: (0, 0),
+            segments: Vec::new(),
+            segment_left: 0,
+            flushed: 0,
         }
     }
 
@@ -419,6 +461,7 @@ impl<W: Write> Part<W> {
     }
 
     fn flush_buf(&mut self) {
+        self.flushed += self.buf.len() as u64;
         if self.error.is_none() {
             self.error = self.out.write_all(&self.buf).err();
         }
@@ -589,8 +632,12 @@ impl<W: Write> Part<W> {
         buf
     }
 
-    /// The row of an outbound message as a compact record, for [`Part::rows_from`].
+    /// The row of an outbound message as a compact record, for [`Part::segment_rows`].
     fn record(&mut self, ev: &Event, session: Option<u32>, shape: u32) {
+        if self.segment_left == 0 {
+            self.start_segment();
+        }
+        self.segment_left -= 1;
         let buf = &mut self.buf;
         let (at, line) = self.last;
         varint(buf, zigzag(ev.at.wrapping_sub(at)));
@@ -601,6 +648,14 @@ impl<W: Write> Part<W> {
         varint(buf, session.map_or(0, |s| u64::from(s) + 1));
         varint(buf, shape.into());
         self.last = (ev.at, ev.line);
+    }
+
+    /// A new segment from the next record on: its instant and line are written whole.
+    #[cold]
+    fn start_segment(&mut self) {
+        self.segments.push(self.flushed + self.buf.len() as u64);
+        self.segment_left = SEGMENT_RECORDS;
+        self.last = (0, 0);
     }
 
     /// The record at `data[*pos..]`: the event (what the row shows of it), its session and
@@ -631,47 +686,6 @@ impl<W: Write> Part<W> {
             kind: Kind::FreeForm,
         };
         Some((ev, session, shape))
-    }
-
-    /// The part writing to `out` from now on; gives the writer it had.
-    fn redirect<V: Write>(self, out: V) -> (Part<V>, W) {
-        let Part {
-            out: had,
-            buf,
-            error,
-            tz,
-            compact,
-            model,
-            currency,
-            markets,
-            shapes,
-            shape_ids,
-            last_shape,
-            minute,
-            stamp,
-            zones,
-            accounts,
-            last,
-        } = self;
-        let part = Part {
-            out,
-            buf,
-            error,
-            tz,
-            compact,
-            model,
-            currency,
-            markets,
-            shapes,
-            shape_ids,
-            last_shape,
-            minute,
-            stamp,
-            zones,
-            accounts,
-            last,
-        };
-        (part, had)
     }
 
     /// The fee rows of the model's result, after its lines.
@@ -742,29 +756,6 @@ impl ContactCells {
         let id = id as usize;
         let start = if id == 0 { 0 } else { *self.ends.get(id - 1)? };
         self.text.get(start..*self.ends.get(id)?)
-    }
-}
-
-/// A part's formatted rows on their way to the ledger, a chunk per write; chunks the ledger
-/// has written come back in `spare`.
-struct Chunks {
-    to: SyncSender<Vec<u8>>,
-    spare: Receiver<Vec<u8>>,
-}
-
-impl Write for Chunks {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.write_all(buf)?;
-        Ok(buf.len())
-    }
-    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        let mut chunk = self.spare.try_recv().unwrap_or_default();
-        chunk.clear();
-        chunk.extend_from_slice(buf);
-        (self.to.send(chunk)).map_err(|_| std::io::Error::other("the ledger was abandoned"))
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 
@@ -892,47 +883,38 @@ impl<W: Write + Send> Ledger<W> {
     }
 
     /// Ends each model's rows with its fee rows and puts them in order; gives the ledger. The
-    /// parts kept compact are formatted each by a thread while the ledger is written.
-    pub fn finish(self, log: &Log, results: &[ModelResult]) -> Result<W> {
+    /// parts kept compact are made into text by `threads` workers (at most one per core)
+    /// while the ledger is written.
+    pub fn finish(self, log: &Log, results: &[ModelResult], threads: usize) -> Result<W> {
         let mut ledger = self.out;
         if let Some(w) = &mut ledger {
             // No part holds the ledger: its header is not written yet.
             write_header(w)?;
         }
-        let parts: Vec<_> = (self.parts.into_iter())
-            .map(|p| p.into_inner().unwrap_or_else(|e| e.into_inner()))
-            .collect();
-        let contacts = match parts.iter().any(|p| p.compact) {
-            true => ContactCells::of(log),
-            false => ContactCells::default(),
-        };
-        let contacts = &contacts;
-        std::thread::scope(|s| {
-            let mut coming = Vec::new();
-            for (mut part, result) in parts.into_iter().zip(results) {
-                if !part.compact {
-                    coming.push(Coming::Direct(Box::new(part), result));
-                    continue;
-                }
-                let (to, chunks) = std::sync::mpsc::sync_channel(2);
-                let (back, spare) = std::sync::mpsc::channel();
-                let thread = s.spawn(move || {
-                    part.flush_buf();
-                    let (part, out) = part.redirect(Chunks { to, spare });
-                    match out {
-                        Out::Temp(file) => part.format_compact(file, log, contacts, result),
-                        Out::Ledger(_) => Err(std::io::Error::other("no ledger")),
-                    }
-                });
-                coming.push(Coming::Formatted(chunks, back, thread));
+        let mut kept = Vec::new();
+        for (part, result) in self.parts.into_iter().zip(results) {
+            let mut part = part.into_inner().unwrap_or_else(|e| e.into_inner());
+            if let Some(e) = part.error.take() {
+                return Err(failed(e));
             }
-            for c in coming {
-                ledger = Some(c.write(ledger.take(), log)?);
+            if part.compact {
+                kept.push(Kept::of(part, result)?);
+                continue;
             }
-            let mut ledger = ledger.ok_or_else(no_ledger)?;
-            ledger.flush().map_err(failed)?;
-            Ok(ledger)
-        })
+            // Only the first model's part holds the ledger: no compact one comes before it.
+            if !kept.is_empty() {
+                return Err(no_ledger());
+            }
+            part.fees(log, result);
+            ledger = match part.finish().map_err(failed)? {
+                Out::Ledger(w) => Some(w),
+                Out::Temp(_) => return Err(no_ledger()),
+            };
+        }
+        let mut ledger = ledger.ok_or_else(no_ledger)?;
+        write_kept(&kept, log, threads, &mut ledger).map_err(failed)?;
+        ledger.flush().map_err(failed)?;
+        Ok(ledger)
     }
 }
 
@@ -940,112 +922,135 @@ fn no_ledger() -> Error {
     failed(std::io::Error::other("no ledger"))
 }
 
-impl Part<Chunks> {
-    /// The rows kept compact in `file` (by [`Part::record`]), as text, their names from `log`.
-    fn rows_from(
+/// A model's rows kept compact, to be made into text: its records in a temporary file, cut
+/// into segments that decode alone, and its fee rows.
+struct Kept<'a> {
+    /// Read by one worker at a time (a segment is a seek and one read).
+    file: Mutex<std::fs::File>,
+    /// Where each segment starts in `file`; the last one ends at `end`.
+    starts: Vec<u64>,
+    end: u64,
+    /// The records of the last segment (every other one has [`SEGMENT_RECORDS`]).
+    last_records: u32,
+    /// The model's cells and shapes, for the workers' own parts.
+    part: Part<Vec<u8>>,
+    result: &'a ModelResult,
+}
+
+impl<'a> Kept<'a> {
+    fn of<W: Write>(mut part: Part<Out<W>>, result: &'a ModelResult) -> Result<Kept<'a>> {
+        part.flush_buf();
+        if let Some(e) = part.error.take() {
+            return Err(failed(e));
+        }
+        let text = part.fork();
+        let file = match part.out {
+            Out::Temp(file) => file,
+            Out::Ledger(_) => return Err(no_ledger()),
+        };
+        Ok(Kept {
+            file: Mutex::new(file),
+            starts: part.segments,
+            end: part.flushed,
+            last_records: SEGMENT_RECORDS - part.segment_left,
+            part: text,
+            result,
+        })
+    }
+
+    /// Segment `k`'s records into `data`; gives how many there are.
+    fn read(&self, k: usize, data: &mut Vec<u8>) -> std::io::Result<u32> {
+        let start = self.starts[k];
+        let (end, records) = match self.starts.get(k + 1) {
+            Some(&next) => (next, SEGMENT_RECORDS),
+            None => (self.end, self.last_records),
+        };
+        data.clear();
+        data.resize((end - start) as usize, 0);
+        let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        file.seek(std::io::SeekFrom::Start(start))?;
+        file.read_exact(data)?;
+        Ok(records)
+    }
+}
+
+/// A worker of [`write_kept`]: a part of each kept model (its caches its own), and a buffer
+/// for a segment's records.
+struct Worker {
+    parts: Vec<Part<Vec<u8>>>,
+    data: Vec<u8>,
+}
+
+/// The rows of the `kept` models, each model's segments then its fee rows, model after
+/// model, made into text by a pool of workers and written to `ledger` in that order.
+fn write_kept(
+    kept: &[Kept],
+    log: &Log,
+    threads: usize,
+    ledger: &mut impl Write,
+) -> std::io::Result<()> {
+    if kept.is_empty() {
+        return Ok(());
+    }
+    let contacts = &ContactCells::of(log);
+    // A job: a model's segment, or (`None`) its fee rows.
+    let jobs: Vec<(usize, Option<usize>)> = (kept.iter().enumerate())
+        .flat_map(|(m, k)| {
+            (0..k.starts.len())
+                .map(move |s| (m, Some(s)))
+                .chain([(m, None)])
+        })
+        .collect();
+    // More workers than cores would only take turns (and hold more text).
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = threads.clamp(1, cores.max(1)).min(jobs.len());
+    let states = (0..workers)
+        .map(|_| Worker {
+            parts: kept.iter().map(|k| k.part.fork()).collect(),
+            data: Vec::new(),
+        })
+        .collect();
+    let make = |w: &mut Worker, job: usize, text: &mut Vec<u8>| {
+        let (m, segment) = jobs[job];
+        let (kept, part) = (&kept[m], &mut w.parts[m]);
+        // The part writes into the pool's buffer.
+        std::mem::swap(&mut part.buf, text);
+        let done = match segment {
+            Some(k) => (kept.read(k, &mut w.data))
+                .and_then(|records| part.segment_rows(&w.data, records, log, contacts)),
+            None => {
+                part.fees(log, kept.result);
+                Ok(())
+            }
+        };
+        std::mem::swap(&mut part.buf, text);
+        done
+    };
+    segments::in_order(jobs.len(), 2 * workers + 2, states, make, |text| {
+        ledger.write_all(text)
+    })
+}
+
+impl Part<Vec<u8>> {
+    /// The `records` compact records of a segment (`data`, by [`Part::record`]) as text,
+    /// their names from `log`.
+    fn segment_rows(
         &mut self,
-        mut file: std::fs::File,
+        data: &[u8],
+        records: u32,
         log: &Log,
         contacts: &ContactCells,
     ) -> std::io::Result<()> {
-        use std::io::Read;
-        file.rewind()?;
-        let mut data: Vec<u8> = Vec::with_capacity(FLUSH_AT);
-        let (mut pos, mut end_of_file) = (0, false);
+        let cut_short = || std::io::Error::other("a ledger row kept compact is cut short");
         self.last = (0, 0);
-        loop {
-            if !end_of_file && data.len() - pos < MAX_RECORD {
-                data.drain(..pos);
-                pos = 0;
-                let room = (FLUSH_AT - data.len()) as u64;
-                end_of_file = (&mut file).take(room).read_to_end(&mut data)? == 0;
-                continue;
-            }
-            if pos == data.len() {
-                break;
-            }
-            let (ev, session, shape) = self
-                .decode(&data, &mut pos)
-                .ok_or_else(|| std::io::Error::other("a ledger row kept compact is cut short"))?;
+        let mut pos = 0;
+        for _ in 0..records {
+            let (ev, session, shape) = self.decode(data, &mut pos).ok_or_else(cut_short)?;
             self.text_row(&ev, (session, shape), log, Some(contacts));
-            if self.buf.len() >= FLUSH_AT {
-                self.send_buf();
-                if self.error.is_some() {
-                    // The ledger stopped (an error writing it): nothing more to make.
-                    break;
-                }
-            }
         }
-        Ok(())
-    }
-
-    /// Hands the rows so far to the ledger as they are (no copy), going on in a spare buffer.
-    fn send_buf(&mut self) {
-        let mut spare =
-            (self.out.spare.try_recv()).unwrap_or_else(|_| Vec::with_capacity(FLUSH_AT + 4096));
-        spare.clear();
-        let rows = std::mem::replace(&mut self.buf, spare);
-        if self.error.is_none() && self.out.to.send(rows).is_err() {
-            self.error = Some(std::io::Error::other("the ledger was abandoned"));
-        }
-    }
-
-    /// The rows kept compact in `file` as text, and the fee rows.
-    fn format_compact(
-        mut self,
-        file: std::fs::File,
-        log: &Log,
-        contacts: &ContactCells,
-        result: &ModelResult,
-    ) -> std::io::Result<()> {
-        if let Some(e) = self.error.take() {
-            return Err(e);
-        }
-        self.compact = false;
-        self.rows_from(file, log, contacts)?;
-        self.fees(log, result);
-        self.finish().map(drop)
-    }
-}
-
-/// A part's rows as the ledger receives them, in the order of the models.
-enum Coming<'s, W: Write> {
-    /// Formatted as they were billed: the fee rows are left to add.
-    Direct(Box<Part<Out<W>>>, &'s ModelResult),
-    /// Kept compact, formatted by a thread: chunks in order (sent back once written), then
-    /// the thread's outcome.
-    Formatted(
-        Receiver<Vec<u8>>,
-        Sender<Vec<u8>>,
-        ScopedJoinHandle<'s, std::io::Result<()>>,
-    ),
-}
-
-impl<W: Write> Coming<'_, W> {
-    /// Adds the part's rows to `ledger` (`None`: the part holds it); gives the ledger.
-    fn write(self, ledger: Option<W>, log: &Log) -> Result<W> {
-        match self {
-            Coming::Direct(mut part, result) => {
-                if let Some(e) = part.error.take() {
-                    return Err(failed(e));
-                }
-                part.fees(log, result);
-                match part.finish().map_err(failed)? {
-                    Out::Ledger(w) => Ok(w),
-                    Out::Temp(_) => Err(no_ledger()),
-                }
-            }
-            Coming::Formatted(chunks, back, thread) => {
-                let mut w = ledger.ok_or_else(no_ledger)?;
-                for chunk in chunks {
-                    w.write_all(&chunk).map_err(failed)?;
-                    let _ = back.send(chunk);
-                }
-                let done = thread.join();
-                done.unwrap_or_else(|e| std::panic::resume_unwind(e))
-                    .map_err(failed)?;
-                Ok(w)
-            }
+        match pos == data.len() {
+            true => Ok(()),
+            false => Err(cut_short()),
         }
     }
 }
@@ -1236,6 +1241,58 @@ mod tests {
         assert!(back.decode(&data[..data.len() - 1], &mut 0).is_some());
         let mut pos = data.len() - 1;
         assert!(part(chrono_tz::UTC).decode(&data, &mut pos).is_none());
+    }
+
+    /// Each segment decodes alone, from its start and a part that has decoded nothing: the
+    /// record right after a segment's start is its event, not a difference from the last.
+    #[test]
+    fn each_segment_of_compact_records_decodes_alone() {
+        let de = Country::parse("de").unwrap();
+        let n = 2 * SEGMENT_RECORDS + 5;
+        let events: Vec<Event> = (0..n)
+            .map(|k| Event {
+                at: 1_772_356_500_000_000 + i64::from(k) * 1_000_003,
+                day: 0,
+                line: 2 * k + 1,
+                contact: k % 97,
+                stream: 0,
+                cell: k % 89,
+                country: de,
+                direction: Direction::Outbound,
+                kind: Kind::FreeForm,
+            })
+            .collect();
+        let mut p = part(chrono_tz::UTC);
+        p.compact = true;
+        for (k, e) in events.iter().enumerate() {
+            p.record(e, Some(k as u32 / 3), k as u32 % 7);
+            if k == 1000 {
+                // A flush in the middle: offsets count the bytes written before.
+                p.flush_buf();
+            }
+        }
+        p.flush_buf();
+        let data = std::mem::take(&mut p.out);
+        assert_eq!(p.segments.len(), 3);
+        assert_eq!((p.segments[0], p.flushed), (0, data.len() as u64));
+        assert_eq!(SEGMENT_RECORDS - p.segment_left, 5);
+        let fields = |e: &Event| (e.at, e.line, e.contact, e.cell, e.country);
+        for (s, &start) in p.segments.iter().enumerate() {
+            let end = p.segments.get(s + 1).map_or(data.len(), |&e| e as usize);
+            let (mut alone, mut pos) = (part(chrono_tz::UTC), start as usize);
+            let first = s * SEGMENT_RECORDS as usize;
+            for (k, e) in events
+                .iter()
+                .enumerate()
+                .skip(first)
+                .take(SEGMENT_RECORDS as usize)
+            {
+                let (got, session, shape) = alone.decode(&data, &mut pos).unwrap();
+                assert_eq!(fields(&got), fields(e), "record {k}");
+                assert_eq!((session, shape), (Some(k as u32 / 3), k as u32 % 7));
+            }
+            assert_eq!(pos, end, "segment {s}");
+        }
     }
 
     #[test]
