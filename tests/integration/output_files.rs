@@ -564,7 +564,9 @@ fn a_run_interrupted_while_writing_the_ledger_leaves_the_old_ledger() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // Ctrl-C once the ledger has begun to be written (30 MB: about a second in a debug build).
+    // Killed once the ledger has begun to be written (30 MB: about a second in a debug build).
+    // SIGKILL rather than Ctrl-C's SIGINT: a shell that starts a job in the background without
+    // job control (a CI script run with `&`) has it ignore SIGINT, and the run would finish.
     let writing = || {
         fs::read_dir(d).unwrap().any(|e| {
             let e = e.unwrap();
@@ -581,7 +583,7 @@ fn a_run_interrupted_while_writing_the_ledger_leaves_the_old_ledger() {
     }
     let pid = child.id().to_string();
     assert!(Command::new("kill")
-        .args(["-INT", &pid])
+        .args(["-KILL", &pid])
         .status()
         .unwrap()
         .success());
