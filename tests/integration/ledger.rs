@@ -172,6 +172,22 @@ fn sessions_opened_at_one_instant_are_numbered_in_the_replay_order() {
     );
 }
 
+/// The log read from `text`, and its ledger made by the library from lines kept while every
+/// shipped model is billed (one thread): the reference a streamed ledger is held to.
+fn ledger_of_kept_lines(name: &str, text: &str) -> (simcost::input::Log, Vec<u8>) {
+    let log = simcost::input::read_from(name.into(), text.as_bytes(), &read_options(1)).unwrap();
+    let models = simcost::rates::RateSet::load(&simcost::rates::RateSource::Embedded)
+        .unwrap()
+        .select(&[])
+        .unwrap();
+    let order = simcost::billing::replay_order(&log);
+    let results =
+        simcost::billing::bill_all(&log, Some(&order), &models, &billing_options(true), 1);
+    let mut kept = Vec::new();
+    simcost::report::ledger::write(&log, &results, chrono_tz::UTC, &mut kept).unwrap();
+    (log, kept)
+}
+
 #[test]
 fn the_ledger_made_while_billing_is_the_one_made_from_kept_lines() {
     // The CLI bills a time-ordered file while reading it and formats each line as billed;
@@ -182,17 +198,7 @@ fn the_ledger_made_while_billing_is_the_one_made_from_kept_lines() {
     let o = out.display().to_string();
     sim(&["replay", &path, "--ledger", &o]).succeeds();
     let text = std::fs::read_to_string(&path).unwrap();
-    let log =
-        simcost::input::read_from("mixed.csv".into(), text.as_bytes(), &read_options(1)).unwrap();
-    let models = simcost::rates::RateSet::load(&simcost::rates::RateSource::Embedded)
-        .unwrap()
-        .select(&[])
-        .unwrap();
-    let order = simcost::billing::replay_order(&log);
-    let results =
-        simcost::billing::bill_all(&log, Some(&order), &models, &billing_options(true), 1);
-    let mut kept = Vec::new();
-    simcost::report::ledger::write(&log, &results, chrono_tz::UTC, &mut kept).unwrap();
+    let (_, kept) = ledger_of_kept_lines("mixed.csv", &text);
     let streamed = std::fs::read(&out).unwrap();
     assert!(streamed.len() > 100_000, "{}", streamed.len());
     assert!(streamed == kept, "the two ledgers differ");
@@ -207,17 +213,7 @@ fn a_ledger_of_many_segments_is_the_same_for_any_number_of_workers() {
     let log_path = dir.path().join("log.csv");
     let text = sim(&["generate", "--messages", "40000", "--contacts", "3000"]).succeeds();
     std::fs::write(&log_path, &text).unwrap();
-    let log =
-        simcost::input::read_from("log.csv".into(), text.as_bytes(), &read_options(1)).unwrap();
-    let models = simcost::rates::RateSet::load(&simcost::rates::RateSource::Embedded)
-        .unwrap()
-        .select(&[])
-        .unwrap();
-    let order = simcost::billing::replay_order(&log);
-    let results =
-        simcost::billing::bill_all(&log, Some(&order), &models, &billing_options(true), 1);
-    let mut kept = Vec::new();
-    simcost::report::ledger::write(&log, &results, chrono_tz::UTC, &mut kept).unwrap();
+    let (log, kept) = ledger_of_kept_lines("log.csv", &text);
     let outbound = log
         .events
         .iter()
