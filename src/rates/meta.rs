@@ -321,15 +321,8 @@ impl MetaTiers {
     pub fn parse(file: &str, text: &str, currency: &str) -> Result<MetaTiers> {
         let t = RateCsv::parse(file, text)?;
         let err = |line: u64, msg: String| t.err(line, msg);
-        let names = [
-            "effective_from",
-            "market",
-            "currency",
-            "category",
-            "volume_from",
-            "volume_to",
-            "rate",
-        ];
+        // The card's columns up to `rate` (then `source` and `note`, not read here).
+        let names = &super::import_meta::TIER_HEADER[..7];
         let c: Vec<usize> = names.iter().map(|n| t.column(n)).collect::<Result<_>>()?;
         let mut tiers = MetaTiers {
             by_key: FxHashMap::default(),

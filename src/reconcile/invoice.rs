@@ -13,14 +13,7 @@ pub const COLUMNS: [&str; 6] = [
 
 pub fn read(file: &str, text: &str) -> Result<Bill> {
     let mut bill = Bill::new(BillFormat::Invoice, file);
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(false)
-        .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
-    let header: Vec<String> = (rdr.headers())
-        .map_err(|e| bill.bad(1, format!("unreadable header ({e})")))?
-        .iter()
-        .map(|h| h.trim().to_ascii_lowercase())
-        .collect();
+    let (header, records) = super::csv_bill(&bill, text)?;
     let mut at = [0usize; 6];
     for (k, name) in COLUMNS.iter().enumerate() {
         at[k] = (header.iter().position(|h| h == name)).ok_or_else(|| {
@@ -30,12 +23,8 @@ pub fn read(file: &str, text: &str) -> Result<Bill> {
             )
         })?;
     }
-    for rec in rdr.records() {
-        let rec = rec.map_err(|e| {
-            let line = e.position().map(|p| p.line()).unwrap_or(0);
-            bill.bad(line, format!("unreadable row ({e})"))
-        })?;
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+    for rec in records {
+        let (rec, line) = super::csv_record(&bill, rec)?;
         let get = |k: usize| rec.get(at[k]).unwrap_or("").trim();
         let key = (
             month(get(0)).ok_or_else(|| {

@@ -199,6 +199,33 @@ pub struct Bill {
     pub messages: Option<Vec<BillMessage>>,
 }
 
+/// A CSV bill: its header (trimmed, lower case; a BOM skipped) and its records.
+fn csv_bill<'t>(
+    bill: &Bill,
+    text: &'t str,
+) -> Result<(Vec<String>, csv::StringRecordsIntoIter<&'t [u8]>)> {
+    let mut rdr = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let header = (rdr.headers())
+        .map_err(|e| bill.bad(1, format!("unreadable header ({e})")))?
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
+    Ok((header, rdr.into_records()))
+}
+
+/// A CSV bill's record and its line, or the error that names the line.
+fn csv_record(
+    bill: &Bill,
+    rec: csv::Result<csv::StringRecord>,
+) -> Result<(csv::StringRecord, u64)> {
+    let rec = rec.map_err(|e| {
+        let line = e.position().map(|p| p.line()).unwrap_or(0);
+        bill.bad(line, format!("unreadable row ({e})"))
+    })?;
+    let line = rec.position().map(|p| p.line()).unwrap_or(0);
+    Ok((rec, line))
+}
+
 impl Bill {
     pub fn new(format: BillFormat, file: &str) -> Bill {
         Bill {

@@ -27,24 +27,15 @@ const COLUMNS: [(&str, &[&str]); 8] = [
 
 pub fn read(file: &str, text: &str) -> Result<Bill> {
     let mut bill = Bill::new(BillFormat::Twilio, file);
-    let mut rdr = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
-    let header: Vec<String> = (rdr.headers())
-        .map_err(|e| bill.bad(1, format!("unreadable header ({e})")))?
-        .iter()
-        .map(|h| h.trim().to_ascii_lowercase())
-        .collect();
+    let (header, records) = super::csv_bill(&bill, text)?;
     let mut at = [0usize; 8];
     for (k, (name, spellings)) in COLUMNS.iter().enumerate() {
         at[k] = (header.iter().position(|h| spellings.contains(&h.as_str())))
             .ok_or_else(|| bill.bad(1, format!("no {name} column (a Twilio message export)")))?;
     }
     let mut messages = Vec::new();
-    for rec in rdr.records() {
-        let rec = rec.map_err(|e| {
-            let line = e.position().map(|p| p.line()).unwrap_or(0);
-            bill.bad(line, format!("unreadable row ({e})"))
-        })?;
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+    for rec in records {
+        let (rec, line) = super::csv_record(&bill, rec)?;
         messages.push(message(&mut bill, line, &rec, &at)?);
     }
     bill.messages = Some(messages);
