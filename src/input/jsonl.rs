@@ -166,16 +166,21 @@ fn span(text: &str, s: Span) -> &str {
     &text[s.0 as usize..(s.0 + s.1) as usize]
 }
 
+/// What `canonical` gives: the export's lines and counts (`Normalised::csv` left empty),
+/// the canonical rows to read, and the input's bytes if kept.
+pub type Webhook<'v> = (Normalised, merge::Rows<'v>, Vec<u8>);
+
 /// The payloads of `input` in canonical form; `values`: the value maps (`--map-value`).
 /// Read a chunk at a time and parsed on `threads` cores (0: every one); the messages are
-/// then made in file order on one. With `skip_invalid`, the input's bytes too (to give a
-/// rejected payload back as it was); else an empty vector.
+/// then made in file order, and written as canonical rows as those are read. With
+/// `skip_invalid`, the input's bytes too (to give a rejected payload back as it was); else an
+/// empty vector.
 pub fn canonical(
     input: impl std::io::Read,
     values: &Values,
     skip_invalid: bool,
     threads: usize,
-) -> std::result::Result<(Normalised, Vec<u8>), (u64, String)> {
+) -> std::result::Result<Webhook<'_>, (u64, String)> {
     canonical_in(input, CHUNK, values, skip_invalid, threads)
 }
 
@@ -186,7 +191,7 @@ fn canonical_in(
     values: &Values,
     skip_invalid: bool,
     threads: usize,
-) -> std::result::Result<(Normalised, Vec<u8>), (u64, String)> {
+) -> std::result::Result<Webhook<'_>, (u64, String)> {
     let threads = match threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
@@ -214,7 +219,8 @@ fn canonical_in(
         }
         rejects.append(&mut p.rejects);
     }
-    Ok((merge::canonical(parsed, values, rejects, threads), whole))
+    let (n, rows) = merge::canonical(parsed, values, rejects, threads);
+    Ok((n, rows, whole))
 }
 
 /// The items of one chunk of the file. Each line is read by the fastest reader sure to read
@@ -417,7 +423,24 @@ mod tests {
         chunk: usize,
         skip: bool,
     ) -> Result<(Normalised, Vec<u8>), (u64, String)> {
-        canonical_in(text, chunk, &vec![Vec::new(); N_FIELDS], skip, 2)
+        with_csv(canonical_in(
+            text,
+            chunk,
+            &vec![Vec::new(); N_FIELDS],
+            skip,
+            2,
+        ))
+    }
+
+    /// The rows read into `Normalised::csv`.
+    fn with_csv(
+        read: Result<Webhook<'_>, (u64, String)>,
+    ) -> Result<(Normalised, Vec<u8>), (u64, String)> {
+        use std::io::Read;
+        let (mut n, mut rows, whole) = read?;
+        assert!(n.csv.is_empty());
+        rows.read_to_end(&mut n.csv).unwrap();
+        Ok((n, whole))
     }
 
     #[test]
@@ -494,10 +517,11 @@ mod tests {
     /// gives what one chunk gives: messages made across chunks as in one pass.
     fn same_in_any_chunks(text: &str) -> Normalised {
         let values = vec![Vec::new(); N_FIELDS];
-        let (whole, _) = canonical_in(text.as_bytes(), CHUNK, &values, false, 1).unwrap();
+        let (whole, _) = with_csv(canonical_in(text.as_bytes(), CHUNK, &values, false, 1)).unwrap();
         for chunk in 1..=text.len() {
             for threads in 1..=3 {
-                let (n, _) = canonical_in(text.as_bytes(), chunk, &values, false, threads).unwrap();
+                let read = canonical_in(text.as_bytes(), chunk, &values, false, threads);
+                let (n, _) = with_csv(read).unwrap();
                 let got = (&n.csv, &n.lines, n.records, n.merged);
                 let want = (&whole.csv, &whole.lines, whole.records, whole.merged);
                 assert_eq!(got, want, "chunks of {chunk} bytes, {threads} cores");

@@ -422,10 +422,12 @@ fn read_webhook(
     };
     let values = super::export::value_maps(opts)?;
     // The payloads themselves are kept (whole) only to give rejected ones back as they were.
-    let (n, bytes) = super::jsonl::canonical(input, &values, opts.skip_invalid, opts.threads)
+    let (n, rows, bytes) = super::jsonl::canonical(input, &values, opts.skip_invalid, opts.threads)
         .map_err(|(line, msg)| err(line, msg))?;
     let header = vec!["payload".to_string()];
-    read_normalised(file, header, n, opts, batch, Original::Lines(&bytes))
+    // The canonical rows are written as they are read, never held whole.
+    let original = Original::Lines(&bytes);
+    read_normalised_from(file, header, (n, rows), opts, batch, original)
 }
 
 /// The delimiter given, else detected from the header line (which is given back).
@@ -519,7 +521,20 @@ impl Original<'_> {
 fn read_normalised(
     file: String,
     header: Vec<String>,
-    n: Normalised,
+    mut n: Normalised,
+    opts: &ReadOptions,
+    batch: Option<Batches>,
+    original: Original,
+) -> Result<Log> {
+    let csv = std::io::Cursor::new(std::mem::take(&mut n.csv));
+    read_normalised_from(file, header, (n, csv), opts, batch, original)
+}
+
+/// `read_normalised` with the canonical rows read from `csv` rather than `n.csv`.
+fn read_normalised_from(
+    file: String,
+    header: Vec<String>,
+    (n, csv): (Normalised, impl Read + Send),
     opts: &ReadOptions,
     batch: Option<Batches>,
     original: Original,
@@ -540,14 +555,7 @@ fn read_normalised(
         lines: Some(std::sync::Arc::new(n.lines)),
         ..ReadOptions::default()
     };
-    let mut log = read_input(
-        file,
-        std::io::Cursor::new(n.csv),
-        0,
-        None,
-        &canonical,
-        batch,
-    )?;
+    let mut log = read_input(file, csv, 0, None, &canonical, batch)?;
     log.rows = n.records;
     log.rows_merged = n.merged;
     if !log.rejects.is_empty() {

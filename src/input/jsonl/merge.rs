@@ -11,8 +11,8 @@
 //! then written a range of chunks per core.
 
 use super::{kind_of, span, Item, Parsed};
-use crate::input::export::{renamed, Canonical, Normalised, Values};
-use crate::input::rows::N_FIELDS;
+use crate::input::export::{renamed, write_row, Normalised, Values};
+use crate::input::rows::{FIELDS, N_FIELDS};
 use crate::input::Reject;
 use rustc_hash::{FxHashMap, FxHasher};
 use std::collections::hash_map::Entry;
@@ -93,8 +93,10 @@ pub(super) struct Local {
     /// Its first and last items in the chunk (chained by `Item::next`).
     head: u32,
     tail: u32,
-    /// Part of a message of an earlier chunk (set when the chunks are matched).
+    /// Part of a message of an earlier chunk; the first part of a message with items in
+    /// later chunks too, made again (both set when the chunks are matched).
     absorbed: bool,
+    remade: bool,
 }
 
 /// An id whose hash another id has (rare), in a table of its own: compared whole.
@@ -210,6 +212,7 @@ pub(super) fn merge_chunk(p: &mut Parsed) {
             head: i,
             tail: i,
             absorbed: false,
+            remade: false,
         });
     }
     CHUNK_IDS.set(ids.by_hash);
@@ -237,6 +240,9 @@ fn across_chunks(parsed: &mut [Parsed], threads: usize) -> FxHashMap<At, Fold<At
     for (folds, parts) in found {
         for part in parts {
             parsed[part.0 as usize].messages[part.1 as usize].absorbed = true;
+        }
+        for &((c, m), _) in &folds {
+            parsed[c as usize].messages[m as usize].remade = true;
         }
         made.extend(folds);
     }
@@ -307,83 +313,129 @@ fn share_of_ids(chunks: &[Parsed], share: usize, shares: usize, size: usize) -> 
     (folds, parts)
 }
 
-/// The chunks' items as messages in canonical CSV, in the order of their first item; the
-/// rows written a range of chunks per core.
+/// The chunks' items as messages: the export's line of each canonical row and the counts
+/// (`csv` left empty), and the rows themselves, written as they are read (`Rows`).
 pub(super) fn canonical(
     mut parsed: Vec<Parsed>,
     values: &Values,
     rejects: Vec<Reject>,
     threads: usize,
-) -> Normalised {
+) -> (Normalised, Rows<'_>) {
     let items: usize = parsed.iter().map(|p| p.items.len()).sum();
     let records = (items + rejects.len()) as u64;
     let made = across_chunks(&mut parsed, threads);
-    let parsed = &parsed[..];
-    let made = &made;
-    let messages: usize = parsed.iter().map(|p| p.messages.len()).sum();
-    // Ranges of chunks with about the same number of messages each.
-    let per_share = messages / threads.max(1) + 1;
-    let mut ranges = Vec::new();
-    let (mut start, mut count) = (0, 0);
-    for (c, p) in parsed.iter().enumerate() {
-        count += p.messages.len();
-        if count >= per_share {
-            ranges.push(start..c + 1);
-            (start, count) = (c + 1, 0);
-        }
-    }
-    ranges.push(start..parsed.len());
-    let parts: Vec<(Canonical, u64)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (ranges.into_iter().enumerate())
-            .map(|(i, r)| {
-                // The first range's rows after the header; the others' appended to them.
-                let out = if i == 0 {
-                    Canonical::new()
-                } else {
-                    Canonical::without_header()
-                };
-                scope.spawn(move || write_range(out, parsed, r, made, values))
-            })
-            .collect();
-        (handles.into_iter())
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
-    let mut parts = parts.into_iter();
-    let (mut out, mut written) = parts.next().unwrap_or_default();
-    for (part, rows) in parts {
-        written += rows;
-        out.append(part);
-    }
-    let merged = items as u64 - written;
-    out.finish(rejects, records, merged)
+    let lines = row_lines(&parsed, &made);
+    // (the header's two entries, then a row's each)
+    let written = (lines.len() - 2) as u64;
+    let n = Normalised {
+        csv: Vec::new(),
+        lines,
+        rejects,
+        records,
+        merged: items as u64 - written,
+    };
+    (n, Rows::new(parsed, made, values))
 }
 
-/// The messages of chunks `range` as canonical rows, after those of `out`; and how many.
-fn write_range(
-    mut out: Canonical,
-    parsed: &[Parsed],
-    range: std::ops::Range<usize>,
-    made: &FxHashMap<At, Fold<At>>,
-    values: &Values,
-) -> (Canonical, u64) {
-    let mut written = 0;
-    for c in range {
-        let p = &parsed[c];
+/// The message `m` of chunk `c` as made: from all its chunks' items if it has items in
+/// several, else from its chunk's.
+fn made_of(made: &FxHashMap<At, Fold<At>>, local: &Local, c: usize, m: usize) -> Fold<At> {
+    match local.remade {
+        true => made[&(c as u32, m as u32)],
+        false => local.fold.within(c as u32),
+    }
+}
+
+/// The export's line of each canonical row (as `Canonical` numbers them: the header's two
+/// entries first), known before the rows are read.
+fn row_lines(parsed: &[Parsed], made: &FxHashMap<At, Fold<At>>) -> Vec<u32> {
+    let messages: usize = parsed.iter().map(|p| p.messages.len()).sum();
+    let mut lines = Vec::with_capacity(messages + 2);
+    lines.extend([0, 1]);
+    for (c, p) in parsed.iter().enumerate() {
         for (m, local) in p.messages.iter().enumerate() {
-            ask_ahead(p, m);
             if local.absorbed {
                 continue;
             }
-            let fold = match local.hash.and_then(|_| made.get(&(c as u32, m as u32))) {
-                Some(fold) => *fold,
-                None => local.fold.within(c as u32),
-            };
-            write_message(&mut out, parsed, &fold, values);
-            written += 1;
+            let (fc, fi) = made_of(made, local, c, m).first;
+            let q = &parsed[fc as usize];
+            let line = q.first_line + u64::from(q.items[fi as usize].line);
+            lines.push(u32::try_from(line).unwrap_or(u32::MAX));
         }
     }
-    (out, written)
+    lines
+}
+
+/// The canonical CSV, written a few hundred KB at a time as it is read (never whole: 150 MB
+/// for 2M messages, and its pages faulted in, cost more than writing it). A chunk is dropped
+/// once its messages are written: a message's items are in its own chunk and later ones.
+pub(crate) struct Rows<'v> {
+    parsed: Vec<Parsed>,
+    made: FxHashMap<At, Fold<At>>,
+    values: &'v Values,
+    /// The next message to write: its chunk, its index there.
+    next: (usize, usize),
+    /// Rows written, and how much of them has been read.
+    buf: Vec<u8>,
+    read: usize,
+}
+
+/// Bytes of rows written at a time (in the cache when they are read).
+const ROWS_AT_ONCE: usize = 256 << 10;
+
+impl<'v> Rows<'v> {
+    fn new(parsed: Vec<Parsed>, made: FxHashMap<At, Fold<At>>, values: &'v Values) -> Self {
+        let mut buf = Vec::with_capacity(ROWS_AT_ONCE + 4096);
+        write_row(&mut buf, &FIELDS);
+        Rows {
+            parsed,
+            made,
+            values,
+            next: (0, 0),
+            buf,
+            read: 0,
+        }
+    }
+
+    /// The next rows written into `buf` (left empty at the end).
+    fn fill(&mut self) {
+        let Rows {
+            parsed,
+            made,
+            values,
+            next,
+            buf,
+            read,
+        } = self;
+        buf.clear();
+        *read = 0;
+        while buf.len() < ROWS_AT_ONCE {
+            let (c, m) = *next;
+            let Some(p) = parsed.get(c) else { return };
+            let Some(local) = p.messages.get(m) else {
+                parsed[c] = Parsed::default();
+                *next = (c + 1, 0);
+                continue;
+            };
+            ask_ahead(p, m);
+            next.1 += 1;
+            if !local.absorbed {
+                write_message(buf, parsed, &made_of(made, local, c, m), values);
+            }
+        }
+    }
+}
+
+impl std::io::Read for Rows<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.read == self.buf.len() {
+            self.fill();
+        }
+        let n = out.len().min(self.buf.len() - self.read);
+        out[..n].copy_from_slice(&self.buf[self.read..self.read + n]);
+        self.read += n;
+        Ok(n)
+    }
 }
 
 /// The status item of the chunk's message 16 on, and the status text of the one 8 on, asked
@@ -403,7 +455,7 @@ fn ask_ahead(p: &Parsed, m: usize) {
 }
 
 /// One message as a canonical row.
-fn write_message(out: &mut Canonical, parsed: &[Parsed], m: &Fold<At>, values: &Values) {
+fn write_message(out: &mut Vec<u8>, parsed: &[Parsed], m: &Fold<At>, values: &Values) {
     let item = |(c, i): At| (&parsed[c as usize], &parsed[c as usize].items[i as usize]);
     let (p, first) = item(m.first);
     let (sp, status) = item(m.status);
@@ -426,7 +478,7 @@ fn write_message(out: &mut Canonical, parsed: &[Parsed], m: &Fold<At>, values: &
         entry_point,
     ];
     let fields: [&str; N_FIELDS] = std::array::from_fn(|i| renamed(&values[i], raw[i]));
-    out.push(p.first_line + u64::from(first.line), &fields);
+    write_row(out, &fields);
 }
 
 #[cfg(test)]
