@@ -111,24 +111,59 @@ fn kind_of(category: &str) -> &str {
 #[derive(Clone, Copy, Default)]
 struct Span(u32, u32);
 
-/// One message or status of a payload, its strings kept in its chunk's `text`.
+/// One message or status of a payload, its strings kept in its chunk's `text`. Kept for
+/// every line until the messages are written (48 bytes: its strings' places as one start and
+/// their lengths, its time and whether it has one apart).
 struct Item {
+    /// Its time, if `timed` (it read; else the item is a message of its own).
+    at: i64,
+    /// Where its strings start in its chunk's `text`: its id, timestamp, contact (`from` of a
+    /// message, `recipient_id` of a status), status word or referral source ("" when none),
+    /// category, one after the other; and their lengths.
+    text: u32,
+    lens: [u32; 5],
     /// Its line in its chunk, from 0 (`Parsed::first_line` is the chunk's first).
     line: u32,
-    /// Its time, read (`None`: it does not read: the item is a message of its own).
-    at: Option<i64>,
-    inbound: bool,
-    id: Span,
-    timestamp: Span,
-    /// The customer: `from` of a message, `recipient_id` of a status.
-    contact: Span,
-    /// A status's word; a message's referral source ("" when none).
-    status_or_referral: Span,
-    category: Span,
     /// Index into `Parsed::sources`: the payload's account and business number.
     source: u32,
     /// The next item of its message in the chunk (`u32::MAX`: none).
     next: u32,
+    timed: bool,
+    inbound: bool,
+}
+
+impl Item {
+    /// Its time, read (`None`: it does not read).
+    fn at(&self) -> Option<i64> {
+        self.timed.then_some(self.at)
+    }
+
+    /// Its string `k` (0 id, 1 timestamp, 2 contact, 3 status or referral, 4 category).
+    #[inline]
+    fn string(&self, k: usize) -> Span {
+        let before: u32 = self.lens[..k].iter().sum();
+        Span(self.text + before, self.lens[k])
+    }
+
+    fn id(&self) -> Span {
+        self.string(0)
+    }
+
+    fn timestamp(&self) -> Span {
+        self.string(1)
+    }
+
+    fn contact(&self) -> Span {
+        self.string(2)
+    }
+
+    fn status_or_referral(&self) -> Span {
+        self.string(3)
+    }
+
+    fn category(&self) -> Span {
+        self.string(4)
+    }
 }
 
 /// A chunk of the file, parsed: its items, the (account, business number) pairs they name,
@@ -145,8 +180,9 @@ struct Parsed {
     /// line in the file, from those of the chunks before it.
     lines: u64,
     first_line: u64,
-    /// Its items made messages (`merge`).
+    /// Its items made messages (`merge`), and their ids' hashes (`merge::UNKEYED`: none).
     messages: Vec<merge::Local>,
+    hashes: Vec<u64>,
 }
 
 impl Parsed {
@@ -158,6 +194,26 @@ impl Parsed {
 
     fn get(&self, s: Span) -> &str {
         span(&self.text, s)
+    }
+
+    /// An item of line `line` and source `source`, its strings (id, timestamp, contact,
+    /// status or referral, category) kept one after the other.
+    fn item(&mut self, line: u32, source: u32, inbound: bool, strings: [&str; 5]) -> Item {
+        let text = self.text.len() as u32;
+        for s in strings {
+            self.text.push_str(s);
+        }
+        let at = read_time(strings[1]);
+        Item {
+            at: at.unwrap_or_default(),
+            text,
+            lens: strings.map(|s| s.len() as u32),
+            line,
+            source,
+            next: u32::MAX,
+            timed: at.is_some(),
+            inbound,
+        }
     }
 }
 
@@ -363,18 +419,8 @@ fn add_message(
         Some(r) => r,
         None => "",
     };
-    let item = Item {
-        line,
-        at: read_time(timestamp),
-        inbound: true,
-        id: out.keep(id),
-        timestamp: out.keep(timestamp),
-        contact: out.keep(from),
-        status_or_referral: out.keep(referral),
-        category: Span::default(),
-        source,
-        next: u32::MAX,
-    };
+    let strings = [id, timestamp, from, referral, ""];
+    let item = out.item(line, source, true, strings);
     out.items.push(item);
 }
 
@@ -382,18 +428,8 @@ fn add_message(
 /// `recipient_id` and `pricing.category` ("" for none).
 fn add_status(out: &mut Parsed, line: u32, source: u32, fields: [&str; 5]) {
     let [id, status, timestamp, recipient, category] = fields;
-    let item = Item {
-        line,
-        at: read_time(timestamp),
-        inbound: false,
-        id: out.keep(id),
-        timestamp: out.keep(timestamp),
-        contact: out.keep(recipient),
-        status_or_referral: out.keep(status),
-        category: out.keep(category),
-        source,
-        next: u32::MAX,
-    };
+    let strings = [id, timestamp, recipient, status, category];
+    let item = out.item(line, source, false, strings);
     out.items.push(item);
 }
 
@@ -581,6 +617,14 @@ mod tests {
             Some("1772438600,380501110001,out,,marketing,W,delivered,155,")
         );
         assert_eq!(n.lines, [0, 1, 3]);
+    }
+
+    #[test]
+    fn an_item_and_a_message_stay_small() {
+        // Kept for every line of the log until the rows are written: each byte is 4M bytes
+        // of memory (and its page faults) for a 2M-message log.
+        assert_eq!(std::mem::size_of::<Item>(), 48);
+        assert!(std::mem::size_of::<merge::Local>() <= 56);
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub(super) struct Fold<R> {
 
 impl<R: Copy> Fold<R> {
     fn new(r: R, item: &Item) -> Fold<R> {
-        let at = item.at.unwrap_or(i64::MIN);
+        let at = item.at().unwrap_or(i64::MIN);
         Fold {
             origin: r,
             first: r,
@@ -47,17 +47,17 @@ impl<R: Copy> Fold<R> {
             status: r,
             status_at: at,
             category: r,
-            has_category: item.category.1 > 0,
+            has_category: item.lens[4] > 0,
         }
     }
 
     /// A later item of the message (in file order) added.
     fn add(&mut self, r: R, item: &Item) {
-        let at = item.at.unwrap_or(i64::MIN);
-        if !item.inbound && item.status_or_referral.1 > 0 && at >= self.status_at {
+        let at = item.at().unwrap_or(i64::MIN);
+        if !item.inbound && item.lens[3] > 0 && at >= self.status_at {
             (self.status, self.status_at) = (r, at);
         }
-        let has = item.category.1 > 0;
+        let has = item.lens[4] > 0;
         if at < self.at {
             (self.first, self.at) = (r, at);
             if has {
@@ -88,8 +88,6 @@ impl Fold<u32> {
 /// A message of one chunk.
 pub(super) struct Local {
     fold: Fold<u32>,
-    /// Its id's hash (`id_hash`); `None`: no id or no readable time, a message of its own.
-    hash: Option<u64>,
     /// Its first and last items in the chunk (chained by `Item::next`).
     head: u32,
     tail: u32,
@@ -165,8 +163,12 @@ impl<'a, V: Copy> Ids<'a, V> {
 fn id_hash(inbound: bool, id: &str) -> u64 {
     let mut h = FxHasher::default();
     h.write(id.as_bytes());
-    (h.finish() & !1) | inbound as u64
+    // (its top bit clear: never `UNKEYED`)
+    (h.finish() & !1 & (u64::MAX >> 1)) | inbound as u64
 }
+
+/// In `Parsed::hashes`, a message with no id or no readable time: a message of its own.
+pub(super) const UNKEYED: u64 = u64::MAX;
 
 thread_local! {
     /// A parse thread's table of a chunk's ids, kept for the next chunk (its pages reused).
@@ -179,9 +181,11 @@ pub(super) fn merge_chunk(p: &mut Parsed) {
         text,
         items,
         messages,
+        hashes,
         ..
     } = p;
     messages.reserve(items.len() / 2);
+    hashes.reserve(items.len() / 2);
     let mut by_hash = CHUNK_IDS.take();
     by_hash.clear();
     by_hash.reserve(items.len());
@@ -191,11 +195,11 @@ pub(super) fn merge_chunk(p: &mut Parsed) {
     };
     for i in 0..items.len() {
         let item = &items[i];
-        let keyed = item.at.is_some() && item.id.1 > 0;
-        let hash = keyed.then(|| id_hash(item.inbound, span(text, item.id)));
+        let keyed = item.timed && item.lens[0] > 0;
+        let hash = keyed.then(|| id_hash(item.inbound, span(text, item.id())));
         if let Some(hash) = hash {
-            let id = span(text, item.id);
-            let id_of = |m: u32| span(text, items[messages[m as usize].head as usize].id);
+            let id = span(text, item.id());
+            let id_of = |m: u32| span(text, items[messages[m as usize].head as usize].id());
             let new = messages.len() as u32;
             if let Some(m) = ids.find_or_add(hash, || id, new, id_of) {
                 let m = &mut messages[m as usize];
@@ -206,9 +210,9 @@ pub(super) fn merge_chunk(p: &mut Parsed) {
             }
         }
         let i = i as u32;
+        hashes.push(hash.unwrap_or(UNKEYED));
         messages.push(Local {
             fold: Fold::new(i, &items[i as usize]),
-            hash,
             head: i,
             tail: i,
             absorbed: false,
@@ -224,8 +228,8 @@ fn across_chunks(parsed: &mut [Parsed], threads: usize) -> FxHashMap<At, Fold<At
     // Each share looks at every message: no more shares than cores (`--threads` may ask more).
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let shares = threads.clamp(1, cores);
-    let keyed: usize = (parsed.iter().flat_map(|p| &p.messages))
-        .filter(|m| m.hash.is_some())
+    let keyed: usize = (parsed.iter().flat_map(|p| &p.hashes))
+        .filter(|&&h| h != UNKEYED)
         .count();
     let chunks: &[Parsed] = parsed;
     let found: Vec<Shared> = std::thread::scope(|scope| {
@@ -281,17 +285,17 @@ fn share_of_ids(chunks: &[Parsed], share: usize, shares: usize, size: usize) -> 
     ids.by_hash.reserve(size + size / 8);
     let id_of = |(c, m): At| {
         let p = &chunks[c as usize];
-        p.get(p.items[p.messages[m as usize].head as usize].id)
+        p.get(p.items[p.messages[m as usize].head as usize].id())
     };
     // (the first chunk's message, a later one's) for each id in several chunks
     let mut found = Vec::new();
     for (c, p) in chunks.iter().enumerate() {
-        for (m, local) in p.messages.iter().enumerate() {
-            let Some(hash) = local.hash else { continue };
-            if (hash >> 40) as usize % shares != share {
+        // (the hashes alone, 8 bytes a message, read by every share)
+        for (m, &hash) in p.hashes.iter().enumerate() {
+            if hash == UNKEYED || (hash >> 40) as usize % shares != share {
                 continue;
             }
-            let id = || p.get(p.items[local.head as usize].id);
+            let id = || p.get(p.items[p.messages[m].head as usize].id());
             let here = (c as u32, m as u32);
             if let Some(owner) = ids.find_or_add(hash, id, here, id_of) {
                 found.push((owner, here));
@@ -447,7 +451,7 @@ fn ask_ahead(p: &Parsed, m: usize) {
         crate::prefetch::prefetch(&p.items[ahead.fold.status as usize]);
     }
     if let Some(ahead) = p.messages.get(m + 8) {
-        let status = p.items[ahead.fold.status as usize].status_or_referral;
+        let status = p.items[ahead.fold.status as usize].status_or_referral();
         if let Some(text) = p.text.as_bytes().get(status.0 as usize) {
             crate::prefetch::prefetch(text);
         }
@@ -463,15 +467,15 @@ fn write_message(out: &mut Vec<u8>, parsed: &[Parsed], m: &Fold<At>, values: &Va
     let (op, origin) = item(m.origin);
     let source = op.sources[origin.source as usize];
     let (status, entry_point) = match first.inbound {
-        true => ("", p.get(first.status_or_referral)),
-        false => (sp.get(status.status_or_referral), ""),
+        true => ("", p.get(first.status_or_referral())),
+        false => (sp.get(status.status_or_referral()), ""),
     };
     let raw: [&str; N_FIELDS] = [
-        p.get(first.timestamp),
-        p.get(first.contact),
+        p.get(first.timestamp()),
+        p.get(first.contact()),
         if first.inbound { "in" } else { "out" },
         "",
-        kind_of(cp.get(category.category)),
+        kind_of(cp.get(category.category())),
         op.get(source.0),
         status,
         op.get(source.1),
