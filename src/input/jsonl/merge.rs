@@ -184,8 +184,10 @@ pub(super) fn merge_chunk(p: &mut Parsed) {
         hashes,
         ..
     } = p;
-    messages.reserve(items.len() / 2);
-    hashes.reserve(items.len() / 2);
+    // As many as its items at most: never grown (a copy, and its pages faulted in again);
+    // the pages past the messages are never touched.
+    messages.reserve(items.len());
+    hashes.reserve(items.len());
     let mut by_hash = CHUNK_IDS.take();
     by_hash.clear();
     by_hash.reserve(items.len());
