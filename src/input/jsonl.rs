@@ -229,15 +229,15 @@ pub type Webhook<'v> = (Normalised, merge::Rows<'v>, Vec<u8>);
 /// The payloads of `input` in canonical form; `values`: the value maps (`--map-value`).
 /// Read a chunk at a time and parsed on `threads` cores (0: every one); the messages are
 /// then made in file order, and written as canonical rows as those are read. With
-/// `skip_invalid`, the input's bytes too (to give a rejected payload back as it was); else an
-/// empty vector.
+/// `skip_invalid`, a line that is not a payload is a reject; with `keep` too, the input's
+/// bytes are given back (to give a rejected row back as it was); else an empty vector.
 pub fn canonical(
     input: impl std::io::Read,
     values: &Values,
-    skip_invalid: bool,
+    (skip_invalid, keep): (bool, bool),
     threads: usize,
 ) -> std::result::Result<Webhook<'_>, (u64, String)> {
-    canonical_in(input, CHUNK, values, skip_invalid, threads)
+    canonical_in(input, CHUNK, values, (skip_invalid, keep), threads)
 }
 
 /// `canonical` with chunks of `chunk` bytes.
@@ -245,7 +245,7 @@ fn canonical_in(
     input: impl std::io::Read,
     chunk: usize,
     values: &Values,
-    skip_invalid: bool,
+    (skip_invalid, keep): (bool, bool),
     threads: usize,
 ) -> std::result::Result<Webhook<'_>, (u64, String)> {
     let threads = match threads {
@@ -253,7 +253,7 @@ fn canonical_in(
         n => n,
     };
     let parse = |part: &[u8]| parse_part(part, skip_invalid);
-    let (mut parsed, whole) = parse_chunks(input, chunk, threads, skip_invalid, parse)
+    let (mut parsed, whole) = parse_chunks(input, chunk, threads, skip_invalid && keep, parse)
         .map_err(|e| (0, format!("cannot read CSV ({e})")))?;
     let mut first_line = 1;
     for p in &mut parsed {
@@ -464,7 +464,7 @@ mod tests {
             text,
             chunk,
             &vec![Vec::new(); N_FIELDS],
-            skip,
+            (skip, true),
             2,
         ))
     }
@@ -515,6 +515,13 @@ mod tests {
             assert_eq!((n.rejects[0].line, n.records), (2, 5));
             assert_eq!(n.rejects[0].fields, [b"{not json".to_vec()]);
             assert_eq!(whole, text.as_bytes(), "kept whole for --rejects");
+            // Without --rejects: nothing kept, the reject the same (its own line kept).
+            let values = vec![Vec::new(); N_FIELDS];
+            let read = canonical_in(text.as_bytes(), chunk, &values, (true, false), 2);
+            let (without, whole) = with_csv(read).unwrap();
+            assert!(whole.is_empty());
+            assert_eq!(without.csv, n.csv);
+            assert_eq!(without.rejects[0].fields, [b"{not json".to_vec()]);
         }
     }
 
@@ -554,10 +561,11 @@ mod tests {
     /// gives what one chunk gives: messages made across chunks as in one pass.
     fn same_in_any_chunks(text: &str) -> Normalised {
         let values = vec![Vec::new(); N_FIELDS];
-        let (whole, _) = with_csv(canonical_in(text.as_bytes(), CHUNK, &values, false, 1)).unwrap();
+        let read = canonical_in(text.as_bytes(), CHUNK, &values, (false, false), 1);
+        let (whole, _) = with_csv(read).unwrap();
         for chunk in 1..=text.len() {
             for threads in 1..=3 {
-                let read = canonical_in(text.as_bytes(), chunk, &values, false, threads);
+                let read = canonical_in(text.as_bytes(), chunk, &values, (false, false), threads);
                 let (n, _) = with_csv(read).unwrap();
                 let got = (&n.csv, &n.lines, n.records, n.merged);
                 let want = (&whole.csv, &whole.lines, whole.records, whole.merged);

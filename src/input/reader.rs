@@ -26,6 +26,9 @@ pub struct ReadOptions {
     /// `--map field=column`: the column to read a field from.
     pub map: Vec<(String, String)>,
     pub skip_invalid: bool,
+    /// Rejected rows given back as they were in the export (`--rejects`, their only reader);
+    /// false: a webhook log's payloads are not kept for them (2 GB for 2M messages).
+    pub keep_rejected: bool,
     /// Threads converting rows (0: one per core).
     pub threads: usize,
     /// A longer record stops the reading (exit 3): a bound on memory. Default
@@ -50,6 +53,7 @@ impl Default for ReadOptions {
             tz: chrono_tz::UTC,
             map: Vec::new(),
             skip_invalid: false,
+            keep_rejected: true,
             threads: 0,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             map_values: Vec::new(),
@@ -422,8 +426,10 @@ fn read_webhook(
     };
     let values = super::export::value_maps(opts)?;
     // The payloads themselves are kept (whole) only to give rejected ones back as they were.
-    let (n, rows, bytes) = super::jsonl::canonical(input, &values, opts.skip_invalid, opts.threads)
-        .map_err(|(line, msg)| err(line, msg))?;
+    let keep = opts.skip_invalid && opts.keep_rejected;
+    let (n, rows, bytes) =
+        super::jsonl::canonical(input, &values, (opts.skip_invalid, keep), opts.threads)
+            .map_err(|(line, msg)| err(line, msg))?;
     let header = vec!["payload".to_string()];
     // The canonical rows are written as they are read, never held whole.
     let original = Original::Lines(&bytes);
