@@ -246,6 +246,8 @@ pub(crate) fn settings(a: &LogArgs) -> Result<Settings> {
             tz,
             map,
             skip_invalid: a.skip_invalid,
+            // (the payloads of a webhook log kept only for the rejects file)
+            keep_rejected: a.rejects.is_some(),
             threads,
             max_record_bytes: a.max_record_bytes,
             accounts: Some(accounts.clone()),

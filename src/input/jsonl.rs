@@ -111,24 +111,59 @@ fn kind_of(category: &str) -> &str {
 #[derive(Clone, Copy, Default)]
 struct Span(u32, u32);
 
-/// One message or status of a payload, its strings kept in its chunk's `text`.
+/// One message or status of a payload, its strings kept in its chunk's `text`. Kept for
+/// every line until the messages are written (48 bytes: its strings' places as one start and
+/// their lengths, its time and whether it has one apart).
 struct Item {
+    /// Its time, if `timed` (it read; else the item is a message of its own).
+    at: i64,
+    /// Where its strings start in its chunk's `text`: its id, timestamp, contact (`from` of a
+    /// message, `recipient_id` of a status), status word or referral source ("" when none),
+    /// category, one after the other; and their lengths.
+    text: u32,
+    lens: [u32; 5],
     /// Its line in its chunk, from 0 (`Parsed::first_line` is the chunk's first).
     line: u32,
-    /// Its time, read (`None`: it does not read: the item is a message of its own).
-    at: Option<i64>,
-    inbound: bool,
-    id: Span,
-    timestamp: Span,
-    /// The customer: `from` of a message, `recipient_id` of a status.
-    contact: Span,
-    /// A status's word; a message's referral source ("" when none).
-    status_or_referral: Span,
-    category: Span,
     /// Index into `Parsed::sources`: the payload's account and business number.
     source: u32,
     /// The next item of its message in the chunk (`u32::MAX`: none).
     next: u32,
+    timed: bool,
+    inbound: bool,
+}
+
+impl Item {
+    /// Its time, read (`None`: it does not read).
+    fn at(&self) -> Option<i64> {
+        self.timed.then_some(self.at)
+    }
+
+    /// Its string `k` (0 id, 1 timestamp, 2 contact, 3 status or referral, 4 category).
+    #[inline]
+    fn string(&self, k: usize) -> Span {
+        let before: u32 = self.lens[..k].iter().sum();
+        Span(self.text + before, self.lens[k])
+    }
+
+    fn id(&self) -> Span {
+        self.string(0)
+    }
+
+    fn timestamp(&self) -> Span {
+        self.string(1)
+    }
+
+    fn contact(&self) -> Span {
+        self.string(2)
+    }
+
+    fn status_or_referral(&self) -> Span {
+        self.string(3)
+    }
+
+    fn category(&self) -> Span {
+        self.string(4)
+    }
 }
 
 /// A chunk of the file, parsed: its items, the (account, business number) pairs they name,
@@ -145,8 +180,9 @@ struct Parsed {
     /// line in the file, from those of the chunks before it.
     lines: u64,
     first_line: u64,
-    /// Its items made messages (`merge`).
+    /// Its items made messages (`merge`), and their ids' hashes (`merge::UNKEYED`: none).
     messages: Vec<merge::Local>,
+    hashes: Vec<u64>,
 }
 
 impl Parsed {
@@ -159,6 +195,26 @@ impl Parsed {
     fn get(&self, s: Span) -> &str {
         span(&self.text, s)
     }
+
+    /// An item of line `line` and source `source`, its strings (id, timestamp, contact,
+    /// status or referral, category) kept one after the other.
+    fn item(&mut self, line: u32, source: u32, inbound: bool, strings: [&str; 5]) -> Item {
+        let text = self.text.len() as u32;
+        for s in strings {
+            self.text.push_str(s);
+        }
+        let at = read_time(strings[1]);
+        Item {
+            at: at.unwrap_or_default(),
+            text,
+            lens: strings.map(|s| s.len() as u32),
+            line,
+            source,
+            next: u32::MAX,
+            timed: at.is_some(),
+            inbound,
+        }
+    }
 }
 
 /// The string `s` of a chunk's `text`.
@@ -166,17 +222,22 @@ fn span(text: &str, s: Span) -> &str {
     &text[s.0 as usize..(s.0 + s.1) as usize]
 }
 
+/// What `canonical` gives: the export's lines and counts (`Normalised::csv` left empty),
+/// the canonical rows to read, and the input's bytes if kept.
+pub type Webhook<'v> = (Normalised, merge::Rows<'v>, Vec<u8>);
+
 /// The payloads of `input` in canonical form; `values`: the value maps (`--map-value`).
 /// Read a chunk at a time and parsed on `threads` cores (0: every one); the messages are
-/// then made in file order on one. With `skip_invalid`, the input's bytes too (to give a
-/// rejected payload back as it was); else an empty vector.
+/// then made in file order, and written as canonical rows as those are read. With
+/// `skip_invalid`, a line that is not a payload is a reject; with `keep` too, the input's
+/// bytes are given back (to give a rejected row back as it was); else an empty vector.
 pub fn canonical(
     input: impl std::io::Read,
     values: &Values,
-    skip_invalid: bool,
+    (skip_invalid, keep): (bool, bool),
     threads: usize,
-) -> std::result::Result<(Normalised, Vec<u8>), (u64, String)> {
-    canonical_in(input, CHUNK, values, skip_invalid, threads)
+) -> std::result::Result<Webhook<'_>, (u64, String)> {
+    canonical_in(input, CHUNK, values, (skip_invalid, keep), threads)
 }
 
 /// `canonical` with chunks of `chunk` bytes.
@@ -184,15 +245,15 @@ fn canonical_in(
     input: impl std::io::Read,
     chunk: usize,
     values: &Values,
-    skip_invalid: bool,
+    (skip_invalid, keep): (bool, bool),
     threads: usize,
-) -> std::result::Result<(Normalised, Vec<u8>), (u64, String)> {
+) -> std::result::Result<Webhook<'_>, (u64, String)> {
     let threads = match threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
     let parse = |part: &[u8]| parse_part(part, skip_invalid);
-    let (mut parsed, whole) = parse_chunks(input, chunk, threads, skip_invalid, parse)
+    let (mut parsed, whole) = parse_chunks(input, chunk, threads, skip_invalid && keep, parse)
         .map_err(|e| (0, format!("cannot read CSV ({e})")))?;
     let mut first_line = 1;
     for p in &mut parsed {
@@ -214,7 +275,8 @@ fn canonical_in(
         }
         rejects.append(&mut p.rejects);
     }
-    Ok((merge::canonical(parsed, values, rejects, threads), whole))
+    let (n, rows) = merge::canonical(parsed, values, rejects, threads);
+    Ok((n, rows, whole))
 }
 
 /// The items of one chunk of the file. Each line is read by the fastest reader sure to read
@@ -222,10 +284,11 @@ fn canonical_in(
 /// `tape` (simd-json), else serde_json itself (and its error).
 fn parse_part(part: &[u8], skip_invalid: bool) -> Parsed {
     let mut out = Parsed::default();
-    // Lines are a few hundred bytes, each about one item with a few short strings: sized
-    // once rather than grown.
-    out.items.reserve(part.len() / 256 + 16);
-    out.text.reserve(part.len() / 8);
+    // Lines are a few hundred bytes, each about one item with a few short strings (a ninth
+    // of the line): sized once, with room to spare, rather than grown (a copy, its pages
+    // faulted in again); the pages past what is used are never touched.
+    out.items.reserve(part.len() / 128 + 16);
+    out.text.reserve(part.len() / 4);
     let text = std::str::from_utf8(part).ok();
     let mut readers = Readers::default();
     for (n, at) in lines(part).enumerate() {
@@ -357,18 +420,8 @@ fn add_message(
         Some(r) => r,
         None => "",
     };
-    let item = Item {
-        line,
-        at: read_time(timestamp),
-        inbound: true,
-        id: out.keep(id),
-        timestamp: out.keep(timestamp),
-        contact: out.keep(from),
-        status_or_referral: out.keep(referral),
-        category: Span::default(),
-        source,
-        next: u32::MAX,
-    };
+    let strings = [id, timestamp, from, referral, ""];
+    let item = out.item(line, source, true, strings);
     out.items.push(item);
 }
 
@@ -376,18 +429,8 @@ fn add_message(
 /// `recipient_id` and `pricing.category` ("" for none).
 fn add_status(out: &mut Parsed, line: u32, source: u32, fields: [&str; 5]) {
     let [id, status, timestamp, recipient, category] = fields;
-    let item = Item {
-        line,
-        at: read_time(timestamp),
-        inbound: false,
-        id: out.keep(id),
-        timestamp: out.keep(timestamp),
-        contact: out.keep(recipient),
-        status_or_referral: out.keep(status),
-        category: out.keep(category),
-        source,
-        next: u32::MAX,
-    };
+    let strings = [id, timestamp, recipient, status, category];
+    let item = out.item(line, source, false, strings);
     out.items.push(item);
 }
 
@@ -417,7 +460,24 @@ mod tests {
         chunk: usize,
         skip: bool,
     ) -> Result<(Normalised, Vec<u8>), (u64, String)> {
-        canonical_in(text, chunk, &vec![Vec::new(); N_FIELDS], skip, 2)
+        with_csv(canonical_in(
+            text,
+            chunk,
+            &vec![Vec::new(); N_FIELDS],
+            (skip, true),
+            2,
+        ))
+    }
+
+    /// The rows read into `Normalised::csv`.
+    fn with_csv(
+        read: Result<Webhook<'_>, (u64, String)>,
+    ) -> Result<(Normalised, Vec<u8>), (u64, String)> {
+        use std::io::Read;
+        let (mut n, mut rows, whole) = read?;
+        assert!(n.csv.is_empty());
+        rows.read_to_end(&mut n.csv).unwrap();
+        Ok((n, whole))
     }
 
     #[test]
@@ -455,6 +515,13 @@ mod tests {
             assert_eq!((n.rejects[0].line, n.records), (2, 5));
             assert_eq!(n.rejects[0].fields, [b"{not json".to_vec()]);
             assert_eq!(whole, text.as_bytes(), "kept whole for --rejects");
+            // Without --rejects: nothing kept, the reject the same (its own line kept).
+            let values = vec![Vec::new(); N_FIELDS];
+            let read = canonical_in(text.as_bytes(), chunk, &values, (true, false), 2);
+            let (without, whole) = with_csv(read).unwrap();
+            assert!(whole.is_empty());
+            assert_eq!(without.csv, n.csv);
+            assert_eq!(without.rejects[0].fields, [b"{not json".to_vec()]);
         }
     }
 
@@ -494,10 +561,12 @@ mod tests {
     /// gives what one chunk gives: messages made across chunks as in one pass.
     fn same_in_any_chunks(text: &str) -> Normalised {
         let values = vec![Vec::new(); N_FIELDS];
-        let (whole, _) = canonical_in(text.as_bytes(), CHUNK, &values, false, 1).unwrap();
+        let read = canonical_in(text.as_bytes(), CHUNK, &values, (false, false), 1);
+        let (whole, _) = with_csv(read).unwrap();
         for chunk in 1..=text.len() {
             for threads in 1..=3 {
-                let (n, _) = canonical_in(text.as_bytes(), chunk, &values, false, threads).unwrap();
+                let read = canonical_in(text.as_bytes(), chunk, &values, (false, false), threads);
+                let (n, _) = with_csv(read).unwrap();
                 let got = (&n.csv, &n.lines, n.records, n.merged);
                 let want = (&whole.csv, &whole.lines, whole.records, whole.merged);
                 assert_eq!(got, want, "chunks of {chunk} bytes, {threads} cores");
@@ -557,6 +626,14 @@ mod tests {
             Some("1772438600,380501110001,out,,marketing,W,delivered,155,")
         );
         assert_eq!(n.lines, [0, 1, 3]);
+    }
+
+    #[test]
+    fn an_item_and_a_message_stay_small() {
+        // Kept for every line of the log until the rows are written: each byte is 4M bytes
+        // of memory (and its page faults) for a 2M-message log.
+        assert_eq!(std::mem::size_of::<Item>(), 48);
+        assert!(std::mem::size_of::<merge::Local>() <= 56);
     }
 
     #[test]

@@ -26,6 +26,9 @@ pub struct ReadOptions {
     /// `--map field=column`: the column to read a field from.
     pub map: Vec<(String, String)>,
     pub skip_invalid: bool,
+    /// Rejected rows given back as they were in the export (`--rejects`, their only reader);
+    /// false: a webhook log's payloads are not kept for them (2 GB for 2M messages).
+    pub keep_rejected: bool,
     /// Threads converting rows (0: one per core).
     pub threads: usize,
     /// A longer record stops the reading (exit 3): a bound on memory. Default
@@ -50,6 +53,7 @@ impl Default for ReadOptions {
             tz: chrono_tz::UTC,
             map: Vec::new(),
             skip_invalid: false,
+            keep_rejected: true,
             threads: 0,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             map_values: Vec::new(),
@@ -422,10 +426,14 @@ fn read_webhook(
     };
     let values = super::export::value_maps(opts)?;
     // The payloads themselves are kept (whole) only to give rejected ones back as they were.
-    let (n, bytes) = super::jsonl::canonical(input, &values, opts.skip_invalid, opts.threads)
-        .map_err(|(line, msg)| err(line, msg))?;
+    let keep = opts.skip_invalid && opts.keep_rejected;
+    let (n, rows, bytes) =
+        super::jsonl::canonical(input, &values, (opts.skip_invalid, keep), opts.threads)
+            .map_err(|(line, msg)| err(line, msg))?;
     let header = vec!["payload".to_string()];
-    read_normalised(file, header, n, opts, batch, Original::Lines(&bytes))
+    // The canonical rows are written as they are read, never held whole.
+    let original = Original::Lines(&bytes);
+    read_normalised_from(file, header, (n, rows), opts, batch, original)
 }
 
 /// The delimiter given, else detected from the header line (which is given back).
@@ -519,7 +527,20 @@ impl Original<'_> {
 fn read_normalised(
     file: String,
     header: Vec<String>,
-    n: Normalised,
+    mut n: Normalised,
+    opts: &ReadOptions,
+    batch: Option<Batches>,
+    original: Original,
+) -> Result<Log> {
+    let csv = std::io::Cursor::new(std::mem::take(&mut n.csv));
+    read_normalised_from(file, header, (n, csv), opts, batch, original)
+}
+
+/// `read_normalised` with the canonical rows read from `csv` rather than `n.csv`.
+fn read_normalised_from(
+    file: String,
+    header: Vec<String>,
+    (n, csv): (Normalised, impl Read + Send),
     opts: &ReadOptions,
     batch: Option<Batches>,
     original: Original,
@@ -540,14 +561,7 @@ fn read_normalised(
         lines: Some(std::sync::Arc::new(n.lines)),
         ..ReadOptions::default()
     };
-    let mut log = read_input(
-        file,
-        std::io::Cursor::new(n.csv),
-        0,
-        None,
-        &canonical,
-        batch,
-    )?;
+    let mut log = read_input(file, csv, 0, None, &canonical, batch)?;
     log.rows = n.records;
     log.rows_merged = n.merged;
     if !log.rejects.is_empty() {

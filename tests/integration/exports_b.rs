@@ -379,3 +379,50 @@ fn a_rejected_export_row_is_written_as_the_export_had_it() {
         "{text}"
     );
 }
+
+#[test]
+fn a_rejected_webhook_payload_is_written_as_it_was_and_kept_only_for_rejects() {
+    // Line 1 a message; line 2 not JSON (rejected while reading the payloads); line 3 a
+    // status whose customer is not a number (rejected with the canonical row): the rejects
+    // file gives both lines back byte for byte. Without --rejects the payloads are not kept
+    // (`ReadOptions::keep_rejected`), and the report is the same.
+    let status = |to: &str| {
+        format!(
+            r#"{{"entry":[{{"id":"W","changes":[{{"value":{{"metadata":{{"display_phone_number":"155"}},"statuses":[{{"id":"m{to}","status":"sent","timestamp":"1772438700","recipient_id":"{to}","pricing":{{"category":"utility"}}}}]}}}}]}}]}}"#
+        )
+    };
+    let (good, bad) = (status("380501110001"), status("not-a-number"));
+    let log = format!("{good}\n{{not json\n{bad}\n");
+    let dir = tempfile::tempdir().unwrap();
+    let rejects = dir.path().join("rejects.csv");
+    let r = test_rates();
+    let path = rejects.to_str().unwrap();
+    let run = |with_rejects: bool| {
+        let mut args = vec![
+            "replay", "-", "--rates", &r, "--model", "wa", "--format", "json",
+        ];
+        args.extend(["--source", "meta-webhook", "--skip-invalid"]);
+        if with_rejects {
+            args.extend(["--rejects", path]);
+        }
+        sim(&args).stdin(log.clone()).json()
+    };
+    let v = run(true);
+    assert_eq!(
+        (&v["input"]["rows"], &v["input"]["skipped"]),
+        (&3.into(), &2.into())
+    );
+    let text = std::fs::read_to_string(&rejects).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "reject_line,reject_reason,payload");
+    assert!(
+        lines[1].starts_with("2,") && lines[1].ends_with(",{not json"),
+        "{text}"
+    );
+    let quoted = format!("\"{}\"", bad.replace('"', "\"\""));
+    assert!(
+        lines[2].starts_with("3,") && lines[2].ends_with(&quoted),
+        "{text}"
+    );
+    assert_eq!(run(false), v);
+}

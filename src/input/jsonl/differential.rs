@@ -100,16 +100,20 @@ fn seen(p: &Parsed, kept: bool) -> Seen {
     let item = |i: &Item| {
         let s = |x| span(&p.text, x).to_string();
         let strings = [
-            i.id,
-            i.timestamp,
-            i.contact,
-            i.status_or_referral,
-            i.category,
+            i.id(),
+            i.timestamp(),
+            i.contact(),
+            i.status_or_referral(),
+            i.category(),
         ];
         let strings: Vec<String> = strings.into_iter().map(s).collect();
         format!(
             "{} {:?} {} {:?} {}",
-            i.line, i.at, i.inbound, strings, i.source
+            i.line,
+            i.at(),
+            i.inbound,
+            strings,
+            i.source
         )
     };
     let source = |&(a, b): &(Span, Span)| (p.get(a).to_string(), p.get(b).to_string());

@@ -11,8 +11,8 @@
 //! then written a range of chunks per core.
 
 use super::{kind_of, span, Item, Parsed};
-use crate::input::export::{renamed, Canonical, Normalised, Values};
-use crate::input::rows::N_FIELDS;
+use crate::input::export::{renamed, write_row, Normalised, Values};
+use crate::input::rows::{FIELDS, N_FIELDS};
 use crate::input::Reject;
 use rustc_hash::{FxHashMap, FxHasher};
 use std::collections::hash_map::Entry;
@@ -39,7 +39,7 @@ pub(super) struct Fold<R> {
 
 impl<R: Copy> Fold<R> {
     fn new(r: R, item: &Item) -> Fold<R> {
-        let at = item.at.unwrap_or(i64::MIN);
+        let at = item.at().unwrap_or(i64::MIN);
         Fold {
             origin: r,
             first: r,
@@ -47,17 +47,17 @@ impl<R: Copy> Fold<R> {
             status: r,
             status_at: at,
             category: r,
-            has_category: item.category.1 > 0,
+            has_category: item.lens[4] > 0,
         }
     }
 
     /// A later item of the message (in file order) added.
     fn add(&mut self, r: R, item: &Item) {
-        let at = item.at.unwrap_or(i64::MIN);
-        if !item.inbound && item.status_or_referral.1 > 0 && at >= self.status_at {
+        let at = item.at().unwrap_or(i64::MIN);
+        if !item.inbound && item.lens[3] > 0 && at >= self.status_at {
             (self.status, self.status_at) = (r, at);
         }
-        let has = item.category.1 > 0;
+        let has = item.lens[4] > 0;
         if at < self.at {
             (self.first, self.at) = (r, at);
             if has {
@@ -88,13 +88,13 @@ impl Fold<u32> {
 /// A message of one chunk.
 pub(super) struct Local {
     fold: Fold<u32>,
-    /// Its id's hash (`id_hash`); `None`: no id or no readable time, a message of its own.
-    hash: Option<u64>,
     /// Its first and last items in the chunk (chained by `Item::next`).
     head: u32,
     tail: u32,
-    /// Part of a message of an earlier chunk (set when the chunks are matched).
+    /// Part of a message of an earlier chunk; the first part of a message with items in
+    /// later chunks too, made again (both set when the chunks are matched).
     absorbed: bool,
+    remade: bool,
 }
 
 /// An id whose hash another id has (rare), in a table of its own: compared whole.
@@ -163,8 +163,12 @@ impl<'a, V: Copy> Ids<'a, V> {
 fn id_hash(inbound: bool, id: &str) -> u64 {
     let mut h = FxHasher::default();
     h.write(id.as_bytes());
-    (h.finish() & !1) | inbound as u64
+    // (its top bit clear: never `UNKEYED`)
+    (h.finish() & !1 & (u64::MAX >> 1)) | inbound as u64
 }
+
+/// In `Parsed::hashes`, a message with no id or no readable time: a message of its own.
+pub(super) const UNKEYED: u64 = u64::MAX;
 
 thread_local! {
     /// A parse thread's table of a chunk's ids, kept for the next chunk (its pages reused).
@@ -177,9 +181,13 @@ pub(super) fn merge_chunk(p: &mut Parsed) {
         text,
         items,
         messages,
+        hashes,
         ..
     } = p;
-    messages.reserve(items.len() / 2);
+    // As many as its items at most: never grown (a copy, and its pages faulted in again);
+    // the pages past the messages are never touched.
+    messages.reserve(items.len());
+    hashes.reserve(items.len());
     let mut by_hash = CHUNK_IDS.take();
     by_hash.clear();
     by_hash.reserve(items.len());
@@ -189,11 +197,11 @@ pub(super) fn merge_chunk(p: &mut Parsed) {
     };
     for i in 0..items.len() {
         let item = &items[i];
-        let keyed = item.at.is_some() && item.id.1 > 0;
-        let hash = keyed.then(|| id_hash(item.inbound, span(text, item.id)));
+        let keyed = item.timed && item.lens[0] > 0;
+        let hash = keyed.then(|| id_hash(item.inbound, span(text, item.id())));
         if let Some(hash) = hash {
-            let id = span(text, item.id);
-            let id_of = |m: u32| span(text, items[messages[m as usize].head as usize].id);
+            let id = span(text, item.id());
+            let id_of = |m: u32| span(text, items[messages[m as usize].head as usize].id());
             let new = messages.len() as u32;
             if let Some(m) = ids.find_or_add(hash, || id, new, id_of) {
                 let m = &mut messages[m as usize];
@@ -204,12 +212,13 @@ pub(super) fn merge_chunk(p: &mut Parsed) {
             }
         }
         let i = i as u32;
+        hashes.push(hash.unwrap_or(UNKEYED));
         messages.push(Local {
             fold: Fold::new(i, &items[i as usize]),
-            hash,
             head: i,
             tail: i,
             absorbed: false,
+            remade: false,
         });
     }
     CHUNK_IDS.set(ids.by_hash);
@@ -221,8 +230,8 @@ fn across_chunks(parsed: &mut [Parsed], threads: usize) -> FxHashMap<At, Fold<At
     // Each share looks at every message: no more shares than cores (`--threads` may ask more).
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let shares = threads.clamp(1, cores);
-    let keyed: usize = (parsed.iter().flat_map(|p| &p.messages))
-        .filter(|m| m.hash.is_some())
+    let keyed: usize = (parsed.iter().flat_map(|p| &p.hashes))
+        .filter(|&&h| h != UNKEYED)
         .count();
     let chunks: &[Parsed] = parsed;
     let found: Vec<Shared> = std::thread::scope(|scope| {
@@ -237,6 +246,9 @@ fn across_chunks(parsed: &mut [Parsed], threads: usize) -> FxHashMap<At, Fold<At
     for (folds, parts) in found {
         for part in parts {
             parsed[part.0 as usize].messages[part.1 as usize].absorbed = true;
+        }
+        for &((c, m), _) in &folds {
+            parsed[c as usize].messages[m as usize].remade = true;
         }
         made.extend(folds);
     }
@@ -275,17 +287,17 @@ fn share_of_ids(chunks: &[Parsed], share: usize, shares: usize, size: usize) -> 
     ids.by_hash.reserve(size + size / 8);
     let id_of = |(c, m): At| {
         let p = &chunks[c as usize];
-        p.get(p.items[p.messages[m as usize].head as usize].id)
+        p.get(p.items[p.messages[m as usize].head as usize].id())
     };
     // (the first chunk's message, a later one's) for each id in several chunks
     let mut found = Vec::new();
     for (c, p) in chunks.iter().enumerate() {
-        for (m, local) in p.messages.iter().enumerate() {
-            let Some(hash) = local.hash else { continue };
-            if (hash >> 40) as usize % shares != share {
+        // (the hashes alone, 8 bytes a message, read by every share)
+        for (m, &hash) in p.hashes.iter().enumerate() {
+            if hash == UNKEYED || (hash >> 40) as usize % shares != share {
                 continue;
             }
-            let id = || p.get(p.items[local.head as usize].id);
+            let id = || p.get(p.items[p.messages[m].head as usize].id());
             let here = (c as u32, m as u32);
             if let Some(owner) = ids.find_or_add(hash, id, here, id_of) {
                 found.push((owner, here));
@@ -307,83 +319,129 @@ fn share_of_ids(chunks: &[Parsed], share: usize, shares: usize, size: usize) -> 
     (folds, parts)
 }
 
-/// The chunks' items as messages in canonical CSV, in the order of their first item; the
-/// rows written a range of chunks per core.
+/// The chunks' items as messages: the export's line of each canonical row and the counts
+/// (`csv` left empty), and the rows themselves, written as they are read (`Rows`).
 pub(super) fn canonical(
     mut parsed: Vec<Parsed>,
     values: &Values,
     rejects: Vec<Reject>,
     threads: usize,
-) -> Normalised {
+) -> (Normalised, Rows<'_>) {
     let items: usize = parsed.iter().map(|p| p.items.len()).sum();
     let records = (items + rejects.len()) as u64;
     let made = across_chunks(&mut parsed, threads);
-    let parsed = &parsed[..];
-    let made = &made;
-    let messages: usize = parsed.iter().map(|p| p.messages.len()).sum();
-    // Ranges of chunks with about the same number of messages each.
-    let per_share = messages / threads.max(1) + 1;
-    let mut ranges = Vec::new();
-    let (mut start, mut count) = (0, 0);
-    for (c, p) in parsed.iter().enumerate() {
-        count += p.messages.len();
-        if count >= per_share {
-            ranges.push(start..c + 1);
-            (start, count) = (c + 1, 0);
-        }
-    }
-    ranges.push(start..parsed.len());
-    let parts: Vec<(Canonical, u64)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (ranges.into_iter().enumerate())
-            .map(|(i, r)| {
-                // The first range's rows after the header; the others' appended to them.
-                let out = if i == 0 {
-                    Canonical::new()
-                } else {
-                    Canonical::without_header()
-                };
-                scope.spawn(move || write_range(out, parsed, r, made, values))
-            })
-            .collect();
-        (handles.into_iter())
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
-    let mut parts = parts.into_iter();
-    let (mut out, mut written) = parts.next().unwrap_or_default();
-    for (part, rows) in parts {
-        written += rows;
-        out.append(part);
-    }
-    let merged = items as u64 - written;
-    out.finish(rejects, records, merged)
+    let lines = row_lines(&parsed, &made);
+    // (the header's two entries, then a row's each)
+    let written = (lines.len() - 2) as u64;
+    let n = Normalised {
+        csv: Vec::new(),
+        lines,
+        rejects,
+        records,
+        merged: items as u64 - written,
+    };
+    (n, Rows::new(parsed, made, values))
 }
 
-/// The messages of chunks `range` as canonical rows, after those of `out`; and how many.
-fn write_range(
-    mut out: Canonical,
-    parsed: &[Parsed],
-    range: std::ops::Range<usize>,
-    made: &FxHashMap<At, Fold<At>>,
-    values: &Values,
-) -> (Canonical, u64) {
-    let mut written = 0;
-    for c in range {
-        let p = &parsed[c];
+/// The message `m` of chunk `c` as made: from all its chunks' items if it has items in
+/// several, else from its chunk's.
+fn made_of(made: &FxHashMap<At, Fold<At>>, local: &Local, c: usize, m: usize) -> Fold<At> {
+    match local.remade {
+        true => made[&(c as u32, m as u32)],
+        false => local.fold.within(c as u32),
+    }
+}
+
+/// The export's line of each canonical row (as `Canonical` numbers them: the header's two
+/// entries first), known before the rows are read.
+fn row_lines(parsed: &[Parsed], made: &FxHashMap<At, Fold<At>>) -> Vec<u32> {
+    let messages: usize = parsed.iter().map(|p| p.messages.len()).sum();
+    let mut lines = Vec::with_capacity(messages + 2);
+    lines.extend([0, 1]);
+    for (c, p) in parsed.iter().enumerate() {
         for (m, local) in p.messages.iter().enumerate() {
-            ask_ahead(p, m);
             if local.absorbed {
                 continue;
             }
-            let fold = match local.hash.and_then(|_| made.get(&(c as u32, m as u32))) {
-                Some(fold) => *fold,
-                None => local.fold.within(c as u32),
-            };
-            write_message(&mut out, parsed, &fold, values);
-            written += 1;
+            let (fc, fi) = made_of(made, local, c, m).first;
+            let q = &parsed[fc as usize];
+            let line = q.first_line + u64::from(q.items[fi as usize].line);
+            lines.push(u32::try_from(line).unwrap_or(u32::MAX));
         }
     }
-    (out, written)
+    lines
+}
+
+/// The canonical CSV, written a few hundred KB at a time as it is read (never whole: 150 MB
+/// for 2M messages, and its pages faulted in, cost more than writing it). A chunk is dropped
+/// once its messages are written: a message's items are in its own chunk and later ones.
+pub(crate) struct Rows<'v> {
+    parsed: Vec<Parsed>,
+    made: FxHashMap<At, Fold<At>>,
+    values: &'v Values,
+    /// The next message to write: its chunk, its index there.
+    next: (usize, usize),
+    /// Rows written, and how much of them has been read.
+    buf: Vec<u8>,
+    read: usize,
+}
+
+/// Bytes of rows written at a time (in the cache when they are read).
+const ROWS_AT_ONCE: usize = 256 << 10;
+
+impl<'v> Rows<'v> {
+    fn new(parsed: Vec<Parsed>, made: FxHashMap<At, Fold<At>>, values: &'v Values) -> Self {
+        let mut buf = Vec::with_capacity(ROWS_AT_ONCE + 4096);
+        write_row(&mut buf, &FIELDS);
+        Rows {
+            parsed,
+            made,
+            values,
+            next: (0, 0),
+            buf,
+            read: 0,
+        }
+    }
+
+    /// The next rows written into `buf` (left empty at the end).
+    fn fill(&mut self) {
+        let Rows {
+            parsed,
+            made,
+            values,
+            next,
+            buf,
+            read,
+        } = self;
+        buf.clear();
+        *read = 0;
+        while buf.len() < ROWS_AT_ONCE {
+            let (c, m) = *next;
+            let Some(p) = parsed.get(c) else { return };
+            let Some(local) = p.messages.get(m) else {
+                parsed[c] = Parsed::default();
+                *next = (c + 1, 0);
+                continue;
+            };
+            ask_ahead(p, m);
+            next.1 += 1;
+            if !local.absorbed {
+                write_message(buf, parsed, &made_of(made, local, c, m), values);
+            }
+        }
+    }
+}
+
+impl std::io::Read for Rows<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.read == self.buf.len() {
+            self.fill();
+        }
+        let n = out.len().min(self.buf.len() - self.read);
+        out[..n].copy_from_slice(&self.buf[self.read..self.read + n]);
+        self.read += n;
+        Ok(n)
+    }
 }
 
 /// The status item of the chunk's message 16 on, and the status text of the one 8 on, asked
@@ -395,7 +453,7 @@ fn ask_ahead(p: &Parsed, m: usize) {
         crate::prefetch::prefetch(&p.items[ahead.fold.status as usize]);
     }
     if let Some(ahead) = p.messages.get(m + 8) {
-        let status = p.items[ahead.fold.status as usize].status_or_referral;
+        let status = p.items[ahead.fold.status as usize].status_or_referral();
         if let Some(text) = p.text.as_bytes().get(status.0 as usize) {
             crate::prefetch::prefetch(text);
         }
@@ -403,7 +461,7 @@ fn ask_ahead(p: &Parsed, m: usize) {
 }
 
 /// One message as a canonical row.
-fn write_message(out: &mut Canonical, parsed: &[Parsed], m: &Fold<At>, values: &Values) {
+fn write_message(out: &mut Vec<u8>, parsed: &[Parsed], m: &Fold<At>, values: &Values) {
     let item = |(c, i): At| (&parsed[c as usize], &parsed[c as usize].items[i as usize]);
     let (p, first) = item(m.first);
     let (sp, status) = item(m.status);
@@ -411,22 +469,22 @@ fn write_message(out: &mut Canonical, parsed: &[Parsed], m: &Fold<At>, values: &
     let (op, origin) = item(m.origin);
     let source = op.sources[origin.source as usize];
     let (status, entry_point) = match first.inbound {
-        true => ("", p.get(first.status_or_referral)),
-        false => (sp.get(status.status_or_referral), ""),
+        true => ("", p.get(first.status_or_referral())),
+        false => (sp.get(status.status_or_referral()), ""),
     };
     let raw: [&str; N_FIELDS] = [
-        p.get(first.timestamp),
-        p.get(first.contact),
+        p.get(first.timestamp()),
+        p.get(first.contact()),
         if first.inbound { "in" } else { "out" },
         "",
-        kind_of(cp.get(category.category)),
+        kind_of(cp.get(category.category())),
         op.get(source.0),
         status,
         op.get(source.1),
         entry_point,
     ];
     let fields: [&str; N_FIELDS] = std::array::from_fn(|i| renamed(&values[i], raw[i]));
-    out.push(p.first_line + u64::from(first.line), &fields);
+    write_row(out, &fields);
 }
 
 #[cfg(test)]

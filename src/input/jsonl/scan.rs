@@ -435,10 +435,52 @@ impl Cursor<'_> {
 }
 
 /// Where the plain text of a string starting `b` stops: its first `"`, `\` or control
-/// character. Eight bytes at a time: a byte's top bit is set in `found` where it is one (the
-/// lowest set one exactly: the bytes below it borrow nothing).
+/// character. Sixteen bytes at a time (SSE2, every x86_64 has it: a string is 10 to 40
+/// bytes, and this is a step or two), the rest eight at a time.
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn plain_text(b: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(block) = b.get(i..i + 16) {
+        let found = stops16(block);
+        if found != 0 {
+            return Some(i + found.trailing_zeros() as usize);
+        }
+        i += 16;
+    }
+    plain_text_by_words(&b[i..]).map(|p| i + p)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn plain_text(b: &[u8]) -> Option<usize> {
+    plain_text_by_words(b)
+}
+
+/// The `"`, `\` and control characters of 16 bytes: bit `i` for byte `i`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn stops16(block: &[u8]) -> u32 {
+    use std::arch::x86_64::*;
+    // (no unsafe load: the halves read as integers and joined in a register)
+    let half = |i: usize| i64::from_le_bytes(block[i..i + 8].try_into().unwrap_or_default());
+    let (low, high) = (half(0), half(8));
+    // SAFETY: SSE2 is part of the x86_64 baseline: every x86_64 processor has it (and these
+    // read no memory).
+    unsafe {
+        let v = _mm_set_epi64x(high, low);
+        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+        let slash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+        // a byte at most 0x1f: its unsigned minimum with 0x1f is itself
+        let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+        _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, slash), control)) as u32
+    }
+}
+
+/// `plain_text` eight bytes at a time: a byte's top bit is set in `found` where it is one (the
+/// lowest set one exactly: the bytes below it borrow nothing).
+#[inline(always)]
+fn plain_text_by_words(b: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const TOP: u64 = 0x8080_8080_8080_8080;
     let mut i = 0;
@@ -455,4 +497,29 @@ fn plain_text(b: &[u8]) -> Option<usize> {
     }
     let stop = |&c: &u8| c == b'"' || c == b'\\' || c < 0x20;
     b[i..].iter().position(stop).map(|p| i + p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_text_stops_at_the_first_quote_backslash_or_control_character() {
+        let by_bytes = |b: &[u8]| b.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
+        // every byte value at every place of texts of 0 to 40 bytes, after plain text
+        for len in 0..=40 {
+            for at in 0..len {
+                for byte in 0..=255u8 {
+                    let mut text = vec![b'a'; len];
+                    text[at] = byte;
+                    // and a later stop, which must not be the one found
+                    if at + 3 < len {
+                        text[at + 3] = b'"';
+                    }
+                    assert_eq!(plain_text(&text), by_bytes(&text), "{text:?}");
+                    assert_eq!(plain_text_by_words(&text), by_bytes(&text), "{text:?}");
+                }
+            }
+        }
+    }
 }
