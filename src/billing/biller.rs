@@ -178,9 +178,9 @@ impl<'m> Biller<'m> {
         // most 1.9e19 x 1e3 = 1.9e22 in `cost`, `spend`, `linear` or a pool's `value`, far
         // below Decimal::MAX = 7.9e28. With at most 8 decimal places the sums stay exact up
         // to 7.9e20 (7.9e17 messages at the largest price).
+        // A month's spend is its cells' cost, summed by `finish` (exact sums: in any order).
         if let Price::Priced { amount, .. } = price {
             cell.cost += amount;
-            self.months[m].spend += amount;
         }
         if self.keep_lines {
             self.keep_line(i, outcome, (price, category), priced_as);
@@ -373,6 +373,7 @@ impl<'m> Biller<'m> {
             let month = &mut self.months[am as usize];
             month.messages += s.messages_in + s.messages_out;
             month.sessions += s.sessions_opened;
+            month.spend += s.cost;
         }
         let (cells, active) = cells_and_active(self.cells, log, &self.months);
         let mut volumes = Vec::new();
