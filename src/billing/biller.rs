@@ -130,6 +130,7 @@ impl<'m> Biller<'m> {
     /// Bills event `i`, which the model's engine has replayed as `outcome`.
     /// (The outcome is taken by reference: a copy of the engine's freshly written outcome
     /// waits for its stores to land, a stall on every event.)
+    #[inline(always)]
     pub fn step(&mut self, i: u32, ev: &Event, outcome: &Outcome) {
         let model = self.model;
         let c = ev.cell as usize;
