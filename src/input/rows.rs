@@ -749,7 +749,7 @@ fn same_name(stored: &str, typed: &[u8]) -> bool {
 /// Whether two byte strings of one length are equal: up to 16 bytes as two words that may
 /// overlap (an account name is mostly that short), with no call to `memcmp`, which cost
 /// some 20 instructions a row besides the call.
-#[inline]
+#[inline(always)]
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     debug_assert_eq!(n, b.len());

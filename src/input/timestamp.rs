@@ -315,7 +315,9 @@ fn second_of_day(t: &[u8]) -> Option<i64> {
 
 impl PlainTimes {
     /// Takes the date of `b` as the one in force, its day number from the table of dates
-    /// read, else read and checked (`None`: not a plain date, for chrono to judge).
+    /// read, else read and checked (`None`: not a plain date, for chrono to judge). Out of
+    /// line: inlined, it made `parse` save and restore six registers on every row.
+    #[inline(never)]
     fn new_date(&mut self, b: &[u8]) -> Option<()> {
         let mut date = [0u8; 10];
         date.copy_from_slice(&b[..10]);
