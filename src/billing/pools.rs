@@ -78,6 +78,7 @@ pub(super) struct MonthState {
     /// Messages and sessions opened: summed from the month's cells by `Biller::finish`.
     pub(super) messages: u64,
     pub(super) sessions: u64,
+    /// Priced spend: its cells' cost, summed by `Biller::finish` too.
     pub(super) spend: Decimal,
     pub(super) linear: Decimal,
     pub(super) allowance_used: u64,

@@ -202,6 +202,9 @@ impl<'m> Replayer<'m> {
                 .min(events.len() as u64) as usize;
             // A log of many accounts: each biller's cell and month asked for ahead too.
             let far = billers.iter().any(|(_, b)| b.cells_far());
+            // Whether some month of a biller is low: noted as the billers step (one pass over
+            // them per event, not two).
+            let mut low = billers.iter().any(|(_, b)| b.low_months > 0);
             let mut i = 0;
             while i < events.len() {
                 let ev = &events[i];
@@ -218,7 +221,6 @@ impl<'m> Replayer<'m> {
                 if let Some(e) = events.get(i + EVENTS_AHEAD) {
                     crate::prefetch::prefetch(e);
                 }
-                let low = billers.iter().any(|(_, b)| b.low_months > 0);
                 if long | low {
                     let n = 1
                         + (events[i + 1..].iter())
@@ -232,12 +234,15 @@ impl<'m> Replayer<'m> {
                         &events[i..i + n],
                         names,
                     );
+                    low = billers.iter().any(|(_, b)| b.low_months > 0);
                     i += n;
                     continue;
                 }
                 let outcome = engine.replay_ahead(ev, events.get(i + STATE_AHEAD));
+                low = false;
                 for (_, b) in billers.iter_mut() {
                     b.step(first + i as u32, ev, &outcome);
+                    low |= b.low_months > 0;
                 }
                 i += 1;
             }

@@ -743,7 +743,23 @@ fn not_utf8(field: usize, bytes: &[u8]) -> String {
 /// account column, took a quarter of the reading time.
 #[inline]
 fn same_name(stored: &str, typed: &[u8]) -> bool {
-    stored.len() == typed.len() && (typed.is_empty() || stored.as_bytes() == typed)
+    stored.len() == typed.len() && (typed.is_empty() || same_bytes(stored.as_bytes(), typed))
+}
+
+/// Whether two byte strings of one length are equal: up to 16 bytes as two words that may
+/// overlap (an account name is mostly that short), with no call to `memcmp`, which cost
+/// some 20 instructions a row besides the call.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    debug_assert_eq!(n, b.len());
+    let w8 = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().unwrap_or_default());
+    let w4 = |s: &[u8], i: usize| u32::from_le_bytes(s[i..i + 4].try_into().unwrap_or_default());
+    match n {
+        8..=16 => w8(a, 0) == w8(b, 0) && w8(a, n - 8) == w8(b, n - 8),
+        4..=7 => w4(a, 0) == w4(b, 0) && w4(a, n - 4) == w4(b, n - 4),
+        _ => a == b,
+    }
 }
 
 /// An account as named in the log: the name reports give the default account reads back as it.
@@ -780,6 +796,21 @@ fn index<K: Copy + Eq + std::hash::Hash>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Names of every length up to 20 against themselves and against one byte changed at
+    /// every place.
+    #[test]
+    fn same_bytes_tells_every_difference() {
+        for n in 0..=20usize {
+            let a: Vec<u8> = (0..n as u8).map(|k| b'a' + k).collect();
+            assert!(same_bytes(&a, &a.clone()), "{n}");
+            for i in 0..n {
+                let mut b = a.clone();
+                b[i] ^= 0x20;
+                assert!(!same_bytes(&a, &b), "{n} {i}");
+            }
+        }
+    }
 
     #[test]
     fn many_accounts_in_a_block_keep_their_names() {
