@@ -1317,13 +1317,16 @@ mod tests {
         }
     }
 
+    /// The text a cell writer makes of `v`.
+    fn written(write: fn(&mut Vec<u8>, &str), v: &str) -> String {
+        let mut b = Vec::new();
+        write(&mut b, v);
+        String::from_utf8(b).unwrap()
+    }
+
     #[test]
     fn phone_numbers_are_tel_uris_other_contacts_as_they_are() {
-        let by_hand = |v: &str| {
-            let mut b = Vec::new();
-            contact_cell(&mut b, v);
-            String::from_utf8(b).unwrap()
-        };
+        let by_hand = |v: &str| written(contact_cell, v);
         assert_eq!(by_hand("+4915112345678"), "tel:+4915112345678,");
         assert_eq!(by_hand("c1"), "c1,");
         assert_eq!(by_hand("+"), "'+,");
@@ -1332,11 +1335,7 @@ mod tests {
 
     #[test]
     fn cells_are_quoted_as_the_csv_crate_quotes_them() {
-        let by_hand = |v: &str| {
-            let mut b = Vec::new();
-            cell(&mut b, v);
-            String::from_utf8(b).unwrap()
-        };
+        let by_hand = |v: &str| written(cell, v);
         assert_eq!(by_hand("plain"), "plain,");
         assert_eq!(by_hand("a,b"), "\"a,b\",");
         assert_eq!(by_hand("q\"t"), "\"q\"\"t\",");
