@@ -53,6 +53,17 @@ pub const HEADER: [&str; 17] = [
 /// Rows are gathered in memory up to this many bytes, then written out in one call.
 const FLUSH_AT: usize = 1 << 20;
 
+/// The microseconds of a timestamp, six digits with leading zeros.
+fn six_digits(buf: &mut Vec<u8>, micros: i64) {
+    let mut digits = [b'0'; 6];
+    let mut m = micros;
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + (m % 10) as u8;
+        m /= 10;
+    }
+    buf.extend_from_slice(&digits);
+}
+
 /// Text from the user's files (accounts, contacts, model names, currencies, card countries and
 /// markets) goes through [`text`], so no cell is a formula; amounts stay numbers. Each cell is
 /// then quoted as the `csv` crate quotes it (only when it holds a comma, quote or line break),
@@ -136,13 +147,7 @@ fn instant_and_month(buf: &mut Vec<u8>, at: i64, tz: chrono_tz::Tz) {
     if at % 1_000_000 != 0 {
         let micros = t.nanosecond() / 1000;
         buf.push(b'.');
-        let mut digits = [b'0'; 6];
-        let mut m = micros;
-        for d in digits.iter_mut().rev() {
-            *d = b'0' + (m % 10) as u8;
-            m /= 10;
-        }
-        buf.extend_from_slice(&digits);
+        six_digits(buf, micros.into());
     }
     buf.push(if offset < 0 { b'-' } else { b'+' });
     let minutes = offset.unsigned_abs() / 60;
@@ -510,13 +515,7 @@ impl<W: Write> Part<W> {
             buf.extend_from_slice(head);
             two(buf, second.into());
             buf.push(b'.');
-            let mut digits = [b'0'; 6];
-            let mut m = micros;
-            for d in digits.iter_mut().rev() {
-                *d = b'0' + (m % 10) as u8;
-                m /= 10;
-            }
-            buf.extend_from_slice(&digits);
+            six_digits(buf, micros);
             buf.extend_from_slice(tail);
             return;
         }
