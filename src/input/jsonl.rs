@@ -1,5 +1,6 @@
 //! `--source meta-webhook`: WhatsApp Cloud API webhook payloads, one JSON object per line, read
-//! into the log's own fields (canonical CSV, as `export` writes it).
+//! into the log's own fields (`rows::FIELDS`, what a canonical CSV row holds), given to the
+//! reader message by message.
 //!
 //! `entry[].changes[].value` holds `messages[]` (the customer's: `from`, `id`, `timestamp`,
 //! `referral`) and `statuses[]` (the business's: `id`, `status`, `timestamp`, `recipient_id`,
@@ -12,6 +13,7 @@
 #[cfg(test)]
 mod differential;
 mod merge;
+pub(crate) use merge::Messages;
 mod scan;
 mod tape;
 
@@ -222,13 +224,13 @@ fn span(text: &str, s: Span) -> &str {
     &text[s.0 as usize..(s.0 + s.1) as usize]
 }
 
-/// What `canonical` gives: the export's lines and counts (`Normalised::csv` left empty),
-/// the canonical rows to read, and the input's bytes if kept.
-pub type Webhook<'v> = (Normalised, merge::Rows<'v>, Vec<u8>);
+/// What `canonical` gives: the counts and rejects (`Normalised::csv` and `lines` left empty),
+/// the messages to read as canonical rows, and the input's bytes if kept.
+pub type Webhook<'v> = (Normalised, Messages<'v>, Vec<u8>);
 
 /// The payloads of `input` in canonical form; `values`: the value maps (`--map-value`).
 /// Read a chunk at a time and parsed on `threads` cores (0: every one); the messages are
-/// then made in file order, and written as canonical rows as those are read. With
+/// then made in file order, and given as canonical fields as those are read. With
 /// `skip_invalid`, a line that is not a payload is a reject; with `keep` too, the input's
 /// bytes are given back (to give a rejected row back as it was); else an empty vector.
 pub fn canonical(
@@ -469,14 +471,14 @@ mod tests {
         ))
     }
 
-    /// The rows read into `Normalised::csv`.
+    /// The messages written into `Normalised::csv` as canonical rows, their lines into
+    /// `Normalised::lines`.
     fn with_csv(
         read: Result<Webhook<'_>, (u64, String)>,
     ) -> Result<(Normalised, Vec<u8>), (u64, String)> {
-        use std::io::Read;
-        let (mut n, mut rows, whole) = read?;
-        assert!(n.csv.is_empty());
-        rows.read_to_end(&mut n.csv).unwrap();
+        let (mut n, messages, whole) = read?;
+        assert!(n.csv.is_empty() && n.lines.is_empty());
+        (n.csv, n.lines) = messages.write_csv();
         Ok((n, whole))
     }
 

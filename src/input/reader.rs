@@ -376,6 +376,12 @@ fn read_input(
         size,
     )
     .map_err(|(line, msg)| err(line, msg))?;
+    finish_log(ids, &err)
+}
+
+/// The log whose rows `ids` has read: its busiest contact noted, its accounts numbered by
+/// name; no rows is an error.
+fn finish_log(ids: Ids, err: &dyn Fn(u64, String) -> Error) -> Result<Log> {
     let busiest = ids.busiest_contact();
     let mut log = ids.log;
     log.busiest_contact = busiest;
@@ -411,13 +417,14 @@ fn read_export<R: Read>(
     read_normalised(file, header, n, opts, batch, original)
 }
 
-/// Meta webhook payloads (`--source meta-webhook`), one JSON object a line: rewritten into the
-/// canonical CSV (`input::jsonl`, a chunk at a time) and read as such.
+/// Meta webhook payloads (`--source meta-webhook`), one JSON object a line: made messages
+/// (`input::jsonl`, a chunk at a time), each read as the row of a canonical CSV would be
+/// (`Parser::parse_given`: the same checks, errors and rejects), with no CSV written.
 fn read_webhook(
     file: String,
     input: impl Read,
     opts: &ReadOptions,
-    batch: Option<Batches>,
+    mut batch: Option<Batches>,
 ) -> Result<Log> {
     let err = |line: u64, msg: String| Error::Input {
         file: file.clone(),
@@ -427,13 +434,75 @@ fn read_webhook(
     let values = super::export::value_maps(opts)?;
     // The payloads themselves are kept (whole) only to give rejected ones back as they were.
     let keep = opts.skip_invalid && opts.keep_rejected;
-    let (n, rows, bytes) =
+    let (n, messages, bytes) =
         super::jsonl::canonical(input, &values, (opts.skip_invalid, keep), opts.threads)
             .map_err(|(line, msg)| err(line, msg))?;
-    let header = vec!["payload".to_string()];
-    // The canonical rows are written as they are read, never held whole.
+    // As the canonical CSV's header names them: every field, in order.
+    let columns = Columns {
+        index: std::array::from_fn(Some),
+        count: N_FIELDS,
+    };
+    let codes = CallingCodes::load();
+    let account_keys = AccountKeys::default();
+    let parser = Parser {
+        columns: &columns,
+        tz: opts.tz,
+        codes: &codes,
+        skip_invalid: opts.skip_invalid,
+        max_record_bytes: opts.max_record_bytes,
+        zones: opts.accounts.as_ref().filter(|a| a.zoned()),
+        // (each message is given with its line in the export)
+        lines: None,
+        delimiter: b',',
+        timestamp_format: opts.export.timestamp_format.as_deref(),
+        default_country: opts.export.default_country,
+        account_keys: &account_keys,
+    };
+    let header = FIELDS.iter().map(|f| f.to_string()).collect();
+    let mut ids = Ids::new(Log::new(file.clone(), header));
+    ids.account_id("");
+    read_messages(messages, &parser, &mut ids, &mut batch).map_err(|(l, m)| err(l, m))?;
+    let log = finish_log(ids, &err)?;
     let original = Original::Lines(&bytes);
-    read_normalised_from(file, header, (n, rows), opts, batch, original)
+    Ok(with_export_counts(
+        log,
+        vec!["payload".to_string()],
+        n,
+        original,
+    ))
+}
+
+/// Messages made rows at a time on the reader's behalf (a CSV's block is about as many).
+const MESSAGES_AT_ONCE: usize = 16 << 10;
+
+/// A webhook's messages made rows on one thread, `MESSAGES_AT_ONCE` at a time, while this
+/// one gives them ids in input order (`add_in_order`, as for a CSV's blocks). The first bad
+/// row's line and reason if there is one.
+fn read_messages(
+    mut messages: super::jsonl::Messages,
+    parser: &Parser,
+    ids: &mut Ids,
+    batch: &mut Option<Batches>,
+) -> std::result::Result<(), (u64, String)> {
+    let spare_rows = &Recycle::default();
+    std::thread::scope(|scope| {
+        let (rows_tx, rows_rx) = sync_channel::<(u64, Rows)>(4);
+        scope.spawn(move || {
+            for seq in 0.. {
+                let mut more = true;
+                let rows = parser.parse_given(spare_rows.take(MESSAGES_AT_ONCE), |given| {
+                    more = messages
+                        .next_messages(MESSAGES_AT_ONCE, |line, fields| given.push(line, fields));
+                });
+                let last = !more || rows.failed.is_some();
+                // A closed channel means the reader stopped at a bad row: stop here too.
+                if rows_tx.send((seq, rows)).is_err() || last {
+                    return;
+                }
+            }
+        });
+        add_in_order(rows_rx, ids, spare_rows, batch, (0, 1))
+    })
 }
 
 /// The delimiter given, else detected from the header line (which is given back).
@@ -533,18 +602,6 @@ fn read_normalised(
     original: Original,
 ) -> Result<Log> {
     let csv = std::io::Cursor::new(std::mem::take(&mut n.csv));
-    read_normalised_from(file, header, (n, csv), opts, batch, original)
-}
-
-/// `read_normalised` with the canonical rows read from `csv` rather than `n.csv`.
-fn read_normalised_from(
-    file: String,
-    header: Vec<String>,
-    (n, csv): (Normalised, impl Read + Send),
-    opts: &ReadOptions,
-    batch: Option<Batches>,
-    original: Original,
-) -> Result<Log> {
     let canonical = ReadOptions {
         tz: opts.tz,
         skip_invalid: opts.skip_invalid,
@@ -558,10 +615,16 @@ fn read_normalised_from(
             ..opts.export.clone()
         },
         accounts: opts.accounts.clone(),
-        lines: Some(std::sync::Arc::new(n.lines)),
+        lines: Some(std::sync::Arc::new(std::mem::take(&mut n.lines))),
         ..ReadOptions::default()
     };
-    let mut log = read_input(file, csv, 0, None, &canonical, batch)?;
+    let log = read_input(file, csv, 0, None, &canonical, batch)?;
+    Ok(with_export_counts(log, header, n, original))
+}
+
+/// A log read from an export's canonical form, given the export's header, counts and
+/// rejects: a rejected row given back as the export had it (`--rejects`).
+fn with_export_counts(mut log: Log, header: Vec<String>, n: Normalised, original: Original) -> Log {
     log.rows = n.records;
     log.rows_merged = n.merged;
     if !log.rejects.is_empty() {
@@ -578,7 +641,7 @@ fn read_normalised_from(
         log.rejects.sort_by_key(|r| r.line);
     }
     log.header = header;
-    Ok(log)
+    log
 }
 
 /// The blocks, `first` (the rest of the header's block) and those after it, cut by one

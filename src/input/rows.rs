@@ -205,7 +205,87 @@ impl Record for Split<'_> {
     }
 }
 
+/// A record given field by field rather than cut from CSV text: a webhook message's
+/// canonical fields (`input::jsonl`), the bytes a canonical CSV row of them would read as.
+struct Fields<'f>(&'f [&'f str; N_FIELDS]);
+
+impl Record for Fields<'_> {
+    #[inline]
+    fn count(&self) -> usize {
+        N_FIELDS
+    }
+    #[inline]
+    fn field(&self, i: usize) -> &[u8] {
+        self.0[i].as_bytes()
+    }
+}
+
+/// Where `Parser::parse_given` takes its records, one at a time.
+pub struct Given<'p, 's, 'm> {
+    parser: &'p Parser<'p>,
+    st: &'s mut BlockState<'m>,
+    out: &'s mut Rows,
+    /// A bad row ended the block (not skipping invalid rows): the rest is not read.
+    stopped: bool,
+}
+
+impl Given<'_, '_, '_> {
+    /// One record of the canonical fields (`FIELDS`, in order), from the export's line
+    /// `line`, converted as the same row of a canonical CSV is. Nothing once a bad row has
+    /// stopped the block.
+    #[inline]
+    pub fn push(&mut self, line: u64, fields: &[&str; N_FIELDS]) {
+        if self.stopped {
+            return;
+        }
+        let len = record_len(fields, self.parser.max_record_bytes);
+        let rec = Fields(fields);
+        self.stopped = !self.parser.record(self.st, self.out, &rec, line, len);
+    }
+}
+
+/// The length of the canonical CSV row of `fields` (its line end left out), for the bound
+/// on a record's length: counted plain, and written out only when it may come near `bound`
+/// (quoting at most doubles a field and adds two quotes).
+#[inline]
+fn record_len(fields: &[&str; N_FIELDS], bound: usize) -> usize {
+    let plain = fields.iter().map(|f| f.len()).sum::<usize>() + N_FIELDS - 1;
+    if plain * 2 + 2 * N_FIELDS <= bound {
+        return plain;
+    }
+    quoted_len(fields)
+}
+
+#[cold]
+fn quoted_len(fields: &[&str; N_FIELDS]) -> usize {
+    let mut row = Vec::new();
+    super::export::write_row(&mut row, fields);
+    row.len() - 1
+}
+
 impl Parser<'_> {
+    /// The rows of records given one at a time by `give` (`Given::push`), written into
+    /// `rows` (emptied first; a buffer to reuse): as `parse` reads a block's.
+    pub fn parse_given(&self, rows: Vec<Row>, give: impl FnOnce(&mut Given)) -> Rows {
+        let mut month_days = MonthDays::kept(self.tz);
+        let mut seen = Seen::kept(self.account_keys);
+        let mut out = Rows {
+            rows,
+            ..Rows::default()
+        };
+        out.rows.clear();
+        let mut st = BlockState::new(&mut month_days, &mut seen);
+        give(&mut Given {
+            parser: self,
+            st: &mut st,
+            out: &mut out,
+            stopped: false,
+        });
+        month_days.keep();
+        seen.keep();
+        out
+    }
+
     /// The rows of `block`, written into `rows` (emptied first; a buffer to reuse).
     pub fn parse(&self, block: &Block, rows: Vec<Row>) -> Rows {
         let mut month_days = MonthDays::kept(self.tz);
@@ -228,20 +308,7 @@ impl Parser<'_> {
             rows,
             ..Rows::default()
         };
-        let mut st = BlockState {
-            times: PlainTimes::default(),
-            month_days,
-            zoned_month_days: Vec::new(),
-            seen,
-            last_account: None,
-            ids: FxHashMap::default(),
-            business_numbers: FxHashMap::default(),
-            cells: Vec::new(),
-            more_cells: FxHashMap::default(),
-            account_months: FxHashMap::default(),
-            last_account_month: None,
-            export_numbers: FxHashMap::default(),
-        };
+        let mut st = BlockState::new(month_days, seen);
         // A plain block of `,` is split by hand (`PlainRecords`); other delimiters go the csv
         // crate's way. (Each delimiter's own splitter, tried, made the `,` loop 2-5% slower:
         // its record conversion was no longer inlined the same way.)
@@ -652,6 +719,25 @@ struct ContactRead<'r> {
     raw: &'r str,
     /// The number's key, typed or read from the text; none for an opaque id.
     number: Option<u64>,
+}
+
+impl<'m> BlockState<'m> {
+    fn new(month_days: &'m mut MonthDays, seen: &'m mut Seen) -> Self {
+        BlockState {
+            times: PlainTimes::default(),
+            month_days,
+            zoned_month_days: Vec::new(),
+            seen,
+            last_account: None,
+            ids: FxHashMap::default(),
+            business_numbers: FxHashMap::default(),
+            cells: Vec::new(),
+            more_cells: FxHashMap::default(),
+            account_months: FxHashMap::default(),
+            last_account_month: None,
+            export_numbers: FxHashMap::default(),
+        }
+    }
 }
 
 impl BlockState<'_> {

@@ -7,12 +7,17 @@
 //! are matched across chunks by id on every core, each core owning the ids of one share of the
 //! hashes (a table of 2M ids misses the cache at every look-up: split, the misses overlap).
 //! The few messages whose items are in several chunks are made again from all their items in
-//! file order, so the result is exactly that of one pass over the file. The canonical CSV is
-//! then written a range of chunks per core.
+//! file order, so the result is exactly that of one pass over the file. The messages are then
+//! given to the reader in file order as their canonical fields (`Messages`), never written
+//! as CSV.
 
 use super::{kind_of, span, Item, Parsed};
-use crate::input::export::{renamed, write_row, Normalised, Values};
-use crate::input::rows::{FIELDS, N_FIELDS};
+#[cfg(test)]
+use crate::input::export::write_row;
+use crate::input::export::{renamed, Normalised, Values};
+#[cfg(test)]
+use crate::input::rows::FIELDS;
+use crate::input::rows::N_FIELDS;
 use crate::input::Reject;
 use rustc_hash::{FxHashMap, FxHasher};
 use std::collections::hash_map::Entry;
@@ -225,8 +230,8 @@ pub(super) fn merge_chunk(p: &mut Parsed) {
 }
 
 /// The messages whose items are in several chunks, made from all of them: by the message of
-/// the first chunk that has it. The others are marked `absorbed`.
-fn across_chunks(parsed: &mut [Parsed], threads: usize) -> FxHashMap<At, Fold<At>> {
+/// the first chunk that has it. The others are marked `absorbed`, and counted.
+fn across_chunks(parsed: &mut [Parsed], threads: usize) -> (FxHashMap<At, Fold<At>>, usize) {
     // Each share looks at every message: no more shares than cores (`--threads` may ask more).
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let shares = threads.clamp(1, cores);
@@ -242,8 +247,9 @@ fn across_chunks(parsed: &mut [Parsed], threads: usize) -> FxHashMap<At, Fold<At
             .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     });
-    let mut made = FxHashMap::default();
+    let (mut made, mut absorbed) = (FxHashMap::default(), 0);
     for (folds, parts) in found {
+        absorbed += parts.len();
         for part in parts {
             parsed[part.0 as usize].messages[part.1 as usize].absorbed = true;
         }
@@ -252,7 +258,7 @@ fn across_chunks(parsed: &mut [Parsed], threads: usize) -> FxHashMap<At, Fold<At
         }
         made.extend(folds);
     }
-    made
+    (made, absorbed)
 }
 
 /// A share's messages made across chunks (by their first chunk's message), and the messages of
@@ -319,28 +325,27 @@ fn share_of_ids(chunks: &[Parsed], share: usize, shares: usize, size: usize) -> 
     (folds, parts)
 }
 
-/// The chunks' items as messages: the export's line of each canonical row and the counts
-/// (`csv` left empty), and the rows themselves, written as they are read (`Rows`).
+/// The chunks' items as messages: the counts (`csv` and `lines` left empty: each message
+/// is given with its line), and the messages themselves, in file order (`Messages`).
 pub(super) fn canonical(
     mut parsed: Vec<Parsed>,
     values: &Values,
     rejects: Vec<Reject>,
     threads: usize,
-) -> (Normalised, Rows<'_>) {
+) -> (Normalised, Messages<'_>) {
     let items: usize = parsed.iter().map(|p| p.items.len()).sum();
     let records = (items + rejects.len()) as u64;
-    let made = across_chunks(&mut parsed, threads);
-    let lines = row_lines(&parsed, &made);
-    // (the header's two entries, then a row's each)
-    let written = (lines.len() - 2) as u64;
+    let (made, absorbed) = across_chunks(&mut parsed, threads);
+    let messages: usize = parsed.iter().map(|p| p.messages.len()).sum();
+    let written = (messages - absorbed) as u64;
     let n = Normalised {
         csv: Vec::new(),
-        lines,
+        lines: Vec::new(),
         rejects,
         records,
         merged: items as u64 - written,
     };
-    (n, Rows::new(parsed, made, values))
+    (n, Messages::new(parsed, made, values))
 }
 
 /// The message `m` of chunk `c` as made: from all its chunks' items if it has items in
@@ -352,95 +357,70 @@ fn made_of(made: &FxHashMap<At, Fold<At>>, local: &Local, c: usize, m: usize) ->
     }
 }
 
-/// The export's line of each canonical row (as `Canonical` numbers them: the header's two
-/// entries first), known before the rows are read.
-fn row_lines(parsed: &[Parsed], made: &FxHashMap<At, Fold<At>>) -> Vec<u32> {
-    let messages: usize = parsed.iter().map(|p| p.messages.len()).sum();
-    let mut lines = Vec::with_capacity(messages + 2);
-    lines.extend([0, 1]);
-    for (c, p) in parsed.iter().enumerate() {
-        for (m, local) in p.messages.iter().enumerate() {
-            if local.absorbed {
-                continue;
-            }
-            let (fc, fi) = made_of(made, local, c, m).first;
-            let q = &parsed[fc as usize];
-            let line = q.first_line + u64::from(q.items[fi as usize].line);
-            lines.push(u32::try_from(line).unwrap_or(u32::MAX));
-        }
-    }
-    lines
-}
-
-/// The canonical CSV, written a few hundred KB at a time as it is read (never whole: 150 MB
-/// for 2M messages, and its pages faulted in, cost more than writing it). A chunk is dropped
-/// once its messages are written: a message's items are in its own chunk and later ones.
-pub(crate) struct Rows<'v> {
+/// The messages in file order (of their first item), each given as its canonical fields and
+/// its line in the export (its earliest item's) as the reader asks for them: no canonical
+/// CSV is written or read again. A chunk is dropped once its messages are given: a
+/// message's items are in its own chunk and later ones.
+pub(crate) struct Messages<'v> {
     parsed: Vec<Parsed>,
     made: FxHashMap<At, Fold<At>>,
     values: &'v Values,
-    /// The next message to write: its chunk, its index there.
+    /// The next message to give: its chunk, its index there.
     next: (usize, usize),
-    /// Rows written, and how much of them has been read.
-    buf: Vec<u8>,
-    read: usize,
 }
 
-/// Bytes of rows written at a time (in the cache when they are read).
-const ROWS_AT_ONCE: usize = 256 << 10;
-
-impl<'v> Rows<'v> {
+impl<'v> Messages<'v> {
     fn new(parsed: Vec<Parsed>, made: FxHashMap<At, Fold<At>>, values: &'v Values) -> Self {
-        let mut buf = Vec::with_capacity(ROWS_AT_ONCE + 4096);
-        write_row(&mut buf, &FIELDS);
-        Rows {
+        Messages {
             parsed,
             made,
             values,
             next: (0, 0),
-            buf,
-            read: 0,
         }
     }
 
-    /// The next rows written into `buf` (left empty at the end).
-    fn fill(&mut self) {
-        let Rows {
-            parsed,
-            made,
-            values,
-            next,
-            buf,
-            read,
-        } = self;
-        buf.clear();
-        *read = 0;
-        while buf.len() < ROWS_AT_ONCE {
-            let (c, m) = *next;
-            let Some(p) = parsed.get(c) else { return };
+    /// The next `count` messages (fewer at the end) given to `each`: its line in the export
+    /// and its fields in the order of `rows::FIELDS`. False once there are no more.
+    pub(crate) fn next_messages(
+        &mut self,
+        count: usize,
+        mut each: impl FnMut(u64, &[&str; N_FIELDS]),
+    ) -> bool {
+        let mut given = 0;
+        while given < count {
+            let (c, m) = self.next;
+            let Some(p) = self.parsed.get(c) else {
+                return false;
+            };
             let Some(local) = p.messages.get(m) else {
-                parsed[c] = Parsed::default();
-                *next = (c + 1, 0);
+                self.parsed[c] = Parsed::default();
+                self.next = (c + 1, 0);
                 continue;
             };
             ask_ahead(p, m);
-            next.1 += 1;
+            self.next.1 += 1;
             if !local.absorbed {
-                write_message(buf, parsed, &made_of(made, local, c, m), values);
+                let fold = made_of(&self.made, local, c, m);
+                let (line, fields) = fields_of(&self.parsed, &fold, self.values);
+                each(line, &fields);
+                given += 1;
             }
         }
+        true
     }
-}
 
-impl std::io::Read for Rows<'_> {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        if self.read == self.buf.len() {
-            self.fill();
-        }
-        let n = out.len().min(self.buf.len() - self.read);
-        out[..n].copy_from_slice(&self.buf[self.read..self.read + n]);
-        self.read += n;
-        Ok(n)
+    /// All of them written as the canonical CSV (`export::write_row`, a header first), with
+    /// each line's line in the export as `Normalised::lines` has them (the header's two
+    /// entries first): what the canonical reader would be given.
+    #[cfg(test)]
+    pub(crate) fn write_csv(mut self) -> (Vec<u8>, Vec<u32>) {
+        let (mut csv, mut lines) = (Vec::new(), vec![0, 1]);
+        write_row(&mut csv, &FIELDS);
+        while self.next_messages(1024, |line, fields| {
+            write_row(&mut csv, fields);
+            lines.push(u32::try_from(line).unwrap_or(u32::MAX));
+        }) {}
+        (csv, lines)
     }
 }
 
@@ -460,8 +440,12 @@ fn ask_ahead(p: &Parsed, m: usize) {
     }
 }
 
-/// One message as a canonical row.
-fn write_message(out: &mut Vec<u8>, parsed: &[Parsed], m: &Fold<At>, values: &Values) {
+/// One message's line in the export (its earliest item's) and its canonical fields.
+fn fields_of<'a>(
+    parsed: &'a [Parsed],
+    m: &Fold<At>,
+    values: &'a Values,
+) -> (u64, [&'a str; N_FIELDS]) {
     let item = |(c, i): At| (&parsed[c as usize], &parsed[c as usize].items[i as usize]);
     let (p, first) = item(m.first);
     let (sp, status) = item(m.status);
@@ -483,8 +467,8 @@ fn write_message(out: &mut Vec<u8>, parsed: &[Parsed], m: &Fold<At>, values: &Va
         op.get(source.1),
         entry_point,
     ];
-    let fields: [&str; N_FIELDS] = std::array::from_fn(|i| renamed(&values[i], raw[i]));
-    write_row(out, &fields);
+    let line = p.first_line + u64::from(first.line);
+    (line, std::array::from_fn(|i| renamed(&values[i], raw[i])))
 }
 
 #[cfg(test)]
