@@ -18,7 +18,9 @@ mod scan;
 mod tape;
 
 use super::export::{Normalised, Values};
-use super::lines::{parse_chunks, CHUNK};
+use super::lines::parse_chunks;
+#[cfg(test)]
+use super::lines::CHUNK;
 use super::{shown_bytes, Reject};
 use serde::Deserialize;
 use std::borrow::Cow;
@@ -229,22 +231,13 @@ fn span(text: &str, s: Span) -> &str {
 pub type Webhook<'v> = (Normalised, Messages<'v>, Vec<u8>);
 
 /// The payloads of `input` in canonical form; `values`: the value maps (`--map-value`).
-/// Read a chunk at a time and parsed on `threads` cores (0: every one); the messages are
-/// then made in file order, and given as canonical fields as those are read. With
-/// `skip_invalid`, a line that is not a payload is a reject; with `keep` too, the input's
-/// bytes are given back (to give a rejected row back as it was); else an empty vector.
-pub fn canonical(
-    input: impl std::io::Read,
-    values: &Values,
-    (skip_invalid, keep): (bool, bool),
-    threads: usize,
-) -> std::result::Result<Webhook<'_>, (u64, String)> {
-    canonical_in(input, CHUNK, values, (skip_invalid, keep), threads)
-}
-
-/// `canonical` with chunks of `chunk` bytes.
-fn canonical_in(
-    input: impl std::io::Read,
+/// Read a chunk of `chunk` bytes (`lines::CHUNK`) at a time and parsed on `threads` cores
+/// (0: every one); the messages are then made in file order, and given as canonical fields
+/// as those are read. With `skip_invalid`, a line that is not a payload is a reject; with
+/// `keep` too, the input's bytes are given back (to give a rejected row back as it was);
+/// else an empty vector.
+pub fn canonical_in(
+    input: impl std::io::Read + Send,
     chunk: usize,
     values: &Values,
     (skip_invalid, keep): (bool, bool),

@@ -1,20 +1,22 @@
-//! A JSON Lines input read in chunks of whole lines, each parsed on one of several threads
-//! while the next is read: the input is never held whole (reading a webhook log of 2 GB
+//! A JSON Lines input read in chunks of whole lines, each read and parsed by one of several
+//! threads while the others parse theirs: the input is never held whole (reading a webhook log of 2 GB
 //! into one buffer spent more time in the kernel, faulting its pages in, than parsing it).
 
 use super::recycle::Recycle;
 use std::io::{self, Read};
-use std::sync::{mpsc, Mutex};
+use std::sync::Mutex;
 
 /// Bytes of a chunk (a line longer than this is read whole into a longer one).
 pub const CHUNK: usize = 4 << 20;
 
 /// `parse(chunk)` of every chunk of `input` (about `chunk` bytes, cut at line ends), on
-/// `workers` threads; the results in input order. The lines are not counted here (the reading
-/// thread only reads): `parse` numbers them within its chunk. `keep`: the input's bytes,
-/// whole, are given back too (else an empty vector).
+/// `workers` threads; the results in input order. Each worker reads its next chunk itself
+/// (in turn, under a lock) and parses it at once: the kernel's copy of the file lands in the
+/// cache of the core that reads it next, and no thread only reads. The lines are not counted
+/// here: `parse` numbers them within its chunk. `keep`: the input's bytes, whole, are given
+/// back too (else an empty vector).
 pub fn parse_chunks<T, F>(
-    mut input: impl Read,
+    input: impl Read + Send,
     chunk: usize,
     workers: usize,
     keep: bool,
@@ -25,79 +27,105 @@ where
     F: Fn(&[u8]) -> T + Sync,
 {
     let pool: Recycle<u8> = Recycle::default();
-    let (work_tx, work_rx) = mpsc::sync_channel::<(usize, Vec<u8>)>(workers);
-    let work_rx = Mutex::new(work_rx);
-    let (done_tx, done_rx) = mpsc::channel::<(usize, T)>();
-    let mut whole = Vec::new();
-    let (read, mut done) = std::thread::scope(|scope| {
-        for _ in 0..workers.max(1) {
-            let (done_tx, work_rx, parse, pool) = (done_tx.clone(), &work_rx, &parse, &pool);
-            scope.spawn(move || loop {
-                let next = work_rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
-                let Ok((seq, bytes)) = next else {
-                    return;
-                };
-                let out = parse(&bytes);
-                pool.give(bytes);
-                if done_tx.send((seq, out)).is_err() {
-                    return;
-                }
-            });
-        }
-        drop(done_tx);
-        let kept = keep.then_some(&mut whole);
-        let read = read_chunks(&mut input, chunk, &pool, kept, |seq, bytes| {
-            // The workers outlive this loop: a send fails only if every one panicked, and
-            // the scope then passes the panic on.
-            let _ = work_tx.send((seq, bytes));
-        });
-        drop(work_tx);
-        (read, done_rx.iter().collect::<Vec<_>>())
+    let chunks = Mutex::new(Chunks {
+        input,
+        chunk,
+        carry: Vec::new(),
+        seq: 0,
+        done: false,
+        failed: None,
+        whole: keep.then(Vec::new),
     });
-    read?;
+    let mut done: Vec<(usize, T)> = std::thread::scope(|scope| {
+        let work = || {
+            let mut out = Vec::new();
+            loop {
+                let next = chunks.lock().unwrap_or_else(|e| e.into_inner()).next(&pool);
+                let Some((seq, bytes)) = next else {
+                    return out;
+                };
+                out.push((seq, parse(&bytes)));
+                pool.give(bytes);
+            }
+        };
+        let handles: Vec<_> = (0..workers.max(1)).map(|_| scope.spawn(work)).collect();
+        (handles.into_iter())
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let chunks = chunks.into_inner().unwrap_or_else(|e| e.into_inner());
+    if let Some(e) = chunks.failed {
+        return Err(e);
+    }
     done.sort_unstable_by_key(|(seq, _)| *seq);
+    let whole = chunks.whole.unwrap_or_default();
     Ok((done.into_iter().map(|(_, t)| t).collect(), whole))
 }
 
-/// Cuts `input` into chunks of whole lines and hands each to `send` with its number; a copy
-/// of each goes to `whole` if given.
-fn read_chunks(
-    input: &mut impl Read,
+/// The input being cut into chunks of whole lines, numbered in input order, by whichever
+/// worker asks next.
+struct Chunks<R> {
+    input: R,
     chunk: usize,
-    pool: &Recycle<u8>,
-    mut whole: Option<&mut Vec<u8>>,
-    mut send: impl FnMut(usize, Vec<u8>),
-) -> io::Result<()> {
-    let mut seq = 0;
-    let mut carry = Vec::new();
-    loop {
-        let mut bytes = pool.take(chunk.max(carry.len()) + 1);
-        bytes.append(&mut carry);
-        let mut eof = fill(input, &mut bytes, chunk)?;
+    /// The start of a line cut by the last chunk's end.
+    carry: Vec<u8>,
+    seq: usize,
+    /// The input ended or failed (`failed`: how).
+    done: bool,
+    failed: Option<io::Error>,
+    /// A copy of every chunk, if the input is kept whole.
+    whole: Option<Vec<u8>>,
+}
+
+impl<R: Read> Chunks<R> {
+    /// The next chunk (in a buffer of `pool`) and its number; `None` at the end.
+    fn next(&mut self, pool: &Recycle<u8>) -> Option<(usize, Vec<u8>)> {
+        if self.done {
+            return None;
+        }
+        match self.read(pool) {
+            Ok(Some(bytes)) => {
+                if let Some(w) = self.whole.as_mut() {
+                    w.extend_from_slice(&bytes);
+                }
+                self.seq += 1;
+                Some((self.seq - 1, bytes))
+            }
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                (self.done, self.failed) = (true, Some(e));
+                None
+            }
+        }
+    }
+
+    /// About `chunk` bytes of whole lines (a line longer than that whole; the last piece of
+    /// the input even without a line end); `None` when nothing is left.
+    fn read(&mut self, pool: &Recycle<u8>) -> io::Result<Option<Vec<u8>>> {
+        let mut bytes = pool.take(self.chunk.max(self.carry.len()) + 1);
+        bytes.append(&mut self.carry);
+        let mut eof = fill(&mut self.input, &mut bytes, self.chunk)?;
         let mut cut = memchr::memrchr(b'\n', &bytes);
         while cut.is_none() && !eof {
             let target = bytes.len() * 2;
-            eof = fill(input, &mut bytes, target)?;
+            eof = fill(&mut self.input, &mut bytes, target)?;
             cut = memchr::memrchr(b'\n', &bytes);
         }
         let end = match (eof, cut) {
             (false, Some(i)) => i + 1,
             _ => bytes.len(),
         };
-        carry.extend_from_slice(&bytes[end..]);
+        self.carry.extend_from_slice(&bytes[end..]);
         bytes.truncate(end);
+        self.done = eof;
         if bytes.is_empty() {
             pool.give(bytes);
-            return Ok(());
+            return Ok(None);
         }
-        if let Some(w) = whole.as_deref_mut() {
-            w.extend_from_slice(&bytes);
-        }
-        send(seq, bytes);
-        seq += 1;
-        if eof {
-            return Ok(());
-        }
+        Ok(Some(bytes))
     }
 }
 

@@ -329,7 +329,7 @@ fn read_input(
         false => (size, progress),
     };
     if opts.source.as_ref().map(|s| s.format) == Some(Format::MetaWebhook) {
-        return read_webhook(file, input, opts, batch);
+        return read_webhook(file, (input, super::lines::CHUNK), opts, batch);
     }
     let (delimiter, input) =
         with_delimiter(input, opts.export.delimiter).map_err(|e| read_err(0, e))?;
@@ -419,10 +419,11 @@ fn read_export<R: Read>(
 
 /// Meta webhook payloads (`--source meta-webhook`), one JSON object a line: made messages
 /// (`input::jsonl`, a chunk at a time), each read as the row of a canonical CSV would be
-/// (`Parser::parse_given`: the same checks, errors and rejects), with no CSV written.
+/// (`Parser::parse_given`: the same checks, errors and rejects), with no CSV written. Read
+/// `chunk` bytes at a time.
 fn read_webhook(
     file: String,
-    input: impl Read,
+    (input, chunk): (impl Read + Send, usize),
     opts: &ReadOptions,
     mut batch: Option<Batches>,
 ) -> Result<Log> {
@@ -434,9 +435,14 @@ fn read_webhook(
     let values = super::export::value_maps(opts)?;
     // The payloads themselves are kept (whole) only to give rejected ones back as they were.
     let keep = opts.skip_invalid && opts.keep_rejected;
-    let (n, messages, bytes) =
-        super::jsonl::canonical(input, &values, (opts.skip_invalid, keep), opts.threads)
-            .map_err(|(line, msg)| err(line, msg))?;
+    let (n, messages, bytes) = super::jsonl::canonical_in(
+        input,
+        chunk,
+        &values,
+        (opts.skip_invalid, keep),
+        opts.threads,
+    )
+    .map_err(|(line, msg)| err(line, msg))?;
     // As the canonical CSV's header names them: every field, in order.
     let columns = Columns {
         index: std::array::from_fn(Some),
@@ -461,7 +467,9 @@ fn read_webhook(
     let header = FIELDS.iter().map(|f| f.to_string()).collect();
     let mut ids = Ids::new(Log::new(file.clone(), header));
     ids.account_id("");
-    read_messages(messages, &parser, &mut ids, &mut batch).map_err(|(l, m)| err(l, m))?;
+    read_messages(&messages, &parser, opts.threads, &mut ids, &mut batch)
+        .map_err(|(l, m)| err(l, m))?;
+    drop(messages);
     let log = finish_log(ids, &err)?;
     let original = Original::Lines(&bytes);
     Ok(with_export_counts(
@@ -472,35 +480,49 @@ fn read_webhook(
     ))
 }
 
-/// Messages made rows at a time on the reader's behalf (a CSV's block is about as many).
-const MESSAGES_AT_ONCE: usize = 16 << 10;
+/// Chunks of the webhook log whose messages are made rows at a time (4 MB chunks: about
+/// as many rows as a CSV's block).
+const CHUNKS_AT_ONCE: usize = 4;
 
-/// A webhook's messages made rows on one thread, `MESSAGES_AT_ONCE` at a time, while this
-/// one gives them ids in input order (`add_in_order`, as for a CSV's blocks). The first bad
-/// row's line and reason if there is one.
+/// A webhook's messages made rows on `threads` threads (0: one per core), a few chunks at a
+/// time each, while this one gives them ids in input order (`add_in_order`, as for a CSV's
+/// blocks). The first bad row's line and reason if there is one.
 fn read_messages(
-    mut messages: super::jsonl::Messages,
+    messages: &super::jsonl::Messages,
     parser: &Parser,
+    threads: usize,
     ids: &mut Ids,
     batch: &mut Option<Batches>,
 ) -> std::result::Result<(), (u64, String)> {
+    let workers = match threads {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    };
     let spare_rows = &Recycle::default();
+    let next = &std::sync::atomic::AtomicUsize::new(0);
+    let chunks = messages.chunks();
     std::thread::scope(|scope| {
-        let (rows_tx, rows_rx) = sync_channel::<(u64, Rows)>(4);
-        scope.spawn(move || {
-            for seq in 0.. {
-                let mut more = true;
-                let rows = parser.parse_given(spare_rows.take(MESSAGES_AT_ONCE), |given| {
-                    more = messages
-                        .next_messages(MESSAGES_AT_ONCE, |line, fields| given.push(line, fields));
-                });
-                let last = !more || rows.failed.is_some();
-                // A closed channel means the reader stopped at a bad row: stop here too.
-                if rows_tx.send((seq, rows)).is_err() || last {
+        let (rows_tx, rows_rx) = sync_channel::<(u64, Rows)>(workers * 2);
+        for _ in 0..workers {
+            let rows_tx = rows_tx.clone();
+            scope.spawn(move || loop {
+                let seq = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let first = seq * CHUNKS_AT_ONCE;
+                if first >= chunks {
                     return;
                 }
-            }
-        });
+                let range = first..(first + CHUNKS_AT_ONCE).min(chunks);
+                let rows = parser.parse_given(spare_rows.take(0), |given| {
+                    messages.give(range, |line, fields| given.push(line, fields));
+                });
+                let stop = rows.failed.is_some();
+                // A closed channel means the reader stopped at a bad row: stop here too.
+                if rows_tx.send((seq as u64, rows)).is_err() || stop {
+                    return;
+                }
+            });
+        }
+        drop(rows_tx);
         add_in_order(rows_rx, ids, spare_rows, batch, (0, 1))
     })
 }
@@ -1568,5 +1590,92 @@ mod tests {
         let log = read_from("t.csv".into(), text.as_bytes(), &opts).unwrap();
         // 2026-11-03T09:22:00Z (see timestamp.rs, NOV_3).
         assert_eq!(log.events[0].at, 1_793_697_720 * 1_000_000);
+    }
+
+    /// A webhook log of one status or message a line: `sent` of m0..m29 (lines 1-30, ten
+    /// seconds apart), their second statuses (lines 31-60, two seconds after: `delivered`,
+    /// or `second(k)`), then ten customer messages (lines 61-70).
+    fn webhook(second: impl Fn(usize) -> &'static str) -> String {
+        let line = |value: String| {
+            format!(
+                r#"{{"entry":[{{"id":"W","changes":[{{"value":{{"metadata":{{"display_phone_number":"155"}},{value}}}}}]}}]}}"#
+            ) + "\n"
+        };
+        let status = |k: usize, status: &str, at: usize| {
+            line(format!(
+                r#""statuses":[{{"id":"m{k}","status":"{status}","timestamp":"{at}","recipient_id":"3805011100{k:02}","pricing":{{"category":"utility"}}}}]"#
+            ))
+        };
+        let t0 = 1_772_438_700;
+        let mut text = String::new();
+        for k in 0..30 {
+            text += &status(k, "sent", t0 + 10 * k);
+        }
+        for k in 0..30 {
+            text += &status(k, second(k), t0 + 10 * k + 2);
+        }
+        for k in 0..10 {
+            text += &line(format!(
+                r#""messages":[{{"from":"3805011101{k:02}","id":"i{k}","timestamp":"{}"}}]"#,
+                t0 + 300 + k
+            ));
+        }
+        text
+    }
+
+    fn read_webhook_in(text: &str, chunk: usize, threads: usize, skip: bool) -> Result<Log> {
+        let opts = ReadOptions {
+            source: Some(Source::load("meta-webhook").unwrap()),
+            skip_invalid: skip,
+            threads,
+            ..ReadOptions::default()
+        };
+        read_webhook("t.jsonl".into(), (text.as_bytes(), chunk), &opts, None)
+    }
+
+    #[test]
+    fn webhook_messages_read_on_several_threads_are_those_of_one_pass() {
+        let text = webhook(|_| "delivered");
+        let one = read_webhook_in(&text, 1 << 20, 1, false).unwrap();
+        // 70 items, 40 messages (m0..m29 of two statuses each, ten customer messages), in
+        // file order of their first line: m_k on line k + 1, i_k on line 61 + k.
+        assert_eq!((one.rows, one.rows_merged, one.events.len()), (70, 30, 40));
+        let lines: Vec<u32> = one.events.iter().map(|e| e.line).collect();
+        let want: Vec<u32> = (1..=30).chain(61..=70).collect();
+        assert_eq!(lines, want);
+        assert_eq!(one.events[29].at, (1_772_438_700 + 290) * 1_000_000);
+        assert_eq!(one.header, ["payload"]);
+        // Chunks of a line or less up to a few lines: many groups of chunks, on 1-3 threads.
+        for chunk in [64, 300, 1000, 5000] {
+            for threads in 1..=3 {
+                let log = read_webhook_in(&text, chunk, threads, false).unwrap();
+                let got = (log.rows, log.rows_merged, format!("{:?}", log.events));
+                let want = (one.rows, one.rows_merged, format!("{:?}", one.events));
+                assert_eq!(got, want, "chunks of {chunk} bytes, {threads} threads");
+            }
+        }
+    }
+
+    #[test]
+    fn a_bad_webhook_message_is_named_by_its_first_line_on_any_thread() {
+        // m17's later status (line 48) is no status: the message is m17's, its line its
+        // earliest item's (18).
+        let text = webhook(|k| if k == 17 { "exploded" } else { "delivered" });
+        for chunk in [64, 1000, 1 << 20] {
+            for threads in 1..=3 {
+                let at = format!("chunks of {chunk} bytes, {threads} threads");
+                match read_webhook_in(&text, chunk, threads, false) {
+                    Err(Error::Input { file, line, msg }) => {
+                        assert_eq!((file.as_str(), line), ("t.jsonl", 18), "{at}");
+                        assert!(msg.starts_with("unknown status (exploded)"), "{msg}");
+                    }
+                    other => panic!("{at}: {other:?}"),
+                }
+                let log = read_webhook_in(&text, chunk, threads, true).unwrap();
+                assert_eq!((log.rows, log.events.len()), (70, 39), "{at}");
+                let rejects: Vec<u64> = log.rejects.iter().map(|r| r.line).collect();
+                assert_eq!(rejects, [18], "{at}");
+            }
+        }
     }
 }

@@ -358,15 +358,12 @@ fn made_of(made: &FxHashMap<At, Fold<At>>, local: &Local, c: usize, m: usize) ->
 }
 
 /// The messages in file order (of their first item), each given as its canonical fields and
-/// its line in the export (its earliest item's) as the reader asks for them: no canonical
-/// CSV is written or read again. A chunk is dropped once its messages are given: a
-/// message's items are in its own chunk and later ones.
+/// its line in the export (its earliest item's) as the reader asks for them, a range of
+/// chunks at a time on any thread: no canonical CSV is written or read again.
 pub(crate) struct Messages<'v> {
     parsed: Vec<Parsed>,
     made: FxHashMap<At, Fold<At>>,
     values: &'v Values,
-    /// The next message to give: its chunk, its index there.
-    next: (usize, usize),
 }
 
 impl<'v> Messages<'v> {
@@ -375,51 +372,45 @@ impl<'v> Messages<'v> {
             parsed,
             made,
             values,
-            next: (0, 0),
         }
     }
 
-    /// The next `count` messages (fewer at the end) given to `each`: its line in the export
-    /// and its fields in the order of `rows::FIELDS`. False once there are no more.
-    pub(crate) fn next_messages(
-        &mut self,
-        count: usize,
+    /// How many chunks the messages are in (by their first item).
+    pub(crate) fn chunks(&self) -> usize {
+        self.parsed.len()
+    }
+
+    /// The messages of `chunks` (by their first item) given to `each` in file order: its
+    /// line in the export and its fields in the order of `rows::FIELDS`.
+    pub(crate) fn give(
+        &self,
+        chunks: std::ops::Range<usize>,
         mut each: impl FnMut(u64, &[&str; N_FIELDS]),
-    ) -> bool {
-        let mut given = 0;
-        while given < count {
-            let (c, m) = self.next;
-            let Some(p) = self.parsed.get(c) else {
-                return false;
-            };
-            let Some(local) = p.messages.get(m) else {
-                self.parsed[c] = Parsed::default();
-                self.next = (c + 1, 0);
-                continue;
-            };
-            ask_ahead(p, m);
-            self.next.1 += 1;
-            if !local.absorbed {
-                let fold = made_of(&self.made, local, c, m);
-                let (line, fields) = fields_of(&self.parsed, &fold, self.values);
-                each(line, &fields);
-                given += 1;
+    ) {
+        for c in chunks {
+            let Some(p) = self.parsed.get(c) else { return };
+            for (m, local) in p.messages.iter().enumerate() {
+                ask_ahead(p, m);
+                if !local.absorbed {
+                    let fold = made_of(&self.made, local, c, m);
+                    let (line, fields) = fields_of(&self.parsed, &fold, self.values);
+                    each(line, &fields);
+                }
             }
         }
-        true
     }
 
     /// All of them written as the canonical CSV (`export::write_row`, a header first), with
     /// each line's line in the export as `Normalised::lines` has them (the header's two
     /// entries first): what the canonical reader would be given.
     #[cfg(test)]
-    pub(crate) fn write_csv(mut self) -> (Vec<u8>, Vec<u32>) {
+    pub(crate) fn write_csv(self) -> (Vec<u8>, Vec<u32>) {
         let (mut csv, mut lines) = (Vec::new(), vec![0, 1]);
         write_row(&mut csv, &FIELDS);
-        while self.next_messages(1024, |line, fields| {
+        self.give(0..self.chunks(), |line, fields| {
             write_row(&mut csv, fields);
             lines.push(u32::try_from(line).unwrap_or(u32::MAX));
-        }) {}
+        });
         (csv, lines)
     }
 }
