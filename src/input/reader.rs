@@ -1678,4 +1678,26 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn a_line_end_in_a_webhook_field_moves_no_later_line() {
+        // m3's contact holds a line end (written as CSV, a quoted field over two lines: the
+        // rows after it were named one line late before the rows were given field by field).
+        let text = webhook(|k| if k == 17 { "exploded" } else { "delivered" }).replace(
+            r#""recipient_id":"380501110003""#,
+            r#""recipient_id":"12\n34""#,
+        );
+        for chunk in [64, 1 << 20] {
+            let log = read_webhook_in(&text, chunk, 2, true).unwrap();
+            let rejects: Vec<(u64, &str)> = (log.rejects.iter())
+                .map(|r| (r.line, &r.reason[..20]))
+                .collect();
+            assert_eq!(
+                rejects,
+                [(4, "no country column va"), (18, "unknown status (expl")]
+            );
+            // the messages after them keep their own lines (m4 on line 5, i0 on line 61)
+            assert_eq!((log.events[3].line, log.events[28].line), (5, 61));
+        }
+    }
 }
