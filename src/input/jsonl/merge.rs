@@ -459,6 +459,9 @@ fn fields_of<'a>(
         entry_point,
     ];
     let line = p.first_line + u64::from(first.line);
+    if values.iter().all(Vec::is_empty) {
+        return (line, raw);
+    }
     (line, std::array::from_fn(|i| renamed(&values[i], raw[i])))
 }
 

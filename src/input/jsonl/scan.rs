@@ -74,8 +74,11 @@ impl Scanner {
                     let referral = referral.map(|r| span(line, r));
                     add_message(out, line_no, s, from, id, at, referral);
                 }
-                for status in &self.statuses[change.statuses.clone()] {
-                    add_status(out, line_no, s, status.map(|f| span(line, f)));
+                for &[a, b, c, d, e] in &self.statuses[change.statuses.clone()] {
+                    // (written out: `map` over the array was 0.9% of the whole run)
+                    let f = |x| span(line, x);
+                    let fields = [f(a), f(b), f(c), f(d), f(e)];
+                    add_status(out, line_no, s, fields);
                 }
             }
         }
