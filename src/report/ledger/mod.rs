@@ -1,12 +1,12 @@
 //! The ledger: one row per outbound message and per fee, for every model.
 //!
-//! Billing hands each model's lines to a [`Part`] as it bills them (a [`LineSink`]): the
-//! first model's rows are formatted straight into the ledger, each other model's kept as
-//! compact records in a temporary file, cut into segments that decode alone, so no event or
-//! line is kept for the ledger. The ledger is then the header and, model after model, that
-//! model's rows and its fee rows ([`Ledger::finish`]): the segments of every compact model
-//! are made into text by a pool of workers, one per core, and written strictly in order
-//! (`segments.rs`; docs/performance.md, "Ledger (issue 17)" and "Ledger, fourth pass").
+//! Billing hands each model's lines to a [`Part`] as it bills them (a [`LineSink`]): each
+//! model's rows are kept as compact records in a temporary file, cut into segments that
+//! decode alone, so no event or line is kept for the ledger. The ledger is then the header
+//! and, model after model, that model's rows and its fee rows ([`Ledger::finish`]): the
+//! segments are made into text by a pool of workers, one per core, and written strictly in
+//! order (`segments.rs`; docs/performance.md, "Ledger (issue 17)", "Ledger, fourth pass" and
+//! "Ledger, sixth pass").
 //! [`write`] makes the same rows from lines kept in memory (the library's way, and
 //! `explain`'s lines).
 
@@ -809,62 +809,25 @@ fn failed(e: std::io::Error) -> Error {
 }
 
 /// The ledger of a run being billed: a [`Part`] per model. The models are billed side by
-/// side, the ledger has them one after the other: the first model's rows go straight to the
-/// ledger, each other one's to a temporary file as compact records, made into text after it.
+/// side, the ledger has them one after the other: each model's rows go to a temporary file
+/// as compact records while it bills, and are made into text once every model is billed, on
+/// every core while the ledger is written (docs/performance.md, "Ledger, sixth pass": formatting
+/// the first model's rows on the billing threads made billing three times as long, with the
+/// disk mostly idle, and left the disk the whole ledger's end phase).
 pub struct Ledger<W: Write + Send> {
-    parts: Vec<Mutex<Part<Out<W>>>>,
-    /// The ledger itself while no part holds it (no model).
-    out: Option<W>,
-}
-
-/// Where a part's rows go.
-enum Out<W> {
-    Ledger(W),
-    Temp(std::fs::File),
-}
-
-impl<W: Write> Write for Out<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match self {
-            Out::Ledger(w) => w.write(buf),
-            Out::Temp(f) => f.write(buf),
-        }
-    }
-    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        match self {
-            Out::Ledger(w) => w.write_all(buf),
-            Out::Temp(f) => f.write_all(buf),
-        }
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        match self {
-            Out::Ledger(w) => w.flush(),
-            Out::Temp(f) => f.flush(),
-        }
-    }
+    parts: Vec<Mutex<Part<std::fs::File>>>,
+    out: W,
 }
 
 impl<W: Write + Send> Ledger<W> {
-    /// Starts the ledger of `models` in `out`. `first_direct`: the first model's rows go
-    /// straight to `out` as they are billed (not for a pipe or device, where a run that must
-    /// start over, the log being out of time order, could not take them back).
-    pub fn new(
-        models: &[Model],
-        tz: chrono_tz::Tz,
-        mut out: W,
-        first_direct: bool,
-    ) -> Result<Ledger<W>> {
-        if first_direct {
-            write_header(&mut out)?;
-        }
-        let mut out = Some(out);
+    /// Starts the ledger of `models`, to be written to `out` by [`Ledger::finish`]: nothing
+    /// is written before every model is billed, so a run that starts over (a log out of time
+    /// order, from a pipe or a device) has nothing to take back.
+    pub fn new(models: &[Model], tz: chrono_tz::Tz, out: W) -> Result<Ledger<W>> {
         let mut parts = Vec::new();
-        for (k, m) in models.iter().enumerate() {
-            let mut part = match out.take_if(|_| k == 0 && first_direct) {
-                Some(w) => Part::new(m, tz, Out::Ledger(w)),
-                None => Part::new(m, tz, Out::Temp(tempfile::tempfile().map_err(failed)?)),
-            };
-            part.compact = matches!(part.out, Out::Temp(_));
+        for m in models {
+            let mut part = Part::new(m, tz, tempfile::tempfile().map_err(failed)?);
+            part.compact = true;
             parts.push(Mutex::new(part));
         }
         Ok(Ledger { parts, out })
@@ -887,45 +850,21 @@ impl<W: Write + Send> Ledger<W> {
             .collect()
     }
 
-    /// Ends each model's rows with its fee rows and puts them in order; gives the ledger. The
-    /// parts kept compact are made into text by `threads` workers (at most one per core)
-    /// while the ledger is written.
+    /// The header, then each model's rows and its fee rows, model after model; gives the
+    /// ledger. The rows are made into text by `threads` workers (at most one per core) while
+    /// the ledger is written.
     pub fn finish(self, log: &Log, results: &[ModelResult], threads: usize) -> Result<W> {
         let mut ledger = self.out;
-        if let Some(w) = &mut ledger {
-            // No part holds the ledger: its header is not written yet.
-            write_header(w)?;
-        }
-        let (mut kept, mut made) = (Vec::new(), None);
+        write_header(&mut ledger)?;
+        let mut kept = Vec::new();
         for (part, result) in self.parts.into_iter().zip(results) {
-            let mut part = part.into_inner().unwrap_or_else(|e| e.into_inner());
-            if let Some(e) = part.error.take() {
-                return Err(failed(e));
-            }
-            if part.compact {
-                kept.push(Kept::of(part, result)?);
-                continue;
-            }
-            // Only the first model's part holds the ledger: no compact one comes before it.
-            if !kept.is_empty() {
-                return Err(no_ledger());
-            }
-            part.fees(log, result);
-            made = Some(std::mem::take(&mut part.contacts));
-            ledger = match part.finish().map_err(failed)? {
-                Out::Ledger(w) => Some(w),
-                Out::Temp(_) => return Err(no_ledger()),
-            };
+            let part = part.into_inner().unwrap_or_else(|e| e.into_inner());
+            kept.push(Kept::of(part, result)?);
         }
-        let mut ledger = ledger.ok_or_else(no_ledger)?;
-        write_kept(&kept, log, made, threads, &mut ledger).map_err(failed)?;
+        write_kept(&kept, log, threads, &mut ledger).map_err(failed)?;
         ledger.flush().map_err(failed)?;
         Ok(ledger)
     }
-}
-
-fn no_ledger() -> Error {
-    failed(std::io::Error::other("no ledger"))
 }
 
 /// A model's rows kept compact, to be made into text: its records in a temporary file, cut
@@ -944,22 +883,17 @@ struct Kept<'a> {
 }
 
 impl<'a> Kept<'a> {
-    fn of<W: Write>(mut part: Part<Out<W>>, result: &'a ModelResult) -> Result<Kept<'a>> {
+    fn of(mut part: Part<std::fs::File>, result: &'a ModelResult) -> Result<Kept<'a>> {
         part.flush_buf();
         if let Some(e) = part.error.take() {
             return Err(failed(e));
         }
-        let text = part.fork();
-        let file = match part.out {
-            Out::Temp(file) => file,
-            Out::Ledger(_) => return Err(no_ledger()),
-        };
         Ok(Kept {
-            file: Mutex::new(file),
+            part: part.fork(),
+            file: Mutex::new(part.out),
             starts: part.segments,
             end: part.flushed,
             last_records: SEGMENT_RECORDS - part.segment_left,
-            part: text,
             result,
         })
     }
@@ -989,19 +923,17 @@ struct Worker {
 }
 
 /// The rows of the `kept` models, each model's segments then its fee rows, model after
-/// model, made into text by a pool of workers and written to `ledger` in that order. `made`:
-/// the contacts' cells made already (by the first model's part).
+/// model, made into text by a pool of workers and written to `ledger` in that order.
 fn write_kept(
     kept: &[Kept],
     log: &Log,
-    made: Option<ContactCells>,
     threads: usize,
     ledger: &mut impl Write,
 ) -> std::io::Result<()> {
     if kept.is_empty() {
         return Ok(());
     }
-    let contacts = &ContactCells::of(log, made);
+    let contacts = &ContactCells::of(log, None);
     // A job: a model's segment, or (`None`) its fee rows.
     let jobs: Vec<(usize, Option<usize>)> = (kept.iter().enumerate())
         .flat_map(|(m, k)| {
