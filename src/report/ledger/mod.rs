@@ -313,6 +313,50 @@ impl Shape {
     }
 }
 
+/// Whether two lines have one shape, told from what [`Shape::of`] reads of them (a
+/// whatsapp-meta charge by its column and kind only), without making either shape: a shape
+/// made and its key read back at once stalled every row (the key's wide loads wait for its
+/// narrow stores), a sixth of the billing threads' ledger time (docs/performance.md, "Ledger,
+/// sixth pass"). False tells nothing: the shape is then looked up.
+#[inline]
+fn same_shape(a: &Line, b: &Line) -> bool {
+    let (x, y) = (&a.outcome, &b.outcome);
+    let charge = match (x.charge, y.charge) {
+        (Charge::Meta(p), Charge::Meta(q)) => {
+            p.column == q.column && p.conversation == q.conversation
+        }
+        (p, q) => p == q,
+    };
+    let price = match (&a.price, &b.price) {
+        (
+            Price::Priced {
+                amount: p,
+                rate_country: pc,
+                rate_from: pf,
+                market: pm,
+                carried_forward: pcf,
+            },
+            Price::Priced {
+                amount: q,
+                rate_country: qc,
+                rate_from: qf,
+                market: qm,
+                carried_forward: qcf,
+            },
+        ) => {
+            // The amount as written: 1.0 and 1.00 are equal Decimals, two shapes.
+            (p.mantissa(), p.scale(), p.is_sign_negative())
+                == (q.mantissa(), q.scale(), q.is_sign_negative())
+                && (pc, pf, pm, pcf) == (qc, qf, qm, qcf)
+        }
+        (p, q) => std::mem::discriminant(p) == std::mem::discriminant(q),
+    };
+    charge
+        && price
+        && (x.billed, x.blocked, x.assumed_category) == (y.billed, y.blocked, y.assumed_category)
+        && a.category == b.category
+}
+
 /// The text of a shape: its cells from `billed_as` to `market` (each with its comma), and
 /// its note with the row's line break.
 #[derive(Clone)]
@@ -348,8 +392,9 @@ pub struct Part<W: Write> {
     markets: Vec<Vec<u8>>,
     shapes: Vec<ShapeText>,
     shape_ids: FxHashMap<ShapeKey, u32>,
-    /// The last shape looked up: rows in a row often have one.
-    last_shape: Option<(ShapeKey, u32)>,
+    /// The last line whose shape was looked up, and that shape: rows in a row often have
+    /// one, told by comparing the lines ([`same_shape`]).
+    last_shape: Option<(Line, u32)>,
     /// The minute of the last instant written, and that instant's cells when its minute is
     /// not plain: a log's instants repeat.
     minute: Option<Minute>,
@@ -544,14 +589,14 @@ impl<W: Write> Part<W> {
 
     /// The number of the shape of `line`, its text made the first time it is seen.
     fn shape_id(&mut self, line: &Line) -> u32 {
-        let shape = Shape::of(line);
-        let key = shape.key();
-        match self.last_shape {
-            Some((k, id)) if k == key => return id,
+        match &self.last_shape {
+            Some((last, id)) if same_shape(line, last) => return *id,
             _ => {}
         }
+        let shape = Shape::of(line);
+        let key = shape.key();
         if let Some(&id) = self.shape_ids.get(&key) {
-            self.last_shape = Some((key, id));
+            self.last_shape = Some((*line, id));
             return id;
         }
         let id = self.shapes.len() as u32;
@@ -559,7 +604,7 @@ impl<W: Write> Part<W> {
         let note = Block::new(format!("{}\n", shape.note).as_bytes());
         self.shapes.push(ShapeText { cells, note });
         self.shape_ids.insert(key, id);
-        self.last_shape = Some((key, id));
+        self.last_shape = Some((*line, id));
         id
     }
 
@@ -1153,6 +1198,96 @@ mod tests {
             p.shapes[hundred as usize].cells.text(),
             b"welcome,,,1.00,EUR,*,,,"
         );
+    }
+
+    /// Lines that differ in one thing each a shape reads, and in things it does not (a
+    /// whatsapp-meta charge's day, a session): `same_shape` never says "one shape" for two
+    /// shapes, and says it where only what a shape does not read differs.
+    #[test]
+    fn lines_of_one_shape_are_told_without_making_it() {
+        use crate::engine::MetaCharge;
+        use crate::rates::meta::MetaColumn;
+        let priced = |amount, rate_country, carried_forward| {
+            let mut l = line(amount);
+            l.price = Price::Priced {
+                amount,
+                rate_country,
+                rate_from: NaiveDate::from_ymd_opt(2026, 7, 1),
+                market: None,
+                carried_forward,
+            };
+            l
+        };
+        let meta = |column, conversation, price_day| {
+            let mut l = line(Decimal::new(1, 2));
+            l.outcome.charge = Charge::Meta(MetaCharge {
+                column,
+                free_tier: None,
+                price_day,
+                volume_tiers: false,
+                international: false,
+                conversation,
+                per_number: false,
+            });
+            l
+        };
+        let de = Country::parse("de");
+        let mut lines = vec![
+            priced(Decimal::new(10, 1), de, false),
+            priced(Decimal::new(100, 2), de, false),
+            priced(Decimal::new(-0, 2), de, false),
+            priced(Decimal::new(10, 1), None, false),
+            priced(Decimal::new(10, 1), de, true),
+            meta(MetaColumn::Marketing, false, 20_000),
+            meta(MetaColumn::Marketing, false, 20_001),
+            meta(MetaColumn::Utility, false, 20_000),
+            meta(MetaColumn::Marketing, true, 20_000),
+        ];
+        let mut neg = priced(Decimal::new(-0, 2), de, false);
+        neg.price = match neg.price {
+            Price::Priced { amount, .. } => Price::Priced {
+                amount: -amount,
+                rate_country: de,
+                rate_from: NaiveDate::from_ymd_opt(2026, 7, 1),
+                market: None,
+                carried_forward: false,
+            },
+            p => p,
+        };
+        lines.push(neg);
+        for price in [
+            Price::Free,
+            Price::FreeSession,
+            Price::Allowance,
+            Price::Unpriced,
+        ] {
+            let mut l = line(Decimal::ONE);
+            l.price = price;
+            lines.push(l);
+            let mut blocked = l;
+            blocked.outcome.blocked = true;
+            lines.push(blocked);
+        }
+        let mut assumed = line(Decimal::ONE);
+        assumed.outcome.assumed_category = true;
+        let mut category = line(Decimal::ONE);
+        category.category = Some(crate::event::Category::Utility);
+        let mut billed = line(Decimal::ONE);
+        billed.outcome.billed = Billed::Session;
+        let mut session = line(Decimal::ONE);
+        session.outcome.session = Some(7);
+        lines.extend([line(Decimal::ONE), assumed, category, billed, session]);
+        let mut told = 0;
+        for a in &lines {
+            for b in &lines {
+                let one = Shape::of(a).key() == Shape::of(b).key();
+                assert!(!same_shape(a, b) || one, "{a:?}\n{b:?}");
+                told += usize::from(same_shape(a, b));
+            }
+        }
+        // Each line with itself; the two days of one meta charge; the session's line and
+        // the plain one (both ways).
+        assert_eq!(told, lines.len() + 2 + 2);
     }
 
     #[test]
