@@ -492,13 +492,20 @@ impl<W: Write> Part<W> {
     /// The zone of `account`'s rows (its own with `zones`, else `tz`), its cell made and its
     /// zone looked up the first time the account (known by its id `id`: one name an id) is
     /// written; the log's accounts often alternate row by row.
-    fn account(&mut self, id: u32, account: &str) -> chrono_tz::Tz {
+    /// `account` gives its name, asked only then.
+    #[inline]
+    fn account<'n>(&mut self, id: u32, account: impl FnOnce() -> &'n str) -> chrono_tz::Tz {
         let k = id as usize;
+        if let Some(Some((_, tz))) = self.accounts.get(k) {
+            return *tz;
+        }
+        self.new_account(k, account())
+    }
+
+    #[cold]
+    fn new_account(&mut self, k: usize, account: &str) -> chrono_tz::Tz {
         if k >= self.accounts.len() {
             self.accounts.resize(k + 1, None);
-        }
-        if let Some((_, tz)) = &self.accounts[k] {
-            return *tz;
         }
         let tz = (self.zones.as_ref()).map_or(self.tz, |z| z.tz_of(account));
         let mut text = Vec::new();
@@ -611,16 +618,17 @@ impl<W: Write> Part<W> {
     /// The row of an outbound message as text. Its contact's cell: from `slot` (read ahead
     /// from `contacts` if given, else from the part's own), else from those, else made (and
     /// kept in the part's own the first time the contact is seen).
-    fn text_row(
+    /// Generic in `names`: a worker's rows call the log's own look-ups, not through a table.
+    fn text_row<N: Names + ?Sized>(
         &mut self,
         ev: &Event,
         (session, shape): (Option<u32>, u32),
         slot: Option<&Slot>,
-        names: &dyn Names,
+        names: &N,
         contacts: Option<&ContactCells>,
     ) {
         let account = names.account_id(ev);
-        let tz = self.account(account, names.account(ev));
+        let tz = self.account(account, || names.account(ev));
         self.stamp(ev.at, tz);
         let buf = &mut self.buf;
         if let Some(Some((text, _))) = self.accounts.get(account as usize) {
@@ -766,7 +774,7 @@ impl<W: Write> Part<W> {
     /// The fee rows of the model's result, after its lines.
     fn fees(&mut self, log: &Log, result: &ModelResult) {
         for f in &result.fees {
-            let tz = self.account(f.account, log.account_name(f.account));
+            let tz = self.account(f.account, || log.account_name(f.account));
             let buf = &mut self.buf;
             let start = month_start(f.month, tz)
                 .map(|t| format_instant(t, tz))
