@@ -850,8 +850,7 @@ impl<W: Write + Send> LineSink for Part<W> {
     fn take(&mut self, lines: &[Line], first: u32, events: &[Event], names: &dyn Names) {
         self.write_lines(lines, first, events, names);
     }
-    /// A compact part keeps contact ids, named when its text is made; the other one makes
-    /// each contact's cell once, from the names it is handed.
+    /// A ledger's parts keep contact ids, named when their text is made after billing.
     fn names_every_line(&self) -> bool {
         false
     }
