@@ -723,7 +723,7 @@ impl<W: Write> Part<W> {
         self.segment_left -= 1;
         let buf = &mut self.buf;
         let (at, line) = self.last;
-        varint(buf, zigzag(ev.at.wrapping_sub(at)));
+        instant_difference(buf, ev.at.wrapping_sub(at));
         varint(buf, zigzag(i64::from(ev.line) - i64::from(line)));
         varint(buf, ev.contact.into());
         varint(buf, ev.cell.into());
@@ -745,7 +745,7 @@ impl<W: Write> Part<W> {
     /// shape; `pos` is moved past it.
     fn decode(&mut self, data: &[u8], pos: &mut usize) -> Option<Decoded> {
         let (at, line) = self.last;
-        let at = at.wrapping_add(unzigzag(read_varint(data, pos)?));
+        let at = at.wrapping_add(read_instant_difference(data, pos)?);
         let line = u32::try_from(i64::from(line) + unzigzag(read_varint(data, pos)?)).ok()?;
         let contact = u32::try_from(read_varint(data, pos)?).ok()?;
         let cell = u32::try_from(read_varint(data, pos)?).ok()?;
@@ -813,6 +813,31 @@ impl<W: Write> Part<W> {
             Some(e) => Err(e),
             None => Ok(self.out),
         }
+    }
+}
+
+/// Microseconds in a second.
+const SECOND: i64 = 1_000_000;
+
+/// The difference between two records' instants: in whole seconds when it has no fraction
+/// (most logs' instants: one byte where the microseconds took three), shifted left with a 0
+/// bit; otherwise a 1 (alone) and the microseconds.
+fn instant_difference(buf: &mut Vec<u8>, micros: i64) {
+    // Below 2^44 seconds either way: shifted, still in 64 bits.
+    let seconds = zigzag(micros / SECOND);
+    if micros % SECOND == 0 {
+        varint(buf, seconds << 1);
+    } else {
+        varint(buf, 1);
+        varint(buf, zigzag(micros));
+    }
+}
+
+fn read_instant_difference(data: &[u8], pos: &mut usize) -> Option<i64> {
+    match read_varint(data, pos)? {
+        1 => Some(unzigzag(read_varint(data, pos)?)),
+        n if n & 1 == 0 => unzigzag(n >> 1).checked_mul(SECOND),
+        _ => None,
     }
 }
 
@@ -1316,6 +1341,10 @@ mod tests {
         let rows = [
             ev(1_772_356_500_000_000, 2, 0, None),
             ev(1_772_356_500_000_000, 1, u32::MAX, Some(0)),
+            ev(1_772_356_501_000_000, 3, 9, None),
+            ev(1_772_356_499_000_000, 4, 9, None),
+            ev(1_772_356_499_000_001, 5, 9, None),
+            ev(-9_000_000_000_000_000_000, 6, 9, None),
             ev(-5, u32::MAX, 5, Some(u32::MAX)),
             ev(i64::MAX, 0, 1 << 20, Some(3)),
             ev(i64::MIN, 7, 2, None),
@@ -1336,6 +1365,33 @@ mod tests {
         assert!(back.decode(&data[..data.len() - 1], &mut 0).is_some());
         let mut pos = data.len() - 1;
         assert!(part(chrono_tz::UTC).decode(&data, &mut pos).is_none());
+    }
+
+    /// Differences of instants in whole seconds: a byte for a few seconds either way; others
+    /// (a fraction, and the largest) a marker byte and the microseconds.
+    #[test]
+    fn instant_differences_by_hand() {
+        for (micros, len) in [
+            (0, 1),
+            (SECOND, 1),
+            (-2 * SECOND, 1),
+            (31 * SECOND, 1),
+            (32 * SECOND, 2),
+            (1, 2),
+            (-SECOND - 1, 1 + 3),
+            (i64::MAX, 1 + 10),
+            // -9,223,372,036,854 s: zigzag 18,446,744,073,707, shifted 46 bits: 7 bytes.
+            (-9_223_372_036_854_000_000, 7),
+        ] {
+            let mut buf = Vec::new();
+            instant_difference(&mut buf, micros);
+            assert_eq!(buf.len(), len, "{micros}");
+            let mut pos = 0;
+            assert_eq!(read_instant_difference(&buf, &mut pos), Some(micros));
+            assert_eq!(pos, len);
+        }
+        // An odd number other than the marker is no difference.
+        assert_eq!(read_instant_difference(&[3], &mut 0), None);
     }
 
     /// Each segment decodes alone, from its start and a part that has decoded nothing: the
