@@ -245,6 +245,18 @@ impl OutputFile {
         })
     }
 
+    /// Writes a file's bytes past its first [`Writeback::AROUND_FROM`] around the page cache
+    /// (`O_DIRECT`), for an output of gigabytes (the ledger): the kernel's copy of every byte
+    /// into the cache and its pages' allocation were a fifth of the ledger's CPU, and the bytes
+    /// are never read back (docs/performance.md, "Ledger, sixth pass"). Nothing changes for
+    /// a device, a pipe, standard output or a file system that refuses it.
+    pub fn around_cache(mut self) -> OutputFile {
+        if let Sink::Temp(_, _, w) = self.sink.get_mut() {
+            w.around = true;
+        }
+        self
+    }
+
     /// Puts the finished file in place of the target.
     pub fn commit(self) -> Result<()> {
         let shown = self.shown;
@@ -252,7 +264,8 @@ impl OutputFile {
         match self.sink.into_inner().map_err(|e| io(e.into_error()))? {
             Sink::Direct(mut f) => f.flush().map_err(io),
             Sink::Stdout(mut f) => f.flush().map_err(io),
-            Sink::Temp(temp, target, _) => {
+            Sink::Temp(temp, target, mut w) => {
+                w.finish(temp.as_file()).map_err(io)?;
                 // On disk before the rename, so a crash cannot leave an empty target.
                 temp.as_file().sync_all().map_err(io)?;
                 temp.persist(target).map(drop).map_err(|e| io(e.error))
@@ -276,11 +289,7 @@ impl Write for OutputFile {
 impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match self {
-            Sink::Temp(t, _, w) => {
-                let n = t.write(buf)?;
-                w.wrote(t.as_file(), n);
-                Ok(n)
-            }
+            Sink::Temp(t, _, w) => w.write(t, buf),
             Sink::Direct(f) => f.write(buf),
             Sink::Stdout(f) => f.write(buf),
         }
@@ -297,17 +306,48 @@ impl Write for Sink {
 /// Starts the disk writing of a temporary file's bytes as they are written, so that the
 /// `sync_all` before its rename waits only for the last few megabytes: without it a 3 GB ledger
 /// waited a second or more at the end for the whole file to reach the disk (docs/performance.md).
+/// Or, asked for ([`OutputFile::around_cache`]), past its first bytes, writes them around the
+/// page cache ([`Uncached`]).
 #[derive(Default)]
 struct Writeback {
     /// Bytes written to the file.
     written: u64,
     /// Bytes whose writing to disk has been started.
     started: u64,
+    /// Bytes past [`Writeback::AROUND_FROM`] go around the page cache.
+    around: bool,
+    /// Where they go once they do.
+    uncached: Option<Box<Uncached>>,
 }
 
 impl Writeback {
     /// The range handed to the kernel at once.
     const STEP: u64 = 8 << 20;
+    /// A file's first bytes go through the page cache (a small file is never written
+    /// around it); a multiple of [`ALIGN`].
+    const AROUND_FROM: u64 = 8 << 20;
+
+    fn write(&mut self, temp: &tempfile::NamedTempFile, buf: &[u8]) -> std::io::Result<usize> {
+        if let Some(u) = &mut self.uncached {
+            let n = u.write(buf)?;
+            self.written += n as u64;
+            return Ok(n);
+        }
+        let mut len = buf.len();
+        if self.around {
+            // Through the cache up to AROUND_FROM, so that the rest starts aligned.
+            let left = Self::AROUND_FROM.saturating_sub(self.written);
+            if left == 0 {
+                self.around = false;
+                self.uncached = Uncached::start(temp, self.written).map(Box::new);
+                return self.write(temp, buf);
+            }
+            len = len.min(usize::try_from(left).unwrap_or(usize::MAX));
+        }
+        let n = temp.as_file().write(&buf[..len])?;
+        self.wrote(temp.as_file(), n);
+        Ok(n)
+    }
 
     fn wrote(&mut self, file: &File, n: usize) {
         self.written += n as u64;
@@ -316,6 +356,196 @@ impl Writeback {
             self.started = self.written;
         }
     }
+
+    /// The bytes still on their way written; the first error of any write.
+    fn finish(&mut self, file: &File) -> std::io::Result<()> {
+        self.uncached.take().map_or(Ok(()), |u| u.finish(file))
+    }
+}
+
+/// Writes around the page cache need their buffers, offsets and lengths aligned (to the
+/// device's logical block; 4 KB covers every common one).
+const ALIGN: usize = 4096;
+
+/// A staging buffer of [`Uncached`]: [`Uncached::STAGE`] bytes aligned to [`ALIGN`].
+struct Stage {
+    /// Room for the stage and its alignment (no `unsafe` allocation).
+    mem: Vec<u8>,
+    start: usize,
+    len: usize,
+}
+
+impl Stage {
+    fn new() -> Stage {
+        let mem = vec![0; Uncached::STAGE + ALIGN];
+        let start = mem.as_ptr().align_offset(ALIGN);
+        Stage { mem, start, len: 0 }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.mem[self.start..self.start + self.len]
+    }
+
+    /// Takes what fits of `buf`; gives how much.
+    fn push(&mut self, buf: &[u8]) -> usize {
+        let n = buf.len().min(Uncached::STAGE - self.len);
+        let at = self.start + self.len;
+        self.mem[at..at + n].copy_from_slice(&buf[..n]);
+        self.len += n;
+        n
+    }
+}
+
+/// A file written around the page cache: the bytes gathered in aligned stages, each full one
+/// written (`O_DIRECT`, at its offset) by a thread of its own while the next fills; the last,
+/// partial one through the cache by [`Uncached::finish`]. A thread, because a write around
+/// the cache returns only once the device has the bytes.
+struct Uncached {
+    stage: Stage,
+    /// Where `stage` starts in the file.
+    at: u64,
+    /// Stages written, free for the next bytes.
+    spare: Vec<Stage>,
+    /// Stages with the thread.
+    in_flight: usize,
+    to_disk: Option<std::sync::mpsc::SyncSender<(Stage, u64)>>,
+    written: std::sync::mpsc::Receiver<std::io::Result<Stage>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Uncached {
+    /// Bytes a write: a few MB keep the device busy.
+    const STAGE: usize = 4 << 20;
+    /// Stages in all: one filling, the others with the thread.
+    const STAGES: usize = 3;
+
+    /// Writes `temp` from `at` (aligned) around the cache; `None` where that cannot be opened
+    /// (the bytes then keep going through the cache).
+    #[cfg(target_os = "linux")]
+    fn start(temp: &tempfile::NamedTempFile, at: u64) -> Option<Uncached> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let direct = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_DIRECT)
+            .open(temp.path())
+            .ok()?;
+        let cached = temp.as_file().try_clone().ok()?;
+        let (to_disk, queue) = std::sync::mpsc::sync_channel::<(Stage, u64)>(Self::STAGES);
+        let (done, written) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("ledger-disk".into())
+            .spawn(move || {
+                let mut direct = Some(direct);
+                for (stage, at) in queue {
+                    let result = write_at(&mut direct, &cached, stage.bytes(), at);
+                    let failed = result.is_err();
+                    if done.send(result.map(|()| stage)).is_err() || failed {
+                        return;
+                    }
+                }
+            })
+            .ok()?;
+        Some(Uncached {
+            stage: Stage::new(),
+            at,
+            spare: Vec::new(),
+            in_flight: 0,
+            to_disk: Some(to_disk),
+            written,
+            thread: Some(thread),
+        })
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn start(_: &tempfile::NamedTempFile, _: u64) -> Option<Uncached> {
+        None
+    }
+
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.stage.push(buf);
+        if self.stage.len == Self::STAGE {
+            let next = match self.spare.pop() {
+                Some(s) => s,
+                None if self.in_flight + 1 < Self::STAGES => Stage::new(),
+                None => self.wait()?,
+            };
+            let full = std::mem::replace(&mut self.stage, next);
+            let sent = (self.to_disk.as_ref()).is_some_and(|t| t.send((full, self.at)).is_ok());
+            if !sent {
+                // The thread stopped at an error: that error.
+                return Err(self.wait().err().unwrap_or_else(stopped));
+            }
+            self.in_flight += 1;
+            self.at += Self::STAGE as u64;
+        }
+        Ok(n)
+    }
+
+    /// A stage back from the thread, or its error.
+    fn wait(&mut self) -> std::io::Result<Stage> {
+        let mut stage = self.written.recv().map_err(|_| stopped())??;
+        self.in_flight -= 1;
+        stage.len = 0;
+        Ok(stage)
+    }
+
+    /// Waits for the stages with the thread, then writes the last one through `file` (the
+    /// cache): its length is not aligned.
+    fn finish(mut self, file: &File) -> std::io::Result<()> {
+        self.to_disk = None;
+        while self.in_flight > 0 {
+            let stage = self.wait()?;
+            self.spare.push(stage);
+        }
+        if let Some(t) = self.thread.take() {
+            t.join().map_err(|_| stopped())?;
+        }
+        write_all_at(file, self.stage.bytes(), self.at)
+    }
+}
+
+impl Drop for Uncached {
+    fn drop(&mut self) {
+        // The thread ends with its queue: no write outlives the output.
+        self.to_disk = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn stopped() -> std::io::Error {
+    std::io::Error::other("the thread writing the file stopped")
+}
+
+/// Writes `bytes` at `at` around the cache; through `cached` from the first write the file
+/// system refuses so (`EINVAL`), and on.
+#[cfg(unix)]
+fn write_at(
+    direct: &mut Option<File>,
+    cached: &File,
+    bytes: &[u8],
+    at: u64,
+) -> std::io::Result<()> {
+    if let Some(d) = direct {
+        match write_all_at(d, bytes, at) {
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => *direct = None,
+            done => return done,
+        }
+    }
+    write_all_at(cached, bytes, at)
+}
+
+#[cfg(unix)]
+fn write_all_at(file: &File, bytes: &[u8], at: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(file, bytes, at)
+}
+
+#[cfg(not(unix))]
+fn write_all_at(mut file: &File, bytes: &[u8], at: u64) -> std::io::Result<()> {
+    use std::io::Seek;
+    file.seek(std::io::SeekFrom::Start(at))?;
+    file.write_all(bytes)
 }
 
 /// Asks the kernel to start writing a range to disk without waiting for it. Only advice: an
@@ -387,5 +617,58 @@ mod tests {
         }
         out.commit().unwrap();
         assert_eq!(std::fs::metadata(&target).unwrap().len(), 21 << 20);
+    }
+
+    /// Bytes of every value in an order that repeats only every 251 bytes, so that a stage
+    /// written at the wrong offset or twice shows.
+    fn pattern(len: usize) -> Vec<u8> {
+        (0..len).map(|k| (k * 31 % 251) as u8).collect()
+    }
+
+    #[test]
+    fn a_file_written_around_the_cache_is_whole_to_its_last_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("ledger.csv");
+        // Past the cached first 8 MB: three stages of 4 MB and a partial one; writes of odd
+        // lengths, some across a stage's end, one larger than a stage.
+        let want = pattern((8 << 20) + 3 * Uncached::STAGE + 12_345);
+        let mut out = OutputFile::create("--ledger", &target)
+            .unwrap()
+            .around_cache();
+        let mut rest = &want[..];
+        for len in [1, 777, (3 << 20) + 5].into_iter().cycle() {
+            let (now, later) = rest.split_at(len.min(rest.len()));
+            out.write_all(now).unwrap();
+            rest = later;
+            if rest.is_empty() {
+                break;
+            }
+        }
+        out.flush().unwrap();
+        match out.sink.get_ref() {
+            // On a file system that takes writes around the cache (not every one does).
+            Sink::Temp(_, _, w) if w.uncached.is_some() => {
+                assert_eq!(
+                    w.uncached.as_ref().unwrap().at,
+                    (8 << 20) + 3 * Uncached::STAGE as u64
+                )
+            }
+            Sink::Temp(..) => eprintln!("writes around the cache refused here"),
+            _ => panic!("a file path is written through a temporary file"),
+        }
+        out.commit().unwrap();
+        assert!(std::fs::read(&target).unwrap() == want);
+    }
+
+    #[test]
+    fn a_file_written_around_the_cache_and_not_committed_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("ledger.csv");
+        let mut out = OutputFile::create("--ledger", &target)
+            .unwrap()
+            .around_cache();
+        out.write_all(&pattern(20 << 20)).unwrap();
+        drop(out);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }

@@ -82,11 +82,8 @@ pub(crate) fn new_ledger(
     let Some(path) = &a.ledger else {
         return Ok(None);
     };
-    // A file is written to a temporary file first (`OutputFile`); not so a pipe or device.
-    let file = !crate::output::is_stdout(path)
-        && !std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
-    let out = OutputFile::create("--ledger", path)?;
-    Ledger::new(models, tz, out, file).map(|l| Some(l.with_zones(accounts)))
+    let out = OutputFile::create("--ledger", path)?.around_cache();
+    Ledger::new(models, tz, out).map(|l| Some(l.with_zones(accounts)))
 }
 
 /// A replayed log, its results and its ledger (`--ledger`).

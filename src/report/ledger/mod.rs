@@ -1,12 +1,12 @@
 //! The ledger: one row per outbound message and per fee, for every model.
 //!
-//! Billing hands each model's lines to a [`Part`] as it bills them (a [`LineSink`]): the
-//! first model's rows are formatted straight into the ledger, each other model's kept as
-//! compact records in a temporary file, cut into segments that decode alone, so no event or
-//! line is kept for the ledger. The ledger is then the header and, model after model, that
-//! model's rows and its fee rows ([`Ledger::finish`]): the segments of every compact model
-//! are made into text by a pool of workers, one per core, and written strictly in order
-//! (`segments.rs`; docs/performance.md, "Ledger (issue 17)" and "Ledger, fourth pass").
+//! Billing hands each model's lines to a [`Part`] as it bills them (a [`LineSink`]): each
+//! model's rows are kept as compact records in a temporary file, cut into segments that
+//! decode alone, so no event or line is kept for the ledger. The ledger is then the header
+//! and, model after model, that model's rows and its fee rows ([`Ledger::finish`]): the
+//! segments are made into text by a pool of workers, one per core, and written strictly in
+//! order (`segments.rs`; docs/performance.md, "Ledger (issue 17)", "Ledger, fourth pass" and
+//! "Ledger, sixth pass").
 //! [`write`] makes the same rows from lines kept in memory (the library's way, and
 //! `explain`'s lines).
 
@@ -313,6 +313,50 @@ impl Shape {
     }
 }
 
+/// Whether two lines have one shape, told from what [`Shape::of`] reads of them (a
+/// whatsapp-meta charge by its column and kind only), without making either shape: a shape
+/// made and its key read back at once stalled every row (the key's wide loads wait for its
+/// narrow stores), a sixth of the billing threads' ledger time (docs/performance.md, "Ledger,
+/// sixth pass"). False tells nothing: the shape is then looked up.
+#[inline]
+fn same_shape(a: &Line, b: &Line) -> bool {
+    let (x, y) = (&a.outcome, &b.outcome);
+    let charge = match (x.charge, y.charge) {
+        (Charge::Meta(p), Charge::Meta(q)) => {
+            p.column == q.column && p.conversation == q.conversation
+        }
+        (p, q) => p == q,
+    };
+    let price = match (&a.price, &b.price) {
+        (
+            Price::Priced {
+                amount: p,
+                rate_country: pc,
+                rate_from: pf,
+                market: pm,
+                carried_forward: pcf,
+            },
+            Price::Priced {
+                amount: q,
+                rate_country: qc,
+                rate_from: qf,
+                market: qm,
+                carried_forward: qcf,
+            },
+        ) => {
+            // The amount as written: 1.0 and 1.00 are equal Decimals, two shapes.
+            (p.mantissa(), p.scale(), p.is_sign_negative())
+                == (q.mantissa(), q.scale(), q.is_sign_negative())
+                && (pc, pf, pm, pcf) == (qc, qf, qm, qcf)
+        }
+        (p, q) => std::mem::discriminant(p) == std::mem::discriminant(q),
+    };
+    charge
+        && price
+        && (x.billed, x.blocked, x.assumed_category) == (y.billed, y.blocked, y.assumed_category)
+        && a.category == b.category
+}
+
 /// The text of a shape: its cells from `billed_as` to `market` (each with its comma), and
 /// its note with the row's line break.
 #[derive(Clone)]
@@ -348,8 +392,9 @@ pub struct Part<W: Write> {
     markets: Vec<Vec<u8>>,
     shapes: Vec<ShapeText>,
     shape_ids: FxHashMap<ShapeKey, u32>,
-    /// The last shape looked up: rows in a row often have one.
-    last_shape: Option<(ShapeKey, u32)>,
+    /// The last line whose shape was looked up, and that shape: rows in a row often have
+    /// one, told by comparing the lines ([`same_shape`]).
+    last_shape: Option<(Line, u32)>,
     /// The minute of the last instant written, and that instant's cells when its minute is
     /// not plain: a log's instants repeat.
     minute: Option<Minute>,
@@ -447,13 +492,20 @@ impl<W: Write> Part<W> {
     /// The zone of `account`'s rows (its own with `zones`, else `tz`), its cell made and its
     /// zone looked up the first time the account (known by its id `id`: one name an id) is
     /// written; the log's accounts often alternate row by row.
-    fn account(&mut self, id: u32, account: &str) -> chrono_tz::Tz {
+    /// `account` gives its name, asked only then.
+    #[inline]
+    fn account<'n>(&mut self, id: u32, account: impl FnOnce() -> &'n str) -> chrono_tz::Tz {
         let k = id as usize;
+        if let Some(Some((_, tz))) = self.accounts.get(k) {
+            return *tz;
+        }
+        self.new_account(k, account())
+    }
+
+    #[cold]
+    fn new_account(&mut self, k: usize, account: &str) -> chrono_tz::Tz {
         if k >= self.accounts.len() {
             self.accounts.resize(k + 1, None);
-        }
-        if let Some((_, tz)) = &self.accounts[k] {
-            return *tz;
         }
         let tz = (self.zones.as_ref()).map_or(self.tz, |z| z.tz_of(account));
         let mut text = Vec::new();
@@ -544,14 +596,14 @@ impl<W: Write> Part<W> {
 
     /// The number of the shape of `line`, its text made the first time it is seen.
     fn shape_id(&mut self, line: &Line) -> u32 {
-        let shape = Shape::of(line);
-        let key = shape.key();
-        match self.last_shape {
-            Some((k, id)) if k == key => return id,
+        match &self.last_shape {
+            Some((last, id)) if same_shape(line, last) => return *id,
             _ => {}
         }
+        let shape = Shape::of(line);
+        let key = shape.key();
         if let Some(&id) = self.shape_ids.get(&key) {
-            self.last_shape = Some((key, id));
+            self.last_shape = Some((*line, id));
             return id;
         }
         let id = self.shapes.len() as u32;
@@ -559,23 +611,24 @@ impl<W: Write> Part<W> {
         let note = Block::new(format!("{}\n", shape.note).as_bytes());
         self.shapes.push(ShapeText { cells, note });
         self.shape_ids.insert(key, id);
-        self.last_shape = Some((key, id));
+        self.last_shape = Some((*line, id));
         id
     }
 
     /// The row of an outbound message as text. Its contact's cell: from `slot` (read ahead
     /// from `contacts` if given, else from the part's own), else from those, else made (and
     /// kept in the part's own the first time the contact is seen).
-    fn text_row(
+    /// Generic in `names`: a worker's rows call the log's own look-ups, not through a table.
+    fn text_row<N: Names + ?Sized>(
         &mut self,
         ev: &Event,
         (session, shape): (Option<u32>, u32),
         slot: Option<&Slot>,
-        names: &dyn Names,
+        names: &N,
         contacts: Option<&ContactCells>,
     ) {
         let account = names.account_id(ev);
-        let tz = self.account(account, names.account(ev));
+        let tz = self.account(account, || names.account(ev));
         self.stamp(ev.at, tz);
         let buf = &mut self.buf;
         if let Some(Some((text, _))) = self.accounts.get(account as usize) {
@@ -670,7 +723,7 @@ impl<W: Write> Part<W> {
         self.segment_left -= 1;
         let buf = &mut self.buf;
         let (at, line) = self.last;
-        varint(buf, zigzag(ev.at.wrapping_sub(at)));
+        instant_difference(buf, ev.at.wrapping_sub(at));
         varint(buf, zigzag(i64::from(ev.line) - i64::from(line)));
         varint(buf, ev.contact.into());
         varint(buf, ev.cell.into());
@@ -692,7 +745,7 @@ impl<W: Write> Part<W> {
     /// shape; `pos` is moved past it.
     fn decode(&mut self, data: &[u8], pos: &mut usize) -> Option<Decoded> {
         let (at, line) = self.last;
-        let at = at.wrapping_add(unzigzag(read_varint(data, pos)?));
+        let at = at.wrapping_add(read_instant_difference(data, pos)?);
         let line = u32::try_from(i64::from(line) + unzigzag(read_varint(data, pos)?)).ok()?;
         let contact = u32::try_from(read_varint(data, pos)?).ok()?;
         let cell = u32::try_from(read_varint(data, pos)?).ok()?;
@@ -721,7 +774,7 @@ impl<W: Write> Part<W> {
     /// The fee rows of the model's result, after its lines.
     fn fees(&mut self, log: &Log, result: &ModelResult) {
         for f in &result.fees {
-            let tz = self.account(f.account, log.account_name(f.account));
+            let tz = self.account(f.account, || log.account_name(f.account));
             let buf = &mut self.buf;
             let start = month_start(f.month, tz)
                 .map(|t| format_instant(t, tz))
@@ -763,6 +816,31 @@ impl<W: Write> Part<W> {
     }
 }
 
+/// Microseconds in a second.
+const SECOND: i64 = 1_000_000;
+
+/// The difference between two records' instants: in whole seconds when it has no fraction
+/// (most logs' instants: one byte where the microseconds took three), shifted left with a 0
+/// bit; otherwise a 1 (alone) and the microseconds.
+fn instant_difference(buf: &mut Vec<u8>, micros: i64) {
+    // Below 2^44 seconds either way: shifted, still in 64 bits.
+    let seconds = zigzag(micros / SECOND);
+    if micros % SECOND == 0 {
+        varint(buf, seconds << 1);
+    } else {
+        varint(buf, 1);
+        varint(buf, zigzag(micros));
+    }
+}
+
+fn read_instant_difference(data: &[u8], pos: &mut usize) -> Option<i64> {
+    match read_varint(data, pos)? {
+        1 => Some(unzigzag(read_varint(data, pos)?)),
+        n if n & 1 == 0 => unzigzag(n >> 1).checked_mul(SECOND),
+        _ => None,
+    }
+}
+
 fn zigzag(n: i64) -> u64 {
     ((n << 1) ^ (n >> 63)) as u64
 }
@@ -797,8 +875,7 @@ impl<W: Write + Send> LineSink for Part<W> {
     fn take(&mut self, lines: &[Line], first: u32, events: &[Event], names: &dyn Names) {
         self.write_lines(lines, first, events, names);
     }
-    /// A compact part keeps contact ids, named when its text is made; the other one makes
-    /// each contact's cell once, from the names it is handed.
+    /// A ledger's parts keep contact ids, named when their text is made after billing.
     fn names_every_line(&self) -> bool {
         false
     }
@@ -809,62 +886,25 @@ fn failed(e: std::io::Error) -> Error {
 }
 
 /// The ledger of a run being billed: a [`Part`] per model. The models are billed side by
-/// side, the ledger has them one after the other: the first model's rows go straight to the
-/// ledger, each other one's to a temporary file as compact records, made into text after it.
+/// side, the ledger has them one after the other: each model's rows go to a temporary file
+/// as compact records while it bills, and are made into text once every model is billed, on
+/// every core while the ledger is written (docs/performance.md, "Ledger, sixth pass": formatting
+/// the first model's rows on the billing threads made billing three times as long, with the
+/// disk mostly idle, and left the disk the whole ledger's end phase).
 pub struct Ledger<W: Write + Send> {
-    parts: Vec<Mutex<Part<Out<W>>>>,
-    /// The ledger itself while no part holds it (no model).
-    out: Option<W>,
-}
-
-/// Where a part's rows go.
-enum Out<W> {
-    Ledger(W),
-    Temp(std::fs::File),
-}
-
-impl<W: Write> Write for Out<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match self {
-            Out::Ledger(w) => w.write(buf),
-            Out::Temp(f) => f.write(buf),
-        }
-    }
-    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        match self {
-            Out::Ledger(w) => w.write_all(buf),
-            Out::Temp(f) => f.write_all(buf),
-        }
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        match self {
-            Out::Ledger(w) => w.flush(),
-            Out::Temp(f) => f.flush(),
-        }
-    }
+    parts: Vec<Mutex<Part<std::fs::File>>>,
+    out: W,
 }
 
 impl<W: Write + Send> Ledger<W> {
-    /// Starts the ledger of `models` in `out`. `first_direct`: the first model's rows go
-    /// straight to `out` as they are billed (not for a pipe or device, where a run that must
-    /// start over, the log being out of time order, could not take them back).
-    pub fn new(
-        models: &[Model],
-        tz: chrono_tz::Tz,
-        mut out: W,
-        first_direct: bool,
-    ) -> Result<Ledger<W>> {
-        if first_direct {
-            write_header(&mut out)?;
-        }
-        let mut out = Some(out);
+    /// Starts the ledger of `models`, to be written to `out` by [`Ledger::finish`]: nothing
+    /// is written before every model is billed, so a run that starts over (a log out of time
+    /// order, from a pipe or a device) has nothing to take back.
+    pub fn new(models: &[Model], tz: chrono_tz::Tz, out: W) -> Result<Ledger<W>> {
         let mut parts = Vec::new();
-        for (k, m) in models.iter().enumerate() {
-            let mut part = match out.take_if(|_| k == 0 && first_direct) {
-                Some(w) => Part::new(m, tz, Out::Ledger(w)),
-                None => Part::new(m, tz, Out::Temp(tempfile::tempfile().map_err(failed)?)),
-            };
-            part.compact = matches!(part.out, Out::Temp(_));
+        for m in models {
+            let mut part = Part::new(m, tz, tempfile::tempfile().map_err(failed)?);
+            part.compact = true;
             parts.push(Mutex::new(part));
         }
         Ok(Ledger { parts, out })
@@ -887,45 +927,21 @@ impl<W: Write + Send> Ledger<W> {
             .collect()
     }
 
-    /// Ends each model's rows with its fee rows and puts them in order; gives the ledger. The
-    /// parts kept compact are made into text by `threads` workers (at most one per core)
-    /// while the ledger is written.
+    /// The header, then each model's rows and its fee rows, model after model; gives the
+    /// ledger. The rows are made into text by `threads` workers (at most one per core) while
+    /// the ledger is written.
     pub fn finish(self, log: &Log, results: &[ModelResult], threads: usize) -> Result<W> {
         let mut ledger = self.out;
-        if let Some(w) = &mut ledger {
-            // No part holds the ledger: its header is not written yet.
-            write_header(w)?;
-        }
-        let (mut kept, mut made) = (Vec::new(), None);
+        write_header(&mut ledger)?;
+        let mut kept = Vec::new();
         for (part, result) in self.parts.into_iter().zip(results) {
-            let mut part = part.into_inner().unwrap_or_else(|e| e.into_inner());
-            if let Some(e) = part.error.take() {
-                return Err(failed(e));
-            }
-            if part.compact {
-                kept.push(Kept::of(part, result)?);
-                continue;
-            }
-            // Only the first model's part holds the ledger: no compact one comes before it.
-            if !kept.is_empty() {
-                return Err(no_ledger());
-            }
-            part.fees(log, result);
-            made = Some(std::mem::take(&mut part.contacts));
-            ledger = match part.finish().map_err(failed)? {
-                Out::Ledger(w) => Some(w),
-                Out::Temp(_) => return Err(no_ledger()),
-            };
+            let part = part.into_inner().unwrap_or_else(|e| e.into_inner());
+            kept.push(Kept::of(part, result)?);
         }
-        let mut ledger = ledger.ok_or_else(no_ledger)?;
-        write_kept(&kept, log, made, threads, &mut ledger).map_err(failed)?;
+        write_kept(&kept, log, threads, &mut ledger).map_err(failed)?;
         ledger.flush().map_err(failed)?;
         Ok(ledger)
     }
-}
-
-fn no_ledger() -> Error {
-    failed(std::io::Error::other("no ledger"))
 }
 
 /// A model's rows kept compact, to be made into text: its records in a temporary file, cut
@@ -944,22 +960,17 @@ struct Kept<'a> {
 }
 
 impl<'a> Kept<'a> {
-    fn of<W: Write>(mut part: Part<Out<W>>, result: &'a ModelResult) -> Result<Kept<'a>> {
+    fn of(mut part: Part<std::fs::File>, result: &'a ModelResult) -> Result<Kept<'a>> {
         part.flush_buf();
         if let Some(e) = part.error.take() {
             return Err(failed(e));
         }
-        let text = part.fork();
-        let file = match part.out {
-            Out::Temp(file) => file,
-            Out::Ledger(_) => return Err(no_ledger()),
-        };
         Ok(Kept {
-            file: Mutex::new(file),
+            part: part.fork(),
+            file: Mutex::new(part.out),
             starts: part.segments,
             end: part.flushed,
             last_records: SEGMENT_RECORDS - part.segment_left,
-            part: text,
             result,
         })
     }
@@ -989,19 +1000,17 @@ struct Worker {
 }
 
 /// The rows of the `kept` models, each model's segments then its fee rows, model after
-/// model, made into text by a pool of workers and written to `ledger` in that order. `made`:
-/// the contacts' cells made already (by the first model's part).
+/// model, made into text by a pool of workers and written to `ledger` in that order.
 fn write_kept(
     kept: &[Kept],
     log: &Log,
-    made: Option<ContactCells>,
     threads: usize,
     ledger: &mut impl Write,
 ) -> std::io::Result<()> {
     if kept.is_empty() {
         return Ok(());
     }
-    let contacts = &ContactCells::of(log, made);
+    let contacts = &ContactCells::of(log, None);
     // A job: a model's segment, or (`None`) its fee rows.
     let jobs: Vec<(usize, Option<usize>)> = (kept.iter().enumerate())
         .flat_map(|(m, k)| {
@@ -1223,6 +1232,96 @@ mod tests {
         );
     }
 
+    /// Lines that differ in one thing each a shape reads, and in things it does not (a
+    /// whatsapp-meta charge's day, a session): `same_shape` never says "one shape" for two
+    /// shapes, and says it where only what a shape does not read differs.
+    #[test]
+    fn lines_of_one_shape_are_told_without_making_it() {
+        use crate::engine::MetaCharge;
+        use crate::rates::meta::MetaColumn;
+        let priced = |amount, rate_country, carried_forward| {
+            let mut l = line(amount);
+            l.price = Price::Priced {
+                amount,
+                rate_country,
+                rate_from: NaiveDate::from_ymd_opt(2026, 7, 1),
+                market: None,
+                carried_forward,
+            };
+            l
+        };
+        let meta = |column, conversation, price_day| {
+            let mut l = line(Decimal::new(1, 2));
+            l.outcome.charge = Charge::Meta(MetaCharge {
+                column,
+                free_tier: None,
+                price_day,
+                volume_tiers: false,
+                international: false,
+                conversation,
+                per_number: false,
+            });
+            l
+        };
+        let de = Country::parse("de");
+        let mut lines = vec![
+            priced(Decimal::new(10, 1), de, false),
+            priced(Decimal::new(100, 2), de, false),
+            priced(Decimal::new(-0, 2), de, false),
+            priced(Decimal::new(10, 1), None, false),
+            priced(Decimal::new(10, 1), de, true),
+            meta(MetaColumn::Marketing, false, 20_000),
+            meta(MetaColumn::Marketing, false, 20_001),
+            meta(MetaColumn::Utility, false, 20_000),
+            meta(MetaColumn::Marketing, true, 20_000),
+        ];
+        let mut neg = priced(Decimal::new(-0, 2), de, false);
+        neg.price = match neg.price {
+            Price::Priced { amount, .. } => Price::Priced {
+                amount: -amount,
+                rate_country: de,
+                rate_from: NaiveDate::from_ymd_opt(2026, 7, 1),
+                market: None,
+                carried_forward: false,
+            },
+            p => p,
+        };
+        lines.push(neg);
+        for price in [
+            Price::Free,
+            Price::FreeSession,
+            Price::Allowance,
+            Price::Unpriced,
+        ] {
+            let mut l = line(Decimal::ONE);
+            l.price = price;
+            lines.push(l);
+            let mut blocked = l;
+            blocked.outcome.blocked = true;
+            lines.push(blocked);
+        }
+        let mut assumed = line(Decimal::ONE);
+        assumed.outcome.assumed_category = true;
+        let mut category = line(Decimal::ONE);
+        category.category = Some(crate::event::Category::Utility);
+        let mut billed = line(Decimal::ONE);
+        billed.outcome.billed = Billed::Session;
+        let mut session = line(Decimal::ONE);
+        session.outcome.session = Some(7);
+        lines.extend([line(Decimal::ONE), assumed, category, billed, session]);
+        let mut told = 0;
+        for a in &lines {
+            for b in &lines {
+                let one = Shape::of(a).key() == Shape::of(b).key();
+                assert!(!same_shape(a, b) || one, "{a:?}\n{b:?}");
+                told += usize::from(same_shape(a, b));
+            }
+        }
+        // Each line with itself; the two days of one meta charge; the session's line and
+        // the plain one (both ways).
+        assert_eq!(told, lines.len() + 2 + 2);
+    }
+
     #[test]
     fn compact_records_give_back_their_events() {
         let ev = |at, line, contact, session| {
@@ -1242,6 +1341,10 @@ mod tests {
         let rows = [
             ev(1_772_356_500_000_000, 2, 0, None),
             ev(1_772_356_500_000_000, 1, u32::MAX, Some(0)),
+            ev(1_772_356_501_000_000, 3, 9, None),
+            ev(1_772_356_499_000_000, 4, 9, None),
+            ev(1_772_356_499_000_001, 5, 9, None),
+            ev(-9_000_000_000_000_000_000, 6, 9, None),
             ev(-5, u32::MAX, 5, Some(u32::MAX)),
             ev(i64::MAX, 0, 1 << 20, Some(3)),
             ev(i64::MIN, 7, 2, None),
@@ -1262,6 +1365,33 @@ mod tests {
         assert!(back.decode(&data[..data.len() - 1], &mut 0).is_some());
         let mut pos = data.len() - 1;
         assert!(part(chrono_tz::UTC).decode(&data, &mut pos).is_none());
+    }
+
+    /// Differences of instants in whole seconds: a byte for a few seconds either way; others
+    /// (a fraction, and the largest) a marker byte and the microseconds.
+    #[test]
+    fn instant_differences_by_hand() {
+        for (micros, len) in [
+            (0, 1),
+            (SECOND, 1),
+            (-2 * SECOND, 1),
+            (31 * SECOND, 1),
+            (32 * SECOND, 2),
+            (1, 2),
+            (-SECOND - 1, 1 + 3),
+            (i64::MAX, 1 + 10),
+            // -9,223,372,036,854 s: zigzag 18,446,744,073,707, shifted 46 bits: 7 bytes.
+            (-9_223_372_036_854_000_000, 7),
+        ] {
+            let mut buf = Vec::new();
+            instant_difference(&mut buf, micros);
+            assert_eq!(buf.len(), len, "{micros}");
+            let mut pos = 0;
+            assert_eq!(read_instant_difference(&buf, &mut pos), Some(micros));
+            assert_eq!(pos, len);
+        }
+        // An odd number other than the marker is no difference.
+        assert_eq!(read_instant_difference(&[3], &mut 0), None);
     }
 
     /// Each segment decodes alone, from its start and a part that has decoded nothing: the
