@@ -252,18 +252,18 @@ impl<'m> Replayer<'m> {
         }
     }
 
-    /// Asks each biller for the cell and month of the event `STATE_AHEAD` after event `i`,
-    /// and for the cell's month entry of the one `2 * STATE_AHEAD` after it.
+    /// Asks each biller for the cell of the event `2 * STATE_AHEAD` after event `i`, and for
+    /// the month of the one `STATE_AHEAD` after it (its id is read from its cell).
     #[inline(never)]
     fn prefetch_billers(billers: &[(usize, Biller)], events: &[Event], i: usize) {
         let ahead = events.get(i + STATE_AHEAD);
         let further = events.get(i + 2 * STATE_AHEAD);
         for (_, b) in billers {
             if let Some(e) = further {
-                b.prefetch_cell_month(e);
+                b.prefetch_cell(e);
             }
             if let Some(e) = ahead {
-                b.prefetch(e);
+                b.prefetch_month(e);
             }
         }
     }

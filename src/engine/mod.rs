@@ -313,6 +313,7 @@ impl<S: Default + Clone> Streams<S> {
     pub fn get(&mut self, ev: &Event) -> &mut S {
         let i = ev.stream as usize;
         if i >= self.states.len() {
+            crate::huge_pages::make_room(&mut self.states, i + 1);
             self.states.resize(i + 1, S::default());
         }
         &mut self.states[i]
