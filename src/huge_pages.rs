@@ -23,7 +23,7 @@ pub fn make_room<T>(v: &mut Vec<T>, len: usize) {
     }
     let mut fresh = Vec::with_capacity(capacity);
     advise(&fresh);
-    fresh.extend(v.drain(..));
+    fresh.append(v);
     *v = fresh;
 }
 

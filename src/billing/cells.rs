@@ -68,8 +68,8 @@ const ENGINE_HOT: [Hot; 5] = [
 ];
 
 /// A cell's cost, account-month and usual counts: one cache line. A count is kept in 32
-/// bits; each time one wraps, 2^32 is added to the cell's rare `Stats` (`CellMut::count`),
-/// so that no count is ever lost.
+/// bits: a message adds at most one to each, and before the billers' events could pass 2^32
+/// the counts are moved into the rare `Stats` (`Cells::expect`), so that none wraps.
 #[derive(Clone, Copy, Default)]
 #[repr(C, align(64))]
 pub(super) struct HotCell {
@@ -88,9 +88,12 @@ pub(super) struct Cells {
     pub(super) hot: Vec<HotCell>,
     /// Each cell's account (read for a whatsapp-meta charge only).
     pub(super) accounts: Vec<u32>,
-    /// The rare counts (rejects, drops, cards other than the model's own...), and the hot
-    /// counts' wraps, of the cells that have some.
+    /// The rare counts (rejects, drops, cards other than the model's own...) of the cells
+    /// that have some, and the hot counts moved there (`expect`).
     rare: FxHashMap<u32, Stats>,
+    /// Events to be counted since the hot counts were last moved into `rare`: no hot count
+    /// is larger.
+    events: u64,
 }
 
 /// One cell, to count a message in.
@@ -101,20 +104,10 @@ pub(super) struct CellMut<'a> {
 }
 
 impl CellMut<'_> {
-    /// Counts one of a usual count.
+    /// Counts one of a usual count (at most once per count and message: `Cells::expect`).
     #[inline(always)]
     pub(super) fn count(&mut self, k: Hot) {
-        let n = &mut self.hot.counts[k as usize];
-        *n = n.wrapping_add(1);
-        if *n == 0 {
-            self.wrapped(k);
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn wrapped(&mut self, k: Hot) {
-        *k.of(self.rare.entry(self.id).or_default()) += 1 << 32;
+        self.hot.counts[k as usize] += 1;
     }
 
     /// The cell's rare counts (a usual count is `count`ed: in these it would be lost).
@@ -145,6 +138,29 @@ impl Cells {
             });
             self.hot.extend(new);
             self.accounts.extend(&accounts[have..months.len()]);
+        }
+    }
+
+    /// Notes that `events` more events will be counted: when the hot counts could then pass
+    /// 32 bits, they are moved into the rare ones first.
+    pub(super) fn expect(&mut self, events: usize) {
+        self.events += events as u64;
+        if self.events > u32::MAX as u64 {
+            self.move_hot_counts();
+            self.events = events as u64;
+        }
+        debug_assert!(self.events <= u32::MAX as u64, "event ids are 32 bits");
+    }
+
+    #[cold]
+    fn move_hot_counts(&mut self) {
+        for (id, hot) in self.hot.iter_mut().enumerate() {
+            if hot.counts != [0; HOT] {
+                let rare = self.rare.entry(id as u32).or_default();
+                for k in Hot::ALL {
+                    *k.of(rare) += std::mem::take(&mut hot.counts[k as usize]) as u64;
+                }
+            }
         }
     }
 
@@ -258,12 +274,19 @@ mod tests {
     #[test]
     fn a_count_past_32_bits_is_kept_whole() {
         let mut cells = two_cells();
+        // u32::MAX - 1 events so far, all counted in cell 0; 3 more are coming
+        cells.expect(u32::MAX as usize - 1);
         cells.hot[0].counts[Hot::MessagesIn as usize] = u32::MAX - 1;
+        cells.expect(3);
         for _ in 0..3 {
             cells.get(0).count(Hot::MessagesIn);
         }
-        // (2^32 - 2) + 3 = 2^32 + 1
+        // (2^32 - 2) + 3 = 2^32 + 1, the hot count moved aside first
         assert_eq!(cells.stats(0).messages_in, (1u64 << 32) + 1);
+        assert_eq!(cells.hot[0].counts[Hot::MessagesIn as usize], 3);
+        // no move while there is room
+        cells.expect(10);
+        assert_eq!(cells.hot[0].counts[Hot::MessagesIn as usize], 3);
     }
 
     #[test]
@@ -276,6 +299,8 @@ mod tests {
         c.add_cost(dec("0.07"));
         c.rare().blocked += 1;
         first.hot[1].counts[Hot::MessagesIn as usize] = u32::MAX;
+        first.expect(u32::MAX as usize);
+        first.expect(1);
         first.get(1).count(Hot::MessagesIn);
         let mut c = other.get(0);
         c.count(Hot::Unpriced);
@@ -287,5 +312,6 @@ mod tests {
         assert_eq!((s.business_initiated_charged, s.cost), (0, Decimal::ZERO));
         assert_eq!((s.unpriced, s.carried_forward), (1, 1));
         assert_eq!(other.stats(1).messages_in, 1 << 32);
+        assert_eq!(other.stats(1).business_initiated_charged, 0);
     }
 }

@@ -310,12 +310,20 @@ impl<S: Default + Clone> Streams<S> {
         }
     }
 
+    #[inline]
     pub fn get(&mut self, ev: &Event) -> &mut S {
         let i = ev.stream as usize;
         if i >= self.states.len() {
-            crate::huge_pages::make_room(&mut self.states, i + 1);
-            self.states.resize(i + 1, S::default());
+            self.grow(i + 1);
         }
         &mut self.states[i]
+    }
+
+    /// Room for the states of `len` streams (out of line: new streams are rare among events).
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, len: usize) {
+        crate::huge_pages::make_room(&mut self.states, len);
+        self.states.resize(len, S::default());
     }
 }
