@@ -21,6 +21,9 @@ pub fn make_room<T>(v: &mut Vec<T>, len: usize) {
         v.reserve(len - v.len());
         return;
     }
+    // Moved, not grown in place (`realloc` would keep the pages written so far at 4 KB):
+    // a log's streams and cells mostly appear early, so most of the array would stay small
+    // pages (measured: the notifications log's billing 11% slower that way).
     let mut fresh = Vec::with_capacity(capacity);
     advise(&fresh);
     fresh.append(v);

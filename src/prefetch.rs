@@ -16,9 +16,7 @@ pub fn prefetch<T>(value: &T) {
 }
 
 /// Asks for every cache line of `value` (a value larger than a line, which may start
-/// anywhere in one). No caller since the billers' cells became one line each (issue 24);
-/// kept for the next value larger than a line.
-#[allow(dead_code)]
+/// anywhere in one).
 #[inline]
 pub fn prefetch_all<T>(value: &T) {
     #[cfg(target_arch = "x86_64")]

@@ -302,11 +302,13 @@ impl<S: Default + Clone> Streams<S> {
         Self::default()
     }
 
-    /// Asks for the cache line of `ev`'s state, if the stream has one yet.
+    /// Asks for the cache lines of `ev`'s state, if the stream has one yet: a state of 24
+    /// or 32 bytes may straddle two lines (`Vec` aligns it to 8), and then its first and
+    /// last bytes are on different ones.
     #[inline]
     pub fn prefetch(&self, ev: &Event) {
         if let Some(s) = self.states.get(ev.stream as usize) {
-            crate::prefetch::prefetch(s);
+            crate::prefetch::prefetch_all(s);
         }
     }
 
