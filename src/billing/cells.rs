@@ -247,6 +247,41 @@ mod tests {
         assert_eq!(cells.accounts, [1, 2]);
     }
 
+    /// A cell's cost is the Decimal sum of its amounts, at their largest scale (the report
+    /// prints it: 0.0625, not 0.06250000): prices of several scales in one cell, a whole
+    /// number, trailing zeros, 8 places, and more places (a converted price).
+    #[test]
+    fn a_cells_cost_is_the_decimal_sum_of_its_prices_at_their_largest_scale() {
+        let cases: [&[&str]; 6] = [
+            &[],
+            &["0.05", "0.0125"],
+            &["1", "2"],
+            &["0.0300", "0.03", "0.5"],
+            &["0.00000001", "999.99999999", "0.1"],
+            &["0.0123456789012", "0.05", "0.00000001"],
+        ];
+        for amounts in cases {
+            let mut cells = two_cells();
+            let mut want = Decimal::ZERO;
+            for a in amounts {
+                cells.get(1).add_cost(dec(a));
+                want += dec(a);
+            }
+            let got = cells.stats(1).cost;
+            assert_eq!(
+                (got, got.to_string()),
+                (want, want.to_string()),
+                "{amounts:?}"
+            );
+        }
+        // Worked by hand: 0.0300 + 0.03 + 0.5 = 0.5600 (four places, as the first price has)
+        let mut cells = two_cells();
+        for a in ["0.0300", "0.03", "0.5"] {
+            cells.get(0).add_cost(dec(a));
+        }
+        assert_eq!(cells.stats(0).cost.to_string(), "0.5600");
+    }
+
     #[test]
     fn every_hot_count_lands_on_its_own_field() {
         for (i, k) in Hot::ALL.into_iter().enumerate() {
