@@ -9,6 +9,10 @@ const HUGE_FROM: usize = 4 << 20;
 
 const HUGE_PAGE: usize = 2 << 20;
 
+/// How much a vector grows at a time; more than `Vec`'s 2 since each move writes the whole
+/// vector into fresh pages (the pages never written are only address space).
+const GROWTH: usize = 4;
+
 /// Makes room in `v` for `len` values in all, as `Vec::reserve` does (at least doubling);
 /// a vector of at least `HUGE_FROM` bytes is moved into a fresh allocation asked for on huge
 /// pages before any of it is written.
@@ -16,8 +20,8 @@ pub fn make_room<T>(v: &mut Vec<T>, len: usize) {
     if len <= v.capacity() {
         return;
     }
-    let capacity = len.max(2 * v.capacity());
-    if capacity.saturating_mul(std::mem::size_of::<T>()) < HUGE_FROM {
+    let capacity = len.max(GROWTH * v.capacity());
+    if (2 * len).saturating_mul(std::mem::size_of::<T>()) < HUGE_FROM {
         v.reserve(len - v.len());
         return;
     }
