@@ -17,6 +17,7 @@ pub mod error;
 pub mod event;
 pub mod explain;
 pub mod generate;
+mod huge_pages;
 pub mod input;
 pub mod output;
 pub mod pipeline;

@@ -1,5 +1,6 @@
 //! One model's billing of the replayed events: counts, prices, month states, and the result.
 
+use super::cells::{CellMut, Cells, Hot};
 use super::fees::monthly_fees;
 use super::order::{by_names, Names};
 use super::pools::{
@@ -38,11 +39,9 @@ pub struct Biller<'m> {
     /// `BillingOptions::pool_runs`.
     pool_runs: bool,
     free: u64,
-    cells: Vec<Stats>,
+    /// Each cell's counts and cost, its account-month (`Log::cell_account_months`) and account.
+    cells: Cells,
     months: Vec<MonthState>,
-    /// Each cell's (account-month, account): its month state (`Log::cell_account_months`)
-    /// and its account, side by side so that one look-up per message finds both.
-    cell_months: Vec<(u32, u32)>,
     /// whatsapp-meta volume tiers: each portfolio-month's count per market and column.
     tiers: TierPools,
     /// Each stream's business number (`Log::stream_business_numbers`; `NO_NUMBER`: none).
@@ -78,11 +77,18 @@ impl<'m> Biller<'m> {
             } else {
                 model.monthly.free_business_initiated
             },
-            cells: vec![Stats::default(); log.cells.len()],
-            months: vec![MonthState::default(); log.account_months.len()],
-            cell_months: (log.cell_account_months.iter().zip(&log.cells))
-                .map(|(&am, c)| (am, c.0))
-                .collect(),
+            cells: {
+                let mut cells = Cells::default();
+                let accounts: Vec<u32> = log.cells.iter().map(|c| c.0).collect();
+                cells.extend(&log.cell_account_months, &accounts);
+                cells
+            },
+            months: {
+                let mut months = Vec::new();
+                crate::huge_pages::make_room(&mut months, log.account_months.len());
+                months.resize(log.account_months.len(), MonthState::default());
+                months
+            },
             tiers: TierPools::default(),
             stream_numbers: log.stream_business_numbers.clone(),
             number_pools: FxHashMap::default(),
@@ -104,26 +110,31 @@ impl<'m> Biller<'m> {
         self.cells.len() > FAR_CELLS
     }
 
-    /// Asks for the cell and account-month state that event `ev` will touch: `step` then
-    /// finds them in cache. Its month is found through `cell_months`, asked for `MONTH_LEAD`
-    /// events before (`prefetch_cell_month`).
+    /// Asks for the line of the cell that event `ev` will touch, if it may touch it: every
+    /// event's, for the biller that counts what the engine decides; else only an outbound
+    /// one's (only a business message is charged). Without a branch: a cell not needed is
+    /// replaced by cell 0, already in cache.
     #[inline(always)]
-    pub(super) fn prefetch(&self, ev: &Event) {
-        if let Some(cell) = self.cells.get(ev.cell as usize) {
-            crate::prefetch::prefetch_all(cell);
-        }
-        if let Some(&(am, _)) = self.cell_months.get(ev.cell as usize) {
-            if let Some(month) = self.months.get(am as usize) {
-                crate::prefetch::prefetch(month);
-            }
+    pub(super) fn prefetch_cell(&self, ev: &Event) {
+        let needed = self.counts | (ev.direction == Direction::Outbound);
+        let c = if needed { ev.cell as usize } else { 0 };
+        if let Some(cell) = self.cells.hot.get(c) {
+            crate::prefetch::prefetch(cell);
         }
     }
 
-    /// Asks for event `ev`'s entry of `cell_months`, which `prefetch` reads later.
+    /// Asks for the account-month state that event `ev` may touch (an outbound one's): its
+    /// id is read from the cell, asked for some events before (`prefetch_cell`).
     #[inline(always)]
-    pub(super) fn prefetch_cell_month(&self, ev: &Event) {
-        if let Some(cm) = self.cell_months.get(ev.cell as usize) {
-            crate::prefetch::prefetch(cm);
+    pub(super) fn prefetch_month(&self, ev: &Event) {
+        let c = match ev.direction == Direction::Outbound {
+            true => ev.cell as usize,
+            false => 0,
+        };
+        if let Some(cell) = self.cells.hot.get(c) {
+            if let Some(month) = self.months.get(cell.month as usize) {
+                crate::prefetch::prefetch(month);
+            }
         }
     }
 
@@ -136,10 +147,9 @@ impl<'m> Biller<'m> {
     pub fn step(&mut self, i: u32, ev: &Event, outcome: &Outcome) {
         let model = self.model;
         let c = ev.cell as usize;
-        let (am, account) = self.cell_months[c];
-        let m = am as usize;
+        let m = self.cells.hot[c].month as usize;
         if self.counts {
-            count_engine_decisions(&mut self.cells[c], ev, outcome);
+            count_engine_decisions(&mut self.cells.get(c), ev, outcome);
         }
         // the card column that priced a Meta charge (authentication-international may stand
         // for authentication), for the ledger and explain
@@ -152,29 +162,29 @@ impl<'m> Biller<'m> {
             // `session.charged` is a Viber key (rates/schema.rs): true on every other model
             Charge::Session if !model.session.charged => (Price::FreeSession, None),
             Charge::Session => {
-                let (cell, month) = (&mut self.cells[c], &mut self.months[m]);
+                let (cell, month) = (&mut self.cells.get(c), &mut self.months[m]);
                 (session_price(&mut self.prices, ev, cell, month), None)
             }
             Charge::International => {
-                let (cell, month) = (&mut self.cells[c], &mut self.months[m]);
+                let (cell, month) = (&mut self.cells.get(c), &mut self.months[m]);
                 (international_price(&mut self.prices, ev, cell, month), None)
             }
             Charge::Message(cat) => {
                 let free = (self.free, self.pool_runs);
-                let at = (&mut self.cells[c], &mut self.months[m]);
+                let at = (&mut self.cells.get(c), &mut self.months[m]);
                 let low_months = &mut self.low_months;
                 let p = message_price(&mut self.prices, ev, cat, free, at, low_months);
                 (p, Some(cat))
             }
             Charge::Meta(mc) => {
-                let (p, column) = self.meta_charge(ev, &mc, (c, m), account);
+                let (p, column) = self.meta_charge(ev, &mc, (c, m));
                 priced_as = Some(column).filter(|col| *col != mc.column);
                 (p, None)
             }
         };
-        let cell = &mut self.cells[c];
+        let mut cell = self.cells.get(c);
         if price == Price::Unpriced {
-            cell.unpriced += 1;
+            cell.count(Hot::Unpriced);
         }
         // No sum of money here can overflow (Decimal's `+` checks and would panic): prices are
         // at most 1,000 (rates/README.md "Ranges"), so fewer than 2^64 messages add up to at
@@ -183,24 +193,24 @@ impl<'m> Biller<'m> {
         // to 7.9e20 (7.9e17 messages at the largest price).
         // A month's spend is its cells' cost, summed by `finish` (exact sums: in any order).
         if let Price::Priced { amount, .. } = price {
-            cell.cost += amount;
+            cell.add_cost(amount);
         }
         if self.keep_lines {
             self.keep_line(i, outcome, (price, category), priced_as);
         }
     }
 
-    /// The price of a whatsapp-meta charge of event `ev` in cell `c` and account-month `m`
-    /// of `account`, and the card column that priced it.
+    /// The price of a whatsapp-meta charge of event `ev` in cell `c` and account-month `m`,
+    /// and the card column that priced it.
     #[inline(never)]
     fn meta_charge(
         &mut self,
         ev: &Event,
         mc: &MetaCharge,
         (c, m): (usize, usize),
-        account: u32,
     ) -> (Price, MetaColumn) {
-        let (cell, month) = (&mut self.cells[c], &mut self.months[m]);
+        let account = self.cells.accounts[c];
+        let (cell, month) = (&mut self.cells.get(c), &mut self.months[m]);
         let free_tier = (mc.free_tier.filter(|_| !self.list_prices), self.pool_runs);
         let near = self.tiers.near;
         let number = number_pool(
@@ -267,7 +277,7 @@ impl<'m> Biller<'m> {
                 || self.tiers.near > 0
                 || self.low_months > 0
                     && (run.iter())
-                        .any(|ev| self.months[self.cell_months[ev.cell as usize].0 as usize].low))
+                        .any(|ev| self.months[self.cells.hot[ev.cell as usize].month as usize].low))
     }
 
     /// Bills events of one instant, given in input order from event `first` on, in the
@@ -302,18 +312,13 @@ impl<'m> Biller<'m> {
     /// Takes the counts the engine alone decides from `first`, which shares the engine and
     /// counted them.
     pub(super) fn copy_counts(&mut self, first: &Biller) {
-        for (cell, from) in self.cells.iter_mut().zip(&first.cells) {
-            cell.messages_in = from.messages_in;
-            cell.messages_out = from.messages_out;
-            cell.sessions_opened = from.sessions_opened;
-            cell.rejected_in_session = from.rejected_in_session;
-            cell.blocked = from.blocked;
-            cell.not_delivered = from.not_delivered;
-            cell.outside_window = from.outside_window;
-            cell.assumed_category = from.assumed_category;
-            cell.free_entry_point = from.free_entry_point;
-        }
+        self.cells.copy_engine_counts(&first.cells);
         self.counts = true;
+    }
+
+    /// `events` more events are coming (`Cells::expect`).
+    pub(super) fn expect(&mut self, events: usize) {
+        self.cells.expect(events);
     }
 
     /// Makes room for the cells and account-months of a log still being read.
@@ -323,16 +328,9 @@ impl<'m> Biller<'m> {
         cell_account_months: &[u32],
         account_months: usize,
     ) {
-        let have = self.cell_months.len();
-        if cell_account_months.len() > have {
-            let new = cell_account_months[have..]
-                .iter()
-                .zip(&cell_accounts[have..]);
-            self.cell_months.extend(new.map(|(&am, &a)| (am, a)));
-            self.cells
-                .resize(cell_account_months.len(), Stats::default());
-        }
+        self.cells.extend(cell_account_months, cell_accounts);
         if account_months > self.months.len() {
+            crate::huge_pages::make_room(&mut self.months, account_months);
             self.months.resize(account_months, MonthState::default());
         }
     }
@@ -372,13 +370,19 @@ impl<'m> Biller<'m> {
         let model = self.model;
         // Every account of the log has its home country resolved (fee tiers).
         self.fit_accounts(&log.accounts);
-        for (s, &(am, _)) in self.cells.iter().zip(&self.cell_months) {
-            let month = &mut self.months[am as usize];
+        // the cells with traffic, by id
+        let mut with_traffic = Vec::new();
+        for id in 0..self.cells.len() {
+            let s = self.cells.stats(id);
+            let month = &mut self.months[self.cells.hot[id].month as usize];
             month.messages += s.messages_in + s.messages_out;
             month.sessions += s.sessions_opened;
             month.spend += s.cost;
+            if s.messages_in + s.messages_out > 0 {
+                with_traffic.push(id as u32);
+            }
         }
-        let (cells, active) = cells_and_active(self.cells, log, &self.months);
+        let (cells, active) = cells_and_active((&self.cells, &with_traffic), log, &self.months);
         let mut volumes = Vec::new();
         for (id, m) in self.months.into_iter().enumerate() {
             let key = log.account_months[id];
@@ -440,32 +444,30 @@ impl<'m> Biller<'m> {
 /// What the engine alone decides (messages, sessions opened, rejects, drops, assumed
 /// categories): counted by the first biller of an engine group only (`Biller::counts`).
 #[inline(always)]
-fn count_engine_decisions(cell: &mut Stats, ev: &Event, outcome: &Outcome) {
+fn count_engine_decisions(cell: &mut CellMut, ev: &Event, outcome: &Outcome) {
     // A month's messages and sessions are its cells' (`Biller::finish`): an inbound message
     // then touches no month state (with many accounts, a cache miss each).
     if outcome.opened {
-        cell.sessions_opened += 1;
+        cell.count(Hot::SessionsOpened);
     }
     match ev.direction {
-        Direction::Inbound => cell.messages_in += 1,
-        Direction::Outbound => cell.messages_out += 1,
+        Direction::Inbound => cell.count(Hot::MessagesIn),
+        Direction::Outbound => cell.count(Hot::MessagesOut),
     }
     match outcome.billed {
-        Billed::RejectedInSession => cell.rejected_in_session += 1,
-        Billed::OutsideWindow => cell.outside_window += 1,
-        Billed::NotDelivered => cell.not_delivered += 1,
+        Billed::RejectedInSession => cell.rare().rejected_in_session += 1,
+        Billed::OutsideWindow => cell.count(Hot::OutsideWindow),
+        Billed::NotDelivered => cell.rare().not_delivered += 1,
         _ => {}
     }
-    // The rare counts are written only when they count: a cell's counts span several cache
-    // lines, and a log of many accounts misses the cache on each one a message touches.
     if outcome.blocked {
-        cell.blocked += 1;
+        cell.rare().blocked += 1;
     }
     if outcome.assumed_category {
-        cell.assumed_category += 1;
+        cell.count(Hot::AssumedCategory);
     }
     if matches!(outcome.why, Why::FreeEntryPoint { .. }) {
-        cell.free_entry_point += 1;
+        cell.rare().free_entry_point += 1;
     }
 }
 
@@ -477,7 +479,7 @@ fn number_pool<'p>(
     (stream_numbers, am): (&[u32], u32),
     ev: &Event,
     per_number: Option<(FreeTierCounts, u32)>,
-    cell: &mut Stats,
+    cell: &mut CellMut,
 ) -> Option<&'p mut NumberPool> {
     let (counts, _) = per_number?;
     match stream_numbers.get(ev.stream as usize) {
@@ -487,7 +489,7 @@ fn number_pool<'p>(
                 .or_insert_with(|| NumberPool::new(counts)),
         ),
         _ => {
-            cell.free_tier_per_account += 1;
+            cell.rare().free_tier_per_account += 1;
             None
         }
     }
@@ -495,23 +497,25 @@ fn number_pool<'p>(
 
 /// The cells with traffic, by (account, country, month), and the countries and priced spend
 /// of each active (account, month), for the fee tiers; `months` by account-month id.
+/// `with_traffic`: the ids of the cells with traffic.
 fn cells_and_active(
-    mut stats: Vec<Stats>,
+    (stats, with_traffic): (&Cells, &[u32]),
     log: &Log,
     months: &[MonthState],
 ) -> (Vec<CellStats>, Vec<ActiveMonths>) {
     // Collected, sorted, then built in bulk: inserting a log of many accounts' cells one by
     // one into the maps cost more than billing them. The keys are sorted with the cell's id,
     // not with its counts: moving the counts while sorting cost as much again.
-    let mut keys: Vec<((u32, Country, i32), u32)> = Vec::new();
-    let mut countries: Vec<((u32, i32), Country, u32)> = Vec::new();
-    for (id, s) in stats.iter().enumerate() {
-        let (account, country, month) = log.cells[id];
-        if s.messages_in + s.messages_out == 0 {
-            continue;
-        }
-        countries.push(((account, month), country, log.cell_account_months[id]));
-        keys.push(((account, country, month), id as u32));
+    let mut keys: Vec<((u32, Country, i32), u32)> = Vec::with_capacity(with_traffic.len());
+    let mut countries: Vec<((u32, i32), Country, u32)> = Vec::with_capacity(with_traffic.len());
+    for &id in with_traffic {
+        let (account, country, month) = log.cells[id as usize];
+        countries.push((
+            (account, month),
+            country,
+            log.cell_account_months[id as usize],
+        ));
+        keys.push(((account, country, month), id));
     }
     keys.sort_unstable();
     countries.sort_unstable();
@@ -521,9 +525,9 @@ fn cells_and_active(
     let mut cells = Vec::with_capacity(keys.len());
     for (k, &(key, id)) in keys.iter().enumerate() {
         if let Some(&(_, ahead)) = keys.get(k + GATHER_AHEAD) {
-            crate::prefetch::prefetch_all(&stats[ahead as usize]);
+            crate::prefetch::prefetch(&stats.hot[ahead as usize]);
         }
-        cells.push((key, std::mem::take(&mut stats[id as usize])));
+        cells.push((key, stats.stats(id as usize)));
     }
     // Countries and priced spend of each active (account, month), for the fee tiers.
     let mut active: Vec<ActiveMonths> = Vec::new();
@@ -539,7 +543,7 @@ fn cells_and_active(
 }
 
 /// Cells past which a model's are asked for ahead (`Biller::cells_far`): 65,536 cells of
-/// 168 bytes are 11 MB, past this machine's caches.
+/// 64 bytes are 4 MB, two of this machine's L2 caches.
 const FAR_CELLS: usize = 1 << 16;
 
 /// How many cells ahead `cells_and_active` asks for a cell's counts.

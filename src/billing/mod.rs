@@ -8,6 +8,7 @@
 
 mod biller;
 mod buckets;
+mod cells;
 mod fees;
 mod order;
 mod pools;

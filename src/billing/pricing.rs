@@ -1,8 +1,9 @@
 //! Prices from the rate cards, and the price part of a billed line: sessions, per-message
 //! charges with the monthly allowance, whatsapp-meta charges with the free tiers.
 
+use super::cells::{CellMut, Hot};
 use super::pools::{pool_index, MonthState, NumberPool, PoolKind, TierPools};
-use super::{Price, Stats};
+use super::Price;
 use crate::calendar::{date_from_days, month_index};
 use crate::engine::MetaCharge;
 use crate::event::{Category, Country, Event};
@@ -142,12 +143,12 @@ pub(super) fn country_of(_account: u32, account_country: Option<Country>) -> Opt
 pub(super) fn session_price(
     prices: &mut Prices,
     ev: &Event,
-    cell: &mut Stats,
+    cell: &mut CellMut,
     month: &mut MonthState,
 ) -> Price {
     let p = prices.look_up(ev, prices.session_column);
     if !matches!(p, Price::Unpriced) {
-        cell.sessions_charged += 1;
+        cell.count(Hot::SessionsCharged);
     }
     month.linear += p.amount();
     p
@@ -161,14 +162,14 @@ pub(super) fn message_price(
     ev: &Event,
     cat: Category,
     (free, runs): (u64, bool),
-    (cell, month): (&mut Stats, &mut MonthState),
+    (cell, month): (&mut CellMut, &mut MonthState),
     low_months: &mut i64,
 ) -> Price {
     let p = prices.look_up(ev, prices.message_column(cat));
     if free == 0 {
         month.linear += p.amount();
         if !matches!(p, Price::Unpriced) {
-            cell.business_initiated_charged += 1;
+            cell.count(Hot::BusinessInitiatedCharged);
         }
         return p;
     }
@@ -176,11 +177,11 @@ pub(super) fn message_price(
     if month.allowance_used < free {
         month.allowance_used += 1;
         *low_months += month.recount_low();
-        cell.business_initiated_free += 1;
+        cell.count(Hot::BusinessInitiatedFree);
         return Price::Allowance;
     }
     if !matches!(p, Price::Unpriced) {
-        cell.business_initiated_charged += 1;
+        cell.count(Hot::BusinessInitiatedCharged);
     }
     p
 }
@@ -191,7 +192,7 @@ pub(super) fn message_price(
 pub(super) fn international_price(
     prices: &mut Prices,
     ev: &Event,
-    cell: &mut Stats,
+    cell: &mut CellMut,
     month: &mut MonthState,
 ) -> Price {
     let Some(i) = prices.model.international else {
@@ -200,7 +201,7 @@ pub(super) fn international_price(
     let p = prices.look_up(ev, i.column);
     month.linear += p.amount();
     if !matches!(p, Price::Unpriced) {
-        cell.international += 1;
+        cell.count(Hot::International);
     }
     p
 }
@@ -213,7 +214,7 @@ pub(super) fn meta_price(
     ev: &Event,
     mc: &MetaCharge,
     (free_tier, runs): (Option<(FreeTierCounts, u32)>, bool),
-    (cell, month): (&mut Stats, &mut MonthState),
+    (cell, month): (&mut CellMut, &mut MonthState),
     low_months: &mut i64,
     mut sender: Sender,
 ) -> (Price, MetaColumn) {
@@ -236,7 +237,7 @@ pub(super) fn meta_price(
         }
     };
     if in_tier {
-        cell.free_tier += 1;
+        cell.count(Hot::FreeTier);
         return (Price::Allowance, column);
     }
     if let Price::Priced {
@@ -246,17 +247,17 @@ pub(super) fn meta_price(
         // Written only when they count: a log of many accounts misses the cache on each line
         // of a cell a message touches, in each model.
         if carried_forward {
-            cell.carried_forward += 1;
+            cell.rare().carried_forward += 1;
         }
         match card {
-            PricedFrom::UsdConverted => cell.converted += 1,
-            PricedFrom::LocalCard => cell.local_currency += 1,
+            PricedFrom::UsdConverted => cell.rare().converted += 1,
+            PricedFrom::LocalCard => cell.rare().local_currency += 1,
             _ => {}
         }
         if mc.conversation {
-            cell.sessions_charged += 1;
+            cell.count(Hot::SessionsCharged);
         } else {
-            cell.business_initiated_charged += 1;
+            cell.count(Hot::BusinessInitiatedCharged);
         }
     }
     (list, column)
@@ -386,6 +387,12 @@ mod tests {
         s.parse().unwrap()
     }
 
+    fn one_cell() -> super::super::cells::Cells {
+        let mut cells = super::super::cells::Cells::default();
+        cells.extend(&[0], &[0]);
+        cells
+    }
+
     /// The test card's one row: `*`, session 0.03, transactional 0.05, promotional 0.07.
     fn event() -> Event {
         Script::new()
@@ -412,16 +419,17 @@ mod tests {
     #[test]
     fn a_charged_session_counts_and_adds_to_linear_spend() {
         let (m, ev) = (model("viber", ""), event());
-        let (mut cell, mut month) = (Stats::default(), MonthState::default());
-        let p = session_price(&mut Prices::new(&m), &ev, &mut cell, &mut month);
+        let (mut cells, mut month) = (one_cell(), MonthState::default());
+        let p = session_price(&mut Prices::new(&m), &ev, &mut cells.get(0), &mut month);
         assert_eq!(p.amount(), dec("0.03"));
-        assert_eq!((cell.sessions_charged, month.linear), (1, dec("0.03")));
+        let charged = cells.stats(0).sessions_charged;
+        assert_eq!((charged, month.linear), (1, dec("0.03")));
     }
 
     #[test]
     fn the_allowance_covers_the_first_messages_of_the_month() {
         let (m, ev) = (model("viber", ""), event());
-        let (mut cell, mut month) = (Stats::default(), MonthState::default());
+        let (mut cells, mut month) = (one_cell(), MonthState::default());
         let mut low_months = 0;
         let mut prices = Prices::new(&m);
         let mut bill = |low_months: &mut i64| {
@@ -430,7 +438,7 @@ mod tests {
                 &ev,
                 Category::Marketing,
                 (2, false),
-                (&mut cell, &mut month),
+                (&mut cells.get(0), &mut month),
                 low_months,
             )
         };
@@ -440,11 +448,9 @@ mod tests {
         assert_eq!(bill(&mut low_months), Price::Allowance);
         assert_eq!(low_months, 0);
         assert_eq!(bill(&mut low_months).amount(), dec("0.07"));
+        let s = cells.stats(0);
         assert_eq!(
-            (
-                cell.business_initiated_free,
-                cell.business_initiated_charged
-            ),
+            (s.business_initiated_free, s.business_initiated_charged),
             (2, 1)
         );
         // The pool values all three at the card's price; the allowance's charges are not linear.

@@ -160,6 +160,7 @@ impl<'m> Replayer<'m> {
 
     /// Bills `log`'s events in `order`.
     pub(super) fn bill_in_order(&mut self, log: &Log, order: &[u32]) {
+        self.expect(order.len());
         let events = &log.events;
         for (p, part) in order.chunks(LINES_AT_A_TIME).enumerate() {
             for (k, &i) in part.iter().enumerate() {
@@ -190,6 +191,7 @@ impl<'m> Replayer<'m> {
     /// of one instant, in input order; an instant's events are put in the replay order only
     /// for a biller whose allowance or tier may run out among them (`Biller::may_run_out`).
     pub(crate) fn bill_runs(&mut self, first: u32, events: &[Event], names: &dyn Names) {
+        self.expect(events.len());
         if self.in_replay_order {
             return self.bill_runs_in_replay_order(first, events, names);
         }
@@ -252,18 +254,18 @@ impl<'m> Replayer<'m> {
         }
     }
 
-    /// Asks each biller for the cell and month of the event `STATE_AHEAD` after event `i`,
-    /// and for the cell's month entry of the one `2 * STATE_AHEAD` after it.
+    /// Asks each biller for the cell of the event `2 * STATE_AHEAD` after event `i`, and for
+    /// the month of the one `STATE_AHEAD` after it (its id is read from its cell).
     #[inline(never)]
     fn prefetch_billers(billers: &[(usize, Biller)], events: &[Event], i: usize) {
         let ahead = events.get(i + STATE_AHEAD);
         let further = events.get(i + 2 * STATE_AHEAD);
         for (_, b) in billers {
             if let Some(e) = further {
-                b.prefetch_cell_month(e);
+                b.prefetch_cell(e);
             }
             if let Some(e) = ahead {
-                b.prefetch(e);
+                b.prefetch_month(e);
             }
         }
     }
@@ -320,6 +322,15 @@ impl<'m> Replayer<'m> {
             let outcome = engine.replay_ahead(ev, run.get(k + STATE_AHEAD));
             for (_, b) in billers.iter_mut() {
                 b.step(first + k as u32, ev, &outcome);
+            }
+        }
+    }
+
+    /// Tells the billers that `events` more events are coming (`Cells::expect`).
+    fn expect(&mut self, events: usize) {
+        for (_, billers) in &mut self.groups {
+            for (_, b) in billers {
+                b.expect(events);
             }
         }
     }

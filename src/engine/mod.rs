@@ -302,19 +302,30 @@ impl<S: Default + Clone> Streams<S> {
         Self::default()
     }
 
-    /// Asks for the cache line of `ev`'s state, if the stream has one yet.
+    /// Asks for the cache lines of `ev`'s state, if the stream has one yet: a state of 24
+    /// or 32 bytes may straddle two lines (`Vec` aligns it to 8), and then its first and
+    /// last bytes are on different ones.
     #[inline]
     pub fn prefetch(&self, ev: &Event) {
         if let Some(s) = self.states.get(ev.stream as usize) {
-            crate::prefetch::prefetch(s);
+            crate::prefetch::prefetch_all(s);
         }
     }
 
+    #[inline]
     pub fn get(&mut self, ev: &Event) -> &mut S {
         let i = ev.stream as usize;
         if i >= self.states.len() {
-            self.states.resize(i + 1, S::default());
+            self.grow(i + 1);
         }
         &mut self.states[i]
+    }
+
+    /// Room for the states of `len` streams (out of line: new streams are rare among events).
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, len: usize) {
+        crate::huge_pages::make_room(&mut self.states, len);
+        self.states.resize(len, S::default());
     }
 }

@@ -1,0 +1,360 @@
+//! One model's report cells while it bills: what a usual message writes in one cache line per
+//! cell, the rare counts apart (issue 24: a log of many accounts has hundreds of thousands of
+//! cells a model, far past the caches, and each line a message touches is a miss).
+
+use super::Stats;
+use rust_decimal::Decimal;
+use rustc_hash::FxHashMap;
+
+/// The counts a usual message writes, by their place in `HotCell::counts`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Hot {
+    MessagesIn,
+    MessagesOut,
+    SessionsOpened,
+    SessionsCharged,
+    BusinessInitiatedCharged,
+    BusinessInitiatedFree,
+    Unpriced,
+    FreeTier,
+    AssumedCategory,
+    OutsideWindow,
+    International,
+}
+
+impl Hot {
+    pub(super) const ALL: [Hot; HOT] = [
+        Hot::MessagesIn,
+        Hot::MessagesOut,
+        Hot::SessionsOpened,
+        Hot::SessionsCharged,
+        Hot::BusinessInitiatedCharged,
+        Hot::BusinessInitiatedFree,
+        Hot::Unpriced,
+        Hot::FreeTier,
+        Hot::AssumedCategory,
+        Hot::OutsideWindow,
+        Hot::International,
+    ];
+
+    /// The same count in `Stats`.
+    fn of(self, s: &mut Stats) -> &mut u64 {
+        match self {
+            Hot::MessagesIn => &mut s.messages_in,
+            Hot::MessagesOut => &mut s.messages_out,
+            Hot::SessionsOpened => &mut s.sessions_opened,
+            Hot::SessionsCharged => &mut s.sessions_charged,
+            Hot::BusinessInitiatedCharged => &mut s.business_initiated_charged,
+            Hot::BusinessInitiatedFree => &mut s.business_initiated_free,
+            Hot::Unpriced => &mut s.unpriced,
+            Hot::FreeTier => &mut s.free_tier,
+            Hot::AssumedCategory => &mut s.assumed_category,
+            Hot::OutsideWindow => &mut s.outside_window,
+            Hot::International => &mut s.international,
+        }
+    }
+}
+
+const HOT: usize = 11;
+
+/// The hot counts the engine alone decides (`Biller::copy_counts`); the rare ones are
+/// `copy_engine_counts`'.
+const ENGINE_HOT: [Hot; 5] = [
+    Hot::MessagesIn,
+    Hot::MessagesOut,
+    Hot::SessionsOpened,
+    Hot::AssumedCategory,
+    Hot::OutsideWindow,
+];
+
+/// A cell's cost, account-month and usual counts: one cache line. A count is kept in 32
+/// bits: a message adds at most one to each, and before the billers' events could pass 2^32
+/// the counts are moved into the rare `Stats` (`Cells::expect`), so that none wraps.
+#[derive(Clone, Copy, Default)]
+#[repr(C, align(64))]
+pub(super) struct HotCell {
+    pub(super) cost: Decimal,
+    /// The cell's account-month (`Log::cell_account_months`): read with the counts, no look-up
+    /// of its own.
+    pub(super) month: u32,
+    counts: [u32; HOT],
+}
+
+const _: () = assert!(std::mem::size_of::<HotCell>() == 64);
+
+/// A model's cells, by cell id.
+#[derive(Default)]
+pub(super) struct Cells {
+    pub(super) hot: Vec<HotCell>,
+    /// Each cell's account (read for a whatsapp-meta charge only).
+    pub(super) accounts: Vec<u32>,
+    /// The rare counts (rejects, drops, cards other than the model's own...) of the cells
+    /// that have some, and the hot counts moved there (`expect`).
+    rare: FxHashMap<u32, Stats>,
+    /// Events to be counted since the hot counts were last moved into `rare`: no hot count
+    /// is larger.
+    events: u64,
+}
+
+/// One cell, to count a message in.
+pub(super) struct CellMut<'a> {
+    hot: &'a mut HotCell,
+    rare: &'a mut FxHashMap<u32, Stats>,
+    id: u32,
+}
+
+impl CellMut<'_> {
+    /// Counts one of a usual count (at most once per count and message: `Cells::expect`).
+    #[inline(always)]
+    pub(super) fn count(&mut self, k: Hot) {
+        self.hot.counts[k as usize] += 1;
+    }
+
+    /// The cell's rare counts (a usual count is `count`ed).
+    #[inline(always)]
+    pub(super) fn rare(&mut self) -> &mut Stats {
+        rare_of(self.rare, self.id)
+    }
+
+    #[inline(always)]
+    pub(super) fn add_cost(&mut self, amount: Decimal) {
+        self.hot.cost += amount;
+    }
+}
+
+/// Cell `id`'s rare counts. Out of line: inlined, the cell id's hash was worked out for
+/// every message, ahead of the rare branch (24 instructions an event and engine).
+#[cold]
+#[inline(never)]
+fn rare_of(rare: &mut FxHashMap<u32, Stats>, id: u32) -> &mut Stats {
+    rare.entry(id).or_default()
+}
+
+impl Cells {
+    pub(super) fn len(&self) -> usize {
+        self.hot.len()
+    }
+
+    /// Adds the cells from `self.len()` on: their account-months and accounts.
+    pub(super) fn extend(&mut self, months: &[u32], accounts: &[u32]) {
+        let have = self.len();
+        if months.len() > have {
+            crate::huge_pages::make_room(&mut self.hot, months.len());
+            let new = months[have..].iter().map(|&month| HotCell {
+                month,
+                ..HotCell::default()
+            });
+            self.hot.extend(new);
+            self.accounts.extend(&accounts[have..months.len()]);
+        }
+    }
+
+    /// Notes that `events` more events will be counted: when the hot counts could then pass
+    /// 32 bits, they are moved into the rare ones first.
+    pub(super) fn expect(&mut self, events: usize) {
+        self.events += events as u64;
+        if self.events > u32::MAX as u64 {
+            self.move_hot_counts();
+            self.events = events as u64;
+        }
+        debug_assert!(self.events <= u32::MAX as u64, "event ids are 32 bits");
+    }
+
+    #[cold]
+    fn move_hot_counts(&mut self) {
+        for (id, hot) in self.hot.iter_mut().enumerate() {
+            if hot.counts != [0; HOT] {
+                let rare = self.rare.entry(id as u32).or_default();
+                for k in Hot::ALL {
+                    *k.of(rare) += std::mem::take(&mut hot.counts[k as usize]) as u64;
+                }
+            }
+        }
+    }
+
+    /// Cell `id`, to count in.
+    #[inline(always)]
+    pub(super) fn get(&mut self, id: usize) -> CellMut<'_> {
+        CellMut {
+            hot: &mut self.hot[id],
+            rare: &mut self.rare,
+            id: id as u32,
+        }
+    }
+
+    /// Cell `id`'s counts and cost.
+    pub(super) fn stats(&self, id: usize) -> Stats {
+        let hot = &self.hot[id];
+        let mut s = match self.rare.is_empty() {
+            true => Stats::default(),
+            false => self.rare.get(&(id as u32)).cloned().unwrap_or_default(),
+        };
+        for k in Hot::ALL {
+            *k.of(&mut s) += hot.counts[k as usize] as u64;
+        }
+        s.cost = hot.cost;
+        s
+    }
+
+    /// Takes the counts the engine alone decides from `first`, the model that shares the
+    /// engine and counted them (these cells counted none).
+    pub(super) fn copy_engine_counts(&mut self, first: &Cells) {
+        for (cell, from) in self.hot.iter_mut().zip(&first.hot) {
+            for k in ENGINE_HOT {
+                cell.counts[k as usize] = from.counts[k as usize];
+            }
+        }
+        for (&id, from) in &first.rare {
+            let to = self.rare.entry(id).or_default();
+            to.messages_in = from.messages_in;
+            to.messages_out = from.messages_out;
+            to.sessions_opened = from.sessions_opened;
+            to.rejected_in_session = from.rejected_in_session;
+            to.blocked = from.blocked;
+            to.not_delivered = from.not_delivered;
+            to.outside_window = from.outside_window;
+            to.assumed_category = from.assumed_category;
+            to.free_entry_point = from.free_entry_point;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dec(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    fn two_cells() -> Cells {
+        let mut cells = Cells::default();
+        cells.extend(&[7, 9], &[1, 2]);
+        cells
+    }
+
+    #[test]
+    fn a_cells_counts_and_cost_come_back_as_stats() {
+        let mut cells = two_cells();
+        let mut c = cells.get(1);
+        // Two messages out at 0.05 and 0.0125, one charged session, one drop (a rare count).
+        c.count(Hot::MessagesOut);
+        c.count(Hot::MessagesOut);
+        c.count(Hot::BusinessInitiatedCharged);
+        c.add_cost(dec("0.05"));
+        c.count(Hot::SessionsCharged);
+        c.add_cost(dec("0.0125"));
+        c.rare().not_delivered += 1;
+        let s = cells.stats(1);
+        assert_eq!((s.messages_out, s.messages_in), (2, 0));
+        assert_eq!((s.business_initiated_charged, s.sessions_charged), (1, 1));
+        assert_eq!((s.not_delivered, s.cost), (1, dec("0.0625")));
+        // The other cell untouched, each keeps its account-month and account.
+        assert_eq!(cells.stats(0), Stats::default());
+        assert_eq!((cells.hot[0].month, cells.hot[1].month), (7, 9));
+        assert_eq!(cells.accounts, [1, 2]);
+    }
+
+    /// A cell's cost is the Decimal sum of its amounts, at their largest scale (the report
+    /// prints it: 0.0625, not 0.06250000): prices of several scales in one cell, a whole
+    /// number, trailing zeros, 8 places, and more places (a converted price).
+    #[test]
+    fn a_cells_cost_is_the_decimal_sum_of_its_prices_at_their_largest_scale() {
+        let cases: [&[&str]; 6] = [
+            &[],
+            &["0.05", "0.0125"],
+            &["1", "2"],
+            &["0.0300", "0.03", "0.5"],
+            &["0.00000001", "999.99999999", "0.1"],
+            &["0.0123456789012", "0.05", "0.00000001"],
+        ];
+        for amounts in cases {
+            let mut cells = two_cells();
+            let mut want = Decimal::ZERO;
+            for a in amounts {
+                cells.get(1).add_cost(dec(a));
+                want += dec(a);
+            }
+            let got = cells.stats(1).cost;
+            assert_eq!(
+                (got, got.to_string()),
+                (want, want.to_string()),
+                "{amounts:?}"
+            );
+        }
+        // Worked by hand: 0.0300 + 0.03 + 0.5 = 0.5600 (four places, as the first price has)
+        let mut cells = two_cells();
+        for a in ["0.0300", "0.03", "0.5"] {
+            cells.get(0).add_cost(dec(a));
+        }
+        assert_eq!(cells.stats(0).cost.to_string(), "0.5600");
+    }
+
+    #[test]
+    fn every_hot_count_lands_on_its_own_field() {
+        for (i, k) in Hot::ALL.into_iter().enumerate() {
+            let mut cells = two_cells();
+            for _ in 0..=i {
+                cells.get(0).count(k);
+            }
+            let mut want = Stats::default();
+            *k.of(&mut want) = i as u64 + 1;
+            assert_eq!(cells.stats(0), want, "{k:?}");
+            // and its name is the one the report prints
+            let named = want.counts().find(|(_, n)| *n == i as u64 + 1).unwrap().0;
+            let snake: String = format!("{k:?}")
+                .chars()
+                .flat_map(|ch| match ch.is_uppercase() {
+                    true => vec!['_', ch.to_ascii_lowercase()],
+                    false => vec![ch],
+                })
+                .skip(1)
+                .collect();
+            assert_eq!(named, snake);
+        }
+    }
+
+    #[test]
+    fn a_count_past_32_bits_is_kept_whole() {
+        let mut cells = two_cells();
+        // u32::MAX - 1 events so far, all counted in cell 0; 3 more are coming
+        cells.expect(u32::MAX as usize - 1);
+        cells.hot[0].counts[Hot::MessagesIn as usize] = u32::MAX - 1;
+        cells.expect(3);
+        for _ in 0..3 {
+            cells.get(0).count(Hot::MessagesIn);
+        }
+        // (2^32 - 2) + 3 = 2^32 + 1, the hot count moved aside first
+        assert_eq!(cells.stats(0).messages_in, (1u64 << 32) + 1);
+        assert_eq!(cells.hot[0].counts[Hot::MessagesIn as usize], 3);
+        // no move while there is room
+        cells.expect(10);
+        assert_eq!(cells.hot[0].counts[Hot::MessagesIn as usize], 3);
+    }
+
+    #[test]
+    fn a_model_sharing_the_engine_copies_what_it_decides_and_keeps_its_own_prices() {
+        let (mut first, mut other) = (two_cells(), two_cells());
+        let mut c = first.get(0);
+        c.count(Hot::MessagesOut);
+        c.count(Hot::AssumedCategory);
+        c.count(Hot::BusinessInitiatedCharged);
+        c.add_cost(dec("0.07"));
+        c.rare().blocked += 1;
+        first.hot[1].counts[Hot::MessagesIn as usize] = u32::MAX;
+        first.expect(u32::MAX as usize);
+        first.expect(1);
+        first.get(1).count(Hot::MessagesIn);
+        let mut c = other.get(0);
+        c.count(Hot::Unpriced);
+        c.rare().carried_forward += 1;
+        other.copy_engine_counts(&first);
+        let s = other.stats(0);
+        assert_eq!((s.messages_out, s.assumed_category, s.blocked), (1, 1, 1));
+        // its own: no charge (the first's price is the first's), its unpriced and rare count
+        assert_eq!((s.business_initiated_charged, s.cost), (0, Decimal::ZERO));
+        assert_eq!((s.unpriced, s.carried_forward), (1, 1));
+        assert_eq!(other.stats(1).messages_in, 1 << 32);
+        assert_eq!(other.stats(1).business_initiated_charged, 0);
+    }
+}
