@@ -251,6 +251,12 @@ impl Names for Known {
     fn contact_number(&self, ev: &Event) -> Option<u64> {
         self.contacts.number(ev.contact)
     }
+    fn prefetch(&self, ev: &Event) {
+        if let Some(a) = self.cell_accounts.get(ev.cell as usize) {
+            crate::prefetch::prefetch(a);
+        }
+        self.contacts.prefetch_number(ev.contact);
+    }
     fn contact<'a>(&'a self, ev: &Event, buf: &'a mut [u8; 16]) -> &'a str {
         match &self.contact_names {
             Some((text, ends)) => {

@@ -233,6 +233,8 @@ pub trait Names {
     fn contact_number(&self, ev: &Event) -> Option<u64>;
     /// The contact's name, made in `buf` if need be.
     fn contact<'a>(&'a self, ev: &Event, buf: &'a mut [u8; 16]) -> &'a str;
+    /// Asks for what naming `ev`'s account and contact reads, some events before (a hint).
+    fn prefetch(&self, _ev: &Event) {}
 }
 
 /// Events of one instant in the replay order: by account name, then contact name.

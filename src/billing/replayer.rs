@@ -273,15 +273,27 @@ impl<'m> Replayer<'m> {
     /// `bill_runs` with every instant's events replayed in the replay order (`replay_order`),
     /// as the ledger has them; the lines are then handed to the sinks.
     fn bill_runs_in_replay_order(&mut self, first: u32, events: &[Event], names: &dyn Names) {
+        let far: Vec<bool> = (self.groups.iter())
+            .map(|(_, billers)| billers.iter().any(|(_, b)| b.cells_far()))
+            .collect();
         let mut i = 0;
         while i < events.len() {
             let at = events[i].at;
             let n = 1 + (events[i + 1..].iter()).take_while(|e| e.at == at).count();
             let run = &events[i..i + n];
+            // The names the order reads, the engines' states and the billers' cells asked for
+            // ahead, as `bill_runs` does: scattered over millions of contacts, each would
+            // otherwise be a wait of its own.
+            for e in events.iter().skip(i + STATE_AHEAD).take(n) {
+                names.prefetch(e);
+            }
             instant_order(run, names, &mut self.order);
-            for (engine, billers) in &mut self.groups {
+            for ((engine, billers), &far) in self.groups.iter_mut().zip(&far) {
                 for &k in &self.order {
-                    let outcome = engine.replay(&run[k]);
+                    if far {
+                        Self::prefetch_billers(billers, events, i + k);
+                    }
+                    let outcome = engine.replay_ahead(&run[k], events.get(i + k + STATE_AHEAD));
                     for (_, b) in billers.iter_mut() {
                         b.step(first + (i + k) as u32, &run[k], &outcome);
                     }
