@@ -350,19 +350,8 @@ fn read_input(
     };
     let codes = CallingCodes::load();
     let account_keys = AccountKeys::default();
-    let parser = Parser {
-        columns: &columns,
-        tz: opts.tz,
-        codes: &codes,
-        skip_invalid: opts.skip_invalid,
-        max_record_bytes: opts.max_record_bytes,
-        zones: opts.accounts.as_ref().filter(|a| a.zoned()),
-        lines: opts.lines.as_deref().map(Vec::as_slice),
-        delimiter,
-        timestamp_format: opts.export.timestamp_format.as_deref(),
-        default_country: opts.export.default_country,
-        account_keys: &account_keys,
-    };
+    let lines = opts.lines.as_deref().map(Vec::as_slice);
+    let parser = parser(&columns, &codes, &account_keys, opts, (delimiter, lines));
     let mut ids = Ids::new(Log::new(file.clone(), header.clone()));
     // The default account, used when the column is absent or empty.
     ids.account_id("");
@@ -450,20 +439,8 @@ fn read_webhook(
     };
     let codes = CallingCodes::load();
     let account_keys = AccountKeys::default();
-    let parser = Parser {
-        columns: &columns,
-        tz: opts.tz,
-        codes: &codes,
-        skip_invalid: opts.skip_invalid,
-        max_record_bytes: opts.max_record_bytes,
-        zones: opts.accounts.as_ref().filter(|a| a.zoned()),
-        // (each message is given with its line in the export)
-        lines: None,
-        delimiter: b',',
-        timestamp_format: opts.export.timestamp_format.as_deref(),
-        default_country: opts.export.default_country,
-        account_keys: &account_keys,
-    };
+    // (each message is given with its line in the export)
+    let parser = parser(&columns, &codes, &account_keys, opts, (b',', None));
     let header = FIELDS.iter().map(|f| f.to_string()).collect();
     let mut ids = Ids::new(Log::new(file.clone(), header));
     ids.account_id("");
@@ -1339,6 +1316,30 @@ impl Interner {
 /// How far ahead of the row being added its number's slot is asked for: enough rows for the
 /// misses to overlap, few enough that the slots are still cached when their rows come.
 const PREFETCH_ROWS: usize = 16;
+
+/// The row parser of `opts`, for `columns` split at `delimiter`; `lines`: the line in the
+/// export of each line, when the log is an export's canonical form.
+fn parser<'a>(
+    columns: &'a Columns,
+    codes: &'a CallingCodes,
+    account_keys: &'a AccountKeys,
+    opts: &'a ReadOptions,
+    (delimiter, lines): (u8, Option<&'a [u32]>),
+) -> Parser<'a> {
+    Parser {
+        columns,
+        tz: opts.tz,
+        codes,
+        skip_invalid: opts.skip_invalid,
+        max_record_bytes: opts.max_record_bytes,
+        zones: opts.accounts.as_ref().filter(|a| a.zoned()),
+        lines,
+        delimiter,
+        timestamp_format: opts.export.timestamp_format.as_deref(),
+        default_country: opts.export.default_country,
+        account_keys,
+    }
+}
 
 #[cfg(test)]
 mod tests {
