@@ -1235,8 +1235,8 @@ mod tests {
     /// Lines that differ in one thing each a shape reads, and in things it does not (a
     /// whatsapp-meta charge's day, a session): `same_shape` never says "one shape" for two
     /// shapes, and says it where only what a shape does not read differs.
-    #[test]
-    fn lines_of_one_shape_are_told_without_making_it() {
+    /// Lines that differ from one another in one thing each (see the test below).
+    fn lines_differing_in_one_thing() -> Vec<Line> {
         use crate::engine::MetaCharge;
         use crate::rates::meta::MetaColumn;
         let priced = |amount, rate_country, carried_forward| {
@@ -1309,6 +1309,12 @@ mod tests {
         let mut session = line(Decimal::ONE);
         session.outcome.session = Some(7);
         lines.extend([line(Decimal::ONE), assumed, category, billed, session]);
+        lines
+    }
+
+    #[test]
+    fn lines_of_one_shape_are_told_without_making_it() {
+        let lines = lines_differing_in_one_thing();
         let mut told = 0;
         for a in &lines {
             for b in &lines {
