@@ -227,7 +227,7 @@ fn only(r: &ModelResult, keep: impl Fn(u32) -> bool) -> ModelResult {
         name: r.name.clone(),
         channel: r.channel,
         currency: r.currency.clone(),
-        cells: BTreeMap::new(),
+        cells: Default::default(),
         fees: Vec::new(),
         lines: r.lines.iter().filter(|l| keep(l.event)).copied().collect(),
         markets: r.markets.clone(),

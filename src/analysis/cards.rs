@@ -98,15 +98,10 @@ fn price_script(
     countries
         .iter()
         .map(|c| {
-            let s = r
-                .cells
-                .iter()
-                .filter(|((_, cc, _), _)| cc == c)
-                .map(|(_, s)| s)
-                .fold(crate::billing::Stats::default(), |mut a, s| {
-                    a.add(s);
-                    a
-                });
+            let s = (r.cells.by_country().iter())
+                .find(|(cc, _)| cc == c)
+                .map(|(_, s)| s.clone())
+                .unwrap_or_default();
             (s.unpriced == 0).then_some(s.cost)
         })
         .collect()

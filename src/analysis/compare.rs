@@ -114,19 +114,25 @@ fn cheapest_of(values: &[(usize, Decimal)]) -> Option<(usize, Option<Decimal>)> 
 /// fees by country uses these shares (replay's country rows, compare's), so a sheet's country
 /// rows add up to its total row.
 pub fn fee_shares(r: &ModelResult) -> Vec<(Country, Decimal)> {
-    // Message counts per (account, month), gathered in one pass over the cells.
-    let mut counts: BTreeMap<(u32, i32), Vec<(Country, u64)>> = BTreeMap::new();
-    for ((a, c, m), s) in &r.cells {
-        counts
-            .entry((*a, *m))
-            .or_default()
-            .push((*c, s.messages_in + s.messages_out));
+    if r.fees.is_empty() {
+        return Vec::new();
     }
+    // Message counts per (account, month), each's countries in order: the cells are by
+    // (account, country, month), and a stable sort on (account, month) keeps the countries'
+    // order (a list, not a map of lists: a log of many accounts has cells by the 100,000).
+    let mut all: Vec<((u32, i32), Country, u64)> = (r.cells.iter())
+        .map(|((a, c, m), s)| ((*a, *m), *c, s.messages_in + s.messages_out))
+        .collect();
+    all.sort_by_key(|c| c.0);
     let mut out = Vec::new();
     for f in &r.fees {
-        let Some(counts) = counts.get(&(f.account, f.month)) else {
+        let key = (f.account, f.month);
+        let from = all.partition_point(|c| c.0 < key);
+        let to = from + all[from..].partition_point(|c| c.0 == key);
+        let counts: Vec<(Country, u64)> = all[from..to].iter().map(|c| (c.1, c.2)).collect();
+        if counts.is_empty() {
             continue;
-        };
+        }
         let total: u64 = counts.iter().map(|c| c.1).sum();
         if total == 0 {
             continue;

@@ -1,6 +1,6 @@
 //! One model's billing of the replayed events: counts, prices, month states, and the result.
 
-use super::cells::{CellMut, Cells, Hot};
+use super::cells::{CellKey, CellMut, CellTable, Cells, Hot};
 use super::fees::monthly_fees;
 use super::order::{by_names, Names};
 use super::pools::{
@@ -9,7 +9,7 @@ use super::pools::{
 use super::pricing::{
     international_price, message_price, meta_price, session_price, Prices, Sender,
 };
-use super::{BillingOptions, Line, ModelResult, Price, Sink, Stats, Volume};
+use super::{BillingOptions, Line, ModelResult, Price, Sink, Volume};
 use crate::engine::{Billed, Charge, MetaCharge, Outcome, Why};
 use crate::event::{Category, Country, Direction, Event};
 use crate::input::Log;
@@ -373,12 +373,12 @@ impl<'m> Biller<'m> {
         // the cells with traffic, by id
         let mut with_traffic = Vec::new();
         for id in 0..self.cells.len() {
-            let s = self.cells.stats(id);
+            let (messages, sessions, cost) = self.cells.traffic(id);
             let month = &mut self.months[self.cells.hot[id].month as usize];
-            month.messages += s.messages_in + s.messages_out;
-            month.sessions += s.sessions_opened;
-            month.spend += s.cost;
-            if s.messages_in + s.messages_out > 0 {
+            month.messages += messages;
+            month.sessions += sessions;
+            month.spend += cost;
+            if messages > 0 {
                 with_traffic.push(id as u32);
             }
         }
@@ -407,8 +407,7 @@ impl<'m> Biller<'m> {
         }
         volumes.sort_unstable_by_key(|v| v.0);
         add_number_pools(&mut volumes, self.number_pools, log);
-        let (cells, volumes): (BTreeMap<_, _>, BTreeMap<_, _>) =
-            (cells.into_iter().collect(), volumes.into_iter().collect());
+        let volumes: BTreeMap<_, _> = volumes.into_iter().collect();
         let active: BTreeMap<_, _> = active.into_iter().collect();
         let assumed_domestic = model.international.map(|_| {
             let mut with_traffic: Vec<u32> = volumes.keys().map(|(a, _)| *a).collect();
@@ -502,11 +501,11 @@ fn cells_and_active(
     (stats, with_traffic): (&Cells, &[u32]),
     log: &Log,
     months: &[MonthState],
-) -> (Vec<CellStats>, Vec<ActiveMonths>) {
+) -> (CellTable, Vec<ActiveMonths>) {
     // Collected, sorted, then built in bulk: inserting a log of many accounts' cells one by
     // one into the maps cost more than billing them. The keys are sorted with the cell's id,
     // not with its counts: moving the counts while sorting cost as much again.
-    let mut keys: Vec<((u32, Country, i32), u32)> = Vec::with_capacity(with_traffic.len());
+    let mut keys: Vec<(CellKey, u32)> = Vec::with_capacity(with_traffic.len());
     let mut countries: Vec<((u32, i32), Country, u32)> = Vec::with_capacity(with_traffic.len());
     for &id in with_traffic {
         let (account, country, month) = log.cells[id as usize];
@@ -517,18 +516,8 @@ fn cells_and_active(
         ));
         keys.push(((account, country, month), id));
     }
-    keys.sort_unstable();
     countries.sort_unstable();
-    // The counts are gathered in key order, which is not their order: each is asked for
-    // some cells ahead, so that the misses overlap (a log of many accounts has cells by the
-    // hundred thousand, far past the caches).
-    let mut cells = Vec::with_capacity(keys.len());
-    for (k, &(key, id)) in keys.iter().enumerate() {
-        if let Some(&(_, ahead)) = keys.get(k + GATHER_AHEAD) {
-            crate::prefetch::prefetch(&stats.hot[ahead as usize]);
-        }
-        cells.push((key, stats.stats(id as usize)));
-    }
+    let cells = CellTable::gather(stats, keys);
     // Countries and priced spend of each active (account, month), for the fee tiers.
     let mut active: Vec<ActiveMonths> = Vec::new();
     for (key, country, am) in countries {
@@ -546,11 +535,6 @@ fn cells_and_active(
 /// 64 bytes are 4 MB, two of this machine's L2 caches.
 const FAR_CELLS: usize = 1 << 16;
 
-/// How many cells ahead `cells_and_active` asks for a cell's counts.
-const GATHER_AHEAD: usize = 8;
-
-/// A cell's key (account, country, month) and its counts.
-type CellStats = ((u32, Country, i32), Stats);
 /// An active (account, month) and its countries and spend.
 type ActiveMonths = (AccountMonth, ActiveMonth);
 

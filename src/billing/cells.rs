@@ -3,6 +3,7 @@
 //! cells a model, far past the caches, and each line a message touches is a miss).
 
 use super::Stats;
+use crate::event::Country;
 use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;
 
@@ -182,18 +183,32 @@ impl Cells {
         }
     }
 
-    /// Cell `id`'s counts and cost.
-    pub(super) fn stats(&self, id: usize) -> Stats {
-        let hot = &self.hot[id];
-        let mut s = match self.rare.is_empty() {
-            true => Stats::default(),
-            false => self.rare.get(&(id as u32)).cloned().unwrap_or_default(),
-        };
-        for k in Hot::ALL {
-            *k.of(&mut s) += hot.counts[k as usize] as u64;
+    /// Cell `id`'s rare counts, if it has any.
+    fn rare_counts(&self, id: usize) -> Option<&Stats> {
+        match self.rare.is_empty() {
+            true => None,
+            false => self.rare.get(&(id as u32)),
         }
-        s.cost = hot.cost;
-        s
+    }
+
+    /// Cell `id`'s counts and cost.
+    #[cfg(test)]
+    pub(super) fn stats(&self, id: usize) -> Stats {
+        stats_of(&self.hot[id], self.rare_counts(id))
+    }
+
+    /// Cell `id`'s messages (in and out), sessions opened and cost: what its account-month
+    /// sums (`Biller::finish`), without making its `Stats`.
+    pub(super) fn traffic(&self, id: usize) -> (u64, u64, Decimal) {
+        let hot = &self.hot[id];
+        let count = |k: Hot| hot.counts[k as usize] as u64;
+        let mut messages = count(Hot::MessagesIn) + count(Hot::MessagesOut);
+        let mut sessions = count(Hot::SessionsOpened);
+        if let Some(r) = self.rare_counts(id) {
+            messages += r.messages_in + r.messages_out;
+            sessions += r.sessions_opened;
+        }
+        (messages, sessions, hot.cost)
     }
 
     /// Takes the counts the engine alone decides from `first`, the model that shares the
@@ -218,6 +233,184 @@ impl Cells {
         }
     }
 }
+
+/// A cell's `Stats`: its rare counts (if any), its hot counts added, its cost.
+#[inline]
+fn stats_of(hot: &HotCell, rare: Option<&Stats>) -> Stats {
+    let mut s = rare.cloned().unwrap_or_default();
+    for k in Hot::ALL {
+        *k.of(&mut s) += hot.counts[k as usize] as u64;
+    }
+    s.cost = hot.cost;
+    s
+}
+
+/// A report cell's key: (account, country, month).
+pub type CellKey = (u32, Country, i32);
+
+/// A model's report cells once billed, in key order (account, country, month), each kept as
+/// it was counted (64 bytes) and its `Stats` made when it is read (issue 24: a log of many
+/// accounts has some 400,000 cells a model; made into 168-byte `Stats`, then into a map, they
+/// were most of the end of a replay and of its memory). The sums every report asks for (the
+/// model's totals, per country) are made once, by the thread that finishes the model.
+#[derive(Clone, Default)]
+pub struct CellTable {
+    keys: Vec<CellKey>,
+    /// By place in `keys`.
+    hot: Vec<HotCell>,
+    /// The cells with rare counts, by place in `keys`, in that order.
+    rare: Vec<(u32, Stats)>,
+    totals: Stats,
+    /// Per country, in country order: its cells' sums.
+    by_country: Vec<(Country, Stats)>,
+}
+
+impl CellTable {
+    /// The cells `keys` names (each with its id in `cells`), in key order.
+    pub(super) fn gather(cells: &Cells, mut keys: Vec<(CellKey, u32)>) -> CellTable {
+        keys.sort_unstable();
+        let mut hot = Vec::with_capacity(keys.len());
+        let mut rare = Vec::new();
+        // Gathered in key order, which is not their order: each is asked for some cells
+        // ahead, so that the misses overlap (the cells are far past the caches).
+        for (k, &(_, id)) in keys.iter().enumerate() {
+            if let Some(&(_, ahead)) = keys.get(k + GATHER_AHEAD) {
+                crate::prefetch::prefetch(&cells.hot[ahead as usize]);
+            }
+            hot.push(cells.hot[id as usize]);
+            if let Some(r) = cells.rare_counts(id as usize) {
+                rare.push((k as u32, r.clone()));
+            }
+        }
+        let keys = keys.into_iter().map(|(key, _)| key).collect();
+        Self::summed(CellTable {
+            keys,
+            hot,
+            rare,
+            ..CellTable::default()
+        })
+    }
+
+    /// Cells made from their `Stats` (tests, tools): in key order, a key given twice summed.
+    pub fn from_stats(cells: impl IntoIterator<Item = (CellKey, Stats)>) -> CellTable {
+        let mut sorted: Vec<(CellKey, Stats)> = cells.into_iter().collect();
+        sorted.sort_by_key(|c| c.0);
+        let mut t = CellTable::default();
+        for (key, s) in sorted {
+            if t.keys.last() != Some(&key) {
+                t.keys.push(key);
+                t.hot.push(HotCell::default());
+                t.rare.push((t.keys.len() as u32 - 1, Stats::default()));
+            }
+            let (hot, rare) = (t.hot.last_mut(), t.rare.last_mut());
+            if let (Some(hot), Some((_, rare))) = (hot, rare) {
+                hot.cost += s.cost;
+                rare.add(&s);
+            }
+        }
+        Self::summed(t)
+    }
+
+    /// `t` with its totals and sums per country, each summed in key order (as the cells
+    /// were summed before they were kept so: the same Decimal sums, to the digit).
+    fn summed(mut t: CellTable) -> CellTable {
+        // By `Country::index`, whose order is the countries' (two capital letters).
+        let mut by_country: Vec<Option<(Country, Stats)>> = vec![None; 26 * 26];
+        let mut totals = Stats::default();
+        for (key, s) in t.iter() {
+            totals.add(&s);
+            let country = by_country[key.1.index()].get_or_insert((key.1, Stats::default()));
+            country.1.add(&s);
+        }
+        t.by_country = by_country.into_iter().flatten().collect();
+        t.totals = totals;
+        t
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The cells in key order, each with its `Stats`.
+    pub fn iter(&self) -> CellIter<'_> {
+        CellIter {
+            table: self,
+            next: 0,
+            rare: 0,
+        }
+    }
+
+    /// The sum of every cell.
+    pub fn totals(&self) -> &Stats {
+        &self.totals
+    }
+
+    /// Each country's cells summed, in country order (the countries with a cell).
+    pub fn by_country(&self) -> &[(Country, Stats)] {
+        &self.by_country
+    }
+}
+
+/// `CellTable::iter`.
+pub struct CellIter<'a> {
+    table: &'a CellTable,
+    next: usize,
+    /// The next place in `table.rare`.
+    rare: usize,
+}
+
+impl<'a> Iterator for CellIter<'a> {
+    type Item = (&'a CellKey, Stats);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let t = self.table;
+        let i = self.next;
+        let key = t.keys.get(i)?;
+        self.next += 1;
+        let rare = match t.rare.get(self.rare) {
+            Some((at, r)) if *at as usize == i => {
+                self.rare += 1;
+                Some(r)
+            }
+            _ => None,
+        };
+        Some((key, stats_of(&t.hot[i], rare)))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.table.keys.len() - self.next;
+        (left, Some(left))
+    }
+}
+
+impl<'a> IntoIterator for &'a CellTable {
+    type Item = (&'a CellKey, Stats);
+    type IntoIter = CellIter<'a>;
+
+    fn into_iter(self) -> CellIter<'a> {
+        self.iter()
+    }
+}
+
+impl PartialEq for CellTable {
+    fn eq(&self, other: &CellTable) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl std::fmt::Debug for CellTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+/// How many cells ahead `CellTable::gather` asks for a cell's counts.
+const GATHER_AHEAD: usize = 8;
 
 #[cfg(test)]
 mod tests {

@@ -17,6 +17,7 @@ mod replayer;
 
 pub use biller::Biller;
 pub use buckets::TimeBuckets;
+pub use cells::{CellIter, CellKey, CellTable};
 pub use fees::{FeeItem, TierFrom};
 pub use order::{into_time_order, replay_order, replay_order_on, Names};
 pub use pools::{Pool, PoolKind};
@@ -197,8 +198,8 @@ pub struct ModelResult {
     pub name: String,
     pub channel: &'static str,
     pub currency: String,
-    /// Stats per (account, country, month).
-    pub cells: BTreeMap<(u32, Country, i32), Stats>,
+    /// Stats per (account, country, month), in that order.
+    pub cells: CellTable,
     /// In (account, month) order.
     pub fees: Vec<FeeItem>,
     /// Every event, billed, in replay order (empty unless asked for).
@@ -252,11 +253,7 @@ impl ModelResult {
     }
 
     pub fn totals(&self) -> Stats {
-        let mut t = Stats::default();
-        for s in self.cells.values() {
-            t.add(s);
-        }
-        t
+        self.cells.totals().clone()
     }
 
     /// At most 1.9e25: a fee is at most 1e6 (rates/README.md "Ranges") and is charged only
@@ -273,13 +270,10 @@ impl ModelResult {
 
     /// Unpriced messages per country.
     pub fn unpriced_by_country(&self) -> BTreeMap<Country, u64> {
-        let mut m = BTreeMap::new();
-        for ((_, c, _), s) in &self.cells {
-            if s.unpriced > 0 {
-                *m.entry(*c).or_insert(0) += s.unpriced;
-            }
-        }
-        m
+        (self.cells.by_country().iter())
+            .filter(|(_, s)| s.unpriced > 0)
+            .map(|(c, s)| (*c, s.unpriced))
+            .collect()
     }
 }
 

@@ -93,27 +93,44 @@ pub fn groups_and_totals(
     // country (`compare::fee_shares`, as compare splits them), so the rows add up to the total.
     let mut rows: Vec<Group> = Vec::new();
     let mut index: FxHashMap<i64, usize> = FxHashMap::default();
-    // The cells come by account, then country: a row is often the previous cell's.
-    let mut last: Option<(i64, usize)> = None;
-    for ((account, country, month), s) in &result.cells {
-        let id = id_of(*account, country, *month);
-        let i = match last {
-            Some((l, i)) if l == id => i,
-            _ => *index.entry(id).or_insert_with(|| {
-                rows.push(Group {
-                    key: match by {
-                        GroupBy::Country => country.to_string(),
-                        GroupBy::Month => month_label(*month),
-                        GroupBy::Account => account_label(log, *account),
-                    },
-                    stats: Stats::default(),
-                    fees: Some(Decimal::ZERO),
-                });
-                rows.len() - 1
-            }),
-        };
-        last = Some((id, i));
+    // Adds `s` to row `id` (made, named `key()`, if new); the row's place.
+    let row = |(rows, index): (&mut Vec<Group>, &mut FxHashMap<i64, usize>),
+               id: i64,
+               key: &dyn Fn() -> String,
+               s: &Stats| {
+        let i = *index.entry(id).or_insert_with(|| {
+            rows.push(Group {
+                key: key(),
+                stats: Stats::default(),
+                fees: Some(Decimal::ZERO),
+            });
+            rows.len() - 1
+        });
         rows[i].stats.add(s);
+        i
+    };
+    if by == GroupBy::Country {
+        // Summed per country by the thread that finished the model, in the cells' order.
+        for (country, s) in result.cells.by_country() {
+            let id = id_of(0, country, 0);
+            row((&mut rows, &mut index), id, &|| country.to_string(), s);
+        }
+    } else {
+        // The cells come by account, then country: a row is often the previous cell's.
+        let mut last: Option<(i64, usize)> = None;
+        for ((account, country, month), s) in &result.cells {
+            let id = id_of(*account, country, *month);
+            match last {
+                Some((l, i)) if l == id => rows[i].stats.add(&s),
+                _ => {
+                    let key = || match by {
+                        GroupBy::Month => month_label(*month),
+                        _ => account_label(log, *account),
+                    };
+                    last = Some((id, row((&mut rows, &mut index), id, &key, &s)));
+                }
+            }
+        }
     }
     if by == GroupBy::Country {
         if country_fees {
