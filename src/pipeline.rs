@@ -123,29 +123,30 @@ fn bill_while_reading<'m>(
 }
 
 /// Each biller's result, the billers shared among up to `threads` threads: a log of many
-/// accounts has hundreds of thousands of cells per model to sort and build its maps from,
-/// which one thread after the other made a second of single-core tail at 10M rows.
+/// accounts has hundreds of thousands of cells per model to sort and gather, which one
+/// thread after the other made a second of single-core tail at 10M rows. Each thread takes
+/// the next biller when done with one (the models' finishing takes unequal times).
 fn finish_all(
     billers: Vec<(usize, Biller)>,
     log: &Log,
     threads: usize,
 ) -> Vec<(usize, ModelResult)> {
     let threads = threads.clamp(1, billers.len().max(1));
-    let mut shares: Vec<Vec<(usize, Biller)>> = (0..threads).map(|_| Vec::new()).collect();
-    for (k, b) in billers.into_iter().enumerate() {
-        shares[k % threads].push(b);
-    }
-    let finish = |share: Vec<(usize, Biller)>| -> Vec<(usize, ModelResult)> {
-        (share.into_iter())
-            .map(|(m, b)| (m, b.finish(log)))
-            .collect()
+    // The log's cells sorted once for every model.
+    let order = &billing::CellOrder::new(log, threads);
+    let queue = &std::sync::Mutex::new(billers.into_iter().rev().collect::<Vec<_>>());
+    let finish = || -> Vec<(usize, ModelResult)> {
+        let mut done = Vec::new();
+        // The lock is held for a pop only, which cannot panic: a poisoned lock's list is whole.
+        let next = || queue.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        while let Some((m, b)) = next() {
+            done.push((m, b.finish_in(log, order)));
+        }
+        done
     };
-    let mine = shares.remove(0);
     std::thread::scope(|s| {
-        let handles: Vec<_> = (shares.into_iter())
-            .map(|sh| s.spawn(move || finish(sh)))
-            .collect();
-        let mut results = finish(mine);
+        let handles: Vec<_> = (1..threads).map(|_| s.spawn(finish)).collect();
+        let mut results = finish();
         for h in handles {
             results.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
         }

@@ -17,7 +17,7 @@ use crate::rates::meta::{FreeTierCounts, MetaColumn};
 use crate::rates::{Card, Model};
 use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// One model replaying the log event by event; state is kept in vectors indexed by the
 /// event's interned ids, so the hot path neither hashes nor allocates.
@@ -366,23 +366,46 @@ impl<'m> Biller<'m> {
         debug_assert_eq!(self.senders.len(), self.portfolios.len());
     }
 
-    pub fn finish(mut self, log: &Log) -> ModelResult {
-        let model = self.model;
-        // Every account of the log has its home country resolved (fee tiers).
-        self.fit_accounts(&log.accounts);
-        // the cells with traffic, by id
-        let mut with_traffic = Vec::new();
-        for id in 0..self.cells.len() {
-            let (messages, sessions, cost) = self.cells.traffic(id);
-            let month = &mut self.months[self.cells.hot[id].month as usize];
+    /// The model's result (`finish_in`, the log's cells sorted for this model alone).
+    pub fn finish(self, log: &Log) -> ModelResult {
+        self.finish_in(log, &CellOrder::new(log, 1))
+    }
+
+    /// Each account-month's messages, sessions and spend summed from its cells; whether
+    /// each cell (by id) has traffic.
+    fn sum_months(&mut self) -> Vec<bool> {
+        let cells = &self.cells;
+        let mut with_traffic = Vec::with_capacity(cells.len());
+        for id in 0..cells.len() {
+            // The account-months are scattered (a log of many accounts has them by the
+            // 10,000): each is asked for some cells ahead, so that the misses overlap.
+            if let Some(ahead) = cells.hot.get(id + GATHER_AHEAD) {
+                crate::prefetch::prefetch(&self.months[ahead.month as usize]);
+            }
+            let (messages, sessions, cost) = cells.traffic(id);
+            let month = &mut self.months[cells.hot[id].month as usize];
             month.messages += messages;
             month.sessions += sessions;
             month.spend += cost;
-            if messages > 0 {
-                with_traffic.push(id as u32);
-            }
+            with_traffic.push(messages > 0);
         }
-        let (cells, active) = cells_and_active((&self.cells, &with_traffic), log, &self.months);
+        with_traffic
+    }
+
+    /// The model's result; `order`: the log's cells sorted (the same for every model).
+    pub fn finish_in(mut self, log: &Log, order: &CellOrder) -> ModelResult {
+        let model = self.model;
+        // Every account of the log has its home country resolved (fee tiers).
+        self.fit_accounts(&log.accounts);
+        let with_traffic = self.sum_months();
+        let cells = cells_of(&self.cells, (order, &with_traffic));
+        let fees = if self.list_prices || model.monthly.fee_kind.is_none() {
+            Vec::new()
+        } else {
+            // Each account's country, resolved once (accounts file, else --account-country).
+            let active = active_months(&self.cells, (order, &with_traffic), &self.months);
+            monthly_fees(model, active.iter().map(|(k, v)| (k, v)), &self.homes)
+        };
         let mut volumes = Vec::new();
         for (id, m) in self.months.into_iter().enumerate() {
             let key = log.account_months[id];
@@ -408,7 +431,6 @@ impl<'m> Biller<'m> {
         volumes.sort_unstable_by_key(|v| v.0);
         add_number_pools(&mut volumes, self.number_pools, log);
         let volumes: BTreeMap<_, _> = volumes.into_iter().collect();
-        let active: BTreeMap<_, _> = active.into_iter().collect();
         let assumed_domestic = model.international.map(|_| {
             let mut with_traffic: Vec<u32> = volumes.keys().map(|(a, _)| *a).collect();
             with_traffic.dedup();
@@ -417,12 +439,6 @@ impl<'m> Biller<'m> {
                 .filter(|p| p.registered.is_none() || p.country.is_none())
                 .count() as u64
         });
-        let fees = if self.list_prices || model.monthly.fee_kind.is_none() {
-            Vec::new()
-        } else {
-            // Each account's country, resolved once (accounts file, else --account-country).
-            monthly_fees(model, &active, &self.homes)
-        };
         ModelResult {
             name: model.name.clone(),
             channel: model.channel.name(),
@@ -494,42 +510,85 @@ fn number_pool<'p>(
     }
 }
 
-/// The cells with traffic, by (account, country, month), and the countries and priced spend
-/// of each active (account, month), for the fee tiers; `months` by account-month id.
-/// `with_traffic`: the ids of the cells with traffic.
-fn cells_and_active(
-    (stats, with_traffic): (&Cells, &[u32]),
-    log: &Log,
-    months: &[MonthState],
-) -> (CellTable, Vec<ActiveMonths>) {
-    // Collected, sorted, then built in bulk: inserting a log of many accounts' cells one by
-    // one into the maps cost more than billing them. The keys are sorted with the cell's id,
-    // not with its counts: moving the counts while sorting cost as much again.
-    let mut keys: Vec<(CellKey, u32)> = Vec::with_capacity(with_traffic.len());
-    let mut countries: Vec<((u32, i32), Country, u32)> = Vec::with_capacity(with_traffic.len());
-    for &id in with_traffic {
-        let (account, country, month) = log.cells[id as usize];
-        countries.push((
-            (account, month),
-            country,
-            log.cell_account_months[id as usize],
-        ));
-        keys.push(((account, country, month), id));
+/// The log's report cells in the orders `Biller::finish_in` reads them: the same for every
+/// model, so sorted once for them all (a log of many accounts has some 400,000 cells).
+pub struct CellOrder {
+    /// (key, cell id), by key.
+    by_key: Vec<(CellKey, u32)>,
+    /// ((account, month), country, account-month id, cell id), in that order.
+    by_month: Vec<((u32, i32), Country, u32, u32)>,
+}
+
+impl CellOrder {
+    /// The two orders, made by two threads when `threads` > 1.
+    pub fn new(log: &Log, threads: usize) -> CellOrder {
+        let by_key = || {
+            let mut v: Vec<(CellKey, u32)> = (log.cells.iter().enumerate())
+                .map(|(id, &key)| (key, id as u32))
+                .collect();
+            v.sort_unstable();
+            v
+        };
+        let by_month = || {
+            let mut v: Vec<((u32, i32), Country, u32, u32)> = (log.cells.iter().enumerate())
+                .map(|(id, &(account, country, month))| {
+                    let am = log.cell_account_months[id];
+                    ((account, month), country, am, id as u32)
+                })
+                .collect();
+            v.sort_unstable();
+            v
+        };
+        let (by_key, by_month) = match threads > 1 && log.cells.len() > FAR_CELLS {
+            true => std::thread::scope(|s| {
+                let month = s.spawn(by_month);
+                let key = by_key();
+                (
+                    key,
+                    month
+                        .join()
+                        .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                )
+            }),
+            false => (by_key(), by_month()),
+        };
+        CellOrder { by_key, by_month }
     }
-    countries.sort_unstable();
-    let cells = CellTable::gather(stats, keys);
-    // Countries and priced spend of each active (account, month), for the fee tiers.
+}
+
+/// The cells with traffic (`with_traffic`: whether each cell, by id, has some), by
+/// (account, country, month).
+fn cells_of(cells: &Cells, (order, with_traffic): (&CellOrder, &[bool])) -> CellTable {
+    let traffic = |id: u32| with_traffic.get(id as usize) == Some(&true);
+    let keys = (order.by_key.iter()).filter(|(_, id)| traffic(*id));
+    CellTable::gather(cells, keys.copied())
+}
+
+/// The countries and priced spend of each active (account, month), in that order, for the
+/// fee tiers; `months` by account-month id. Made only for a model with fees.
+fn active_months(
+    cells: &Cells,
+    (order, with_traffic): (&CellOrder, &[bool]),
+    months: &[MonthState],
+) -> Vec<ActiveMonths> {
+    let traffic = |id: u32| id < cells.len() as u32 && with_traffic[id as usize];
+    let countries: Vec<_> = (order.by_month.iter()).filter(|c| traffic(c.3)).collect();
     let mut active: Vec<ActiveMonths> = Vec::new();
-    for (key, country, am) in countries {
+    for (k, &&(key, country, am, _)) in countries.iter().enumerate() {
+        if let Some(ahead) = countries.get(k + GATHER_AHEAD) {
+            crate::prefetch::prefetch(&months[ahead.2 as usize]);
+        }
+        // The countries of one account-month come in order, each once (one cell each).
         match active.last_mut() {
-            Some((k, (set, _))) if *k == key => {
-                set.insert(country);
-            }
-            _ => active.push((key, (BTreeSet::from([country]), months[am as usize].spend))),
+            Some((k, (list, _))) if *k == key => list.push(country),
+            _ => active.push((key, (vec![country], months[am as usize].spend))),
         }
     }
-    (cells, active)
+    active
 }
+
+/// How many cells ahead an account-month is asked for (`Biller::sum_months`).
+const GATHER_AHEAD: usize = 8;
 
 /// Cells past which a model's are asked for ahead (`Biller::cells_far`): 65,536 cells of
 /// 64 bytes are 4 MB, two of this machine's L2 caches.
@@ -570,5 +629,5 @@ const NO_NUMBER: u32 = u32::MAX;
 
 /// An (account, month).
 type AccountMonth = (u32, i32);
-/// The countries an account-month sent to or heard from, and its priced spend.
-type ActiveMonth = (BTreeSet<Country>, Decimal);
+/// The countries an account-month sent to or heard from, in order, and its priced spend.
+type ActiveMonth = (Vec<Country>, Decimal);

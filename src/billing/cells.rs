@@ -266,23 +266,27 @@ pub struct CellTable {
 }
 
 impl CellTable {
-    /// The cells `keys` names (each with its id in `cells`), in key order.
-    pub(super) fn gather(cells: &Cells, mut keys: Vec<(CellKey, u32)>) -> CellTable {
-        keys.sort_unstable();
-        let mut hot = Vec::with_capacity(keys.len());
+    /// The cells `sorted` names (each with its id in `cells`), in key order.
+    pub(super) fn gather(
+        cells: &Cells,
+        sorted: impl Iterator<Item = (CellKey, u32)> + Clone,
+    ) -> CellTable {
+        let most = sorted.size_hint().1.unwrap_or(0);
+        let (mut keys, mut hot) = (Vec::with_capacity(most), Vec::with_capacity(most));
         let mut rare = Vec::new();
         // Gathered in key order, which is not their order: each is asked for some cells
         // ahead, so that the misses overlap (the cells are far past the caches).
-        for (k, &(_, id)) in keys.iter().enumerate() {
-            if let Some(&(_, ahead)) = keys.get(k + GATHER_AHEAD) {
-                crate::prefetch::prefetch(&cells.hot[ahead as usize]);
+        let mut ahead = sorted.clone().skip(GATHER_AHEAD);
+        for (k, (key, id)) in sorted.enumerate() {
+            if let Some((_, far)) = ahead.next() {
+                crate::prefetch::prefetch(&cells.hot[far as usize]);
             }
+            keys.push(key);
             hot.push(cells.hot[id as usize]);
             if let Some(r) = cells.rare_counts(id as usize) {
                 rare.push((k as u32, r.clone()));
             }
         }
-        let keys = keys.into_iter().map(|(key, _)| key).collect();
         Self::summed(CellTable {
             keys,
             hot,

@@ -5,7 +5,6 @@ use crate::accounts::Origin;
 use crate::event::Country;
 use crate::rates::{FeeKind, Model};
 use rust_decimal::Decimal;
-use std::collections::{BTreeMap, BTreeSet};
 
 /// Where the country deciding an account's fee tier came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,11 +40,16 @@ pub struct FeeItem {
 /// The fee of every (account, month) with traffic, by the account's country tier. `homes`:
 /// each account's country (by account id) and where it came from (the accounts file, or
 /// `--account-country`); without one, the highest tier of the month's countries.
-pub(super) fn monthly_fees(
+/// `active`: each active (account, month) in that order, with its countries (in their
+/// order, each once) and spend.
+pub(super) fn monthly_fees<'a, C: 'a>(
     model: &Model,
-    active: &BTreeMap<(u32, i32), (BTreeSet<Country>, Decimal)>,
+    active: impl IntoIterator<Item = (&'a (u32, i32), &'a (C, Decimal))>,
     homes: &[(Option<Country>, Origin)],
-) -> Vec<FeeItem> {
+) -> Vec<FeeItem>
+where
+    &'a C: IntoIterator<Item = &'a Country>,
+{
     let m = &model.monthly;
     let Some(kind) = m.fee_kind else {
         return Vec::new();
@@ -93,7 +97,10 @@ pub(super) fn monthly_fees(
 
 /// The country with the highest fee among `countries` (first alphabetically on a tie), or
 /// `None` when none of them is above the default tier.
-fn highest_tier(m: &crate::rates::Monthly, countries: &BTreeSet<Country>) -> Option<Country> {
+fn highest_tier<'a>(
+    m: &crate::rates::Monthly,
+    countries: impl IntoIterator<Item = &'a Country>,
+) -> Option<Country> {
     let mut best: Option<(Decimal, Country)> = None;
     for &c in countries {
         if let Some(&fee) = m.fee_by_country.get(&c) {
@@ -113,6 +120,7 @@ mod tests {
     use super::*;
     use crate::engine::testing::model;
     use crate::rates::Monthly;
+    use std::collections::{BTreeMap, BTreeSet};
 
     fn country(code: &str) -> Country {
         Country::parse(code).unwrap()
@@ -218,7 +226,7 @@ mod tests {
             "viber",
             "[monthly]\nfee = \"100\"\n[monthly.fee_by_country]\nUA = \"150\"\n",
         );
-        let active = [((0, 100), (countries(&["DE"]), dec("500")))]
+        let active: BTreeMap<_, _> = [((0, 100), (countries(&["DE"]), dec("500")))]
             .into_iter()
             .collect();
         let fees = monthly_fees(&m, &active, &[(Some(country("UA")), Origin::Flag)]);
@@ -239,7 +247,7 @@ mod tests {
             "viber",
             "[monthly]\nfee = \"100\"\n[monthly.fee_by_country]\nUA = \"150\"\n",
         );
-        let active = [
+        let active: BTreeMap<_, _> = [
             ((0, 100), (countries(&["DE"]), dec("0"))),
             ((1, 100), (countries(&["DE"]), dec("0"))),
             ((2, 100), (countries(&["UA"]), dec("0"))),

@@ -15,7 +15,7 @@ mod pools;
 mod pricing;
 mod replayer;
 
-pub use biller::Biller;
+pub use biller::{Biller, CellOrder};
 pub use buckets::TimeBuckets;
 pub use cells::{CellIter, CellKey, CellTable};
 pub use fees::{FeeItem, TierFrom};
@@ -334,6 +334,8 @@ pub fn bill_all_into<'m>(
             Some(&sorted[..])
         }
     };
+    // The log's cells sorted once for every model, by the first thread done billing.
+    let cell_order = &std::sync::OnceLock::new();
     let run = |groups: &[Vec<usize>]| -> Vec<(usize, ModelResult)> {
         let mut replayer = Replayer::new(models, groups, log, opts, sinks);
         match order {
@@ -342,7 +344,12 @@ pub fn bill_all_into<'m>(
         }
         replayer
             .into_billers()
-            .map(|(m, b)| (m, b.finish(log)))
+            .map(|(m, b)| {
+                (
+                    m,
+                    b.finish_in(log, cell_order.get_or_init(|| CellOrder::new(log, 1))),
+                )
+            })
             .collect()
     };
     let shares = shares(engine_groups(models, &opts.accounts), threads);
