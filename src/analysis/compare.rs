@@ -254,3 +254,80 @@ fn add(a: Decimal, b: Decimal, c: &Conversion) -> Result<Decimal> {
         ),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::billing::{CellTable, FeeItem, Stats, TierFrom};
+    use crate::rates::FeeKind;
+
+    fn dec(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    fn fee(account: u32, month: i32, amount: &str) -> FeeItem {
+        FeeItem {
+            account,
+            month,
+            country: None,
+            from: TierFrom::HighestTier,
+            kind: FeeKind::Flat,
+            tier: dec(amount),
+            spend: Decimal::ZERO,
+            amount: dec(amount),
+            before_minimum: None,
+        }
+    }
+
+    /// A model's result with these cells (messages in, by key) and fees.
+    fn result(cells: &[((u32, &str, i32), u64)], fees: Vec<FeeItem>) -> ModelResult {
+        let cells = cells.iter().map(|&((a, c, m), n)| {
+            let s = Stats {
+                messages_in: n,
+                ..Stats::default()
+            };
+            ((a, Country::parse(c).unwrap(), m), s)
+        });
+        ModelResult {
+            name: "m".into(),
+            channel: "viber",
+            currency: "EUR".into(),
+            cells: CellTable::from_stats(cells),
+            fees,
+            lines: Vec::new(),
+            markets: Vec::new(),
+            volumes: BTreeMap::new(),
+            assumed_domestic: None,
+        }
+    }
+
+    /// Worked by hand. Account 1, month 100: fee 10 over DE 1 message and UA 2 (its month
+    /// 101 cell of DE between them in key order): DE 10 x 1/3 = 3.3333, UA the rest 6.6667.
+    /// Account 1, month 101: 2, all DE. Account 2, month 100: 5, all DE. Account 3 has a
+    /// fee and no cell: no share.
+    #[test]
+    fn each_fee_is_shared_among_its_account_months_countries_by_messages() {
+        let r = result(
+            &[
+                ((1, "DE", 100), 1),
+                ((1, "DE", 101), 4),
+                ((1, "UA", 100), 2),
+                ((2, "DE", 100), 4),
+            ],
+            vec![
+                fee(1, 100, "10"),
+                fee(1, 101, "2"),
+                fee(2, 100, "5"),
+                fee(3, 100, "7"),
+            ],
+        );
+        let got: Vec<_> = (fee_shares(&r).into_iter())
+            .map(|(c, d)| (c.to_string(), d.to_string()))
+            .collect();
+        let want = [("DE", "3.3333"), ("UA", "6.6667"), ("DE", "2"), ("DE", "5")];
+        let want: Vec<_> = (want.iter())
+            .map(|(c, d)| (c.to_string(), d.to_string()))
+            .collect();
+        assert_eq!(got, want);
+    }
+}

@@ -278,6 +278,7 @@ impl CellTable {
         // ahead, so that the misses overlap (the cells are far past the caches).
         let mut ahead = sorted.clone().skip(GATHER_AHEAD);
         for (k, (key, id)) in sorted.enumerate() {
+            debug_assert!(keys.last() < Some(&key), "cells in key order, each once");
             if let Some((_, far)) = ahead.next() {
                 crate::prefetch::prefetch(&cells.hot[far as usize]);
             }
@@ -553,5 +554,123 @@ mod tests {
         assert_eq!((s.unpriced, s.carried_forward), (1, 1));
         assert_eq!(other.stats(1).messages_in, 1 << 32);
         assert_eq!(other.stats(1).business_initiated_charged, 0);
+    }
+
+    fn country(code: &str) -> Country {
+        Country::parse(code).unwrap()
+    }
+
+    /// Three cells counted in id order (2,DE), (1,DE), (1,AT) in month 100, gathered in key
+    /// order; the rare count stays with its cell.
+    fn three_accounts_cells() -> CellTable {
+        let mut cells = Cells::default();
+        cells.extend(&[0, 1, 1], &[2, 1, 1]);
+        // id 0 = (2, DE): two messages out at 0.05 and 0.0125, one not delivered (rare)
+        for a in ["0.05", "0.0125"] {
+            cells.get(0).count(Hot::MessagesOut);
+            cells.get(0).add_cost(dec(a));
+        }
+        cells.get(0).rare().not_delivered += 1;
+        // id 1 = (1, DE): one in, a charged session at 0.10
+        cells.get(1).count(Hot::MessagesIn);
+        cells.get(1).count(Hot::SessionsCharged);
+        cells.get(1).add_cost(dec("0.10"));
+        // id 2 = (1, AT): one out at 0.2
+        cells.get(2).count(Hot::MessagesOut);
+        cells.get(2).add_cost(dec("0.2"));
+        let (de, at) = (country("DE"), country("AT"));
+        let sorted = [((1, at, 100), 2), ((1, de, 100), 1), ((2, de, 100), 0)];
+        CellTable::gather(&cells, sorted.into_iter())
+    }
+
+    #[test]
+    fn a_cell_table_reads_its_cells_in_key_order_with_their_rare_counts() {
+        let t = three_accounts_cells();
+        let got: Vec<_> = t.iter().map(|(k, s)| (k.0, k.1.to_string(), s)).collect();
+        let keys: Vec<_> = got.iter().map(|g| (g.0, g.1.as_str())).collect();
+        assert_eq!(keys, [(1, "AT"), (1, "DE"), (2, "DE")]);
+        assert_eq!((got[0].2.messages_out, got[0].2.cost), (1, dec("0.2")));
+        let s = &got[1].2;
+        assert_eq!(
+            (s.messages_in, s.sessions_charged, s.cost),
+            (1, 1, dec("0.10"))
+        );
+        assert_eq!(
+            (
+                got[2].2.not_delivered,
+                got[0].2.not_delivered,
+                s.not_delivered
+            ),
+            (1, 0, 0)
+        );
+        assert_eq!((got[2].2.messages_out, got[2].2.cost), (2, dec("0.0625")));
+        assert_eq!(t.len(), 3);
+    }
+
+    /// Worked by hand: DE = account 1's (1 in, 0.10) + account 2's (2 out, 0.0625, 1 not
+    /// delivered) = 1 in, 2 out, 0.1625, 1 not delivered; AT = 1 out, 0.2; the total 1 in,
+    /// 3 out, 0.3625, 1 not delivered.
+    #[test]
+    fn a_cell_table_sums_a_country_across_its_accounts() {
+        let t = three_accounts_cells();
+        let by: Vec<_> = (t.by_country().iter())
+            .map(|(c, s)| {
+                (
+                    c.to_string(),
+                    s.messages_in,
+                    s.messages_out,
+                    s.cost,
+                    s.not_delivered,
+                )
+            })
+            .collect();
+        assert_eq!(
+            by,
+            [
+                ("AT".to_string(), 0, 1, dec("0.2"), 0),
+                ("DE".to_string(), 1, 2, dec("0.1625"), 1),
+            ]
+        );
+        let s = t.totals();
+        assert_eq!(
+            (s.messages_in, s.messages_out, s.cost),
+            (1, 3, dec("0.3625"))
+        );
+        assert_eq!((s.not_delivered, s.sessions_charged), (1, 1));
+    }
+
+    #[test]
+    fn a_cell_table_made_from_stats_sums_a_key_given_twice() {
+        let one = |n: u64, cost: &str| Stats {
+            messages_out: n,
+            blocked: 1,
+            cost: dec(cost),
+            ..Stats::default()
+        };
+        let (de, at) = (country("DE"), country("AT"));
+        let t = CellTable::from_stats([
+            ((3, de, 7), one(2, "0.5")),
+            ((1, at, 7), one(1, "0.25")),
+            ((3, de, 7), one(4, "0.125")),
+        ]);
+        let got: Vec<_> = t.iter().map(|(k, s)| (*k, s)).collect();
+        // (3, DE, 7): 2 + 4 out, 0.5 + 0.125 = 0.625, 1 + 1 blocked
+        assert_eq!(
+            got,
+            [
+                ((1, at, 7), one(1, "0.25")),
+                ((3, de, 7), {
+                    let mut s = one(6, "0.625");
+                    s.blocked = 2;
+                    s
+                })
+            ]
+        );
+        assert_eq!(
+            (t.totals().messages_out, t.totals().cost),
+            (7, dec("0.875"))
+        );
+        assert_eq!(t, t.clone());
+        assert_ne!(t, CellTable::default());
     }
 }

@@ -357,6 +357,68 @@ pub fn display_amount(d: Decimal, full: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::billing::CellTable;
+
+    /// Cells (account, country, month 100) with `n` messages out at `cost` each; accounts
+    /// 0 and 1 named `a` and `b`.
+    fn model_and_log(cells: &[(u32, &str, u64, &str)]) -> (ModelResult, Log) {
+        let cells = cells.iter().map(|&(a, c, n, cost)| {
+            let s = Stats {
+                messages_out: n,
+                cost: cost.parse::<Decimal>().unwrap() * Decimal::from(n),
+                ..Stats::default()
+            };
+            ((a, crate::event::Country::parse(c).unwrap(), 100), s)
+        });
+        let r = ModelResult {
+            name: "m".into(),
+            channel: "viber",
+            currency: "EUR".into(),
+            cells: CellTable::from_stats(cells),
+            fees: Vec::new(),
+            lines: Vec::new(),
+            markets: Vec::new(),
+            volumes: Default::default(),
+            assumed_domestic: None,
+        };
+        let mut log = Log::new("log.csv".into(), Vec::new());
+        log.accounts = vec!["a".into(), "b".into()];
+        (r, log)
+    }
+
+    /// Worked by hand: DE = account a's 2 x 0.05 + account b's 3 x 0.05 = 5 out, 0.25;
+    /// UA = a's 1 x 0.0125 = 0.0125; the total 6 out, 0.2625. By account: a = 0.1125, b = 0.15.
+    #[test]
+    fn rows_by_country_sum_a_country_over_its_accounts() {
+        let (r, log) = model_and_log(&[
+            (1, "DE", 3, "0.05"),
+            (0, "UA", 1, "0.0125"),
+            (0, "DE", 2, "0.05"),
+        ]);
+        let rows = |by| {
+            let (groups, totals) = groups_and_totals(&r, by, &log, false);
+            let rows: Vec<_> = (groups.iter())
+                .map(|g| {
+                    (
+                        g.key.clone(),
+                        g.stats.messages_out,
+                        g.stats.cost.to_string(),
+                    )
+                })
+                .collect();
+            (rows, totals.messages_out, totals.cost.to_string())
+        };
+        let own = |v: &[(&str, u64, &str)]| -> Vec<_> {
+            v.iter()
+                .map(|(k, n, c)| (k.to_string(), *n, c.to_string()))
+                .collect()
+        };
+        let want = own(&[("DE", 5, "0.25"), ("UA", 1, "0.0125")]);
+        assert_eq!(rows(GroupBy::Country), (want, 6, "0.2625".into()));
+        let want = own(&[("a", 3, "0.1125"), ("b", 3, "0.15")]);
+        assert_eq!(rows(GroupBy::Account), (want, 6, "0.2625".into()));
+        assert_eq!(r.totals().cost.to_string(), "0.2625");
+    }
 
     #[test]
     fn whole_volumes_have_thousands_separators() {
