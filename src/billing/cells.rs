@@ -272,7 +272,8 @@ impl CellTable {
         sorted: impl Iterator<Item = (CellKey, u32)> + Clone,
     ) -> CellTable {
         let most = sorted.size_hint().1.unwrap_or(0);
-        let (mut keys, mut hot) = (Vec::with_capacity(most), Vec::with_capacity(most));
+        let (mut keys, mut hot) = (Vec::with_capacity(most), Vec::new());
+        crate::huge_pages::make_room(&mut hot, most);
         let mut rare = Vec::new();
         // Gathered in key order, which is not their order: each is asked for some cells
         // ahead, so that the misses overlap (the cells are far past the caches).
@@ -316,18 +317,50 @@ impl CellTable {
         Self::summed(t)
     }
 
-    /// `t` with its totals and sums per country, each summed in key order (as the cells
-    /// were summed before they were kept so: the same Decimal sums, to the digit).
+    /// `t` with its totals and sums per country. The costs are summed in key order (as the
+    /// cells were summed before they were kept so: the same Decimal sums, to the digit); the
+    /// counts, exact in any order, per country from the hot counts, the rare ones added after.
     fn summed(mut t: CellTable) -> CellTable {
         // By `Country::index`, whose order is the countries' (two capital letters).
-        let mut by_country: Vec<Option<(Country, Stats)>> = vec![None; 26 * 26];
-        let mut totals = Stats::default();
-        for (key, s) in t.iter() {
-            totals.add(&s);
-            let country = by_country[key.1.index()].get_or_insert((key.1, Stats::default()));
-            country.1.add(&s);
+        let mut by: Vec<Option<(Country, [u64; HOT], Decimal)>> = vec![None; 26 * 26];
+        let mut cost = Decimal::ZERO;
+        for (key, hot) in t.keys.iter().zip(&t.hot) {
+            cost += hot.cost;
+            let c = by[key.1.index()].get_or_insert((key.1, [0; HOT], Decimal::ZERO));
+            for (sum, &n) in c.1.iter_mut().zip(&hot.counts) {
+                *sum += n as u64;
+            }
+            c.2 += hot.cost;
+        }
+        let mut by_country: Vec<Option<(Country, Stats)>> = (by.into_iter())
+            .map(|c| {
+                let (country, counts, cost) = c?;
+                let mut s = Stats {
+                    cost,
+                    ..Stats::default()
+                };
+                for k in Hot::ALL {
+                    *k.of(&mut s) = counts[k as usize];
+                }
+                Some((country, s))
+            })
+            .collect();
+        for (at, rare) in &t.rare {
+            let country = t.keys[*at as usize].1;
+            if let Some((_, s)) = &mut by_country[country.index()] {
+                // A cell's cost is its hot cost (`stats_of`), counted above.
+                s.add(&Stats {
+                    cost: Decimal::ZERO,
+                    ..rare.clone()
+                });
+            }
         }
         t.by_country = by_country.into_iter().flatten().collect();
+        let mut totals = Stats::default();
+        for (_, s) in &t.by_country {
+            totals.add(s);
+        }
+        totals.cost = cost;
         t.totals = totals;
         t
     }
@@ -669,6 +702,11 @@ mod tests {
         assert_eq!(
             (t.totals().messages_out, t.totals().cost),
             (7, dec("0.875"))
+        );
+        let de_sum = &t.by_country()[1].1;
+        assert_eq!(
+            (de_sum.messages_out, de_sum.cost, de_sum.blocked),
+            (6, dec("0.625"), 2)
         );
         assert_eq!(t, t.clone());
         assert_ne!(t, CellTable::default());

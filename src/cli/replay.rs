@@ -69,7 +69,12 @@ pub(crate) fn run(a: ReplayArgs) -> Result<()> {
     reported(report::export(exporter.as_ref(), &report, &mut out))?;
     // Put in place only once the whole run has succeeded.
     ledger.map_or(Ok(()), OutputFile::commit)?;
-    reported(out.commit())
+    let done = reported(out.commit());
+    // The log and the results are left for the process's exit to free: dropped one
+    // allocation after the other (a log of many accounts: every model's account-months), they
+    // were the last part of a run, on one core (issue 24). They hold no file.
+    std::mem::forget((l, results));
+    done
 }
 
 /// `--ledger`: the ledger's rows, made as the models bill (`report::ledger`).
