@@ -93,27 +93,11 @@ pub fn groups_and_totals(
     // country (`compare::fee_shares`, as compare splits them), so the rows add up to the total.
     let mut rows: Vec<Group> = Vec::new();
     let mut index: FxHashMap<i64, usize> = FxHashMap::default();
-    // Adds `s` to row `id` (made, named `key()`, if new); the row's place.
-    let row = |(rows, index): (&mut Vec<Group>, &mut FxHashMap<i64, usize>),
-               id: i64,
-               key: &dyn Fn() -> String,
-               s: &Stats| {
-        let i = *index.entry(id).or_insert_with(|| {
-            rows.push(Group {
-                key: key(),
-                stats: Stats::default(),
-                fees: Some(Decimal::ZERO),
-            });
-            rows.len() - 1
-        });
-        rows[i].stats.add(s);
-        i
-    };
     if by == GroupBy::Country {
         // Summed per country by the thread that finished the model, in the cells' order.
         for (country, s) in result.cells.by_country() {
             let id = id_of(0, country, 0);
-            row((&mut rows, &mut index), id, &|| country.to_string(), s);
+            add_to_row((&mut rows, &mut index), id, &|| country.to_string(), s);
         }
     } else {
         // The cells come by account, then country: a row is often the previous cell's.
@@ -127,7 +111,7 @@ pub fn groups_and_totals(
                         GroupBy::Month => month_label(*month),
                         _ => account_label(log, *account),
                     };
-                    last = Some((id, row((&mut rows, &mut index), id, &key, &s)));
+                    last = Some((id, add_to_row((&mut rows, &mut index), id, &key, &s)));
                 }
             }
         }
@@ -157,6 +141,25 @@ pub fn groups_and_totals(
     }
     rows.sort_unstable_by(|a, b| a.key.cmp(&b.key));
     (rows, totals)
+}
+
+/// Adds `s` to row `id` of `groups_and_totals` (made, named `key()`, if new); the row's place.
+fn add_to_row(
+    (rows, index): (&mut Vec<Group>, &mut FxHashMap<i64, usize>),
+    id: i64,
+    key: &dyn Fn() -> String,
+    s: &Stats,
+) -> usize {
+    let i = *index.entry(id).or_insert_with(|| {
+        rows.push(Group {
+            key: key(),
+            stats: Stats::default(),
+            fees: Some(Decimal::ZERO),
+        });
+        rows.len() - 1
+    });
+    rows[i].stats.add(s);
+    i
 }
 
 /// Everything an exporter needs.
