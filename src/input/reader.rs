@@ -352,7 +352,7 @@ fn read_input(
     let account_keys = AccountKeys::default();
     let lines = opts.lines.as_deref().map(Vec::as_slice);
     let parser = parser(&columns, &codes, &account_keys, opts, (delimiter, lines));
-    let mut ids = Ids::new(Log::new(file.clone(), header.clone()));
+    let mut ids = Ids::new(Log::new(file.clone(), header.clone()), &account_keys);
     // The default account, used when the column is absent or empty.
     ids.account_id("");
     read_blocks(
@@ -442,7 +442,7 @@ fn read_webhook(
     // (each message is given with its line in the export)
     let parser = parser(&columns, &codes, &account_keys, opts, (b',', None));
     let header = FIELDS.iter().map(|f| f.to_string()).collect();
-    let mut ids = Ids::new(Log::new(file.clone(), header));
+    let mut ids = Ids::new(Log::new(file.clone(), header), &account_keys);
     ids.account_id("");
     read_messages(&messages, &parser, opts.threads, &mut ids, &mut batch)
         .map_err(|(l, m)| err(l, m))?;
@@ -860,6 +860,8 @@ struct Ids {
     /// Account ids by key (`Rows::account_keys`; `NO_ID`: none yet): no name hashed per
     /// block.
     account_of_key: Vec<u32>,
+    /// The names of the keys, read for a key met for the first time.
+    account_keys: AccountKeys,
     /// Business numbers by their name in `Log::business_numbers`.
     business_numbers: FxHashMap<String, u32>,
     interner: Interner,
@@ -874,7 +876,7 @@ struct Ids {
 }
 
 impl Ids {
-    fn new(log: Log) -> Ids {
+    fn new(log: Log, account_keys: &AccountKeys) -> Ids {
         Ids {
             numbers: NumberTable::default(),
             opaque: FxHashMap::default(),
@@ -882,6 +884,7 @@ impl Ids {
             opaque_inbound: FxHashMap::default(),
             accounts: FxHashMap::default(),
             account_of_key: Vec::new(),
+            account_keys: account_keys.clone(),
             business_numbers: FxHashMap::default(),
             interner: Interner::default(),
             log,
@@ -929,7 +932,7 @@ impl Ids {
         self.log.rejects.append(&mut rows.rejects);
         // Block-local indexes -> ids, given when first used so that ids follow the rows.
         let mut local = BlockIds {
-            accounts: vec![None; rows.accounts.len()],
+            accounts: vec![None; rows.account_keys.len()],
             cells: vec![None; rows.cells.len()],
             account_months: vec![None; rows.account_months.len()],
             business_numbers: vec![None; rows.business_numbers.len()],
@@ -1084,13 +1087,7 @@ impl Ids {
 
     /// The id of block account `local` of `rows`, by its key (given if new).
     fn account_of_key(&mut self, rows: &Rows, local: u32) -> u32 {
-        let Some(&key) = rows.account_keys.get(local as usize) else {
-            return Self::account_id_in(
-                &mut self.accounts,
-                &mut self.log,
-                &rows.accounts[local as usize],
-            );
-        };
+        let key = rows.account_keys[local as usize];
         if let Some(&id) = self
             .account_of_key
             .get(key as usize)
@@ -1098,11 +1095,14 @@ impl Ids {
         {
             return id;
         }
-        let id = Self::account_id_in(
-            &mut self.accounts,
-            &mut self.log,
-            &rows.accounts[local as usize],
-        );
+        self.new_account_key(key)
+    }
+
+    /// The id of an account key met for the first time (its name read once).
+    #[cold]
+    fn new_account_key(&mut self, key: u32) -> u32 {
+        let name = self.account_keys.name(key);
+        let id = Self::account_id_in(&mut self.accounts, &mut self.log, &name);
         if self.account_of_key.len() <= key as usize {
             self.account_of_key.resize(key as usize + 1, NO_ID);
         }
@@ -1256,9 +1256,22 @@ pub struct Interner {
     contact_streams: Vec<AccountStreams>,
     /// Streams of the other accounts, by (account, contact).
     streams: FxHashMap<u64, u32>,
-    cells: FxHashMap<(u32, Country, i32), u32>,
+    /// Each account-month's first `KEPT_CELLS` cells, by account-month id: (country index,
+    /// cell id), `NO_COUNTRY` when not yet given. A vector read rather than a hash; in a log
+    /// of many accounts the reader met nearly every cell anew in every block.
+    first_cells: Vec<[(u16, u32); KEPT_CELLS]>,
+    /// The cells past those, by (account-month, country).
+    cells: FxHashMap<(u32, Country), u32>,
+    /// Each account's last account-month, by account id: (month, account-month id).
+    last_months: Vec<(i32, u32)>,
     account_months: FxHashMap<(u32, i32), u32>,
 }
+
+/// Cells of an account-month found in `Interner::first_cells` (a log of many accounts has a
+/// few countries in each).
+const KEPT_CELLS: usize = 4;
+/// No cell yet in a slot of `Interner::first_cells`.
+const NO_COUNTRY: u16 = u16::MAX;
 
 impl Interner {
     /// Fills `ev.stream` and `ev.cell` for an event of `account` in `month`, extending `log`'s
@@ -1297,19 +1310,47 @@ impl Interner {
         stream
     }
 
+    /// The id of report cell `cell` of account-month `account_month` (given if new).
     fn cell(&mut self, log: &mut Log, cell: (u32, Country, i32), account_month: u32) -> u32 {
-        *self.cells.entry(cell).or_insert_with(|| {
+        let am = account_month as usize;
+        if self.first_cells.len() <= am {
+            (self.first_cells).resize(am + 1, [(NO_COUNTRY, 0); KEPT_CELLS]);
+        }
+        let country = cell.1.index() as u16;
+        let mut new = || {
             log.cells.push(cell);
             log.cell_account_months.push(account_month);
             log.cells.len() as u32 - 1
-        })
+        };
+        for slot in &mut self.first_cells[am] {
+            if slot.0 == country {
+                return slot.1;
+            }
+            if slot.0 == NO_COUNTRY {
+                *slot = (country, new());
+                return slot.1;
+            }
+        }
+        *self.cells.entry((account_month, cell.1)).or_insert_with(new)
     }
 
+    /// The id of account-month `am` (given if new): the account's last one, else by a hash.
     fn account_month(&mut self, log: &mut Log, am: (u32, i32)) -> u32 {
-        *self.account_months.entry(am).or_insert_with(|| {
+        let (account, month) = (am.0 as usize, am.1);
+        if let Some(&(m, id)) = self.last_months.get(account) {
+            if m == month && id != NO_ID {
+                return id;
+            }
+        }
+        let id = *self.account_months.entry(am).or_insert_with(|| {
             log.account_months.push(am);
             log.account_months.len() as u32 - 1
-        })
+        });
+        if self.last_months.len() <= account {
+            self.last_months.resize(account + 1, (0, NO_ID));
+        }
+        self.last_months[account] = (month, id);
+        id
     }
 }
 

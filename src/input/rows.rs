@@ -11,7 +11,7 @@ use super::{shown, Reject};
 use crate::event::{Country, Direction, Kind};
 use chrono_tz::Tz;
 use rustc_hash::FxHashMap;
-use std::sync::Arc;
+use std::rc::Rc;
 
 /// How many fields simcost reads from a row.
 pub const N_FIELDS: usize = 9;
@@ -99,13 +99,12 @@ pub struct Rows {
     pub rows: Vec<Row>,
     /// Contacts that are not phone numbers, trimmed, each once.
     pub ids: Vec<Box<str>>,
-    /// Account names, each once.
-    pub accounts: Vec<Arc<str>>,
-    /// Each account's key in `Parser::account_keys`, by block index.
+    /// The block's accounts, each once: its key in `Parser::account_keys`, by block index
+    /// (the reader reads a name only for a key new to it).
     pub account_keys: Vec<u32>,
     /// Business numbers as typed (trimmed), each once.
     pub business_numbers: Vec<Box<str>>,
-    /// (account, country, month) report cells, each once (accounts as in `accounts`).
+    /// (account, country, month) report cells, each once (accounts as in `account_keys`).
     pub cells: Vec<(u32, Country, i32)>,
     /// (account, month) pairs, each once.
     pub account_months: Vec<(u32, i32)>,
@@ -150,6 +149,9 @@ const MAX_CONTACT_BYTES: usize = 256;
 
 /// Accounts of a block compared byte by byte before their names are hashed.
 const FEW_ACCOUNTS: usize = 8;
+/// Accounts of a block whose names it keeps, so that a row of the last row's account needs
+/// only a comparison (past these, in a block of many accounts, the spelling's look-up).
+const NAMED_ACCOUNTS: usize = 32;
 
 /// Two-letter codes: the size of a table by `Country::index`.
 const COUNTRIES: usize = 26 * 26;
@@ -166,6 +168,9 @@ struct BlockState<'m> {
     zoned_month_days: Vec<MonthDays>,
     /// The accounts this thread has met, by the bytes as typed (kept across blocks).
     seen: &'m mut Seen,
+    /// The names of the first `NAMED_ACCOUNTS` block accounts, by block index.
+    names: Vec<Rc<str>>,
+    /// The last row's account, when named in `names`.
     last_account: Option<u32>,
     ids: FxHashMap<Box<str>, u32>,
     business_numbers: FxHashMap<Box<str>, u32>,
@@ -313,6 +318,7 @@ impl Parser<'_> {
             month_days,
             zoned_month_days: Vec::new(),
             seen,
+            names: Vec::new(),
             last_account: None,
             ids: FxHashMap::default(),
             business_numbers: FxHashMap::default(),
@@ -681,7 +687,7 @@ impl Parser<'_> {
         Ok(c)
     }
 
-    /// The row's account, as an index into `out.accounts` (added if new).
+    /// The row's account, as an index into `out.account_keys` (added if new).
     #[inline(always)]
     fn account(
         &self,
@@ -693,15 +699,15 @@ impl Parser<'_> {
         // field equal to it needs no trimming.
         let typed = self.bytes(rec, ACCOUNT);
         let account = match st.last_account {
-            Some(a) if same_name(&out.accounts[a as usize], typed) => a,
+            Some(a) if same_name(&st.names[a as usize], typed) => a,
             // A few accounts are compared as they are; more are hashed as typed.
-            _ if out.accounts.len() > FEW_ACCOUNTS => self.block_account(st, out, rec)?,
-            _ => match (out.accounts.iter()).position(|n| same_name(n, typed)) {
+            _ if out.account_keys.len() > FEW_ACCOUNTS => self.block_account(st, out, rec)?,
+            _ => match (st.names.iter()).position(|n| same_name(n, typed)) {
                 Some(a) => a as u32,
                 None => self.block_account(st, out, rec)?,
             },
         };
-        st.last_account = Some(account);
+        st.last_account = ((account as usize) < st.names.len()).then_some(account);
         Ok(account)
     }
 }
@@ -715,12 +721,18 @@ impl Parser<'_> {
         out: &mut Rows,
         rec: &impl Record,
     ) -> std::result::Result<u32, String> {
-        st.seen.block_index(
+        let account = st.seen.block_index(
             self.account_keys,
             self.bytes(rec, ACCOUNT),
             || self.field(rec, ACCOUNT).map(account_name),
-            (&mut out.accounts, &mut out.account_keys),
-        )
+            &mut out.account_keys,
+        )?;
+        // A new block account among the first: named (the key's name, this thread's copy).
+        if account as usize == st.names.len() && account < NAMED_ACCOUNTS as u32 {
+            let name = st.seen.name(out.account_keys[account as usize]).clone();
+            st.names.push(name);
+        }
+        Ok(account)
     }
 }
 
@@ -743,6 +755,7 @@ impl<'m> BlockState<'m> {
             month_days,
             zoned_month_days: Vec::new(),
             seen,
+            names: Vec::new(),
             last_account: None,
             ids: FxHashMap::default(),
             business_numbers: FxHashMap::default(),
@@ -765,7 +778,7 @@ impl BlockState<'_> {
         account: u32,
     ) -> &mut MonthDays {
         while self.zoned_month_days.len() <= account as usize {
-            let name = &out.accounts[self.zoned_month_days.len()];
+            let name = self.seen.name(out.account_keys[self.zoned_month_days.len()]);
             (self.zoned_month_days).push(MonthDays::new(zones.tz_of(name)));
         }
         &mut self.zoned_month_days[account as usize]
@@ -956,7 +969,7 @@ mod tests {
         text += "2026-03-01T00:01:00Z,+380501234567,in, acct3 \n";
         let rows = parser.parse(&Block::new(1, text.into_bytes()), Vec::new());
         assert_eq!(rows.rows.len(), 101);
-        assert_eq!(rows.accounts.len(), 12);
+        assert_eq!(rows.account_keys.len(), 12);
         for (i, r) in rows.rows.iter().enumerate() {
             let (a, _) = rows.account_months[r.account_month as usize];
             let want = if i == 100 {
@@ -964,7 +977,8 @@ mod tests {
             } else {
                 name(i)
             };
-            assert_eq!(&*rows.accounts[a as usize], want, "row {i}");
+            let key = rows.account_keys[a as usize];
+            assert_eq!(parser.account_keys.name(key), want, "row {i}");
         }
     }
 
