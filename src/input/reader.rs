@@ -937,8 +937,13 @@ impl Ids {
             account_months: vec![None; rows.account_months.len()],
             business_numbers: vec![None; rows.business_numbers.len()],
         };
+        // In a block of many accounts most rows are the first of their account-month in it.
+        let many = rows.account_keys.len() > MANY_ACCOUNTS;
         for (k, r) in rows.rows.iter().enumerate() {
             self.prefetch_ahead(&rows.rows, k);
+            if many {
+                self.prefetch_account(rows, k);
+            }
             self.add_row(rows, r, &mut local);
         }
         match rows.failed.take() {
@@ -958,6 +963,19 @@ impl Ids {
         }
         if let Some(Contact::Number(ahead)) = rows.get(k + PREFETCH_ROWS).map(Row::contact) {
             self.numbers.prefetch(ahead);
+        }
+    }
+
+    /// Asks for the account-month and cells of the account of the row a little after row `k`
+    /// (when its account has an id: all but its first row).
+    #[inline(always)]
+    fn prefetch_account(&self, rows: &Rows, k: usize) {
+        if let Some(r) = rows.rows.get(k + PREFETCH_ROWS) {
+            let (local, _) = rows.account_months[r.account_month as usize];
+            let key = rows.account_keys[local as usize];
+            if let Some(&id) = self.account_of_key.get(key as usize) {
+                self.interner.prefetch(id);
+            }
         }
     }
 
@@ -1128,6 +1146,9 @@ impl Ids {
 /// No id given yet (`Ids::account_of_key`).
 const NO_ID: u32 = u32::MAX;
 
+/// Accounts in a block past which the reader asks for accounts' cells ahead of their rows.
+const MANY_ACCOUNTS: usize = 64;
+
 /// A block's own indexes of accounts, cells and account-months -> their ids in the log,
 /// each given when first used.
 struct BlockIds {
@@ -1256,22 +1277,41 @@ pub struct Interner {
     contact_streams: Vec<AccountStreams>,
     /// Streams of the other accounts, by (account, contact).
     streams: FxHashMap<u64, u32>,
-    /// Each account-month's first `KEPT_CELLS` cells, by account-month id: (country index,
-    /// cell id), `NO_COUNTRY` when not yet given. A vector read rather than a hash; in a log
-    /// of many accounts the reader met nearly every cell anew in every block.
-    first_cells: Vec<[(u16, u32); KEPT_CELLS]>,
-    /// The cells past those, by (account-month, country).
+    /// Each account's last account-month and its first cells, by account id: a vector
+    /// read rather than hashes (in a log of many accounts the reader met nearly every
+    /// account-month and cell anew in every block, a hash look-up each).
+    by_account: Vec<AccountCells>,
+    /// Every cell, by (account-month, country).
     cells: FxHashMap<(u32, Country), u32>,
-    /// Each account's last account-month, by account id: (month, account-month id).
-    last_months: Vec<(i32, u32)>,
     account_months: FxHashMap<(u32, i32), u32>,
 }
 
-/// Cells of an account-month found in `Interner::first_cells` (a log of many accounts has a
-/// few countries in each).
-const KEPT_CELLS: usize = 4;
-/// No cell yet in a slot of `Interner::first_cells`.
+/// An account's last account-month and (some of) its cells: one cache line.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct AccountCells {
+    month: i32,
+    /// `NO_ID`: none yet.
+    account_month: u32,
+    /// Country indexes (`NO_COUNTRY`: no more) and their cells.
+    countries: [u16; KEPT_CELLS],
+    cells: [u32; KEPT_CELLS],
+}
+
+/// Cells of an account-month kept in its `AccountCells` (a log of many accounts has a few
+/// countries in each; a cell past these is found by a hash).
+const KEPT_CELLS: usize = 8;
+/// No cell in a slot of `AccountCells`.
 const NO_COUNTRY: u16 = u16::MAX;
+
+impl AccountCells {
+    const NONE: AccountCells = AccountCells {
+        month: 0,
+        account_month: NO_ID,
+        countries: [NO_COUNTRY; KEPT_CELLS],
+        cells: [0; KEPT_CELLS],
+    };
+}
 
 impl Interner {
     /// Fills `ev.stream` and `ev.cell` for an event of `account` in `month`, extending `log`'s
@@ -1310,47 +1350,69 @@ impl Interner {
         stream
     }
 
-    /// The id of report cell `cell` of account-month `account_month` (given if new).
+    /// The id of report cell `cell` of account-month `account_month` (given if new): among
+    /// the account's kept cells, else by the hash of all.
     fn cell(&mut self, log: &mut Log, cell: (u32, Country, i32), account_month: u32) -> u32 {
-        let am = account_month as usize;
-        if self.first_cells.len() <= am {
-            (self.first_cells).resize(am + 1, [(NO_COUNTRY, 0); KEPT_CELLS]);
-        }
-        let country = cell.1.index() as u16;
-        let mut new = || {
-            log.cells.push(cell);
-            log.cell_account_months.push(account_month);
-            log.cells.len() as u32 - 1
+        let (account, country) = (cell.0 as usize, cell.1.index() as u16);
+        let kept = match self.by_account.get_mut(account) {
+            Some(a) if a.account_month == account_month => Some(a),
+            _ => None,
         };
-        for slot in &mut self.first_cells[am] {
-            if slot.0 == country {
-                return slot.1;
-            }
-            if slot.0 == NO_COUNTRY {
-                *slot = (country, new());
-                return slot.1;
+        let mut free = None;
+        if let Some(a) = &kept {
+            for (i, &c) in a.countries.iter().enumerate() {
+                if c == country {
+                    return a.cells[i];
+                }
+                if c == NO_COUNTRY {
+                    free = Some(i);
+                    break;
+                }
             }
         }
-        *self.cells.entry((account_month, cell.1)).or_insert_with(new)
+        let id = *self
+            .cells
+            .entry((account_month, cell.1))
+            .or_insert_with(|| {
+                log.cells.push(cell);
+                log.cell_account_months.push(account_month);
+                log.cells.len() as u32 - 1
+            });
+        if let (Some(a), Some(i)) = (kept, free) {
+            (a.countries[i], a.cells[i]) = (country, id);
+        }
+        id
     }
 
     /// The id of account-month `am` (given if new): the account's last one, else by a hash.
     fn account_month(&mut self, log: &mut Log, am: (u32, i32)) -> u32 {
         let (account, month) = (am.0 as usize, am.1);
-        if let Some(&(m, id)) = self.last_months.get(account) {
-            if m == month && id != NO_ID {
-                return id;
+        if let Some(a) = self.by_account.get(account) {
+            if a.month == month && a.account_month != NO_ID {
+                return a.account_month;
             }
         }
         let id = *self.account_months.entry(am).or_insert_with(|| {
             log.account_months.push(am);
             log.account_months.len() as u32 - 1
         });
-        if self.last_months.len() <= account {
-            self.last_months.resize(account + 1, (0, NO_ID));
+        if self.by_account.len() <= account {
+            self.by_account.resize(account + 1, AccountCells::NONE);
         }
-        self.last_months[account] = (month, id);
+        self.by_account[account] = AccountCells {
+            month,
+            account_month: id,
+            ..AccountCells::NONE
+        };
         id
+    }
+
+    /// Asks for what `account_month` and `cell` will read of `account`.
+    #[inline(always)]
+    fn prefetch(&self, account: u32) {
+        if let Some(a) = self.by_account.get(account as usize) {
+            crate::prefetch::prefetch(a);
+        }
     }
 }
 

@@ -156,6 +156,8 @@ const NAMED_ACCOUNTS: usize = 32;
 /// Two-letter codes: the size of a table by `Country::index`.
 const COUNTRIES: usize = 26 * 26;
 const NO_CELL: u32 = u32::MAX;
+/// No country yet (`BlockState::first_cells`).
+const NO_COUNTRY: u16 = u16::MAX;
 /// Account-months of a block whose cells are found in a table (2.7 KB each); the others, in a
 /// log of many accounts, by a hash: a table each cost more to clear than the rows it served.
 const TABLED_ACCOUNT_MONTHS: usize = 32;
@@ -176,8 +178,15 @@ struct BlockState<'m> {
     business_numbers: FxHashMap<Box<str>, u32>,
     /// Cells by account-month (block index) and country: a table read, not a hash, per row.
     cells: Vec<[u32; COUNTRIES]>,
-    /// Cells of the account-months past `TABLED_ACCOUNT_MONTHS`.
+    /// The first cell of each account-month past `TABLED_ACCOUNT_MONTHS`, by account-month
+    /// (country index, cell): in a block of many accounts most have one.
+    first_cells: Vec<(u16, u32)>,
+    /// Their other cells.
     more_cells: FxHashMap<(u32, Country), u32>,
+    /// Each account's first account-month, by block account: (month, account-month); in a
+    /// block of many accounts nearly every row is of another account than the row before.
+    first_months: Vec<(i32, u32)>,
+    /// The account-months after each account's first.
     account_months: FxHashMap<(u32, i32), u32>,
     last_account_month: Option<((u32, i32), u32)>,
     /// Contacts spelled as exports spell numbers (`phone::export_number`), each read once.
@@ -323,7 +332,9 @@ impl Parser<'_> {
             ids: FxHashMap::default(),
             business_numbers: FxHashMap::default(),
             cells: Vec::new(),
+            first_cells: Vec::new(),
             more_cells: FxHashMap::default(),
+            first_months: Vec::new(),
             account_months: FxHashMap::default(),
             last_account_month: None,
             export_numbers: FxHashMap::default(),
@@ -760,7 +771,9 @@ impl<'m> BlockState<'m> {
             ids: FxHashMap::default(),
             business_numbers: FxHashMap::default(),
             cells: Vec::new(),
+            first_cells: Vec::new(),
             more_cells: FxHashMap::default(),
+            first_months: Vec::new(),
             account_months: FxHashMap::default(),
             last_account_month: None,
             export_numbers: FxHashMap::default(),
@@ -778,7 +791,9 @@ impl BlockState<'_> {
         account: u32,
     ) -> &mut MonthDays {
         while self.zoned_month_days.len() <= account as usize {
-            let name = self.seen.name(out.account_keys[self.zoned_month_days.len()]);
+            let name = self
+                .seen
+                .name(out.account_keys[self.zoned_month_days.len()]);
             (self.zoned_month_days).push(MonthDays::new(zones.tz_of(name)));
         }
         &mut self.zoned_month_days[account as usize]
@@ -807,14 +822,33 @@ impl BlockState<'_> {
     fn account_month(&mut self, out: &mut Rows, account: u32, month: i32) -> u32 {
         let account_month = match self.last_account_month {
             Some((key, i)) if key == (account, month) => i,
+            _ => self.account_month_of(out, account, month),
+        };
+        self.last_account_month = Some(((account, month), account_month));
+        account_month
+    }
+
+    /// The block index of (account, month), its account's first month's or by a hash.
+    #[inline(always)]
+    fn account_month_of(&mut self, out: &mut Rows, account: u32, month: i32) -> u32 {
+        let a = account as usize;
+        if self.first_months.len() <= a {
+            (self.first_months).resize(a + 1, (0, NO_CELL));
+        }
+        match self.first_months[a] {
+            (m, i) if m == month && i != NO_CELL => i,
+            (_, NO_CELL) => {
+                let i = out.account_months.len() as u32;
+                out.account_months.push((account, month));
+                self.first_months[a] = (month, i);
+                i
+            }
             _ => index(
                 &mut self.account_months,
                 &mut out.account_months,
                 (account, month),
             ),
-        };
-        self.last_account_month = Some(((account, month), account_month));
-        account_month
+        }
     }
 
     /// The block index of the report cell (account, country, month) in `out.cells` (added if
@@ -828,9 +862,22 @@ impl BlockState<'_> {
             }
             &mut self.cells[account_month as usize][country.index()]
         } else {
-            self.more_cells
-                .entry((account_month, country))
-                .or_insert(NO_CELL)
+            let am = account_month as usize;
+            if self.first_cells.len() <= am {
+                (self.first_cells).resize(am + 1, (NO_COUNTRY, NO_CELL));
+            }
+            let first = &mut self.first_cells[am];
+            let c = country.index() as u16;
+            if first.0 == NO_COUNTRY {
+                first.0 = c;
+            }
+            if first.0 == c {
+                &mut first.1
+            } else {
+                self.more_cells
+                    .entry((account_month, country))
+                    .or_insert(NO_CELL)
+            }
         };
         if *cell == NO_CELL {
             *cell = out.cells.len() as u32;
