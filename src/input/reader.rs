@@ -1469,6 +1469,56 @@ mod tests {
         read_from("t.csv".into(), text.as_bytes(), &opts)
     }
 
+    /// Blocks converted on racing threads, the later block first: its accounts take the
+    /// first keys, yet ids (accounts, account-months, cells) follow the rows' order.
+    #[test]
+    fn ids_follow_first_appearance_whatever_the_keys() {
+        let header: Vec<String> = ["timestamp", "contact", "direction", "account"]
+            .map(String::from)
+            .into();
+        let columns = Columns {
+            index: locate_columns(&header, &[], |m| Error::Usage(m)).unwrap(),
+            count: header.len(),
+        };
+        let (codes, keys, opts) = (
+            CallingCodes::load(),
+            AccountKeys::default(),
+            ReadOptions::default(),
+        );
+        let parser = parser(&columns, &codes, &keys, &opts, (b',', None));
+        let block = |first_line: u64, rows: &[(&str, &str)]| {
+            let text: String = (rows.iter())
+                .map(|(contact, account)| format!("2026-03-01T10:00:00Z,{contact},in,{account}\n"))
+                .collect();
+            Block::new(first_line, text.into_bytes())
+        };
+        // Ukrainian and German mobile numbers: two countries, two cells in one account.
+        let (ua, de) = ("+380501234567", "+4915123456789");
+        let first = block(2, &[(ua, "b"), (ua, "a"), (de, "b")]);
+        let second = block(5, &[(ua, "c"), (de, "a"), (ua, " a"), (ua, "d")]);
+        let parse =
+            |b: &Block| std::thread::scope(|s| s.spawn(|| parser.parse(b, Vec::new())).join());
+        let mut second = parse(&second).unwrap();
+        let mut first = parse(&first).unwrap();
+        // The keys went to the second block's accounts first.
+        assert_eq!((keys.name(0), keys.name(3)), ("c".into(), "b".into()));
+        let mut ids = Ids::new(Log::new("t.csv".into(), header), &keys);
+        ids.account_id("");
+        ids.add(&mut first).unwrap();
+        ids.add(&mut second).unwrap();
+        let log = &ids.log;
+        assert_eq!(log.accounts, ["", "b", "a", "c", "d"]);
+        let march = 2026 * 12 + 2;
+        assert_eq!(
+            log.account_months,
+            [(1, march), (2, march), (3, march), (4, march)]
+        );
+        let (ua, de) = (Country::parse("UA").unwrap(), Country::parse("DE").unwrap());
+        let cells = [(1, ua), (2, ua), (1, de), (3, ua), (2, de), (4, ua)];
+        assert_eq!(log.cells, cells.map(|(a, c)| (a, c, march)));
+        assert_eq!(log.cell_account_months, [0, 1, 0, 2, 1, 3]);
+    }
+
     #[test]
     fn header_is_case_insensitive_and_trimmed_and_extra_columns_ignored() {
         let log = read(
