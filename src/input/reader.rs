@@ -1519,6 +1519,50 @@ mod tests {
         assert_eq!(log.cell_account_months, [0, 1, 0, 2, 1, 3]);
     }
 
+    /// Cells past those an account keeps at hand, and months met again after another: each
+    /// (account, country, month) one cell, each (account, month) one account-month, numbered
+    /// in order of first appearance (checked against a plain numbering by hashes).
+    #[test]
+    fn cells_and_account_months_are_numbered_once_past_the_kept_ones() {
+        let codes = CallingCodes::load();
+        let countries: Vec<Country> = ["UA", "DE", "GB", "US", "IN", "BR", "IT", "AE", "KZ", "PL"]
+            .map(|c| Country::parse(c).unwrap())
+            .into();
+        let (mut interner, mut log) = (Interner::default(), Log::new("t".into(), Vec::new()));
+        let (mut cells, mut account_months) = (FxHashMap::default(), FxHashMap::default());
+        for i in 0..600u32 {
+            // 3 accounts, months going back and forth, all ten countries in each.
+            let (account, month, country) = (
+                i % 3,
+                24314 + (i / 7 % 3) as i32,
+                countries[(i / 3 % 10) as usize],
+            );
+            let mut ev = Event {
+                at: 0,
+                day: 0,
+                line: i,
+                contact: 0,
+                stream: 0,
+                cell: 0,
+                country,
+                direction: Direction::Inbound,
+                kind: Kind::FreeForm,
+            };
+            assert!(codes.is_known(country));
+            interner.assign(&mut log, &mut ev, account, month);
+            let n = account_months.len() as u32;
+            let am = *account_months.entry((account, month)).or_insert(n);
+            let n = cells.len() as u32;
+            let cell = *cells.entry((account, country, month)).or_insert(n);
+            assert_eq!(ev.cell, cell, "row {i}");
+            assert_eq!(log.cell_account_months[cell as usize], am, "row {i}");
+            assert_eq!(log.cells[cell as usize], (account, country, month));
+            assert_eq!(log.account_months[am as usize], (account, month));
+        }
+        assert_eq!((cells.len(), account_months.len()), (90, 9));
+        assert_eq!((log.cells.len(), log.account_months.len()), (90, 9));
+    }
+
     #[test]
     fn header_is_case_insensitive_and_trimmed_and_extra_columns_ignored() {
         let log = read(
