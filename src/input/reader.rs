@@ -1477,7 +1477,7 @@ mod tests {
             .map(String::from)
             .into();
         let columns = Columns {
-            index: locate_columns(&header, &[], |m| Error::Usage(m)).unwrap(),
+            index: locate_columns(&header, &[], Error::Usage).unwrap(),
             count: header.len(),
         };
         let (codes, keys, opts) = (
