@@ -710,7 +710,8 @@ impl Parser<'_> {
         // field equal to it needs no trimming.
         let typed = self.bytes(rec, ACCOUNT);
         let account = match st.last_account {
-            Some(a) if same_name(&st.names[a as usize], typed) => a,
+            // (returned as is: the last account stays the last, and named)
+            Some(a) if same_name(&st.names[a as usize], typed) => return Ok(a),
             // A few accounts are compared as they are; more are hashed as typed.
             _ if out.account_keys.len() > FEW_ACCOUNTS => self.block_account(st, out, rec)?,
             _ => match (st.names.iter()).position(|n| same_name(n, typed)) {
