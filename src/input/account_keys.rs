@@ -1,29 +1,33 @@
 //! The log's account names, each given a key by whichever parsing thread meets it first. A
-//! block hands its accounts to the reader with their keys, which the reader turns into ids
-//! by a table instead of hashing each name again; and a parsing thread that has met a
-//! spelling once makes nothing for it again. (A log of 50,000 accounts has some 18,000 in
-//! every block: each cost three allocations and two hashes of its name per block, and one
-//! more hash on the reader's thread, the one that gives ids in order.)
+//! block hands its accounts to the reader by key only, which the reader turns into ids by a
+//! table, reading a name here only for a key it has not met; and a parsing thread that has
+//! met a spelling once makes nothing for it again. (A log of 50,000 accounts has some 18,000
+//! in every block: each cost three allocations and two hashes of its name per block, and one
+//! more hash on the reader's thread, the one that gives ids in order. Later a name shared by
+//! both parsing threads and the reader went with every block account: its count, changed by
+//! every row on three cores, cost as much as the look-ups.)
 //!
 //! Keys follow no order (threads race for them): ids, which do, are still given by the
 //! reader in order of first appearance.
 
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// The account names met so far in one reading of a log, by key.
+/// The account names met so far in one reading of a log, by key. A clone shares the names.
+#[derive(Clone)]
 pub struct AccountKeys {
     /// Tells one reading's keys from another's in a thread's `Seen`.
     tag: u64,
-    names: Mutex<Names>,
+    names: Arc<Mutex<Names>>,
 }
 
 #[derive(Default)]
 struct Names {
-    keys: FxHashMap<Arc<str>, u32>,
-    names: Vec<Arc<str>>,
+    keys: FxHashMap<Box<str>, u32>,
+    names: Vec<Box<str>>,
 }
 
 static TAGS: AtomicU64 = AtomicU64::new(1);
@@ -32,23 +36,31 @@ impl Default for AccountKeys {
     fn default() -> Self {
         AccountKeys {
             tag: TAGS.fetch_add(1, Ordering::Relaxed),
-            names: Mutex::default(),
+            names: Arc::default(),
         }
     }
 }
 
 impl AccountKeys {
-    /// The key of account `name` (given if new) and the name, shared.
-    pub fn key(&self, name: &str) -> (u32, Arc<str>) {
-        let mut n = self.names.lock().unwrap_or_else(|e| e.into_inner());
+    fn names(&self) -> std::sync::MutexGuard<'_, Names> {
+        self.names.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The key of account `name` (given if new).
+    pub fn key(&self, name: &str) -> u32 {
+        let mut n = self.names();
         if let Some(&k) = n.keys.get(name) {
-            return (k, n.names[k as usize].clone());
+            return k;
         }
         let k = n.names.len() as u32;
-        let name: Arc<str> = name.into();
-        n.names.push(name.clone());
-        n.keys.insert(name.clone(), k);
-        (k, name)
+        n.names.push(name.into());
+        n.keys.insert(name.into(), k);
+        k
+    }
+
+    /// The name of key `key` (given by `key`).
+    pub fn name(&self, key: u32) -> String {
+        self.names().names[key as usize].to_string()
     }
 }
 
@@ -61,20 +73,39 @@ pub struct Seen {
     short: FxHashMap<u128, Spelling>,
     /// The same for longer fields.
     typed: FxHashMap<Box<[u8]>, Spelling>,
-    /// By key: the name, and the block (`stamp`) that last gave it a block index, and that
-    /// index.
-    by_key: Vec<Option<(Arc<str>, u32, u32)>>,
+    /// By key: the name (this thread's own copy: nothing shared between cores changes per
+    /// row), and for a name met in several spellings the block index they share.
+    by_key: Vec<Option<Name>>,
     /// The block being parsed (counted from 1).
     stamp: u32,
 }
 
+/// An account name as a parsing thread knows it.
+struct Name {
+    name: Rc<str>,
+    /// Its one spelling so far; `None` once it has several (`Spelling::shared`).
+    only: Option<Typed>,
+    /// With several spellings: the block (`Seen::stamp`) that last gave it an index, and
+    /// that index.
+    stamp: u32,
+    index: u32,
+}
+
+/// A spelling as `Seen` keeps it.
+enum Typed {
+    Short(u128),
+    Long(Box<[u8]>),
+}
+
 /// A spelling's name (its key), and the block (`Seen::stamp`) that last gave it an index
-/// and that index.
+/// and that index. A spelling that is its name's only one keeps the name's index itself:
+/// one look-up a row; those of a name in several (`shared`) keep theirs in `Seen::by_key`.
 #[derive(Clone, Copy)]
 struct Spelling {
     key: u32,
     stamp: u32,
     index: u32,
+    shared: bool,
 }
 
 /// A field of up to 15 bytes as one integer, its length in the top byte.
@@ -116,66 +147,119 @@ impl Seen {
         KEPT.with(|k| *k.borrow_mut() = Some(self));
     }
 
-    /// The block index of the account typed `typed` (added to `accounts` and `keys_out` if
-    /// the block has not had it yet); `name` reads the field as a name when the spelling is
-    /// new to this thread.
+    /// The name of `key`, as this thread met it.
+    pub fn name(&self, key: u32) -> &Rc<str> {
+        match &self.by_key[key as usize] {
+            Some(n) => &n.name,
+            None => unreachable!("a block's key was met by its thread"),
+        }
+    }
+
+    /// The block index of the account typed `typed` (its key added to `keys_out`, the
+    /// block's accounts, if the block has not had it yet); `name` reads the field as a name
+    /// when the spelling is new to this thread.
     #[inline]
     pub fn block_index<'r>(
         &mut self,
         keys: &AccountKeys,
         typed: &[u8],
         name: impl FnOnce() -> Result<&'r str, String>,
-        (accounts, keys_out): (&mut Vec<Arc<str>>, &mut Vec<u32>),
+        keys_out: &mut Vec<u32>,
     ) -> Result<u32, String> {
         let packed = packed(typed);
         let spelling = match packed {
             Some(p) => self.short.get_mut(&p),
             None => self.typed.get_mut(typed),
         };
-        let spelling = match spelling {
-            Some(s) if s.stamp == self.stamp => return Ok(s.index),
-            Some(s) => *s,
-            None => self.new_spelling(keys, name()?),
+        let Some(s) = spelling else {
+            return Ok(self.new_spelling(keys, (typed, packed), name()?, keys_out));
         };
-        // The first time in this block for this spelling: the name may have its index from
-        // another spelling already.
-        let Some((name, stamp, index)) = &mut self.by_key[spelling.key as usize] else {
-            unreachable!("a spelling's key has its name")
-        };
-        if *stamp != self.stamp {
-            *stamp = self.stamp;
-            *index = accounts.len() as u32;
-            accounts.push(name.clone());
-            keys_out.push(spelling.key);
+        if s.stamp != self.stamp {
+            s.stamp = self.stamp;
+            s.index = match s.shared {
+                false => next_index(keys_out, s.key),
+                true => shared_index(&mut self.by_key, self.stamp, s.key, keys_out),
+            };
         }
+        Ok(s.index)
+    }
+
+    /// A spelling new to this thread: its key, and its index in the block (a name already
+    /// met in another spelling shares that spelling's index from then on).
+    #[cold]
+    fn new_spelling(
+        &mut self,
+        keys: &AccountKeys,
+        (typed, packed): (&[u8], Option<u128>),
+        name: &str,
+        keys_out: &mut Vec<u32>,
+    ) -> u32 {
+        let key = keys.key(name);
+        if self.by_key.len() <= key as usize {
+            self.by_key.resize_with(key as usize + 1, || None);
+        }
+        let only = match packed {
+            Some(p) => Typed::Short(p),
+            None => Typed::Long(typed.into()),
+        };
+        let stamp = self.stamp;
+        let (shared, index) = match &mut self.by_key[key as usize] {
+            slot @ None => {
+                *slot = Some(Name {
+                    name: name.into(),
+                    only: Some(only),
+                    stamp: 0,
+                    index: 0,
+                });
+                (false, next_index(keys_out, key))
+            }
+            Some(n) => {
+                if let Some(first) = n.only.take() {
+                    // The first spelling now shares its index through `by_key`.
+                    let s = match first {
+                        Typed::Short(p) => self.short.get_mut(&p),
+                        Typed::Long(t) => self.typed.get_mut(&t),
+                    };
+                    let Some(s) = s else {
+                        unreachable!("a name's only spelling is kept")
+                    };
+                    s.shared = true;
+                    (n.stamp, n.index) = (s.stamp, s.index);
+                }
+                (true, shared_index(&mut self.by_key, stamp, key, keys_out))
+            }
+        };
         let now = Spelling {
-            key: spelling.key,
-            stamp: self.stamp,
-            index: *index,
+            key,
+            stamp,
+            index,
+            shared,
         };
         match packed {
             Some(p) => self.short.insert(p, now),
             None => self.typed.insert(typed.into(), now),
         };
-        Ok(now.index)
+        index
     }
+}
 
-    #[cold]
-    fn new_spelling(&mut self, keys: &AccountKeys, name: &str) -> Spelling {
-        let (key, name) = keys.key(name);
-        if self.by_key.len() <= key as usize {
-            self.by_key.resize(key as usize + 1, None);
-        }
-        if self.by_key[key as usize].is_none() {
-            self.by_key[key as usize] = Some((name, 0, 0));
-        }
-        // Stamped with no block, so that the caller gives it this block's index.
-        Spelling {
-            key,
-            stamp: 0,
-            index: 0,
-        }
+/// The next index of the block's accounts, for `key`.
+#[inline(always)]
+fn next_index(keys_out: &mut Vec<u32>, key: u32) -> u32 {
+    keys_out.push(key);
+    keys_out.len() as u32 - 1
+}
+
+/// The block index of a name met in several spellings (given if the block has not had it).
+#[inline(never)]
+fn shared_index(by_key: &mut [Option<Name>], stamp: u32, key: u32, keys_out: &mut Vec<u32>) -> u32 {
+    let Some(n) = &mut by_key[key as usize] else {
+        unreachable!("a spelling's key has its name")
+    };
+    if n.stamp != stamp {
+        (n.stamp, n.index) = (stamp, next_index(keys_out, key));
     }
+    n.index
 }
 
 #[cfg(test)]
@@ -185,31 +269,44 @@ mod tests {
     #[test]
     fn spellings_of_one_name_share_a_key_and_a_block_index() {
         let keys = AccountKeys::default();
-        let (mut accounts, mut ks) = (Vec::new(), Vec::new());
+        let mut ks = Vec::new();
         let mut seen = Seen::kept(&keys);
-        let index = |seen: &mut Seen, typed: &'static str, accounts: &mut _, ks: &mut _| {
-            seen.block_index(&keys, typed.as_bytes(), || Ok(typed.trim()), (accounts, ks))
+        let index = |seen: &mut Seen, typed: &'static str, ks: &mut _| {
+            seen.block_index(&keys, typed.as_bytes(), || Ok(typed.trim()), ks)
         };
-        assert_eq!(index(&mut seen, "a", &mut accounts, &mut ks), Ok(0));
-        assert_eq!(index(&mut seen, "b", &mut accounts, &mut ks), Ok(1));
-        assert_eq!(index(&mut seen, " a ", &mut accounts, &mut ks), Ok(0));
-        assert_eq!(index(&mut seen, "b", &mut accounts, &mut ks), Ok(1));
-        assert_eq!(accounts.len(), 2);
-        assert_eq!((&*accounts[0], &*accounts[1]), ("a", "b"));
+        assert_eq!(index(&mut seen, "a", &mut ks), Ok(0));
+        assert_eq!(index(&mut seen, "b", &mut ks), Ok(1));
+        assert_eq!(index(&mut seen, " a ", &mut ks), Ok(0));
+        assert_eq!(index(&mut seen, "b", &mut ks), Ok(1));
         assert_eq!(ks, [0, 1]);
-        // The next block numbers its accounts afresh, with the same keys.
+        assert_eq!((&**seen.name(0), &**seen.name(1)), ("a", "b"));
+        assert_eq!((keys.name(0), keys.name(1)), ("a".into(), "b".into()));
+        // The next block numbers its accounts afresh, with the same keys; the first
+        // spelling met in it, of a name met in two, gives the index to the other.
         seen.keep();
         let mut seen = Seen::kept(&keys);
-        let (mut accounts, mut ks) = (Vec::new(), Vec::new());
-        assert_eq!(index(&mut seen, "b", &mut accounts, &mut ks), Ok(0));
-        assert_eq!(index(&mut seen, " a ", &mut accounts, &mut ks), Ok(1));
+        let mut ks = Vec::new();
+        assert_eq!(index(&mut seen, "b", &mut ks), Ok(0));
+        assert_eq!(index(&mut seen, " a ", &mut ks), Ok(1));
+        assert_eq!(index(&mut seen, "a", &mut ks), Ok(1));
+        assert_eq!(ks, [1, 0]);
+        // A second spelling met after the first in a block shares its index, and in the
+        // blocks after.
+        assert_eq!(index(&mut seen, "b ", &mut ks), Ok(0));
+        seen.keep();
+        let mut seen = Seen::kept(&keys);
+        let mut ks = Vec::new();
+        assert_eq!(index(&mut seen, "b ", &mut ks), Ok(0));
+        assert_eq!(index(&mut seen, "a", &mut ks), Ok(1));
+        assert_eq!(index(&mut seen, "b", &mut ks), Ok(0));
+        assert_eq!(index(&mut seen, " a ", &mut ks), Ok(1));
         assert_eq!(ks, [1, 0]);
         // Another reading starts its own keys.
         seen.keep();
         let other = AccountKeys::default();
         let mut seen = Seen::kept(&other);
-        let (mut accounts, mut ks) = (Vec::new(), Vec::new());
-        let got = seen.block_index(&other, b"b", || Ok("b"), (&mut accounts, &mut ks));
+        let mut ks = Vec::new();
+        let got = seen.block_index(&other, b"b", || Ok("b"), &mut ks);
         assert_eq!((got, ks), (Ok(0), vec![0]));
     }
 
@@ -217,34 +314,24 @@ mod tests {
     fn a_bad_spelling_is_named_and_not_kept() {
         let keys = AccountKeys::default();
         let mut seen = Seen::kept(&keys);
-        let (mut accounts, mut ks) = (Vec::new(), Vec::new());
-        let got = seen.block_index(
-            &keys,
-            b"\xff",
-            || Err("bad".into()),
-            (&mut accounts, &mut ks),
-        );
+        let mut ks = Vec::new();
+        let got = seen.block_index(&keys, b"\xff", || Err("bad".into()), &mut ks);
         assert_eq!(got, Err("bad".to_string()));
-        assert!(accounts.is_empty() && seen.typed.is_empty() && seen.short.is_empty());
+        assert!(ks.is_empty() && seen.typed.is_empty() && seen.short.is_empty());
     }
 
     #[test]
     fn long_spellings_and_short_ones_alike() {
         let keys = AccountKeys::default();
         let mut seen = Seen::kept(&keys);
-        let (mut accounts, mut ks) = (Vec::new(), Vec::new());
+        let mut ks = Vec::new();
         let long = "an account name longer than fifteen bytes";
         for typed in ["a", long, "123456789012345", "1234567890123456", long, "a"] {
-            let got = seen.block_index(
-                &keys,
-                typed.as_bytes(),
-                || Ok(typed),
-                (&mut accounts, &mut ks),
-            );
-            let want = accounts.iter().position(|n| &**n == typed);
+            let got = seen.block_index(&keys, typed.as_bytes(), || Ok(typed), &mut ks);
+            let want = ks.iter().position(|&k| keys.name(k) == typed);
             assert_eq!(got.ok(), want.map(|i| i as u32), "{typed}");
         }
-        assert_eq!(accounts.len(), 4);
+        assert_eq!(ks.len(), 4);
         assert_eq!(seen.short.len(), 2);
         assert_eq!(seen.typed.len(), 2);
         // A field of 15 bytes and one of 14 with a zero byte after do not meet.

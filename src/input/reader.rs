@@ -352,7 +352,7 @@ fn read_input(
     let account_keys = AccountKeys::default();
     let lines = opts.lines.as_deref().map(Vec::as_slice);
     let parser = parser(&columns, &codes, &account_keys, opts, (delimiter, lines));
-    let mut ids = Ids::new(Log::new(file.clone(), header.clone()));
+    let mut ids = Ids::new(Log::new(file.clone(), header.clone()), &account_keys);
     // The default account, used when the column is absent or empty.
     ids.account_id("");
     read_blocks(
@@ -442,7 +442,7 @@ fn read_webhook(
     // (each message is given with its line in the export)
     let parser = parser(&columns, &codes, &account_keys, opts, (b',', None));
     let header = FIELDS.iter().map(|f| f.to_string()).collect();
-    let mut ids = Ids::new(Log::new(file.clone(), header));
+    let mut ids = Ids::new(Log::new(file.clone(), header), &account_keys);
     ids.account_id("");
     read_messages(&messages, &parser, opts.threads, &mut ids, &mut batch)
         .map_err(|(l, m)| err(l, m))?;
@@ -860,6 +860,8 @@ struct Ids {
     /// Account ids by key (`Rows::account_keys`; `NO_ID`: none yet): no name hashed per
     /// block.
     account_of_key: Vec<u32>,
+    /// The names of the keys, read for a key met for the first time.
+    account_keys: AccountKeys,
     /// Business numbers by their name in `Log::business_numbers`.
     business_numbers: FxHashMap<String, u32>,
     interner: Interner,
@@ -874,7 +876,7 @@ struct Ids {
 }
 
 impl Ids {
-    fn new(log: Log) -> Ids {
+    fn new(log: Log, account_keys: &AccountKeys) -> Ids {
         Ids {
             numbers: NumberTable::default(),
             opaque: FxHashMap::default(),
@@ -882,6 +884,7 @@ impl Ids {
             opaque_inbound: FxHashMap::default(),
             accounts: FxHashMap::default(),
             account_of_key: Vec::new(),
+            account_keys: account_keys.clone(),
             business_numbers: FxHashMap::default(),
             interner: Interner::default(),
             log,
@@ -929,13 +932,18 @@ impl Ids {
         self.log.rejects.append(&mut rows.rejects);
         // Block-local indexes -> ids, given when first used so that ids follow the rows.
         let mut local = BlockIds {
-            accounts: vec![None; rows.accounts.len()],
+            accounts: vec![None; rows.account_keys.len()],
             cells: vec![None; rows.cells.len()],
             account_months: vec![None; rows.account_months.len()],
             business_numbers: vec![None; rows.business_numbers.len()],
         };
+        // In a block of many accounts most rows are the first of their account-month in it.
+        let many = rows.account_keys.len() > MANY_ACCOUNTS;
         for (k, r) in rows.rows.iter().enumerate() {
             self.prefetch_ahead(&rows.rows, k);
+            if many {
+                self.prefetch_account(rows, k);
+            }
             self.add_row(rows, r, &mut local);
         }
         match rows.failed.take() {
@@ -955,6 +963,19 @@ impl Ids {
         }
         if let Some(Contact::Number(ahead)) = rows.get(k + PREFETCH_ROWS).map(Row::contact) {
             self.numbers.prefetch(ahead);
+        }
+    }
+
+    /// Asks for the account-month and cells of the account of the row a little after row `k`
+    /// (when its account has an id: all but its first row).
+    #[inline(always)]
+    fn prefetch_account(&self, rows: &Rows, k: usize) {
+        if let Some(r) = rows.rows.get(k + PREFETCH_ROWS) {
+            let (local, _) = rows.account_months[r.account_month as usize];
+            let key = rows.account_keys[local as usize];
+            if let Some(&id) = self.account_of_key.get(key as usize) {
+                self.interner.prefetch(id);
+            }
         }
     }
 
@@ -1084,13 +1105,7 @@ impl Ids {
 
     /// The id of block account `local` of `rows`, by its key (given if new).
     fn account_of_key(&mut self, rows: &Rows, local: u32) -> u32 {
-        let Some(&key) = rows.account_keys.get(local as usize) else {
-            return Self::account_id_in(
-                &mut self.accounts,
-                &mut self.log,
-                &rows.accounts[local as usize],
-            );
-        };
+        let key = rows.account_keys[local as usize];
         if let Some(&id) = self
             .account_of_key
             .get(key as usize)
@@ -1098,11 +1113,14 @@ impl Ids {
         {
             return id;
         }
-        let id = Self::account_id_in(
-            &mut self.accounts,
-            &mut self.log,
-            &rows.accounts[local as usize],
-        );
+        self.new_account_key(key)
+    }
+
+    /// The id of an account key met for the first time (its name read once).
+    #[cold]
+    fn new_account_key(&mut self, key: u32) -> u32 {
+        let name = self.account_keys.name(key);
+        let id = Self::account_id_in(&mut self.accounts, &mut self.log, &name);
         if self.account_of_key.len() <= key as usize {
             self.account_of_key.resize(key as usize + 1, NO_ID);
         }
@@ -1127,6 +1145,9 @@ impl Ids {
 
 /// No id given yet (`Ids::account_of_key`).
 const NO_ID: u32 = u32::MAX;
+
+/// Accounts in a block past which the reader asks for accounts' cells ahead of their rows.
+const MANY_ACCOUNTS: usize = 64;
 
 /// A block's own indexes of accounts, cells and account-months -> their ids in the log,
 /// each given when first used.
@@ -1256,8 +1277,40 @@ pub struct Interner {
     contact_streams: Vec<AccountStreams>,
     /// Streams of the other accounts, by (account, contact).
     streams: FxHashMap<u64, u32>,
-    cells: FxHashMap<(u32, Country, i32), u32>,
+    /// Each account's last account-month and its first cells, by account id: a vector
+    /// read rather than hashes (in a log of many accounts the reader met nearly every
+    /// account-month and cell anew in every block, a hash look-up each).
+    by_account: Vec<AccountCells>,
+    /// Every cell, by (account-month, country).
+    cells: FxHashMap<(u32, Country), u32>,
     account_months: FxHashMap<(u32, i32), u32>,
+}
+
+/// An account's last account-month and (some of) its cells: one cache line.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct AccountCells {
+    month: i32,
+    /// `NO_ID`: none yet.
+    account_month: u32,
+    /// Country indexes (`NO_COUNTRY`: no more) and their cells.
+    countries: [u16; KEPT_CELLS],
+    cells: [u32; KEPT_CELLS],
+}
+
+/// Cells of an account-month kept in its `AccountCells` (a log of many accounts has a few
+/// countries in each; a cell past these is found by a hash).
+const KEPT_CELLS: usize = 8;
+/// No cell in a slot of `AccountCells`.
+const NO_COUNTRY: u16 = u16::MAX;
+
+impl AccountCells {
+    const NONE: AccountCells = AccountCells {
+        month: 0,
+        account_month: NO_ID,
+        countries: [NO_COUNTRY; KEPT_CELLS],
+        cells: [0; KEPT_CELLS],
+    };
 }
 
 impl Interner {
@@ -1297,19 +1350,69 @@ impl Interner {
         stream
     }
 
+    /// The id of report cell `cell` of account-month `account_month` (given if new): among
+    /// the account's kept cells, else by the hash of all.
     fn cell(&mut self, log: &mut Log, cell: (u32, Country, i32), account_month: u32) -> u32 {
-        *self.cells.entry(cell).or_insert_with(|| {
-            log.cells.push(cell);
-            log.cell_account_months.push(account_month);
-            log.cells.len() as u32 - 1
-        })
+        let (account, country) = (cell.0 as usize, cell.1.index() as u16);
+        let kept = match self.by_account.get_mut(account) {
+            Some(a) if a.account_month == account_month => Some(a),
+            _ => None,
+        };
+        let mut free = None;
+        if let Some(a) = &kept {
+            for (i, &c) in a.countries.iter().enumerate() {
+                if c == country {
+                    return a.cells[i];
+                }
+                if c == NO_COUNTRY {
+                    free = Some(i);
+                    break;
+                }
+            }
+        }
+        let id = *self
+            .cells
+            .entry((account_month, cell.1))
+            .or_insert_with(|| {
+                log.cells.push(cell);
+                log.cell_account_months.push(account_month);
+                log.cells.len() as u32 - 1
+            });
+        if let (Some(a), Some(i)) = (kept, free) {
+            (a.countries[i], a.cells[i]) = (country, id);
+        }
+        id
     }
 
+    /// The id of account-month `am` (given if new): the account's last one, else by a hash.
     fn account_month(&mut self, log: &mut Log, am: (u32, i32)) -> u32 {
-        *self.account_months.entry(am).or_insert_with(|| {
+        let (account, month) = (am.0 as usize, am.1);
+        if let Some(a) = self.by_account.get(account) {
+            if a.month == month && a.account_month != NO_ID {
+                return a.account_month;
+            }
+        }
+        let id = *self.account_months.entry(am).or_insert_with(|| {
             log.account_months.push(am);
             log.account_months.len() as u32 - 1
-        })
+        });
+        if self.by_account.len() <= account {
+            self.by_account.resize(account + 1, AccountCells::NONE);
+        }
+        self.by_account[account] = AccountCells {
+            month,
+            account_month: id,
+            ..AccountCells::NONE
+        };
+        id
+    }
+
+    /// Asks for what `account_month` and `cell` will read of `account`.
+    #[inline(always)]
+    fn prefetch(&self, account: u32) {
+        if let Some(a) = self.by_account.get(account as usize) {
+            crate::prefetch::prefetch(a);
+        }
     }
 }
 
@@ -1364,6 +1467,100 @@ mod tests {
             ..ReadOptions::default()
         };
         read_from("t.csv".into(), text.as_bytes(), &opts)
+    }
+
+    /// Blocks converted on racing threads, the later block first: its accounts take the
+    /// first keys, yet ids (accounts, account-months, cells) follow the rows' order.
+    #[test]
+    fn ids_follow_first_appearance_whatever_the_keys() {
+        let header: Vec<String> = ["timestamp", "contact", "direction", "account"]
+            .map(String::from)
+            .into();
+        let columns = Columns {
+            index: locate_columns(&header, &[], Error::Usage).unwrap(),
+            count: header.len(),
+        };
+        let (codes, keys, opts) = (
+            CallingCodes::load(),
+            AccountKeys::default(),
+            ReadOptions::default(),
+        );
+        let parser = parser(&columns, &codes, &keys, &opts, (b',', None));
+        let block = |first_line: u64, rows: &[(&str, &str)]| {
+            let text: String = (rows.iter())
+                .map(|(contact, account)| format!("2026-03-01T10:00:00Z,{contact},in,{account}\n"))
+                .collect();
+            Block::new(first_line, text.into_bytes())
+        };
+        // Ukrainian and German mobile numbers: two countries, two cells in one account.
+        let (ua, de) = ("+380501234567", "+4915123456789");
+        let first = block(2, &[(ua, "b"), (ua, "a"), (de, "b")]);
+        let second = block(5, &[(ua, "c"), (de, "a"), (ua, " a"), (ua, "d")]);
+        let parse =
+            |b: &Block| std::thread::scope(|s| s.spawn(|| parser.parse(b, Vec::new())).join());
+        let mut second = parse(&second).unwrap();
+        let mut first = parse(&first).unwrap();
+        // The keys went to the second block's accounts first.
+        assert_eq!((keys.name(0), keys.name(3)), ("c".into(), "b".into()));
+        let mut ids = Ids::new(Log::new("t.csv".into(), header), &keys);
+        ids.account_id("");
+        ids.add(&mut first).unwrap();
+        ids.add(&mut second).unwrap();
+        let log = &ids.log;
+        assert_eq!(log.accounts, ["", "b", "a", "c", "d"]);
+        let march = 2026 * 12 + 2;
+        assert_eq!(
+            log.account_months,
+            [(1, march), (2, march), (3, march), (4, march)]
+        );
+        let (ua, de) = (Country::parse("UA").unwrap(), Country::parse("DE").unwrap());
+        let cells = [(1, ua), (2, ua), (1, de), (3, ua), (2, de), (4, ua)];
+        assert_eq!(log.cells, cells.map(|(a, c)| (a, c, march)));
+        assert_eq!(log.cell_account_months, [0, 1, 0, 2, 1, 3]);
+    }
+
+    /// Cells past those an account keeps at hand, and months met again after another: each
+    /// (account, country, month) one cell, each (account, month) one account-month, numbered
+    /// in order of first appearance (checked against a plain numbering by hashes).
+    #[test]
+    fn cells_and_account_months_are_numbered_once_past_the_kept_ones() {
+        let codes = CallingCodes::load();
+        let countries: Vec<Country> = ["UA", "DE", "GB", "US", "IN", "BR", "IT", "AE", "KZ", "PL"]
+            .map(|c| Country::parse(c).unwrap())
+            .into();
+        let (mut interner, mut log) = (Interner::default(), Log::new("t".into(), Vec::new()));
+        let (mut cells, mut account_months) = (FxHashMap::default(), FxHashMap::default());
+        for i in 0..600u32 {
+            // 3 accounts, months going back and forth, all ten countries in each.
+            let (account, month, country) = (
+                i % 3,
+                24314 + (i / 7 % 3) as i32,
+                countries[(i / 3 % 10) as usize],
+            );
+            let mut ev = Event {
+                at: 0,
+                day: 0,
+                line: i,
+                contact: 0,
+                stream: 0,
+                cell: 0,
+                country,
+                direction: Direction::Inbound,
+                kind: Kind::FreeForm,
+            };
+            assert!(codes.is_known(country));
+            interner.assign(&mut log, &mut ev, account, month);
+            let n = account_months.len() as u32;
+            let am = *account_months.entry((account, month)).or_insert(n);
+            let n = cells.len() as u32;
+            let cell = *cells.entry((account, country, month)).or_insert(n);
+            assert_eq!(ev.cell, cell, "row {i}");
+            assert_eq!(log.cell_account_months[cell as usize], am, "row {i}");
+            assert_eq!(log.cells[cell as usize], (account, country, month));
+            assert_eq!(log.account_months[am as usize], (account, month));
+        }
+        assert_eq!((cells.len(), account_months.len()), (90, 9));
+        assert_eq!((log.cells.len(), log.account_months.len()), (90, 9));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use super::{shown, Reject};
 use crate::event::{Country, Direction, Kind};
 use chrono_tz::Tz;
 use rustc_hash::FxHashMap;
-use std::sync::Arc;
+use std::rc::Rc;
 
 /// How many fields simcost reads from a row.
 pub const N_FIELDS: usize = 9;
@@ -99,13 +99,12 @@ pub struct Rows {
     pub rows: Vec<Row>,
     /// Contacts that are not phone numbers, trimmed, each once.
     pub ids: Vec<Box<str>>,
-    /// Account names, each once.
-    pub accounts: Vec<Arc<str>>,
-    /// Each account's key in `Parser::account_keys`, by block index.
+    /// The block's accounts, each once: its key in `Parser::account_keys`, by block index
+    /// (the reader reads a name only for a key new to it).
     pub account_keys: Vec<u32>,
     /// Business numbers as typed (trimmed), each once.
     pub business_numbers: Vec<Box<str>>,
-    /// (account, country, month) report cells, each once (accounts as in `accounts`).
+    /// (account, country, month) report cells, each once (accounts as in `account_keys`).
     pub cells: Vec<(u32, Country, i32)>,
     /// (account, month) pairs, each once.
     pub account_months: Vec<(u32, i32)>,
@@ -150,10 +149,15 @@ const MAX_CONTACT_BYTES: usize = 256;
 
 /// Accounts of a block compared byte by byte before their names are hashed.
 const FEW_ACCOUNTS: usize = 8;
+/// Accounts of a block whose names it keeps, so that a row of the last row's account needs
+/// only a comparison (past these, in a block of many accounts, the spelling's look-up).
+const NAMED_ACCOUNTS: usize = 32;
 
 /// Two-letter codes: the size of a table by `Country::index`.
 const COUNTRIES: usize = 26 * 26;
 const NO_CELL: u32 = u32::MAX;
+/// No country yet (`BlockState::first_cells`).
+const NO_COUNTRY: u16 = u16::MAX;
 /// Account-months of a block whose cells are found in a table (2.7 KB each); the others, in a
 /// log of many accounts, by a hash: a table each cost more to clear than the rows it served.
 const TABLED_ACCOUNT_MONTHS: usize = 32;
@@ -166,13 +170,23 @@ struct BlockState<'m> {
     zoned_month_days: Vec<MonthDays>,
     /// The accounts this thread has met, by the bytes as typed (kept across blocks).
     seen: &'m mut Seen,
+    /// The names of the first `NAMED_ACCOUNTS` block accounts, by block index.
+    names: Vec<Rc<str>>,
+    /// The last row's account, when named in `names`.
     last_account: Option<u32>,
     ids: FxHashMap<Box<str>, u32>,
     business_numbers: FxHashMap<Box<str>, u32>,
     /// Cells by account-month (block index) and country: a table read, not a hash, per row.
     cells: Vec<[u32; COUNTRIES]>,
-    /// Cells of the account-months past `TABLED_ACCOUNT_MONTHS`.
+    /// The first cell of each account-month past `TABLED_ACCOUNT_MONTHS`, by account-month
+    /// (country index, cell): in a block of many accounts most have one.
+    first_cells: Vec<(u16, u32)>,
+    /// Their other cells.
     more_cells: FxHashMap<(u32, Country), u32>,
+    /// Each account's first account-month, by block account: (month, account-month); in a
+    /// block of many accounts nearly every row is of another account than the row before.
+    first_months: Vec<(i32, u32)>,
+    /// The account-months after each account's first.
     account_months: FxHashMap<(u32, i32), u32>,
     last_account_month: Option<((u32, i32), u32)>,
     /// Contacts spelled as exports spell numbers (`phone::export_number`), each read once.
@@ -313,11 +327,14 @@ impl Parser<'_> {
             month_days,
             zoned_month_days: Vec::new(),
             seen,
+            names: Vec::new(),
             last_account: None,
             ids: FxHashMap::default(),
             business_numbers: FxHashMap::default(),
             cells: Vec::new(),
+            first_cells: Vec::new(),
             more_cells: FxHashMap::default(),
+            first_months: Vec::new(),
             account_months: FxHashMap::default(),
             last_account_month: None,
             export_numbers: FxHashMap::default(),
@@ -681,7 +698,7 @@ impl Parser<'_> {
         Ok(c)
     }
 
-    /// The row's account, as an index into `out.accounts` (added if new).
+    /// The row's account, as an index into `out.account_keys` (added if new).
     #[inline(always)]
     fn account(
         &self,
@@ -693,15 +710,16 @@ impl Parser<'_> {
         // field equal to it needs no trimming.
         let typed = self.bytes(rec, ACCOUNT);
         let account = match st.last_account {
-            Some(a) if same_name(&out.accounts[a as usize], typed) => a,
+            // (returned as is: the last account stays the last, and named)
+            Some(a) if same_name(&st.names[a as usize], typed) => return Ok(a),
             // A few accounts are compared as they are; more are hashed as typed.
-            _ if out.accounts.len() > FEW_ACCOUNTS => self.block_account(st, out, rec)?,
-            _ => match (out.accounts.iter()).position(|n| same_name(n, typed)) {
+            _ if out.account_keys.len() > FEW_ACCOUNTS => self.block_account(st, out, rec)?,
+            _ => match (st.names.iter()).position(|n| same_name(n, typed)) {
                 Some(a) => a as u32,
                 None => self.block_account(st, out, rec)?,
             },
         };
-        st.last_account = Some(account);
+        st.last_account = ((account as usize) < st.names.len()).then_some(account);
         Ok(account)
     }
 }
@@ -715,12 +733,18 @@ impl Parser<'_> {
         out: &mut Rows,
         rec: &impl Record,
     ) -> std::result::Result<u32, String> {
-        st.seen.block_index(
+        let account = st.seen.block_index(
             self.account_keys,
             self.bytes(rec, ACCOUNT),
             || self.field(rec, ACCOUNT).map(account_name),
-            (&mut out.accounts, &mut out.account_keys),
-        )
+            &mut out.account_keys,
+        )?;
+        // A new block account among the first: named (the key's name, this thread's copy).
+        if account as usize == st.names.len() && account < NAMED_ACCOUNTS as u32 {
+            let name = st.seen.name(out.account_keys[account as usize]).clone();
+            st.names.push(name);
+        }
+        Ok(account)
     }
 }
 
@@ -743,11 +767,14 @@ impl<'m> BlockState<'m> {
             month_days,
             zoned_month_days: Vec::new(),
             seen,
+            names: Vec::new(),
             last_account: None,
             ids: FxHashMap::default(),
             business_numbers: FxHashMap::default(),
             cells: Vec::new(),
+            first_cells: Vec::new(),
             more_cells: FxHashMap::default(),
+            first_months: Vec::new(),
             account_months: FxHashMap::default(),
             last_account_month: None,
             export_numbers: FxHashMap::default(),
@@ -765,7 +792,9 @@ impl BlockState<'_> {
         account: u32,
     ) -> &mut MonthDays {
         while self.zoned_month_days.len() <= account as usize {
-            let name = &out.accounts[self.zoned_month_days.len()];
+            let name = self
+                .seen
+                .name(out.account_keys[self.zoned_month_days.len()]);
             (self.zoned_month_days).push(MonthDays::new(zones.tz_of(name)));
         }
         &mut self.zoned_month_days[account as usize]
@@ -794,14 +823,33 @@ impl BlockState<'_> {
     fn account_month(&mut self, out: &mut Rows, account: u32, month: i32) -> u32 {
         let account_month = match self.last_account_month {
             Some((key, i)) if key == (account, month) => i,
+            _ => self.account_month_of(out, account, month),
+        };
+        self.last_account_month = Some(((account, month), account_month));
+        account_month
+    }
+
+    /// The block index of (account, month), its account's first month's or by a hash.
+    #[inline(always)]
+    fn account_month_of(&mut self, out: &mut Rows, account: u32, month: i32) -> u32 {
+        let a = account as usize;
+        if self.first_months.len() <= a {
+            (self.first_months).resize(a + 1, (0, NO_CELL));
+        }
+        match self.first_months[a] {
+            (m, i) if m == month && i != NO_CELL => i,
+            (_, NO_CELL) => {
+                let i = out.account_months.len() as u32;
+                out.account_months.push((account, month));
+                self.first_months[a] = (month, i);
+                i
+            }
             _ => index(
                 &mut self.account_months,
                 &mut out.account_months,
                 (account, month),
             ),
-        };
-        self.last_account_month = Some(((account, month), account_month));
-        account_month
+        }
     }
 
     /// The block index of the report cell (account, country, month) in `out.cells` (added if
@@ -815,9 +863,22 @@ impl BlockState<'_> {
             }
             &mut self.cells[account_month as usize][country.index()]
         } else {
-            self.more_cells
-                .entry((account_month, country))
-                .or_insert(NO_CELL)
+            let am = account_month as usize;
+            if self.first_cells.len() <= am {
+                (self.first_cells).resize(am + 1, (NO_COUNTRY, NO_CELL));
+            }
+            let first = &mut self.first_cells[am];
+            let c = country.index() as u16;
+            if first.0 == NO_COUNTRY {
+                first.0 = c;
+            }
+            if first.0 == c {
+                &mut first.1
+            } else {
+                self.more_cells
+                    .entry((account_month, country))
+                    .or_insert(NO_CELL)
+            }
         };
         if *cell == NO_CELL {
             *cell = out.cells.len() as u32;
@@ -956,7 +1017,7 @@ mod tests {
         text += "2026-03-01T00:01:00Z,+380501234567,in, acct3 \n";
         let rows = parser.parse(&Block::new(1, text.into_bytes()), Vec::new());
         assert_eq!(rows.rows.len(), 101);
-        assert_eq!(rows.accounts.len(), 12);
+        assert_eq!(rows.account_keys.len(), 12);
         for (i, r) in rows.rows.iter().enumerate() {
             let (a, _) = rows.account_months[r.account_month as usize];
             let want = if i == 100 {
@@ -964,7 +1025,8 @@ mod tests {
             } else {
                 name(i)
             };
-            assert_eq!(&*rows.accounts[a as usize], want, "row {i}");
+            let key = rows.account_keys[a as usize];
+            assert_eq!(parser.account_keys.name(key), want, "row {i}");
         }
     }
 
