@@ -77,7 +77,9 @@ pub(super) fn read_from_end(
         let read = add_from_end(rows_rx, ids, spare_rows, batch);
         // Unblock the cutter and the workers if this stopped early.
         *block_rx.lock().unwrap_or_else(|e| e.into_inner()) = None;
-        let lines = cutter.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        let lines = cutter
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
         (read, lines)
     });
     if let Read::Done = read {
@@ -113,7 +115,8 @@ fn header_end(file: &File) -> std::io::Result<(u64, u64)> {
         .flexible(true)
         .from_reader(std::io::BufReader::new(file));
     let mut rec = csv::ByteRecord::new();
-    rdr.read_byte_record(&mut rec).map_err(std::io::Error::other)?;
+    rdr.read_byte_record(&mut rec)
+        .map_err(std::io::Error::other)?;
     let end = rdr.position().byte();
     let mut head = vec![0; end as usize + 1];
     let n = file.read_at(&mut head, 0)?;
@@ -145,7 +148,9 @@ fn cut_from_end(
         bytes.resize((pos - from) as usize, 0);
         let cut = file.read_exact_at(&mut bytes, from).map(|()| {
             // The first line end: the bytes before it belong to the block before this one.
-            match (from == start, memchr::memchr(b'\n', &bytes)) {
+            // (Not the last byte: the block would be empty, its record longer than a block.)
+            let ends = &bytes[..bytes.len() - 1];
+            match (from == start, memchr::memchr(b'\n', ends)) {
                 (true, _) => Some(0),
                 (false, at) => at.map(|i| i + 1),
             }
