@@ -1569,7 +1569,7 @@ mod tests {
             path.to_str().unwrap(),
             &opts,
             &Recycle::default(),
-            false,
+            Unordered::Stop,
             &mut |b| {
                 names.extend(b.business_numbers);
                 pairs.extend(b.stream_business_numbers);

@@ -257,3 +257,33 @@ fn into_time_order(block: &[Event], held: &mut Vec<Event>, out: &mut Vec<Event>)
     let newest = out.iter().rev().take_while(|e| e.at == last).count();
     held.extend(out.drain(out.len() - newest..));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Script;
+
+    #[test]
+    fn blocks_newest_first_come_out_in_time_order_an_instant_whole_and_in_file_order() {
+        // The rows of a file newest first, (instant, line): instant 5 (lines 2-3), 4 (4-6),
+        // 3 (7), 2 (8-9); read from the end in blocks cut [2..=4] [5..=7] [8..=9], so that
+        // instant 4 straddles two blocks. Time order: lines 8 9 7 4 5 6 2 3.
+        let at = [5, 5, 4, 4, 4, 3, 2, 2];
+        let one = Script::table(&[("08:00", "a", "in", "")]).events()[0];
+        let events: Vec<Event> = (at.iter().enumerate())
+            .map(|(k, &t)| Event {
+                at: t,
+                line: k as u32 + 2,
+                ..one
+            })
+            .collect();
+        let (mut held, mut got) = (Vec::new(), Vec::new());
+        for block in [&events[6..8], &events[3..6], &events[0..3]] {
+            let mut out = Vec::new();
+            into_time_order(block, &mut held, &mut out);
+            got.extend(out.iter().map(|e| e.line));
+        }
+        got.extend(held.iter().map(|e| e.line));
+        assert_eq!(got, [8, 9, 7, 4, 5, 6, 2, 3]);
+    }
+}
