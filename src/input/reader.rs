@@ -400,7 +400,11 @@ fn read_input(
     if let (Added::NewestFirst, Some(batch)) = (added, batch.as_mut()) {
         // Nothing handed out yet: the ids of the first block are given again from the end.
         let mut ids = new_ids();
-        return match backward::read_from_end(&file, &parser, opts.threads, &mut ids, batch) {
+        if let Some(bar) = progress {
+            bar.set_position(0);
+        }
+        let reading = (&parser, opts.threads);
+        return match backward::read_from_end(&file, reading, progress, &mut ids, batch) {
             Ok(backward::Read::Done) => finish_log(ids, &err),
             // Read again the usual way: what was handed out is of no use (`read_log_in_batches`).
             Ok(backward::Read::FallBack) => {

@@ -49,8 +49,8 @@ pub(super) fn newest_first(events: &[Event]) -> bool {
 /// `parser`, given ids in `ids` and handed out in time order as `batch` says.
 pub(super) fn read_from_end(
     path: &str,
-    parser: &Parser,
-    threads: usize,
+    (parser, threads): (&Parser, usize),
+    progress: Option<&indicatif::ProgressBar>,
     ids: &mut Ids,
     batch: &mut Batches,
 ) -> std::io::Result<Read> {
@@ -67,8 +67,8 @@ pub(super) fn read_from_end(
     let (read, lines_after) = std::thread::scope(|scope| {
         let (rows_tx, rows_rx) = sync_channel::<(u64, Rows)>(workers * 2);
         let file = &file;
-        let cutter =
-            scope.spawn(move || cut_from_end(file, (data_start, size), block_tx, spare_bytes));
+        let cutter = scope
+            .spawn(move || cut_from_end(file, (data_start, size), block_tx, progress, spare_bytes));
         for _ in 0..workers {
             let (rows_tx, block_rx) = (rows_tx.clone(), &block_rx);
             scope.spawn(move || convert_blocks(block_rx, rows_tx, parser, spare_bytes, spare_rows));
@@ -132,6 +132,7 @@ fn cut_from_end(
     file: &File,
     (start, end): (u64, u64),
     block_tx: SyncSender<Cut>,
+    progress: Option<&indicatif::ProgressBar>,
     spare_bytes: &Recycle<u8>,
 ) -> u64 {
     let block_bytes = match FROM_END_BLOCK_BYTES.load(Ordering::Relaxed) {
@@ -161,6 +162,9 @@ fn cut_from_end(
             Ok(Some(cut)) => {
                 bytes.copy_within(cut.., 0);
                 bytes.truncate(bytes.len() - cut);
+                if let Some(bar) = progress {
+                    bar.inc(pos - (from + cut as u64));
+                }
                 pos = from + cut as u64;
                 from_end += line_ends(&bytes, 0, bytes.len());
                 let block = Block::new(BASE.saturating_sub(from_end), bytes);
