@@ -4,7 +4,9 @@
 //! all held at once. A log that turns out not to be in time order must have its events sorted
 //! first: if it is out of order from its first block, nothing is billed yet, and every event
 //! is kept as it is read, in time buckets (`billing::TimeBuckets`), then each bucket sorted
-//! while the ones before it are billed (`bill_kept`); else it is read again the usual way
+//! while the ones before it are billed (`bill_kept`) - or, newest first and with no sink, read
+//! from its end and billed as it is read (`input::Unordered::FromEnd`); else it is read again
+//! the usual way
 //! (`None`); so only a regular file comes this way (a pipe such as `/dev/stdin`
 //! cannot be read twice).
 
