@@ -403,7 +403,7 @@ fn read_input(
         if let Some(bar) = progress {
             bar.set_position(0);
         }
-        let reading = (&parser, opts.threads);
+        let reading = (&parser, opts.threads, delimiter);
         return match backward::read_from_end(&file, reading, progress, &mut ids, batch) {
             Ok(backward::Read::Done) => finish_log(ids, &err),
             // Read again the usual way: what was handed out is of no use (`read_log_in_batches`).

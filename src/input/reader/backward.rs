@@ -49,13 +49,13 @@ pub(super) fn newest_first(events: &[Event]) -> bool {
 /// `parser`, given ids in `ids` and handed out in time order as `batch` says.
 pub(super) fn read_from_end(
     path: &str,
-    (parser, threads): (&Parser, usize),
+    (parser, threads, delimiter): (&Parser, usize, u8),
     progress: Option<&indicatif::ProgressBar>,
     ids: &mut Ids,
     batch: &mut Batches,
 ) -> std::io::Result<Read> {
     let file = File::open(path)?;
-    let (data_start, header_lines) = header_end(&file)?;
+    let (data_start, header_lines) = header_end(&file, delimiter)?;
     let size = file.metadata()?.len();
     let workers = match threads {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -109,10 +109,11 @@ impl Numbering {
 
 /// Where the header ends (the first data byte) and the line ends before it: the header
 /// parsed as the csv crate does (blank lines before it skipped, quotes obeyed).
-fn header_end(file: &File) -> std::io::Result<(u64, u64)> {
+fn header_end(file: &File, delimiter: u8) -> std::io::Result<(u64, u64)> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
+        .delimiter(delimiter)
         .from_reader(std::io::BufReader::new(file));
     let mut rec = csv::ByteRecord::new();
     rdr.read_byte_record(&mut rec)
