@@ -146,33 +146,24 @@ fn cut_from_end(
             break;
         }
         let from = pos.saturating_sub(block_bytes).max(start);
-        let mut bytes = spare_bytes.take(0);
-        bytes.resize((pos - from) as usize, 0);
-        let cut = file.read_exact_at(&mut bytes, from).map(|()| {
-            // The first line end: the bytes before it belong to the block before this one.
-            // (Not the last byte: the block would be empty, its record longer than a block.)
-            let ends = &bytes[..bytes.len() - 1];
-            match (from == start, memchr::memchr(b'\n', ends)) {
-                (true, _) => Some(0),
-                (false, at) => at.map(|i| i + 1),
-            }
-        });
-        let block = match cut {
+        let block = match block_start(file, (start, from, pos)) {
             Err(e) => Err(e),
             Ok(None) => Ok(stop("a record longer than a block")),
-            Ok(Some(cut)) => {
-                bytes.copy_within(cut.., 0);
-                bytes.truncate(bytes.len() - cut);
-                if let Some(bar) = progress {
-                    bar.inc(pos - (from + cut as u64));
-                }
-                pos = from + cut as u64;
-                from_end += line_ends(&bytes, 0, bytes.len());
-                let block = Block::new(BASE.saturating_sub(from_end), bytes);
-                match block.plain || memchr::memchr(b'"', &block.bytes).is_none() {
-                    true => Ok(block),
-                    false => Ok(stop("a quote")),
-                }
+            Ok(Some(at)) => {
+                let mut bytes = spare_bytes.take(0);
+                bytes.resize((pos - at) as usize, 0);
+                file.read_exact_at(&mut bytes, at).map(|()| {
+                    if let Some(bar) = progress {
+                        bar.inc(pos - at);
+                    }
+                    pos = at;
+                    from_end += line_ends(&bytes, 0, bytes.len());
+                    let block = Block::new(BASE.saturating_sub(from_end), bytes);
+                    match block.plain || memchr::memchr(b'"', &block.bytes).is_none() {
+                        true => block,
+                        false => stop("a quote"),
+                    }
+                })
             }
         };
         let last = !matches!(&block, Ok(b) if b.fault.is_none());
@@ -181,6 +172,27 @@ fn cut_from_end(
         }
     }
     from_end
+}
+
+/// Where the block of the bytes `from..pos` begins: after the first line end in them (the
+/// bytes before it belong to the block before), found in a few kilobytes read ahead rather
+/// than the whole block moved; `start` (the first data byte) if `from` is. `None`: no line
+/// end but the last byte (the block would be empty, its record longer than a block).
+fn block_start(file: &File, (start, from, pos): (u64, u64, u64)) -> std::io::Result<Option<u64>> {
+    if from == start {
+        return Ok(Some(start));
+    }
+    let mut head = [0u8; 4096];
+    let mut at = from;
+    while at + 1 < pos {
+        let n = (head.len() as u64).min(pos - 1 - at) as usize;
+        file.read_exact_at(&mut head[..n], at)?;
+        if let Some(i) = memchr::memchr(b'\n', &head[..n]) {
+            return Ok(Some(at + i as u64 + 1));
+        }
+        at += n as u64;
+    }
+    Ok(None)
 }
 
 /// An empty block whose fault stops reading from the end.
