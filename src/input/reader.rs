@@ -399,23 +399,35 @@ fn read_input(
     .map_err(|(line, msg)| err(line, msg))?;
     if let (Added::NewestFirst, Some(batch)) = (added, batch.as_mut()) {
         // Nothing handed out yet: the ids of the first block are given again from the end.
-        let mut ids = new_ids();
-        if let Some(bar) = progress {
-            bar.set_position(0);
-        }
         let reading = (&parser, opts.threads, delimiter);
-        return match backward::read_from_end(&file, reading, progress, &mut ids, batch) {
-            Ok(backward::Read::Done) => finish_log(ids, &err),
-            // Read again the usual way: what was handed out is of no use (`read_log_in_batches`).
-            Ok(backward::Read::FallBack) => {
-                let mut log = ids.log;
-                log.in_time_order = false;
-                Ok(log)
-            }
-            Err(e) => Err(read_err(0, e)),
-        };
+        return read_newest_first(new_ids(), reading, progress, batch, &err);
     }
     finish_log(ids, &err)
+}
+
+/// A log newest first read from its end into `ids` (`backward`): the log, or, if reading from
+/// the end stopped, the log out of time order, for the caller to read again (what was handed
+/// out is of no use: `read_log_in_batches`).
+fn read_newest_first(
+    mut ids: Ids,
+    reading: (&Parser, usize, u8),
+    progress: Option<&indicatif::ProgressBar>,
+    batch: &mut Batches,
+    err: &dyn Fn(u64, String) -> Error,
+) -> Result<Log> {
+    if let Some(bar) = progress {
+        bar.set_position(0);
+    }
+    let file = ids.log.file.clone();
+    match backward::read_from_end(&file, reading, progress, &mut ids, batch) {
+        Ok(backward::Read::Done) => finish_log(ids, err),
+        Ok(backward::Read::FallBack) => {
+            let mut log = ids.log;
+            log.in_time_order = false;
+            Ok(log)
+        }
+        Err(e) => Err(err(0, format!("cannot read CSV ({e})"))),
+    }
 }
 
 /// Whether a log newest first may be read from its end (`Unordered::FromEnd`): a regular file
