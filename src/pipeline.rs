@@ -4,7 +4,9 @@
 //! all held at once. A log that turns out not to be in time order must have its events sorted
 //! first: if it is out of order from its first block, nothing is billed yet, and every event
 //! is kept as it is read, in time buckets (`billing::TimeBuckets`), then each bucket sorted
-//! while the ones before it are billed (`bill_kept`); else it is read again the usual way
+//! while the ones before it are billed (`bill_kept`) - or, newest first and with no sink, read
+//! from its end and billed as it is read (`input::Unordered::FromEnd`); else it is read again
+//! the usual way
 //! (`None`); so only a regular file comes this way (a pipe such as `/dev/stdin`
 //! cannot be read twice).
 
@@ -13,7 +15,7 @@ use crate::billing::{
 };
 use crate::error::Result;
 use crate::event::Event;
-use crate::input::{self, Batch, Contacts, Log, ReadOptions, Recycle};
+use crate::input::{self, Batch, Contacts, Log, ReadOptions, Recycle, Unordered};
 use crate::rates::Model;
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
@@ -90,7 +92,14 @@ fn bill_while_reading<'m>(
             senders.push(tx);
             handles.push(s.spawn(move || bill_batches(models, share, opts, sinks, rx, spare)));
         }
-        let log = input::read_log_in_batches(path, read, spare, keep, &mut |batch| {
+        // Read from the end, a log newest first is billed as it is read; its events' lines
+        // are only right once it is read, so not with a sink (ledger, explain, reconcile).
+        let unordered = match (keep, sinks.is_empty()) {
+            (false, _) => Unordered::Stop,
+            (true, false) => Unordered::Keep,
+            (true, true) => Unordered::FromEnd,
+        };
+        let log = input::read_log_in_batches(path, read, spare, unordered, &mut |batch| {
             if !batch.in_time_order {
                 // The events are in cache: into their buckets now, the list used again.
                 let kept = kept.get_or_insert_with(TimeBuckets::default);

@@ -19,7 +19,7 @@ pub use contacts::{cmp_number_names, number_name_key, Contacts};
 pub use decode::encoding_for_label;
 pub use reader::{
     read_from, read_log, read_log_in_batches, Batch, ExportOptions, Interner, Log, ReadOptions,
-    Reject, DEFAULT_MAX_RECORD_BYTES,
+    Reject, Unordered, DEFAULT_MAX_RECORD_BYTES, FROM_END_BLOCK_BYTES,
 };
 pub use recycle::Recycle;
 

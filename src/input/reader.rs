@@ -21,6 +21,9 @@ use std::io::Read;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Mutex;
 
+mod backward;
+pub use backward::FROM_END_BLOCK_BYTES;
+
 pub struct ReadOptions {
     pub tz: Tz,
     /// `--map field=column`: the column to read a field from.
@@ -235,12 +238,12 @@ pub struct Batch {
 /// with `in_time_order` false, and what was handed out is of no use. Unless `keep`, and that
 /// row is in the first block (nothing handed out yet): then every batch is handed out all the
 /// same, marked out of order (`Batch::in_time_order`), for the caller to keep, so that a log
-/// out of order from its start is read once.
+/// out of order from its start is read once (`Unordered`).
 pub fn read_log_in_batches(
     path: &str,
     opts: &ReadOptions,
     spare_events: &Recycle<Event>,
-    keep: bool,
+    keep: Unordered,
     batch: &mut dyn FnMut(Batch),
 ) -> Result<Log> {
     read_log_with(Some(path), opts, Some((batch, spare_events, keep)))
@@ -298,10 +301,30 @@ pub fn read_from(file: String, input: impl Read + Send, opts: &ReadOptions) -> R
     read_input(file, input, 0, None, opts, None)
 }
 
-/// Where batches go, where their event lists come back for reuse, and whether a log out of
-/// time order from its first block is handed out all the same, to be kept
-/// (`read_log_in_batches`).
-type Batches<'a> = (&'a mut dyn FnMut(Batch), &'a Recycle<Event>, bool);
+/// Where batches go, where their event lists come back for reuse, and what is done with a
+/// log out of time order from its first block (`read_log_in_batches`).
+type Batches<'a> = (&'a mut dyn FnMut(Batch), &'a Recycle<Event>, Unordered);
+
+/// What `read_log_in_batches` does with a log out of time order from its first block.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Unordered {
+    /// Stops reading (the caller reads it again).
+    Stop,
+    /// Hands out every batch all the same, marked out of order, for the caller to keep.
+    Keep,
+    /// As `Keep`; but a log newest first, where it is safe (a regular file as it is, not an
+    /// export), is read from its end instead (`backward`): its batches come in time order.
+    /// Its events' lines are counted from the end until it is read (rejects get theirs
+    /// right): for a caller that does not read them (no ledger).
+    FromEnd,
+}
+
+/// How `add_in_order` ended: every block added, or a log newest first found in the first
+/// block, to be read from its end.
+enum Added {
+    All,
+    NewestFirst,
+}
 
 /// `size`: the input's length if known (0 if not), to size the event list once. `progress`
 /// is moved on block by block. `batch`: see `read_log_in_batches`.
@@ -352,10 +375,19 @@ fn read_input(
     let account_keys = AccountKeys::default();
     let lines = opts.lines.as_deref().map(Vec::as_slice);
     let parser = parser(&columns, &codes, &account_keys, opts, (delimiter, lines));
-    let mut ids = Ids::new(Log::new(file.clone(), header.clone()), &account_keys);
-    // The default account, used when the column is absent or empty.
-    ids.account_id("");
-    read_blocks(
+    if let Some((_, _, keep)) = batch.as_mut() {
+        if *keep == Unordered::FromEnd && !from_end_safe(&file, size, &columns, opts) {
+            *keep = Unordered::Keep;
+        }
+    }
+    let new_ids = || {
+        let mut ids = Ids::new(Log::new(file.clone(), header.clone()), &account_keys);
+        // The default account, used when the column is absent or empty.
+        ids.account_id("");
+        ids
+    };
+    let mut ids = new_ids();
+    let added = read_blocks(
         (blocks, first),
         &parser,
         opts.threads,
@@ -365,7 +397,49 @@ fn read_input(
         size,
     )
     .map_err(|(line, msg)| err(line, msg))?;
+    if let (Added::NewestFirst, Some(batch)) = (added, batch.as_mut()) {
+        // Nothing handed out yet: the ids of the first block are given again from the end.
+        let reading = (&parser, opts.threads, delimiter);
+        return read_newest_first(new_ids(), reading, progress, batch, &err);
+    }
     finish_log(ids, &err)
+}
+
+/// A log newest first read from its end into `ids` (`backward`): the log, or, if reading from
+/// the end stopped, the log out of time order, for the caller to read again (what was handed
+/// out is of no use: `read_log_in_batches`).
+fn read_newest_first(
+    mut ids: Ids,
+    reading: (&Parser, usize, u8),
+    progress: Option<&indicatif::ProgressBar>,
+    batch: &mut Batches,
+    err: &dyn Fn(u64, String) -> Error,
+) -> Result<Log> {
+    if let Some(bar) = progress {
+        bar.set_position(0);
+    }
+    let file = ids.log.file.clone();
+    match backward::read_from_end(&file, reading, progress, &mut ids, batch) {
+        Ok(backward::Read::Done) => finish_log(ids, err),
+        Ok(backward::Read::FallBack) => {
+            let mut log = ids.log;
+            log.in_time_order = false;
+            Ok(log)
+        }
+        Err(e) => Err(err(0, format!("cannot read CSV ({e})"))),
+    }
+}
+
+/// Whether a log newest first may be read from its end (`Unordered::FromEnd`): a regular file
+/// read as it is (`size` known: not compressed nor transcoded), not the canonical form of an
+/// export (its lines are the export's), and without a business number column (a stream's is
+/// the first its rows name in the file).
+fn from_end_safe(file: &str, size: u64, columns: &Columns, opts: &ReadOptions) -> bool {
+    let business_number = FIELDS.iter().position(|f| *f == "business_number");
+    size > 0
+        && opts.lines.is_none()
+        && business_number.is_none_or(|i| columns.index[i].is_none())
+        && std::fs::metadata(file).is_ok_and(|m| m.is_file())
 }
 
 /// The log whose rows `ids` has read: its busiest contact noted, its accounts numbered by
@@ -500,7 +574,7 @@ fn read_messages(
             });
         }
         drop(rows_tx);
-        add_in_order(rows_rx, ids, spare_rows, batch, (0, 1))
+        add_in_order(rows_rx, ids, spare_rows, batch, (0, 1)).map(|_| ())
     })
 }
 
@@ -654,7 +728,7 @@ fn read_blocks<R: Read + Send>(
     ids: &mut Ids,
     batch: &mut Option<Batches>,
     size: u64,
-) -> std::result::Result<(), (u64, String)> {
+) -> std::result::Result<Added, (u64, String)> {
     let first_bytes = first.bytes.len().max(1) as u64;
     // A thread cuts the input into blocks, `workers` threads convert them (in any order), and
     // this one gives out ids block by block in input order.
@@ -756,7 +830,7 @@ fn add_in_order(
     spare_rows: &Recycle<Row>,
     batch: &mut Option<Batches>,
     (size, first_bytes): (u64, u64),
-) -> std::result::Result<(), (u64, String)> {
+) -> std::result::Result<Added, (u64, String)> {
     let mut pending = std::collections::BTreeMap::new();
     let mut next = 0u64;
     // Out of order from the first block: batches handed out all the same, to be kept.
@@ -778,8 +852,14 @@ fn add_in_order(
             added?;
             if let Some((hand_out, spare, keep)) = batch.as_mut() {
                 if !ids.log.in_time_order && !keeping {
-                    if !(*keep && next == 1) {
-                        return Ok(());
+                    let newest_first = *keep == Unordered::FromEnd
+                        && next == 1
+                        && backward::newest_first(&ids.log.events);
+                    if newest_first {
+                        return Ok(Added::NewestFirst);
+                    }
+                    if !(*keep != Unordered::Stop && next == 1) {
+                        return Ok(Added::All);
                     }
                     keeping = true;
                 }
@@ -787,7 +867,7 @@ fn add_in_order(
             }
         }
     }
-    Ok(())
+    Ok(Added::All)
 }
 
 /// The header (names trimmed, a BOM dropped) and the rest of the block it ends in. Blank lines
@@ -1702,7 +1782,7 @@ mod tests {
             path.to_str().unwrap(),
             &opts,
             &Recycle::default(),
-            false,
+            Unordered::Stop,
             &mut |b| {
                 names.extend(b.business_numbers);
                 pairs.extend(b.stream_business_numbers);

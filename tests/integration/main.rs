@@ -12,6 +12,7 @@ mod config;
 mod decide;
 mod exports_a;
 mod exports_b;
+mod from_end;
 mod golden;
 mod input;
 mod ledger;
