@@ -58,12 +58,15 @@ struct Slot {
 /// Never a number's key: numbers have at most 17 digits.
 const EMPTY: u64 = u64::MAX;
 
-/// Log2 of the number of shards.
-const SHARD_BITS: u32 = 6;
+/// Log2 of the number of shards: eight, so that a shard of a million contacts' table is tens of
+/// MB, on 2 MB pages (`huge_pages`). With 64 shards of 1-2 MB none was: every slot's read
+/// missed the TLB too, and the reader's prefetches waited on page walks (the notifications
+/// log, a million contacts in no order: 0.2 CPU-s, issue 24).
+const SHARD_BITS: u32 = 3;
 
 /// The contact id of each phone number: open addressing with linear probing, in shards by the
 /// top bits of the hash. A shard doubles on its own, when a quarter to a half full (by shard,
-/// so that the shards, which fill alike, do not all grow at once): growing moves a sixty-fourth
+/// so that the shards, which fill alike, do not all grow at once): growing moves an eighth
 /// of the table at a time. One table doubling at a million numbers stalled the reader for some
 /// 40 ms, and with it the threads waiting on its rows.
 pub struct NumberTable {
@@ -84,7 +87,7 @@ impl Default for NumberTable {
     fn default() -> Self {
         NumberTable {
             shards: (0..1 << SHARD_BITS)
-                .map(|i| Shard::with_slots(16, 64 + i))
+                .map(|i| Shard::with_slots(16, 64 + i * (64 >> SHARD_BITS)))
                 .collect(),
         }
     }
@@ -133,18 +136,20 @@ impl NumberTable {
 
 impl Shard {
     fn with_slots(n: usize, fill: usize) -> Shard {
+        let empty = Slot {
+            number: EMPTY,
+            known: Known {
+                contact: 0,
+                streams: AccountStreams::NONE,
+                inbound: 0,
+            },
+        };
+        // Asked for on huge pages before it is written (from 4 MB up).
+        let mut slots = Vec::new();
+        crate::huge_pages::make_room(&mut slots, n);
+        slots.resize(n, empty);
         Shard {
-            slots: vec![
-                Slot {
-                    number: EMPTY,
-                    known: Known {
-                        contact: 0,
-                        streams: AccountStreams::NONE,
-                        inbound: 0,
-                    },
-                };
-                n
-            ],
+            slots,
             shift: 64 - n.trailing_zeros(),
             len: 0,
             fill,
@@ -250,7 +255,7 @@ mod tests {
         for shard in &table.shards {
             assert!(shard.slots.len() > 2 * shard.len);
         }
-        // 10,000 numbers past 64 shards of 16 slots: every shard has grown.
+        // 10,000 numbers past 8 shards of 16 slots: every shard has grown.
         assert!(table.shards.iter().all(|s| s.slots.len() > 16));
     }
 }
