@@ -732,10 +732,7 @@ fn read_blocks<R: Read + Send>(
     let first_bytes = first.bytes.len().max(1) as u64;
     // A thread cuts the input into blocks, `workers` threads convert them (in any order), and
     // this one gives out ids block by block in input order.
-    let workers = match threads {
-        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
-        n => n,
-    };
+    let workers = workers(threads);
     let (block_tx, block_rx) = sync_channel::<Cut>(workers * 2);
     let block_rx: Mutex<Option<Receiver<Cut>>> = Mutex::new(Some(block_rx));
     // Block bytes go back to the cutter, row lists back to the workers.
@@ -753,6 +750,14 @@ fn read_blocks<R: Read + Send>(
         *block_rx.lock().unwrap_or_else(|e| e.into_inner()) = None;
         result
     })
+}
+
+/// The threads that convert blocks into rows: `threads`, or one per core when 0.
+fn workers(threads: usize) -> usize {
+    match threads {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    }
 }
 
 /// A block cut from the input, numbered in input order (or why the input could not be read).

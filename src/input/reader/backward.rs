@@ -57,10 +57,7 @@ pub(super) fn read_from_end(
     let file = File::open(path)?;
     let (data_start, header_lines) = header_end(&file, delimiter)?;
     let size = file.metadata()?.len();
-    let workers = match threads {
-        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
-        n => n,
-    };
+    let workers = super::workers(threads);
     let (block_tx, block_rx) = sync_channel::<Cut>(workers * 2);
     let block_rx: Mutex<Option<Receiver<Cut>>> = Mutex::new(Some(block_rx));
     let (spare_bytes, spare_rows) = (&Recycle::default(), &Recycle::default());
