@@ -125,7 +125,14 @@ fn bill_while_reading<'m>(
     let results = match (log.in_time_order, kept) {
         (true, _) => finish_all(billers, &log, threads),
         // Nothing was billed (the first batch was out of order already).
-        (false, Some(kept)) => bill_kept(&log, kept, models, &shares, opts, sinks),
+        (false, Some(kept)) => {
+            // Nothing is read any more: a thread per engine group (the whatsapp-meta and
+            // whatsapp-session engines apart), so that no thread bills two (issue 24).
+            let groups = billing::engine_groups(models, &opts.accounts);
+            let threads = if threads > 1 { groups.len() } else { 1 };
+            let shares = billing::shares(groups, threads);
+            bill_kept(&log, kept, models, &shares, opts, sinks)
+        }
         (false, None) => return Ok(None),
     };
     Ok(Some((log, in_model_order(results))))

@@ -119,7 +119,7 @@ impl CellMut<'_> {
 
     #[inline(always)]
     pub(super) fn add_cost(&mut self, amount: Decimal) {
-        self.hot.cost += amount;
+        super::money::add(&mut self.hot.cost, amount);
     }
 }
 

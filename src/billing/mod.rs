@@ -10,6 +10,7 @@ mod biller;
 mod buckets;
 mod cells;
 mod fees;
+mod money;
 mod order;
 mod pools;
 mod pricing;

@@ -39,7 +39,7 @@ impl Pool {
     pub(super) fn draw(&mut self, size: u64, amount: Decimal, runs: bool) {
         self.size = size;
         self.items += 1;
-        self.value += amount;
+        super::money::add(&mut self.value, amount);
         if runs {
             match self.runs.last_mut() {
                 Some((p, n)) if *p == amount => *n += 1,

@@ -150,7 +150,7 @@ pub(super) fn session_price(
     if !matches!(p, Price::Unpriced) {
         cell.count(Hot::SessionsCharged);
     }
-    month.linear += p.amount();
+    super::money::add(&mut month.linear, p.amount());
     p
 }
 
@@ -167,7 +167,7 @@ pub(super) fn message_price(
 ) -> Price {
     let p = prices.look_up(ev, prices.message_column(cat));
     if free == 0 {
-        month.linear += p.amount();
+        super::money::add(&mut month.linear, p.amount());
         if !matches!(p, Price::Unpriced) {
             cell.count(Hot::BusinessInitiatedCharged);
         }
@@ -199,7 +199,7 @@ pub(super) fn international_price(
         return Price::Unpriced;
     };
     let p = prices.look_up(ev, i.column);
-    month.linear += p.amount();
+    super::money::add(&mut month.linear, p.amount());
     if !matches!(p, Price::Unpriced) {
         cell.count(Hot::International);
     }
@@ -232,7 +232,7 @@ pub(super) fn meta_price(
             }
         }
         (None, _) => {
-            month.linear += list.amount();
+            super::money::add(&mut month.linear, list.amount());
             false
         }
     };
