@@ -714,7 +714,10 @@ mod tests {
         // 23 and 24 bytes after the `+` (24 the longest read a word at a time), and 29, read
         // byte by byte
         assert_eq!(key("+4 9 - 1 5 1 - 1 2 3 4 5"), Some((4_915_112_345, 4915)));
-        assert_eq!(key("+4 9 - 1 5 1 - 1 2 3 4 5 "), Some((4_915_112_345, 4915)));
+        assert_eq!(
+            key("+4 9 - 1 5 1 - 1 2 3 4 5 "),
+            Some((4_915_112_345, 4915))
+        );
         assert_eq!(
             key("+4 9 - 1 5 1 - 1 2 3 4 5 6 7 8"),
             Some((4_915_112_345_678, 4915))
