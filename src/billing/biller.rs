@@ -147,54 +147,47 @@ impl<'m> Biller<'m> {
     pub fn step(&mut self, i: u32, ev: &Event, outcome: &Outcome) {
         let model = self.model;
         let c = ev.cell as usize;
-        let m = self.cells.hot[c].month as usize;
+        // The cell is looked up once for the event (each look-up is a bounds check and an
+        // address, reloaded after every store through it): 26 instructions an event and
+        // model went to indexing.
+        let mut cell = self.cells.get(c);
+        let m = cell.month() as usize;
         if self.counts {
-            count_engine_decisions(&mut self.cells.get(c), ev, outcome);
+            count_engine_decisions(&mut cell, ev, outcome);
         }
-        // the card column that priced a Meta charge (authentication-international may stand
-        // for authentication), for the ledger and explain
-        let mut priced_as = None;
-        // Each arm borrows the cell and month itself: the Meta one is a call of its own, so
-        // that the other models' billing stays small (with it inline, `step` had a 376-byte
+        // The Meta arm is a call of its own, which takes the cell again and adds the cost
+        // itself: the other models' billing stays small (with it inline, `step` had a 376-byte
         // frame, and was too large to inline into the replay loops).
-        let (price, category) = match outcome.charge {
-            Charge::None => (Price::Free, None),
+        let (price, category, priced_as) = match outcome.charge {
+            Charge::None => (Price::Free, None, None),
             // `session.charged` is a Viber key (rates/schema.rs): true on every other model
-            Charge::Session if !model.session.charged => (Price::FreeSession, None),
+            Charge::Session if !model.session.charged => (Price::FreeSession, None, None),
             Charge::Session => {
-                let (cell, month) = (&mut self.cells.get(c), &mut self.months[m]);
-                (session_price(&mut self.prices, ev, cell, month), None)
+                let p = session_price(&mut self.prices, ev, &mut cell, &mut self.months[m]);
+                settle(&mut cell, p);
+                (p, None, None)
             }
             Charge::International => {
-                let (cell, month) = (&mut self.cells.get(c), &mut self.months[m]);
-                (international_price(&mut self.prices, ev, cell, month), None)
+                let month = &mut self.months[m];
+                let p = international_price(&mut self.prices, ev, &mut cell, month);
+                settle(&mut cell, p);
+                (p, None, None)
             }
             Charge::Message(cat) => {
                 let free = (self.free, self.pool_runs);
-                let at = (&mut self.cells.get(c), &mut self.months[m]);
+                let at = (&mut cell, &mut self.months[m]);
                 let low_months = &mut self.low_months;
                 let p = message_price(&mut self.prices, ev, cat, free, at, low_months);
-                (p, Some(cat))
+                settle(&mut cell, p);
+                (p, Some(cat), None)
             }
             Charge::Meta(mc) => {
                 let (p, column) = self.meta_charge(ev, &mc, (c, m));
-                priced_as = Some(column).filter(|col| *col != mc.column);
-                (p, None)
+                // the card column that priced it (authentication-international may stand for
+                // authentication), for the ledger and explain
+                (p, None, Some(column).filter(|col| *col != mc.column))
             }
         };
-        let mut cell = self.cells.get(c);
-        if price == Price::Unpriced {
-            cell.count(Hot::Unpriced);
-        }
-        // No sum of money here can overflow (Decimal's `+` checks and would panic): prices are
-        // at most 1,000 (rates/README.md "Ranges"), so fewer than 2^64 messages add up to at
-        // most 1.9e19 x 1e3 = 1.9e22 in `cost`, `spend`, `linear` or a pool's `value`, far
-        // below Decimal::MAX = 7.9e28. With at most 8 decimal places the sums stay exact up
-        // to 7.9e20 (7.9e17 messages at the largest price).
-        // A month's spend is its cells' cost, summed by `finish` (exact sums: in any order).
-        if let Price::Priced { amount, .. } = price {
-            cell.add_cost(amount);
-        }
         if self.keep_lines {
             self.keep_line(i, outcome, (price, category), priced_as);
         }
@@ -243,6 +236,7 @@ impl<'m> Biller<'m> {
         // a tier pool near a band's end counts as a low month: the replay keeps the order of
         // one instant's events while any is (`Replayer::bill_runs`)
         *low_months += self.tiers.near as i64 - near as i64;
+        settle(&mut self.cells.get(c), priced.0);
         priced
     }
 
@@ -453,6 +447,24 @@ impl<'m> Biller<'m> {
             volumes,
             assumed_domestic,
         }
+    }
+}
+
+/// A charge's price in its cell: an unpriced one counted, a priced one's amount added to the
+/// cell's cost.
+#[inline(always)]
+fn settle(cell: &mut CellMut, price: Price) {
+    if price == Price::Unpriced {
+        cell.count(Hot::Unpriced);
+    }
+    // No sum of money here can overflow (Decimal's `+` checks and would panic): prices are
+    // at most 1,000 (rates/README.md "Ranges"), so fewer than 2^64 messages add up to at
+    // most 1.9e19 x 1e3 = 1.9e22 in `cost`, `spend`, `linear` or a pool's `value`, far
+    // below Decimal::MAX = 7.9e28. With at most 8 decimal places the sums stay exact up
+    // to 7.9e20 (7.9e17 messages at the largest price).
+    // A month's spend is its cells' cost, summed by `finish` (exact sums: in any order).
+    if let Price::Priced { amount, .. } = price {
+        cell.add_cost(amount);
     }
 }
 

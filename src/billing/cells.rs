@@ -105,6 +105,12 @@ pub(super) struct CellMut<'a> {
 }
 
 impl CellMut<'_> {
+    /// The cell's account-month (`Log::cell_account_months`).
+    #[inline(always)]
+    pub(super) fn month(&self) -> u32 {
+        self.hot.month
+    }
+
     /// Counts one of a usual count (at most once per count and message: `Cells::expect`).
     #[inline(always)]
     pub(super) fn count(&mut self, k: Hot) {
