@@ -6,8 +6,8 @@ use rust_decimal::Decimal;
 
 /// `*sum += amount`, the same `Decimal` to the bit (mantissa, scale and sign). When both are
 /// positive with the same scale, as a cell's sum of one card's prices nearly always is, their
-/// mantissas are added inline; any other case (another scale, a sign, a sum past 96 bits) is
-/// `Decimal`'s own `+=`.
+/// mantissas are added inline; a zero sum becomes the amount, a zero amount keeps the sum; any
+/// other case (another scale, a sign, a sum past 96 bits) is `Decimal`'s own `+=`.
 #[inline(always)]
 pub(super) fn add(sum: &mut Decimal, amount: Decimal) {
     let scale = sum.scale();
@@ -20,6 +20,18 @@ pub(super) fn add(sum: &mut Decimal, amount: Decimal) {
             *sum = Decimal::from_parts(m as u32, (m >> 32) as u32, (m >> 64) as u32, false, scale);
             return;
         }
+    }
+    // `Decimal`'s sum with a zero (rust_decimal's `add_sub_internal`, every path): a zero sum
+    // gives the amount, its mantissa, scale and sign, whatever the zero's scale and sign (a
+    // sum's first amount: a cell's cost and a month's list value start at 0 of scale 0);
+    // else a zero amount gives the sum (an unpriced message adds 0 to its month's list
+    // value). As `+=`, each was a call of some 45 instructions.
+    if sum.is_zero() {
+        *sum = amount;
+        return;
+    }
+    if amount.is_zero() {
+        return;
     }
     *sum += amount;
 }
@@ -68,6 +80,31 @@ mod tests {
             parts(big),
             ("184467440737.09551616".into(), 1 << 64, 8, false)
         );
+        // A zero sum takes the amount as it is, whatever the zero's scale or sign (Decimal's
+        // rule, not the larger scale): 0 + 0.0125 = 0.0125; 0.00 + 0.5 = 0.5 (not 0.50);
+        // 0.0000 + 1 = 1; -0.00 + 0.05 = 0.05 (positive); 0 + -0.05 = -0.05; a first amount
+        // past 64 bits, 0.000 + 18446744073709.551616 (2^64 at 6 places), is itself.
+        assert_eq!(parts(sum(&["0.0125"])), ("0.0125".into(), 125, 4, false));
+        assert_eq!(parts(sum(&["0.00", "0.5"])), ("0.5".into(), 5, 1, false));
+        assert_eq!(parts(sum(&["0.0000", "1"])), ("1".into(), 1, 0, false));
+        assert_eq!(parts(sum(&["-0.00", "0.05"])), ("0.05".into(), 5, 2, false));
+        assert_eq!(parts(sum(&["-0.05"])), ("-0.05".into(), -5, 2, true));
+        assert_eq!(
+            parts(sum(&["0.000", "18446744073709.551616"])),
+            ("18446744073709.551616".into(), 1 << 64, 6, false)
+        );
+        // A zero amount keeps the sum, its scale and sign, whatever the zero's: 0.0125 + 0 =
+        // 0.0125; 0.05 + 0.000 = 0.05; 0.05 + -0.00 = 0.05; -0.05 + 0 = -0.05. Both zero: the
+        // amount (the zero sum's rule first), 0.00 + 0 = 0; 0 + 0.000 = 0.000.
+        assert_eq!(
+            parts(sum(&["0.0125", "0"])),
+            ("0.0125".into(), 125, 4, false)
+        );
+        assert_eq!(parts(sum(&["0.05", "0.000"])), ("0.05".into(), 5, 2, false));
+        assert_eq!(parts(sum(&["0.05", "-0.00"])), ("0.05".into(), 5, 2, false));
+        assert_eq!(parts(sum(&["-0.05", "0"])), ("-0.05".into(), -5, 2, true));
+        assert_eq!(parts(sum(&["0.00", "0"])), ("0".into(), 0, 0, false));
+        assert_eq!(parts(sum(&["0", "0.000"])), ("0.000".into(), 0, 3, false));
         let mut over = Decimal::from_parts(u32::MAX, u32::MAX, u32::MAX, false, 1);
         add(&mut over, dec("0.1"));
         assert_eq!(over.to_string(), "7922816251426433759354395034");
