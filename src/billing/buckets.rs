@@ -2,7 +2,8 @@
 //! cache, appended to coarse time buckets (about an hour each), which grow either way as
 //! instants come; once the log is read, each bucket is gathered and sorted in cache, one after
 //! the other, while the billing threads bill the buckets before it. No second full copy of the
-//! events (as `into_time_order` needs) and the sorting overlaps the billing.
+//! events (as `into_time_order` needs) and the sorting overlaps the billing. An event is kept
+//! in 24 bytes where that says all of it (`kept::Narrow`), else as it is.
 
 mod kept;
 
