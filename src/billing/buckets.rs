@@ -2,15 +2,20 @@
 //! cache, appended to coarse time buckets (about an hour each), which grow either way as
 //! instants come; once the log is read, each bucket is gathered and sorted in cache, one after
 //! the other, while the billing threads bill the buckets before it. No second full copy of the
-//! events (as `into_time_order` needs) and the sorting overlaps the billing.
+//! events (as `into_time_order` needs) and the sorting overlaps the billing. An event is kept
+//! in 24 bytes where that says all of it (`kept::Narrow`), else as it is.
+
+mod kept;
 
 use crate::event::Event;
+use kept::{Form, Narrow, Wide};
 
-/// A bucket's span: instants (microseconds) shifted right by this much, about 72 minutes,
-/// widened (`coarsen`) when the log spans more than `MOST_BUCKETS` of them.
-const FIRST_SHIFT: u32 = 32;
+/// A bucket's span: instants (microseconds) shifted right by this much, about 72 minutes (as
+/// a narrow slot holds them), widened (`coarsen`) when the log spans more than `MOST_BUCKETS`
+/// of them.
+const FIRST_SHIFT: u32 = kept::NARROW_SHIFT;
 
-/// Buckets at most (64K: about 9 years of 72-minute buckets, 3 MB of bucket heads).
+/// Buckets at most (64K: about 9 years of 72-minute buckets, 4 MB of bucket heads).
 const MOST_BUCKETS: usize = 1 << 16;
 
 /// A bucket's first chunk, in events; each next one twice as large up to `LARGEST_CHUNK`:
@@ -23,20 +28,29 @@ const LARGEST_CHUNK: usize = 4096;
 /// one instant, and nothing is left to sort.
 const FINE_EVENTS: usize = 1;
 
-/// One time bucket: chunks filled in input order, the last one being filled.
-#[derive(Default)]
-struct Bucket {
-    full: Vec<Vec<Event>>,
-    tail: Vec<Event>,
+/// One time bucket: chunks filled in input order, the last one being filled; the UTC day of
+/// its first instant (for narrow slots).
+struct Bucket<S> {
+    full: Vec<Vec<S>>,
+    tail: Vec<S>,
+    day: i32,
 }
 
-impl Bucket {
+impl<S> Bucket<S> {
+    fn new(day: i32) -> Self {
+        Bucket {
+            full: Vec::new(),
+            tail: Vec::new(),
+            day,
+        }
+    }
+
     #[inline(always)]
-    fn push(&mut self, e: Event) {
+    fn push(&mut self, s: S) {
         if self.tail.len() == self.tail.capacity() {
             self.new_tail();
         }
-        self.tail.push(e);
+        self.tail.push(s);
     }
 
     #[inline(never)]
@@ -52,13 +66,13 @@ impl Bucket {
         self.tail.is_empty() && self.full.is_empty()
     }
 
-    fn chunks(&self) -> impl Iterator<Item = &[Event]> + Clone {
+    fn chunks(&self) -> impl Iterator<Item = &[S]> + Clone {
         (self.full.iter().map(|c| &c[..])).chain(std::iter::once(&self.tail[..]))
     }
 
     /// `other`'s chunks after this one's. The two share no instant, so every instant's events
     /// stay in input order (the sort of `drain_sorted` is stable).
-    fn append(&mut self, mut other: Bucket) {
+    fn append(&mut self, mut other: Bucket<S>) {
         if other.is_empty() {
             return;
         }
@@ -70,12 +84,34 @@ impl Bucket {
     }
 }
 
-/// Events in time buckets, each in input order: bucket `k` holds the instants `at` with
-/// `at >> shift == lo + k`.
-pub struct TimeBuckets {
+/// Events in time buckets of one form, each in input order: bucket `k` holds the instants
+/// `at` with `at >> shift == lo + k`.
+struct Buckets<F: Form> {
     shift: u32,
     lo: i64,
-    buckets: Vec<Bucket>,
+    buckets: Vec<Bucket<F::Slot>>,
+}
+
+impl<F: Form> Default for Buckets<F> {
+    fn default() -> Self {
+        Buckets {
+            shift: FIRST_SHIFT,
+            lo: 0,
+            buckets: Vec::new(),
+        }
+    }
+}
+
+/// The kept events, narrow while they all fit (`kept::Narrow`), else wide.
+enum Kept {
+    Narrow(Buckets<Narrow>),
+    Wide(Buckets<Wide>),
+}
+
+/// Events kept in time buckets as a log out of time order is read, to be handed out in time
+/// order once it is read (`drain_sorted`).
+pub struct TimeBuckets {
+    kept: Kept,
     len: usize,
     /// While no event is later than the one before (a log newest first, a common export):
     /// the event lists as they came, not bucketed, to be read back to front (`drain_sorted`).
@@ -85,9 +121,7 @@ pub struct TimeBuckets {
 impl Default for TimeBuckets {
     fn default() -> Self {
         TimeBuckets {
-            shift: FIRST_SHIFT,
-            lo: 0,
-            buckets: Vec::new(),
+            kept: Kept::Narrow(Buckets::default()),
             len: 0,
             newest_first: Some(Vec::new()),
         }
@@ -124,68 +158,31 @@ impl TimeBuckets {
         Some(events)
     }
 
-    /// Appends `events` to their buckets.
-    fn bucket(&mut self, events: &[Event]) {
-        for e in events {
-            let mut k = (e.at >> self.shift).wrapping_sub(self.lo) as u64;
-            if k >= self.buckets.len() as u64 {
-                self.make_room(e.at);
-                k = ((e.at >> self.shift) - self.lo) as u64;
-            }
-            self.buckets[k as usize].push(*e);
-        }
-    }
-
-    /// Buckets for instant `at` too: more of them at the end it lies beyond (half as many
-    /// again, so that a log going back in time moves them seldom), wider ones if the span
-    /// would be more than `MOST_BUCKETS`.
-    #[inline(never)]
-    fn make_room(&mut self, at: i64) {
-        if self.buckets.is_empty() {
-            self.lo = at >> self.shift;
-            self.buckets.push(Bucket::default());
-            return;
-        }
-        let most = MOST_BUCKETS as i64;
+    /// Appends `events` to their buckets, all of them made wide from the first event a narrow
+    /// slot cannot hold (a day far from its instant, a log spanning more than 9 years).
+    fn bucket(&mut self, mut events: &[Event]) {
         loop {
-            let key = at >> self.shift;
-            let hi = self.lo + self.buckets.len() as i64 - 1;
-            let (need_lo, need_hi) = (self.lo.min(key), hi.max(key));
-            if need_hi - need_lo >= most {
-                self.coarsen();
-                continue;
+            match &mut self.kept {
+                Kept::Narrow(b) => {
+                    events = &events[b.bucket(events)..];
+                    if events.is_empty() {
+                        return;
+                    }
+                    self.kept = Kept::Wide(widen(std::mem::take(b)));
+                }
+                Kept::Wide(b) => {
+                    let kept = b.bucket(events);
+                    debug_assert_eq!(kept, events.len(), "a wide slot holds any event");
+                    return;
+                }
             }
-            let slack = (self.buckets.len() / 2) as i64;
-            let (new_lo, new_hi) = if key < self.lo {
-                ((need_lo - slack).max(need_hi - most + 1), hi)
-            } else {
-                (self.lo, (need_hi + slack).min(need_lo + most - 1))
-            };
-            let mut buckets = Vec::with_capacity((new_hi - new_lo + 1) as usize);
-            buckets.resize_with((self.lo - new_lo) as usize, Bucket::default);
-            buckets.append(&mut self.buckets);
-            buckets.resize_with((new_hi - new_lo + 1) as usize, Bucket::default);
-            self.buckets = buckets;
-            self.lo = new_lo;
-            return;
         }
     }
 
-    /// Buckets twice as wide: each pair merged, the earlier's chunks first.
-    fn coarsen(&mut self) {
-        self.shift += 1;
-        let old_lo = self.lo;
-        self.lo = old_lo >> 1;
-        let mut merged: Vec<Bucket> = Vec::new();
-        for (k, b) in std::mem::take(&mut self.buckets).into_iter().enumerate() {
-            let key = ((old_lo + k as i64) >> 1) - self.lo;
-            if key as usize == merged.len() {
-                merged.push(b);
-            } else {
-                merged[key as usize].append(b);
-            }
-        }
-        self.buckets = merged;
+    /// Whether every event is kept narrow (24 bytes), for tests.
+    #[cfg(test)]
+    fn is_narrow(&self) -> bool {
+        matches!(self.kept, Kept::Narrow(_))
     }
 
     /// The events in time order, stably (one instant's events in input order), as parts of
@@ -201,14 +198,126 @@ impl TimeBuckets {
         if let Some(lists) = self.newest_first {
             return drain_newest_first(lists, part, take, bill);
         }
+        match self.kept {
+            Kept::Narrow(b) => b.drain_sorted(part, take, bill),
+            Kept::Wide(b) => b.drain_sorted(part, take, bill),
+        }
+    }
+}
+
+/// `narrow`'s events, bucket after bucket, each in input order, in wide buckets: every
+/// instant's events stay in input order.
+#[inline(never)]
+fn widen(narrow: Buckets<Narrow>) -> Buckets<Wide> {
+    let mut wide = Buckets::<Wide>::default();
+    let mut events = Vec::new();
+    for (k, bucket) in narrow.buckets.iter().enumerate() {
+        let base = narrow.base(k);
+        for c in bucket.chunks() {
+            events.clear();
+            events.extend(c.iter().map(|s| Narrow::unpack(s, base, bucket.day)));
+            wide.bucket(&events);
+        }
+    }
+    wide
+}
+
+impl<F: Form> Buckets<F> {
+    /// The first instant of bucket `k`.
+    fn base(&self, k: usize) -> i64 {
+        (self.lo + k as i64) << self.shift
+    }
+
+    /// Appends the first events of `events` to their buckets, all unless this form cannot
+    /// hold one: how many.
+    fn bucket(&mut self, events: &[Event]) -> usize {
+        for (i, e) in events.iter().enumerate() {
+            let mut k = (e.at >> self.shift).wrapping_sub(self.lo) as u64;
+            if k >= self.buckets.len() as u64 {
+                if !self.make_room(e.at) {
+                    return i;
+                }
+                k = ((e.at >> self.shift) - self.lo) as u64;
+            }
+            let bucket = &mut self.buckets[k as usize];
+            let Some(s) = F::pack(e, bucket.day) else {
+                return i;
+            };
+            bucket.push(s);
+        }
+        events.len()
+    }
+
+    /// Buckets for instant `at` too: more of them at the end it lies beyond (half as many
+    /// again, so that a log going back in time moves them seldom), wider ones if the span
+    /// would be more than `MOST_BUCKETS` - or false if this form's cannot be wider.
+    #[inline(never)]
+    fn make_room(&mut self, at: i64) -> bool {
+        let most = MOST_BUCKETS as i64;
+        loop {
+            let key = at >> self.shift;
+            if self.buckets.is_empty() {
+                self.lo = key;
+            }
+            let hi = self.lo + self.buckets.len().max(1) as i64 - 1;
+            let (need_lo, need_hi) = (self.lo.min(key), hi.max(key));
+            if need_hi - need_lo >= most {
+                if !F::COARSENS {
+                    return false;
+                }
+                self.coarsen();
+                continue;
+            }
+            let slack = (self.buckets.len() / 2) as i64;
+            let (new_lo, new_hi) = if key < self.lo {
+                ((need_lo - slack).max(need_hi - most + 1), hi)
+            } else {
+                (self.lo, (need_hi + slack).min(need_lo + most - 1))
+            };
+            let mut buckets = Vec::with_capacity((new_hi - new_lo + 1) as usize);
+            let new = |k: i64| Bucket::new(kept::utc_day(k << self.shift));
+            buckets.extend((new_lo..self.lo).map(new));
+            buckets.append(&mut self.buckets);
+            buckets.extend((new_lo + buckets.len() as i64..=new_hi).map(new));
+            self.buckets = buckets;
+            self.lo = new_lo;
+            return true;
+        }
+    }
+
+    /// Buckets twice as wide: each pair merged, the earlier's chunks first.
+    fn coarsen(&mut self) {
+        self.shift += 1;
+        let old_lo = self.lo;
+        self.lo = old_lo >> 1;
+        let mut merged: Vec<Bucket<F::Slot>> = Vec::new();
+        for (k, b) in std::mem::take(&mut self.buckets).into_iter().enumerate() {
+            let key = ((old_lo + k as i64) >> 1) - self.lo;
+            if key as usize == merged.len() {
+                merged.push(b);
+            } else {
+                merged[key as usize].append(b);
+            }
+        }
+        self.buckets = merged;
+    }
+
+    /// `TimeBuckets::drain_sorted` of these buckets, each freed once sorted.
+    fn drain_sorted(
+        self,
+        part: usize,
+        take: &mut dyn FnMut(usize) -> Vec<Event>,
+        bill: &mut dyn FnMut(u32, Vec<Event>),
+    ) {
         let mut first = 0u32;
         let mut out = take(part);
         let mut scratch = Vec::new();
-        for bucket in self.buckets {
+        for (k, bucket) in self.buckets.into_iter().enumerate() {
             if bucket.is_empty() {
                 continue;
             }
-            sort_chunks(bucket.chunks(), &mut out, &mut scratch);
+            let base = (self.lo + k as i64) << self.shift;
+            sort_chunks::<F>(&bucket, base, &mut out, &mut scratch);
             drop(bucket);
             if out.len() >= part {
                 let n = out.len() as u32;
@@ -260,54 +369,58 @@ fn drain_newest_first(
     }
 }
 
-/// Appends the events of `chunks` (in input order) to `out` in time order, stably: counted
-/// into fine buckets of equal time spans, scattered there, each fine bucket then sorted if
-/// it is not in order already (all in cache for a bucket of some thousands of events).
-fn sort_chunks<'e>(
-    chunks: impl Iterator<Item = &'e [Event]> + Clone,
+/// Appends the events of `bucket` (starting at instant `base`) to `out` in time order,
+/// stably: counted into fine buckets of equal time spans, scattered there, each fine bucket
+/// then sorted if it is not in order already (all in cache for a bucket of some thousands
+/// of events).
+fn sort_chunks<F: Form>(
+    bucket: &Bucket<F::Slot>,
+    base: i64,
     out: &mut Vec<Event>,
     starts: &mut Vec<usize>,
 ) {
     let (mut min, mut max, mut n) = (i64::MAX, i64::MIN, 0usize);
-    for c in chunks.clone() {
+    for c in bucket.chunks() {
         n += c.len();
-        for e in c {
-            (min, max) = (min.min(e.at), max.max(e.at));
+        for s in c {
+            let at = F::at(s, base);
+            (min, max) = (min.min(at), max.max(at));
         }
     }
-    if n == 0 {
+    let Some(template) = bucket.chunks().flatten().next() else {
         return;
-    }
+    };
     // An instant's distance from `min`: exact in a u64 for any two i64 (`at >= min`).
     let span = max.wrapping_sub(min) as u64;
     let most = (n / FINE_EVENTS).max(1) as u64;
     let shift = (0..64).find(|s| span >> s < most).unwrap_or(63);
-    let fine = |e: &Event| (e.at.wrapping_sub(min) as u64 >> shift) as usize;
+    let fine = |s: &F::Slot| (F::at(s, base).wrapping_sub(min) as u64 >> shift) as usize;
     starts.clear();
     starts.resize((span >> shift) as usize + 2, 0);
-    for c in chunks.clone() {
-        for e in c {
-            starts[fine(e) + 1] += 1;
+    for c in bucket.chunks() {
+        for s in c {
+            starts[fine(s) + 1] += 1;
         }
     }
-    let base = out.len();
-    starts[0] = base;
+    let first = out.len();
+    starts[0] = first;
     for b in 1..starts.len() {
         starts[b] += starts[b - 1];
     }
-    let Some(&template) = chunks.clone().flatten().next() else {
-        return;
-    };
-    out.resize(base + n, template);
-    for c in chunks {
-        for e in c {
-            let at = &mut starts[fine(e)];
-            out[*at] = *e;
+    out.resize(first + n, F::unpack(template, base, bucket.day));
+    for c in bucket.chunks() {
+        for s in c {
+            let at = &mut starts[fine(s)];
+            out[*at] = F::unpack(s, base, bucket.day);
             *at += 1;
         }
     }
+    // Nothing to sort in most logs (instants to the second): one look at all of them.
+    if out[first..].is_sorted_by_key(|e| e.at) {
+        return;
+    }
     // `starts[b]` is now where fine bucket `b` ends.
-    let mut from = base;
+    let mut from = first;
     for &to in &starts[..starts.len() - 1] {
         let fine = &mut out[from..to];
         if fine.len() > 1 && !fine.is_sorted_by_key(|e| e.at) {
@@ -320,69 +433,123 @@ fn sort_chunks<'e>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::Script;
+    use crate::event::{Category, Country, Direction, Kind, MICROS_PER_HOUR as HOUR};
 
-    /// `n` events whose instants come from `at(i)`, lines numbering the input order.
+    /// `n` events whose instants come from `at(i)`, lines numbering the input order, each
+    /// on a day up to a day from its instant's UTC day (as in a zone), the other fields
+    /// varied with `i`.
     fn events(n: u32, at: impl Fn(u32) -> i64) -> Vec<Event> {
-        let s = Script::new()
-            .at("2026-03-02 08:00")
-            .contact("alice")
-            .inbound();
-        let template = s.events()[0];
+        let countries = [*b"DE", *b"AZ", *b"ZA"];
+        let kinds = [Kind::FreeForm, Kind::Template(Some(Category::Utility))];
         (0..n)
-            .map(|i| Event {
-                at: at(i),
-                line: i + 2,
-                ..template
+            .map(|i| {
+                let at = at(i);
+                Event {
+                    at,
+                    day: (at.div_euclid(24 * HOUR) + i as i64 % 3 - 1) as i32,
+                    line: i + 2,
+                    contact: i % 1000,
+                    stream: i % 999,
+                    cell: i % 17,
+                    country: Country::from_bytes(&countries[i as usize % 3]).unwrap(),
+                    direction: [Direction::Inbound, Direction::Outbound][i as usize % 2],
+                    kind: kinds[i as usize / 2 % 2],
+                }
             })
             .collect()
     }
 
+    /// Every field of an event, to compare.
+    fn fields(e: &Event) -> String {
+        format!("{e:?}")
+    }
+
+    /// `input` kept in blocks of 7,000, drained in parts of 1,000, checked against a stable
+    /// sort by instant; whether it was kept narrow.
+    fn kept_and_drained(k: usize, input: &[Event]) -> bool {
+        let mut want: Vec<Event> = input.to_vec();
+        want.sort_by_key(|e| e.at);
+        let mut kept = TimeBuckets::default();
+        for block in input.chunks(7_000) {
+            kept.add(block.to_vec());
+        }
+        assert_eq!(kept.len(), input.len());
+        let narrow = kept.is_narrow();
+        let mut got: Vec<Event> = Vec::new();
+        kept.drain_sorted(1_000, &mut Vec::with_capacity, &mut |first, part| {
+            assert_eq!(first as usize, got.len(), "shape {k}: parts follow on");
+            if let (Some(last), Some(next)) = (got.last(), part.first()) {
+                assert!(last.at < next.at, "shape {k}: an instant cut between parts");
+            }
+            got.extend_from_slice(&part);
+        });
+        assert_eq!(got.len(), want.len(), "shape {k}");
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(fields(g), fields(w), "shape {k}, event {i}");
+        }
+        narrow
+    }
+
     #[test]
     fn kept_events_come_out_in_time_order_stably_in_parts_of_whole_instants() {
-        const HOUR: i64 = 3_600_000_000;
         // Shuffled over a month (with ties), newest first over a week (ties cut between
         // lists), a month of instants starting in its middle then going back, a span of
         // centuries (buckets widened), negative and extreme instants, one instant only
-        // (newest first as well as in order), newest first until its last event.
-        let shapes: [&dyn Fn(u32) -> i64; 7] = [
-            &|i| ((i as u64 * 2_654_435_761) % 50_000) as i64 * (720 * HOUR / 50_000),
-            &|i| 1_800_000_000_000_000 - (i as i64 / 3) * 1_000_000,
-            &|i| 1_800_000_000_000_000 + ((i as i64 * 7919) % 1000 - 500) * HOUR,
-            &|i| ((i as i64 * 104_729) % 5_000) * (876_000 / 5_000) * HOUR,
-            &|i| match i % 4 {
-                0 => i64::MIN + i as i64,
-                1 => i64::MAX - i as i64,
-                2 => -(i as i64) * 1_000_003,
-                _ => 5,
-            },
-            &|_| 42,
-            &|i| {
-                if i < 59_999 {
-                    1_000_000 - i as i64 / 3
-                } else {
-                    999_999
-                }
-            },
+        // (newest first as well as in order), newest first until its last event, a month
+        // with one event's day far from its instant late in the log.
+        let shapes: [(&dyn Fn(u32) -> i64, bool); 8] = [
+            (
+                &|i| ((i as u64 * 2_654_435_761) % 50_000) as i64 * (720 * HOUR / 50_000),
+                true,
+            ),
+            (
+                &|i| 1_800_000_000_000_000 - (i as i64 / 3) * 1_000_000,
+                true,
+            ),
+            (
+                &|i| 1_800_000_000_000_000 + ((i as i64 * 7919) % 1000 - 500) * HOUR,
+                true,
+            ),
+            (
+                &|i| ((i as i64 * 104_729) % 5_000) * (876_000 / 5_000) * HOUR,
+                false,
+            ),
+            (
+                &|i| match i % 4 {
+                    0 => i64::MIN + i as i64,
+                    1 => i64::MAX - i as i64,
+                    2 => -(i as i64) * 1_000_003,
+                    _ => 5,
+                },
+                false,
+            ),
+            (&|_| 42, true),
+            (
+                &|i| {
+                    if i < 59_999 {
+                        1_000_000 - i as i64 / 3
+                    } else {
+                        999_999
+                    }
+                },
+                true,
+            ),
+            (
+                &|i| ((i as u64 * 2_654_435_761) % 50_000) as i64 * (720 * HOUR / 50_000),
+                false,
+            ),
         ];
-        for (k, at) in shapes.iter().enumerate() {
-            let input = events(60_000, at);
-            let mut want: Vec<(i64, u32)> = input.iter().map(|e| (e.at, e.line)).collect();
-            want.sort_by_key(|e| e.0);
-            let mut kept = TimeBuckets::default();
-            for block in input.chunks(7_000) {
-                kept.add(block.to_vec());
+        for (k, (at, narrow)) in shapes.iter().enumerate() {
+            let mut input = events(60_000, at);
+            if k == 7 {
+                // A day 200 days from its instant: no narrow slot holds it.
+                input[45_123].day += 200;
             }
-            assert_eq!(kept.len(), input.len());
-            let mut got: Vec<(i64, u32)> = Vec::new();
-            kept.drain_sorted(1_000, &mut Vec::with_capacity, &mut |first, part| {
-                assert_eq!(first as usize, got.len(), "shape {k}: parts follow on");
-                if let (Some(last), Some(next)) = (got.last(), part.first()) {
-                    assert!(last.0 < next.at, "shape {k}: an instant cut between parts");
-                }
-                got.extend(part.iter().map(|e| (e.at, e.line)));
-            });
-            assert!(got == want, "shape {k}");
+            assert_eq!(
+                kept_and_drained(k, &input),
+                *narrow,
+                "shape {k}: kept narrow"
+            );
         }
     }
 }
