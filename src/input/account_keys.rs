@@ -146,7 +146,8 @@ impl Default for ShortSpellings {
     fn default() -> Self {
         ShortSpellings {
             slots: Vec::new(),
-            shift: 64,
+            // (No slots: any home is past the end.)
+            shift: 63,
             len: 0,
         }
     }
