@@ -47,16 +47,23 @@ impl AccountStreams {
     }
 }
 
-/// One slot: 32 bytes, so that a slot never straddles two cache lines.
+/// One slot: 32 bytes, so that a slot never straddles two cache lines. All zeros is an
+/// empty slot (`Slots`).
 #[derive(Clone, Copy)]
 #[repr(C, align(32))]
 struct Slot {
+    /// The number's key plus one (`key`); `EMPTY` in an empty slot.
     number: u64,
     known: Known,
 }
 
-/// Never a number's key: numbers have at most 17 digits.
-const EMPTY: u64 = u64::MAX;
+/// An empty slot's `number`: never a key plus one (numbers have at most 17 digits).
+const EMPTY: u64 = 0;
+
+/// What a slot keeps for `number`.
+fn key(number: u64) -> u64 {
+    number + 1
+}
 
 /// Log2 of the number of shards: eight, so that a shard of a million contacts' table is tens of
 /// MB, on 2 MB pages (`huge_pages`). With 64 shards of 1-2 MB none was: every slot's read
@@ -74,7 +81,7 @@ pub struct NumberTable {
 }
 
 struct Shard {
-    slots: Vec<Slot>,
+    slots: Slots,
     /// 64 minus log2 of the slot count: the hash's bits below the shard's pick the slot.
     shift: u32,
     len: usize,
@@ -110,7 +117,7 @@ impl NumberTable {
 
     /// The number with the most inbound rows (its contact id and count), if any has one.
     pub fn busiest(&self) -> Option<(u32, u32)> {
-        let slots = self.shards.iter().flat_map(|s| &s.slots);
+        let slots = self.shards.iter().flat_map(|s| s.slots.iter());
         (slots.filter(|s| s.number != EMPTY && s.known.inbound > 0))
             .map(|s| (s.known.contact, s.known.inbound))
             .max_by_key(|&(contact, n)| (n, std::cmp::Reverse(contact)))
@@ -127,29 +134,17 @@ impl NumberTable {
     /// The entry of `number`, made with `new` if the number is not in the table yet; true
     /// when it was made.
     pub fn entry(&mut self, number: u64, new: Known) -> (&mut Known, bool) {
-        debug_assert_ne!(number, EMPTY);
+        debug_assert_ne!(key(number), EMPTY);
         let h = hash(number);
         let i = self.shard(h);
-        self.shards[i].entry(h, number, new)
+        self.shards[i].entry(h, key(number), new)
     }
 }
 
 impl Shard {
     fn with_slots(n: usize, fill: usize) -> Shard {
-        let empty = Slot {
-            number: EMPTY,
-            known: Known {
-                contact: 0,
-                streams: AccountStreams::NONE,
-                inbound: 0,
-            },
-        };
-        // Asked for on huge pages before it is written (from 4 MB up).
-        let mut slots = Vec::new();
-        crate::huge_pages::make_room(&mut slots, n);
-        slots.resize(n, empty);
         Shard {
-            slots,
+            slots: Slots::zeroed(n),
             shift: 64 - n.trailing_zeros(),
             len: 0,
             fill,
@@ -162,6 +157,7 @@ impl Shard {
         ((h << SHARD_BITS) >> self.shift) as usize
     }
 
+    /// The entry of the number whose key is `number` (`key`) and hash `h`.
     fn entry(&mut self, h: u64, number: u64, new: Known) -> (&mut Known, bool) {
         if self.len >= self.limit {
             self.grow();
@@ -184,13 +180,113 @@ impl Shard {
 
     fn grow(&mut self) {
         let mut bigger = Shard::with_slots(self.slots.len() * 2, self.fill);
-        for s in &self.slots {
+        for s in self.slots.iter() {
             if s.number != EMPTY {
-                bigger.entry(hash(s.number), s.number, s.known);
+                bigger.entry(hash(s.number - 1), s.number, s.known);
             }
         }
         *self = bigger;
     }
+}
+
+/// A shard's slots on pages the system hands out zeroed (an anonymous map), all empty: a new
+/// shard is not written before use. (Filled with empty slots as a `Vec`, each new shard was
+/// written whole once more after the system had cleared its pages: on the notifications log,
+/// a million contacts, the fill was most of the time spent growing, issue 24.) From 4 MB,
+/// asked for on huge pages before it is touched (`huge_pages`).
+struct Slots {
+    slots: std::ptr::NonNull<Slot>,
+    len: usize,
+}
+
+impl Slots {
+    /// `len` empty slots.
+    fn zeroed(len: usize) -> Slots {
+        let layout = std::alloc::Layout::array::<Slot>(len).expect("a shard fits in memory");
+        Slots {
+            slots: zeroed_pages(layout).cast(),
+            len,
+        }
+    }
+
+    fn layout(&self) -> std::alloc::Layout {
+        std::alloc::Layout::array::<Slot>(self.len).expect("made from this layout")
+    }
+}
+
+impl std::ops::Deref for Slots {
+    type Target = [Slot];
+    fn deref(&self) -> &[Slot] {
+        // SAFETY: `slots` holds `len` slots, zeroed when made (a zeroed `Slot` is a valid,
+        // empty one: plain integers), owned by `self`.
+        unsafe { std::slice::from_raw_parts(self.slots.as_ptr(), self.len) }
+    }
+}
+
+impl std::ops::DerefMut for Slots {
+    fn deref_mut(&mut self) -> &mut [Slot] {
+        // SAFETY: as in `deref`; `&mut self` is the only way to them.
+        unsafe { std::slice::from_raw_parts_mut(self.slots.as_ptr(), self.len) }
+    }
+}
+
+impl Drop for Slots {
+    fn drop(&mut self) {
+        // SAFETY: made by `zeroed_pages` with this layout, freed once.
+        unsafe { free_pages(self.slots.cast(), self.layout()) }
+    }
+}
+
+// SAFETY: `Slots` owns its slots as a `Vec<Slot>` would.
+unsafe impl Send for Slots {}
+unsafe impl Sync for Slots {}
+
+/// Zeroed memory for `layout`: an anonymous map (page-aligned), which the system clears as
+/// each page is first touched, with no write before; its whole 2 MB pages asked for as huge
+/// pages.
+#[cfg(unix)]
+fn zeroed_pages(layout: std::alloc::Layout) -> std::ptr::NonNull<u8> {
+    let size = layout.size().max(1);
+    // SAFETY: a fresh private anonymous map, no file; checked for failure below.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            size,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        std::alloc::handle_alloc_error(layout);
+    }
+    // SAFETY: `p` is a map of `size` bytes, not yet touched.
+    unsafe { crate::huge_pages::advise_range(p as usize, size) };
+    std::ptr::NonNull::new(p.cast()).unwrap_or_else(|| std::alloc::handle_alloc_error(layout))
+}
+
+/// Frees what `zeroed_pages` gave for `layout`.
+///
+/// # Safety
+/// `p` came from `zeroed_pages(layout)` and is not used after.
+#[cfg(unix)]
+unsafe fn free_pages(p: std::ptr::NonNull<u8>, layout: std::alloc::Layout) {
+    // SAFETY: the caller's promise: `p` is a map of this size.
+    unsafe { libc::munmap(p.as_ptr().cast(), layout.size().max(1)) };
+}
+
+#[cfg(not(unix))]
+fn zeroed_pages(layout: std::alloc::Layout) -> std::ptr::NonNull<u8> {
+    // SAFETY: a `Slot` array's layout has a non-zero size (a shard has at least 16 slots).
+    let p = unsafe { std::alloc::alloc_zeroed(layout) };
+    std::ptr::NonNull::new(p).unwrap_or_else(|| std::alloc::handle_alloc_error(layout))
+}
+
+#[cfg(not(unix))]
+unsafe fn free_pages(p: std::ptr::NonNull<u8>, layout: std::alloc::Layout) {
+    // SAFETY: the caller's promise: `p` came from `alloc_zeroed(layout)`.
+    unsafe { std::alloc::dealloc(p.as_ptr(), layout) }
 }
 
 #[cfg(test)]
@@ -215,6 +311,26 @@ mod tests {
         // A third account is the caller's to look up.
         assert_eq!(streams.get_or_make(3, 10), None);
         assert_eq!(streams.get_or_make(0, 11), Some(7));
+    }
+
+    /// An empty slot is all zeros (`Slots`): the number whose key would read as empty, 0, is
+    /// an entry like any other, in a fresh shard and after growth.
+    #[test]
+    fn the_number_zero_is_not_an_empty_slot() {
+        let mut table = NumberTable::default();
+        let new = |contact| Known {
+            contact,
+            streams: AccountStreams::NONE,
+            inbound: 0,
+        };
+        assert!(table.entry(0, new(0)).1);
+        for n in 1..1000 {
+            assert!(table.entry(n * 7_919, new(n as u32)).1);
+        }
+        let (known, made) = table.entry(0, new(1000));
+        assert!(!made);
+        assert_eq!(known.contact, 0);
+        assert_eq!(table.len(), 1000);
     }
 
     #[test]
