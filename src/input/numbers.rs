@@ -339,6 +339,55 @@ mod tests {
         assert_eq!(table.len(), 1000);
     }
 
+    /// Numbers whose search starts at the same slot, the shard's last (so that it wraps to the
+    /// first), each keep their own entry; asking ahead for them reads within the shard.
+    #[test]
+    fn numbers_of_one_home_slot_at_a_shards_end_each_keep_their_entry() {
+        let mut table = NumberTable::default();
+        let home = |t: &NumberTable, n: u64| {
+            let h = hash(n);
+            (t.shard(h), t.shards[t.shard(h)].home(h))
+        };
+        // Three numbers of shard 0's last slot (of 16; the fourth would grow it).
+        let last = table.shards[0].slots.len() - 1;
+        let numbers: Vec<u64> = (1_000_000u64..)
+            .filter(|&n| home(&table, n) == (0, last))
+            .take(3)
+            .collect();
+        for (c, &n) in numbers.iter().enumerate() {
+            table.prefetch(n);
+            let new = Known {
+                contact: c as u32,
+                streams: AccountStreams::NONE,
+                inbound: 0,
+            };
+            assert!(table.entry(n, new).1);
+        }
+        // The last slot and the first two, in order of entry.
+        let taken: Vec<u64> = table.shards[0].slots.iter().map(|s| s.number).collect();
+        assert_eq!(taken[last], key(numbers[0]));
+        assert_eq!(
+            taken[..2],
+            numbers[1..].iter().map(|&n| key(n)).collect::<Vec<_>>()[..]
+        );
+        for (c, &n) in numbers.iter().enumerate().rev() {
+            let (known, made) = table.entry(n, Known::default_for_test());
+            assert!(!made);
+            assert_eq!(known.contact, c as u32);
+        }
+        assert_eq!(table.shards[0].slots.len(), 16, "no growth");
+    }
+
+    impl Known {
+        fn default_for_test() -> Known {
+            Known {
+                contact: u32::MAX,
+                streams: AccountStreams::NONE,
+                inbound: 0,
+            }
+        }
+    }
+
     #[test]
     fn a_number_keeps_its_entry_through_growth() {
         // Numbers close together and far apart, each entered twice; the table must agree with
