@@ -36,14 +36,23 @@ pub fn make_room<T>(v: &mut Vec<T>, len: usize) {
 
 /// Asks for the whole 2 MB pages of `v`'s allocation to be huge pages (a hint: ignored where
 /// the system has none).
-#[cfg(target_os = "linux")]
 fn advise<T>(v: &Vec<T>) {
-    let start = v.as_ptr() as usize;
-    let end = start + v.capacity() * std::mem::size_of::<T>();
+    // SAFETY: the range is `v`'s allocation.
+    unsafe { advise_range(v.as_ptr() as usize, v.capacity() * std::mem::size_of::<T>()) }
+}
+
+/// `advise` for the `len` bytes from address `start` (the number table's shards,
+/// `input::numbers`).
+///
+/// # Safety
+/// The range is memory the caller owns.
+#[cfg(target_os = "linux")]
+pub unsafe fn advise_range(start: usize, len: usize) {
+    let end = start + len;
     let first = start.next_multiple_of(HUGE_PAGE);
     let last = end & !(HUGE_PAGE - 1);
     if last > first {
-        // SAFETY: the range lies inside `v`'s allocation; `MADV_HUGEPAGE` changes how its
+        // SAFETY: the range lies inside the caller's memory; `MADV_HUGEPAGE` changes how its
         // pages are backed, never their contents, and its failure changes nothing.
         unsafe {
             libc::madvise(
@@ -56,7 +65,7 @@ fn advise<T>(v: &Vec<T>) {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn advise<T>(_v: &Vec<T>) {}
+pub unsafe fn advise_range(_start: usize, _len: usize) {}
 
 #[cfg(test)]
 mod tests {
