@@ -322,23 +322,7 @@ impl Parser<'_> {
             rows,
             ..Rows::default()
         };
-        let mut st = BlockState {
-            times: PlainTimes::default(),
-            month_days,
-            zoned_month_days: Vec::new(),
-            seen,
-            names: Vec::new(),
-            last_account: None,
-            ids: FxHashMap::default(),
-            business_numbers: FxHashMap::default(),
-            cells: Vec::new(),
-            first_cells: Vec::new(),
-            more_cells: FxHashMap::default(),
-            first_months: Vec::new(),
-            account_months: FxHashMap::default(),
-            last_account_month: None,
-            export_numbers: FxHashMap::default(),
-        };
+        let mut st = BlockState::new(month_days, seen);
         // A plain block of `,` is split by hand (`PlainRecords`); other delimiters go the csv
         // crate's way. (Each delimiter's own splitter, tried, made the `,` loop 2-5% slower:
         // its record conversion was no longer inlined the same way.)
