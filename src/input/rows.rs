@@ -598,7 +598,7 @@ impl Parser<'_> {
         // A number as typed needs no decoding; anything else is read as text.
         let typed = Some(self.bytes(rec, CONTACT))
             .filter(|b| b.len() <= MAX_CONTACT_BYTES)
-            .and_then(phone::number_key_and_prefix);
+            .and_then(phone::typed_number);
         let raw = if typed.is_some() {
             ""
         } else {
@@ -614,7 +614,7 @@ impl Parser<'_> {
             }
             raw
         };
-        let mut number = typed.map(|(key, _)| key).or_else(|| phone::number_key(raw));
+        let mut number = typed.map(|t| t.key).or_else(|| phone::number_key(raw));
         if number.is_none() && phone::may_be_export_number(raw) {
             number = st.export_number(raw, self.default_country)?;
         }
@@ -660,7 +660,7 @@ impl Parser<'_> {
         contact: &ContactRead,
     ) -> std::result::Result<Country, String> {
         let c = match contact.typed {
-            Some((_, prefix)) => self.codes.country_of_prefix(prefix),
+            Some(t) => self.codes.country_of_prefix(t.prefix),
             None => contact.number.and_then(|n| self.codes.country_of_number(n)),
         }
         .ok_or_else(|| {
@@ -676,10 +676,11 @@ impl Parser<'_> {
                 shown(raw)
             )
         })?;
-        if let Err(m) = contact
-            .number
-            .map_or(Ok(()), |n| self.codes.check_length(c, n))
-        {
+        let checked = match contact.typed {
+            Some(t) => self.codes.check_digits(c, t.digits as u32),
+            None => (contact.number).map_or(Ok(()), |n| self.codes.check_length(c, n)),
+        };
+        if let Err(m) = checked {
             let typed = String::from_utf8_lossy(self.bytes(rec, CONTACT));
             return Err(format!("contact is {m} ({})", shown(super::trim(&typed))));
         }
@@ -838,8 +839,8 @@ fn commas_and_newlines(window: &[u8]) -> (u64, u64) {
 
 /// A row's contact as read, before it is packed.
 struct ContactRead<'r> {
-    /// A number as typed: its key and its first four digits (for the calling code).
-    typed: Option<(u64, u16)>,
+    /// A number as typed: its key, first four digits (for the calling code) and digit count.
+    typed: Option<phone::TypedNumber>,
     /// The contact as text, trimmed, when it is not a number as typed ("" when it is).
     raw: &'r str,
     /// The number's key, typed or read from the text; none for an opaque id.
