@@ -544,12 +544,17 @@ impl Parser<'_> {
         };
         let kind = match direction {
             Direction::Inbound => Kind::FreeForm,
-            Direction::Outbound => match Kind::from_word(self.bytes(rec, KIND)) {
-                Some(k) => k,
-                None => {
-                    let k = self.field(rec, KIND)?;
-                    Kind::parse(k).ok_or_else(|| format!("unknown kind ({})", shown(k)))?
-                }
+            // An empty kind (the usual one; also a log with no kind column) is free-form, as
+            // `Kind::from_word` reads it: told without the call.
+            Direction::Outbound => match self.bytes(rec, KIND) {
+                b"" => Kind::FreeForm,
+                typed => match Kind::from_word(typed) {
+                    Some(k) => k,
+                    None => {
+                        let k = self.field(rec, KIND)?;
+                        Kind::parse(k).ok_or_else(|| format!("unknown kind ({})", shown(k)))?
+                    }
+                },
             },
         };
         Ok((direction, kind))
