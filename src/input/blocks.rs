@@ -395,13 +395,15 @@ pub struct PlainRecords<'a, const D: u8> {
     seps: Separators<'a, D>,
     pos: usize,
     line: u64,
-    ends: Vec<usize>,
+    /// Where each field of the record starts (`Split`).
+    starts: Vec<usize>,
 }
 
-/// One record of a `PlainRecords`: field `i` ends at `ends[i]` and starts after the one before.
+/// One record of a `PlainRecords`: field `i` starts at `starts[i]` and ends before the
+/// separator before `starts[i + 1]` (the last start is one past the record's end).
 pub struct Split<'a> {
     rec: &'a [u8],
-    ends: &'a [usize],
+    starts: &'a [usize],
 }
 
 impl Split<'_> {
@@ -411,12 +413,12 @@ impl Split<'_> {
     }
     #[inline]
     pub fn count(&self) -> usize {
-        self.ends.len()
+        self.starts.len() - 1
     }
+    /// Field `i`: two starts read, no test of whether it is the first.
     #[inline]
     pub fn get(&self, i: usize) -> &[u8] {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] + 1 };
-        &self.rec[start..self.ends[i]]
+        &self.rec[self.starts[i]..self.starts[i + 1] - 1]
     }
     #[cfg(test)]
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
@@ -431,7 +433,7 @@ impl<'a, const D: u8> PlainRecords<'a, D> {
             seps: Separators::new(&block.bytes),
             pos: 0,
             line: block.first_line,
-            ends: Vec::with_capacity(16),
+            starts: Vec::with_capacity(16),
         }
     }
 
@@ -443,20 +445,21 @@ impl<'a, const D: u8> PlainRecords<'a, D> {
                 return None;
             }
             let start = self.pos;
-            self.ends.clear();
-            let end = self.seps.row_end(start, &mut self.ends);
+            self.starts.clear();
+            self.starts.push(0);
+            let end = self.seps.row_end(start, &mut self.starts);
             let line = self.line;
             self.pos = end + 1;
             self.line += 1;
             if end == start {
                 continue;
             }
-            self.ends.push(end - start);
+            self.starts.push(end - start + 1);
             return Some((
                 line,
                 Split {
                     rec: &self.bytes[start..end],
-                    ends: &self.ends,
+                    starts: &self.starts,
                 },
             ));
         }
@@ -489,12 +492,13 @@ impl<'a, const D: u8> Separators<'a, D> {
         }
     }
 
-    /// The end of the row that starts at `start` (its newline, or the end of the bytes), its
-    /// delimiters' places pushed onto `ends` (from `start`). The delimiters before the row's
+    /// The end of the row that starts at `start` (its newline, or the end of the bytes), the
+    /// place after each of its delimiters (where a field starts) pushed onto `starts` (from
+    /// `start`). The delimiters before the row's
     /// newline are taken from the mask together, with no test per delimiter of whether it is
     /// the newline.
     #[inline]
-    fn row_end(&mut self, start: usize, ends: &mut Vec<usize>) -> usize {
+    fn row_end(&mut self, start: usize, starts: &mut Vec<usize>) -> usize {
         loop {
             let newline = self.mask & self.newlines;
             // The lowest newline's bit (0 when none is left in these 64 bytes).
@@ -505,9 +509,9 @@ impl<'a, const D: u8> Separators<'a, D> {
                 self.mask & (first - 1)
             };
             // `base` may be before `start`: offsets are found modulo 2^64, and are positive.
-            let from = self.base.wrapping_sub(start);
+            let from = self.base.wrapping_sub(start).wrapping_add(1);
             while delims != 0 {
-                ends.push(from.wrapping_add(delims.trailing_zeros() as usize));
+                starts.push(from.wrapping_add(delims.trailing_zeros() as usize));
                 delims &= delims - 1;
             }
             if first != 0 {
