@@ -191,6 +191,62 @@ struct BlockState<'m> {
     last_account_month: Option<((u32, i32), u32)>,
     /// Contacts spelled as exports spell numbers (`phone::export_number`), each read once.
     export_numbers: FxHashMap<Box<str>, std::result::Result<Option<u64>, String>>,
+    /// The last contact read as typed, while rows repeat it.
+    last_contact: LastContact,
+}
+
+/// Rows of a block looked at for repeated contacts before the look-out stops when few repeat.
+const REPEAT_PROBE: u32 = 256;
+
+/// The last contact as typed and its reading (`phone::typed_number`): a log grouped by
+/// contact repeats it row after row (issue 24's by_contact shape: 94% of rows), and a number
+/// typed with separators takes some 300 instructions to read, a plain one some 60. Its bytes
+/// (8 to 24) are kept as three words that may overlap, so a repeat is told by four
+/// comparisons. A block whose first `REPEAT_PROBE` rows repeat fewer than half the time (a
+/// log in time order repeats almost never) stops looking.
+struct LastContact {
+    /// The bytes' length (0: none yet) and the words at 0, at 8 (or the last 8 when fewer
+    /// than 16) and the last 8: all of the bytes.
+    key: (usize, [u64; 3]),
+    read: Option<phone::TypedNumber>,
+    /// Rows still to probe, and the repeats among those probed.
+    probe: u32,
+    repeats: u32,
+    on: bool,
+}
+
+impl LastContact {
+    fn new() -> LastContact {
+        LastContact {
+            key: (0, [0; 3]),
+            read: None,
+            probe: REPEAT_PROBE,
+            repeats: 0,
+            on: true,
+        }
+    }
+
+    /// `phone::typed_number(bytes)`, the last row's when the bytes are the same.
+    #[inline(always)]
+    fn typed_number(&mut self, bytes: &[u8]) -> Option<phone::TypedNumber> {
+        let n = bytes.len();
+        if !self.on || !(8..=24).contains(&n) {
+            return phone::typed_number(bytes);
+        }
+        let word = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap_or_default());
+        let key = (n, [word(0), word(8.min(n - 8)), word(n - 8)]);
+        let repeat = key == self.key;
+        if self.probe > 0 {
+            self.probe -= 1;
+            self.repeats += repeat as u32;
+            self.on = self.probe > 0 || self.repeats >= REPEAT_PROBE / 2;
+        }
+        if !repeat {
+            self.key = key;
+            self.read = phone::typed_number(bytes);
+        }
+        self.read
+    }
 }
 
 /// A record's fields, from the csv crate or from a plain block's own split.
@@ -544,12 +600,17 @@ impl Parser<'_> {
         };
         let kind = match direction {
             Direction::Inbound => Kind::FreeForm,
-            Direction::Outbound => match Kind::from_word(self.bytes(rec, KIND)) {
-                Some(k) => k,
-                None => {
-                    let k = self.field(rec, KIND)?;
-                    Kind::parse(k).ok_or_else(|| format!("unknown kind ({})", shown(k)))?
-                }
+            // An empty kind (the usual one; also a log with no kind column) is free-form, as
+            // `Kind::from_word` reads it: told without the call.
+            Direction::Outbound => match self.bytes(rec, KIND) {
+                b"" => Kind::FreeForm,
+                typed => match Kind::from_word(typed) {
+                    Some(k) => k,
+                    None => {
+                        let k = self.field(rec, KIND)?;
+                        Kind::parse(k).ok_or_else(|| format!("unknown kind ({})", shown(k)))?
+                    }
+                },
             },
         };
         Ok((direction, kind))
@@ -598,7 +659,7 @@ impl Parser<'_> {
         // A number as typed needs no decoding; anything else is read as text.
         let typed = Some(self.bytes(rec, CONTACT))
             .filter(|b| b.len() <= MAX_CONTACT_BYTES)
-            .and_then(phone::number_key_and_prefix);
+            .and_then(|b| st.last_contact.typed_number(b));
         let raw = if typed.is_some() {
             ""
         } else {
@@ -614,7 +675,7 @@ impl Parser<'_> {
             }
             raw
         };
-        let mut number = typed.map(|(key, _)| key).or_else(|| phone::number_key(raw));
+        let mut number = typed.map(|t| t.key).or_else(|| phone::number_key(raw));
         if number.is_none() && phone::may_be_export_number(raw) {
             number = st.export_number(raw, self.default_country)?;
         }
@@ -660,7 +721,7 @@ impl Parser<'_> {
         contact: &ContactRead,
     ) -> std::result::Result<Country, String> {
         let c = match contact.typed {
-            Some((_, prefix)) => self.codes.country_of_prefix(prefix),
+            Some(t) => self.codes.country_of_prefix(t.prefix),
             None => contact.number.and_then(|n| self.codes.country_of_number(n)),
         }
         .ok_or_else(|| {
@@ -676,10 +737,11 @@ impl Parser<'_> {
                 shown(raw)
             )
         })?;
-        if let Err(m) = contact
-            .number
-            .map_or(Ok(()), |n| self.codes.check_length(c, n))
-        {
+        let checked = match contact.typed {
+            Some(t) => self.codes.check_digits(c, t.digits as u32),
+            None => (contact.number).map_or(Ok(()), |n| self.codes.check_length(c, n)),
+        };
+        if let Err(m) = checked {
             let typed = String::from_utf8_lossy(self.bytes(rec, CONTACT));
             return Err(format!("contact is {m} ({})", shown(super::trim(&typed))));
         }
@@ -838,8 +900,8 @@ fn commas_and_newlines(window: &[u8]) -> (u64, u64) {
 
 /// A row's contact as read, before it is packed.
 struct ContactRead<'r> {
-    /// A number as typed: its key and its first four digits (for the calling code).
-    typed: Option<(u64, u16)>,
+    /// A number as typed: its key, first four digits (for the calling code) and digit count.
+    typed: Option<phone::TypedNumber>,
     /// The contact as text, trimmed, when it is not a number as typed ("" when it is).
     raw: &'r str,
     /// The number's key, typed or read from the text; none for an opaque id.
@@ -866,6 +928,7 @@ impl<'m> BlockState<'m> {
             account_months: FxHashMap::default(),
             last_account_month: None,
             export_numbers: FxHashMap::default(),
+            last_contact: LastContact::new(),
         }
     }
 }
@@ -1158,6 +1221,88 @@ mod tests {
             };
             let key = rows.account_keys[a as usize];
             assert_eq!(parser.account_keys.name(key), want, "row {i}");
+        }
+    }
+
+    /// Rows that repeat a contact read as each row read alone: spellings of 7 to 26 bytes,
+    /// each repeated, and the same with one byte changed at every place (a digit changed, or
+    /// a separator for a digit), so that every word of the kept bytes is told apart; then a
+    /// block that repeats none at first (the look-out stops) and then does.
+    #[test]
+    fn repeated_contacts_read_as_each_row_alone() {
+        let codes = CallingCodes::load();
+        let mut index = [None; N_FIELDS];
+        (index[TS], index[CONTACT], index[DIRECTION]) = (Some(0), Some(1), Some(2));
+        let columns = Columns { index, count: 3 };
+        let parser = Parser {
+            columns: &columns,
+            tz: chrono_tz::UTC,
+            codes: &codes,
+            skip_invalid: true,
+            max_record_bytes: 1 << 20,
+            zones: None,
+            lines: None,
+            delimiter: b',',
+            timestamp_format: None,
+            default_country: None,
+            account_keys: &AccountKeys::default(),
+        };
+        let spellings = [
+            "3805012",
+            "+3805012",
+            "+380501234567",
+            "+39 700 0418379",
+            "+1212 (10) 031-81",
+            "+4 9 - 1 5 1 - 1 2 3 4 5",
+            "+4 9 - 1 5 1 - 1 2 3 4 5 ",
+            "+44 (50) 008-08750 12",
+            "00380700410657",
+            "004915112345678",
+            "+4 9 - 1 5 1 - 1 2 3 4 5 6",
+        ];
+        let mut contacts = Vec::new();
+        for s in spellings {
+            contacts.extend(vec![s.to_string(); 3]);
+            for at in 0..s.len() {
+                let mut b = s.as_bytes().to_vec();
+                b[at] = match b[at] {
+                    b'0'..=b'8' => b[at] + 1,
+                    b'9' => b'1',
+                    _ => b'7',
+                };
+                let changed = String::from_utf8(b).unwrap();
+                contacts.extend([changed.clone(), changed]);
+                contacts.push(s.to_string());
+            }
+        }
+        // A look-out that stops: every row another contact at first.
+        let mut stopped: Vec<String> = (0..300).map(|i| format!("+38050{:07}", i)).collect();
+        stopped.extend(contacts.iter().cloned());
+        let row = |c: &String| format!("2026-03-01T00:00:03Z,{c},in\n");
+        let seen = |rows: &Rows| {
+            let got: Vec<_> = (rows.rows.iter())
+                .map(|r| (r.line, format!("{:?}", r.contact()), r.country))
+                .collect();
+            let rejects: Vec<_> = (rows.rejects.iter())
+                .map(|r| (r.line, r.reason.clone()))
+                .collect();
+            (got, rejects)
+        };
+        for contacts in [contacts, stopped] {
+            let text: String = contacts.iter().map(row).collect();
+            let all = parser.parse(&Block::new(1, text.into_bytes()), Vec::new());
+            let (mut want, mut want_rejects) = (Vec::new(), Vec::new());
+            for (i, c) in contacts.iter().enumerate() {
+                let one = parser.parse(&Block::new(1 + i as u64, row(c).into_bytes()), Vec::new());
+                let (got, rejects) = seen(&one);
+                want.extend(
+                    got.into_iter()
+                        .map(|(_, contact, country)| (i as u32 + 1, contact, country)),
+                );
+                want_rejects.extend(rejects);
+            }
+            assert!(want.len() > contacts.len() / 2 && !want_rejects.is_empty());
+            assert_eq!(seen(&all), (want, want_rejects));
         }
     }
 
