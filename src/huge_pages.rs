@@ -35,12 +35,12 @@ pub fn make_room<T>(v: &mut Vec<T>, len: usize) {
 }
 
 /// `make_room` for an array that grows as a log is read and is written as it grows (a
-/// model's cells and account-months, the engines' stream states): once on huge pages, it is
-/// moved into an allocation of `AHEAD` times its room (at most `AHEAD_MAX` bytes more), so
-/// that it rarely moves again. Room never written is only address space; each move wrote
-/// the whole array into fresh pages, which this machine clears slowly (issue 24: the cells'
-/// moves were 1.8% of accounts_50k's samples). Where that much address space is refused, it
-/// grows as `make_room`.
+/// model's cells and account-months): once on huge pages, it is moved into an allocation of
+/// `AHEAD` times its room (at most `AHEAD_MAX` bytes more), so that it rarely moves again.
+/// Room never written is only address space; each move wrote the whole array into fresh
+/// pages, which this machine clears slowly (issue 24: the cells' moves were 1.4-1.8% of
+/// accounts_50k's samples). Where that much address space is refused, it grows as
+/// `make_room`. (Not the engines' stream states: newest_first measured no better.)
 pub fn make_room_ahead<T>(v: &mut Vec<T>, len: usize) {
     if len <= v.capacity() {
         return;

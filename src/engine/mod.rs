@@ -330,7 +330,7 @@ impl<S: Default + Clone> Streams<S> {
     #[inline(never)]
     fn grow(&mut self, len: usize) {
         let len = len.max(self.states.len() + STREAMS_AT_A_TIME);
-        crate::huge_pages::make_room_ahead(&mut self.states, len);
+        crate::huge_pages::make_room(&mut self.states, len);
         self.states.resize(len, S::default());
     }
 }
