@@ -324,7 +324,7 @@ impl<'m> Biller<'m> {
     ) {
         self.cells.extend(cell_account_months, cell_accounts);
         if account_months > self.months.len() {
-            crate::huge_pages::make_room(&mut self.months, account_months);
+            crate::huge_pages::make_room_ahead(&mut self.months, account_months);
             self.months.resize(account_months, MonthState::default());
         }
     }

@@ -146,7 +146,7 @@ impl Cells {
     pub(super) fn extend(&mut self, months: &[u32], accounts: &[u32]) {
         let have = self.len();
         if months.len() > have {
-            crate::huge_pages::make_room(&mut self.hot, months.len());
+            crate::huge_pages::make_room_ahead(&mut self.hot, months.len());
             let new = months[have..].iter().map(|&month| HotCell {
                 month,
                 ..HotCell::default()
