@@ -238,26 +238,63 @@ pub fn parse_plain_utc(b: &[u8], tz: Tz) -> Option<i64> {
 /// the rows of one day (most of a time-ordered log) read only their time of day; and once
 /// the date has changed, the dates read are kept too, in a small table by a hash of the
 /// date, so that a log out of time order (every row another date) checks and counts each
-/// date once rather than on every row.
-#[derive(Default)]
+/// date once rather than on every row, and looks it up in line (`kept_days`).
 pub struct PlainTimes {
-    /// `YYYY-MM-DD` as typed (all zero: none yet, never a valid date).
-    date: [u8; 10],
+    /// `YYYY-MM-DD` as typed (`DateKey::EPOCH` before any).
+    date: DateKey,
     days: i64,
-    /// Dates read and their day numbers, by `date_slot` (empty until the date changes).
-    dates: Vec<([u8; 10], i64)>,
+    /// Dates read and their day numbers, by `DateKey::slot` (empty until the date changes;
+    /// an empty slot holds `DateKey::EPOCH`).
+    dates: Vec<(DateKey, i64)>,
+}
+
+impl Default for PlainTimes {
+    fn default() -> Self {
+        PlainTimes {
+            date: DateKey::EPOCH,
+            days: 0,
+            dates: Vec::new(),
+        }
+    }
 }
 
 /// Slots of `PlainTimes::dates` (a power of two).
 const DATE_SLOTS: usize = 512;
 
-/// The slot of date `YYYY-MM-DD` in `PlainTimes::dates`: a hash of its last eight bytes.
-#[inline]
-fn date_slot(date: &[u8; 10]) -> usize {
-    let mut tail = [0u8; 8];
-    tail.copy_from_slice(&date[2..]);
-    (u64::from_le_bytes(tail).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - 9)) as usize
-        & (DATE_SLOTS - 1)
+/// A date `YYYY-MM-DD` as typed, as two words: compared and hashed in registers (a byte
+/// copy to the stack and a compare of arrays per row before, on a log out of time order).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct DateKey {
+    head: u64,
+    tail: u16,
+}
+
+impl DateKey {
+    /// 1970-01-01, day 0: the date in force before any, and in an empty slot. A valid date,
+    /// so a value that matches it is right (ten zero bytes matched the zeros that stood
+    /// for "none" before, and read as day 0).
+    const EPOCH: DateKey = DateKey {
+        head: u64::from_le_bytes(*b"1970-01-"),
+        tail: u16::from_le_bytes(*b"01"),
+    };
+
+    /// The first ten bytes of `b` (at least ten long).
+    #[inline(always)]
+    fn of(b: &[u8]) -> DateKey {
+        // One load each (a byte at a time, the bytes were put together with shifts).
+        let (head, tail) = (b[..8].try_into(), b[8..10].try_into());
+        DateKey {
+            head: u64::from_le_bytes(head.unwrap_or_default()),
+            tail: u16::from_le_bytes(tail.unwrap_or_default()),
+        }
+    }
+
+    /// Its slot in `PlainTimes::dates`: a hash of its last eight bytes.
+    #[inline(always)]
+    fn slot(self) -> usize {
+        let last8 = self.head >> 16 | u64::from(self.tail) << 48;
+        (last8.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - 9)) as usize & (DATE_SLOTS - 1)
+    }
 }
 
 impl PlainTimes {
@@ -271,19 +308,26 @@ impl PlainTimes {
             return None;
         }
         let second = second_of_day(&b[11..19])?;
-        if !same_date(b, &self.date) {
-            self.new_date(b)?;
+        let date = DateKey::of(b);
+        if date != self.date {
+            return self.other_date(date, b, second);
         }
         Some((self.days * 86_400 + second) * 1_000_000)
     }
-}
 
-/// Whether `b` starts with `date` (ten bytes compared as two words: a call to `memcmp` per
-/// row before).
-#[inline]
-fn same_date(b: &[u8], date: &[u8; 10]) -> bool {
-    let word = |s: &[u8]| u64::from_le_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]]);
-    word(b) == word(date) && b[8..10] == date[8..10]
+    /// `parse` of a row whose date `date` (of `b`) is not the one in force: its day number
+    /// from the table of dates read, else read (`new_date`). Out of line and last: inlined
+    /// (or with `parse` going on after it), it made `parse` save and restore six registers
+    /// on every row.
+    #[inline(never)]
+    fn other_date(&mut self, date: DateKey, b: &[u8], second: i64) -> Option<i64> {
+        let days = match self.dates.get(date.slot()) {
+            Some(&(kept, days)) if kept == date => days,
+            _ => self.new_date(b)?,
+        };
+        (self.date, self.days) = (date, days);
+        Some((days * 86_400 + second) * 1_000_000)
+    }
 }
 
 /// The second of the day of `HH:MM:SS` (eight bytes), if it is two digits 00-23, a colon, two
@@ -314,20 +358,10 @@ fn second_of_day(t: &[u8]) -> Option<i64> {
 }
 
 impl PlainTimes {
-    /// Takes the date of `b` as the one in force, its day number from the table of dates
-    /// read, else read and checked (`None`: not a plain date, for chrono to judge). Out of
-    /// line: inlined, it made `parse` save and restore six registers on every row.
-    #[inline(never)]
-    fn new_date(&mut self, b: &[u8]) -> Option<()> {
-        let mut date = [0u8; 10];
-        date.copy_from_slice(&b[..10]);
-        let slot = date_slot(&date);
-        if let Some(&(kept, days)) = self.dates.get(slot) {
-            if kept == date {
-                (self.date, self.days) = (date, days);
-                return Some(());
-            }
-        }
+    /// The day number of the date of `b`, not in the table of dates read: read and checked
+    /// (`None`: not a plain date, for chrono to judge), and kept in the table.
+    #[cold]
+    fn new_date(&mut self, b: &[u8]) -> Option<i64> {
         if b[4] != b'-' || b[7] != b'-' {
             return None;
         }
@@ -346,14 +380,14 @@ impl PlainTimes {
         }
         let days = days_from_civil(y, m, d);
         // The first date of a run (a block, or one value) makes no table: most runs keep it.
-        if self.date != [0; 10] {
+        if self.date != DateKey::EPOCH {
             if self.dates.is_empty() {
-                self.dates = vec![([0; 10], 0); DATE_SLOTS];
+                self.dates = vec![(DateKey::EPOCH, 0); DATE_SLOTS];
             }
-            self.dates[slot] = (date, days);
+            let date = DateKey::of(b);
+            self.dates[date.slot()] = (date, days);
         }
-        (self.date, self.days) = (date, days);
-        Some(())
+        Some(days)
     }
 }
 
@@ -431,10 +465,8 @@ impl MonthDays {
         if self.last.0 == slot {
             return self.last.1;
         }
-        self.get_slot(at, slot)
-    }
-
-    fn get_slot(&mut self, at: i64, slot: i64) -> (i32, i32) {
+        // In line: a log out of time order changes quarter hour on almost every row, and
+        // finds it in the table.
         // The length is a power of two: the mask is the Euclidean remainder, negatives too.
         let mask = self.slots.len() as i64 - 1;
         let kept = self.slots[(slot & mask) as usize];
@@ -442,6 +474,14 @@ impl MonthDays {
             self.last = kept;
             return kept.1;
         }
+        self.get_slot(at, slot)
+    }
+
+    /// `get` of a quarter hour not in the table: converted in the zone, and kept if the
+    /// offset is the same across it.
+    #[inline(never)]
+    fn get_slot(&mut self, at: i64, slot: i64) -> (i32, i32) {
+        let mask = self.slots.len() as i64 - 1;
         let value = local_month_day(at, self.tz);
         let start = slot * QUARTER_HOUR;
         let (a, b) = (
@@ -707,6 +747,15 @@ mod tests {
             }
         }
         assert_eq!(times.dates.len(), DATE_SLOTS);
+        // Ten zero bytes as the date (or in an empty slot of the table) are no date: they
+        // once matched the zeros that stood for "no date yet" and read as 1970-01-01.
+        let zeros = b"\0\0\0\0\0\0\0\0\0\0T00:00:00Z";
+        assert_eq!(parse_plain_utc(zeros, tz), None);
+        assert_eq!(times.parse(zeros, tz), None);
+        assert!(parse(std::str::from_utf8(zeros).unwrap(), tz).is_err());
+        // 1970-01-01 itself, the date in force before any and in empty slots, is day 0.
+        assert_eq!(times.parse(b"1970-01-01T00:00:07Z", tz), Some(7_000_000));
+        assert_eq!(parse_plain_utc(b"1970-01-01 00:00:07", tz), Some(7_000_000));
         // naive times in another zone are not UTC
         assert_eq!(
             parse_plain_utc(b"2026-03-01 09:15:00", chrono_tz::Europe::Kyiv),
