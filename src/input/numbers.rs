@@ -429,11 +429,16 @@ mod tests {
             assert_eq!(table.len(), map.len());
         }
         assert_eq!(table.len(), 10_000);
-        // Every shard below its limit (at most 0.69 full), and none more than twice the slots
+        // Every shard below its limit, which is at most 0.69 full, and none more than twice the slots
         // it needs: 10,000 numbers, some 1,250 a shard, in 2,048 or 4,096 slots (growing at a
         // quarter full took 8,192).
         for shard in &table.shards {
-            assert!(shard.len * 256 < shard.slots.len() * 177, "{}", shard.len);
+            assert!(shard.len < shard.limit, "{}", shard.len);
+            assert!(
+                shard.limit * 256 <= shard.slots.len() * 177,
+                "{}",
+                shard.limit
+            );
             assert!(shard.len * 4 > shard.slots.len(), "{}", shard.len);
         }
         // 10,000 numbers past 8 shards of 16 slots: every shard has grown.
