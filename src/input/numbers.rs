@@ -72,7 +72,7 @@ fn key(number: u64) -> u64 {
 const SHARD_BITS: u32 = 3;
 
 /// The contact id of each phone number: open addressing with linear probing, in shards by the
-/// top bits of the hash. A shard doubles on its own, when about half to 0.7 full (by shard,
+/// top bits of the hash. A shard doubles on its own, when 0.375 to 0.59 full (by shard,
 /// so that the shards, which fill alike, do not all grow at once): growing moves an eighth
 /// of the table at a time. One table doubling at a million numbers stalled the reader for some
 /// 40 ms, and with it the threads waiting on its rows.
@@ -100,11 +100,13 @@ impl Default for NumberTable {
     }
 }
 
-/// The first shard's fill limit in 256ths (the last's is 56 more): 120 to 176, about half to
-/// 0.7 full. Linear probing with this hash stays short there (a mean of 1.15 slots read per
-/// number found, a million numbers, `probe_lengths`), and each generation is half the bytes of growing at a
-/// quarter to a half: the fresh pages cleared were 9% of the samples on the generated log.
-const FILL_FROM: usize = 120;
+/// The first shard's fill limit in 256ths (the last's is 56 more): 96 to 152, 0.375 to 0.59
+/// full (was a quarter to a half). Linear probing with this hash stays short there (a mean of
+/// 1.11 slots read per number found, a million numbers, `probe_lengths`), and a million
+/// contacts' table is smaller: peak memory 4-31 MB lower on every shape, the fresh pages
+/// cleared fewer. At 120 to 176 the searches for new numbers (longer near 0.7) cost the newest
+/// first log 2-7% CPU in three sittings (docs/performance.md, tenth pass).
+const FILL_FROM: usize = 96;
 
 /// Fibonacci hashing: the multiply spreads the low digits into the top bits.
 fn hash(number: u64) -> u64 {
@@ -430,8 +432,8 @@ mod tests {
         }
         assert_eq!(table.len(), 10_000);
         // Every shard below its limit, which is at most 0.69 full, and none more than twice the slots
-        // it needs: 10,000 numbers, some 1,250 a shard, in 2,048 or 4,096 slots (growing at a
-        // quarter full took 8,192).
+        // it needs: 10,000 numbers, some 1,250 a shard, in 4,096 slots (growing at a quarter
+        // full took 8,192).
         for shard in &table.shards {
             assert!(shard.len < shard.limit, "{}", shard.len);
             assert!(
@@ -461,7 +463,7 @@ mod tests {
 
     /// The fill limits keep linear probing short: a million numbers (phone numbers in a row
     /// and spread out, as a log of a million contacts has), each found reading 1.6 slots or
-    /// fewer on average (measured: 1.15, the longest 7), and none past 64.
+    /// fewer on average (measured: 1.11, the longest 7), and none past 64.
     #[test]
     fn probe_lengths() {
         let mut table = NumberTable::default();
