@@ -1110,6 +1110,28 @@ fn index<K: Copy + Eq + std::hash::Hash>(
 mod tests {
     use super::*;
 
+    /// A parser of `,`-separated UTC rows with no zones, line map or defaults.
+    fn utc_parser<'a>(
+        columns: &'a Columns,
+        codes: &'a CallingCodes,
+        account_keys: &'a AccountKeys,
+        skip_invalid: bool,
+    ) -> Parser<'a> {
+        Parser {
+            columns,
+            tz: chrono_tz::UTC,
+            codes,
+            skip_invalid,
+            max_record_bytes: 1 << 20,
+            zones: None,
+            lines: None,
+            delimiter: b',',
+            timestamp_format: None,
+            default_country: None,
+            account_keys,
+        }
+    }
+
     /// Names of every length up to 20 against themselves and against one byte changed at
     /// every place.
     #[test]
@@ -1186,19 +1208,8 @@ mod tests {
             ],
             count: 4,
         };
-        let parser = Parser {
-            columns: &columns,
-            tz: chrono_tz::UTC,
-            codes: &codes,
-            skip_invalid: false,
-            max_record_bytes: 1 << 20,
-            zones: None,
-            lines: None,
-            delimiter: b',',
-            timestamp_format: None,
-            default_country: None,
-            account_keys: &AccountKeys::default(),
-        };
+        let keys = AccountKeys::default();
+        let parser = utc_parser(&columns, &codes, &keys, false);
         let name = |i: usize| format!("acct{}", (i * 7) % 12);
         let mut text = String::new();
         for i in 0..100 {
@@ -1234,19 +1245,8 @@ mod tests {
         let mut index = [None; N_FIELDS];
         (index[TS], index[CONTACT], index[DIRECTION]) = (Some(0), Some(1), Some(2));
         let columns = Columns { index, count: 3 };
-        let parser = Parser {
-            columns: &columns,
-            tz: chrono_tz::UTC,
-            codes: &codes,
-            skip_invalid: true,
-            max_record_bytes: 1 << 20,
-            zones: None,
-            lines: None,
-            delimiter: b',',
-            timestamp_format: None,
-            default_country: None,
-            account_keys: &AccountKeys::default(),
-        };
+        let keys = AccountKeys::default();
+        let parser = utc_parser(&columns, &codes, &keys, true);
         let spellings = [
             "3805012",
             "+3805012",
