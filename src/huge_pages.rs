@@ -49,7 +49,8 @@ pub fn make_room_ahead<T>(v: &mut Vec<T>, len: usize) {
     if (2 * len).saturating_mul(size) < HUGE_FROM {
         return make_room(v, len);
     }
-    let more = (AHEAD * v.capacity()).min(v.capacity() + AHEAD_MAX / size);
+    let more =
+        (AHEAD.saturating_mul(v.capacity())).min(v.capacity().saturating_add(AHEAD_MAX / size));
     let mut fresh = Vec::new();
     if fresh.try_reserve_exact(len.max(more)).is_err() {
         return make_room(v, len);
