@@ -6,7 +6,7 @@ use super::blocks::{detect_delimiter, line_ends, Block, Blocks};
 use super::contacts::Contacts;
 use super::decode::{decode, Refused, Replayed};
 use super::export::{Normalised, Plan};
-use super::numbers::{AccountStreams, Known, NumberTable};
+use super::numbers::{AccountStreams, ContactStreams, Known, NumberTable};
 use super::phone::{self, CallingCodes};
 use super::recycle::Recycle;
 use super::rows::{
@@ -934,11 +934,11 @@ fn read_header<R: Read>(
 /// Ids for contacts and accounts in order of first appearance, and the interned streams,
 /// cells and account-months.
 struct Ids {
-    /// A number's contact id and its streams: one lookup per row gives both.
+    /// A number's contact id (and its inbound rows).
     numbers: NumberTable,
+    /// Each contact's streams, by contact id: numbers' and opaque contacts'.
+    contact_streams: ContactStreams,
     opaque: FxHashMap<Box<str>, u32>,
-    /// The streams of each opaque contact, by contact id.
-    opaque_streams: FxHashMap<u32, AccountStreams>,
     /// Inbound rows of each opaque contact (numbers keep theirs in `numbers`).
     opaque_inbound: FxHashMap<u32, u64>,
     accounts: FxHashMap<Box<str>, u32>,
@@ -965,7 +965,7 @@ impl Ids {
         Ids {
             numbers: NumberTable::default(),
             opaque: FxHashMap::default(),
-            opaque_streams: FxHashMap::default(),
+            contact_streams: ContactStreams::default(),
             opaque_inbound: FxHashMap::default(),
             accounts: FxHashMap::default(),
             account_of_key: Vec::new(),
@@ -1024,12 +1024,15 @@ impl Ids {
         };
         // In a block of many accounts most rows are the first of their account-month in it.
         let many = rows.account_keys.len() > MANY_ACCOUNTS;
+        // The contacts of the next rows, found ahead (`stage`), by row modulo their count.
+        let mut staged = [None; PREFETCH_ROWS];
         for (k, r) in rows.rows.iter().enumerate() {
-            self.prefetch_ahead(&rows.rows, k);
+            let contact = staged[k % PREFETCH_ROWS];
+            self.prefetch_ahead(&rows.rows, k, &mut staged);
             if many {
                 self.prefetch_account(rows, k);
             }
-            self.add_row(rows, r, &mut local);
+            self.add_row(rows, r, contact, &mut local);
         }
         match rows.failed.take() {
             Some(f) => Err(f),
@@ -1040,15 +1043,36 @@ impl Ids {
     /// Asks for what rows a little after row `k` will read, so that it is in cache by then.
     /// (This and the other parts of `add` run once per row and are inlined always: one loop
     /// body, as before they were split.)
+    /// Two stages: a number's slot is asked for two steps ahead; one step ahead, the slot
+    /// read, its contact's streams are asked for (`staged`: the contact of row `k` plus one
+    /// step, at `k` modulo a step).
     #[inline(always)]
-    fn prefetch_ahead(&self, rows: &[Row], k: usize) {
+    fn prefetch_ahead(&mut self, rows: &[Row], k: usize, staged: &mut [Option<u32>]) {
         // The rows come from a worker's core: asked for before their numbers are read.
         if let Some(row) = rows.get(k + 3 * PREFETCH_ROWS) {
             crate::prefetch::prefetch(row);
         }
-        if let Some(Contact::Number(ahead)) = rows.get(k + PREFETCH_ROWS).map(Row::contact) {
+        if let Some(Contact::Number(ahead)) = rows.get(k + 2 * PREFETCH_ROWS).map(Row::contact) {
             self.numbers.prefetch(ahead);
         }
+        if let Some(r) = rows.get(k + PREFETCH_ROWS) {
+            staged[k % PREFETCH_ROWS] = self.stage(r);
+        }
+    }
+
+    /// The contact of row `r` if its number is known already (its inbound row counted: the
+    /// row will not look its number up again), its streams asked for; None for a new
+    /// number (perhaps made by a row before `r` by the time `r` is added) or an opaque
+    /// contact.
+    #[inline(always)]
+    fn stage(&mut self, r: &Row) -> Option<u32> {
+        let Contact::Number(n) = r.contact() else {
+            return None;
+        };
+        let inbound = r.direction == crate::event::Direction::Inbound;
+        let contact = self.numbers.contact_of(n, inbound)?;
+        self.contact_streams.prefetch(contact);
+        Some(contact)
     }
 
     /// Asks for the account-month and cells of the account of the row a little after row `k`
@@ -1065,9 +1089,9 @@ impl Ids {
     }
 
     /// Adds row `r` of `rows` as an event, its block-local indexes turned into ids; the time
-    /// order checked.
+    /// order checked. `staged`: its contact, if found ahead (`stage`).
     #[inline(always)]
-    fn add_row(&mut self, rows: &Rows, r: &Row, local: &mut BlockIds) {
+    fn add_row(&mut self, rows: &Rows, r: &Row, staged: Option<u32>, local: &mut BlockIds) {
         self.log.in_time_order &= self.last_at <= r.at;
         self.last_at = r.at;
         let (local_account, month) = rows.account_months[r.account_month as usize];
@@ -1076,7 +1100,7 @@ impl Ids {
         let inbound = r.direction == crate::event::Direction::Inbound;
         self.log.inbound_rows += inbound as u64;
         let (contact, stream) = match r.contact() {
-            Contact::Number(n) => self.number_contact(n, account, inbound),
+            Contact::Number(n) => self.number_contact(n, account, inbound, staged),
             Contact::Id(i) => self.opaque_contact(&rows.ids[i as usize], account, inbound),
         };
         let account_month = *local.account_months[r.account_month as usize]
@@ -1144,25 +1168,40 @@ impl Ids {
         }
     }
 
-    /// The contact id of number `n` (given if new) and its stream in `account`.
+    /// The contact id of number `n` (`staged` if found ahead, else looked up; given if new)
+    /// and its stream in `account`.
     #[inline(always)]
-    fn number_contact(&mut self, n: u64, account: u32, inbound: bool) -> (u32, u32) {
-        let next = self.log.contacts.len() as u32;
-        let (known, made) = self.numbers.entry(
-            n,
-            Known {
-                contact: next,
-                streams: AccountStreams::NONE,
-                inbound: 0,
-            },
-        );
+    fn number_contact(
+        &mut self,
+        n: u64,
+        account: u32,
+        inbound: bool,
+        staged: Option<u32>,
+    ) -> (u32, u32) {
+        let contact = match staged {
+            Some(contact) => contact,
+            None => self.number_entry(n, inbound),
+        };
+        let streams = self.contact_streams.get_mut(contact);
+        let stream = (self.interner).stream(&mut self.log, streams, account, contact);
+        (contact, stream)
+    }
+
+    /// The contact id of number `n`, given if new; its inbound row counted.
+    #[inline(always)]
+    fn number_entry(&mut self, n: u64, inbound: bool) -> u32 {
+        let next = Known {
+            contact: self.log.contacts.len() as u32,
+            inbound: 0,
+        };
+        let (known, made) = self.numbers.entry(n, next);
         known.inbound = known.inbound.saturating_add(inbound as u32);
+        let contact = known.contact;
         if made {
             self.log.contacts.push_number(n);
+            self.contact_streams.push();
         }
-        let stream =
-            (self.interner).stream(&mut self.log, &mut known.streams, account, known.contact);
-        (known.contact, stream)
+        contact
     }
 
     /// The contact id of an opaque contact (given if new) and its stream in `account`.
@@ -1172,6 +1211,7 @@ impl Ids {
             Some(&id) => id,
             None => {
                 let id = self.log.contacts.push_id(name);
+                self.contact_streams.push();
                 self.opaque.insert(name.into(), id);
                 id
             }
@@ -1179,9 +1219,7 @@ impl Ids {
         if inbound {
             *self.opaque_inbound.entry(contact).or_insert(0) += 1;
         }
-        let streams = (self.opaque_streams)
-            .entry(contact)
-            .or_insert(AccountStreams::NONE);
+        let streams = self.contact_streams.get_mut(contact);
         let stream = self
             .interner
             .stream(&mut self.log, streams, account, contact);
@@ -1533,6 +1571,7 @@ fn parser<'a>(
 mod tests {
     use super::*;
     use crate::event::{Direction, Kind};
+    use std::collections::HashMap;
 
     fn read(text: &str) -> Result<Log> {
         read_with(text, &[])
@@ -1694,6 +1733,90 @@ mod tests {
         assert_eq!(streams[..12], first);
         assert_eq!(streams[12..], first);
         assert_eq!(log.streams, 12);
+    }
+
+    /// 48 rows of three numbers in turn (a block: each row's contact found 16 rows ahead
+    /// but the first 16's), account a then b, inbound when the row's index i (from 0) is
+    /// 1 mod 3 or a multiple of 9. Worked by hand: contacts 0, 1, 2 by first appearance;
+    /// streams 0-2 in a, 3-5 in b (stream of row i: i mod 3, plus 3 from row 24); inbound
+    /// rows: 16 of contact 1 (i mod 3 = 1) and 6 of contact 0 (i = 0, 9, 18, 27, 36, 45),
+    /// 22 in all: the busiest contact is 1 with 16, each row counted once.
+    #[test]
+    fn contacts_found_ahead_get_their_streams_and_inbound_rows_once() {
+        let mut text = String::from("timestamp,contact,direction,account\n");
+        for i in 0..48u64 {
+            let inbound = i % 3 == 1 || i % 9 == 0;
+            let (number, direction) = (380_501_234_560 + i % 3, ["out", "in"][inbound as usize]);
+            let account = ["a", "b"][(i >= 24) as usize];
+            text += &format!("{},+{number},{direction},{account}\n", 1_772_356_500 + i);
+        }
+        let log = read(&text).unwrap();
+        assert_eq!(log.contacts.len(), 3);
+        for (i, e) in log.events.iter().enumerate() {
+            assert_eq!(e.contact, i as u32 % 3, "row {i}");
+            assert_eq!(e.stream, i as u32 % 3 + 3 * (i >= 24) as u32, "row {i}");
+        }
+        assert_eq!(log.contacts.number(1), Some(380_501_234_561));
+        assert_eq!(log.streams, 6);
+        assert_eq!(log.inbound_rows, 22);
+        assert_eq!(log.busiest_contact, Some((1, 16)));
+    }
+
+    /// Thousands of numbers (the number table grows several times, numbers sharing home
+    /// slots), met again 1 to hundreds of rows later, so that a row's contact is found ahead
+    /// or not yet made when asked; some contacts in three accounts (the third's stream by
+    /// hash), opaque contacts among them. Contacts, streams, inbound rows and the busiest
+    /// contact as a plain count by hash maps gives them.
+    #[test]
+    fn contacts_streams_and_inbound_rows_agree_with_a_plain_count() {
+        let mut text = String::from("timestamp,contact,direction,account,country\n");
+        let (mut contacts, mut streams) = (HashMap::new(), HashMap::new());
+        let mut inbound: HashMap<u32, u64> = HashMap::new();
+        let mut expected = Vec::new();
+        let mut x = 12_345u64;
+        for i in 0..20_000u64 {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            // Numbers seen so far, or a new one now and then: repeats at every distance.
+            let j = (x >> 33) % (i / 5 + 1).min(4_000);
+            let contact = match j % 50 {
+                49 => format!("user-{j}"),
+                _ => format!("+{}", 380_500_000_000 + j * 7_919 % 1_000_000),
+            };
+            let account = if j.is_multiple_of(7) { i % 3 } else { j % 4 };
+            let is_in = (x >> 20) & 3 == 0;
+            let direction = ["out", "in"][is_in as usize];
+            text += &format!(
+                "{},{contact},{direction},acc{account},PL\n",
+                1_772_356_500 + i
+            );
+            let n = contacts.len() as u32;
+            let c = *contacts.entry(contact).or_insert(n);
+            let n = streams.len() as u32;
+            expected.push((c, *streams.entry((account, c)).or_insert(n)));
+            *inbound.entry(c).or_default() += is_in as u64;
+        }
+        let log = read(&text).unwrap();
+        let got: Vec<(u32, u32)> = log.events.iter().map(|e| (e.contact, e.stream)).collect();
+        assert_eq!(got, expected);
+        assert_eq!(log.contacts.len(), contacts.len());
+        assert!(contacts.len() > 3_000, "{}", contacts.len());
+        // The busiest is a number (the first contact, met most): its count is the table's.
+        assert!(log
+            .contacts
+            .number(busiest_expected(&inbound).unwrap().0)
+            .is_some());
+        assert_eq!(log.busiest_contact, busiest_expected(&inbound));
+    }
+
+    /// The contact with the most inbound rows in `inbound` (the lower id on a tie).
+    fn busiest_expected(inbound: &HashMap<u32, u64>) -> Option<(u32, u64)> {
+        (inbound
+            .iter()
+            .map(|(&c, &n)| (c, n))
+            .filter(|&(_, n)| n > 0))
+        .max_by_key(|&(c, n)| (n, std::cmp::Reverse(c)))
     }
 
     #[test]
