@@ -58,14 +58,14 @@ pub(super) struct Prices<'m> {
     month_of_day: (i32, i32),
 }
 
-/// What a Meta price depends on besides the pools: (recipient country index, price day,
-/// charge column, whether the authentication-international rate may apply (an international
-/// era's authentication from a sender abroad), whether volume tiers apply), and the sender's
-/// local-currency card plus one (0: none).
-type MetaKey = ((u16, i32, u8, bool, bool), usize);
+/// What a Meta price depends on besides the pools: its slot (`meta_slot`: the recipient
+/// country, the charge column, whether the authentication-international rate may apply (an
+/// international era's authentication from a sender abroad), whether volume tiers apply),
+/// the price day, and the sender's local-currency card plus one (0: none).
+type MetaKey = (u32, i32, usize);
 
 /// Slots of `Prices::meta_slots`: a country (`Country::index`), a column, and the two flags
-/// (and one more, shared by any key past them, which no country has).
+/// (a slot past them, which no country has, would be added when asked for).
 const META_SLOTS: usize = 26 * 26 * META_COLUMNS * 4;
 
 /// The columns of a Meta card (`MetaColumn as usize` is below it).
@@ -108,7 +108,7 @@ impl<'m> Prices<'m> {
             },
             meta: FxHashMap::default(),
             meta_slots: match model.card {
-                Card::Meta(_) => vec![0; META_SLOTS + 1],
+                Card::Meta(_) => vec![0; META_SLOTS],
                 Card::Country(_) => Vec::new(),
             },
             meta_kept: Vec::new(),
@@ -127,7 +127,6 @@ impl<'m> Prices<'m> {
         key: MetaKey,
         look_up: impl FnOnce() -> MetaLookup<'m>,
     ) -> &MetaLookup<'m> {
-        let slot = slot.min(META_SLOTS);
         let kept = self.meta_slots.get(slot).map_or(0, |&k| k as usize);
         let k = match kept.checked_sub(1) {
             Some(k) if self.meta_kept.get(k).is_some_and(|(last, _)| *last == key) => k,
@@ -159,7 +158,7 @@ impl<'m> Prices<'m> {
             }
             None => {
                 self.meta_kept.push((key, found));
-                // at most one entry a slot: no more than `META_SLOTS` + 1, which fit in a u16
+                // at most one entry a slot: no more than `META_SLOTS`, which fit in a u16
                 *kept = self.meta_kept.len() as u16;
                 self.meta_kept.len() - 1
             }
@@ -372,20 +371,11 @@ fn look_up_meta(
         country_of(sender.account, sender.account_country).is_some_and(|c| c != ev.country);
     let intl = mc.column == MetaColumn::Authentication && mc.international && foreign;
     let tiered = mc.volume_tiers && sender.tiers.is_some() && spec.tiers.is_some();
-    let key = (
-        (
-            ev.country.index() as u16,
-            mc.price_day,
-            mc.column as u8,
-            intl,
-            tiered,
-        ),
-        sender.local.map_or(0, |l| l + 1),
-    );
+    let slot = meta_slot(ev.country, mc.column, intl, tiered);
+    let key = (slot as u32, mc.price_day, sender.local.map_or(0, |l| l + 1));
     // The pool is the portfolio's calendar month of the message, whatever --as-of says
     // (asked for before the price is borrowed; the last day's is kept).
     let month = prices.month_of(ev.day);
-    let slot = meta_slot(ev.country, mc.column, intl, tiered);
     let found = prices.kept_meta(slot, key, || {
         meta_lookup(spec, ev.country, mc, (intl, tiered), sender.local)
     });
