@@ -203,6 +203,8 @@ impl<'m> Biller<'m> {
         (c, m): (usize, usize),
     ) -> (Price, MetaColumn) {
         let account = self.cells.accounts[c];
+        // the cell taken once: its price settled in it after (a second `get` was ~10
+        // instructions a charge)
         let (cell, month) = (&mut self.cells.get(c), &mut self.months[m]);
         let free_tier = (mc.free_tier.filter(|_| !self.list_prices), self.pool_runs);
         let near = self.tiers.near;
@@ -229,14 +231,14 @@ impl<'m> Biller<'m> {
             ev,
             mc,
             free_tier,
-            (cell, month),
+            (&mut *cell, month),
             low_months,
             sender,
         );
         // a tier pool near a band's end counts as a low month: the replay keeps the order of
         // one instant's events while any is (`Replayer::bill_runs`)
         *low_months += self.tiers.near as i64 - near as i64;
-        settle(&mut self.cells.get(c), priced.0);
+        settle(cell, priced.0);
         priced
     }
 

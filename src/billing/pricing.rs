@@ -45,15 +45,39 @@ pub(super) struct Prices<'m> {
     rows: Vec<(i32, Option<&'m PriceRow>)>,
     /// Meta cards: each distinct `MetaKey`'s market, column, tier bands and list price.
     meta: FxHashMap<MetaKey, MetaLookup<'m>>,
+    /// Meta cards: by `meta_slot` (country, column, international, tiered), the entry of
+    /// `meta_kept` last priced in that slot plus one (0: none yet). A charge finds its price
+    /// here by index when its key is the slot's last (the same day and local card), and in
+    /// `meta` only when the day or the card changed: a log has a few dozen days and a few
+    /// countries, but each key's entry in `meta` (88 bytes, some thousands of them) was a
+    /// miss of its own in the cache, and a hash, on every charge (issue 24).
+    meta_slots: Vec<u16>,
+    /// The key and price last found in each slot used.
+    meta_kept: Vec<(MetaKey, MetaLookup<'m>)>,
     /// The last day whose calendar month was asked for (volume-tier pools), and that month.
     month_of_day: (i32, i32),
 }
 
-/// What a Meta price depends on besides the pools: (recipient country index, price day,
-/// charge column, whether the authentication-international rate may apply (an international
-/// era's authentication from a sender abroad), whether volume tiers apply), and the sender's
-/// local-currency card plus one (0: none).
-type MetaKey = ((u16, i32, u8, bool, bool), usize);
+/// What a Meta price depends on besides the pools: its slot (`meta_slot`: the recipient
+/// country, the charge column, whether the authentication-international rate may apply (an
+/// international era's authentication from a sender abroad), whether volume tiers apply),
+/// the price day, and the sender's local-currency card plus one (0: none).
+type MetaKey = (u32, i32, usize);
+
+/// Slots of `Prices::meta_slots`: a country (`Country::index`), a column, and the two flags
+/// (a slot past them, which no country has, would be added when asked for).
+const META_SLOTS: usize = 26 * 26 * META_COLUMNS * 4;
+
+/// The columns of a Meta card (`MetaColumn as usize` is below it).
+const META_COLUMNS: usize = 7;
+const _: () = assert!(MetaColumn::AuthenticationInternational as usize + 1 == META_COLUMNS);
+
+/// The slot of a Meta price's key in `Prices::meta_slots` (the day and the local card are
+/// compared in the slot).
+#[inline(always)]
+fn meta_slot(country: Country, column: MetaColumn, intl: bool, tiered: bool) -> usize {
+    ((country.index() * META_COLUMNS + column as usize) * 2 + intl as usize) * 2 + tiered as usize
+}
 
 /// A Meta price as far as it does not depend on the pools.
 #[derive(Clone, Copy)]
@@ -83,7 +107,61 @@ impl<'m> Prices<'m> {
                 Card::Meta(_) => Vec::new(),
             },
             meta: FxHashMap::default(),
+            meta_slots: match model.card {
+                Card::Meta(_) => vec![0; META_SLOTS],
+                Card::Country(_) => Vec::new(),
+            },
+            meta_kept: Vec::new(),
             month_of_day: (i32::MIN, 0),
+        }
+    }
+
+    /// The Meta price of `key` in slot `slot` (`meta_slot`): the slot's last when its key
+    /// is `key`, else `kept_meta_miss`. A reference, not a copy: the caller reads what it
+    /// needs from the kept entry (a copy through the stack, read back in other widths than
+    /// it was written, stalled on the store forwarding of every charge).
+    #[inline(always)]
+    fn kept_meta(
+        &mut self,
+        slot: usize,
+        key: MetaKey,
+        look_up: impl FnOnce() -> MetaLookup<'m>,
+    ) -> &MetaLookup<'m> {
+        let kept = self.meta_slots.get(slot).map_or(0, |&k| k as usize);
+        let k = match kept.checked_sub(1) {
+            Some(k) if self.meta_kept.get(k).is_some_and(|(last, _)| *last == key) => k,
+            _ => self.kept_meta_miss(slot, key, look_up),
+        };
+        &self.meta_kept[k].1
+    }
+
+    /// `kept_meta` of a key not the slot's last: found in (or added to) `meta`, then kept as
+    /// the slot's last (out of line: once per slot and day in a log in time order); its
+    /// index in `meta_kept`.
+    #[cold]
+    #[inline(never)]
+    fn kept_meta_miss(
+        &mut self,
+        slot: usize,
+        key: MetaKey,
+        look_up: impl FnOnce() -> MetaLookup<'m>,
+    ) -> usize {
+        let found = *self.meta.entry(key).or_insert_with(look_up);
+        if self.meta_slots.len() <= slot {
+            self.meta_slots.resize(slot + 1, 0);
+        }
+        let kept = &mut self.meta_slots[slot];
+        match (*kept as usize).checked_sub(1) {
+            Some(k) => {
+                self.meta_kept[k] = (key, found);
+                k
+            }
+            None => {
+                self.meta_kept.push((key, found));
+                // at most one entry a slot: no more than `META_SLOTS`, which fit in a u16
+                *kept = self.meta_kept.len() as u16;
+                self.meta_kept.len() - 1
+            }
         }
     }
 
@@ -293,21 +371,15 @@ fn look_up_meta(
         country_of(sender.account, sender.account_country).is_some_and(|c| c != ev.country);
     let intl = mc.column == MetaColumn::Authentication && mc.international && foreign;
     let tiered = mc.volume_tiers && sender.tiers.is_some() && spec.tiers.is_some();
-    let key = (
-        (
-            ev.country.index() as u16,
-            mc.price_day,
-            mc.column as u8,
-            intl,
-            tiered,
-        ),
-        sender.local.map_or(0, |l| l + 1),
-    );
-    let found = *(prices.meta.entry(key))
-        .or_insert_with(|| meta_lookup(spec, ev.country, mc, (intl, tiered), sender.local));
+    let slot = meta_slot(ev.country, mc.column, intl, tiered);
+    let key = (slot as u32, mc.price_day, sender.local.map_or(0, |l| l + 1));
+    // The pool is the portfolio's calendar month of the message, whatever --as-of says
+    // (asked for before the price is borrowed; the last day's is kept).
+    let month = prices.month_of(ev.day);
+    let found = prices.kept_meta(slot, key, || {
+        meta_lookup(spec, ev.country, mc, (intl, tiered), sender.local)
+    });
     if let (Some((card_date, bands)), Some(pools)) = (found.tiered, sender.tiers) {
-        // The pool is the portfolio's calendar month of the message, whatever --as-of says.
-        let month = prices.month_of(ev.day);
         let key = (sender.portfolio, month, found.market, found.column);
         let p = Price::Priced {
             amount: pools.draw(key, &Tiered { card_date, bands }),
@@ -618,6 +690,60 @@ mod tests {
         // The grid reaches the authentication-international rate (the sender in India
         // authenticating abroad) and its key keeps it apart from the other sender's.
         assert!(international > 0);
+    }
+
+    /// Keys that share a slot (the same country, column and flags) take turns in it: an
+    /// account on the INR card and one on the USD card, to India, on days going back and
+    /// forth across the cards' dates. Each charge is priced as a fresh look-up prices it:
+    /// India marketing on 2026-02-10 is 0.8631 INR x 1.1761 / 111.1285 = 0.00913440 USD from
+    /// the INR card (tests/integration/meta20b.rs), 0.0118 from the USD card.
+    #[test]
+    fn meta_keys_sharing_a_slot_are_each_priced_as_their_own() {
+        let m = shipped("whatsapp-meta.toml");
+        let Card::Meta(spec) = &m.card else {
+            panic!("a Meta card")
+        };
+        let inr = spec.locals.iter().position(|l| l.currency == "INR");
+        assert!(inr.is_some(), "the shipped INR card");
+        let mut kept = Prices::new(&m);
+        let days = [
+            "2026-02-10",
+            "2024-12-01",
+            "2026-02-10",
+            "2025-08-01",
+            "2026-02-10",
+        ];
+        let mut seen = Vec::new();
+        for d in days {
+            for local in [inr, None, inr] {
+                let ev = event_to("IN", day(d));
+                let mc = MetaCharge {
+                    column: MetaColumn::Marketing,
+                    free_tier: None,
+                    price_day: ev.day,
+                    volume_tiers: false,
+                    international: false,
+                    conversation: false,
+                    per_number: false,
+                };
+                let sender = || Sender {
+                    account: 0,
+                    account_country: None,
+                    portfolio: 0,
+                    tiers: None,
+                    local,
+                    number: None,
+                };
+                let got = look_up_meta(&mut kept, &ev, &mc, sender());
+                let want = look_up_meta(&mut Prices::new(&m), &ev, &mc, sender());
+                assert_eq!(got, want, "{d} {local:?}");
+                seen.push((d, local.is_some(), got.0.amount()));
+            }
+        }
+        // the two cards' prices on the day worked by hand, each kept apart in the one slot
+        assert!(seen.contains(&("2026-02-10", true, dec("0.00913440"))));
+        assert!(seen.contains(&("2026-02-10", false, dec("0.0118"))));
+        assert_eq!(kept.meta_kept.len(), 1, "one slot");
     }
 
     #[test]

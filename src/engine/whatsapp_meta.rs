@@ -76,12 +76,24 @@ impl Conversations {
     }
 }
 
-/// A stream's windows: the customer service window, and the free entry point window with the
-/// customer message from an ad that may open it (the state every message reads).
+/// A stream's windows (the state every message reads): the customer service window, and
+/// where its free entry point state is kept. 16 bytes, so that a state is never split over
+/// two cache lines and a million contacts' states are 16 MB of fresh memory, not 32: few
+/// streams ever have an entry point, so theirs is kept aside (`EntryPoints`; issue 24).
 #[derive(Clone, Copy, Default)]
 struct Windows {
     /// When the customer service window ends.
     until: i64,
+    /// The stream's `EntryPoint` in `WhatsAppMetaEngine::entry_points` plus one; 0: none yet
+    /// (as a default `EntryPoint`).
+    entry: u32,
+}
+
+const _: () = assert!(std::mem::size_of::<Windows>() == 16);
+
+/// A stream's free entry point window with the customer message from an ad that may open it.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+struct EntryPoint {
     /// A customer message from an ad or a Page call-to-action waits for the business's first
     /// reply until then (the customer service window it opened); 0: none waits.
     reply_by: i64,
@@ -90,12 +102,51 @@ struct Windows {
     free_id: u32,
 }
 
+/// The entry point states of the streams that have one, by `Windows::entry` less one.
+#[derive(Default)]
+struct EntryPoints(Vec<EntryPoint>);
+
+impl EntryPoints {
+    /// The stream's entry point state (made for it, from the default, if it has none).
+    fn of(&mut self, w: &mut Windows) -> &mut EntryPoint {
+        if w.entry == 0 {
+            self.0.push(EntryPoint::default());
+            // one a stream at most, and streams are counted in u32
+            w.entry = self.0.len() as u32;
+        }
+        &mut self.0[w.entry as usize - 1]
+    }
+
+    /// `free_entry_point` for the stream of `w`. A stream without a state of its own (most
+    /// streams, on every message) is read as the default one, which a message alone never
+    /// changes: it opens a window only before a waiting `reply_by`, and none waits.
+    #[inline(always)]
+    fn free_entry_point(
+        &mut self,
+        w: &mut Windows,
+        (now, era): (i64, &Era),
+        next_id: &mut u32,
+    ) -> Option<Outcome> {
+        if w.entry != 0 {
+            return free_entry_point(self.of(w), now, era, next_id);
+        }
+        let mut fresh = EntryPoint::default();
+        let o = free_entry_point(&mut fresh, now, era, next_id);
+        debug_assert!(fresh == EntryPoint::default());
+        o
+    }
+}
+
 pub struct WhatsAppMetaEngine<'m> {
     spec: &'m MetaSpec,
     window: i64,
     default_category: Category,
     as_of: Option<i32>,
+    /// The day last priced and its era: a log's events come in days, and the era's binary
+    /// search was a sixth of the replay's instructions (issue 24).
+    era_of_day: (i32, Option<&'m Era>),
     windows: Streams<Windows>,
+    entry_points: EntryPoints,
     conversations: Conversations,
 }
 
@@ -288,7 +339,7 @@ fn per_message(era: &Era, sent: &Sent) -> Outcome {
 /// which every message is free, templates included; in the conversation eras it is a free
 /// conversation. `None`: the message is billed by the era's rules.
 #[inline]
-fn free_entry_point(w: &mut Windows, now: i64, era: &Era, next_id: &mut u32) -> Option<Outcome> {
+fn free_entry_point(w: &mut EntryPoint, now: i64, era: &Era, next_id: &mut u32) -> Option<Outcome> {
     // the first reply answers the customer, whether or not it opens a window
     let reply_by = std::mem::take(&mut w.reply_by);
     let opened = now >= w.free_until;
@@ -331,7 +382,9 @@ impl<'m> WhatsAppMetaEngine<'m> {
             window: window_hours * MICROS_PER_HOUR,
             default_category,
             as_of,
+            era_of_day: (i32::MIN, spec.era(i32::MIN)),
             windows: Streams::new(),
+            entry_points: EntryPoints::default(),
             conversations: Conversations {
                 slots: Streams::new(),
                 length: spec.conversation_hours * MICROS_PER_HOUR,
@@ -409,25 +462,53 @@ impl<'m> WhatsAppMetaEngine<'m> {
     }
 }
 
+impl<'m> WhatsAppMetaEngine<'m> {
+    /// The era in force on `day` (`MetaSpec::era`), the last day's kept.
+    #[inline(always)]
+    fn era(&mut self, day: i32) -> Option<&'m Era> {
+        if self.era_of_day.0 != day {
+            self.era_of_day = (day, self.spec.era(day));
+        }
+        self.era_of_day.1
+    }
+}
+
 impl Engine for WhatsAppMetaEngine<'_> {
     fn prefetch(&self, ev: &Event) {
         self.windows.prefetch(ev);
     }
 
     fn replay(&mut self, ev: &Event) -> Outcome {
+        self.replay_event(ev)
+    }
+
+    /// The state of `ahead` asked for, and `ev` replayed in the same call (the trait's
+    /// default called `replay` out of line: a call and a frame an event).
+    fn replay_ahead(&mut self, ev: &Event, ahead: Option<&Event>) -> Outcome {
+        if let Some(a) = ahead {
+            self.windows.prefetch(a);
+        }
+        self.replay_event(ev)
+    }
+}
+
+impl WhatsAppMetaEngine<'_> {
+    /// `Engine::replay`.
+    #[inline(always)]
+    fn replay_event(&mut self, ev: &Event) -> Outcome {
         if ev.kind == Kind::NotDelivered {
             return Outcome::not_delivered();
         }
         let day = self.as_of.unwrap_or(ev.day);
+        let era = self.era(day);
         let w = self.windows.get(ev);
         if ev.direction == Direction::Inbound {
             if ev.kind == Kind::EntryPoint {
-                w.reply_by = ev.at + self.window;
+                self.entry_points.of(w).reply_by = ev.at + self.window;
             }
             return customer_message(&mut w.until, ev.at, self.window);
         }
         let mut sent = Sent::new(ev, day, w.until, self.default_category);
-        let era = self.spec.era(day);
         if let Some(era) = era {
             // Meta does not deliver it: it opens no conversation and is not charged. Only a
             // template said to be marketing: an assumed category keeps the estimate high.
@@ -442,7 +523,7 @@ impl Engine for WhatsAppMetaEngine<'_> {
             sent.international = era.authentication_international;
             sent.per_number = era.free_tier_per_number;
             let next_id = &mut self.conversations.next_id;
-            if let Some(o) = free_entry_point(w, ev.at, era, next_id) {
+            if let Some(o) = self.entry_points.free_entry_point(w, (ev.at, era), next_id) {
                 return sent.finish(o);
             }
         }

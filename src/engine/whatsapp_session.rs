@@ -39,6 +39,23 @@ impl Engine for WhatsAppSessionEngine {
     }
 
     fn replay(&mut self, ev: &Event) -> Outcome {
+        self.replay_event(ev)
+    }
+
+    /// The state of `ahead` asked for, and `ev` replayed in the same call (the trait's
+    /// default called `replay` out of line: a call and a frame an event).
+    fn replay_ahead(&mut self, ev: &Event, ahead: Option<&Event>) -> Outcome {
+        if let Some(a) = ahead {
+            self.streams.prefetch(a);
+        }
+        self.replay_event(ev)
+    }
+}
+
+impl WhatsAppSessionEngine {
+    /// `Engine::replay`.
+    #[inline(always)]
+    fn replay_event(&mut self, ev: &Event) -> Outcome {
         if ev.kind == Kind::NotDelivered {
             return Outcome::not_delivered();
         }
