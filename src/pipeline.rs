@@ -11,7 +11,7 @@
 //! cannot be read twice).
 
 use crate::billing::{
-    self, Biller, BillingOptions, ModelResult, Names, Replayer, Sink, TimeBuckets,
+    self, Biller, BillingOptions, ModelResult, Names, Replayer, Sink, TimeBuckets, WithContacts,
 };
 use crate::error::Result;
 use crate::event::Event;
@@ -101,8 +101,9 @@ fn bill_while_reading<'m>(
         };
         let log = input::read_log_in_batches(path, read, spare, unordered, &mut |batch| {
             if !batch.in_time_order {
-                // The events are in cache: into their buckets now, the list used again.
-                let kept = kept.get_or_insert_with(TimeBuckets::default);
+                // The events are in cache: into their buckets now, the list used again. Their
+                // lines only for a sink (the ledger, explain and reconcile show them).
+                let kept = kept.get_or_insert_with(|| TimeBuckets::new(!sinks.is_empty()));
                 if let Some(list) = kept.add(batch.events) {
                     spare.give(list);
                 }
@@ -184,13 +185,19 @@ const SORTED_PART: usize = 1 << 15;
 /// bill the ones before it, each as a time-ordered log (`Replayer::bill_runs`).
 fn bill_kept<'m>(
     log: &Log,
-    kept: TimeBuckets,
+    mut kept: TimeBuckets,
     models: &'m [Model],
     shares: &[Vec<Vec<usize>>],
     opts: &BillingOptions,
     sinks: &[Sink<'m>],
 ) -> Vec<(usize, ModelResult)> {
     let spare: &Recycle<Event> = &Recycle::default();
+    // Kept without lines, an event comes back without its contact: named by its stream's.
+    let contacts = &kept.stream_contacts();
+    let names = &WithContacts {
+        names: log,
+        contacts,
+    };
     std::thread::scope(|s| {
         let mut senders = Vec::new();
         let mut handles = Vec::new();
@@ -200,7 +207,7 @@ fn bill_kept<'m>(
             handles.push(s.spawn(move || {
                 let mut replayer = Replayer::new(models, share, log, opts, sinks);
                 for part in rx {
-                    replayer.bill_runs(part.0, &part.1, log);
+                    replayer.bill_runs(part.0, &part.1, names);
                     if let Some((_, events)) = Arc::into_inner(part) {
                         spare.give(events);
                     }

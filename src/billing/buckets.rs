@@ -3,12 +3,14 @@
 //! instants come; once the log is read, each bucket is gathered and sorted in cache, one after
 //! the other, while the billing threads bill the buckets before it. No second full copy of the
 //! events (as `into_time_order` needs) and the sorting overlaps the billing. An event is kept
-//! in 24 bytes where that says all of it (`kept::Narrow`), else as it is.
+//! in 16 bytes where nothing shows its line (`kept::Compact`), in 24 where a sink does
+//! (`kept::Narrow`), else as it is.
 
 mod kept;
 
+use super::Names;
 use crate::event::Event;
-use kept::{Form, Narrow, Wide};
+use kept::{Compact, Form, Narrow, Wide, UNKNOWN_CONTACT};
 
 /// A bucket's span: instants (microseconds) shifted right by this much, about 72 minutes (as
 /// a narrow slot holds them), widened (`coarsen`) when the log spans more than `MOST_BUCKETS`
@@ -102,8 +104,10 @@ impl<F: Form> Default for Buckets<F> {
     }
 }
 
-/// The kept events, narrow while they all fit (`kept::Narrow`), else wide.
+/// The kept events, compact or narrow while they all fit (`kept::Compact`, `kept::Narrow`),
+/// else wide.
 enum Kept {
+    Compact(Buckets<Compact>),
     Narrow(Buckets<Narrow>),
     Wide(Buckets<Wide>),
 }
@@ -113,22 +117,28 @@ enum Kept {
 pub struct TimeBuckets {
     kept: Kept,
     len: usize,
+    /// Each stream's contact, for compact slots, which do not hold it.
+    contacts: Vec<u32>,
     /// While no event is later than the one before (a log newest first, a common export):
     /// the event lists as they came, not bucketed, to be read back to front (`drain_sorted`).
     newest_first: Option<Vec<Vec<Event>>>,
 }
 
-impl Default for TimeBuckets {
-    fn default() -> Self {
+impl TimeBuckets {
+    /// No events yet; `lines`: whether the events' lines are kept (a sink shows them), else
+    /// they are handed out with line 0, and kept compact.
+    pub fn new(lines: bool) -> Self {
         TimeBuckets {
-            kept: Kept::Narrow(Buckets::default()),
+            kept: match lines {
+                true => Kept::Narrow(Buckets::default()),
+                false => Kept::Compact(Buckets::default()),
+            },
             len: 0,
+            contacts: Vec::new(),
             newest_first: Some(Vec::new()),
         }
     }
-}
 
-impl TimeBuckets {
     /// How many events there are.
     pub fn len(&self) -> usize {
         self.len
@@ -158,31 +168,38 @@ impl TimeBuckets {
         Some(events)
     }
 
-    /// Appends `events` to their buckets, all of them made wide from the first event a narrow
-    /// slot cannot hold (a day far from its instant, a log spanning more than 9 years).
-    fn bucket(&mut self, mut events: &[Event]) {
-        loop {
-            match &mut self.kept {
-                Kept::Narrow(b) => {
-                    events = &events[b.bucket(events)..];
-                    if events.is_empty() {
-                        return;
-                    }
-                    self.kept = Kept::Wide(widen(std::mem::take(b)));
-                }
-                Kept::Wide(b) => {
-                    let kept = b.bucket(events);
-                    debug_assert_eq!(kept, events.len(), "a wide slot holds any event");
-                    return;
-                }
-            }
+    /// Appends `events` to their buckets, all of them made wide from the first event a
+    /// compact or narrow slot cannot hold (a day far from its instant, a log spanning more
+    /// than 9 years).
+    fn bucket(&mut self, events: &[Event]) {
+        let contacts = &mut self.contacts;
+        let kept = match &mut self.kept {
+            Kept::Compact(b) => b.bucket(events, contacts),
+            Kept::Narrow(b) => b.bucket(events, contacts),
+            Kept::Wide(b) => b.bucket(events, contacts),
+        };
+        if kept == events.len() {
+            return;
         }
+        let wide = match std::mem::replace(&mut self.kept, Kept::Wide(Buckets::default())) {
+            Kept::Compact(b) => widen(b, contacts),
+            Kept::Narrow(b) => widen(b, contacts),
+            Kept::Wide(_) => unreachable!("a wide slot holds any event"),
+        };
+        self.kept = Kept::Wide(wide);
+        self.bucket(&events[kept..]);
     }
 
-    /// Whether every event is kept narrow (24 bytes), for tests.
+    /// Each stream's contact, for the events that come back without theirs (compact ones,
+    /// `UNKNOWN_CONTACT`), as they are kept: taken before `drain_sorted`.
+    pub fn stream_contacts(&mut self) -> StreamContacts {
+        StreamContacts(std::mem::take(&mut self.contacts))
+    }
+
+    /// Whether every event is kept in 16 or 24 bytes, not as it is, for tests.
     #[cfg(test)]
     fn is_narrow(&self) -> bool {
-        matches!(self.kept, Kept::Narrow(_))
+        !matches!(self.kept, Kept::Wide(_))
     }
 
     /// The events in time order, stably (one instant's events in input order), as parts of
@@ -199,24 +216,73 @@ impl TimeBuckets {
             return drain_newest_first(lists, part, take, bill);
         }
         match self.kept {
+            Kept::Compact(b) => b.drain_sorted(part, take, bill),
             Kept::Narrow(b) => b.drain_sorted(part, take, bill),
             Kept::Wide(b) => b.drain_sorted(part, take, bill),
         }
     }
 }
 
+/// Each stream's contact, for the events drained from compact slots (`UNKNOWN_CONTACT`).
+pub struct StreamContacts(Vec<u32>);
+
+impl StreamContacts {
+    /// `ev` with its contact.
+    fn named(&self, ev: &Event) -> Event {
+        match ev.contact {
+            UNKNOWN_CONTACT => Event {
+                contact: self.0[ev.stream as usize],
+                ..*ev
+            },
+            _ => *ev,
+        }
+    }
+}
+
+/// `names` for kept events: a contact named by its stream's where the event does not hold it
+/// (only here are contacts named: the replay order of an instant where a pool may run out,
+/// so nothing is looked up per event).
+pub struct WithContacts<'a, N: Names> {
+    pub names: &'a N,
+    pub contacts: &'a StreamContacts,
+}
+
+impl<N: Names> Names for WithContacts<'_, N> {
+    fn account(&self, ev: &Event) -> &str {
+        self.names.account(ev)
+    }
+    fn account_id(&self, ev: &Event) -> u32 {
+        self.names.account_id(ev)
+    }
+    fn contact_number(&self, ev: &Event) -> Option<u64> {
+        self.names.contact_number(&self.contacts.named(ev))
+    }
+    fn contact<'a>(&'a self, ev: &Event, buf: &'a mut [u8; 16]) -> &'a str {
+        self.names.contact(&self.contacts.named(ev), buf)
+    }
+    fn prefetch(&self, ev: &Event) {
+        self.names.prefetch(&self.contacts.named(ev))
+    }
+}
+
 /// `narrow`'s events, bucket after bucket, each in input order, in wide buckets: every
 /// instant's events stay in input order.
 #[inline(never)]
-fn widen(narrow: Buckets<Narrow>) -> Buckets<Wide> {
+fn widen<F: Form>(narrow: Buckets<F>, contacts: &mut Vec<u32>) -> Buckets<Wide> {
     let mut wide = Buckets::<Wide>::default();
     let mut events = Vec::new();
     for (k, bucket) in narrow.buckets.iter().enumerate() {
         let base = narrow.base(k);
         for c in bucket.chunks() {
             events.clear();
-            events.extend(c.iter().map(|s| Narrow::unpack(s, base, bucket.day)));
-            wide.bucket(&events);
+            events.extend(c.iter().map(|s| {
+                let mut e = F::unpack(s, base, bucket.day);
+                if !F::KEEPS_CONTACT {
+                    e.contact = contacts[e.stream as usize];
+                }
+                e
+            }));
+            wide.bucket(&events, contacts);
         }
     }
     wide
@@ -229,8 +295,8 @@ impl<F: Form> Buckets<F> {
     }
 
     /// Appends the first events of `events` to their buckets, all unless this form cannot
-    /// hold one: how many.
-    fn bucket(&mut self, events: &[Event]) -> usize {
+    /// hold one: how many. `contacts`: each stream's contact, noted if this form needs it.
+    fn bucket(&mut self, events: &[Event], contacts: &mut Vec<u32>) -> usize {
         for (i, e) in events.iter().enumerate() {
             let mut k = (e.at >> self.shift).wrapping_sub(self.lo) as u64;
             if k >= self.buckets.len() as u64 {
@@ -243,6 +309,9 @@ impl<F: Form> Buckets<F> {
             let Some(s) = F::pack(e, bucket.day) else {
                 return i;
             };
+            if !F::KEEPS_CONTACT && !kept::note_contact(contacts, e) {
+                return i;
+            }
             bucket.push(s);
         }
         events.len()
@@ -437,7 +506,8 @@ mod tests {
 
     /// `n` events whose instants come from `at(i)`, lines numbering the input order, each
     /// on a day up to a day from its instant's UTC day (as in a zone), the other fields
-    /// varied with `i`.
+    /// varied with `i`, each stream always of the same contact (one account's), a contact
+    /// of several streams (accounts).
     fn events(n: u32, at: impl Fn(u32) -> i64) -> Vec<Event> {
         let countries = [*b"DE", *b"AZ", *b"ZA"];
         let kinds = [Kind::FreeForm, Kind::Template(Some(Category::Utility))];
@@ -448,7 +518,7 @@ mod tests {
                     at,
                     day: (at.div_euclid(24 * HOUR) + i as i64 % 3 - 1) as i32,
                     line: i + 2,
-                    contact: i % 1000,
+                    contact: i % 999 * 7 % 500,
                     stream: i % 999,
                     cell: i % 17,
                     country: Country::from_bytes(&countries[i as usize % 3]).unwrap(),
@@ -464,17 +534,19 @@ mod tests {
         format!("{e:?}")
     }
 
-    /// `input` kept in blocks of 7,000, drained in parts of 1,000, checked against a stable
-    /// sort by instant; whether it was kept narrow.
-    fn kept_and_drained(k: usize, input: &[Event]) -> bool {
+    /// `input` kept in blocks of 7,000 (`lines`: with their lines), drained in parts of
+    /// 1,000, checked against a stable sort by instant (without lines: each line 0 or the
+    /// event's); whether it was kept in 16 or 24 bytes.
+    fn kept_and_drained(k: usize, input: &[Event], lines: bool) -> bool {
         let mut want: Vec<Event> = input.to_vec();
         want.sort_by_key(|e| e.at);
-        let mut kept = TimeBuckets::default();
+        let mut kept = TimeBuckets::new(lines);
         for block in input.chunks(7_000) {
             kept.add(block.to_vec());
         }
         assert_eq!(kept.len(), input.len());
         let narrow = kept.is_narrow();
+        let contacts = kept.stream_contacts();
         let mut got: Vec<Event> = Vec::new();
         kept.drain_sorted(1_000, &mut Vec::with_capacity, &mut |first, part| {
             assert_eq!(first as usize, got.len(), "shape {k}: parts follow on");
@@ -485,9 +557,35 @@ mod tests {
         });
         assert_eq!(got.len(), want.len(), "shape {k}");
         for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-            assert_eq!(fields(g), fields(w), "shape {k}, event {i}");
+            if lines {
+                assert_eq!(fields(g), fields(w), "shape {k}, event {i}");
+                continue;
+            }
+            assert!(g.line == 0 || g.line == w.line, "shape {k}, event {i}");
+            // Compact slots give no contact: their stream's names it.
+            assert!(
+                g.contact != UNKNOWN_CONTACT || g.line == 0,
+                "shape {k}, event {i}"
+            );
+            let g = &contacts.named(g);
+            let w = Event { line: g.line, ..*w };
+            assert_eq!(fields(g), fields(&w), "shape {k}, event {i}, no lines");
         }
         narrow
+    }
+
+    #[test]
+    fn without_lines_streams_not_in_the_order_read_are_kept_wide_with_their_contacts() {
+        // Streams numbered in the order they first come, then one beyond the next (as no
+        // reader numbers them): compact until then, wide from there on; every contact right.
+        let month = |i: u32| ((i as u64 * 2_654_435_761) % 50_000) as i64 * (720 * HOUR / 50_000);
+        let mut input = events(60_000, month);
+        for e in &mut input[30_000..] {
+            e.stream += 1000;
+            e.contact = e.stream % 700;
+        }
+        assert!(!kept_and_drained(8, &input, false), "kept wide");
+        assert!(kept_and_drained(8, &input, true), "kept narrow with lines");
     }
 
     #[test]
@@ -545,11 +643,13 @@ mod tests {
                 // A day 200 days from its instant: no narrow slot holds it.
                 input[45_123].day += 200;
             }
-            assert_eq!(
-                kept_and_drained(k, &input),
-                *narrow,
-                "shape {k}: kept narrow"
-            );
+            for lines in [true, false] {
+                assert_eq!(
+                    kept_and_drained(k, &input, lines),
+                    *narrow,
+                    "shape {k}: kept narrow"
+                );
+            }
         }
     }
 }

@@ -17,7 +17,7 @@ mod pricing;
 mod replayer;
 
 pub use biller::{Biller, CellOrder};
-pub use buckets::TimeBuckets;
+pub use buckets::{StreamContacts, TimeBuckets, WithContacts};
 pub use cells::{CellIter, CellKey, CellTable};
 pub use fees::{FeeItem, TierFrom};
 pub use order::{into_time_order, replay_order, replay_order_on, Names};

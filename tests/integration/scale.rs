@@ -351,6 +351,17 @@ fn replayed_as(
     (json, out)
 }
 
+/// `log`'s JSON report, replayed from a file in `dir` with no ledger (out of order, its events
+/// are kept without their lines and contacts: `billing::TimeBuckets`).
+fn replayed_plain(dir: &std::path::Path, log: &str, args: &[&str]) -> String {
+    let path = dir.join("plain.csv");
+    std::fs::write(&path, log).unwrap();
+    let path = path.to_str().unwrap();
+    let mut all = vec!["replay", path, "--format", "json"];
+    all.extend(args);
+    sim(&all).succeeds().replace(path, "LOG")
+}
+
 /// Issue 24: the same rows out of time order (newest first, shuffled, grouped by contact)
 /// give the time-ordered log's JSON report and ledger, byte for byte (the ledger's lines
 /// mapped back), from a file (read once, kept whole, its events put in time order) and from
@@ -382,6 +393,7 @@ fn a_log_out_of_time_order_replays_as_the_ordered_one() {
         std::fs::create_dir_all(&ordered).unwrap();
         let same: Vec<usize> = (2..rows + 2).collect();
         let want = replayed_as(&ordered, &text, args, false, &same);
+        let want_plain = replayed_plain(&ordered, &text, args);
         let shapes: [(&str, RowKey); 3] = [
             ("newest_first", &|i, _| format!("{:010}", rows - i)),
             ("shuffled", &|i, _| hash(i)),
@@ -402,6 +414,10 @@ fn a_log_out_of_time_order_replays_as_the_ordered_one() {
                 assert!(got.0 == want.0, "{log} {name} (stdin {stdin}): report");
                 assert!(got.1 == want.1, "{log} {name} (stdin {stdin}): ledger");
             }
+            // Without a ledger: the contacts named by stream where an allowance runs out
+            // among one instant's messages.
+            let got = replayed_plain(&at, &moved, args);
+            assert!(got == want_plain, "{log} {name}: report without a ledger");
         }
     }
     // Out of order from its first block: read once, every event kept in time buckets as it
