@@ -392,14 +392,15 @@ impl<'m> Biller<'m> {
         // Every account of the log has its home country resolved (fee tiers).
         self.fit_accounts(&log.accounts);
         let with_traffic = self.sum_months();
-        let cells = cells_of(&self.cells, (order, &with_traffic));
         let fees = if self.list_prices || model.monthly.fee_kind.is_none() {
             Vec::new()
         } else {
             // Each account's country, resolved once (accounts file, else --account-country).
-            let active = active_months(&self.cells, (order, &with_traffic), &self.months);
+            let active = active_months((order, &with_traffic), &self.months);
             monthly_fees(model, active.iter().map(|(k, v)| (k, v)), &self.homes)
         };
+        // The cells last: their array is put in key order in place.
+        let cells = cells_of(std::mem::take(&mut self.cells), (order, &with_traffic));
         let mut volumes = Vec::new();
         for (id, m) in self.months.into_iter().enumerate() {
             let key = log.account_months[id];
@@ -570,7 +571,7 @@ impl CellOrder {
 
 /// The cells with traffic (`with_traffic`: whether each cell, by id, has some), by
 /// (account, country, month).
-fn cells_of(cells: &Cells, (order, with_traffic): (&CellOrder, &[bool])) -> CellTable {
+fn cells_of(cells: Cells, (order, with_traffic): (&CellOrder, &[bool])) -> CellTable {
     let traffic = |id: u32| with_traffic.get(id as usize) == Some(&true);
     let keys = (order.by_key.iter()).filter(|(_, id)| traffic(*id));
     CellTable::gather(cells, keys.copied())
@@ -579,11 +580,10 @@ fn cells_of(cells: &Cells, (order, with_traffic): (&CellOrder, &[bool])) -> Cell
 /// The countries and priced spend of each active (account, month), in that order, for the
 /// fee tiers; `months` by account-month id. Made only for a model with fees.
 fn active_months(
-    cells: &Cells,
     (order, with_traffic): (&CellOrder, &[bool]),
     months: &[MonthState],
 ) -> Vec<ActiveMonths> {
-    let traffic = |id: u32| id < cells.len() as u32 && with_traffic[id as usize];
+    let traffic = |id: u32| with_traffic.get(id as usize) == Some(&true);
     let countries: Vec<_> = (order.by_month.iter()).filter(|c| traffic(c.3)).collect();
     let mut active: Vec<ActiveMonths> = Vec::new();
     for (k, &&(key, country, am, _)) in countries.iter().enumerate() {
