@@ -6,6 +6,7 @@ use super::Stats;
 use crate::event::Country;
 use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;
+use std::sync::Arc;
 
 /// The counts a usual message writes, by their place in `HotCell::counts`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -261,7 +262,8 @@ pub type CellKey = (u32, Country, i32);
 /// model's totals, per country) are made once, by the thread that finishes the model.
 #[derive(Clone, Default)]
 pub struct CellTable {
-    keys: Vec<CellKey>,
+    /// Shared by the models' tables where every cell has traffic (`CellOrder`).
+    keys: Arc<Vec<CellKey>>,
     /// By place in `keys`.
     hot: Vec<HotCell>,
     /// The cells with rare counts, by place in `keys`, in that order.
@@ -272,42 +274,30 @@ pub struct CellTable {
 }
 
 impl CellTable {
-    /// The cells `sorted` names (each with its id in `cells`), in key order: `cells`' own
-    /// array put in that order in place, the cells not named dropped (issue 24: gathered
-    /// into a second array, every model's cells were written again into fresh pages, 25.6 MB
-    /// a model on a log of 50,000 accounts, and this machine clears fresh pages slowly).
-    pub(super) fn gather(cells: Cells, sorted: impl Iterator<Item = (CellKey, u32)>) -> CellTable {
+    /// The cells in key order: `keys`, each cell's key in that order, and `from`, the id of
+    /// the cell at each place (a permutation of every id of `cells`: the cells past `keys`
+    /// are dropped). `cells`' own array is put in that order in place (issue 24: gathered
+    /// into a second array, every model's cells were written again into fresh pages, 25.6
+    /// MB a model on a log of 50,000 accounts, and this machine clears fresh pages slowly);
+    /// `keys` may be shared by every model's table (`CellOrder`).
+    pub(super) fn gather(cells: Cells, keys: Arc<Vec<CellKey>>, from: &[u32]) -> CellTable {
         let Cells {
             mut hot, mut rare, ..
         } = cells;
-        let all = hot.len();
-        let most = sorted.size_hint().1.unwrap_or(0);
-        let mut keys = Vec::with_capacity(most);
-        // from[k]: the id of the cell that goes to place k.
-        let mut from: Vec<u32> = Vec::with_capacity(all);
-        let mut named = vec![false; all];
+        let n = keys.len();
+        assert!(
+            n <= from.len() && from.len() == hot.len(),
+            "every cell once"
+        );
         let mut rare_by_place = Vec::new();
-        for (key, id) in sorted {
-            debug_assert!(keys.last() < Some(&key), "cells in key order");
-            // Each cell once, else the moves below would not end.
-            assert!(
-                !std::mem::replace(&mut named[id as usize], true),
-                "cell {id} twice"
-            );
-            if !rare.is_empty() {
-                if let Some(r) = rare.remove(&id) {
-                    rare_by_place.push((keys.len() as u32, r));
+        if !rare.is_empty() {
+            for (k, id) in from[..n].iter().enumerate() {
+                if let Some(r) = rare.remove(id) {
+                    rare_by_place.push((k as u32, r));
                 }
             }
-            keys.push(key);
-            from.push(id);
         }
-        let n = keys.len();
-        // The cells not named fill the places after (in any order): `from` is then a
-        // permutation of every id, and they are cut off once moved.
-        from.extend((0..all as u32).filter(|&id| !named[id as usize]));
-        drop(named);
-        permute(&mut hot, &mut from, n);
+        permute(&mut hot, from, n);
         hot.truncate(n);
         Self::summed(CellTable {
             keys,
@@ -317,16 +307,39 @@ impl CellTable {
         })
     }
 
+    /// `gather` of the cells `sorted` names (each with its id in `cells`), in key order,
+    /// with keys of their own.
+    pub(super) fn gather_named(
+        cells: Cells,
+        sorted: impl Iterator<Item = (CellKey, u32)>,
+    ) -> CellTable {
+        let all = cells.len();
+        let (mut keys, mut from) = (Vec::new(), Vec::with_capacity(all));
+        let mut named = vec![false; all];
+        for (key, id) in sorted {
+            debug_assert!(keys.last() < Some(&key), "cells in key order");
+            assert!(
+                !std::mem::replace(&mut named[id as usize], true),
+                "cell {id} twice"
+            );
+            keys.push(key);
+            from.push(id);
+        }
+        // The cells not named fill the places after, in any order.
+        from.extend((0..all as u32).filter(|&id| !named[id as usize]));
+        Self::gather(cells, Arc::new(keys), &from)
+    }
+
     /// Cells made from their `Stats` (tests, tools): in key order, a key given twice summed.
     pub fn from_stats(cells: impl IntoIterator<Item = (CellKey, Stats)>) -> CellTable {
         let mut sorted: Vec<(CellKey, Stats)> = cells.into_iter().collect();
         sorted.sort_by_key(|c| c.0);
-        let mut t = CellTable::default();
+        let (mut t, mut keys) = (CellTable::default(), Vec::new());
         for (key, s) in sorted {
-            if t.keys.last() != Some(&key) {
-                t.keys.push(key);
+            if keys.last() != Some(&key) {
+                keys.push(key);
                 t.hot.push(HotCell::default());
-                t.rare.push((t.keys.len() as u32 - 1, Stats::default()));
+                t.rare.push((keys.len() as u32 - 1, Stats::default()));
             }
             let (hot, rare) = (t.hot.last_mut(), t.rare.last_mut());
             if let (Some(hot), Some((_, rare))) = (hot, rare) {
@@ -334,6 +347,7 @@ impl CellTable {
                 rare.add(&s);
             }
         }
+        t.keys = Arc::new(keys);
         Self::summed(t)
     }
 
@@ -471,15 +485,18 @@ impl std::fmt::Debug for CellTable {
 const GATHER_AHEAD: usize = 8;
 
 /// Puts `v` in the order `from` gives (a permutation of its places: place k takes the value
-/// at `from[k]`), in place, for places `0..n` (the others end in some order); `from` is used
-/// up. Each cycle of the permutation is followed from its first place below `n`: one value
-/// read at random and written where it goes, as a gather into a second array does, but into
-/// memory already written. The values further along the cycle are asked for ahead (`from`
-/// is small and tells where they are; `v` is far past the caches).
-fn permute<T: Copy>(v: &mut [T], from: &mut [u32], n: usize) {
-    debug_assert_eq!(v.len(), from.len());
-    for start in 0..n.min(from.len()) {
-        if from[start] as usize == start {
+/// at `from[k]`), in place, for places `0..n` (the others end in some order). Each cycle of
+/// the permutation is followed from its first place below `n`: one value read at random and
+/// written where it goes, as a gather into a second array does, but into memory already
+/// written. The values further along the cycle are asked for ahead (`from` is small and
+/// tells where they are; `v` is far past the caches). The places done are marked in a
+/// bitset (`from` is shared by every model).
+fn permute<T: Copy>(v: &mut [T], from: &[u32], n: usize) {
+    assert_eq!(v.len(), from.len());
+    let mut done = vec![0u64; from.len().div_ceil(64)];
+    let mut moved = 0;
+    for start in 0..n {
+        if done[start / 64] >> (start % 64) & 1 == 1 || from[start] as usize == start {
             continue;
         }
         let mut ahead = start;
@@ -490,8 +507,11 @@ fn permute<T: Copy>(v: &mut [T], from: &mut [u32], n: usize) {
         let first = v[start];
         let mut at = start;
         loop {
-            // Placed: a place whose `from` is itself is done.
-            let src = std::mem::replace(&mut from[at], at as u32) as usize;
+            done[at / 64] |= 1 << (at % 64);
+            // Not a permutation (a cell given twice): the cycle would not end.
+            moved += 1;
+            assert!(moved <= v.len(), "a permutation of the cells");
+            let src = from[at] as usize;
             if src == start {
                 v[at] = first;
                 break;
@@ -667,7 +687,7 @@ mod tests {
         cells.get(2).add_cost(dec("0.2"));
         let (de, at) = (country("DE"), country("AT"));
         let sorted = [((1, at, 100), 2), ((1, de, 100), 1), ((2, de, 100), 0)];
-        CellTable::gather(cells, sorted.into_iter())
+        CellTable::gather_named(cells, sorted.into_iter())
     }
 
     #[test]
@@ -727,7 +747,7 @@ mod tests {
             .map(|(place, &id)| ((place as u32, de, 1), id))
             .collect();
         sorted.sort_unstable();
-        let t = CellTable::gather(cells, sorted.iter().copied());
+        let t = CellTable::gather_named(cells, sorted.iter().copied());
         assert_eq!(t.len(), sorted.len());
         for ((key, s), (want_key, id)) in t.iter().zip(&sorted) {
             assert_eq!(key, want_key);
