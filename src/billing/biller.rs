@@ -402,7 +402,9 @@ impl<'m> Biller<'m> {
         };
         // The cells last: their array is put in key order in place.
         let cells = cells_of(std::mem::take(&mut self.cells), (order, &with_traffic));
-        let mut volumes = Vec::new();
+        // Room for every month at once (no growth copies; the room not written is only
+        // address space).
+        let mut volumes = Vec::with_capacity(self.months.len());
         for (id, m) in self.months.into_iter().enumerate() {
             let key = log.account_months[id];
             if m.messages == 0 {
