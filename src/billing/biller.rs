@@ -18,6 +18,7 @@ use crate::rates::{Card, Model};
 use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// One model replaying the log event by event; state is kept in vectors indexed by the
 /// event's interned ids, so the hot path neither hashes nor allocates.
@@ -394,15 +395,18 @@ impl<'m> Biller<'m> {
         // Every account of the log has its home country resolved (fee tiers).
         self.fit_accounts(&log.accounts);
         let with_traffic = self.sum_months();
-        let cells = cells_of(&self.cells, (order, &with_traffic));
         let fees = if self.list_prices || model.monthly.fee_kind.is_none() {
             Vec::new()
         } else {
             // Each account's country, resolved once (accounts file, else --account-country).
-            let active = active_months(&self.cells, (order, &with_traffic), &self.months);
+            let active = active_months((order, &with_traffic), &self.months);
             monthly_fees(model, active.iter().map(|(k, v)| (k, v)), &self.homes)
         };
-        let mut volumes = Vec::new();
+        // The cells last: their array is put in key order in place.
+        let cells = cells_of(std::mem::take(&mut self.cells), (order, &with_traffic));
+        // Room for every month at once (no growth copies; the room not written is only
+        // address space).
+        let mut volumes = Vec::with_capacity(self.months.len());
         for (id, m) in self.months.into_iter().enumerate() {
             let key = log.account_months[id];
             if m.messages == 0 {
@@ -527,8 +531,11 @@ fn number_pool<'p>(
 /// The log's report cells in the orders `Biller::finish_in` reads them: the same for every
 /// model, so sorted once for them all (a log of many accounts has some 400,000 cells).
 pub struct CellOrder {
-    /// (key, cell id), by key.
-    by_key: Vec<(CellKey, u32)>,
+    /// The cells' keys in key order: every model's table shares them when all its cells
+    /// have traffic (the usual case: each cell has a message).
+    keys: Arc<Vec<CellKey>>,
+    /// The id of the cell at each place of `keys`.
+    ids: Vec<u32>,
     /// ((account, month), country, account-month id, cell id), in that order.
     by_month: Vec<((u32, i32), Country, u32, u32)>,
 }
@@ -541,7 +548,7 @@ impl CellOrder {
                 .map(|(id, &key)| (key, id as u32))
                 .collect();
             v.sort_unstable();
-            v
+            v.into_iter().unzip()
         };
         let by_month = || {
             let mut v: Vec<((u32, i32), Country, u32, u32)> = (log.cells.iter().enumerate())
@@ -553,7 +560,7 @@ impl CellOrder {
             v.sort_unstable();
             v
         };
-        let (by_key, by_month) = match threads > 1 && log.cells.len() > FAR_CELLS {
+        let ((keys, ids), by_month) = match threads > 1 && log.cells.len() > FAR_CELLS {
             true => std::thread::scope(|s| {
                 let month = s.spawn(by_month);
                 let key = by_key();
@@ -566,26 +573,32 @@ impl CellOrder {
             }),
             false => (by_key(), by_month()),
         };
-        CellOrder { by_key, by_month }
+        CellOrder {
+            keys: Arc::new(keys),
+            ids,
+            by_month,
+        }
     }
 }
 
 /// The cells with traffic (`with_traffic`: whether each cell, by id, has some), by
-/// (account, country, month).
-fn cells_of(cells: &Cells, (order, with_traffic): (&CellOrder, &[bool])) -> CellTable {
+/// (account, country, month); `cells`' array put in that order.
+fn cells_of(cells: Cells, (order, with_traffic): (&CellOrder, &[bool])) -> CellTable {
+    if with_traffic.len() == order.ids.len() && with_traffic.iter().all(|&t| t) {
+        return CellTable::gather(cells, order.keys.clone(), &order.ids);
+    }
     let traffic = |id: u32| with_traffic.get(id as usize) == Some(&true);
-    let keys = (order.by_key.iter()).filter(|(_, id)| traffic(*id));
-    CellTable::gather(cells, keys.copied())
+    let keys = (order.keys.iter().zip(&order.ids)).filter(|(_, &id)| traffic(id));
+    CellTable::gather_named(cells, keys.map(|(&key, &id)| (key, id)))
 }
 
 /// The countries and priced spend of each active (account, month), in that order, for the
 /// fee tiers; `months` by account-month id. Made only for a model with fees.
 fn active_months(
-    cells: &Cells,
     (order, with_traffic): (&CellOrder, &[bool]),
     months: &[MonthState],
 ) -> Vec<ActiveMonths> {
-    let traffic = |id: u32| id < cells.len() as u32 && with_traffic[id as usize];
+    let traffic = |id: u32| with_traffic.get(id as usize) == Some(&true);
     let countries: Vec<_> = (order.by_month.iter()).filter(|c| traffic(c.3)).collect();
     let mut active: Vec<ActiveMonths> = Vec::new();
     for (k, &&(key, country, am, _)) in countries.iter().enumerate() {
