@@ -539,6 +539,36 @@ mod tests {
         Model::load(&crate::rates::RateSource::Embedded, file).unwrap()
     }
 
+    /// A charge of `column` priced on `price_day`, with no free tier, conversation or
+    /// per-number pool.
+    fn list_charge(
+        column: MetaColumn,
+        price_day: i32,
+        era: Option<&crate::rates::meta::Era>,
+    ) -> MetaCharge {
+        MetaCharge {
+            column,
+            free_tier: None,
+            price_day,
+            volume_tiers: era.is_some_and(|e| e.volume_tiers),
+            international: era.is_some_and(|e| e.authentication_international),
+            conversation: false,
+            per_number: false,
+        }
+    }
+
+    /// Account 0 (no home country, portfolio 0, no business number) on card `local`.
+    fn sender(local: Option<usize>) -> Sender<'static> {
+        Sender {
+            account: 0,
+            account_country: None,
+            portfolio: 0,
+            tiers: None,
+            local,
+            number: None,
+        }
+    }
+
     /// An event to `country` on `day` (the other fields do not price it).
     fn event_to(country: &str, on: i32) -> Event {
         let mut ev = event();
@@ -660,15 +690,7 @@ mod tests {
                     for (account, home) in homes.iter().enumerate() {
                         for _number in 0..2 {
                             let ev = event_to(c, day(d));
-                            let mc = MetaCharge {
-                                column,
-                                free_tier: None,
-                                price_day: ev.day,
-                                volume_tiers: era.volume_tiers,
-                                international: era.authentication_international,
-                                conversation: false,
-                                per_number: false,
-                            };
+                            let mc = list_charge(column, ev.day, Some(era));
                             let sender = |tiers| Sender {
                                 account: account as u32,
                                 account_country: *home,
@@ -717,25 +739,9 @@ mod tests {
         for d in days {
             for local in [inr, None, inr] {
                 let ev = event_to("IN", day(d));
-                let mc = MetaCharge {
-                    column: MetaColumn::Marketing,
-                    free_tier: None,
-                    price_day: ev.day,
-                    volume_tiers: false,
-                    international: false,
-                    conversation: false,
-                    per_number: false,
-                };
-                let sender = || Sender {
-                    account: 0,
-                    account_country: None,
-                    portfolio: 0,
-                    tiers: None,
-                    local,
-                    number: None,
-                };
-                let got = look_up_meta(&mut kept, &ev, &mc, sender());
-                let want = look_up_meta(&mut Prices::new(&m), &ev, &mc, sender());
+                let mc = list_charge(MetaColumn::Marketing, ev.day, None);
+                let got = look_up_meta(&mut kept, &ev, &mc, sender(local));
+                let want = look_up_meta(&mut Prices::new(&m), &ev, &mc, sender(local));
                 assert_eq!(got, want, "{d} {local:?}");
                 seen.push((d, local.is_some(), got.0.amount()));
             }
@@ -759,24 +765,8 @@ mod tests {
             for c in COUNTRIES {
                 let ev = event_to(c, day(d));
                 for column in [MetaColumn::Marketing, MetaColumn::Utility] {
-                    let mc = MetaCharge {
-                        column,
-                        free_tier: None,
-                        price_day: ev.day,
-                        volume_tiers: false,
-                        international: false,
-                        conversation: false,
-                        per_number: false,
-                    };
-                    let sender = Sender {
-                        account: 0,
-                        account_country: None,
-                        portfolio: 0,
-                        tiers: None,
-                        local: None,
-                        number: None,
-                    };
-                    let (got, _, _) = look_up_meta(&mut kept, &ev, &mc, sender);
+                    let mc = list_charge(column, ev.day, None);
+                    let (got, _, _) = look_up_meta(&mut kept, &ev, &mc, sender(None));
                     let market = spec
                         .markets
                         .name(spec.markets.market_of(ev.country, ev.day));
