@@ -169,6 +169,7 @@ impl Kind {
                 return Some(Kind::Template(Some(Category::Marketing)))
             }
             b"utility" | b"transactional" => return Some(Kind::Template(Some(Category::Utility))),
+            b"authentication" => return Some(Kind::Template(Some(Category::Authentication))),
             _ => {}
         }
         const WORDS: [(&str, Kind); 7] = [
