@@ -4,7 +4,7 @@ use super::cells::{CellKey, CellMut, CellTable, Cells, Hot};
 use super::fees::monthly_fees;
 use super::order::{by_names, Names};
 use super::pools::{
-    smallest_pool, MonthState, NumberPool, PoolKind, Portfolios, TierPools, LOW_ROOM, POOL_KINDS,
+    smallest_pool, Months, NumberPool, PoolKind, Portfolios, TierPools, LOW_ROOM, POOL_KINDS,
 };
 use super::pricing::{
     international_price, message_price, meta_price, session_price, Prices, Sender,
@@ -42,7 +42,8 @@ pub struct Biller<'m> {
     free: u64,
     /// Each cell's counts and cost, its account-month (`Log::cell_account_months`) and account.
     cells: Cells,
-    months: Vec<MonthState>,
+    /// Each account-month's charges and pools (`Log::account_months`).
+    months: Months,
     /// whatsapp-meta volume tiers: each portfolio-month's count per market and column.
     tiers: TierPools,
     /// Each stream's business number (`Log::stream_business_numbers`; `NO_NUMBER`: none).
@@ -85,9 +86,8 @@ impl<'m> Biller<'m> {
                 cells
             },
             months: {
-                let mut months = Vec::new();
-                crate::huge_pages::make_room(&mut months, log.account_months.len());
-                months.resize(log.account_months.len(), MonthState::default());
+                let mut months = Months::default();
+                months.fit(log.account_months.len());
                 months
             },
             tiers: TierPools::default(),
@@ -133,9 +133,7 @@ impl<'m> Biller<'m> {
             false => 0,
         };
         if let Some(cell) = self.cells.hot.get(c) {
-            if let Some(month) = self.months.get(cell.month as usize) {
-                crate::prefetch::prefetch(month);
-            }
+            self.months.prefetch(cell.month as usize);
         }
     }
 
@@ -164,19 +162,19 @@ impl<'m> Biller<'m> {
             // `session.charged` is a Viber key (rates/schema.rs): true on every other model
             Charge::Session if !model.session.charged => (Price::FreeSession, None, None),
             Charge::Session => {
-                let p = session_price(&mut self.prices, ev, &mut cell, &mut self.months[m]);
+                let p = session_price(&mut self.prices, ev, &mut cell, &mut self.months.get(m));
                 settle(&mut cell, p);
                 (p, None, None)
             }
             Charge::International => {
-                let month = &mut self.months[m];
+                let month = &mut self.months.get(m);
                 let p = international_price(&mut self.prices, ev, &mut cell, month);
                 settle(&mut cell, p);
                 (p, None, None)
             }
             Charge::Message(cat) => {
                 let free = (self.free, self.pool_runs);
-                let at = (&mut cell, &mut self.months[m]);
+                let at = (&mut cell, &mut self.months.get(m));
                 let low_months = &mut self.low_months;
                 let p = message_price(&mut self.prices, ev, cat, free, at, low_months);
                 settle(&mut cell, p);
@@ -206,7 +204,7 @@ impl<'m> Biller<'m> {
         let account = self.cells.accounts[c];
         // the cell taken once: its price settled in it after (a second `get` was ~10
         // instructions a charge)
-        let (cell, month) = (&mut self.cells.get(c), &mut self.months[m]);
+        let (cell, month) = (&mut self.cells.get(c), &mut self.months.get(m));
         let free_tier = (mc.free_tier.filter(|_| !self.list_prices), self.pool_runs);
         let near = self.tiers.near;
         let number = number_pool(
@@ -273,8 +271,10 @@ impl<'m> Biller<'m> {
             && (n > self.smallest_pool.min(LOW_ROOM)
                 || self.tiers.near > 0
                 || self.low_months > 0
-                    && (run.iter())
-                        .any(|ev| self.months[self.cells.hot[ev.cell as usize].month as usize].low))
+                    && (run.iter()).any(|ev| {
+                        self.months
+                            .low(self.cells.hot[ev.cell as usize].month as usize)
+                    }))
     }
 
     /// Bills events of one instant, given in input order from event `first` on, in the
@@ -326,10 +326,7 @@ impl<'m> Biller<'m> {
         account_months: usize,
     ) {
         self.cells.extend(cell_account_months, cell_accounts);
-        if account_months > self.months.len() {
-            crate::huge_pages::make_room_ahead(&mut self.months, account_months);
-            self.months.resize(account_months, MonthState::default());
-        }
+        self.months.fit(account_months);
     }
 
     /// Streams whose business number a batch of a log being read made known: (stream, number).
@@ -368,25 +365,28 @@ impl<'m> Biller<'m> {
         self.finish_in(log, &CellOrder::new(log, 1))
     }
 
-    /// Each account-month's messages, sessions and spend summed from its cells; whether
-    /// each cell (by id) has traffic.
-    fn sum_months(&mut self) -> Vec<bool> {
+    /// Each account-month's messages, sessions and spend summed from its cells, by
+    /// account-month id; whether each cell (by id) has traffic.
+    fn sum_months(&self) -> (Vec<MonthSums>, Vec<bool>) {
         let cells = &self.cells;
+        let mut sums = vec![MonthSums::default(); self.months.len()];
         let mut with_traffic = Vec::with_capacity(cells.len());
         for id in 0..cells.len() {
             // The account-months are scattered (a log of many accounts has them by the
             // 10,000): each is asked for some cells ahead, so that the misses overlap.
             if let Some(ahead) = cells.hot.get(id + GATHER_AHEAD) {
-                crate::prefetch::prefetch(&self.months[ahead.month as usize]);
+                if let Some(sum) = sums.get(ahead.month as usize) {
+                    crate::prefetch::prefetch(sum);
+                }
             }
             let (messages, sessions, cost) = cells.traffic(id);
-            let month = &mut self.months[cells.hot[id].month as usize];
-            month.messages += messages;
-            month.sessions += sessions;
-            month.spend += cost;
+            let sum = &mut sums[cells.hot[id].month as usize];
+            sum.messages += messages;
+            sum.sessions += sessions;
+            sum.spend += cost;
             with_traffic.push(messages > 0);
         }
-        with_traffic
+        (sums, with_traffic)
     }
 
     /// The model's result; `order`: the log's cells sorted (the same for every model).
@@ -394,36 +394,37 @@ impl<'m> Biller<'m> {
         let model = self.model;
         // Every account of the log has its home country resolved (fee tiers).
         self.fit_accounts(&log.accounts);
-        let with_traffic = self.sum_months();
+        let (sums, with_traffic) = self.sum_months();
         let fees = if self.list_prices || model.monthly.fee_kind.is_none() {
             Vec::new()
         } else {
             // Each account's country, resolved once (accounts file, else --account-country).
-            let active = active_months((order, &with_traffic), &self.months);
+            let active = active_months((order, &with_traffic), &sums);
             monthly_fees(model, active.iter().map(|(k, v)| (k, v)), &self.homes)
         };
         // The cells last: their array is put in key order in place.
         let cells = cells_of(std::mem::take(&mut self.cells), (order, &with_traffic));
         // Room for every month at once (no growth copies; the room not written is only
         // address space).
-        let mut volumes = Vec::with_capacity(self.months.len());
-        for (id, m) in self.months.into_iter().enumerate() {
-            let key = log.account_months[id];
-            if m.messages == 0 {
+        let mut volumes = Vec::with_capacity(sums.len());
+        let months = std::mem::take(&mut self.months).into_drawn();
+        for (id, (sum, (linear, pools))) in sums.iter().zip(months).enumerate() {
+            if sum.messages == 0 {
                 continue;
             }
+            let key = log.account_months[id];
             let pools = POOL_KINDS
                 .iter()
-                .zip(m.pools)
+                .zip(pools)
                 .filter(|(_, p)| p.items > 0)
                 .map(|(k, p)| (*k, p))
                 .collect();
             volumes.push((
                 key,
                 Volume {
-                    messages: m.messages,
-                    sessions: m.sessions,
-                    linear: m.linear,
+                    messages: sum.messages,
+                    sessions: sum.sessions,
+                    linear,
                     pools,
                 },
             ));
@@ -596,7 +597,7 @@ fn cells_of(cells: Cells, (order, with_traffic): (&CellOrder, &[bool])) -> CellT
 /// fee tiers; `months` by account-month id. Made only for a model with fees.
 fn active_months(
     (order, with_traffic): (&CellOrder, &[bool]),
-    months: &[MonthState],
+    months: &[MonthSums],
 ) -> Vec<ActiveMonths> {
     let traffic = |id: u32| with_traffic.get(id as usize) == Some(&true);
     let countries: Vec<_> = (order.by_month.iter()).filter(|c| traffic(c.3)).collect();
@@ -612,6 +613,15 @@ fn active_months(
         }
     }
     active
+}
+
+/// An account-month's messages, sessions opened and priced spend: its cells' sums
+/// (`Biller::sum_months`).
+#[derive(Clone, Default)]
+struct MonthSums {
+    messages: u64,
+    sessions: u64,
+    spend: Decimal,
 }
 
 /// How many cells ahead an account-month is asked for (`Biller::sum_months`).

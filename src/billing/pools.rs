@@ -68,49 +68,159 @@ pub(super) const POOL_KINDS: [PoolKind; 4] = [
     PoolKind::FreeTier(FreeTierCounts::ServiceMessages),
 ];
 
-/// One account-month of one model while replaying. Laid out in order, from a cache line's
-/// start: what every message touches (counts, spend, linear charges, the allowance) comes
-/// first, in one line; the pools come after. With many accounts the months do not fit in the
-/// cache, and each line a message touches is a miss.
+/// One account-month of one model while replaying: what a charge touches, 32 bytes, two to a
+/// cache line (issue 24: a log of many accounts has ~51,500 account-months a model, far past
+/// the caches; with its four pools inline a month was 320 bytes, most never drawn on, and
+/// every byte a fresh page). The pools are apart (`MonthPools`), made at a month's first draw;
+/// the messages, sessions and spend the reports give are summed from the cells at the end
+/// (`Biller::finish_in`).
 #[derive(Clone, Default)]
-#[repr(C, align(64))]
+#[repr(C, align(32))]
 pub(super) struct MonthState {
-    /// Messages and sessions opened: summed from the month's cells by `Biller::finish`.
-    pub(super) messages: u64,
-    pub(super) sessions: u64,
-    /// Priced spend: its cells' cost, summed by `Biller::finish` too.
-    pub(super) spend: Decimal,
+    /// Charges that drew on no pool, at their price.
     pub(super) linear: Decimal,
-    pub(super) allowance_used: u64,
+    /// Where the month's pools are in `Months::pools`, plus one (0: none drawn on yet).
+    pools: u32,
     /// The month's business numbers whose free tier is low (`NumberPool::low`).
     pub(super) numbers_low: u32,
     /// Some allowance or tier of the month has run low (`LOW_ROOM`) but not out: the events
     /// of one instant may then need their replay order (`Biller::may_run_out`).
     pub(super) low: bool,
-    /// Per pool kind: items counted against the free allowance or tier so far.
-    pub(super) used: [u64; 4],
-    pub(super) pools: [Pool; 4],
 }
+
+const _: () = assert!(std::mem::size_of::<MonthState>() == 32);
 
 /// Room left in a free allowance or tier below which it counts as running low.
 pub(super) const LOW_ROOM: u64 = 256;
 
-impl MonthState {
+/// The free allowance and tiers one account-month has drawn on.
+#[derive(Clone, Default)]
+pub(super) struct MonthPools {
+    /// Per pool kind (`pool_index`): items counted against the allowance or tier so far.
+    pub(super) used: [u64; 4],
+    pub(super) pools: [Pool; 4],
+}
+
+/// A model's account-months, by account-month id, and the pools of those that drew on one.
+#[derive(Default)]
+pub(super) struct Months {
+    states: Vec<MonthState>,
+    pools: Vec<MonthPools>,
+}
+
+impl Months {
+    pub(super) fn len(&self) -> usize {
+        self.states.len()
+    }
+
+    /// Room for `len` account-months, the new ones with nothing drawn.
+    pub(super) fn fit(&mut self, len: usize) {
+        if len > self.states.len() {
+            crate::huge_pages::make_room_ahead(&mut self.states, len);
+            self.states.resize(len, MonthState::default());
+        }
+    }
+
+    /// Account-month `m`, to bill in.
+    #[inline(always)]
+    pub(super) fn get(&mut self, m: usize) -> MonthMut<'_> {
+        MonthMut {
+            state: &mut self.states[m],
+            list: &mut self.pools,
+        }
+    }
+
+    /// Asks for account-month `m`'s line, if it has one.
+    #[inline(always)]
+    pub(super) fn prefetch(&self, m: usize) {
+        if let Some(month) = self.states.get(m) {
+            crate::prefetch::prefetch(month);
+        }
+    }
+
+    /// Whether account-month `m` has a pool running low (`MonthState::low`).
+    pub(super) fn low(&self, m: usize) -> bool {
+        self.states[m].low
+    }
+
+    /// Each account-month's linear spend and the pools it drew on (none drawn: the default
+    /// ones), by id.
+    pub(super) fn into_drawn(self) -> impl Iterator<Item = (Decimal, [Pool; 4])> {
+        let mut pools = self.pools;
+        self.states.into_iter().map(move |m| {
+            let drawn = (m.pools.checked_sub(1)).and_then(|i| pools.get_mut(i as usize));
+            let drawn = drawn.map(|p| std::mem::take(&mut p.pools));
+            (m.linear, drawn.unwrap_or_default())
+        })
+    }
+}
+
+/// One account-month, to bill in: its state and, made on its first draw, its pools.
+pub(super) struct MonthMut<'a> {
+    pub(super) state: &'a mut MonthState,
+    list: &'a mut Vec<MonthPools>,
+}
+
+impl MonthMut<'_> {
+    /// The month's charges that draw on no pool (`MonthState::linear`).
+    #[inline(always)]
+    pub(super) fn linear(&mut self) -> &mut Decimal {
+        &mut self.state.linear
+    }
+
+    /// The month's pools, made at its first draw.
+    #[inline]
+    fn pools(&mut self) -> &mut MonthPools {
+        if self.state.pools == 0 {
+            // read at random as the months are: on huge pages once large, rarely moved
+            crate::huge_pages::make_room_ahead(self.list, self.list.len() + 1);
+            self.list.push(MonthPools::default());
+            self.state.pools = self.list.len() as u32;
+        }
+        &mut self.list[self.state.pools as usize - 1]
+    }
+
+    /// An item of `amount` draws on the month's pool `k` (`pool_index`) of `size`: `true`
+    /// while the pool has room, which it then uses (the item is free). `low_months` is told
+    /// when the month turns low or stops being low.
+    #[inline]
+    pub(super) fn draw(
+        &mut self,
+        k: usize,
+        (size, amount, runs): (u64, Decimal, bool),
+        low_months: &mut i64,
+    ) -> bool {
+        let pools = self.pools();
+        pools.pools[k].draw(size, amount, runs);
+        if pools.used[k] >= size {
+            return false;
+        }
+        pools.used[k] += 1;
+        *low_months += self.recount_low();
+        true
+    }
+
+    /// The month's pool `k`, if it has drawn on any (tests).
+    #[cfg(test)]
+    pub(super) fn pool(&self, k: usize) -> Option<&Pool> {
+        let i = self.state.pools.checked_sub(1)?;
+        Some(&self.list[i as usize].pools[k])
+    }
+
     /// Notes whether a pool drawn on this month is now low (after a free draw: the only
     /// time the room changes); gives the change in the count of low months (-1, 0 or 1).
     pub(super) fn recount_low(&mut self) -> i64 {
-        let was = self.low;
-        self.low = self.numbers_low > 0
-            || (0..4).any(|k| {
-                let used = if k == 0 {
-                    self.allowance_used
-                } else {
-                    self.used[k]
-                };
-                let room = self.pools[k].size.saturating_sub(used);
-                room > 0 && room < LOW_ROOM
+        let month = &mut *self.state;
+        let was = month.low;
+        let pools = (month.pools.checked_sub(1)).and_then(|i| self.list.get(i as usize));
+        month.low = month.numbers_low > 0
+            || pools.is_some_and(|p| {
+                (0..4).any(|k| {
+                    let room = p.pools[k].size.saturating_sub(p.used[k]);
+                    room > 0 && room < LOW_ROOM
+                })
             });
-        self.low as i64 - was as i64
+        month.low as i64 - was as i64
     }
 }
 
@@ -141,7 +251,7 @@ impl NumberPool {
     pub(super) fn draw(
         &mut self,
         (size, amount, runs): (u64, Decimal, bool),
-        month: &mut MonthState,
+        month: &mut MonthMut,
         low_months: &mut i64,
     ) -> bool {
         self.pool.draw(size, amount, runs);
@@ -154,8 +264,8 @@ impl NumberPool {
         if low != self.low {
             self.low = low;
             match low {
-                true => month.numbers_low += 1,
-                false => month.numbers_low -= 1,
+                true => month.state.numbers_low += 1,
+                false => month.state.numbers_low -= 1,
             }
         }
         *low_months += month.recount_low();
@@ -259,74 +369,122 @@ mod tests {
     use super::*;
     use crate::engine::testing::model;
 
+    /// One account-month drawing `n` items of 1 on pool `k` of `size`: how many were free,
+    /// and the low months counted after each draw.
+    fn draws(months: &mut Months, k: usize, size: u64, n: usize) -> (usize, Vec<i64>) {
+        let (mut free, mut low_months, mut lows) = (0, 0, Vec::new());
+        for _ in 0..n {
+            free += months
+                .get(0)
+                .draw(k, (size, Decimal::ONE, false), &mut low_months) as usize;
+            lows.push(low_months);
+        }
+        (free, lows)
+    }
+
     #[test]
     fn a_month_is_low_while_its_room_is_under_low_room_but_not_out() {
-        let mut month = MonthState::default();
-        month.pools[0].size = 1000;
-        // 300 left of the allowance: not low.
-        month.allowance_used = 700;
-        assert_eq!((month.recount_low(), month.low), (0, false));
-        // 255 left (< 256): low, one more low month.
-        month.allowance_used = 745;
-        assert_eq!((month.recount_low(), month.low), (1, true));
-        // Still low: no change in the count.
-        month.allowance_used = 999;
-        assert_eq!((month.recount_low(), month.low), (0, true));
-        // Ran out: no longer low, nothing left to run out.
-        month.allowance_used = 1000;
-        assert_eq!((month.recount_low(), month.low), (-1, false));
+        let mut months = Months::default();
+        months.fit(1);
+        // An allowance of 1000: 744 drawn leave 256 (not low), the 745th leaves 255 (low),
+        // the 1000th empties it (no longer low: nothing left to run out), the 1001st is not
+        // free.
+        let (free, lows) = draws(&mut months, 0, 1000, 1001);
+        assert_eq!(free, 1000);
+        assert_eq!((lows[743], lows[744], lows[998], lows[999]), (0, 1, 1, 0));
+        assert_eq!(lows[1000], 0);
+        let month = months.get(0);
+        let pool = month.pool(0).unwrap();
+        assert_eq!(
+            (pool.size, pool.items, pool.value),
+            (1000, 1001, Decimal::from(1001))
+        );
+        assert!(!month.state.low);
     }
 
     #[test]
     fn a_free_tier_counts_its_own_use() {
         for &kind in &POOL_KINDS[1..] {
             let k = pool_index(kind);
-            let mut month = MonthState::default();
-            month.pools[k].size = 1000;
-            // 1000 - 900 = 100 left of the tier (the allowance's count, 0, is not the tier's).
-            month.used[k] = 900;
-            assert_eq!((month.recount_low(), month.low), (1, true), "{kind:?}");
+            let mut months = Months::default();
+            months.fit(2);
+            // 1000 - 745 = 255 left of the tier: low; the allowance's pool (0) untouched.
+            let (free, lows) = draws(&mut months, k, 1000, 745);
+            assert_eq!((free, lows[744]), (745, 1), "{kind:?}");
+            let month = months.get(0);
+            assert_eq!(month.pool(0).unwrap().items, 0, "{kind:?}");
+            assert_eq!(month.pool(k).unwrap().items, 745, "{kind:?}");
+            // the other month drew on none: it has no pools
+            assert!(months.get(1).pool(k).is_none());
         }
     }
 
     #[test]
     fn a_business_numbers_tier_makes_its_month_low_and_runs_out() {
-        let (mut month, mut low_months) = (MonthState::default(), 0);
+        let (mut months, mut low_months) = (Months::default(), 0);
+        months.fit(1);
         let mut n = NumberPool::new(FreeTierCounts::ServiceMessages);
-        let one = |n: &mut NumberPool, month: &mut MonthState, low: &mut i64| {
-            n.draw((300, Decimal::ONE, false), month, low)
+        let one = |n: &mut NumberPool, months: &mut Months, low: &mut i64| {
+            n.draw((300, Decimal::ONE, false), &mut months.get(0), low)
         };
         // 300 - 44 = 256 left: not low yet; the 45th leaves 255: low
         for _ in 0..44 {
-            assert!(one(&mut n, &mut month, &mut low_months));
+            assert!(one(&mut n, &mut months, &mut low_months));
         }
-        assert_eq!((month.low, low_months), (false, 0));
-        assert!(one(&mut n, &mut month, &mut low_months));
-        assert_eq!((month.low, month.numbers_low, low_months), (true, 1, 1));
+        assert_eq!((months.low(0), low_months), (false, 0));
+        assert!(one(&mut n, &mut months, &mut low_months));
+        let numbers_low = months.get(0).state.numbers_low;
+        assert_eq!((months.low(0), numbers_low, low_months), (true, 1, 1));
         // the 300th is free and empties it: no longer low; the 301st is charged
         for _ in 45..300 {
-            assert!(one(&mut n, &mut month, &mut low_months));
+            assert!(one(&mut n, &mut months, &mut low_months));
         }
-        assert_eq!((month.low, month.numbers_low, low_months), (false, 0, 0));
-        assert!(!one(&mut n, &mut month, &mut low_months));
+        let numbers_low = months.get(0).state.numbers_low;
+        assert_eq!((months.low(0), numbers_low, low_months), (false, 0, 0));
+        assert!(!one(&mut n, &mut months, &mut low_months));
         assert_eq!((n.used, n.pool.items, n.pool.size), (300, 301, 300));
+        // the number's tier is not the month's: the month drew on none of its own
+        assert!(months.get(0).pool(3).is_none());
     }
 
+    /// Months that drew on pools and months that did not give back their own linear spend
+    /// and pools, in id order.
     #[test]
-    fn what_every_message_touches_of_a_month_is_in_its_first_cache_line() {
-        use std::mem::{align_of, offset_of, size_of};
-        assert_eq!(align_of::<MonthState>(), 64);
-        for end in [
-            offset_of!(MonthState, messages) + size_of::<u64>(),
-            offset_of!(MonthState, sessions) + size_of::<u64>(),
-            offset_of!(MonthState, spend) + size_of::<Decimal>(),
-            offset_of!(MonthState, linear) + size_of::<Decimal>(),
-            offset_of!(MonthState, allowance_used) + size_of::<u64>(),
-            offset_of!(MonthState, numbers_low) + size_of::<u32>(),
-            offset_of!(MonthState, low) + size_of::<bool>(),
-        ] {
-            assert!(end <= 64, "{end}");
-        }
+    fn months_give_back_their_linear_spend_and_the_pools_they_drew_on() {
+        let mut months = Months::default();
+        months.fit(3);
+        let mut low_months = 0;
+        // month 2 draws first (its pools are the list's first), then month 0; month 1 none
+        months
+            .get(2)
+            .draw(1, (5, Decimal::new(3, 2), false), &mut low_months);
+        months
+            .get(0)
+            .draw(0, (10, Decimal::new(7, 2), false), &mut low_months);
+        months
+            .get(0)
+            .draw(0, (10, Decimal::new(7, 2), false), &mut low_months);
+        *months.get(1).linear() += Decimal::new(25, 2);
+        months.fit(4);
+        let got: Vec<_> = (months.into_drawn())
+            .map(|(linear, p)| (linear, p.map(|p| (p.size, p.items, p.value))))
+            .collect();
+        let none = (0, 0, Decimal::ZERO);
+        assert_eq!(
+            got,
+            [
+                (
+                    Decimal::ZERO,
+                    [(10, 2, Decimal::new(14, 2)), none, none, none]
+                ),
+                (Decimal::new(25, 2), [none; 4]),
+                (
+                    Decimal::ZERO,
+                    [none, (5, 1, Decimal::new(3, 2)), none, none]
+                ),
+                (Decimal::ZERO, [none; 4]),
+            ]
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! charges with the monthly allowance, whatsapp-meta charges with the free tiers.
 
 use super::cells::{CellMut, Hot};
-use super::pools::{pool_index, MonthState, NumberPool, PoolKind, TierPools};
+use super::pools::{pool_index, MonthMut, NumberPool, PoolKind, TierPools};
 use super::Price;
 use crate::calendar::{date_from_days, month_index};
 use crate::engine::MetaCharge;
@@ -222,13 +222,13 @@ pub(super) fn session_price(
     prices: &mut Prices,
     ev: &Event,
     cell: &mut CellMut,
-    month: &mut MonthState,
+    month: &mut MonthMut,
 ) -> Price {
     let p = prices.look_up(ev, prices.session_column);
     if !matches!(p, Price::Unpriced) {
         cell.count(Hot::SessionsCharged);
     }
-    super::money::add(&mut month.linear, p.amount());
+    super::money::add(month.linear(), p.amount());
     p
 }
 
@@ -240,21 +240,22 @@ pub(super) fn message_price(
     ev: &Event,
     cat: Category,
     (free, runs): (u64, bool),
-    (cell, month): (&mut CellMut, &mut MonthState),
+    (cell, month): (&mut CellMut, &mut MonthMut),
     low_months: &mut i64,
 ) -> Price {
     let p = prices.look_up(ev, prices.message_column(cat));
     if free == 0 {
-        super::money::add(&mut month.linear, p.amount());
+        super::money::add(month.linear(), p.amount());
         if !matches!(p, Price::Unpriced) {
             cell.count(Hot::BusinessInitiatedCharged);
         }
         return p;
     }
-    month.pools[0].draw(free, p.amount(), runs);
-    if month.allowance_used < free {
-        month.allowance_used += 1;
-        *low_months += month.recount_low();
+    if month.draw(
+        pool_index(PoolKind::Allowance),
+        (free, p.amount(), runs),
+        low_months,
+    ) {
         cell.count(Hot::BusinessInitiatedFree);
         return Price::Allowance;
     }
@@ -271,13 +272,13 @@ pub(super) fn international_price(
     prices: &mut Prices,
     ev: &Event,
     cell: &mut CellMut,
-    month: &mut MonthState,
+    month: &mut MonthMut,
 ) -> Price {
     let Some(i) = prices.model.international else {
         return Price::Unpriced;
     };
     let p = prices.look_up(ev, i.column);
-    super::money::add(&mut month.linear, p.amount());
+    super::money::add(month.linear(), p.amount());
     if !matches!(p, Price::Unpriced) {
         cell.count(Hot::International);
     }
@@ -292,7 +293,7 @@ pub(super) fn meta_price(
     ev: &Event,
     mc: &MetaCharge,
     (free_tier, runs): (Option<(FreeTierCounts, u32)>, bool),
-    (cell, month): (&mut CellMut, &mut MonthState),
+    (cell, month): (&mut CellMut, &mut MonthMut),
     low_months: &mut i64,
     mut sender: Sender,
 ) -> (Price, MetaColumn) {
@@ -302,15 +303,10 @@ pub(super) fn meta_price(
         (Some((_, size)), Some(n)) => n.draw((size as u64, list.amount(), runs), month, low_months),
         (Some((counts, size)), None) => {
             let k = pool_index(PoolKind::FreeTier(counts));
-            month.pools[k].draw(size as u64, list.amount(), runs);
-            month.used[k] < size as u64 && {
-                month.used[k] += 1;
-                *low_months += month.recount_low();
-                true
-            }
+            month.draw(k, (size as u64, list.amount(), runs), low_months)
         }
         (None, _) => {
-            super::money::add(&mut month.linear, list.amount());
+            super::money::add(month.linear(), list.amount());
             false
         }
     };
@@ -465,6 +461,12 @@ mod tests {
         cells
     }
 
+    fn one_month() -> super::super::pools::Months {
+        let mut months = super::super::pools::Months::default();
+        months.fit(1);
+        months
+    }
+
     /// The test card's one row: `*`, session 0.03, transactional 0.05, promotional 0.07.
     fn event() -> Event {
         Script::new()
@@ -491,17 +493,21 @@ mod tests {
     #[test]
     fn a_charged_session_counts_and_adds_to_linear_spend() {
         let (m, ev) = (model("viber", ""), event());
-        let (mut cells, mut month) = (one_cell(), MonthState::default());
+        let (mut cells, mut months) = (one_cell(), one_month());
+        let mut month = months.get(0);
         let p = session_price(&mut Prices::new(&m), &ev, &mut cells.get(0), &mut month);
         assert_eq!(p.amount(), dec("0.03"));
         let charged = cells.stats(0).sessions_charged;
-        assert_eq!((charged, month.linear), (1, dec("0.03")));
+        assert_eq!((charged, *month.linear()), (1, dec("0.03")));
+        // a charge that draws on no pool makes none
+        assert!(month.pool(0).is_none());
     }
 
     #[test]
     fn the_allowance_covers_the_first_messages_of_the_month() {
         let (m, ev) = (model("viber", ""), event());
-        let (mut cells, mut month) = (one_cell(), MonthState::default());
+        let (mut cells, mut months) = (one_cell(), one_month());
+        let mut month = months.get(0);
         let mut low_months = 0;
         let mut prices = Prices::new(&m);
         let mut bill = |low_months: &mut i64| {
@@ -526,9 +532,9 @@ mod tests {
             (2, 1)
         );
         // The pool values all three at the card's price; the allowance's charges are not linear.
-        let pool = &month.pools[0];
+        let pool = month.pool(0).unwrap();
         assert_eq!((pool.size, pool.items, pool.value), (2, 3, dec("0.21")));
-        assert_eq!(month.linear, Decimal::ZERO);
+        assert_eq!(*month.linear(), Decimal::ZERO);
     }
 
     fn day(s: &str) -> i32 {
