@@ -183,7 +183,7 @@ impl MonthMut<'_> {
     /// An item of `amount` draws on the month's pool `k` (`pool_index`) of `size`: `true`
     /// while the pool has room, which it then uses (the item is free). `low_months` is told
     /// when the month turns low or stops being low.
-    #[inline]
+    #[inline(always)]
     pub(super) fn draw(
         &mut self,
         k: usize,
