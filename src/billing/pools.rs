@@ -169,15 +169,23 @@ impl MonthMut<'_> {
     }
 
     /// The month's pools, made at its first draw.
-    #[inline]
+    #[inline(always)]
     fn pools(&mut self) -> &mut MonthPools {
         if self.state.pools == 0 {
-            // read at random as the months are: on huge pages once large, rarely moved
-            crate::huge_pages::make_room_ahead(self.list, self.list.len() + 1);
-            self.list.push(MonthPools::default());
-            self.state.pools = self.list.len() as u32;
+            self.new_pools();
         }
         &mut self.list[self.state.pools as usize - 1]
+    }
+
+    /// Pools for the month, which has drawn on none (out of line: once a month, and inlined
+    /// into every charge it made the replay loop larger).
+    #[cold]
+    #[inline(never)]
+    fn new_pools(&mut self) {
+        // read at random as the months are: on huge pages once large, rarely moved
+        crate::huge_pages::make_room_ahead(self.list, self.list.len() + 1);
+        self.list.push(MonthPools::default());
+        self.state.pools = self.list.len() as u32;
     }
 
     /// An item of `amount` draws on the month's pool `k` (`pool_index`) of `size`: `true`
