@@ -342,6 +342,13 @@ fn zeroed_pages(layout: std::alloc::Layout) -> std::ptr::NonNull<u8> {
     }
     // SAFETY: `p` is a map of `size` bytes, not yet touched.
     unsafe { crate::huge_pages::advise_range(p as usize, size) };
+    // Every page of a shard is written soon (the numbers spread over it by the hash), but a
+    // search reads a slot before the first write: left to faults, each page was first
+    // mapped to the zero page, then faulted again on the write, and the swap flushed the
+    // TLB of the other core by an interrupt. Asked for as written now, each page is faulted
+    // once. A hint: an older system refuses it and the pages come as before.
+    // SAFETY: `p` is a map of `size` bytes; populating changes no contents (zeros).
+    unsafe { libc::madvise(p, size, libc::MADV_POPULATE_WRITE) };
     std::ptr::NonNull::new(p.cast()).unwrap_or_else(|| std::alloc::handle_alloc_error(layout))
 }
 
