@@ -321,8 +321,8 @@ unsafe impl Send for Slots {}
 unsafe impl Sync for Slots {}
 
 /// Zeroed memory for `layout`: an anonymous map (page-aligned), which the system clears as
-/// each page is first touched, with no write before; its whole 2 MB pages asked for as huge
-/// pages.
+/// it gives each page, with no write of ours; its whole 2 MB pages asked for as huge pages,
+/// every page given at once (`populate`).
 #[cfg(unix)]
 fn zeroed_pages(layout: std::alloc::Layout) -> std::ptr::NonNull<u8> {
     let size = layout.size().max(1);
@@ -342,8 +342,28 @@ fn zeroed_pages(layout: std::alloc::Layout) -> std::ptr::NonNull<u8> {
     }
     // SAFETY: `p` is a map of `size` bytes, not yet touched.
     unsafe { crate::huge_pages::advise_range(p as usize, size) };
+    // SAFETY: as above.
+    unsafe { populate(p, size) };
     std::ptr::NonNull::new(p.cast()).unwrap_or_else(|| std::alloc::handle_alloc_error(layout))
 }
+
+/// Faults in the `size` bytes at `p` as written, now. Every page of a shard is written soon
+/// (the numbers spread over it by the hash), but a search reads a slot before the first
+/// write: left to faults, each page was first mapped to the zero page, then faulted again on
+/// the write, and the swap flushed the other core's TLB by an interrupt (10M rows: some 4,000
+/// such flushes; issue 24). A hint: a system without it (before Linux 5.14) refuses it and
+/// the pages come as before.
+///
+/// # Safety
+/// `p` is a map of `size` bytes owned by the caller.
+#[cfg(target_os = "linux")]
+unsafe fn populate(p: *mut libc::c_void, size: usize) {
+    // SAFETY: the caller's map; populating changes no contents (zeros stay zeros).
+    unsafe { libc::madvise(p, size, libc::MADV_POPULATE_WRITE) };
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+unsafe fn populate(_p: *mut libc::c_void, _size: usize) {}
 
 /// Frees what `zeroed_pages` gave for `layout`.
 ///

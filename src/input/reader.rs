@@ -1404,8 +1404,11 @@ pub struct Interner {
     /// read rather than hashes (in a log of many accounts the reader met nearly every
     /// account-month and cell anew in every block, a hash look-up each).
     by_account: Vec<AccountCells>,
-    /// Every cell, by (account-month, country).
+    /// Every cell by (account-month, country), but those of an account-month made new
+    /// that are still kept in its account's `AccountCells` (`fresh`): put here when the
+    /// account moves to another month (`file_away`).
     cells: FxHashMap<(u32, Country), u32>,
+    /// Every account-month by (account, month), but a `fresh` one still kept.
     account_months: FxHashMap<(u32, i32), u32>,
 }
 
@@ -1419,6 +1422,11 @@ struct AccountCells {
     /// Country indexes (`NO_COUNTRY`: no more) and their cells.
     countries: [u16; KEPT_CELLS],
     cells: [u32; KEPT_CELLS],
+    /// The account-month was made new here: neither it nor the cells kept here are in the
+    /// hashes yet, and it has no cell but these and, past them, the hash's. (A log of many
+    /// accounts made each of its 400,000 cells by a hash insert, a cache miss each on the
+    /// thread giving ids, though a time-ordered log never asks for them again.)
+    fresh: bool,
 }
 
 /// Cells of an account-month kept in its `AccountCells` (a log of many accounts has a few
@@ -1433,6 +1441,7 @@ impl AccountCells {
         account_month: NO_ID,
         countries: [NO_COUNTRY; KEPT_CELLS],
         cells: [0; KEPT_CELLS],
+        fresh: false,
     };
 }
 
@@ -1474,7 +1483,8 @@ impl Interner {
     }
 
     /// The id of report cell `cell` of account-month `account_month` (given if new): among
-    /// the account's kept cells, else by the hash of all.
+    /// the account's kept cells, else by the hash of all (none asked when the account-month
+    /// is `fresh` and has room kept: the cell is new).
     fn cell(&mut self, log: &mut Log, cell: (u32, Country, i32), account_month: u32) -> u32 {
         let (account, country) = (cell.0 as usize, cell.1.index() as u16);
         let kept = match self.by_account.get_mut(account) {
@@ -1482,52 +1492,83 @@ impl Interner {
             _ => None,
         };
         let mut free = None;
-        if let Some(a) = &kept {
+        if let Some(a) = kept {
             for (i, &c) in a.countries.iter().enumerate() {
                 if c == country {
                     return a.cells[i];
                 }
                 if c == NO_COUNTRY {
-                    free = Some(i);
+                    free = Some((i, a.fresh));
                     break;
                 }
             }
         }
-        let id = *self
-            .cells
-            .entry((account_month, cell.1))
-            .or_insert_with(|| {
-                log.cells.push(cell);
-                log.cell_account_months.push(account_month);
-                log.cells.len() as u32 - 1
-            });
-        if let (Some(a), Some(i)) = (kept, free) {
+        let made = |log: &mut Log| {
+            log.cells.push(cell);
+            log.cell_account_months.push(account_month);
+            log.cells.len() as u32 - 1
+        };
+        let id = match free {
+            Some((_, true)) => made(log),
+            _ => *self
+                .cells
+                .entry((account_month, cell.1))
+                .or_insert_with(|| made(log)),
+        };
+        if let Some((i, _)) = free {
+            let a = &mut self.by_account[account];
             (a.countries[i], a.cells[i]) = (country, id);
         }
         id
     }
 
-    /// The id of account-month `am` (given if new): the account's last one, else by a hash.
+    /// The id of account-month `am` (given if new): the account's last one, else by a hash
+    /// (none asked for an account's first).
     fn account_month(&mut self, log: &mut Log, am: (u32, i32)) -> u32 {
         let (account, month) = (am.0 as usize, am.1);
-        if let Some(a) = self.by_account.get(account) {
-            if a.month == month && a.account_month != NO_ID {
-                return a.account_month;
-            }
-        }
-        let id = *self.account_months.entry(am).or_insert_with(|| {
-            log.account_months.push(am);
-            log.account_months.len() as u32 - 1
-        });
         if self.by_account.len() <= account {
             self.by_account.resize(account + 1, AccountCells::NONE);
         }
+        let last = self.by_account[account];
+        if last.account_month != NO_ID {
+            if last.month == month {
+                return last.account_month;
+            }
+            if last.fresh {
+                self.file_away(log, am.0, &last);
+            }
+        }
+        let known = match last.account_month {
+            NO_ID => None,
+            _ => self.account_months.get(&am).copied(),
+        };
+        let (id, fresh) = known.map_or_else(
+            || {
+                log.account_months.push(am);
+                (log.account_months.len() as u32 - 1, true)
+            },
+            |id| (id, false),
+        );
         self.by_account[account] = AccountCells {
             month,
             account_month: id,
+            fresh,
             ..AccountCells::NONE
         };
         id
+    }
+
+    /// Puts a `fresh` account-month of `account` and its kept cells into the hashes, as its
+    /// account moves to another month (which a log out of order may come back from).
+    #[cold]
+    fn file_away(&mut self, log: &Log, account: u32, kept: &AccountCells) {
+        self.account_months
+            .insert((account, kept.month), kept.account_month);
+        let countries = kept.countries.iter().take_while(|&&c| c != NO_COUNTRY);
+        for (_, &cell) in countries.zip(&kept.cells) {
+            let (_, country, _) = log.cells[cell as usize];
+            self.cells.insert((kept.account_month, country), cell);
+        }
     }
 
     /// Asks for what `account_month` and `cell` will read of `account`.
@@ -1641,6 +1682,41 @@ mod tests {
         let cells = [(1, ua), (2, ua), (1, de), (3, ua), (2, de), (4, ua)];
         assert_eq!(log.cells, cells.map(|(a, c)| (a, c, march)));
         assert_eq!(log.cell_account_months, [0, 1, 0, 2, 1, 3]);
+    }
+
+    /// A month met again after another finds its account-month and cells made while it was
+    /// new (kept at hand, not yet in the hashes): worked by hand, account 0 in March (UA,
+    /// DE), April (UA), March again (DE, UA, then GB, new).
+    #[test]
+    fn a_month_met_again_finds_the_cells_it_made_while_new() {
+        let (ua, de, gb) = (
+            Country::parse("UA"),
+            Country::parse("DE"),
+            Country::parse("GB"),
+        );
+        let (Some(ua), Some(de), Some(gb)) = (ua, de, gb) else {
+            panic!("known countries")
+        };
+        let (mut interner, mut log) = (Interner::default(), Log::new("t".into(), Vec::new()));
+        let (march, april) = (24314, 24315);
+        let rows = [
+            (march, ua),
+            (march, de),
+            (april, ua),
+            (march, de),
+            (march, ua),
+            (march, gb),
+        ];
+        let cells: Vec<u32> = rows
+            .iter()
+            .map(|&(month, country)| {
+                let am = interner.account_month(&mut log, (0, month));
+                interner.cell(&mut log, (0, country, month), am)
+            })
+            .collect();
+        assert_eq!(cells, [0, 1, 2, 1, 0, 3]);
+        assert_eq!(log.account_months, [(0, march), (0, april)]);
+        assert_eq!(log.cell_account_months, [0, 0, 1, 0]);
     }
 
     /// Cells past those an account keeps at hand, and months met again after another: each
