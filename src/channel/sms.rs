@@ -46,13 +46,13 @@ impl Engine for SmsEngine {
     fn replay(&mut self, ev: &Event) -> Outcome {
         let (billed, charge, why) = match (ev.direction, ev.kind) {
             (_, Kind::NotDelivered) => return Outcome::not_delivered(),
-            (Direction::Inbound, _) => (Billed::Inbound, Charge::None, INBOUND),
+            (Direction::Inbound, _) => (Billed::Inbound, Charge::None, &INBOUND),
             // The category does not change the price (one `sms` column); it is the
             // template's, else the model's default, for the ledger.
             (Direction::Outbound, Kind::Template(Some(c))) => {
-                (Billed::PerMessage, Charge::Message(c), OUTBOUND)
+                (Billed::PerMessage, Charge::Message(c), &OUTBOUND)
             }
-            (Direction::Outbound, _) => (Billed::PerMessage, Charge::Message(self.0), OUTBOUND),
+            (Direction::Outbound, _) => (Billed::PerMessage, Charge::Message(self.0), &OUTBOUND),
         };
         Outcome::new(billed, charge, Why::Declared(why))
     }

@@ -175,6 +175,24 @@ impl Engine for ViberEngine {
     }
 
     fn replay(&mut self, ev: &Event) -> Outcome {
+        self.replay_ahead(ev, None)
+    }
+
+    /// The state of `ahead` asked for, and `ev` replayed in the same call (the trait's
+    /// default called `replay` out of line: a call and a frame an event; the replay is
+    /// inlined here only, so that its parts stay inlined in it).
+    fn replay_ahead(&mut self, ev: &Event, ahead: Option<&Event>) -> Outcome {
+        if let Some(a) = ahead {
+            self.open.prefetch(a);
+        }
+        self.replay_event(ev)
+    }
+}
+
+impl ViberEngine {
+    /// `Engine::replay`.
+    #[inline(always)]
+    fn replay_event(&mut self, ev: &Event) -> Outcome {
         if ev.kind == Kind::NotDelivered {
             return Outcome::not_delivered();
         }
