@@ -440,7 +440,9 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 /// row, in time order or not (`SLOTS` quarter hours are 85 days).
 pub struct MonthDays {
     tz: Tz,
-    /// The quarter hour asked for last: a time-ordered log asks for it again and again.
+    /// The quarter hour asked for last, by its first instant (`i64::MIN` before any: no
+    /// instant read is within a quarter hour of it): a time-ordered log asks for it again and
+    /// again, and an instant is told in it by a subtraction, with no division.
     last: (i64, (i32, i32)),
     /// Quarter hours by `slot & mask` (a power of two long).
     slots: Vec<(i64, (i32, i32))>,
@@ -485,17 +487,17 @@ impl MonthDays {
 
     #[inline]
     pub fn get(&mut self, at: i64) -> (i32, i32) {
-        let slot = at.div_euclid(QUARTER_HOUR);
-        if self.last.0 == slot {
+        if (at.wrapping_sub(self.last.0) as u64) < QUARTER_HOUR as u64 {
             return self.last.1;
         }
+        let slot = at.div_euclid(QUARTER_HOUR);
         // In line: a log out of time order changes quarter hour on almost every row, and
         // finds it in the table.
         // The length is a power of two: the mask is the Euclidean remainder, negatives too.
         let mask = self.slots.len() as i64 - 1;
         let kept = self.slots[(slot & mask) as usize];
         if kept.0 == slot {
-            self.last = kept;
+            self.last = (slot * QUARTER_HOUR, kept.1);
             return kept.1;
         }
         self.get_slot(at, slot)
@@ -514,7 +516,7 @@ impl MonthDays {
         );
         if a == b && a % 900 == 0 {
             self.slots[(slot & mask) as usize] = (slot, value);
-            self.last = (slot, value);
+            self.last = (start, value);
         }
         value
     }
@@ -864,6 +866,22 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A quarter hour's last microsecond is in it and the next one is not, by hand across
+    /// March 2026's end in UTC: 2026-04-01T00:00:00Z is day 20,544 (1,775,001,600 s), March
+    /// 2026 month 2026 * 12 + 2.
+    #[test]
+    fn a_quarter_hour_ends_at_its_last_microsecond() {
+        let mut cache = MonthDays::new(chrono_tz::UTC);
+        let april = 1_775_001_600_000_000_i64;
+        let (march_31, april_1) = ((24_314, 20_543), (24_315, 20_544));
+        assert_eq!(cache.get(april - QUARTER_HOUR), march_31);
+        assert_eq!(cache.get(april - 1), march_31);
+        assert_eq!(cache.get(april), april_1);
+        assert_eq!(cache.get(april + QUARTER_HOUR - 1), april_1);
+        assert_eq!(cache.get(april - 1), march_31);
+        assert_eq!(cache.get(april), april_1);
     }
 
     #[test]
