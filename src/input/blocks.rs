@@ -395,15 +395,23 @@ pub struct PlainRecords<'a, const D: u8> {
     seps: Separators<'a, D>,
     pos: usize,
     line: u64,
-    /// Where each field of the record starts (`Split`).
-    starts: Vec<usize>,
+    /// Where each field of the record starts (`Split`), by field modulo `STARTS`.
+    starts: [usize; STARTS],
 }
 
+/// Field starts a record's table holds: a record of fewer fields (every log's) reads a field
+/// from the table by a masked index, with no bounds check and no store of a `Vec`'s length
+/// per delimiter (some 50 instructions a row of five fields); a wider one splits itself again.
+const STARTS: usize = 64;
+
 /// One record of a `PlainRecords`: field `i` starts at `starts[i]` and ends before the
-/// separator before `starts[i + 1]` (the last start is one past the record's end).
+/// separator before `starts[i + 1]` (the last start is one past the record's end), when the
+/// record has fewer than `STARTS` fields (else the table wrapped around).
 pub struct Split<'a> {
     rec: &'a [u8],
-    starts: &'a [usize],
+    starts: &'a [usize; STARTS],
+    count: usize,
+    delimiter: u8,
 }
 
 impl Split<'_> {
@@ -413,12 +421,26 @@ impl Split<'_> {
     }
     #[inline]
     pub fn count(&self) -> usize {
-        self.starts.len() - 1
+        self.count
     }
-    /// Field `i`: two starts read, no test of whether it is the first.
+    /// Field `i` (below `count`): two starts read, no test of whether it is the first.
     #[inline]
     pub fn get(&self, i: usize) -> &[u8] {
-        &self.rec[self.starts[i]..self.starts[i + 1] - 1]
+        if self.count >= STARTS {
+            return self.wide_field(i);
+        }
+        // Indexed, not `get`: the starts are the record's own, so the test never fails, and
+        // `get(..).unwrap_or_default()` took twice its instructions (a select, not a branch).
+        let (start, next) = (self.starts[i % STARTS], self.starts[(i + 1) % STARTS]);
+        &self.rec[start..next - 1]
+    }
+    /// Field `i` of a record of `STARTS` fields or more: found by splitting it again (a plain
+    /// record has no quotes: each delimiter ends a field).
+    #[cold]
+    #[inline(never)]
+    fn wide_field(&self, i: usize) -> &[u8] {
+        let d = self.delimiter;
+        (self.rec.split(|&b| b == d).nth(i)).unwrap_or_default()
     }
     #[cfg(test)]
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
@@ -433,7 +455,7 @@ impl<'a, const D: u8> PlainRecords<'a, D> {
             seps: Separators::new(&block.bytes),
             pos: 0,
             line: block.first_line,
-            starts: Vec::with_capacity(16),
+            starts: [0; STARTS],
         }
     }
 
@@ -445,21 +467,22 @@ impl<'a, const D: u8> PlainRecords<'a, D> {
                 return None;
             }
             let start = self.pos;
-            self.starts.clear();
-            self.starts.push(0);
-            let end = self.seps.row_end(start, &mut self.starts);
+            self.starts[0] = 0;
+            let (end, count) = self.seps.row_end(start, &mut self.starts);
             let line = self.line;
             self.pos = end + 1;
             self.line += 1;
             if end == start {
                 continue;
             }
-            self.starts.push(end - start + 1);
+            self.starts[count % STARTS] = end - start + 1;
             return Some((
                 line,
                 Split {
                     rec: &self.bytes[start..end],
                     starts: &self.starts,
+                    count,
+                    delimiter: D,
                 },
             ));
         }
@@ -492,13 +515,14 @@ impl<'a, const D: u8> Separators<'a, D> {
         }
     }
 
-    /// The end of the row that starts at `start` (its newline, or the end of the bytes), the
-    /// place after each of its delimiters (where a field starts) pushed onto `starts` (from
-    /// `start`). The delimiters before the row's
-    /// newline are taken from the mask together, with no test per delimiter of whether it is
-    /// the newline.
+    /// The end of the row that starts at `start` (its newline, or the end of the bytes) and
+    /// its count of fields, the place after each of its delimiters (where a field starts,
+    /// from `start`) written into `starts` from field 1 on (by field modulo `STARTS`). The
+    /// delimiters before the row's newline are taken from the mask together, with no test per
+    /// delimiter of whether it is the newline.
     #[inline]
-    fn row_end(&mut self, start: usize, starts: &mut Vec<usize>) -> usize {
+    fn row_end(&mut self, start: usize, starts: &mut [usize; STARTS]) -> (usize, usize) {
+        let mut field = 1;
         loop {
             let newline = self.mask & self.newlines;
             // The lowest newline's bit (0 when none is left in these 64 bytes).
@@ -511,16 +535,17 @@ impl<'a, const D: u8> Separators<'a, D> {
             // `base` may be before `start`: offsets are found modulo 2^64, and are positive.
             let from = self.base.wrapping_sub(start).wrapping_add(1);
             while delims != 0 {
-                starts.push(from.wrapping_add(delims.trailing_zeros() as usize));
+                starts[field % STARTS] = from.wrapping_add(delims.trailing_zeros() as usize);
+                field += 1;
                 delims &= delims - 1;
             }
             if first != 0 {
                 self.mask &= !(first | (first - 1));
-                return self.base + first.trailing_zeros() as usize;
+                return (self.base + first.trailing_zeros() as usize, field);
             }
             if self.next >= self.bytes.len() {
                 self.mask = 0;
-                return self.bytes.len();
+                return (self.bytes.len(), field);
             }
             let (seps, newlines) = match self.bytes.get(self.next..self.next + 64) {
                 Some(chunk) => chunk_masks::<D>(chunk),
@@ -711,6 +736,29 @@ mod tests {
         }
         assert!(!is_plain(b"a,\"b\"\n"));
         assert!(!is_plain(b"a,b\r\n"));
+    }
+
+    /// Rows of `STARTS` fields or more (the table wraps around) read each field by splitting
+    /// again, and leave the rows after them read from the table as before.
+    #[test]
+    fn wide_plain_records_are_the_csv_records() {
+        let mut text = Vec::new();
+        for fields in [1, 5, 62, 63, 64, 65, 130, 5, 200, 2] {
+            let row: Vec<String> = (0..fields).map(|i| format!("f{i}")).collect();
+            text.extend_from_slice(row.join(",").as_bytes());
+            text.push(b'\n');
+        }
+        let block = Block::new(1, text.clone());
+        let mut plain = PlainRecords::<b','>::new(&block);
+        let mut counts = vec![];
+        while let Some((line, rec)) = plain.next_record() {
+            let fields: Vec<&[u8]> = rec.iter().collect();
+            counts.push(rec.count());
+            for (i, f) in fields.iter().enumerate() {
+                assert_eq!(*f, format!("f{i}").as_bytes(), "line {line} field {i}");
+            }
+        }
+        assert_eq!(counts, [1, 5, 62, 63, 64, 65, 130, 5, 200, 2]);
     }
 
     #[test]

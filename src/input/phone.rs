@@ -19,6 +19,15 @@ struct Plan {
     digits: u32,
 }
 
+/// A 4-digit prefix's country and the digit counts its plan allows (`Plan::digits`, all of
+/// them when it has none): a typed number's country and length check in one read, not a
+/// second one by the country's index (issue 24: per row, the same few countries).
+#[derive(Clone, Copy, Debug)]
+struct Prefix {
+    country: Option<Country>,
+    lengths: u32,
+}
+
 /// ISO codes with no calling code of their own (they share one); accepted in the `country` column.
 const SHARED_CODE_COUNTRIES: &[&str] = &[
     "AQ", "AX", "BL", "BQ", "BV", "CC", "CX", "EH", "GG", "GS", "HM", "IM", "IO", "JE", "MF", "PN",
@@ -31,8 +40,8 @@ pub struct CallingCodes {
     /// `by_length[n - 1][p]`: the country of the `n`-digit prefix `p`.
     by_length: [Vec<Option<Country>>; 4],
     /// The country of every 4-digit prefix, longest match among `by_length` (numbers have
-    /// at least 7 digits, so this answers them in one read).
-    by_prefix4: Vec<Option<Country>>,
+    /// at least 7 digits, so this answers them in one read), with its plan's lengths.
+    by_prefix4: Vec<Prefix>,
     /// Every accepted ISO code, indexed by `Country::index`.
     known: Vec<bool>,
     /// Each country's plan, indexed by `Country::index`: the lengths of its own region, not the
@@ -72,14 +81,20 @@ impl CallingCodes {
             known[c.index()] = true;
         }
         // Indexes below 1000 are never read (a 4-digit prefix has no leading zero).
+        let plans = plans();
         let by_prefix4 = (0..10_000)
-            .map(|p| longest_match(&by_length, p, 4))
+            .map(|p| {
+                let country = longest_match(&by_length, p, 4);
+                let digits = country.map_or(0, |c| plans[c.index()].digits);
+                let lengths = if digits == 0 { u32::MAX } else { digits };
+                Prefix { country, lengths }
+            })
             .collect();
         CallingCodes {
             by_length,
             by_prefix4,
             known,
-            plans: plans(),
+            plans,
         }
     }
 
@@ -96,14 +111,22 @@ impl CallingCodes {
 
     /// The country of a number by its first four digits (`number_key_and_prefix`).
     pub fn country_of_prefix(&self, first_four: u16) -> Option<Country> {
-        self.by_prefix4[first_four as usize]
+        self.by_prefix4[first_four as usize].country
+    }
+
+    /// The country of a typed number by its first four digits, and whether its `digits`
+    /// (below 32) are a possible count there (`check_digits` is `Ok`): one table read.
+    #[inline]
+    pub fn country_of_typed(&self, first_four: u16, digits: u32) -> Option<(Country, bool)> {
+        let p = self.by_prefix4[first_four as usize];
+        Some((p.country?, (p.lengths >> digits) & 1 == 1))
     }
 
     /// The country of a number as `number_key` gives it.
     pub fn country_of_number(&self, number: u64) -> Option<Country> {
         let digits = number.checked_ilog10().map_or(1, |l| l as usize + 1);
         if digits >= 4 {
-            self.by_prefix4[first_four(number, digits) as usize]
+            self.by_prefix4[first_four(number, digits) as usize].country
         } else {
             longest_match(&self.by_length, number as usize, digits)
         }
@@ -1041,6 +1064,46 @@ mod tests {
         assert_eq!(t.country_of("99999999"), None);
         assert!(t.is_known(c("VA").unwrap()));
         assert!(!t.is_known(c("ZZ").unwrap()));
+    }
+
+    /// A typed number's country and length check by one read: GB (+44) numbers have 7, 9 or
+    /// 10 national digits (9, 11 or 12 in all), UA (+380) 9 or 10 (12 or 13), US (+1 212)
+    /// 10 (11); +990 is no country's. And for every prefix and count, what the country by
+    /// prefix and `check_digits` give.
+    #[test]
+    fn a_typed_numbers_country_and_length_in_one_read() {
+        let t = CallingCodes::load();
+        let c = |s: &str| Country::parse(s).unwrap();
+        for (prefix, digits, want) in [
+            (4420, 9, Some((c("GB"), true))),
+            (4420, 10, Some((c("GB"), false))),
+            (4420, 11, Some((c("GB"), true))),
+            (4420, 12, Some((c("GB"), true))),
+            (4420, 13, Some((c("GB"), false))),
+            (3805, 11, Some((c("UA"), false))),
+            (3805, 12, Some((c("UA"), true))),
+            (3805, 13, Some((c("UA"), true))),
+            (1212, 11, Some((c("US"), true))),
+            (1212, 10, Some((c("US"), false))),
+            (9901, 11, None),
+        ] {
+            assert_eq!(
+                t.country_of_typed(prefix, digits),
+                want,
+                "{prefix} {digits}"
+            );
+        }
+        for prefix in 1000..10_000u16 {
+            for digits in 0..32 {
+                let want =
+                    (t.country_of_prefix(prefix)).map(|c| (c, t.check_digits(c, digits).is_ok()));
+                assert_eq!(
+                    t.country_of_typed(prefix, digits),
+                    want,
+                    "{prefix} {digits}"
+                );
+            }
+        }
     }
 
     #[test]

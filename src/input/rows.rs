@@ -720,9 +720,12 @@ impl Parser<'_> {
         rec: &impl Record,
         contact: &ContactRead,
     ) -> std::result::Result<Country, String> {
-        let c = match contact.typed {
-            Some(t) => self.codes.country_of_prefix(t.prefix),
-            None => contact.number.and_then(|n| self.codes.country_of_number(n)),
+        // A typed number's length is checked with its country, by the same read.
+        let (c, possible) = match contact.typed {
+            Some(t) => self.codes.country_of_typed(t.prefix, t.digits as u32),
+            None => {
+                (contact.number.and_then(|n| self.codes.country_of_number(n))).map(|c| (c, false))
+            }
         }
         .ok_or_else(|| {
             // A typed number is ASCII (or a no-break space): nothing is lost here.
@@ -738,6 +741,7 @@ impl Parser<'_> {
             )
         })?;
         let checked = match contact.typed {
+            _ if possible => Ok(()),
             Some(t) => self.codes.check_digits(c, t.digits as u32),
             None => (contact.number).map_or(Ok(()), |n| self.codes.check_length(c, n)),
         };

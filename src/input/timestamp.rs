@@ -234,12 +234,19 @@ pub fn parse_plain_utc(b: &[u8], tz: Tz) -> Option<i64> {
     PlainTimes::default().parse(b, tz)
 }
 
-/// `parse_plain_utc` over a run of rows: the last date read is kept with its day number, so
-/// the rows of one day (most of a time-ordered log) read only their time of day; and once
+/// `parse_plain_utc` over a run of rows: the last minute read is kept with its first second,
+/// so the rows of one minute (most of a time-ordered log) read only their seconds; the last
+/// date read with its day number, so a new minute of the same day reads its time of day; and once
 /// the date has changed, the dates read are kept too, in a small table by a hash of the
 /// date, so that a log out of time order (every row another date) checks and counts each
 /// date once rather than on every row, and looks it up in line (`kept_days`).
 pub struct PlainTimes {
+    /// `YYYY-MM-DDTHH:MM` as typed, the last minute read (checked), as two words: a log in
+    /// time order has some 200 rows a minute, and such a row then reads only its seconds
+    /// (zeros before any: no plain time starts with a zero byte).
+    minute: [u64; 2],
+    /// The minute's first second since the epoch.
+    minute_start: i64,
     /// `YYYY-MM-DD` as typed (`DateKey::EPOCH` before any).
     date: DateKey,
     days: i64,
@@ -251,6 +258,8 @@ pub struct PlainTimes {
 impl Default for PlainTimes {
     fn default() -> Self {
         PlainTimes {
+            minute: [0; 2],
+            minute_start: 0,
             date: DateKey::EPOCH,
             days: 0,
             dates: Vec::new(),
@@ -307,27 +316,42 @@ impl PlainTimes {
         if !plain {
             return None;
         }
+        // The minute in force: its date, hour and minute were checked when it was read.
+        let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or_default());
+        if [word(0), word(8)] == self.minute {
+            let second = seconds(b[16], b[17], b[18])?;
+            return Some((self.minute_start + second) * 1_000_000);
+        }
+        self.other_minute(b)
+    }
+
+    /// `parse` of a row of another minute than the one in force: its time of day read, its
+    /// date's day number as the date in force or from the table of dates read, else read
+    /// (`new_date`); the minute kept. Out of line: inlined, it made `parse` save and restore
+    /// six registers on every row.
+    #[inline(never)]
+    fn other_minute(&mut self, b: &[u8]) -> Option<i64> {
         let second = second_of_day(&b[11..19])?;
         let date = DateKey::of(b);
         if date != self.date {
-            return self.other_date(date, b, second);
+            let days = match self.dates.get(date.slot()) {
+                Some(&(kept, days)) if kept == date => days,
+                _ => self.new_date(b)?,
+            };
+            (self.date, self.days) = (date, days);
         }
-        Some((self.days * 86_400 + second) * 1_000_000)
+        let at = self.days * 86_400 + second;
+        let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or_default());
+        (self.minute, self.minute_start) = ([word(0), word(8)], at - at % 60);
+        Some(at * 1_000_000)
     }
+}
 
-    /// `parse` of a row whose date `date` (of `b`) is not the one in force: its day number
-    /// from the table of dates read, else read (`new_date`). Out of line and last: inlined
-    /// (or with `parse` going on after it), it made `parse` save and restore six registers
-    /// on every row.
-    #[inline(never)]
-    fn other_date(&mut self, date: DateKey, b: &[u8], second: i64) -> Option<i64> {
-        let days = match self.dates.get(date.slot()) {
-            Some(&(kept, days)) if kept == date => days,
-            _ => self.new_date(b)?,
-        };
-        (self.date, self.days) = (date, days);
-        Some((days * 86_400 + second) * 1_000_000)
-    }
+/// The seconds of `:SS` (its three bytes), if they are a colon and two digits 00-59.
+#[inline(always)]
+fn seconds(colon: u8, tens: u8, ones: u8) -> Option<i64> {
+    let (t, o) = (tens.wrapping_sub(b'0'), ones.wrapping_sub(b'0'));
+    (colon == b':' && t < 6 && o < 10).then_some(t as i64 * 10 + o as i64)
 }
 
 /// The second of the day of `HH:MM:SS` (eight bytes), if it is two digits 00-23, a colon, two
@@ -416,7 +440,9 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 /// row, in time order or not (`SLOTS` quarter hours are 85 days).
 pub struct MonthDays {
     tz: Tz,
-    /// The quarter hour asked for last: a time-ordered log asks for it again and again.
+    /// The quarter hour asked for last, by its first instant (`i64::MIN` before any: no
+    /// instant read is within a quarter hour of it): a time-ordered log asks for it again and
+    /// again, and an instant is told in it by a subtraction, with no division.
     last: (i64, (i32, i32)),
     /// Quarter hours by `slot & mask` (a power of two long).
     slots: Vec<(i64, (i32, i32))>,
@@ -461,17 +487,17 @@ impl MonthDays {
 
     #[inline]
     pub fn get(&mut self, at: i64) -> (i32, i32) {
-        let slot = at.div_euclid(QUARTER_HOUR);
-        if self.last.0 == slot {
+        if (at.wrapping_sub(self.last.0) as u64) < QUARTER_HOUR as u64 {
             return self.last.1;
         }
+        let slot = at.div_euclid(QUARTER_HOUR);
         // In line: a log out of time order changes quarter hour on almost every row, and
         // finds it in the table.
         // The length is a power of two: the mask is the Euclidean remainder, negatives too.
         let mask = self.slots.len() as i64 - 1;
         let kept = self.slots[(slot & mask) as usize];
         if kept.0 == slot {
-            self.last = kept;
+            self.last = (slot * QUARTER_HOUR, kept.1);
             return kept.1;
         }
         self.get_slot(at, slot)
@@ -490,7 +516,7 @@ impl MonthDays {
         );
         if a == b && a % 900 == 0 {
             self.slots[(slot & mask) as usize] = (slot, value);
-            self.last = (slot, value);
+            self.last = (start, value);
         }
         value
     }
@@ -763,6 +789,46 @@ mod tests {
         );
     }
 
+    /// Rows of the minute in force read only their seconds: each row's instant is the one
+    /// it has read alone, bad seconds are still refused, and a new minute, date or form is
+    /// read in full.
+    #[test]
+    fn a_kept_minute_reads_only_the_seconds() {
+        let tz = chrono_tz::UTC;
+        let minute = 1_772_356_500_i64; // 2026-03-01T09:15:00Z
+        let mut times = PlainTimes::default();
+        for (s, want) in [
+            ("2026-03-01T09:15:07Z", Some(minute + 7)),
+            ("2026-03-01T09:15:59Z", Some(minute + 59)),
+            ("2026-03-01T09:15:00Z", Some(minute)),
+            ("2026-03-01T09:15:60Z", None),
+            ("2026-03-01T09:15:5aZ", None),
+            ("2026-03-01T09:15:/0Z", None),
+            ("2026-03-01T09:15;00Z", None),
+            ("2026-03-01T09:15:0Z", None),
+            ("2026-03-01T09:15:30", Some(minute + 30)),
+            ("2026-03-01 09:15:31", Some(minute + 31)),
+            ("2026-03-01 09:15:32", Some(minute + 32)),
+            ("2026-03-01T09:16:00Z", Some(minute + 60)),
+            ("2026-03-01T09:15:01Z", Some(minute + 1)),
+            ("2026-03-02T09:15:01Z", Some(minute + 86_400 + 1)),
+            ("2026-03-02T09:15:02Z", Some(minute + 86_400 + 2)),
+            ("2026-03-01T10:15:02Z", Some(minute + 3_600 + 2)),
+        ] {
+            let want = want.map(|s| s * 1_000_000);
+            assert_eq!(times.parse(s.as_bytes(), tz), want, "{s}");
+            assert_eq!(parse_plain_utc(s.as_bytes(), tz), want, "{s}");
+        }
+        // A naive time of the kept minute in another zone is not plain there.
+        let kyiv = chrono_tz::Europe::Kyiv;
+        let mut times = PlainTimes::default();
+        assert_eq!(
+            times.parse(b"2026-03-01T09:15:07Z", kyiv),
+            Some((minute + 7) * 1_000_000)
+        );
+        assert_eq!(times.parse(b"2026-03-01T09:15:08", kyiv), None);
+    }
+
     /// The word-at-a-time time of day against the field-by-field reading it replaced, on
     /// every byte at every place of some valid and some invalid times.
     #[test]
@@ -800,6 +866,22 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A quarter hour's last microsecond is in it and the next one is not, by hand across
+    /// March 2026's end in UTC: 2026-04-01T00:00:00Z is day 20,544 (1,775,001,600 s), March
+    /// 2026 month 2026 * 12 + 2.
+    #[test]
+    fn a_quarter_hour_ends_at_its_last_microsecond() {
+        let mut cache = MonthDays::new(chrono_tz::UTC);
+        let april = 1_775_001_600_000_000_i64;
+        let (march_31, april_1) = ((24_314, 20_543), (24_315, 20_544));
+        assert_eq!(cache.get(april - QUARTER_HOUR), march_31);
+        assert_eq!(cache.get(april - 1), march_31);
+        assert_eq!(cache.get(april), april_1);
+        assert_eq!(cache.get(april + QUARTER_HOUR - 1), april_1);
+        assert_eq!(cache.get(april - 1), march_31);
+        assert_eq!(cache.get(april), april_1);
     }
 
     #[test]
