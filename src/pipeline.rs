@@ -250,7 +250,7 @@ impl Known {
     fn add(&mut self, batch: &Batch) {
         self.accounts.extend_from_slice(&batch.accounts);
         let known = self.contacts.len() as u32;
-        self.contacts.append(batch.contacts.clone());
+        self.contacts.append(&batch.contacts);
         if let Some((text, ends)) = &mut self.contact_names {
             for id in known..self.contacts.len() as u32 {
                 text.push_str(self.contacts.name_in(id, &mut [0; 16]));
