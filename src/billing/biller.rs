@@ -390,7 +390,19 @@ impl<'m> Biller<'m> {
     }
 
     /// The model's result; `order`: the log's cells sorted (the same for every model).
-    pub fn finish_in(mut self, log: &Log, order: &CellOrder) -> ModelResult {
+    pub fn finish_in(self, log: &Log, order: &CellOrder) -> ModelResult {
+        self.finish_with(log, order, true)
+    }
+
+    /// `finish_in` without the volumes (`ModelResult::volumes` left empty): only break-even
+    /// reads them (`compare`, billed by `bill_all`, not by the pipeline), and a log of many
+    /// accounts has hundreds of thousands of account-months a model to put in a tree, whose
+    /// nodes were 11% of accounts_50k's page faults.
+    pub fn finish_for_report(self, log: &Log, order: &CellOrder) -> ModelResult {
+        self.finish_with(log, order, false)
+    }
+
+    fn finish_with(mut self, log: &Log, order: &CellOrder, keep_volumes: bool) -> ModelResult {
         let model = self.model;
         // Every account of the log has its home country resolved (fee tiers).
         self.fit_accounts(&log.accounts);
@@ -404,6 +416,45 @@ impl<'m> Biller<'m> {
         };
         // The cells last: their array is put in key order in place.
         let cells = cells_of(std::mem::take(&mut self.cells), (order, &with_traffic));
+        let volumes = if keep_volumes {
+            self.volumes(&sums, log)
+        } else {
+            Vec::new()
+        };
+        // The accounts with traffic: those of the account-months that have a volume.
+        let with_traffic = (sums.iter().zip(&log.account_months))
+            .filter(|(sum, _)| sum.messages > 0)
+            .map(|(_, (account, _))| *account);
+        let assumed_domestic = model.international.map(|_| {
+            let mut seen = vec![false; log.accounts.len()];
+            (with_traffic)
+                .filter(|&a| {
+                    seen.get_mut(a as usize)
+                        .is_none_or(|s| !std::mem::replace(s, true))
+                })
+                .map(|a| self.accounts.props(log.account_name(a)))
+                .filter(|p| p.registered.is_none() || p.country.is_none())
+                .count() as u64
+        });
+        let volumes: BTreeMap<_, _> = volumes.into_iter().collect();
+        ModelResult {
+            name: model.name.clone(),
+            channel: model.channel.name(),
+            currency: model.currency.clone(),
+            cells,
+            fees,
+            lines: self.lines,
+            markets: match &model.card {
+                Card::Meta(spec) => spec.markets.names.clone(),
+                Card::Country(_) => Vec::new(),
+            },
+            volumes,
+            assumed_domestic,
+        }
+    }
+
+    /// Each account-month's traffic as break-even scales it, in key order.
+    fn volumes(&mut self, sums: &[MonthSums], log: &Log) -> Vec<(AccountMonth, Volume)> {
         // Room for every month at once (no growth copies; the room not written is only
         // address space).
         let mut volumes = Vec::with_capacity(sums.len());
@@ -430,30 +481,8 @@ impl<'m> Biller<'m> {
             ));
         }
         volumes.sort_unstable_by_key(|v| v.0);
-        add_number_pools(&mut volumes, self.number_pools, log);
-        let volumes: BTreeMap<_, _> = volumes.into_iter().collect();
-        let assumed_domestic = model.international.map(|_| {
-            let mut with_traffic: Vec<u32> = volumes.keys().map(|(a, _)| *a).collect();
-            with_traffic.dedup();
-            (with_traffic.iter())
-                .map(|&a| self.accounts.props(log.account_name(a)))
-                .filter(|p| p.registered.is_none() || p.country.is_none())
-                .count() as u64
-        });
-        ModelResult {
-            name: model.name.clone(),
-            channel: model.channel.name(),
-            currency: model.currency.clone(),
-            cells,
-            fees,
-            lines: self.lines,
-            markets: match &model.card {
-                Card::Meta(spec) => spec.markets.names.clone(),
-                Card::Country(_) => Vec::new(),
-            },
-            volumes,
-            assumed_domestic,
-        }
+        add_number_pools(&mut volumes, std::mem::take(&mut self.number_pools), log);
+        volumes
     }
 }
 
