@@ -143,7 +143,7 @@ fn bill_while_reading<'m>(
 /// accounts has hundreds of thousands of cells per model to sort and gather, which one
 /// thread after the other made a second of single-core tail at 10M rows. Each thread takes
 /// the next biller when done with one (the models' finishing takes unequal times).
-/// Without the volumes (`Biller::finish_for_report`): no command billed here reads them.
+/// Without the volumes unless billed for break-even (`Biller::finish_for_report`).
 fn finish_all(
     billers: Vec<(usize, Biller)>,
     log: &Log,
@@ -360,8 +360,8 @@ mod tests {
     use super::*;
     use crate::rates::{RateSet, RateSource};
 
-    /// The pipeline's results leave out the volumes (only `compare`'s break-even reads them,
-    /// billed by `bill_all`), all else as `bill_all` makes it: the fixture's one account has
+    /// The pipeline's results leave out the volumes unless billed for break-even (only
+    /// break-even reads them), all else as `bill_all` makes it: the fixture's one account has
     /// two months of three messages each, 0.0800 in all.
     #[test]
     fn the_pipeline_leaves_out_the_volumes_only() {
@@ -395,6 +395,16 @@ mod tests {
         assert_eq!(got[0].total().to_string(), "0.0800");
         assert_eq!(got[0].cells, whole[0].cells);
         assert_eq!(got[0].assumed_domestic, whole[0].assumed_domestic);
+        // billed for break-even (`pool_runs`), the pipeline keeps them as `bill_all` does
+        let opts = BillingOptions {
+            pool_runs: true,
+            ..opts
+        };
+        let (_, kept) = read_and_bill(path, &read, &models, &opts, 1)
+            .unwrap()
+            .unwrap();
+        let months: Vec<u64> = kept[0].volumes.values().map(|v| v.messages).collect();
+        assert_eq!(months, [3, 3]);
     }
 
     #[test]

@@ -284,7 +284,8 @@ fn all_accounts(scopes: &[Scope], n: usize, months: Decimal) -> Scope {
 }
 
 /// Break-evens per account, then for every account together when there are several.
-/// `results` must have been billed with `BillingOptions::pool_runs`.
+/// `results` must have been billed with `BillingOptions::pool_runs` (which also keeps their
+/// `volumes`).
 pub fn breakeven(log: &Log, results: &[ModelResult], conv: &[Conversion]) -> Result<Vec<Scope>> {
     if results.is_empty() {
         return Ok(Vec::new());

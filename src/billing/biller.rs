@@ -394,12 +394,14 @@ impl<'m> Biller<'m> {
         self.finish_with(log, order, true)
     }
 
-    /// `finish_in` without the volumes (`ModelResult::volumes` left empty): only break-even
-    /// reads them (`compare`, billed by `bill_all`, not by the pipeline), and a log of many
-    /// accounts has hundreds of thousands of account-months a model to put in a tree, whose
-    /// nodes were 11% of accounts_50k's page faults.
+    /// `finish_in` without the volumes (`ModelResult::volumes` left empty) unless billed with
+    /// `BillingOptions::pool_runs`, break-even's option: only break-even reads them, and a log
+    /// of many accounts has hundreds of thousands of account-months a model to put in a tree,
+    /// whose nodes were 11% of accounts_50k's page faults. Tied to the option, not to the
+    /// path, so results billed for break-even have their volumes whichever way they were billed.
     pub fn finish_for_report(self, log: &Log, order: &CellOrder) -> ModelResult {
-        self.finish_with(log, order, false)
+        let keep_volumes = self.pool_runs;
+        self.finish_with(log, order, keep_volumes)
     }
 
     fn finish_with(mut self, log: &Log, order: &CellOrder, keep_volumes: bool) -> ModelResult {

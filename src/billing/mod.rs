@@ -207,7 +207,9 @@ pub struct ModelResult {
     pub lines: Vec<Line>,
     /// Market names (whatsapp-meta), for `Price::Priced::market`.
     pub markets: Vec<String>,
-    /// Per (account, month): the traffic as break-even scales it.
+    /// Per (account, month): the traffic as break-even scales it. Empty where the pipeline
+    /// billed without `BillingOptions::pool_runs` (`Biller::finish_for_report`): only
+    /// break-even reads it, and it bills with that option.
     pub volumes: BTreeMap<(u32, i32), Volume>,
     /// A model with `[international]`: how many accounts of the log have no registered date
     /// or no country (`--accounts`), and so are billed as domestic.
