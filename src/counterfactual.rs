@@ -160,7 +160,7 @@ fn cell_of(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Category, Script, MICROS_PER_HOUR};
+    use crate::event::{Script, MICROS_PER_HOUR};
 
     fn log_of(s: Script) -> Log {
         let mut log = Log::new("t.csv".into(), vec![]);
@@ -199,7 +199,7 @@ mod tests {
                 Edit::Move { event: 1, to },
                 Edit::Retype {
                     event: 2,
-                    kind: Kind::Template(Some(Category::Utility)),
+                    kind: Kind::Utility,
                 },
                 Edit::Remove { event: 3 },
                 Edit::InsertBefore {
@@ -222,7 +222,7 @@ mod tests {
         assert_eq!(ev[2].cell, log.events[0].cell);
         assert_eq!(ev[2].day, log.events[0].day);
         assert_eq!(ev[2].line, 3);
-        assert_eq!(ev[3].kind, Kind::Template(Some(Category::Utility)));
+        assert_eq!(ev[3].kind, Kind::Utility);
         assert!(!cf.log.in_time_order);
         assert_eq!(cf.log.cells.len(), log.cells.len());
     }

@@ -136,14 +136,23 @@ impl Category {
 
 /// What the business sent. Inbound rows carry `FreeForm`, or `EntryPoint` when the customer
 /// came from an ad or a Page call-to-action (the `kind` column is outbound only). Kept in one
-/// byte, beside the direction, so that the event stays 32 bytes.
+/// byte, beside the direction, so that the event stays 32 bytes. A template's category is a
+/// variant of its own (not `Template(Option<Category>)`): the engines match the byte as it is,
+/// with no niche to decode per event; the three categorised templates come first, in
+/// `Category`'s order, so that `category` is a range check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
+    /// A template of category marketing (`marketing`, `promotional`)
+    Marketing,
+    /// A template of category utility (`utility`, `transactional`)
+    Utility,
+    /// A template of category authentication (`authentication`)
+    Authentication,
+    /// `template`: a template of no stated category (the model's default is assumed)
+    Template,
     /// empty, `session`, `text`, `reply`, `service`
     FreeForm,
     Welcome,
-    /// `template` (no category), or a category / Viber type
-    Template(Option<Category>),
     /// Outbound, with a `status` that says it never arrived (`failed`, `undelivered`,
     /// `rejected`, `expired`): never billed, opens nothing, counted as `not_delivered`.
     NotDelivered,
@@ -164,12 +173,10 @@ impl Kind {
         // The usual spellings first, compared whole; then any word in any case.
         match s {
             b"" => return Some(Kind::FreeForm),
-            b"template" => return Some(Kind::Template(None)),
-            b"marketing" | b"promotional" => {
-                return Some(Kind::Template(Some(Category::Marketing)))
-            }
-            b"utility" | b"transactional" => return Some(Kind::Template(Some(Category::Utility))),
-            b"authentication" => return Some(Kind::Template(Some(Category::Authentication))),
+            b"template" => return Some(Kind::Template),
+            b"marketing" | b"promotional" => return Some(Kind::Marketing),
+            b"utility" | b"transactional" => return Some(Kind::Utility),
+            b"authentication" => return Some(Kind::Authentication),
             _ => {}
         }
         const WORDS: [(&str, Kind); 7] = [
@@ -179,17 +186,54 @@ impl Kind {
             ("reply", Kind::FreeForm),
             ("service", Kind::FreeForm),
             ("welcome", Kind::Welcome),
-            ("template", Kind::Template(None)),
+            ("template", Kind::Template),
         ];
-        word(s, &WORDS).or_else(|| Category::from_word(s).map(|c| Kind::Template(Some(c))))
+        word(s, &WORDS).or_else(|| Category::from_word(s).map(|c| Kind::template(Some(c))))
+    }
+
+    /// A template of a category, or of none stated.
+    pub const fn template(category: Option<Category>) -> Kind {
+        match category {
+            Some(Category::Marketing) => Kind::Marketing,
+            Some(Category::Utility) => Kind::Utility,
+            Some(Category::Authentication) => Kind::Authentication,
+            None => Kind::Template,
+        }
+    }
+
+    /// Whether a template was sent, of a category or of none.
+    #[inline]
+    pub fn is_template(self) -> bool {
+        matches!(
+            self,
+            Kind::Marketing | Kind::Utility | Kind::Authentication | Kind::Template
+        )
+    }
+
+    /// The category of a template that states one; `None` for a template of none and for
+    /// every other kind.
+    #[inline]
+    pub fn category(self) -> Option<Category> {
+        match self {
+            Kind::Marketing => Some(Category::Marketing),
+            Kind::Utility => Some(Category::Utility),
+            Kind::Authentication => Some(Category::Authentication),
+            Kind::Template
+            | Kind::FreeForm
+            | Kind::Welcome
+            | Kind::NotDelivered
+            | Kind::EntryPoint => None,
+        }
     }
 
     pub fn name(self) -> &'static str {
         match self {
             Kind::FreeForm => "free-form",
             Kind::Welcome => "welcome",
-            Kind::Template(None) => "template",
-            Kind::Template(Some(c)) => c.name(),
+            Kind::Template => "template",
+            Kind::Marketing | Kind::Utility | Kind::Authentication => {
+                self.category().map_or("template", Category::name)
+            }
             Kind::NotDelivered => "not delivered",
             Kind::EntryPoint => "entry point",
         }
@@ -517,16 +561,43 @@ mod tests {
             assert_eq!(Kind::parse(w), Some(Kind::FreeForm), "{w}");
         }
         assert_eq!(Kind::parse("welcome"), Some(Kind::Welcome));
-        assert_eq!(Kind::parse("template"), Some(Kind::Template(None)));
-        let t = |c| Some(Kind::Template(Some(c)));
-        assert_eq!(Kind::parse("promotional"), t(Category::Marketing));
-        assert_eq!(Kind::parse("marketing"), t(Category::Marketing));
-        assert_eq!(Kind::parse("transactional"), t(Category::Utility));
-        assert_eq!(Kind::parse("Utility"), t(Category::Utility));
-        assert_eq!(Kind::parse("utility"), t(Category::Utility));
-        assert_eq!(Kind::parse("TEMPLATE"), Some(Kind::Template(None)));
-        assert_eq!(Kind::parse("authentication"), t(Category::Authentication));
+        assert_eq!(Kind::parse("template"), Some(Kind::Template));
+        assert_eq!(Kind::parse("promotional"), Some(Kind::Marketing));
+        assert_eq!(Kind::parse("marketing"), Some(Kind::Marketing));
+        assert_eq!(Kind::parse("transactional"), Some(Kind::Utility));
+        assert_eq!(Kind::parse("Utility"), Some(Kind::Utility));
+        assert_eq!(Kind::parse("utility"), Some(Kind::Utility));
+        assert_eq!(Kind::parse("TEMPLATE"), Some(Kind::Template));
+        assert_eq!(Kind::parse("authentication"), Some(Kind::Authentication));
         assert_eq!(Kind::parse("fax"), None);
+    }
+
+    /// Each kind's template-ness and category, written out by hand: the four templates and
+    /// the four others; a category goes to its own variant and back.
+    #[test]
+    fn a_kinds_template_and_category() {
+        use Category::*;
+        let table = [
+            (Kind::Marketing, true, Some(Marketing)),
+            (Kind::Utility, true, Some(Utility)),
+            (Kind::Authentication, true, Some(Authentication)),
+            (Kind::Template, true, None),
+            (Kind::FreeForm, false, None),
+            (Kind::Welcome, false, None),
+            (Kind::NotDelivered, false, None),
+            (Kind::EntryPoint, false, None),
+        ];
+        for (kind, template, category) in table {
+            assert_eq!(kind.is_template(), template, "{kind:?}");
+            assert_eq!(kind.category(), category, "{kind:?}");
+        }
+        assert_eq!(Kind::template(Some(Marketing)), Kind::Marketing);
+        assert_eq!(Kind::template(Some(Utility)), Kind::Utility);
+        assert_eq!(Kind::template(Some(Authentication)), Kind::Authentication);
+        assert_eq!(Kind::template(None), Kind::Template);
+        assert_eq!(Kind::Utility.name(), "utility");
+        assert_eq!(Kind::Template.name(), "template");
+        assert_eq!(std::mem::size_of::<Kind>(), 1);
     }
 
     /// 2026-03-02 is day 20514 since 1970-01-01 (56 years of which 14 leap, then 59 + 1 days).
@@ -598,7 +669,7 @@ mod tests {
         assert_eq!(field(|e| e.cell as i64), [0, 1, 2]);
         assert_eq!(ev[0].direction, Direction::Inbound);
         assert_eq!(ev[0].kind, Kind::FreeForm);
-        assert_eq!(ev[1].kind, Kind::Template(Some(Category::Utility)));
+        assert_eq!(ev[1].kind, Kind::Utility);
         assert_eq!(ev[2].kind, Kind::FreeForm);
     }
 

@@ -38,7 +38,7 @@ impl Strategy for CapAndBlocks {
             if o.blocked {
                 edits.push(Edit::Retype {
                     event: line.event,
-                    kind: Kind::Template(None),
+                    kind: Kind::Template,
                 });
             }
             let ended = matches!(

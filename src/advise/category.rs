@@ -30,10 +30,10 @@ impl Strategy for Category {
             };
         }
         let edits = (cx.lines())
-            .filter(|(l, ev)| l.outcome.assumed_category && ev.kind == Kind::Template(None))
+            .filter(|(l, ev)| l.outcome.assumed_category && ev.kind == Kind::Template)
             .map(|(l, _)| Edit::Retype {
                 event: l.event,
-                kind: Kind::Template(Some(Cat::Utility)),
+                kind: Kind::Utility,
             })
             .collect();
         Proposal {

@@ -151,7 +151,7 @@ fn sent_as_allowed(
         .filter_map(|l| cf.origin[l.event as usize])
         .map(|event| Edit::Retype {
             event,
-            kind: Kind::Template(None),
+            kind: Kind::Template,
         })
         .collect();
     if retyped.is_empty() {

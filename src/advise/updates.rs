@@ -39,7 +39,7 @@ impl Strategy for Updates {
             if matches!(o.why, Why::CapReachedEnded { .. }) {
                 *until = 0;
             }
-            let template = matches!(ev.kind, Kind::Template(_));
+            let template = ev.kind.is_template();
             if template && ev.at < *until && o.charge != Charge::None {
                 edits.push(Edit::Retype {
                     event: line.event,

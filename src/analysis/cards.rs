@@ -130,7 +130,7 @@ pub fn compare_cards(
     n: u32,
 ) -> Result<Vec<CardRow>> {
     let support = support_script(n);
-    let initiated = [(Direction::Outbound, Kind::Template(None))];
+    let initiated = [(Direction::Outbound, Kind::Template)];
     // Per model: (support, initiated) per country.
     type Costs = Vec<Option<Decimal>>;
     let per_model: Vec<(Costs, Costs)> = models

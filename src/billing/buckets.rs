@@ -502,7 +502,7 @@ fn sort_chunks<F: Form>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Category, Country, Direction, Kind, MICROS_PER_HOUR as HOUR};
+    use crate::event::{Country, Direction, Kind, MICROS_PER_HOUR as HOUR};
 
     /// `n` events whose instants come from `at(i)`, lines numbering the input order, each
     /// on a day up to a day from its instant's UTC day (as in a zone), the other fields
@@ -510,7 +510,7 @@ mod tests {
     /// of several streams (accounts).
     fn events(n: u32, at: impl Fn(u32) -> i64) -> Vec<Event> {
         let countries = [*b"DE", *b"AZ", *b"ZA"];
-        let kinds = [Kind::FreeForm, Kind::Template(Some(Category::Utility))];
+        let kinds = [Kind::FreeForm, Kind::Utility];
         (0..n)
             .map(|i| {
                 let at = at(i);

@@ -49,10 +49,11 @@ impl Engine for SmsEngine {
             (Direction::Inbound, _) => (Billed::Inbound, Charge::None, &INBOUND),
             // The category does not change the price (one `sms` column); it is the
             // template's, else the model's default, for the ledger.
-            (Direction::Outbound, Kind::Template(Some(c))) => {
-                (Billed::PerMessage, Charge::Message(c), &OUTBOUND)
-            }
-            (Direction::Outbound, _) => (Billed::PerMessage, Charge::Message(self.0), &OUTBOUND),
+            (Direction::Outbound, kind) => (
+                Billed::PerMessage,
+                Charge::Message(kind.category().unwrap_or(self.0)),
+                &OUTBOUND,
+            ),
         };
         Outcome::new(billed, charge, Why::Declared(why))
     }

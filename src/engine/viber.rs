@@ -205,7 +205,8 @@ impl ViberEngine {
         }
         match ev.kind {
             Kind::Welcome => Outcome::new(Billed::Welcome, Charge::None, Why::WelcomeIsFree),
-            Kind::Template(cat) => {
+            Kind::Marketing | Kind::Utility | Kind::Authentication | Kind::Template => {
+                let cat = ev.kind.category();
                 let mut o = Outcome::new(
                     Billed::BusinessInitiated,
                     Charge::Message(cat.unwrap_or(self.default_category)),

@@ -177,24 +177,23 @@ impl Sent {
         let window = ev.at < window_until;
         // What was sent: a template of a category, or a free-form message. A free-form message
         // outside the window cannot be sent: it is billed as a template of the default category.
-        let (category, assumed, template) = match ev.kind {
-            Kind::Template(c) => (c.unwrap_or(default_category), c.is_none(), true),
+        let (assumed, template) = match ev.kind {
+            Kind::Marketing | Kind::Utility | Kind::Authentication => (false, true),
+            Kind::Template => (true, true),
             // (EntryPoint is inbound only and NotDelivered is answered first: never here)
             Kind::FreeForm | Kind::Welcome | Kind::EntryPoint | Kind::NotDelivered if window => {
-                (default_category, false, false)
+                (false, false)
             }
-            Kind::FreeForm | Kind::Welcome | Kind::EntryPoint | Kind::NotDelivered => {
-                (default_category, true, true)
-            }
+            Kind::FreeForm | Kind::Welcome | Kind::EntryPoint | Kind::NotDelivered => (true, true),
         };
         Sent {
             day,
             window,
             window_until,
-            category,
+            category: ev.kind.category().unwrap_or(default_category),
             assumed,
             template,
-            outside: !window && !matches!(ev.kind, Kind::Template(_)),
+            outside: !window && !ev.kind.is_template(),
             volume_tiers: false,
             international: false,
             per_number: false,

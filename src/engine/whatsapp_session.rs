@@ -100,14 +100,18 @@ impl WhatsAppSessionEngine {
         }
 
         st.template_pending = true;
-        let (billed, category, why) = match ev.kind {
-            Kind::Template(c) => (Billed::Template, c, Why::TemplateOutsideWindow),
+        let (billed, why) = match ev.kind {
+            Kind::Marketing | Kind::Utility | Kind::Authentication | Kind::Template => {
+                (Billed::Template, Why::TemplateOutsideWindow)
+            }
             // welcome has no meaning on WhatsApp: an ordinary free-form message (the other
             // two kinds never get here: inbound only, or answered first)
             Kind::FreeForm | Kind::Welcome | Kind::EntryPoint | Kind::NotDelivered => {
-                (Billed::OutsideWindow, None, Why::FreeFormOutsideWindow)
+                (Billed::OutsideWindow, Why::FreeFormOutsideWindow)
             }
         };
+        // A free-form message, like a template of none, states no category: the default's.
+        let category = ev.kind.category();
         let mut o = Outcome::new(
             billed,
             Charge::Message(category.unwrap_or(default_category)),

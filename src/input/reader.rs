@@ -1941,13 +1941,12 @@ mod tests {
         )
         .unwrap();
         let kinds: Vec<Kind> = log.events.iter().map(|e| e.kind).collect();
-        use crate::event::Category::Utility;
         assert_eq!(
             kinds,
             [
                 Kind::EntryPoint,
                 Kind::NotDelivered,
-                Kind::Template(Some(Utility)),
+                Kind::Utility,
                 Kind::FreeForm
             ]
         );

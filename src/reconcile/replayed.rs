@@ -165,7 +165,9 @@ fn category_of(line: &Line, ev: &Event, default: Category) -> &'static str {
         Charge::Session => "session",
         Charge::International => "international",
         Charge::None => match ev.kind {
-            Kind::Template(c) => c.unwrap_or(default).name(),
+            Kind::Marketing | Kind::Utility | Kind::Authentication | Kind::Template => {
+                ev.kind.category().unwrap_or(default).name()
+            }
             Kind::FreeForm | Kind::Welcome | Kind::EntryPoint => "service",
             Kind::NotDelivered => "not_delivered",
         },

@@ -217,7 +217,7 @@ pub(super) fn utc_day(at: i64) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Category, Script};
+    use crate::event::Script;
 
     const DAY: i64 = 24 * crate::event::MICROS_PER_HOUR;
 
@@ -270,10 +270,10 @@ mod tests {
         let kinds = [
             Kind::FreeForm,
             Kind::Welcome,
-            Kind::Template(None),
-            Kind::Template(Some(Category::Marketing)),
-            Kind::Template(Some(Category::Utility)),
-            Kind::Template(Some(Category::Authentication)),
+            Kind::Template,
+            Kind::Marketing,
+            Kind::Utility,
+            Kind::Authentication,
             Kind::NotDelivered,
             Kind::EntryPoint,
         ];
