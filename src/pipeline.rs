@@ -360,6 +360,22 @@ mod tests {
     use super::*;
     use crate::rates::{RateSet, RateSource};
 
+    /// The fixtures' `legacy` model (an allowance of 2 a month) and plain billing options.
+    fn legacy_model() -> (Vec<Model>, BillingOptions) {
+        let models = RateSet::load(&RateSource::Dir("tests/fixtures/rates".into()))
+            .unwrap()
+            .select(&["legacy".into()])
+            .unwrap();
+        let opts = BillingOptions {
+            accounts: Default::default(),
+            keep_lines: false,
+            as_of: None,
+            list_prices: false,
+            pool_runs: false,
+        };
+        (models, opts)
+    }
+
     /// The pipeline's results leave out the volumes unless billed for break-even (only
     /// break-even reads them), all else as `bill_all` makes it: the fixture's one account has
     /// two months of three messages each, 0.0800 in all.
@@ -372,17 +388,7 @@ mod tests {
             threads: 1,
             ..ReadOptions::default()
         };
-        let models = RateSet::load(&RateSource::Dir("tests/fixtures/rates".into()))
-            .unwrap()
-            .select(&["legacy".into()])
-            .unwrap();
-        let opts = BillingOptions {
-            accounts: Default::default(),
-            keep_lines: false,
-            as_of: None,
-            list_prices: false,
-            pool_runs: false,
-        };
+        let (models, opts) = legacy_model();
         let text = std::fs::read_to_string(path).unwrap();
         let log = input::read_from(path.into(), text.as_bytes(), &read).unwrap();
         let whole = billing::bill_all(&log, None, &models, &opts, 1);
@@ -423,17 +429,7 @@ mod tests {
             ..ReadOptions::default()
         };
         let log = input::read_from("t.csv".into(), text.as_bytes(), &read).unwrap();
-        let models = RateSet::load(&RateSource::Dir("tests/fixtures/rates".into()))
-            .unwrap()
-            .select(&["legacy".into()])
-            .unwrap();
-        let opts = BillingOptions {
-            accounts: Default::default(),
-            keep_lines: false,
-            as_of: None,
-            list_prices: false,
-            pool_runs: false,
-        };
+        let (models, opts) = legacy_model();
         let whole = billing::bill_all(&log, None, &models, &opts, 1);
         assert_eq!(whole[0].total().to_string(), "0.0800");
         let share = [vec![0]];
