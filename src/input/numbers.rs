@@ -112,7 +112,9 @@ const SHARD_BITS: u32 = 3;
 /// of the table at a time. One table doubling at a million numbers stalled the reader for some
 /// 40 ms, and with it the threads waiting on its rows.
 pub struct NumberTable {
-    shards: Vec<Shard>,
+    /// An array, not a `Vec`: a shard's index is the hash's top bits, always in range, so
+    /// reading it takes no bounds check (three a row: ask, find, enter).
+    shards: [Shard; 1 << SHARD_BITS],
 }
 
 struct Shard {
@@ -128,9 +130,9 @@ struct Shard {
 impl Default for NumberTable {
     fn default() -> Self {
         NumberTable {
-            shards: (0..1 << SHARD_BITS)
-                .map(|i| Shard::with_slots(16, FILL_FROM + i * (64 >> SHARD_BITS)))
-                .collect(),
+            shards: std::array::from_fn(|i| {
+                Shard::with_slots(16, FILL_FROM + i * (64 >> SHARD_BITS))
+            }),
         }
     }
 }
@@ -147,6 +149,11 @@ const FILL_FROM: usize = 96;
 fn hash(number: u64) -> u64 {
     number.wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
+
+/// A number's hash, made once when its slot is asked for (`NumberTable::prefetch`) and
+/// given back when the number is looked up some rows later (`contact_of`).
+#[derive(Clone, Copy, Default)]
+pub struct Hashed(u64);
 
 impl NumberTable {
     #[cfg(test)]
@@ -170,14 +177,22 @@ impl NumberTable {
     /// result). The next is in the same cache line three times in four, and otherwise where
     /// the search goes on when the home slot is another number's: read unasked, that line was
     /// 46% of `Shard::entry`'s samples on the notifications log (with 32-byte slots; a branch
-    /// to ask only past a line's end cost more than the second ask: mispredicted).
+    /// to ask only past a line's end cost more than the second ask: mispredicted). Gives the
+    /// number's hash, for `contact_of` (hashed once).
     #[inline]
-    pub fn prefetch(&self, number: u64) {
+    pub fn prefetch(&self, number: u64) -> Hashed {
         let h = hash(number);
         let shard = &self.shards[self.shard(h)];
         let home = shard.home(h);
-        crate::prefetch::prefetch(&shard.slots[home]);
-        crate::prefetch::prefetch(&shard.slots[(home + 1) & (shard.slots.len() - 1)]);
+        crate::prefetch::prefetch(shard.slots.at(home));
+        crate::prefetch::prefetch(shard.slots.at((home + 1) & (shard.slots.len() - 1)));
+        Hashed(h)
+    }
+
+    /// `number`'s hash, as `prefetch` gives it.
+    #[inline]
+    pub fn hashed(number: u64) -> Hashed {
+        Hashed(hash(number))
     }
 
     /// The entry of `number`, made with `new` if the number is not in the table yet; true
@@ -191,10 +206,14 @@ impl NumberTable {
 
     /// The contact of `number` if the table has it, its inbound rows counted one more if
     /// `inbound`; nothing made. (The reader finds a row's contact some rows ahead, its slot
-    /// asked for by then, and asks for the contact's streams with it.)
+    /// asked for by then, and asks for the contact's streams with it.) `hashed`: the
+    /// number's hash (`prefetch`; another number's can only make it not found).
     #[inline]
-    pub fn contact_of(&mut self, number: u64, inbound: bool) -> Option<u32> {
-        let h = hash(number);
+    pub fn contact_of(&mut self, number: u64, hashed: Hashed, inbound: bool) -> Option<u32> {
+        let h = hashed.0;
+        // The reader passes each row's hash some rows on: a slip there would only lose the
+        // contacts found ahead, silently, so the tests check it.
+        debug_assert_eq!(h, hash(number), "the hash of another number");
         let i = self.shard(h);
         self.shards[i].find(h, key(number)).map(|known| {
             known.inbound = known.inbound.saturating_add(inbound as u32);
@@ -246,9 +265,9 @@ impl Shard {
         let mask = self.slots.len() - 1;
         let mut i = self.home(h);
         loop {
-            let n = self.slots[i].number;
+            let n = self.slots.at(i).number;
             if n == number {
-                return Some(&mut self.slots[i].known);
+                return Some(&mut self.slots.at_mut(i).known);
             }
             if n == EMPTY {
                 return None;
@@ -286,6 +305,24 @@ impl Slots {
             slots: zeroed_pages(layout).cast(),
             len,
         }
+    }
+
+    /// Slot `i`, which is below the slot count (a home slot, `Shard::home`, or one masked
+    /// with the count less one): read with no bounds check, as the slots asked for and
+    /// found are once a row.
+    #[inline]
+    fn at(&self, i: usize) -> &Slot {
+        debug_assert!(i < self.len);
+        // SAFETY: `i < len` (above), and `slots` holds `len` slots (`deref`).
+        unsafe { &*self.slots.as_ptr().add(i) }
+    }
+
+    /// `at`, to write.
+    #[inline]
+    fn at_mut(&mut self, i: usize) -> &mut Slot {
+        debug_assert!(i < self.len);
+        // SAFETY: as in `at`; `&mut self` is the only way to the slots (`deref_mut`).
+        unsafe { &mut *self.slots.as_ptr().add(i) }
     }
 
     fn layout(&self) -> std::alloc::Layout {
@@ -444,18 +481,28 @@ mod tests {
         let numbers: Vec<u64> = (0..1000u64).map(|i| i * 7_919).collect();
         assert_eq!(numbers[0], 0);
         for (c, &n) in numbers.iter().enumerate() {
-            assert_eq!(table.contact_of(n, true), None, "{n} before its entry");
+            assert_eq!(
+                table.contact_of(n, NumberTable::hashed(n), true),
+                None,
+                "{n} before its entry"
+            );
             let new = Known {
                 contact: c as u32,
                 inbound: 0,
             };
             assert!(table.entry(n, new).1);
         }
-        assert_eq!(table.contact_of(1, true), None);
+        assert_eq!(table.contact_of(1, NumberTable::hashed(1), true), None);
         assert_eq!(table.len(), 1000, "finding makes nothing");
         for (c, &n) in numbers.iter().enumerate() {
-            assert_eq!(table.contact_of(n, false), Some(c as u32));
-            assert_eq!(table.contact_of(n, true), Some(c as u32));
+            assert_eq!(
+                table.contact_of(n, NumberTable::hashed(n), false),
+                Some(c as u32)
+            );
+            assert_eq!(
+                table.contact_of(n, NumberTable::hashed(n), true),
+                Some(c as u32)
+            );
         }
         for (c, &n) in numbers.iter().enumerate() {
             let (known, made) = table.entry(n, Known::default_for_test());
@@ -470,6 +517,32 @@ mod tests {
         }
         // 1,000 numbers past 8 shards of 16 slots: found after growing.
         assert!(table.shards.iter().all(|s| s.slots.len() > 16));
+    }
+
+    /// A number is looked up by the hash its slot was asked for with (Fibonacci hashing,
+    /// worked by hand: 1 and 2 times 0x9E3779B97F4A7C15, modulo 2^64), its inbound row counted.
+    #[test]
+    fn a_number_is_found_by_the_hash_its_slot_was_asked_for_with() {
+        let mut table = NumberTable::default();
+        assert_eq!(table.prefetch(1).0, 0x9E37_79B9_7F4A_7C15);
+        assert_eq!(NumberTable::hashed(2).0, 0x3C6E_F372_FE94_F82A);
+        let new = Known {
+            contact: 7,
+            inbound: 0,
+        };
+        assert!(table.entry(2, new).1);
+        let hashed = table.prefetch(2);
+        assert_eq!(table.contact_of(2, hashed, true), Some(7));
+        assert_eq!(table.contact_of(1, table.prefetch(1), true), None);
+        let (known, made) = table.entry(2, Known::default_for_test());
+        assert!(!made);
+        assert_eq!(
+            *known,
+            Known {
+                contact: 7,
+                inbound: 1
+            }
+        );
     }
 
     /// Each contact's streams kept by id as the array grows past 2 MB (moved onto huge

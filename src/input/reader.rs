@@ -6,7 +6,7 @@ use super::blocks::{detect_delimiter, line_ends, Block, Blocks};
 use super::contacts::Contacts;
 use super::decode::{decode, Refused, Replayed};
 use super::export::{Normalised, Plan};
-use super::numbers::{AccountStreams, ContactStreams, Known, NumberTable};
+use super::numbers::{AccountStreams, ContactStreams, Hashed, Known, NumberTable};
 use super::phone::{self, CallingCodes};
 use super::recycle::Recycle;
 use super::rows::{
@@ -1026,9 +1026,23 @@ impl Ids {
         let many = rows.account_keys.len() > MANY_ACCOUNTS;
         // The contacts of the next rows, found ahead (`stage`), by row modulo their count.
         let mut staged = [None; PREFETCH_ROWS];
+        // The hashes of the numbers whose slots were asked for (`prefetch_ahead`), by row
+        // modulo their count; those of the rows first staged, whose slots were not.
+        let mut hashes = [Hashed::default(); PREFETCH_ROWS];
+        for (k, r) in rows
+            .rows
+            .iter()
+            .enumerate()
+            .take(2 * PREFETCH_ROWS)
+            .skip(PREFETCH_ROWS)
+        {
+            if let Contact::Number(n) = r.contact() {
+                hashes[k % PREFETCH_ROWS] = NumberTable::hashed(n);
+            }
+        }
         for (k, r) in rows.rows.iter().enumerate() {
             let contact = staged[k % PREFETCH_ROWS];
-            self.prefetch_ahead(&rows.rows, k, &mut staged);
+            self.prefetch_ahead(&rows.rows, k, (&mut staged, &mut hashes));
             if many {
                 self.prefetch_account(rows, k);
             }
@@ -1045,18 +1059,25 @@ impl Ids {
     /// body, as before they were split.)
     /// Two stages: a number's slot is asked for two steps ahead; one step ahead, the slot
     /// read, its contact's streams are asked for (`staged`: the contact of row `k` plus one
-    /// step, at `k` modulo a step).
+    /// step, at `k` modulo a step). `hashes`, at `k` modulo a step: the hash of the number
+    /// of row `k` plus one step, then of the row two steps ahead, hashed once.
     #[inline(always)]
-    fn prefetch_ahead(&mut self, rows: &[Row], k: usize, staged: &mut [Option<u32>]) {
+    fn prefetch_ahead(
+        &mut self,
+        rows: &[Row],
+        k: usize,
+        (staged, hashes): (&mut [Option<u32>], &mut [Hashed]),
+    ) {
         // The rows come from a worker's core: asked for before their numbers are read.
         if let Some(row) = rows.get(k + 3 * PREFETCH_ROWS) {
             crate::prefetch::prefetch(row);
         }
+        let hashed = hashes[k % PREFETCH_ROWS];
         if let Some(Contact::Number(ahead)) = rows.get(k + 2 * PREFETCH_ROWS).map(Row::contact) {
-            self.numbers.prefetch(ahead);
+            hashes[k % PREFETCH_ROWS] = self.numbers.prefetch(ahead);
         }
         if let Some(r) = rows.get(k + PREFETCH_ROWS) {
-            staged[k % PREFETCH_ROWS] = self.stage(r);
+            staged[k % PREFETCH_ROWS] = self.stage(r, hashed);
         }
     }
 
@@ -1065,12 +1086,12 @@ impl Ids {
     /// number (perhaps made by a row before `r` by the time `r` is added) or an opaque
     /// contact.
     #[inline(always)]
-    fn stage(&mut self, r: &Row) -> Option<u32> {
+    fn stage(&mut self, r: &Row, hashed: Hashed) -> Option<u32> {
         let Contact::Number(n) = r.contact() else {
             return None;
         };
         let inbound = r.direction == crate::event::Direction::Inbound;
-        let contact = self.numbers.contact_of(n, inbound)?;
+        let contact = self.numbers.contact_of(n, hashed, inbound)?;
         self.contact_streams.prefetch(contact);
         Some(contact)
     }
