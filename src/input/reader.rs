@@ -1040,13 +1040,21 @@ impl Ids {
                 hashes[k % PREFETCH_ROWS] = NumberTable::hashed(n);
             }
         }
-        for (k, r) in rows.rows.iter().enumerate() {
-            let contact = staged[k % PREFETCH_ROWS];
-            self.prefetch_ahead(&rows.rows, k, (&mut staged, &mut hashes));
-            if many {
-                self.prefetch_account(rows, k);
-            }
-            self.add_row(rows, r, contact, &mut local);
+        let all = &rows.rows[..];
+        let from = |steps: usize| all.get(steps * PREFETCH_ROWS..).unwrap_or_default();
+        // The rows three steps or more from the block's end, with the rows ahead of them
+        // zipped in: no bounds checked per row (three a row, as `get`s).
+        let ahead = from(1).iter().zip(from(2)).zip(from(3));
+        for (k, (r, ((a1, a2), a3))) in all.iter().zip(ahead).enumerate() {
+            let (ring, ahead) = ((&mut staged, &mut hashes), [Some(a1), Some(a2), Some(a3)]);
+            self.add_ahead(rows, (k, r), ahead, ring, (many, &mut local));
+        }
+        // The last rows, with fewer rows ahead.
+        let body = all.len().saturating_sub(3 * PREFETCH_ROWS);
+        for (k, r) in all.iter().enumerate().skip(body) {
+            let ahead = [1, 2, 3].map(|steps| all.get(k + steps * PREFETCH_ROWS));
+            let ring = (&mut staged, &mut hashes);
+            self.add_ahead(rows, (k, r), ahead, ring, (many, &mut local));
         }
         match rows.failed.take() {
             Some(f) => Err(f),
@@ -1054,9 +1062,33 @@ impl Ids {
         }
     }
 
-    /// Asks for what rows a little after row `k` will read, so that it is in cache by then.
+    /// Adds row `r`, the `k`th of `rows`, asking for what the rows `ahead` of it (one, two
+    /// and three steps, if the block has them) will read. `ring`: the contacts found and
+    /// the numbers hashed ahead (`prefetch_ahead`). `many`: the block has many accounts.
     /// (This and the other parts of `add` run once per row and are inlined always: one loop
     /// body, as before they were split.)
+    #[inline(always)]
+    fn add_ahead(
+        &mut self,
+        rows: &Rows,
+        (k, r): (usize, &Row),
+        ahead: [Option<&Row>; 3],
+        ring: (
+            &mut [Option<u32>; PREFETCH_ROWS],
+            &mut [Hashed; PREFETCH_ROWS],
+        ),
+        (many, local): (bool, &mut BlockIds),
+    ) {
+        let contact = ring.0[k % PREFETCH_ROWS];
+        self.prefetch_ahead(k, ahead, ring);
+        if many {
+            self.prefetch_account(rows, ahead[0]);
+        }
+        self.add_row(rows, r, contact, local);
+    }
+
+    /// Asks for what the rows `ahead` of row `k` (one, two and three steps) will read, so
+    /// that it is in cache by then.
     /// Two stages: a number's slot is asked for two steps ahead; one step ahead, the slot
     /// read, its contact's streams are asked for (`staged`: the contact of row `k` plus one
     /// step, at `k` modulo a step). `hashes`, at `k` modulo a step: the hash of the number
@@ -1064,19 +1096,22 @@ impl Ids {
     #[inline(always)]
     fn prefetch_ahead(
         &mut self,
-        rows: &[Row],
         k: usize,
-        (staged, hashes): (&mut [Option<u32>], &mut [Hashed]),
+        [one, two, three]: [Option<&Row>; 3],
+        (staged, hashes): (
+            &mut [Option<u32>; PREFETCH_ROWS],
+            &mut [Hashed; PREFETCH_ROWS],
+        ),
     ) {
         // The rows come from a worker's core: asked for before their numbers are read.
-        if let Some(row) = rows.get(k + 3 * PREFETCH_ROWS) {
+        if let Some(row) = three {
             crate::prefetch::prefetch(row);
         }
         let hashed = hashes[k % PREFETCH_ROWS];
-        if let Some(Contact::Number(ahead)) = rows.get(k + 2 * PREFETCH_ROWS).map(Row::contact) {
+        if let Some(Contact::Number(ahead)) = two.map(Row::contact) {
             hashes[k % PREFETCH_ROWS] = self.numbers.prefetch(ahead);
         }
-        if let Some(r) = rows.get(k + PREFETCH_ROWS) {
+        if let Some(r) = one {
             staged[k % PREFETCH_ROWS] = self.stage(r, hashed);
         }
     }
@@ -1096,11 +1131,11 @@ impl Ids {
         Some(contact)
     }
 
-    /// Asks for the account-month and cells of the account of the row a little after row `k`
-    /// (when its account has an id: all but its first row).
+    /// Asks for the account-month and cells of the account of row `ahead` of `rows` (when its
+    /// account has an id: all but its first row).
     #[inline(always)]
-    fn prefetch_account(&self, rows: &Rows, k: usize) {
-        if let Some(r) = rows.rows.get(k + PREFETCH_ROWS) {
+    fn prefetch_account(&self, rows: &Rows, ahead: Option<&Row>) {
+        if let Some(r) = ahead {
             let (local, _) = rows.account_months[r.account_month as usize];
             let key = rows.account_keys[local as usize];
             if let Some(&id) = self.account_of_key.get(key as usize) {
@@ -1708,6 +1743,69 @@ mod tests {
     /// A month met again after another finds its account-month and cells made while it was
     /// new (kept at hand, not yet in the hashes): worked by hand, account 0 in March (UA,
     /// DE), April (UA), March again (DE, UA, then GB, new).
+    /// Blocks shorter and longer than the rows asked for ahead (three steps of 16: the
+    /// rows with all three ahead are added by one loop, the last 48 by another) each add
+    /// every row once, in order, its contact, stream and inbound row as a plain count has
+    /// them: row i of a block names number i mod 7 (so contact i mod 7: every block starts
+    /// at 0), inbound on even rows, account a on every third row, else b.
+    #[test]
+    fn blocks_of_every_length_around_the_rows_ahead_add_every_row_once() {
+        let header: Vec<String> = ["timestamp", "contact", "direction", "account"]
+            .map(String::from)
+            .into();
+        let columns = Columns {
+            index: locate_columns(&header, &[], Error::Usage).unwrap(),
+            count: header.len(),
+        };
+        let (codes, keys, opts) = (
+            CallingCodes::load(),
+            AccountKeys::default(),
+            ReadOptions::default(),
+        );
+        let parser = parser(&columns, &codes, &keys, &opts, (b',', None));
+        let mut ids = Ids::new(Log::new("t.csv".into(), header), &keys);
+        let (mut streams, mut inbound) = (HashMap::new(), HashMap::new());
+        let mut line = 2;
+        let lengths = [0, 1, 16, 47, 48, 49, 50, 100, 130];
+        for n in lengths {
+            let mut text = String::new();
+            for i in 0..n {
+                let direction = ["out", "in"][(i % 2 == 0) as usize];
+                let account = ["b", "a"][(i % 3 == 0) as usize];
+                text += &format!(
+                    "2026-03-01T10:00:00Z,+38050123456{},{direction},{account}\n",
+                    i % 7
+                );
+                let next = streams.len() as u32;
+                streams.entry((account, i % 7)).or_insert(next);
+                *inbound.entry(i % 7).or_insert(0u64) += (i % 2 == 0) as u64;
+            }
+            let mut rows = parser.parse(&Block::new(line, text.into_bytes()), Vec::new());
+            assert_eq!(rows.rows.len(), n);
+            ids.add(&mut rows).unwrap();
+            line += n as u64;
+        }
+        let log = &ids.log;
+        // 0 + 1 + 16 + 47 + 48 + 49 + 50 + 100 + 130 rows, lines 2 to 442.
+        assert_eq!(log.events.len(), 441);
+        assert_eq!(log.contacts.len(), 7);
+        let mut first = 0;
+        for n in lengths {
+            for (i, e) in log.events[first..first + n].iter().enumerate() {
+                assert_eq!(e.line as usize, 2 + first + i);
+                assert_eq!(e.contact as usize, i % 7, "row {i} of a block of {n}");
+                let account = ["b", "a"][(i % 3 == 0) as usize];
+                assert_eq!(e.stream, streams[&(account, i % 7)], "row {i} of {n}");
+            }
+            first += n;
+        }
+        // Inbound rows: half of each block, rounded up.
+        assert_eq!(log.inbound_rows, 1 + 8 + 24 + 24 + 25 + 25 + 50 + 65);
+        let busiest = (0..7u32).map(|c| (c, inbound[&(c as usize)]));
+        let busiest = busiest.max_by_key(|&(c, n)| (n, std::cmp::Reverse(c)));
+        assert_eq!(ids.busiest_contact(), busiest);
+    }
+
     #[test]
     fn a_month_met_again_finds_the_cells_it_made_while_new() {
         let (ua, de, gb) = (
