@@ -675,7 +675,7 @@ impl Parser<'_> {
             }
             raw
         };
-        let mut number = typed.map(|t| t.key).or_else(|| phone::number_key(raw));
+        let mut number = typed.map(|t| t.key()).or_else(|| phone::number_key(raw));
         if number.is_none() && phone::may_be_export_number(raw) {
             number = st.export_number(raw, self.default_country)?;
         }
@@ -722,7 +722,7 @@ impl Parser<'_> {
     ) -> std::result::Result<Country, String> {
         // A typed number's length is checked with its country, by the same read.
         let (c, possible) = match contact.typed {
-            Some(t) => self.codes.country_of_typed(t.prefix, t.digits as u32),
+            Some(t) => self.codes.country_of_typed(t.prefix(), t.digits()),
             None => {
                 (contact.number.and_then(|n| self.codes.country_of_number(n))).map(|c| (c, false))
             }
@@ -742,7 +742,7 @@ impl Parser<'_> {
         })?;
         let checked = match contact.typed {
             _ if possible => Ok(()),
-            Some(t) => self.codes.check_digits(c, t.digits as u32),
+            Some(t) => self.codes.check_digits(c, t.digits()),
             None => (contact.number).map_or(Ok(()), |n| self.codes.check_length(c, n)),
         };
         if let Err(m) = checked {
