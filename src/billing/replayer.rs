@@ -136,6 +136,16 @@ impl<'m> Replayer<'m> {
         replayer
     }
 
+    /// The billers' results keep break-even's volumes (`Biller::keep_volumes`), whatever
+    /// `BillingOptions::pool_runs` says (`bill_all`'s results always have them).
+    pub(crate) fn keep_volumes(&mut self) {
+        for (_, billers) in &mut self.groups {
+            for (_, b) in billers.iter_mut() {
+                b.keep_volumes();
+            }
+        }
+    }
+
     /// Tells the engines the log's cells' accounts and the accounts' names so far.
     pub(crate) fn fit_engines(&mut self, cell_accounts: &[u32], accounts: &[String]) {
         for (engine, billers) in &mut self.groups {
