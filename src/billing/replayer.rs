@@ -275,7 +275,9 @@ impl<'m> Replayer<'m> {
         }
         let mut low = false;
         for (_, b) in billers.iter_mut() {
-            b.step(i, ev, outcome);
+            if b.touched_by(outcome) {
+                b.step(i, ev, outcome);
+            }
             low |= b.low_months > 0;
         }
         low
@@ -359,7 +361,7 @@ impl<'m> Replayer<'m> {
         }
         for (k, ev) in run.iter().enumerate() {
             let outcome = engine.replay_ahead(ev, run.get(k + STATE_AHEAD));
-            for (_, b) in billers.iter_mut() {
+            for (_, b) in billers.iter_mut().filter(|(_, b)| b.touched_by(&outcome)) {
                 b.step(first + k as u32, ev, &outcome);
             }
         }
@@ -405,6 +407,74 @@ mod tests {
     use super::*;
     use crate::accounts::FileAccount;
     use crate::engine::testing::model;
+
+    /// Five messages of one account to Germany (the test card: session 0.0300, transactional
+    /// 0.0500, promotional 0.0700), at five instants: `a` writes (a session opens), the business
+    /// answers free-form (the session's first message: its charge), again (in the session:
+    /// nothing), a promotional template, then a transactional one to `b`.
+    const FIVE: &str = "timestamp,contact,direction,kind\n\
+                        2026-03-02T08:00:00Z,+4915112345678,in,\n\
+                        2026-03-02T08:01:00Z,+4915112345678,out,\n\
+                        2026-03-02T08:02:00Z,+4915112345678,out,\n\
+                        2026-03-02T08:03:00Z,+4915112345678,out,promotional\n\
+                        2026-03-02T08:04:00Z,+4915187654321,out,transactional\n";
+
+    /// Three Viber models sharing one engine, billed by `bill_runs` (each event alone: an
+    /// event without a charge is billed only by the first model, which counts for all, and
+    /// by any model keeping lines): each model's counts, cost and lines, worked by hand.
+    #[test]
+    fn models_sharing_an_engine_each_bill_their_charges_and_share_its_counts() {
+        let read = crate::input::ReadOptions {
+            tz: chrono_tz::UTC,
+            threads: 1,
+            max_record_bytes: crate::input::DEFAULT_MAX_RECORD_BYTES,
+            ..Default::default()
+        };
+        let log = crate::input::read_from("t.csv".into(), FIVE.as_bytes(), &read).unwrap();
+        let models = [
+            model("viber", ""),
+            model("viber", "[session]\ncharged = false\n"),
+            model("viber", "[monthly]\nfree_business_initiated = 1\n"),
+        ];
+        assert_eq!(
+            engine_groups(&models, &Accounts::default()),
+            [vec![0, 1, 2]]
+        );
+        for keep_lines in [false, true] {
+            let opts = BillingOptions {
+                accounts: Accounts::default(),
+                keep_lines,
+                as_of: None,
+                list_prices: false,
+                pool_runs: false,
+            };
+            let mut replayer = Replayer::new(&models, &[vec![0, 1, 2]], &log, &opts, &[]);
+            replayer.bill_runs(0, &log.events, &log);
+            let results: Vec<_> = (replayer.into_billers())
+                .map(|(_, b)| b.finish(&log))
+                .collect();
+            // (sessions charged, charged, free, cost): the session 0.0300 where charged, the
+            // promotional 0.0700 unless the allowance of one covers it, the transactional 0.0500
+            let want = [
+                (1, 2, 0, "0.1500"),
+                (0, 2, 0, "0.1200"),
+                (1, 1, 1, "0.0800"),
+            ];
+            for (r, (sessions, charged, free, cost)) in results.iter().zip(want) {
+                let t = r.cells.totals();
+                // what the engine decides, the same for all three
+                let shared = (t.messages_in, t.messages_out, t.sessions_opened);
+                assert_eq!(shared, (1, 4, 1), "{keep_lines}");
+                let billed = (t.sessions_charged, t.business_initiated_charged);
+                assert_eq!(
+                    (billed, t.business_initiated_free),
+                    ((sessions, charged), free)
+                );
+                assert_eq!(r.total().to_string(), cost);
+                assert_eq!(r.lines.len(), if keep_lines { 5 } else { 0 });
+            }
+        }
+    }
 
     #[test]
     fn international_splits_an_engine_only_when_an_account_can_be_international() {
