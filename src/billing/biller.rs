@@ -563,11 +563,13 @@ fn count_engine_decisions(cell: &mut CellMut, ev: &Event, outcome: &Outcome) {
         Direction::Inbound => cell.count(Hot::MessagesIn),
         Direction::Outbound => cell.count(Hot::MessagesOut),
     }
-    match outcome.billed {
-        Billed::RejectedInSession => cell.rare().rejected_in_session += 1,
-        Billed::OutsideWindow => cell.count(Hot::OutsideWindow),
-        Billed::NotDelivered => cell.rare().not_delivered += 1,
-        _ => {}
+    if outcome.billed.counted_apart() {
+        match outcome.billed {
+            Billed::RejectedInSession => cell.rare().rejected_in_session += 1,
+            Billed::OutsideWindow => cell.count(Hot::OutsideWindow),
+            Billed::NotDelivered => cell.rare().not_delivered += 1,
+            _ => {}
+        }
     }
     if outcome.blocked {
         cell.rare().blocked += 1;
