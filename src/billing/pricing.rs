@@ -127,18 +127,20 @@ impl<'m> Prices<'m> {
     /// The Meta price of `key` in slot `slot` (`meta_slot`): the slot's last when its key
     /// is `key`, else `kept_meta_miss`. A reference, not a copy: the caller reads what it
     /// needs from the kept entry (a copy through the stack, read back in other widths than
-    /// it was written, stalled on the store forwarding of every charge).
+    /// it was written, stalled on the store forwarding of every charge). What a look-up
+    /// needs, `MetaAsked`, is handed over by reference and read on a miss only (a closure
+    /// capturing it was written to the stack on every charge).
     #[inline(always)]
     fn kept_meta(
         &mut self,
         slot: usize,
         key: MetaKey,
-        look_up: impl FnOnce() -> MetaLookup<'m>,
+        asked: &MetaAsked<'_, 'm>,
     ) -> &MetaLookup<'m> {
         let kept = self.meta_slots.get(slot).map_or(0, |&k| k as usize);
         let k = match kept.checked_sub(1) {
             Some(k) if self.meta_kept.get(k).is_some_and(|(last, _)| *last == key) => k,
-            _ => self.kept_meta_miss(slot, key, look_up),
+            _ => self.kept_meta_miss(slot, key, asked),
         };
         &self.meta_kept[k].1
     }
@@ -148,13 +150,8 @@ impl<'m> Prices<'m> {
     /// index in `meta_kept`.
     #[cold]
     #[inline(never)]
-    fn kept_meta_miss(
-        &mut self,
-        slot: usize,
-        key: MetaKey,
-        look_up: impl FnOnce() -> MetaLookup<'m>,
-    ) -> usize {
-        let found = *self.meta.entry(key).or_insert_with(look_up);
+    fn kept_meta_miss(&mut self, slot: usize, key: MetaKey, asked: &MetaAsked<'_, 'm>) -> usize {
+        let found = *(self.meta.entry(key)).or_insert_with(|| meta_lookup(asked));
         if self.meta_slots.len() <= slot {
             self.meta_slots.resize(slot + 1, 0);
         }
@@ -402,9 +399,15 @@ fn look_up_meta(
     // The pool is the portfolio's calendar month of the message, whatever --as-of says
     // (asked for before the price is borrowed; the last day's is kept).
     let month = prices.month_of(ev.day);
-    let found = prices.kept_meta(slot, key, || {
-        meta_lookup(spec, ev.country, mc, (intl, tiered), sender.local)
-    });
+    let asked = MetaAsked {
+        spec,
+        country: ev.country,
+        mc,
+        intl,
+        tiered,
+        local: sender.local,
+    };
+    let found = prices.kept_meta(slot, key, &asked);
     if let (Some((card_date, bands)), Some(pools)) = (found.tiered, sender.tiers) {
         let key = (sender.portfolio, month, found.market, found.column);
         let p = Price::Priced {
@@ -419,15 +422,28 @@ fn look_up_meta(
     (found.list.0, found.list.1, found.column)
 }
 
-/// A Meta price as far as it does not depend on the pools (`look_up_meta`): `intl` when the
-/// authentication-international rate may apply, `tiered` when the era's volume tiers do.
-fn meta_lookup<'m>(
+/// What a Meta price not yet kept is looked up from (`meta_lookup`): the card, the
+/// recipient's country, the charge, whether the authentication-international rate may apply
+/// (`intl`) and the era's volume tiers do (`tiered`), the sender's local-currency card.
+struct MetaAsked<'a, 'm> {
     spec: &'m MetaSpec,
     country: Country,
-    mc: &MetaCharge,
-    (intl, tiered): (bool, bool),
+    mc: &'a MetaCharge,
+    intl: bool,
+    tiered: bool,
     local: Option<usize>,
-) -> MetaLookup<'m> {
+}
+
+/// A Meta price as far as it does not depend on the pools (`look_up_meta`).
+fn meta_lookup<'m>(asked: &MetaAsked<'_, 'm>) -> MetaLookup<'m> {
+    let MetaAsked {
+        spec,
+        country,
+        mc,
+        intl,
+        tiered,
+        local,
+    } = *asked;
     let day = mc.price_day;
     let market = spec.markets.market_of(country, day);
     let name = spec.markets.name(market);
