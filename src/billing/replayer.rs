@@ -206,54 +206,14 @@ impl<'m> Replayer<'m> {
             return self.bill_runs_in_replay_order(first, events, names);
         }
         for (engine, billers) in &mut self.groups {
-            // A run no longer than `short` cannot empty a pool while no month is low.
-            let short = (billers.iter())
-                .map(|(_, b)| b.smallest_pool.min(LOW_ROOM))
-                .min()
-                .unwrap_or(u64::MAX)
-                .min(events.len() as u64) as usize;
-            // A log of many accounts: each biller's cell and month asked for ahead too.
-            let far = billers.iter().any(|(_, b)| b.cells_far());
-            // Whether some month of a biller is low: noted as the billers step (one pass over
-            // them per event, not two).
-            let mut low = billers.iter().any(|(_, b)| b.low_months > 0);
-            let mut i = 0;
-            while i < events.len() {
-                let ev = &events[i];
-                if far {
-                    Self::prefetch_billers(billers, events, i);
-                }
-                // Whether the run of `ev`'s instant from here on is long: the log is in time
-                // order, so it is when the event `short` places on is of the same instant. A
-                // long run is caught at its first event. A short one, while no month is low,
-                // cannot empty a pool, so its order does not matter even if a month turns low
-                // in its midst. No branch per change of instant, which would mispredict.
-                let long = events.get(i + short).is_some_and(|e| e.at == ev.at);
-                // The events come from the reading thread's core: asked for well ahead.
-                if let Some(e) = events.get(i + EVENTS_AHEAD) {
-                    crate::prefetch::prefetch(e);
-                }
-                if long | low {
-                    let n = 1
-                        + (events[i + 1..].iter())
-                            .take_while(|e| e.at == ev.at)
-                            .count();
-                    Self::bill_run(
-                        engine.as_mut(),
-                        billers,
-                        &mut self.outcomes,
-                        first + i as u32,
-                        &events[i..i + n],
-                        names,
-                    );
-                    low = billers.iter().any(|(_, b)| b.low_months > 0);
-                    i += n;
-                    continue;
-                }
-                let outcome = engine.replay_ahead(ev, events.get(i + STATE_AHEAD));
-                low = Self::step_all(billers, first + i as u32, ev, &outcome);
-                i += 1;
-            }
+            let outcomes = &mut self.outcomes;
+            engine.run(&mut GroupRun {
+                billers,
+                outcomes,
+                first,
+                events,
+                names,
+            });
             for (_, b) in billers.iter_mut() {
                 b.hand_over(first, events, names);
             }
@@ -338,8 +298,8 @@ impl<'m> Replayer<'m> {
     }
 
     /// Bills one instant's events, in the replay order for a biller that needs it.
-    fn bill_run(
-        engine: &mut (dyn engine::Engine + 'm),
+    fn bill_run<E: engine::Engine + ?Sized>(
+        engine: &mut E,
         billers: &mut [(usize, Biller<'m>)],
         outcomes: &mut Vec<Outcome>,
         first: u32,
@@ -399,6 +359,88 @@ impl<'m> Replayer<'m> {
             }
             billers
         })
+    }
+}
+
+/// `Replayer::bill_runs` of one engine group: its engine given as its own type
+/// (`Engine::run`), so that this loop, compiled once per engine, replays without a call
+/// through the trait object per event.
+struct GroupRun<'r, 'm> {
+    billers: &'r mut [(usize, Biller<'m>)],
+    outcomes: &'r mut Vec<Outcome>,
+    first: u32,
+    events: &'r [Event],
+    names: &'r dyn Names,
+}
+
+impl<'m> GroupRun<'_, 'm> {
+    /// Bills the events, in input order; an instant's events are put in the replay order
+    /// only for a biller whose allowance or tier may run out among them
+    /// (`Biller::may_run_out`).
+    #[inline(always)]
+    fn bill<E: engine::Engine + ?Sized>(&mut self, engine: &mut E) {
+        let (billers, events, first) = (&mut *self.billers, self.events, self.first);
+        // A run no longer than `short` cannot empty a pool while no month is low.
+        let short = (billers.iter())
+            .map(|(_, b)| b.smallest_pool.min(LOW_ROOM))
+            .min()
+            .unwrap_or(u64::MAX)
+            .min(events.len() as u64) as usize;
+        // A log of many accounts: each biller's cell and month asked for ahead too.
+        let far = billers.iter().any(|(_, b)| b.cells_far());
+        // Whether some month of a biller is low: noted as the billers step (one pass over
+        // them per event, not two).
+        let mut low = billers.iter().any(|(_, b)| b.low_months > 0);
+        let mut i = 0;
+        while i < events.len() {
+            let ev = &events[i];
+            if far {
+                Replayer::prefetch_billers(billers, events, i);
+            }
+            // Whether the run of `ev`'s instant from here on is long: the log is in time
+            // order, so it is when the event `short` places on is of the same instant. A
+            // long run is caught at its first event. A short one, while no month is low,
+            // cannot empty a pool, so its order does not matter even if a month turns low
+            // in its midst. No branch per change of instant, which would mispredict.
+            let long = events.get(i + short).is_some_and(|e| e.at == ev.at);
+            // The events come from the reading thread's core: asked for well ahead.
+            if let Some(e) = events.get(i + EVENTS_AHEAD) {
+                crate::prefetch::prefetch(e);
+            }
+            if long | low {
+                let n = 1
+                    + (events[i + 1..].iter())
+                        .take_while(|e| e.at == ev.at)
+                        .count();
+                let run = &events[i..i + n];
+                let at = first + i as u32;
+                Replayer::bill_run(engine, billers, self.outcomes, at, run, self.names);
+                low = billers.iter().any(|(_, b)| b.low_months > 0);
+                i += n;
+                continue;
+            }
+            let outcome = engine.replay_ahead(ev, events.get(i + STATE_AHEAD));
+            low = Replayer::step_all(billers, first + i as u32, ev, &outcome);
+            i += 1;
+        }
+    }
+}
+
+impl engine::EngineJob for GroupRun<'_, '_> {
+    fn viber(&mut self, engine: &mut engine::ViberEngine) {
+        self.bill(engine);
+    }
+
+    fn whatsapp_meta(&mut self, engine: &mut engine::WhatsAppMetaEngine<'_>) {
+        self.bill(engine);
+    }
+
+    fn whatsapp_session(&mut self, engine: &mut engine::WhatsAppSessionEngine) {
+        self.bill(engine);
+    }
+
+    fn other(&mut self, engine: &mut dyn engine::Engine) {
+        self.bill(engine);
     }
 }
 
