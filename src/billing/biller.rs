@@ -7,7 +7,8 @@ use super::pools::{
     smallest_pool, Months, NumberPool, PoolKind, Portfolios, TierPools, LOW_ROOM, POOL_KINDS,
 };
 use super::pricing::{
-    international_price, message_price, meta_price, session_price, Prices, Sender,
+    charged_message_price, international_price, message_price, meta_price, session_price, Prices,
+    Sender,
 };
 use super::{BillingOptions, Line, ModelResult, Price, Sink, Volume};
 use crate::engine::{Billed, Charge, MetaCharge, Outcome, Why};
@@ -39,6 +40,11 @@ pub struct Biller<'m> {
     homes: Vec<(Option<Country>, crate::accounts::Origin)>,
     /// `BillingOptions::pool_runs`.
     pool_runs: bool,
+    /// Whether the result keeps break-even's volumes (`finish_in`): only then is each
+    /// month's linear spend summed. Every charge that draws on no pool added its price to
+    /// its month as well as to its cell, a month state touched and a sum of money made per
+    /// charge and model, for a figure only break-even reads (issue 24).
+    volumes: bool,
     free: u64,
     /// Each cell's counts and cost, its account-month (`Log::cell_account_months`) and account.
     cells: Cells,
@@ -74,6 +80,7 @@ impl<'m> Biller<'m> {
             portfolios: Portfolios::default(),
             homes: Vec::new(),
             pool_runs: opts.pool_runs,
+            volumes: opts.pool_runs,
             free: if opts.list_prices {
                 0
             } else {
@@ -137,6 +144,16 @@ impl<'m> Biller<'m> {
         }
     }
 
+    /// Whether billing `outcome` changes anything of this biller's: an outcome without a
+    /// charge changes only the counts the engine decides, which the first biller of a group
+    /// keeps (`counts`), and the lines, if kept. The other models of a group skip its `step`
+    /// (issue 24: nine events in ten carry no charge on the generated log, and each was a
+    /// cell looked up and a `match` for nothing, in two of the three Viber models).
+    #[inline(always)]
+    pub(super) fn touched_by(&self, outcome: &Outcome) -> bool {
+        self.counts | self.keep_lines | (outcome.charge != Charge::None)
+    }
+
     /// Bills event `i`, which the model's engine has replayed as `outcome`.
     /// (The outcome is taken by reference: a copy of the engine's freshly written outcome
     /// waits for its stores to land, a stall on every event.)
@@ -162,15 +179,23 @@ impl<'m> Biller<'m> {
             // `session.charged` is a Viber key (rates/schema.rs): true on every other model
             Charge::Session if !model.session.charged => (Price::FreeSession, None, None),
             Charge::Session => {
-                let p = session_price(&mut self.prices, ev, &mut cell, &mut self.months.get(m));
+                let linear = linear_of(&mut self.months, m, self.volumes);
+                let p = session_price(&mut self.prices, ev, &mut cell, linear);
                 settle(&mut cell, p);
                 (p, None, None)
             }
             Charge::International => {
-                let month = &mut self.months.get(m);
-                let p = international_price(&mut self.prices, ev, &mut cell, month);
+                let linear = linear_of(&mut self.months, m, self.volumes);
+                let p = international_price(&mut self.prices, ev, &mut cell, linear);
                 settle(&mut cell, p);
                 (p, None, None)
+            }
+            // no allowance: the month is touched only for its linear spend
+            Charge::Message(cat) if self.free == 0 => {
+                let linear = linear_of(&mut self.months, m, self.volumes);
+                let p = charged_message_price(&mut self.prices, ev, cat, &mut cell, linear);
+                settle(&mut cell, p);
+                (p, Some(cat), None)
             }
             Charge::Message(cat) => {
                 let free = (self.free, self.pool_runs);
@@ -205,13 +230,13 @@ impl<'m> Biller<'m> {
         // the cell taken once: its price settled in it after (a second `get` was ~10
         // instructions a charge)
         let (cell, month) = (&mut self.cells.get(c), &mut self.months.get(m));
-        let free_tier = (mc.free_tier.filter(|_| !self.list_prices), self.pool_runs);
+        let free_tier = mc.free_tier.filter(|_| !self.list_prices);
         let near = self.tiers.near;
         let number = number_pool(
             &mut self.number_pools,
             (&self.stream_numbers, m as u32),
             ev,
-            free_tier.0.filter(|_| mc.per_number),
+            free_tier.filter(|_| mc.per_number),
             cell,
         );
         let of = (self.senders.get(account as usize).copied()).unwrap_or_default();
@@ -229,7 +254,7 @@ impl<'m> Biller<'m> {
             &mut self.prices,
             ev,
             mc,
-            free_tier,
+            (free_tier, self.pool_runs, self.volumes),
             (&mut *cell, month),
             low_months,
             sender,
@@ -389,19 +414,28 @@ impl<'m> Biller<'m> {
         (sums, with_traffic)
     }
 
-    /// The model's result; `order`: the log's cells sorted (the same for every model).
+    /// The model's result; `order`: the log's cells sorted (the same for every model). With
+    /// break-even's volumes when the biller summed them (`Biller::volumes`: `bill_all`'s
+    /// billers, `Replayer::keep_volumes`, and any billed with `BillingOptions::pool_runs`).
     pub fn finish_in(self, log: &Log, order: &CellOrder) -> ModelResult {
-        self.finish_with(log, order, true)
+        let keep_volumes = self.volumes;
+        self.finish_with(log, order, keep_volumes)
     }
 
-    /// `finish_in` without the volumes (`ModelResult::volumes` left empty) unless billed with
-    /// `BillingOptions::pool_runs`, break-even's option: only break-even reads them, and a log
-    /// of many accounts has hundreds of thousands of account-months a model to put in a tree,
-    /// whose nodes were 11% of accounts_50k's page faults. Tied to the option, not to the
-    /// path, so results billed for break-even have their volumes whichever way they were billed.
+    /// `finish_in` of the pipeline's billers: without the volumes (`ModelResult::volumes`
+    /// left empty) unless billed with `BillingOptions::pool_runs`, break-even's option: only
+    /// break-even reads them, and a log of many accounts has hundreds of thousands of
+    /// account-months a model to put in a tree, whose nodes were 11% of accounts_50k's page
+    /// faults. Tied to the option, not to the path, so results billed for break-even have
+    /// their volumes whichever way they were billed.
     pub fn finish_for_report(self, log: &Log, order: &CellOrder) -> ModelResult {
-        let keep_volumes = self.pool_runs;
-        self.finish_with(log, order, keep_volumes)
+        self.finish_in(log, order)
+    }
+
+    /// The result keeps break-even's volumes (`finish_in`): each month's linear spend is
+    /// summed from now on (called before any event is billed).
+    pub(super) fn keep_volumes(&mut self) {
+        self.volumes = true;
     }
 
     fn finish_with(mut self, log: &Log, order: &CellOrder, keep_volumes: bool) -> ModelResult {
@@ -488,6 +522,16 @@ impl<'m> Biller<'m> {
     }
 }
 
+/// Account-month `m`'s linear spend, if the biller sums it (`Biller::volumes`); else the
+/// month is not touched.
+#[inline(always)]
+fn linear_of(months: &mut Months, m: usize, volumes: bool) -> Option<&mut Decimal> {
+    match volumes {
+        true => Some(&mut months.get(m).state.linear),
+        false => None,
+    }
+}
+
 /// A charge's price in its cell: an unpriced one counted, a priced one's amount added to the
 /// cell's cost.
 #[inline(always)]
@@ -519,11 +563,13 @@ fn count_engine_decisions(cell: &mut CellMut, ev: &Event, outcome: &Outcome) {
         Direction::Inbound => cell.count(Hot::MessagesIn),
         Direction::Outbound => cell.count(Hot::MessagesOut),
     }
-    match outcome.billed {
-        Billed::RejectedInSession => cell.rare().rejected_in_session += 1,
-        Billed::OutsideWindow => cell.count(Hot::OutsideWindow),
-        Billed::NotDelivered => cell.rare().not_delivered += 1,
-        _ => {}
+    if outcome.billed.counted_apart() {
+        match outcome.billed {
+            Billed::RejectedInSession => cell.rare().rejected_in_session += 1,
+            Billed::OutsideWindow => cell.count(Hot::OutsideWindow),
+            Billed::NotDelivered => cell.rare().not_delivered += 1,
+            _ => {}
+        }
     }
     if outcome.blocked {
         cell.rare().blocked += 1;

@@ -341,6 +341,7 @@ pub fn bill_all_into<'m>(
     let cell_order = &std::sync::OnceLock::new();
     let run = |groups: &[Vec<usize>]| -> Vec<(usize, ModelResult)> {
         let mut replayer = Replayer::new(models, groups, log, opts, sinks);
+        replayer.keep_volumes();
         match order {
             Some(order) => replayer.bill_in_order(log, order),
             None => replayer.bill_runs(0, &log.events, log),

@@ -11,6 +11,7 @@ use crate::rates::meta::{Band, FreeTierCounts, MarketId, MetaColumn, MetaPrice, 
 use crate::rates::{Card, Model};
 use crate::rates::{PriceCard, PriceRow};
 use chrono::NaiveDate;
+use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;
 
 /// The sender of a whatsapp-meta message, as its price depends on it.
@@ -126,18 +127,20 @@ impl<'m> Prices<'m> {
     /// The Meta price of `key` in slot `slot` (`meta_slot`): the slot's last when its key
     /// is `key`, else `kept_meta_miss`. A reference, not a copy: the caller reads what it
     /// needs from the kept entry (a copy through the stack, read back in other widths than
-    /// it was written, stalled on the store forwarding of every charge).
+    /// it was written, stalled on the store forwarding of every charge). What a look-up
+    /// needs, `MetaAsked`, is handed over by reference and read on a miss only (a closure
+    /// capturing it was written to the stack on every charge).
     #[inline(always)]
     fn kept_meta(
         &mut self,
         slot: usize,
         key: MetaKey,
-        look_up: impl FnOnce() -> MetaLookup<'m>,
+        asked: &MetaAsked<'_, 'm>,
     ) -> &MetaLookup<'m> {
         let kept = self.meta_slots.get(slot).map_or(0, |&k| k as usize);
         let k = match kept.checked_sub(1) {
             Some(k) if self.meta_kept.get(k).is_some_and(|(last, _)| *last == key) => k,
-            _ => self.kept_meta_miss(slot, key, look_up),
+            _ => self.kept_meta_miss(slot, key, asked),
         };
         &self.meta_kept[k].1
     }
@@ -147,13 +150,8 @@ impl<'m> Prices<'m> {
     /// index in `meta_kept`.
     #[cold]
     #[inline(never)]
-    fn kept_meta_miss(
-        &mut self,
-        slot: usize,
-        key: MetaKey,
-        look_up: impl FnOnce() -> MetaLookup<'m>,
-    ) -> usize {
-        let found = *self.meta.entry(key).or_insert_with(look_up);
+    fn kept_meta_miss(&mut self, slot: usize, key: MetaKey, asked: &MetaAsked<'_, 'm>) -> usize {
+        let found = *(self.meta.entry(key)).or_insert_with(|| meta_lookup(asked));
         if self.meta_slots.len() <= slot {
             self.meta_slots.resize(slot + 1, 0);
         }
@@ -223,24 +221,51 @@ pub(super) fn country_of(_account: u32, account_country: Option<Country>) -> Opt
     account_country
 }
 
-/// A charged session at the card's session price.
+/// `amount` added to a month's linear spend, if the biller sums it (`Biller::volumes`).
+#[inline(always)]
+fn add_linear(linear: Option<&mut Decimal>, amount: Decimal) {
+    if let Some(sum) = linear {
+        super::money::add(sum, amount);
+    }
+}
+
+/// A charged session at the card's session price (added to `linear`, the month's linear
+/// spend, if summed).
 #[inline(always)]
 pub(super) fn session_price(
     prices: &mut Prices,
     ev: &Event,
     cell: &mut CellMut,
-    month: &mut MonthMut,
+    linear: Option<&mut Decimal>,
 ) -> Price {
     let p = prices.look_up(ev, prices.session_column);
     if !matches!(p, Price::Unpriced) {
         cell.count(Hot::SessionsCharged);
     }
-    super::money::add(month.linear(), p.amount());
+    add_linear(linear, p.amount());
     p
 }
 
-/// A business-initiated message: free while the month's allowance of `free` lasts (in the
-/// order billed), else at the card's price for its category.
+/// A business-initiated message of a model with no allowance: at the card's price for its
+/// category (added to `linear`, the month's linear spend, if summed).
+#[inline(always)]
+pub(super) fn charged_message_price(
+    prices: &mut Prices,
+    ev: &Event,
+    cat: Category,
+    cell: &mut CellMut,
+    linear: Option<&mut Decimal>,
+) -> Price {
+    let p = prices.look_up(ev, prices.message_column(cat));
+    add_linear(linear, p.amount());
+    if !matches!(p, Price::Unpriced) {
+        cell.count(Hot::BusinessInitiatedCharged);
+    }
+    p
+}
+
+/// A business-initiated message of a model with an allowance of `free` (above 0) a month:
+/// free while it lasts (in the order billed), else at the card's price for its category.
 #[inline(always)]
 pub(super) fn message_price(
     prices: &mut Prices,
@@ -251,13 +276,6 @@ pub(super) fn message_price(
     low_months: &mut i64,
 ) -> Price {
     let p = prices.look_up(ev, prices.message_column(cat));
-    if free == 0 {
-        super::money::add(month.linear(), p.amount());
-        if !matches!(p, Price::Unpriced) {
-            cell.count(Hot::BusinessInitiatedCharged);
-        }
-        return p;
-    }
     if month.draw(
         pool_index(PoolKind::Allowance),
         (free, p.amount(), runs),
@@ -273,19 +291,20 @@ pub(super) fn message_price(
 }
 
 /// A message at the card's `international` price: per message, outside any allowance (the
-/// allowance counts business-initiated messages; docs/billing-rules.md#viber-domestic-and-international).
+/// allowance counts business-initiated messages; docs/billing-rules.md#viber-domestic-and-international);
+/// added to `linear`, the month's linear spend, if summed.
 #[inline(always)]
 pub(super) fn international_price(
     prices: &mut Prices,
     ev: &Event,
     cell: &mut CellMut,
-    month: &mut MonthMut,
+    linear: Option<&mut Decimal>,
 ) -> Price {
     let Some(i) = prices.model.international else {
         return Price::Unpriced;
     };
     let p = prices.look_up(ev, i.column);
-    super::money::add(month.linear(), p.amount());
+    add_linear(linear, p.amount());
     if !matches!(p, Price::Unpriced) {
         cell.count(Hot::International);
     }
@@ -293,13 +312,14 @@ pub(super) fn international_price(
 }
 
 /// A whatsapp-meta charge: free while its monthly free tier lasts, else at the market card's
-/// price (counted as a conversation or a message as the era bills it).
+/// price (counted as a conversation or a message as the era bills it); `volumes`: the
+/// month's linear spend is summed (`Biller::volumes`).
 #[inline(always)]
 pub(super) fn meta_price(
     prices: &mut Prices,
     ev: &Event,
     mc: &MetaCharge,
-    (free_tier, runs): (Option<(FreeTierCounts, u32)>, bool),
+    (free_tier, runs, volumes): (Option<(FreeTierCounts, u32)>, bool, bool),
     (cell, month): (&mut CellMut, &mut MonthMut),
     low_months: &mut i64,
     mut sender: Sender,
@@ -313,7 +333,7 @@ pub(super) fn meta_price(
             month.draw(k, (size as u64, list.amount(), runs), low_months)
         }
         (None, _) => {
-            super::money::add(month.linear(), list.amount());
+            add_linear(Some(month.linear()).filter(|_| volumes), list.amount());
             false
         }
     };
@@ -379,9 +399,15 @@ fn look_up_meta(
     // The pool is the portfolio's calendar month of the message, whatever --as-of says
     // (asked for before the price is borrowed; the last day's is kept).
     let month = prices.month_of(ev.day);
-    let found = prices.kept_meta(slot, key, || {
-        meta_lookup(spec, ev.country, mc, (intl, tiered), sender.local)
-    });
+    let asked = MetaAsked {
+        spec,
+        country: ev.country,
+        mc,
+        intl,
+        tiered,
+        local: sender.local,
+    };
+    let found = prices.kept_meta(slot, key, &asked);
     if let (Some((card_date, bands)), Some(pools)) = (found.tiered, sender.tiers) {
         let key = (sender.portfolio, month, found.market, found.column);
         let p = Price::Priced {
@@ -396,15 +422,28 @@ fn look_up_meta(
     (found.list.0, found.list.1, found.column)
 }
 
-/// A Meta price as far as it does not depend on the pools (`look_up_meta`): `intl` when the
-/// authentication-international rate may apply, `tiered` when the era's volume tiers do.
-fn meta_lookup<'m>(
+/// What a Meta price not yet kept is looked up from (`meta_lookup`): the card, the
+/// recipient's country, the charge, whether the authentication-international rate may apply
+/// (`intl`) and the era's volume tiers do (`tiered`), the sender's local-currency card.
+struct MetaAsked<'a, 'm> {
     spec: &'m MetaSpec,
     country: Country,
-    mc: &MetaCharge,
-    (intl, tiered): (bool, bool),
+    mc: &'a MetaCharge,
+    intl: bool,
+    tiered: bool,
     local: Option<usize>,
-) -> MetaLookup<'m> {
+}
+
+/// A Meta price as far as it does not depend on the pools (`look_up_meta`).
+fn meta_lookup<'m>(asked: &MetaAsked<'_, 'm>) -> MetaLookup<'m> {
+    let MetaAsked {
+        spec,
+        country,
+        mc,
+        intl,
+        tiered,
+        local,
+    } = *asked;
     let day = mc.price_day;
     let market = spec.markets.market_of(country, day);
     let name = spec.markets.name(market);
@@ -456,7 +495,6 @@ mod tests {
     use super::*;
     use crate::engine::testing::model;
     use crate::event::Script;
-    use rust_decimal::Decimal;
 
     fn dec(s: &str) -> Decimal {
         s.parse().unwrap()
@@ -502,12 +540,34 @@ mod tests {
         let (m, ev) = (model("viber", ""), event());
         let (mut cells, mut months) = (one_cell(), one_month());
         let mut month = months.get(0);
-        let p = session_price(&mut Prices::new(&m), &ev, &mut cells.get(0), &mut month);
+        let linear = Some(month.linear());
+        let p = session_price(&mut Prices::new(&m), &ev, &mut cells.get(0), linear);
         assert_eq!(p.amount(), dec("0.03"));
         let charged = cells.stats(0).sessions_charged;
         assert_eq!((charged, *month.linear()), (1, dec("0.03")));
         // a charge that draws on no pool makes none
         assert!(month.pool(0).is_none());
+    }
+
+    /// Without an allowance a message is charged at its card price, 0.07 (promotional) and
+    /// 0.05 (transactional) on the test card, and its month's linear spend sums them, 0.12,
+    /// only when asked to (`Biller::volumes`); its cell counts two charged either way.
+    #[test]
+    fn a_message_without_an_allowance_adds_to_linear_spend_only_when_summed() {
+        let (m, ev) = (model("viber", ""), event());
+        let (mut cells, mut months) = (one_cell(), one_month());
+        let mut prices = Prices::new(&m);
+        for summed in [true, false] {
+            for cat in [Category::Marketing, Category::Utility] {
+                let mut month = months.get(0);
+                let linear = Some(month.linear()).filter(|_| summed);
+                let p = charged_message_price(&mut prices, &ev, cat, &mut cells.get(0), linear);
+                assert!(matches!(p, Price::Priced { .. }));
+            }
+        }
+        assert_eq!(*months.get(0).linear(), dec("0.12"));
+        assert_eq!(cells.stats(0).business_initiated_charged, 4);
+        assert!(months.get(0).pool(0).is_none());
     }
 
     #[test]

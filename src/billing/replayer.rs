@@ -136,6 +136,16 @@ impl<'m> Replayer<'m> {
         replayer
     }
 
+    /// The billers' results keep break-even's volumes (`Biller::keep_volumes`), whatever
+    /// `BillingOptions::pool_runs` says (`bill_all`'s results always have them).
+    pub(crate) fn keep_volumes(&mut self) {
+        for (_, billers) in &mut self.groups {
+            for (_, b) in billers.iter_mut() {
+                b.keep_volumes();
+            }
+        }
+    }
+
     /// Tells the engines the log's cells' accounts and the accounts' names so far.
     pub(crate) fn fit_engines(&mut self, cell_accounts: &[u32], accounts: &[String]) {
         for (engine, billers) in &mut self.groups {
@@ -196,54 +206,14 @@ impl<'m> Replayer<'m> {
             return self.bill_runs_in_replay_order(first, events, names);
         }
         for (engine, billers) in &mut self.groups {
-            // A run no longer than `short` cannot empty a pool while no month is low.
-            let short = (billers.iter())
-                .map(|(_, b)| b.smallest_pool.min(LOW_ROOM))
-                .min()
-                .unwrap_or(u64::MAX)
-                .min(events.len() as u64) as usize;
-            // A log of many accounts: each biller's cell and month asked for ahead too.
-            let far = billers.iter().any(|(_, b)| b.cells_far());
-            // Whether some month of a biller is low: noted as the billers step (one pass over
-            // them per event, not two).
-            let mut low = billers.iter().any(|(_, b)| b.low_months > 0);
-            let mut i = 0;
-            while i < events.len() {
-                let ev = &events[i];
-                if far {
-                    Self::prefetch_billers(billers, events, i);
-                }
-                // Whether the run of `ev`'s instant from here on is long: the log is in time
-                // order, so it is when the event `short` places on is of the same instant. A
-                // long run is caught at its first event. A short one, while no month is low,
-                // cannot empty a pool, so its order does not matter even if a month turns low
-                // in its midst. No branch per change of instant, which would mispredict.
-                let long = events.get(i + short).is_some_and(|e| e.at == ev.at);
-                // The events come from the reading thread's core: asked for well ahead.
-                if let Some(e) = events.get(i + EVENTS_AHEAD) {
-                    crate::prefetch::prefetch(e);
-                }
-                if long | low {
-                    let n = 1
-                        + (events[i + 1..].iter())
-                            .take_while(|e| e.at == ev.at)
-                            .count();
-                    Self::bill_run(
-                        engine.as_mut(),
-                        billers,
-                        &mut self.outcomes,
-                        first + i as u32,
-                        &events[i..i + n],
-                        names,
-                    );
-                    low = billers.iter().any(|(_, b)| b.low_months > 0);
-                    i += n;
-                    continue;
-                }
-                let outcome = engine.replay_ahead(ev, events.get(i + STATE_AHEAD));
-                low = Self::step_all(billers, first + i as u32, ev, &outcome);
-                i += 1;
-            }
+            let outcomes = &mut self.outcomes;
+            engine.run(&mut GroupRun {
+                billers,
+                outcomes,
+                first,
+                events,
+                names,
+            });
             for (_, b) in billers.iter_mut() {
                 b.hand_over(first, events, names);
             }
@@ -265,7 +235,9 @@ impl<'m> Replayer<'m> {
         }
         let mut low = false;
         for (_, b) in billers.iter_mut() {
-            b.step(i, ev, outcome);
+            if b.touched_by(outcome) {
+                b.step(i, ev, outcome);
+            }
             low |= b.low_months > 0;
         }
         low
@@ -326,8 +298,8 @@ impl<'m> Replayer<'m> {
     }
 
     /// Bills one instant's events, in the replay order for a biller that needs it.
-    fn bill_run(
-        engine: &mut (dyn engine::Engine + 'm),
+    fn bill_run<E: engine::Engine + ?Sized>(
+        engine: &mut E,
         billers: &mut [(usize, Biller<'m>)],
         outcomes: &mut Vec<Outcome>,
         first: u32,
@@ -349,7 +321,7 @@ impl<'m> Replayer<'m> {
         }
         for (k, ev) in run.iter().enumerate() {
             let outcome = engine.replay_ahead(ev, run.get(k + STATE_AHEAD));
-            for (_, b) in billers.iter_mut() {
+            for (_, b) in billers.iter_mut().filter(|(_, b)| b.touched_by(&outcome)) {
                 b.step(first + k as u32, ev, &outcome);
             }
         }
@@ -390,11 +362,161 @@ impl<'m> Replayer<'m> {
     }
 }
 
+/// `Replayer::bill_runs` of one engine group: its engine given as its own type
+/// (`Engine::run`), so that this loop, compiled once per engine, replays without a call
+/// through the trait object per event.
+struct GroupRun<'r, 'm> {
+    billers: &'r mut [(usize, Biller<'m>)],
+    outcomes: &'r mut Vec<Outcome>,
+    first: u32,
+    events: &'r [Event],
+    names: &'r dyn Names,
+}
+
+impl<'m> GroupRun<'_, 'm> {
+    /// Bills the events, in input order; an instant's events are put in the replay order
+    /// only for a biller whose allowance or tier may run out among them
+    /// (`Biller::may_run_out`).
+    #[inline(always)]
+    fn bill<E: engine::Engine + ?Sized>(&mut self, engine: &mut E) {
+        let (billers, events, first) = (&mut *self.billers, self.events, self.first);
+        // A run no longer than `short` cannot empty a pool while no month is low.
+        let short = (billers.iter())
+            .map(|(_, b)| b.smallest_pool.min(LOW_ROOM))
+            .min()
+            .unwrap_or(u64::MAX)
+            .min(events.len() as u64) as usize;
+        // A log of many accounts: each biller's cell and month asked for ahead too.
+        let far = billers.iter().any(|(_, b)| b.cells_far());
+        // Whether some month of a biller is low: noted as the billers step (one pass over
+        // them per event, not two).
+        let mut low = billers.iter().any(|(_, b)| b.low_months > 0);
+        let mut i = 0;
+        while i < events.len() {
+            let ev = &events[i];
+            if far {
+                Replayer::prefetch_billers(billers, events, i);
+            }
+            // Whether the run of `ev`'s instant from here on is long: the log is in time
+            // order, so it is when the event `short` places on is of the same instant. A
+            // long run is caught at its first event. A short one, while no month is low,
+            // cannot empty a pool, so its order does not matter even if a month turns low
+            // in its midst. No branch per change of instant, which would mispredict.
+            let long = events.get(i + short).is_some_and(|e| e.at == ev.at);
+            // The events come from the reading thread's core: asked for well ahead.
+            if let Some(e) = events.get(i + EVENTS_AHEAD) {
+                crate::prefetch::prefetch(e);
+            }
+            if long | low {
+                let n = 1
+                    + (events[i + 1..].iter())
+                        .take_while(|e| e.at == ev.at)
+                        .count();
+                let run = &events[i..i + n];
+                let at = first + i as u32;
+                Replayer::bill_run(engine, billers, self.outcomes, at, run, self.names);
+                low = billers.iter().any(|(_, b)| b.low_months > 0);
+                i += n;
+                continue;
+            }
+            let outcome = engine.replay_ahead(ev, events.get(i + STATE_AHEAD));
+            low = Replayer::step_all(billers, first + i as u32, ev, &outcome);
+            i += 1;
+        }
+    }
+}
+
+impl engine::EngineJob for GroupRun<'_, '_> {
+    fn viber(&mut self, engine: &mut engine::ViberEngine) {
+        self.bill(engine);
+    }
+
+    fn whatsapp_meta(&mut self, engine: &mut engine::WhatsAppMetaEngine<'_>) {
+        self.bill(engine);
+    }
+
+    fn whatsapp_session(&mut self, engine: &mut engine::WhatsAppSessionEngine) {
+        self.bill(engine);
+    }
+
+    fn other(&mut self, engine: &mut dyn engine::Engine) {
+        self.bill(engine);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::accounts::FileAccount;
     use crate::engine::testing::model;
+
+    /// Five messages of one account to Germany (the test card: session 0.0300, transactional
+    /// 0.0500, promotional 0.0700), at five instants: `a` writes (a session opens), the business
+    /// answers free-form (the session's first message: its charge), again (in the session:
+    /// nothing), a promotional template, then a transactional one to `b`.
+    const FIVE: &str = "timestamp,contact,direction,kind\n\
+                        2026-03-02T08:00:00Z,+4915112345678,in,\n\
+                        2026-03-02T08:01:00Z,+4915112345678,out,\n\
+                        2026-03-02T08:02:00Z,+4915112345678,out,\n\
+                        2026-03-02T08:03:00Z,+4915112345678,out,promotional\n\
+                        2026-03-02T08:04:00Z,+4915187654321,out,transactional\n";
+
+    /// Three Viber models sharing one engine, billed by `bill_runs` (each event alone: an
+    /// event without a charge is billed only by the first model, which counts for all, and
+    /// by any model keeping lines): each model's counts, cost and lines, worked by hand.
+    #[test]
+    fn models_sharing_an_engine_each_bill_their_charges_and_share_its_counts() {
+        let read = crate::input::ReadOptions {
+            tz: chrono_tz::UTC,
+            threads: 1,
+            max_record_bytes: crate::input::DEFAULT_MAX_RECORD_BYTES,
+            ..Default::default()
+        };
+        let log = crate::input::read_from("t.csv".into(), FIVE.as_bytes(), &read).unwrap();
+        let models = [
+            model("viber", ""),
+            model("viber", "[session]\ncharged = false\n"),
+            model("viber", "[monthly]\nfree_business_initiated = 1\n"),
+        ];
+        assert_eq!(
+            engine_groups(&models, &Accounts::default()),
+            [vec![0, 1, 2]]
+        );
+        for keep_lines in [false, true] {
+            let opts = BillingOptions {
+                accounts: Accounts::default(),
+                keep_lines,
+                as_of: None,
+                list_prices: false,
+                pool_runs: false,
+            };
+            let mut replayer = Replayer::new(&models, &[vec![0, 1, 2]], &log, &opts, &[]);
+            replayer.bill_runs(0, &log.events, &log);
+            let results: Vec<_> = (replayer.into_billers())
+                .map(|(_, b)| b.finish(&log))
+                .collect();
+            // (sessions charged, charged, free, cost): the session 0.0300 where charged, the
+            // promotional 0.0700 unless the allowance of one covers it, the transactional 0.0500
+            let want = [
+                (1, 2, 0, "0.1500"),
+                (0, 2, 0, "0.1200"),
+                (1, 1, 1, "0.0800"),
+            ];
+            for (r, (sessions, charged, free, cost)) in results.iter().zip(want) {
+                let t = r.cells.totals();
+                // what the engine decides, the same for all three
+                let shared = (t.messages_in, t.messages_out, t.sessions_opened);
+                assert_eq!(shared, (1, 4, 1), "{keep_lines}");
+                let billed = (t.sessions_charged, t.business_initiated_charged);
+                assert_eq!(
+                    (billed, t.business_initiated_free),
+                    ((sessions, charged), free)
+                );
+                assert_eq!(r.total().to_string(), cost);
+                assert_eq!(r.lines.len(), if keep_lines { 5 } else { 0 });
+            }
+        }
+    }
 
     #[test]
     fn international_splits_an_engine_only_when_an_account_can_be_international() {

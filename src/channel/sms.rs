@@ -43,6 +43,10 @@ const INBOUND: &str = "SMS: an inbound message is free and opens nothing";
 struct SmsEngine(Category);
 
 impl Engine for SmsEngine {
+    fn run(&mut self, job: &mut dyn crate::engine::EngineJob) {
+        job.other(self);
+    }
+
     fn replay(&mut self, ev: &Event) -> Outcome {
         let (billed, charge, why) = match (ev.direction, ev.kind) {
             (_, Kind::NotDelivered) => return Outcome::not_delivered(),

@@ -170,6 +170,10 @@ impl ViberEngine {
 }
 
 impl Engine for ViberEngine {
+    fn run(&mut self, job: &mut dyn super::EngineJob) {
+        job.viber(self);
+    }
+
     fn prefetch(&self, ev: &Event) {
         self.open.prefetch(ev);
     }
@@ -181,6 +185,7 @@ impl Engine for ViberEngine {
     /// The state of `ahead` asked for, and `ev` replayed in the same call (the trait's
     /// default called `replay` out of line: a call and a frame an event; the replay is
     /// inlined here only, so that its parts stay inlined in it).
+    #[inline(always)]
     fn replay_ahead(&mut self, ev: &Event, ahead: Option<&Event>) -> Outcome {
         if let Some(a) = ahead {
             self.open.prefetch(a);
@@ -277,6 +282,10 @@ impl<'m> InternationalEngine<'m> {
 }
 
 impl Engine for InternationalEngine<'_> {
+    fn run(&mut self, job: &mut dyn super::EngineJob) {
+        job.other(self);
+    }
+
     fn prefetch(&self, ev: &Event) {
         self.inner.prefetch(ev);
     }

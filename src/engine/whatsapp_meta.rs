@@ -473,6 +473,10 @@ impl<'m> WhatsAppMetaEngine<'m> {
 }
 
 impl Engine for WhatsAppMetaEngine<'_> {
+    fn run(&mut self, job: &mut dyn super::EngineJob) {
+        job.whatsapp_meta(self);
+    }
+
     fn prefetch(&self, ev: &Event) {
         self.windows.prefetch(ev);
     }
@@ -483,6 +487,7 @@ impl Engine for WhatsAppMetaEngine<'_> {
 
     /// The state of `ahead` asked for, and `ev` replayed in the same call (the trait's
     /// default called `replay` out of line: a call and a frame an event).
+    #[inline(always)]
     fn replay_ahead(&mut self, ev: &Event, ahead: Option<&Event>) -> Outcome {
         if let Some(a) = ahead {
             self.windows.prefetch(a);

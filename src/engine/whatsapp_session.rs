@@ -34,6 +34,10 @@ impl WhatsAppSessionEngine {
 }
 
 impl Engine for WhatsAppSessionEngine {
+    fn run(&mut self, job: &mut dyn super::EngineJob) {
+        job.whatsapp_session(self);
+    }
+
     fn prefetch(&self, ev: &Event) {
         self.streams.prefetch(ev);
     }
@@ -44,6 +48,7 @@ impl Engine for WhatsAppSessionEngine {
 
     /// The state of `ahead` asked for, and `ev` replayed in the same call (the trait's
     /// default called `replay` out of line: a call and a frame an event).
+    #[inline(always)]
     fn replay_ahead(&mut self, ev: &Event, ahead: Option<&Event>) -> Outcome {
         if let Some(a) = ahead {
             self.streams.prefetch(a);
