@@ -1,6 +1,7 @@
-//! One model's report cells while it bills: what a usual message writes in one cache line per
-//! cell, the rare counts apart (issue 24: a log of many accounts has hundreds of thousands of
-//! cells a model, far past the caches, and each line a message touches is a miss).
+//! One model's report cells while it bills: what a usual message writes in 32 bytes per cell
+//! (half a cache line), the rare counts apart (issue 24: a log of many accounts has hundreds
+//! of thousands of cells a model, far past the caches, and each line a message touches is a
+//! miss).
 
 use super::Stats;
 use crate::event::Country;
@@ -69,20 +70,29 @@ const ENGINE_HOT: [Hot; 5] = [
     Hot::OutsideWindow,
 ];
 
-/// A cell's cost, account-month and usual counts: one cache line. A count is kept in 32
-/// bits: a message adds at most one to each, and before the billers' events could pass 2^32
-/// the counts are moved into the rare `Stats` (`Cells::expect`), so that none wraps.
+/// A cell's cost, account-month and usual counts in 32 bytes: two cells to a cache line
+/// (issue 24: a log of 50,000 accounts has 400,000 cells a model; at 64 bytes each model's
+/// cells were 25.6 MB written into fresh pages, which this machine clears slowly, and one
+/// line missed per message). A count keeps its low 8 bits here and each 256 it passes goes
+/// to the rare `Stats` (`CellMut::count`): a cell of a few messages never goes there, a busy
+/// one once per 256 of a count.
 #[derive(Clone, Copy, Default)]
-#[repr(C, align(64))]
+#[repr(C, align(32))]
 pub(super) struct HotCell {
     pub(super) cost: Decimal,
     /// The cell's account-month (`Log::cell_account_months`): read with the counts, no look-up
     /// of its own.
     pub(super) month: u32,
-    counts: [u32; HOT],
+    counts: [u8; HOT],
+    /// Whether the cell has rare counts (an entry in `Cells::rare`): read with the counts, so
+    /// a cell without any is summed and put in order with no look-up in the map.
+    has_rare: bool,
 }
 
-const _: () = assert!(std::mem::size_of::<HotCell>() == 64);
+const _: () = assert!(std::mem::size_of::<HotCell>() == 32);
+
+/// What a hot count adds to its rare count each time it wraps.
+const WRAP: u64 = 1 << u8::BITS;
 
 /// The cells a model makes room for at first: 2 MB of them, from where `make_room_ahead`
 /// puts them on huge pages.
@@ -95,11 +105,8 @@ pub(super) struct Cells {
     /// Each cell's account (read for a whatsapp-meta charge only).
     pub(super) accounts: Vec<u32>,
     /// The rare counts (rejects, drops, cards other than the model's own...) of the cells
-    /// that have some, and the hot counts moved there (`expect`).
+    /// that have some (`HotCell::has_rare`), and the 256s of their hot counts.
     rare: FxHashMap<u32, Stats>,
-    /// Events to be counted since the hot counts were last moved into `rare`: no hot count
-    /// is larger.
-    events: u64,
 }
 
 /// One cell, to count a message in.
@@ -116,15 +123,21 @@ impl CellMut<'_> {
         self.hot.month
     }
 
-    /// Counts one of a usual count (at most once per count and message: `Cells::expect`).
+    /// Counts one of a usual count: its low 8 bits here, a 256 passed in the rare counts.
     #[inline(always)]
     pub(super) fn count(&mut self, k: Hot) {
-        self.hot.counts[k as usize] += 1;
+        let n = &mut self.hot.counts[k as usize];
+        let (low, wrapped) = n.overflowing_add(1);
+        *n = low;
+        if wrapped {
+            *k.of(self.rare()) += WRAP;
+        }
     }
 
     /// The cell's rare counts (a usual count is `count`ed).
     #[inline(always)]
     pub(super) fn rare(&mut self) -> &mut Stats {
+        self.hot.has_rare = true;
         rare_of(self.rare, self.id)
     }
 
@@ -170,28 +183,11 @@ impl Cells {
         }
     }
 
-    /// Notes that `events` more events will be counted: when the hot counts could then pass
-    /// 32 bits, they are moved into the rare ones first.
-    pub(super) fn expect(&mut self, events: usize) {
-        self.events += events as u64;
-        if self.events > u32::MAX as u64 {
-            self.move_hot_counts();
-            self.events = events as u64;
-        }
-        debug_assert!(self.events <= u32::MAX as u64, "event ids are 32 bits");
-    }
-
-    #[cold]
-    fn move_hot_counts(&mut self) {
-        for (id, hot) in self.hot.iter_mut().enumerate() {
-            if hot.counts != [0; HOT] {
-                let rare = self.rare.entry(id as u32).or_default();
-                for k in Hot::ALL {
-                    *k.of(rare) += std::mem::take(&mut hot.counts[k as usize]) as u64;
-                }
-            }
-        }
-    }
+    /// Notes that `events` more events will be counted. Nothing to make ready: a hot count
+    /// carries its own 256s into the rare counts as it passes them (`CellMut::count`), so no
+    /// count wraps however many events come.
+    #[inline]
+    pub(super) fn expect(&mut self, _events: usize) {}
 
     /// Cell `id`, to count in.
     #[inline(always)]
@@ -205,9 +201,9 @@ impl Cells {
 
     /// Cell `id`'s rare counts, if it has any.
     fn rare_counts(&self, id: usize) -> Option<&Stats> {
-        match self.rare.is_empty() {
-            true => None,
-            false => self.rare.get(&(id as u32)),
+        match self.hot[id].has_rare {
+            false => None,
+            true => self.rare.get(&(id as u32)),
         }
     }
 
@@ -240,6 +236,9 @@ impl Cells {
             }
         }
         for (&id, from) in &first.rare {
+            if let Some(cell) = self.hot.get_mut(id as usize) {
+                cell.has_rare = true;
+            }
             let to = self.rare.entry(id).or_default();
             to.messages_in = from.messages_in;
             to.messages_out = from.messages_out;
@@ -269,7 +268,7 @@ fn stats_of(hot: &HotCell, rare: Option<&Stats>) -> Stats {
 pub type CellKey = (u32, Country, i32);
 
 /// A model's report cells once billed, in key order (account, country, month), each kept as
-/// it was counted (64 bytes) and its `Stats` made when it is read (issue 24: a log of many
+/// it was counted (32 bytes) and its `Stats` made when it is read (issue 24: a log of many
 /// accounts has some 400,000 cells a model; made into 168-byte `Stats`, then into a map, they
 /// were most of the end of a replay and of its memory). The sums every report asks for (the
 /// model's totals, per country) are made once, by the thread that finishes the model.
@@ -302,16 +301,19 @@ impl CellTable {
             n <= from.len() && from.len() == hot.len(),
             "every cell once"
         );
+        permute(&mut hot, from, n);
+        hot.truncate(n);
+        // The cells with rare counts are marked: read in key order with their ids, not each
+        // id looked up in the map.
         let mut rare_by_place = Vec::new();
         if !rare.is_empty() {
-            for (k, id) in from[..n].iter().enumerate() {
+            let marked = (hot.iter().zip(from).enumerate()).filter(|(_, (cell, _))| cell.has_rare);
+            for (k, (_, id)) in marked {
                 if let Some(r) = rare.remove(id) {
                     rare_by_place.push((k as u32, r));
                 }
             }
         }
-        permute(&mut hot, from, n);
-        hot.truncate(n);
         Self::summed(CellTable {
             keys,
             hot,
@@ -632,22 +634,42 @@ mod tests {
         }
     }
 
+    /// A hot count keeps its low 8 bits, each 256 it passes in the rare counts: 255 stays
+    /// hot (no rare counts), 256 is 0 + 256, 600 is 88 + 2 x 256; a count past 32 bits,
+    /// 2^32 + 1 (the hot 255 and the rare 2^32 - 256 set as 2^32 - 1 counts leave them, then
+    /// 2 more), is kept whole; the other counts and cells stay apart.
     #[test]
-    fn a_count_past_32_bits_is_kept_whole() {
-        let mut cells = two_cells();
-        // u32::MAX - 1 events so far, all counted in cell 0; 3 more are coming
-        cells.expect(u32::MAX as usize - 1);
-        cells.hot[0].counts[Hot::MessagesIn as usize] = u32::MAX - 1;
-        cells.expect(3);
-        for _ in 0..3 {
-            cells.get(0).count(Hot::MessagesIn);
+    fn a_hot_count_carries_its_256s_into_the_rare_counts() {
+        let mut cells = Cells::default();
+        cells.extend(&[0, 0, 0, 0], &[0, 0, 0, 0]);
+        let counted = [(0, 255), (1, 256), (2, 600)];
+        for (id, n) in counted {
+            for _ in 0..n {
+                cells.get(id).count(Hot::MessagesOut);
+            }
+            cells.get(id).count(Hot::FreeTier);
         }
-        // (2^32 - 2) + 3 = 2^32 + 1, the hot count moved aside first
-        assert_eq!(cells.stats(0).messages_in, (1u64 << 32) + 1);
-        assert_eq!(cells.hot[0].counts[Hot::MessagesIn as usize], 3);
-        // no move while there is room
-        cells.expect(10);
-        assert_eq!(cells.hot[0].counts[Hot::MessagesIn as usize], 3);
+        let low = |cells: &Cells, id: usize| cells.hot[id].counts[Hot::MessagesOut as usize];
+        let (hot, rare) = (&cells.hot, &cells.rare);
+        assert_eq!(
+            (low(&cells, 0), hot[0].has_rare, rare.get(&0)),
+            (255, false, None)
+        );
+        assert_eq!((low(&cells, 1), hot[1].has_rare), (0, true));
+        assert_eq!((rare[&1].messages_out, rare[&1].free_tier), (256, 0));
+        assert_eq!((low(&cells, 2), rare[&2].messages_out), (88, 512));
+        for (id, n) in counted {
+            let s = cells.stats(id);
+            assert_eq!((s.messages_out, s.free_tier, s.messages_in), (n, 1, 0));
+            assert_eq!(cells.traffic(id), (n, 0, Decimal::ZERO));
+        }
+        assert_eq!(cells.stats(3), Stats::default());
+        cells.get(3).rare().messages_in = (1 << 32) - 256;
+        cells.hot[3].counts[Hot::MessagesIn as usize] = 255;
+        for _ in 0..2 {
+            cells.get(3).count(Hot::MessagesIn);
+        }
+        assert_eq!(cells.stats(3).messages_in, (1 << 32) + 1);
     }
 
     #[test]
@@ -659,10 +681,10 @@ mod tests {
         c.count(Hot::BusinessInitiatedCharged);
         c.add_cost(dec("0.07"));
         c.rare().blocked += 1;
-        first.hot[1].counts[Hot::MessagesIn as usize] = u32::MAX;
-        first.expect(u32::MAX as usize);
-        first.expect(1);
-        first.get(1).count(Hot::MessagesIn);
+        // 300 in on cell 1: 256 of them carried into the first model's rare counts
+        for _ in 0..300 {
+            first.get(1).count(Hot::MessagesIn);
+        }
         let mut c = other.get(0);
         c.count(Hot::Unpriced);
         c.rare().carried_forward += 1;
@@ -672,7 +694,8 @@ mod tests {
         // its own: no charge (the first's price is the first's), its unpriced and rare count
         assert_eq!((s.business_initiated_charged, s.cost), (0, Decimal::ZERO));
         assert_eq!((s.unpriced, s.carried_forward), (1, 1));
-        assert_eq!(other.stats(1).messages_in, 1 << 32);
+        assert_eq!(other.stats(1).messages_in, 300);
+        assert_eq!(other.traffic(1), (300, 0, Decimal::ZERO));
         assert_eq!(other.stats(1).business_initiated_charged, 0);
     }
 
