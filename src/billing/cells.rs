@@ -130,7 +130,7 @@ impl CellMut<'_> {
         let (low, wrapped) = n.overflowing_add(1);
         *n = low;
         if wrapped {
-            *k.of(self.rare()) += WRAP;
+            carry(self.hot, self.rare, self.id, k);
         }
     }
 
@@ -153,6 +153,15 @@ impl CellMut<'_> {
 #[inline(never)]
 fn rare_of(rare: &mut FxHashMap<u32, Stats>, id: u32) -> &mut Stats {
     rare.entry(id).or_default()
+}
+
+/// Count `k` of cell `id` has passed another 256: carried into its rare counts. Out of line,
+/// as `rare_of`: once per 256 of a count.
+#[cold]
+#[inline(never)]
+fn carry(hot: &mut HotCell, rare: &mut FxHashMap<u32, Stats>, id: u32, k: Hot) {
+    hot.has_rare = true;
+    *k.of(rare.entry(id).or_default()) += WRAP;
 }
 
 impl Cells {
