@@ -79,7 +79,7 @@ const ENGINE_HOT: [Hot; 5] = [
 #[derive(Clone, Copy, Default)]
 #[repr(C, align(32))]
 pub(super) struct HotCell {
-    pub(super) cost: Decimal,
+    cost: Cost,
     /// The cell's account-month (`Log::cell_account_months`): read with the counts, no look-up
     /// of its own.
     pub(super) month: u32,
@@ -90,6 +90,74 @@ pub(super) struct HotCell {
 }
 
 const _: () = assert!(std::mem::size_of::<HotCell>() == 32);
+
+/// A cell's cost: a `Decimal`'s parts as `Decimal::serialize` gives them (flags, then the
+/// 96-bit mantissa: its low 64 bits, its high 32), so that a price of the cell's scale is
+/// added as two integers (issue 24: `money::add` unpacked both amounts' scales, signs and
+/// mantissas and packed the sum again, ~15 instructions a charge and model).
+#[derive(Clone, Copy, Default, PartialEq, Debug)]
+#[repr(C)]
+struct Cost {
+    flags: u32,
+    high: u32,
+    low: u64,
+}
+
+/// The flag bits of a `Decimal`'s scale (the top bit is its sign).
+const SCALE_BITS: u32 = 0x00ff_0000;
+
+impl Cost {
+    #[inline(always)]
+    fn of(d: Decimal) -> Cost {
+        let b = d.serialize();
+        let word = |at: usize| u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+        Cost {
+            flags: word(0),
+            high: word(12),
+            low: word(4) as u64 | (word(8) as u64) << 32,
+        }
+    }
+
+    /// The `Decimal` itself, to the bit: its flags are a sign and a scale (`serialize`), and
+    /// the sign is set as it was, a zero's too (`from_parts` would make -0 positive).
+    #[inline(always)]
+    fn decimal(self) -> Decimal {
+        let (low, mid) = (self.low as u32, (self.low >> 32) as u32);
+        let scale = (self.flags & SCALE_BITS) >> 16;
+        let mut d = Decimal::from_parts(low, mid, self.high, false, scale);
+        d.set_sign_negative(self.flags >> 31 == 1);
+        d
+    }
+
+    /// `money::add`: the same `Decimal` to the bit. Of one sign and scale (their flags
+    /// equal), the mantissas are added with the carry, as `Decimal` adds them (a zero of
+    /// either sign included: the sum is the other's bits, as `money::add` gives); a zero sum
+    /// (a cell's first price) becomes the amount, whatever the zero's scale and sign, as in
+    /// `money::add`; any other case, or a sum past 96 bits, is `money::add`'s.
+    #[inline(always)]
+    fn add(&mut self, amount: Decimal) {
+        let a = Cost::of(amount);
+        if a.flags == self.flags {
+            let (low, carry) = self.low.overflowing_add(a.low);
+            let high = self.high as u64 + a.high as u64 + carry as u64;
+            if high <= u32::MAX as u64 {
+                (self.low, self.high) = (low, high as u32);
+                return;
+            }
+        } else if self.low | self.high as u64 == 0 {
+            *self = a;
+            return;
+        }
+        self.add_other(amount);
+    }
+
+    #[inline(never)]
+    fn add_other(&mut self, amount: Decimal) {
+        let mut sum = self.decimal();
+        super::money::add(&mut sum, amount);
+        *self = Cost::of(sum);
+    }
+}
 
 /// What a hot count adds to its rare count each time it wraps.
 const WRAP: u64 = 1 << u8::BITS;
@@ -143,7 +211,7 @@ impl CellMut<'_> {
 
     #[inline(always)]
     pub(super) fn add_cost(&mut self, amount: Decimal) {
-        super::money::add(&mut self.hot.cost, amount);
+        self.hot.cost.add(amount);
     }
 }
 
@@ -233,7 +301,7 @@ impl Cells {
             messages += r.messages_in + r.messages_out;
             sessions += r.sessions_opened;
         }
-        (messages, sessions, hot.cost)
+        (messages, sessions, hot.cost.decimal())
     }
 
     /// Takes the counts the engine alone decides from `first`, the model that shares the
@@ -269,7 +337,7 @@ fn stats_of(hot: &HotCell, rare: Option<&Stats>) -> Stats {
     for k in Hot::ALL {
         *k.of(&mut s) += hot.counts[k as usize] as u64;
     }
-    s.cost = hot.cost;
+    s.cost = hot.cost.decimal();
     s
 }
 
@@ -367,7 +435,7 @@ impl CellTable {
             }
             let (hot, rare) = (t.hot.last_mut(), t.rare.last_mut());
             if let (Some(hot), Some((_, rare))) = (hot, rare) {
-                hot.cost += s.cost;
+                hot.cost = Cost::of(hot.cost.decimal() + s.cost);
                 rare.add(&s);
             }
         }
@@ -383,12 +451,13 @@ impl CellTable {
         let mut by: Vec<Option<(Country, [u64; HOT], Decimal)>> = vec![None; 26 * 26];
         let mut cost = Decimal::ZERO;
         for (key, hot) in t.keys.iter().zip(&t.hot) {
-            cost += hot.cost;
+            let hot_cost = hot.cost.decimal();
+            cost += hot_cost;
             let c = by[key.1.index()].get_or_insert((key.1, [0; HOT], Decimal::ZERO));
             for (sum, &n) in c.1.iter_mut().zip(&hot.counts) {
                 *sum += n as u64;
             }
-            c.2 += hot.cost;
+            c.2 += hot_cost;
         }
         let mut by_country: Vec<Option<(Country, Stats)>> = (by.into_iter())
             .map(|c| {
@@ -617,6 +686,59 @@ mod tests {
             cells.get(0).add_cost(dec(a));
         }
         assert_eq!(cells.stats(0).cost.to_string(), "0.5600");
+    }
+
+    /// A cell's cost added as parts is `Decimal`'s sum to the bit, for every pair of a spread
+    /// of amounts (scales 0 to 13, signs, zeros, 64 and 96 bits) and each taken back whole.
+    /// Worked by hand: 0.05 + 0.0125 = 0.0625 (the other scale's way); 0.0125 + 0.0125 =
+    /// 0.0250 (mantissas 125 + 125, scale 4 kept); (2^64 - 1) + 1 at 8 places carries into
+    /// the high word: mantissa 2^64, 184467440737.09551616; (2^96 - 1) + 1 at one place does
+    /// not fit: `Decimal`'s own sum, rounded to 7922816251426433759354395034.
+    #[test]
+    fn a_cells_cost_adds_as_decimal_does() {
+        let amounts = [
+            "0",
+            "0.00",
+            "-0.00",
+            "0.05",
+            "0.0125",
+            "1",
+            "2.50",
+            "999.99999999",
+            "0.00000001",
+            "-0.05",
+            "0.0123456789012",
+            "18446744073709.551615",
+            "184467440737.09551615",
+            "7922816251426433759354395033.5",
+        ];
+        for a in amounts {
+            assert_eq!(Cost::of(dec(a)).decimal().serialize(), dec(a).serialize());
+            for b in amounts {
+                let mut got = Cost::of(dec(a));
+                got.add(dec(b));
+                let mut want = dec(a);
+                super::super::money::add(&mut want, dec(b));
+                assert_eq!(got.decimal().serialize(), want.serialize(), "{a} + {b}");
+                let mut plain = dec(a);
+                plain += dec(b);
+                assert_eq!(got.decimal(), plain, "{a} + {b}");
+            }
+        }
+        let sum = |amounts: &[&str]| {
+            let mut c = Cost::default();
+            amounts.iter().for_each(|a| c.add(dec(a)));
+            c.decimal().to_string()
+        };
+        assert_eq!(sum(&["0.05", "0.0125"]), "0.0625");
+        assert_eq!(sum(&["0.0125", "0.0125"]), "0.0250");
+        let carried = sum(&["184467440737.09551615", "0.00000001"]);
+        assert_eq!(carried, "184467440737.09551616");
+        let mut c = Cost::of(dec("184467440737.09551615"));
+        c.add(dec("0.00000001"));
+        assert_eq!((c.low, c.high), (0, 1));
+        let over = sum(&["7922816251426433759354395033.5", "0.1"]);
+        assert_eq!(over, "7922816251426433759354395034");
     }
 
     #[test]
