@@ -338,11 +338,6 @@ impl<'m> Biller<'m> {
         self.counts = true;
     }
 
-    /// `events` more events are coming (`Cells::expect`).
-    pub(super) fn expect(&mut self, events: usize) {
-        self.cells.expect(events);
-    }
-
     /// Makes room for the cells and account-months of a log still being read.
     pub(super) fn fit(
         &mut self,

@@ -260,12 +260,6 @@ impl Cells {
         }
     }
 
-    /// Notes that `events` more events will be counted. Nothing to make ready: a hot count
-    /// carries its own 256s into the rare counts as it passes them (`CellMut::count`), so no
-    /// count wraps however many events come.
-    #[inline]
-    pub(super) fn expect(&mut self, _events: usize) {}
-
     /// Cell `id`, to count in.
     #[inline(always)]
     pub(super) fn get(&mut self, id: usize) -> CellMut<'_> {

@@ -170,7 +170,6 @@ impl<'m> Replayer<'m> {
 
     /// Bills `log`'s events in `order`.
     pub(super) fn bill_in_order(&mut self, log: &Log, order: &[u32]) {
-        self.expect(order.len());
         let events = &log.events;
         for (p, part) in order.chunks(LINES_AT_A_TIME).enumerate() {
             for (k, &i) in part.iter().enumerate() {
@@ -201,7 +200,6 @@ impl<'m> Replayer<'m> {
     /// of one instant, in input order; an instant's events are put in the replay order only
     /// for a biller whose allowance or tier may run out among them (`Biller::may_run_out`).
     pub(crate) fn bill_runs(&mut self, first: u32, events: &[Event], names: &dyn Names) {
-        self.expect(events.len());
         if self.in_replay_order {
             return self.bill_runs_in_replay_order(first, events, names);
         }
@@ -323,15 +321,6 @@ impl<'m> Replayer<'m> {
             let outcome = engine.replay_ahead(ev, run.get(k + STATE_AHEAD));
             for (_, b) in billers.iter_mut().filter(|(_, b)| b.touched_by(&outcome)) {
                 b.step(first + k as u32, ev, &outcome);
-            }
-        }
-    }
-
-    /// Tells the billers that `events` more events are coming (`Cells::expect`).
-    fn expect(&mut self, events: usize) {
-        for (_, billers) in &mut self.groups {
-            for (_, b) in billers {
-                b.expect(events);
             }
         }
     }
