@@ -589,8 +589,15 @@ fn sort_chunks<F: Form>(
         return;
     }
     // `starts[b]` is now where fine bucket `b` ends.
-    let mut from = first;
-    for &to in &starts[..starts.len() - 1] {
+    sort_fine_buckets(&mut out[first..], first, &starts[..starts.len() - 1]);
+}
+
+/// Sorts each fine bucket of `out` (which starts at `first` of the whole), ending at `ends`,
+/// that is not in order already.
+fn sort_fine_buckets(out: &mut [Event], first: usize, ends: &[usize]) {
+    let mut from = 0;
+    for &end in ends {
+        let to = end - first;
         let fine = &mut out[from..to];
         if fine.len() > 1 && !fine.is_sorted_by_key(|e| e.at) {
             fine.sort_by_key(|e| e.at);
@@ -737,10 +744,11 @@ mod tests {
     }
 
     /// The instant of event `i` of a shape.
-    type Instants<'a> = &'a dyn Fn(u32) -> i64;
+    type Instants = fn(u32) -> i64;
 
-    #[test]
-    fn kept_events_come_out_in_time_order_stably_in_parts_of_whole_instants() {
+    /// The shapes of `kept_events_come_out_in_time_order_stably_in_parts_of_whole_instants`:
+    /// each event's instant, whether kept narrow, and without lines packed.
+    fn shapes() -> [(Instants, bool, bool); 11] {
         // Shuffled over a month (with ties), newest first over a week (ties cut between
         // lists), a month of instants starting in its middle then going back, a span of
         // centuries (buckets widened), negative and extreme instants, one instant only
@@ -750,29 +758,29 @@ mod tests {
         // log, and whole seconds over 5 hours (12,000 events a bucket: one fine bucket a
         // second). Whether each is kept narrow, and without lines packed (whole seconds; a
         // log newest first keeps its lists as they come, whatever their instants).
-        let shapes: [(Instants, bool, bool); 11] = [
+        [
             (
-                &|i| ((i as u64 * 2_654_435_761) % 50_000) as i64 * (720 * HOUR / 50_000),
+                |i| ((i as u64 * 2_654_435_761) % 50_000) as i64 * (720 * HOUR / 50_000),
                 true,
                 false,
             ),
             (
-                &|i| 1_800_000_000_000_000 - (i as i64 / 3) * 1_000_000,
+                |i| 1_800_000_000_000_000 - (i as i64 / 3) * 1_000_000,
                 true,
                 true,
             ),
             (
-                &|i| 1_800_000_000_000_000 + ((i as i64 * 7919) % 1000 - 500) * HOUR,
+                |i| 1_800_000_000_000_000 + ((i as i64 * 7919) % 1000 - 500) * HOUR,
                 true,
                 true,
             ),
             (
-                &|i| ((i as i64 * 104_729) % 5_000) * (876_000 / 5_000) * HOUR,
+                |i| ((i as i64 * 104_729) % 5_000) * (876_000 / 5_000) * HOUR,
                 false,
                 false,
             ),
             (
-                &|i| match i % 4 {
+                |i| match i % 4 {
                     0 => i64::MIN + i as i64,
                     1 => i64::MAX - i as i64,
                     2 => -(i as i64) * 1_000_003,
@@ -781,9 +789,9 @@ mod tests {
                 false,
                 false,
             ),
-            (&|_| 42, true, true),
+            (|_| 42, true, true),
             (
-                &|i| {
+                |i| {
                     if i < 59_999 {
                         1_000_000 - i as i64 / 3
                     } else {
@@ -794,19 +802,23 @@ mod tests {
                 false,
             ),
             (
-                &|i| ((i as u64 * 2_654_435_761) % 50_000) as i64 * (720 * HOUR / 50_000),
+                |i| ((i as u64 * 2_654_435_761) % 50_000) as i64 * (720 * HOUR / 50_000),
                 false,
                 false,
             ),
-            (&whole_seconds, true, true),
-            (&whole_seconds, true, false),
+            (whole_seconds, true, true),
+            (whole_seconds, true, false),
             (
-                &|i| 1_800_000_000_000_000 + whole_seconds(i) / 51 % 18_000_000_000,
+                |i| 1_800_000_000_000_000 + whole_seconds(i) / 51 % 18_000_000_000,
                 true,
                 true,
             ),
-        ];
-        for (k, (at, narrow, packed)) in shapes.iter().enumerate() {
+        ]
+    }
+
+    #[test]
+    fn kept_events_come_out_in_time_order_stably_in_parts_of_whole_instants() {
+        for (k, (at, narrow, packed)) in shapes().into_iter().enumerate() {
             let mut input = events(60_000, at);
             if k == 7 {
                 // A day 200 days from its instant: no narrow slot holds it.
@@ -818,8 +830,8 @@ mod tests {
             }
             for lines in [true, false] {
                 let want = KeptAs {
-                    narrow: *narrow,
-                    packed: *packed && !lines,
+                    narrow,
+                    packed: packed && !lines,
                 };
                 assert_eq!(kept_and_drained(k, &input, lines), want, "shape {k}");
             }
