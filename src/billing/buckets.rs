@@ -589,15 +589,15 @@ fn sort_chunks<F: Form>(
         return;
     }
     // `starts[b]` is now where fine bucket `b` ends.
-    sort_fine_buckets(&mut out[first..], first, &starts[..starts.len() - 1]);
+    sort_fine_buckets(out, first, &starts[..starts.len() - 1]);
 }
 
-/// Sorts each fine bucket of `out` (which starts at `first` of the whole), ending at `ends`,
-/// that is not in order already.
+/// Sorts each fine bucket of `out` from `first`, ending at `ends`, that is not in order
+/// already.
+#[inline(always)]
 fn sort_fine_buckets(out: &mut [Event], first: usize, ends: &[usize]) {
-    let mut from = 0;
-    for &end in ends {
-        let to = end - first;
+    let mut from = first;
+    for &to in ends {
         let fine = &mut out[from..to];
         if fine.len() > 1 && !fine.is_sorted_by_key(|e| e.at) {
             fine.sort_by_key(|e| e.at);
