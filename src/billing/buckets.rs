@@ -3,14 +3,16 @@
 //! instants come; once the log is read, each bucket is gathered and sorted in cache, one after
 //! the other, while the billing threads bill the buckets before it. No second full copy of the
 //! events (as `into_time_order` needs) and the sorting overlaps the billing. An event is kept
-//! in 16 bytes where nothing shows its line (`kept::Compact`), in 24 where a sink does
-//! (`kept::Narrow`), else as it is.
+//! in 8 bytes where nothing shows its line and the instants are whole seconds
+//! (`kept::Packed`), in 16 where nothing shows its line (`kept::Compact`), in 24 where a sink
+//! does (`kept::Narrow`), else as it is.
 
 mod kept;
 
 use super::Names;
+use crate::event::Country;
 use crate::event::Event;
-use kept::{Compact, Form, Narrow, Wide, UNKNOWN_CONTACT};
+use kept::{Compact, Form, Narrow, Origin, Packed, Wide, UNKNOWN_CONTACT};
 
 /// A bucket's span: instants (microseconds) shifted right by this much, about 72 minutes (as
 /// a narrow slot holds them), widened (`coarsen`) when the log spans more than `MOST_BUCKETS`
@@ -20,30 +22,30 @@ const FIRST_SHIFT: u32 = kept::NARROW_SHIFT;
 /// Buckets at most (64K: about 9 years of 72-minute buckets, 4 MB of bucket heads).
 const MOST_BUCKETS: usize = 1 << 16;
 
-/// A bucket's first chunk, in events; each next one twice as large up to `LARGEST_CHUNK`:
+/// A bucket's first chunk, in bytes; each next one twice as large up to `LARGEST_CHUNK`:
 /// few allocations for a full bucket, little room unused in a nearly empty one.
-const FIRST_CHUNK: usize = 256;
-const LARGEST_CHUNK: usize = 4096;
+const FIRST_CHUNK: usize = 4 << 10;
+const LARGEST_CHUNK: usize = 64 << 10;
 
 /// Events per fine bucket at most on average when a bucket is sorted (`sort_chunks`): as
 /// many fine buckets as events, so that with instants to the second (most logs) each holds
 /// one instant, and nothing is left to sort.
 const FINE_EVENTS: usize = 1;
 
-/// One time bucket: chunks filled in input order, the last one being filled; the UTC day of
-/// its first instant (for narrow slots).
+/// One time bucket: chunks filled in input order, the last one being filled; where its
+/// instants start (for the forms that keep an instant's place in the bucket).
 struct Bucket<S> {
     full: Vec<Vec<S>>,
     tail: Vec<S>,
-    day: i32,
+    origin: Origin,
 }
 
 impl<S> Bucket<S> {
-    fn new(day: i32) -> Self {
+    fn new(base: i64) -> Self {
         Bucket {
             full: Vec::new(),
             tail: Vec::new(),
-            day,
+            origin: Origin::of(base),
         }
     }
 
@@ -57,7 +59,8 @@ impl<S> Bucket<S> {
 
     #[inline(never)]
     fn new_tail(&mut self) {
-        let size = (self.tail.capacity() * 2).clamp(FIRST_CHUNK, LARGEST_CHUNK);
+        let slot = std::mem::size_of::<S>();
+        let size = (self.tail.capacity() * 2).clamp(FIRST_CHUNK / slot, LARGEST_CHUNK / slot);
         let full = std::mem::replace(&mut self.tail, Vec::with_capacity(size));
         if !full.is_empty() {
             self.full.push(full);
@@ -104,9 +107,10 @@ impl<F: Form> Default for Buckets<F> {
     }
 }
 
-/// The kept events, compact or narrow while they all fit (`kept::Compact`, `kept::Narrow`),
-/// else wide.
+/// The kept events, packed, compact or narrow while they all fit (`kept::Packed`,
+/// `kept::Compact`, `kept::Narrow`), else wide.
 enum Kept {
+    Packed(Buckets<Packed>),
     Compact(Buckets<Compact>),
     Narrow(Buckets<Narrow>),
     Wide(Buckets<Wide>),
@@ -117,8 +121,7 @@ enum Kept {
 pub struct TimeBuckets {
     kept: Kept,
     len: usize,
-    /// Each stream's contact, for compact slots, which do not hold it.
-    contacts: Vec<u32>,
+    notes: Notes,
     /// While no event is later than the one before (a log newest first, a common export):
     /// the event lists as they came, not bucketed, to be read back to front (`drain_sorted`).
     newest_first: Option<Vec<Vec<Event>>>,
@@ -126,15 +129,15 @@ pub struct TimeBuckets {
 
 impl TimeBuckets {
     /// No events yet; `lines`: whether the events' lines are kept (a sink shows them), else
-    /// they are handed out with line 0, and kept compact.
+    /// they are handed out with line 0, and kept packed.
     pub fn new(lines: bool) -> Self {
         TimeBuckets {
             kept: match lines {
                 true => Kept::Narrow(Buckets::default()),
-                false => Kept::Compact(Buckets::default()),
+                false => Kept::Packed(Buckets::default()),
             },
             len: 0,
-            contacts: Vec::new(),
+            notes: Notes::default(),
             newest_first: Some(Vec::new()),
         }
     }
@@ -168,38 +171,45 @@ impl TimeBuckets {
         Some(events)
     }
 
-    /// Appends `events` to their buckets, all of them made wide from the first event a
-    /// compact or narrow slot cannot hold (a day far from its instant, a log spanning more
-    /// than 9 years).
+    /// Appends `events` to their buckets, all of them made compact from the first event a
+    /// packed slot cannot hold (an instant not a whole second), wide from the first a compact
+    /// or narrow one cannot (a day far from its instant, a log spanning more than 9 years).
     fn bucket(&mut self, events: &[Event]) {
-        let contacts = &mut self.contacts;
+        let notes = &mut self.notes;
         let kept = match &mut self.kept {
-            Kept::Compact(b) => b.bucket(events, contacts),
-            Kept::Narrow(b) => b.bucket(events, contacts),
-            Kept::Wide(b) => b.bucket(events, contacts),
+            Kept::Packed(b) => b.bucket(events, notes),
+            Kept::Compact(b) => b.bucket(events, notes),
+            Kept::Narrow(b) => b.bucket(events, notes),
+            Kept::Wide(b) => b.bucket(events, notes),
         };
         if kept == events.len() {
             return;
         }
-        let wide = match std::mem::replace(&mut self.kept, Kept::Wide(Buckets::default())) {
-            Kept::Compact(b) => widen(b, contacts),
-            Kept::Narrow(b) => widen(b, contacts),
+        self.kept = match std::mem::replace(&mut self.kept, Kept::Wide(Buckets::default())) {
+            Kept::Packed(b) => Kept::Compact(widen(b, notes)),
+            Kept::Compact(b) => Kept::Wide(widen(b, notes)),
+            Kept::Narrow(b) => Kept::Wide(widen(b, notes)),
             Kept::Wide(_) => unreachable!("a wide slot holds any event"),
         };
-        self.kept = Kept::Wide(wide);
         self.bucket(&events[kept..]);
     }
 
     /// Each stream's contact, for the events that come back without theirs (compact ones,
     /// `UNKNOWN_CONTACT`), as they are kept: taken before `drain_sorted`.
     pub fn stream_contacts(&mut self) -> StreamContacts {
-        StreamContacts(std::mem::take(&mut self.contacts))
+        StreamContacts(std::mem::take(&mut self.notes.contacts))
     }
 
-    /// Whether every event is kept in 16 or 24 bytes, not as it is, for tests.
+    /// Whether every event is kept in 8, 16 or 24 bytes, not as it is, for tests.
     #[cfg(test)]
     fn is_narrow(&self) -> bool {
         !matches!(self.kept, Kept::Wide(_))
+    }
+
+    /// Whether every event is kept in 8 bytes, for tests.
+    #[cfg(test)]
+    fn is_packed(&self) -> bool {
+        matches!(self.kept, Kept::Packed(_))
     }
 
     /// The events in time order, stably (one instant's events in input order), as parts of
@@ -215,12 +225,24 @@ impl TimeBuckets {
         if let Some(lists) = self.newest_first {
             return drain_newest_first(lists, part, take, bill);
         }
+        let countries = &self.notes.countries;
         match self.kept {
-            Kept::Compact(b) => b.drain_sorted(part, take, bill),
-            Kept::Narrow(b) => b.drain_sorted(part, take, bill),
-            Kept::Wide(b) => b.drain_sorted(part, take, bill),
+            Kept::Packed(b) => b.drain_sorted(countries, part, take, bill),
+            Kept::Compact(b) => b.drain_sorted(countries, part, take, bill),
+            Kept::Narrow(b) => b.drain_sorted(countries, part, take, bill),
+            Kept::Wide(b) => b.drain_sorted(countries, part, take, bill),
         }
     }
+}
+
+/// What the slots that do not hold them give by their stream or cell, noted as the events
+/// are kept (`kept::note_contact`, `kept::note_country`).
+#[derive(Default)]
+struct Notes {
+    /// Each stream's contact (packed and compact slots).
+    contacts: Vec<u32>,
+    /// Each cell's country (packed slots).
+    countries: Vec<Country>,
 }
 
 /// Each stream's contact, for the events drained from compact slots (`UNKNOWN_CONTACT`).
@@ -265,56 +287,108 @@ impl<N: Names> Names for WithContacts<'_, N> {
     }
 }
 
-/// `narrow`'s events, bucket after bucket, each in input order, in wide buckets: every
-/// instant's events stay in input order.
+/// `narrow`'s events, bucket after bucket, each in input order, in buckets of a form `G` that
+/// holds every event `F` holds (wider): every instant's events stay in input order.
 #[inline(never)]
-fn widen<F: Form>(narrow: Buckets<F>, contacts: &mut Vec<u32>) -> Buckets<Wide> {
-    let mut wide = Buckets::<Wide>::default();
+fn widen<F: Form, G: Form>(narrow: Buckets<F>, notes: &mut Notes) -> Buckets<G> {
+    let mut wide = Buckets::<G>::default();
     let mut events = Vec::new();
-    for (k, bucket) in narrow.buckets.iter().enumerate() {
-        let base = narrow.base(k);
+    for bucket in &narrow.buckets {
         for c in bucket.chunks() {
             events.clear();
             events.extend(c.iter().map(|s| {
-                let mut e = F::unpack(s, base, bucket.day);
+                let mut e = F::unpack(s, &bucket.origin, &notes.countries);
                 if !F::KEEPS_CONTACT {
-                    e.contact = contacts[e.stream as usize];
+                    e.contact = notes.contacts[e.stream as usize];
                 }
                 e
             }));
-            wide.bucket(&events, contacts);
+            let kept = wide.bucket(&events, notes);
+            debug_assert_eq!(kept, events.len(), "a wider form holds every event");
         }
     }
     wide
 }
 
 impl<F: Form> Buckets<F> {
-    /// The first instant of bucket `k`.
-    fn base(&self, k: usize) -> i64 {
-        (self.lo + k as i64) << self.shift
+    /// Appends the first events of `events` to their buckets, all unless this form cannot
+    /// hold one: how many. `notes`: each stream's contact and cell's country, noted where
+    /// this form does not keep them.
+    fn bucket(&mut self, events: &[Event], notes: &mut Notes) -> usize {
+        let mut done = 0;
+        loop {
+            done += self.bucket_known(&events[done..], notes);
+            let Some(e) = events.get(done) else {
+                return done;
+            };
+            if !self.bucket_new(e, notes) {
+                return done;
+            }
+            done += 1;
+        }
     }
 
-    /// Appends the first events of `events` to their buckets, all unless this form cannot
-    /// hold one: how many. `contacts`: each stream's contact, noted if this form needs it.
-    fn bucket(&mut self, events: &[Event], contacts: &mut Vec<u32>) -> usize {
+    /// `bucket` while each event goes to a bucket there is, with room in its last chunk, of a
+    /// stream and cell noted (most of them): how many. No call, so what it reads stays in
+    /// registers (a call to make a chunk, in the loop, had seven values spilled and read back
+    /// at every event).
+    #[inline(always)]
+    fn bucket_known(&mut self, events: &[Event], notes: &Notes) -> usize {
+        // A form that is never widened keeps the first width: a constant shift.
+        let shift = if F::COARSENS { self.shift } else { FIRST_SHIFT };
+        let lo = self.lo;
+        let buckets = &mut self.buckets[..];
+        let (streams, countries) = (notes.contacts.len(), &notes.countries[..]);
         for (i, e) in events.iter().enumerate() {
-            let mut k = (e.at >> self.shift).wrapping_sub(self.lo) as u64;
-            if k >= self.buckets.len() as u64 {
-                if !self.make_room(e.at) {
-                    return i;
-                }
-                k = ((e.at >> self.shift) - self.lo) as u64;
-            }
-            let bucket = &mut self.buckets[k as usize];
-            let Some(s) = F::pack(e, bucket.day) else {
+            let k = (e.at >> shift).wrapping_sub(lo) as u64;
+            let Some(bucket) = buckets.get_mut(k as usize) else {
                 return i;
             };
-            if !F::KEEPS_CONTACT && !kept::note_contact(contacts, e) {
+            if !F::KEEPS_CONTACT && e.stream as usize >= streams {
                 return i;
             }
-            bucket.push(s);
+            if !F::KEEPS_COUNTRY && countries.get(e.cell as usize) != Some(&e.country) {
+                return i;
+            }
+            let Some(s) = F::pack(e, &bucket.origin) else {
+                return i;
+            };
+            if bucket.tail.len() == bucket.tail.capacity() {
+                return i;
+            }
+            bucket.tail.push(s);
         }
         events.len()
+    }
+
+    /// `bucket` of one event whose bucket, stream or cell is new (or which this form cannot
+    /// hold: false).
+    #[inline(never)]
+    fn bucket_new(&mut self, e: &Event, notes: &mut Notes) -> bool {
+        // The fast path reads only whether a stream or cell is noted: the ids this form
+        // holds are checked here, where each is first noted.
+        if e.stream >= F::MOST_STREAMS || e.cell >= F::MOST_CELLS {
+            return false;
+        }
+        let mut k = (e.at >> self.shift).wrapping_sub(self.lo) as u64;
+        if k >= self.buckets.len() as u64 {
+            if !self.make_room(e.at) {
+                return false;
+            }
+            k = ((e.at >> self.shift) - self.lo) as u64;
+        }
+        let bucket = &mut self.buckets[k as usize];
+        let Some(s) = F::pack(e, &bucket.origin) else {
+            return false;
+        };
+        if !F::KEEPS_CONTACT && !kept::note_contact(&mut notes.contacts, e) {
+            return false;
+        }
+        if !F::KEEPS_COUNTRY && !kept::note_country(&mut notes.countries, e) {
+            return false;
+        }
+        bucket.push(s);
+        true
     }
 
     /// Buckets for instant `at` too: more of them at the end it lies beyond (half as many
@@ -344,7 +418,7 @@ impl<F: Form> Buckets<F> {
                 (self.lo, (need_hi + slack).min(need_lo + most - 1))
             };
             let mut buckets = Vec::with_capacity((new_hi - new_lo + 1) as usize);
-            let new = |k: i64| Bucket::new(kept::utc_day(k << self.shift));
+            let new = |k: i64| Bucket::new(k << self.shift);
             buckets.extend((new_lo..self.lo).map(new));
             buckets.append(&mut self.buckets);
             buckets.extend((new_lo + buckets.len() as i64..=new_hi).map(new));
@@ -371,9 +445,11 @@ impl<F: Form> Buckets<F> {
         self.buckets = merged;
     }
 
-    /// `TimeBuckets::drain_sorted` of these buckets, each freed once sorted.
+    /// `TimeBuckets::drain_sorted` of these buckets, each freed once sorted; `countries`: each
+    /// cell's, for a form that does not keep them.
     fn drain_sorted(
         self,
+        countries: &[Country],
         part: usize,
         take: &mut dyn FnMut(usize) -> Vec<Event>,
         bill: &mut dyn FnMut(u32, Vec<Event>),
@@ -381,12 +457,11 @@ impl<F: Form> Buckets<F> {
         let mut first = 0u32;
         let mut out = take(part);
         let mut scratch = Vec::new();
-        for (k, bucket) in self.buckets.into_iter().enumerate() {
+        for bucket in self.buckets {
             if bucket.is_empty() {
                 continue;
             }
-            let base = (self.lo + k as i64) << self.shift;
-            sort_chunks::<F>(&bucket, base, &mut out, &mut scratch);
+            sort_chunks::<F>(&bucket, countries, &mut out, &mut scratch);
             drop(bucket);
             if out.len() >= part {
                 let n = out.len() as u32;
@@ -438,34 +513,58 @@ fn drain_newest_first(
     }
 }
 
-/// Appends the events of `bucket` (starting at instant `base`) to `out` in time order,
-/// stably: counted into fine buckets of equal time spans, scattered there, each fine bucket
-/// then sorted if it is not in order already (all in cache for a bucket of some thousands
-/// of events).
+/// Appends the events of `bucket` to `out` in time order, stably: counted into fine buckets
+/// of equal time spans, scattered there, each fine bucket then sorted if it is not in order
+/// already (all in cache for a bucket of some thousands of events). A slot's time is its
+/// second in the bucket where the form keeps one (`Form::SECONDS`: no pass for the first and
+/// last instants, and with a fine bucket a second, nothing to sort or check), else its
+/// instant's distance from the bucket's first.
 fn sort_chunks<F: Form>(
     bucket: &Bucket<F::Slot>,
-    base: i64,
+    countries: &[Country],
     out: &mut Vec<Event>,
-    starts: &mut Vec<usize>,
+    scratch: &mut Vec<usize>,
 ) {
-    let (mut min, mut max, mut n) = (i64::MAX, i64::MIN, 0usize);
-    for c in bucket.chunks() {
-        n += c.len();
-        for s in c {
-            let at = F::at(s, base);
-            (min, max) = (min.min(at), max.max(at));
-        }
-    }
     let Some(template) = bucket.chunks().flatten().next() else {
         return;
     };
-    // An instant's distance from `min`: exact in a u64 for any two i64 (`at >= min`).
-    let span = max.wrapping_sub(min) as u64;
-    let most = (n / FINE_EVENTS).max(1) as u64;
+    let o = &bucket.origin;
+    let n: usize = bucket.chunks().map(<[_]>::len).sum();
+    let (min, span) = match F::SECONDS {
+        0 => {
+            let (mut min, mut max) = (i64::MAX, i64::MIN);
+            for c in bucket.chunks() {
+                for s in c {
+                    let at = F::at(s, o);
+                    (min, max) = (min.min(at), max.max(at));
+                }
+            }
+            // An instant's distance from `min`: exact in a u64 for any two i64 (`at >= min`).
+            (min, max.wrapping_sub(min) as u64)
+        }
+        seconds => (0, seconds as u64 - 1),
+    };
+    let time = |s: &F::Slot| match F::SECONDS {
+        0 => F::at(s, o).wrapping_sub(min) as u64,
+        _ => F::second(s) as u64,
+    };
+    // A fine bucket a second where the form keeps seconds and the bucket has a thousand
+    // events or more: nothing to sort (a sum over its 4,296 seconds costs less than sorting
+    // them; a log of 10M rows over a month has some 16,000 a bucket).
+    let most = match F::SECONDS {
+        seconds if seconds > 0 && n >= seconds / 4 => seconds as u64,
+        _ => (n / FINE_EVENTS).max(1) as u64,
+    };
     let shift = (0..64).find(|s| span >> s < most).unwrap_or(63);
-    let fine = |s: &F::Slot| (F::at(s, base).wrapping_sub(min) as u64 >> shift) as usize;
-    starts.clear();
-    starts.resize((span >> shift) as usize + 2, 0);
+    let fine = |s: &F::Slot| (time(s) >> shift) as usize;
+    // Zeroed as one `memset` (`resize` wrote its zeros one at a time).
+    let len = (span >> shift) as usize + 2;
+    if scratch.len() < len {
+        scratch.resize(len, 0);
+    }
+    let starts = &mut scratch[..len];
+    starts.fill(0);
+    // Chunk by chunk, not `flatten` (a check per slot of which chunk it is in).
     for c in bucket.chunks() {
         for s in c {
             starts[fine(s) + 1] += 1;
@@ -476,21 +575,29 @@ fn sort_chunks<F: Form>(
     for b in 1..starts.len() {
         starts[b] += starts[b - 1];
     }
-    out.resize(first + n, F::unpack(template, base, bucket.day));
+    out.resize(first + n, F::unpack(template, o, countries));
     for c in bucket.chunks() {
         for s in c {
             let at = &mut starts[fine(s)];
-            out[*at] = F::unpack(s, base, bucket.day);
+            out[*at] = F::unpack(s, o, countries);
             *at += 1;
         }
     }
-    // Nothing to sort in most logs (instants to the second): one look at all of them.
-    if out[first..].is_sorted_by_key(|e| e.at) {
+    // Nothing to sort in most logs (instants to the second): one look at all of them, or
+    // none where each fine bucket is one second.
+    if (F::SECONDS > 0 && shift == 0) || out[first..].is_sorted_by_key(|e| e.at) {
         return;
     }
     // `starts[b]` is now where fine bucket `b` ends.
+    sort_fine_buckets(out, first, &starts[..starts.len() - 1]);
+}
+
+/// Sorts each fine bucket of `out` from `first`, ending at `ends`, that is not in order
+/// already.
+#[inline(always)]
+fn sort_fine_buckets(out: &mut [Event], first: usize, ends: &[usize]) {
     let mut from = first;
-    for &to in &starts[..starts.len() - 1] {
+    for &to in ends {
         let fine = &mut out[from..to];
         if fine.len() > 1 && !fine.is_sorted_by_key(|e| e.at) {
             fine.sort_by_key(|e| e.at);
@@ -507,10 +614,16 @@ mod tests {
     /// `n` events whose instants come from `at(i)`, lines numbering the input order, each
     /// on a day up to a day from its instant's UTC day (as in a zone), the other fields
     /// varied with `i`, each stream always of the same contact (one account's), a contact
-    /// of several streams (accounts).
+    /// of several streams (accounts), each cell always of the same country (as the reader
+    /// makes them: a cell is an account's month in one country).
     fn events(n: u32, at: impl Fn(u32) -> i64) -> Vec<Event> {
         let countries = [*b"DE", *b"AZ", *b"ZA"];
-        let kinds = [Kind::FreeForm, Kind::Utility];
+        let kinds = [
+            Kind::FreeForm,
+            Kind::Utility,
+            Kind::Marketing,
+            Kind::EntryPoint,
+        ];
         (0..n)
             .map(|i| {
                 let at = at(i);
@@ -521,9 +634,9 @@ mod tests {
                     contact: i % 999 * 7 % 500,
                     stream: i % 999,
                     cell: i % 17,
-                    country: Country::from_bytes(&countries[i as usize % 3]).unwrap(),
+                    country: Country::from_bytes(&countries[(i % 17) as usize % 3]).unwrap(),
                     direction: [Direction::Inbound, Direction::Outbound][i as usize % 2],
-                    kind: kinds[i as usize / 2 % 2],
+                    kind: kinds[i as usize / 2 % 4],
                 }
             })
             .collect()
@@ -534,10 +647,17 @@ mod tests {
         format!("{e:?}")
     }
 
+    /// How `input` was kept: in 8, 16 or 24 bytes (`narrow`), in 8 (`packed`).
+    #[derive(Debug, PartialEq)]
+    struct KeptAs {
+        narrow: bool,
+        packed: bool,
+    }
+
     /// `input` kept in blocks of 7,000 (`lines`: with their lines), drained in parts of
     /// 1,000, checked against a stable sort by instant (without lines: each line 0 or the
-    /// event's); whether it was kept in 16 or 24 bytes.
-    fn kept_and_drained(k: usize, input: &[Event], lines: bool) -> bool {
+    /// event's); how it was kept.
+    fn kept_and_drained(k: usize, input: &[Event], lines: bool) -> KeptAs {
         let mut want: Vec<Event> = input.to_vec();
         want.sort_by_key(|e| e.at);
         let mut kept = TimeBuckets::new(lines);
@@ -545,7 +665,10 @@ mod tests {
             kept.add(block.to_vec());
         }
         assert_eq!(kept.len(), input.len());
-        let narrow = kept.is_narrow();
+        let kept_as = KeptAs {
+            narrow: kept.is_narrow(),
+            packed: kept.is_packed(),
+        };
         let contacts = kept.stream_contacts();
         let mut got: Vec<Event> = Vec::new();
         kept.drain_sorted(1_000, &mut Vec::with_capacity, &mut |first, part| {
@@ -571,7 +694,7 @@ mod tests {
             let w = Event { line: g.line, ..*w };
             assert_eq!(fields(g), fields(&w), "shape {k}, event {i}, no lines");
         }
-        narrow
+        kept_as
     }
 
     #[test]
@@ -584,46 +707,91 @@ mod tests {
             e.stream += 1000;
             e.contact = e.stream % 700;
         }
-        assert!(!kept_and_drained(8, &input, false), "kept wide");
-        assert!(kept_and_drained(8, &input, true), "kept narrow with lines");
+        assert!(!kept_and_drained(8, &input, false).narrow, "kept wide");
+        assert!(
+            kept_and_drained(8, &input, true).narrow,
+            "kept narrow with lines"
+        );
+    }
+
+    /// Whole seconds over a month, shuffled, with ties (50,000 instants 51 s apart).
+    fn whole_seconds(i: u32) -> i64 {
+        ((i as u64 * 2_654_435_761) % 50_000) as i64 * 51_000_000
     }
 
     #[test]
-    fn kept_events_come_out_in_time_order_stably_in_parts_of_whole_instants() {
+    fn without_lines_a_cell_of_another_country_or_beyond_a_packed_slot_is_kept_compact() {
+        // Packed until a cell comes back with another country (which no reader gives), or
+        // until the cell beyond what 20 bits hold: compact from there on, every field right.
+        let mut input = events(60_000, whole_seconds);
+        input[45_123].country = Country::from_bytes(b"US").unwrap();
+        let compact = KeptAs {
+            narrow: true,
+            packed: false,
+        };
+        assert_eq!(kept_and_drained(10, &input, false), compact);
+        let cells = (1 << 20) + 3;
+        let mut input = events(cells, whole_seconds);
+        for (i, e) in input.iter_mut().enumerate() {
+            e.cell = i as u32;
+        }
+        assert_eq!(kept_and_drained(11, &input, false), compact);
+        let packed = KeptAs {
+            narrow: true,
+            packed: true,
+        };
+        assert_eq!(kept_and_drained(12, &input[..1 << 20], false), packed);
+    }
+
+    /// The instant of event `i` of a shape.
+    type Instants = fn(u32) -> i64;
+
+    /// The shapes of `kept_events_come_out_in_time_order_stably_in_parts_of_whole_instants`:
+    /// each event's instant, whether kept narrow, and without lines packed.
+    fn shapes() -> [(Instants, bool, bool); 11] {
         // Shuffled over a month (with ties), newest first over a week (ties cut between
         // lists), a month of instants starting in its middle then going back, a span of
         // centuries (buckets widened), negative and extreme instants, one instant only
         // (newest first as well as in order), newest first until its last event, a month
-        // with one event's day far from its instant late in the log.
-        let shapes: [(&dyn Fn(u32) -> i64, bool); 8] = [
+        // with one event's day far from its instant late in the log; whole seconds shuffled
+        // over a month (with ties), the same with one instant not a whole second late in the
+        // log, and whole seconds over 5 hours (12,000 events a bucket: one fine bucket a
+        // second). Whether each is kept narrow, and without lines packed (whole seconds; a
+        // log newest first keeps its lists as they come, whatever their instants).
+        [
             (
-                &|i| ((i as u64 * 2_654_435_761) % 50_000) as i64 * (720 * HOUR / 50_000),
+                |i| ((i as u64 * 2_654_435_761) % 50_000) as i64 * (720 * HOUR / 50_000),
                 true,
-            ),
-            (
-                &|i| 1_800_000_000_000_000 - (i as i64 / 3) * 1_000_000,
-                true,
-            ),
-            (
-                &|i| 1_800_000_000_000_000 + ((i as i64 * 7919) % 1000 - 500) * HOUR,
-                true,
-            ),
-            (
-                &|i| ((i as i64 * 104_729) % 5_000) * (876_000 / 5_000) * HOUR,
                 false,
             ),
             (
-                &|i| match i % 4 {
+                |i| 1_800_000_000_000_000 - (i as i64 / 3) * 1_000_000,
+                true,
+                true,
+            ),
+            (
+                |i| 1_800_000_000_000_000 + ((i as i64 * 7919) % 1000 - 500) * HOUR,
+                true,
+                true,
+            ),
+            (
+                |i| ((i as i64 * 104_729) % 5_000) * (876_000 / 5_000) * HOUR,
+                false,
+                false,
+            ),
+            (
+                |i| match i % 4 {
                     0 => i64::MIN + i as i64,
                     1 => i64::MAX - i as i64,
                     2 => -(i as i64) * 1_000_003,
                     _ => 5,
                 },
                 false,
+                false,
             ),
-            (&|_| 42, true),
+            (|_| 42, true, true),
             (
-                &|i| {
+                |i| {
                     if i < 59_999 {
                         1_000_000 - i as i64 / 3
                     } else {
@@ -631,24 +799,41 @@ mod tests {
                     }
                 },
                 true,
-            ),
-            (
-                &|i| ((i as u64 * 2_654_435_761) % 50_000) as i64 * (720 * HOUR / 50_000),
                 false,
             ),
-        ];
-        for (k, (at, narrow)) in shapes.iter().enumerate() {
+            (
+                |i| ((i as u64 * 2_654_435_761) % 50_000) as i64 * (720 * HOUR / 50_000),
+                false,
+                false,
+            ),
+            (whole_seconds, true, true),
+            (whole_seconds, true, false),
+            (
+                |i| 1_800_000_000_000_000 + whole_seconds(i) / 51 % 18_000_000_000,
+                true,
+                true,
+            ),
+        ]
+    }
+
+    #[test]
+    fn kept_events_come_out_in_time_order_stably_in_parts_of_whole_instants() {
+        for (k, (at, narrow, packed)) in shapes().into_iter().enumerate() {
             let mut input = events(60_000, at);
             if k == 7 {
                 // A day 200 days from its instant: no narrow slot holds it.
                 input[45_123].day += 200;
             }
+            if k == 9 {
+                // An instant a microsecond past its second: no packed slot holds it.
+                input[45_123].at += 1;
+            }
             for lines in [true, false] {
-                assert_eq!(
-                    kept_and_drained(k, &input, lines),
-                    *narrow,
-                    "shape {k}: kept narrow"
-                );
+                let want = KeptAs {
+                    narrow,
+                    packed: packed && !lines,
+                };
+                assert_eq!(kept_and_drained(k, &input, lines), want, "shape {k}");
             }
         }
     }

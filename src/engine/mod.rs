@@ -368,10 +368,15 @@ impl<S: Default + Clone> Streams<S> {
     /// Once on huge pages the states move at most once more (`make_room_ahead`): each move
     /// at 4x left the array moved from as fresh pages written for nothing (a million streams
     /// of 32 bytes: 8 MB an engine state, on every log with as many contacts).
+    /// Where this thread was told how many streams the log has (`expect_streams`), room for
+    /// all of them at the first growth: one array, never moved (a log read before it is
+    /// billed, out of time order, met its streams in no order, so the states grew and moved
+    /// several times early on, each move a copy into fresh pages).
     #[cold]
     #[inline(never)]
     fn grow(&mut self, len: usize) {
-        let len = len.max(self.states.len() + STREAMS_AT_A_TIME);
+        let expected = EXPECTED_STREAMS.with(std::cell::Cell::get);
+        let len = len.max(self.states.len() + STREAMS_AT_A_TIME).max(expected);
         crate::huge_pages::make_room_ahead(&mut self.states, len);
         self.states.resize(len, S::default());
     }
@@ -379,6 +384,19 @@ impl<S: Default + Clone> Streams<S> {
 
 /// How many stream states `Streams` adds at a time (of 32 bytes at most: 128 KB).
 const STREAMS_AT_A_TIME: usize = 4096;
+
+thread_local! {
+    /// How many streams the log has, where this thread knows it before billing (0: not
+    /// known): `Streams::grow` makes room for them all at once.
+    static EXPECTED_STREAMS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Tells the engines that grow their stream states on this thread how many streams the
+/// log has (a log kept and billed once read: `pipeline::bill_kept`). Only a size: a stream
+/// beyond it still grows the states.
+pub fn expect_streams(streams: usize) {
+    EXPECTED_STREAMS.with(|e| e.set(streams));
+}
 
 #[cfg(test)]
 mod tests {
@@ -495,6 +513,38 @@ mod tests {
         assert_eq!(*s.get(&on_stream(STREAMS_AT_A_TIME as u32 + 5)), 9);
         assert_eq!(*s.get(&on_stream(far)), 1);
         assert_eq!(*s.get(&on_stream(far - 1)), 0);
+    }
+
+    /// Told how many streams the log has, the states make room for all of them at the first
+    /// stream and never move; each stream's state is its own, and a stream beyond them grows
+    /// them still.
+    #[test]
+    fn told_the_streams_the_states_make_room_for_them_once() {
+        std::thread::spawn(|| {
+            expect_streams(10_000);
+            let mut s: Streams<u64> = Streams::new();
+            *s.get(&on_stream(7_000)) = 5;
+            // 10,000 states, not 7,001 + 4,096
+            assert_eq!(s.states.len(), 10_000);
+            let at = s.states.as_ptr();
+            *s.get(&on_stream(9_999)) = 6;
+            *s.get(&on_stream(0)) += 1;
+            assert_eq!(s.states.as_ptr(), at);
+            assert_eq!(
+                (*s.get(&on_stream(7_000)), *s.get(&on_stream(9_999))),
+                (5, 6)
+            );
+            assert_eq!((*s.get(&on_stream(0)), *s.get(&on_stream(1))), (1, 0));
+            // Stream 10,000 is beyond them: 4,096 more states.
+            *s.get(&on_stream(10_000)) = 8;
+            assert_eq!(s.states.len(), 10_000 + STREAMS_AT_A_TIME);
+            assert_eq!(
+                (*s.get(&on_stream(10_000)), *s.get(&on_stream(7_000))),
+                (8, 5)
+            );
+        })
+        .join()
+        .unwrap();
     }
 
     /// Past the size where the states move onto huge pages (4 MB: 2^19 states of 8 bytes),

@@ -1,13 +1,39 @@
-//! How a kept event is held while a log out of time order is read (issue 24): in 16 bytes
-//! (`Compact`) when nothing shows the events' lines (no sink: the ledger, explain and reconcile
-//! have one), the contact being its stream's; in 24 bytes (`Narrow`) with the line and the
-//! contact; either wherever that says everything, as it is (`Wide`, 32 bytes) for the rest.
-//! Ten million events are 160 MB (or 80 MB) fewer to fault in, write and read back.
+//! How a kept event is held while a log out of time order is read (issue 24): in 8 bytes
+//! (`Packed`) when nothing shows the events' lines and the log's instants are whole seconds
+//! (most logs), the contact being its stream's and the country its cell's; in 16 bytes
+//! (`Compact`) without the line and the contact for any instant; in 24 bytes (`Narrow`) with
+//! the line and the contact (a sink shows them: the ledger, explain and reconcile); each
+//! wherever that says everything, as it is (`Wide`, 32 bytes) for the rest. Ten million
+//! events are 240 MB (or 160, or 80) fewer to fault in, write and read back.
 
 use crate::event::{Country, Direction, Event, Kind};
 
+/// Where a bucket's instants start, as the forms read their slots from it (16 bytes: a
+/// bucket's head is then a cache line).
+#[derive(Clone, Copy)]
+pub(super) struct Origin {
+    /// The bucket's first instant (microseconds).
+    pub base: i64,
+    /// The UTC day of `base`.
+    pub day: i32,
+    /// How far `base` is past its whole second, in microseconds (`Packed` counts seconds).
+    pub past_second: u32,
+}
+
+impl Origin {
+    pub fn of(base: i64) -> Origin {
+        Origin {
+            base,
+            day: utc_day(base),
+            past_second: base.rem_euclid(MICROS_PER_SECOND) as u32,
+        }
+    }
+}
+
+const MICROS_PER_SECOND: i64 = 1_000_000;
+
 /// A form of a kept event: `Slot`, and how an event goes in and comes back out, in a bucket
-/// whose instants start at `base` (on the UTC day `day`).
+/// of origin `o`.
 pub(super) trait Form {
     type Slot: Copy;
     /// Whether its buckets may be widened (`Buckets::coarsen`): a narrow slot keeps only the
@@ -16,11 +42,27 @@ pub(super) trait Form {
     /// Whether a slot holds the contact; else it is noted by stream as the event is kept
     /// (`note_contact`), and the event comes back with `UNKNOWN_CONTACT`.
     const KEEPS_CONTACT: bool;
+    /// Whether a slot holds the country; else it is noted by cell as the event is kept
+    /// (`note_country`: a cell is one account's month in one country).
+    const KEEPS_COUNTRY: bool = true;
+    /// The streams and cells a slot holds (below these ids), checked as each is noted.
+    const MOST_STREAMS: u32 = u32::MAX;
+    const MOST_CELLS: u32 = u32::MAX;
+    /// For a form whose slots hold their instant as a whole second (`second`): how many
+    /// seconds a bucket spans, so that a count by second puts a bucket in time order with
+    /// nothing left to sort; else 0.
+    const SECONDS: usize = 0;
     /// The slot for `e`, unless this form cannot hold it.
-    fn pack(e: &Event, day: i32) -> Option<Self::Slot>;
+    fn pack(e: &Event, o: &Origin) -> Option<Self::Slot>;
     /// The instant of a slot.
-    fn at(s: &Self::Slot, base: i64) -> i64;
-    fn unpack(s: &Self::Slot, base: i64, day: i32) -> Event;
+    fn at(s: &Self::Slot, o: &Origin) -> i64;
+    /// The second of a slot from the whole second at or before its bucket's first instant,
+    /// below `SECONDS`.
+    fn second(_s: &Self::Slot) -> usize {
+        0
+    }
+    /// The event of a slot; `countries`: each cell's country, for a form that does not keep it.
+    fn unpack(s: &Self::Slot, o: &Origin, countries: &[Country]) -> Event;
 }
 
 /// The contact of an event that comes back from a compact slot: its stream's is kept apart
@@ -41,6 +83,22 @@ pub(super) fn note_contact(contacts: &mut Vec<u32>, e: &Event) -> bool {
         return false;
     }
     contacts.push(e.contact);
+    true
+}
+
+/// Notes `e`'s country as its cell's (a cell is one account's month in one country) if `e`
+/// is the first event of its cell; false if the cell is beyond the next one (the reader
+/// numbers cells as they first come, as streams) or noted with another country.
+#[inline(always)]
+pub(super) fn note_country(countries: &mut Vec<Country>, e: &Event) -> bool {
+    let cell = e.cell as usize;
+    if let Some(&country) = countries.get(cell) {
+        return country == e.country;
+    }
+    if cell > countries.len() {
+        return false;
+    }
+    countries.push(e.country);
     true
 }
 
@@ -80,6 +138,47 @@ pub(super) struct Compact {
     day_direction: u8,
 }
 
+/// 8 bytes, for events whose line nothing shows, in a log whose instants are whole seconds:
+/// a `Compact` slot without the country (its cell's, `note_country`), the instant as the
+/// second from the bucket's (13 bits: a bucket is 4,295 seconds), the stream in 24 bits, the
+/// cell in 20, the kind in 3, the direction and the day's difference from the bucket's UTC
+/// day (-4 to 3: a zone is less than a day away) in 4. Half a compact slot's bytes to fault
+/// in, write and read back, and a bucket sorted by one count of its seconds.
+#[derive(Clone, Copy)]
+pub(super) struct Packed(u64);
+
+/// Where `Packed`'s fields lie in its word, from the top: the second first.
+const SECOND_AT: u32 = 51;
+const STREAM_AT: u32 = 27;
+const CELL_AT: u32 = 7;
+const KIND_AT: u32 = 4;
+const DIRECTION_AT: u32 = 3;
+/// The largest stream and cell a packed slot holds, and its days' offset from the bucket's.
+const PACKED_STREAMS: u32 = 1 << (SECOND_AT - STREAM_AT);
+const PACKED_CELLS: u32 = 1 << (STREAM_AT - CELL_AT);
+const PACKED_DAY_OFFSET: i32 = 4;
+const PACKED_DAYS: u32 = 1 << DIRECTION_AT;
+
+/// The kinds by their discriminant (`kind as u8`), which a packed slot keeps in 3 bits.
+const KINDS: [Kind; 8] = [
+    Kind::Marketing,
+    Kind::Utility,
+    Kind::Authentication,
+    Kind::Template,
+    Kind::FreeForm,
+    Kind::Welcome,
+    Kind::NotDelivered,
+    Kind::EntryPoint,
+];
+
+const _: () = {
+    let mut i = 0;
+    while i < KINDS.len() {
+        assert!(KINDS[i] as usize == i);
+        i += 1;
+    }
+};
+
 /// Any event, as it is.
 pub(super) enum Wide {}
 
@@ -111,29 +210,29 @@ impl Form for Compact {
     const KEEPS_CONTACT: bool = false;
 
     #[inline(always)]
-    fn pack(e: &Event, day: i32) -> Option<Compact> {
+    fn pack(e: &Event, o: &Origin) -> Option<Compact> {
         Some(Compact {
             stream: e.stream,
             cell: e.cell,
             at: e.at as u32,
             country: e.country,
             kind: e.kind,
-            day_direction: day_direction(e, day)?,
+            day_direction: day_direction(e, o.day)?,
         })
     }
 
     #[inline(always)]
-    fn at(s: &Compact, base: i64) -> i64 {
-        base | i64::from(s.at)
+    fn at(s: &Compact, o: &Origin) -> i64 {
+        o.base | i64::from(s.at)
     }
 
     /// The event with line 0 (nothing reads it without a sink) and `UNKNOWN_CONTACT`: no
     /// look-up per event, only where a contact is named (`StreamContacts`).
     #[inline(always)]
-    fn unpack(s: &Compact, base: i64, day: i32) -> Event {
-        let (day, direction) = day_and_direction(s.day_direction, day);
+    fn unpack(s: &Compact, o: &Origin, _countries: &[Country]) -> Event {
+        let (day, direction) = day_and_direction(s.day_direction, o.day);
         Event {
-            at: Compact::at(s, base),
+            at: Compact::at(s, o),
             day,
             line: 0,
             contact: UNKNOWN_CONTACT,
@@ -152,7 +251,7 @@ impl Form for Narrow {
     const KEEPS_CONTACT: bool = true;
 
     #[inline(always)]
-    fn pack(e: &Event, day: i32) -> Option<Narrow> {
+    fn pack(e: &Event, o: &Origin) -> Option<Narrow> {
         Some(Narrow {
             at: e.at as u32,
             line: e.line,
@@ -161,20 +260,20 @@ impl Form for Narrow {
             cell: e.cell,
             country: e.country,
             kind: e.kind,
-            day_direction: day_direction(e, day)?,
+            day_direction: day_direction(e, o.day)?,
         })
     }
 
     #[inline(always)]
-    fn at(s: &Narrow, base: i64) -> i64 {
-        base | i64::from(s.at)
+    fn at(s: &Narrow, o: &Origin) -> i64 {
+        o.base | i64::from(s.at)
     }
 
     #[inline(always)]
-    fn unpack(s: &Narrow, base: i64, day: i32) -> Event {
-        let (day, direction) = day_and_direction(s.day_direction, day);
+    fn unpack(s: &Narrow, o: &Origin, _countries: &[Country]) -> Event {
+        let (day, direction) = day_and_direction(s.day_direction, o.day);
         Event {
-            at: Narrow::at(s, base),
+            at: Narrow::at(s, o),
             day,
             line: s.line,
             contact: s.contact,
@@ -193,18 +292,85 @@ impl Form for Wide {
     const KEEPS_CONTACT: bool = true;
 
     #[inline(always)]
-    fn pack(e: &Event, _day: i32) -> Option<Event> {
+    fn pack(e: &Event, _o: &Origin) -> Option<Event> {
         Some(*e)
     }
 
     #[inline(always)]
-    fn at(e: &Event, _base: i64) -> i64 {
+    fn at(e: &Event, _o: &Origin) -> i64 {
         e.at
     }
 
     #[inline(always)]
-    fn unpack(e: &Event, _base: i64, _day: i32) -> Event {
+    fn unpack(e: &Event, _o: &Origin, _countries: &[Country]) -> Event {
         *e
+    }
+}
+
+impl Form for Packed {
+    type Slot = Packed;
+    const COARSENS: bool = false;
+    const KEEPS_CONTACT: bool = false;
+    const KEEPS_COUNTRY: bool = false;
+    const MOST_STREAMS: u32 = PACKED_STREAMS;
+    const MOST_CELLS: u32 = PACKED_CELLS;
+    /// A bucket's 2^32 microseconds from the whole second before it: 4,296 seconds begun.
+    const SECONDS: usize = ((1u64 << NARROW_SHIFT) / MICROS_PER_SECOND as u64) as usize + 2;
+
+    /// Unless the instant is not a whole second or the day is beyond what the slot holds.
+    /// The stream and the cell are checked as they are noted (`MOST_STREAMS`, `MOST_CELLS`),
+    /// and the second is below `SECONDS` in any bucket (its 2^32 microseconds from
+    /// `o.base`, `o.past_second` from the second before it).
+    #[inline(always)]
+    fn pack(e: &Event, o: &Origin) -> Option<Packed> {
+        let micros = e.at.wrapping_sub(o.base) as u64 + u64::from(o.past_second);
+        let second = micros / MICROS_PER_SECOND as u64;
+        let day = e.day.wrapping_sub(o.day).wrapping_add(PACKED_DAY_OFFSET) as u32;
+        let fits = second * MICROS_PER_SECOND as u64 == micros && day < PACKED_DAYS;
+        fits.then(|| {
+            Packed(
+                second << SECOND_AT
+                    | u64::from(e.stream) << STREAM_AT
+                    | u64::from(e.cell) << CELL_AT
+                    | u64::from(e.kind as u8) << KIND_AT
+                    | u64::from(e.direction == Direction::Outbound) << DIRECTION_AT
+                    | u64::from(day),
+            )
+        })
+    }
+
+    #[inline(always)]
+    fn at(s: &Packed, o: &Origin) -> i64 {
+        let micros = Packed::second(s) as i64 * MICROS_PER_SECOND - i64::from(o.past_second);
+        o.base.wrapping_add(micros)
+    }
+
+    #[inline(always)]
+    fn second(s: &Packed) -> usize {
+        (s.0 >> SECOND_AT) as usize
+    }
+
+    /// The event with line 0 and `UNKNOWN_CONTACT`, as from a compact slot; its country its
+    /// cell's.
+    #[inline(always)]
+    fn unpack(s: &Packed, o: &Origin, countries: &[Country]) -> Event {
+        let field = |at: u32, bits: u32| (s.0 >> at) as u32 & ((1 << bits) - 1);
+        let cell = field(CELL_AT, STREAM_AT - CELL_AT);
+        let direction = match field(DIRECTION_AT, 1) {
+            0 => Direction::Inbound,
+            _ => Direction::Outbound,
+        };
+        Event {
+            at: Packed::at(s, o),
+            day: o.day + field(0, DIRECTION_AT) as i32 - PACKED_DAY_OFFSET,
+            line: 0,
+            contact: UNKNOWN_CONTACT,
+            stream: field(STREAM_AT, SECOND_AT - STREAM_AT),
+            cell,
+            country: countries[cell as usize],
+            direction,
+            kind: KINDS[field(KIND_AT, CELL_AT - KIND_AT) as usize],
+        }
     }
 }
 
@@ -225,17 +391,20 @@ mod tests {
         format!("{a:?}") == format!("{b:?}")
     }
 
+    /// The origin of the bucket `at` is in.
+    fn origin(at: i64) -> Origin {
+        Origin::of(at >> NARROW_SHIFT << NARROW_SHIFT)
+    }
+
     /// `e` through a narrow slot of the bucket `e.at` is in.
     fn narrow(e: &Event) -> Option<Event> {
-        let base = e.at >> NARROW_SHIFT << NARROW_SHIFT;
-        let day = utc_day(base);
-        Narrow::pack(e, day).map(|s| Narrow::unpack(&s, base, day))
+        let o = origin(e.at);
+        Narrow::pack(e, &o).map(|s| Narrow::unpack(&s, &o, &[]))
     }
 
     /// `e` through a compact slot of the bucket `e.at` is in, its contact noted by stream.
     fn compact(e: &Event) -> Option<Event> {
-        let base = e.at >> NARROW_SHIFT << NARROW_SHIFT;
-        let day = utc_day(base);
+        let o = origin(e.at);
         let mut contacts = vec![7; e.stream as usize];
         if let Some(before) = (e.stream as usize).checked_sub(1) {
             // A stream beyond the next one: not noted.
@@ -243,8 +412,8 @@ mod tests {
         }
         assert!(note_contact(&mut contacts, e));
         assert!(note_contact(&mut contacts, &Event { contact: 8, ..*e }));
-        let s = Compact::pack(e, day)?;
-        let back = Compact::unpack(&s, base, day);
+        let s = Compact::pack(e, &o)?;
+        let back = Compact::unpack(&s, &o, &[]);
         assert_eq!(back.contact, UNKNOWN_CONTACT);
         Some(Event {
             contact: contacts[back.stream as usize],
@@ -258,14 +427,107 @@ mod tests {
     }
 
     #[test]
-    fn a_narrow_slot_is_24_bytes_and_a_compact_one_16() {
+    fn a_narrow_slot_is_24_bytes_a_compact_one_16_and_a_packed_one_8() {
         assert_eq!(std::mem::size_of::<Narrow>(), 24);
         assert_eq!(std::mem::size_of::<Compact>(), 16);
         assert_eq!(std::mem::align_of::<Compact>(), 16);
+        assert_eq!(std::mem::size_of::<Packed>(), 8);
+        assert_eq!(std::mem::size_of::<Origin>(), 16);
+    }
+
+    /// `e` through a packed slot of the bucket of origin `o`: its second there, and the
+    /// event back (its country its cell's in `countries`).
+    fn packed(e: &Event, o: &Origin, countries: &[Country]) -> Option<(usize, Event)> {
+        let s = Packed::pack(e, o)?;
+        assert_eq!(Packed::at(&s, o), e.at);
+        Some((Packed::second(&s), Packed::unpack(&s, o, countries)))
     }
 
     #[test]
-    fn every_field_comes_back_from_a_narrow_or_compact_slot() {
+    fn a_packed_slot_keeps_a_whole_second_of_its_bucket_and_the_country_of_its_cell() {
+        // Bucket 5 starts at 5 x 2^32 = 21,474,836,480 us: 836,480 us past the second
+        // 21,474 s, on day 0 (1970-01-01).
+        let o = origin(5 << 32);
+        assert_eq!((o.base, o.day, o.past_second), (21_474_836_480, 0, 836_480));
+        let de = Country::parse("DE").unwrap();
+        let countries = [Country::parse("AZ").unwrap(), de];
+        let template = Event {
+            at: 21_480_000_000,
+            day: 0,
+            line: 9,
+            contact: 4,
+            stream: (1 << 24) - 1,
+            cell: 1,
+            country: de,
+            direction: Direction::Outbound,
+            kind: Kind::EntryPoint,
+        };
+        // 21,480 s is the sixth second after 21,474 s; the first in the bucket, 21,475 s, is
+        // second 1; its last, 25,769 s (the bucket ends at 25,769,803,775 us), second 4,295.
+        for (at, second) in [(21_480, 6), (21_475, 1), (25_769, 4_295)] {
+            let e = Event {
+                at: at * 1_000_000,
+                ..template
+            };
+            let (got, back) = packed(&e, &o, &countries).unwrap();
+            assert_eq!(got, second, "{at} s");
+            assert!(same(
+                &back,
+                &Event {
+                    line: 0,
+                    contact: UNKNOWN_CONTACT,
+                    ..e
+                }
+            ));
+        }
+        const { assert!(Packed::SECONDS > 4_295) };
+        // Not a whole second: refused.
+        let e = Event {
+            at: template.at + 1,
+            ..template
+        };
+        assert!(packed(&e, &o, &countries).is_none());
+        // Days from -4 to 3 of the bucket's, no further.
+        for day in [-4, -1, 0, 2, 3] {
+            let e = Event { day, ..template };
+            assert_eq!(packed(&e, &o, &countries).unwrap().1.day, day);
+        }
+        for day in [-5, 4, 100] {
+            assert!(packed(&Event { day, ..template }, &o, &countries).is_none());
+        }
+        // Before 1970: bucket -1 starts at -4,294,967,296 us, 32,704 us past -4,295 s, on
+        // day -1; -4,294 s is its second 1.
+        let o = origin(-1 << 32);
+        assert_eq!((o.day, o.past_second), (-1, 32_704));
+        let e = Event {
+            at: -4_294_000_000,
+            day: -1,
+            ..template
+        };
+        assert_eq!(packed(&e, &o, &countries).unwrap().0, 1);
+    }
+
+    #[test]
+    fn a_cells_country_is_noted_once_and_held_to() {
+        let (de, az) = (Country::parse("DE").unwrap(), Country::parse("AZ").unwrap());
+        let on = |cell, country| Event {
+            cell,
+            country,
+            ..Script::new().inbound().events()[0]
+        };
+        let mut countries = Vec::new();
+        assert!(note_country(&mut countries, &on(0, de)));
+        assert!(note_country(&mut countries, &on(1, az)));
+        assert!(note_country(&mut countries, &on(0, de)));
+        assert_eq!(countries, [de, az]);
+        // Another country for cell 0, a cell beyond the next: refused.
+        assert!(!note_country(&mut countries, &on(0, az)));
+        assert!(!note_country(&mut countries, &on(3, az)));
+        assert_eq!(countries, [de, az]);
+    }
+
+    #[test]
+    fn every_field_comes_back_from_a_narrow_compact_or_packed_slot() {
         let template = Script::new().at("2026-03-02 23:59").inbound().events()[0];
         let kinds = [
             Kind::FreeForm,
@@ -291,7 +553,31 @@ mod tests {
                 };
                 assert!(same(&narrow(&e).unwrap(), &e), "{e:?}");
                 assert!(same(&compact(&e).unwrap(), &without_line(&e)), "{e:?}");
-                assert!(same(&Wide::unpack(&Wide::pack(&e, 0).unwrap(), 0, 0), &e));
+                // A packed slot holds streams and cells below 2^24 and 2^20 (checked as
+                // they are noted), its country that of its cell.
+                let e = Event {
+                    stream: e.stream << 17 | i as u32,
+                    cell: e.cell >> 12,
+                    ..e
+                };
+                let countries = vec![e.country; e.cell as usize + 1];
+                let (_, back) = packed(&e, &origin(e.at), &countries).unwrap();
+                let contact = UNKNOWN_CONTACT;
+                assert!(
+                    same(
+                        &back,
+                        &Event {
+                            line: 0,
+                            contact,
+                            ..e
+                        }
+                    ),
+                    "{e:?}"
+                );
+                assert!(same(
+                    &Wide::unpack(&Wide::pack(&e, &origin(0)).unwrap(), &origin(5), &[]),
+                    &e
+                ));
             }
         }
     }
@@ -338,7 +624,7 @@ mod tests {
             ..template
         };
         assert!(same(
-            &Wide::unpack(&Wide::pack(&extreme, 0).unwrap(), 5, 7),
+            &Wide::unpack(&Wide::pack(&extreme, &origin(0)).unwrap(), &origin(7), &[]),
             &extreme
         ));
         assert!(narrow(&Event { day: 5, ..extreme }).is_none());
