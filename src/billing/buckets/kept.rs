@@ -12,21 +12,29 @@ use crate::event::{Country, Direction, Event, Kind};
 /// bucket's head is then a cache line).
 #[derive(Clone, Copy)]
 pub(super) struct Origin {
-    /// The bucket's first instant (microseconds).
-    pub base: i64,
-    /// The UTC day of `base`.
+    /// The whole second at or before the bucket's first instant (microseconds): kept rather
+    /// than the first instant, as `Packed` counts seconds from it at every event.
+    pub start: i64,
+    /// The UTC day of the bucket's first instant.
     pub day: i32,
-    /// How far `base` is past its whole second, in microseconds (`Packed` counts seconds).
+    /// How far the bucket's first instant is past `start`, in microseconds.
     pub past_second: u32,
 }
 
 impl Origin {
     pub fn of(base: i64) -> Origin {
+        let past_second = base.rem_euclid(MICROS_PER_SECOND);
         Origin {
-            base,
+            start: base.wrapping_sub(past_second),
             day: utc_day(base),
-            past_second: base.rem_euclid(MICROS_PER_SECOND) as u32,
+            past_second: past_second as u32,
         }
+    }
+
+    /// The bucket's first instant (microseconds).
+    #[inline(always)]
+    pub fn base(&self) -> i64 {
+        self.start.wrapping_add(i64::from(self.past_second))
     }
 }
 
@@ -157,6 +165,33 @@ const DIRECTION_AT: u32 = 3;
 const PACKED_STREAMS: u32 = 1 << (SECOND_AT - STREAM_AT);
 const PACKED_CELLS: u32 = 1 << (STREAM_AT - CELL_AT);
 const PACKED_DAY_OFFSET: i32 = 4;
+const PACKED_SECONDS: u64 = 1 << (64 - SECOND_AT);
+
+/// The inverse of 15,625 (a million's odd factor: a million is 2^6 x 15,625) modulo 2^64,
+/// by Newton's iteration (each step doubles the bits that are right; 15,625 is its own
+/// inverse modulo 8).
+const INVERSE_15625: u64 = {
+    let mut inverse: u64 = 15_625;
+    let mut i = 0;
+    while i < 5 {
+        inverse = inverse.wrapping_mul(2u64.wrapping_sub(15_625u64.wrapping_mul(inverse)));
+        i += 1;
+    }
+    assert!(inverse.wrapping_mul(15_625) == 1);
+    inverse
+};
+
+/// `micros` in seconds if it is whole seconds, else a number of 2^44 or more (beyond any
+/// bucket's). A multiply and a rotation where a division and its check took a multiply
+/// (high half), a shift, a multiply and a compare: `micros` times the inverse of 15,625 is
+/// `micros / 15,625` when that is exact, with its six low bits those of `micros`; rotated
+/// right by six, the seconds if those bits are 0, else a low bit moved to the top. And if
+/// 15,625 does not divide it, the product is above 2^64 / 15,625 (the products of the
+/// exact quotients below it are the multiples of 15,625 there), rotated still 2^44 or more.
+#[inline(always)]
+fn exact_seconds(micros: u64) -> u64 {
+    micros.wrapping_mul(INVERSE_15625).rotate_right(6)
+}
 const PACKED_DAYS: u32 = 1 << DIRECTION_AT;
 
 /// The kinds by their discriminant (`kind as u8`), which a packed slot keeps in 3 bits.
@@ -223,7 +258,7 @@ impl Form for Compact {
 
     #[inline(always)]
     fn at(s: &Compact, o: &Origin) -> i64 {
-        o.base | i64::from(s.at)
+        o.base() | i64::from(s.at)
     }
 
     /// The event with line 0 (nothing reads it without a sink) and `UNKNOWN_CONTACT`: no
@@ -266,7 +301,7 @@ impl Form for Narrow {
 
     #[inline(always)]
     fn at(s: &Narrow, o: &Origin) -> i64 {
-        o.base | i64::from(s.at)
+        o.base() | i64::from(s.at)
     }
 
     #[inline(always)]
@@ -319,14 +354,13 @@ impl Form for Packed {
 
     /// Unless the instant is not a whole second or the day is beyond what the slot holds.
     /// The stream and the cell are checked as they are noted (`MOST_STREAMS`, `MOST_CELLS`),
-    /// and the second is below `SECONDS` in any bucket (its 2^32 microseconds from
-    /// `o.base`, `o.past_second` from the second before it).
+    /// and the second is below `SECONDS` in any bucket (its 2^32 microseconds from its
+    /// first instant, `o.past_second` from `o.start`).
     #[inline(always)]
     fn pack(e: &Event, o: &Origin) -> Option<Packed> {
-        let micros = e.at.wrapping_sub(o.base) as u64 + u64::from(o.past_second);
-        let second = micros / MICROS_PER_SECOND as u64;
+        let second = exact_seconds(e.at.wrapping_sub(o.start) as u64);
         let day = e.day.wrapping_sub(o.day).wrapping_add(PACKED_DAY_OFFSET) as u32;
-        let fits = second * MICROS_PER_SECOND as u64 == micros && day < PACKED_DAYS;
+        let fits = second < PACKED_SECONDS && day < PACKED_DAYS;
         fits.then(|| {
             Packed(
                 second << SECOND_AT
@@ -341,8 +375,8 @@ impl Form for Packed {
 
     #[inline(always)]
     fn at(s: &Packed, o: &Origin) -> i64 {
-        let micros = Packed::second(s) as i64 * MICROS_PER_SECOND - i64::from(o.past_second);
-        o.base.wrapping_add(micros)
+        o.start
+            .wrapping_add(Packed::second(s) as i64 * MICROS_PER_SECOND)
     }
 
     #[inline(always)]
@@ -448,7 +482,11 @@ mod tests {
         // Bucket 5 starts at 5 x 2^32 = 21,474,836,480 us: 836,480 us past the second
         // 21,474 s, on day 0 (1970-01-01).
         let o = origin(5 << 32);
-        assert_eq!((o.base, o.day, o.past_second), (21_474_836_480, 0, 836_480));
+        assert_eq!(
+            (o.base(), o.day, o.past_second),
+            (21_474_836_480, 0, 836_480)
+        );
+        assert_eq!(o.start, 21_474_000_000);
         let de = Country::parse("DE").unwrap();
         let countries = [Country::parse("AZ").unwrap(), de];
         let template = Event {
@@ -505,6 +543,28 @@ mod tests {
             ..template
         };
         assert_eq!(packed(&e, &o, &countries).unwrap().0, 1);
+    }
+
+    #[test]
+    fn whole_seconds_are_counted_and_any_other_span_is_beyond_a_bucket() {
+        // 15,625 x 8,723,391,485,480,952,121 is 7,389 x 2^64 + 1.
+        assert_eq!(INVERSE_15625, 8_723_391_485_480_952_121);
+        for (micros, seconds) in [(0, 0), (1_000_000, 1), (4_295_000_000, 4_295)] {
+            assert_eq!(exact_seconds(micros), seconds, "{micros}");
+        }
+        // A microsecond off, a multiple of 15,625 us or of 64 us only, the largest span of
+        // a bucket (2^32 + 999,999 us) not whole: none below 2^44.
+        for micros in [
+            1,
+            999_999,
+            1_000_001,
+            15_625,
+            64,
+            4_295_967_295,
+            4_295_999_999,
+        ] {
+            assert!(exact_seconds(micros) >= 1 << 44, "{micros}");
+        }
     }
 
     #[test]
