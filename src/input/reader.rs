@@ -1690,10 +1690,9 @@ mod tests {
         read_from("t.csv".into(), text.as_bytes(), &opts)
     }
 
-    /// Blocks converted on racing threads, the later block first: its accounts take the
-    /// first keys, yet ids (accounts, account-months, cells) follow the rows' order.
-    #[test]
-    fn ids_follow_first_appearance_whatever_the_keys() {
+    /// A log of four columns (timestamp, contact, direction, account), with what a parser of
+    /// it borrows.
+    fn four_columns() -> (Vec<String>, Columns, CallingCodes, AccountKeys, ReadOptions) {
         let header: Vec<String> = ["timestamp", "contact", "direction", "account"]
             .map(String::from)
             .into();
@@ -1706,6 +1705,14 @@ mod tests {
             AccountKeys::default(),
             ReadOptions::default(),
         );
+        (header, columns, codes, keys, opts)
+    }
+
+    /// Blocks converted on racing threads, the later block first: its accounts take the
+    /// first keys, yet ids (accounts, account-months, cells) follow the rows' order.
+    #[test]
+    fn ids_follow_first_appearance_whatever_the_keys() {
+        let (header, columns, codes, keys, opts) = four_columns();
         let parser = parser(&columns, &codes, &keys, &opts, (b',', None));
         let block = |first_line: u64, rows: &[(&str, &str)]| {
             let text: String = (rows.iter())
@@ -1750,18 +1757,7 @@ mod tests {
     /// at 0), inbound on even rows, account a on every third row, else b.
     #[test]
     fn blocks_of_every_length_around_the_rows_ahead_add_every_row_once() {
-        let header: Vec<String> = ["timestamp", "contact", "direction", "account"]
-            .map(String::from)
-            .into();
-        let columns = Columns {
-            index: locate_columns(&header, &[], Error::Usage).unwrap(),
-            count: header.len(),
-        };
-        let (codes, keys, opts) = (
-            CallingCodes::load(),
-            AccountKeys::default(),
-            ReadOptions::default(),
-        );
+        let (header, columns, codes, keys, opts) = four_columns();
         let parser = parser(&columns, &codes, &keys, &opts, (b',', None));
         let mut ids = Ids::new(Log::new("t.csv".into(), header), &keys);
         let (mut streams, mut inbound) = (HashMap::new(), HashMap::new());
