@@ -206,9 +206,9 @@ fn bill_kept<'m>(
             let (tx, rx) = sync_channel::<Arc<(u32, Vec<Event>)>>(BATCHES_AHEAD);
             senders.push(tx);
             handles.push(s.spawn(move || {
-                // The log is read: its engines' stream states made whole once.
-                crate::engine::expect_streams(log.streams as usize);
                 let mut replayer = Replayer::new(models, share, log, opts, sinks);
+                // The log is read: its engines' stream states made whole once.
+                replayer.expect_streams(log.streams as usize);
                 for part in rx {
                     replayer.bill_runs(part.0, &part.1, names);
                     if let Some((_, events)) = Arc::into_inner(part) {

@@ -156,6 +156,14 @@ impl<'m> Replayer<'m> {
         }
     }
 
+    /// Tells the engines how many streams the log has, where it is read before it is billed
+    /// (`Engine::expect_streams`).
+    pub(crate) fn expect_streams(&mut self, streams: usize) {
+        for (engine, _) in &mut self.groups {
+            engine.expect_streams(streams);
+        }
+    }
+
     /// Tells the billers the streams whose business number the latest batch made known.
     pub(crate) fn fit_business_numbers(&mut self, pairs: &[(u32, u32)]) {
         if pairs.is_empty() {

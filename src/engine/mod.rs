@@ -289,6 +289,11 @@ pub trait Engine {
     /// and the accounts' names (by account id). Called before the events that use them.
     fn fit(&mut self, _cell_accounts: &[u32], _accounts: &[String]) {}
 
+    /// Takes note of how many streams the log has, where that is known before billing (a
+    /// log kept and billed once read: `pipeline::bill_kept`): the stream states are then
+    /// made for all of them at once (`Streams::expect`). An engine without them ignores it.
+    fn expect_streams(&mut self, _streams: usize) {}
+
     /// Runs `job` on this engine as its own type, so that the job's loop replays through it
     /// without a call through the trait object per event (`EngineJob`).
     fn run(&mut self, job: &mut dyn EngineJob);
@@ -324,17 +329,28 @@ pub fn same_engine(a: &Model, b: &Model) -> bool {
 /// in the replay loop.
 pub struct Streams<S> {
     states: Vec<S>,
+    /// How many streams the log has, where known before billing (0: not known).
+    expected: usize,
 }
 
 impl<S> Default for Streams<S> {
     fn default() -> Self {
-        Streams { states: Vec::new() }
+        Streams {
+            states: Vec::new(),
+            expected: 0,
+        }
     }
 }
 
 impl<S: Default + Clone> Streams<S> {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Notes that the log has `streams` streams: the first growth makes room for all of
+    /// them. Only a size: a stream beyond them still grows the states.
+    pub fn expect(&mut self, streams: usize) {
+        self.expected = streams;
     }
 
     /// Asks for the cache lines of `ev`'s state, if the stream has one yet: a state of 24
@@ -368,15 +384,14 @@ impl<S: Default + Clone> Streams<S> {
     /// Once on huge pages the states move at most once more (`make_room_ahead`): each move
     /// at 4x left the array moved from as fresh pages written for nothing (a million streams
     /// of 32 bytes: 8 MB an engine state, on every log with as many contacts).
-    /// Where this thread was told how many streams the log has (`expect_streams`), room for
+    /// Where told how many streams the log has (`expect`), room for
     /// all of them at the first growth: one array, never moved (a log read before it is
     /// billed, out of time order, met its streams in no order, so the states grew and moved
     /// several times early on, each move a copy into fresh pages).
     #[cold]
     #[inline(never)]
     fn grow(&mut self, len: usize) {
-        let expected = EXPECTED_STREAMS.with(std::cell::Cell::get);
-        let len = len.max(self.states.len() + STREAMS_AT_A_TIME).max(expected);
+        let len = (len.max(self.states.len() + STREAMS_AT_A_TIME)).max(self.expected);
         crate::huge_pages::make_room_ahead(&mut self.states, len);
         self.states.resize(len, S::default());
     }
@@ -384,19 +399,6 @@ impl<S: Default + Clone> Streams<S> {
 
 /// How many stream states `Streams` adds at a time (of 32 bytes at most: 128 KB).
 const STREAMS_AT_A_TIME: usize = 4096;
-
-thread_local! {
-    /// How many streams the log has, where this thread knows it before billing (0: not
-    /// known): `Streams::grow` makes room for them all at once.
-    static EXPECTED_STREAMS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-}
-
-/// Tells the engines that grow their stream states on this thread how many streams the
-/// log has (a log kept and billed once read: `pipeline::bill_kept`). Only a size: a stream
-/// beyond it still grows the states.
-pub fn expect_streams(streams: usize) {
-    EXPECTED_STREAMS.with(|e| e.set(streams));
-}
 
 #[cfg(test)]
 mod tests {
@@ -520,9 +522,9 @@ mod tests {
     /// them still.
     #[test]
     fn told_the_streams_the_states_make_room_for_them_once() {
-        std::thread::spawn(|| {
-            expect_streams(10_000);
+        {
             let mut s: Streams<u64> = Streams::new();
+            s.expect(10_000);
             *s.get(&on_stream(7_000)) = 5;
             // 10,000 states, not 7,001 + 4,096
             assert_eq!(s.states.len(), 10_000);
@@ -542,9 +544,7 @@ mod tests {
                 (*s.get(&on_stream(10_000)), *s.get(&on_stream(7_000))),
                 (8, 5)
             );
-        })
-        .join()
-        .unwrap();
+        }
     }
 
     /// Past the size where the states move onto huge pages (4 MB: 2^19 states of 8 bytes),

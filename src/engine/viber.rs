@@ -174,6 +174,10 @@ impl Engine for ViberEngine {
         job.viber(self);
     }
 
+    fn expect_streams(&mut self, streams: usize) {
+        self.open.expect(streams);
+    }
+
     fn prefetch(&self, ev: &Event) {
         self.open.prefetch(ev);
     }
@@ -301,6 +305,10 @@ impl Engine for InternationalEngine<'_> {
     /// Each new account's home, resolved once: international rates apply to an account with
     /// a country and a registration date on or after the model's (accounts with neither are
     /// domestic, and counted by billing).
+    fn expect_streams(&mut self, streams: usize) {
+        self.inner.expect_streams(streams);
+    }
+
     fn fit(&mut self, cell_accounts: &[u32], accounts: &[String]) {
         let from = self.registered_from;
         for name in &accounts[self.homes.len().min(accounts.len())..] {

@@ -477,6 +477,11 @@ impl Engine for WhatsAppMetaEngine<'_> {
         job.whatsapp_meta(self);
     }
 
+    fn expect_streams(&mut self, streams: usize) {
+        self.windows.expect(streams);
+        self.conversations.slots.expect(streams);
+    }
+
     fn prefetch(&self, ev: &Event) {
         self.windows.prefetch(ev);
     }

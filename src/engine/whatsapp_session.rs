@@ -38,6 +38,10 @@ impl Engine for WhatsAppSessionEngine {
         job.whatsapp_session(self);
     }
 
+    fn expect_streams(&mut self, streams: usize) {
+        self.streams.expect(streams);
+    }
+
     fn prefetch(&self, ev: &Event) {
         self.streams.prefetch(ev);
     }
