@@ -205,27 +205,27 @@ impl<'m> Biller<'m> {
                 settle(&mut cell, p);
                 (p, Some(cat), None)
             }
-            Charge::Meta(mc) => {
-                let (p, column) = self.meta_charge(ev, &mc, (c, m));
-                // the card column that priced it (authentication-international may stand for
-                // authentication), for the ledger and explain
-                (p, None, Some(column).filter(|col| *col != mc.column))
-            }
+            // its line kept there too: the price is not handed back (a copy of it through
+            // memory per charge)
+            Charge::Meta(mc) => return self.meta_charge(i, ev, outcome, &mc, (c, m)),
         };
         if self.keep_lines {
             self.keep_line(i, outcome, (price, category), priced_as);
         }
     }
 
-    /// The price of a whatsapp-meta charge of event `ev` in cell `c` and account-month `m`,
-    /// and the card column that priced it.
+    /// Bills the whatsapp-meta charge `mc` of event `i`, `ev`, in cell `c` and account-month
+    /// `m`, which the engine replayed as `outcome`: its price settled in its cell, its line
+    /// kept (`keep_lines`) with the card column that priced it.
     #[inline(never)]
     fn meta_charge(
         &mut self,
+        i: u32,
         ev: &Event,
+        outcome: &Outcome,
         mc: &MetaCharge,
         (c, m): (usize, usize),
-    ) -> (Price, MetaColumn) {
+    ) {
         let account = self.cells.accounts[c];
         // the cell taken once: its price settled in it after (a second `get` was ~10
         // instructions a charge)
@@ -263,7 +263,12 @@ impl<'m> Biller<'m> {
         // one instant's events while any is (`Replayer::bill_runs`)
         *low_months += self.tiers.near as i64 - near as i64;
         settle(cell, priced.0);
-        priced
+        if self.keep_lines {
+            // the card column that priced it (authentication-international may stand for
+            // authentication), for the ledger and explain
+            let column = Some(priced.1).filter(|col| *col != mc.column);
+            self.keep_line(i, outcome, (priced.0, None), column);
+        }
     }
 
     /// Keeps event `i`'s billed line (`keep_lines`); `priced_as`: the card column that priced
