@@ -174,28 +174,28 @@ impl<'m> Biller<'m> {
         // The Meta arm is a call of its own, which takes the cell again and adds the cost
         // itself: the other models' billing stays small (with it inline, `step` had a 376-byte
         // frame, and was too large to inline into the replay loops).
-        let (price, category, priced_as) = match outcome.charge {
-            Charge::None => (Price::Free, None, None),
+        let (price, category) = match outcome.charge {
+            Charge::None => (Price::Free, None),
             // `session.charged` is a Viber key (rates/schema.rs): true on every other model
-            Charge::Session if !model.session.charged => (Price::FreeSession, None, None),
+            Charge::Session if !model.session.charged => (Price::FreeSession, None),
             Charge::Session => {
                 let linear = linear_of(&mut self.months, m, self.volumes);
                 let p = session_price(&mut self.prices, ev, &mut cell, linear);
                 settle(&mut cell, p);
-                (p, None, None)
+                (p, None)
             }
             Charge::International => {
                 let linear = linear_of(&mut self.months, m, self.volumes);
                 let p = international_price(&mut self.prices, ev, &mut cell, linear);
                 settle(&mut cell, p);
-                (p, None, None)
+                (p, None)
             }
             // no allowance: the month is touched only for its linear spend
             Charge::Message(cat) if self.free == 0 => {
                 let linear = linear_of(&mut self.months, m, self.volumes);
                 let p = charged_message_price(&mut self.prices, ev, cat, &mut cell, linear);
                 settle(&mut cell, p);
-                (p, Some(cat), None)
+                (p, Some(cat))
             }
             Charge::Message(cat) => {
                 let free = (self.free, self.pool_runs);
@@ -203,29 +203,29 @@ impl<'m> Biller<'m> {
                 let low_months = &mut self.low_months;
                 let p = message_price(&mut self.prices, ev, cat, free, at, low_months);
                 settle(&mut cell, p);
-                (p, Some(cat), None)
+                (p, Some(cat))
             }
-            Charge::Meta(mc) => {
-                let (p, column) = self.meta_charge(ev, &mc, (c, m));
-                // the card column that priced it (authentication-international may stand for
-                // authentication), for the ledger and explain
-                (p, None, Some(column).filter(|col| *col != mc.column))
-            }
+            // its line kept there too: the price is not handed back (a copy of it through
+            // memory per charge)
+            Charge::Meta(mc) => return self.meta_charge(i, ev, outcome, &mc, (c, m)),
         };
         if self.keep_lines {
-            self.keep_line(i, outcome, (price, category), priced_as);
+            self.keep_line(i, outcome, (price, category), None);
         }
     }
 
-    /// The price of a whatsapp-meta charge of event `ev` in cell `c` and account-month `m`,
-    /// and the card column that priced it.
+    /// Bills the whatsapp-meta charge `mc` of event `i`, `ev`, in cell `c` and account-month
+    /// `m`, which the engine replayed as `outcome`: its price settled in its cell, its line
+    /// kept (`keep_lines`) with the card column that priced it.
     #[inline(never)]
     fn meta_charge(
         &mut self,
+        i: u32,
         ev: &Event,
+        outcome: &Outcome,
         mc: &MetaCharge,
         (c, m): (usize, usize),
-    ) -> (Price, MetaColumn) {
+    ) {
         let account = self.cells.accounts[c];
         // the cell taken once: its price settled in it after (a second `get` was ~10
         // instructions a charge)
@@ -263,7 +263,12 @@ impl<'m> Biller<'m> {
         // one instant's events while any is (`Replayer::bill_runs`)
         *low_months += self.tiers.near as i64 - near as i64;
         settle(cell, priced.0);
-        priced
+        if self.keep_lines {
+            // the card column that priced it (authentication-international may stand for
+            // authentication), for the ledger and explain
+            let column = Some(priced.1).filter(|col| *col != mc.column);
+            self.keep_line(i, outcome, (priced.0, None), column);
+        }
     }
 
     /// Keeps event `i`'s billed line (`keep_lines`); `priced_as`: the card column that priced

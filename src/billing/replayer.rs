@@ -424,7 +424,7 @@ impl<'m> GroupRun<'_, 'm> {
 }
 
 impl engine::EngineJob for GroupRun<'_, '_> {
-    fn viber(&mut self, engine: &mut engine::ViberEngine) {
+    fn viber(&mut self, engine: &mut engine::ViberRules) {
         self.bill(engine);
     }
 

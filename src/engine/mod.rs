@@ -8,7 +8,7 @@ mod viber;
 mod whatsapp_meta;
 mod whatsapp_session;
 
-pub use viber::{InternationalEngine, ViberEngine};
+pub use viber::{InternationalEngine, ViberEngine, ViberRules};
 pub use whatsapp_meta::WhatsAppMetaEngine;
 pub use whatsapp_session::WhatsAppSessionEngine;
 
@@ -305,7 +305,7 @@ pub trait Engine {
 /// returned the 64-byte outcome through memory; issue 24). The others are run as trait
 /// objects.
 pub trait EngineJob {
-    fn viber(&mut self, engine: &mut ViberEngine);
+    fn viber(&mut self, engine: &mut ViberRules);
     fn whatsapp_meta(&mut self, engine: &mut WhatsAppMetaEngine<'_>);
     fn whatsapp_session(&mut self, engine: &mut WhatsAppSessionEngine);
     fn other(&mut self, engine: &mut dyn Engine);
@@ -422,7 +422,7 @@ mod tests {
     struct Which(Vec<&'static str>);
 
     impl EngineJob for Which {
-        fn viber(&mut self, _: &mut ViberEngine) {
+        fn viber(&mut self, _: &mut ViberRules) {
             self.0.push("viber");
         }
         fn whatsapp_meta(&mut self, _: &mut WhatsAppMetaEngine<'_>) {
