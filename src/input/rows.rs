@@ -193,8 +193,6 @@ struct BlockState<'m> {
     export_numbers: FxHashMap<Box<str>, std::result::Result<Option<u64>, String>>,
     /// The last contact read as typed, while rows repeat it.
     last_contact: LastContact,
-    /// Numbers spelled with separators this thread read lately (kept across blocks).
-    spellings: &'m mut phone::Spellings,
 }
 
 /// Rows of a block looked at for repeated contacts before the look-out stops when few repeat.
@@ -228,17 +226,12 @@ impl LastContact {
         }
     }
 
-    /// `phone::typed_number(bytes)` (by `spellings`), the last row's when the bytes are the
-    /// same.
+    /// `phone::typed_number(bytes)`, the last row's when the bytes are the same.
     #[inline(always)]
-    fn typed_number(
-        &mut self,
-        bytes: &[u8],
-        spellings: &mut phone::Spellings,
-    ) -> Option<phone::TypedNumber> {
+    fn typed_number(&mut self, bytes: &[u8]) -> Option<phone::TypedNumber> {
         let n = bytes.len();
         if !self.on || !(8..=24).contains(&n) {
-            return spellings.typed_number(bytes);
+            return phone::typed_number(bytes);
         }
         let word = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap_or_default());
         let key = (n, [word(0), word(8.min(n - 8)), word(n - 8)]);
@@ -250,7 +243,7 @@ impl LastContact {
         }
         if !repeat {
             self.key = key;
-            self.read = spellings.typed_number(bytes);
+            self.read = phone::typed_number(bytes);
         }
         self.read
     }
@@ -346,13 +339,12 @@ impl Parser<'_> {
     pub fn parse_given(&self, rows: Vec<Row>, give: impl FnOnce(&mut Given)) -> Rows {
         let mut month_days = MonthDays::kept(self.tz);
         let mut seen = Seen::kept(self.account_keys);
-        let mut spellings = phone::Spellings::kept();
         let mut out = Rows {
             rows,
             ..Rows::default()
         };
         out.rows.clear();
-        let mut st = BlockState::new(&mut month_days, &mut seen, &mut spellings);
+        let mut st = BlockState::new(&mut month_days, &mut seen);
         give(&mut Given {
             parser: self,
             st: &mut st,
@@ -361,7 +353,6 @@ impl Parser<'_> {
         });
         month_days.keep();
         seen.keep(out.rows.len());
-        spellings.keep();
         out
     }
 
@@ -369,11 +360,9 @@ impl Parser<'_> {
     pub fn parse(&self, block: &Block, rows: Vec<Row>) -> Rows {
         let mut month_days = MonthDays::kept(self.tz);
         let mut seen = Seen::kept(self.account_keys);
-        let mut spellings = phone::Spellings::kept();
-        let out = self.parse_with(block, rows, (&mut month_days, &mut seen, &mut spellings));
+        let out = self.parse_with(block, rows, (&mut month_days, &mut seen));
         month_days.keep();
         seen.keep(out.rows.len());
-        spellings.keep();
         out
     }
 
@@ -381,7 +370,7 @@ impl Parser<'_> {
         &self,
         block: &Block,
         mut rows: Vec<Row>,
-        (month_days, seen, spellings): (&mut MonthDays, &mut Seen, &mut phone::Spellings),
+        (month_days, seen): (&mut MonthDays, &mut Seen),
     ) -> Rows {
         rows.clear();
         rows.reserve(block.bytes.len() / 40);
@@ -389,7 +378,7 @@ impl Parser<'_> {
             rows,
             ..Rows::default()
         };
-        let mut st = BlockState::new(month_days, seen, spellings);
+        let mut st = BlockState::new(month_days, seen);
         // A plain block of `,` is split by hand (`PlainRecords`); other delimiters go the csv
         // crate's way. (Each delimiter's own splitter, tried, made the `,` loop 2-5% slower:
         // its record conversion was no longer inlined the same way.)
@@ -670,7 +659,7 @@ impl Parser<'_> {
         // A number as typed needs no decoding; anything else is read as text.
         let typed = Some(self.bytes(rec, CONTACT))
             .filter(|b| b.len() <= MAX_CONTACT_BYTES)
-            .and_then(|b| st.last_contact.typed_number(b, st.spellings));
+            .and_then(|b| st.last_contact.typed_number(b));
         let raw = if typed.is_some() {
             ""
         } else {
@@ -926,11 +915,7 @@ struct ContactRead<'r> {
 impl<'m> BlockState<'m> {
     /// (Written out again in `parse_with`: made a call there, the CSV loop took 0.3% more
     /// instructions.)
-    fn new(
-        month_days: &'m mut MonthDays,
-        seen: &'m mut Seen,
-        spellings: &'m mut phone::Spellings,
-    ) -> Self {
+    fn new(month_days: &'m mut MonthDays, seen: &'m mut Seen) -> Self {
         BlockState {
             times: PlainTimes::default(),
             month_days,
@@ -948,7 +933,6 @@ impl<'m> BlockState<'m> {
             last_account_month: None,
             export_numbers: FxHashMap::default(),
             last_contact: LastContact::new(),
-            spellings,
         }
     }
 }
