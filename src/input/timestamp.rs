@@ -327,33 +327,41 @@ impl PlainTimes {
 
     /// `parse` of a row of another minute than the one in force: its time of day read, the
     /// day's start reused when the date is the one in force (most new minutes: a log grouped
-    /// by contact changes minute at nearly every row, date at one in ten), else found in
-    /// `other_date`; the minute kept. Out of line: inlined, it made `parse` save and restore
-    /// six registers on every row; and with no call left but a tail call, it saves none itself.
+    /// by contact changes minute at nearly every row, date at one in ten), else found in the
+    /// table of dates read (a shuffled log: nearly every row), else read (`new_date_minute`);
+    /// the minute kept. Out of line: inlined, it made `parse` save and restore six registers
+    /// on every row. The table is looked up here, not in a call of its own: that call saved
+    /// and restored six registers for `new_date` (some 16 instructions a row, shuffled).
     #[inline(never)]
     fn other_minute(&mut self, b: &[u8]) -> Option<i64> {
         let (minute_of_day, second) = time_of_day(&b[11..19])?;
         let date = DateKey::of(b);
-        if date != self.date {
-            return self.other_date(b, date, minute_of_day, second);
-        }
-        Some(self.keep_minute(b, self.days * 86_400 + minute_of_day, second))
+        let days = if date == self.date {
+            self.days
+        } else {
+            match self.dates.get(date.slot()) {
+                Some(&(kept, days)) if kept == date => {
+                    (self.date, self.days) = (date, days);
+                    days
+                }
+                _ => return self.new_date_minute(b, date, minute_of_day, second),
+            }
+        };
+        Some(self.keep_minute(b, days * 86_400 + minute_of_day, second))
     }
 
-    /// `other_minute` of a row of another date than the one in force: its day number from
-    /// the table of dates read, else read (`new_date`); the date and the minute kept.
+    /// `other_minute` of a row whose date is not in the table of dates read: the date read
+    /// (`new_date`), and it and the minute kept.
+    #[cold]
     #[inline(never)]
-    fn other_date(
+    fn new_date_minute(
         &mut self,
         b: &[u8],
         date: DateKey,
         minute_of_day: i64,
         second: i64,
     ) -> Option<i64> {
-        let days = match self.dates.get(date.slot()) {
-            Some(&(kept, days)) if kept == date => days,
-            _ => self.new_date(b)?,
-        };
+        let days = self.new_date(b)?;
         (self.date, self.days) = (date, days);
         Some(self.keep_minute(b, days * 86_400 + minute_of_day, second))
     }
@@ -517,7 +525,13 @@ impl MonthDays {
         if (at.wrapping_sub(self.last.0) as u64) < QUARTER_HOUR as u64 {
             return self.last.1;
         }
-        let slot = at.div_euclid(QUARTER_HOUR);
+        // An instant after 1970 (every one but a few hours of local times) divided unsigned:
+        // a multiply and a shift, where the signed Euclidean division took some 16
+        // instructions (a log out of time order changes quarter hour on almost every row).
+        let slot = match u64::try_from(at) {
+            Ok(after) => (after / QUARTER_HOUR as u64) as i64,
+            Err(_) => at.div_euclid(QUARTER_HOUR),
+        };
         // In line: a log out of time order changes quarter hour on almost every row, and
         // finds it in the table.
         // The length is a power of two: the mask is the Euclidean remainder, negatives too.
@@ -952,6 +966,34 @@ mod tests {
         assert_eq!(cache.get(april + QUARTER_HOUR - 1), april_1);
         assert_eq!(cache.get(april - 1), march_31);
         assert_eq!(cache.get(april), april_1);
+    }
+
+    /// Quarter hours on both sides of the epoch, in a kept table, each asked after one of the
+    /// other side (no last quarter hour to answer it): an instant before 1970 is divided
+    /// the signed way, one after it the unsigned way, and each finds its own slot. By hand:
+    /// 1969-12-31 is day -1 of month 1969 x 12 + 11 = 23,639; 1970-01-01 day 0 of 23,640,
+    /// 1970-01-02 day 1.
+    #[test]
+    fn quarter_hours_before_and_after_the_epoch() {
+        let (dec_31, jan_1, jan_2) = ((23_639, -1), (23_640, 0), (23_640, 1));
+        let day = 86_400_000_000_i64;
+        let mut cache = MonthDays::kept(chrono_tz::UTC);
+        for (at, want) in [
+            (-1, dec_31),
+            (0, jan_1),
+            (-QUARTER_HOUR, dec_31),
+            (QUARTER_HOUR - 1, jan_1),
+            (-QUARTER_HOUR - 1, dec_31),
+            (day - 1, jan_1),
+            (-day, dec_31),
+            (day, jan_2),
+            (-1, dec_31),
+            (QUARTER_HOUR, jan_1),
+            (-day - 1, (23_639, -2)),
+            (1, jan_1),
+        ] {
+            assert_eq!(cache.get(at), want, "{at}");
+        }
     }
 
     #[test]
