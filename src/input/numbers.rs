@@ -204,6 +204,15 @@ impl NumberTable {
         self.shards[i].entry(h, key(number), new)
     }
 
+    /// Counts `rows` more inbound rows of `number`, which the table has (else nothing).
+    pub fn count_inbound(&mut self, number: u64, rows: u32) {
+        let h = hash(number);
+        let i = self.shard(h);
+        if let Some(known) = self.shards[i].find(h, key(number)) {
+            known.inbound = known.inbound.saturating_add(rows);
+        }
+    }
+
     /// The contact of `number` if the table has it, its inbound rows counted one more if
     /// `inbound`; nothing made. (The reader finds a row's contact some rows ahead, its slot
     /// asked for by then, and asks for the contact's streams with it.) `hashed`: the
@@ -517,6 +526,23 @@ mod tests {
         }
         // 1,000 numbers past 8 shards of 16 slots: found after growing.
         assert!(table.shards.iter().all(|s| s.slots.len() > 16));
+    }
+
+    /// Inbound rows counted in bulk (a run's, `count_inbound`) add to those counted one by
+    /// one; a number not in the table is left out: 2 gets 1 + 5 = 6, 3 nothing.
+    #[test]
+    fn a_runs_inbound_rows_are_added_to_its_number() {
+        let mut table = NumberTable::default();
+        let new = Known {
+            contact: 4,
+            inbound: 1,
+        };
+        assert!(table.entry(2, new).1);
+        table.count_inbound(2, 5);
+        table.count_inbound(3, 7);
+        assert_eq!(table.contact_of(3, NumberTable::hashed(3), false), None);
+        assert_eq!(table.busiest(), Some((4, 6)));
+        assert_eq!(table.len(), 1);
     }
 
     /// A number is looked up by the hash its slot was asked for with (Fibonacci hashing,
