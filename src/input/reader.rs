@@ -1160,8 +1160,16 @@ impl Ids {
         let Contact::Number(n) = r.contact() else {
             return None;
         };
+        // A number not found just before (the row before, in a run: a log grouped by
+        // contact) is not looked for again: the row takes the run's contact when added.
+        if n == self.unstaged_number {
+            return None;
+        }
         let inbound = r.direction == crate::event::Direction::Inbound;
-        let contact = self.numbers.contact_of(n, hashed, inbound)?;
+        let Some(contact) = self.numbers.contact_of(n, hashed, inbound) else {
+            self.unstaged_number = n;
+            return None;
+        };
         self.contact_streams.prefetch(contact);
         Some(contact)
     }
