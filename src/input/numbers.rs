@@ -479,41 +479,30 @@ unsafe impl Sync for Slots {}
 #[cfg(unix)]
 fn zeroed_pages(layout: std::alloc::Layout) -> std::ptr::NonNull<u8> {
     let size = layout.size().max(1);
-    // SAFETY: a fresh private anonymous map, no file; checked for failure below.
-    let p = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            size,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    };
-    if p == libc::MAP_FAILED {
-        std::alloc::handle_alloc_error(layout);
-    }
-    // SAFETY: `p` is a map of `size` bytes, not yet touched.
-    unsafe { crate::huge_pages::advise_range(p as usize, size) };
-    // SAFETY: as above.
-    unsafe { populate(p, size) };
-    std::ptr::NonNull::new(p.cast()).unwrap_or_else(|| std::alloc::handle_alloc_error(layout))
+    map_from(size, size, 1).unwrap_or_else(|| std::alloc::handle_alloc_error(layout))
 }
 
-/// A map of `room` bytes from a 2 MB boundary, untouched but for its first `bytes` (faulted
-/// in as written, `populate`), asked for on huge pages. None if the system refuses that much
-/// address space.
+/// A map of `room` bytes from a 2 MB boundary, untouched but for its first `bytes`, asked
+/// for on huge pages. None if the system refuses that much address space.
 #[cfg(unix)]
 fn map_with_room(room: usize, bytes: usize) -> Option<std::ptr::NonNull<u8>> {
-    // Mapped 2 MB more, then cut to `room` from the first boundary.
-    let size = room.checked_add(HUGE_PAGE)?;
+    map_from(room, bytes, HUGE_PAGE)
+}
+
+/// A map of `room` bytes from a multiple of `align` (a power of two: mapped `align` more,
+/// then cut), its whole 2 MB pages asked for as huge pages, its first `bytes` faulted in as
+/// written (`populate`), the rest untouched (address space only). None if refused.
+#[cfg(unix)]
+fn map_from(room: usize, bytes: usize, align: usize) -> Option<std::ptr::NonNull<u8>> {
+    let size = room.checked_add(if align > 1 { align } else { 0 })?;
+    let reserve = if room > bytes { libc::MAP_NORESERVE } else { 0 };
     // SAFETY: a fresh private anonymous map, no file; checked for failure below.
     let p = unsafe {
         libc::mmap(
             std::ptr::null_mut(),
             size,
             libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | reserve,
             -1,
             0,
         )
@@ -521,7 +510,7 @@ fn map_with_room(room: usize, bytes: usize) -> Option<std::ptr::NonNull<u8>> {
     if p == libc::MAP_FAILED {
         return None;
     }
-    let start = (p as usize).next_multiple_of(HUGE_PAGE);
+    let start = (p as usize).next_multiple_of(align);
     let (head, tail) = (start - p as usize, size - (start - p as usize) - room);
     // SAFETY: the head and tail cut off and `start..start + room` lie in the map of `size`
     // bytes at `p`, not yet touched; unmapping a part of a private map leaves the rest.
