@@ -95,6 +95,17 @@ struct Slot {
 /// An empty slot's `number`: never a key plus one (numbers have at most 17 digits).
 const EMPTY: u64 = 0;
 
+impl Slot {
+    /// All zeros, as a fresh page has it.
+    const EMPTY: Slot = Slot {
+        number: EMPTY,
+        known: Known {
+            contact: 0,
+            inbound: 0,
+        },
+    };
+}
+
 /// What a slot keeps for `number`.
 fn key(number: u64) -> u64 {
     number + 1
@@ -109,7 +120,7 @@ const SHARD_BITS: u32 = 3;
 /// The contact id of each phone number: open addressing with linear probing, in shards by the
 /// top bits of the hash. A shard doubles on its own, when 0.375 to 0.59 full (by shard,
 /// so that the shards, which fill alike, do not all grow at once): growing moves an eighth
-/// of the table at a time. One table doubling at a million numbers stalled the reader for some
+/// of the table at a time (from 2 MB a shard, within its own map: `Slots`). One table doubling at a million numbers stalled the reader for some
 /// 40 ms, and with it the threads waiting on its rows.
 pub struct NumberTable {
     /// An array, not a `Vec`: a shard's index is the hash's top bits, always in range, so
@@ -122,8 +133,9 @@ struct Shard {
     /// 64 minus log2 of the slot count: the hash's bits below the shard's pick the slot.
     shift: u32,
     len: usize,
-    /// The shard grows past `fill`/256 of its slots (`FILL_FROM` and up, by shard).
-    fill: usize,
+    /// The shard grows past `fill`/256 of its slots (`FILL_FROM` and up, by shard); beside
+    /// `shift` (the shard's fields in 48 bytes).
+    fill: u32,
     limit: usize,
 }
 
@@ -204,6 +216,15 @@ impl NumberTable {
         self.shards[i].entry(h, key(number), new)
     }
 
+    /// Counts `rows` more inbound rows of `number`, which the table has (else nothing).
+    pub fn count_inbound(&mut self, number: u64, rows: u32) {
+        let h = hash(number);
+        let i = self.shard(h);
+        if let Some(known) = self.shards[i].find(h, key(number)) {
+            known.inbound = known.inbound.saturating_add(rows);
+        }
+    }
+
     /// The contact of `number` if the table has it, its inbound rows counted one more if
     /// `inbound`; nothing made. (The reader finds a row's contact some rows ahead, its slot
     /// asked for by then, and asks for the contact's streams with it.) `hashed`: the
@@ -224,11 +245,17 @@ impl NumberTable {
 
 impl Shard {
     fn with_slots(n: usize, fill: usize) -> Shard {
+        Shard::of(Slots::zeroed(n), fill)
+    }
+
+    /// An empty shard of `slots`, growing past `fill`/256 of them.
+    fn of(slots: Slots, fill: usize) -> Shard {
+        let n = slots.len();
         Shard {
-            slots: Slots::zeroed(n),
+            slots,
             shift: 64 - n.trailing_zeros(),
             len: 0,
-            fill,
+            fill: fill as u32,
             limit: n * fill / 256,
         }
     }
@@ -276,8 +303,16 @@ impl Shard {
         }
     }
 
+    /// Doubles the slots: in place where the shard's map has room (`Slots::extend`: only the
+    /// new half is fresh memory), else into a new map.
     fn grow(&mut self) {
-        let mut bigger = Shard::with_slots(self.slots.len() * 2, self.fill);
+        let old = self.slots.len();
+        if self.slots.extend(2 * old) {
+            self.shift -= 1;
+            self.limit = 2 * old * self.fill as usize / 256;
+            return self.rehash_in_place(old);
+        }
+        let mut bigger = Shard::with_slots(2 * old, self.fill as usize);
         for s in self.slots.iter() {
             if s.number != EMPTY {
                 bigger.entry(hash(s.number - 1), s.number, s.known);
@@ -285,26 +320,110 @@ impl Shard {
         }
         *self = bigger;
     }
+
+    /// Moves the entries of the first `old` slots, the shard's before it doubled, to their
+    /// places in the doubled shard. A home in twice the slots is at least the old home
+    /// doubled, so an entry's new place is at or past its old one unless it was far from its
+    /// home: taken from the last slot down, each goes to the first free slot from its new
+    /// home, a search that meets only slots already done (or the new half). One whose home
+    /// is below its old slot, or whose search would wrap past the end into the slots not
+    /// yet done, is set aside and entered once the rest are placed (a few at most: those far
+    /// from home near the start, and the search wrapped at the end).
+    fn rehash_in_place(&mut self, old: usize) {
+        let mut aside = Vec::new();
+        for i in (0..old).rev() {
+            let s = self.slots[i];
+            if s.number == EMPTY {
+                continue;
+            }
+            self.slots[i] = Slot::EMPTY;
+            let home = self.home(hash(s.number - 1));
+            let free = (home >= i)
+                .then(|| (home..self.slots.len()).find(|&j| self.slots[j].number == EMPTY))
+                .flatten();
+            match free {
+                Some(j) => self.slots[j] = s,
+                None => aside.push(s),
+            }
+        }
+        let mask = self.slots.len() - 1;
+        for s in aside {
+            let mut j = self.home(hash(s.number - 1));
+            while self.slots[j].number != EMPTY {
+                j = (j + 1) & mask;
+            }
+            self.slots[j] = s;
+        }
+    }
 }
 
 /// A shard's slots on pages the system hands out zeroed (an anonymous map), all empty: a new
 /// shard is not written before use. (Filled with empty slots as a `Vec`, each new shard was
 /// written whole once more after the system had cleared its pages: on the notifications log,
-/// a million contacts, the fill was most of the time spent growing, issue 24.) From 4 MB,
-/// asked for on huge pages before it is touched (`huge_pages`).
+/// a million contacts, the fill was most of the time spent growing, issue 24.) From 2 MB, the
+/// map starts on a 2 MB boundary, is asked for on huge pages, and has room (address space,
+/// none of it written) for the shard to double in place `ROOM_DOUBLINGS` times
+/// (`Slots::extend`): each new shard was fresh memory the system cleared, twice the final
+/// table's in all (the notifications log: 40 of its 76 fresh 2 MB pages).
 struct Slots {
     slots: std::ptr::NonNull<Slot>,
     len: usize,
+    /// Slots the map has room for (`len` and up): the map is `room` slots from `slots`.
+    room: usize,
 }
 
+/// 2 MB: the size of a huge page, from which a shard's map has room to double in place.
+const HUGE_PAGE: usize = 2 << 20;
+
+/// How many times a shard of 2 MB or more can double in place (`Slots`): 64 times its
+/// slots, at most `ROOM_MAX` bytes more, in address space only (8 shards of 2 MB: 1 GB).
+const ROOM_DOUBLINGS: u32 = 6;
+const ROOM_MAX: usize = 1 << 30;
+
 impl Slots {
-    /// `len` empty slots.
+    /// `len` empty slots, with room to double in place from 2 MB (`Slots`).
     fn zeroed(len: usize) -> Slots {
-        let layout = std::alloc::Layout::array::<Slot>(len).expect("a shard fits in memory");
+        let bytes = len * std::mem::size_of::<Slot>();
+        let room = match bytes >= HUGE_PAGE {
+            true => (len << ROOM_DOUBLINGS).min(len + ROOM_MAX / std::mem::size_of::<Slot>()),
+            false => len,
+        };
+        Self::with_room(len, room)
+    }
+
+    /// `len` empty slots in a map with room for `room` (where the system gives that much
+    /// address space; else for `len`).
+    fn with_room(len: usize, room: usize) -> Slots {
+        let array = |n| std::alloc::Layout::array::<Slot>(n).expect("a shard fits in memory");
+        let bytes = array(len).size();
+        let reserved = (room > len)
+            .then(|| map_with_room(array(room).size(), bytes))
+            .flatten();
+        let (slots, room) = match reserved {
+            Some(map) => (map, room),
+            None => (zeroed_pages(array(len)), len),
+        };
         Slots {
-            slots: zeroed_pages(layout).cast(),
+            slots: slots.cast(),
             len,
+            room,
         }
+    }
+
+    /// Makes the slots `len` (more than now) in place if the map has room, the new ones empty
+    /// (never written: zeros); false if not.
+    fn extend(&mut self, len: usize) -> bool {
+        if len > self.room {
+            return false;
+        }
+        let size = std::mem::size_of::<Slot>();
+        // SAFETY: slots `self.len..len` lie in the map (`room`), owned by `self`.
+        unsafe {
+            let from = self.slots.as_ptr().add(self.len).cast();
+            populate(from, (len - self.len) * size);
+        }
+        self.len = len;
+        true
     }
 
     /// Slot `i`, which is below the slot count (a home slot, `Shard::home`, or one masked
@@ -324,12 +443,7 @@ impl Slots {
         // SAFETY: as in `at`; `&mut self` is the only way to the slots (`deref_mut`).
         unsafe { &mut *self.slots.as_ptr().add(i) }
     }
-
-    fn layout(&self) -> std::alloc::Layout {
-        std::alloc::Layout::array::<Slot>(self.len).expect("made from this layout")
-    }
 }
-
 impl std::ops::Deref for Slots {
     type Target = [Slot];
     fn deref(&self) -> &[Slot] {
@@ -348,8 +462,10 @@ impl std::ops::DerefMut for Slots {
 
 impl Drop for Slots {
     fn drop(&mut self) {
-        // SAFETY: made by `zeroed_pages` with this layout, freed once.
-        unsafe { free_pages(self.slots.cast(), self.layout()) }
+        let size = self.room * std::mem::size_of::<Slot>();
+        // SAFETY: the map of `room` slots made by `zeroed_pages` or `map_with_room`, freed
+        // once.
+        unsafe { free_pages(self.slots.cast(), size) }
     }
 }
 
@@ -363,25 +479,57 @@ unsafe impl Sync for Slots {}
 #[cfg(unix)]
 fn zeroed_pages(layout: std::alloc::Layout) -> std::ptr::NonNull<u8> {
     let size = layout.size().max(1);
+    map_from(size, size, 1).unwrap_or_else(|| std::alloc::handle_alloc_error(layout))
+}
+
+/// A map of `room` bytes from a 2 MB boundary, untouched but for its first `bytes`, asked
+/// for on huge pages. None if the system refuses that much address space.
+#[cfg(unix)]
+fn map_with_room(room: usize, bytes: usize) -> Option<std::ptr::NonNull<u8>> {
+    map_from(room, bytes, HUGE_PAGE)
+}
+
+/// A map of `room` bytes from a multiple of `align` (a power of two: mapped `align` more,
+/// then cut), its whole 2 MB pages asked for as huge pages, its first `bytes` faulted in as
+/// written (`populate`), the rest untouched (address space only). None if refused.
+#[cfg(unix)]
+fn map_from(room: usize, bytes: usize, align: usize) -> Option<std::ptr::NonNull<u8>> {
+    let size = room.checked_add(if align > 1 { align } else { 0 })?;
+    let reserve = if room > bytes { libc::MAP_NORESERVE } else { 0 };
     // SAFETY: a fresh private anonymous map, no file; checked for failure below.
     let p = unsafe {
         libc::mmap(
             std::ptr::null_mut(),
             size,
             libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | reserve,
             -1,
             0,
         )
     };
     if p == libc::MAP_FAILED {
-        std::alloc::handle_alloc_error(layout);
+        return None;
     }
-    // SAFETY: `p` is a map of `size` bytes, not yet touched.
-    unsafe { crate::huge_pages::advise_range(p as usize, size) };
-    // SAFETY: as above.
-    unsafe { populate(p, size) };
-    std::ptr::NonNull::new(p.cast()).unwrap_or_else(|| std::alloc::handle_alloc_error(layout))
+    let start = (p as usize).next_multiple_of(align);
+    let (head, tail) = (start - p as usize, size - (start - p as usize) - room);
+    // SAFETY: the head and tail cut off and `start..start + room` lie in the map of `size`
+    // bytes at `p`, not yet touched; unmapping a part of a private map leaves the rest.
+    unsafe {
+        if head > 0 {
+            libc::munmap(p, head);
+        }
+        if tail > 0 {
+            libc::munmap((start + room) as *mut libc::c_void, tail);
+        }
+        crate::huge_pages::advise_range(start, room);
+        populate(start as *mut libc::c_void, bytes);
+    }
+    std::ptr::NonNull::new(start as *mut u8)
+}
+
+#[cfg(not(unix))]
+fn map_with_room(_room: usize, _bytes: usize) -> Option<std::ptr::NonNull<u8>> {
+    None
 }
 
 /// Faults in the `size` bytes at `p` as written, now. Every page of a shard is written soon
@@ -394,22 +542,23 @@ fn zeroed_pages(layout: std::alloc::Layout) -> std::ptr::NonNull<u8> {
 /// # Safety
 /// `p` is a map of `size` bytes owned by the caller.
 #[cfg(target_os = "linux")]
-unsafe fn populate(p: *mut libc::c_void, size: usize) {
+unsafe fn populate(p: *mut std::ffi::c_void, size: usize) {
     // SAFETY: the caller's map; populating changes no contents (zeros stay zeros).
     unsafe { libc::madvise(p, size, libc::MADV_POPULATE_WRITE) };
 }
 
-#[cfg(all(unix, not(target_os = "linux")))]
-unsafe fn populate(_p: *mut libc::c_void, _size: usize) {}
+#[cfg(not(target_os = "linux"))]
+unsafe fn populate(_p: *mut std::ffi::c_void, _size: usize) {}
 
-/// Frees what `zeroed_pages` gave for `layout`.
+/// Frees the map of `size` bytes at `p` that `zeroed_pages` (for a layout of that size) or
+/// `map_with_room` gave.
 ///
 /// # Safety
-/// `p` came from `zeroed_pages(layout)` and is not used after.
+/// `p` came from one of them with this size and is not used after.
 #[cfg(unix)]
-unsafe fn free_pages(p: std::ptr::NonNull<u8>, layout: std::alloc::Layout) {
+unsafe fn free_pages(p: std::ptr::NonNull<u8>, size: usize) {
     // SAFETY: the caller's promise: `p` is a map of this size.
-    unsafe { libc::munmap(p.as_ptr().cast(), layout.size().max(1)) };
+    unsafe { libc::munmap(p.as_ptr().cast(), size.max(1)) };
 }
 
 #[cfg(not(unix))]
@@ -420,8 +569,10 @@ fn zeroed_pages(layout: std::alloc::Layout) -> std::ptr::NonNull<u8> {
 }
 
 #[cfg(not(unix))]
-unsafe fn free_pages(p: std::ptr::NonNull<u8>, layout: std::alloc::Layout) {
-    // SAFETY: the caller's promise: `p` came from `alloc_zeroed(layout)`.
+unsafe fn free_pages(p: std::ptr::NonNull<u8>, size: usize) {
+    let layout = std::alloc::Layout::from_size_align(size, std::mem::align_of::<Slot>())
+        .expect("made with this layout");
+    // SAFETY: the caller's promise: `p` came from `alloc_zeroed` of this layout.
     unsafe { std::alloc::dealloc(p.as_ptr(), layout) }
 }
 
@@ -519,6 +670,23 @@ mod tests {
         assert!(table.shards.iter().all(|s| s.slots.len() > 16));
     }
 
+    /// Inbound rows counted in bulk (a run's, `count_inbound`) add to those counted one by
+    /// one; a number not in the table is left out: 2 gets 1 + 5 = 6, 3 nothing.
+    #[test]
+    fn a_runs_inbound_rows_are_added_to_its_number() {
+        let mut table = NumberTable::default();
+        let new = Known {
+            contact: 4,
+            inbound: 1,
+        };
+        assert!(table.entry(2, new).1);
+        table.count_inbound(2, 5);
+        table.count_inbound(3, 7);
+        assert_eq!(table.contact_of(3, NumberTable::hashed(3), false), None);
+        assert_eq!(table.busiest(), Some((4, 6)));
+        assert_eq!(table.len(), 1);
+    }
+
     /// A number is looked up by the hash its slot was asked for with (Fibonacci hashing,
     /// worked by hand: 1 and 2 times 0x9E3779B97F4A7C15, modulo 2^64), its inbound row counted.
     #[test]
@@ -602,6 +770,97 @@ mod tests {
             assert_eq!(known.contact, c as u32);
         }
         assert_eq!(table.shards[0].slots.len(), 16, "no growth");
+    }
+
+    /// A shard doubled in place (its map has room) moves each entry to a slot from its
+    /// new home, and one whose search would meet a slot not yet done is entered last.
+    /// Worked by hand, a shard of 16 slots in a map of 64: A, B, C of home 15 (slots 15, 0
+    /// and 1: wrapped), new home 31; D, E, F, G of home 2 (slots 2-5), new homes 5, 5, 5
+    /// and 4. From slot 15 down: A to 31; G's new home is below its slot: set aside; F to
+    /// 5, E to 6, D to 7; C and B would wrap: set aside; then G to 4, C to 0 and B to 1 (31
+    /// taken, wrapped). (G searched for in place would pass F, not yet moved, at 4, land
+    /// at 5, and be lost once F moves and leaves 4 empty: checked.)
+    #[test]
+    fn a_shard_doubled_in_place_keeps_every_entry_reachable() {
+        let mut table = NumberTable::default();
+        // Fill 255/256: no growth but the one asked for.
+        table.shards[0] = Shard::of(Slots::with_room(16, 64), 255);
+        let homes = |n: u64| {
+            let h = hash(n);
+            let shard = (h >> 61) as usize;
+            (shard, ((h << 3) >> 60) as usize, ((h << 3) >> 59) as usize)
+        };
+        let find = |old, new, k| -> Vec<u64> {
+            (1_000_000u64..)
+                .filter(|&n| homes(n) == (0, old, new))
+                .take(k)
+                .collect()
+        };
+        let (abc, def, g) = (find(15, 31, 3), find(2, 5, 3), find(2, 4, 1));
+        let numbers: Vec<u64> = abc.iter().chain(&def).chain(&g).copied().collect();
+        for (c, &n) in numbers.iter().enumerate() {
+            let new = Known {
+                contact: c as u32,
+                inbound: 0,
+            };
+            assert!(table.shards[0].entry(hash(n), key(n), new).1);
+        }
+        let taken =
+            |t: &NumberTable| -> Vec<u64> { t.shards[0].slots.iter().map(|s| s.number).collect() };
+        let before = taken(&table);
+        let at = [15, 0, 1, 2, 3, 4, 5];
+        assert_eq!(
+            at.map(|i| before[i])[..],
+            numbers.iter().map(|&n| key(n)).collect::<Vec<_>>()
+        );
+        let map = table.shards[0].slots.slots;
+        table.shards[0].grow();
+        assert_eq!(table.shards[0].slots.slots, map, "grown in place");
+        assert_eq!(table.shards[0].slots.len(), 32);
+        let after = taken(&table);
+        let (a, b, c, d, e, f, g) = (0, 1, 2, 3, 4, 5, 6);
+        let expected = [(31, a), (0, c), (1, b), (4, g), (5, f), (6, e), (7, d)];
+        for (slot, n) in expected {
+            assert_eq!(after[slot], key(numbers[n]), "slot {slot}");
+        }
+        assert_eq!(after.iter().filter(|&&n| n != EMPTY).count(), 7);
+        for (c, &n) in numbers.iter().enumerate() {
+            let found = table.contact_of(n, NumberTable::hashed(n), false);
+            assert_eq!(found, Some(c as u32), "{n}");
+        }
+    }
+
+    /// Shards that double in place while their maps have room (16 slots in maps of 64),
+    /// then move (past 64), keep every number's contact and inbound rows: 10,000 numbers,
+    /// number i's contact i, one inbound row each.
+    #[test]
+    fn shards_grown_in_place_then_moved_keep_every_entry() {
+        let mut table = NumberTable::default();
+        for (i, shard) in table.shards.iter_mut().enumerate() {
+            *shard = Shard::of(Slots::with_room(16, 64), FILL_FROM + 8 * i);
+        }
+        let numbers: Vec<u64> = (0..10_000u64)
+            .map(|i| 380_500_000_000 + i * 7_919)
+            .collect();
+        for (c, &n) in numbers.iter().enumerate() {
+            let new = Known {
+                contact: c as u32,
+                inbound: 1,
+            };
+            assert!(table.entry(n, new).1);
+        }
+        assert!(table.shards.iter().all(|s| s.slots.len() > 64));
+        for (c, &n) in numbers.iter().enumerate() {
+            let (known, made) = table.entry(n, Known::default_for_test());
+            assert!(!made);
+            assert_eq!(
+                *known,
+                Known {
+                    contact: c as u32,
+                    inbound: 1
+                }
+            );
+        }
     }
 
     impl Known {

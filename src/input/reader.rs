@@ -958,6 +958,37 @@ struct Ids {
     /// Business numbers handed out so far, and the streams given one since the last batch.
     sent_business_numbers: usize,
     new_stream_business_numbers: Vec<(u32, u32)>,
+    /// The last number added and its contact and stream (`Run`).
+    run: Run,
+    /// The last number not found ahead (`stage`): a row of it is not looked for again (a
+    /// run's rows: each is added with the run's contact).
+    unstaged_number: u64,
+}
+
+/// The number of the last row added, its contact, and its stream in `account`: a row of the
+/// same number (a log grouped by contact or conversation: ~10 rows a contact in a row) takes
+/// them with no hash and no probe (`Ids::number_contact`). Its inbound rows not counted in the
+/// number table yet (`inbound`) go there when the number changes and at each block's end
+/// (`Ids::end_run`), so the table's counts are exact once a block is added.
+struct Run {
+    number: u64,
+    contact: u32,
+    account: u32,
+    stream: u32,
+    inbound: u32,
+}
+
+/// No number (numbers are below 2^57): no row's number is the run's.
+const NO_NUMBER: u64 = u64::MAX;
+
+impl Run {
+    const NONE: Run = Run {
+        number: NO_NUMBER,
+        contact: NO_ID,
+        account: NO_ID,
+        stream: NO_ID,
+        inbound: 0,
+    };
 }
 
 impl Ids {
@@ -977,6 +1008,8 @@ impl Ids {
             sent: (0, 0, 0),
             sent_business_numbers: 0,
             new_stream_business_numbers: Vec::new(),
+            run: Run::NONE,
+            unstaged_number: NO_NUMBER,
         }
     }
 
@@ -1056,6 +1089,8 @@ impl Ids {
             let ring = (&mut staged, &mut hashes);
             self.add_ahead(rows, (k, r), ahead, ring, (many, &mut local));
         }
+        self.end_run();
+        self.unstaged_number = NO_NUMBER;
         match rows.failed.take() {
             Some(f) => Err(f),
             None => Ok(()),
@@ -1125,8 +1160,16 @@ impl Ids {
         let Contact::Number(n) = r.contact() else {
             return None;
         };
+        // A number not found just before (the row before, in a run: a log grouped by
+        // contact) is not looked for again: the row takes the run's contact when added.
+        if n == self.unstaged_number {
+            return None;
+        }
         let inbound = r.direction == crate::event::Direction::Inbound;
-        let contact = self.numbers.contact_of(n, hashed, inbound)?;
+        let Some(contact) = self.numbers.contact_of(n, hashed, inbound) else {
+            self.unstaged_number = n;
+            return None;
+        };
         self.contact_streams.prefetch(contact);
         Some(contact)
     }
@@ -1224,8 +1267,8 @@ impl Ids {
         }
     }
 
-    /// The contact id of number `n` (`staged` if found ahead, else looked up; given if new)
-    /// and its stream in `account`.
+    /// The contact id of number `n` (`staged` if found ahead, else by the run: `run_contact`)
+    /// and its stream in `account`. Its inbound row counted once: by `stage` if staged.
     #[inline(always)]
     fn number_contact(
         &mut self,
@@ -1234,13 +1277,50 @@ impl Ids {
         inbound: bool,
         staged: Option<u32>,
     ) -> (u32, u32) {
-        let contact = match staged {
-            Some(contact) => contact,
-            None => self.number_entry(n, inbound),
+        match staged {
+            Some(contact) => (contact, self.stream_of(contact, account)),
+            // Asked only for a row not found ahead: a log of no runs finds nearly every
+            // row ahead, and pays nothing for runs on those.
+            None => self.run_contact(n, account, inbound),
+        }
+    }
+
+    /// The contact id of number `n`, not found ahead, and its stream in `account`: the
+    /// run's if `n` is the run's number (its inbound row counted in the run), else looked
+    /// up (given if new, its inbound row counted), the run now `n`'s.
+    #[inline(always)]
+    fn run_contact(&mut self, n: u64, account: u32, inbound: bool) -> (u32, u32) {
+        let contact = if n == self.run.number {
+            self.run.inbound += inbound as u32;
+            if account == self.run.account {
+                return (self.run.contact, self.run.stream);
+            }
+            self.run.contact
+        } else {
+            let contact = self.number_entry(n, inbound);
+            self.end_run();
+            (self.run.number, self.run.contact) = (n, contact);
+            contact
         };
-        let streams = self.contact_streams.get_mut(contact);
-        let stream = (self.interner).stream(&mut self.log, streams, account, contact);
+        let stream = self.stream_of(contact, account);
+        (self.run.account, self.run.stream) = (account, stream);
         (contact, stream)
+    }
+
+    /// The stream of `contact` in `account` (made if new).
+    #[inline(always)]
+    fn stream_of(&mut self, contact: u32, account: u32) -> u32 {
+        let streams = self.contact_streams.get_mut(contact);
+        (self.interner).stream(&mut self.log, streams, account, contact)
+    }
+
+    /// Counts the run's inbound rows not yet counted in the number table.
+    #[inline(always)]
+    fn end_run(&mut self) {
+        if self.run.inbound > 0 {
+            let rows = std::mem::take(&mut self.run.inbound);
+            self.numbers.count_inbound(self.run.number, rows);
+        }
     }
 
     /// The contact id of number `n`, given if new; its inbound row counted.
@@ -1924,6 +2004,75 @@ mod tests {
         assert_eq!(streams[..12], first);
         assert_eq!(streams[12..], first);
         assert_eq!(log.streams, 12);
+    }
+
+    /// Runs of one number (a log grouped by contact) take the run's contact and stream, and
+    /// count each inbound row once, whether the row was found ahead, taken from the run, or
+    /// is the run's first. Two blocks, worked by hand (Y = ...560, X = ...561):
+    /// block 1, 20 rows: Y at rows 0-2 (out, in, in; account a), then X at rows 3-19,
+    /// inbound at odd rows (9), in account a to row 10, b at rows 11-14, a again from 15;
+    /// block 2, 26 rows: X at rows 0-19 (the run goes on across the block's end), account b,
+    /// inbound but at rows 3, 7, 11, 15, 19 (15; rows 16-19 are found ahead, the first 16
+    /// are not), then Y at rows 20-25, account b, inbound at row 25 only.
+    /// Contacts by first appearance: Y 0, X 1. Streams by first use: (a, Y) 0, (a, X) 1,
+    /// (b, X) 2, (b, Y) 3. Inbound: Y 2 + 1 = 3, X 9 + 15 = 24 (after block 1: 9).
+    #[test]
+    fn a_run_of_one_number_counts_each_inbound_row_once_across_blocks_and_accounts() {
+        let (header, columns, codes, keys, opts) = four_columns();
+        let parser = parser(&columns, &codes, &keys, &opts, (b',', None));
+        let mut ids = Ids::new(Log::new("t.csv".into(), header), &keys);
+        let (y, x) = ("+380501234560", "+380501234561");
+        let block = |first_line: u64, rows: &[(&str, bool, &str)]| {
+            let text: String = (rows.iter())
+                .map(|(number, inbound, account)| {
+                    let direction = ["out", "in"][*inbound as usize];
+                    format!("2026-03-01T10:00:00Z,{number},{direction},{account}\n")
+                })
+                .collect();
+            parser.parse(&Block::new(first_line, text.into_bytes()), Vec::new())
+        };
+        let mut first = vec![(y, false, "a"), (y, true, "a"), (y, true, "a")];
+        for i in 3..20 {
+            let account = if (11..=14).contains(&i) { "b" } else { "a" };
+            first.push((x, i % 2 == 1, account));
+        }
+        let mut second: Vec<_> = (0..20).map(|i| (x, i % 4 != 3, "b")).collect();
+        second.extend((20..26).map(|i| (y, i == 25, "b")));
+        ids.add(&mut block(2, &first)).unwrap();
+        assert_eq!(
+            ids.busiest_contact(),
+            Some((1, 9)),
+            "counted at the block's end"
+        );
+        ids.add(&mut block(22, &second)).unwrap();
+        let log = &ids.log;
+        assert_eq!(log.contacts.len(), 2);
+        assert_eq!(log.contacts.number(1), Some(380_501_234_561));
+        let got: Vec<(u32, u32)> = log.events.iter().map(|e| (e.contact, e.stream)).collect();
+        let mut expected = vec![(0, 0); 3];
+        expected.extend((3..20).map(|i| (1, 1 + (11..=14).contains(&i) as u32)));
+        expected.extend([(1, 2); 20]);
+        expected.extend([(0, 3); 6]);
+        assert_eq!(got, expected);
+        assert_eq!(log.streams, 4);
+        assert_eq!(log.inbound_rows, 27);
+        assert_eq!(ids.busiest_contact(), Some((1, 24)));
+    }
+
+    /// A run broken by an opaque contact goes on after it: X in, user-7 in, X in, X out.
+    /// Contacts X 0, user-7 1; streams 0, 1, 0, 0; inbound X 2, user-7 1: busiest X with 2.
+    #[test]
+    fn a_run_goes_on_past_an_opaque_contact() {
+        let text = "timestamp,contact,direction,country\n\
+            1772356500,+380501234561,in,\n\
+            1772356501,user-7,in,PL\n\
+            1772356502,+380501234561,in,\n\
+            1772356503,+380501234561,out,\n";
+        let log = read(text).unwrap();
+        let got: Vec<(u32, u32)> = log.events.iter().map(|e| (e.contact, e.stream)).collect();
+        assert_eq!(got, [(0, 0), (1, 1), (0, 0), (0, 0)]);
+        assert_eq!(log.inbound_rows, 3);
+        assert_eq!(log.busiest_contact, Some((0, 2)));
     }
 
     /// 48 rows of three numbers in turn (a block: each row's contact found 16 rows ahead
