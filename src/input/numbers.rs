@@ -655,17 +655,7 @@ mod tests {
                 Some(c as u32)
             );
         }
-        for (c, &n) in numbers.iter().enumerate() {
-            let (known, made) = table.entry(n, Known::default_for_test());
-            assert!(!made);
-            assert_eq!(
-                *known,
-                Known {
-                    contact: c as u32,
-                    inbound: 1
-                }
-            );
-        }
+        assert_each_found_once_inbound(&mut table, &numbers);
         // 1,000 numbers past 8 shards of 16 slots: found after growing.
         assert!(table.shards.iter().all(|s| s.slots.len() > 16));
     }
@@ -850,17 +840,7 @@ mod tests {
             assert!(table.entry(n, new).1);
         }
         assert!(table.shards.iter().all(|s| s.slots.len() > 64));
-        for (c, &n) in numbers.iter().enumerate() {
-            let (known, made) = table.entry(n, Known::default_for_test());
-            assert!(!made);
-            assert_eq!(
-                *known,
-                Known {
-                    contact: c as u32,
-                    inbound: 1
-                }
-            );
-        }
+        assert_each_found_once_inbound(&mut table, &numbers);
     }
 
     impl Known {
@@ -869,6 +849,20 @@ mod tests {
                 contact: u32::MAX,
                 inbound: 0,
             }
+        }
+    }
+
+    /// Every number of `numbers` is in `table`, as the contact of its place in the list, with
+    /// one inbound row.
+    fn assert_each_found_once_inbound(table: &mut NumberTable, numbers: &[u64]) {
+        for (c, &n) in numbers.iter().enumerate() {
+            let (known, made) = table.entry(n, Known::default_for_test());
+            assert!(!made);
+            let expected = Known {
+                contact: c as u32,
+                inbound: 1,
+            };
+            assert_eq!(*known, expected);
         }
     }
 
