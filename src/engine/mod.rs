@@ -353,6 +353,14 @@ impl<S: Default + Clone> Streams<S> {
         self.expected = streams;
     }
 
+    /// Every stream's state in another form (`f` of each), for as many streams as expected.
+    pub fn map<T>(&self, f: impl Fn(&S) -> T) -> Streams<T> {
+        Streams {
+            states: self.states.iter().map(f).collect(),
+            expected: self.expected,
+        }
+    }
+
     /// Asks for the cache lines of `ev`'s state, if the stream has one yet: a state of 24
     /// or 32 bytes may straddle two lines (`Vec` aligns it to 8), and then its first and
     /// last bytes are on different ones.
