@@ -3,6 +3,7 @@
 //! pricing (2025-07-01), charged service messages (2026-10-01). The era, market and card are those
 //! of the message's date, or of `--as-of`.
 
+use super::{in_seconds, micros, seconds, Compact};
 use super::{Billed, Charge, Engine, MetaCharge, Outcome, Streams, Why};
 use crate::event::{Category, Direction, Event, Kind, MICROS_PER_HOUR};
 use crate::rates::meta::{Era, FreeTierCounts, MetaColumn, MetaSpec, Pricing};
@@ -95,7 +96,7 @@ const _: () = assert!(std::mem::size_of::<Windows>() == 16);
 /// end in seconds from the epoch fits a u32; the default 0 is the wide default's 0): the
 /// loop waits on the states' memory, read at random by stream, and a million streams' are
 /// 8 MB, not 16 (issue 24). The first window that does not fit widens the table
-/// (`WindowTable::widen`).
+/// (`Compact::widen`).
 #[derive(Clone, Copy, Default)]
 struct SecondWindows {
     until: u32,
@@ -103,16 +104,6 @@ struct SecondWindows {
 }
 
 const _: () = assert!(std::mem::size_of::<SecondWindows>() == 8);
-
-const MICROS_PER_SECOND: i64 = 1_000_000;
-
-/// Whether a window ending at `until` (microseconds) is kept exactly by `SecondWindows`.
-#[inline(always)]
-fn in_seconds(until: i64) -> bool {
-    // an instant before 1970 is a u64 past the span
-    let (u, per) = (until as u64, MICROS_PER_SECOND as u64);
-    u.is_multiple_of(per) && u / per <= u32::MAX as u64
-}
 
 /// A stream's windows as the rules read and write them, in either form.
 trait WindowState: Copy {
@@ -140,12 +131,11 @@ impl WindowState for Windows {
 impl WindowState for SecondWindows {
     #[inline(always)]
     fn until(&self) -> i64 {
-        self.until as i64 * MICROS_PER_SECOND
+        micros(self.until)
     }
     #[inline(always)]
     fn set_until(&mut self, until: i64) {
-        debug_assert!(in_seconds(until));
-        self.until = (until / MICROS_PER_SECOND) as u32;
+        self.until = seconds(until);
     }
     #[inline(always)]
     fn entry(&mut self) -> &mut u32 {
@@ -153,39 +143,11 @@ impl WindowState for SecondWindows {
     }
 }
 
-/// Every stream's windows: in 8 bytes a stream until a window does not fit, then in 16.
-enum WindowTable {
-    Seconds(Streams<SecondWindows>),
-    Micros(Streams<Windows>),
-}
-
-impl WindowTable {
-    #[inline(always)]
-    fn prefetch(&self, ev: &Event) {
-        match self {
-            WindowTable::Seconds(s) => s.prefetch(ev),
-            WindowTable::Micros(s) => s.prefetch(ev),
-        }
-    }
-
-    fn expect(&mut self, streams: usize) {
-        match self {
-            WindowTable::Seconds(s) => s.expect(streams),
-            WindowTable::Micros(s) => s.expect(streams),
-        }
-    }
-
-    /// Every stream's windows in the wide form, from now on (once, at the first window
-    /// `SecondWindows` cannot keep).
-    #[cold]
-    #[inline(never)]
-    fn widen(&mut self) {
-        if let WindowTable::Seconds(s) = self {
-            let wide = s.map(|w| Windows {
-                until: w.until(),
-                entry: w.entry,
-            });
-            *self = WindowTable::Micros(wide);
+impl From<SecondWindows> for Windows {
+    fn from(w: SecondWindows) -> Windows {
+        Windows {
+            until: w.until(),
+            entry: w.entry,
         }
     }
 }
@@ -237,7 +199,7 @@ impl EntryPoints {
 }
 
 pub struct WhatsAppMetaEngine<'m> {
-    windows: WindowTable,
+    windows: Compact<SecondWindows, Windows>,
     rules: MetaRules<'m>,
 }
 
@@ -495,7 +457,7 @@ impl<'m> WhatsAppMetaEngine<'m> {
             },
         };
         WhatsAppMetaEngine {
-            windows: WindowTable::Seconds(Streams::new()),
+            windows: Compact::new(),
             rules,
         }
     }
@@ -606,7 +568,7 @@ impl Engine for WhatsAppMetaEngine<'_> {
     /// them first.
     #[inline(always)]
     fn replay_ahead(&mut self, ev: &Event, ahead: Option<&Event>) -> Outcome {
-        if let WindowTable::Seconds(s) = &mut self.windows {
+        if let Compact::Narrow(s) = &mut self.windows {
             if let Some(a) = ahead {
                 s.prefetch(a);
             }
@@ -618,13 +580,13 @@ impl Engine for WhatsAppMetaEngine<'_> {
             self.windows.widen();
         }
         match &mut self.windows {
-            WindowTable::Micros(s) => {
+            Compact::Wide(s) => {
                 if let Some(a) = ahead {
                     s.prefetch(a);
                 }
                 self.rules.replay_event(s, ev)
             }
-            WindowTable::Seconds(s) => self.rules.replay_event(s, ev),
+            Compact::Narrow(s) => self.rules.replay_event(s, ev),
         }
     }
 }
@@ -942,7 +904,7 @@ mod tests {
     /// start gives it.
     #[test]
     fn windows_a_second_form_cannot_keep_widen_the_table_exactly() {
-        use super::{Streams, WhatsAppMetaEngine, WindowTable};
+        use super::{Compact, Streams, WhatsAppMetaEngine};
         use crate::engine::testing::describe;
         use crate::engine::Engine;
         use crate::event::Script;
@@ -976,14 +938,14 @@ mod tests {
         // b's half second (rows 0-3), then c's window past the span on its own (rows 0, 2, 4, 5)
         for rows in [&[0, 1, 2, 3][..], &[0, 2, 4, 5]] {
             let mut wide = engine();
-            wide.windows = WindowTable::Micros(Streams::new());
+            wide.windows = Compact::Wide(Streams::new());
             for mut e in [engine(), wide] {
                 let got: Vec<String> = (rows.iter())
                     .map(|&r| describe(&events[r], &e.replay(&events[r]), true))
                     .collect();
                 let want: Vec<&str> = rows.iter().map(|&r| want[r]).collect();
                 assert_eq!(got, want);
-                assert!(matches!(e.windows, WindowTable::Micros(_)));
+                assert!(matches!(e.windows, Compact::Wide(_)));
             }
         }
         // a's messages alone: the table stays in seconds
@@ -991,6 +953,6 @@ mod tests {
         for ev in [&events[0], &events[2]] {
             e.replay(ev);
         }
-        assert!(matches!(e.windows, WindowTable::Seconds(_)));
+        assert!(matches!(e.windows, Compact::Narrow(_)));
     }
 }

@@ -1,9 +1,12 @@
 //! WhatsApp's customer service window and the seeds' session model (docs/billing-rules.md §4,
 //! `whatsapp-session`).
 
+use super::{in_seconds, micros, seconds, Compact};
 use super::{Billed, Charge, Engine, Outcome, Streams, Why};
 use crate::event::{Category, Direction, Event, Kind, MICROS_PER_HOUR};
 
+/// A stream's window and session, as the rules read and write them (the wide form: 16
+/// bytes, for any instant and id).
 #[derive(Clone, Copy, Default)]
 struct Stream {
     /// The open window closes here (exclusive); 0 before any customer message.
@@ -15,20 +18,108 @@ struct Stream {
     template_pending: bool,
 }
 
+const _: () = assert!(std::mem::size_of::<Stream>() == 16);
+
+/// `Stream` in 8 bytes, while its window ends on a whole second from 1970 to 2106 and its
+/// session id is under 2^29 (`in_seconds`, `SESSIONS_IN_IDS`): the session loop waits on
+/// the states' memory, and a million streams' are 8 MB, not 16 (issue 24).
+#[derive(Clone, Copy, Default)]
+struct SecondStream {
+    /// `Stream::window_until` in seconds from 1970.
+    until: u32,
+    /// The session id, `user_initiated` in bit 29, `charged` 30, `template_pending` 31.
+    ids: u32,
+}
+
+const _: () = assert!(std::mem::size_of::<SecondStream>() == 8);
+
+/// Session ids below this fit `SecondStream::ids` beside its three flags.
+const SESSIONS_IN_IDS: u32 = 1 << 29;
+const USER_INITIATED: u32 = 1 << 29;
+const CHARGED: u32 = 1 << 30;
+const TEMPLATE_PENDING: u32 = 1 << 31;
+
+/// A stream's state in either form, read whole and written back where it changed.
+trait StreamState: Default + Copy {
+    fn load(&self) -> Stream;
+    /// The window's end and the ids (an end the form keeps: `in_seconds` for `SecondStream`).
+    fn store(&mut self, st: &Stream);
+    /// The ids alone (the window unchanged).
+    fn store_ids(&mut self, st: &Stream);
+}
+
+impl StreamState for Stream {
+    #[inline(always)]
+    fn load(&self) -> Stream {
+        *self
+    }
+    #[inline(always)]
+    fn store(&mut self, st: &Stream) {
+        *self = *st;
+    }
+    #[inline(always)]
+    fn store_ids(&mut self, st: &Stream) {
+        *self = *st;
+    }
+}
+
+impl StreamState for SecondStream {
+    #[inline(always)]
+    fn load(&self) -> Stream {
+        Stream {
+            window_until: micros(self.until),
+            session: self.ids & (SESSIONS_IN_IDS - 1),
+            user_initiated: self.ids & USER_INITIATED != 0,
+            charged: self.ids & CHARGED != 0,
+            template_pending: self.ids & TEMPLATE_PENDING != 0,
+        }
+    }
+    #[inline(always)]
+    fn store(&mut self, st: &Stream) {
+        self.until = seconds(st.window_until);
+        self.store_ids(st);
+    }
+    #[inline(always)]
+    fn store_ids(&mut self, st: &Stream) {
+        debug_assert!(st.session < SESSIONS_IN_IDS);
+        self.ids = st.session
+            | if st.user_initiated { USER_INITIATED } else { 0 }
+            | if st.charged { CHARGED } else { 0 }
+            | if st.template_pending {
+                TEMPLATE_PENDING
+            } else {
+                0
+            };
+    }
+}
+
+impl From<SecondStream> for Stream {
+    fn from(s: SecondStream) -> Stream {
+        s.load()
+    }
+}
+
 pub struct WhatsAppSessionEngine {
+    streams: Compact<SecondStream, Stream>,
+    rules: SessionRules,
+}
+
+/// The engine's rules and ids (the streams handed to them in their form).
+struct SessionRules {
     window: i64,
     default_category: Category,
-    streams: Streams<Stream>,
     next_id: u32,
 }
 
 impl WhatsAppSessionEngine {
     pub fn new(window_hours: i64, default_category: Category) -> WhatsAppSessionEngine {
         WhatsAppSessionEngine {
-            window: window_hours * MICROS_PER_HOUR,
-            default_category,
-            streams: Streams::new(),
-            next_id: 1,
+            streams: Compact::new(),
+            rules: SessionRules {
+                window: window_hours * MICROS_PER_HOUR,
+                default_category,
+                next_id: 1,
+            },
         }
     }
 }
@@ -47,31 +138,51 @@ impl Engine for WhatsAppSessionEngine {
     }
 
     fn replay(&mut self, ev: &Event) -> Outcome {
-        self.replay_event(ev)
+        self.replay_ahead(ev, None)
     }
 
     /// The state of `ahead` asked for, and `ev` replayed in the same call (the trait's
-    /// default called `replay` out of line: a call and a frame an event).
+    /// default called `replay` out of line: a call and a frame an event), through the
+    /// streams' form: a customer message whose window or session the 8-byte form cannot
+    /// keep widens them first.
     #[inline(always)]
     fn replay_ahead(&mut self, ev: &Event, ahead: Option<&Event>) -> Outcome {
-        if let Some(a) = ahead {
-            self.streams.prefetch(a);
+        if let Compact::Narrow(s) = &mut self.streams {
+            if let Some(a) = ahead {
+                s.prefetch(a);
+            }
+            let r = &self.rules;
+            if ev.direction != Direction::Inbound
+                || (in_seconds(ev.at.wrapping_add(r.window)) && r.next_id < SESSIONS_IN_IDS)
+            {
+                return self.rules.replay_event(s, ev);
+            }
+            self.streams.widen();
         }
-        self.replay_event(ev)
+        match &mut self.streams {
+            Compact::Wide(s) => {
+                if let Some(a) = ahead {
+                    s.prefetch(a);
+                }
+                self.rules.replay_event(s, ev)
+            }
+            Compact::Narrow(s) => self.rules.replay_event(s, ev),
+        }
     }
 }
 
-impl WhatsAppSessionEngine {
-    /// `Engine::replay`.
+impl SessionRules {
+    /// `Engine::replay`, with the streams' states in `streams`.
     #[inline(always)]
-    fn replay_event(&mut self, ev: &Event) -> Outcome {
+    fn replay_event<S: StreamState>(&mut self, streams: &mut Streams<S>, ev: &Event) -> Outcome {
         if ev.kind == Kind::NotDelivered {
             return Outcome::not_delivered();
         }
         let now = ev.at;
         let default_category = self.default_category;
         let next_id = &mut self.next_id;
-        let st = self.streams.get(ev);
+        let state = streams.get(ev);
+        let mut st = state.load();
         let open = now < st.window_until;
 
         if ev.direction == Direction::Inbound {
@@ -89,6 +200,7 @@ impl WhatsAppSessionEngine {
                 }
             };
             st.window_until = now + self.window;
+            state.store(&st);
             let mut o = Outcome::new(Billed::Inbound, Charge::None, why);
             o.session = Some(st.session);
             o.opened = !open;
@@ -99,6 +211,7 @@ impl WhatsAppSessionEngine {
         if open {
             let mut o = if st.user_initiated && !st.charged {
                 st.charged = true;
+                state.store_ids(&st);
                 Outcome::new(Billed::InWindow, Charge::Session, Why::FirstReplyInWindow)
             } else {
                 Outcome::new(Billed::InWindow, Charge::None, Why::InsideWindow)
@@ -109,6 +222,7 @@ impl WhatsAppSessionEngine {
         }
 
         st.template_pending = true;
+        state.store_ids(&st);
         let (billed, why) = match ev.kind {
             Kind::Marketing | Kind::Utility | Kind::Authentication | Kind::Template => {
                 (Billed::Template, Why::TemplateOutsideWindow)
@@ -184,5 +298,88 @@ mod tests {
             ("10:59:59", "c", "out", "",          "in_window - s1 until=03-02T11:00"),
             ("11:00", "c", "out", "",             "outside_window utility assumed"),
         ]);
+    }
+    /// The states in 8 bytes until a customer message's window or session does not fit
+    /// them: a window ending half a second past a second (08:00:00.5 + 24 h), one past
+    /// 2106-02-07 06:28:15 (2^32 - 1 seconds from 1970), a session id of 2^29. The table
+    /// widens at each, every earlier state kept (a's session, charged and user-initiated;
+    /// b's template pending): each outcome as worked out by hand, and as the wide form from
+    /// the start gives it.
+    #[test]
+    fn states_the_second_form_cannot_keep_widen_the_table_exactly() {
+        use super::{Compact, WhatsAppSessionEngine, SESSIONS_IN_IDS};
+        use crate::engine::testing::describe;
+        use crate::engine::{Engine, Streams};
+        use crate::event::{Category, Script};
+        let s = Script::new().contact("a").at("2026-03-02 08:00").inbound();
+        let s = s.contact("a").at("08:10").outbound("");
+        let s = s.contact("b").at("08:20").outbound("template");
+        let s = s.contact("c").at("08:30").inbound();
+        let s = s.contact("a").at("09:00").outbound("");
+        let s = s.contact("b").at("09:10").inbound();
+        let s = s.contact("d").at("2106-02-06 07:00").inbound();
+        let s = s.contact("d").at("2106-02-07 06:30").outbound("");
+        let mut events = s.into_events();
+        // c's message half a second later: its window ends on no whole second
+        events.push(events[3]);
+        events[3].at += 500_000;
+        let want = [
+            "inbound - s1 opened until=03-03T08:00 why=WindowOpened",
+            "in_window session s1 until=03-03T08:00 why=FirstReplyInWindow",
+            "template marketing assumed why=TemplateOutsideWindow",
+            "inbound - s2 opened until=03-03T08:30:00.500 why=WindowOpened",
+            "in_window - s1 until=03-03T08:00 why=InsideWindow",
+            // b's template was pending: a business-initiated session
+            "inbound - s3 opened until=03-03T09:10 why=WindowOpened",
+            // 2106-02-07 07:00: 2^32 + 1,904 seconds from 1970
+            "inbound - s4 opened until=02-07T07:00 why=WindowOpened",
+            "in_window session s4 until=02-07T07:00 why=FirstReplyInWindow",
+        ];
+        let engine = |first: u32| {
+            let mut e = WhatsAppSessionEngine::new(24, Category::Marketing);
+            e.rules.next_id = first;
+            e
+        };
+        // the session ids from 2^29 - 1: a's fits, c's (2^29) does not
+        let big = [
+            "inbound - s536870911 opened until=03-03T08:00 why=WindowOpened",
+            "in_window session s536870911 until=03-03T08:00 why=FirstReplyInWindow",
+            "inbound - s536870912 opened until=03-03T08:30 why=WindowOpened",
+            "in_window - s536870911 until=03-03T08:00 why=InsideWindow",
+        ];
+        let past_span = [
+            want[0],
+            want[1],
+            want[2],
+            want[4],
+            "inbound - s2 opened until=03-03T09:10 why=WindowOpened",
+            "inbound - s3 opened until=02-07T07:00 why=WindowOpened",
+            "in_window session s3 until=02-07T07:00 why=FirstReplyInWindow",
+        ];
+        let cases: [(&[usize], u32, &[&str]); 3] = [
+            // c's half second
+            (&[0, 1, 2, 3, 4, 5], 1, &want[..6]),
+            // d's window past the span (c left out: b's session is s2, d's s3)
+            (&[0, 1, 2, 4, 5, 6, 7], 1, &past_span),
+            // c's session id (c at 08:30 sharp)
+            (&[0, 1, 8, 4], SESSIONS_IN_IDS - 1, &big),
+        ];
+        for (rows, first, want) in cases {
+            let mut wide = engine(first);
+            wide.streams = Compact::Wide(Streams::new());
+            for mut e in [engine(first), wide] {
+                let got: Vec<String> = (rows.iter())
+                    .map(|&r| describe(&events[r], &e.replay(&events[r]), true))
+                    .collect();
+                assert_eq!(got, want, "first id {first}");
+                assert!(matches!(e.streams, Compact::Wide(_)), "first id {first}");
+            }
+        }
+        // a's and b's messages alone: the table stays in 8 bytes
+        let mut e = engine(1);
+        for r in [0, 1, 2, 4, 5] {
+            e.replay(&events[r]);
+        }
+        assert!(matches!(e.streams, Compact::Narrow(_)));
     }
 }
