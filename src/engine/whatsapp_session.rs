@@ -39,63 +39,106 @@ const USER_INITIATED: u32 = 1 << 29;
 const CHARGED: u32 = 1 << 30;
 const TEMPLATE_PENDING: u32 = 1 << 31;
 
-/// A stream's state in either form, read whole and written back where it changed.
+/// A stream's state in either form, as the rules read and change it (the 8-byte form's
+/// bits read and set in place: unpacked whole and packed back, the loop cost 40 more
+/// instructions an event).
 trait StreamState: Default + Copy {
-    fn load(&self) -> Stream;
-    /// The window's end and the ids (an end the form keeps: `in_seconds` for `SecondStream`).
-    fn store(&mut self, st: &Stream);
-    /// The ids alone (the window unchanged).
-    fn store_ids(&mut self, st: &Stream);
+    fn window_until(&self) -> i64;
+    fn session(&self) -> u32;
+    /// A user-initiated session, not charged yet.
+    fn uncharged(&self) -> bool;
+    /// Opens session `id`, its window ending at `until`: business-initiated (charged by
+    /// its template) if a template is pending, else user-initiated; `true`: the former.
+    fn open(&mut self, id: u32, until: i64) -> bool;
+    /// The window ends at `until` now.
+    fn renew(&mut self, until: i64);
+    fn charge(&mut self);
+    fn template_sent(&mut self);
 }
 
 impl StreamState for Stream {
     #[inline(always)]
-    fn load(&self) -> Stream {
-        *self
+    fn window_until(&self) -> i64 {
+        self.window_until
     }
     #[inline(always)]
-    fn store(&mut self, st: &Stream) {
-        *self = *st;
+    fn session(&self) -> u32 {
+        self.session
     }
     #[inline(always)]
-    fn store_ids(&mut self, st: &Stream) {
-        *self = *st;
+    fn uncharged(&self) -> bool {
+        self.user_initiated && !self.charged
+    }
+    #[inline(always)]
+    fn open(&mut self, id: u32, until: i64) -> bool {
+        let business = self.template_pending;
+        *self = Stream {
+            window_until: until,
+            session: id,
+            user_initiated: !business,
+            charged: business,
+            template_pending: false,
+        };
+        business
+    }
+    #[inline(always)]
+    fn renew(&mut self, until: i64) {
+        self.window_until = until;
+    }
+    #[inline(always)]
+    fn charge(&mut self) {
+        self.charged = true;
+    }
+    #[inline(always)]
+    fn template_sent(&mut self) {
+        self.template_pending = true;
     }
 }
 
 impl StreamState for SecondStream {
     #[inline(always)]
-    fn load(&self) -> Stream {
-        Stream {
-            window_until: micros(self.until),
-            session: self.ids & (SESSIONS_IN_IDS - 1),
-            user_initiated: self.ids & USER_INITIATED != 0,
-            charged: self.ids & CHARGED != 0,
-            template_pending: self.ids & TEMPLATE_PENDING != 0,
-        }
+    fn window_until(&self) -> i64 {
+        micros(self.until)
     }
     #[inline(always)]
-    fn store(&mut self, st: &Stream) {
-        self.until = seconds(st.window_until);
-        self.store_ids(st);
+    fn session(&self) -> u32 {
+        self.ids & (SESSIONS_IN_IDS - 1)
     }
     #[inline(always)]
-    fn store_ids(&mut self, st: &Stream) {
-        debug_assert!(st.session < SESSIONS_IN_IDS);
-        self.ids = st.session
-            | if st.user_initiated { USER_INITIATED } else { 0 }
-            | if st.charged { CHARGED } else { 0 }
-            | if st.template_pending {
-                TEMPLATE_PENDING
-            } else {
-                0
-            };
+    fn uncharged(&self) -> bool {
+        self.ids & (USER_INITIATED | CHARGED) == USER_INITIATED
+    }
+    #[inline(always)]
+    fn open(&mut self, id: u32, until: i64) -> bool {
+        debug_assert!(id < SESSIONS_IN_IDS);
+        let business = self.ids & TEMPLATE_PENDING != 0;
+        self.ids = id | if business { CHARGED } else { USER_INITIATED };
+        self.until = seconds(until);
+        business
+    }
+    #[inline(always)]
+    fn renew(&mut self, until: i64) {
+        self.until = seconds(until);
+    }
+    #[inline(always)]
+    fn charge(&mut self) {
+        self.ids |= CHARGED;
+    }
+    #[inline(always)]
+    fn template_sent(&mut self) {
+        self.ids |= TEMPLATE_PENDING;
     }
 }
 
 impl From<SecondStream> for Stream {
     fn from(s: SecondStream) -> Stream {
-        s.load()
+        Stream {
+            window_until: s.window_until(),
+            session: s.session(),
+            user_initiated: s.ids & USER_INITIATED != 0,
+            charged: s.ids & CHARGED != 0,
+            template_pending: s.ids & TEMPLATE_PENDING != 0,
+        }
     }
 }
 
@@ -181,48 +224,41 @@ impl SessionRules {
         let now = ev.at;
         let default_category = self.default_category;
         let next_id = &mut self.next_id;
-        let state = streams.get(ev);
-        let mut st = state.load();
-        let open = now < st.window_until;
+        let st = streams.get(ev);
+        let open = now < st.window_until();
 
         if ev.direction == Direction::Inbound {
+            let until = now + self.window;
             let why = if open {
+                st.renew(until);
                 Why::WindowRenewed
             } else {
-                st.session = *next_id;
+                let id = *next_id;
                 *next_id += 1;
-                st.user_initiated = !st.template_pending;
-                // A business-initiated session was charged by its template.
-                st.charged = !st.user_initiated;
-                st.template_pending = false;
                 Why::WindowOpened {
-                    business_initiated: !st.user_initiated,
+                    business_initiated: st.open(id, until),
                 }
             };
-            st.window_until = now + self.window;
-            state.store(&st);
             let mut o = Outcome::new(Billed::Inbound, Charge::None, why);
-            o.session = Some(st.session);
+            o.session = Some(st.session());
             o.opened = !open;
-            o.until = st.window_until;
+            o.until = until;
             return o;
         }
 
         if open {
-            let mut o = if st.user_initiated && !st.charged {
-                st.charged = true;
-                state.store_ids(&st);
+            let mut o = if st.uncharged() {
+                st.charge();
                 Outcome::new(Billed::InWindow, Charge::Session, Why::FirstReplyInWindow)
             } else {
                 Outcome::new(Billed::InWindow, Charge::None, Why::InsideWindow)
             };
-            o.session = Some(st.session);
-            o.until = st.window_until;
+            o.session = Some(st.session());
+            o.until = st.window_until();
             return o;
         }
 
-        st.template_pending = true;
-        state.store_ids(&st);
+        st.template_sent();
         let (billed, why) = match ev.kind {
             Kind::Marketing | Kind::Utility | Kind::Authentication | Kind::Template => {
                 (Billed::Template, Why::TemplateOutsideWindow)
