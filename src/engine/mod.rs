@@ -397,6 +397,74 @@ impl<S: Default + Clone> Streams<S> {
     }
 }
 
+/// Every stream's state in a narrow form `N` (8 bytes: a million streams' states read at
+/// random are half the memory the loops wait on; issue 24) while every state fits it, then
+/// in the wide form `W` for any: the first state that would not fit widens the table once,
+/// each state kept exactly (as `billing::buckets::kept` widens its events).
+pub(crate) enum Compact<N, W> {
+    Narrow(Streams<N>),
+    Wide(Streams<W>),
+}
+
+impl<N: Default + Copy, W: Default + Clone + From<N>> Compact<N, W> {
+    pub fn new() -> Self {
+        Compact::Narrow(Streams::new())
+    }
+
+    pub fn expect(&mut self, streams: usize) {
+        match self {
+            Compact::Narrow(s) => s.expect(streams),
+            Compact::Wide(s) => s.expect(streams),
+        }
+    }
+
+    #[inline(always)]
+    pub fn prefetch(&self, ev: &Event) {
+        match self {
+            Compact::Narrow(s) => s.prefetch(ev),
+            Compact::Wide(s) => s.prefetch(ev),
+        }
+    }
+
+    /// Every stream's state in the wide form, from now on (out of line: once a log at most).
+    #[cold]
+    #[inline(never)]
+    pub fn widen(&mut self) {
+        if let Compact::Narrow(s) = self {
+            let wide = Streams {
+                states: s.states.iter().map(|&n| W::from(n)).collect(),
+                expected: s.expected,
+            };
+            *self = Compact::Wide(wide);
+        }
+    }
+}
+
+const MICROS_PER_SECOND: i64 = 1_000_000;
+
+/// Whether an instant (UTC microseconds) is a whole second from 1970 to 2106-02-07 06:28:15:
+/// one a narrow state keeps exactly as a u32 of seconds (`seconds`, `micros`), its default 0
+/// being the wide default's 0.
+#[inline(always)]
+pub(crate) fn in_seconds(at: i64) -> bool {
+    // an instant before 1970 is a u64 past the span
+    let (u, per) = (at as u64, MICROS_PER_SECOND as u64);
+    u.is_multiple_of(per) && u / per <= u32::MAX as u64
+}
+
+/// An instant `in_seconds` as its seconds from 1970.
+#[inline(always)]
+pub(crate) fn seconds(at: i64) -> u32 {
+    debug_assert!(in_seconds(at));
+    (at / MICROS_PER_SECOND) as u32
+}
+
+/// The instant of `seconds` from 1970.
+#[inline(always)]
+pub(crate) fn micros(seconds: u32) -> i64 {
+    seconds as i64 * MICROS_PER_SECOND
+}
+
 /// How many stream states `Streams` adds at a time (of 32 bytes at most: 128 KB).
 const STREAMS_AT_A_TIME: usize = 4096;
 

@@ -3,6 +3,7 @@
 //! pricing (2025-07-01), charged service messages (2026-10-01). The era, market and card are those
 //! of the message's date, or of `--as-of`.
 
+use super::{in_seconds, micros, seconds, Compact};
 use super::{Billed, Charge, Engine, MetaCharge, Outcome, Streams, Why};
 use crate::event::{Category, Direction, Event, Kind, MICROS_PER_HOUR};
 use crate::rates::meta::{Era, FreeTierCounts, MetaColumn, MetaSpec, Pricing};
@@ -78,18 +79,78 @@ impl Conversations {
 
 /// A stream's windows (the state every message reads): the customer service window, and
 /// where its free entry point state is kept. 16 bytes, so that a state is never split over
-/// two cache lines and a million contacts' states are 16 MB of fresh memory, not 32: few
-/// streams ever have an entry point, so theirs is kept aside (`EntryPoints`; issue 24).
+/// two cache lines: few streams ever have an entry point, so theirs is kept aside
+/// (`EntryPoints`; issue 24). The wide form of `SecondWindows`, for any instant.
 #[derive(Clone, Copy, Default)]
 struct Windows {
     /// When the customer service window ends.
     until: i64,
-    /// The stream's `EntryPoint` in `WhatsAppMetaEngine::entry_points` plus one; 0: none yet
-    /// (as a default `EntryPoint`).
+    /// The stream's `EntryPoint` in `MetaRules::entry_points` plus one; 0: none yet (as a
+    /// default `EntryPoint`).
     entry: u32,
 }
 
 const _: () = assert!(std::mem::size_of::<Windows>() == 16);
+
+/// `Windows` in 8 bytes, while every window ends on a whole second from 1970 to 2106 (its
+/// end in seconds from the epoch fits a u32; the default 0 is the wide default's 0): the
+/// loop waits on the states' memory, read at random by stream, and a million streams' are
+/// 8 MB, not 16 (issue 24). The first window that does not fit widens the table
+/// (`Compact::widen`).
+#[derive(Clone, Copy, Default)]
+struct SecondWindows {
+    until: u32,
+    entry: u32,
+}
+
+const _: () = assert!(std::mem::size_of::<SecondWindows>() == 8);
+
+/// A stream's windows as the rules read and write them, in either form.
+trait WindowState: Copy {
+    fn until(&self) -> i64;
+    /// Only with an end the form keeps exactly (`in_seconds` for `SecondWindows`).
+    fn set_until(&mut self, until: i64);
+    fn entry(&mut self) -> &mut u32;
+}
+
+impl WindowState for Windows {
+    #[inline(always)]
+    fn until(&self) -> i64 {
+        self.until
+    }
+    #[inline(always)]
+    fn set_until(&mut self, until: i64) {
+        self.until = until;
+    }
+    #[inline(always)]
+    fn entry(&mut self) -> &mut u32 {
+        &mut self.entry
+    }
+}
+
+impl WindowState for SecondWindows {
+    #[inline(always)]
+    fn until(&self) -> i64 {
+        micros(self.until)
+    }
+    #[inline(always)]
+    fn set_until(&mut self, until: i64) {
+        self.until = seconds(until);
+    }
+    #[inline(always)]
+    fn entry(&mut self) -> &mut u32 {
+        &mut self.entry
+    }
+}
+
+impl From<SecondWindows> for Windows {
+    fn from(w: SecondWindows) -> Windows {
+        Windows {
+            until: w.until(),
+            entry: w.entry,
+        }
+    }
+}
 
 /// A stream's free entry point window with the customer message from an ad that may open it.
 #[derive(Clone, Copy, Default, PartialEq, Eq)]
@@ -108,27 +169,27 @@ struct EntryPoints(Vec<EntryPoint>);
 
 impl EntryPoints {
     /// The stream's entry point state (made for it, from the default, if it has none).
-    fn of(&mut self, w: &mut Windows) -> &mut EntryPoint {
-        if w.entry == 0 {
+    fn of(&mut self, entry: &mut u32) -> &mut EntryPoint {
+        if *entry == 0 {
             self.0.push(EntryPoint::default());
             // one a stream at most, and streams are counted in u32
-            w.entry = self.0.len() as u32;
+            *entry = self.0.len() as u32;
         }
-        &mut self.0[w.entry as usize - 1]
+        &mut self.0[*entry as usize - 1]
     }
 
-    /// `free_entry_point` for the stream of `w`. A stream without a state of its own (most
+    /// `free_entry_point` for the stream whose `entry` it is. A stream without a state of its own (most
     /// streams, on every message) is read as the default one, which a message alone never
     /// changes: it opens a window only before a waiting `reply_by`, and none waits.
     #[inline(always)]
     fn free_entry_point(
         &mut self,
-        w: &mut Windows,
+        entry: &mut u32,
         (now, era): (i64, &Era),
         next_id: &mut u32,
     ) -> Option<Outcome> {
-        if w.entry != 0 {
-            return free_entry_point(self.of(w), now, era, next_id);
+        if *entry != 0 {
+            return free_entry_point(self.of(entry), now, era, next_id);
         }
         let mut fresh = EntryPoint::default();
         let o = free_entry_point(&mut fresh, now, era, next_id);
@@ -138,6 +199,12 @@ impl EntryPoints {
 }
 
 pub struct WhatsAppMetaEngine<'m> {
+    windows: Compact<SecondWindows, Windows>,
+    rules: MetaRules<'m>,
+}
+
+/// The engine's rules and every state but the windows (which it hands them in their form).
+struct MetaRules<'m> {
     spec: &'m MetaSpec,
     window: i64,
     default_category: Category,
@@ -145,7 +212,6 @@ pub struct WhatsAppMetaEngine<'m> {
     /// The day last priced and its era: a log's events come in days, and the era's binary
     /// search was a sixth of the replay's instructions (issue 24).
     era_of_day: (i32, Option<&'m Era>),
-    windows: Streams<Windows>,
     entry_points: EntryPoints,
     conversations: Conversations,
 }
@@ -288,9 +354,10 @@ fn column(c: Category) -> MetaColumn {
 
 /// A customer message opens the customer service window, or renews the open one, from now.
 #[inline]
-fn customer_message(window_until: &mut i64, now: i64, window: i64) -> Outcome {
-    let open = now < *window_until;
-    *window_until = now + window;
+fn customer_message(w: &mut impl WindowState, now: i64, window: i64) -> Outcome {
+    let open = now < w.until();
+    let until = now + window;
+    w.set_until(until);
     let mut o = Outcome::new(
         Billed::Inbound,
         Charge::None,
@@ -300,7 +367,7 @@ fn customer_message(window_until: &mut i64, now: i64, window: i64) -> Outcome {
             Why::WindowOpenedForReplies
         },
     );
-    o.until = *window_until;
+    o.until = until;
     o
 }
 
@@ -376,22 +443,27 @@ impl<'m> WhatsAppMetaEngine<'m> {
         default_category: Category,
         as_of: Option<i32>,
     ) -> Self {
-        WhatsAppMetaEngine {
+        let rules = MetaRules {
             spec,
             window: window_hours * MICROS_PER_HOUR,
             default_category,
             as_of,
             era_of_day: (i32::MIN, spec.era(i32::MIN)),
-            windows: Streams::new(),
             entry_points: EntryPoints::default(),
             conversations: Conversations {
                 slots: Streams::new(),
                 length: spec.conversation_hours * MICROS_PER_HOUR,
                 next_id: 1,
             },
+        };
+        WhatsAppMetaEngine {
+            windows: Compact::new(),
+            rules,
         }
     }
+}
 
+impl MetaRules<'_> {
     /// The conversation era: one conversation covers every category; a new one is
     /// user-initiated inside the window, business-initiated outside it.
     #[inline]
@@ -461,7 +533,7 @@ impl<'m> WhatsAppMetaEngine<'m> {
     }
 }
 
-impl<'m> WhatsAppMetaEngine<'m> {
+impl<'m> MetaRules<'m> {
     /// The era in force on `day` (`MetaSpec::era`), the last day's kept.
     #[inline(always)]
     fn era(&mut self, day: i32) -> Option<&'m Era> {
@@ -479,7 +551,7 @@ impl Engine for WhatsAppMetaEngine<'_> {
 
     fn expect_streams(&mut self, streams: usize) {
         self.windows.expect(streams);
-        self.conversations.slots.expect(streams);
+        self.rules.conversations.slots.expect(streams);
     }
 
     fn prefetch(&self, ev: &Event) {
@@ -487,37 +559,59 @@ impl Engine for WhatsAppMetaEngine<'_> {
     }
 
     fn replay(&mut self, ev: &Event) -> Outcome {
-        self.replay_event(ev)
+        self.replay_ahead(ev, None)
     }
 
     /// The state of `ahead` asked for, and `ev` replayed in the same call (the trait's
-    /// default called `replay` out of line: a call and a frame an event).
+    /// default called `replay` out of line: a call and a frame an event), through the
+    /// windows' form: an inbound message whose window the 8-byte form cannot keep widens
+    /// them first.
     #[inline(always)]
     fn replay_ahead(&mut self, ev: &Event, ahead: Option<&Event>) -> Outcome {
-        if let Some(a) = ahead {
-            self.windows.prefetch(a);
+        if let Compact::Narrow(s) = &mut self.windows {
+            if let Some(a) = ahead {
+                s.prefetch(a);
+            }
+            if ev.direction != Direction::Inbound
+                || in_seconds(ev.at.wrapping_add(self.rules.window))
+            {
+                return self.rules.replay_event(s, ev);
+            }
+            self.windows.widen();
         }
-        self.replay_event(ev)
+        match &mut self.windows {
+            Compact::Wide(s) => {
+                if let Some(a) = ahead {
+                    s.prefetch(a);
+                }
+                self.rules.replay_event(s, ev)
+            }
+            Compact::Narrow(s) => self.rules.replay_event(s, ev),
+        }
     }
 }
 
-impl WhatsAppMetaEngine<'_> {
-    /// `Engine::replay`.
+impl MetaRules<'_> {
+    /// `Engine::replay`, with the stream's windows in `windows`.
     #[inline(always)]
-    fn replay_event(&mut self, ev: &Event) -> Outcome {
+    fn replay_event<W: WindowState + Default + Clone>(
+        &mut self,
+        windows: &mut Streams<W>,
+        ev: &Event,
+    ) -> Outcome {
         if ev.kind == Kind::NotDelivered {
             return Outcome::not_delivered();
         }
         let day = self.as_of.unwrap_or(ev.day);
         let era = self.era(day);
-        let w = self.windows.get(ev);
+        let w = windows.get(ev);
         if ev.direction == Direction::Inbound {
             if ev.kind == Kind::EntryPoint {
-                self.entry_points.of(w).reply_by = ev.at + self.window;
+                self.entry_points.of(w.entry()).reply_by = ev.at + self.window;
             }
-            return customer_message(&mut w.until, ev.at, self.window);
+            return customer_message(w, ev.at, self.window);
         }
-        let mut sent = Sent::new(ev, day, w.until, self.default_category);
+        let mut sent = Sent::new(ev, day, w.until(), self.default_category);
         if let Some(era) = era {
             // Meta does not deliver it: it opens no conversation and is not charged. Only a
             // template said to be marketing: an assumed category keeps the estimate high.
@@ -532,7 +626,10 @@ impl WhatsAppMetaEngine<'_> {
             sent.international = era.authentication_international;
             sent.per_number = era.free_tier_per_number;
             let next_id = &mut self.conversations.next_id;
-            if let Some(o) = self.entry_points.free_entry_point(w, (ev.at, era), next_id) {
+            if let Some(o) = self
+                .entry_points
+                .free_entry_point(w.entry(), (ev.at, era), next_id)
+            {
                 return sent.finish(o);
             }
         }
@@ -799,5 +896,63 @@ mod tests {
                 "conversation marketing per-conversation s4 opened until=04-03T00:03 why=CategoryConversationOpened",
             ]
         );
+    }
+    /// The windows in 8 bytes until an inbound message's window does not fit them: one
+    /// ending half a second past a second (08:00:00.5 + 24 h), and one past 2106-02-07
+    /// 06:28:15 (2^32 - 1 seconds from 1970). The table widens at each, every earlier
+    /// window kept: each outcome as worked out by hand, and as the wide form from the
+    /// start gives it.
+    #[test]
+    fn windows_a_second_form_cannot_keep_widen_the_table_exactly() {
+        use super::{Compact, Streams, WhatsAppMetaEngine};
+        use crate::engine::testing::describe;
+        use crate::engine::Engine;
+        use crate::event::Script;
+        use crate::rates::Card;
+        let m = model(
+            "whatsapp-meta",
+            "[[era]]\nfrom = \"2025-07-01\"\npricing = \"per-message\"\n",
+        );
+        let s = Script::new().contact("a").at("2026-03-02 08:00").inbound();
+        let s = s.contact("b").at("08:00").inbound();
+        let s = s.contact("a").at("09:00").outbound("");
+        let s = s.contact("b").at("09:00").outbound("");
+        let s = s.contact("c").at("2106-02-06 07:00").inbound();
+        let s = s.contact("c").at("2106-02-07 06:00").outbound("");
+        let mut events = s.into_events();
+        // b's message half a second later: its window ends on no whole second
+        events[1].at += 500_000;
+        let want = [
+            "inbound - until=03-03T08:00 why=WindowOpenedForReplies",
+            "inbound - until=03-03T08:00:00.500 why=WindowOpenedForReplies",
+            "in_window - until=03-03T08:00 why=FreeFormFree",
+            "in_window - until=03-03T08:00:00.500 why=FreeFormFree",
+            // 2106-02-07 07:00: 2^32 + 1,904 seconds from 1970
+            "inbound - until=02-07T07:00 why=WindowOpenedForReplies",
+            "in_window - until=02-07T07:00 why=FreeFormFree",
+        ];
+        let Card::Meta(spec) = &m.card else {
+            panic!("a Meta card")
+        };
+        let engine = || WhatsAppMetaEngine::new(spec, m.window_hours, m.default_category, None);
+        // b's half second (rows 0-3), then c's window past the span on its own (rows 0, 2, 4, 5)
+        for rows in [&[0, 1, 2, 3][..], &[0, 2, 4, 5]] {
+            let mut wide = engine();
+            wide.windows = Compact::Wide(Streams::new());
+            for mut e in [engine(), wide] {
+                let got: Vec<String> = (rows.iter())
+                    .map(|&r| describe(&events[r], &e.replay(&events[r]), true))
+                    .collect();
+                let want: Vec<&str> = rows.iter().map(|&r| want[r]).collect();
+                assert_eq!(got, want);
+                assert!(matches!(e.windows, Compact::Wide(_)));
+            }
+        }
+        // a's messages alone: the table stays in seconds
+        let mut e = engine();
+        for ev in [&events[0], &events[2]] {
+            e.replay(ev);
+        }
+        assert!(matches!(e.windows, Compact::Narrow(_)));
     }
 }
