@@ -71,6 +71,11 @@ impl<S> Bucket<S> {
         self.tail.is_empty() && self.full.is_empty()
     }
 
+    /// How many events it holds.
+    fn len(&self) -> usize {
+        self.chunks().map(<[S]>::len).sum()
+    }
+
     fn chunks(&self) -> impl Iterator<Item = &[S]> + Clone {
         (self.full.iter().map(|c| &c[..])).chain(std::iter::once(&self.tail[..]))
     }
@@ -215,7 +220,8 @@ impl TimeBuckets {
     /// The events in time order, stably (one instant's events in input order), as parts of
     /// whole instants of about `part` events at least: each part is handed to `bill` with
     /// the index of its first event, in order, its buffer made by `take` (with room for
-    /// `part` events).
+    /// `part` events; out of a log newest first, for `part` and one time bucket's events
+    /// more, so that it is not moved as it fills).
     pub fn drain_sorted(
         self,
         part: usize,
@@ -454,8 +460,12 @@ impl<F: Form> Buckets<F> {
         take: &mut dyn FnMut(usize) -> Vec<Event>,
         bill: &mut dyn FnMut(u32, Vec<Event>),
     ) {
+        // A part is cut after the bucket that takes it to `part` events: room for one bucket
+        // more than `part` and it never grows (a part that grew was moved into fresh pages,
+        // 7.6% of by_contact's page faults).
+        let room = part + self.buckets.iter().map(Bucket::len).max().unwrap_or(0);
         let mut first = 0u32;
-        let mut out = take(part);
+        let mut out = take(room);
         let mut scratch = Vec::new();
         for bucket in self.buckets {
             if bucket.is_empty() {
@@ -465,7 +475,7 @@ impl<F: Form> Buckets<F> {
             drop(bucket);
             if out.len() >= part {
                 let n = out.len() as u32;
-                bill(first, std::mem::replace(&mut out, take(part)));
+                bill(first, std::mem::replace(&mut out, take(room)));
                 first += n;
             }
         }
@@ -814,6 +824,35 @@ mod tests {
                 true,
             ),
         ]
+    }
+
+    #[test]
+    fn a_part_has_room_for_its_last_bucket_and_is_never_moved() {
+        // Buckets span 2^32 us (4,294.97 s): 1,000 events at seconds 0-999 (bucket 0),
+        // 1,500 at 4,300-5,799 (bucket 1), 500 at 8,600-9,099 (bucket 2), read bucket 1's
+        // first. Parts of 1,200: the largest bucket holds 1,500, so each buffer is asked for
+        // 2,700; bucket 0 leaves 1,000 (under 1,200), bucket 1 takes it to 2,500 (a part),
+        // bucket 2's 500 are the last part. Each part still has the room it was made with.
+        let seconds = |from: i64, n: i64| (from..from + n).map(|s| s * 1_000_000);
+        let ats: Vec<i64> = (seconds(4_300, 1_500).chain(seconds(0, 1_000)))
+            .chain(seconds(8_600, 500))
+            .collect();
+        let input = events(ats.len() as u32, |i| ats[i as usize]);
+        let mut kept = TimeBuckets::new(false);
+        for block in input.chunks(700) {
+            kept.add(block.to_vec());
+        }
+        let mut asked = Vec::new();
+        let mut parts = Vec::new();
+        let mut take = |n| {
+            asked.push(n);
+            Vec::with_capacity(n)
+        };
+        kept.drain_sorted(1_200, &mut take, &mut |first, part| {
+            parts.push((first, part.len(), part.capacity()));
+        });
+        assert_eq!(asked, [2_700, 2_700]);
+        assert_eq!(parts, [(0, 2_500, 2_700), (2_500, 500, 2_700)]);
     }
 
     #[test]
