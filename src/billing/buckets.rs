@@ -219,9 +219,9 @@ impl TimeBuckets {
 
     /// The events in time order, stably (one instant's events in input order), as parts of
     /// whole instants of about `part` events at least: each part is handed to `bill` with
-    /// the index of its first event, in order, its buffer made by `take` (with room for
-    /// `part` events; out of a log newest first, for `part` and one time bucket's events
-    /// more, so that it is not moved as it fills).
+    /// the index of its first event, in order, its buffer made by `take` (out of a log newest
+    /// first with room for `part` events; else for `part` and the largest time bucket's
+    /// events, so that it is not moved as it fills).
     pub fn drain_sorted(
         self,
         part: usize,
