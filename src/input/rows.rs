@@ -381,7 +381,10 @@ impl Parser<'_> {
         (month_days, seen): (&mut MonthDays, &mut Seen),
     ) -> Rows {
         rows.clear();
-        rows.reserve(block.bytes.len() / 40);
+        // Room rounded up to a power of two: blocks differ by a few bytes, and a recycled
+        // buffer a row short was grown by `realloc`, which copied its old bytes and faulted
+        // in fresh pages.
+        rows.reserve((block.bytes.len() / 40).next_power_of_two());
         let mut out = Rows {
             rows,
             ..Rows::default()
@@ -1321,6 +1324,31 @@ mod tests {
             assert!(want.len() > contacts.len() / 2 && !want_rejects.is_empty());
             assert_eq!(seen(&all), (want, want_rejects));
         }
+    }
+
+    /// A block's rows buffer, handed back, takes a block a few rows longer where it is: room
+    /// for a block of n bytes is n / 40 rows rounded up to a power of two. Worked: rows of 41
+    /// bytes; 60 rows (2,460 bytes) get room for 61 -> 64 rows; 62 rows (2,542 bytes) want
+    /// 63 -> 64: the same buffer (unrounded, 63 > 61: grown, moved by `realloc`).
+    #[test]
+    fn a_recycled_rows_buffer_takes_a_block_a_few_rows_longer_in_place() {
+        let codes = CallingCodes::load();
+        let mut index = [None; N_FIELDS];
+        (index[TS], index[CONTACT], index[DIRECTION]) = (Some(0), Some(1), Some(2));
+        let columns = Columns { index, count: 3 };
+        let keys = AccountKeys::default();
+        let parser = utc_parser(&columns, &codes, &keys, false);
+        let block = |n: usize| {
+            let row = "2026-03-01T00:00:03Z,+380 50 123 4567,in\n";
+            assert_eq!(row.len(), 41);
+            Block::new(1, row.repeat(n).into_bytes())
+        };
+        let first = parser.parse(&block(60), Vec::new());
+        assert_eq!((first.rows.len(), first.rows.capacity()), (60, 64));
+        let at = first.rows.as_ptr();
+        let second = parser.parse(&block(62), first.rows);
+        assert_eq!((second.rows.len(), second.rows.capacity()), (62, 64));
+        assert_eq!(second.rows.as_ptr(), at, "the same buffer");
     }
 
     #[test]
