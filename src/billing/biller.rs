@@ -144,14 +144,15 @@ impl<'m> Biller<'m> {
         }
     }
 
-    /// Whether billing `outcome` changes anything of this biller's: an outcome without a
+    /// Whether billing an outcome (`charged`: with a charge) changes anything of this
+    /// biller's: an outcome without a
     /// charge changes only the counts the engine decides, which the first biller of a group
     /// keeps (`counts`), and the lines, if kept. The other models of a group skip its `step`
     /// (issue 24: nine events in ten carry no charge on the generated log, and each was a
     /// cell looked up and a `match` for nothing, in two of the three Viber models).
     #[inline(always)]
-    pub(super) fn touched_by(&self, outcome: &Outcome) -> bool {
-        self.counts | self.keep_lines | (outcome.charge != Charge::None)
+    pub(super) fn touched_by(&self, charged: bool) -> bool {
+        self.counts | self.keep_lines | charged
     }
 
     /// Bills event `i`, which the model's engine has replayed as `outcome`.
