@@ -560,10 +560,7 @@ fn count_engine_decisions(cell: &mut CellMut, ev: &Event, outcome: &Outcome) {
     if outcome.opened {
         cell.count(Hot::SessionsOpened);
     }
-    match ev.direction {
-        Direction::Inbound => cell.count(Hot::MessagesIn),
-        Direction::Outbound => cell.count(Hot::MessagesOut),
-    }
+    cell.count_message(ev.direction);
     if outcome.billed.counted_apart() {
         match outcome.billed {
             Billed::RejectedInSession => cell.rare().rejected_in_session += 1,
