@@ -449,7 +449,7 @@ const MICROS_PER_SECOND: i64 = 1_000_000;
 pub(crate) fn in_seconds(at: i64) -> bool {
     // an instant before 1970 is a u64 past the span: its quotient too, if whole
     let u = at as u64;
-    u % 64 == 0 && whole_quotient(u) <= u32::MAX as u64
+    u.is_multiple_of(64) && whole_quotient(u) <= u32::MAX as u64
 }
 
 /// 10^6 = 2^6 x 15,625: `u / 10^6` for a `u` that is a multiple of it, as `u / 2^6` times
