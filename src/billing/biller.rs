@@ -144,14 +144,15 @@ impl<'m> Biller<'m> {
         }
     }
 
-    /// Whether billing `outcome` changes anything of this biller's: an outcome without a
+    /// Whether billing an outcome (`charged`: with a charge) changes anything of this
+    /// biller's: an outcome without a
     /// charge changes only the counts the engine decides, which the first biller of a group
     /// keeps (`counts`), and the lines, if kept. The other models of a group skip its `step`
     /// (issue 24: nine events in ten carry no charge on the generated log, and each was a
     /// cell looked up and a `match` for nothing, in two of the three Viber models).
     #[inline(always)]
-    pub(super) fn touched_by(&self, outcome: &Outcome) -> bool {
-        self.counts | self.keep_lines | (outcome.charge != Charge::None)
+    pub(super) fn touched_by(&self, charged: bool) -> bool {
+        self.counts | self.keep_lines | charged
     }
 
     /// Bills event `i`, which the model's engine has replayed as `outcome`.
@@ -559,10 +560,7 @@ fn count_engine_decisions(cell: &mut CellMut, ev: &Event, outcome: &Outcome) {
     if outcome.opened {
         cell.count(Hot::SessionsOpened);
     }
-    match ev.direction {
-        Direction::Inbound => cell.count(Hot::MessagesIn),
-        Direction::Outbound => cell.count(Hot::MessagesOut),
-    }
+    cell.count_message(ev.direction);
     if outcome.billed.counted_apart() {
         match outcome.billed {
             Billed::RejectedInSession => cell.rare().rejected_in_session += 1,

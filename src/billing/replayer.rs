@@ -6,7 +6,7 @@ use super::order::{instant_order, Names};
 use super::pools::LOW_ROOM;
 use super::{BillingOptions, Sink};
 use crate::accounts::Accounts;
-use crate::engine::{self, Outcome};
+use crate::engine::{self, Charge, Outcome};
 use crate::event::Event;
 use crate::input::Log;
 use crate::rates::Model;
@@ -226,8 +226,9 @@ impl<'m> Replayer<'m> {
         }
     }
 
-    /// Bills event `i` by every biller of a group: whether some month of theirs is now low.
-    /// A group of one model (each WhatsApp engine's) steps without the loop over billers.
+    /// Bills event `i` by every biller of a group, none of whose months is low: whether some
+    /// month of theirs is now. A group of one model (each WhatsApp engine's) steps without
+    /// the loop over billers.
     #[inline(always)]
     fn step_all(
         billers: &mut [(usize, Biller<'m>)],
@@ -239,13 +240,19 @@ impl<'m> Replayer<'m> {
             b.step(i, ev, outcome);
             return b.low_months > 0;
         }
-        let mut low = false;
+        // tested once for the billers (each step may write through memory it cannot tell
+        // from the outcome's, so the compiler reloads it per biller)
+        let charged = outcome.charge != Charge::None;
         for (_, b) in billers.iter_mut() {
-            if b.touched_by(outcome) {
+            if b.touched_by(charged) {
                 b.step(i, ev, outcome);
             }
-            low |= b.low_months > 0;
         }
+        // An outcome without a charge draws on no pool: no month turns low (none was:
+        // `GroupRun::bill` steps one event at a time only then). The billers' months are
+        // read again only after a charge (on the generated log, one event in ten).
+        let low = charged && billers.iter().any(|(_, b)| b.low_months > 0);
+        debug_assert_eq!(low, billers.iter().any(|(_, b)| b.low_months > 0));
         low
     }
 
@@ -327,7 +334,8 @@ impl<'m> Replayer<'m> {
         }
         for (k, ev) in run.iter().enumerate() {
             let outcome = engine.replay_ahead(ev, run.get(k + STATE_AHEAD));
-            for (_, b) in billers.iter_mut().filter(|(_, b)| b.touched_by(&outcome)) {
+            let charged = outcome.charge != Charge::None;
+            for (_, b) in billers.iter_mut().filter(|(_, b)| b.touched_by(charged)) {
                 b.step(first + k as u32, ev, &outcome);
             }
         }
@@ -390,21 +398,27 @@ impl<'m> GroupRun<'_, 'm> {
         let mut low = billers.iter().any(|(_, b)| b.low_months > 0);
         let mut i = 0;
         while i < events.len() {
-            let ev = &events[i];
-            if far {
-                Replayer::prefetch_billers(billers, events, i);
+            // A block of events none of which starts a long run (`calm_until`): stepped
+            // without the test per event, until a month turns low.
+            let calm = if low { i } else { calm_until(events, i, short) };
+            while i < calm && !low {
+                low = Self::step_one(engine, billers, (first, events, i), far);
+                i += 1;
             }
+            if i == events.len() {
+                break;
+            }
+            let ev = &events[i];
             // Whether the run of `ev`'s instant from here on is long: the log is in time
             // order, so it is when the event `short` places on is of the same instant. A
             // long run is caught at its first event. A short one, while no month is low,
             // cannot empty a pool, so its order does not matter even if a month turns low
             // in its midst. No branch per change of instant, which would mispredict.
             let long = events.get(i + short).is_some_and(|e| e.at == ev.at);
-            // The events come from the reading thread's core: asked for well ahead.
-            if let Some(e) = events.get(i + EVENTS_AHEAD) {
-                crate::prefetch::prefetch(e);
-            }
             if long | low {
+                if far {
+                    Replayer::prefetch_billers(billers, events, i);
+                }
                 let n = 1
                     + (events[i + 1..].iter())
                         .take_while(|e| e.at == ev.at)
@@ -416,10 +430,45 @@ impl<'m> GroupRun<'_, 'm> {
                 i += n;
                 continue;
             }
-            let outcome = engine.replay_ahead(ev, events.get(i + STATE_AHEAD));
-            low = Replayer::step_all(billers, first + i as u32, ev, &outcome);
+            low = Self::step_one(engine, billers, (first, events, i), far);
             i += 1;
         }
+    }
+
+    /// Bills event `i` of `events` (event `first + i` of the log) by the group's billers:
+    /// whether some month of theirs is now low.
+    #[inline(always)]
+    fn step_one<E: engine::Engine + ?Sized>(
+        engine: &mut E,
+        billers: &mut [(usize, Biller<'m>)],
+        (first, events, i): (u32, &[Event], usize),
+        far: bool,
+    ) -> bool {
+        if far {
+            Replayer::prefetch_billers(billers, events, i);
+        }
+        // The events come from the reading thread's core: asked for well ahead.
+        if let Some(e) = events.get(i + EVENTS_AHEAD) {
+            crate::prefetch::prefetch(e);
+        }
+        let outcome = engine.replay_ahead(&events[i], events.get(i + STATE_AHEAD));
+        Replayer::step_all(billers, first + i as u32, &events[i], &outcome)
+    }
+}
+
+/// The end of a block of time-ordered `events` from `i` on none of which starts a run of
+/// one instant longer than `short` (`GroupRun::bill`'s `long`); `i` when it is not found.
+/// A block of `short / 2` is calm when its last event is of an earlier instant than event
+/// `i + short`: the runs of its events then all end before `i + short`. One test a block
+/// instead of one an event (issue 24: ~6 instructions an event and engine group).
+#[inline(always)]
+fn calm_until(events: &[Event], i: usize, short: usize) -> usize {
+    let end = (i + short / 2).min(events.len());
+    match events.get(i + short) {
+        // no event of the rest has `short` events after it
+        None => events.len(),
+        Some(far) if end > i && events[end - 1].at < far.at => end,
+        Some(_) => i,
     }
 }
 
@@ -548,5 +597,36 @@ mod tests {
             engine_groups(&models, &with("2024-10-01", Some("UA"))),
             [vec![0], vec![1]]
         );
+    }
+
+    /// Events at instants 0 0 1 2 3 3 3 3 3 4 (ten), `short` 4 (blocks of two): from event
+    /// 0 the block 0-1 is calm (event 1 at 0 before event 4 at 3); from 2, the block 2-3
+    /// (2 before event 6 at 3); from 4 none (event 5 at 3 is of event 8's instant: the run
+    /// of 3 from event 4 is five long); from 5, 5-6 (event 9 at 4); from 6 on no event has
+    /// four after it: all calm.
+    /// A `short` of 1 has blocks of none.
+    #[test]
+    fn a_calm_block_has_no_event_that_starts_a_long_run() {
+        let at = [0, 0, 1, 2, 3, 3, 3, 3, 3, 4];
+        let events: Vec<Event> = (at.iter())
+            .map(|&at| Event {
+                at,
+                day: 0,
+                line: 1,
+                contact: 0,
+                stream: 0,
+                cell: 0,
+                country: crate::event::Country::parse("DE").unwrap(),
+                direction: crate::event::Direction::Inbound,
+                kind: crate::event::Kind::FreeForm,
+            })
+            .collect();
+        let from = |i| calm_until(&events, i, 4);
+        assert_eq!(
+            [from(0), from(2), from(4), from(5), from(6)],
+            [2, 4, 4, 7, 10]
+        );
+        assert_eq!(calm_until(&events, 0, 1), 0);
+        assert_eq!(calm_until(&events, 9, 1), 10);
     }
 }

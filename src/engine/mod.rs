@@ -447,16 +447,28 @@ const MICROS_PER_SECOND: i64 = 1_000_000;
 /// being the wide default's 0.
 #[inline(always)]
 pub(crate) fn in_seconds(at: i64) -> bool {
-    // an instant before 1970 is a u64 past the span
-    let (u, per) = (at as u64, MICROS_PER_SECOND as u64);
-    u.is_multiple_of(per) && u / per <= u32::MAX as u64
+    // an instant before 1970 is a u64 past the span: its quotient too, if whole
+    let u = at as u64;
+    u.is_multiple_of(64) && whole_quotient(u) <= u32::MAX as u64
+}
+
+/// 10^6 = 2^6 x 15,625: `u / 10^6` for a `u` that is a multiple of it, as `u / 2^6` times
+/// the inverse of 15,625 modulo 2^64 (exact division, Granlund and Montgomery). For a
+/// multiple of 2^6 that is not one of 10^6 the product is above `u64::MAX / 15,625`, so
+/// above `u32::MAX` too: the one compare in `in_seconds` tests both (a remainder and a
+/// quotient were ~11 instructions an inbound message and WhatsApp engine).
+#[inline(always)]
+fn whole_quotient(u: u64) -> u64 {
+    const INVERSE_OF_15625: u64 = 0x790F_B656_68C2_6139;
+    const _: () = assert!(INVERSE_OF_15625.wrapping_mul(15_625) == 1);
+    (u >> 6).wrapping_mul(INVERSE_OF_15625)
 }
 
 /// An instant `in_seconds` as its seconds from 1970.
 #[inline(always)]
 pub(crate) fn seconds(at: i64) -> u32 {
     debug_assert!(in_seconds(at));
-    (at / MICROS_PER_SECOND) as u32
+    whole_quotient(at as u64) as u32
 }
 
 /// The instant of `seconds` from 1970.
@@ -636,5 +648,42 @@ mod tests {
             assert_eq!(*s.get(&on_stream(stream)), want, "{stream}");
         }
         assert!(moves <= 1, "{moves} moves past 2 MB");
+    }
+
+    /// Whole seconds from 1970 up to 2^32 - 1 s are kept; a part of a second, an instant
+    /// before 1970 or past 2106-02-07 06:28:15 is not, even when a multiple of 2^6 us (the
+    /// inverse's shortcut: 1,000,064 us = 64 x 15,626).
+    #[test]
+    fn whole_seconds_in_the_span_are_in_seconds_and_nothing_else() {
+        let kept = [
+            (0, 0),
+            (1_000_000, 1),
+            (64_000_000, 64),
+            (1_764_000_000_000_000, 1_764_000_000),
+            (4_294_967_295_000_000, u32::MAX),
+        ];
+        for (at, s) in kept {
+            assert!(in_seconds(at), "{at}");
+            assert_eq!(seconds(at), s, "{at}");
+            assert_eq!(micros(s), at);
+        }
+        let not = [
+            1,
+            63,
+            64,
+            1_000_001,
+            500_000,
+            1_000_064,
+            999_936,
+            1_764_000_000_500_000,
+            4_294_967_296_000_000,
+            -1_000_000,
+            -64,
+            i64::MIN,
+            i64::MAX,
+        ];
+        for at in not {
+            assert!(!in_seconds(at), "{at}");
+        }
     }
 }
