@@ -269,7 +269,7 @@ fn read_log_with(path: Option<&str>, opts: &ReadOptions, batch: Option<Batches>)
             if size >= PROGRESS_FROM_BYTES {
                 progress = Some(progress_bar(size));
             }
-            // No BufReader: blocks are read a megabyte at a time, straight into place. (Nor
+            // No BufReader: blocks are read half a megabyte at a time, straight into place. (Nor
             // the bar's reader, which would zero each block before reading into it.)
             (p.to_string(), Box::new(f))
         }
