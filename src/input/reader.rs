@@ -269,7 +269,7 @@ fn read_log_with(path: Option<&str>, opts: &ReadOptions, batch: Option<Batches>)
             if size >= PROGRESS_FROM_BYTES {
                 progress = Some(progress_bar(size));
             }
-            // No BufReader: blocks are read a megabyte at a time, straight into place. (Nor
+            // No BufReader: blocks are read half a megabyte at a time, straight into place. (Nor
             // the bar's reader, which would zero each block before reading into it.)
             (p.to_string(), Box::new(f))
         }
@@ -737,12 +737,20 @@ fn read_blocks<R: Read + Send>(
     let block_rx: Mutex<Option<Receiver<Cut>>> = Mutex::new(Some(block_rx));
     // Block bytes go back to the cutter, row lists back to the workers.
     let (spare_bytes, spare_rows) = (&Recycle::default(), &Recycle::default());
+    // The workers still converting: the last one done frees the spare row lists while this
+    // thread gives ids to the last rows (it frees the lists it gives back itself).
+    let converting = &std::sync::atomic::AtomicUsize::new(workers);
     std::thread::scope(|scope| {
         let (rows_tx, rows_rx) = sync_channel::<(u64, Rows)>(workers * 2);
         scope.spawn(move || cut_blocks(blocks, first, block_tx, progress, spare_bytes));
         for _ in 0..workers {
             let (rows_tx, block_rx) = (rows_tx.clone(), &block_rx);
-            scope.spawn(move || convert_blocks(block_rx, rows_tx, parser, spare_bytes, spare_rows));
+            scope.spawn(move || {
+                convert_blocks(block_rx, rows_tx, parser, spare_bytes, spare_rows);
+                if converting.fetch_sub(1, std::sync::atomic::Ordering::AcqRel) == 1 {
+                    spare_rows.close();
+                }
+            });
         }
         drop(rows_tx);
         let result = add_in_order(rows_rx, ids, spare_rows, batch, (size, first_bytes));
@@ -773,6 +781,7 @@ fn cut_blocks<R: Read>(
     spare_bytes: &Recycle<u8>,
 ) {
     if block_tx.send((0, Ok(first))).is_err() {
+        spare_bytes.close();
         return;
     }
     for seq in 1.. {
@@ -783,14 +792,17 @@ fn cut_blocks<R: Read>(
                 }
                 (Ok(b), false)
             }
-            Ok(None) => return,
+            Ok(None) => break,
             Err(e) => (Err(e), true),
         };
         // A closed channel means the reader stopped at a bad row: stop cutting.
         if block_tx.send((seq, cut)).is_err() || last {
-            return;
+            break;
         }
     }
+    // Cut: the spare blocks freed now (megabytes), while the rows are still converted and
+    // given ids, not by the reader's thread once it is done with the last of them.
+    spare_bytes.close();
 }
 
 /// A worker's thread: blocks converted into rows, in whatever order they come, until the
