@@ -120,6 +120,11 @@ webhook() {
     [ -n "${KEEP:-}" ] || rm -f "$log" "$log.count"
 }
 
+# The machine's memory state moves the floor by up to 15% on one file (docs/performance.md,
+# "Fourteenth sitting"): printed so that sittings can be compared.
+if [ -r /proc/meminfo ]; then
+    awk '/^(MemFree|Cached):/ {printf "%s %.1f GB  ", $1, $2 / 1048576} END {print ""}' /proc/meminfo
+fi
 printf "%-13s %10s %10s %10s %8s %10s %11s" shape messages floor_s simcost_s ratio floor_MB simcost_MB
 [ -n "${LEDGER:-}" ] && printf " %9s %8s %10s" ledger_s x_replay ledger_MB
 echo
