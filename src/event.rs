@@ -24,8 +24,11 @@ impl Country {
     }
 
     /// A dense index, 0 to 675, for tables by country.
+    #[inline(always)]
     pub fn index(self) -> usize {
-        (self.0[0] - b'A') as usize * 26 + (self.0[1] - b'A') as usize
+        // Only upper-case letters are stored (`from_bytes`): `A` * 27 subtracted once from
+        // the sum of the two bytes, not `A` from each as a byte (each masked to 8 bits).
+        (self.0[0] as usize * 26 + self.0[1] as usize) - b'A' as usize * 27
     }
 
     /// The two letters, with no UTF-8 check (the ledger writes one per row).
@@ -621,6 +624,17 @@ mod tests {
     #[test]
     fn an_event_is_32_bytes() {
         assert_eq!(std::mem::size_of::<Event>(), 32);
+    }
+
+    /// A country's index is its letters' places in the alphabet, first times 26 plus second:
+    /// AA 0, AZ 25, BA 26, DE 3 x 26 + 4 = 82 (also written `de`), UA 20 x 26 + 0 = 520,
+    /// ZZ 25 x 26 + 25 = 675.
+    #[test]
+    fn a_country_index_is_its_letters_places_in_the_alphabet() {
+        let index = |c: &str| Country::parse(c).map(Country::index);
+        let got = ["AA", "AZ", "BA", "DE", "de", "UA", "ZZ"].map(index);
+        let want = [0, 25, 26, 82, 82, 520, 675].map(Some);
+        assert_eq!(got, want);
     }
 
     #[test]

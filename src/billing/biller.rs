@@ -7,8 +7,8 @@ use super::pools::{
     smallest_pool, Months, NumberPool, PoolKind, Portfolios, TierPools, LOW_ROOM, POOL_KINDS,
 };
 use super::pricing::{
-    charged_message_price, international_price, message_price, meta_price, session_price, Prices,
-    Sender,
+    charged_message_price, international_price, message_price, meta_price, session_price, GivenRow,
+    Prices, Sender,
 };
 use super::{BillingOptions, Line, ModelResult, Price, Sink, Volume};
 use crate::engine::{Billed, Charge, MetaCharge, Outcome, Why};
@@ -65,6 +65,11 @@ pub struct Biller<'m> {
     /// the same for every model sharing an engine, so only the first of them counts it and
     /// the others copy it at the end (`Biller::copy_counts`).
     pub(super) counts: bool,
+    /// Whether this biller prices from the card row its engine group's first biller looks up
+    /// (`GivenRow`): set on every biller of a group of two or more whose cards all have the
+    /// first's rows (`same_card`), on none otherwise (a test per biller of whether to hand
+    /// the row over cost more than the look-ups it saved).
+    pub(super) shares_row: bool,
 }
 
 impl<'m> Biller<'m> {
@@ -108,7 +113,23 @@ impl<'m> Biller<'m> {
             smallest_pool: smallest_pool(model, opts.list_prices),
             low_months: 0,
             counts: true,
+            shares_row: false,
         }
+    }
+
+    /// Whether this biller's country card has the same rows as `first`'s (`shares_row`).
+    pub(super) fn same_card(&self, first: &Biller) -> bool {
+        match (&self.model.card, &first.model.card) {
+            (Card::Country(a), Card::Country(b)) => a.same_rows(b),
+            _ => false,
+        }
+    }
+
+    /// The row of `ev` on this biller's country card, to be handed to the billers of its
+    /// group (`shares_row`).
+    #[inline(always)]
+    pub(super) fn card_row(&mut self, ev: &Event) -> GivenRow<'m> {
+        self.prices.card_row(ev)
     }
 
     /// Whether this model's cells are too many to stay in cache (a log of many accounts):
@@ -162,6 +183,12 @@ impl<'m> Biller<'m> {
     /// frame per model and event, 5% of a replay's instructions.
     #[inline(always)]
     pub fn step(&mut self, i: u32, ev: &Event, outcome: &Outcome) {
+        self.step_given(i, ev, outcome, None);
+    }
+
+    /// `step`, with the event's card row when its group looked it up (`GivenRow`).
+    #[inline(always)]
+    pub(super) fn step_given(&mut self, i: u32, ev: &Event, outcome: &Outcome, row: GivenRow<'m>) {
         let model = self.model;
         let c = ev.cell as usize;
         // The cell is looked up once for the event (each look-up is a bounds check and an
@@ -181,20 +208,20 @@ impl<'m> Biller<'m> {
             Charge::Session if !model.session.charged => (Price::FreeSession, None),
             Charge::Session => {
                 let linear = linear_of(&mut self.months, m, self.volumes);
-                let p = session_price(&mut self.prices, ev, &mut cell, linear);
+                let p = session_price(&mut self.prices, (ev, row), &mut cell, linear);
                 settle(&mut cell, p);
                 (p, None)
             }
             Charge::International => {
                 let linear = linear_of(&mut self.months, m, self.volumes);
-                let p = international_price(&mut self.prices, ev, &mut cell, linear);
+                let p = international_price(&mut self.prices, (ev, row), &mut cell, linear);
                 settle(&mut cell, p);
                 (p, None)
             }
             // no allowance: the month is touched only for its linear spend
             Charge::Message(cat) if self.free == 0 => {
                 let linear = linear_of(&mut self.months, m, self.volumes);
-                let p = charged_message_price(&mut self.prices, ev, cat, &mut cell, linear);
+                let p = charged_message_price(&mut self.prices, (ev, row), cat, &mut cell, linear);
                 settle(&mut cell, p);
                 (p, Some(cat))
             }
@@ -202,7 +229,7 @@ impl<'m> Biller<'m> {
                 let free = (self.free, self.pool_runs);
                 let at = (&mut cell, &mut self.months.get(m));
                 let low_months = &mut self.low_months;
-                let p = message_price(&mut self.prices, ev, cat, free, at, low_months);
+                let p = message_price(&mut self.prices, (ev, row), cat, free, at, low_months);
                 settle(&mut cell, p);
                 (p, Some(cat))
             }

@@ -62,6 +62,19 @@ pub(super) struct Prices<'m> {
     month_of_day: (i32, i32),
 }
 
+/// An event's country-card row as its engine group hands it to a biller: `Some` when the
+/// group looked it up once for its billers, whose cards have the same rows
+/// (`Biller::shares_row`: a price depends only on the row's contents), `NO_ROW` when the card
+/// has none; `None` when the biller looks it up itself. The three Viber models share one
+/// card, and each looked the row up (`Country::index`, the dated row) per charge (issue 24).
+/// One pointer: an `Option<Option<&PriceRow>>` is two words, and cost more to hand over and
+/// test than the look-ups it saved; and `NO_ROW` rather than `None` for no row, as a quarter
+/// of the notifications log's charges are to countries the Viber card has no row for.
+pub(super) type GivenRow<'m> = Option<&'m PriceRow>;
+
+/// The row a group hands over for a country and day its card has no row for: no prices.
+static NO_ROW: PriceRow = PriceRow::none();
+
 /// What a Meta price depends on besides the pools: its slot (`meta_slot`: the recipient
 /// country, the charge column, whether the authentication-international rate may apply (an
 /// international era's authentication from a sender abroad), whether volume tiers apply),
@@ -176,14 +189,12 @@ impl<'m> Prices<'m> {
         self.message_columns[cat as usize]
     }
 
-    /// The country card's price of `column` for `ev`: its row in force is looked up once per
-    /// country and day (the day last asked for is kept per country).
+    /// The country card's row in force for `ev`, if it has one: looked up once per country
+    /// and day (the day last asked for is kept per country).
     #[inline(always)]
-    fn look_up(&mut self, ev: &Event, column: usize) -> Price {
-        let Some(card) = self.country_card else {
-            return Price::Unpriced;
-        };
-        let row = match self.rows.get_mut(ev.country.index()) {
+    pub(super) fn row(&mut self, ev: &Event) -> Option<&'m PriceRow> {
+        let card = self.country_card?;
+        match self.rows.get_mut(ev.country.index()) {
             Some(slot) => {
                 if slot.0 != ev.day {
                     *slot = (ev.day, card.row(ev.country, ev.day));
@@ -191,16 +202,36 @@ impl<'m> Prices<'m> {
                 slot.1
             }
             None => card.row(ev.country, ev.day),
+        }
+    }
+
+    /// `row` as a group hands it to its billers (`GivenRow`): `NO_ROW` for none.
+    #[inline(always)]
+    pub(super) fn card_row(&mut self, ev: &Event) -> GivenRow<'m> {
+        Some(self.row(ev).unwrap_or(&NO_ROW))
+    }
+
+    /// The country card's price of `column` for `ev`, from `given` when the group looked
+    /// its row up for this biller (`GivenRow`), else from `row`.
+    #[inline(always)]
+    fn look_up(&mut self, ev: &Event, column: usize, given: GivenRow<'m>) -> Price {
+        let row = match given {
+            Some(row) => row,
+            None => match self.row(ev) {
+                Some(row) => row,
+                None => return Price::Unpriced,
+            },
         };
-        match row.and_then(|r| r.prices[column].map(|amount| (amount, r))) {
-            Some((amount, row)) => Price::Priced {
+        // `get`: `NO_ROW` has no prices (the same test as the index's bounds check)
+        match row.prices.get(column) {
+            Some(&Some(amount)) => Price::Priced {
                 amount,
                 rate_country: row.country,
                 rate_from: row.effective_from,
                 market: None,
                 carried_forward: false,
             },
-            None => Price::Unpriced,
+            _ => Price::Unpriced,
         }
     }
 
@@ -232,13 +263,13 @@ fn add_linear(linear: Option<&mut Decimal>, amount: Decimal) {
 /// A charged session at the card's session price (added to `linear`, the month's linear
 /// spend, if summed).
 #[inline(always)]
-pub(super) fn session_price(
-    prices: &mut Prices,
-    ev: &Event,
+pub(super) fn session_price<'m>(
+    prices: &mut Prices<'m>,
+    (ev, given): (&Event, GivenRow<'m>),
     cell: &mut CellMut,
     linear: Option<&mut Decimal>,
 ) -> Price {
-    let p = prices.look_up(ev, prices.session_column);
+    let p = prices.look_up(ev, prices.session_column, given);
     if !matches!(p, Price::Unpriced) {
         cell.count(Hot::SessionsCharged);
     }
@@ -249,14 +280,14 @@ pub(super) fn session_price(
 /// A business-initiated message of a model with no allowance: at the card's price for its
 /// category (added to `linear`, the month's linear spend, if summed).
 #[inline(always)]
-pub(super) fn charged_message_price(
-    prices: &mut Prices,
-    ev: &Event,
+pub(super) fn charged_message_price<'m>(
+    prices: &mut Prices<'m>,
+    (ev, given): (&Event, GivenRow<'m>),
     cat: Category,
     cell: &mut CellMut,
     linear: Option<&mut Decimal>,
 ) -> Price {
-    let p = prices.look_up(ev, prices.message_column(cat));
+    let p = prices.look_up(ev, prices.message_column(cat), given);
     add_linear(linear, p.amount());
     if !matches!(p, Price::Unpriced) {
         cell.count(Hot::BusinessInitiatedCharged);
@@ -267,15 +298,15 @@ pub(super) fn charged_message_price(
 /// A business-initiated message of a model with an allowance of `free` (above 0) a month:
 /// free while it lasts (in the order billed), else at the card's price for its category.
 #[inline(always)]
-pub(super) fn message_price(
-    prices: &mut Prices,
-    ev: &Event,
+pub(super) fn message_price<'m>(
+    prices: &mut Prices<'m>,
+    (ev, given): (&Event, GivenRow<'m>),
     cat: Category,
     (free, runs): (u64, bool),
     (cell, month): (&mut CellMut, &mut MonthMut),
     low_months: &mut i64,
 ) -> Price {
-    let p = prices.look_up(ev, prices.message_column(cat));
+    let p = prices.look_up(ev, prices.message_column(cat), given);
     if month.draw(
         pool_index(PoolKind::Allowance),
         (free, p.amount(), runs),
@@ -294,16 +325,16 @@ pub(super) fn message_price(
 /// allowance counts business-initiated messages; docs/billing-rules.md#viber-domestic-and-international);
 /// added to `linear`, the month's linear spend, if summed.
 #[inline(always)]
-pub(super) fn international_price(
-    prices: &mut Prices,
-    ev: &Event,
+pub(super) fn international_price<'m>(
+    prices: &mut Prices<'m>,
+    (ev, given): (&Event, GivenRow<'m>),
     cell: &mut CellMut,
     linear: Option<&mut Decimal>,
 ) -> Price {
     let Some(i) = prices.model.international else {
         return Price::Unpriced;
     };
-    let p = prices.look_up(ev, i.column);
+    let p = prices.look_up(ev, i.column, given);
     add_linear(linear, p.amount());
     if !matches!(p, Price::Unpriced) {
         cell.count(Hot::International);
@@ -526,13 +557,44 @@ mod tests {
         let mut prices = Prices::new(&m);
         let mut price = |cat| {
             let column = prices.message_column(cat);
-            prices.look_up(&ev, column).amount()
+            prices.look_up(&ev, column, None).amount()
         };
         assert_eq!(price(Category::Marketing), dec("0.07"));
         assert_eq!(price(Category::Utility), dec("0.05"));
         assert_eq!(price(Category::Authentication), dec("0.05"));
         let column = prices.session_column;
-        assert_eq!(prices.look_up(&ev, column).amount(), dec("0.03"));
+        assert_eq!(prices.look_up(&ev, column, None).amount(), dec("0.03"));
+    }
+
+    /// A row handed over by the group prices the message from its own prices (another
+    /// card's row here: session 0.0100, promotional 0.0400, where the test card's `*` row has
+    /// 0.03 and 0.07), `NO_ROW` leaves it unpriced, and none handed over is the card's own.
+    #[test]
+    fn a_given_row_prices_the_message_and_no_row_leaves_it_unpriced() {
+        let (m, ev) = (model("viber", ""), event());
+        let Card::Country(own) = &m.card else {
+            panic!("a viber model has a country card")
+        };
+        let text = format!(
+            "{}\n{},2026-01-01,0.0100,0.0200,0.0400,0.0600\n",
+            own.columns
+                .join(",")
+                .replacen("", "country,effective_from,", 1),
+            ev.country
+        );
+        let other = PriceCard::parse("b.csv", &text, &own.columns).unwrap();
+        let row = other.row(ev.country, ev.day);
+        let mut prices = Prices::new(&m);
+        let (session, promotional) = (
+            prices.session_column,
+            prices.message_column(Category::Marketing),
+        );
+        let mut price = |column, given| prices.look_up(&ev, column, given);
+        assert_eq!(price(session, row).amount(), dec("0.0100"));
+        assert_eq!(price(promotional, row).amount(), dec("0.0400"));
+        assert_eq!(price(session, Some(&NO_ROW)), Price::Unpriced);
+        assert_eq!(price(session, None).amount(), dec("0.03"));
+        assert_eq!(price(promotional, None).amount(), dec("0.07"));
     }
 
     #[test]
@@ -541,7 +603,7 @@ mod tests {
         let (mut cells, mut months) = (one_cell(), one_month());
         let mut month = months.get(0);
         let linear = Some(month.linear());
-        let p = session_price(&mut Prices::new(&m), &ev, &mut cells.get(0), linear);
+        let p = session_price(&mut Prices::new(&m), (&ev, None), &mut cells.get(0), linear);
         assert_eq!(p.amount(), dec("0.03"));
         let charged = cells.stats(0).sessions_charged;
         assert_eq!((charged, *month.linear()), (1, dec("0.03")));
@@ -561,7 +623,8 @@ mod tests {
             for cat in [Category::Marketing, Category::Utility] {
                 let mut month = months.get(0);
                 let linear = Some(month.linear()).filter(|_| summed);
-                let p = charged_message_price(&mut prices, &ev, cat, &mut cells.get(0), linear);
+                let p =
+                    charged_message_price(&mut prices, (&ev, None), cat, &mut cells.get(0), linear);
                 assert!(matches!(p, Price::Priced { .. }));
             }
         }
@@ -580,7 +643,7 @@ mod tests {
         let mut bill = |low_months: &mut i64| {
             message_price(
                 &mut prices,
-                &ev,
+                (&ev, None),
                 Category::Marketing,
                 (2, false),
                 (&mut cells.get(0), &mut month),
@@ -691,7 +754,7 @@ mod tests {
             ("IN", "2026-03-02", 2, Some("0.0700")),
         ];
         for (c, d, column, want) in cases {
-            let got = kept.look_up(&event_to(c, day(d)), column);
+            let got = kept.look_up(&event_to(c, day(d)), column, None);
             assert_eq!(
                 got.amount(),
                 want.map_or(Decimal::ZERO, dec),
@@ -722,7 +785,7 @@ mod tests {
                         let ev = event_to(c, day(d));
                         for column in 0..card.columns.len() {
                             let fresh = card.price(ev.country, ev.day, column);
-                            let got = kept.look_up(&ev, column);
+                            let got = kept.look_up(&ev, column, None);
                             assert_eq!(got.amount(), fresh.map_or(Decimal::ZERO, |p| p.amount));
                             assert_eq!(got == Price::Unpriced, fresh.is_none(), "{file} {c} {d}");
                             if let (Price::Priced { rate_from, .. }, Some(p)) = (got, fresh) {

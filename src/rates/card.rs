@@ -19,6 +19,21 @@ pub struct PriceRow {
     pub line: u64,
 }
 
+impl PriceRow {
+    /// A row with no prices, of no country or date: it prices nothing (a message priced from
+    /// it is unpriced). Stands for "the card has no row" where a row must be handed over
+    /// (`billing::pricing::GivenRow`).
+    pub const fn none() -> PriceRow {
+        PriceRow {
+            country: None,
+            effective_from: None,
+            from_day: i32::MIN,
+            prices: Vec::new(),
+            line: 0,
+        }
+    }
+}
+
 /// A price found on the card, with the row that gave it.
 #[derive(Clone, Copy, Debug)]
 pub struct Priced<'a> {
@@ -137,6 +152,25 @@ impl PriceCard {
         pick(&self.star).map(|i| &self.star[i])
     }
 
+    /// Whether `other` picks rows alike for every country and day, each with the same
+    /// country, date and prices in the same columns, digit for digit (a price prints with its
+    /// own scale: 0.03 and 0.0300 differ): then a row of either prices a message the same.
+    pub fn same_rows(&self, other: &PriceCard) -> bool {
+        let same_row = |a: &PriceRow, b: &PriceRow| {
+            let digits = |p: &Option<Decimal>| p.map(|d| d.serialize());
+            (a.country, a.effective_from, a.from_day) == (b.country, b.effective_from, b.from_day)
+                && a.prices.iter().map(digits).eq(b.prices.iter().map(digits))
+        };
+        let same = |a: &[PriceRow], b: &[PriceRow]| {
+            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same_row(a, b))
+        };
+        self.columns == other.columns
+            && same(&self.star, &other.star)
+            && self.by_country.len() == other.by_country.len()
+            && (self.by_country.iter())
+                .all(|(c, rows)| other.by_country.get(c).is_some_and(|o| same(rows, o)))
+    }
+
     /// The index of a price column, if the card has it.
     pub fn column(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| *c == name)
@@ -182,6 +216,30 @@ mod tests {
         UA,2025-01-01,0.0276,0.0564,0.0564,a\n\
         UA,2026-01-01,0.0300,0.0600,,b\n\
         *,2025-01-01,0.0100,0.0200,0.0300,c\n";
+
+    /// Cards of the same rows (in another order of lines) are the same; a price written to
+    /// other digits (0.03 for 0.0300), another date, an extra row or another column are not.
+    #[test]
+    fn same_rows_means_the_same_prices_digit_for_digit_for_every_country_and_day() {
+        let cols = ["session", "transactional", "promotional"];
+        let parse = |text: &str| PriceCard::parse("p.csv", text, &cols).unwrap();
+        let card = parse(CARD);
+        let head = "country,effective_from,session,transactional,promotional,source\n";
+        let reordered = format!(
+            "{head}*,2025-01-01,0.0100,0.0200,0.0300,c\nUA,2026-01-01,0.0300,0.0600,,x\n\
+             UA,2025-01-01,0.0276,0.0564,0.0564,y\n"
+        );
+        assert!(card.same_rows(&parse(CARD)));
+        assert!(card.same_rows(&parse(&reordered)));
+        let other = |from: &str, to: &str| parse(&CARD.replacen(from, to, 1));
+        assert!(!card.same_rows(&other("0.0276", "0.02760")));
+        assert!(!card.same_rows(&other("0.0100", "0.01")));
+        assert!(!card.same_rows(&other("2026-01-01", "2026-01-02")));
+        assert!(!card.same_rows(&other("0.0600,,b", "0.0600,0.0600,b")));
+        assert!(!card.same_rows(&parse(&format!("{CARD}DE,,0.01,0.02,0.03,d\n"))));
+        let fewer = PriceCard::parse("p.csv", CARD, &cols[..2]).unwrap();
+        assert!(!card.same_rows(&fewer) && !fewer.same_rows(&card));
+    }
 
     #[test]
     fn latest_row_on_or_before_the_date_then_star() {
