@@ -533,18 +533,23 @@ mod tests {
                         2026-03-02T08:03:00Z,+4915112345678,out,promotional\n\
                         2026-03-02T08:04:00Z,+4915187654321,out,transactional\n";
 
-    /// Three Viber models sharing one engine, billed by `bill_runs` (each event alone: an
-    /// event without a charge is billed only by the first model, which counts for all, and
-    /// by any model keeping lines): each model's counts, cost and lines, worked by hand.
-    #[test]
-    fn models_sharing_an_engine_each_bill_their_charges_and_share_its_counts() {
+    /// `FIVE` read as a log (UTC, one thread).
+    fn five_log() -> Log {
         let read = crate::input::ReadOptions {
             tz: chrono_tz::UTC,
             threads: 1,
             max_record_bytes: crate::input::DEFAULT_MAX_RECORD_BYTES,
             ..Default::default()
         };
-        let log = crate::input::read_from("t.csv".into(), FIVE.as_bytes(), &read).unwrap();
+        crate::input::read_from("t.csv".into(), FIVE.as_bytes(), &read).unwrap()
+    }
+
+    /// Three Viber models sharing one engine, billed by `bill_runs` (each event alone: an
+    /// event without a charge is billed only by the first model, which counts for all, and
+    /// by any model keeping lines): each model's counts, cost and lines, worked by hand.
+    #[test]
+    fn models_sharing_an_engine_each_bill_their_charges_and_share_its_counts() {
+        let log = five_log();
         let models = [
             model("viber", ""),
             model("viber", "[session]\ncharged = false\n"),
@@ -619,13 +624,7 @@ mod tests {
         let card_b =
             format!("{HEAD}*,,0.0300,0.0500,0.0700,0.0900\nDE,,0.0100,0.0200,0.0400,0.0600\n");
         let card_short = format!("{HEAD}*,,0.03,0.05,0.07,0.09\n");
-        let read = crate::input::ReadOptions {
-            tz: chrono_tz::UTC,
-            threads: 1,
-            max_record_bytes: crate::input::DEFAULT_MAX_RECORD_BYTES,
-            ..Default::default()
-        };
-        let log = crate::input::read_from("t.csv".into(), FIVE.as_bytes(), &read).unwrap();
+        let log = five_log();
         let cases = [
             (&card_a, [true; 3], "0.1500"),
             (&card_b, [false; 3], "0.0700"),
