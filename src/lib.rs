@@ -20,6 +20,7 @@ pub mod generate;
 mod huge_pages;
 pub mod input;
 pub mod output;
+pub(crate) mod pager;
 pub mod pipeline;
 mod prefetch;
 pub mod rates;

@@ -27,6 +27,9 @@ const MOST_BUCKETS: usize = 1 << 16;
 const FIRST_CHUNK: usize = 4 << 10;
 const LARGEST_CHUNK: usize = 64 << 10;
 
+/// Chunks from this size are faulted in ahead by `crate::pager`.
+const PAGED_CHUNK: usize = 16 << 10;
+
 /// Events per fine bucket at most on average when a bucket is sorted (`sort_chunks`): as
 /// many fine buckets as events, so that with instants to the second (most logs) each holds
 /// one instant, and nothing is left to sort.
@@ -62,6 +65,12 @@ impl<S> Bucket<S> {
         let slot = std::mem::size_of::<S>();
         let size = (self.tail.capacity() * 2).clamp(FIRST_CHUNK / slot, LARGEST_CHUNK / slot);
         let full = std::mem::replace(&mut self.tail, Vec::with_capacity(size));
+        if size * slot >= PAGED_CHUNK {
+            // Filled over much of the reading, its pages are faulted in by the pager (a
+            // thread run only when a core idles) instead of by this one: 10M events out of
+            // order fault in 16k fresh pages here (issue 24).
+            crate::pager::ahead(self.tail.as_ptr() as usize, size * slot);
+        }
         if !full.is_empty() {
             self.full.push(full);
         }

@@ -137,6 +137,8 @@ struct Shard {
     /// `shift` (the shard's fields in 48 bytes).
     fill: u32,
     limit: usize,
+    /// Halfway to `limit`: the pager is asked to fault in the slots of the next doubling.
+    ahead: usize,
 }
 
 impl Default for NumberTable {
@@ -289,6 +291,7 @@ impl Shard {
             len: 0,
             fill: fill as u32,
             limit: n * fill / 256,
+            ahead: n * fill / 512,
         }
     }
 
@@ -311,6 +314,9 @@ impl Shard {
             }
             if n == EMPTY {
                 self.len += 1;
+                if self.len == self.ahead {
+                    self.slots.ask_ahead();
+                }
                 self.slots[i] = Slot { number, known: new };
                 return (&mut self.slots[i].known, true);
             }
@@ -342,6 +348,7 @@ impl Shard {
         if self.slots.extend(2 * old) {
             self.shift -= 1;
             self.limit = 2 * old * self.fill as usize / 256;
+            self.ahead = self.limit / 2;
             return self.rehash_in_place(old);
         }
         let mut bigger = Shard::with_slots(2 * old, self.fill as usize);
@@ -456,6 +463,18 @@ impl Slots {
         }
         self.len = len;
         true
+    }
+
+    /// Asks the pager (`crate::pager`) to fault in the slots of the next doubling in place,
+    /// if the map has room for it: then `extend` finds them there, instead of the thread
+    /// giving ids faulting them in (at 1M numbers, 48 MB in 2 MB pages: 5% of the reading's
+    /// samples, issue 24).
+    fn ask_ahead(&self) {
+        if 2 * self.len <= self.room {
+            let size = std::mem::size_of::<Slot>();
+            let next = self.slots.as_ptr() as usize + self.len * size;
+            crate::pager::ahead(next, self.len * size);
+        }
     }
 
     /// Slot `i`, which is below the slot count (a home slot, `Shard::home`, or one masked
