@@ -475,7 +475,7 @@ impl<F: Form> Buckets<F> {
         let room = part + self.buckets.iter().map(Bucket::len).max().unwrap_or(0);
         let mut first = 0u32;
         let mut out = take(room);
-        let mut scratch = Vec::new();
+        let mut scratch = Scratch::default();
         for bucket in self.buckets {
             if bucket.is_empty() {
                 continue;
@@ -532,19 +532,36 @@ fn drain_newest_first(
     }
 }
 
+/// What `sort_chunks` reuses from one bucket to the next: the fine buckets' counts, then
+/// starts, and the bucket's slots in time order.
+struct Scratch<S> {
+    starts: Vec<usize>,
+    slots: Vec<S>,
+}
+
+impl<S> Default for Scratch<S> {
+    fn default() -> Self {
+        Scratch {
+            starts: Vec::new(),
+            slots: Vec::new(),
+        }
+    }
+}
+
 /// Appends the events of `bucket` to `out` in time order, stably: counted into fine buckets
-/// of equal time spans, scattered there, each fine bucket then sorted if it is not in order
-/// already (all in cache for a bucket of some thousands of events). A slot's time is its
-/// second in the bucket where the form keeps one (`Form::SECONDS`: no pass for the first and
-/// last instants, and with a fine bucket a second, nothing to sort or check), else its
-/// instant's distance from the bucket's first.
+/// of equal time spans, its slots scattered there (8 bytes each where packed: an event is
+/// 32), then unpacked in that order onto `out`'s end, each fine bucket then sorted if it is
+/// not in order already (all in cache for a bucket of some thousands of events). A slot's
+/// time is its second in the bucket where the form keeps one (`Form::SECONDS`: no pass for
+/// the first and last instants, and with a fine bucket a second, nothing to sort or check),
+/// else its instant's distance from the bucket's first.
 fn sort_chunks<F: Form>(
     bucket: &Bucket<F::Slot>,
     countries: &[Country],
     out: &mut Vec<Event>,
-    scratch: &mut Vec<usize>,
+    scratch: &mut Scratch<F::Slot>,
 ) {
-    let Some(template) = bucket.chunks().flatten().next() else {
+    let Some(&template) = bucket.chunks().flatten().next() else {
         return;
     };
     let o = &bucket.origin;
@@ -578,10 +595,10 @@ fn sort_chunks<F: Form>(
     let fine = |s: &F::Slot| (time(s) >> shift) as usize;
     // Zeroed as one `memset` (`resize` wrote its zeros one at a time).
     let len = (span >> shift) as usize + 2;
-    if scratch.len() < len {
-        scratch.resize(len, 0);
+    if scratch.starts.len() < len {
+        scratch.starts.resize(len, 0);
     }
-    let starts = &mut scratch[..len];
+    let starts = &mut scratch.starts[..len];
     starts.fill(0);
     // Chunk by chunk, not `flatten` (a check per slot of which chunk it is in).
     for c in bucket.chunks() {
@@ -589,35 +606,39 @@ fn sort_chunks<F: Form>(
             starts[fine(s) + 1] += 1;
         }
     }
-    let first = out.len();
-    starts[0] = first;
     for b in 1..starts.len() {
         starts[b] += starts[b - 1];
     }
-    out.resize(first + n, F::unpack(template, o, countries));
+    // Every one of the first `n` slots is written below (the starts place each slot at its
+    // own index): grown, never filled again.
+    if scratch.slots.len() < n {
+        scratch.slots.resize(n, template);
+    }
+    let slots = &mut scratch.slots[..n];
     for c in bucket.chunks() {
         for s in c {
             let at = &mut starts[fine(s)];
-            out[*at] = F::unpack(s, o, countries);
+            slots[*at] = *s;
             *at += 1;
         }
     }
+    let first = out.len();
+    out.extend(slots.iter().map(|s| F::unpack(s, o, countries)));
     // Nothing to sort in most logs (instants to the second): one look at all of them, or
     // none where each fine bucket is one second.
     if (F::SECONDS > 0 && shift == 0) || out[first..].is_sorted_by_key(|e| e.at) {
         return;
     }
-    // `starts[b]` is now where fine bucket `b` ends.
-    sort_fine_buckets(out, first, &starts[..starts.len() - 1]);
+    // `starts[b]` is now where fine bucket `b` ends in the bucket's events.
+    sort_fine_buckets(&mut out[first..], &starts[..starts.len() - 1]);
 }
 
-/// Sorts each fine bucket of `out` from `first`, ending at `ends`, that is not in order
-/// already.
+/// Sorts each fine bucket of `events`, ending at `ends`, that is not in order already.
 #[inline(always)]
-fn sort_fine_buckets(out: &mut [Event], first: usize, ends: &[usize]) {
-    let mut from = first;
+fn sort_fine_buckets(events: &mut [Event], ends: &[usize]) {
+    let mut from = 0;
     for &to in ends {
-        let fine = &mut out[from..to];
+        let fine = &mut events[from..to];
         if fine.len() > 1 && !fine.is_sorted_by_key(|e| e.at) {
             fine.sort_by_key(|e| e.at);
         }
@@ -862,6 +883,29 @@ mod tests {
         });
         assert_eq!(asked, [2_700, 2_700]);
         assert_eq!(parts, [(0, 2_500, 2_700), (2_500, 500, 2_700)]);
+    }
+
+    #[test]
+    fn a_bucket_after_a_larger_one_gives_its_own_events_only_in_time_order() {
+        // Seconds 3, 1, 3, 0, 1 (bucket 0: 2^32 us is 4,294.97 s), then 4,301 and 4,300
+        // (bucket 1): in time order, ties in input order, events 3, 1, 4, 0, 2, then 6, 5.
+        // Bucket 1 is sorted with the slots bucket 0 left (five): only its own two come out.
+        let seconds = [3, 1, 3, 0, 1, 4_301, 4_300];
+        let input = events(7, |i| seconds[i as usize] * 1_000_000);
+        let want = [3, 1, 4, 0, 2, 6, 5];
+        for lines in [true, false] {
+            let mut kept = TimeBuckets::new(lines);
+            kept.add(input.clone());
+            assert_eq!(kept.is_packed(), !lines);
+            let mut got = Vec::new();
+            kept.drain_sorted(1_000, &mut Vec::with_capacity, &mut |_, part| {
+                got.extend(part.iter().map(|e| (e.stream, e.line)));
+            });
+            // Streams number the events here (`events`: stream `i`); lines only when kept.
+            let line = |i: u32| if lines { i + 2 } else { 0 };
+            let want: Vec<(u32, u32)> = want.iter().map(|&i| (i, line(i))).collect();
+            assert_eq!(got, want, "lines kept: {lines}");
+        }
     }
 
     #[test]
