@@ -165,6 +165,9 @@ const TABLED_ACCOUNT_MONTHS: usize = 32;
 /// What a block remembers between its rows.
 struct BlockState<'m> {
     times: PlainTimes,
+    /// Months and days are cut in UTC (no `--tz`, no `--accounts` zones): a row read by
+    /// `times` takes its month and day from there (`PlainTimes::month_day`).
+    utc_dates: bool,
     month_days: &'m mut MonthDays,
     /// With `Parser::zones`: each block account's months in its own zone, by block index.
     zoned_month_days: Vec<MonthDays>,
@@ -352,7 +355,7 @@ impl Parser<'_> {
             ..Rows::default()
         };
         out.rows.clear();
-        let mut st = BlockState::new(&mut month_days, &mut seen);
+        let mut st = BlockState::new(&mut month_days, &mut seen, self.utc_dates());
         give(&mut Given {
             parser: self,
             st: &mut st,
@@ -362,6 +365,11 @@ impl Parser<'_> {
         month_days.keep();
         seen.keep(out.rows.len());
         out
+    }
+
+    /// Whether months and days are cut in UTC (`BlockState::utc_dates`).
+    fn utc_dates(&self) -> bool {
+        self.zones.is_none() && self.tz == chrono_tz::UTC
     }
 
     /// The rows of `block`, written into `rows` (emptied first; a buffer to reuse).
@@ -389,7 +397,7 @@ impl Parser<'_> {
             rows,
             ..Rows::default()
         };
-        let mut st = BlockState::new(month_days, seen);
+        let mut st = BlockState::new(month_days, seen, self.utc_dates());
         // A plain block of `,` is split by hand (`PlainRecords`); other delimiters go the csv
         // crate's way. (Each delimiter's own splitter, tried, made the `,` loop 2-5% slower:
         // its record conversion was no longer inlined the same way.)
@@ -510,7 +518,7 @@ impl Parser<'_> {
         rec: &impl Record,
         line: u32,
     ) -> std::result::Result<Row, String> {
-        let (at, ambiguous) = self.time(st, rec)?;
+        let (at, ambiguous, plain) = self.time(st, rec)?;
         let (direction, kind) = self.direction_and_kind(rec)?;
         let kind = self.status_and_entry_point(rec, direction, kind)?;
         let read = self.contact(st, rec)?;
@@ -528,6 +536,8 @@ impl Parser<'_> {
             },
         };
         let (month, day) = match self.zones {
+            // Read in UTC from its date: no quarter hour to look up.
+            None if plain && st.utc_dates => st.times.month_day(),
             None => st.month_days.get(at),
             Some(zones) => st.zoned(zones, out, account).get(at),
         };
@@ -567,13 +577,14 @@ impl Parser<'_> {
         self.columns.index[i].map_or(&b""[..], |c| rec.field(c))
     }
 
-    /// The row's instant, and whether a clock change made its local time ambiguous.
+    /// The row's instant, whether a clock change made its local time ambiguous, and whether
+    /// it was read by `PlainTimes` (then `PlainTimes::month_day` is its UTC month and day).
     #[inline(always)]
     fn time(
         &self,
         st: &mut BlockState,
         rec: &impl Record,
-    ) -> std::result::Result<(i64, bool), String> {
+    ) -> std::result::Result<(i64, bool, bool), String> {
         // A format of the user's own is read by chrono alone: the fast form could read a
         // value another way than the format says (day and month swapped).
         let fast = match self.timestamp_format {
@@ -581,13 +592,14 @@ impl Parser<'_> {
             Some(_) => None,
         };
         match fast {
-            Some(at) => Ok((at, false)),
+            Some(at) => Ok((at, false, true)),
             None => {
                 let ts_raw = self.field(rec, TS)?;
                 match self.timestamp_format {
                     None => timestamp::parse_local(ts_raw, self.tz),
                     Some(f) => timestamp::parse_with_format(ts_raw, f, self.tz),
                 }
+                .map(|(at, ambiguous)| (at, ambiguous, false))
                 .map_err(|m| format!("{m} ({})", shown(ts_raw)))
             }
         }
@@ -926,9 +938,10 @@ struct ContactRead<'r> {
 impl<'m> BlockState<'m> {
     /// (Written out again in `parse_with`: made a call there, the CSV loop took 0.3% more
     /// instructions.)
-    fn new(month_days: &'m mut MonthDays, seen: &'m mut Seen) -> Self {
+    fn new(month_days: &'m mut MonthDays, seen: &'m mut Seen, utc_dates: bool) -> Self {
         BlockState {
             times: PlainTimes::default(),
+            utc_dates,
             month_days,
             zoned_month_days: Vec::new(),
             seen,
@@ -1324,6 +1337,40 @@ mod tests {
             assert!(want.len() > contacts.len() / 2 && !want_rejects.is_empty());
             assert_eq!(seen(&all), (want, want_rejects));
         }
+    }
+
+    /// A row's month and day in UTC, read with its date (`PlainTimes::month_day`) for rows
+    /// out of time order, and from the instant (`MonthDays`) for a time with an offset, in
+    /// the same block; dates new and found again in the table of dates read. By hand:
+    /// 2026-03-01 is day 20,513, month 2026 * 12 + 2 = 24,314; 2024-02-29 day 19,782.
+    #[test]
+    fn rows_out_of_time_order_take_their_utc_month_and_day() {
+        let codes = CallingCodes::load();
+        let mut index = [None; N_FIELDS];
+        (index[TS], index[CONTACT], index[DIRECTION]) = (Some(0), Some(1), Some(2));
+        let columns = Columns { index, count: 3 };
+        let keys = AccountKeys::default();
+        let parser = utc_parser(&columns, &codes, &keys, false);
+        let text = "2026-03-01T09:15:07Z,+380501234567,in\n\
+                    2024-02-29T23:59:59Z,+380501234567,in\n\
+                    2026-02-28 23:59:59,+380501234567,in\n\
+                    2026-03-01T01:30:00+02:00,+380501234567,in\n\
+                    2026-03-01T09:16:00Z,+380501234567,in\n\
+                    2024-02-29T00:00:00Z,+380501234567,in\n";
+        let out = parser.parse(&Block::new(1, text.as_bytes().to_vec()), Vec::new());
+        assert_eq!(out.failed, None);
+        let got: Vec<_> = (out.rows.iter())
+            .map(|r| (out.account_months[r.account_month as usize].1, r.day))
+            .collect();
+        let want = [
+            (24_314, 20_513),
+            (24_289, 19_782),
+            (24_313, 20_512),
+            (24_313, 20_512),
+            (24_314, 20_513),
+            (24_289, 19_782),
+        ];
+        assert_eq!(got, want);
     }
 
     /// A block's rows buffer, handed back, takes a block a few rows longer where it is: room

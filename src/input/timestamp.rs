@@ -247,12 +247,15 @@ pub struct PlainTimes {
     minute: [u64; 2],
     /// The minute's first second since the epoch.
     minute_start: i64,
-    /// `YYYY-MM-DD` as typed (`DateKey::EPOCH` before any).
+    /// `YYYY-MM-DD` as typed (`DateKey::EPOCH` before any), the date of the last value read.
     date: DateKey,
     days: i64,
-    /// Dates read and their day numbers, by `DateKey::slot` (empty until the date changes;
-    /// an empty slot holds `DateKey::EPOCH`).
-    dates: Vec<(DateKey, i64)>,
+    /// The date's month (`calendar::month_index`): with `days`, the UTC month and day of the
+    /// last value read (`month_day`).
+    month: i32,
+    /// Dates read, their day numbers and months, by `DateKey::slot` (empty until the date
+    /// changes; an empty slot holds `DateKey::EPOCH`, day 0 of 1970-01).
+    dates: Vec<(DateKey, i64, i32)>,
 }
 
 impl Default for PlainTimes {
@@ -262,10 +265,14 @@ impl Default for PlainTimes {
             minute_start: 0,
             date: DateKey::EPOCH,
             days: 0,
+            month: EPOCH_MONTH,
             dates: Vec::new(),
         }
     }
 }
+
+/// 1970-01's `calendar::month_index`.
+const EPOCH_MONTH: i32 = 1970 * 12;
 
 /// Slots of `PlainTimes::dates` (a power of two).
 const DATE_SLOTS: usize = 512;
@@ -325,6 +332,15 @@ impl PlainTimes {
         self.other_minute(b)
     }
 
+    /// The UTC month (`calendar::month_index`) and day since 1970 of the last value `parse`
+    /// read: what `MonthDays::get` of its instant gives in UTC, known here from its date. A
+    /// log out of time order changes quarter hour on nearly every row, and `MonthDays`'s
+    /// table of them (128 KB) missed the first-level cache for it.
+    #[inline(always)]
+    pub fn month_day(&self) -> (i32, i32) {
+        (self.month, self.days as i32)
+    }
+
     /// `parse` of a row of another minute than the one in force: its time of day read, the
     /// day's start reused when the date is the one in force (most new minutes: a log grouped
     /// by contact changes minute at nearly every row, date at one in ten), else found in the
@@ -340,8 +356,8 @@ impl PlainTimes {
             self.days
         } else {
             match self.dates.get(date.slot()) {
-                Some(&(kept, days)) if kept == date => {
-                    (self.date, self.days) = (date, days);
+                Some(&(kept, days, month)) if kept == date => {
+                    (self.date, self.days, self.month) = (date, days, month);
                     days
                 }
                 _ => return self.new_date_minute(b, date, minute_of_day, second),
@@ -361,8 +377,8 @@ impl PlainTimes {
         minute_of_day: i64,
         second: i64,
     ) -> Option<i64> {
-        let days = self.new_date(b)?;
-        (self.date, self.days) = (date, days);
+        let (days, month) = self.new_date(b)?;
+        (self.date, self.days, self.month) = (date, days, month);
         Some(self.keep_minute(b, days * 86_400 + minute_of_day, second))
     }
 
@@ -417,10 +433,10 @@ fn time_of_day(t: &[u8]) -> Option<(i64, i64)> {
 }
 
 impl PlainTimes {
-    /// The day number of the date of `b`, not in the table of dates read: read and checked
-    /// (`None`: not a plain date, for chrono to judge), and kept in the table.
+    /// The day number and month of the date of `b`, not in the table of dates read: read and
+    /// checked (`None`: not a plain date, for chrono to judge), and kept in the table.
     #[cold]
-    fn new_date(&mut self, b: &[u8]) -> Option<i64> {
+    fn new_date(&mut self, b: &[u8]) -> Option<(i64, i32)> {
         if b[4] != b'-' || b[7] != b'-' {
             return None;
         }
@@ -437,16 +453,16 @@ impl PlainTimes {
         {
             return None;
         }
-        let days = days_from_civil(y, m, d);
+        let (days, month) = (days_from_civil(y, m, d), (y * 12 + m - 1) as i32);
         // The first date of a run (a block, or one value) makes no table: most runs keep it.
         if self.date != DateKey::EPOCH {
             if self.dates.is_empty() {
-                self.dates = vec![(DateKey::EPOCH, 0); DATE_SLOTS];
+                self.dates = vec![(DateKey::EPOCH, 0, EPOCH_MONTH); DATE_SLOTS];
             }
             let date = DateKey::of(b);
-            self.dates[date.slot()] = (date, days);
+            self.dates[date.slot()] = (date, days, month);
         }
-        Some(days)
+        Some((days, month))
     }
 }
 
@@ -908,6 +924,41 @@ mod tests {
             let want = want.map(|s| s * 1_000_000);
             assert_eq!(times.parse(s.as_bytes(), tz), want, "{s}");
             assert_eq!(parse_plain_utc(s.as_bytes(), tz), want, "{s}");
+        }
+    }
+
+    /// The UTC month and day of each value read come with its date, whether the date is the
+    /// one in force, found in the table of dates read, or new, and from a fresh reader too.
+    /// By hand: 2024-01-01 is day 19,723 (1,704,067,200 s), 2026-01-01 day 20,454 (2024 has
+    /// 366 days, 2025 365); a month is year * 12 + month - 1 (1970-01: 23,640).
+    #[test]
+    fn the_utc_month_and_day_come_with_the_date() {
+        let tz = chrono_tz::UTC;
+        let mut fresh = PlainTimes::default();
+        assert!(fresh.parse(b"1970-01-01T00:00:07Z", tz).is_some());
+        assert_eq!(fresh.month_day(), (23_640, 0));
+        let mut times = PlainTimes::default();
+        for (s, want) in [
+            ("2026-03-01T09:15:07Z", (24_314, 20_513)),
+            ("2026-03-01T09:15:59Z", (24_314, 20_513)),
+            // A leap day's last second, the next day as a naive time, a month's last second.
+            ("2024-02-29T23:59:59Z", (24_289, 19_782)),
+            ("2024-03-01 00:00:00", (24_290, 19_783)),
+            ("2026-02-28T23:59:59Z", (24_313, 20_512)),
+            // Back to dates read before (the table), another minute of the date in force.
+            ("2026-03-01T23:59:00Z", (24_314, 20_513)),
+            ("2024-02-29T00:00:00Z", (24_289, 19_782)),
+            ("2024-02-29T00:01:00Z", (24_289, 19_782)),
+            ("2026-12-31T23:59:59Z", (24_323, 20_818)),
+            ("2027-01-01T00:00:00Z", (24_324, 20_819)),
+            // The date of an empty slot of the table.
+            ("1970-01-01T00:00:00Z", (23_640, 0)),
+            ("2027-01-01T00:00:01Z", (24_324, 20_819)),
+        ] {
+            let at = times.parse(s.as_bytes(), tz);
+            assert!(at.is_some(), "{s}");
+            assert_eq!(times.month_day(), want, "{s}");
+            assert_eq!(MonthDays::new(tz).get(at.unwrap_or_default()), want, "{s}");
         }
     }
 
