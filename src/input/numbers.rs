@@ -223,16 +223,15 @@ impl NumberTable {
     /// result). The next is in the same cache line three times in four, and otherwise where
     /// the search goes on when the home slot is another number's: read unasked, that line was
     /// 46% of `Shard::entry`'s samples on the notifications log (with 32-byte slots; a branch
-    /// to ask only past a line's end cost more than the second ask: mispredicted). Gives the
-    /// number's hash, for `contact_of` (hashed once).
+    /// to ask only past a line's end cost more than the second ask: mispredicted). `hashed`:
+    /// the number's hash (`hashed`), kept for `contact_of` (hashed once).
     #[inline]
-    pub fn prefetch(&self, number: u64) -> Hashed {
-        let h = hash(number);
+    pub fn prefetch(&self, hashed: Hashed) {
+        let h = hashed.0;
         let shard = &self.shards[self.shard(h)];
         let home = shard.home(h);
         crate::prefetch::prefetch(shard.slots.at(home));
         crate::prefetch::prefetch(shard.slots.at((home + 1) & (shard.slots.len() - 1)));
-        Hashed(h)
     }
 
     /// `number`'s hash, as `prefetch` gives it.
@@ -770,16 +769,17 @@ mod tests {
     #[test]
     fn a_number_is_found_by_the_hash_its_slot_was_asked_for_with() {
         let mut table = NumberTable::default();
-        assert_eq!(table.prefetch(1).0, 0x9E37_79B9_7F4A_7C15);
+        assert_eq!(NumberTable::hashed(1).0, 0x9E37_79B9_7F4A_7C15);
         assert_eq!(NumberTable::hashed(2).0, 0x3C6E_F372_FE94_F82A);
         let new = Known {
             contact: 7,
             inbound: 0,
         };
         assert!(table.entry(2, new).1);
-        let hashed = table.prefetch(2);
+        let hashed = NumberTable::hashed(2);
+        table.prefetch(hashed);
         assert_eq!(table.contact_of(2, hashed, true), Some(7));
-        assert_eq!(table.contact_of(1, table.prefetch(1), true), None);
+        assert_eq!(table.contact_of(1, NumberTable::hashed(1), true), None);
         let (known, made) = table.entry(2, Known::default_for_test());
         assert!(!made);
         assert_eq!(
@@ -828,7 +828,7 @@ mod tests {
             .take(3)
             .collect();
         for (c, &n) in numbers.iter().enumerate() {
-            table.prefetch(n);
+            table.prefetch(NumberTable::hashed(n));
             let new = Known {
                 contact: c as u32,
                 inbound: 0,

@@ -975,6 +975,8 @@ struct Ids {
     /// The last number not found ahead (`stage`): a row of it is not looked for again (a
     /// run's rows: each is added with the run's contact).
     unstaged_number: u64,
+    /// The number whose slot was asked for last (`prefetch_ahead`).
+    asked: u64,
 }
 
 /// The number of the last row added, its contact, and its stream in `account`: a row of the
@@ -1022,6 +1024,7 @@ impl Ids {
             new_stream_business_numbers: Vec::new(),
             run: Run::NONE,
             unstaged_number: NO_NUMBER,
+            asked: NO_NUMBER,
         }
     }
 
@@ -1158,7 +1161,13 @@ impl Ids {
         }
         let hashed = hashes[k % PREFETCH_ROWS];
         if let Some(Contact::Number(ahead)) = two.map(Row::contact) {
-            hashes[k % PREFETCH_ROWS] = self.numbers.prefetch(ahead);
+            let hashed = NumberTable::hashed(ahead);
+            // A run of one number (a log grouped by contact) asks for its slot once.
+            if ahead != self.asked {
+                self.asked = ahead;
+                self.numbers.prefetch(hashed);
+            }
+            hashes[k % PREFETCH_ROWS] = hashed;
         }
         if let Some(r) = one {
             staged[k % PREFETCH_ROWS] = self.stage(r, hashed);
@@ -1207,17 +1216,16 @@ impl Ids {
     fn add_row(&mut self, rows: &Rows, r: &Row, staged: Option<u32>, local: &mut BlockIds) {
         self.log.in_time_order &= self.last_at <= r.at;
         self.last_at = r.at;
-        let (local_account, month) = rows.account_months[r.account_month as usize];
-        let account = *local.accounts[local_account as usize]
-            .get_or_insert_with(|| self.account_of_key(rows, local_account));
+        let (account, account_month) = *local.account_months[r.account_month as usize]
+            .get_or_insert_with(|| {
+                self.account_month_of(rows, r.account_month, &mut local.accounts)
+            });
         let inbound = r.direction == crate::event::Direction::Inbound;
         self.log.inbound_rows += inbound as u64;
         let (contact, stream) = match r.contact() {
             Contact::Number(n) => self.number_contact(n, account, inbound, staged),
             Contact::Id(i) => self.opaque_contact(&rows.ids[i as usize], account, inbound),
         };
-        let account_month = *local.account_months[r.account_month as usize]
-            .get_or_insert_with(|| self.interner.account_month(&mut self.log, (account, month)));
         let cell = *local.cells[r.cell as usize].get_or_insert_with(|| {
             let (_, country, month) = rows.cells[r.cell as usize];
             self.interner
@@ -1237,6 +1245,23 @@ impl Ids {
             direction: r.direction,
             kind: r.kind,
         });
+    }
+
+    /// The account id and account-month id of block account-month `am` of `rows` (given if
+    /// new; `accounts`: the block's account ids given so far). Out of line: once a block for
+    /// each of its account-months.
+    #[inline(never)]
+    fn account_month_of(
+        &mut self,
+        rows: &Rows,
+        am: u32,
+        accounts: &mut [Option<u32>],
+    ) -> (u32, u32) {
+        let (local_account, month) = rows.account_months[am as usize];
+        let account = *accounts[local_account as usize]
+            .get_or_insert_with(|| self.account_of_key(rows, local_account));
+        let account_month = self.interner.account_month(&mut self.log, (account, month));
+        (account, account_month)
     }
 
     /// The contact with the most inbound rows and its count (the lower id on a tie).
@@ -1427,7 +1452,8 @@ const MANY_ACCOUNTS: usize = 64;
 struct BlockIds {
     accounts: Vec<Option<u32>>,
     cells: Vec<Option<u32>>,
-    account_months: Vec<Option<u32>>,
+    /// Each account-month's account id and its own: one look-up a row for both.
+    account_months: Vec<Option<(u32, u32)>>,
     business_numbers: Vec<Option<u32>>,
 }
 
@@ -1839,6 +1865,46 @@ mod tests {
         let cells = [(1, ua), (2, ua), (1, de), (3, ua), (2, de), (4, ua)];
         assert_eq!(log.cells, cells.map(|(a, c)| (a, c, march)));
         assert_eq!(log.cell_account_months, [0, 1, 0, 2, 1, 3]);
+    }
+
+    /// One block of two accounts and two months, interleaved (UTC): each row's account-month
+    /// and cell by first appearance, its account's and its account-month's ids read in one
+    /// look-up. Worked by hand ("" is account 0): rows (b, March, UA), (a, April, UA),
+    /// (b, March, DE), (b, April, DE), (a, March, DE), (a, April, UA): accounts b 1, a 2;
+    /// account-months (1, March) 0, (2, April) 1, (1, April) 2, (2, March) 3; cells 0, 1, 2,
+    /// 3, 4, 1 (of account-months 0, 1, 0, 2, 3).
+    #[test]
+    fn a_blocks_account_months_give_each_row_its_account_and_cell() {
+        let (header, columns, codes, keys, opts) = four_columns();
+        let parser = parser(&columns, &codes, &keys, &opts, (b',', None));
+        let (ua, de) = ("+380501234567", "+4915123456789");
+        let rows = [
+            ("2026-03-31T23:00:00Z", ua, "b"),
+            ("2026-04-01T01:00:00Z", ua, "a"),
+            ("2026-03-31T22:00:00Z", de, "b"),
+            ("2026-04-01T02:00:00Z", de, "b"),
+            ("2026-03-31T21:00:00Z", de, "a"),
+            ("2026-04-01T03:00:00Z", ua, "a"),
+        ];
+        let text: String = (rows.iter())
+            .map(|(at, contact, account)| format!("{at},{contact},in,{account}\n"))
+            .collect();
+        let mut rows = parser.parse(&Block::new(2, text.into_bytes()), Vec::new());
+        let mut ids = Ids::new(Log::new("t.csv".into(), header), &keys);
+        ids.account_id("");
+        ids.add(&mut rows).unwrap();
+        let log = &ids.log;
+        assert_eq!(log.accounts, ["", "b", "a"]);
+        let (march, april) = (2026 * 12 + 2, 2026 * 12 + 3);
+        let account_months = [(1, march), (2, april), (1, april), (2, march)];
+        assert_eq!(log.account_months, account_months);
+        let cells: Vec<u32> = log.events.iter().map(|e| e.cell).collect();
+        assert_eq!(cells, [0, 1, 2, 3, 4, 1]);
+        let (ua, de) = (Country::parse("UA").unwrap(), Country::parse("DE").unwrap());
+        let expected = [(1, ua, march), (2, ua, april), (1, de, march)];
+        assert_eq!(log.cells[..3], expected);
+        assert_eq!(log.cells[3..], [(1, de, april), (2, de, march)]);
+        assert_eq!(log.cell_account_months, [0, 1, 0, 2, 3]);
     }
 
     /// A batch's event list is replaced by a spare with room for an eighth more events,
