@@ -11,7 +11,7 @@ use super::pricing::{
     Prices, Sender,
 };
 use super::{BillingOptions, Line, ModelResult, Price, Sink, Volume};
-use crate::engine::{Billed, Charge, MetaCharge, Outcome, Why};
+use crate::engine::{Billed, Charge, Decisions, MetaCharge, Outcome, Why};
 use crate::event::{Category, Country, Direction, Event};
 use crate::input::Log;
 use crate::rates::meta::{FreeTierCounts, MetaColumn};
@@ -183,12 +183,19 @@ impl<'m> Biller<'m> {
     /// frame per model and event, 5% of a replay's instructions.
     #[inline(always)]
     pub fn step(&mut self, i: u32, ev: &Event, outcome: &Outcome) {
-        self.step_given(i, ev, outcome, None);
+        self.step_given(i, ev, outcome, (None, Decisions::ANY));
     }
 
-    /// `step`, with the event's card row when its group looked it up (`GivenRow`).
+    /// `step`, with the event's card row when its group looked it up (`GivenRow`), for an
+    /// engine whose outcomes carry only `decisions` (`Decides`).
     #[inline(always)]
-    pub(super) fn step_given(&mut self, i: u32, ev: &Event, outcome: &Outcome, row: GivenRow<'m>) {
+    pub(super) fn step_given(
+        &mut self,
+        i: u32,
+        ev: &Event,
+        outcome: &Outcome,
+        (row, decisions): (GivenRow<'m>, Decisions),
+    ) {
         let model = self.model;
         let c = ev.cell as usize;
         // The cell is looked up once for the event (each look-up is a bounds check and an
@@ -197,7 +204,7 @@ impl<'m> Biller<'m> {
         let mut cell = self.cells.get(c);
         let m = cell.month() as usize;
         if self.counts {
-            count_engine_decisions(&mut cell, ev, outcome);
+            count_engine_decisions(&mut cell, ev, outcome, decisions);
         }
         // The Meta arm is a call of its own, which takes the cell again and adds the cost
         // itself: the other models' billing stays small (with it inline, `step` had a 376-byte
@@ -580,8 +587,12 @@ fn settle(cell: &mut CellMut, price: Price) {
 
 /// What the engine alone decides (messages, sessions opened, rejects, drops, assumed
 /// categories): counted by the first biller of an engine group only (`Biller::counts`).
+/// A decision its engine never makes (`decisions`) is not tested for.
 #[inline(always)]
-fn count_engine_decisions(cell: &mut CellMut, ev: &Event, outcome: &Outcome) {
+fn count_engine_decisions(cell: &mut CellMut, ev: &Event, outcome: &Outcome, decisions: Decisions) {
+    let free_entry = matches!(outcome.why, Why::FreeEntryPoint { .. });
+    debug_assert!(decisions.blocks || !outcome.blocked);
+    debug_assert!(decisions.free_entry_points || !free_entry);
     // A month's messages and sessions are its cells' (`Biller::finish`): an inbound message
     // then touches no month state (with many accounts, a cache miss each).
     if outcome.opened {
@@ -596,13 +607,13 @@ fn count_engine_decisions(cell: &mut CellMut, ev: &Event, outcome: &Outcome) {
             _ => {}
         }
     }
-    if outcome.blocked {
+    if decisions.blocks && outcome.blocked {
         cell.rare().blocked += 1;
     }
     if outcome.assumed_category {
         cell.count(Hot::AssumedCategory);
     }
-    if matches!(outcome.why, Why::FreeEntryPoint { .. }) {
+    if decisions.free_entry_points && free_entry {
         cell.rare().free_entry_point += 1;
     }
 }

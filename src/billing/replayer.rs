@@ -6,7 +6,7 @@ use super::order::{instant_order, Names};
 use super::pools::LOW_ROOM;
 use super::{BillingOptions, Sink};
 use crate::accounts::Accounts;
-use crate::engine::{self, Charge, Outcome};
+use crate::engine::{self, Charge, Decisions, Outcome};
 use crate::event::Event;
 use crate::input::Log;
 use crate::rates::Model;
@@ -239,18 +239,18 @@ impl<'m> Replayer<'m> {
         }
     }
 
-    /// Bills event `i` by every biller of a group, none of whose months is low: whether some
-    /// month of theirs is now. A group of one model (each WhatsApp engine's) steps without
-    /// the loop over billers.
+    /// Bills event `i` by every biller of a group, none of whose months is low, for an
+    /// engine whose outcomes carry only `decisions`: whether some month of theirs is now. A
+    /// group of one model (each WhatsApp engine's) steps without the loop over billers.
     #[inline(always)]
     fn step_all(
         billers: &mut [(usize, Biller<'m>)],
-        i: u32,
-        ev: &Event,
+        (i, ev): (u32, &Event),
         outcome: &Outcome,
+        decisions: Decisions,
     ) -> bool {
         if let [(_, b)] = billers {
-            b.step(i, ev, outcome);
+            b.step_given(i, ev, outcome, (None, decisions));
             return b.low_months > 0;
         }
         // tested once for the billers (each step may write through memory it cannot tell
@@ -263,13 +263,13 @@ impl<'m> Replayer<'m> {
             Some((_, first)) if charged && first.shares_row => {
                 let row = first.card_row(ev);
                 for (_, b) in billers.iter_mut() {
-                    b.step_given(i, ev, outcome, row);
+                    b.step_given(i, ev, outcome, (row, decisions));
                 }
             }
             _ => {
                 for (_, b) in billers.iter_mut() {
                     if b.touched_by(charged) {
-                        b.step(i, ev, outcome);
+                        b.step_given(i, ev, outcome, (None, decisions));
                     }
                 }
             }
@@ -409,7 +409,7 @@ impl<'m> GroupRun<'_, 'm> {
     /// only for a biller whose allowance or tier may run out among them
     /// (`Biller::may_run_out`).
     #[inline(always)]
-    fn bill<E: engine::Engine + ?Sized>(&mut self, engine: &mut E) {
+    fn bill<E: engine::Engine + engine::Decides + ?Sized>(&mut self, engine: &mut E) {
         let (billers, events, first) = (&mut *self.billers, self.events, self.first);
         // A run no longer than `short` cannot empty a pool while no month is low.
         let short = (billers.iter())
@@ -464,7 +464,7 @@ impl<'m> GroupRun<'_, 'm> {
     /// Bills event `i` of `events` (event `first + i` of the log) by the group's billers:
     /// whether some month of theirs is now low.
     #[inline(always)]
-    fn step_one<E: engine::Engine + ?Sized>(
+    fn step_one<E: engine::Engine + engine::Decides + ?Sized>(
         engine: &mut E,
         billers: &mut [(usize, Biller<'m>)],
         (first, events, i): (u32, &[Event], usize),
@@ -478,7 +478,8 @@ impl<'m> GroupRun<'_, 'm> {
             crate::prefetch::prefetch(e);
         }
         let outcome = engine.replay_ahead(&events[i], events.get(i + STATE_AHEAD));
-        Replayer::step_all(billers, first + i as u32, &events[i], &outcome)
+        let decisions = E::DECISIONS;
+        Replayer::step_all(billers, (first + i as u32, &events[i]), &outcome, decisions)
     }
 }
 
