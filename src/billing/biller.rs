@@ -21,6 +21,28 @@ use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+/// What the loop that steps a biller knows for a whole batch: constants where the loop is
+/// compiled per engine and per batch with or without lines (`GroupRun`), so the tests they
+/// spare are not made per event (issue 24).
+#[derive(Clone, Copy)]
+pub(super) struct Known {
+    /// The rare decisions the engine's outcomes may carry (`Decides`).
+    pub decisions: Decisions,
+    /// The biller is alone in its engine group: it counts what the engine decides (`counts`).
+    pub alone: bool,
+    /// Some biller of the group keeps lines (`keep_lines`); else this one keeps none.
+    pub lines: bool,
+}
+
+impl Known {
+    /// Nothing known: every test made.
+    pub const ANY: Known = Known {
+        decisions: Decisions::ANY,
+        alone: false,
+        lines: true,
+    };
+}
+
 /// One model replaying the log event by event; state is kept in vectors indexed by the
 /// event's interned ids, so the hot path neither hashes nor allocates.
 pub struct Biller<'m> {
@@ -183,18 +205,18 @@ impl<'m> Biller<'m> {
     /// frame per model and event, 5% of a replay's instructions.
     #[inline(always)]
     pub fn step(&mut self, i: u32, ev: &Event, outcome: &Outcome) {
-        self.step_given(i, ev, outcome, (None, Decisions::ANY));
+        self.step_given(i, ev, outcome, (None, Known::ANY));
     }
 
-    /// `step`, with the event's card row when its group looked it up (`GivenRow`), for an
-    /// engine whose outcomes carry only `decisions` (`Decides`).
+    /// `step`, with the event's card row when its group looked it up (`GivenRow`), and what
+    /// its loop knows of the batch (`Known`).
     #[inline(always)]
     pub(super) fn step_given(
         &mut self,
         i: u32,
         ev: &Event,
         outcome: &Outcome,
-        (row, decisions): (GivenRow<'m>, Decisions),
+        (row, known): (GivenRow<'m>, Known),
     ) {
         let model = self.model;
         let c = ev.cell as usize;
@@ -203,8 +225,9 @@ impl<'m> Biller<'m> {
         // model went to indexing.
         let mut cell = self.cells.get(c);
         let m = cell.month() as usize;
-        if self.counts {
-            count_engine_decisions(&mut cell, ev, outcome, decisions);
+        if known.alone || self.counts {
+            debug_assert!(self.counts);
+            count_engine_decisions(&mut cell, ev, outcome, known.decisions);
         }
         // The Meta arm is a call of its own, which takes the cell again and adds the cost
         // itself: the other models' billing stays small (with it inline, `step` had a 376-byte
@@ -244,7 +267,7 @@ impl<'m> Biller<'m> {
             // memory per charge)
             Charge::Meta(mc) => return self.meta_charge(i, ev, outcome, &mc, (c, m)),
         };
-        if self.keep_lines {
+        if known.lines && self.keep_lines {
             self.keep_line(i, outcome, (price, category), None);
         }
     }
