@@ -11,7 +11,7 @@ use super::pricing::{
     Prices, Sender,
 };
 use super::{BillingOptions, Line, ModelResult, Price, Sink, Volume};
-use crate::engine::{Billed, Charge, MetaCharge, Outcome, Why};
+use crate::engine::{Billed, Charge, Decisions, MetaCharge, Outcome, Why};
 use crate::event::{Category, Country, Direction, Event};
 use crate::input::Log;
 use crate::rates::meta::{FreeTierCounts, MetaColumn};
@@ -20,6 +20,28 @@ use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+
+/// What the loop that steps a biller knows for a whole batch: constants where the loop is
+/// compiled per engine and per batch with or without lines (`GroupRun`), so the tests they
+/// spare are not made per event (issue 24).
+#[derive(Clone, Copy)]
+pub(super) struct Known {
+    /// The rare decisions the engine's outcomes may carry (`Decides`).
+    pub decisions: Decisions,
+    /// The biller is alone in its engine group: it counts what the engine decides (`counts`).
+    pub alone: bool,
+    /// Some biller of the group keeps lines (`keep_lines`); else this one keeps none.
+    pub lines: bool,
+}
+
+impl Known {
+    /// Nothing known: every test made.
+    pub const ANY: Known = Known {
+        decisions: Decisions::ANY,
+        alone: false,
+        lines: true,
+    };
+}
 
 /// One model replaying the log event by event; state is kept in vectors indexed by the
 /// event's interned ids, so the hot path neither hashes nor allocates.
@@ -183,12 +205,19 @@ impl<'m> Biller<'m> {
     /// frame per model and event, 5% of a replay's instructions.
     #[inline(always)]
     pub fn step(&mut self, i: u32, ev: &Event, outcome: &Outcome) {
-        self.step_given(i, ev, outcome, None);
+        self.step_given(i, ev, outcome, (None, Known::ANY));
     }
 
-    /// `step`, with the event's card row when its group looked it up (`GivenRow`).
+    /// `step`, with the event's card row when its group looked it up (`GivenRow`), and what
+    /// its loop knows of the batch (`Known`).
     #[inline(always)]
-    pub(super) fn step_given(&mut self, i: u32, ev: &Event, outcome: &Outcome, row: GivenRow<'m>) {
+    pub(super) fn step_given(
+        &mut self,
+        i: u32,
+        ev: &Event,
+        outcome: &Outcome,
+        (row, known): (GivenRow<'m>, Known),
+    ) {
         let model = self.model;
         let c = ev.cell as usize;
         // The cell is looked up once for the event (each look-up is a bounds check and an
@@ -196,8 +225,9 @@ impl<'m> Biller<'m> {
         // model went to indexing.
         let mut cell = self.cells.get(c);
         let m = cell.month() as usize;
-        if self.counts {
-            count_engine_decisions(&mut cell, ev, outcome);
+        if known.alone || self.counts {
+            debug_assert!(self.counts);
+            count_engine_decisions(&mut cell, ev, outcome, known.decisions);
         }
         // The Meta arm is a call of its own, which takes the cell again and adds the cost
         // itself: the other models' billing stays small (with it inline, `step` had a 376-byte
@@ -237,7 +267,7 @@ impl<'m> Biller<'m> {
             // memory per charge)
             Charge::Meta(mc) => return self.meta_charge(i, ev, outcome, &mc, (c, m)),
         };
-        if self.keep_lines {
+        if known.lines && self.keep_lines {
             self.keep_line(i, outcome, (price, category), None);
         }
     }
@@ -580,8 +610,12 @@ fn settle(cell: &mut CellMut, price: Price) {
 
 /// What the engine alone decides (messages, sessions opened, rejects, drops, assumed
 /// categories): counted by the first biller of an engine group only (`Biller::counts`).
+/// A decision its engine never makes (`decisions`) is not tested for.
 #[inline(always)]
-fn count_engine_decisions(cell: &mut CellMut, ev: &Event, outcome: &Outcome) {
+fn count_engine_decisions(cell: &mut CellMut, ev: &Event, outcome: &Outcome, decisions: Decisions) {
+    let free_entry = matches!(outcome.why, Why::FreeEntryPoint { .. });
+    debug_assert!(decisions.blocks || !outcome.blocked);
+    debug_assert!(decisions.free_entry_points || !free_entry);
     // A month's messages and sessions are its cells' (`Biller::finish`): an inbound message
     // then touches no month state (with many accounts, a cache miss each).
     if outcome.opened {
@@ -596,13 +630,13 @@ fn count_engine_decisions(cell: &mut CellMut, ev: &Event, outcome: &Outcome) {
             _ => {}
         }
     }
-    if outcome.blocked {
+    if decisions.blocks && outcome.blocked {
         cell.rare().blocked += 1;
     }
     if outcome.assumed_category {
         cell.count(Hot::AssumedCategory);
     }
-    if matches!(outcome.why, Why::FreeEntryPoint { .. }) {
+    if decisions.free_entry_points && free_entry {
         cell.rare().free_entry_point += 1;
     }
 }

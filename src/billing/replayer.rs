@@ -1,7 +1,7 @@
 //! Replaying the events through the models: engine groups shared among threads, each engine's
 //! outcomes billed by the billers of its models, an instant put in the replay order when needed.
 
-use super::biller::Biller;
+use super::biller::{Biller, Known};
 use super::order::{instant_order, Names};
 use super::pools::LOW_ROOM;
 use super::{BillingOptions, Sink};
@@ -239,18 +239,22 @@ impl<'m> Replayer<'m> {
         }
     }
 
-    /// Bills event `i` by every biller of a group, none of whose months is low: whether some
-    /// month of theirs is now. A group of one model (each WhatsApp engine's) steps without
-    /// the loop over billers.
+    /// Bills event `i` by every biller of a group, none of whose months is low, with what
+    /// the loop knows (`Known`): whether some month of theirs is now. A group of one model
+    /// (each WhatsApp engine's) steps without the loop over billers.
     #[inline(always)]
     fn step_all(
         billers: &mut [(usize, Biller<'m>)],
-        i: u32,
-        ev: &Event,
+        (i, ev): (u32, &Event),
         outcome: &Outcome,
+        known: Known,
     ) -> bool {
         if let [(_, b)] = billers {
-            b.step(i, ev, outcome);
+            let alone = Known {
+                alone: true,
+                ..known
+            };
+            b.step_given(i, ev, outcome, (None, alone));
             return b.low_months > 0;
         }
         // tested once for the billers (each step may write through memory it cannot tell
@@ -263,13 +267,13 @@ impl<'m> Replayer<'m> {
             Some((_, first)) if charged && first.shares_row => {
                 let row = first.card_row(ev);
                 for (_, b) in billers.iter_mut() {
-                    b.step_given(i, ev, outcome, row);
+                    b.step_given(i, ev, outcome, (row, known));
                 }
             }
             _ => {
                 for (_, b) in billers.iter_mut() {
                     if b.touched_by(charged) {
-                        b.step(i, ev, outcome);
+                        b.step_given(i, ev, outcome, (None, known));
                     }
                 }
             }
@@ -409,7 +413,10 @@ impl<'m> GroupRun<'_, 'm> {
     /// only for a biller whose allowance or tier may run out among them
     /// (`Biller::may_run_out`).
     #[inline(always)]
-    fn bill<E: engine::Engine + ?Sized>(&mut self, engine: &mut E) {
+    fn bill<E: engine::Engine + engine::Decides + ?Sized, const LINES: bool>(
+        &mut self,
+        engine: &mut E,
+    ) {
         let (billers, events, first) = (&mut *self.billers, self.events, self.first);
         // A run no longer than `short` cannot empty a pool while no month is low.
         let short = (billers.iter())
@@ -428,7 +435,7 @@ impl<'m> GroupRun<'_, 'm> {
             // without the test per event, until a month turns low.
             let calm = if low { i } else { calm_until(events, i, short) };
             while i < calm && !low {
-                low = Self::step_one(engine, billers, (first, events, i), far);
+                low = Self::step_one::<E, LINES>(engine, billers, (first, events, i), far);
                 i += 1;
             }
             if i == events.len() {
@@ -456,7 +463,7 @@ impl<'m> GroupRun<'_, 'm> {
                 i += n;
                 continue;
             }
-            low = Self::step_one(engine, billers, (first, events, i), far);
+            low = Self::step_one::<E, LINES>(engine, billers, (first, events, i), far);
             i += 1;
         }
     }
@@ -464,7 +471,7 @@ impl<'m> GroupRun<'_, 'm> {
     /// Bills event `i` of `events` (event `first + i` of the log) by the group's billers:
     /// whether some month of theirs is now low.
     #[inline(always)]
-    fn step_one<E: engine::Engine + ?Sized>(
+    fn step_one<E: engine::Engine + engine::Decides + ?Sized, const LINES: bool>(
         engine: &mut E,
         billers: &mut [(usize, Biller<'m>)],
         (first, events, i): (u32, &[Event], usize),
@@ -478,7 +485,12 @@ impl<'m> GroupRun<'_, 'm> {
             crate::prefetch::prefetch(e);
         }
         let outcome = engine.replay_ahead(&events[i], events.get(i + STATE_AHEAD));
-        Replayer::step_all(billers, first + i as u32, &events[i], &outcome)
+        let known = Known {
+            decisions: E::DECISIONS,
+            alone: false,
+            lines: LINES,
+        };
+        Replayer::step_all(billers, (first + i as u32, &events[i]), &outcome, known)
     }
 }
 
@@ -498,21 +510,33 @@ fn calm_until(events: &[Event], i: usize, short: usize) -> usize {
     }
 }
 
+impl GroupRun<'_, '_> {
+    /// `bill`, compiled for a group whose billers keep lines and for one whose keep none
+    /// (the replay without a ledger: no test per event of whether to keep a line).
+    #[inline(always)]
+    fn bill_by_lines<E: engine::Engine + engine::Decides + ?Sized>(&mut self, engine: &mut E) {
+        match self.billers.iter().any(|(_, b)| b.keep_lines) {
+            true => self.bill::<E, true>(engine),
+            false => self.bill::<E, false>(engine),
+        }
+    }
+}
+
 impl engine::EngineJob for GroupRun<'_, '_> {
     fn viber(&mut self, engine: &mut engine::ViberRules) {
-        self.bill(engine);
+        self.bill_by_lines(engine);
     }
 
     fn whatsapp_meta(&mut self, engine: &mut engine::WhatsAppMetaEngine<'_>) {
-        self.bill(engine);
+        self.bill_by_lines(engine);
     }
 
     fn whatsapp_session(&mut self, engine: &mut engine::WhatsAppSessionEngine) {
-        self.bill(engine);
+        self.bill_by_lines(engine);
     }
 
     fn other(&mut self, engine: &mut dyn engine::Engine) {
-        self.bill(engine);
+        self.bill_by_lines(engine);
     }
 }
 
@@ -542,6 +566,43 @@ mod tests {
             ..Default::default()
         };
         crate::input::read_from("t.csv".into(), FIVE.as_bytes(), &read).unwrap()
+    }
+
+    /// A WhatsApp model alone in its engine group, billed by `bill_runs` (its loop knows it
+    /// counts what the engine decides, `Known::alone`) with lines kept and without: FIVE's
+    /// customer message, then in the window the first reply (whatsapp-session: the
+    /// session's charge; whatsapp-meta 2026: free), a free reply, a marketing template
+    /// (session: in the charged session, free; Meta: charged), then a utility template to
+    /// `b`, who has no window (charged by both).
+    #[test]
+    fn a_model_alone_in_its_group_counts_what_its_engine_decides() {
+        let log = five_log();
+        let era = "[[era]]\nfrom = \"2025-07-01\"\npricing = \"per-message\"\n";
+        let models = [model("whatsapp-session", ""), model("whatsapp-meta", era)];
+        for keep_lines in [false, true] {
+            let opts = BillingOptions {
+                accounts: Accounts::default(),
+                keep_lines,
+                as_of: None,
+                list_prices: false,
+                pool_runs: false,
+            };
+            let mut replayer = Replayer::new(&models, &[vec![0], vec![1]], &log, &opts, &[]);
+            replayer.bill_runs(0, &log.events, &log);
+            let results: Vec<_> = (replayer.into_billers())
+                .map(|(_, b)| b.finish(&log))
+                .collect();
+            // (sessions opened, sessions charged, charged)
+            let want = [(1, 1, 1), (0, 0, 2)];
+            for (r, (opened, sessions, charged)) in results.iter().zip(want) {
+                let t = r.cells.totals();
+                assert_eq!((t.messages_in, t.messages_out), (1, 4), "{keep_lines}");
+                let billed = (t.sessions_charged, t.business_initiated_charged);
+                assert_eq!((t.sessions_opened, billed), (opened, (sessions, charged)));
+                assert_eq!((t.outside_window, t.assumed_category), (0, 0));
+                assert_eq!(r.lines.len(), if keep_lines { 5 } else { 0 });
+            }
+        }
     }
 
     /// Three Viber models sharing one engine, billed by `bill_runs` (each event alone: an

@@ -311,6 +311,57 @@ pub trait EngineJob {
     fn other(&mut self, engine: &mut dyn Engine);
 }
 
+/// Which of the rare decisions an engine's outcomes can carry: a loop compiled for one engine
+/// (`EngineJob`) counts only those, and its billers skip the tests of the others (issue 24:
+/// two tests of the outcome an event and WhatsApp engine, for what only Viber blocks or only
+/// whatsapp-meta's free entry points give).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decisions {
+    /// `Outcome::blocked` may be set (Viber's messages in a row).
+    pub blocks: bool,
+    /// `Why::FreeEntryPoint` may be given (whatsapp-meta).
+    pub free_entry_points: bool,
+}
+
+impl Decisions {
+    /// Any engine's: the trait objects' (`EngineJob::other`) and every path not compiled
+    /// per engine.
+    pub const ANY: Decisions = Decisions {
+        blocks: true,
+        free_entry_points: true,
+    };
+}
+
+/// The rare decisions an engine type can make (`Decisions`).
+pub trait Decides {
+    const DECISIONS: Decisions;
+}
+
+impl Decides for dyn Engine + '_ {
+    const DECISIONS: Decisions = Decisions::ANY;
+}
+
+impl<C> Decides for viber::ViberRules<C> {
+    const DECISIONS: Decisions = Decisions {
+        blocks: true,
+        free_entry_points: false,
+    };
+}
+
+impl Decides for WhatsAppMetaEngine<'_> {
+    const DECISIONS: Decisions = Decisions {
+        blocks: false,
+        free_entry_points: true,
+    };
+}
+
+impl Decides for WhatsAppSessionEngine {
+    const DECISIONS: Decisions = Decisions {
+        blocks: false,
+        free_entry_points: false,
+    };
+}
+
 /// The engine a model's rules call for (the channel registry's, src/channel). `as_of`
 /// applies one date's rules to all traffic.
 pub fn for_model(model: &Model, as_of: Option<i32>) -> Box<dyn Engine + '_> {
@@ -549,6 +600,53 @@ mod tests {
     }
 
     /// Of every `Billed`, exactly the three a biller counts by it are `counted_apart`.
+    /// Each engine type's `Decisions` name the rare decisions its outcomes carry (its loop
+    /// counts no other): a customer message, then three replies and one from a customer
+    /// who came from an ad, then its reply. Viber (2 in a row, dropped): the third reply
+    /// blocked, 1; whatsapp-meta (free entry point windows): the reply to the ad's customer
+    /// opens one, 1; whatsapp-session: neither.
+    #[test]
+    fn each_engine_type_declares_the_rare_decisions_it_makes() {
+        use crate::engine::testing::{model, replay};
+        use crate::event::Script;
+        let s = Script::table(&[
+            ("2025-08-04 08:00", "a", "in", ""),
+            ("08:01", "a", "out", ""),
+            ("08:02", "a", "out", ""),
+            ("08:03", "a", "out", ""),
+            ("08:04", "b", "in", "entry_point"),
+            ("08:05", "b", "out", ""),
+        ]);
+        let rare = |m: &Model| {
+            let out = replay(m, None, s.events());
+            let blocked = out.iter().filter(|o| o.blocked).count();
+            let free = (out.iter())
+                .filter(|o| matches!(o.why, Why::FreeEntryPoint { .. }))
+                .count();
+            (blocked, free)
+        };
+        let drops = "[session]\nmax_consecutive = 2\non_consecutive_limit = \"drop\"\n";
+        let entry = "[[era]]\nfrom = \"2025-07-01\"\npricing = \"per-message\"\nfree_entry_point_hours = 72\n";
+        let made = [
+            (
+                rare(&model("viber", drops)),
+                <ViberRules as Decides>::DECISIONS,
+            ),
+            (
+                rare(&model("whatsapp-meta", entry)),
+                WhatsAppMetaEngine::DECISIONS,
+            ),
+            (
+                rare(&model("whatsapp-session", "")),
+                WhatsAppSessionEngine::DECISIONS,
+            ),
+        ];
+        let declared = |d: Decisions| (d.blocks as usize, d.free_entry_points as usize);
+        assert_eq!(made.map(|(counts, _)| counts), [(1, 0), (0, 1), (0, 0)]);
+        assert_eq!(made.map(|(_, d)| declared(d)), [(1, 0), (0, 1), (0, 0)]);
+        assert_eq!(<dyn Engine as Decides>::DECISIONS, Decisions::ANY);
+    }
+
     #[test]
     fn the_billed_as_counted_apart_are_rejects_outside_the_window_and_not_delivered() {
         let all = [

@@ -399,6 +399,22 @@ fn per_message(era: &Era, sent: &Sent) -> Outcome {
     }
 }
 
+/// Whether `ev`, sent by the business, is the usual reply the per-message eras leave free
+/// (`per_message`'s `FreeFormFree`): a free-form message inside the open window (`until`),
+/// in an era whose service messages are free, on a stream with no entry point state
+/// (`entry`, read as the default one: it gives no free entry point window from 1970 on).
+/// Nothing else applies to it (no conversation, no pause, no category), and it changes no
+/// state: answered without the rules' `Sent` and tests (issue 24: half the events of the
+/// generated log, ~60 instructions each).
+#[inline(always)]
+fn answered_free(ev: &Event, until: i64, entry: u32, era: Option<&Era>) -> bool {
+    ev.at < until
+        && !ev.kind.is_template()
+        && entry == 0
+        && ev.at >= 0
+        && era.is_some_and(|e| e.pricing == Pricing::PerMessage && !e.service_charged)
+}
+
 /// The free entry point window (docs/billing-rules.md, Meta free entry point): the business's
 /// first reply to a customer message from an ad or a Page call-to-action, within the customer
 /// service window that message opened, opens a window of the era's `free_entry_point_hours` in
@@ -611,6 +627,30 @@ impl MetaRules<'_> {
             }
             return customer_message(w, ev.at, self.window);
         }
+        let until = w.until();
+        if answered_free(ev, until, *w.entry(), era) {
+            let mut o = Outcome::new(Billed::InWindow, Charge::None, Why::FreeFormFree);
+            o.until = until;
+            // the rules' own answer, which reads no state it would change here
+            debug_assert_eq!(
+                format!("{o:?}"),
+                format!("{:?}", self.sent(ev, day, era, w))
+            );
+            return o;
+        }
+        self.sent(ev, day, era, w)
+    }
+
+    /// A message sent by the business, `w` its stream's windows: the era's rules (`day`'s
+    /// era, `None` before the first).
+    #[inline(always)]
+    fn sent(
+        &mut self,
+        ev: &Event,
+        day: i32,
+        era: Option<&Era>,
+        w: &mut impl WindowState,
+    ) -> Outcome {
         let mut sent = Sent::new(ev, day, w.until(), self.default_category);
         if let Some(era) = era {
             // Meta does not deliver it: it opens no conversation and is not charged. Only a
@@ -811,6 +851,31 @@ mod tests {
             free_entry_point_hours = 72
             "#,
         )
+    }
+
+    /// The usual free reply (`answered_free`) answers as the rules do: a free-form message
+    /// (or a welcome) inside the window of a per-message era; not a template, not at the
+    /// window's end, not a reply to a customer from an ad, not from 2026-10-01 (service
+    /// messages charged), not before 1970 (the default entry point state reads a message
+    /// before its `free_until` of 0 as inside a free window: kept as it was).
+    #[test]
+    #[rustfmt::skip]
+    fn the_usual_free_reply_is_answered_as_the_rules_answer_it() {
+        check(&entry_point_eras(), &[
+            ("2025-08-04 08:00", "a", "in",  "", "inbound - until=08-05T08:00"),
+            ("08:30", "a", "out", "",          "in_window - until=08-05T08:00 why=FreeFormFree"),
+            ("08:31", "a", "out", "welcome",   "in_window - until=08-05T08:00 why=FreeFormFree"),
+            ("08:32", "a", "out", "marketing", "template marketing until=08-05T08:00 why=PerMessageTemplate"),
+            ("2025-08-05 08:00", "a", "out", "", "outside_window marketing assumed why=FreeFormOutsideWindow"),
+            ("09:00", "b", "in",  "entry_point", "inbound - until=08-06T09:00"),
+            ("09:10", "b", "out", "",          "free_entry_point - until=08-08T09:10 why=FreeEntryPoint"),
+            ("2026-10-05 08:00", "c", "in", "", "inbound - until=10-06T08:00"),
+            ("08:10", "c", "out", "", "service_message utility tier=service-messages/1000 until=10-06T08:00"),
+        ]);
+        check_as_of(&entry_point_eras(), Some("2025-08-01"), &[
+            ("1969-12-31 22:00", "d", "in",  "", "inbound - until=01-01T22:00"),
+            ("23:00", "d", "out", "", "free_entry_point - until=01-01T22:00 why=FreeEntryPoint"),
+        ]);
     }
 
     /// Conversation eras: the reply within 24 h to a customer from an ad opens a free
