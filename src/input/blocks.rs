@@ -434,10 +434,7 @@ impl Split<'_> {
         // Indexed, not `get`: the starts are the record's own, so the test never fails, and
         // `get(..).unwrap_or_default()` took twice its instructions (a select, not a branch).
         let (start, next) = (self.starts[i % STARTS], self.starts[(i + 1) % STARTS]);
-        // Clamped to the record (a no-op on its own starts): selects, where the slice's two
-        // bounds tests were branches on every field read.
-        let end = next.wrapping_sub(1).min(self.rec.len());
-        &self.rec[start.min(end)..end]
+        &self.rec[start..next - 1]
     }
     /// Field `i` of a record of `STARTS` fields or more: found by splitting it again (a plain
     /// record has no quotes: each delimiter ends a field).
