@@ -568,6 +568,17 @@ mod tests {
         crate::input::read_from("t.csv".into(), FIVE.as_bytes(), &read).unwrap()
     }
 
+    /// Billing options with nothing asked for but, where told, the ledger's lines.
+    fn billing_options(keep_lines: bool) -> BillingOptions {
+        BillingOptions {
+            accounts: Accounts::default(),
+            keep_lines,
+            as_of: None,
+            list_prices: false,
+            pool_runs: false,
+        }
+    }
+
     /// A WhatsApp model alone in its engine group, billed by `bill_runs` (its loop knows it
     /// counts what the engine decides, `Known::alone`) with lines kept and without: FIVE's
     /// customer message, then in the window the first reply (whatsapp-session: the
@@ -580,13 +591,7 @@ mod tests {
         let era = "[[era]]\nfrom = \"2025-07-01\"\npricing = \"per-message\"\n";
         let models = [model("whatsapp-session", ""), model("whatsapp-meta", era)];
         for keep_lines in [false, true] {
-            let opts = BillingOptions {
-                accounts: Accounts::default(),
-                keep_lines,
-                as_of: None,
-                list_prices: false,
-                pool_runs: false,
-            };
+            let opts = billing_options(keep_lines);
             let mut replayer = Replayer::new(&models, &[vec![0], vec![1]], &log, &opts, &[]);
             replayer.bill_runs(0, &log.events, &log);
             let results: Vec<_> = (replayer.into_billers())
@@ -621,13 +626,7 @@ mod tests {
             [vec![0, 1, 2]]
         );
         for keep_lines in [false, true] {
-            let opts = BillingOptions {
-                accounts: Accounts::default(),
-                keep_lines,
-                as_of: None,
-                list_prices: false,
-                pool_runs: false,
-            };
+            let opts = billing_options(keep_lines);
             let mut replayer = Replayer::new(&models, &[vec![0, 1, 2]], &log, &opts, &[]);
             replayer.bill_runs(0, &log.events, &log);
             let results: Vec<_> = (replayer.into_billers())
@@ -697,13 +696,7 @@ mod tests {
                 engine_groups(&models, &Accounts::default()),
                 [vec![0, 1, 2]]
             );
-            let opts = BillingOptions {
-                accounts: Accounts::default(),
-                keep_lines: false,
-                as_of: None,
-                list_prices: false,
-                pool_runs: false,
-            };
+            let opts = billing_options(false);
             let mut replayer = Replayer::new(&models, &[vec![0, 1, 2]], &log, &opts, &[]);
             let marked: Vec<bool> = (replayer.groups[0].1.iter())
                 .map(|(_, b)| b.shares_row)

@@ -1138,6 +1138,13 @@ fn index<K: Copy + Eq + std::hash::Hash>(
 mod tests {
     use super::*;
 
+    /// A log of three columns: timestamp, contact, direction.
+    fn three_columns() -> Columns {
+        let mut index = [None; N_FIELDS];
+        (index[TS], index[CONTACT], index[DIRECTION]) = (Some(0), Some(1), Some(2));
+        Columns { index, count: 3 }
+    }
+
     /// A parser of `,`-separated UTC rows with no zones, line map or defaults.
     fn utc_parser<'a>(
         columns: &'a Columns,
@@ -1273,9 +1280,7 @@ mod tests {
     #[test]
     fn repeated_contacts_read_as_each_row_alone() {
         let codes = CallingCodes::load();
-        let mut index = [None; N_FIELDS];
-        (index[TS], index[CONTACT], index[DIRECTION]) = (Some(0), Some(1), Some(2));
-        let columns = Columns { index, count: 3 };
+        let columns = three_columns();
         let keys = AccountKeys::default();
         let parser = utc_parser(&columns, &codes, &keys, true);
         let spellings = [
@@ -1346,9 +1351,7 @@ mod tests {
     #[test]
     fn rows_out_of_time_order_take_their_utc_month_and_day() {
         let codes = CallingCodes::load();
-        let mut index = [None; N_FIELDS];
-        (index[TS], index[CONTACT], index[DIRECTION]) = (Some(0), Some(1), Some(2));
-        let columns = Columns { index, count: 3 };
+        let columns = three_columns();
         let keys = AccountKeys::default();
         let parser = utc_parser(&columns, &codes, &keys, false);
         let text = "2026-03-01T09:15:07Z,+380501234567,in\n\
@@ -1380,9 +1383,7 @@ mod tests {
     #[test]
     fn a_recycled_rows_buffer_takes_a_block_a_few_rows_longer_in_place() {
         let codes = CallingCodes::load();
-        let mut index = [None; N_FIELDS];
-        (index[TS], index[CONTACT], index[DIRECTION]) = (Some(0), Some(1), Some(2));
-        let columns = Columns { index, count: 3 };
+        let columns = three_columns();
         let keys = AccountKeys::default();
         let parser = utc_parser(&columns, &codes, &keys, false);
         let block = |n: usize| {
