@@ -1,7 +1,7 @@
 //! `explain`: one contact's replay, message by message.
 
 use crate::accounts::Accounts;
-use crate::billing::{Line, LineSink, ModelResult, Names, Price};
+use crate::billing::{Line, LineSink, ModelResult, Names, Price, NO_CONTACT};
 use crate::calendar::format_instant;
 use crate::event::{Direction, Event};
 use crate::report::cell::text;
@@ -47,6 +47,8 @@ pub struct ContactLines {
     checked: Vec<bool>,
     /// The contact's name as the log gives it, once found.
     pub name: Option<String>,
+    /// The contact's id once found, shared with the billers (`LineSink::only_contact`).
+    found: std::sync::Arc<std::sync::atomic::AtomicU32>,
     /// The accounts of the contact's lines (few; the zone each line is shown in).
     accounts: Vec<String>,
     pub lines: Vec<ContactLine>,
@@ -63,6 +65,7 @@ impl ContactLines {
             contact: None,
             checked: Vec::new(),
             name: None,
+            found: std::sync::Arc::new(std::sync::atomic::AtomicU32::new(NO_CONTACT)),
             accounts: Vec::new(),
             lines: Vec::new(),
         }
@@ -85,6 +88,7 @@ impl ContactLines {
             return false;
         }
         self.contact = Some(ev.contact);
+        (self.found).store(ev.contact, std::sync::atomic::Ordering::Relaxed);
         self.name = Some(self.key.clone());
         self.checked = Vec::new();
         true
@@ -118,6 +122,11 @@ impl LineSink for ContactLines {
     /// A contact's name is asked once per contact id, until the contact is found.
     fn names_every_line(&self) -> bool {
         false
+    }
+
+    /// Once the contact is found, the billers keep no other contact's lines.
+    fn only_contact(&self) -> Option<std::sync::Arc<std::sync::atomic::AtomicU32>> {
+        Some(self.found.clone())
     }
 
     fn take(&mut self, lines: &[Line], first: u32, events: &[Event], names: &dyn Names) {
@@ -353,5 +362,35 @@ fn cost(m: &ModelResult, line: &Line, ev: &Event, sum: &mut rust_decimal::Decima
         (None, Price::Unpriced) => format!("unpriced (no {} rate on the card)", ev.country),
         (None, _) if ev.direction == Direction::Inbound => String::new(),
         (None, _) => "0".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two contacts, `a` (id 0) and `b` (id 1): the sink of `b` shares no id while it has
+    /// seen only `a`'s event, then `b`'s id once it finds it, so that the billers keep no
+    /// other contact's lines from then on.
+    #[test]
+    fn the_contacts_id_is_shared_once_found() {
+        let text = "timestamp,contact,direction\n\
+                    2026-03-02T08:00:00Z,+4915112345678,in\n\
+                    2026-03-02T08:01:00Z,+4915187654321,in\n";
+        let read = crate::input::ReadOptions {
+            tz: chrono_tz::UTC,
+            threads: 1,
+            max_record_bytes: crate::input::DEFAULT_MAX_RECORD_BYTES,
+            ..Default::default()
+        };
+        let log = crate::input::read_from("t.csv".into(), text.as_bytes(), &read).unwrap();
+        let mut sink = ContactLines::new("+49 151 87654321");
+        let found = sink.only_contact().unwrap();
+        let id = || found.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(id(), NO_CONTACT);
+        assert!(!sink.is_contacts(&log.events[0], &log));
+        assert_eq!(id(), NO_CONTACT);
+        assert!(sink.is_contacts(&log.events[1], &log));
+        assert_eq!((log.events[1].contact, id()), (1, 1));
     }
 }

@@ -178,7 +178,16 @@ pub trait LineSink: Send {
     fn names_every_line(&self) -> bool {
         true
     }
+    /// The contact whose lines alone the sink keeps, once it knows its id (`NO_CONTACT`
+    /// until then): a biller then keeps no line of another contact, nor steps an event of
+    /// another contact only to keep its line (explain's sink; None: every line).
+    fn only_contact(&self) -> Option<std::sync::Arc<std::sync::atomic::AtomicU32>> {
+        None
+    }
 }
+
+/// `LineSink::only_contact` before the contact is known: every line is kept.
+pub const NO_CONTACT: u32 = u32::MAX;
 
 /// A model's line sink, shared with the billing thread that bills the model.
 pub type Sink<'s> = &'s Mutex<dyn LineSink + 's>;

@@ -127,6 +127,9 @@ impl<'m> Replayer<'m> {
                         b.counts = k == 0;
                         b.sink = sinks.get(m).copied();
                         b.keep_lines |= b.sink.is_some();
+                        b.only_contact = (b.sink).and_then(|s| {
+                            s.lock().unwrap_or_else(|e| e.into_inner()).only_contact()
+                        });
                         (m, b)
                     })
                     .collect();
@@ -272,7 +275,7 @@ impl<'m> Replayer<'m> {
             }
             _ => {
                 for (_, b) in billers.iter_mut() {
-                    if b.touched_by(charged) {
+                    if b.touched_by(charged, ev) {
                         b.step_given(i, ev, outcome, (None, known));
                     }
                 }
@@ -365,7 +368,10 @@ impl<'m> Replayer<'m> {
         for (k, ev) in run.iter().enumerate() {
             let outcome = engine.replay_ahead(ev, run.get(k + STATE_AHEAD));
             let charged = outcome.charge != Charge::None;
-            for (_, b) in billers.iter_mut().filter(|(_, b)| b.touched_by(charged)) {
+            for (_, b) in billers
+                .iter_mut()
+                .filter(|(_, b)| b.touched_by(charged, ev))
+            {
                 b.step(first + k as u32, ev, &outcome);
             }
         }
@@ -544,6 +550,7 @@ impl engine::EngineJob for GroupRun<'_, '_> {
 mod tests {
     use super::*;
     use crate::accounts::FileAccount;
+    use crate::billing::{Line, LineSink};
     use crate::engine::testing::model;
 
     /// Five messages of one account to Germany (the test card: session 0.0300, transactional
@@ -606,6 +613,62 @@ mod tests {
                 assert_eq!((t.sessions_opened, billed), (opened, (sessions, charged)));
                 assert_eq!((t.outside_window, t.assumed_category), (0, 0));
                 assert_eq!(r.lines.len(), if keep_lines { 5 } else { 0 });
+            }
+        }
+    }
+
+    /// A sink that notes the events of the lines it is handed, and may keep one contact's.
+    struct EventsSeen {
+        only: Option<std::sync::Arc<std::sync::atomic::AtomicU32>>,
+        events: Vec<u32>,
+    }
+
+    impl LineSink for EventsSeen {
+        fn take(&mut self, lines: &[Line], _: u32, _: &[Event], _: &dyn Names) {
+            self.events.extend(lines.iter().map(|l| l.event));
+        }
+        fn only_contact(&self) -> Option<std::sync::Arc<std::sync::atomic::AtomicU32>> {
+            self.only.clone()
+        }
+    }
+
+    /// Three Viber models sharing one engine, each with its sink: FIVE's contacts are `a`
+    /// (id 0: events 0-3) and `b` (id 1: event 4). A sink that keeps every line, or one whose
+    /// contact is not known yet, is handed all five; one of `b`'s only event 4, one of `a`'s
+    /// events 0-3: for the group's first model (which counts for all) and the others (which
+    /// step an uncharged event only for its line) alike.
+    #[test]
+    fn a_sink_of_one_contact_is_handed_that_contacts_lines_only() {
+        let log = five_log();
+        let models = [
+            model("viber", ""),
+            model("viber", "[session]\ncharged = false\n"),
+            model("viber", ""),
+        ];
+        let cases = [
+            (None, vec![0, 1, 2, 3, 4]),
+            (Some(crate::billing::NO_CONTACT), vec![0, 1, 2, 3, 4]),
+            (Some(1), vec![4]),
+            (Some(0), vec![0, 1, 2, 3]),
+        ];
+        for (only, want) in cases {
+            let sinks: Vec<std::sync::Mutex<EventsSeen>> = (0..3)
+                .map(|_| {
+                    std::sync::Mutex::new(EventsSeen {
+                        only: only.map(|c| std::sync::Arc::new(c.into())),
+                        events: Vec::new(),
+                    })
+                })
+                .collect();
+            let refs: Vec<Sink> = (sinks.iter())
+                .map(|s| s as &std::sync::Mutex<dyn LineSink>)
+                .collect();
+            let opts = billing_options(false);
+            let mut replayer = Replayer::new(&models, &[vec![0, 1, 2]], &log, &opts, &refs);
+            replayer.bill_runs(0, &log.events, &log);
+            drop(replayer);
+            for s in sinks {
+                assert_eq!(s.into_inner().unwrap().events, want, "{only:?}");
             }
         }
     }
